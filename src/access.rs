@@ -1,0 +1,248 @@
+//! Who may fetch a device's own config, decided in this one place.
+//!
+//! Policy: common files carry no secrets and go to anyone (not decided here). A registered
+//! device's own config goes (a) to the first request within the claim window after the admin
+//! registered the device or reset its claim, then to the same address for a short grace while
+//! the phone applies what it got, or (b) to a request presenting the device's provisioning
+//! credentials, which the first config handed it. A MAC is printed on the box, so naming it
+//! proves nothing. Client certificates plug in through [`Requester::client_cert_mac`].
+
+use std::net::IpAddr;
+
+use subtle::ConstantTimeEq;
+
+use crate::config::ProvisioningConfig;
+use crate::domain::Mac;
+use crate::store::DeviceRecord;
+
+/// HTTP credentials as the request presented them.
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Credentials {{ user: {:?}, password: [redacted] }}",
+            self.user
+        )
+    }
+}
+
+/// Everything known about who is asking.
+pub struct Requester<'a> {
+    /// The MAC in the phone's User-Agent, if it sent one.
+    pub user_agent_mac: Option<Mac>,
+    pub credentials: Option<&'a Credentials>,
+    /// The MAC taken from a verified client certificate (security issue; `None` until then).
+    pub client_cert_mac: Option<Mac>,
+    pub address: IpAddr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    Credentials,
+    /// The first fetch in the claim window: the caller must record the claim atomically.
+    Claim,
+    /// The claimer's address, shortly after its claim.
+    ClaimGrace,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    UnknownDevice,
+    WrongCredentials,
+    NoCredentials,
+    MacMismatch,
+    CertificateMismatch,
+}
+
+impl Denial {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Denial::UnknownDevice => "unknown device",
+            Denial::WrongCredentials => "wrong provisioning credentials",
+            Denial::NoCredentials => "device already claimed and no credentials given",
+            Denial::MacMismatch => "User-Agent MAC differs from the requested device",
+            Denial::CertificateMismatch => "client certificate is for another MAC",
+        }
+    }
+}
+
+pub fn device_config(
+    policy: &ProvisioningConfig,
+    device: Option<&DeviceRecord>,
+    requester: &Requester<'_>,
+    now: i64,
+) -> Result<Grant, Denial> {
+    let device = device.ok_or(Denial::UnknownDevice)?;
+    if requester
+        .client_cert_mac
+        .is_some_and(|mac| mac != device.mac)
+    {
+        return Err(Denial::CertificateMismatch);
+    }
+    if requester
+        .user_agent_mac
+        .is_some_and(|mac| mac != device.mac)
+    {
+        return Err(Denial::MacMismatch);
+    }
+    let presented = requester.credentials;
+    if presented.is_some_and(|c| credentials_match(device, c)) {
+        return Ok(Grant::Credentials);
+    }
+    // Wrong credentials still fall through to the claim: a phone carrying stale credentials
+    // from an earlier install must be able to take a claim the admin opened for it.
+    match claimable(policy, device, requester.address, now) {
+        Some(grant) => Ok(grant),
+        None if presented.is_some() => Err(Denial::WrongCredentials),
+        None => Err(Denial::NoCredentials),
+    }
+}
+
+fn claimable(
+    policy: &ProvisioningConfig,
+    device: &DeviceRecord,
+    address: IpAddr,
+    now: i64,
+) -> Option<Grant> {
+    match device.claimed_at {
+        None => {
+            (now < device.claim_opened_at + policy.claim_window_secs as i64).then_some(Grant::Claim)
+        }
+        Some(at) => {
+            let same_address = device.claimed_from.as_deref() == Some(address.to_string().as_str());
+            (same_address && now < at + policy.claim_grace_secs as i64).then_some(Grant::ClaimGrace)
+        }
+    }
+}
+
+fn credentials_match(device: &DeviceRecord, presented: &Credentials) -> bool {
+    let user_ok: bool = device
+        .provisioning_user
+        .as_bytes()
+        .ct_eq(presented.user.as_bytes())
+        .into();
+    let password_ok = device.provisioning_password.matches(&presented.password);
+    user_ok & password_ok
+}
+
+/// Records the claim if nobody has claimed since the decision; `false` if someone did.
+pub fn take_claim(device: &mut DeviceRecord, address: IpAddr, now: i64) -> bool {
+    if device.claimed_at.is_some() {
+        return false;
+    }
+    device.claimed_at = Some(now);
+    device.claimed_from = Some(address.to_string());
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Secret;
+
+    fn device() -> DeviceRecord {
+        DeviceRecord {
+            mac: Mac::parse("001565aabbcc").unwrap(),
+            vendor: None,
+            model: None,
+            model_source: None,
+            firmware: None,
+            label: None,
+            lines: Default::default(),
+            registered_at: 1000,
+            first_seen: None,
+            last_seen: None,
+            last_address: None,
+            model_mismatch: None,
+            provisioning_user: "001565aabbcc".into(),
+            provisioning_password: Secret::from_trusted("p4ssw0rdp4ssw0rd".into()),
+            claim_opened_at: 1000,
+            claimed_at: None,
+            claimed_from: None,
+        }
+    }
+
+    fn requester<'a>(credentials: Option<&'a Credentials>) -> Requester<'a> {
+        Requester {
+            user_agent_mac: None,
+            credentials,
+            client_cert_mac: None,
+            address: "192.0.2.10".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn claim_window_then_credentials() {
+        let policy = ProvisioningConfig::default();
+        let mut d = device();
+        assert_eq!(
+            device_config(&policy, Some(&d), &requester(None), 1500),
+            Ok(Grant::Claim)
+        );
+        assert_eq!(
+            device_config(&policy, Some(&d), &requester(None), 1000 + 3600),
+            Err(Denial::NoCredentials)
+        );
+
+        assert!(take_claim(&mut d, "192.0.2.10".parse().unwrap(), 1500));
+        assert!(!take_claim(&mut d, "192.0.2.11".parse().unwrap(), 1501));
+        assert_eq!(
+            device_config(&policy, Some(&d), &requester(None), 1600),
+            Ok(Grant::ClaimGrace)
+        );
+        let mut other = requester(None);
+        other.address = "192.0.2.99".parse().unwrap();
+        assert_eq!(
+            device_config(&policy, Some(&d), &other, 1600),
+            Err(Denial::NoCredentials)
+        );
+        assert_eq!(
+            device_config(&policy, Some(&d), &requester(None), 1500 + 300),
+            Err(Denial::NoCredentials)
+        );
+
+        let good = Credentials {
+            user: "001565aabbcc".into(),
+            password: "p4ssw0rdp4ssw0rd".into(),
+        };
+        let bad = Credentials {
+            user: "001565aabbcc".into(),
+            password: "p4ssw0rdp4ssw0rX".into(),
+        };
+        assert_eq!(
+            device_config(&policy, Some(&d), &requester(Some(&good)), 99_999),
+            Ok(Grant::Credentials)
+        );
+        assert_eq!(
+            device_config(&policy, Some(&d), &requester(Some(&bad)), 99_999),
+            Err(Denial::WrongCredentials)
+        );
+    }
+
+    #[test]
+    fn unknown_and_foreign_requesters() {
+        let policy = ProvisioningConfig::default();
+        let d = device();
+        assert_eq!(
+            device_config(&policy, None, &requester(None), 1500),
+            Err(Denial::UnknownDevice)
+        );
+        let mut r = requester(None);
+        r.user_agent_mac = Some(Mac::parse("001565000000").unwrap());
+        assert_eq!(
+            device_config(&policy, Some(&d), &r, 1500),
+            Err(Denial::MacMismatch)
+        );
+        let mut r = requester(None);
+        r.client_cert_mac = Some(Mac::parse("001565000000").unwrap());
+        assert_eq!(
+            device_config(&policy, Some(&d), &r, 1500),
+            Err(Denial::CertificateMismatch)
+        );
+    }
+}

@@ -1,0 +1,492 @@
+//! /api/v1/devices and /api/v1/unregistered.
+
+use std::collections::BTreeMap;
+
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::ApiResult;
+use crate::app::App;
+use crate::clock::rfc3339;
+use crate::domain::{Extension, Label, Mac, ModelId, Secret};
+use crate::error::ApiError;
+use crate::models::{self, MAX_LINES_UNKNOWN_MODEL, ModelRow};
+use crate::render;
+use crate::respond;
+use crate::settings::double_option;
+use crate::store::{DeviceRecord, ModelSource, UnregisteredRecord};
+use crate::vendors::{self, FileRequest};
+
+const PROVISIONING_PASSWORD_LEN: usize = 24;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDevice {
+    mac: String,
+    model: Option<String>,
+    label: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevicePatch {
+    #[serde(default, deserialize_with = "double_option")]
+    model: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    label: Option<Option<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Adoption {
+    label: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineAssignment {
+    user: String,
+}
+
+#[derive(Serialize)]
+struct LineView<'a> {
+    line: u16,
+    user: &'a Extension,
+}
+
+#[derive(Serialize)]
+struct MismatchView<'a> {
+    reported_vendor: Option<&'a str>,
+    reported_model: &'a str,
+    at: String,
+    address: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct DeviceView<'a> {
+    mac: Mac,
+    vendor: Option<&'a str>,
+    model: Option<&'a ModelId>,
+    model_source: Option<ModelSource>,
+    firmware: Option<&'a str>,
+    label: Option<&'a str>,
+    /// How many lines (or DECT handset slots) the model has; `null` while the model is unknown.
+    line_count: Option<u16>,
+    lines: Vec<LineView<'a>>,
+    registered_at: String,
+    first_seen: Option<String>,
+    last_seen: Option<String>,
+    last_address: Option<&'a str>,
+    claimed: bool,
+    claim_open_until: Option<String>,
+    model_mismatch: Option<MismatchView<'a>>,
+}
+
+fn view<'a>(app: &App, d: &'a DeviceRecord) -> DeviceView<'a> {
+    let window = app.config.provisioning.claim_window_secs as i64;
+    let claim_end = d.claim_opened_at + window;
+    DeviceView {
+        mac: d.mac,
+        vendor: d.vendor.as_deref(),
+        model: d.model.as_ref(),
+        model_source: d.model_source,
+        firmware: d.firmware.as_deref(),
+        label: d.label.as_ref().map(Label::as_str),
+        line_count: row(d).map(ModelRow::lines),
+        lines: d
+            .lines
+            .iter()
+            .map(|(line, user)| LineView { line: *line, user })
+            .collect(),
+        registered_at: rfc3339(d.registered_at),
+        first_seen: d.first_seen.map(rfc3339),
+        last_seen: d.last_seen.map(rfc3339),
+        last_address: d.last_address.as_deref(),
+        claimed: d.claimed_at.is_some(),
+        claim_open_until: (d.claimed_at.is_none() && app.clock.now() < claim_end)
+            .then(|| rfc3339(claim_end)),
+        model_mismatch: d.model_mismatch.as_ref().map(|m| MismatchView {
+            reported_vendor: m.reported_vendor.as_deref(),
+            reported_model: &m.reported_model,
+            at: rfc3339(m.at),
+            address: m.address.as_deref(),
+        }),
+    }
+}
+
+fn row(d: &DeviceRecord) -> Option<&'static ModelRow> {
+    models::find(d.vendor.as_deref()?, d.model.as_ref()?.as_str())
+}
+
+fn capacity(d: &DeviceRecord) -> u16 {
+    row(d)
+        .map(ModelRow::lines)
+        .unwrap_or(MAX_LINES_UNKNOWN_MODEL)
+}
+
+fn parse_mac(raw: &str) -> Result<Mac, ApiError> {
+    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+    Ok(Mac::parse(&decoded)?)
+}
+
+/// An admin-named model must be in the model table: its template and line count come from there.
+fn known_model(raw: &str) -> Result<&'static ModelRow, ApiError> {
+    let id = ModelId::parse(raw)?;
+    models::find_any(id.as_str()).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "model: unknown model {id:?}; GET /api/v1/models lists the supported ones"
+        ))
+    })
+}
+
+fn existing(app: &App, mac: Mac) -> Result<DeviceRecord, ApiError> {
+    app.store
+        .device(mac)?
+        .ok_or_else(|| ApiError::NotFound(format!("no device with MAC {mac}")))
+}
+
+fn new_record(app: &App, mac: Mac, now: i64) -> Result<DeviceRecord, ApiError> {
+    let mut record = blank_record(mac, now);
+    if let Some(seen) = app.store.unregistered_device(mac)? {
+        apply_seen(&mut record, &seen);
+    }
+    Ok(record)
+}
+
+fn blank_record(mac: Mac, now: i64) -> DeviceRecord {
+    DeviceRecord {
+        mac,
+        // The MAC's vendor prefix is a hint until the phone or the admin names the model.
+        vendor: vendors::ALL
+            .iter()
+            .find(|v| v.owns_mac_prefix(mac))
+            .map(|v| v.id().to_string()),
+        model: None,
+        model_source: None,
+        firmware: None,
+        label: None,
+        lines: BTreeMap::new(),
+        registered_at: now,
+        first_seen: None,
+        last_seen: None,
+        last_address: None,
+        model_mismatch: None,
+        provisioning_user: mac.to_hex(),
+        provisioning_password: Secret::generate(PROVISIONING_PASSWORD_LEN),
+        claim_opened_at: now,
+        claimed_at: None,
+        claimed_from: None,
+    }
+}
+
+/// Carries over what earlier requests of this MAC, while unregistered, revealed about it.
+fn apply_seen(device: &mut DeviceRecord, seen: &UnregisteredRecord) {
+    device.first_seen = Some(seen.first_seen);
+    device.last_seen = Some(seen.last_seen);
+    device.last_address.clone_from(&seen.last_address);
+    device.firmware.clone_from(&seen.firmware);
+    if device.model.is_none() && seen.model.is_some() {
+        device.vendor.clone_from(&seen.vendor);
+        device.model.clone_from(&seen.model);
+        device.model_source = Some(ModelSource::Auto);
+    }
+}
+
+pub fn list(app: &App) -> ApiResult {
+    let devices = app.store.devices()?;
+    let views: Vec<_> = devices.iter().map(|d| view(app, d)).collect();
+    Ok(respond::json(StatusCode::OK, &views))
+}
+
+pub fn show(app: &App, mac: &str) -> ApiResult {
+    let device = existing(app, parse_mac(mac)?)?;
+    Ok(respond::json(StatusCode::OK, &view(app, &device)))
+}
+
+pub async fn create(app: &App, new: NewDevice) -> ApiResult {
+    let mac = Mac::parse(&new.mac)?;
+    let model = new.model.as_deref().map(known_model).transpose()?;
+    let label = new.label.as_deref().map(Label::parse).transpose()?;
+    let _guard = app.admin_writes.lock().await;
+    let mut record = new_record(app, mac, app.clock.now())?;
+    record.label = label;
+    if let Some(row) = model {
+        set_admin_model(&mut record, row);
+    }
+    if !app.store.insert_device(&record)? {
+        return Err(ApiError::Conflict(format!(
+            "a device with MAC {mac} is already registered"
+        )));
+    }
+    app.store.remove_unregistered(mac)?;
+    app.store.flush().await?;
+    tracing::info!(target: "deskprov::audit", %mac, "device registered");
+    Ok(respond::json(StatusCode::CREATED, &view(app, &record)))
+}
+
+fn set_admin_model(record: &mut DeviceRecord, row: &ModelRow) {
+    record.vendor = Some(row.vendor.to_string());
+    record.model = Some(ModelId::parse(row.model).expect("model table ids are valid"));
+    record.model_source = Some(ModelSource::Admin);
+    record.model_mismatch = None;
+}
+
+pub async fn patch(app: &App, mac: &str, patch: DevicePatch) -> ApiResult {
+    let mac = parse_mac(mac)?;
+    let model = match &patch.model {
+        Some(Some(raw)) => Some(Some(known_model(raw)?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let label = match &patch.label {
+        Some(Some(raw)) => Some(Some(Label::parse(raw)?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let _guard = app.admin_writes.lock().await;
+    let mut next = existing(app, mac)?;
+    match model {
+        Some(Some(row)) => set_admin_model(&mut next, row),
+        Some(None) => {
+            next.model = None;
+            next.model_source = None;
+            next.model_mismatch = None;
+        }
+        None => {}
+    }
+    if let Some(label) = label {
+        next.label = label;
+    }
+    let limit = capacity(&next);
+    if let Some((line, _)) = next.lines.iter().find(|(line, _)| **line > limit) {
+        return Err(ApiError::Conflict(format!(
+            "line {line} has a user but the model has {limit} lines; unassign it first"
+        )));
+    }
+    let (stored, ()) = app
+        .store
+        .update_device(mac, |d| {
+            d.vendor.clone_from(&next.vendor);
+            d.model.clone_from(&next.model);
+            d.model_source = next.model_source;
+            d.model_mismatch.clone_from(&next.model_mismatch);
+            d.label.clone_from(&next.label);
+        })?
+        .ok_or_else(|| ApiError::NotFound(format!("no device with MAC {mac}")))?;
+    app.store.flush().await?;
+    tracing::info!(target: "deskprov::audit", %mac, "device changed");
+    Ok(respond::json(StatusCode::OK, &view(app, &stored)))
+}
+
+pub async fn delete(app: &App, mac: &str) -> ApiResult {
+    let mac = parse_mac(mac)?;
+    let _guard = app.admin_writes.lock().await;
+    if !app.store.remove_device(mac)? {
+        return Err(ApiError::NotFound(format!("no device with MAC {mac}")));
+    }
+    app.store.flush().await?;
+    tracing::info!(target: "deskprov::audit", %mac, "device removed");
+    Ok(respond::json(StatusCode::OK, &json!({ "deleted": mac })))
+}
+
+fn parse_line(raw: &str, device: &DeviceRecord) -> Result<u16, ApiError> {
+    let limit = capacity(device);
+    raw.parse::<u16>()
+        .ok()
+        .filter(|n| (1..=limit).contains(n))
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "line: must be a number from 1 to {limit} for this device"
+            ))
+        })
+}
+
+pub async fn assign(app: &App, mac: &str, line: &str, body: LineAssignment) -> ApiResult {
+    let mac = parse_mac(mac)?;
+    let extension = Extension::parse(&body.user)?;
+    let _guard = app.admin_writes.lock().await;
+    let device = existing(app, mac)?;
+    let line = parse_line(line, &device)?;
+    if app.store.user(&extension)?.is_none() {
+        return Err(ApiError::BadRequest(format!(
+            "user: no user with extension {extension}"
+        )));
+    }
+    let (stored, ()) = app
+        .store
+        .update_device(mac, |d| {
+            d.lines.insert(line, extension.clone());
+        })?
+        .ok_or_else(|| ApiError::NotFound(format!("no device with MAC {mac}")))?;
+    app.store.flush().await?;
+    tracing::info!(target: "deskprov::audit", %mac, line, user = %extension, "user assigned to line");
+    Ok(respond::json(StatusCode::OK, &view(app, &stored)))
+}
+
+pub async fn unassign(app: &App, mac: &str, line: &str) -> ApiResult {
+    let mac = parse_mac(mac)?;
+    let _guard = app.admin_writes.lock().await;
+    let device = existing(app, mac)?;
+    let line = parse_line(line, &device)?;
+    if !device.lines.contains_key(&line) {
+        return Err(ApiError::NotFound(format!(
+            "line {line} of {mac} has no user"
+        )));
+    }
+    let (stored, ()) = app
+        .store
+        .update_device(mac, |d| {
+            d.lines.remove(&line);
+        })?
+        .ok_or_else(|| ApiError::NotFound(format!("no device with MAC {mac}")))?;
+    app.store.flush().await?;
+    tracing::info!(target: "deskprov::audit", %mac, line, "line unassigned");
+    Ok(respond::json(StatusCode::OK, &view(app, &stored)))
+}
+
+/// Opens a new claim window and replaces the provisioning password: for a phone that was
+/// factory-reset or replaced and no longer has its credentials.
+pub async fn reset_claim(app: &App, mac: &str) -> ApiResult {
+    let mac = parse_mac(mac)?;
+    let now = app.clock.now();
+    let _guard = app.admin_writes.lock().await;
+    let (stored, ()) = app
+        .store
+        .update_device(mac, |d| {
+            d.claim_opened_at = now;
+            d.claimed_at = None;
+            d.claimed_from = None;
+            d.provisioning_password = Secret::generate(PROVISIONING_PASSWORD_LEN);
+        })?
+        .ok_or_else(|| ApiError::NotFound(format!("no device with MAC {mac}")))?;
+    app.store.flush().await?;
+    tracing::info!(target: "deskprov::audit", %mac, "claim reset; provisioning password replaced");
+    Ok(respond::json(StatusCode::OK, &view(app, &stored)))
+}
+
+/// The device's provisioning credentials, for configuring a phone by hand.
+pub fn credentials(app: &App, mac: &str) -> ApiResult {
+    let device = existing(app, parse_mac(mac)?)?;
+    Ok(respond::json(
+        StatusCode::OK,
+        &json!({ "username": device.provisioning_user, "password": device.provisioning_password.expose() }),
+    ))
+}
+
+/// Exactly what the phone would get for `file` (default: its own config), without the side
+/// effects of a phone request (no claim, no last-seen).
+pub fn render(app: &App, mac: &str, query: &str) -> ApiResult {
+    let device = existing(app, parse_mac(mac)?)?;
+    let vendor = device
+        .vendor
+        .as_deref()
+        .and_then(vendors::by_id)
+        .ok_or_else(|| {
+            ApiError::Conflict(format!(
+                "the vendor of {} is not known yet: set its model first",
+                device.mac
+            ))
+        })?;
+    let file = query_value(query, "file").unwrap_or_else(|| vendor.device_file_name(device.mac));
+    let rendered = match vendor.classify_file(&file) {
+        Some(FileRequest::Device { mac }) if mac == device.mac => {
+            render::device_file(app, vendor, &device)?
+        }
+        Some(FileRequest::Common { family }) => {
+            render::common_file(app, vendor, family.as_deref(), device.model.as_ref())?
+        }
+        _ => {
+            return Err(ApiError::NotFound(format!(
+                "{file} is not a file this device fetches"
+            )));
+        }
+    };
+    let mut response = crate::respond::HttpResponse::new(rendered.body.into());
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(rendered.content_type),
+    );
+    response.headers_mut().insert(
+        http::header::ETAG,
+        http::HeaderValue::from_str(&rendered.etag).expect("hex etag"),
+    );
+    Ok(response)
+}
+
+fn query_value(query: &str, key: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == key).then(|| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    })
+}
+
+#[derive(Serialize)]
+struct UnregisteredView<'a> {
+    mac: Mac,
+    vendor: Option<&'a str>,
+    model: Option<&'a ModelId>,
+    firmware: Option<&'a str>,
+    first_seen: String,
+    last_seen: String,
+    last_address: Option<&'a str>,
+    requests: u64,
+}
+
+pub fn list_unregistered(app: &App) -> ApiResult {
+    let mut seen = app.store.unregistered()?;
+    seen.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
+    let views: Vec<_> = seen
+        .iter()
+        .map(|s| UnregisteredView {
+            mac: s.mac,
+            vendor: s.vendor.as_deref(),
+            model: s.model.as_ref(),
+            firmware: s.firmware.as_deref(),
+            first_seen: rfc3339(s.first_seen),
+            last_seen: rfc3339(s.last_seen),
+            last_address: s.last_address.as_deref(),
+            requests: s.requests,
+        })
+        .collect();
+    Ok(respond::json(StatusCode::OK, &views))
+}
+
+/// Registers a seen-unregistered device with what it told us about itself.
+pub async fn adopt(app: &App, mac: &str, adoption: Adoption) -> ApiResult {
+    let mac = parse_mac(mac)?;
+    let label = adoption.label.as_deref().map(Label::parse).transpose()?;
+    let _guard = app.admin_writes.lock().await;
+    if app.store.unregistered_device(mac)?.is_none() {
+        return Err(ApiError::NotFound(format!(
+            "{mac} has not been seen as an unregistered device"
+        )));
+    }
+    let mut record = new_record(app, mac, app.clock.now())?;
+    record.label = label;
+    if !app.store.insert_device(&record)? {
+        return Err(ApiError::Conflict(format!(
+            "a device with MAC {mac} is already registered"
+        )));
+    }
+    app.store.remove_unregistered(mac)?;
+    app.store.flush().await?;
+    tracing::info!(target: "deskprov::audit", %mac, "unregistered device adopted");
+    Ok(respond::json(StatusCode::CREATED, &view(app, &record)))
+}
+
+pub async fn forget_unregistered(app: &App, mac: &str) -> ApiResult {
+    let mac = parse_mac(mac)?;
+    let _guard = app.admin_writes.lock().await;
+    if !app.store.remove_unregistered(mac)? {
+        return Err(ApiError::NotFound(format!(
+            "{mac} is not in the unregistered list"
+        )));
+    }
+    app.store.flush().await?;
+    Ok(respond::json(StatusCode::OK, &json!({ "deleted": mac })))
+}

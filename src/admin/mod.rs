@@ -1,0 +1,145 @@
+//! The admin API: JSON over HTTPS under /api/v1, bearer-token auth, on its own listener.
+//!
+//! Every write is validated completely before anything is stored, runs under the admin write
+//! lock, and is flushed to disk before the response acknowledges it.
+
+mod devices;
+mod token;
+mod users;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use serde::de::DeserializeOwned;
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::respond::{self, HttpResponse};
+
+pub use token::{TokenError, ensure_admin_token};
+
+type ApiResult = Result<HttpResponse, ApiError>;
+
+pub async fn handle<B>(app: Arc<App>, request: Request<B>) -> HttpResponse
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let result = match token::authenticate(&app, &request) {
+        Ok(()) => route(&app, request).await,
+        Err(e) => Err(e),
+    };
+    let response = result.unwrap_or_else(ApiError::into_response);
+    tracing::info!(%method, path, status = response.status().as_u16(), "admin request");
+    response
+}
+
+async fn route<B>(app: &App, request: Request<B>) -> ApiResult
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().trim_end_matches('/');
+    let Some(rest) = path.strip_prefix("/api/v1/") else {
+        return Err(ApiError::NotFound(format!("no such endpoint: {path}")));
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    let query = parts.uri.query().unwrap_or("");
+    let body = read_body(app, body).await?;
+    let m = &parts.method;
+    match segments.as_slice() {
+        ["devices"] if m == Method::GET => devices::list(app),
+        ["devices"] if m == Method::POST => devices::create(app, parse(&body)?).await,
+        ["devices", mac] if m == Method::GET => devices::show(app, mac),
+        ["devices", mac] if m == Method::PATCH => devices::patch(app, mac, parse(&body)?).await,
+        ["devices", mac] if m == Method::DELETE => devices::delete(app, mac).await,
+        ["devices", mac, "lines", n] if m == Method::PUT => {
+            devices::assign(app, mac, n, parse(&body)?).await
+        }
+        ["devices", mac, "lines", n] if m == Method::DELETE => devices::unassign(app, mac, n).await,
+        ["devices", mac, "reset-claim"] if m == Method::POST => {
+            devices::reset_claim(app, mac).await
+        }
+        ["devices", mac, "credentials"] if m == Method::GET => devices::credentials(app, mac),
+        ["devices", mac, "render"] if m == Method::GET => devices::render(app, mac, query),
+        ["unregistered"] if m == Method::GET => devices::list_unregistered(app),
+        ["unregistered", mac] if m == Method::DELETE => {
+            devices::forget_unregistered(app, mac).await
+        }
+        ["unregistered", mac, "adopt"] if m == Method::POST => {
+            devices::adopt(app, mac, parse_or_default(&body)?).await
+        }
+        ["users"] if m == Method::GET => users::list(app),
+        ["users"] if m == Method::POST => users::create(app, parse(&body)?).await,
+        ["users", ext] if m == Method::GET => users::show(app, ext),
+        ["users", ext] if m == Method::PATCH => users::patch(app, ext, parse(&body)?).await,
+        ["users", ext] if m == Method::DELETE => users::delete(app, ext).await,
+        ["users", ext, "sip-password"] if m == Method::GET => users::sip_password(app, ext),
+        ["settings"] if m == Method::GET => {
+            Ok(respond::json(StatusCode::OK, &app.store.settings()?))
+        }
+        ["settings"] if m == Method::PATCH => patch_settings(app, parse(&body)?).await,
+        ["models"] if m == Method::GET => Ok(respond::json(
+            StatusCode::OK,
+            &crate::models::all().collect::<Vec<_>>(),
+        )),
+        [
+            "devices" | "users" | "settings" | "models" | "unregistered",
+            ..,
+        ] => Err(ApiError::MethodNotAllowed),
+        _ => Err(ApiError::NotFound(format!("no such endpoint: {path}"))),
+    }
+}
+
+async fn patch_settings(app: &App, patch: crate::settings::SettingsPatch) -> ApiResult {
+    let _guard = app.admin_writes.lock().await;
+    let next = patch.apply(&app.store.settings()?)?;
+    app.store.put_settings(&next)?;
+    app.store.flush().await?;
+    tracing::info!(target: "deskprov::audit", "settings changed");
+    Ok(respond::json(StatusCode::OK, &next))
+}
+
+/// Reads a bounded body within the body timeout.
+async fn read_body<B>(app: &App, body: B) -> Result<Bytes, ApiError>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let limit = app.config.limits.max_admin_body_bytes;
+    let collect = Limited::new(body, limit).collect();
+    match tokio::time::timeout(app.config.limits.body_read_timeout(), collect).await {
+        Err(_) => Err(ApiError::Timeout),
+        Ok(Err(e))
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(ApiError::TooLarge(limit))
+        }
+        Ok(Err(e)) => Err(ApiError::BadRequest(format!(
+            "reading the request body: {e}"
+        ))),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::BadRequest("a JSON body is required".into()));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+fn parse_or_default<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.is_empty() {
+        Ok(T::default())
+    } else {
+        parse(body)
+    }
+}

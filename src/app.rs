@@ -1,0 +1,20 @@
+//! The application state shared by both listeners.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::Store;
+use crate::templates::Templates;
+
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub templates: Templates,
+    pub clock: Clock,
+    /// Serialises admin writes that span records (deleting a user frees their lines), so
+    /// they cannot interleave; phone-side writes are single-record compare-and-swaps.
+    pub admin_writes: tokio::sync::Mutex<()>,
+}
+
+pub type SharedApp = Arc<App>;

@@ -1,0 +1,13 @@
+//! Parse-don't-validate types for everything an admin or a phone hands us.
+//!
+//! A value of one of these types is known to be well formed, so the rest of the code never
+//! re-checks it; in particular no text that reaches a template can carry a control character,
+//! which is what keeps a display name from injecting keys into a `key = value` config.
+
+mod mac;
+mod secret;
+mod text;
+
+pub use mac::{InvalidMac, Mac};
+pub use secret::Secret;
+pub use text::{DisplayName, Extension, InvalidInput, Label, ModelId, SipPassword, SipUser};

@@ -1,0 +1,85 @@
+//! The admin API's one error type: each variant maps to a status, and the JSON body
+//! `{"error": "..."}` says what was wrong. Internal errors are logged in full and answered
+//! without detail.
+
+use http::StatusCode;
+
+use crate::domain::{InvalidInput, InvalidMac};
+use crate::respond::{self, HttpResponse};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("missing or invalid admin token")]
+    Unauthorized,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("request body not received in time")]
+    Timeout,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn into_response(self) -> HttpResponse {
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(error = %detail, "admin request failed");
+        }
+        let mut response = respond::json(
+            self.status(),
+            &serde_json::json!({ "error": self.to_string() }),
+        );
+        if matches!(self, ApiError::Unauthorized) {
+            response.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Bearer realm=\"deskprov-admin\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<InvalidInput> for ApiError {
+    fn from(e: InvalidInput) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
+impl From<InvalidMac> for ApiError {
+    fn from(e: InvalidMac) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
+impl From<crate::render::RenderFailure> for ApiError {
+    fn from(e: crate::render::RenderFailure) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}

@@ -1,0 +1,26 @@
+//! deskprov: an HTTPS provisioning server for SIP desk phones and DECT base stations.
+//!
+//! ARCHITECTURE.md maps the modules and follows one phone request through them.
+
+pub mod access;
+pub mod admin;
+pub mod app;
+pub mod cli;
+pub mod client;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod identify;
+pub mod models;
+pub mod provision;
+pub mod render;
+pub mod respond;
+pub mod server;
+pub mod settings;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod templates;
+pub mod tls;
+pub mod vendors;

@@ -1,0 +1,408 @@
+//! The phones' listener: a request for a file goes through identification, the sighting
+//! record (auto-fill, last seen), the access decision and rendering.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use base64::Engine;
+use http::header::{
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH, USER_AGENT,
+    WWW_AUTHENTICATE,
+};
+use http::{Method, Request, StatusCode};
+use percent_encoding::percent_decode_str;
+use tracing::{debug, error, info, warn};
+
+use crate::access::{self, Credentials, Denial, Grant, Requester};
+use crate::app::App;
+use crate::domain::Mac;
+use crate::identify::{Identification, identify};
+use crate::render::{self, Rendered};
+use crate::respond::{self, HttpResponse};
+use crate::store::{DeviceRecord, ModelMismatch, ModelSource, StoreError, UnregisteredRecord};
+use crate::vendors::{FileRequest, Vendor};
+
+/// Longest request path accepted; real phone file names are a few dozen bytes.
+const MAX_PATH: usize = 256;
+/// last_seen is kept to this resolution so that a phone polling often does not write each time.
+const LAST_SEEN_RESOLUTION_SECS: i64 = 60;
+
+/// What the connection knows about the peer.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer {
+    pub address: IpAddr,
+    pub client_cert_mac: Option<Mac>,
+}
+
+pub async fn handle<B>(app: Arc<App>, request: Request<B>, peer: Peer) -> HttpResponse {
+    let method = request.method().clone();
+    let mut response = match respond_to(&app, &request, peer) {
+        Ok(response) => response,
+        Err(e) => {
+            error!(error = %e, path = request.uri().path(), "serving a phone request failed");
+            // 503, never a 404 or partial body: phones keep their last config on 5xx.
+            let mut r = respond::text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable\n");
+            r.headers_mut()
+                .insert("retry-after", HeaderValue::from_static("30"));
+            r
+        }
+    };
+    debug!(%method, path = request.uri().path(), status = response.status().as_u16(), peer = %peer.address, "phone request");
+    if method == Method::HEAD {
+        *response.body_mut() = Default::default();
+    }
+    response
+}
+
+fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResponse, StoreError> {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        let mut r = respond::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        r.headers_mut()
+            .insert("allow", HeaderValue::from_static("GET, HEAD"));
+        return Ok(r);
+    }
+    let file_name = match requested_file(request.uri().path()) {
+        Ok(name) => name,
+        Err(status) => return Ok(respond::text(status, "bad request\n")),
+    };
+    let user_agent = request
+        .headers()
+        .get(USER_AGENT)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    let identification = identify(user_agent, &file_name);
+    let now = app.clock.now();
+    if let Some(mac) = identification.requester_mac() {
+        note_sighting(app, mac, &identification, peer.address, now)?;
+    }
+    let Some((vendor, file)) = &identification.file else {
+        return Ok(not_found());
+    };
+    match file {
+        FileRequest::Common { family } => {
+            let rendered =
+                render::common_file(app, *vendor, family.as_deref(), identification.model());
+            serve(request, rendered, false)
+        }
+        FileRequest::Device { mac } => {
+            serve_device_file(app, request, *vendor, *mac, &identification, peer, now)
+        }
+    }
+}
+
+fn serve_device_file<B>(
+    app: &App,
+    request: &Request<B>,
+    vendor: &dyn Vendor,
+    mac: Mac,
+    identification: &Identification,
+    peer: Peer,
+    now: i64,
+) -> Result<HttpResponse, StoreError> {
+    let credentials = basic_credentials(request);
+    let requester = Requester {
+        user_agent_mac: identification.user_agent.as_ref().and_then(|ua| ua.mac),
+        credentials: credentials.as_ref(),
+        client_cert_mac: peer.client_cert_mac,
+        address: peer.address,
+    };
+    let device = app.store.device(mac)?;
+    let decision =
+        access::device_config(&app.config.provisioning, device.as_ref(), &requester, now);
+    let device = match decision {
+        Ok(Grant::Claim) => match claim(app, mac, peer.address, now)? {
+            Some(device) => device,
+            None => return Ok(denied(mac, peer, Denial::NoCredentials)),
+        },
+        Ok(_) => device.expect("a grant implies a device"),
+        Err(denial) => return Ok(denied(mac, peer, denial)),
+    };
+    let vendor = device
+        .vendor
+        .as_deref()
+        .and_then(crate::vendors::by_id)
+        .unwrap_or(vendor);
+    serve(request, render::device_file(app, vendor, &device), true)
+}
+
+/// Takes the claim atomically: of two racing first requests only one gets the config.
+fn claim(
+    app: &App,
+    mac: Mac,
+    address: IpAddr,
+    now: i64,
+) -> Result<Option<DeviceRecord>, StoreError> {
+    let outcome = app
+        .store
+        .update_device(mac, |d| access::take_claim(d, address, now))?;
+    Ok(match outcome {
+        Some((device, true)) => {
+            info!(target: "deskprov::security", %mac, %address, "device claimed its config in the claim window");
+            Some(device)
+        }
+        _ => None,
+    })
+}
+
+fn serve<B>(
+    request: &Request<B>,
+    rendered: Result<Rendered, render::RenderFailure>,
+    secret: bool,
+) -> Result<HttpResponse, StoreError> {
+    let rendered = match rendered {
+        Ok(r) => r,
+        Err(render::RenderFailure::Store(e)) => return Err(e),
+        Err(render::RenderFailure::Template(e)) => {
+            error!(error = %e, "template failed to render");
+            return Ok(respond::text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error\n",
+            ));
+        }
+    };
+    let etag = HeaderValue::from_str(&rendered.etag).expect("hex etag is a valid header");
+    let cache = HeaderValue::from_static(if secret { "no-store" } else { "no-cache" });
+    let not_modified = request.headers().get_all(IF_NONE_MATCH).iter().any(|v| {
+        v.to_str().is_ok_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == rendered.etag || t.trim() == "*")
+        })
+    });
+    let mut response = if not_modified {
+        let mut r = HttpResponse::new(Default::default());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        let mut r = HttpResponse::new(rendered.body.into());
+        r.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(rendered.content_type),
+        );
+        r
+    };
+    response.headers_mut().insert(ETAG, etag);
+    response.headers_mut().insert(CACHE_CONTROL, cache);
+    Ok(response)
+}
+
+/// Unknown devices and refused requests get the same answer, so the response does not tell
+/// which MACs are registered.
+fn denied(mac: Mac, peer: Peer, denial: Denial) -> HttpResponse {
+    match denial {
+        Denial::UnknownDevice => {
+            debug!(%mac, peer = %peer.address, "config for an unregistered MAC refused")
+        }
+        _ => {
+            warn!(target: "deskprov::security", %mac, peer = %peer.address, reason = denial.as_str(), "device config refused")
+        }
+    }
+    let mut r = respond::text(StatusCode::UNAUTHORIZED, "authentication required\n");
+    r.headers_mut().insert(
+        WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"deskprov\""),
+    );
+    r
+}
+
+fn not_found() -> HttpResponse {
+    respond::text(StatusCode::NOT_FOUND, "not found\n")
+}
+
+/// The last path segment, percent-decoded once. Traversal and NUL are refused outright even
+/// though paths never reach the file system: a request carrying them is an attack, not a phone.
+fn requested_file(path: &str) -> Result<String, StatusCode> {
+    if path.len() > MAX_PATH {
+        return Err(StatusCode::NOT_FOUND);
+    }
+    let decoded = percent_decode_str(path)
+        .decode_utf8()
+        .map_err(|_| StatusCode::BAD_REQUEST)?;
+    if decoded.contains("..") || decoded.contains('\\') || decoded.contains('\0') {
+        return Err(StatusCode::BAD_REQUEST);
+    }
+    Ok(decoded.rsplit('/').next().unwrap_or_default().to_string())
+}
+
+fn basic_credentials<B>(request: &Request<B>) -> Option<Credentials> {
+    let value = request.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some(Credentials {
+        user: user.to_string(),
+        password: password.to_string(),
+    })
+}
+
+/// Keeps what we know of the requesting MAC current: auto-fill and last seen for registered
+/// devices, the seen-unregistered list for others. Writes only what changed.
+fn note_sighting(
+    app: &App,
+    mac: Mac,
+    identification: &Identification,
+    address: IpAddr,
+    now: i64,
+) -> Result<(), StoreError> {
+    let address = address.to_string();
+    let updated = app.store.update_device(mac, |device| {
+        update_device_facts(device, identification, &address, now)
+    })?;
+    match updated {
+        Some((device, Some(event))) => log_fact_event(&device, event),
+        Some((_, None)) => {}
+        None => note_unregistered(app, mac, identification, address, now)?,
+    }
+    Ok(())
+}
+
+enum FactEvent {
+    AutoFilled,
+    ModelMismatch,
+}
+
+fn update_device_facts(
+    device: &mut DeviceRecord,
+    identification: &Identification,
+    address: &str,
+    now: i64,
+) -> Option<FactEvent> {
+    device.first_seen.get_or_insert(now);
+    if device
+        .last_seen
+        .is_none_or(|seen| now - seen >= LAST_SEEN_RESOLUTION_SECS)
+    {
+        device.last_seen = Some(now);
+    }
+    if device.last_address.as_deref() != Some(address) {
+        device.last_address = Some(address.to_string());
+    }
+    if let Some(firmware) = identification.firmware()
+        && device.firmware.as_deref() != Some(firmware)
+    {
+        device.firmware = Some(firmware.to_string());
+    }
+    let reported = identification.model()?;
+    match &device.model {
+        None => {
+            device.model = Some(reported.clone());
+            device.vendor = identification.vendor().map(str::to_string);
+            device.model_source = Some(ModelSource::Auto);
+            Some(FactEvent::AutoFilled)
+        }
+        Some(recorded) if recorded != reported => {
+            let already = device
+                .model_mismatch
+                .as_ref()
+                .is_some_and(|m| m.reported_model == reported.as_str());
+            device.model_mismatch = Some(ModelMismatch {
+                reported_vendor: identification.vendor().map(str::to_string),
+                reported_model: reported.to_string(),
+                at: if already {
+                    device.model_mismatch.as_ref().map_or(now, |m| m.at)
+                } else {
+                    now
+                },
+                address: Some(address.to_string()),
+            });
+            (!already).then_some(FactEvent::ModelMismatch)
+        }
+        Some(_) => None,
+    }
+}
+
+fn log_fact_event(device: &DeviceRecord, event: FactEvent) {
+    let model = device
+        .model
+        .as_ref()
+        .map(|m| m.to_string())
+        .unwrap_or_default();
+    match event {
+        FactEvent::AutoFilled => {
+            info!(mac = %device.mac, model, vendor = device.vendor.as_deref().unwrap_or(""), "model filled in from the phone's request")
+        }
+        FactEvent::ModelMismatch => warn!(
+            target: "deskprov::security",
+            mac = %device.mac,
+            recorded = model,
+            reported = device.model_mismatch.as_ref().map(|m| m.reported_model.as_str()).unwrap_or(""),
+            address = device.last_address.as_deref().unwrap_or(""),
+            "phone reports another model than the one on record"
+        ),
+    }
+}
+
+fn note_unregistered(
+    app: &App,
+    mac: Mac,
+    identification: &Identification,
+    address: String,
+    now: i64,
+) -> Result<(), StoreError> {
+    let vendor = identification.vendor().map(str::to_string);
+    let model = identification.model().cloned();
+    let firmware = identification.firmware().map(str::to_string);
+    let refreshed = app.store.update_unregistered(mac, |seen| {
+        if now - seen.last_seen >= LAST_SEEN_RESOLUTION_SECS {
+            seen.last_seen = now;
+            seen.requests += 1;
+        }
+        seen.last_address = Some(address.clone());
+        if vendor.is_some() {
+            seen.vendor.clone_from(&vendor);
+        }
+        if model.is_some() {
+            seen.model.clone_from(&model);
+        }
+        if firmware.is_some() {
+            seen.firmware.clone_from(&firmware);
+        }
+    })?;
+    if refreshed.is_none() {
+        info!(%mac, vendor = vendor.as_deref().unwrap_or(""), model = model.as_ref().map(|m| m.as_str()).unwrap_or(""), %address, "unregistered phone seen");
+        let record = UnregisteredRecord {
+            mac,
+            vendor,
+            model,
+            firmware,
+            first_seen: now,
+            last_seen: now,
+            last_address: Some(address),
+            requests: 1,
+        };
+        app.store
+            .insert_unregistered(&record, app.config.provisioning.max_unregistered)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_decoded_once_and_traversal_refused() {
+        assert_eq!(
+            requested_file("/y000000000066.cfg").unwrap(),
+            "y000000000066.cfg"
+        );
+        assert_eq!(
+            requested_file("/prov/001565aabbcc.cfg").unwrap(),
+            "001565aabbcc.cfg"
+        );
+        assert_eq!(
+            requested_file("/%30%30%31565aabbcc.cfg").unwrap(),
+            "001565aabbcc.cfg"
+        );
+        for bad in ["/../etc/passwd", "/%2e%2e/x", "/a%5cb", "/a%00.cfg", "/%ff"] {
+            assert_eq!(requested_file(bad), Err(StatusCode::BAD_REQUEST), "{bad}");
+        }
+        // Decoded once: a double-encoded dot-dot stays a harmless literal name.
+        assert_eq!(requested_file("/%252e%252e%252fx").unwrap(), "%2e%2e%2fx");
+    }
+}

@@ -1,0 +1,188 @@
+//! Turns records into the bytes a phone receives. The phone path and `deskprov render` both
+//! come through here, so what the admin previews is exactly what the phone gets.
+//!
+//! Output is deterministic (no timestamps, ordered lines), because Yealink phones compare an
+//! MD5 of each file and re-apply, or reboot, when it changes.
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::app::App;
+use crate::domain::{Extension, ModelId};
+use crate::models::{self, MAX_LINES_UNKNOWN_MODEL, ModelRow};
+use crate::settings::{Settings, Transport};
+use crate::store::{DeviceRecord, StoreError};
+use crate::templates::RenderError;
+use crate::vendors::Vendor;
+
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub body: Bytes,
+    /// A strong validator: a hash of the body.
+    pub etag: String,
+    pub content_type: &'static str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderFailure {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Template(#[from] RenderError),
+}
+
+#[derive(Serialize)]
+struct SipContext<'a> {
+    server: Option<&'a str>,
+    port: u16,
+    transport: Transport,
+}
+
+#[derive(Serialize)]
+struct CommonContext<'a> {
+    family: Option<&'a str>,
+    dect: bool,
+    provisioning_url: Option<&'a str>,
+    sip: SipContext<'a>,
+    ntp_server: Option<&'a str>,
+    vendor: serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct ProvisioningContext<'a> {
+    url: Option<&'a str>,
+    username: &'a str,
+    password: &'a str,
+}
+
+#[derive(Serialize)]
+struct LineContext {
+    /// Line number = account index; on a DECT base also the handset slot.
+    index: u16,
+    extension: String,
+    display_name: String,
+    auth_user: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct DeviceContext<'a> {
+    mac: String,
+    mac_upper: String,
+    model: Option<&'a str>,
+    label: Option<&'a str>,
+    provisioning: ProvisioningContext<'a>,
+    sip: SipContext<'a>,
+    ntp_server: Option<&'a str>,
+    lines: Vec<LineContext>,
+    /// Line numbers without a user: rendered as disabled and emptied, so an unassigned
+    /// account leaves no credentials behind on the phone.
+    vacant_lines: Vec<u16>,
+    vendor: serde_json::Value,
+}
+
+fn sip(settings: &Settings) -> SipContext<'_> {
+    SipContext {
+        server: settings.sip_server.as_deref(),
+        port: settings.sip_port,
+        transport: settings.sip_transport,
+    }
+}
+
+/// A vendor's common file for the given family, shaped for the requester's model if known.
+pub fn common_file(
+    app: &App,
+    vendor: &dyn Vendor,
+    family: Option<&str>,
+    model: Option<&ModelId>,
+) -> Result<Rendered, RenderFailure> {
+    let settings = app.store.settings()?;
+    let row = model.and_then(|m| models::find(vendor.id(), m.as_str()));
+    let dect = row.map(ModelRow::is_dect).unwrap_or(false)
+        || family.is_some_and(|f| vendor.family_is_dect(f));
+    let context = CommonContext {
+        family,
+        dect,
+        provisioning_url: app.config.server.public_url.as_deref(),
+        sip: sip(&settings),
+        ntp_server: settings.ntp_server.as_deref(),
+        vendor: vendor.template_values(&settings),
+    };
+    let text = app
+        .templates
+        .render(vendor.common_template(family, row), &context)?;
+    Ok(finish(text, vendor))
+}
+
+/// The device's own config, with its users' SIP credentials.
+pub fn device_file(
+    app: &App,
+    vendor: &dyn Vendor,
+    device: &DeviceRecord,
+) -> Result<Rendered, RenderFailure> {
+    let settings = app.store.settings()?;
+    let row = device
+        .model
+        .as_ref()
+        .and_then(|m| models::find(vendor.id(), m.as_str()));
+    let capacity = row.map(ModelRow::lines).unwrap_or(MAX_LINES_UNKNOWN_MODEL);
+    let mut lines = Vec::new();
+    let mut vacant_lines = Vec::new();
+    for index in 1..=capacity {
+        match device
+            .lines
+            .get(&index)
+            .map(|ext| line(app, index, ext))
+            .transpose()?
+            .flatten()
+        {
+            Some(assigned) => lines.push(assigned),
+            None => vacant_lines.push(index),
+        }
+    }
+    let context = DeviceContext {
+        mac: device.mac.to_hex(),
+        mac_upper: device.mac.to_hex_upper(),
+        model: device.model.as_ref().map(ModelId::as_str),
+        label: device.label.as_ref().map(|l| l.as_str()),
+        provisioning: ProvisioningContext {
+            url: app.config.server.public_url.as_deref(),
+            username: &device.provisioning_user,
+            password: device.provisioning_password.expose(),
+        },
+        sip: sip(&settings),
+        ntp_server: settings.ntp_server.as_deref(),
+        lines,
+        vacant_lines,
+        vendor: vendor.template_values(&settings),
+    };
+    let template = row
+        .map(|r| r.template)
+        .unwrap_or(vendor.default_device_template());
+    let text = app.templates.render(template, &context)?;
+    Ok(finish(text, vendor))
+}
+
+/// The line's account, or `None` if its user was deleted in the meantime.
+fn line(app: &App, index: u16, extension: &Extension) -> Result<Option<LineContext>, StoreError> {
+    Ok(app.store.user(extension)?.map(|user| LineContext {
+        index,
+        extension: user.extension.to_string(),
+        display_name: user.display_name.to_string(),
+        auth_user: user.sip_user.to_string(),
+        password: user.sip_password.expose().to_string(),
+    }))
+}
+
+fn finish(text: String, vendor: &dyn Vendor) -> Rendered {
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    let hex: String = digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Rendered {
+        body: Bytes::from(text),
+        etag: format!("\"{hex}\""),
+        content_type: vendor.content_type(),
+    }
+}

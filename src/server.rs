@@ -1,0 +1,175 @@
+//! Accept loops and connection handling for both listeners.
+//!
+//! Per connection: a permit from the listener's connection cap, a TLS handshake under a
+//! timeout, then hyper's HTTP/1.1 with a timer so that the header-read timeout is really armed
+//! (it also bounds keep-alive idle time), a bounded header buffer, and a maximum age after
+//! which the connection is closed between requests. Shutdown stops accepting, lets open
+//! requests finish within the grace period, then returns.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
+use tracing::{debug, info, warn};
+
+use crate::app::App;
+use crate::provision::{self, Peer};
+
+/// Largest request head (request line and headers) a client may send.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Phone,
+    Admin,
+}
+
+/// Serves both listeners until `shutdown` completes, then drains.
+pub async fn run(
+    app: Arc<App>,
+    tls: Arc<rustls::ServerConfig>,
+    phone: TcpListener,
+    admin: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) {
+    let (stop, stopped) = watch::channel(false);
+    let acceptor = TlsAcceptor::from(tls);
+    let phone_task = tokio::spawn(serve(
+        Role::Phone,
+        phone,
+        acceptor.clone(),
+        app.clone(),
+        stopped.clone(),
+    ));
+    let admin_task = tokio::spawn(serve(Role::Admin, admin, acceptor, app, stopped));
+    shutdown.await;
+    info!("shutting down: no new connections, open requests may finish");
+    let _ = stop.send(true);
+    let _ = tokio::join!(phone_task, admin_task);
+    info!("all connections closed");
+}
+
+async fn serve(
+    role: Role,
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    app: Arc<App>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let limits = &app.config.limits;
+    let cap = match role {
+        Role::Phone => limits.max_phone_connections,
+        Role::Admin => limits.max_admin_connections,
+    };
+    let permits = Arc::new(Semaphore::new(cap));
+    loop {
+        let (tcp, address) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    warn!(?role, error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stopped.changed() => break,
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            debug!(?role, %address, "connection cap reached; connection dropped");
+            continue;
+        };
+        let connection = Connection {
+            role,
+            app: app.clone(),
+            acceptor: acceptor.clone(),
+            stopped: stopped.clone(),
+        };
+        tokio::spawn(async move {
+            connection.serve(tcp, address).await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let grace = app.config.limits.shutdown_grace();
+    let all = u32::try_from(cap).unwrap_or(u32::MAX);
+    if tokio::time::timeout(grace, permits.acquire_many(all))
+        .await
+        .is_err()
+    {
+        warn!(
+            ?role,
+            "connections still open after the shutdown grace period; closing them"
+        );
+    }
+}
+
+struct Connection {
+    role: Role,
+    app: Arc<App>,
+    acceptor: TlsAcceptor,
+    stopped: watch::Receiver<bool>,
+}
+
+impl Connection {
+    async fn serve(mut self, tcp: TcpStream, address: SocketAddr) {
+        let limits = self.app.config.limits.clone();
+        let _ = tcp.set_nodelay(true);
+        let tls = match tokio::time::timeout(limits.handshake_timeout(), self.acceptor.accept(tcp))
+            .await
+        {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                debug!(role = ?self.role, %address, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                debug!(role = ?self.role, %address, "TLS handshake timed out");
+                return;
+            }
+        };
+        let peer = Peer {
+            address: address.ip(),
+            client_cert_mac: None,
+        };
+        let (role, app) = (self.role, self.app.clone());
+        let service = service_fn(move |request: hyper::Request<Incoming>| {
+            let app = app.clone();
+            async move {
+                Ok::<_, Infallible>(match role {
+                    Role::Phone => provision::handle(app, request, peer).await,
+                    Role::Admin => crate::admin::handle(app, request).await,
+                })
+            }
+        });
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout())
+            .max_buf_size(MAX_HEAD_BYTES)
+            .keep_alive(true);
+        let connection = builder.serve_connection(TokioIo::new(tls), service);
+        tokio::pin!(connection);
+        let age = tokio::time::sleep(limits.max_connection_age());
+        tokio::pin!(age);
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(e) = result { debug!(role = ?self.role, %address, error = %e, "connection ended with an error") }
+                return;
+            }
+            _ = &mut age => {}
+            _ = self.stopped.changed() => {}
+        }
+        // Shutdown or old age: finish the request in flight, then close.
+        connection.as_mut().graceful_shutdown();
+        let _ = tokio::time::timeout(limits.shutdown_grace(), connection).await;
+    }
+}

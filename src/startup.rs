@@ -1,0 +1,130 @@
+//! Start-up: certificates, database, templates, admin token, listeners.
+//! `deskprov serve` and the integration tests both start the server through [`start`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::admin::{TokenError, ensure_admin_token};
+use crate::app::App;
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError};
+use crate::store::{Store, StoreError};
+use crate::templates::{TemplateError, Templates};
+use crate::tls::{self, TlsError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("certificate: {0}")]
+    Tls(#[from] TlsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Templates(#[from] TemplateError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {address} ({role}): {source}")]
+    Bind {
+        role: &'static str,
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A running server.
+pub struct Running {
+    pub phone_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub app: Arc<App>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets open requests finish, and returns when all connections closed.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Opens everything the server needs and starts serving in the background.
+pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> {
+    config.validate()?;
+    let certs = tls::ensure_certificate(&config.server.certs_dir)?;
+    if certs.generated {
+        info!(path = %certs.cert.display(), "generated a self-signed server certificate");
+    }
+    let tls = tls::server_config(&certs)?;
+    let templates = Templates::load(config.server.templates_dir.as_deref())?;
+    let data = &config.server.data_dir;
+    std::fs::create_dir_all(data).map_err(|source| StartError::DataDir {
+        path: data.clone(),
+        source,
+    })?;
+    let store = Store::open(&config.db_dir())?;
+    if let Some(path) = ensure_admin_token(&store, &config.token_file(), clock.now())? {
+        info!(path = %path.display(), "created the admin token; the CLI reads it from this file");
+    }
+    if store.settings()?.sip_server.is_none() {
+        warn!(
+            "no SIP server set yet: phones get accounts they cannot register (deskprov settings set sip_server=HOST)"
+        );
+    }
+    let phone = bind("phone", config.server.phone_listen).await?;
+    let admin = bind("admin", config.server.admin_listen).await?;
+    let phone_addr = phone.local_addr().expect("bound socket has an address");
+    let admin_addr = admin.local_addr().expect("bound socket has an address");
+    let app = Arc::new(App {
+        config,
+        store,
+        templates,
+        clock,
+        admin_writes: Default::default(),
+    });
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(crate::server::run(app.clone(), tls, phone, admin, async {
+        let _ = stopped.await;
+    }));
+    info!(addr = %phone_addr, "phone listener ready");
+    info!(addr = %admin_addr, "admin listener ready");
+    Ok(Running {
+        phone_addr,
+        admin_addr,
+        app,
+        stop,
+        task,
+    })
+}
+
+async fn bind(role: &'static str, address: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| StartError::Bind {
+            role,
+            address,
+            source,
+        })
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+}

@@ -1,0 +1,440 @@
+//! The one module that touches sled.
+//!
+//! Records are serde-typed JSON values in one tree per kind, with a schema version in `meta`.
+//! Rules (../shared/reference/rust-stack.md §3):
+//! - every admin write calls [`Store::flush`] before it is acknowledged: sled otherwise loses
+//!   acknowledged writes on kill -9;
+//! - a record is changed only by compare-and-swap ([`Store::update_device`]), so a phone's
+//!   last-seen update and an admin's edit of the same device cannot overwrite each other, and
+//!   nothing is written when nothing changed;
+//! - admin operations that span records run under the admin write lock held by the caller.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{DisplayName, Extension, Label, Mac, ModelId, Secret, SipUser};
+use crate::settings::Settings;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("database record {key}: {source}")]
+    Decode {
+        key: String,
+        source: serde_json::Error,
+    },
+    #[error(
+        "database schema version {found} is newer than this deskprov supports ({SCHEMA_VERSION}); \
+         upgrade deskprov"
+    )]
+    SchemaTooNew { found: u32 },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelSource {
+    /// Set by an admin: never overwritten by what a phone reports.
+    Admin,
+    /// Filled in from the phone's first request.
+    Auto,
+}
+
+/// A phone reporting another model than the one on record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelMismatch {
+    pub reported_vendor: Option<String>,
+    pub reported_model: String,
+    pub at: i64,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    pub mac: Mac,
+    pub vendor: Option<String>,
+    pub model: Option<ModelId>,
+    pub model_source: Option<ModelSource>,
+    pub firmware: Option<String>,
+    pub label: Option<Label>,
+    /// Line (or DECT handset slot) number → the user on it.
+    pub lines: BTreeMap<u16, Extension>,
+    pub registered_at: i64,
+    pub first_seen: Option<i64>,
+    pub last_seen: Option<i64>,
+    pub last_address: Option<String>,
+    pub model_mismatch: Option<ModelMismatch>,
+    /// HTTP credentials the server writes into the device's config and then requires.
+    pub provisioning_user: String,
+    pub provisioning_password: Secret,
+    /// When the claim window opened: at registration, or when an admin reset the claim.
+    pub claim_opened_at: i64,
+    /// The first successful unauthenticated fetch, and from where.
+    pub claimed_at: Option<i64>,
+    pub claimed_from: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub extension: Extension,
+    pub display_name: DisplayName,
+    pub sip_user: SipUser,
+    pub sip_password: Secret,
+    pub created_at: i64,
+}
+
+/// A MAC that asked for files but is not registered, with what its requests revealed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnregisteredRecord {
+    pub mac: Mac,
+    pub vendor: Option<String>,
+    pub model: Option<ModelId>,
+    pub firmware: Option<String>,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub last_address: Option<String>,
+    pub requests: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub name: String,
+    /// SHA-256 of the token: the token itself is never stored.
+    pub sha256: String,
+    pub created_at: i64,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    devices: sled::Tree,
+    users: sled::Tree,
+    unregistered: sled::Tree,
+    tokens: sled::Tree,
+    meta: sled::Tree,
+}
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+const SETTINGS_KEY: &[u8] = b"settings";
+
+impl Store {
+    pub fn open(dir: &Path) -> Result<Store> {
+        let db = sled::Config::new()
+            .path(dir)
+            .flush_every_ms(Some(500))
+            .open()?;
+        let store = Store {
+            devices: db.open_tree("devices")?,
+            users: db.open_tree("users")?,
+            unregistered: db.open_tree("unregistered")?,
+            tokens: db.open_tree("tokens")?,
+            meta: db.open_tree("meta")?,
+            db,
+        };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    fn check_schema(&self) -> Result<()> {
+        match self.get::<u32>(&self.meta, SCHEMA_KEY)? {
+            Some(found) if found > SCHEMA_VERSION => Err(StoreError::SchemaTooNew { found }),
+            Some(_) => Ok(()),
+            None => {
+                self.put(&self.meta, SCHEMA_KEY, &SCHEMA_VERSION)?;
+                self.db.flush()?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Makes every write so far durable (against a process crash; see rust-stack.md §3.2).
+    pub async fn flush(&self) -> Result<()> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    // ---- devices ----
+
+    pub fn device(&self, mac: Mac) -> Result<Option<DeviceRecord>> {
+        self.get(&self.devices, &mac.octets())
+    }
+
+    pub fn devices(&self) -> Result<Vec<DeviceRecord>> {
+        self.all(&self.devices)
+    }
+
+    /// Inserts a new device; `false` if the MAC is already registered (nothing written).
+    pub fn insert_device(&self, record: &DeviceRecord) -> Result<bool> {
+        self.insert_new(&self.devices, &record.mac.octets(), record)
+    }
+
+    /// Applies `change` atomically to the device, retrying on concurrent writes, and writes
+    /// only if the record changed. `None` if there is no such device.
+    pub fn update_device<T>(
+        &self,
+        mac: Mac,
+        change: impl FnMut(&mut DeviceRecord) -> T,
+    ) -> Result<Option<(DeviceRecord, T)>> {
+        self.update(&self.devices, &mac.octets(), change)
+    }
+
+    pub fn remove_device(&self, mac: Mac) -> Result<bool> {
+        Ok(self.devices.remove(mac.octets())?.is_some())
+    }
+
+    // ---- users ----
+
+    pub fn user(&self, extension: &Extension) -> Result<Option<UserRecord>> {
+        self.get(&self.users, extension.as_str().as_bytes())
+    }
+
+    pub fn users(&self) -> Result<Vec<UserRecord>> {
+        self.all(&self.users)
+    }
+
+    pub fn insert_user(&self, record: &UserRecord) -> Result<bool> {
+        self.insert_new(&self.users, record.extension.as_str().as_bytes(), record)
+    }
+
+    pub fn update_user<T>(
+        &self,
+        extension: &Extension,
+        change: impl FnMut(&mut UserRecord) -> T,
+    ) -> Result<Option<(UserRecord, T)>> {
+        self.update(&self.users, extension.as_str().as_bytes(), change)
+    }
+
+    pub fn remove_user(&self, extension: &Extension) -> Result<bool> {
+        Ok(self.users.remove(extension.as_str().as_bytes())?.is_some())
+    }
+
+    // ---- seen but unregistered ----
+
+    pub fn unregistered(&self) -> Result<Vec<UnregisteredRecord>> {
+        self.all(&self.unregistered)
+    }
+
+    pub fn unregistered_device(&self, mac: Mac) -> Result<Option<UnregisteredRecord>> {
+        self.get(&self.unregistered, &mac.octets())
+    }
+
+    pub fn update_unregistered<T>(
+        &self,
+        mac: Mac,
+        change: impl FnMut(&mut UnregisteredRecord) -> T,
+    ) -> Result<Option<(UnregisteredRecord, T)>> {
+        self.update(&self.unregistered, &mac.octets(), change)
+    }
+
+    /// Records a newly seen MAC, evicting the longest-unseen entries beyond `cap` so that
+    /// requests for made-up MACs cannot grow the database.
+    pub fn insert_unregistered(&self, record: &UnregisteredRecord, cap: usize) -> Result<()> {
+        if !self.insert_new(&self.unregistered, &record.mac.octets(), record)? {
+            return Ok(());
+        }
+        let excess = self.unregistered.len().saturating_sub(cap);
+        if excess > 0 {
+            let mut entries = self.unregistered()?;
+            entries.sort_by_key(|e| (e.last_seen, e.mac));
+            for stale in entries.iter().filter(|e| e.mac != record.mac).take(excess) {
+                self.unregistered.remove(stale.mac.octets())?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn remove_unregistered(&self, mac: Mac) -> Result<bool> {
+        Ok(self.unregistered.remove(mac.octets())?.is_some())
+    }
+
+    // ---- settings and admin tokens ----
+
+    pub fn settings(&self) -> Result<Settings> {
+        Ok(self.get(&self.meta, SETTINGS_KEY)?.unwrap_or_default())
+    }
+
+    pub fn put_settings(&self, settings: &Settings) -> Result<()> {
+        self.put(&self.meta, SETTINGS_KEY, settings)
+    }
+
+    pub fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        self.all(&self.tokens)
+    }
+
+    pub fn insert_token(&self, record: &TokenRecord) -> Result<bool> {
+        self.insert_new(&self.tokens, record.name.as_bytes(), record)
+    }
+
+    /// The synchronous flush, for start-up before the runtime serves anything.
+    pub fn db_flush_blocking(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// True for a data directory that has never held an admin token.
+    pub fn has_tokens(&self) -> bool {
+        !self.tokens.is_empty()
+    }
+
+    // ---- typed helpers ----
+
+    fn get<T: DeserializeOwned>(&self, tree: &sled::Tree, key: &[u8]) -> Result<Option<T>> {
+        tree.get(key)?.map(|bytes| decode(key, &bytes)).transpose()
+    }
+
+    fn put<T: Serialize>(&self, tree: &sled::Tree, key: &[u8], value: &T) -> Result<()> {
+        tree.insert(key, encode(value))?;
+        Ok(())
+    }
+
+    fn all<T: DeserializeOwned>(&self, tree: &sled::Tree) -> Result<Vec<T>> {
+        tree.iter()
+            .map(|entry| {
+                let (key, bytes) = entry?;
+                decode(&key, &bytes)
+            })
+            .collect()
+    }
+
+    fn insert_new<T: Serialize>(&self, tree: &sled::Tree, key: &[u8], value: &T) -> Result<bool> {
+        Ok(tree
+            .compare_and_swap(key, None::<&[u8]>, Some(encode(value)))?
+            .is_ok())
+    }
+
+    fn update<R, T>(
+        &self,
+        tree: &sled::Tree,
+        key: &[u8],
+        mut change: impl FnMut(&mut R) -> T,
+    ) -> Result<Option<(R, T)>>
+    where
+        R: Serialize + DeserializeOwned,
+    {
+        loop {
+            let Some(old) = tree.get(key)? else {
+                return Ok(None);
+            };
+            let mut record: R = decode(key, &old)?;
+            let outcome = change(&mut record);
+            let new = encode(&record);
+            if new == old.as_ref() {
+                return Ok(Some((record, outcome)));
+            }
+            if tree.compare_and_swap(key, Some(old), Some(new))?.is_ok() {
+                return Ok(Some((record, outcome)));
+            }
+        }
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("records serialise to JSON")
+}
+
+fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Decode {
+        key: String::from_utf8_lossy(key).into_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(mac: &str) -> DeviceRecord {
+        DeviceRecord {
+            mac: Mac::parse(mac).unwrap(),
+            vendor: None,
+            model: None,
+            model_source: None,
+            firmware: None,
+            label: None,
+            lines: BTreeMap::new(),
+            registered_at: 0,
+            first_seen: None,
+            last_seen: None,
+            last_address: None,
+            model_mismatch: None,
+            provisioning_user: mac.into(),
+            provisioning_password: Secret::generate(8),
+            claim_opened_at: 0,
+            claimed_at: None,
+            claimed_from: None,
+        }
+    }
+
+    #[test]
+    fn schema_version_newer_than_supported_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .put(&store.meta, SCHEMA_KEY, &(SCHEMA_VERSION + 1))
+                .unwrap();
+            store.db.flush().unwrap();
+        }
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(StoreError::SchemaTooNew { .. })
+        ));
+    }
+
+    #[test]
+    fn insert_is_once_and_update_is_atomic() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let d = device("001565000001");
+        assert!(store.insert_device(&d).unwrap());
+        assert!(!store.insert_device(&d).unwrap());
+        let (updated, ()) = store
+            .update_device(d.mac, |r| r.firmware = Some("1.2".into()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(updated.firmware.as_deref(), Some("1.2"));
+        assert_eq!(
+            store.device(d.mac).unwrap().unwrap().firmware.as_deref(),
+            Some("1.2")
+        );
+        assert!(
+            store
+                .update_device(Mac::parse("001565000002").unwrap(), |_| ())
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn unregistered_is_bounded_and_evicts_the_stalest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for i in 0..10u8 {
+            let rec = UnregisteredRecord {
+                mac: Mac::from_octets([0, 0x15, 0x65, 0, 0, i]),
+                vendor: None,
+                model: None,
+                firmware: None,
+                first_seen: i as i64,
+                last_seen: i as i64,
+                last_address: None,
+                requests: 1,
+            };
+            store.insert_unregistered(&rec, 4).unwrap();
+        }
+        let kept: Vec<u8> = store
+            .unregistered()
+            .unwrap()
+            .iter()
+            .map(|r| r.mac.octets()[5])
+            .collect();
+        assert_eq!(kept, vec![6, 7, 8, 9]);
+    }
+}

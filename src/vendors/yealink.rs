@@ -1,0 +1,299 @@
+//! Yealink T4x/T5x desk phones and W-series DECT bases.
+//!
+//! Requests (../shared/reference/phones.md §1.1): without boot files a phone fetches the common
+//! `y0000000000XX.cfg`, where XX is its firmware family, then `{mac}.cfg`. The User-Agent is
+//! `Yealink SIP-T46G 28.72.0.1 00:15:65:4a:a9:37` and variants (`SIP VP-`, no colons, old
+//! `Yealink-T46G ...` without a MAC).
+
+use serde_json::json;
+
+use super::{FileRequest, UaInfo, Vendor, clean_firmware};
+use crate::domain::{Mac, ModelId};
+use crate::models::{DeviceKind, ModelRow};
+use crate::settings::{Settings, Transport};
+use crate::templates::Format;
+
+pub struct Yealink;
+
+const DESK: &str = "yealink/desk.cfg";
+const DECT: &str = "yealink/dect-base.cfg";
+const COMMON: &str = "yealink/common.cfg";
+
+const fn desk(model: &'static str, family: Option<&'static str>, lines: u16) -> ModelRow {
+    ModelRow {
+        vendor: "yealink",
+        model,
+        family,
+        kind: DeviceKind::Desk { lines },
+        template: DESK,
+    }
+}
+
+const fn dect(model: &'static str, family: &'static str, handsets: u16) -> ModelRow {
+    ModelRow {
+        vendor: "yealink",
+        model,
+        family: Some(family),
+        kind: DeviceKind::DectBase { handsets },
+        template: DECT,
+    }
+}
+
+/// Lines per model from Yealink's data sheets; firmware families where phones.md states them.
+static MODELS: &[ModelRow] = &[
+    desk("T19P-E2", None, 1),
+    desk("T21P-E2", None, 2),
+    desk("T23G", None, 3),
+    desk("T27G", None, 6),
+    desk("T29G", None, 16),
+    desk("T30", None, 1),
+    desk("T31", None, 2),
+    desk("T31G", None, 2),
+    desk("T33G", None, 4),
+    desk("T40P", Some("54"), 3),
+    desk("T40G", None, 3),
+    desk("T41P", Some("36"), 6),
+    desk("T41S", None, 6),
+    desk("T42G", Some("29"), 12),
+    desk("T42S", None, 12),
+    desk("T43U", None, 12),
+    desk("T44U", None, 12),
+    desk("T46G", Some("28"), 16),
+    desk("T46S", Some("66"), 16),
+    desk("T46U", None, 16),
+    desk("T48G", Some("35"), 16),
+    desk("T48S", Some("65"), 16),
+    desk("T48U", None, 16),
+    desk("T52S", None, 12),
+    desk("T53", None, 12),
+    desk("T53W", None, 12),
+    desk("T54S", None, 16),
+    desk("T54W", Some("96"), 16),
+    desk("T56A", None, 16),
+    desk("T57W", None, 16),
+    desk("T58A", None, 16),
+    desk("T58W", None, 16),
+    desk("VP59", None, 16),
+    desk("VP-T49G", None, 16),
+    dect("W52P", "25", 5),
+    dect("W60B", "77", 8),
+    dect("W70B", "146", 10),
+    dect("W80B", "103", 100),
+];
+
+/// DECT firmware families whose common file is a base's, beyond those in the table
+/// (W75/W80DM share 175, W90 130).
+const DECT_FAMILIES: &[&str] = &["175", "130"];
+
+impl Vendor for Yealink {
+    fn id(&self) -> &'static str {
+        "yealink"
+    }
+
+    fn format(&self) -> Format {
+        Format::KeyValue
+    }
+
+    fn mac_prefixes(&self) -> &'static [&'static str] {
+        &[
+            "001565", "805EC0", "805E0C", "249AD8", "44DBD2", "644F56", "E434D7", "3497D7",
+            "B061A9", "C4FC22", "EC1DA9", "F01653",
+        ]
+    }
+
+    fn models(&self) -> &'static [ModelRow] {
+        MODELS
+    }
+
+    fn parse_user_agent(&self, user_agent: &str) -> Option<UaInfo> {
+        let trimmed = user_agent.trim_start();
+        let prefix = trimmed.get(..7)?;
+        if !prefix.eq_ignore_ascii_case("yealink") {
+            return None;
+        }
+        let rest = trimmed[7..].trim_start_matches(['-', ' ', '\t']);
+        let mut tokens = rest.split_whitespace().peekable();
+        let mut model_token = tokens.next();
+        if model_token.is_some_and(|t| t.eq_ignore_ascii_case("SIP")) {
+            model_token = tokens.next(); // "Yealink SIP VP-T49G ..."
+        }
+        let model = model_token.and_then(model_from_token);
+        let firmware = tokens
+            .next_if(|t| t.starts_with(|c: char| c.is_ascii_digit()))
+            .and_then(clean_firmware);
+        // The MAC is the last token that is a well-formed MAC; anything else (serials, an
+        // 11-digit fragment) means the phone told us no MAC.
+        let mac = tokens.filter_map(|t| Mac::parse(t).ok()).next_back();
+        Some(UaInfo {
+            vendor: self.id(),
+            model,
+            firmware,
+            mac,
+        })
+    }
+
+    fn classify_file(&self, file_name: &str) -> Option<FileRequest> {
+        let stem = file_name.strip_suffix(".cfg")?;
+        if let Some(digits) = stem.strip_prefix('y')
+            && digits.len() == 12
+            && digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            let family = digits.trim_start_matches('0');
+            return (!family.is_empty()).then(|| FileRequest::Common {
+                family: Some(family.to_string()),
+            });
+        }
+        if stem.len() == 12 && stem != "000000000000" {
+            return Mac::parse(stem).ok().map(|mac| FileRequest::Device { mac });
+        }
+        None
+    }
+
+    fn device_file_name(&self, mac: Mac) -> String {
+        format!("{}.cfg", mac.to_hex())
+    }
+
+    fn common_template(&self, _family: Option<&str>, _model: Option<&ModelRow>) -> &'static str {
+        COMMON
+    }
+
+    fn family_is_dect(&self, family: &str) -> bool {
+        DECT_FAMILIES.contains(&family)
+            || MODELS
+                .iter()
+                .any(|row| row.is_dect() && row.family == Some(family))
+    }
+
+    fn default_device_template(&self) -> &'static str {
+        DESK
+    }
+
+    fn template_values(&self, settings: &Settings) -> serde_json::Value {
+        let transport = match settings.sip_transport {
+            Transport::Udp => 0,
+            Transport::Tcp => 1,
+            Transport::Tls => 2,
+        };
+        json!({ "transport": transport })
+    }
+
+    fn content_type(&self) -> &'static str {
+        "text/plain; charset=utf-8"
+    }
+}
+
+/// "SIP-T46G" → T46G, "VP-T49G" stays, "W70B" stays; anything not model-like is no model.
+fn model_from_token(token: &str) -> Option<ModelId> {
+    let token = token
+        .strip_prefix("SIP-")
+        .or_else(|| token.strip_prefix("sip-"))
+        .unwrap_or(token);
+    ModelId::parse(token).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ua(s: &str) -> UaInfo {
+        Yealink
+            .parse_user_agent(s)
+            .unwrap_or_else(|| panic!("not recognised: {s:?}"))
+    }
+
+    #[test]
+    fn user_agents_from_the_field() {
+        let t46g = ua("Yealink SIP-T46G 28.72.0.1 00:15:65:4a:a9:37");
+        assert_eq!(t46g.model.unwrap().as_str(), "T46G");
+        assert_eq!(t46g.firmware.as_deref(), Some("28.72.0.1"));
+        assert_eq!(t46g.mac.unwrap().to_hex(), "0015654aa937");
+
+        let t56a = ua("Yealink SIP-T56A 58.80.0.25 001565f429a4");
+        assert_eq!(t56a.model.unwrap().as_str(), "T56A");
+        assert_eq!(t56a.mac.unwrap().to_hex(), "001565f429a4");
+
+        let vp = ua("Yealink SIP VP-T49G 51.80.0.10 00:15:65:9b:5a:44");
+        assert_eq!(vp.model.unwrap().as_str(), "VP-T49G");
+
+        let w70b = ua("Yealink W70B 146.87.0.15 80:5e:0c:1d:65:4e");
+        assert_eq!(w70b.model.unwrap().as_str(), "W70B");
+        assert_eq!(w70b.firmware.as_deref(), Some("146.87.0.15"));
+    }
+
+    #[test]
+    fn odd_user_agents() {
+        let double_space = ua("Yealink  SIP-T46S  66.86.0.15  00:15:65:AA:BB:CC");
+        assert_eq!(double_space.model.unwrap().as_str(), "T46S");
+        assert_eq!(double_space.mac.unwrap().to_hex(), "001565aabbcc");
+
+        let old = ua("Yealink-T46G 28.71.0.81 28.1.0.128.0.0.0");
+        assert_eq!(old.model.unwrap().as_str(), "T46G");
+        assert_eq!(old.mac, None);
+
+        let eleven = ua("Yealink SIP-T46S 66.86.0.15 001565aabbc");
+        assert_eq!(eleven.mac, None, "11 hex digits are no MAC");
+
+        let lower = ua("yealink SIP-T54W 96.86.0.100 00-15-65-aa-bb-cc");
+        assert_eq!(lower.mac.unwrap().to_hex(), "001565aabbcc");
+
+        let suffix = ua("Yealink SIP-T54W 96.86.0.100(a) 001565aabbcc");
+        assert_eq!(suffix.firmware.as_deref(), Some("96.86.0.100(a)"));
+
+        let non_ascii = ua("Yealink SIP-T46S \u{fffd}\u{fffd} 001565aabbcc");
+        assert_eq!(non_ascii.model.unwrap().as_str(), "T46S");
+        assert_eq!(non_ascii.firmware, None);
+        assert_eq!(non_ascii.mac.unwrap().to_hex(), "001565aabbcc");
+    }
+
+    #[test]
+    fn other_vendors_and_garbage_are_not_yealink() {
+        for s in [
+            "",
+            "Yeal",
+            "Mozilla/5.0",
+            "FileTransport PolycomVVX-VVX_400-UA/4.1.4.7430",
+            "é",
+        ] {
+            assert_eq!(Yealink.parse_user_agent(s), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn file_names() {
+        assert_eq!(
+            Yealink.classify_file("y000000000146.cfg"),
+            Some(FileRequest::Common {
+                family: Some("146".into())
+            })
+        );
+        let mac = Mac::parse("805e0c1d654e").unwrap();
+        assert_eq!(
+            Yealink.classify_file("805e0c1d654e.cfg"),
+            Some(FileRequest::Device { mac })
+        );
+        assert_eq!(
+            Yealink.classify_file("805E0C1D654E.cfg"),
+            Some(FileRequest::Device { mac })
+        );
+        for other in [
+            "y000000000000.cfg",
+            "y000000000000.boot",
+            "805e0c1d654e.boot",
+            "805e0c1d654e-local.cfg",
+            "000000000000.cfg",
+            "y00000000028.cfg",
+            "805e0c1d654.cfg",
+            "cfg",
+        ] {
+            assert_eq!(Yealink.classify_file(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn dect_families() {
+        assert!(Yealink.family_is_dect("146"));
+        assert!(Yealink.family_is_dect("77"));
+        assert!(Yealink.family_is_dect("175"));
+        assert!(!Yealink.family_is_dect("66"));
+    }
+}
