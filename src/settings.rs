@@ -14,6 +14,20 @@ pub enum Transport {
     Tls,
 }
 
+impl Transport {
+    pub fn parse(value: &str) -> Result<Transport, InvalidInput> {
+        match value.to_ascii_lowercase().as_str() {
+            "udp" => Ok(Transport::Udp),
+            "tcp" => Ok(Transport::Tcp),
+            "tls" => Ok(Transport::Tls),
+            _ => Err(InvalidInput::new(
+                "sip_transport",
+                "must be udp, tcp or tls",
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     /// Registrar host name or address; phones cannot register until it is set.
@@ -41,7 +55,7 @@ pub struct SettingsPatch {
     #[serde(default, deserialize_with = "double_option")]
     pub sip_server: Option<Option<String>>,
     pub sip_port: Option<u16>,
-    pub sip_transport: Option<Transport>,
+    pub sip_transport: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     pub ntp_server: Option<Option<String>>,
 }
@@ -60,7 +74,7 @@ impl SettingsPatch {
             next.sip_port = port;
         }
         if let Some(transport) = self.sip_transport {
-            next.sip_transport = transport;
+            next.sip_transport = Transport::parse(&transport)?;
         }
         if let Some(ntp) = self.ntp_server {
             next.ntp_server = ntp.map(|s| parse_host("ntp_server", &s)).transpose()?;

@@ -5,14 +5,30 @@
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Directive;
+
+/// Dependencies whose verbose levels log values they handle: handlebars logs the whole render
+/// context (SIP passwords) at debug, hyper and rustls log protocol details at trace. These caps
+/// apply whatever RUST_LOG says.
+const SECRET_SAFE_CAPS: &[&str] = &[
+    "handlebars=warn",
+    "hyper=debug",
+    "rustls=info",
+    "tokio_rustls=info",
+];
 
 /// Logs to standard error; `RUST_LOG` overrides `default_filter`.
 pub fn init(default_filter: &str) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(filter(default_filter))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
+}
+
+fn filter(default_filter: &str) -> EnvFilter {
+    let base = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    SECRET_SAFE_CAPS.iter().fold(base, |filter, cap| {
+        filter.add_directive(cap.parse::<Directive>().expect("valid directive"))
+    })
 }

@@ -1,0 +1,345 @@
+//! The real `deskprov` binary: first start, the CLI, signals, crash durability, logs.
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use deskprov::client::Client;
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::kv;
+
+fn phone_client(dir: &std::path::Path, server: &BinaryServer) -> Client {
+    Client::trusting_file(
+        server.phone_addr,
+        "localhost",
+        &dir.join("certs/server.crt"),
+    )
+    .unwrap()
+}
+
+fn admin_client(dir: &std::path::Path, server: &BinaryServer) -> Client {
+    Client::trusting_file(
+        server.admin_addr,
+        "localhost",
+        &dir.join("certs/server.crt"),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_cli_and_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let config = d.join("deskprov.toml");
+    // The file sets listeners that flags override, and a setting flags do not touch.
+    std::fs::write(
+        &config,
+        "[server]\nphone_listen = \"127.0.0.1:1\"\n[provisioning]\nclaim_window_secs = 600\n",
+    )
+    .unwrap();
+    let mut server = BinaryServer::start(d, &["--config", config.to_str().unwrap()]);
+
+    // Embedded defaults on an empty directory: a self-signed certificate and a private token.
+    assert!(d.join("certs/server.crt").exists());
+    assert_eq!(
+        std::fs::metadata(d.join("certs/server.key"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(d.join("data/admin.token"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    let token = std::fs::read_to_string(d.join("data/admin.token"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(server.log().contains("admin.token"));
+
+    let admin = server.admin_addr;
+    let run = |args: &[&str]| {
+        let (code, out, err) = cli(d, admin, args);
+        assert_eq!(code, 0, "deskprov {args:?} failed: {err}");
+        out
+    };
+    run(&[
+        "settings",
+        "set",
+        "sip_server=pbx.example.com",
+        "sip_transport=tls",
+    ]);
+    let created = run(&["--json", "users", "add", "1001", "--name", "Alice Example"]);
+    let sip_password = serde_json::from_str::<Value>(&created).unwrap()["sip_password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(sip_password.len() >= 16);
+    run(&[
+        "devices",
+        "add",
+        "00-15-65-AA-BB-CC",
+        "--label",
+        "Reception",
+    ]);
+    run(&["devices", "assign", "00:15:65:aa:bb:cc", "1", "1001"]);
+    let table = run(&["devices", "list"]);
+    assert!(
+        table.contains("001565aabbcc") && table.contains("Reception") && table.contains("1:1001"),
+        "{table}"
+    );
+    let shown: Value =
+        serde_json::from_str(&run(&["--json", "devices", "show", "001565aabbcc"])).unwrap();
+    assert_eq!(shown["claim_open_until"].is_string(), true);
+
+    // CLI errors are clear and exit non-zero.
+    let (code, _, err) = cli(d, admin, &["devices", "add", "00:15:65:aa:bb"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("invalid MAC address"), "{err}");
+    let (code, _, err) = cli(d, admin, &["users", "add", "1001", "--name", "Dup"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("already exists"), "{err}");
+
+    // `deskprov render` prints exactly what the phone gets (after its first request filled in
+    // the model, which the config names).
+    let phone = phone_client(d, &server);
+    let fetched = phone
+        .get("/001565aabbcc.cfg", &[("user-agent", T46S_UA)])
+        .await
+        .unwrap();
+    assert_eq!(fetched.status, StatusCode::OK);
+    let rendered = run(&["render", "001565aabbcc"]);
+    assert_eq!(rendered, fetched.text());
+    let keys = kv::parse(&fetched.text()).unwrap();
+    assert_eq!(keys["account.1.password"], sip_password);
+    let credentials: Value =
+        serde_json::from_str(&run(&["--json", "devices", "credentials", "001565aabbcc"])).unwrap();
+    let provisioning_password = credentials["password"].as_str().unwrap().to_string();
+
+    // An unknown phone knocks and is adopted with one command.
+    phone
+        .get(
+            "/y000000000096.cfg",
+            &[(
+                "user-agent",
+                "Yealink SIP-T54W 96.86.0.100 00:15:65:12:34:56",
+            )],
+        )
+        .await
+        .unwrap();
+    assert!(run(&["devices", "unregistered"]).contains("001565123456"));
+    run(&["devices", "adopt", "001565123456"]);
+    assert!(run(&["devices", "show", "001565123456"]).contains("T54W"));
+
+    // The token also comes from DESKPROV_TOKEN; a wrong one is refused.
+    let out = std::process::Command::new(binary())
+        .args([
+            "--data",
+            "/nonexistent",
+            "--certs",
+            d.join("certs").to_str().unwrap(),
+            "--admin-listen",
+            &admin.to_string(),
+            "users",
+            "list",
+        ])
+        .env("DESKPROV_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(binary())
+        .args([
+            "--data",
+            d.join("data").to_str().unwrap(),
+            "--certs",
+            d.join("certs").to_str().unwrap(),
+            "--admin-listen",
+            &admin.to_string(),
+            "users",
+            "list",
+        ])
+        .env("DESKPROV_TOKEN", "wrong")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+
+    // Graceful stop on SIGTERM.
+    server.signal("TERM");
+    assert_eq!(server.wait(Duration::from_secs(15)), Some(0));
+    let log = server.log();
+    assert!(log.contains("all connections closed"), "{log}");
+
+    // No secret in any log line.
+    for (what, secret) in [
+        ("SIP password", &sip_password),
+        ("provisioning password", &provisioning_password),
+        ("admin token", &token),
+    ] {
+        let leaks: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains(secret.as_str()))
+            .collect();
+        assert!(
+            leaks.is_empty(),
+            "the {what} appears in {} log lines, e.g. (redacted): {}",
+            leaks.len(),
+            leaks[0].replace(secret.as_str(), "<SECRET>")
+        );
+    }
+    assert!(
+        !log.to_lowercase().contains("authorization: "),
+        "an Authorization header appears in the log"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = BinaryServer::start(d, &[]);
+    let admin = admin_client(d, &server);
+    let token = format!(
+        "Bearer {}",
+        std::fs::read_to_string(d.join("data/admin.token"))
+            .unwrap()
+            .trim()
+    );
+
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut writers = Vec::new();
+    for writer in 0..4 {
+        let (admin, token, acknowledged) = (admin.clone(), token.clone(), acknowledged.clone());
+        writers.push(tokio::spawn(async move {
+            for i in 0.. {
+                let extension = format!("{}{:05}", writer + 1, i);
+                let body = serde_json::to_vec(
+                    &json!({"extension": extension, "display_name": format!("User {extension}")}),
+                )
+                .unwrap();
+                match admin
+                    .send(
+                        Method::POST,
+                        "/api/v1/users",
+                        &[("authorization", &token)],
+                        Some(body),
+                    )
+                    .await
+                {
+                    Ok(reply) if reply.status == StatusCode::CREATED => {
+                        acknowledged.lock().unwrap().push(extension)
+                    }
+                    _ => return,
+                }
+            }
+        }));
+    }
+    let started = Instant::now();
+    while acknowledged.lock().unwrap().len() < 200 && started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Killed in the middle of writes: no chance to flush anything.
+    server.signal("KILL");
+    for writer in writers {
+        let _ = writer.await;
+    }
+    drop(server);
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= 200,
+        "only {} writes acknowledged",
+        acknowledged.len()
+    );
+
+    let restarted = BinaryServer::start(d, &[]);
+    let admin = admin_client(d, &restarted);
+    let users = admin
+        .get("/api/v1/users", &[("authorization", &token)])
+        .await
+        .unwrap()
+        .json();
+    let stored: std::collections::HashSet<String> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["extension"].as_str().unwrap().to_string())
+        .collect();
+    let lost: Vec<_> = acknowledged
+        .iter()
+        .filter(|e| !stored.contains(*e))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged writes lost, e.g. {:?}",
+        lost.len(),
+        lost.first()
+    );
+}
+
+#[test]
+fn broken_template_stops_start_up_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let overrides = d.join("templates/yealink");
+    std::fs::create_dir_all(&overrides).unwrap();
+    std::fs::write(
+        overrides.join("desk.cfg.hbs"),
+        "#!version:1.0.0.1\nx = 1\n{{#each lines}}\naccount = {{index}\n",
+    )
+    .unwrap();
+    let config = d.join("deskprov.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\ntemplates_dir = \"{}\"\n",
+            d.join("templates").display()
+        ),
+    )
+    .unwrap();
+    let output = std::process::Command::new(binary())
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--data",
+            d.join("data").to_str().unwrap(),
+            "--certs",
+            d.join("certs").to_str().unwrap(),
+        ])
+        .args([
+            "--phone-listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("desk.cfg.hbs"), "{stderr}");
+    assert!(stderr.contains("line 4"), "{stderr}");
+}
+
+#[test]
+fn bad_config_file_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("deskprov.toml");
+    std::fs::write(&config, "[server]\nphone_lisen = \"0.0.0.0:8443\"\n").unwrap();
+    let output = std::process::Command::new(binary())
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("phone_lisen"));
+}

@@ -1,0 +1,345 @@
+//! Starting servers for tests: in-process through `deskprov::startup::start` (with a manual
+//! clock), or as the real binary for signals, the CLI and crash tests.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use deskprov::client::{Client, Reply};
+use deskprov::clock::Clock;
+use deskprov::config::Config;
+use deskprov::startup::{self, Running};
+use http::Method;
+use rustls_pki_types::CertificateDer;
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const T46S_UA: &str = "Yealink SIP-T46S 66.86.0.15 00:15:65:aa:bb:cc";
+pub const T46S_MAC: &str = "001565aabbcc";
+pub const W70B_UA: &str = "Yealink W70B 146.87.0.15 80:5e:0c:1d:65:4e";
+pub const W70B_MAC: &str = "805e0c1d654e";
+/// 2026-01-01T00:00:00Z: the manual clock's start.
+pub const START: i64 = 1_767_225_600;
+
+/// A CA and a server certificate for localhost signed by it, written into `certs`.
+pub fn write_test_certificates(certs: &Path) -> CertificateDer<'static> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    std::fs::create_dir_all(certs).unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name
+        .push(DnType::CommonName, "deskprov test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let mut server = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let server_key = KeyPair::generate().unwrap();
+    let server_cert = server.signed_by(&server_key, &issuer).unwrap();
+    std::fs::write(certs.join("server.crt"), server_cert.pem()).unwrap();
+    std::fs::write(certs.join("server.key"), server_key.serialize_pem()).unwrap();
+    ca_cert.der().clone()
+}
+
+pub fn test_config(dir: &Path) -> Config {
+    let mut config = Config::default();
+    config.server.data_dir = dir.join("data");
+    config.server.certs_dir = dir.join("certs");
+    config.server.phone_listen = "127.0.0.1:0".parse().unwrap();
+    config.server.admin_listen = "127.0.0.1:0".parse().unwrap();
+    config
+}
+
+/// A server running in this process.
+pub struct TestServer {
+    pub dir: TempDir,
+    pub running: Option<Running>,
+    pub clock: Clock,
+    pub phone: Client,
+    pub admin: Client,
+    pub ca: CertificateDer<'static>,
+    pub token: String,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = write_test_certificates(&dir.path().join("certs"));
+        let mut config = test_config(dir.path());
+        adjust(&mut config);
+        let clock = Clock::manual(START);
+        let running = startup::start(config, clock.clone())
+            .await
+            .expect("server starts");
+        let phone =
+            Client::new(running.phone_addr, "localhost", std::slice::from_ref(&ca)).unwrap();
+        let admin =
+            Client::new(running.admin_addr, "localhost", std::slice::from_ref(&ca)).unwrap();
+        let token = std::fs::read_to_string(dir.path().join("data/admin.token"))
+            .unwrap()
+            .trim()
+            .to_string();
+        TestServer {
+            dir,
+            running: Some(running),
+            clock,
+            phone,
+            admin,
+            ca,
+            token,
+        }
+    }
+
+    pub fn running(&self) -> &Running {
+        self.running.as_ref().expect("server running")
+    }
+
+    pub fn admin_auth(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    pub async fn api(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let auth = format!("Bearer {}", self.token);
+        let body = body.map(|b| serde_json::to_vec(&b).unwrap());
+        self.admin
+            .send(
+                method,
+                path,
+                &[
+                    ("authorization", &auth),
+                    ("content-type", "application/json"),
+                ],
+                body,
+            )
+            .await
+            .unwrap()
+    }
+
+    pub async fn api_raw(&self, method: Method, path: &str, body: Vec<u8>) -> Reply {
+        let auth = self.admin_auth();
+        self.admin
+            .send(method, path, &[("authorization", &auth)], Some(body))
+            .await
+            .unwrap()
+    }
+
+    /// An admin call that must succeed; returns its JSON.
+    pub async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let reply = self.api(method.clone(), path, body).await;
+        assert!(
+            reply.status.is_success(),
+            "{method} {path}: {} {}",
+            reply.status,
+            reply.text()
+        );
+        reply.json()
+    }
+
+    pub async fn phone_get(&self, path: &str, user_agent: &str) -> Reply {
+        self.phone
+            .get(path, &[("user-agent", user_agent)])
+            .await
+            .unwrap()
+    }
+
+    pub async fn phone_get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.phone.get(path, headers).await.unwrap()
+    }
+
+    pub async fn credentials(&self, mac: &str) -> (String, String) {
+        let c = self
+            .ok(
+                Method::GET,
+                &format!("/api/v1/devices/{mac}/credentials"),
+                None,
+            )
+            .await;
+        (
+            c["username"].as_str().unwrap().into(),
+            c["password"].as_str().unwrap().into(),
+        )
+    }
+
+    /// Users 1001 (Alice) and 1002 (Bob), a T46S at T46S_MAC with Alice on line 1, and the SIP server.
+    pub async fn seed_desk_phone(&self) {
+        self.ok(
+            Method::PATCH,
+            "/api/v1/settings",
+            Some(serde_json::json!({"sip_server": "pbx.example.com", "sip_transport": "tls"})),
+        )
+        .await;
+        self.ok(Method::POST, "/api/v1/users", Some(serde_json::json!({"extension": "1001", "display_name": "Alice Example", "sip_password": "alice-secret-0001"}))).await;
+        self.ok(Method::POST, "/api/v1/users", Some(serde_json::json!({"extension": "1002", "display_name": "Bob Example", "sip_password": "bob-secret-00002"}))).await;
+        self.ok(
+            Method::POST,
+            "/api/v1/devices",
+            Some(serde_json::json!({"mac": "00:15:65:AA:BB:CC", "model": "T46S"})),
+        )
+        .await;
+        self.ok(
+            Method::PUT,
+            &format!("/api/v1/devices/{T46S_MAC}/lines/1"),
+            Some(serde_json::json!({"user": "1001"})),
+        )
+        .await;
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+    }
+}
+
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// The real `deskprov serve`, with its log captured.
+pub struct BinaryServer {
+    pub child: Child,
+    pub phone_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    pub log: Arc<Mutex<String>>,
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_deskprov")
+}
+
+impl BinaryServer {
+    pub fn start(dir: &Path, extra: &[&str]) -> BinaryServer {
+        let mut args = vec![
+            "serve".to_string(),
+            "--data".into(),
+            dir.join("data").display().to_string(),
+            "--certs".into(),
+            dir.join("certs").display().to_string(),
+            "--phone-listen".into(),
+            "127.0.0.1:0".into(),
+            "--admin-listen".into(),
+            "127.0.0.1:0".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut child = Command::new(binary())
+            .args(&args)
+            .env("RUST_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                for (marker, role) in [
+                    ("phone listener ready", "phone"),
+                    ("admin listener ready", "admin"),
+                ] {
+                    if line.contains(marker)
+                        && let Some(addr) = line.split("addr=").nth(1)
+                    {
+                        let _ = tx.send((role, addr.trim().parse::<SocketAddr>().unwrap()));
+                    }
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let (mut phone, mut admin) = (None, None);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while phone.is_none() || admin.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(("phone", a)) => phone = Some(a),
+                Ok((_, a)) => admin = Some(a),
+                Err(_) => panic!("server did not start; log:\n{}", log.lock().unwrap()),
+            }
+        }
+        BinaryServer {
+            child,
+            phone_addr: phone.unwrap(),
+            admin_addr: admin.unwrap(),
+            log,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit; its exit code (None if killed by a signal).
+    pub fn wait(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not exit; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for BinaryServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the CLI against a binary server; (exit code, stdout, stderr).
+pub fn cli(dir: &Path, admin: SocketAddr, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(binary())
+        .args([
+            "--data",
+            &dir.join("data").display().to_string(),
+            "--certs",
+            &dir.join("certs").display().to_string(),
+        ])
+        .args(["--admin-listen", &admin.to_string()])
+        .args(args)
+        .env_remove("DESKPROV_TOKEN")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real server on port 0, spoken to over HTTPS as phones and as an admin.
+
+mod helpers;
+mod kv;
+
+mod admin_api;
+mod binary;
+mod golden;
+mod limits;
+mod provisioning;

@@ -1,0 +1,539 @@
+//! Phones fetching their files: identification, claim window, credentials, auto-fill, ETags.
+
+use http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::*;
+use crate::kv;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn common_file_goes_to_anyone_without_secrets() {
+    let server = TestServer::start().await;
+    server.seed_desk_phone().await;
+    for ua in [
+        T46S_UA,
+        "",
+        "curl/8.0",
+        "Yealink SIP-T46S 66.86.0.15 00:15:65:00:00:99",
+    ] {
+        let r = server.phone_get("/y000000000066.cfg", ua).await;
+        assert_eq!(r.status, StatusCode::OK, "{ua}");
+        assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+        let keys = kv::parse(&r.text()).unwrap();
+        assert!(
+            keys.keys()
+                .all(|k| !k.contains("password") && !k.starts_with("account.")),
+            "{keys:?}"
+        );
+        assert!(!r.text().contains("alice-secret-0001"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claim_window_then_credentials_only() {
+    let server = TestServer::start().await;
+    server.seed_desk_phone().await;
+    let path = format!("/{T46S_MAC}.cfg");
+
+    // First request in the claim window: the config, with the device's credentials in it.
+    let first = server.phone_get(&path, T46S_UA).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    assert_eq!(first.header("cache-control"), Some("no-store"));
+    let keys = kv::parse(&first.text()).unwrap();
+    assert_eq!(keys["account.1.password"], "alice-secret-0001");
+    let (user, password) = server.credentials(T46S_MAC).await;
+    assert_eq!(keys["static.auto_provision.server.username"], user);
+    assert_eq!(keys["static.auto_provision.server.password"], password);
+    assert!(password.len() >= 16);
+    assert_eq!(
+        server
+            .ok(Method::GET, &format!("/api/v1/devices/{T46S_MAC}"), None)
+            .await["claimed"],
+        true
+    );
+
+    // Shortly after, the same address still gets its files; later only with credentials.
+    assert_eq!(
+        server.phone_get(&path, T46S_UA).await.status,
+        StatusCode::OK
+    );
+    server.clock.advance(301);
+    let late = server.phone_get(&path, T46S_UA).await;
+    assert_eq!(late.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        late.header("www-authenticate"),
+        Some("Basic realm=\"deskprov\"")
+    );
+    assert!(!late.text().contains("secret"));
+
+    let auth = basic(&user, &password);
+    let with = server
+        .phone_get_with(&path, &[("user-agent", T46S_UA), ("authorization", &auth)])
+        .await;
+    assert_eq!(with.status, StatusCode::OK);
+    assert_eq!(
+        with.body, first.body,
+        "byte-identical while nothing changed"
+    );
+
+    let wrong = basic(&user, "not-the-password");
+    let r = server
+        .phone_get_with(&path, &[("user-agent", T46S_UA), ("authorization", &wrong)])
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // The credentials of one device open no other device.
+    server
+        .ok(
+            Method::POST,
+            "/api/v1/devices",
+            Some(json!({"mac": "001565000002", "model": "T46S"})),
+        )
+        .await;
+    server.clock.advance(3601);
+    let foreign = server
+        .phone_get_with("/001565000002.cfg", &[("authorization", &auth)])
+        .await;
+    assert_eq!(foreign.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_claim_window_and_reset() {
+    let server = TestServer::start().await;
+    server.seed_desk_phone().await;
+    let path = format!("/{T46S_MAC}.cfg");
+    server.clock.advance(3600);
+    assert_eq!(
+        server.phone_get(&path, T46S_UA).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let device = server
+        .ok(Method::GET, &format!("/api/v1/devices/{T46S_MAC}"), None)
+        .await;
+    assert_eq!(device["claimed"], false);
+    assert_eq!(device["claim_open_until"], serde_json::Value::Null);
+
+    let (_, old_password) = server.credentials(T46S_MAC).await;
+    let reset = server
+        .ok(
+            Method::POST,
+            &format!("/api/v1/devices/{T46S_MAC}/reset-claim"),
+            None,
+        )
+        .await;
+    assert!(reset["claim_open_until"].is_string());
+    let (user, new_password) = server.credentials(T46S_MAC).await;
+    assert_ne!(
+        old_password, new_password,
+        "a reset replaces the provisioning password"
+    );
+    let r = server.phone_get(&path, T46S_UA).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        kv::parse(&r.text()).unwrap()["static.auto_provision.server.password"],
+        new_password
+    );
+    server.clock.advance(301);
+    let old = basic(&user, &old_password);
+    assert_eq!(
+        server
+            .phone_get_with(&path, &[("authorization", &old)])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_cannot_fetch_another_phones_config() {
+    let server = TestServer::start().await;
+    server.seed_desk_phone().await;
+    // Claim window open, but the User-Agent names another MAC than the file.
+    let other_ua = "Yealink SIP-T46S 66.86.0.15 00:15:65:00:00:01";
+    let r = server
+        .phone_get(&format!("/{T46S_MAC}.cfg"), other_ua)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        server
+            .ok(Method::GET, &format!("/api/v1/devices/{T46S_MAC}"), None)
+            .await["claimed"],
+        false
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_macs_look_like_claimed_devices_and_are_remembered() {
+    let server = TestServer::start_with(|c| c.provisioning.max_unregistered = 5).await;
+    server.seed_desk_phone().await;
+    server.clock.advance(3600);
+    let registered = server.phone_get(&format!("/{T46S_MAC}.cfg"), "").await;
+    let unknown = server
+        .phone_get(
+            "/001565123456.cfg",
+            "Yealink SIP-T54W 96.86.0.100 00:15:65:12:34:56",
+        )
+        .await;
+    assert_eq!(unknown.status, registered.status);
+    assert_eq!(unknown.body, registered.body);
+    assert_eq!(
+        unknown.header("www-authenticate"),
+        registered.header("www-authenticate")
+    );
+
+    let seen = server.ok(Method::GET, "/api/v1/unregistered", None).await;
+    let entry = seen
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["mac"] == "001565123456")
+        .unwrap()
+        .clone();
+    assert_eq!(entry["vendor"], "yealink");
+    assert_eq!(entry["model"], "T54W");
+    assert_eq!(entry["firmware"], "96.86.0.100");
+
+    // Bounded: a sweep of made-up MACs keeps only the most recent few.
+    for i in 0..20 {
+        server.clock.advance(1);
+        server
+            .phone_get(&format!("/0015650000{i:02x}.cfg"), "")
+            .await;
+    }
+    let seen = server.ok(Method::GET, "/api/v1/unregistered", None).await;
+    assert_eq!(seen.as_array().unwrap().len(), 5);
+
+    // Adopting a seen device registers it with what it reported.
+    server
+        .phone_get(
+            "/y000000000096.cfg",
+            "Yealink SIP-T54W 96.86.0.100 00:15:65:12:34:57",
+        )
+        .await;
+    let adopted = server
+        .ok(
+            Method::POST,
+            "/api/v1/unregistered/001565123457/adopt",
+            Some(json!({"label": "Lobby"})),
+        )
+        .await;
+    assert_eq!(adopted["model"], "T54W");
+    assert_eq!(adopted["model_source"], "auto");
+    assert_eq!(adopted["firmware"], "96.86.0.100");
+    assert_eq!(adopted["label"], "Lobby");
+    let seen = server.ok(Method::GET, "/api/v1/unregistered", None).await;
+    assert!(
+        seen.as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["mac"] != "001565123457")
+    );
+    let twice = server
+        .api(
+            Method::POST,
+            "/api/v1/unregistered/001565123457/adopt",
+            None,
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_is_filled_in_once_and_admin_models_are_kept() {
+    let server = TestServer::start().await;
+    server.seed_desk_phone().await;
+    server
+        .ok(
+            Method::POST,
+            "/api/v1/devices",
+            Some(json!({"mac": "00:15:65:00:00:10"})),
+        )
+        .await;
+
+    server
+        .phone_get(
+            "/y000000000066.cfg",
+            "Yealink SIP-T46S 66.86.0.15 00:15:65:00:00:10",
+        )
+        .await;
+    let d = server
+        .ok(Method::GET, "/api/v1/devices/001565000010", None)
+        .await;
+    assert_eq!(d["model"], "T46S");
+    assert_eq!(d["vendor"], "yealink");
+    assert_eq!(d["model_source"], "auto");
+    assert_eq!(d["firmware"], "66.86.0.15");
+    assert_eq!(d["line_count"], 16);
+    assert_eq!(d["last_address"], "127.0.0.1");
+    let first_seen = d["first_seen"].clone();
+    assert!(first_seen.is_string());
+
+    // Firmware stays current; the auto-filled model is not replaced by another report.
+    server.clock.advance(120);
+    server
+        .phone_get(
+            "/y000000000066.cfg",
+            "Yealink SIP-T46S 66.86.0.20 00:15:65:00:00:10",
+        )
+        .await;
+    let d = server
+        .ok(Method::GET, "/api/v1/devices/001565000010", None)
+        .await;
+    assert_eq!(d["firmware"], "66.86.0.20");
+    assert_eq!(d["first_seen"], first_seen);
+    assert_ne!(d["last_seen"], first_seen);
+
+    // An admin-set model is never overwritten; a different report is recorded as a mismatch.
+    server
+        .phone_get(
+            "/y000000000096.cfg",
+            "Yealink SIP-T54W 96.86.0.100 00:15:65:aa:bb:cc",
+        )
+        .await;
+    let d = server
+        .ok(Method::GET, &format!("/api/v1/devices/{T46S_MAC}"), None)
+        .await;
+    assert_eq!(d["model"], "T46S");
+    assert_eq!(d["model_source"], "admin");
+    assert_eq!(d["model_mismatch"]["reported_model"], "T54W");
+    assert_eq!(d["model_mismatch"]["reported_vendor"], "yealink");
+
+    // The admin settles it by setting the model, which clears the mismatch.
+    let d = server
+        .ok(
+            Method::PATCH,
+            &format!("/api/v1/devices/{T46S_MAC}"),
+            Some(json!({"model": "T54W"})),
+        )
+        .await;
+    assert_eq!(d["model_mismatch"], serde_json::Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etag_and_not_modified() {
+    let server = TestServer::start().await;
+    server.seed_desk_phone().await;
+    let (user, password) = server.credentials(T46S_MAC).await;
+    let auth = basic(&user, &password);
+    let path = format!("/{T46S_MAC}.cfg");
+    let first = server
+        .phone_get_with(&path, &[("authorization", &auth)])
+        .await;
+    let etag = first.header("etag").unwrap().to_string();
+    let second = server
+        .phone_get_with(&path, &[("authorization", &auth)])
+        .await;
+    assert_eq!(second.header("etag"), Some(etag.as_str()));
+    assert_eq!(first.body, second.body);
+
+    let cached = server
+        .phone_get_with(&path, &[("authorization", &auth), ("if-none-match", &etag)])
+        .await;
+    assert_eq!(cached.status, StatusCode::NOT_MODIFIED);
+    assert!(cached.body.is_empty());
+    // Without credentials a matching ETag reveals nothing either.
+    server.clock.advance(3601);
+    let probing = server
+        .phone_get_with(&path, &[("if-none-match", &etag)])
+        .await;
+    assert_eq!(probing.status, StatusCode::UNAUTHORIZED);
+
+    // A change reaches the phone: new body, new ETag.
+    server
+        .ok(
+            Method::PATCH,
+            "/api/v1/users/1001",
+            Some(json!({"display_name": "Alice Renamed"})),
+        )
+        .await;
+    let changed = server
+        .phone_get_with(&path, &[("authorization", &auth), ("if-none-match", &etag)])
+        .await;
+    assert_eq!(changed.status, StatusCode::OK);
+    assert_ne!(changed.header("etag"), Some(etag.as_str()));
+    assert_eq!(
+        kv::parse(&changed.text()).unwrap()["account.1.display_name"],
+        "Alice Renamed"
+    );
+
+    let common = server.phone_get("/y000000000066.cfg", T46S_UA).await;
+    let common_tag = common.header("etag").unwrap().to_string();
+    let common_again = server
+        .phone_get_with("/y000000000066.cfg", &[("if-none-match", &common_tag)])
+        .await;
+    assert_eq!(common_again.status, StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_files_and_hostile_paths() {
+    let server = TestServer::start().await;
+    server.seed_desk_phone().await;
+    for path in [
+        "/favicon.ico",
+        "/001565aabbcc.boot",
+        "/y000000000000.boot",
+        "/001565aabbcc-local.cfg",
+        "/",
+        "/y00000000066.cfg",
+    ] {
+        let r = server.phone_get(path, T46S_UA).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    for path in [
+        "/..%2f..%2fetc%2fpasswd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/a%5c..%5cb",
+        "/001565aabbcc.cfg%00",
+        "/%c0%ae%c0%ae/x",
+    ] {
+        let r = server.phone_get(path, T46S_UA).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}");
+    }
+    let long = format!("/{}.cfg", "a".repeat(5000));
+    assert_eq!(
+        server.phone_get(&long, "").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let post = server
+        .phone
+        .send(Method::POST, "/y000000000066.cfg", &[], Some(b"x".to_vec()))
+        .await
+        .unwrap();
+    assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
+    let head = server
+        .phone
+        .send(Method::HEAD, "/y000000000066.cfg", &[], None)
+        .await
+        .unwrap();
+    assert_eq!(head.status, StatusCode::OK);
+    assert!(head.body.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dect_base_end_to_end() {
+    let server = TestServer::start().await;
+    server.seed_desk_phone().await;
+    server
+        .ok(
+            Method::POST,
+            "/api/v1/devices",
+            Some(json!({"mac": "80:5E:0C:1D:65:4E"})),
+        )
+        .await;
+    server
+        .ok(
+            Method::PUT,
+            &format!("/api/v1/devices/{W70B_MAC}/lines/1"),
+            Some(json!({"user": "1001"})),
+        )
+        .await;
+    server
+        .ok(
+            Method::PUT,
+            &format!("/api/v1/devices/{W70B_MAC}/lines/3"),
+            Some(json!({"user": "1002"})),
+        )
+        .await;
+
+    let common = server.phone_get("/y000000000146.cfg", W70B_UA).await;
+    assert_eq!(common.status, StatusCode::OK);
+    assert_eq!(
+        kv::parse(&common.text()).unwrap()["static.auto_provision.handset_configured.enable"],
+        "1"
+    );
+
+    let own = server.phone_get(&format!("/{W70B_MAC}.cfg"), W70B_UA).await;
+    assert_eq!(own.status, StatusCode::OK);
+    let keys = kv::parse(&own.text()).unwrap();
+    assert_eq!(keys["account.3.user_name"], "1002");
+    assert_eq!(keys["handset.3.incoming_lines"], "3");
+    assert_eq!(keys["handset.3.dial_out_default_line"], "3");
+    assert_eq!(keys["handset.1.name"], "Alice Example");
+    assert_eq!(keys["account.2.enable"], "0");
+    assert_eq!(keys["account.10.enable"], "0");
+    assert!(!keys.contains_key("account.11.enable"));
+    let d = server
+        .ok(Method::GET, &format!("/api/v1/devices/{W70B_MAC}"), None)
+        .await;
+    assert_eq!(d["model"], "W70B");
+    assert_eq!(d["model_source"], "auto");
+    assert_eq!(d["line_count"], 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn render_is_exactly_what_the_phone_gets() {
+    let server = TestServer::start().await;
+    server.seed_desk_phone().await;
+    let auth = server.admin_auth();
+    let rendered = server
+        .admin
+        .get(
+            &format!("/api/v1/devices/{T46S_MAC}/render"),
+            &[("authorization", &auth)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rendered.status, StatusCode::OK);
+    // Rendering has no side effects: the claim is still open.
+    assert_eq!(
+        server
+            .ok(Method::GET, &format!("/api/v1/devices/{T46S_MAC}"), None)
+            .await["claimed"],
+        false
+    );
+    let fetched = server.phone_get(&format!("/{T46S_MAC}.cfg"), T46S_UA).await;
+    assert_eq!(rendered.body, fetched.body);
+    assert_eq!(rendered.header("etag"), fetched.header("etag"));
+
+    let common = server
+        .admin
+        .get(
+            &format!("/api/v1/devices/{T46S_MAC}/render?file=y000000000066.cfg"),
+            &[("authorization", &auth)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        common.body,
+        server.phone_get("/y000000000066.cfg", T46S_UA).await.body
+    );
+    let foreign = server
+        .admin
+        .get(
+            &format!("/api/v1/devices/{T46S_MAC}/render?file=001565000001.cfg"),
+            &[("authorization", &auth)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unassigning_removes_the_account_from_the_next_fetch() {
+    let server = TestServer::start().await;
+    server.seed_desk_phone().await;
+    let (user, password) = server.credentials(T46S_MAC).await;
+    let auth = basic(&user, &password);
+    let path = format!("/{T46S_MAC}.cfg");
+    assert!(
+        server
+            .phone_get_with(&path, &[("authorization", &auth)])
+            .await
+            .text()
+            .contains("alice-secret-0001")
+    );
+    server
+        .ok(
+            Method::DELETE,
+            &format!("/api/v1/devices/{T46S_MAC}/lines/1"),
+            None,
+        )
+        .await;
+    let after = server
+        .phone_get_with(&path, &[("authorization", &auth)])
+        .await;
+    assert!(!after.text().contains("alice-secret-0001"));
+    let keys = kv::parse(&after.text()).unwrap();
+    assert_eq!(keys["account.1.enable"], "0");
+    assert_eq!(keys["account.1.password"], "%NULL%");
+}
