@@ -78,13 +78,14 @@ async fn silent_and_trickling_clients_are_cut_while_phones_are_served() {
 async fn oversized_request_heads_are_refused() {
     let server = TestServer::start().await;
     let huge = "a".repeat(64 * 1024);
+    // hyper answers 431 and closes; the close can overtake the answer while the client is still
+    // writing, so a reset connection is the other acceptable outcome. Never a served file.
     let result = server
         .phone
         .get("/y000000000066.cfg", &[("x-filler", &huge)])
         .await;
-    match result {
-        Ok(reply) => assert!(reply.status.is_client_error(), "{}", reply.status),
-        Err(_) => {} // the server may close the connection instead of answering
+    if let Ok(reply) = result {
+        assert_eq!(reply.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
     }
     assert_eq!(
         server.phone_get("/y000000000066.cfg", T46S_UA).await.status,
