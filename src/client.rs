@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -87,20 +86,6 @@ impl Client {
         cert: &Path,
     ) -> Result<Client, ClientError> {
         Client::new(address, server_name, &tls::load_certs(cert)?)
-    }
-
-    pub fn with_config(
-        address: SocketAddr,
-        server_name: &str,
-        config: Arc<rustls::ClientConfig>,
-    ) -> Result<Client, ClientError> {
-        let server_name = ServerName::try_from(server_name.to_string())
-            .map_err(|_| ClientError::ServerName(server_name.into()))?;
-        Ok(Client {
-            address,
-            server_name,
-            connector: TlsConnector::from(config),
-        })
     }
 
     /// Sends one request on a new connection and reads the whole answer.

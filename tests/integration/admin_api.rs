@@ -17,13 +17,7 @@ async fn devices_register_in_any_notation_once() {
     .iter()
     .enumerate()
     {
-        let device = server
-            .ok(
-                Method::POST,
-                "/api/v1/devices",
-                Some(json!({"mac": notation})),
-            )
-            .await;
+        let device = server.add_device(json!({"mac": notation})).await;
         assert_eq!(device["mac"], format!("001565aabb0{}", i + 1));
         // The Yealink prefix is a vendor hint; the model waits for the phone or the admin.
         assert_eq!(device["vendor"], "yealink");
@@ -82,11 +76,7 @@ async fn devices_register_in_any_notation_once() {
 async fn models_come_from_the_table() {
     let server = TestServer::start().await;
     let d = server
-        .ok(
-            Method::POST,
-            "/api/v1/devices",
-            Some(json!({"mac": W70B_MAC, "model": "w70b", "label": "Warehouse"})),
-        )
+        .add_device(json!({"mac": W70B_MAC, "model": "w70b", "label": "Warehouse"}))
         .await;
     assert_eq!(d["model"], "W70B");
     assert_eq!(d["vendor"], "yealink");
@@ -312,13 +302,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
 
     // A model with fewer lines than the device uses is refused.
-    server
-        .ok(
-            Method::PUT,
-            &format!("/api/v1/devices/{T46S_MAC}/lines/5"),
-            Some(json!({"user": "1002"})),
-        )
-        .await;
+    server.assign(T46S_MAC, 5, "1002").await;
     let shrink = server
         .api(
             Method::PATCH,
@@ -350,19 +334,9 @@ async fn lines_and_dect_handset_slots() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
     server
-        .ok(
-            Method::POST,
-            "/api/v1/devices",
-            Some(json!({"mac": W70B_MAC, "model": "W70B"})),
-        )
+        .add_device(json!({"mac": W70B_MAC, "model": "W70B"}))
         .await;
-    let d = server
-        .ok(
-            Method::PUT,
-            &format!("/api/v1/devices/{W70B_MAC}/lines/10"),
-            Some(json!({"user": "1002"})),
-        )
-        .await;
+    let d = server.assign(W70B_MAC, 10, "1002").await;
     assert_eq!(d["lines"], json!([{"line": 10, "user": "1002"}]));
     let over = server
         .api(
@@ -374,13 +348,7 @@ async fn lines_and_dect_handset_slots() {
     assert_eq!(over.status, StatusCode::BAD_REQUEST);
 
     // Deleting a user frees their lines everywhere.
-    server
-        .ok(
-            Method::PUT,
-            &format!("/api/v1/devices/{W70B_MAC}/lines/1"),
-            Some(json!({"user": "1001"})),
-        )
-        .await;
+    server.assign(W70B_MAC, 1, "1001").await;
     let deleted = server.ok(Method::DELETE, "/api/v1/users/1001", None).await;
     assert_eq!(deleted["freed_lines_on"].as_array().unwrap().len(), 2);
     assert_eq!(

@@ -23,47 +23,15 @@ async fn seeded() -> TestServer {
         server.ok(Method::POST, "/api/v1/users", Some(json!({"extension": extension, "display_name": name, "sip_password": format!("golden-secret-000{i}")}))).await;
     }
     server
-        .ok(
-            Method::POST,
-            "/api/v1/devices",
-            Some(json!({"mac": T46S_MAC, "model": "T46S", "label": "Reception"})),
-        )
+        .add_device(json!({"mac": T46S_MAC, "model": "T46S", "label": "Reception"}))
         .await;
+    server.assign(T46S_MAC, 1, "1001").await;
+    server.assign(T46S_MAC, 2, "1002").await;
     server
-        .ok(
-            Method::PUT,
-            &format!("/api/v1/devices/{T46S_MAC}/lines/1"),
-            Some(json!({"user": "1001"})),
-        )
+        .add_device(json!({"mac": W70B_MAC, "model": "W70B"}))
         .await;
-    server
-        .ok(
-            Method::PUT,
-            &format!("/api/v1/devices/{T46S_MAC}/lines/2"),
-            Some(json!({"user": "1002"})),
-        )
-        .await;
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/devices",
-            Some(json!({"mac": W70B_MAC, "model": "W70B"})),
-        )
-        .await;
-    server
-        .ok(
-            Method::PUT,
-            &format!("/api/v1/devices/{W70B_MAC}/lines/1"),
-            Some(json!({"user": "1001"})),
-        )
-        .await;
-    server
-        .ok(
-            Method::PUT,
-            &format!("/api/v1/devices/{W70B_MAC}/lines/2"),
-            Some(json!({"user": "1002"})),
-        )
-        .await;
+    server.assign(W70B_MAC, 1, "1001").await;
+    server.assign(W70B_MAC, 2, "1002").await;
     server
 }
 

@@ -146,6 +146,22 @@ impl TestServer {
         reply.json()
     }
 
+    /// Registers a device (`{"mac", "model"?, "label"?}`); returns its JSON.
+    pub async fn add_device(&self, body: Value) -> Value {
+        self.ok(Method::POST, "/api/v1/devices", Some(body)).await
+    }
+
+    /// Puts user `extension` on line `line` of the device `mac`.
+    pub async fn assign(&self, mac: &str, line: u16, extension: &str) -> Value {
+        let path = format!("/api/v1/devices/{mac}/lines/{line}");
+        self.ok(
+            Method::PUT,
+            &path,
+            Some(serde_json::json!({ "user": extension })),
+        )
+        .await
+    }
+
     pub async fn phone_get(&self, path: &str, user_agent: &str) -> Reply {
         self.phone
             .get(path, &[("user-agent", user_agent)])

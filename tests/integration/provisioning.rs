@@ -84,11 +84,7 @@ async fn claim_window_then_credentials_only() {
 
     // The credentials of one device open no other device.
     server
-        .ok(
-            Method::POST,
-            "/api/v1/devices",
-            Some(json!({"mac": "001565000002", "model": "T46S"})),
-        )
+        .add_device(json!({"mac": "001565000002", "model": "T46S"}))
         .await;
     server.clock.advance(3601);
     let foreign = server
@@ -242,13 +238,7 @@ async fn unknown_macs_look_like_claimed_devices_and_are_remembered() {
 async fn model_is_filled_in_once_and_admin_models_are_kept() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/devices",
-            Some(json!({"mac": "00:15:65:00:00:10"})),
-        )
-        .await;
+    server.add_device(json!({"mac": "00:15:65:00:00:10"})).await;
 
     server
         .phone_get(
@@ -413,27 +403,9 @@ async fn missing_files_and_hostile_paths() {
 async fn dect_base_end_to_end() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/devices",
-            Some(json!({"mac": "80:5E:0C:1D:65:4E"})),
-        )
-        .await;
-    server
-        .ok(
-            Method::PUT,
-            &format!("/api/v1/devices/{W70B_MAC}/lines/1"),
-            Some(json!({"user": "1001"})),
-        )
-        .await;
-    server
-        .ok(
-            Method::PUT,
-            &format!("/api/v1/devices/{W70B_MAC}/lines/3"),
-            Some(json!({"user": "1002"})),
-        )
-        .await;
+    server.add_device(json!({"mac": "80:5E:0C:1D:65:4E"})).await;
+    server.assign(W70B_MAC, 1, "1001").await;
+    server.assign(W70B_MAC, 3, "1002").await;
 
     let common = server.phone_get("/y000000000146.cfg", W70B_UA).await;
     assert_eq!(common.status, StatusCode::OK);
