@@ -81,6 +81,10 @@ pub struct Limits {
     /// A connection older than this is closed after its current request.
     pub max_connection_age_secs: u64,
     pub max_admin_body_bytes: usize,
+    /// Largest file a phone may upload (Poly logs and override files).
+    pub max_upload_bytes: usize,
+    /// All uploads of one device together; the oldest files go first.
+    pub max_uploads_per_device_bytes: usize,
     pub body_read_timeout_secs: u64,
     /// How long shutdown waits for open requests before closing them.
     pub shutdown_grace_secs: u64,
@@ -95,6 +99,8 @@ impl Default for Limits {
             header_read_timeout_secs: 10,
             max_connection_age_secs: 300,
             max_admin_body_bytes: 64 * 1024,
+            max_upload_bytes: 512 * 1024,
+            max_uploads_per_device_bytes: 2 * 1024 * 1024,
             body_read_timeout_secs: 10,
             shutdown_grace_secs: 10,
         }

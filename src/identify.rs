@@ -23,8 +23,16 @@ impl Identification {
             .or(self.file.as_ref().map(|(v, _)| v.id()))
     }
 
+    /// The model from the User-Agent, else from the file name.
     pub fn model(&self) -> Option<&ModelId> {
-        self.user_agent.as_ref()?.model.as_ref()
+        let from_name = match &self.file {
+            Some((_, FileRequest::Common { hints, .. })) => hints.model.as_ref(),
+            _ => None,
+        };
+        self.user_agent
+            .as_ref()
+            .and_then(|ua| ua.model.as_ref())
+            .or(from_name)
     }
 
     pub fn firmware(&self) -> Option<&str> {
@@ -70,10 +78,9 @@ fn classify_without_user_agent(file_name: &str) -> Option<(&'static dyn Vendor, 
     if claims.len() <= 1 {
         return claims.into_iter().next();
     }
-    let by_prefix = claims.iter().position(|(vendor, file)| match file {
-        FileRequest::Device { mac } => vendor.owns_mac_prefix(*mac),
-        FileRequest::Common { .. } => false,
-    });
+    let by_prefix = claims
+        .iter()
+        .position(|(vendor, file)| file.mac().is_some_and(|mac| vendor.owns_mac_prefix(mac)));
     by_prefix.map(|i| claims.into_iter().nth(i).expect("index from position"))
 }
 

@@ -5,11 +5,13 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use base64::Engine;
+use bytes::Bytes;
 use http::header::{
     AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH, USER_AGENT,
     WWW_AUTHENTICATE,
 };
 use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Limited};
 use percent_encoding::percent_decode_str;
 use tracing::{debug, error, info, warn};
 
@@ -17,10 +19,10 @@ use crate::access::{self, Credentials, Denial, Grant, Requester};
 use crate::app::App;
 use crate::domain::Mac;
 use crate::identify::{Identification, identify};
-use crate::render::{self, Rendered};
+use crate::render::{self, CommonRequest, Rendered};
 use crate::respond::{self, HttpResponse};
 use crate::store::{DeviceRecord, ModelMismatch, ModelSource, StoreError, UnregisteredRecord};
-use crate::vendors::{FileRequest, Vendor};
+use crate::vendors::FileRequest;
 
 /// Longest request path accepted; real phone file names are a few dozen bytes.
 const MAX_PATH: usize = 256;
@@ -34,12 +36,22 @@ pub struct Peer {
     pub client_cert_mac: Option<Mac>,
 }
 
-pub async fn handle<B>(app: Arc<App>, request: Request<B>, peer: Peer) -> HttpResponse {
+pub async fn handle<B>(app: Arc<App>, request: Request<B>, peer: Peer) -> HttpResponse
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
     let method = request.method().clone();
-    let mut response = match respond_to(&app, &request, peer) {
+    let path = request.uri().path().to_string();
+    let result = if method == Method::PUT {
+        receive_upload(&app, request, peer).await
+    } else {
+        respond_to(&app, &request, peer)
+    };
+    let mut response = match result {
         Ok(response) => response,
         Err(e) => {
-            error!(error = %e, path = request.uri().path(), "serving a phone request failed");
+            error!(error = %e, path, "serving a phone request failed");
             // 503, never a 404 or partial body: phones keep their last config on 5xx.
             let mut r = respond::text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable\n");
             r.headers_mut()
@@ -47,7 +59,7 @@ pub async fn handle<B>(app: Arc<App>, request: Request<B>, peer: Peer) -> HttpRe
             r
         }
     };
-    debug!(%method, path = request.uri().path(), status = response.status().as_u16(), peer = %peer.address, "phone request");
+    debug!(%method, path, status = response.status().as_u16(), peer = %peer.address, "phone request");
     if method == Method::HEAD {
         *response.body_mut() = Default::default();
     }
@@ -56,21 +68,12 @@ pub async fn handle<B>(app: Arc<App>, request: Request<B>, peer: Peer) -> HttpRe
 
 fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResponse, StoreError> {
     if request.method() != Method::GET && request.method() != Method::HEAD {
-        let mut r = respond::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-        r.headers_mut()
-            .insert("allow", HeaderValue::from_static("GET, HEAD"));
-        return Ok(r);
+        return Ok(method_not_allowed());
     }
-    let file_name = match requested_file(request.uri().path()) {
-        Ok(name) => name,
+    let (identification, base_url) = match understand(app, request) {
+        Ok(understood) => understood,
         Err(status) => return Ok(respond::text(status, "bad request\n")),
     };
-    let user_agent = request
-        .headers()
-        .get(USER_AGENT)
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
-    let identification = identify(user_agent, &file_name);
     let now = app.clock.now();
     if let Some(mac) = identification.requester_mac() {
         note_sighting(app, mac, &identification, peer.address, now)?;
@@ -79,26 +82,164 @@ fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResp
         return Ok(not_found());
     };
     match file {
-        FileRequest::Common { family } => {
-            let rendered =
-                render::common_file(app, *vendor, family.as_deref(), identification.model());
-            serve(request, rendered, false)
+        FileRequest::Common { template, hints } => {
+            let common = CommonRequest {
+                template,
+                hints,
+                model: identification.model(),
+                firmware: identification.firmware(),
+                base_url: &base_url,
+            };
+            serve(request, render::common_file(app, *vendor, &common), false)
         }
         FileRequest::Device { mac } => {
-            serve_device_file(app, request, *vendor, *mac, &identification, peer, now)
+            let device = match authorize(app, request, *mac, &identification, peer, now, true)? {
+                Ok(device) => device,
+                Err(refusal) => return Ok(refusal),
+            };
+            let vendor = device
+                .vendor
+                .as_deref()
+                .and_then(crate::vendors::by_id)
+                .unwrap_or(*vendor);
+            serve(
+                request,
+                render::device_file(app, vendor, &device, &base_url),
+                true,
+            )
+        }
+        FileRequest::Stored { mac, name } => {
+            if let Err(refusal) = authorize(app, request, *mac, &identification, peer, now, false)?
+            {
+                return Ok(refusal);
+            }
+            Ok(match app.store.upload(*mac, name)? {
+                Some(content) => {
+                    let mut r = HttpResponse::new(Bytes::from(content).into());
+                    r.headers_mut().insert(
+                        CONTENT_TYPE,
+                        HeaderValue::from_static("application/octet-stream"),
+                    );
+                    r.headers_mut()
+                        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                    r
+                }
+                None => not_found(),
+            })
         }
     }
 }
 
-fn serve_device_file<B>(
+/// Identification of the request and the URL it reached us by.
+fn understand<B>(app: &App, request: &Request<B>) -> Result<(Identification, String), StatusCode> {
+    let file_name = requested_file(request.uri().path())?;
+    let base_url = match &app.config.server.public_url {
+        Some(url) => url.clone(),
+        None => base_url_from_host(request)?,
+    };
+    let user_agent = request
+        .headers()
+        .get(USER_AGENT)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    Ok((identify(user_agent, &file_name), base_url))
+}
+
+/// A file the phone uploads (Poly logs and overrides): only into the device's own bounded
+/// store, only from the device itself.
+async fn receive_upload<B>(
+    app: &App,
+    request: Request<B>,
+    peer: Peer,
+) -> Result<HttpResponse, StoreError>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let (identification, _) = match understand(app, &request) {
+        Ok(understood) => understood,
+        Err(status) => return Ok(respond::text(status, "bad request\n")),
+    };
+    let Some((_, FileRequest::Stored { mac, name })) = &identification.file else {
+        return Ok(method_not_allowed());
+    };
+    let now = app.clock.now();
+    note_sighting(app, *mac, &identification, peer.address, now)?;
+    if let Err(refusal) = authorize(app, &request, *mac, &identification, peer, now, false)? {
+        return Ok(refusal);
+    }
+    let limits = &app.config.limits;
+    let body = Limited::new(request.into_body(), limits.max_upload_bytes).collect();
+    let content = match tokio::time::timeout(limits.body_read_timeout(), body).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(_)) => {
+            return Ok(respond::text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "file too large\n",
+            ));
+        }
+        Err(_) => {
+            return Ok(respond::text(
+                StatusCode::REQUEST_TIMEOUT,
+                "upload too slow\n",
+            ));
+        }
+    };
+    app.store.put_upload(
+        *mac,
+        name,
+        &content,
+        now,
+        limits.max_uploads_per_device_bytes,
+    )?;
+    debug!(%mac, name, bytes = content.len(), "phone upload stored");
+    let mut r = HttpResponse::new(Default::default());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    Ok(r)
+}
+
+fn method_not_allowed() -> HttpResponse {
+    let mut r = respond::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    r.headers_mut()
+        .insert("allow", HeaderValue::from_static("GET, HEAD"));
+    r
+}
+
+/// The scheme and Host the phone used. A Host that is not a plain host[:port] is refused: it
+/// would end up inside configs.
+fn base_url_from_host<B>(request: &Request<B>) -> Result<String, StatusCode> {
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .ok_or(StatusCode::BAD_REQUEST)?;
+    valid_host(host)
+        .then(|| format!("https://{host}/"))
+        .ok_or(StatusCode::BAD_REQUEST)
+}
+
+pub fn valid_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
+}
+
+/// Decides whether the request may have the device's own files. `may_claim`: a first request
+/// in the claim window may take the claim (config files), or only an existing claim or
+/// credentials count (stored files).
+#[allow(clippy::too_many_arguments)]
+fn authorize<B>(
     app: &App,
     request: &Request<B>,
-    vendor: &dyn Vendor,
     mac: Mac,
     identification: &Identification,
     peer: Peer,
     now: i64,
-) -> Result<HttpResponse, StoreError> {
+    may_claim: bool,
+) -> Result<Result<DeviceRecord, HttpResponse>, StoreError> {
     let credentials = basic_credentials(request);
     let requester = Requester {
         user_agent_mac: identification.user_agent.as_ref().and_then(|ua| ua.mac),
@@ -109,20 +250,15 @@ fn serve_device_file<B>(
     let device = app.store.device(mac)?;
     let decision =
         access::device_config(&app.config.provisioning, device.as_ref(), &requester, now);
-    let device = match decision {
-        Ok(Grant::Claim) => match claim(app, mac, peer.address, now)? {
-            Some(device) => device,
-            None => return Ok(denied(mac, peer, Denial::NoCredentials)),
+    Ok(match decision {
+        Ok(Grant::Claim) if may_claim => match claim(app, mac, peer.address, now)? {
+            Some(device) => Ok(device),
+            None => Err(denied(mac, peer, Denial::NoCredentials)),
         },
-        Ok(_) => device.expect("a grant implies a device"),
-        Err(denial) => return Ok(denied(mac, peer, denial)),
-    };
-    let vendor = device
-        .vendor
-        .as_deref()
-        .and_then(crate::vendors::by_id)
-        .unwrap_or(vendor);
-    serve(request, render::device_file(app, vendor, &device), true)
+        Ok(Grant::Claim) => Err(denied(mac, peer, Denial::NoCredentials)),
+        Ok(_) => Ok(device.expect("a grant implies a device")),
+        Err(denial) => Err(denied(mac, peer, denial)),
+    })
 }
 
 /// Takes the claim atomically: of two racing first requests only one gets the config.

@@ -8,12 +8,12 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::app::App;
-use crate::domain::{Extension, ModelId};
+use crate::domain::{Extension, Mac, ModelId};
 use crate::models::{self, MAX_LINES_UNKNOWN_MODEL, ModelRow};
 use crate::settings::{Settings, Transport};
 use crate::store::{DeviceRecord, StoreError};
 use crate::templates::RenderError;
-use crate::vendors::Vendor;
+use crate::vendors::{NameHints, TemplateFacts, Vendor};
 
 #[derive(Debug, Clone)]
 pub struct Rendered {
@@ -31,6 +31,16 @@ pub enum RenderFailure {
     Template(#[from] RenderError),
 }
 
+/// What is known about the phone asking for a common file.
+pub struct CommonRequest<'a> {
+    pub template: &'a str,
+    pub hints: &'a NameHints,
+    pub model: Option<&'a ModelId>,
+    pub firmware: Option<&'a str>,
+    /// The URL the phone reached this server by, ending in '/'.
+    pub base_url: &'a str,
+}
+
 #[derive(Serialize)]
 struct SipContext<'a> {
     server: Option<&'a str>,
@@ -42,6 +52,10 @@ struct SipContext<'a> {
 struct CommonContext<'a> {
     family: Option<&'a str>,
     dect: bool,
+    mac: Option<String>,
+    mac_upper: Option<String>,
+    model: Option<&'a str>,
+    base_url: &'a str,
     provisioning_url: Option<&'a str>,
     sip: SipContext<'a>,
     ntp_server: Option<&'a str>,
@@ -71,6 +85,7 @@ struct DeviceContext<'a> {
     mac_upper: String,
     model: Option<&'a str>,
     label: Option<&'a str>,
+    base_url: &'a str,
     provisioning: ProvisioningContext<'a>,
     sip: SipContext<'a>,
     ntp_server: Option<&'a str>,
@@ -89,28 +104,42 @@ fn sip(settings: &Settings) -> SipContext<'_> {
     }
 }
 
-/// A vendor's common file for the given family, shaped for the requester's model if known.
+/// A vendor's common file, shaped by what the request tells about the phone.
 pub fn common_file(
     app: &App,
     vendor: &dyn Vendor,
-    family: Option<&str>,
-    model: Option<&ModelId>,
+    request: &CommonRequest<'_>,
 ) -> Result<Rendered, RenderFailure> {
     let settings = app.store.settings()?;
-    let row = model.and_then(|m| models::find(vendor.id(), m.as_str()));
+    let row = request
+        .model
+        .and_then(|m| models::find(vendor.id(), m.as_str()));
+    let family = request
+        .hints
+        .family
+        .clone()
+        .or_else(|| request.firmware.and_then(|f| vendor.family_of_firmware(f)))
+        .or_else(|| row.and_then(|r| r.family).map(str::to_string));
     let dect = row.map(ModelRow::is_dect).unwrap_or(false)
-        || family.is_some_and(|f| vendor.family_is_dect(f));
+        || family.as_deref().is_some_and(|f| vendor.family_is_dect(f));
+    let facts = TemplateFacts {
+        settings: &settings,
+        family: family.as_deref(),
+        model: row,
+    };
     let context = CommonContext {
-        family,
+        family: family.as_deref(),
         dect,
+        mac: request.hints.mac.map(Mac::to_hex),
+        mac_upper: request.hints.mac.map(Mac::to_hex_upper),
+        model: request.model.map(ModelId::as_str),
+        base_url: request.base_url,
         provisioning_url: app.config.server.public_url.as_deref(),
         sip: sip(&settings),
         ntp_server: settings.ntp_server.as_deref(),
-        vendor: vendor.template_values(&settings),
+        vendor: vendor.template_values(&facts),
     };
-    let text = app
-        .templates
-        .render(vendor.common_template(family, row), &context)?;
+    let text = app.templates.render(request.template, &context)?;
     Ok(finish(text, vendor))
 }
 
@@ -119,6 +148,7 @@ pub fn device_file(
     app: &App,
     vendor: &dyn Vendor,
     device: &DeviceRecord,
+    base_url: &str,
 ) -> Result<Rendered, RenderFailure> {
     let settings = app.store.settings()?;
     let row = device
@@ -140,11 +170,17 @@ pub fn device_file(
             None => vacant_lines.push(index),
         }
     }
+    let facts = TemplateFacts {
+        settings: &settings,
+        family: row.and_then(|r| r.family),
+        model: row,
+    };
     let context = DeviceContext {
         mac: device.mac.to_hex(),
         mac_upper: device.mac.to_hex_upper(),
         model: device.model.as_ref().map(ModelId::as_str),
         label: device.label.as_ref().map(|l| l.as_str()),
+        base_url,
         provisioning: ProvisioningContext {
             url: app.config.server.public_url.as_deref(),
             username: &device.provisioning_user,
@@ -154,7 +190,7 @@ pub fn device_file(
         ntp_server: settings.ntp_server.as_deref(),
         lines,
         vacant_lines,
-        vendor: vendor.template_values(&settings),
+        vendor: vendor.template_values(&facts),
     };
     let template = row
         .map(|r| r.template)

@@ -118,6 +118,7 @@ pub struct Store {
     users: sled::Tree,
     unregistered: sled::Tree,
     tokens: sled::Tree,
+    uploads: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -135,6 +136,7 @@ impl Store {
             users: db.open_tree("users")?,
             unregistered: db.open_tree("unregistered")?,
             tokens: db.open_tree("tokens")?,
+            uploads: db.open_tree("uploads")?,
             meta: db.open_tree("meta")?,
             db,
         };
@@ -254,6 +256,60 @@ impl Store {
         Ok(self.unregistered.remove(mac.octets())?.is_some())
     }
 
+    // ---- files phones upload (key: MAC bytes, then the file name; value: 8-byte time, content) ----
+
+    pub fn upload(&self, mac: Mac, name: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .uploads
+            .get(upload_key(mac, name))?
+            .map(|v| v[8..].to_vec()))
+    }
+
+    /// The device's uploads: (name, size, stored at), by name.
+    pub fn uploads(&self, mac: Mac) -> Result<Vec<(String, usize, i64)>> {
+        self.uploads
+            .scan_prefix(mac.octets())
+            .map(|entry| {
+                let (key, value) = entry?;
+                let name = String::from_utf8_lossy(&key[6..]).into_owned();
+                let at = i64::from_be_bytes(value[..8].try_into().expect("8-byte time"));
+                Ok((name, value.len() - 8, at))
+            })
+            .collect()
+    }
+
+    /// Stores an upload, then drops the device's oldest other files until its total fits `cap`.
+    pub fn put_upload(
+        &self,
+        mac: Mac,
+        name: &str,
+        content: &[u8],
+        now: i64,
+        cap: usize,
+    ) -> Result<()> {
+        let mut value = now.to_be_bytes().to_vec();
+        value.extend_from_slice(content);
+        self.uploads.insert(upload_key(mac, name), value)?;
+        let mut files = self.uploads(mac)?;
+        files.sort_by_key(|(n, _, at)| (*at, n.clone()));
+        let mut total: usize = files.iter().map(|(_, size, _)| size).sum();
+        for (old, size, _) in files.iter().filter(|(n, _, _)| n != name) {
+            if total <= cap {
+                break;
+            }
+            self.uploads.remove(upload_key(mac, old))?;
+            total -= size;
+        }
+        Ok(())
+    }
+
+    pub fn remove_uploads(&self, mac: Mac) -> Result<()> {
+        for key in self.uploads.scan_prefix(mac.octets()).keys() {
+            self.uploads.remove(key?)?;
+        }
+        Ok(())
+    }
+
     // ---- settings and admin tokens ----
 
     pub fn settings(&self) -> Result<Settings> {
@@ -333,6 +389,12 @@ impl Store {
             }
         }
     }
+}
+
+fn upload_key(mac: Mac, name: &str) -> Vec<u8> {
+    let mut key = mac.octets().to_vec();
+    key.extend_from_slice(name.as_bytes());
+    key
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {

@@ -97,10 +97,12 @@ impl Templates {
 
     fn check_model_table(&self) -> Result<(), TemplateError> {
         for vendor in vendors::ALL {
-            let used = vendor.models().iter().map(|row| row.template).chain([
-                vendor.default_device_template(),
-                vendor.common_template(None, None),
-            ]);
+            let used = vendor
+                .models()
+                .iter()
+                .map(|row| row.template)
+                .chain([vendor.default_device_template()])
+                .chain(vendor.common_templates().iter().copied());
             for name in used {
                 if !self.names.contains_key(name) {
                     return Err(TemplateError::Missing(name.to_string()));

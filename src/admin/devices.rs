@@ -285,6 +285,7 @@ pub async fn delete(app: &App, mac: &str) -> ApiResult {
     if !app.store.remove_device(mac)? {
         return Err(ApiError::NotFound(format!("no device with MAC {mac}")));
     }
+    app.store.remove_uploads(mac)?;
     app.store.flush().await?;
     tracing::info!(target: "deskprov::audit", %mac, "device removed");
     Ok(respond::json(StatusCode::OK, &json!({ "deleted": mac })))
@@ -388,13 +389,24 @@ pub fn render(app: &App, mac: &str, query: &str) -> ApiResult {
                 device.mac
             ))
         })?;
-    let file = query_value(query, "file").unwrap_or_else(|| vendor.device_file_name(device.mac));
+    let file = query_value(query, "file")
+        .unwrap_or_else(|| vendor.device_file_name(device.mac, device.model.as_ref()));
+    let base_url = render_base_url(app, query)?;
     let rendered = match vendor.classify_file(&file) {
         Some(FileRequest::Device { mac }) if mac == device.mac => {
-            render::device_file(app, vendor, &device)?
+            render::device_file(app, vendor, &device, &base_url)?
         }
-        Some(FileRequest::Common { family }) => {
-            render::common_file(app, vendor, family.as_deref(), device.model.as_ref())?
+        Some(FileRequest::Common { template, hints })
+            if hints.mac.is_none_or(|m| m == device.mac) =>
+        {
+            let request = render::CommonRequest {
+                template,
+                hints: &hints,
+                model: device.model.as_ref(),
+                firmware: device.firmware.as_deref(),
+                base_url: &base_url,
+            };
+            render::common_file(app, vendor, &request)?
         }
         _ => {
             return Err(ApiError::NotFound(format!(
@@ -412,6 +424,24 @@ pub fn render(app: &App, mac: &str, query: &str) -> ApiResult {
         http::HeaderValue::from_str(&rendered.etag).expect("hex etag"),
     );
     Ok(response)
+}
+
+/// The URL the phone reaches the server by: `public_url`, else `?host=` (as the phone's Host
+/// header would say), else localhost on the phone port.
+fn render_base_url(app: &App, query: &str) -> Result<String, ApiError> {
+    if let Some(url) = &app.config.server.public_url {
+        return Ok(url.clone());
+    }
+    match query_value(query, "host") {
+        Some(host) if crate::provision::valid_host(&host) => Ok(format!("https://{host}/")),
+        Some(_) => Err(ApiError::BadRequest(
+            "host: must be a host name or address with an optional port".into(),
+        )),
+        None => Ok(format!(
+            "https://localhost:{}/",
+            app.config.server.phone_listen.port()
+        )),
+    }
 }
 
 fn query_value(query: &str, key: &str) -> Option<String> {

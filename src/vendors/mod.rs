@@ -19,6 +19,13 @@ pub fn by_id(id: &str) -> Option<&'static dyn Vendor> {
     ALL.iter().copied().find(|vendor| vendor.id() == id)
 }
 
+/// What a vendor's template values may depend on.
+pub struct TemplateFacts<'a> {
+    pub settings: &'a Settings,
+    pub family: Option<&'a str>,
+    pub model: Option<&'a ModelRow>,
+}
+
 /// What a User-Agent told us about the phone that sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UaInfo {
@@ -28,14 +35,40 @@ pub struct UaInfo {
     pub mac: Option<Mac>,
 }
 
+/// What the name of a common file tells about the phone asking for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameHints {
+    /// A model family (Yealink's firmware family in `y0000000000XX.cfg`).
+    pub family: Option<String>,
+    /// A model (`snomD785.htm`, `cfggxp2135.xml`).
+    pub model: Option<ModelId>,
+    /// A MAC (Poly's master file `{mac}.cfg`, Yealink's `{mac}.boot`).
+    pub mac: Option<Mac>,
+}
+
 /// Which of the vendor's files a request path names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileRequest {
-    /// A file without secrets that any phone of the vendor may fetch. `family` is the
-    /// model family named in the file, if the vendor names one there.
-    Common { family: Option<String> },
+    /// A file without secrets that any phone of the vendor may fetch, rendered from `template`.
+    Common {
+        template: &'static str,
+        hints: NameHints,
+    },
     /// The device's own config, which carries its SIP passwords.
     Device { mac: Mac },
+    /// A file the phone uploads and reads back (Poly logs and override files): kept per
+    /// device, bounded, and given to no one but the device.
+    Stored { mac: Mac, name: String },
+}
+
+impl FileRequest {
+    /// The MAC the file name carries, if any.
+    pub fn mac(&self) -> Option<Mac> {
+        match self {
+            FileRequest::Common { hints, .. } => hints.mac,
+            FileRequest::Device { mac } | FileRequest::Stored { mac, .. } => Some(*mac),
+        }
+    }
 }
 
 impl std::fmt::Debug for dyn Vendor {
@@ -63,10 +96,10 @@ pub trait Vendor: Sync {
     fn classify_file(&self, file_name: &str) -> Option<FileRequest>;
 
     /// The name under which the device fetches its own config.
-    fn device_file_name(&self, mac: Mac) -> String;
+    fn device_file_name(&self, mac: Mac, model: Option<&ModelId>) -> String;
 
-    /// The template for a common file, given the model of the requester when known.
-    fn common_template(&self, family: Option<&str>, model: Option<&ModelRow>) -> &'static str;
+    /// Every template [`Vendor::classify_file`] can name for a common file.
+    fn common_templates(&self) -> &'static [&'static str];
 
     /// Whether the common file of this family is a DECT base's rather than a desk phone's.
     fn family_is_dect(&self, _family: &str) -> bool {
@@ -76,9 +109,14 @@ pub trait Vendor: Sync {
     /// The per-device template for a device whose model is not in the table (or not known).
     fn default_device_template(&self) -> &'static str;
 
-    /// Values only this vendor's templates need, derived from the settings (for example the
-    /// vendor's numeric code for a SIP transport).
-    fn template_values(&self, settings: &Settings) -> serde_json::Value;
+    /// The model family a firmware version belongs to, where the vendor names files by it.
+    fn family_of_firmware(&self, _firmware: &str) -> Option<String> {
+        None
+    }
+
+    /// Values only this vendor's templates need (for example its numeric code for a SIP
+    /// transport, or the name of a family's common file).
+    fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value;
 
     fn content_type(&self) -> &'static str;
 

@@ -1,16 +1,20 @@
 //! Yealink T4x/T5x desk phones and W-series DECT bases.
 //!
-//! Requests (../shared/reference/phones.md §1.1): without boot files a phone fetches the common
-//! `y0000000000XX.cfg`, where XX is its firmware family, then `{mac}.cfg`. The User-Agent is
+//! Requests (../shared/reference/phones.md §1.1): a phone first asks for `{mac}.boot`, else the
+//! common `y000000000000.boot`; a boot file lists the config files to load. Without boot files it
+//! fetches the common `y0000000000XX.cfg`, where XX is its firmware family, then `{mac}.cfg`.
+//! deskprov answers `{mac}.boot` for any MAC (it holds no secret, and answering only registered
+//! MACs would tell which are) with the common file of the phone's family and `{mac}.cfg`, and
+//! `overwrite_mode = 1`, so that a key deskprov stops sending reverts to its default. The User-Agent is
 //! `Yealink SIP-T46G 28.72.0.1 00:15:65:4a:a9:37` and variants (`SIP VP-`, no colons, old
 //! `Yealink-T46G ...` without a MAC).
 
 use serde_json::json;
 
-use super::{FileRequest, UaInfo, Vendor, clean_firmware};
+use super::{FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware};
 use crate::domain::{Mac, ModelId};
 use crate::models::{DeviceKind, ModelRow};
-use crate::settings::{Settings, Transport};
+use crate::settings::Transport;
 use crate::templates::Format;
 
 pub struct Yealink;
@@ -18,6 +22,7 @@ pub struct Yealink;
 const DESK: &str = "yealink/desk.cfg";
 const DECT: &str = "yealink/dect-base.cfg";
 const COMMON: &str = "yealink/common.cfg";
+const BOOT: &str = "yealink/mac.boot";
 
 const fn desk(model: &'static str, family: Option<&'static str>, lines: u16) -> ModelRow {
     ModelRow {
@@ -133,28 +138,41 @@ impl Vendor for Yealink {
     }
 
     fn classify_file(&self, file_name: &str) -> Option<FileRequest> {
+        if let Some(stem) = file_name.strip_suffix(".boot") {
+            let mac = device_mac(stem)?;
+            let hints = NameHints {
+                mac: Some(mac),
+                ..NameHints::default()
+            };
+            return Some(FileRequest::Common {
+                template: BOOT,
+                hints,
+            });
+        }
         let stem = file_name.strip_suffix(".cfg")?;
         if let Some(digits) = stem.strip_prefix('y')
             && digits.len() == 12
             && digits.bytes().all(|b| b.is_ascii_digit())
         {
             let family = digits.trim_start_matches('0');
-            return (!family.is_empty()).then(|| FileRequest::Common {
+            let hints = NameHints {
                 family: Some(family.to_string()),
+                ..NameHints::default()
+            };
+            return (!family.is_empty()).then_some(FileRequest::Common {
+                template: COMMON,
+                hints,
             });
         }
-        if stem.len() == 12 && stem != "000000000000" {
-            return Mac::parse(stem).ok().map(|mac| FileRequest::Device { mac });
-        }
-        None
+        device_mac(stem).map(|mac| FileRequest::Device { mac })
     }
 
-    fn device_file_name(&self, mac: Mac) -> String {
+    fn device_file_name(&self, mac: Mac, _model: Option<&ModelId>) -> String {
         format!("{}.cfg", mac.to_hex())
     }
 
-    fn common_template(&self, _family: Option<&str>, _model: Option<&ModelRow>) -> &'static str {
-        COMMON
+    fn common_templates(&self) -> &'static [&'static str] {
+        &[COMMON, BOOT]
     }
 
     fn family_is_dect(&self, family: &str) -> bool {
@@ -168,18 +186,40 @@ impl Vendor for Yealink {
         DESK
     }
 
-    fn template_values(&self, settings: &Settings) -> serde_json::Value {
-        let transport = match settings.sip_transport {
+    fn family_of_firmware(&self, firmware: &str) -> Option<String> {
+        firmware_family(firmware).map(str::to_string)
+    }
+
+    fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
+        let transport = match facts.settings.sip_transport {
             Transport::Udp => 0,
             Transport::Tcp => 1,
             Transport::Tls => 2,
         };
-        json!({ "transport": transport })
+        let common_file = facts
+            .family
+            .and_then(|f| f.parse::<u16>().ok())
+            .map(|f| format!("y{f:012}.cfg"));
+        json!({ "transport": transport, "common_file": common_file })
     }
 
     fn content_type(&self) -> &'static str {
         "text/plain; charset=utf-8"
     }
+}
+
+/// Twelve hex digits naming a phone (not Poly's all-zero default name).
+fn device_mac(stem: &str) -> Option<Mac> {
+    (stem.len() == 12 && stem != "000000000000")
+        .then(|| Mac::parse(stem).ok())
+        .flatten()
+}
+
+/// The firmware family a phone's firmware belongs to: the first field of its version.
+pub fn firmware_family(firmware: &str) -> Option<&str> {
+    let family = firmware.split('.').next()?;
+    (!family.is_empty() && family.len() <= 4 && family.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(family)
 }
 
 /// "SIP-T46G" → T46G, "VP-T49G" stays, "W70B" stays; anything not model-like is no model.
@@ -260,11 +300,13 @@ mod tests {
 
     #[test]
     fn file_names() {
-        assert_eq!(
-            Yealink.classify_file("y000000000146.cfg"),
-            Some(FileRequest::Common {
-                family: Some("146".into())
-            })
+        let common = Yealink.classify_file("y000000000146.cfg").unwrap();
+        assert!(
+            matches!(common, FileRequest::Common { template: COMMON, hints } if hints.family.as_deref() == Some("146"))
+        );
+        let boot = Yealink.classify_file("805e0c1d654e.boot").unwrap();
+        assert!(
+            matches!(boot, FileRequest::Common { template: BOOT, hints } if hints.mac.unwrap().to_hex() == "805e0c1d654e")
         );
         let mac = Mac::parse("805e0c1d654e").unwrap();
         assert_eq!(
@@ -278,7 +320,6 @@ mod tests {
         for other in [
             "y000000000000.cfg",
             "y000000000000.boot",
-            "805e0c1d654e.boot",
             "805e0c1d654e-local.cfg",
             "000000000000.cfg",
             "y00000000028.cfg",
