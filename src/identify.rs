@@ -56,7 +56,8 @@ pub fn identify(user_agent: &[u8], file_name: &str) -> Identification {
     let user_agent = decode_user_agent(user_agent);
     let ua = vendors::ALL
         .iter()
-        .find_map(|vendor| vendor.parse_user_agent(&user_agent));
+        .find_map(|vendor| vendor.parse_user_agent(&user_agent))
+        .or_else(|| vendors::others::parse_user_agent(&user_agent));
     let file = match &ua {
         Some(info) => vendors::by_id(info.vendor)
             .and_then(|vendor| vendor.classify_file(file_name).map(|file| (vendor, file))),

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::app::App;
-use crate::domain::{Extension, Mac, ModelId};
+use crate::domain::{Mac, ModelId};
 use crate::models::{self, MAX_LINES_UNKNOWN_MODEL, ModelRow};
 use crate::settings::{Settings, Transport};
 use crate::store::{DeviceRecord, StoreError};
@@ -67,6 +67,9 @@ struct ProvisioningContext<'a> {
     url: Option<&'a str>,
     username: &'a str,
     password: &'a str,
+    /// The base URL with the credentials in it (`https://user:password@host/`), for phones
+    /// that take their provisioning credentials that way (Snom).
+    url_with_credentials: String,
 }
 
 #[derive(Serialize)]
@@ -77,6 +80,13 @@ struct LineContext {
     display_name: String,
     auth_user: String,
     password: String,
+    vendor: serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct VacantLine {
+    index: u16,
+    vendor: serde_json::Value,
 }
 
 #[derive(Serialize)]
@@ -85,14 +95,15 @@ struct DeviceContext<'a> {
     mac_upper: String,
     model: Option<&'a str>,
     label: Option<&'a str>,
+    dect: bool,
     base_url: &'a str,
     provisioning: ProvisioningContext<'a>,
     sip: SipContext<'a>,
     ntp_server: Option<&'a str>,
     lines: Vec<LineContext>,
-    /// Line numbers without a user: rendered as disabled and emptied, so an unassigned
-    /// account leaves no credentials behind on the phone.
-    vacant_lines: Vec<u16>,
+    /// Lines without a user: rendered as disabled and emptied, so an unassigned account
+    /// leaves no credentials behind on the phone.
+    vacant_lines: Vec<VacantLine>,
     vendor: serde_json::Value,
 }
 
@@ -159,15 +170,27 @@ pub fn device_file(
     let mut lines = Vec::new();
     let mut vacant_lines = Vec::new();
     for index in 1..=capacity {
-        match device
+        let values = vendor.line_values(index, row);
+        let user = device
             .lines
             .get(&index)
-            .map(|ext| line(app, index, ext))
+            .map(|ext| app.store.user(ext))
             .transpose()?
-            .flatten()
-        {
-            Some(assigned) => lines.push(assigned),
-            None => vacant_lines.push(index),
+            .flatten();
+        match user {
+            Some(user) => lines.push(LineContext {
+                index,
+                extension: user.extension.to_string(),
+                display_name: user.display_name.to_string(),
+                auth_user: user.sip_user.to_string(),
+                password: user.sip_password.expose().to_string(),
+                vendor: values,
+            }),
+            // No user, or one deleted since: the line is vacant.
+            None => vacant_lines.push(VacantLine {
+                index,
+                vendor: values,
+            }),
         }
     }
     let facts = TemplateFacts {
@@ -180,11 +203,17 @@ pub fn device_file(
         mac_upper: device.mac.to_hex_upper(),
         model: device.model.as_ref().map(ModelId::as_str),
         label: device.label.as_ref().map(|l| l.as_str()),
+        dect: row.is_some_and(ModelRow::is_dect),
         base_url,
         provisioning: ProvisioningContext {
             url: app.config.server.public_url.as_deref(),
             username: &device.provisioning_user,
             password: device.provisioning_password.expose(),
+            url_with_credentials: with_credentials(
+                base_url,
+                &device.provisioning_user,
+                device.provisioning_password.expose(),
+            ),
         },
         sip: sip(&settings),
         ntp_server: settings.ntp_server.as_deref(),
@@ -199,15 +228,13 @@ pub fn device_file(
     Ok(finish(text, vendor))
 }
 
-/// The line's account, or `None` if its user was deleted in the meantime.
-fn line(app: &App, index: u16, extension: &Extension) -> Result<Option<LineContext>, StoreError> {
-    Ok(app.store.user(extension)?.map(|user| LineContext {
-        index,
-        extension: user.extension.to_string(),
-        display_name: user.display_name.to_string(),
-        auth_user: user.sip_user.to_string(),
-        password: user.sip_password.expose().to_string(),
-    }))
+/// `https://host/` → `https://user:password@host/`. Both are letters and digits (a MAC and a
+/// generated secret), so nothing needs escaping.
+fn with_credentials(base_url: &str, user: &str, password: &str) -> String {
+    match base_url.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{user}:{password}@{rest}"),
+        None => base_url.to_string(),
+    }
 }
 
 fn finish(text: String, vendor: &dyn Vendor) -> Rendered {

@@ -444,10 +444,22 @@ mod tests {
                 .unwrap();
             store.db.flush().unwrap();
         }
-        assert!(matches!(
-            Store::open(dir.path()),
-            Err(StoreError::SchemaTooNew { .. })
-        ));
+        // sled's flusher thread may hold the file lock for a moment after the handle drops.
+        let mut reopened = Store::open(dir.path());
+        for _ in 0..40 {
+            match &reopened {
+                Err(StoreError::Sled(e)) if e.to_string().contains("lock") => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    reopened = Store::open(dir.path());
+                }
+                _ => break,
+            }
+        }
+        assert!(
+            matches!(reopened, Err(StoreError::SchemaTooNew { .. })),
+            "{:?}",
+            reopened.err()
+        );
     }
 
     #[test]

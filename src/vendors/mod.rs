@@ -3,6 +3,13 @@
 //! lines and handsets map to accounts in its config. Adding a vendor is one module here, one
 //! entry in [`ALL`] and its templates under `phone-templates/<id>/`.
 
+pub mod cisco;
+pub mod fanvil;
+pub mod gigaset;
+pub mod grandstream;
+pub mod others;
+pub mod polycom;
+pub mod snom;
 pub mod yealink;
 
 use crate::domain::{Mac, ModelId};
@@ -10,10 +17,24 @@ use crate::models::ModelRow;
 use crate::settings::Settings;
 use crate::templates::Format;
 
+pub use cisco::Cisco;
+pub use fanvil::Fanvil;
+pub use gigaset::Gigaset;
+pub use grandstream::Grandstream;
+pub use polycom::Polycom;
+pub use snom::Snom;
 pub use yealink::Yealink;
 
 /// All vendor plugins, in the order identification tries them.
-pub static ALL: &[&dyn Vendor] = &[&Yealink];
+pub static ALL: &[&dyn Vendor] = &[
+    &Yealink,
+    &Polycom,
+    &Cisco,
+    &Snom,
+    &Grandstream,
+    &Gigaset,
+    &Fanvil,
+];
 
 pub fn by_id(id: &str) -> Option<&'static dyn Vendor> {
     ALL.iter().copied().find(|vendor| vendor.id() == id)
@@ -118,12 +139,41 @@ pub trait Vendor: Sync {
     /// transport, or the name of a family's common file).
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value;
 
+    /// Values a template needs per line, such as Grandstream's numbered P-values.
+    fn line_values(&self, _index: u16, _model: Option<&ModelRow>) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+
     fn content_type(&self) -> &'static str;
 
     fn owns_mac_prefix(&self, mac: Mac) -> bool {
         let oui = mac.oui();
         self.mac_prefixes().iter().any(|prefix| *prefix == oui)
     }
+}
+
+/// The last well-formed MAC among the tokens of `text`, split at white space and the
+/// punctuation User-Agents wrap MACs in (`(...)`, `;`, `MAC=`, `MAC:`, `DevId `).
+pub fn mac_in(text: &str) -> Option<Mac> {
+    text.split(|c: char| c.is_whitespace() || "();,=[]".contains(c))
+        .map(|token| token.strip_prefix("MAC:").unwrap_or(token))
+        .filter_map(|token| Mac::parse(token).ok())
+        .next_back()
+}
+
+/// The text after `keyword` (matched case-insensitively at a word start), if present.
+pub fn after_keyword<'a>(text: &'a str, keyword: &str) -> Option<&'a str> {
+    let lower = text.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(found) = lower[from..].find(&keyword.to_ascii_lowercase()) {
+        let at = from + found;
+        let starts_word = at == 0 || !lower.as_bytes()[at - 1].is_ascii_alphanumeric();
+        if starts_word {
+            return text.get(at + keyword.len()..);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Firmware as reported, made safe to store and show: printable ASCII, bounded length.

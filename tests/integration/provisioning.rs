@@ -360,7 +360,7 @@ async fn missing_files_and_hostile_paths() {
     server.seed_desk_phone().await;
     for path in [
         "/favicon.ico",
-                "/y000000000000.boot",
+        "/y000000000000.boot",
         "/001565aabbcc-local.cfg",
         "/",
         "/y00000000066.cfg",
@@ -402,17 +402,37 @@ async fn missing_files_and_hostile_paths() {
 async fn boot_files_name_the_family_common_file_for_any_mac() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
-    let boot = server.phone_get(&format!("/{T46S_MAC}.boot"), T46S_UA).await;
+    let boot = server
+        .phone_get(&format!("/{T46S_MAC}.boot"), T46S_UA)
+        .await;
     assert_eq!(boot.status, StatusCode::OK);
-    let lines: Vec<&str> = boot.body.split(|b| *b == b'\n').map(|l| std::str::from_utf8(l).unwrap()).collect();
-    assert!(lines.contains(&"include:config \"y000000000066.cfg\""), "{lines:?}");
-    assert!(lines.contains(&"include:config \"001565aabbcc.cfg\""), "{lines:?}");
+    let lines: Vec<&str> = boot
+        .body
+        .split(|b| *b == b'\n')
+        .map(|l| std::str::from_utf8(l).unwrap())
+        .collect();
+    assert!(
+        lines.contains(&"include:config \"y000000000066.cfg\""),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&"include:config \"001565aabbcc.cfg\""),
+        "{lines:?}"
+    );
     assert!(lines.contains(&"overwrite_mode = 1"));
     assert!(!boot.text().contains("secret"));
     // Unknown MACs get the same kind of answer, so a boot file tells nothing about registration.
-    let unknown = server.phone_get("/001565999999.boot", "Yealink SIP-T46S 66.86.0.15 00:15:65:99:99:99").await;
+    let unknown = server
+        .phone_get(
+            "/001565999999.boot",
+            "Yealink SIP-T46S 66.86.0.15 00:15:65:99:99:99",
+        )
+        .await;
     assert_eq!(unknown.status, StatusCode::OK);
-    assert_eq!(unknown.text(), boot.text().replace(T46S_MAC, "001565999999"));
+    assert_eq!(
+        unknown.text(),
+        boot.text().replace(T46S_MAC, "001565999999")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

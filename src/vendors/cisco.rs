@@ -1,0 +1,206 @@
+//! Cisco multiplatform (MPP/3PCC) desk phones: 68xx, 78xx, 88xx.
+//!
+//! A factory phone asks for `/$PSN.xml`: `8851-3PCC.xml` (some guides show `7861.xml`). deskprov
+//! answers that name with a bootstrap profile, without secrets, that sets `Profile_Rule_B` to the
+//! device's own file `cisco-$MA.xml`; the phone evaluates rule B right after the bootstrap in the
+//! same resync. The device's file then sets rule B again, with its provisioning credentials
+//! (`[--uid u --pwd p]`). A phone that falls back to `/Cisco/CP-<model>-3PCC/<mac>.cfg` gets the
+//! device file under that name too. The User-Agent is `Cisco-CP-7832-3PCC/11.0.1 (00562b043615)`,
+//! but admins can change it (`HTTP_User_Agent_Name`), so the file name identifies as well.
+
+use serde_json::json;
+
+use super::{FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in};
+use crate::domain::{Mac, ModelId};
+use crate::models::{DeviceKind, ModelRow};
+use crate::settings::Transport;
+use crate::templates::Format;
+
+pub struct Cisco;
+
+const DESK: &str = "cisco/device.xml";
+const BOOTSTRAP: &str = "cisco/bootstrap.xml";
+const DEVICE_PREFIX: &str = "cisco-";
+
+const fn desk(model: &'static str, lines: u16) -> ModelRow {
+    ModelRow {
+        vendor: "cisco",
+        model,
+        family: None,
+        kind: DeviceKind::Desk { lines },
+        template: DESK,
+    }
+}
+
+/// Lines (extensions) per model from Cisco's MPP data sheets.
+static MODELS: &[ModelRow] = &[
+    desk("CP-6821-3PCC", 2),
+    desk("CP-6841-3PCC", 4),
+    desk("CP-6851-3PCC", 4),
+    desk("CP-6861-3PCC", 4),
+    desk("CP-6871-3PCC", 6),
+    desk("CP-7811-3PCC", 1),
+    desk("CP-7821-3PCC", 2),
+    desk("CP-7832-3PCC", 1),
+    desk("CP-7841-3PCC", 4),
+    desk("CP-7861-3PCC", 16),
+    desk("CP-8811-3PCC", 10),
+    desk("CP-8832-3PCC", 1),
+    desk("CP-8841-3PCC", 10),
+    desk("CP-8845-3PCC", 10),
+    desk("CP-8851-3PCC", 10),
+    desk("CP-8861-3PCC", 10),
+    desk("CP-8865-3PCC", 10),
+];
+
+impl Vendor for Cisco {
+    fn id(&self) -> &'static str {
+        "cisco"
+    }
+
+    fn format(&self) -> Format {
+        Format::Xml
+    }
+
+    fn mac_prefixes(&self) -> &'static [&'static str] {
+        &[
+            "D0EC35", "00562B", "0021A0", "001873", "A44C11", "30E4DB", "68EFBD", "002155",
+        ]
+    }
+
+    fn models(&self) -> &'static [ModelRow] {
+        MODELS
+    }
+
+    fn parse_user_agent(&self, user_agent: &str) -> Option<UaInfo> {
+        let rest = user_agent.trim_start().strip_prefix("Cisco-")?;
+        let (product, after) = rest.split_once('/')?;
+        if !product.starts_with("CP-") {
+            return None;
+        }
+        let model = ModelId::parse(product).ok();
+        let firmware = after.split_whitespace().next().and_then(clean_firmware);
+        Some(UaInfo {
+            vendor: self.id(),
+            model,
+            firmware,
+            mac: mac_in(after),
+        })
+    }
+
+    fn classify_file(&self, file_name: &str) -> Option<FileRequest> {
+        if let Some(stem) = file_name.strip_suffix(".xml") {
+            if let Some(mac) = stem
+                .strip_prefix(DEVICE_PREFIX)
+                .and_then(|m| Mac::parse(m).ok())
+            {
+                return Some(FileRequest::Device { mac });
+            }
+            let series = stem.strip_suffix("-3PCC").unwrap_or(stem);
+            if series.len() == 4 && series.bytes().all(|b| b.is_ascii_digit()) {
+                let model = ModelId::parse(&format!("CP-{series}-3PCC")).ok();
+                let hints = NameHints {
+                    model,
+                    ..NameHints::default()
+                };
+                return Some(FileRequest::Common {
+                    template: BOOTSTRAP,
+                    hints,
+                });
+            }
+        }
+        let stem = file_name.strip_suffix(".cfg")?;
+        (stem.len() == 12)
+            .then(|| Mac::parse(stem).ok())
+            .flatten()
+            .map(|mac| FileRequest::Device { mac })
+    }
+
+    fn device_file_name(&self, mac: Mac, _model: Option<&ModelId>) -> String {
+        format!("{DEVICE_PREFIX}{}.xml", mac.to_hex())
+    }
+
+    fn common_templates(&self) -> &'static [&'static str] {
+        &[BOOTSTRAP]
+    }
+
+    fn default_device_template(&self) -> &'static str {
+        DESK
+    }
+
+    fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
+        let transport = match facts.settings.sip_transport {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
+        };
+        json!({ "transport": transport, "device_file": format!("{DEVICE_PREFIX}$MA.xml") })
+    }
+
+    fn content_type(&self) -> &'static str {
+        "application/xml"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agents() {
+        let ua = Cisco
+            .parse_user_agent("Cisco-CP-7832-3PCC/11.0.1 (00562b043615)")
+            .unwrap();
+        assert_eq!(ua.model.unwrap().as_str(), "CP-7832-3PCC");
+        assert_eq!(ua.firmware.as_deref(), Some("11.0.1"));
+        assert_eq!(ua.mac.unwrap().to_hex(), "00562b043615");
+        let mpp = Cisco
+            .parse_user_agent("Cisco-CP-8851-3PCC/11-3-7MPP0001-272 (D0EC35AABBCC)")
+            .unwrap();
+        assert_eq!(mpp.firmware.as_deref(), Some("11-3-7MPP0001-272"));
+        assert_eq!(mpp.mac.unwrap().to_hex(), "d0ec35aabbcc");
+        assert!(
+            Cisco
+                .parse_user_agent("Cisco/SPA508G-7.4.4 (0002FDFF2103)(CBT141400UK)")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn file_names() {
+        for name in ["8851-3PCC.xml", "7861.xml"] {
+            assert!(
+                matches!(
+                    Cisco.classify_file(name),
+                    Some(FileRequest::Common {
+                        template: BOOTSTRAP,
+                        ..
+                    })
+                ),
+                "{name}"
+            );
+        }
+        let hints = match Cisco.classify_file("7841-3PCC.xml") {
+            Some(FileRequest::Common { hints, .. }) => hints,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(hints.model.unwrap().as_str(), "CP-7841-3PCC");
+        let mac = Mac::parse("d0ec35aabbcc").unwrap();
+        assert_eq!(
+            Cisco.classify_file("cisco-d0ec35aabbcc.xml"),
+            Some(FileRequest::Device { mac })
+        );
+        assert_eq!(
+            Cisco.classify_file("d0ec35aabbcc.cfg"),
+            Some(FileRequest::Device { mac })
+        );
+        for other in [
+            "spa504G.cfg",
+            "cp-phone.xml",
+            "885-3PCC.xml",
+            "d0ec35aabbcc.xml",
+        ] {
+            assert_eq!(Cisco.classify_file(other), None, "{other}");
+        }
+    }
+}

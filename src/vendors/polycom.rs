@@ -1,0 +1,262 @@
+//! Poly (Polycom) VVX and Edge E desk phones.
+//!
+//! A phone asks for its master file `{mac}.cfg` (else `000000000000.cfg`), which lists the
+//! config files to load: deskprov lists `{mac}-deskprov.cfg` (the device's own config, first,
+//! because the first occurrence of a parameter wins) and `polycom-common.cfg`. The master file
+//! holds no secret and is the same for every MAC. Phones also upload logs and override files
+//! with PUT (`{mac}-boot.log`, `{mac}-app.log`, `{mac}-phone.cfg`, ...) and read overrides back.
+//! The User-Agent carries model and version but no MAC: the MAC comes from the path.
+//! `Type/Updater` requests come from the boot updater, whose version is not the application's.
+
+use serde_json::json;
+
+use super::{FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware};
+use crate::domain::{Mac, ModelId};
+use crate::models::{DeviceKind, ModelRow};
+use crate::settings::Transport;
+use crate::templates::Format;
+
+pub struct Polycom;
+
+const DESK: &str = "polycom/device.cfg";
+const MASTER: &str = "polycom/master.cfg";
+const COMMON: &str = "polycom/common.cfg";
+const COMMON_NAME: &str = "polycom-common.cfg";
+const DEVICE_SUFFIX: &str = "-deskprov.cfg";
+/// Files the phone uploads and may read back; anything else with a MAC prefix is not ours.
+const STORED_SUFFIXES: &[&str] = &[
+    "-boot.log",
+    "-app.log",
+    "-phone.cfg",
+    "-web.cfg",
+    "-directory.xml",
+    "-calls.xml",
+];
+
+const fn desk(model: &'static str, lines: u16) -> ModelRow {
+    ModelRow {
+        vendor: "polycom",
+        model,
+        family: None,
+        kind: DeviceKind::Desk { lines },
+        template: DESK,
+    }
+}
+
+/// Registrations per model from Poly's data sheets.
+static MODELS: &[ModelRow] = &[
+    desk("VVX101", 1),
+    desk("VVX150", 2),
+    desk("VVX201", 2),
+    desk("VVX250", 4),
+    desk("VVX300", 6),
+    desk("VVX310", 6),
+    desk("VVX301", 6),
+    desk("VVX311", 6),
+    desk("VVX350", 6),
+    desk("VVX400", 12),
+    desk("VVX410", 12),
+    desk("VVX401", 12),
+    desk("VVX411", 12),
+    desk("VVX450", 12),
+    desk("VVX500", 12),
+    desk("VVX501", 12),
+    desk("VVX600", 16),
+    desk("VVX601", 16),
+    desk("VVX1500", 6),
+    desk("E100", 2),
+    desk("E220", 4),
+    desk("E300", 8),
+    desk("E320", 8),
+    desk("E350", 8),
+    desk("E400", 16),
+    desk("E450", 16),
+    desk("E500", 24),
+    desk("E550", 24),
+];
+
+impl Vendor for Polycom {
+    fn id(&self) -> &'static str {
+        "polycom"
+    }
+
+    fn format(&self) -> Format {
+        Format::Xml
+    }
+
+    fn mac_prefixes(&self) -> &'static [&'static str] {
+        &["0004F2", "64167F", "482567", "00907A"]
+    }
+
+    fn models(&self) -> &'static [ModelRow] {
+        MODELS
+    }
+
+    /// `FileTransport PolycomVVX-VVX_400-UA/4.1.4.7430 Type/Application`
+    fn parse_user_agent(&self, user_agent: &str) -> Option<UaInfo> {
+        let rest = user_agent
+            .trim_start()
+            .strip_prefix("FileTransport ")?
+            .trim_start();
+        if !rest.get(..4)?.eq_ignore_ascii_case("poly") {
+            return None;
+        }
+        let (product, version) = rest.split_once("-UA/")?;
+        let model = product
+            .split_once('-')
+            .and_then(|(_, model)| model_id(model));
+        let mut tokens = version.split_whitespace();
+        let version = tokens.next().and_then(clean_firmware);
+        let updater = tokens.any(|t| t.eq_ignore_ascii_case("Type/Updater"));
+        let firmware = if updater { None } else { version };
+        Some(UaInfo {
+            vendor: self.id(),
+            model,
+            firmware,
+            mac: None,
+        })
+    }
+
+    fn classify_file(&self, file_name: &str) -> Option<FileRequest> {
+        if file_name == COMMON_NAME {
+            return Some(FileRequest::Common {
+                template: COMMON,
+                hints: NameHints::default(),
+            });
+        }
+        if file_name == "000000000000.cfg" {
+            return Some(FileRequest::Common {
+                template: MASTER,
+                hints: NameHints::default(),
+            });
+        }
+        let mac = Mac::parse(file_name.get(..12)?)
+            .ok()
+            .filter(|m| m.octets() != [0; 6])?;
+        match &file_name[12..] {
+            ".cfg" => Some(FileRequest::Common {
+                template: MASTER,
+                hints: NameHints {
+                    mac: Some(mac),
+                    ..Default::default()
+                },
+            }),
+            DEVICE_SUFFIX => Some(FileRequest::Device { mac }),
+            suffix if STORED_SUFFIXES.contains(&suffix) => Some(FileRequest::Stored {
+                mac,
+                name: suffix.trim_start_matches('-').to_string(),
+            }),
+            _ => None,
+        }
+    }
+
+    fn device_file_name(&self, mac: Mac, _model: Option<&ModelId>) -> String {
+        format!("{}{DEVICE_SUFFIX}", mac.to_hex())
+    }
+
+    fn common_templates(&self) -> &'static [&'static str] {
+        &[MASTER, COMMON]
+    }
+
+    fn default_device_template(&self) -> &'static str {
+        DESK
+    }
+
+    fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
+        let transport = match facts.settings.sip_transport {
+            Transport::Udp => "UDPOnly",
+            Transport::Tcp => "TCPOnly",
+            Transport::Tls => "TLS",
+        };
+        json!({ "transport": transport, "device_file_suffix": DEVICE_SUFFIX, "common_file": COMMON_NAME })
+    }
+
+    fn content_type(&self) -> &'static str {
+        "application/xml"
+    }
+}
+
+/// `VVX_400` → VVX400, `Edge_E350` → E350, `SPIP_335` → SPIP335.
+fn model_id(raw: &str) -> Option<ModelId> {
+    let raw = raw.strip_prefix("Edge_").unwrap_or(raw);
+    ModelId::parse(&raw.replace('_', "")).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agents() {
+        let ua = Polycom
+            .parse_user_agent("FileTransport PolycomVVX-VVX_400-UA/4.1.4.7430 Type/Application")
+            .unwrap();
+        assert_eq!(ua.model.unwrap().as_str(), "VVX400");
+        assert_eq!(ua.firmware.as_deref(), Some("4.1.4.7430"));
+        assert_eq!(ua.mac, None);
+        let updater = Polycom
+            .parse_user_agent("FileTransport PolycomVVX-VVX_500-UA/5.9.7.47435 Type/Updater")
+            .unwrap();
+        assert_eq!(updater.model.unwrap().as_str(), "VVX500");
+        assert_eq!(
+            updater.firmware, None,
+            "the updater's version is not the application's"
+        );
+        let old = Polycom
+            .parse_user_agent("FileTransport PolycomSoundPointIP-SPIP_335-UA/3.2.1.0078")
+            .unwrap();
+        assert_eq!(old.model.unwrap().as_str(), "SPIP335");
+        let edge = Polycom
+            .parse_user_agent("FileTransport PolyEdge-Edge_E350-UA/8.0.0.1234")
+            .unwrap();
+        assert_eq!(edge.model.unwrap().as_str(), "E350");
+        assert!(
+            Polycom
+                .parse_user_agent("Yealink SIP-T46S 66.86.0.15 001565aabbcc")
+                .is_none()
+        );
+        assert!(Polycom.parse_user_agent("FileTransport Foo-UA/1").is_none());
+    }
+
+    #[test]
+    fn file_names() {
+        let mac = Mac::parse("0004f2aabbcc").unwrap();
+        assert!(
+            matches!(Polycom.classify_file("0004f2aabbcc.cfg"), Some(FileRequest::Common { template: MASTER, hints }) if hints.mac == Some(mac))
+        );
+        assert!(matches!(
+            Polycom.classify_file("0004F2AABBCC.cfg"),
+            Some(FileRequest::Common {
+                template: MASTER,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Polycom.classify_file("000000000000.cfg"),
+            Some(FileRequest::Common {
+                template: MASTER,
+                ..
+            })
+        ));
+        assert_eq!(
+            Polycom.classify_file("0004f2aabbcc-deskprov.cfg"),
+            Some(FileRequest::Device { mac })
+        );
+        assert_eq!(
+            Polycom.classify_file("0004f2aabbcc-app.log"),
+            Some(FileRequest::Stored {
+                mac,
+                name: "app.log".into()
+            })
+        );
+        for other in [
+            "0004f2aabbcc-license.cfg",
+            "000000000000-directory.xml",
+            "sip.ld",
+            "3111-48400-001.sip.ld",
+            "0004f2aabbc.cfg",
+        ] {
+            assert_eq!(Polycom.classify_file(other), None, "{other}");
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Snom D-series desk phones and M-series DECT bases (M300, M400, M700, M900).
+//!
+//! A phone pointed at a settings URL without a file name fetches `snom{model}.htm`, then
+//! `snom{model}-{MAC}.htm` (phones.md §1.4): deskprov serves settings XML under both names, the
+//! first without secrets, the second with the device's accounts. User-Agents:
+//! `Mozilla/4.0 (compatible; snomD785-SIP 10.1.33.33 2010.12-00004-g9ba52f5 000413922D24 SXM:0 UXM:0)`
+//! (old firmware without the MAC), and `Mozilla/4.0 (compatible; Snom M900 05.20.0001 000413b60680)`.
+//! On M-series bases accounts are bound to handset slots by `subscr_sip_hs_idx`.
+
+use serde_json::json;
+
+use super::{
+    FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, after_keyword, clean_firmware, mac_in,
+};
+use crate::domain::{Mac, ModelId};
+use crate::models::{DeviceKind, ModelRow};
+use crate::settings::Transport;
+use crate::templates::Format;
+
+pub struct Snom;
+
+const DESK: &str = "snom/desk.xml";
+const DECT: &str = "snom/dect-base.xml";
+const COMMON: &str = "snom/common.xml";
+
+const fn desk(model: &'static str, lines: u16) -> ModelRow {
+    ModelRow {
+        vendor: "snom",
+        model,
+        family: Some("D"),
+        kind: DeviceKind::Desk { lines },
+        template: DESK,
+    }
+}
+
+const fn dect(model: &'static str, handsets: u16) -> ModelRow {
+    ModelRow {
+        vendor: "snom",
+        model,
+        family: Some("M"),
+        kind: DeviceKind::DectBase { handsets },
+        template: DECT,
+    }
+}
+
+/// Identities per desk model and handset accounts per base, from Snom's data sheets.
+static MODELS: &[ModelRow] = &[
+    desk("D120", 1),
+    desk("D305", 2),
+    desk("D315", 4),
+    desk("D335", 12),
+    desk("D345", 12),
+    desk("D375", 12),
+    desk("D385", 12),
+    desk("D712", 4),
+    desk("D713", 4),
+    desk("D715", 4),
+    desk("D717", 6),
+    desk("D725", 12),
+    desk("D735", 12),
+    desk("D745", 12),
+    desk("D765", 12),
+    desk("D785", 12),
+    desk("D812", 12),
+    desk("D815", 12),
+    desk("D862", 12),
+    desk("D865", 12),
+    dect("M300", 20),
+    dect("M400", 20),
+    dect("M700", 30),
+    dect("M900", 30),
+];
+
+impl Vendor for Snom {
+    fn id(&self) -> &'static str {
+        "snom"
+    }
+
+    fn format(&self) -> Format {
+        Format::Xml
+    }
+
+    fn mac_prefixes(&self) -> &'static [&'static str] {
+        &["000413", "00087B"]
+    }
+
+    fn models(&self) -> &'static [ModelRow] {
+        MODELS
+    }
+
+    fn parse_user_agent(&self, user_agent: &str) -> Option<UaInfo> {
+        let rest = after_keyword(user_agent, "snom")?;
+        // "D785-SIP 10.1..." (desk), " M900 05.20..." (DECT), "M700/03.23.0005 (MAC=...)" (PnP)
+        let rest = rest.trim_start();
+        let (model_token, after) = rest.split_once([' ', '/']).unwrap_or((rest, ""));
+        let model_token = model_token
+            .trim_end_matches("-SIP")
+            .trim_end_matches("-sip");
+        let model = ModelId::parse(model_token).ok();
+        let firmware = after
+            .split_whitespace()
+            .next()
+            .filter(|t| t.starts_with(|c: char| c.is_ascii_digit()))
+            .and_then(clean_firmware);
+        Some(UaInfo {
+            vendor: self.id(),
+            model,
+            firmware,
+            mac: mac_in(after),
+        })
+    }
+
+    fn classify_file(&self, file_name: &str) -> Option<FileRequest> {
+        let stem = file_name.strip_prefix("snom")?.strip_suffix(".htm")?;
+        if let Some((_, mac)) = stem.rsplit_once('-')
+            && let Ok(mac) = Mac::parse(mac)
+        {
+            return Some(FileRequest::Device { mac });
+        }
+        if !stem.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
+        let model = ModelId::parse(stem).ok()?;
+        let hints = NameHints {
+            model: Some(model),
+            ..NameHints::default()
+        };
+        Some(FileRequest::Common {
+            template: COMMON,
+            hints,
+        })
+    }
+
+    fn device_file_name(&self, mac: Mac, model: Option<&ModelId>) -> String {
+        let model = model.map(ModelId::as_str).unwrap_or("D785");
+        format!("snom{model}-{}.htm", mac.to_hex_upper())
+    }
+
+    fn common_templates(&self) -> &'static [&'static str] {
+        &[COMMON]
+    }
+
+    fn default_device_template(&self) -> &'static str {
+        DESK
+    }
+
+    fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
+        let transport = match facts.settings.sip_transport {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+        };
+        json!({ "transport": transport })
+    }
+
+    /// M-series: the 4-digit access code a handset registers to its slot with.
+    fn line_values(&self, index: u16, model: Option<&ModelRow>) -> serde_json::Value {
+        match model {
+            Some(row) if row.is_dect() => json!({ "access_code": format!("{index:04}") }),
+            _ => serde_json::Value::Null,
+        }
+    }
+
+    fn content_type(&self) -> &'static str {
+        "application/xml"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agents() {
+        let d785 = Snom
+            .parse_user_agent("Mozilla/4.0 (compatible; snomD785-SIP 10.1.33.33 2010.12-00004-g9ba52f5 000413922D24 SXM:0 UXM:0)")
+            .unwrap();
+        assert_eq!(d785.model.unwrap().as_str(), "D785");
+        assert_eq!(d785.firmware.as_deref(), Some("10.1.33.33"));
+        assert_eq!(d785.mac.unwrap().to_hex(), "000413922d24");
+        let old = Snom
+            .parse_user_agent("Mozilla/4.0 (compatible; snom320-SIP 8.4.18 1.1.3-s)")
+            .unwrap();
+        assert_eq!(old.model.unwrap().as_str(), "320");
+        assert_eq!(old.mac, None);
+        let m900 = Snom
+            .parse_user_agent("Mozilla/4.0 (compatible; Snom M900 05.20.0001 000413b60680)")
+            .unwrap();
+        assert_eq!(m900.model.unwrap().as_str(), "M900");
+        assert_eq!(m900.firmware.as_deref(), Some("05.20.0001"));
+        assert_eq!(m900.mac.unwrap().to_hex(), "000413b60680");
+        let pnp = Snom
+            .parse_user_agent("snomM700/03.23.0005 (MAC=000413612345; SER=abc; HW=255)")
+            .unwrap();
+        assert_eq!(pnp.model.unwrap().as_str(), "M700");
+        assert_eq!(pnp.mac.unwrap().to_hex(), "000413612345");
+        assert!(
+            Snom.parse_user_agent("Mozilla/5.0 (X11; Linux x86_64)")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn file_names() {
+        let hints = match Snom.classify_file("snomD785.htm") {
+            Some(FileRequest::Common {
+                template: COMMON,
+                hints,
+            }) => hints,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(hints.model.unwrap().as_str(), "D785");
+        let mac = Mac::parse("000413A11FA7").unwrap();
+        assert_eq!(
+            Snom.classify_file("snomD345-000413A11FA7.htm"),
+            Some(FileRequest::Device { mac })
+        );
+        assert_eq!(
+            Snom.classify_file("snomM700-000413A11FA7.htm"),
+            Some(FileRequest::Device { mac })
+        );
+        for other in [
+            "snomD785-firmware.htm",
+            "snom.htm",
+            "D785.htm",
+            "snomD785.xml",
+        ] {
+            assert!(
+                !matches!(Snom.classify_file(other), Some(FileRequest::Device { .. })),
+                "{other}"
+            );
+        }
+        assert_eq!(Snom.classify_file("snomD785-firmware.htm"), None);
+    }
+}
