@@ -6,5 +6,8 @@ mod kv;
 mod admin_api;
 mod binary;
 mod golden;
+mod identification;
 mod limits;
 mod provisioning;
+mod vendors;
+mod xmlflat;
