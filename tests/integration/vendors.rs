@@ -224,7 +224,14 @@ async fn every_vendor_provisions_end_to_end() {
 async fn dect_handsets_map_to_their_own_accounts() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
-    let cases: [(&str, &str, &str, &[(&str, &str)]); 4] = [
+    /// (MAC, model, file, expected settings)
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    );
+    let cases: [Case; 4] = [
         (
             "805ec0aabb02",
             "W60B",
