@@ -1,42 +1,130 @@
-//! Golden files for rendered configs (fixtures/golden/). Each rendered file is parsed back with
-//! the strict key = value parser and its full key set and values compared with the golden
-//! file's, so an injected or lost key fails; then the bytes are compared too.
-//! `UPDATE_GOLDEN=1 cargo test golden` rewrites the files after an intended change.
+//! Golden files for rendered configs (fixtures/golden/<vendor>/). Each rendered file is parsed
+//! back with a real parser (the strict key = value parser, or quick-xml through `xmlflat`) and
+//! its full key set and values compared with the golden file's, so an injected or lost key
+//! fails; then the bytes are compared too. The device's random provisioning password stands as
+//! a placeholder in the golden files.
+//! `UPDATE_GOLDEN=1 cargo test golden` rewrites them after an intended change; review the diff.
+
+use std::collections::BTreeMap;
 
 use http::Method;
 use serde_json::json;
 
 use crate::helpers::*;
-use crate::kv;
+use crate::{kv, xmlflat};
 
-const PASSWORD_PLACEHOLDER: &str = "<provisioning-password>";
+const PASSWORD_PLACEHOLDER: &str = "PROVISIONING-PASSWORD";
+
+/// Legal but hostile display names: characters that break XML or look like syntax.
+const NAMES: [(&str, &str); 2] = [
+    ("1001", "Zoë O'Neil & <Co> \"Sales\""),
+    ("1002", "a = b # {{not.a.template}} ]]>"),
+];
+
+/// (MAC, model): one desk phone and, where the vendor has one, one DECT base per vendor.
+const DEVICES: &[(&str, &str)] = &[
+    (T46S_MAC, "T46S"),
+    (W70B_MAC, "W70B"),
+    ("0004f2aabbcc", "VVX400"),
+    ("d0ec35aabbcc", "CP-8851-3PCC"),
+    ("000413aabbcc", "D785"),
+    ("000413aabbdd", "M900"),
+    ("000b82aabbcc", "GXP2135"),
+    ("000b82aabbdd", "DP750"),
+    ("7c2f80aabbcc", "N870"),
+    ("0c383eaabbcc", "X4U"),
+];
+
+/// (path the phone asks for, golden file, MAC whose provisioning password to mask)
+type GoldenFile = (&'static str, &'static str, Option<&'static str>);
+const FILES: &[GoldenFile] = &[
+    (
+        "/001565aabbcc.cfg",
+        "yealink/001565aabbcc-t46s.cfg",
+        Some(T46S_MAC),
+    ),
+    (
+        "/805e0c1d654e.cfg",
+        "yealink/805e0c1d654e-w70b.cfg",
+        Some(W70B_MAC),
+    ),
+    ("/y000000000066.cfg", "yealink/y000000000066.cfg", None),
+    ("/y000000000146.cfg", "yealink/y000000000146.cfg", None),
+    ("/001565aabbcc.boot", "yealink/001565aabbcc.boot", None),
+    ("/0004f2aabbcc.cfg", "polycom/master.cfg", None),
+    ("/polycom-common.cfg", "polycom/polycom-common.cfg", None),
+    (
+        "/0004f2aabbcc-deskprov.cfg",
+        "polycom/0004f2aabbcc-vvx400.cfg",
+        Some("0004f2aabbcc"),
+    ),
+    ("/8851-3PCC.xml", "cisco/8851-3PCC.xml", None),
+    (
+        "/cisco-d0ec35aabbcc.xml",
+        "cisco/d0ec35aabbcc-8851.xml",
+        Some("d0ec35aabbcc"),
+    ),
+    ("/snomD785.htm", "snom/snomD785.htm", None),
+    (
+        "/snomD785-000413AABBCC.htm",
+        "snom/000413aabbcc-d785.xml",
+        Some("000413aabbcc"),
+    ),
+    (
+        "/snomM900-000413AABBDD.htm",
+        "snom/000413aabbdd-m900.xml",
+        Some("000413aabbdd"),
+    ),
+    ("/cfg.xml", "grandstream/cfg.xml", None),
+    (
+        "/cfg000b82aabbcc.xml",
+        "grandstream/000b82aabbcc-gxp2135.xml",
+        Some("000b82aabbcc"),
+    ),
+    (
+        "/cfg000b82aabbdd.xml",
+        "grandstream/000b82aabbdd-dp750.xml",
+        Some("000b82aabbdd"),
+    ),
+    ("/7c2f80aabbcc.xml", "gigaset/7c2f80aabbcc-n870.xml", None),
+    ("/F0V00X300000.cfg", "fanvil/F0V00X300000.cfg", None),
+    (
+        "/0c383eaabbcc.cfg",
+        "fanvil/0c383eaabbcc-x4u.cfg",
+        Some("0c383eaabbcc"),
+    ),
+];
 
 async fn seeded() -> TestServer {
-    let server = TestServer::start().await;
-    server.ok(Method::PATCH, "/api/v1/settings", Some(json!({"sip_server": "pbx.example.com", "sip_port": 5061, "sip_transport": "tls", "ntp_server": "ntp.example.com"}))).await;
-    // Legal but hostile names: characters that break XML or look like syntax stay in their value.
-    let users = [
-        ("1001", "Zoë O'Neil & <Co> \"Sales\""),
-        ("1002", "a = b # {{not.a.template}}"),
-    ];
-    for (i, (extension, name)) in users.iter().enumerate() {
-        server.ok(Method::POST, "/api/v1/users", Some(json!({"extension": extension, "display_name": name, "sip_password": format!("golden-secret-000{i}")}))).await;
+    let server = TestServer::start_with(|c| {
+        c.server.public_url = Some("https://prov.example.com:8443/".into())
+    })
+    .await;
+    server
+        .ok(Method::PATCH, "/api/v1/settings", Some(json!({"sip_server": "pbx.example.com", "sip_port": 5061, "sip_transport": "tls", "ntp_server": "ntp.example.com"})))
+        .await;
+    for (i, (extension, name)) in NAMES.iter().enumerate() {
+        let body = json!({"extension": extension, "display_name": name, "sip_password": format!("golden-secret-000{i}")});
+        server.ok(Method::POST, "/api/v1/users", Some(body)).await;
     }
-    server
-        .add_device(json!({"mac": T46S_MAC, "model": "T46S", "label": "Reception"}))
-        .await;
-    server.assign(T46S_MAC, 1, "1001").await;
-    server.assign(T46S_MAC, 2, "1002").await;
-    server
-        .add_device(json!({"mac": W70B_MAC, "model": "W70B"}))
-        .await;
-    server.assign(W70B_MAC, 1, "1001").await;
-    server.assign(W70B_MAC, 2, "1002").await;
+    for (mac, model) in DEVICES {
+        server
+            .add_device(json!({"mac": mac, "model": model, "label": "Reception"}))
+            .await;
+        server.assign(mac, 1, "1001").await;
+        server.assign(mac, 2, "1002").await;
+    }
     server
 }
 
-/// Compares `actual` with the golden file, after putting the device's random provisioning
-/// password in place of the placeholder.
+fn parse(name: &str, text: &str) -> Result<BTreeMap<String, String>, String> {
+    if name.starts_with("yealink/") {
+        kv::parse(text)
+    } else {
+        xmlflat::flatten(text)
+    }
+}
+
 fn check(name: &str, actual: &str, provisioning_password: Option<&str>) {
     let path = fixtures().join("golden").join(name);
     let normalised = match provisioning_password {
@@ -49,8 +137,8 @@ fn check(name: &str, actual: &str, provisioning_password: Option<&str>) {
     }
     let expected =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let expected_keys = kv::parse(&expected).unwrap_or_else(|e| panic!("golden {name}: {e}"));
-    let actual_keys = kv::parse(&normalised).unwrap_or_else(|e| panic!("rendered {name}: {e}"));
+    let expected_keys = parse(name, &expected).unwrap_or_else(|e| panic!("golden {name}: {e}"));
+    let actual_keys = parse(name, &normalised).unwrap_or_else(|e| panic!("rendered {name}: {e}"));
     assert_eq!(
         actual_keys, expected_keys,
         "{name}: key set or values differ"
@@ -59,81 +147,54 @@ fn check(name: &str, actual: &str, provisioning_password: Option<&str>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn yealink_desk_and_dect_configs_match_golden_files() {
+async fn every_vendor_matches_its_golden_files() {
     let server = seeded().await;
-    let t46s = server.phone_get(&format!("/{T46S_MAC}.cfg"), T46S_UA).await;
-    let (_, t46s_password) = server.credentials(T46S_MAC).await;
-    check(
-        "yealink/001565aabbcc-t46s.cfg",
-        &t46s.text(),
-        Some(&t46s_password),
-    );
-
-    let w70b = server.phone_get(&format!("/{W70B_MAC}.cfg"), W70B_UA).await;
-    let (_, w70b_password) = server.credentials(W70B_MAC).await;
-    check(
-        "yealink/805e0c1d654e-w70b.cfg",
-        &w70b.text(),
-        Some(&w70b_password),
-    );
-
-    check(
-        "yealink/y000000000066.cfg",
-        &server.phone_get("/y000000000066.cfg", T46S_UA).await.text(),
-        None,
-    );
-    check(
-        "yealink/y000000000146.cfg",
-        &server.phone_get("/y000000000146.cfg", W70B_UA).await.text(),
-        None,
-    );
+    for (path, golden, mac) in FILES {
+        // The boot file names the common file of the family the phone's firmware says.
+        let user_agent = if path.ends_with(".boot") { T46S_UA } else { "" };
+        let reply = server.phone_get(path, user_agent).await;
+        assert_eq!(reply.status, http::StatusCode::OK, "{path}");
+        let password = match mac {
+            Some(mac) => Some(server.credentials(mac).await.1),
+            None => None,
+        };
+        check(golden, &reply.text(), password.as_deref());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_names_never_change_the_key_set() {
     let server = seeded().await;
-    let baseline = kv::parse(
-        &server
-            .phone_get(&format!("/{T46S_MAC}.cfg"), T46S_UA)
-            .await
-            .text(),
-    )
-    .unwrap();
-    let names = [
+    let device_files: Vec<&GoldenFile> = FILES.iter().filter(|(_, _, mac)| mac.is_some()).collect();
+    let mut baselines = Vec::new();
+    for (path, golden, _) in &device_files {
+        baselines.push(parse(golden, &server.phone_get(path, "").await.text()).unwrap());
+    }
+    for refused in [
         "x\ny = 1",
         "x\r\naccount.1.sip_server.1.address = evil",
         "nul\u{0}byte",
         "sep\u{2028}arator",
         "tab\tbed",
-    ];
-    for name in names {
+        &"y".repeat(10_000),
+    ] {
         let r = server
             .api(
                 Method::PATCH,
                 "/api/v1/users/1001",
-                Some(json!({"display_name": name})),
+                Some(json!({"display_name": refused})),
             )
             .await;
-        assert_eq!(r.status, http::StatusCode::BAD_REQUEST, "{name:?}");
+        assert_eq!(r.status, http::StatusCode::BAD_REQUEST, "{refused:?}");
     }
-    let long = "y".repeat(10_000);
-    assert_eq!(
-        server
-            .api(
-                Method::PATCH,
-                "/api/v1/users/1001",
-                Some(json!({"display_name": long}))
-            )
-            .await
-            .status,
-        http::StatusCode::BAD_REQUEST
-    );
     for name in [
         "<script>&amp;</script>",
         "\"'\"'",
         "= = =",
         "#!version:1.0.0.1",
         "%NULL%",
+        "]]><x/>",
+        "--><!--",
     ] {
         server
             .ok(
@@ -142,18 +203,18 @@ async fn hostile_names_never_change_the_key_set() {
                 Some(json!({"display_name": name})),
             )
             .await;
-        let keys = kv::parse(
-            &server
-                .phone_get(&format!("/{T46S_MAC}.cfg"), T46S_UA)
-                .await
-                .text(),
-        )
-        .unwrap();
-        assert_eq!(
-            keys.keys().collect::<Vec<_>>(),
-            baseline.keys().collect::<Vec<_>>(),
-            "{name:?}"
-        );
-        assert_eq!(keys["account.1.display_name"], name);
+        for ((path, golden, _), baseline) in device_files.iter().zip(&baselines) {
+            let text = server.phone_get(path, "").await.text();
+            let keys = parse(golden, &text).unwrap_or_else(|e| panic!("{path} with {name:?}: {e}"));
+            assert_eq!(
+                keys.keys().collect::<Vec<_>>(),
+                baseline.keys().collect::<Vec<_>>(),
+                "{path} with {name:?}"
+            );
+            assert!(
+                keys.values().any(|v| v == name),
+                "{path}: the name is not rendered verbatim"
+            );
+        }
     }
 }

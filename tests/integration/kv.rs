@@ -1,6 +1,7 @@
 //! A strict parser for Yealink's `key = value` files, so tests compare what a phone would read
-//! rather than text: the version line first, then only comments, blank lines and `key = value`
-//! lines with well-formed keys, each key once.
+//! rather than text: the version line first, then only comments, blank lines, `key = value`
+//! lines with well-formed keys, each key once, and (boot files) `include:config "file"` lines,
+//! kept in order as `include:config[N]`.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,21 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, String>, String> {
             return Err(format!("line {n}: control character"));
         }
         if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(included) = line.strip_prefix("include:config ") {
+            let file = included
+                .strip_prefix('"')
+                .and_then(|f| f.strip_suffix('"'))
+                .filter(|f| !f.contains('"'))
+                .ok_or_else(|| format!("line {n}: include without a quoted file"))?;
+            let key = format!(
+                "include:config[{}]",
+                map.keys()
+                    .filter(|k: &&String| k.starts_with("include:"))
+                    .count()
+            );
+            map.insert(key, file.to_string());
             continue;
         }
         let (key, value) = line
