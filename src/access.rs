@@ -12,22 +12,42 @@ use std::net::IpAddr;
 use subtle::ConstantTimeEq;
 
 use crate::config::ProvisioningConfig;
-use crate::domain::Mac;
+use crate::digest::DigestResponse;
+use crate::domain::{Mac, Secret};
 use crate::store::DeviceRecord;
 
 /// HTTP credentials as the request presented them.
-pub struct Credentials {
-    pub user: String,
-    pub password: String,
+pub enum Credentials {
+    Basic {
+        user: String,
+        password: String,
+    },
+    /// Already checked for our realm, the requested URI and a fresh nonce.
+    Digest(DigestResponse),
+}
+
+impl Credentials {
+    fn user(&self) -> &str {
+        match self {
+            Credentials::Basic { user, .. } => user,
+            Credentials::Digest(digest) => &digest.username,
+        }
+    }
+
+    fn proves(&self, password: &Secret) -> bool {
+        match self {
+            Credentials::Basic {
+                password: presented,
+                ..
+            } => password.matches(presented),
+            Credentials::Digest(digest) => digest.matches(password.expose()),
+        }
+    }
 }
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Credentials {{ user: {:?}, password: [redacted] }}",
-            self.user
-        )
+        write!(f, "Credentials {{ user: {:?}, [redacted] }}", self.user())
     }
 }
 
@@ -124,9 +144,9 @@ fn credentials_match(device: &DeviceRecord, presented: &Credentials) -> bool {
     let user_ok: bool = device
         .provisioning_user
         .as_bytes()
-        .ct_eq(presented.user.as_bytes())
+        .ct_eq(presented.user().as_bytes())
         .into();
-    let password_ok = device.provisioning_password.matches(&presented.password);
+    let password_ok = presented.proves(&device.provisioning_password);
     user_ok & password_ok
 }
 
@@ -143,7 +163,6 @@ pub fn take_claim(device: &mut DeviceRecord, address: IpAddr, now: i64) -> bool 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Secret;
 
     fn device() -> DeviceRecord {
         DeviceRecord {
@@ -206,11 +225,11 @@ mod tests {
             Err(Denial::NoCredentials)
         );
 
-        let good = Credentials {
+        let good = Credentials::Basic {
             user: "001565aabbcc".into(),
             password: "p4ssw0rdp4ssw0rd".into(),
         };
-        let bad = Credentials {
+        let bad = Credentials::Basic {
             user: "001565aabbcc".into(),
             password: "p4ssw0rdp4ssw0rX".into(),
         };

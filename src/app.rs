@@ -12,6 +12,8 @@ pub struct App {
     pub store: Store,
     pub templates: Templates,
     pub clock: Clock,
+    /// Signs the nonces of HTTP Digest challenges.
+    pub nonces: crate::digest::Nonces,
     /// Serialises admin writes that span records (deleting a user frees their lines), so
     /// they cannot interleave; phone-side writes are single-record compare-and-swaps.
     pub admin_writes: tokio::sync::Mutex<()>,

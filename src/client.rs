@@ -62,6 +62,15 @@ impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// Every `WWW-Authenticate` challenge, in order.
+    pub fn challenges(&self) -> Vec<&str> {
+        self.headers
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    }
 }
 
 impl Client {

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod digest;
 pub mod domain;
 pub mod error;
 pub mod identify;

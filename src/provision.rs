@@ -17,6 +17,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::access::{self, Credentials, Denial, Grant, Requester};
 use crate::app::App;
+use crate::digest::DigestResponse;
 use crate::domain::Mac;
 use crate::identify::{Identification, identify};
 use crate::render::{self, CommonRequest, Rendered};
@@ -240,7 +241,7 @@ fn authorize<B>(
     now: i64,
     may_claim: bool,
 ) -> Result<Result<DeviceRecord, HttpResponse>, StoreError> {
-    let credentials = basic_credentials(request);
+    let credentials = presented_credentials(app, request, now);
     let requester = Requester {
         user_agent_mac: identification.user_agent.as_ref().and_then(|ua| ua.mac),
         credentials: credentials.as_ref(),
@@ -250,14 +251,15 @@ fn authorize<B>(
     let device = app.store.device(mac)?;
     let decision =
         access::device_config(&app.config.provisioning, device.as_ref(), &requester, now);
+    let refuse = |denial| denied(mac, peer, denial, app.nonces.challenge(now));
     Ok(match decision {
         Ok(Grant::Claim) if may_claim => match claim(app, mac, peer.address, now)? {
             Some(device) => Ok(device),
-            None => Err(denied(mac, peer, Denial::NoCredentials)),
+            None => Err(refuse(Denial::NoCredentials)),
         },
-        Ok(Grant::Claim) => Err(denied(mac, peer, Denial::NoCredentials)),
+        Ok(Grant::Claim) => Err(refuse(Denial::NoCredentials)),
         Ok(_) => Ok(device.expect("a grant implies a device")),
-        Err(denial) => Err(denied(mac, peer, denial)),
+        Err(denial) => Err(refuse(denial)),
     })
 }
 
@@ -323,7 +325,8 @@ fn serve<B>(
 
 /// Unknown devices and refused requests get the same answer, so the response does not tell
 /// which MACs are registered.
-fn denied(mac: Mac, peer: Peer, denial: Denial) -> HttpResponse {
+/// `challenge`: a fresh Digest challenge; Basic is offered beside it.
+fn denied(mac: Mac, peer: Peer, denial: Denial, challenge: String) -> HttpResponse {
     match denial {
         Denial::UnknownDevice => {
             debug!(%mac, peer = %peer.address, "config for an unregistered MAC refused")
@@ -333,7 +336,9 @@ fn denied(mac: Mac, peer: Peer, denial: Denial) -> HttpResponse {
         }
     }
     let mut r = respond::text(StatusCode::UNAUTHORIZED, "authentication required\n");
-    r.headers_mut().insert(
+    let challenge = HeaderValue::from_str(&challenge).expect("hex nonce is a valid header");
+    r.headers_mut().append(WWW_AUTHENTICATE, challenge);
+    r.headers_mut().append(
         WWW_AUTHENTICATE,
         HeaderValue::from_static("Basic realm=\"deskprov\""),
     );
@@ -359,8 +364,20 @@ fn requested_file(path: &str) -> Result<String, StatusCode> {
     Ok(decoded.rsplit('/').next().unwrap_or_default().to_string())
 }
 
-fn basic_credentials<B>(request: &Request<B>) -> Option<Credentials> {
+/// Basic or Digest credentials; a Digest answer to a stale or foreign nonce counts as none, so
+/// the phone gets a fresh challenge.
+fn presented_credentials<B>(app: &App, request: &Request<B>, now: i64) -> Option<Credentials> {
     let value = request.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    if value.starts_with("Digest ") {
+        let uri = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let method = request.method().as_str();
+        return DigestResponse::parse(value, method, uri, &app.nonces, now)
+            .map(Credentials::Digest);
+    }
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -370,7 +387,7 @@ fn basic_credentials<B>(request: &Request<B>) -> Option<Credentials> {
         .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (user, password) = text.split_once(':')?;
-    Some(Credentials {
+    Some(Credentials::Basic {
         user: user.to_string(),
         password: password.to_string(),
     })

@@ -91,6 +91,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         store,
         templates,
         clock,
+        nonces: Default::default(),
         admin_writes: Default::default(),
     });
     let (stop, stopped) = oneshot::channel::<()>();

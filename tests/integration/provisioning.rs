@@ -60,10 +60,12 @@ async fn claim_window_then_credentials_only() {
     server.clock.advance(301);
     let late = server.phone_get(&path, T46S_UA).await;
     assert_eq!(late.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        late.header("www-authenticate"),
-        Some("Basic realm=\"deskprov\"")
+    let challenges = late.challenges();
+    assert!(
+        challenges[0].starts_with("Digest realm=\"deskprov\", qop=\"auth\""),
+        "{challenges:?}"
     );
+    assert_eq!(challenges[1], "Basic realm=\"deskprov\"");
     assert!(!late.text().contains("secret"));
 
     let auth = basic(&user, &password);
@@ -172,10 +174,7 @@ async fn unknown_macs_look_like_claimed_devices_and_are_remembered() {
         .await;
     assert_eq!(unknown.status, registered.status);
     assert_eq!(unknown.body, registered.body);
-    assert_eq!(
-        unknown.header("www-authenticate"),
-        registered.header("www-authenticate")
-    );
+    assert_eq!(unknown.challenges(), registered.challenges());
 
     let seen = server.ok(Method::GET, "/api/v1/unregistered", None).await;
     let entry = seen

@@ -433,3 +433,75 @@ async fn poly_uploads_are_kept_per_device_and_bounded() {
         .unwrap();
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
 }
+
+/// What a phone answers to a Digest challenge (RFC 7616, MD5, qop=auth).
+fn digest_answer(challenge: &str, user: &str, password: &str, uri: &str) -> String {
+    use deskprov::digest::md5_hex;
+    let field = |name: &str| {
+        let start = challenge.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        challenge[start..].split('"').next().unwrap().to_string()
+    };
+    let (realm, nonce) = (field("realm"), field("nonce"));
+    let ha1 = md5_hex(&format!("{user}:{realm}:{password}"));
+    let ha2 = md5_hex(&format!("GET:{uri}"));
+    let response = md5_hex(&format!("{ha1}:{nonce}:00000001:0a4f113b:auth:{ha2}"));
+    format!(
+        "Digest username=\"{user}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"0a4f113b\", response=\"{response}\""
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gigaset_fetches_with_digest_after_its_claim() {
+    let server = TestServer::start().await;
+    server.seed_desk_phone().await;
+    let (mac, uri) = ("7c2f80aabb09", "/7c2f80aabb09.xml");
+    let ua = "Gigaset N870 IP PRO/83.V2.43.0+build.5f0a106;7C2F80AABB09;Handset=250";
+    server.add_device(json!({ "mac": mac })).await;
+    server.assign(mac, 1, "1001").await;
+    assert_eq!(
+        server.phone_get(uri, ua).await.status,
+        StatusCode::OK,
+        "first fetch in the claim window"
+    );
+    server.clock.advance(3601);
+
+    // From then on only Digest with the device's credentials (the admin put them in the redirect URL).
+    let challenged = server.phone_get(uri, ua).await;
+    assert_eq!(challenged.status, StatusCode::UNAUTHORIZED);
+    let challenge = challenged.challenges()[0].to_string();
+    let (user, password) = server.credentials(mac).await;
+    let answer = digest_answer(&challenge, &user, &password, uri);
+    let fetched = server
+        .phone_get_with(uri, &[("user-agent", ua), ("authorization", &answer)])
+        .await;
+    assert_eq!(fetched.status, StatusCode::OK);
+    assert!(fetched.text().contains("alice-secret-0001"));
+
+    // A wrong password, another file, or a nonce past its lifetime: refused.
+    let wrong = digest_answer(&challenge, &user, "not-the-password", uri);
+    assert_eq!(
+        server
+            .phone_get_with(uri, &[("authorization", &wrong)])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    server.add_device(json!({ "mac": "7c2f80aabb0a" })).await;
+    server.clock.advance(3601);
+    let elsewhere = digest_answer(&challenge, &user, &password, "/7c2f80aabb0a.xml");
+    assert_eq!(
+        server
+            .phone_get_with("/7c2f80aabb0a.xml", &[("authorization", &elsewhere)])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        server
+            .phone_get_with(uri, &[("authorization", &answer)])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "stale nonce"
+    );
+}

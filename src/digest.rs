@@ -1,0 +1,235 @@
+//! HTTP Digest authentication (RFC 7616, MD5, qop=auth; RFC 2069 without qop) for the phones'
+//! provisioning credentials. Gigaset bases speak only Digest; other phones use Basic.
+//!
+//! Nonces are stateless: a timestamp and an HMAC of it under a key made at start-up, so a
+//! nonce cannot be forged, expires after [`NONCE_LIFETIME_SECS`], and a restart invalidates all
+//! (the phone simply gets a new challenge). Responses are compared in constant time.
+
+use md5::{Digest, Md5};
+use ring::hmac;
+use subtle::ConstantTimeEq;
+
+use crate::domain::Secret;
+
+pub const REALM: &str = "deskprov";
+pub const NONCE_LIFETIME_SECS: i64 = 300;
+
+pub struct Nonces {
+    key: hmac::Key,
+}
+
+impl Nonces {
+    pub fn new() -> Nonces {
+        let secret = Secret::generate(32);
+        Nonces {
+            key: hmac::Key::new(hmac::HMAC_SHA256, secret.expose().as_bytes()),
+        }
+    }
+
+    pub fn issue(&self, now: i64) -> String {
+        let stamp = now.to_be_bytes();
+        let tag = hmac::sign(&self.key, &stamp);
+        hex(&stamp) + &hex(&tag.as_ref()[..16])
+    }
+
+    fn is_fresh(&self, nonce: &str, now: i64) -> bool {
+        let Some(bytes) = unhex(nonce).filter(|b| b.len() == 24) else {
+            return false;
+        };
+        let (stamp, tag) = bytes.split_at(8);
+        let expected = hmac::sign(&self.key, stamp);
+        let authentic: bool = expected.as_ref()[..16].ct_eq(tag).into();
+        let issued = i64::from_be_bytes(stamp.try_into().expect("8 bytes"));
+        authentic && issued <= now && now - issued <= NONCE_LIFETIME_SECS
+    }
+
+    /// The `WWW-Authenticate` value that challenges for Digest.
+    pub fn challenge(&self, now: i64) -> String {
+        format!(
+            "Digest realm=\"{REALM}\", qop=\"auth\", algorithm=MD5, nonce=\"{}\"",
+            self.issue(now)
+        )
+    }
+}
+
+impl Default for Nonces {
+    fn default() -> Self {
+        Nonces::new()
+    }
+}
+
+/// A parsed `Authorization: Digest ...` header, checked for a fresh nonce of ours.
+pub struct DigestResponse {
+    pub username: String,
+    nonce: String,
+    uri: String,
+    response: String,
+    qop: Option<(String, String)>,
+    method: String,
+}
+
+impl std::fmt::Debug for DigestResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DigestResponse {{ username: {:?}, .. }}", self.username)
+    }
+}
+
+impl DigestResponse {
+    /// Parses the header; `None` unless it is well formed, for our realm, with MD5, naming the
+    /// requested URI, with a fresh nonce of ours.
+    pub fn parse(
+        header: &str,
+        method: &str,
+        request_uri: &str,
+        nonces: &Nonces,
+        now: i64,
+    ) -> Option<DigestResponse> {
+        let fields = parse_fields(header.strip_prefix("Digest ")?)?;
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        if get("realm")? != REALM
+            || get("algorithm").is_some_and(|a| !a.eq_ignore_ascii_case("MD5"))
+        {
+            return None;
+        }
+        let nonce = get("nonce")?;
+        let uri = get("uri")?;
+        if uri != request_uri || !nonces.is_fresh(&nonce, now) {
+            return None;
+        }
+        let qop = match get("qop") {
+            Some(qop) if qop == "auth" => Some((get("nc")?, get("cnonce")?)),
+            Some(_) => return None,
+            None => None,
+        };
+        Some(DigestResponse {
+            username: get("username")?,
+            nonce,
+            uri,
+            response: get("response")?,
+            qop,
+            method: method.to_string(),
+        })
+    }
+
+    /// Whether the response was computed with this password.
+    pub fn matches(&self, password: &str) -> bool {
+        let ha1 = md5_hex(&format!("{}:{REALM}:{password}", self.username));
+        let ha2 = md5_hex(&format!("{}:{}", self.method, self.uri));
+        let expected = match &self.qop {
+            Some((nc, cnonce)) => {
+                md5_hex(&format!("{ha1}:{}:{nc}:{cnonce}:auth:{ha2}", self.nonce))
+            }
+            None => md5_hex(&format!("{ha1}:{}:{ha2}", self.nonce)),
+        };
+        expected
+            .as_bytes()
+            .ct_eq(self.response.to_ascii_lowercase().as_bytes())
+            .into()
+    }
+}
+
+/// `k="v", k2=v2` → pairs; `None` on malformed input. Bounded by the header size limit.
+fn parse_fields(text: &str) -> Option<Vec<(String, String)>> {
+    let mut fields = Vec::new();
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        let (key, after) = rest.split_once('=')?;
+        let after = after.trim_start();
+        let (value, remainder) = if let Some(quoted) = after.strip_prefix('"') {
+            let end = quoted.find('"')?;
+            (&quoted[..end], &quoted[end + 1..])
+        } else {
+            let end = after.find(',').unwrap_or(after.len());
+            (after[..end].trim(), &after[end..])
+        };
+        fields.push((key.trim().to_string(), value.to_string()));
+        rest = remainder
+            .trim_start()
+            .strip_prefix(',')
+            .unwrap_or(remainder)
+            .trim_start();
+    }
+    Some(fields)
+}
+
+pub fn md5_hex(text: &str) -> String {
+    hex(&Md5::digest(text.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a phone computes for a challenge (RFC 7616 §3.4.1 with MD5).
+    pub fn answer(user: &str, password: &str, method: &str, uri: &str, nonce: &str) -> String {
+        let ha1 = md5_hex(&format!("{user}:{REALM}:{password}"));
+        let ha2 = md5_hex(&format!("{method}:{uri}"));
+        let response = md5_hex(&format!("{ha1}:{nonce}:00000001:abcdef:auth:{ha2}"));
+        format!(
+            "Digest username=\"{user}\", realm=\"{REALM}\", nonce=\"{nonce}\", uri=\"{uri}\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"abcdef\", response=\"{response}\""
+        )
+    }
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let nonces = Nonces::new();
+        let nonce = nonces.issue(1000);
+        let header = answer("7c2f80aabbcc", "s3cret", "GET", "/7c2f80aabbcc.xml", &nonce);
+        let parsed =
+            DigestResponse::parse(&header, "GET", "/7c2f80aabbcc.xml", &nonces, 1100).unwrap();
+        assert_eq!(parsed.username, "7c2f80aabbcc");
+        assert!(parsed.matches("s3cret"));
+        assert!(!parsed.matches("wrong"));
+        // Another file, a stale or forged nonce, another server's nonce: refused before any compare.
+        assert!(DigestResponse::parse(&header, "GET", "/other.xml", &nonces, 1100).is_none());
+        assert!(
+            DigestResponse::parse(
+                &header,
+                "GET",
+                "/7c2f80aabbcc.xml",
+                &nonces,
+                1000 + NONCE_LIFETIME_SECS + 1
+            )
+            .is_none()
+        );
+        assert!(
+            DigestResponse::parse(&header, "GET", "/7c2f80aabbcc.xml", &Nonces::new(), 1100)
+                .is_none()
+        );
+        let forged = header.replace(&nonce, &format!("{}{}", &nonce[..16], "0".repeat(32)));
+        assert!(
+            DigestResponse::parse(&forged, "GET", "/7c2f80aabbcc.xml", &nonces, 1100).is_none()
+        );
+        assert!(DigestResponse::parse("Digest garbage", "GET", "/", &nonces, 1100).is_none());
+    }
+
+    #[test]
+    fn rfc_2617_example_response() {
+        // RFC 2617 §3.5: Mufasa / Circle Of Life, realm testrealm@host.com.
+        let ha1 = md5_hex("Mufasa:testrealm@host.com:Circle Of Life");
+        let ha2 = md5_hex("GET:/dir/index.html");
+        let response = md5_hex(&format!(
+            "{ha1}:dcd98b7102dd2f0e8b11d0f600bfb0c093:00000001:0a4f113b:auth:{ha2}"
+        ));
+        assert_eq!(response, "6629fae49393a05397450978507c4ef1");
+    }
+}
