@@ -58,3 +58,25 @@ fn file_names_identify_without_a_user_agent() {
     // {mac}.cfg of an unknown prefix: several vendors use the name, none can be chosen.
     assert_eq!(identify(b"", "123456aabbcc.cfg").vendor(), None);
 }
+
+#[test]
+fn readme_lists_every_supported_model() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let section = readme
+        .split("## Supported phones")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
+    for row in deskprov::models::all() {
+        assert!(
+            section.contains(row.model),
+            "README does not list {} {}",
+            row.vendor,
+            row.model
+        );
+    }
+}
