@@ -152,13 +152,29 @@ pub trait Vendor: Sync {
     }
 }
 
-/// The last well-formed MAC among the tokens of `text`, split at white space and the
-/// punctuation User-Agents wrap MACs in (`(...)`, `;`, `MAC=`, `MAC:`, `DevId `).
+/// The MAC in a User-Agent: a token labelled `MAC=`/`MAC:` wins; otherwise the last unlabelled
+/// token that is a well-formed MAC. Tokens with another label (`SER=`, `SN:`, `HW=`) are never
+/// taken, however MAC-like: serial numbers often are 12 hex digits.
 pub fn mac_in(text: &str) -> Option<Mac> {
-    text.split(|c: char| c.is_whitespace() || "();,=[]".contains(c))
-        .map(|token| token.strip_prefix("MAC:").unwrap_or(token))
-        .filter_map(|token| Mac::parse(token).ok())
-        .next_back()
+    let mut unlabelled = None;
+    for token in text.split(|c: char| c.is_whitespace() || "();,[]".contains(c)) {
+        match label(token) {
+            Some((name, value)) if name.eq_ignore_ascii_case("MAC") => {
+                return Mac::parse(value).ok();
+            }
+            Some(_) => {}
+            None => unlabelled = Mac::parse(token).ok().or(unlabelled),
+        }
+    }
+    unlabelled
+}
+
+/// `SER=abc` or `MAC:00-08-...` → (label, value); a label is letters only, so `00:15:...` is none.
+fn label(token: &str) -> Option<(&str, &str)> {
+    let at = token.find(['=', ':'])?;
+    let name = &token[..at];
+    (!name.is_empty() && name.bytes().all(|b| b.is_ascii_alphabetic()))
+        .then(|| (name, &token[at + 1..]))
 }
 
 /// The text after `keyword` (matched case-insensitively at a word start), if present.
