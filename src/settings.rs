@@ -15,6 +15,15 @@ pub enum Transport {
 }
 
 impl Transport {
+    /// The value standing for this transport among a vendor's three (UDP, TCP, TLS).
+    pub fn pick<T>(self, udp: T, tcp: T, tls: T) -> T {
+        match self {
+            Transport::Udp => udp,
+            Transport::Tcp => tcp,
+            Transport::Tls => tls,
+        }
+    }
+
     pub fn parse(value: &str) -> Result<Transport, InvalidInput> {
         match value.to_ascii_lowercase().as_str() {
             "udp" => Ok(Transport::Udp),

@@ -13,7 +13,6 @@ use serde_json::json;
 use super::{FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in};
 use crate::domain::{Mac, ModelId};
 use crate::models::{DeviceKind, ModelRow};
-use crate::settings::Transport;
 use crate::templates::Format;
 
 pub struct Cisco;
@@ -129,11 +128,8 @@ impl Vendor for Cisco {
     }
 
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
-        let transport = match facts.settings.sip_transport {
-            Transport::Udp => "UDP",
-            Transport::Tcp => "TCP",
-            Transport::Tls => "TLS",
-        };
+        // The vendor's codes for UDP, TCP and TLS.
+        let transport = facts.settings.sip_transport.pick("UDP", "TCP", "TLS");
         json!({ "transport": transport, "device_file": format!("{DEVICE_PREFIX}$MA.xml") })
     }
 

@@ -10,7 +10,6 @@ use serde_json::json;
 use super::{FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in};
 use crate::domain::{Mac, ModelId};
 use crate::models::{DeviceKind, ModelRow};
-use crate::settings::Transport;
 use crate::templates::Format;
 
 pub struct Fanvil;
@@ -110,11 +109,8 @@ impl Vendor for Fanvil {
     }
 
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
-        let transport = match facts.settings.sip_transport {
-            Transport::Udp => 0,
-            Transport::Tcp => 1,
-            Transport::Tls => 3,
-        };
+        // The vendor's codes for UDP, TCP and TLS.
+        let transport = facts.settings.sip_transport.pick(0, 1, 3);
         json!({ "transport": transport })
     }
 

@@ -13,7 +13,6 @@ use serde_json::json;
 use super::{FileRequest, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in};
 use crate::domain::{Mac, ModelId};
 use crate::models::{DeviceKind, ModelRow};
-use crate::settings::Transport;
 use crate::templates::Format;
 
 pub struct Gigaset;
@@ -100,11 +99,8 @@ impl Vendor for Gigaset {
     }
 
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
-        let transport = match facts.settings.sip_transport {
-            Transport::Udp => 1,
-            Transport::Tcp => 2,
-            Transport::Tls => 3,
-        };
+        // The vendor's codes for UDP, TCP and TLS.
+        let transport = facts.settings.sip_transport.pick(1, 2, 3);
         json!({ "transport": transport })
     }
 

@@ -18,7 +18,6 @@ use super::{
 };
 use crate::domain::{Mac, ModelId};
 use crate::models::{DeviceKind, ModelRow};
-use crate::settings::Transport;
 use crate::templates::Format;
 
 pub struct Grandstream;
@@ -172,11 +171,8 @@ impl Vendor for Grandstream {
     }
 
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
-        let transport = match facts.settings.sip_transport {
-            Transport::Udp => 0,
-            Transport::Tcp => 1,
-            Transport::Tls => 2,
-        };
+        // The vendor's codes for UDP, TCP and TLS.
+        let transport = facts.settings.sip_transport.pick(0, 1, 2);
         json!({ "transport": transport })
     }
 

@@ -13,7 +13,6 @@ use serde_json::json;
 use super::{FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware};
 use crate::domain::{Mac, ModelId};
 use crate::models::{DeviceKind, ModelRow};
-use crate::settings::Transport;
 use crate::templates::Format;
 
 pub struct Polycom;
@@ -163,11 +162,11 @@ impl Vendor for Polycom {
     }
 
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
-        let transport = match facts.settings.sip_transport {
-            Transport::Udp => "UDPOnly",
-            Transport::Tcp => "TCPOnly",
-            Transport::Tls => "TLS",
-        };
+        // The vendor's codes for UDP, TCP and TLS.
+        let transport = facts
+            .settings
+            .sip_transport
+            .pick("UDPOnly", "TCPOnly", "TLS");
         json!({ "transport": transport, "device_file_suffix": DEVICE_SUFFIX, "common_file": COMMON_NAME })
     }
 

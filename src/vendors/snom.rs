@@ -14,7 +14,6 @@ use super::{
 };
 use crate::domain::{Mac, ModelId};
 use crate::models::{DeviceKind, ModelRow};
-use crate::settings::Transport;
 use crate::templates::Format;
 
 pub struct Snom;
@@ -145,11 +144,8 @@ impl Vendor for Snom {
     }
 
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
-        let transport = match facts.settings.sip_transport {
-            Transport::Udp => "udp",
-            Transport::Tcp => "tcp",
-            Transport::Tls => "tls",
-        };
+        // The vendor's codes for UDP, TCP and TLS.
+        let transport = facts.settings.sip_transport.pick("udp", "tcp", "tls");
         json!({ "transport": transport })
     }
 

@@ -14,7 +14,6 @@ use serde_json::json;
 use super::{FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware};
 use crate::domain::{Mac, ModelId};
 use crate::models::{DeviceKind, ModelRow};
-use crate::settings::Transport;
 use crate::templates::Format;
 
 pub struct Yealink;
@@ -191,11 +190,8 @@ impl Vendor for Yealink {
     }
 
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
-        let transport = match facts.settings.sip_transport {
-            Transport::Udp => 0,
-            Transport::Tcp => 1,
-            Transport::Tls => 2,
-        };
+        // The vendor's codes for UDP, TCP and TLS.
+        let transport = facts.settings.sip_transport.pick(0, 1, 2);
         let common_file = facts
             .family
             .and_then(|f| f.parse::<u16>().ok())
