@@ -70,6 +70,9 @@ pub enum Command {
         /// Another file the phone fetches, such as its common file.
         #[arg(long)]
         file: Option<String>,
+        /// The host[:port] the phone reaches the server by, when server.public_url is not set.
+        #[arg(long)]
+        host: Option<String>,
     },
 }
 
@@ -342,10 +345,14 @@ async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(), S
             api.call(M::GET, "/api/v1/models", None).await?,
             Shape::Models,
         ),
-        Command::Render { mac, file } => {
+        Command::Render { mac, file, host } => {
+            let query: Vec<String> = [("file", file), ("host", host)]
+                .into_iter()
+                .filter_map(|(key, value)| value.map(|v| format!("{key}={}", mac_path(&v))))
+                .collect();
             let mut path = format!("/api/v1/devices/{}/render", mac_path(&mac));
-            if let Some(file) = file {
-                path.push_str(&format!("?file={}", mac_path(&file)));
+            if !query.is_empty() {
+                path.push_str(&format!("?{}", query.join("&")));
             }
             let reply = api.call(M::GET, &path, None).await?;
             use std::io::Write;

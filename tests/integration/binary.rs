@@ -118,6 +118,20 @@ async fn first_start_cli_and_sigterm() {
     assert_eq!(fetched.status, StatusCode::OK);
     let rendered = run(&["render", "001565aabbcc"]);
     assert_eq!(rendered, fetched.text());
+    let common = phone
+        .get("/y000000000066.cfg", &[("user-agent", T46S_UA)])
+        .await
+        .unwrap();
+    let host = format!("localhost:{}", server.phone_addr.port());
+    let rendered_common = run(&[
+        "render",
+        "001565aabbcc",
+        "--file",
+        "y000000000066.cfg",
+        "--host",
+        &host,
+    ]);
+    assert_eq!(rendered_common, common.text());
     let keys = kv::parse(&fetched.text()).unwrap();
     assert_eq!(keys["account.1.password"], sip_password);
     let credentials: Value =
