@@ -10,22 +10,9 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::kv;
 
-fn phone_client(dir: &std::path::Path, server: &BinaryServer) -> Client {
-    Client::trusting_file(
-        server.phone_addr,
-        "localhost",
-        &dir.join("certs/server.crt"),
-    )
-    .unwrap()
-}
-
-fn admin_client(dir: &std::path::Path, server: &BinaryServer) -> Client {
-    Client::trusting_file(
-        server.admin_addr,
-        "localhost",
-        &dir.join("certs/server.crt"),
-    )
-    .unwrap()
+/// A client for one of the server's listeners, trusting the certificate it generated in `dir`.
+fn client(dir: &std::path::Path, address: std::net::SocketAddr) -> Client {
+    Client::trusting_file(address, "localhost", &dir.join("certs/server.crt")).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,7 +97,7 @@ async fn first_start_cli_and_sigterm() {
 
     // `deskprov render` prints exactly what the phone gets (after its first request filled in
     // the model, which the config names).
-    let phone = phone_client(d, &server);
+    let phone = client(d, server.phone_addr);
     let fetched = phone
         .get("/001565aabbcc.cfg", &[("user-agent", T46S_UA)])
         .await
@@ -223,7 +210,7 @@ async fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let server = BinaryServer::start(d, &[]);
-    let admin = admin_client(d, &server);
+    let admin = client(d, server.admin_addr);
     let token = format!(
         "Bearer {}",
         std::fs::read_to_string(d.join("data/admin.token"))
@@ -277,7 +264,7 @@ async fn acknowledged_writes_survive_sigkill() {
     );
 
     let restarted = BinaryServer::start(d, &[]);
-    let admin = admin_client(d, &restarted);
+    let admin = client(d, restarted.admin_addr);
     let users = admin
         .get("/api/v1/users", &[("authorization", &token)])
         .await
