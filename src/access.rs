@@ -183,6 +183,9 @@ mod tests {
             claim_opened_at: 1000,
             claimed_at: None,
             claimed_from: None,
+            hotdesk: false,
+            login_token: None,
+            sessions: Default::default(),
         }
     }
 

@@ -17,6 +17,8 @@ pub struct App {
     /// Serialises admin writes that span records (deleting a user frees their lines), so
     /// they cannot interleave; phone-side writes are single-record compare-and-swaps.
     pub admin_writes: tokio::sync::Mutex<()>,
+    /// Hashes and checks hot-desk PINs off the async runtime, a bounded number at a time.
+    pub pins: crate::hotdesk::hashing::PinHasher,
 }
 
 pub type SharedApp = Arc<App>;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     pub server: ServerConfig,
     pub provisioning: ProvisioningConfig,
+    pub hotdesk: HotdeskConfig,
     pub limits: Limits,
 }
 
@@ -66,6 +67,78 @@ impl Default for ProvisioningConfig {
             claim_window_secs: 3600,
             claim_grace_secs: 300,
             max_unregistered: 1000,
+        }
+    }
+}
+
+/// What happens when a user logs in at a phone while logged in at another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MultipleLogins {
+    /// The new login wins; the first phone is logged out and told to reload.
+    Move,
+    /// The new login is refused until the user logs out at the first phone.
+    Refuse,
+}
+
+/// Hot-desking policy: PINs, brute-force limits, and how phones are told to reload.
+/// Times of day and login durations are per-site settings (the admin API's settings).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HotdeskConfig {
+    /// Shortest PIN accepted when one is set; 6 by default, 4 at the least.
+    pub pin_min_digits: usize,
+    pub multiple_logins: MultipleLogins,
+    /// Failed logins in a row that lock an extension.
+    pub user_max_failures: u32,
+    /// The first lockout; each further lockout without a successful login doubles it.
+    pub user_lockout_secs: u64,
+    /// The longest lockout, however often it doubled.
+    pub user_lockout_max_secs: u64,
+    /// Failed logins from one phone within `device_window_secs` that throttle the phone.
+    pub device_max_failures: u32,
+    pub device_window_secs: u64,
+    pub device_throttle_secs: u64,
+    /// Failed logins over all phones within `global_window_secs` that pause every login for
+    /// `global_pause_secs`: the brake on a PIN spray from many phones at once.
+    pub global_max_failures: u32,
+    pub global_window_secs: u64,
+    pub global_pause_secs: u64,
+    /// PIN hashes computed at once; each takes 19 MiB and a core for ~40 ms.
+    pub max_concurrent_hashes: usize,
+    /// Send SIP NOTIFY (check-sync) to a phone's last address when its login changes.
+    pub sip_notify: bool,
+    pub sip_notify_port: u16,
+    /// How often expired logins (maximum duration, daily logout) are logged out.
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for HotdeskConfig {
+    fn default() -> Self {
+        HotdeskConfig {
+            pin_min_digits: 6,
+            multiple_logins: MultipleLogins::Move,
+            user_max_failures: 5,
+            user_lockout_secs: 15 * 60,
+            user_lockout_max_secs: 24 * 3600,
+            device_max_failures: 10,
+            device_window_secs: 15 * 60,
+            device_throttle_secs: 15 * 60,
+            global_max_failures: 100,
+            global_window_secs: 60,
+            global_pause_secs: 60,
+            max_concurrent_hashes: 2,
+            sip_notify: false,
+            sip_notify_port: 5060,
+            sweep_interval_secs: 30,
+        }
+    }
+}
+
+impl HotdeskConfig {
+    pub fn pin_policy(&self) -> crate::domain::PinPolicy {
+        crate::domain::PinPolicy {
+            min_digits: self.pin_min_digits,
         }
     }
 }
@@ -168,6 +241,42 @@ impl Config {
         {
             return Err(ConfigError::Invalid(
                 "limits: timeouts must be at least 1 second".into(),
+            ));
+        }
+        self.validate_hotdesk()
+    }
+
+    fn validate_hotdesk(&self) -> Result<(), ConfigError> {
+        let h = &self.hotdesk;
+        let min = crate::domain::MIN_PIN_DIGITS_ALLOWED;
+        let max = crate::domain::MAX_PIN_DIGITS;
+        if !(min..=max).contains(&h.pin_min_digits) {
+            return Err(ConfigError::Invalid(format!(
+                "hotdesk.pin_min_digits: must be {min} to {max}"
+            )));
+        }
+        let counts = [
+            h.user_max_failures,
+            h.device_max_failures,
+            h.global_max_failures,
+        ];
+        let times = [
+            h.user_lockout_secs,
+            h.device_window_secs,
+            h.device_throttle_secs,
+            h.global_window_secs,
+            h.global_pause_secs,
+            h.sweep_interval_secs,
+        ];
+        if counts.contains(&0) || times.contains(&0) || h.max_concurrent_hashes == 0 {
+            return Err(ConfigError::Invalid(
+                "hotdesk: failure counts, times and max_concurrent_hashes must be at least 1"
+                    .into(),
+            ));
+        }
+        if h.user_lockout_max_secs < h.user_lockout_secs {
+            return Err(ConfigError::Invalid(
+                "hotdesk.user_lockout_max_secs: must not be below user_lockout_secs".into(),
             ));
         }
         Ok(())

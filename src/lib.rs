@@ -12,6 +12,7 @@ pub mod config;
 pub mod digest;
 pub mod domain;
 pub mod error;
+pub mod hotdesk;
 pub mod identify;
 pub mod models;
 pub mod provision;

@@ -19,6 +19,7 @@ use crate::access::{self, Credentials, Denial, Grant, Requester};
 use crate::app::App;
 use crate::digest::DigestResponse;
 use crate::domain::Mac;
+use crate::hotdesk;
 use crate::identify::{Identification, identify};
 use crate::render::{self, CommonRequest, Rendered};
 use crate::respond::{self, HttpResponse};
@@ -43,6 +44,16 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let method = request.method().clone();
+    if request
+        .uri()
+        .path()
+        .starts_with(hotdesk::phone::PATH_PREFIX)
+    {
+        let response = hotdesk::phone::handle(&app, &request, peer).await;
+        // The path carries the login token: only its action is logged.
+        debug!(%method, path = "/hotdesk/…", status = response.status().as_u16(), peer = %peer.address, "phone request");
+        return response;
+    }
     let path = request.uri().path().to_string();
     let result = if method == Method::PUT {
         receive_upload(&app, request, peer).await
@@ -134,16 +145,21 @@ fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResp
 /// Identification of the request and the URL it reached us by.
 fn understand<B>(app: &App, request: &Request<B>) -> Result<(Identification, String), StatusCode> {
     let file_name = requested_file(request.uri().path())?;
-    let base_url = match &app.config.server.public_url {
-        Some(url) => url.clone(),
-        None => base_url_from_host(request)?,
-    };
+    let base_url = base_url(app, request)?;
     let user_agent = request
         .headers()
         .get(USER_AGENT)
         .map(|v| v.as_bytes())
         .unwrap_or_default();
     Ok((identify(user_agent, &file_name), base_url))
+}
+
+/// The URL phones reach this server by: `public_url`, else the scheme and Host of the request.
+pub fn base_url<B>(app: &App, request: &Request<B>) -> Result<String, StatusCode> {
+    match &app.config.server.public_url {
+        Some(url) => Ok(url.clone()),
+        None => base_url_from_host(request),
+    }
 }
 
 /// A file the phone uploads (Poly logs and overrides): only into the device's own bounded

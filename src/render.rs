@@ -4,11 +4,14 @@
 //! Output is deterministic (no timestamps, ordered lines), because Yealink phones compare an
 //! MD5 of each file and re-apply, or reboot, when it changes.
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
 use serde::Serialize;
 
 use crate::app::App;
-use crate::domain::{Mac, ModelId};
+use crate::domain::{Extension, Mac, ModelId};
+use crate::hotdesk::sessions;
 use crate::models::{self, MAX_LINES_UNKNOWN_MODEL, ModelRow};
 use crate::settings::{Settings, Transport};
 use crate::store::{DeviceRecord, StoreError};
@@ -59,6 +62,8 @@ struct CommonContext<'a> {
     provisioning_url: Option<&'a str>,
     sip: SipContext<'a>,
     ntp_server: Option<&'a str>,
+    /// deskprov sends SIP NOTIFY check-sync itself, so phones must accept it from us.
+    sip_notify: bool,
     vendor: serde_json::Value,
 }
 
@@ -104,7 +109,24 @@ struct DeviceContext<'a> {
     /// Lines without a user: rendered as disabled and emptied, so an unassigned account
     /// leaves no credentials behind on the phone.
     vacant_lines: Vec<VacantLine>,
+    /// Present on hot-desk phones whose vendor has a login screen.
+    hotdesk: Option<HotdeskContext>,
     vendor: serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct HotdeskContext {
+    /// Somebody is logged in on line 1 (desk phones; DECT handsets use the menu).
+    logged_in: bool,
+    login_url: String,
+    logout_url: String,
+    pin_url: String,
+    /// Log in, or log out and change PIN, depending on who asks (DECT handsets).
+    menu_url: String,
+    /// The menu URL split for phones that take a server and a path (Snom M900):
+    /// `https://host:port` and `/hotdesk/{token}/menu`.
+    menu_location: String,
+    menu_path: String,
 }
 
 fn sip(settings: &Settings) -> SipContext<'_> {
@@ -148,6 +170,7 @@ pub fn common_file(
         provisioning_url: app.config.server.public_url.as_deref(),
         sip: sip(&settings),
         ntp_server: settings.ntp_server.as_deref(),
+        sip_notify: app.config.hotdesk.sip_notify,
         vendor: vendor.template_values(&facts),
     };
     let text = app.templates.render(request.template, &context)?;
@@ -167,16 +190,23 @@ pub fn device_file(
         .as_ref()
         .and_then(|m| models::find(vendor.id(), m.as_str()));
     let capacity = row.map(ModelRow::lines).unwrap_or(MAX_LINES_UNKNOWN_MODEL);
+    let now = app.clock.now();
+    let hotdesk = match vendor.hotdesk(row).filter(|_| device.hotdesk) {
+        Some(_) => Some(hotdesk_context(app, device, &settings, base_url, now)?),
+        None => None,
+    };
+    let line_users = line_users(device, &settings, hotdesk.is_some(), now);
     let mut lines = Vec::new();
     let mut vacant_lines = Vec::new();
     for index in 1..=capacity {
         let values = vendor.line_values(index, row);
-        let user = device
-            .lines
+        let user = line_users
             .get(&index)
             .map(|ext| app.store.user(ext))
             .transpose()?
-            .flatten();
+            .flatten()
+            // A locked user's account leaves their phones at the next fetch.
+            .filter(|user| !user.locked);
         match user {
             Some(user) => lines.push(LineContext {
                 index,
@@ -219,6 +249,7 @@ pub fn device_file(
         ntp_server: settings.ntp_server.as_deref(),
         lines,
         vacant_lines,
+        hotdesk,
         vendor: vendor.template_values(&facts),
     };
     let template = row
@@ -226,6 +257,55 @@ pub fn device_file(
         .unwrap_or(vendor.default_device_template());
     let text = app.templates.render(template, &context)?;
     Ok(finish(text, vendor))
+}
+
+/// Who is on each line: the admin's assignments, then live hot-desk logins, then on a logged-out
+/// hot-desk desk phone the site's lobby account on line 1. A login whose time is up is left out
+/// here already, before the sweeper logs it out.
+fn line_users(
+    device: &DeviceRecord,
+    settings: &Settings,
+    hotdesk: bool,
+    now: i64,
+) -> BTreeMap<u16, Extension> {
+    let mut users = device.lines.clone();
+    if !hotdesk {
+        return users;
+    }
+    for (slot, session) in &device.sessions {
+        if sessions::is_live(session, settings, now) {
+            users.insert(*slot, session.extension.clone());
+        }
+    }
+    let is_desk = !sessions::model_row(device).is_some_and(ModelRow::is_dect);
+    if is_desk && let Some(lobby) = &settings.lobby_extension {
+        users.entry(1).or_insert_with(|| lobby.clone());
+    }
+    users
+}
+
+fn hotdesk_context(
+    app: &App,
+    device: &DeviceRecord,
+    settings: &Settings,
+    base_url: &str,
+    now: i64,
+) -> Result<HotdeskContext, StoreError> {
+    let token = sessions::ensure_login_token(app, device)?;
+    let url = |action: &str| format!("{base_url}hotdesk/{}/{action}", token.expose());
+    let location = base_url.trim_end_matches('/').to_string();
+    Ok(HotdeskContext {
+        menu_location: location,
+        menu_path: format!("/hotdesk/{}/menu", token.expose()),
+        logged_in: device
+            .sessions
+            .get(&1)
+            .is_some_and(|s| sessions::is_live(s, settings, now)),
+        login_url: url("login"),
+        logout_url: url("logout"),
+        pin_url: url("pin"),
+        menu_url: url("menu"),
+    })
 }
 
 /// `https://host/` → `https://user:password@host/`. Both are letters and digits (a MAC and a

@@ -86,6 +86,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
     let admin = bind("admin", config.server.admin_listen).await?;
     let phone_addr = phone.local_addr().expect("bound socket has an address");
     let admin_addr = admin.local_addr().expect("bound socket has an address");
+    let config_hashes = config.hotdesk.max_concurrent_hashes;
     let app = Arc::new(App {
         config,
         store,
@@ -93,11 +94,20 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         clock,
         nonces: Default::default(),
         admin_writes: Default::default(),
+        pins: crate::hotdesk::hashing::PinHasher::new(config_hashes),
     });
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(crate::server::run(app.clone(), tls, phone, admin, async {
-        let _ = stopped.await;
-    }));
+    let sweeper = crate::hotdesk::spawn_sweeper(app.clone());
+    let task = tokio::spawn(crate::server::run(
+        app.clone(),
+        tls,
+        phone,
+        admin,
+        async move {
+            let _ = stopped.await;
+            sweeper.abort();
+        },
+    ));
     info!(addr = %phone_addr, "phone listener ready");
     info!(addr = %admin_addr, "admin listener ready");
     Ok(Running {

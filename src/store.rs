@@ -15,7 +15,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{DisplayName, Extension, Label, Mac, ModelId, Secret, SipUser};
+use crate::domain::{DisplayName, Email, Extension, Label, Mac, ModelId, Secret, SipUser};
 use crate::settings::Settings;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -79,6 +79,42 @@ pub struct DeviceRecord {
     /// The first successful unauthenticated fetch, and from where.
     pub claimed_at: Option<i64>,
     pub claimed_from: Option<String>,
+    /// Users log in at this phone with extension and PIN.
+    #[serde(default)]
+    pub hotdesk: bool,
+    /// The secret in the phone's Login and Logout URLs; replaced at every login and logout.
+    #[serde(default)]
+    pub login_token: Option<Secret>,
+    /// Hot-desk logins: line (or DECT handset slot) → who is logged in there.
+    #[serde(default)]
+    pub sessions: BTreeMap<u16, Session>,
+}
+
+/// A user logged in at a hot-desk phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub extension: Extension,
+    pub since: i64,
+}
+
+/// Where a user is logged in. The device's [`Session`] is the truth; this pointer lets a login
+/// elsewhere find the old phone without scanning, and is checked against the device before use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRef {
+    pub mac: Mac,
+    pub slot: u16,
+}
+
+/// Failed hot-desk logins counted for one extension, one device or all devices.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuardRecord {
+    /// Failures since `window_start` (per device and global) or since the last success (user).
+    pub failures: u32,
+    pub window_start: i64,
+    /// Logins are refused until then, without checking or counting.
+    pub locked_until: i64,
+    /// Lockouts since the last successful login: each doubles the next one.
+    pub lockouts: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,6 +124,25 @@ pub struct UserRecord {
     pub sip_user: SipUser,
     pub sip_password: Secret,
     pub created_at: i64,
+    #[serde(default)]
+    pub email: Option<Email>,
+    /// argon2id PHC string of the hot-desk PIN; the PIN itself is never stored.
+    #[serde(default)]
+    pub pin_hash: Option<Secret>,
+    /// The user must choose a new PIN at their next login.
+    #[serde(default)]
+    pub pin_change_required: bool,
+    #[serde(default = "yes")]
+    pub may_hotdesk: bool,
+    /// Locked by an admin: no hot-desk login.
+    #[serde(default)]
+    pub locked: bool,
+    #[serde(default)]
+    pub hotdesk_at: Option<SessionRef>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A MAC that asked for files but is not registered, with what its requests revealed.
@@ -119,6 +174,8 @@ pub struct Store {
     unregistered: sled::Tree,
     tokens: sled::Tree,
     uploads: sled::Tree,
+    login_tokens: sled::Tree,
+    login_guard: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -137,6 +194,8 @@ impl Store {
             unregistered: db.open_tree("unregistered")?,
             tokens: db.open_tree("tokens")?,
             uploads: db.open_tree("uploads")?,
+            login_tokens: db.open_tree("login_tokens")?,
+            login_guard: db.open_tree("login_guard")?,
             meta: db.open_tree("meta")?,
             db,
         };
@@ -310,6 +369,88 @@ impl Store {
         Ok(())
     }
 
+    // ---- hot-desk login tokens (key: SHA-256 of the token; value: the device's MAC) ----
+
+    /// The device a login token was issued to. The caller still compares the token with the
+    /// device's current one: an index entry outlives a rotation until it is removed.
+    pub fn device_by_login_token(&self, token: &str) -> Result<Option<DeviceRecord>> {
+        let Some(mac) = self.login_tokens.get(token_key(token))? else {
+            return Ok(None);
+        };
+        let octets: [u8; 6] = mac.as_ref().try_into().unwrap_or_default();
+        self.device(Mac::from_octets(octets))
+    }
+
+    pub fn index_login_token(&self, token: &Secret, mac: Mac) -> Result<()> {
+        self.login_tokens
+            .insert(token_key(token.expose()), &mac.octets())?;
+        Ok(())
+    }
+
+    pub fn unindex_login_token(&self, token: &Secret) -> Result<()> {
+        self.login_tokens.remove(token_key(token.expose()))?;
+        Ok(())
+    }
+
+    // ---- failed-login counters (keys: `user:<extension>`, `device:<mac>`, `global`) ----
+
+    pub fn guard(&self, key: &str) -> Result<GuardRecord> {
+        Ok(self
+            .get(&self.login_guard, key.as_bytes())?
+            .unwrap_or_default())
+    }
+
+    /// Applies `change` atomically to the counter, creating it when absent.
+    pub fn update_guard<T>(
+        &self,
+        key: &str,
+        mut change: impl FnMut(&mut GuardRecord) -> T,
+    ) -> Result<(GuardRecord, T)> {
+        loop {
+            let old = self.login_guard.get(key.as_bytes())?;
+            let mut record: GuardRecord = match &old {
+                Some(bytes) => decode(key.as_bytes(), bytes)?,
+                None => GuardRecord::default(),
+            };
+            let outcome = change(&mut record);
+            let swapped =
+                self.login_guard
+                    .compare_and_swap(key.as_bytes(), old, Some(encode(&record)))?;
+            if swapped.is_ok() {
+                return Ok((record, outcome));
+            }
+        }
+    }
+
+    pub fn remove_guard(&self, key: &str) -> Result<()> {
+        self.login_guard.remove(key.as_bytes())?;
+        Ok(())
+    }
+
+    /// Drops counters with nothing left to remember, so guesses at made-up extensions cannot
+    /// grow the database.
+    pub fn prune_guards(&self, now: i64, keep_secs: i64) -> Result<usize> {
+        let mut removed = 0;
+        for entry in self.login_guard.iter() {
+            let (key, bytes) = entry?;
+            let record: GuardRecord = decode(&key, &bytes)?;
+            let quiet = record.locked_until <= now && record.window_start + keep_secs <= now;
+            if quiet
+                && self
+                    .login_guard
+                    .compare_and_swap(&key, Some(bytes), None::<&[u8]>)?
+                    .is_ok()
+            {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    pub fn guard_count(&self) -> usize {
+        self.login_guard.len()
+    }
+
     // ---- settings and admin tokens ----
 
     pub fn settings(&self) -> Result<Settings> {
@@ -391,6 +532,12 @@ impl Store {
     }
 }
 
+fn token_key(token: &str) -> Vec<u8> {
+    ring::digest::digest(&ring::digest::SHA256, token.as_bytes())
+        .as_ref()
+        .to_vec()
+}
+
 fn upload_key(mac: Mac, name: &str) -> Vec<u8> {
     let mut key = mac.octets().to_vec();
     key.extend_from_slice(name.as_bytes());
@@ -431,6 +578,9 @@ mod tests {
             claim_opened_at: 0,
             claimed_at: None,
             claimed_from: None,
+            hotdesk: false,
+            login_token: None,
+            sessions: BTreeMap::new(),
         }
     }
 

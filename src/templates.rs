@@ -87,7 +87,12 @@ impl Templates {
                 "line {line}: triple braces and {{{{& }}}} skip escaping and are not allowed"
             )));
         }
-        let format = vendor.format();
+        // Hot-desk screens are XML whatever the vendor's config format.
+        let format = if name.ends_with(".xml") || name.ends_with(".xhtml") {
+            Format::Xml
+        } else {
+            vendor.format()
+        };
         self.registry_mut(format)
             .register_template_string(name, source)
             .map_err(|e| invalid(describe_template_error(&e)))?;
@@ -102,7 +107,8 @@ impl Templates {
                 .iter()
                 .map(|row| row.template)
                 .chain([vendor.default_device_template()])
-                .chain(vendor.common_templates().iter().copied());
+                .chain(vendor.common_templates().iter().copied())
+                .chain(hotdesk_templates(*vendor));
             for name in used {
                 if !self.names.contains_key(name) {
                     return Err(TemplateError::Missing(name.to_string()));
@@ -170,6 +176,14 @@ pub fn escape_xml(value: &str) -> String {
 }
 
 /// The 1-based line of the first `{{{` or `{{&`, if any.
+fn hotdesk_templates(vendor: &dyn vendors::Vendor) -> Vec<&'static str> {
+    std::iter::once(None)
+        .chain(vendor.models().iter().map(Some))
+        .filter_map(|row| vendor.hotdesk(row))
+        .map(|dialect| dialect.template)
+        .collect()
+}
+
 fn unescaped_output_line(source: &str) -> Option<usize> {
     source
         .lines()

@@ -11,6 +11,7 @@ use crate::app::App;
 use crate::clock::rfc3339;
 use crate::domain::{Extension, Label, Mac, ModelId, Secret};
 use crate::error::ApiError;
+use crate::hotdesk::{notify, sessions};
 use crate::models::{self, MAX_LINES_UNKNOWN_MODEL, ModelRow};
 use crate::render;
 use crate::respond;
@@ -26,6 +27,9 @@ pub struct NewDevice {
     mac: String,
     model: Option<String>,
     label: Option<String>,
+    /// Users log in at this phone with extension and PIN.
+    #[serde(default)]
+    hotdesk: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -35,6 +39,7 @@ pub struct DevicePatch {
     model: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     label: Option<Option<String>>,
+    hotdesk: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +61,13 @@ struct LineView<'a> {
 }
 
 #[derive(Serialize)]
+struct LoginView<'a> {
+    line: u16,
+    user: &'a Extension,
+    since: String,
+}
+
+#[derive(Serialize)]
 struct MismatchView<'a> {
     reported_vendor: Option<&'a str>,
     reported_model: &'a str,
@@ -74,6 +86,9 @@ struct DeviceView<'a> {
     /// How many lines (or DECT handset slots) the model has; `null` while the model is unknown.
     line_count: Option<u16>,
     lines: Vec<LineView<'a>>,
+    hotdesk: bool,
+    /// Users logged in at this hot-desk phone (still in time).
+    logged_in: Vec<LoginView<'a>>,
     registered_at: String,
     first_seen: Option<String>,
     last_seen: Option<String>,
@@ -84,6 +99,8 @@ struct DeviceView<'a> {
 }
 
 fn view<'a>(app: &App, d: &'a DeviceRecord) -> DeviceView<'a> {
+    let now = app.clock.now();
+    let settings = app.store.settings().unwrap_or_default();
     let window = app.config.provisioning.claim_window_secs as i64;
     let claim_end = d.claim_opened_at + window;
     DeviceView {
@@ -98,6 +115,17 @@ fn view<'a>(app: &App, d: &'a DeviceRecord) -> DeviceView<'a> {
             .lines
             .iter()
             .map(|(line, user)| LineView { line: *line, user })
+            .collect(),
+        hotdesk: d.hotdesk,
+        logged_in: d
+            .sessions
+            .iter()
+            .filter(|(_, s)| sessions::is_live(s, &settings, now))
+            .map(|(line, s)| LoginView {
+                line: *line,
+                user: &s.extension,
+                since: rfc3339(s.since),
+            })
             .collect(),
         registered_at: rfc3339(d.registered_at),
         first_seen: d.first_seen.map(rfc3339),
@@ -177,6 +205,9 @@ fn blank_record(mac: Mac, now: i64) -> DeviceRecord {
         claim_opened_at: now,
         claimed_at: None,
         claimed_from: None,
+        hotdesk: false,
+        login_token: None,
+        sessions: Default::default(),
     }
 }
 
@@ -214,6 +245,8 @@ pub async fn create(app: &App, new: NewDevice) -> ApiResult {
     if let Some(row) = model {
         set_admin_model(&mut record, row);
     }
+    record.hotdesk = new.hotdesk;
+    check_hotdesk(&record)?;
     if !app.store.insert_device(&record)? {
         return Err(ApiError::Conflict(format!(
             "a device with MAC {mac} is already registered"
@@ -223,6 +256,53 @@ pub async fn create(app: &App, new: NewDevice) -> ApiResult {
     app.store.flush().await?;
     tracing::info!(target: "deskprov::audit", %mac, "device registered");
     Ok(respond::json(StatusCode::CREATED, &view(app, &record)))
+}
+
+fn device_is_dect(d: &DeviceRecord) -> bool {
+    row(d).is_some_and(ModelRow::is_dect)
+}
+
+/// A hot-desk phone needs an XML browser deskprov can drive, and line 1 free for logins.
+fn check_hotdesk(d: &DeviceRecord) -> Result<(), ApiError> {
+    if !d.hotdesk {
+        return Ok(());
+    }
+    if let Some(vendor) = d.vendor.as_deref().and_then(vendors::by_id)
+        && (d.model.is_some() || vendor.hotdesk(None).is_none())
+        && vendor.hotdesk(row(d)).is_none()
+    {
+        let model = d.model.as_ref().map_or(vendor.id(), |m| m.as_str());
+        return Err(ApiError::BadRequest(format!(
+            "hotdesk: {model} phones have no XML browser deskprov can show a login on; assign users to their lines instead"
+        )));
+    }
+    if !device_is_dect(d) && d.lines.contains_key(&1) {
+        return Err(ApiError::Conflict(
+            "hotdesk: line 1 has a user; unassign it first (logins use line 1)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Logs out whoever is logged in (`?line=N`: only that line or handset).
+pub async fn logout(app: &App, mac: &str, query: &str) -> ApiResult {
+    let mac = parse_mac(mac)?;
+    let device = existing(app, mac)?;
+    let line = match query_value(query, "line") {
+        Some(raw) => Some(parse_line(&raw, &device)?),
+        None => None,
+    };
+    let (after, left) = sessions::log_out(app, mac, line, "logged out by an admin")
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no device with MAC {mac}")))?;
+    if left.is_empty() {
+        return Err(ApiError::Conflict(format!(
+            "nobody is logged in at {mac}{}",
+            line.map(|l| format!(" on line {l}")).unwrap_or_default()
+        )));
+    }
+    notify::reload(app, &after);
+    Ok(respond::json(StatusCode::OK, &view(app, &after)))
 }
 
 fn set_admin_model(record: &mut DeviceRecord, row: &ModelRow) {
@@ -258,12 +338,22 @@ pub async fn patch(app: &App, mac: &str, patch: DevicePatch) -> ApiResult {
     if let Some(label) = label {
         next.label = label;
     }
+    if let Some(hotdesk) = patch.hotdesk {
+        next.hotdesk = hotdesk;
+    }
+    check_hotdesk(&next)?;
     let limit = capacity(&next);
     if let Some((line, _)) = next.lines.iter().find(|(line, _)| **line > limit) {
         return Err(ApiError::Conflict(format!(
             "line {line} has a user but the model has {limit} lines; unassign it first"
         )));
     }
+    let leaving_hotdesk = !next.hotdesk && existing(app, mac)?.hotdesk;
+    if leaving_hotdesk {
+        // Nobody stays logged in at a phone that is no longer a hot-desk phone.
+        sessions::end_sessions(app, mac, None)?;
+    }
+    let mut retired_token = None;
     let (stored, ()) = app
         .store
         .update_device(mac, |d| {
@@ -272,18 +362,31 @@ pub async fn patch(app: &App, mac: &str, patch: DevicePatch) -> ApiResult {
             d.model_source = next.model_source;
             d.model_mismatch.clone_from(&next.model_mismatch);
             d.label.clone_from(&next.label);
+            d.hotdesk = next.hotdesk;
+            if !d.hotdesk {
+                retired_token = d.login_token.take();
+            }
         })?
         .ok_or_else(|| ApiError::NotFound(format!("no device with MAC {mac}")))?;
+    if let Some(token) = &retired_token {
+        app.store.unindex_login_token(token)?;
+    }
     app.store.flush().await?;
-    tracing::info!(target: "deskprov::audit", %mac, "device changed");
+    tracing::info!(target: "deskprov::audit", %mac, hotdesk = stored.hotdesk, "device changed");
     Ok(respond::json(StatusCode::OK, &view(app, &stored)))
 }
 
 pub async fn delete(app: &App, mac: &str) -> ApiResult {
     let mac = parse_mac(mac)?;
     let _guard = app.admin_writes.lock().await;
+    existing(app, mac)?;
+    // Logged-out users' pointers are cleared; the rotated token is then retired with the device.
+    let ended = sessions::end_sessions(app, mac, None)?;
     if !app.store.remove_device(mac)? {
         return Err(ApiError::NotFound(format!("no device with MAC {mac}")));
+    }
+    if let Some(token) = ended.and_then(|d| d.login_token) {
+        app.store.unindex_login_token(&token)?;
     }
     app.store.remove_uploads(mac)?;
     app.store.flush().await?;
@@ -309,6 +412,11 @@ pub async fn assign(app: &App, mac: &str, line: &str, body: LineAssignment) -> A
     let _guard = app.admin_writes.lock().await;
     let device = existing(app, mac)?;
     let line = parse_line(line, &device)?;
+    if device.hotdesk && !device_is_dect(&device) && line == 1 {
+        return Err(ApiError::Conflict(
+            "line 1 of a hot-desk phone belongs to whoever logs in; assign lines 2 and up".into(),
+        ));
+    }
     if app.store.user(&extension)?.is_none() {
         return Err(ApiError::BadRequest(format!(
             "user: no user with extension {extension}"

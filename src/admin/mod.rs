@@ -66,6 +66,7 @@ where
             devices::reset_claim(app, mac).await
         }
         ["devices", mac, "credentials"] if m == Method::GET => devices::credentials(app, mac),
+        ["devices", mac, "logout"] if m == Method::POST => devices::logout(app, mac, query).await,
         ["devices", mac, "render"] if m == Method::GET => devices::render(app, mac, query),
         ["unregistered"] if m == Method::GET => devices::list_unregistered(app),
         ["unregistered", mac] if m == Method::DELETE => {
@@ -80,6 +81,8 @@ where
         ["users", ext] if m == Method::PATCH => users::patch(app, ext, parse(&body)?).await,
         ["users", ext] if m == Method::DELETE => users::delete(app, ext).await,
         ["users", ext, "sip-password"] if m == Method::GET => users::sip_password(app, ext),
+        ["users", ext, "unlock"] if m == Method::POST => users::unlock(app, ext).await,
+        ["users", ext, "logout"] if m == Method::POST => users::logout(app, ext).await,
         ["settings"] if m == Method::GET => {
             Ok(respond::json(StatusCode::OK, &app.store.settings()?))
         }

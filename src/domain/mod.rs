@@ -5,9 +5,11 @@
 //! which is what keeps a display name from injecting keys into a `key = value` config.
 
 mod mac;
+mod pin;
 mod secret;
 mod text;
 
 pub use mac::{InvalidMac, Mac};
+pub use pin::{MAX_PIN_DIGITS, MIN_PIN_DIGITS_ALLOWED, Pin, PinPolicy};
 pub use secret::Secret;
-pub use text::{DisplayName, Extension, InvalidInput, Label, ModelId, SipPassword, SipUser};
+pub use text::{DisplayName, Email, Extension, InvalidInput, Label, ModelId, SipPassword, SipUser};

@@ -116,6 +116,36 @@ impl Label {
     }
 }
 
+/// A user's e-mail address: one `@`, a dotted domain, no spaces; checked for shape only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+string_newtype!(Email);
+
+impl Email {
+    pub fn parse(value: &str) -> Result<Email, InvalidInput> {
+        check_text("email", value, 254)?;
+        let shape_ok = match value.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
+                    && !value.contains(char::is_whitespace)
+                    && !value.contains(['<', '>', '"', '\\', ','])
+            }
+            None => false,
+        };
+        if !shape_ok {
+            return Err(InvalidInput::new(
+                "email",
+                "must look like name@example.com",
+            ));
+        }
+        Ok(Email(value.to_string()))
+    }
+}
+
 /// A SIP authentication user name: the unreserved characters of a SIP URI user part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SipUser(String);

@@ -10,7 +10,9 @@
 
 use serde_json::json;
 
-use super::{FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in};
+use super::{
+    FileRequest, HotdeskDialect, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in,
+};
 use crate::domain::{Mac, ModelId};
 use crate::models::{DeviceKind, ModelRow};
 use crate::templates::Format;
@@ -19,6 +21,7 @@ pub struct Cisco;
 
 const DESK: &str = "cisco/device.xml";
 const BOOTSTRAP: &str = "cisco/bootstrap.xml";
+const HOTDESK: &str = "cisco/hotdesk.xml";
 const DEVICE_PREFIX: &str = "cisco-";
 
 const fn desk(model: &'static str, lines: u16) -> ModelRow {
@@ -135,6 +138,20 @@ impl Vendor for Cisco {
 
     fn content_type(&self) -> &'static str {
         "application/xml"
+    }
+
+    fn hotdesk(&self, _model: Option<&ModelRow>) -> Option<HotdeskDialect> {
+        Some(HotdeskDialect {
+            template: HOTDESK,
+            content_type: "text/xml; charset=utf-8",
+            one_field_per_screen: false,
+            handset_param: None,
+        })
+    }
+
+    /// MPP phones resync on `resync` when `Resync_From_SIP` is Yes (the device file sets it).
+    fn notify_event(&self) -> &'static str {
+        "resync"
     }
 }
 

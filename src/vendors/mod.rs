@@ -92,6 +92,18 @@ impl FileRequest {
     }
 }
 
+/// How a vendor's phones show hot-desk screens in their XML browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HotdeskDialect {
+    /// One template renders every screen: an input form, a message, a menu.
+    pub template: &'static str,
+    pub content_type: &'static str,
+    /// The browser shows one input per screen (Snom), so extension and PIN are asked in turn.
+    pub one_field_per_screen: bool,
+    /// On a DECT base: the query parameter by which the base names the handset that asks.
+    pub handset_param: Option<&'static str>,
+}
+
 impl std::fmt::Debug for dyn Vendor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Vendor({})", self.id())
@@ -145,6 +157,16 @@ pub trait Vendor: Sync {
     }
 
     fn content_type(&self) -> &'static str;
+
+    /// The XML browser dialect for hot-desk login on this model, if its phones have one.
+    fn hotdesk(&self, _model: Option<&ModelRow>) -> Option<HotdeskDialect> {
+        None
+    }
+
+    /// The SIP NOTIFY event that makes the phone fetch its config again.
+    fn notify_event(&self) -> &'static str {
+        "check-sync"
+    }
 
     fn owns_mac_prefix(&self, mac: Mac) -> bool {
         let oui = mac.oui();

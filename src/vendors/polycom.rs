@@ -10,7 +10,9 @@
 
 use serde_json::json;
 
-use super::{FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware};
+use super::{
+    FileRequest, HotdeskDialect, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware,
+};
 use crate::domain::{Mac, ModelId};
 use crate::models::{DeviceKind, ModelRow};
 use crate::templates::Format;
@@ -20,6 +22,7 @@ pub struct Polycom;
 const DESK: &str = "polycom/device.cfg";
 const MASTER: &str = "polycom/master.cfg";
 const COMMON: &str = "polycom/common.cfg";
+const HOTDESK: &str = "polycom/hotdesk.xhtml";
 const COMMON_NAME: &str = "polycom-common.cfg";
 const DEVICE_SUFFIX: &str = "-deskprov.cfg";
 /// Files the phone uploads and may read back; anything else with a MAC prefix is not ours.
@@ -172,6 +175,16 @@ impl Vendor for Polycom {
 
     fn content_type(&self) -> &'static str {
         "application/xml"
+    }
+
+    /// The microbrowser renders XHTML forms.
+    fn hotdesk(&self, _model: Option<&ModelRow>) -> Option<HotdeskDialect> {
+        Some(HotdeskDialect {
+            template: HOTDESK,
+            content_type: "application/xhtml+xml",
+            one_field_per_screen: false,
+            handset_param: None,
+        })
     }
 }
 

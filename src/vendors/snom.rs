@@ -10,7 +10,8 @@
 use serde_json::json;
 
 use super::{
-    FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, after_keyword, clean_firmware, mac_in,
+    FileRequest, HotdeskDialect, NameHints, TemplateFacts, UaInfo, Vendor, after_keyword,
+    clean_firmware, mac_in,
 };
 use crate::domain::{Mac, ModelId};
 use crate::models::{DeviceKind, ModelRow};
@@ -21,6 +22,7 @@ pub struct Snom;
 const DESK: &str = "snom/desk.xml";
 const DECT: &str = "snom/dect-base.xml";
 const COMMON: &str = "snom/common.xml";
+const HOTDESK: &str = "snom/hotdesk.xml";
 
 const fn desk(model: &'static str, lines: u16) -> ModelRow {
     ModelRow {
@@ -159,6 +161,27 @@ impl Vendor for Snom {
 
     fn content_type(&self) -> &'static str {
         "application/xml"
+    }
+
+    /// D-series desk phones and the M900 base, whose minibrowser appends `IDX`, the handset's
+    /// index, to every request (service.snom.com, M900 firmware 510 and later). SnomIPPhoneInput
+    /// has one input, so extension and PIN are asked in two screens.
+    fn hotdesk(&self, model: Option<&ModelRow>) -> Option<HotdeskDialect> {
+        let handset_param = match model {
+            Some(row) if row.is_dect() && row.model == "M900" => Some("IDX"),
+            Some(row) if row.is_dect() => return None,
+            _ => None,
+        };
+        Some(HotdeskDialect {
+            template: HOTDESK,
+            content_type: "application/xml",
+            one_field_per_screen: true,
+            handset_param,
+        })
+    }
+
+    fn notify_event(&self) -> &'static str {
+        "check-sync;reboot=false"
     }
 }
 

@@ -11,7 +11,9 @@
 
 use serde_json::json;
 
-use super::{FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware};
+use super::{
+    FileRequest, HotdeskDialect, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware,
+};
 use crate::domain::{Mac, ModelId};
 use crate::models::{DeviceKind, ModelRow};
 use crate::templates::Format;
@@ -22,6 +24,7 @@ const DESK: &str = "yealink/desk.cfg";
 const DECT: &str = "yealink/dect-base.cfg";
 const COMMON: &str = "yealink/common.cfg";
 const BOOT: &str = "yealink/mac.boot";
+const HOTDESK: &str = "yealink/hotdesk.xml";
 
 const fn desk(model: &'static str, family: Option<&'static str>, lines: u16) -> ModelRow {
     ModelRow {
@@ -201,6 +204,23 @@ impl Vendor for Yealink {
 
     fn content_type(&self) -> &'static str {
         "text/plain; charset=utf-8"
+    }
+
+    /// Desk phones only: the handsets of W-series bases have an XML browser too, but how a
+    /// base tells which handset asks is not known (phones.md §3.1).
+    fn hotdesk(&self, model: Option<&ModelRow>) -> Option<HotdeskDialect> {
+        (!model.is_some_and(ModelRow::is_dect)).then_some(HotdeskDialect {
+            template: HOTDESK,
+            content_type: "text/xml; charset=utf-8",
+            one_field_per_screen: false,
+            handset_param: None,
+        })
+    }
+
+    /// `reboot=false`: Yealink reboots on a bare check-sync unless `sip.notify_reboot_enable`
+    /// says otherwise; the common file sets that to 0.
+    fn notify_event(&self) -> &'static str {
+        "check-sync;reboot=false"
     }
 }
 

@@ -1,0 +1,226 @@
+//! Brute-force limits on hot-desk logins, counted per extension, per phone and over all phones,
+//! and kept in the database so a restart does not reset an attacker's budget.
+//!
+//! - Extension: `user_max_failures` wrong PINs in a row lock it; each further lockout doubles,
+//!   up to `user_lockout_max_secs`. Attempts during a lockout are refused without checking or
+//!   counting, so nobody can stretch a victim's lockout (Cisco Unity Express does the same).
+//!   Extensions that do not exist are counted the same way, so the answers do not tell them apart.
+//! - Phone: `device_max_failures` within `device_window_secs`, whatever the extensions, throttle
+//!   it; this is what stops a spray of one PIN across all extensions from one phone.
+//! - Global: `global_max_failures` within `global_window_secs` pause all logins for a while.
+
+use tracing::warn;
+
+use crate::app::App;
+use crate::config::HotdeskConfig;
+use crate::domain::Mac;
+use crate::store::{GuardRecord, StoreError};
+
+/// Counters are dropped a day after they last mattered, and only when there are many.
+const PRUNE_ABOVE: usize = 10_000;
+const PRUNE_AFTER_SECS: i64 = 24 * 3600;
+
+/// Why a login is not even checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocked {
+    Extension { until: i64 },
+    Phone { until: i64 },
+    Everyone { until: i64 },
+}
+
+/// What a wrong PIN led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    TriesLeft(u32),
+    ExtensionLocked { until: i64 },
+    PhoneThrottled { until: i64 },
+}
+
+fn user_key(extension: &str) -> String {
+    format!("user:{extension}")
+}
+
+fn device_key(mac: Mac) -> String {
+    format!("device:{mac}")
+}
+
+const GLOBAL_KEY: &str = "global";
+
+/// Refuses before any PIN is checked: the whole site first, then the phone, then the extension.
+pub fn blocked(
+    app: &App,
+    extension: &str,
+    mac: Mac,
+    now: i64,
+) -> Result<Option<Blocked>, StoreError> {
+    let store = &app.store;
+    let global = store.guard(GLOBAL_KEY)?;
+    if global.locked_until > now {
+        return Ok(Some(Blocked::Everyone {
+            until: global.locked_until,
+        }));
+    }
+    let device = store.guard(&device_key(mac))?;
+    if device.locked_until > now {
+        return Ok(Some(Blocked::Phone {
+            until: device.locked_until,
+        }));
+    }
+    let user = store.guard(&user_key(extension))?;
+    if user.locked_until > now {
+        return Ok(Some(Blocked::Extension {
+            until: user.locked_until,
+        }));
+    }
+    Ok(None)
+}
+
+/// Counts a wrong PIN everywhere and says what it led to.
+pub fn record_failure(
+    app: &App,
+    extension: &str,
+    mac: Mac,
+    now: i64,
+) -> Result<Failure, StoreError> {
+    let policy = &app.config.hotdesk;
+    let store = &app.store;
+    let (user, user_locked) =
+        store.update_guard(&user_key(extension), |g| count_user(g, policy, now))?;
+    let (_, phone_throttled) = store.update_guard(&device_key(mac), |g| {
+        count_in_window(
+            g,
+            now,
+            policy.device_max_failures,
+            policy.device_window_secs,
+            policy.device_throttle_secs,
+        )
+    })?;
+    let (_, paused) = store.update_guard(GLOBAL_KEY, |g| {
+        count_in_window(
+            g,
+            now,
+            policy.global_max_failures,
+            policy.global_window_secs,
+            policy.global_pause_secs,
+        )
+    })?;
+    if user_locked {
+        warn!(target: "deskprov::audit", %extension, %mac, until = %crate::clock::rfc3339(user.locked_until), lockouts = user.lockouts, "hot-desk login locked after repeated wrong PINs");
+    }
+    if phone_throttled {
+        warn!(target: "deskprov::security", %mac, "phone throttled: too many failed hot-desk logins from it");
+    }
+    if paused {
+        warn!(target: "deskprov::security", "all hot-desk logins paused: too many failed logins across phones (PIN spray?)");
+    }
+    if store.guard_count() > PRUNE_ABOVE {
+        store.prune_guards(now, PRUNE_AFTER_SECS)?;
+    }
+    Ok(if user_locked {
+        Failure::ExtensionLocked {
+            until: user.locked_until,
+        }
+    } else if phone_throttled {
+        Failure::PhoneThrottled {
+            until: now + policy.device_throttle_secs as i64,
+        }
+    } else {
+        Failure::TriesLeft(policy.user_max_failures.saturating_sub(user.failures))
+    })
+}
+
+/// A correct PIN clears the extension's failures and lockout history.
+pub fn record_success(app: &App, extension: &str) -> Result<(), StoreError> {
+    app.store.remove_guard(&user_key(extension))
+}
+
+/// The admin's unlock: failures and lockouts of the extension are forgotten.
+pub fn unlock(app: &App, extension: &str) -> Result<GuardRecord, StoreError> {
+    let before = app.store.guard(&user_key(extension))?;
+    app.store.remove_guard(&user_key(extension))?;
+    Ok(before)
+}
+
+/// The extension's counter as the admin API shows it.
+pub fn extension_state(app: &App, extension: &str) -> Result<GuardRecord, StoreError> {
+    app.store.guard(&user_key(extension))
+}
+
+/// `true` when this failure locked the extension.
+fn count_user(g: &mut GuardRecord, policy: &HotdeskConfig, now: i64) -> bool {
+    g.failures += 1;
+    g.window_start = now;
+    if g.failures < policy.user_max_failures {
+        return false;
+    }
+    let doubling = 1u64 << g.lockouts.min(20);
+    let secs = policy
+        .user_lockout_secs
+        .saturating_mul(doubling)
+        .min(policy.user_lockout_max_secs);
+    g.lockouts += 1;
+    g.failures = 0;
+    g.locked_until = now + secs as i64;
+    true
+}
+
+/// `true` when this failure reached `max` within the window and set a lock.
+fn count_in_window(
+    g: &mut GuardRecord,
+    now: i64,
+    max: u32,
+    window_secs: u64,
+    lock_secs: u64,
+) -> bool {
+    if now - g.window_start >= window_secs as i64 {
+        g.window_start = now;
+        g.failures = 0;
+    }
+    g.failures += 1;
+    if g.failures < max {
+        return false;
+    }
+    g.failures = 0;
+    g.window_start = now;
+    g.locked_until = now + lock_secs as i64;
+    g.lockouts += 1;
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_lockouts_double_up_to_the_cap() {
+        let policy = HotdeskConfig {
+            user_max_failures: 3,
+            user_lockout_secs: 100,
+            user_lockout_max_secs: 350,
+            ..HotdeskConfig::default()
+        };
+        let mut g = GuardRecord::default();
+        let mut lock_lengths = Vec::new();
+        let mut now = 0;
+        for _ in 0..4 {
+            assert!(!count_user(&mut g, &policy, now));
+            assert!(!count_user(&mut g, &policy, now));
+            assert!(count_user(&mut g, &policy, now));
+            lock_lengths.push(g.locked_until - now);
+            now = g.locked_until;
+        }
+        assert_eq!(lock_lengths, vec![100, 200, 350, 350]);
+    }
+
+    #[test]
+    fn windows_forget_old_failures() {
+        let mut g = GuardRecord::default();
+        assert!(!count_in_window(&mut g, 0, 3, 60, 600));
+        assert!(!count_in_window(&mut g, 10, 3, 60, 600));
+        // The window started at 0; by 70 it has passed, so counting starts over.
+        assert!(!count_in_window(&mut g, 70, 3, 60, 600));
+        assert!(!count_in_window(&mut g, 71, 3, 60, 600));
+        assert!(count_in_window(&mut g, 72, 3, 60, 600));
+        assert_eq!(g.locked_until, 672);
+    }
+}

@@ -1,0 +1,293 @@
+//! Who is logged in where, and the login token that goes with it.
+//!
+//! The device record's `sessions` are the truth. The user's `hotdesk_at` pointer finds their
+//! phone without a scan and is always checked against that phone before it is acted on, so a
+//! stale pointer (a crash between the two writes) is harmless. Writes are ordered so that a
+//! crash between them leaves fewer bindings, never two: a session is removed before a pointer
+//! moves, and a pointer moves before a new session is written.
+//!
+//! Every change runs under the admin write lock, so logins, logouts and admin edits of the same
+//! user or phone cannot interleave: of 100 simultaneous logins of one user, exactly one binding
+//! is left.
+
+use std::collections::BTreeSet;
+
+use tracing::info;
+
+use crate::app::App;
+use crate::config::MultipleLogins;
+use crate::domain::{Extension, Mac, Secret};
+use crate::models::{self, ModelRow};
+use crate::settings::Settings;
+use crate::store::{DeviceRecord, Session, SessionRef, StoreError};
+
+const LOGIN_TOKEN_LEN: usize = 32;
+
+/// Whether a session is still in force: the maximum login time and the daily logout end it.
+pub fn is_live(session: &Session, settings: &Settings, now: i64) -> bool {
+    settings
+        .hotdesk_login_ends(session.since)
+        .is_none_or(|end| now < end)
+}
+
+/// The slots of a hot-desk device that logins use: line 1 of a desk phone, and every handset
+/// slot of a DECT base that the admin has not given a fixed user.
+pub fn hotdesk_slots(device: &DeviceRecord) -> BTreeSet<u16> {
+    if !device.hotdesk {
+        return BTreeSet::new();
+    }
+    match model_row(device) {
+        Some(row) if row.is_dect() => (1..=row.lines())
+            .filter(|slot| !device.lines.contains_key(slot))
+            .collect(),
+        _ => BTreeSet::from([1]),
+    }
+}
+
+pub fn model_row(device: &DeviceRecord) -> Option<&'static ModelRow> {
+    models::find(device.vendor.as_deref()?, device.model.as_ref()?.as_str())
+}
+
+/// The device's login token, created the first time a hot-desk config is rendered.
+pub fn ensure_login_token(app: &App, device: &DeviceRecord) -> Result<Secret, StoreError> {
+    if let Some(token) = &device.login_token {
+        return Ok(token.clone());
+    }
+    let fresh = Secret::generate(LOGIN_TOKEN_LEN);
+    app.store.index_login_token(&fresh, device.mac)?;
+    let updated = app.store.update_device(device.mac, |d| {
+        d.login_token.get_or_insert_with(|| fresh.clone()).clone()
+    })?;
+    match updated {
+        Some((_, token)) => {
+            if token != fresh {
+                app.store.unindex_login_token(&fresh)?;
+            }
+            Ok(token)
+        }
+        None => {
+            app.store.unindex_login_token(&fresh)?;
+            Ok(fresh)
+        }
+    }
+}
+
+/// What a login attempt with a correct PIN came to.
+#[derive(Debug)]
+pub enum LoginResult {
+    LoggedIn {
+        device: Box<DeviceRecord>,
+        /// The phone the user was logged in at before, now logged out.
+        moved_from: Option<Box<DeviceRecord>>,
+    },
+    /// The token changed since the phone showed its login screen (a login or logout raced).
+    StaleToken,
+    /// The user is logged in elsewhere and the policy refuses a second login.
+    LoggedInElsewhere,
+    /// This handset slot has a fixed user, or the device is no longer a hot-desk phone.
+    NotHotdesk,
+}
+
+/// Binds `extension` to (`mac`, `slot`), replacing whoever was there.
+pub async fn log_in(
+    app: &App,
+    mac: Mac,
+    slot: u16,
+    presented_token: &str,
+    extension: &Extension,
+    now: i64,
+) -> Result<LoginResult, StoreError> {
+    let _guard = app.admin_writes.lock().await;
+    let Some(device) = app.store.device(mac)? else {
+        return Ok(LoginResult::StaleToken);
+    };
+    if !device
+        .login_token
+        .as_ref()
+        .is_some_and(|t| t.matches(presented_token))
+    {
+        return Ok(LoginResult::StaleToken);
+    }
+    if !hotdesk_slots(&device).contains(&slot) {
+        return Ok(LoginResult::NotHotdesk);
+    }
+    let Some(user) = app.store.user(extension)? else {
+        return Ok(LoginResult::StaleToken);
+    };
+    let here = SessionRef { mac, slot };
+    let settings = app.store.settings()?;
+    let mut moved_from = None;
+    if let Some(there) = user.hotdesk_at.filter(|at| *at != here) {
+        if let Some(old) = app.store.device(there.mac)?
+            && old
+                .sessions
+                .get(&there.slot)
+                .is_some_and(|s| s.extension == *extension && is_live(s, &settings, now))
+        {
+            if app.config.hotdesk.multiple_logins == MultipleLogins::Refuse {
+                return Ok(LoginResult::LoggedInElsewhere);
+            }
+            moved_from = end_sessions(app, there.mac, Some(there.slot))?;
+        }
+    }
+    app.store
+        .update_user(extension, |u| u.hotdesk_at = Some(here))?;
+    let fresh = Secret::generate(LOGIN_TOKEN_LEN);
+    app.store.index_login_token(&fresh, mac)?;
+    let (device, replaced) = app
+        .store
+        .update_device(mac, |d| {
+            let replaced = d.sessions.insert(
+                slot,
+                Session {
+                    extension: extension.clone(),
+                    since: now,
+                },
+            );
+            d.login_token = Some(fresh.clone());
+            replaced
+        })?
+        .expect("the device was read under the lock");
+    app.store
+        .unindex_login_token(&Secret::from_trusted(presented_token.to_string()))?;
+    if let Some(previous) = replaced.filter(|s| s.extension != *extension) {
+        clear_pointer(app, &previous.extension, here)?;
+        info!(target: "deskprov::audit", extension = %previous.extension, %mac, slot, "hot-desk logout: another user logged in at this phone");
+    }
+    app.store.flush().await?;
+    info!(target: "deskprov::audit", %extension, %mac, slot, moved_from = ?moved_from.as_ref().map(|d| d.mac), "hot-desk login");
+    Ok(LoginResult::LoggedIn {
+        device: Box::new(device),
+        moved_from: moved_from.map(Box::new),
+    })
+}
+
+/// Logs out the given slot (or every slot) of a device; the users logged out, with the device
+/// as it is afterwards. Takes the admin write lock.
+pub async fn log_out(
+    app: &App,
+    mac: Mac,
+    slot: Option<u16>,
+    reason: &str,
+) -> Result<Option<(DeviceRecord, Vec<Extension>)>, StoreError> {
+    let _guard = app.admin_writes.lock().await;
+    let Some(before) = app.store.device(mac)? else {
+        return Ok(None);
+    };
+    let leaving: Vec<Extension> = before
+        .sessions
+        .iter()
+        .filter(|(s, _)| slot.is_none_or(|only| only == **s))
+        .map(|(_, session)| session.extension.clone())
+        .collect();
+    let after = end_sessions(app, mac, slot)?.unwrap_or(before);
+    app.store.flush().await?;
+    for extension in &leaving {
+        info!(target: "deskprov::audit", %extension, %mac, reason, "hot-desk logout");
+    }
+    Ok(Some((after, leaving)))
+}
+
+/// Logs the user out wherever they are logged in; the phone they left, if any.
+pub async fn log_out_user(
+    app: &App,
+    extension: &Extension,
+    reason: &str,
+) -> Result<Option<DeviceRecord>, StoreError> {
+    let at = {
+        let _guard = app.admin_writes.lock().await;
+        app.store.user(extension)?.and_then(|u| u.hotdesk_at)
+    };
+    let Some(at) = at else { return Ok(None) };
+    let Some((device, leaving)) = log_out(app, at.mac, Some(at.slot), reason).await? else {
+        return Ok(None);
+    };
+    Ok(leaving.contains(extension).then_some(device))
+}
+
+/// Removes sessions and rotates the token, then clears the users' pointers. Caller holds the
+/// admin write lock. `None` if the device does not exist.
+pub fn end_sessions(
+    app: &App,
+    mac: Mac,
+    slot: Option<u16>,
+) -> Result<Option<DeviceRecord>, StoreError> {
+    let fresh = Secret::generate(LOGIN_TOKEN_LEN);
+    let mut old_token = None;
+    let updated = app.store.update_device(mac, |d| {
+        let mut ended = Vec::new();
+        d.sessions.retain(|s, session| {
+            let ends = slot.is_none_or(|only| only == *s);
+            if ends {
+                ended.push((*s, session.extension.clone()));
+            }
+            !ends
+        });
+        if d.hotdesk {
+            old_token = d.login_token.replace(fresh.clone());
+        }
+        ended
+    })?;
+    let Some((device, ended)) = updated else {
+        return Ok(None);
+    };
+    if device.login_token.as_ref() == Some(&fresh) {
+        app.store.index_login_token(&fresh, mac)?;
+    }
+    if let Some(old) = &old_token {
+        app.store.unindex_login_token(old)?;
+    }
+    for (s, extension) in ended {
+        clear_pointer(app, &extension, SessionRef { mac, slot: s })?;
+    }
+    Ok(Some(device))
+}
+
+/// Ends the user's session at `at` if it is still theirs (else just clears the stale pointer);
+/// the device if a session ended. Caller holds the admin write lock.
+pub fn end_sessions_of(
+    app: &App,
+    extension: &Extension,
+    at: SessionRef,
+) -> Result<Option<DeviceRecord>, StoreError> {
+    let theirs = app.store.device(at.mac)?.is_some_and(|d| {
+        d.sessions
+            .get(&at.slot)
+            .is_some_and(|s| s.extension == *extension)
+    });
+    if theirs {
+        return end_sessions(app, at.mac, Some(at.slot));
+    }
+    clear_pointer(app, extension, at)?;
+    Ok(None)
+}
+
+/// Clears the user's pointer if it still points at `at`.
+fn clear_pointer(app: &App, extension: &Extension, at: SessionRef) -> Result<(), StoreError> {
+    app.store.update_user(extension, |u| {
+        if u.hotdesk_at == Some(at) {
+            u.hotdesk_at = None;
+        }
+    })?;
+    Ok(())
+}
+
+/// Logs out every session whose time is up; the devices to tell to reload.
+pub async fn sweep_expired(app: &App, now: i64) -> Result<Vec<DeviceRecord>, StoreError> {
+    let settings = app.store.settings()?;
+    let mut changed = Vec::new();
+    for device in app.store.devices()? {
+        for (slot, session) in &device.sessions {
+            if is_live(session, &settings, now) {
+                continue;
+            }
+            if let Some((after, _)) =
+                log_out(app, device.mac, Some(*slot), "login time is up").await?
+            {
+                changed.retain(|d: &DeviceRecord| d.mac != after.mac);
+                changed.push(after);
+            }
+        }
+    }
+    Ok(changed)
+}
