@@ -87,17 +87,28 @@ pub enum DeviceCommand {
         model: Option<String>,
         #[arg(long)]
         label: Option<String>,
+        /// Users log in at this phone with extension and PIN.
+        #[arg(long)]
+        hotdesk: bool,
     },
     Show {
         mac: String,
     },
-    /// Change model or label ("" clears).
+    /// Change model or label ("" clears), or whether it is a hot-desk phone.
     Edit {
         mac: String,
         #[arg(long)]
         model: Option<String>,
         #[arg(long)]
         label: Option<String>,
+        #[arg(long, value_name = "true|false")]
+        hotdesk: Option<bool>,
+    },
+    /// Log out whoever is logged in at a hot-desk phone (--line: only that line or handset).
+    Logout {
+        mac: String,
+        #[arg(long)]
+        line: Option<u16>,
     },
     Remove {
         mac: String,
@@ -146,6 +157,13 @@ pub enum UserCommand {
         sip_user: Option<String>,
         #[arg(long)]
         sip_password: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        pin: PinArgs,
+        /// The user may not log in at hot-desk phones.
+        #[arg(long)]
+        no_hotdesk: bool,
     },
     Show {
         extension: String,
@@ -161,6 +179,24 @@ pub enum UserCommand {
         /// Replace the SIP password by a new random one.
         #[arg(long)]
         regenerate_sip_password: bool,
+        /// "" clears.
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        pin: PinArgs,
+        #[arg(long, value_name = "true|false")]
+        may_hotdesk: Option<bool>,
+        /// A locked user's phones lose the account at their next fetch, and logins are refused.
+        #[arg(long, value_name = "true|false")]
+        locked: Option<bool>,
+    },
+    /// Clear a lockout after wrong PINs.
+    Unlock {
+        extension: String,
+    },
+    /// Log the user out of the hot-desk phone they are at.
+    Logout {
+        extension: String,
     },
     /// Delete a user and free their lines.
     Remove {
@@ -172,10 +208,54 @@ pub enum UserCommand {
     },
 }
 
+/// How a PIN is given. A PIN on the command line stays in the shell's history: prefer
+/// --pin-stdin or --generate-pin.
+#[derive(clap::Args, Debug, Default)]
+pub struct PinArgs {
+    /// The hot-desk PIN (digits; the PIN policy applies).
+    #[arg(long, conflicts_with_all = ["pin_stdin", "generate_pin"])]
+    pin: Option<String>,
+    /// Read the PIN from the first line of standard input.
+    #[arg(long, conflicts_with = "generate_pin")]
+    pin_stdin: bool,
+    /// Generate a random PIN; it is shown once.
+    #[arg(long)]
+    generate_pin: bool,
+    /// The user must choose a new PIN at the next login.
+    #[arg(long)]
+    pin_change_required: bool,
+}
+
+impl PinArgs {
+    fn add_to(self, body: &mut Map<String, Value>) -> Result<(), String> {
+        let pin = match (self.pin, self.pin_stdin) {
+            (Some(pin), _) => Some(pin),
+            (None, true) => {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| format!("reading the PIN from standard input: {e}"))?;
+                Some(line.trim().to_string())
+            }
+            (None, false) => None,
+        };
+        put(body, "pin", pin);
+        if self.generate_pin {
+            body.insert("generate_pin".into(), Value::Bool(true));
+        }
+        if self.pin_change_required {
+            body.insert("pin_change_required".into(), Value::Bool(true));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum SettingsCommand {
     Show,
-    /// KEY=VALUE pairs: sip_server, sip_port, sip_transport (udp|tcp|tls), ntp_server; KEY= clears.
+    /// KEY=VALUE pairs: sip_server, sip_port, sip_transport (udp|tcp|tls), ntp_server,
+    /// lobby_extension, hotdesk_max_login_minutes, hotdesk_logout_time (HH:MM),
+    /// utc_offset (+HH:MM); KEY= clears.
     Set {
         pairs: Vec<String>,
     },
@@ -395,11 +475,19 @@ async fn device_command(api: &Api, command: DeviceCommand) -> Result<(Reply, Sha
             api.call(M::GET, "/api/v1/devices", None).await?,
             Shape::Devices,
         ),
-        DeviceCommand::Add { mac, model, label } => {
+        DeviceCommand::Add {
+            mac,
+            model,
+            label,
+            hotdesk,
+        } => {
             let mut body = Map::new();
             body.insert("mac".into(), Value::String(mac));
             put(&mut body, "model", model);
             put(&mut body, "label", label);
+            if hotdesk {
+                body.insert("hotdesk".into(), Value::Bool(true));
+            }
             (
                 api.call(M::POST, "/api/v1/devices", Some(Value::Object(body)))
                     .await?,
@@ -409,10 +497,18 @@ async fn device_command(api: &Api, command: DeviceCommand) -> Result<(Reply, Sha
         DeviceCommand::Show { mac } => {
             (api.call(M::GET, &device(&mac), None).await?, Shape::Object)
         }
-        DeviceCommand::Edit { mac, model, label } => {
+        DeviceCommand::Edit {
+            mac,
+            model,
+            label,
+            hotdesk,
+        } => {
             let mut body = Map::new();
             put_clearable(&mut body, "model", model);
             put_clearable(&mut body, "label", label);
+            if let Some(hotdesk) = hotdesk {
+                body.insert("hotdesk".into(), Value::Bool(hotdesk));
+            }
             (
                 api.call(M::PATCH, &device(&mac), Some(Value::Object(body)))
                     .await?,
@@ -423,6 +519,11 @@ async fn device_command(api: &Api, command: DeviceCommand) -> Result<(Reply, Sha
             api.call(M::DELETE, &device(&mac), None).await?,
             Shape::Object,
         ),
+        DeviceCommand::Logout { mac, line } => {
+            let query = line.map(|l| format!("?line={l}")).unwrap_or_default();
+            let path = format!("{}/logout{query}", device(&mac));
+            (api.call(M::POST, &path, None).await?, Shape::Object)
+        }
         DeviceCommand::Assign { mac, line, user } => {
             let path = format!("{}/lines/{line}", device(&mac));
             (
@@ -477,12 +578,20 @@ async fn user_command(api: &Api, command: UserCommand) -> Result<(Reply, Shape),
             display_name,
             sip_user,
             sip_password,
+            email,
+            pin,
+            no_hotdesk,
         } => {
             let mut body = Map::new();
             body.insert("extension".into(), Value::String(extension));
             body.insert("display_name".into(), Value::String(display_name));
             put(&mut body, "sip_user", sip_user);
             put(&mut body, "sip_password", sip_password);
+            put(&mut body, "email", email);
+            pin.add_to(&mut body)?;
+            if no_hotdesk {
+                body.insert("may_hotdesk".into(), Value::Bool(false));
+            }
             (
                 api.call(M::POST, "/api/v1/users", Some(Value::Object(body)))
                     .await?,
@@ -499,6 +608,10 @@ async fn user_command(api: &Api, command: UserCommand) -> Result<(Reply, Shape),
             sip_user,
             sip_password,
             regenerate_sip_password,
+            email,
+            pin,
+            may_hotdesk,
+            locked,
         } => {
             let mut body = Map::new();
             put(&mut body, "display_name", display_name);
@@ -506,6 +619,14 @@ async fn user_command(api: &Api, command: UserCommand) -> Result<(Reply, Shape),
             put(&mut body, "sip_password", sip_password);
             if regenerate_sip_password {
                 body.insert("regenerate_sip_password".into(), Value::Bool(true));
+            }
+            put_clearable(&mut body, "email", email);
+            pin.add_to(&mut body)?;
+            if let Some(may) = may_hotdesk {
+                body.insert("may_hotdesk".into(), Value::Bool(may));
+            }
+            if let Some(locked) = locked {
+                body.insert("locked".into(), Value::Bool(locked));
             }
             (
                 api.call(M::PATCH, &user(&extension), Some(Value::Object(body)))
@@ -515,6 +636,16 @@ async fn user_command(api: &Api, command: UserCommand) -> Result<(Reply, Shape),
         }
         UserCommand::Remove { extension } => (
             api.call(M::DELETE, &user(&extension), None).await?,
+            Shape::Object,
+        ),
+        UserCommand::Unlock { extension } => (
+            api.call(M::POST, &format!("{}/unlock", user(&extension)), None)
+                .await?,
+            Shape::Object,
+        ),
+        UserCommand::Logout { extension } => (
+            api.call(M::POST, &format!("{}/logout", user(&extension)), None)
+                .await?,
             Shape::Object,
         ),
         UserCommand::SipPassword { extension } => (
@@ -537,6 +668,9 @@ fn settings_patch(pairs: &[String]) -> Result<Value, String> {
                 v.parse::<u16>()
                     .map_err(|_| format!("sip_port: {v:?} is not a port number"))?,
             ),
+            ("hotdesk_max_login_minutes", v) => Value::from(v.parse::<u32>().map_err(|_| {
+                format!("hotdesk_max_login_minutes: {v:?} is not a number of minutes")
+            })?),
             (_, v) => Value::String(v.to_string()),
         };
         body.insert(key.to_string(), value);
@@ -565,10 +699,19 @@ fn print_shape(shape: Shape, value: &Value) {
             "model",
             "label",
             "lines",
+            "hotdesk",
             "last_seen",
             "claimed",
         ],
-        Shape::Users => &["extension", "display_name", "sip_user", "created_at"],
+        Shape::Users => &[
+            "extension",
+            "display_name",
+            "sip_user",
+            "has_pin",
+            "may_hotdesk",
+            "locked",
+            "created_at",
+        ],
         Shape::Unregistered => &[
             "mac",
             "vendor",

@@ -6,6 +6,7 @@ mod kv;
 mod admin_api;
 mod binary;
 mod golden;
+mod hotdesk;
 mod identification;
 mod limits;
 mod provisioning;
