@@ -176,6 +176,66 @@ async fn first_start_cli_and_sigterm() {
         .unwrap();
     assert!(!out.status.success());
 
+    // Hot-desking from the CLI: a user with a generated PIN logs in at a hot-desk phone.
+    let bob: Value = serde_json::from_str(&run(&[
+        "--json",
+        "users",
+        "add",
+        "1002",
+        "--name",
+        "Bob Example",
+        "--generate-pin",
+    ]))
+    .unwrap();
+    let pin = bob["pin"].as_str().unwrap().to_string();
+    run(&[
+        "devices",
+        "add",
+        "00:15:65:aa:bb:dd",
+        "--model",
+        "T54W",
+        "--hotdesk",
+    ]);
+    let hotdesk_ua = "Yealink SIP-T54W 96.86.0.100 00:15:65:aa:bb:dd";
+    let logged_out = phone
+        .get("/001565aabbdd.cfg", &[("user-agent", hotdesk_ua)])
+        .await
+        .unwrap()
+        .text();
+    let login_url = kv::parse(&logged_out).unwrap()["programablekey.1.value"].clone();
+    let login_path = &login_url[login_url.find("/hotdesk/").unwrap()..];
+    let login_token = login_path.split('/').nth(2).unwrap().to_string();
+    let wrong = phone
+        .get(
+            &format!("{login_path}?ext=1002&pin=000111"),
+            &[("user-agent", hotdesk_ua)],
+        )
+        .await
+        .unwrap();
+    assert!(wrong.text().contains("Wrong PIN"), "{}", wrong.text());
+    let welcome = phone
+        .get(
+            &format!("{login_path}?ext=1002&pin={pin}"),
+            &[("user-agent", hotdesk_ua)],
+        )
+        .await
+        .unwrap();
+    assert!(
+        welcome.text().contains("Welcome, Bob Example"),
+        "{}",
+        welcome.text()
+    );
+    let shown: Value = serde_json::from_str(&run(&["--json", "users", "show", "1002"])).unwrap();
+    assert_eq!(shown["logged_in_at"]["mac"], "001565aabbdd");
+    run(&["users", "unlock", "1002"]);
+    run(&["devices", "logout", "001565aabbdd"]);
+    let (code, _, err) = cli(d, admin, &["devices", "logout", "001565aabbdd"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("nobody is logged in"), "{err}");
+    let (code, _, err) = cli(d, admin, &["users", "edit", "1002", "--pin", "123456"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("pin:"), "{err}");
+
     // Graceful stop on SIGTERM.
     server.signal("TERM");
     assert_eq!(server.wait(Duration::from_secs(15)), Some(0));
@@ -187,6 +247,8 @@ async fn first_start_cli_and_sigterm() {
         ("SIP password", &sip_password),
         ("provisioning password", &provisioning_password),
         ("admin token", &token),
+        ("hot-desk PIN", &pin),
+        ("login token", &login_token),
     ] {
         let leaks: Vec<&str> = log
             .lines()
