@@ -218,3 +218,112 @@ async fn hostile_names_never_change_the_key_set() {
         }
     }
 }
+
+/// Hot-desk phones: (MAC, model, the file the phone asks for, golden name, handset index).
+const HOTDESK: &[(&str, &str, &str, &str, Option<&str>)] = &[
+    (
+        "001565aabbee",
+        "T54W",
+        "/001565aabbee.cfg",
+        "yealink/001565aabbee-t54w-hotdesk",
+        None,
+    ),
+    (
+        "64167faabbee",
+        "VVX450",
+        "/64167faabbee-deskprov.cfg",
+        "polycom/64167faabbee-vvx450-hotdesk",
+        None,
+    ),
+    (
+        "d0ec35aabbee",
+        "CP-8851-3PCC",
+        "/cisco-d0ec35aabbee.xml",
+        "cisco/d0ec35aabbee-8851-hotdesk",
+        None,
+    ),
+    (
+        "000413aabbee",
+        "D785",
+        "/snomD785-000413AABBEE.htm",
+        "snom/000413aabbee-d785-hotdesk",
+        None,
+    ),
+    (
+        "000413aabbef",
+        "M900",
+        "/snomM900-000413AABBEF.htm",
+        "snom/000413aabbef-m900-hotdesk",
+        Some("3"),
+    ),
+];
+
+const TOKEN_PLACEHOLDER: &str = "LOGIN-TOKEN";
+
+/// The login token in every hot-desk URL, masked: it is random.
+fn mask_login_tokens(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("/hotdesk/") {
+        let start = at + "/hotdesk/".len();
+        out.push_str(&rest[..start]);
+        out.push_str(TOKEN_PLACEHOLDER);
+        rest = &rest[start + 32..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Logged out (with the lobby account) and logged in, each hot-desk config against its golden file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hotdesk_configs_match_their_golden_files() {
+    let server = seeded().await;
+    server
+        .ok(
+            Method::PATCH,
+            "/api/v1/users/1001",
+            Some(json!({"pin": "739164"})),
+        )
+        .await;
+    server
+        .ok(
+            Method::PATCH,
+            "/api/v1/settings",
+            Some(json!({"lobby_extension": "1002"})),
+        )
+        .await;
+    for (mac, model, path, golden, handset) in HOTDESK {
+        server
+            .add_device(json!({"mac": mac, "model": model, "hotdesk": true}))
+            .await;
+        let (user, password) = server.credentials(mac).await;
+        let auth = basic(&user, &password);
+        let headers = [("authorization", auth.as_str())];
+        let fetch = || server.phone_get_with(path, &headers);
+        let name = |state: &str| {
+            let ext = if golden.starts_with("yealink/") {
+                "cfg"
+            } else {
+                "xml"
+            };
+            format!("{golden}-{state}.{ext}")
+        };
+        let logged_out = fetch().await.text();
+        check(
+            &name("out"),
+            &mask_login_tokens(&logged_out),
+            Some(&password),
+        );
+        let at = logged_out.find("/hotdesk/").unwrap();
+        let token = &logged_out[at + 9..at + 41];
+        let handset = handset.map(|i| format!("&IDX={i}")).unwrap_or_default();
+        let login = format!("/hotdesk/{token}/login?ext=1001&pin=739164{handset}");
+        let welcome = server.phone_get(&login, "").await.text();
+        assert!(welcome.contains("Welcome"), "{golden}: {welcome}");
+        check(
+            &name("in"),
+            &mask_login_tokens(&fetch().await.text()),
+            Some(&password),
+        );
+    }
+}
