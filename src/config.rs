@@ -274,6 +274,16 @@ impl Config {
                     .into(),
             ));
         }
+        const MONTH: u64 = 30 * 24 * 3600;
+        if times
+            .iter()
+            .chain([&h.user_lockout_max_secs])
+            .any(|t| *t > MONTH)
+        {
+            return Err(ConfigError::Invalid(
+                "hotdesk: lockout, window and pause times must be at most 30 days".into(),
+            ));
+        }
         if h.user_lockout_max_secs < h.user_lockout_secs {
             return Err(ConfigError::Invalid(
                 "hotdesk.user_lockout_max_secs: must not be below user_lockout_secs".into(),

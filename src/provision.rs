@@ -44,11 +44,8 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let method = request.method().clone();
-    if request
-        .uri()
-        .path()
-        .starts_with(hotdesk::phone::PATH_PREFIX)
-    {
+    // Anywhere in the path: a public_url may put the server under a prefix (/prov/hotdesk/...).
+    if request.uri().path().contains(hotdesk::phone::PATH_PREFIX) {
         let response = hotdesk::phone::handle(&app, &request, peer).await;
         // The path carries the login token: only its action is logged.
         debug!(%method, path = "/hotdesk/…", status = response.status().as_u16(), peer = %peer.address, "phone request");

@@ -292,7 +292,7 @@ pub async fn logout(app: &App, mac: &str, query: &str) -> ApiResult {
         Some(raw) => Some(parse_line(&raw, &device)?),
         None => None,
     };
-    let (after, left) = sessions::log_out(app, mac, line, "logged out by an admin")
+    let (after, left) = sessions::log_out(app, mac, line, None, "logged out by an admin")
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no device with MAC {mac}")))?;
     if left.is_empty() {
@@ -416,6 +416,11 @@ pub async fn assign(app: &App, mac: &str, line: &str, body: LineAssignment) -> A
         return Err(ApiError::Conflict(
             "line 1 of a hot-desk phone belongs to whoever logs in; assign lines 2 and up".into(),
         ));
+    }
+    if device.sessions.contains_key(&line) {
+        return Err(ApiError::Conflict(format!(
+            "line {line} has a hot-desk login; log it out first (POST /api/v1/devices/{mac}/logout?line={line})"
+        )));
     }
     if app.store.user(&extension)?.is_none() {
         return Err(ApiError::BadRequest(format!(

@@ -75,18 +75,40 @@ pub fn blocked(
     Ok(None)
 }
 
-/// Counts a wrong PIN everywhere and says what it led to.
-pub fn record_failure(
+/// An attempt charged before its PIN is checked, so that concurrent guesses cannot all pass
+/// [`blocked`] before any of them is counted. A correct PIN gets the charge back ([`refund`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Charge {
+    /// What the attempt leads to if the PIN is wrong.
+    pub if_wrong: Failure,
+    throttled_phone: bool,
+    paused_everyone: bool,
+}
+
+/// Charges an attempt as a failure; `Err` if a lock is in force (then nothing is counted).
+pub fn charge(
     app: &App,
     extension: &str,
     mac: Mac,
     now: i64,
-) -> Result<Failure, StoreError> {
+) -> Result<Result<Charge, Blocked>, StoreError> {
+    if let Some(blocked) = blocked(app, extension, mac, now)? {
+        return Ok(Err(blocked));
+    }
     let policy = &app.config.hotdesk;
     let store = &app.store;
-    let (user, user_locked) =
-        store.update_guard(&user_key(extension), |g| count_user(g, policy, now))?;
-    let (_, phone_throttled) = store.update_guard(&device_key(mac), |g| {
+    let (user, user_outcome) = store.update_guard(&user_key(extension), |g| {
+        if g.locked_until > now {
+            return None;
+        }
+        Some(count_user(g, policy, now))
+    })?;
+    let Some(user_locked) = user_outcome else {
+        return Ok(Err(Blocked::Extension {
+            until: user.locked_until,
+        }));
+    };
+    let (_, throttled_phone) = store.update_guard(&device_key(mac), |g| {
         count_in_window(
             g,
             now,
@@ -95,7 +117,7 @@ pub fn record_failure(
             policy.device_throttle_secs,
         )
     })?;
-    let (_, paused) = store.update_guard(GLOBAL_KEY, |g| {
+    let (_, paused_everyone) = store.update_guard(GLOBAL_KEY, |g| {
         count_in_window(
             g,
             now,
@@ -104,34 +126,56 @@ pub fn record_failure(
             policy.global_pause_secs,
         )
     })?;
-    if user_locked {
-        warn!(target: "deskprov::audit", %extension, %mac, until = %crate::clock::rfc3339(user.locked_until), lockouts = user.lockouts, "hot-desk login locked after repeated wrong PINs");
-    }
-    if phone_throttled {
-        warn!(target: "deskprov::security", %mac, "phone throttled: too many failed hot-desk logins from it");
-    }
-    if paused {
-        warn!(target: "deskprov::security", "all hot-desk logins paused: too many failed logins across phones (PIN spray?)");
-    }
     if store.guard_count() > PRUNE_ABOVE {
         store.prune_guards(now, PRUNE_AFTER_SECS)?;
     }
-    Ok(if user_locked {
+    let if_wrong = if user_locked {
         Failure::ExtensionLocked {
             until: user.locked_until,
         }
-    } else if phone_throttled {
+    } else if throttled_phone {
         Failure::PhoneThrottled {
             until: now + policy.device_throttle_secs as i64,
         }
     } else {
         Failure::TriesLeft(policy.user_max_failures.saturating_sub(user.failures))
-    })
+    };
+    Ok(Ok(Charge {
+        if_wrong,
+        throttled_phone,
+        paused_everyone,
+    }))
 }
 
-/// A correct PIN clears the extension's failures and lockout history.
-pub fn record_success(app: &App, extension: &str) -> Result<(), StoreError> {
-    app.store.remove_guard(&user_key(extension))
+/// The PIN was wrong: the charge stands; logs the locks it set.
+pub fn confirm_failure(extension: &str, mac: Mac, charge: &Charge) {
+    if let Failure::ExtensionLocked { until } = charge.if_wrong {
+        warn!(target: "deskprov::audit", %extension, %mac, until = %crate::clock::rfc3339(until), "hot-desk login locked after repeated wrong PINs");
+    }
+    if charge.throttled_phone {
+        warn!(target: "deskprov::security", %mac, "phone throttled: too many failed hot-desk logins from it");
+    }
+    if charge.paused_everyone {
+        warn!(target: "deskprov::security", "all hot-desk logins paused: too many failed logins across phones (PIN spray?)");
+    }
+}
+
+/// The PIN was right: the extension's record is cleared, and the phone's and the site's
+/// counters get the attempt back, with any lock this very attempt set.
+pub fn refund(app: &App, extension: &str, mac: Mac, charge: &Charge) -> Result<(), StoreError> {
+    app.store.remove_guard(&user_key(extension))?;
+    let give_back = |g: &mut GuardRecord, set_lock: bool| {
+        g.failures = g.failures.saturating_sub(1);
+        if set_lock {
+            g.locked_until = 0;
+            g.lockouts = g.lockouts.saturating_sub(1);
+        }
+    };
+    app.store
+        .update_guard(&device_key(mac), |g| give_back(g, charge.throttled_phone))?;
+    app.store
+        .update_guard(GLOBAL_KEY, |g| give_back(g, charge.paused_everyone))?;
+    Ok(())
 }
 
 /// The admin's unlock: failures and lockouts of the extension are forgotten.

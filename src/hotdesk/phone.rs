@@ -102,11 +102,18 @@ fn message(title: &'static str, text: impl Into<String>) -> Screen {
 }
 
 pub async fn handle<B>(app: &App, request: &Request<B>, peer: Peer) -> HttpResponse {
-    if request.method() != Method::GET && request.method() != Method::HEAD {
-        return crate::respond::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    // Only GET: these requests log in and out, which a HEAD must not.
+    if request.method() != Method::GET {
+        let mut r = crate::respond::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        r.headers_mut()
+            .insert(http::header::ALLOW, http::HeaderValue::from_static("GET"));
+        return r;
     }
     let path = request.uri().path();
-    let segments: Vec<&str> = path[PATH_PREFIX.len()..].split('/').collect();
+    let Some(at) = path.find(PATH_PREFIX) else {
+        return crate::respond::text(StatusCode::NOT_FOUND, "not found\n");
+    };
+    let segments: Vec<&str> = path[at + PATH_PREFIX.len()..].split('/').collect();
     let (token, action, extension) = match segments.as_slice() {
         [token, action] => (*token, *action, None),
         [token, action, extension] => (*token, *action, Some(*extension)),
@@ -158,12 +165,8 @@ async fn visit<'a, B>(
             "Login",
             "This key is out of date. Wait for the phone to update, then try again.",
         );
-        return Ok(Err(screens::respond(
-            app,
-            dialect,
-            StatusCode::FORBIDDEN,
-            screen,
-        )));
+        // 200: phones' browsers show their own error for a 403, not this screen.
+        return Ok(Err(screens::respond(app, dialect, StatusCode::OK, screen)));
     };
     let row = sessions::model_row(&device);
     let dialect = device
@@ -173,12 +176,7 @@ async fn visit<'a, B>(
         .and_then(|v| v.hotdesk(row));
     let Some(dialect) = dialect.filter(|_| device.hotdesk) else {
         let screen = message("Login", "This phone is not set up for hot-desking.");
-        return Ok(Err(screens::respond(
-            app,
-            dialect,
-            StatusCode::FORBIDDEN,
-            screen,
-        )));
+        return Ok(Err(screens::respond(app, dialect, StatusCode::OK, screen)));
     };
     let params = parse_query(query);
     let slot = match dialect.handset_param {
@@ -291,11 +289,9 @@ async fn login(visit: &Visit<'_>) -> Result<Screen, HotdeskError> {
     if let Some(refusal) = check_pin(visit, &extension, &pin).await? {
         return Ok(refusal);
     }
-    let user = visit
-        .app
-        .store
-        .user(&extension)?
-        .expect("a PIN matched, so the user exists");
+    let Some(user) = visit.app.store.user(&extension)? else {
+        return Ok(message("Login", "Unknown request."));
+    };
     if user.locked || !user.may_hotdesk {
         info!(target: "deskprov::audit", %extension, mac = %visit.device.mac, "hot-desk login refused: user locked or not allowed to hot-desk");
         return Ok(message(
@@ -327,19 +323,22 @@ async fn check_pin(
 ) -> Result<Option<Screen>, HotdeskError> {
     let app = visit.app;
     let mac = visit.device.mac;
-    if let Some(blocked) = guard::blocked(app, extension.as_str(), mac, visit.now)? {
-        info!(target: "deskprov::audit", %extension, %mac, "hot-desk login refused while locked");
-        return Ok(Some(blocked_screen(blocked, visit.now)));
-    }
+    let charge = match guard::charge(app, extension.as_str(), mac, visit.now)? {
+        Ok(charge) => charge,
+        Err(blocked) => {
+            info!(target: "deskprov::audit", %extension, %mac, "hot-desk login refused while locked");
+            return Ok(Some(blocked_screen(blocked, visit.now)));
+        }
+    };
     let user = app.store.user(extension)?;
     let hash = user.as_ref().and_then(|u| u.pin_hash.as_ref());
     if app.pins.verify(pin, hash).await {
-        guard::record_success(app, extension.as_str())?;
+        guard::refund(app, extension.as_str(), mac, &charge)?;
         return Ok(None);
     }
-    let failure = guard::record_failure(app, extension.as_str(), mac, visit.now)?;
+    guard::confirm_failure(extension.as_str(), mac, &charge);
     warn!(target: "deskprov::audit", %extension, %mac, "hot-desk login failed: wrong PIN");
-    Ok(Some(match failure {
+    Ok(Some(match charge.if_wrong {
         Failure::TriesLeft(n) => message(
             "Login failed",
             format!(
@@ -429,6 +428,10 @@ async fn bind(
             "Login",
             "This handset has a fixed user and cannot be logged in to.",
         ),
+        sessions::LoginResult::NotPermitted => message(
+            "Login",
+            "This extension may not log in at hot-desk phones. Ask your administrator.",
+        ),
     })
 }
 
@@ -440,12 +443,17 @@ async fn logout(visit: &Visit<'_>) -> Result<Screen, HotdeskError> {
         visit.app,
         visit.device.mac,
         Some(visit.slot),
+        Some(visit.token),
         "logged out at the phone",
     )
     .await?;
-    if let Some((device, _)) = &outcome {
-        notify::reload(visit.app, device);
-    }
+    let Some((device, _)) = &outcome else {
+        return Ok(message(
+            "Logout",
+            "This phone's login changed meanwhile. Wait for it to update, then try again.",
+        ));
+    };
+    notify::reload(visit.app, device);
     Ok(Screen::Message {
         title: "Logout",
         text: "Logged out. The phone will update in a moment.".into(),

@@ -86,6 +86,8 @@ pub enum LoginResult {
     LoggedInElsewhere,
     /// This handset slot has a fixed user, or the device is no longer a hot-desk phone.
     NotHotdesk,
+    /// The user was locked, barred from hot-desking or told to change their PIN meanwhile.
+    NotPermitted,
 }
 
 /// Binds `extension` to (`mac`, `slot`), replacing whoever was there.
@@ -114,27 +116,29 @@ pub async fn log_in(
     let Some(user) = app.store.user(extension)? else {
         return Ok(LoginResult::StaleToken);
     };
+    if user.locked || !user.may_hotdesk || user.pin_change_required {
+        return Ok(LoginResult::NotPermitted);
+    }
     let here = SessionRef { mac, slot };
     let settings = app.store.settings()?;
     let mut moved_from = None;
     if let Some(there) = user.hotdesk_at.filter(|at| *at != here) {
-        if let Some(old) = app.store.device(there.mac)?
-            && old
-                .sessions
+        let live_there = app.store.device(there.mac)?.is_some_and(|old| {
+            old.sessions
                 .get(&there.slot)
                 .is_some_and(|s| s.extension == *extension && is_live(s, &settings, now))
-        {
-            if app.config.hotdesk.multiple_logins == MultipleLogins::Refuse {
-                return Ok(LoginResult::LoggedInElsewhere);
-            }
-            moved_from = end_sessions(app, there.mac, Some(there.slot))?;
+        });
+        if live_there && app.config.hotdesk.multiple_logins == MultipleLogins::Refuse {
+            return Ok(LoginResult::LoggedInElsewhere);
         }
+        // Ended whether or not its time is up: a later change of the limits must not revive it.
+        moved_from = end_sessions_of(app, extension, there)?;
     }
     app.store
         .update_user(extension, |u| u.hotdesk_at = Some(here))?;
     let fresh = Secret::generate(LOGIN_TOKEN_LEN);
     app.store.index_login_token(&fresh, mac)?;
-    let (device, replaced) = app
+    let (device, (replaced, previous_token)) = app
         .store
         .update_device(mac, |d| {
             let replaced = d.sessions.insert(
@@ -144,12 +148,15 @@ pub async fn log_in(
                     since: now,
                 },
             );
-            d.login_token = Some(fresh.clone());
-            replaced
+            (replaced, d.login_token.replace(fresh.clone()))
         })?
         .expect("the device was read under the lock");
+    // The token the phone used, and the one a move within this device set meanwhile.
     app.store
         .unindex_login_token(&Secret::from_trusted(presented_token.to_string()))?;
+    if let Some(previous) = &previous_token {
+        app.store.unindex_login_token(previous)?;
+    }
     if let Some(previous) = replaced.filter(|s| s.extension != *extension) {
         clear_pointer(app, &previous.extension, here)?;
         info!(target: "deskprov::audit", extension = %previous.extension, %mac, slot, "hot-desk logout: another user logged in at this phone");
@@ -163,17 +170,27 @@ pub async fn log_in(
 }
 
 /// Logs out the given slot (or every slot) of a device; the users logged out, with the device
-/// as it is afterwards. Takes the admin write lock.
+/// as it is afterwards. `None` if there is no such device, or (`presented_token`, from a phone)
+/// the token changed meanwhile. Takes the admin write lock.
 pub async fn log_out(
     app: &App,
     mac: Mac,
     slot: Option<u16>,
+    presented_token: Option<&str>,
     reason: &str,
 ) -> Result<Option<(DeviceRecord, Vec<Extension>)>, StoreError> {
     let _guard = app.admin_writes.lock().await;
     let Some(before) = app.store.device(mac)? else {
         return Ok(None);
     };
+    if let Some(presented) = presented_token
+        && !before
+            .login_token
+            .as_ref()
+            .is_some_and(|t| t.matches(presented))
+    {
+        return Ok(None);
+    }
     let leaving: Vec<Extension> = before
         .sessions
         .iter()
@@ -194,15 +211,16 @@ pub async fn log_out_user(
     extension: &Extension,
     reason: &str,
 ) -> Result<Option<DeviceRecord>, StoreError> {
-    let at = {
-        let _guard = app.admin_writes.lock().await;
-        app.store.user(extension)?.and_then(|u| u.hotdesk_at)
-    };
-    let Some(at) = at else { return Ok(None) };
-    let Some((device, leaving)) = log_out(app, at.mac, Some(at.slot), reason).await? else {
+    let _guard = app.admin_writes.lock().await;
+    let Some(at) = app.store.user(extension)?.and_then(|u| u.hotdesk_at) else {
         return Ok(None);
     };
-    Ok(leaving.contains(extension).then_some(device))
+    let left = end_sessions_of(app, extension, at)?;
+    app.store.flush().await?;
+    if left.is_some() {
+        info!(target: "deskprov::audit", %extension, mac = %at.mac, reason, "hot-desk logout");
+    }
+    Ok(left)
 }
 
 /// Removes sessions and rotates the token, then clears the users' pointers. Caller holds the
@@ -213,6 +231,9 @@ pub fn end_sessions(
     slot: Option<u16>,
 ) -> Result<Option<DeviceRecord>, StoreError> {
     let fresh = Secret::generate(LOGIN_TOKEN_LEN);
+    // Indexed before it is stored: a crash in between leaves a harmless extra entry, never a
+    // token the phone has but the index lacks.
+    app.store.index_login_token(&fresh, mac)?;
     let mut old_token = None;
     let updated = app.store.update_device(mac, |d| {
         let mut ended = Vec::new();
@@ -229,10 +250,11 @@ pub fn end_sessions(
         ended
     })?;
     let Some((device, ended)) = updated else {
+        app.store.unindex_login_token(&fresh)?;
         return Ok(None);
     };
-    if device.login_token.as_ref() == Some(&fresh) {
-        app.store.index_login_token(&fresh, mac)?;
+    if device.login_token.as_ref() != Some(&fresh) {
+        app.store.unindex_login_token(&fresh)?;
     }
     if let Some(old) = &old_token {
         app.store.unindex_login_token(old)?;
@@ -281,13 +303,36 @@ pub async fn sweep_expired(app: &App, now: i64) -> Result<Vec<DeviceRecord>, Sto
             if is_live(session, &settings, now) {
                 continue;
             }
-            if let Some((after, _)) =
-                log_out(app, device.mac, Some(*slot), "login time is up").await?
-            {
+            if let Some(after) = end_if_unchanged(app, device.mac, *slot, session, now).await? {
                 changed.retain(|d: &DeviceRecord| d.mac != after.mac);
                 changed.push(after);
             }
         }
     }
     Ok(changed)
+}
+
+/// Ends the session the sweeper saw, if it is still there and still expired: a user who logged
+/// in meanwhile keeps their login.
+async fn end_if_unchanged(
+    app: &App,
+    mac: Mac,
+    slot: u16,
+    seen: &Session,
+    now: i64,
+) -> Result<Option<DeviceRecord>, StoreError> {
+    let _guard = app.admin_writes.lock().await;
+    let settings = app.store.settings()?;
+    let still = app.store.device(mac)?.is_some_and(|d| {
+        d.sessions
+            .get(&slot)
+            .is_some_and(|s| s == seen && !is_live(s, &settings, now))
+    });
+    if !still {
+        return Ok(None);
+    }
+    let after = end_sessions(app, mac, Some(slot))?;
+    app.store.flush().await?;
+    info!(target: "deskprov::audit", extension = %seen.extension, %mac, slot, reason = "login time is up", "hot-desk logout");
+    Ok(after)
 }
