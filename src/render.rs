@@ -116,10 +116,10 @@ struct DeviceContext<'a> {
 
 #[derive(Serialize)]
 struct HotdeskContext {
-    /// Somebody is logged in on line 1 (desk phones; DECT handsets use the menu).
-    logged_in: bool,
-    login_url: String,
-    logout_url: String,
+    /// The desk phone's login key: `Login` while nobody is on line 1, else `Logout` (DECT
+    /// handsets use the menu instead).
+    key_label: &'static str,
+    key_url: String,
     pin_url: String,
     /// Log in, or log out and change PIN, depending on who asks (DECT handsets).
     menu_url: String,
@@ -294,15 +294,15 @@ fn hotdesk_context(
     let token = sessions::ensure_login_token(app, device)?;
     let url = |action: &str| format!("{base_url}hotdesk/{}/{action}", token.expose());
     let location = base_url.trim_end_matches('/').to_string();
+    let logged_in = device
+        .sessions
+        .get(&1)
+        .is_some_and(|s| sessions::is_live(s, settings, now));
     Ok(HotdeskContext {
         menu_location: location,
         menu_path: format!("/hotdesk/{}/menu", token.expose()),
-        logged_in: device
-            .sessions
-            .get(&1)
-            .is_some_and(|s| sessions::is_live(s, settings, now)),
-        login_url: url("login"),
-        logout_url: url("logout"),
+        key_label: if logged_in { "Logout" } else { "Login" },
+        key_url: url(if logged_in { "logout" } else { "login" }),
         pin_url: url("pin"),
         menu_url: url("menu"),
     })

@@ -15,7 +15,7 @@ use crate::hotdesk::{notify, sessions};
 use crate::models::{self, MAX_LINES_UNKNOWN_MODEL, ModelRow};
 use crate::render;
 use crate::respond;
-use crate::settings::double_option;
+use crate::settings::{Settings, double_option};
 use crate::store::{DeviceRecord, ModelSource, UnregisteredRecord};
 use crate::vendors::{self, FileRequest};
 
@@ -98,9 +98,15 @@ struct DeviceView<'a> {
     model_mismatch: Option<MismatchView<'a>>,
 }
 
-fn view<'a>(app: &App, d: &'a DeviceRecord) -> DeviceView<'a> {
+/// One device as the API answers it.
+fn answer(app: &App, status: StatusCode, d: &DeviceRecord) -> ApiResult {
+    let settings = app.store.settings()?;
+    Ok(respond::json(status, &view(app, d, &settings)))
+}
+
+/// `settings` decide which logins are still in time; read once for a whole list.
+fn view<'a>(app: &App, d: &'a DeviceRecord, settings: &Settings) -> DeviceView<'a> {
     let now = app.clock.now();
-    let settings = app.store.settings().unwrap_or_default();
     let window = app.config.provisioning.claim_window_secs as i64;
     let claim_end = d.claim_opened_at + window;
     DeviceView {
@@ -120,7 +126,7 @@ fn view<'a>(app: &App, d: &'a DeviceRecord) -> DeviceView<'a> {
         logged_in: d
             .sessions
             .iter()
-            .filter(|(_, s)| sessions::is_live(s, &settings, now))
+            .filter(|(_, s)| sessions::is_live(s, settings, now))
             .map(|(line, s)| LoginView {
                 line: *line,
                 user: &s.extension,
@@ -226,13 +232,14 @@ fn apply_seen(device: &mut DeviceRecord, seen: &UnregisteredRecord) {
 
 pub fn list(app: &App) -> ApiResult {
     let devices = app.store.devices()?;
-    let views: Vec<_> = devices.iter().map(|d| view(app, d)).collect();
+    let settings = app.store.settings()?;
+    let views: Vec<_> = devices.iter().map(|d| view(app, d, &settings)).collect();
     Ok(respond::json(StatusCode::OK, &views))
 }
 
 pub fn show(app: &App, mac: &str) -> ApiResult {
     let device = existing(app, parse_mac(mac)?)?;
-    Ok(respond::json(StatusCode::OK, &view(app, &device)))
+    answer(app, StatusCode::OK, &device)
 }
 
 pub async fn create(app: &App, new: NewDevice) -> ApiResult {
@@ -255,7 +262,7 @@ pub async fn create(app: &App, new: NewDevice) -> ApiResult {
     app.store.remove_unregistered(mac)?;
     app.store.flush().await?;
     tracing::info!(target: "deskprov::audit", %mac, "device registered");
-    Ok(respond::json(StatusCode::CREATED, &view(app, &record)))
+    answer(app, StatusCode::CREATED, &record)
 }
 
 fn device_is_dect(d: &DeviceRecord) -> bool {
@@ -302,7 +309,7 @@ pub async fn logout(app: &App, mac: &str, query: &str) -> ApiResult {
         )));
     }
     notify::reload(app, &after);
-    Ok(respond::json(StatusCode::OK, &view(app, &after)))
+    answer(app, StatusCode::OK, &after)
 }
 
 fn set_admin_model(record: &mut DeviceRecord, row: &ModelRow) {
@@ -373,7 +380,7 @@ pub async fn patch(app: &App, mac: &str, patch: DevicePatch) -> ApiResult {
     }
     app.store.flush().await?;
     tracing::info!(target: "deskprov::audit", %mac, hotdesk = stored.hotdesk, "device changed");
-    Ok(respond::json(StatusCode::OK, &view(app, &stored)))
+    answer(app, StatusCode::OK, &stored)
 }
 
 pub async fn delete(app: &App, mac: &str) -> ApiResult {
@@ -435,7 +442,7 @@ pub async fn assign(app: &App, mac: &str, line: &str, body: LineAssignment) -> A
         .ok_or_else(|| ApiError::NotFound(format!("no device with MAC {mac}")))?;
     app.store.flush().await?;
     tracing::info!(target: "deskprov::audit", %mac, line, user = %extension, "user assigned to line");
-    Ok(respond::json(StatusCode::OK, &view(app, &stored)))
+    answer(app, StatusCode::OK, &stored)
 }
 
 pub async fn unassign(app: &App, mac: &str, line: &str) -> ApiResult {
@@ -456,7 +463,7 @@ pub async fn unassign(app: &App, mac: &str, line: &str) -> ApiResult {
         .ok_or_else(|| ApiError::NotFound(format!("no device with MAC {mac}")))?;
     app.store.flush().await?;
     tracing::info!(target: "deskprov::audit", %mac, line, "line unassigned");
-    Ok(respond::json(StatusCode::OK, &view(app, &stored)))
+    answer(app, StatusCode::OK, &stored)
 }
 
 /// Opens a new claim window and replaces the provisioning password: for a phone that was
@@ -476,7 +483,7 @@ pub async fn reset_claim(app: &App, mac: &str) -> ApiResult {
         .ok_or_else(|| ApiError::NotFound(format!("no device with MAC {mac}")))?;
     app.store.flush().await?;
     tracing::info!(target: "deskprov::audit", %mac, "claim reset; provisioning password replaced");
-    Ok(respond::json(StatusCode::OK, &view(app, &stored)))
+    answer(app, StatusCode::OK, &stored)
 }
 
 /// The device's provisioning credentials, for configuring a phone by hand.
@@ -619,7 +626,7 @@ pub async fn adopt(app: &App, mac: &str, adoption: Adoption) -> ApiResult {
     app.store.remove_unregistered(mac)?;
     app.store.flush().await?;
     tracing::info!(target: "deskprov::audit", %mac, "unregistered device adopted");
-    Ok(respond::json(StatusCode::CREATED, &view(app, &record)))
+    answer(app, StatusCode::CREATED, &record)
 }
 
 pub async fn forget_unregistered(app: &App, mac: &str) -> ApiResult {

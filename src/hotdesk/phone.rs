@@ -93,6 +93,12 @@ impl Visit<'_> {
     }
 }
 
+const FIXED_HANDSET: &str = "This handset has a fixed user and cannot be logged in to.";
+const NOT_PERMITTED: &str =
+    "This extension may not log in at hot-desk phones. Ask your administrator.";
+const LOGIN_CHANGED: &str =
+    "This phone's login changed meanwhile. Wait for it to update, then try again.";
+
 fn message(title: &'static str, text: impl Into<String>) -> Screen {
     Screen::Message {
         title,
@@ -187,10 +193,7 @@ async fn visit<'a, B>(
         None => Some(1),
     };
     let Some(slot) = slot.filter(|s| sessions::hotdesk_slots(&device).contains(s)) else {
-        let screen = message(
-            "Login",
-            "This handset has a fixed user and cannot be logged in to.",
-        );
+        let screen = message("Login", FIXED_HANDSET);
         return Ok(Err(screens::respond(
             app,
             Some(dialect),
@@ -294,10 +297,7 @@ async fn login(visit: &Visit<'_>) -> Result<Screen, HotdeskError> {
     };
     if user.locked || !user.may_hotdesk {
         info!(target: "deskprov::audit", %extension, mac = %visit.device.mac, "hot-desk login refused: user locked or not allowed to hot-desk");
-        return Ok(message(
-            "Login",
-            "This extension may not log in at hot-desk phones. Ask your administrator.",
-        ));
+        return Ok(message("Login", NOT_PERMITTED));
     }
     if user.pin_change_required {
         let url = format!("{}/{extension}", visit.url("pin"));
@@ -416,22 +416,13 @@ async fn bind(
                 reload: true,
             }
         }
-        sessions::LoginResult::StaleToken => message(
-            "Login",
-            "This phone's login changed meanwhile. Wait for it to update, then try again.",
-        ),
+        sessions::LoginResult::StaleToken => message("Login", LOGIN_CHANGED),
         sessions::LoginResult::LoggedInElsewhere => message(
             "Login",
             "You are logged in at another phone. Log out there first.",
         ),
-        sessions::LoginResult::NotHotdesk => message(
-            "Login",
-            "This handset has a fixed user and cannot be logged in to.",
-        ),
-        sessions::LoginResult::NotPermitted => message(
-            "Login",
-            "This extension may not log in at hot-desk phones. Ask your administrator.",
-        ),
+        sessions::LoginResult::NotHotdesk => message("Login", FIXED_HANDSET),
+        sessions::LoginResult::NotPermitted => message("Login", NOT_PERMITTED),
     })
 }
 
@@ -448,10 +439,7 @@ async fn logout(visit: &Visit<'_>) -> Result<Screen, HotdeskError> {
     )
     .await?;
     let Some((device, _)) = &outcome else {
-        return Ok(message(
-            "Logout",
-            "This phone's login changed meanwhile. Wait for it to update, then try again.",
-        ));
+        return Ok(message("Logout", LOGIN_CHANGED));
     };
     notify::reload(visit.app, device);
     Ok(Screen::Message {
