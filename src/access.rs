@@ -4,8 +4,9 @@
 //! device's own config goes (a) to the first request within the claim window after the admin
 //! registered the device or reset its claim, then to the same address for a short grace while
 //! the phone applies what it got, or (b) to a request presenting the device's provisioning
-//! credentials, which the first config handed it. A MAC is printed on the box, so naming it
-//! proves nothing. Client certificates plug in through [`Requester::client_cert_mac`].
+//! credentials, which the first config handed it, or (c) to a connection whose factory client
+//! certificate chains to a vendor CA and names the device's MAC. A MAC is printed on the box,
+//! so naming it proves nothing. A device marked `certificate_required` takes only (c).
 
 use std::net::IpAddr;
 
@@ -27,7 +28,7 @@ pub enum Credentials {
 }
 
 impl Credentials {
-    fn user(&self) -> &str {
+    pub fn user(&self) -> &str {
         match self {
             Credentials::Basic { user, .. } => user,
             Credentials::Digest(digest) => &digest.username,
@@ -56,7 +57,7 @@ pub struct Requester<'a> {
     /// The MAC in the phone's User-Agent, if it sent one.
     pub user_agent_mac: Option<Mac>,
     pub credentials: Option<&'a Credentials>,
-    /// The MAC taken from a verified client certificate (security issue; `None` until then).
+    /// The MAC taken from a verified client certificate.
     pub client_cert_mac: Option<Mac>,
     pub address: IpAddr,
 }
@@ -64,6 +65,7 @@ pub struct Requester<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grant {
     Credentials,
+    Certificate,
     /// The first fetch in the claim window: the caller must record the claim atomically.
     Claim,
     /// The claimer's address, shortly after its claim.
@@ -77,6 +79,7 @@ pub enum Denial {
     NoCredentials,
     MacMismatch,
     CertificateMismatch,
+    CertificateRequired,
 }
 
 impl Denial {
@@ -87,6 +90,9 @@ impl Denial {
             Denial::NoCredentials => "device already claimed and no credentials given",
             Denial::MacMismatch => "User-Agent MAC differs from the requested device",
             Denial::CertificateMismatch => "client certificate is for another MAC",
+            Denial::CertificateRequired => {
+                "device requires its factory client certificate and none was presented"
+            }
         }
     }
 }
@@ -109,6 +115,12 @@ pub fn device_config(
         .is_some_and(|mac| mac != device.mac)
     {
         return Err(Denial::MacMismatch);
+    }
+    if requester.client_cert_mac == Some(device.mac) {
+        return Ok(Grant::Certificate);
+    }
+    if device.certificate_required {
+        return Err(Denial::CertificateRequired);
     }
     let presented = requester.credentials;
     if presented.is_some_and(|c| credentials_match(device, c)) {
@@ -140,7 +152,7 @@ fn claimable(
     }
 }
 
-fn credentials_match(device: &DeviceRecord, presented: &Credentials) -> bool {
+pub fn credentials_match(device: &DeviceRecord, presented: &Credentials) -> bool {
     let user_ok: bool = device
         .provisioning_user
         .as_bytes()
@@ -184,6 +196,7 @@ mod tests {
             claimed_at: None,
             claimed_from: None,
             hotdesk: false,
+            certificate_required: false,
             login_token: None,
             sessions: Default::default(),
         }
@@ -265,6 +278,32 @@ mod tests {
         assert_eq!(
             device_config(&policy, Some(&d), &r, 1500),
             Err(Denial::CertificateMismatch)
+        );
+    }
+
+    #[test]
+    fn certificate_required_devices_take_only_their_certificate() {
+        let policy = ProvisioningConfig::default();
+        let mut d = device();
+        d.certificate_required = true;
+        let good = Credentials::Basic {
+            user: "001565aabbcc".into(),
+            password: "p4ssw0rdp4ssw0rd".into(),
+        };
+        // Neither the claim window nor the right credentials suffice.
+        assert_eq!(
+            device_config(&policy, Some(&d), &requester(None), 1500),
+            Err(Denial::CertificateRequired)
+        );
+        assert_eq!(
+            device_config(&policy, Some(&d), &requester(Some(&good)), 1500),
+            Err(Denial::CertificateRequired)
+        );
+        let mut r = requester(None);
+        r.client_cert_mac = Some(d.mac);
+        assert_eq!(
+            device_config(&policy, Some(&d), &r, 99_999),
+            Ok(Grant::Certificate)
         );
     }
 }

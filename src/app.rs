@@ -19,6 +19,11 @@ pub struct App {
     pub admin_writes: tokio::sync::Mutex<()>,
     /// Hashes and checks hot-desk PINs off the async runtime, a bounded number at a time.
     pub pins: crate::hotdesk::hashing::PinHasher,
+    /// Vendor CAs that identify phones by their factory certificates; `None` when none are
+    /// configured.
+    pub vendor_cas: Option<crate::client_cert::CertificateCheck>,
+    /// Keeps refusals anyone can repeat from flooding the audit trail.
+    pub audit_repeats: crate::audit::RepeatFilter,
 }
 
 pub type SharedApp = Arc<App>;

@@ -64,6 +64,30 @@ pub enum Command {
     Settings(SettingsCommand),
     /// List the supported models.
     Models,
+    /// Create, list and revoke admin API tokens.
+    #[command(subcommand)]
+    Tokens(TokenCommand),
+    /// Show the audit trail: admin changes and security events, newest first.
+    Audit {
+        /// Only this kind (admin_change, source_banned, login_failure, config_refused, ...).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only about this MAC, extension or source.
+        #[arg(long)]
+        subject: Option<String>,
+        /// Only from this address.
+        #[arg(long)]
+        source: Option<String>,
+        /// Only since this RFC 3339 time (2026-11-22T08:00:00Z).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many records (1 to 1000; 100 by default).
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Show and lift bans on sources that swept MACs.
+    #[command(subcommand)]
+    Bans(BanCommand),
     /// Print exactly what the phone with this MAC gets for its own config (or --file).
     Render {
         mac: String,
@@ -90,6 +114,9 @@ pub enum DeviceCommand {
         /// Users log in at this phone with extension and PIN.
         #[arg(long)]
         hotdesk: bool,
+        /// Serve it only to the phone's factory client certificate (needs certs/vendor-ca/).
+        #[arg(long)]
+        certificate_required: bool,
     },
     Show {
         mac: String,
@@ -103,6 +130,8 @@ pub enum DeviceCommand {
         label: Option<String>,
         #[arg(long, value_name = "true|false")]
         hotdesk: Option<bool>,
+        #[arg(long, value_name = "true|false")]
+        certificate_required: Option<bool>,
     },
     /// Log out whoever is logged in at a hot-desk phone (--line: only that line or handset).
     Logout {
@@ -143,6 +172,24 @@ pub enum DeviceCommand {
     Forget {
         mac: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// List tokens by id and name (the tokens themselves are never stored).
+    List,
+    /// Create a token; it is shown once.
+    Create { name: String },
+    /// Revoke a token by id or name (the last token cannot be revoked).
+    Revoke { token: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BanCommand {
+    /// Banned sources, and those counting unknown MACs towards a ban.
+    List,
+    /// Lift the ban on an address (an IPv6 address lifts its /64).
+    Lift { address: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -453,6 +500,39 @@ async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(), S
             )
         }
         Command::Devices(command) => device_command(api, command).await?,
+        Command::Tokens(command) => token_command(api, command).await?,
+        Command::Bans(BanCommand::List) => {
+            (api.call(M::GET, "/api/v1/bans", None).await?, Shape::Bans)
+        }
+        Command::Bans(BanCommand::Lift { address }) => (
+            api.call(
+                M::DELETE,
+                &format!("/api/v1/bans/{}", mac_path(&address)),
+                None,
+            )
+            .await?,
+            Shape::Object,
+        ),
+        Command::Audit {
+            kind,
+            subject,
+            source,
+            since,
+            limit,
+        } => {
+            let query: Vec<String> = [
+                ("kind", kind),
+                ("subject", subject),
+                ("source", source),
+                ("since", since),
+                ("limit", limit.map(|l| l.to_string())),
+            ]
+            .into_iter()
+            .filter_map(|(key, value)| value.map(|v| format!("{key}={}", mac_path(&v))))
+            .collect();
+            let path = format!("/api/v1/audit?{}", query.join("&"));
+            (api.call(M::GET, &path, None).await?, Shape::Audit)
+        }
         Command::Users(command) => user_command(api, command).await?,
     };
     let value = reply.json();
@@ -465,6 +545,30 @@ async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(), S
         print_shape(shape, &value);
     }
     Ok(())
+}
+
+async fn token_command(api: &Api, command: TokenCommand) -> Result<(Reply, Shape), String> {
+    use Method as M;
+    Ok(match command {
+        TokenCommand::List => (
+            api.call(M::GET, "/api/v1/tokens", None).await?,
+            Shape::Tokens,
+        ),
+        TokenCommand::Create { name } => (
+            api.call(M::POST, "/api/v1/tokens", Some(json!({ "name": name })))
+                .await?,
+            Shape::Object,
+        ),
+        TokenCommand::Revoke { token } => (
+            api.call(
+                M::DELETE,
+                &format!("/api/v1/tokens/{}", mac_path(&token)),
+                None,
+            )
+            .await?,
+            Shape::Object,
+        ),
+    })
 }
 
 async fn device_command(api: &Api, command: DeviceCommand) -> Result<(Reply, Shape), String> {
@@ -480,6 +584,7 @@ async fn device_command(api: &Api, command: DeviceCommand) -> Result<(Reply, Sha
             model,
             label,
             hotdesk,
+            certificate_required,
         } => {
             let mut body = Map::new();
             body.insert("mac".into(), Value::String(mac));
@@ -487,6 +592,9 @@ async fn device_command(api: &Api, command: DeviceCommand) -> Result<(Reply, Sha
             put(&mut body, "label", label);
             if hotdesk {
                 body.insert("hotdesk".into(), Value::Bool(true));
+            }
+            if certificate_required {
+                body.insert("certificate_required".into(), Value::Bool(true));
             }
             (
                 api.call(M::POST, "/api/v1/devices", Some(Value::Object(body)))
@@ -502,12 +610,16 @@ async fn device_command(api: &Api, command: DeviceCommand) -> Result<(Reply, Sha
             model,
             label,
             hotdesk,
+            certificate_required,
         } => {
             let mut body = Map::new();
             put_clearable(&mut body, "model", model);
             put_clearable(&mut body, "label", label);
             if let Some(hotdesk) = hotdesk {
                 body.insert("hotdesk".into(), Value::Bool(hotdesk));
+            }
+            if let Some(required) = certificate_required {
+                body.insert("certificate_required".into(), Value::Bool(required));
             }
             (
                 api.call(M::PATCH, &device(&mac), Some(Value::Object(body)))
@@ -688,6 +800,9 @@ enum Shape {
     Users,
     Unregistered,
     Models,
+    Tokens,
+    Bans,
+    Audit,
 }
 
 fn print_shape(shape: Shape, value: &Value) {
@@ -723,6 +838,15 @@ fn print_shape(shape: Shape, value: &Value) {
         Shape::Models => &[
             "vendor", "model", "kind", "lines", "handsets", "family", "template",
         ],
+        Shape::Tokens => &["id", "name", "created_at"],
+        Shape::Bans => &[
+            "source",
+            "banned",
+            "banned_until",
+            "bans",
+            "unknown_macs_in_window",
+        ],
+        Shape::Audit => &["at", "kind", "actor", "source", "subject", "detail"],
     };
     let rows: Vec<Vec<String>> = value
         .as_array()

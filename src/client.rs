@@ -1,15 +1,15 @@
 //! A small HTTPS client: what the CLI uses to talk to the admin API, and what the integration
 //! tests use to talk to the server as a phone would. One connection per request.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use rustls_pki_types::{CertificateDer, ServerName};
-use tokio::net::TcpStream;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::TlsConnector;
 
 use crate::tls::{self, TlsError};
@@ -41,6 +41,8 @@ pub struct Client {
     address: SocketAddr,
     server_name: ServerName<'static>,
     connector: TlsConnector,
+    /// The local address to connect from (tests play phones on 127.0.0.x).
+    source: Option<IpAddr>,
 }
 
 #[derive(Debug)]
@@ -86,7 +88,39 @@ impl Client {
             address,
             server_name,
             connector: TlsConnector::from(tls::client_config(trust)?),
+            source: None,
         })
+    }
+
+    /// A client that presents a client certificate, as phones with factory certificates do.
+    pub fn with_identity(
+        address: SocketAddr,
+        server_name: &str,
+        trust: &[CertificateDer<'static>],
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<Client, ClientError> {
+        let mut client = Client::new(address, server_name, trust)?;
+        client.connector = TlsConnector::from(tls::client_config_with_identity(trust, chain, key)?);
+        Ok(client)
+    }
+
+    /// The same client, connecting from `source`.
+    pub fn from_source(mut self, source: IpAddr) -> Client {
+        self.source = Some(source);
+        self
+    }
+
+    async fn connect_tcp(&self) -> std::io::Result<TcpStream> {
+        let Some(source) = self.source else {
+            return TcpStream::connect(self.address).await;
+        };
+        let socket = match source {
+            IpAddr::V4(_) => TcpSocket::new_v4()?,
+            IpAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        socket.bind(SocketAddr::new(source, 0))?;
+        socket.connect(self.address).await
     }
 
     pub fn trusting_file(
@@ -106,7 +140,8 @@ impl Client {
         body: Option<Vec<u8>>,
     ) -> Result<Reply, ClientError> {
         let address = self.address;
-        let tcp = TcpStream::connect(address)
+        let tcp = self
+            .connect_tcp()
             .await
             .map_err(|source| ClientError::Connect { address, source })?;
         let tls = self

@@ -12,6 +12,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub provisioning: ProvisioningConfig,
     pub hotdesk: HotdeskConfig,
+    pub security: SecurityConfig,
     pub limits: Limits,
 }
 
@@ -143,6 +144,45 @@ impl HotdeskConfig {
     }
 }
 
+/// Bans on MAC enumeration, the admin API's failed-token brake, and the audit trail.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// A source (an IPv4 address or an IPv6 /64) asking for more distinct unknown MACs than
+    /// this within `unknown_mac_window_secs` is banned. Requests for registered MACs and for
+    /// missing optional files never count, so an office of phones behind one NAT is safe.
+    pub max_unknown_macs: usize,
+    pub unknown_mac_window_secs: u64,
+    /// The first ban; each further one doubles, up to `ban_max_secs`.
+    pub ban_secs: u64,
+    pub ban_max_secs: u64,
+    /// Networks never banned: office NAT ranges with many unregistered phones (`"10.0.0.0/8"`).
+    pub allow_networks: Vec<ipnet::IpNet>,
+    /// Wrong admin tokens from one address within `admin_failure_window_secs` that block it for
+    /// `admin_block_secs`.
+    pub admin_max_failures: u32,
+    pub admin_failure_window_secs: u64,
+    pub admin_block_secs: u64,
+    /// The audit trail keeps this many newest records.
+    pub audit_max_records: usize,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            max_unknown_macs: 10,
+            unknown_mac_window_secs: 300,
+            ban_secs: 3600,
+            ban_max_secs: 24 * 3600,
+            allow_networks: Vec::new(),
+            admin_max_failures: 10,
+            admin_failure_window_secs: 300,
+            admin_block_secs: 300,
+            audit_max_records: 100_000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
@@ -198,6 +238,8 @@ impl Limits {
     }
 }
 
+const MONTH_SECS: u64 = 30 * 24 * 3600;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("config file {path}: {source}")]
@@ -243,7 +285,40 @@ impl Config {
                 "limits: timeouts must be at least 1 second".into(),
             ));
         }
-        self.validate_hotdesk()
+        self.validate_hotdesk()?;
+        self.validate_security()
+    }
+
+    fn validate_security(&self) -> Result<(), ConfigError> {
+        let s = &self.security;
+        let times = [
+            s.unknown_mac_window_secs,
+            s.ban_secs,
+            s.ban_max_secs,
+            s.admin_failure_window_secs,
+            s.admin_block_secs,
+        ];
+        if s.max_unknown_macs == 0 || s.admin_max_failures == 0 || times.contains(&0) {
+            return Err(ConfigError::Invalid(
+                "security: counts and times must be at least 1".into(),
+            ));
+        }
+        if times.iter().any(|t| *t > MONTH_SECS) || s.max_unknown_macs > 10_000 {
+            return Err(ConfigError::Invalid(
+                "security: times must be at most 30 days and max_unknown_macs at most 10000".into(),
+            ));
+        }
+        if s.ban_max_secs < s.ban_secs {
+            return Err(ConfigError::Invalid(
+                "security.ban_max_secs: must not be below ban_secs".into(),
+            ));
+        }
+        if s.audit_max_records < 1000 {
+            return Err(ConfigError::Invalid(
+                "security.audit_max_records: must be at least 1000".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn validate_hotdesk(&self) -> Result<(), ConfigError> {
@@ -274,11 +349,10 @@ impl Config {
                     .into(),
             ));
         }
-        const MONTH: u64 = 30 * 24 * 3600;
         if times
             .iter()
             .chain([&h.user_lockout_max_secs])
-            .any(|t| *t > MONTH)
+            .any(|t| *t > MONTH_SECS)
         {
             return Err(ConfigError::Invalid(
                 "hotdesk: lockout, window and pause times must be at most 30 days".into(),
@@ -298,6 +372,11 @@ impl Config {
 
     pub fn token_file(&self) -> PathBuf {
         self.server.data_dir.join("admin.token")
+    }
+
+    /// CA certificates of phone vendors; a client certificate they signed identifies its MAC.
+    pub fn vendor_ca_dir(&self) -> PathBuf {
+        self.server.certs_dir.join("vendor-ca")
     }
 }
 

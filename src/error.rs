@@ -24,6 +24,9 @@ pub enum ApiError {
     TooLarge(usize),
     #[error("request body not received in time")]
     Timeout,
+    /// Too many wrong admin tokens from this address; seconds until it may try again.
+    #[error("too many failed attempts from this address; try again in {0} s")]
+    TooManyRequests(i64),
     #[error("internal error")]
     Internal(String),
 }
@@ -38,6 +41,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -50,6 +54,12 @@ impl ApiError {
             self.status(),
             &serde_json::json!({ "error": self.to_string() }),
         );
+        if let ApiError::TooManyRequests(secs) = self {
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from(secs.max(1)),
+            );
+        }
         if matches!(self, ApiError::Unauthorized) {
             response.headers_mut().insert(
                 http::header::WWW_AUTHENTICATE,

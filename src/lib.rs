@@ -5,8 +5,10 @@
 pub mod access;
 pub mod admin;
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod client;
+pub mod client_cert;
 pub mod clock;
 pub mod config;
 pub mod digest;
@@ -20,6 +22,7 @@ pub mod render;
 pub mod respond;
 pub mod server;
 pub mod settings;
+pub mod sources;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

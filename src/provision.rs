@@ -1,5 +1,9 @@
-//! The phones' listener: a request for a file goes through identification, the sighting
-//! record (auto-fill, last seen), the access decision and rendering.
+//! The phones' listener: a request for a file goes through the source ban, identification,
+//! the sighting record (auto-fill, last seen), the access decision and rendering.
+//!
+//! Whoever has not proven to be a device gets one answer for every file that is not theirs
+//! or does not exist: 401 with the same body and challenges. So a sweep learns nothing about
+//! which MACs are registered, and unknown MACs count towards the sweeper's ban (sources.rs).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -13,10 +17,12 @@ use http::header::{
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use percent_encoding::percent_decode_str;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, error, info};
 
 use crate::access::{self, Credentials, Denial, Grant, Requester};
 use crate::app::App;
+use crate::audit::{self, Event, Kind};
+use crate::client_cert::ClientCert;
 use crate::digest::DigestResponse;
 use crate::domain::Mac;
 use crate::hotdesk;
@@ -35,7 +41,7 @@ const LAST_SEEN_RESOLUTION_SECS: i64 = 60;
 #[derive(Debug, Clone, Copy)]
 pub struct Peer {
     pub address: IpAddr,
-    pub client_cert_mac: Option<Mac>,
+    pub client_cert: ClientCert,
 }
 
 pub async fn handle<B>(app: Arc<App>, request: Request<B>, peer: Peer) -> HttpResponse
@@ -44,6 +50,11 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let method = request.method().clone();
+    match crate::sources::banned_until(&app, peer.address, app.clock.now()) {
+        Ok(Some(until)) => return banned(until - app.clock.now()),
+        Ok(None) => {}
+        Err(e) => error!(error = %e, "reading source bans failed; request served"),
+    }
     // Anywhere in the path: a public_url may put the server under a prefix (/prov/hotdesk/...).
     if request.uri().path().contains(hotdesk::phone::PATH_PREFIX) {
         let response = hotdesk::phone::handle(&app, &request, peer).await;
@@ -88,7 +99,7 @@ fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResp
         note_sighting(app, mac, &identification, peer.address, now)?;
     }
     let Some((vendor, file)) = &identification.file else {
-        return Ok(not_found());
+        return missing(app, request, peer, now);
     };
     match file {
         FileRequest::Common { template, hints } => {
@@ -258,13 +269,16 @@ fn authorize<B>(
     let requester = Requester {
         user_agent_mac: identification.user_agent.as_ref().and_then(|ua| ua.mac),
         credentials: credentials.as_ref(),
-        client_cert_mac: peer.client_cert_mac,
+        client_cert_mac: peer.client_cert.mac(),
         address: peer.address,
     };
     let device = app.store.device(mac)?;
     let decision =
         access::device_config(&app.config.provisioning, device.as_ref(), &requester, now);
-    let refuse = |denial| denied(mac, peer, denial, app.nonces.challenge(now));
+    if decision == Err(Denial::UnknownDevice) {
+        crate::sources::note_unknown_mac(app, peer.address, mac, now)?;
+    }
+    let refuse = |denial| denied(app, mac, peer, denial, now);
     Ok(match decision {
         Ok(Grant::Claim) if may_claim => match claim(app, mac, peer.address, now)? {
             Some(device) => Ok(device),
@@ -288,7 +302,15 @@ fn claim(
         .update_device(mac, |d| access::take_claim(d, address, now))?;
     Ok(match outcome {
         Some((device, true)) => {
-            info!(target: "deskprov::security", %mac, %address, "device claimed its config in the claim window");
+            audit::record(
+                app,
+                Event::phone(
+                    Kind::DeviceClaimed,
+                    "device took its config in the claim window",
+                )
+                .source(address)
+                .subject(mac),
+            );
             Some(device)
         }
         _ => None,
@@ -336,25 +358,84 @@ fn serve<B>(
     Ok(response)
 }
 
-/// Unknown devices and refused requests get the same answer, so the response does not tell
-/// which MACs are registered.
-/// `challenge`: a fresh Digest challenge; Basic is offered beside it.
-fn denied(mac: Mac, peer: Peer, denial: Denial, challenge: String) -> HttpResponse {
-    match denial {
-        Denial::UnknownDevice => {
-            debug!(%mac, peer = %peer.address, "config for an unregistered MAC refused")
-        }
-        _ => {
-            warn!(target: "deskprov::security", %mac, peer = %peer.address, reason = denial.as_str(), "device config refused")
-        }
+/// A refused request for a device's files, recorded when the device exists (an unknown MAC is
+/// counted towards a ban instead), answered like every other refusal.
+fn denied(app: &App, mac: Mac, peer: Peer, denial: Denial, now: i64) -> HttpResponse {
+    let kind = match denial {
+        Denial::UnknownDevice => None,
+        Denial::CertificateMismatch => Some(Kind::CertificateMismatch),
+        _ => Some(Kind::ConfigRefused),
+    };
+    match kind {
+        Some(kind) => audit::record(
+            app,
+            Event::phone(kind, denial.as_str())
+                .source(peer.address)
+                .subject(mac),
+        ),
+        None => debug!(%mac, peer = %peer.address, "config for an unregistered MAC refused"),
     }
+    refusal(app, now)
+}
+
+/// The one answer to whoever may not know whether a file exists: a fresh Digest challenge with
+/// Basic offered beside it, so a phone holding credentials sends them.
+fn refusal(app: &App, now: i64) -> HttpResponse {
     let mut r = respond::text(StatusCode::UNAUTHORIZED, "authentication required\n");
-    let challenge = HeaderValue::from_str(&challenge).expect("hex nonce is a valid header");
+    let challenge =
+        HeaderValue::from_str(&app.nonces.challenge(now)).expect("hex nonce is a valid header");
     r.headers_mut().append(WWW_AUTHENTICATE, challenge);
     r.headers_mut().append(
         WWW_AUTHENTICATE,
         HeaderValue::from_static("Basic realm=\"deskprov\""),
     );
+    r
+}
+
+/// A file nobody serves. Only a requester that proved to be a device learns it is missing;
+/// anyone else gets the [`refusal`], so unknown names and other phones' files look alike.
+fn missing<B>(
+    app: &App,
+    request: &Request<B>,
+    peer: Peer,
+    now: i64,
+) -> Result<HttpResponse, StoreError> {
+    Ok(if proven_device(app, request, peer, now)? {
+        not_found()
+    } else {
+        refusal(app, now)
+    })
+}
+
+fn proven_device<B>(
+    app: &App,
+    request: &Request<B>,
+    peer: Peer,
+    now: i64,
+) -> Result<bool, StoreError> {
+    if peer.client_cert.mac().is_some() {
+        return Ok(true);
+    }
+    let Some(credentials) = presented_credentials(app, request, now) else {
+        return Ok(false);
+    };
+    let Ok(mac) = Mac::parse(credentials.user()) else {
+        return Ok(false);
+    };
+    Ok(app
+        .store
+        .device(mac)?
+        .is_some_and(|device| access::credentials_match(&device, &credentials)))
+}
+
+/// A banned source asking on a connection it opened before the ban.
+fn banned(retry_after_secs: i64) -> HttpResponse {
+    let mut r = respond::text(StatusCode::TOO_MANY_REQUESTS, "too many requests\n");
+    let retry = HeaderValue::from_str(&retry_after_secs.max(1).to_string())
+        .expect("digits are a valid header");
+    r.headers_mut().insert("retry-after", retry);
+    r.headers_mut()
+        .insert("connection", HeaderValue::from_static("close"));
     r
 }
 
@@ -420,7 +501,7 @@ fn note_sighting(
         update_device_facts(device, identification, &address, now)
     })?;
     match updated {
-        Some((device, Some(event))) => log_fact_event(&device, event),
+        Some((device, Some(event))) => log_fact_event(app, &device, event),
         Some((_, None)) => {}
         None => note_unregistered(app, mac, identification, address, now)?,
     }
@@ -482,7 +563,7 @@ fn update_device_facts(
     }
 }
 
-fn log_fact_event(device: &DeviceRecord, event: FactEvent) {
+fn log_fact_event(app: &App, device: &DeviceRecord, event: FactEvent) {
     let model = device
         .model
         .as_ref()
@@ -492,14 +573,22 @@ fn log_fact_event(device: &DeviceRecord, event: FactEvent) {
         FactEvent::AutoFilled => {
             info!(mac = %device.mac, model, vendor = device.vendor.as_deref().unwrap_or(""), "model filled in from the phone's request")
         }
-        FactEvent::ModelMismatch => warn!(
-            target: "deskprov::security",
-            mac = %device.mac,
-            recorded = model,
-            reported = device.model_mismatch.as_ref().map(|m| m.reported_model.as_str()).unwrap_or(""),
-            address = device.last_address.as_deref().unwrap_or(""),
-            "phone reports another model than the one on record"
-        ),
+        FactEvent::ModelMismatch => {
+            let reported = device
+                .model_mismatch
+                .as_ref()
+                .map(|m| m.reported_model.as_str())
+                .unwrap_or("");
+            let mut event = Event::phone(
+                Kind::ModelMismatch,
+                format!("phone reports model {reported}; {model} is on record"),
+            )
+            .subject(device.mac);
+            if let Some(address) = device.last_address.as_deref().and_then(|a| a.parse().ok()) {
+                event = event.source(address);
+            }
+            audit::record(app, event)
+        }
     }
 }
 

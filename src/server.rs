@@ -1,7 +1,8 @@
 //! Accept loops and connection handling for both listeners.
 //!
-//! Per connection: a permit from the listener's connection cap, a TLS handshake under a
-//! timeout, then hyper's HTTP/1.1 with a timer so that the header-read timeout is really armed
+//! Per connection: a source ban check (phones' listener; a banned source costs us no
+//! handshake), a permit from the listener's connection cap, a TLS handshake under a
+//! timeout, the client certificate's identity, then hyper's HTTP/1.1 with a timer so that the header-read timeout is really armed
 //! (it also bounds keep-alive idle time), a bounded header buffer, and a maximum age after
 //! which the connection is closed between requests. Shutdown stops accepting, lets open
 //! requests finish within the grace period, then returns.
@@ -21,7 +22,10 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
 use crate::app::App;
+use crate::audit::{self, Event, Kind};
+use crate::client_cert::{ClientCert, Untrusted};
 use crate::provision::{self, Peer};
+use crate::tls::ServerConfigs;
 
 /// Largest request head (request line and headers) a client may send.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
@@ -35,21 +39,26 @@ pub enum Role {
 /// Serves both listeners until `shutdown` completes, then drains.
 pub async fn run(
     app: Arc<App>,
-    tls: Arc<rustls::ServerConfig>,
+    tls: ServerConfigs,
     phone: TcpListener,
     admin: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) {
     let (stop, stopped) = watch::channel(false);
-    let acceptor = TlsAcceptor::from(tls);
     let phone_task = tokio::spawn(serve(
         Role::Phone,
         phone,
-        acceptor.clone(),
+        TlsAcceptor::from(tls.phone),
         app.clone(),
         stopped.clone(),
     ));
-    let admin_task = tokio::spawn(serve(Role::Admin, admin, acceptor, app, stopped));
+    let admin_task = tokio::spawn(serve(
+        Role::Admin,
+        admin,
+        TlsAcceptor::from(tls.admin),
+        app,
+        stopped,
+    ));
     shutdown.await;
     info!("shutting down: no new connections, open requests may finish");
     let _ = stop.send(true);
@@ -83,6 +92,9 @@ async fn serve(
             },
             _ = stopped.changed() => break,
         };
+        if role == Role::Phone && source_banned(&app, address) {
+            continue;
+        }
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             debug!(?role, %address, "connection cap reached; connection dropped");
             continue;
@@ -112,6 +124,16 @@ async fn serve(
     }
 }
 
+fn source_banned(app: &App, address: SocketAddr) -> bool {
+    match crate::sources::banned_until(app, address.ip(), app.clock.now()) {
+        Ok(until) => until.is_some(),
+        Err(e) => {
+            warn!(error = %e, "reading source bans failed; connection accepted");
+            false
+        }
+    }
+}
+
 struct Connection {
     role: Role,
     app: Arc<App>,
@@ -138,7 +160,7 @@ impl Connection {
         };
         let peer = Peer {
             address: address.ip(),
-            client_cert_mac: None,
+            client_cert: self.client_cert(&tls, address),
         };
         let (role, app) = (self.role, self.app.clone());
         let service = service_fn(move |request: hyper::Request<Incoming>| {
@@ -146,7 +168,7 @@ impl Connection {
             async move {
                 Ok::<_, Infallible>(match role {
                     Role::Phone => provision::handle(app, request, peer).await,
-                    Role::Admin => crate::admin::handle(app, request).await,
+                    Role::Admin => crate::admin::handle(app, request, peer.address).await,
                 })
             }
         });
@@ -171,5 +193,32 @@ impl Connection {
         // Shutdown or old age: finish the request in flight, then close.
         connection.as_mut().graceful_shutdown();
         let _ = tokio::time::timeout(limits.shutdown_grace(), connection).await;
+    }
+
+    /// What the phone's certificate proves; untrusted ones are recorded and then ignored.
+    fn client_cert(
+        &self,
+        tls: &tokio_rustls::server::TlsStream<TcpStream>,
+        address: SocketAddr,
+    ) -> ClientCert {
+        let (Some(check), Some(chain)) =
+            (&self.app.vendor_cas, tls.get_ref().1.peer_certificates())
+        else {
+            return ClientCert::Absent;
+        };
+        let verdict = check.identify(chain);
+        if let ClientCert::Untrusted(why) = verdict {
+            let detail = match why {
+                Untrusted::Chain => {
+                    "client certificate not signed by a configured vendor CA, or expired; ignored"
+                }
+                Untrusted::NoMac => "client certificate names no single MAC; ignored",
+            };
+            audit::record(
+                &self.app,
+                Event::phone(Kind::UntrustedCertificate, detail).source(address.ip()),
+            );
+        }
+        verdict
     }
 }

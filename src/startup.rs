@@ -11,6 +11,7 @@ use tracing::{info, warn};
 
 use crate::admin::{TokenError, ensure_admin_token};
 use crate::app::App;
+use crate::client_cert::CertificateCheck;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::store::{Store, StoreError};
@@ -66,7 +67,11 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
     if certs.generated {
         info!(path = %certs.cert.display(), "generated a self-signed server certificate");
     }
-    let tls = tls::server_config(&certs)?;
+    let vendor_cas = CertificateCheck::load(&config.vendor_ca_dir())?;
+    if vendor_cas.is_some() {
+        info!(dir = %config.vendor_ca_dir().display(), "phones are asked for their factory certificates");
+    }
+    let tls = tls::server_configs(&certs, vendor_cas.as_ref())?;
     let templates = Templates::load(config.server.templates_dir.as_deref())?;
     let data = &config.server.data_dir;
     std::fs::create_dir_all(data).map_err(|source| StartError::DataDir {
@@ -95,9 +100,12 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         nonces: Default::default(),
         admin_writes: Default::default(),
         pins: crate::hotdesk::hashing::PinHasher::new(config_hashes),
+        vendor_cas,
+        audit_repeats: Default::default(),
     });
     let (stop, stopped) = oneshot::channel::<()>();
     let sweeper = crate::hotdesk::spawn_sweeper(app.clone());
+    let housekeeping = spawn_housekeeping(app.clone());
     let task = tokio::spawn(crate::server::run(
         app.clone(),
         tls,
@@ -106,6 +114,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         async move {
             let _ = stopped.await;
             sweeper.abort();
+            housekeeping.abort();
         },
     ));
     info!(addr = %phone_addr, "phone listener ready");
@@ -118,6 +127,26 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         task,
     })
 }
+
+/// Forgets quiet request sources and keeps the audit trail within its size.
+fn spawn_housekeeping(app: Arc<App>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(HOUSEKEEPING_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let now = app.clock.now();
+            if let Err(e) = crate::sources::prune(&app, now) {
+                tracing::error!(error = %e, "pruning request sources failed");
+            }
+            if let Err(e) = crate::audit::trim(&app) {
+                tracing::error!(error = %e, "trimming the audit trail failed");
+            }
+        }
+    })
+}
+
+const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
 async fn bind(role: &'static str, address: SocketAddr) -> Result<TcpListener, StartError> {
     TcpListener::bind(address)

@@ -88,6 +88,9 @@ pub struct DeviceRecord {
     /// Hot-desk logins: line (or DECT handset slot) → who is logged in there.
     #[serde(default)]
     pub sessions: BTreeMap<u16, Session>,
+    /// Served only to a connection presenting the device's factory client certificate.
+    #[serde(default)]
+    pub certificate_required: bool,
 }
 
 /// A user logged in at a hot-desk phone.
@@ -166,6 +169,35 @@ pub struct TokenRecord {
     pub created_at: i64,
 }
 
+/// What one request source (an IPv4 address or an IPv6 /64) did lately on the phones' listener.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRecord {
+    /// Distinct unknown MACs it asked for within the window, with when each was first asked:
+    /// at most one more than the limit, so a sweep cannot grow the record.
+    pub unknown_macs: Vec<(Mac, i64)>,
+    /// Every request from the source is refused until then.
+    pub banned_until: i64,
+    /// Bans so far: each doubles the next one.
+    pub bans: u32,
+    pub last_ban_at: i64,
+}
+
+/// One entry of the audit trail: an admin change or a security event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub id: u64,
+    pub at: i64,
+    pub kind: String,
+    /// Who acted: an admin token's name, or `phone`.
+    pub actor: String,
+    /// Where from: the peer address.
+    pub source: Option<String>,
+    /// What it concerns: a MAC, an extension, a source, a token.
+    pub subject: Option<String>,
+    /// What happened, with secrets left out.
+    pub detail: String,
+}
+
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
@@ -176,6 +208,8 @@ pub struct Store {
     uploads: sled::Tree,
     login_tokens: sled::Tree,
     login_guard: sled::Tree,
+    sources: sled::Tree,
+    audit: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -196,6 +230,8 @@ impl Store {
             uploads: db.open_tree("uploads")?,
             login_tokens: db.open_tree("login_tokens")?,
             login_guard: db.open_tree("login_guard")?,
+            sources: db.open_tree("sources")?,
+            audit: db.open_tree("audit")?,
             meta: db.open_tree("meta")?,
             db,
         };
@@ -404,22 +440,9 @@ impl Store {
     pub fn update_guard<T>(
         &self,
         key: &str,
-        mut change: impl FnMut(&mut GuardRecord) -> T,
+        change: impl FnMut(&mut GuardRecord) -> T,
     ) -> Result<(GuardRecord, T)> {
-        loop {
-            let old = self.login_guard.get(key.as_bytes())?;
-            let mut record: GuardRecord = match &old {
-                Some(bytes) => decode(key.as_bytes(), bytes)?,
-                None => GuardRecord::default(),
-            };
-            let outcome = change(&mut record);
-            let swapped =
-                self.login_guard
-                    .compare_and_swap(key.as_bytes(), old, Some(encode(&record)))?;
-            if swapped.is_ok() {
-                return Ok((record, outcome));
-            }
-        }
+        self.upsert(&self.login_guard, key.as_bytes(), change)
     }
 
     pub fn remove_guard(&self, key: &str) -> Result<()> {
@@ -451,6 +474,102 @@ impl Store {
         self.login_guard.len()
     }
 
+    // ---- request sources (keys: an IPv4 address or an IPv6 /64) ----
+
+    pub fn source(&self, key: &str) -> Result<Option<SourceRecord>> {
+        self.get(&self.sources, key.as_bytes())
+    }
+
+    pub fn sources(&self) -> Result<Vec<(String, SourceRecord)>> {
+        self.sources
+            .iter()
+            .map(|entry| {
+                let (key, bytes) = entry?;
+                Ok((
+                    String::from_utf8_lossy(&key).into_owned(),
+                    decode(&key, &bytes)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Applies `change` atomically to the source's record, creating it when absent.
+    pub fn update_source<T>(
+        &self,
+        key: &str,
+        change: impl FnMut(&mut SourceRecord) -> T,
+    ) -> Result<(SourceRecord, T)> {
+        self.upsert(&self.sources, key.as_bytes(), change)
+    }
+
+    pub fn remove_source(&self, key: &str) -> Result<bool> {
+        Ok(self.sources.remove(key.as_bytes())?.is_some())
+    }
+
+    /// Drops sources that are neither banned nor counting, so a sweep from many addresses
+    /// cannot grow the database.
+    pub fn prune_sources(&self, now: i64, window_secs: i64) -> Result<usize> {
+        let mut removed = 0;
+        for entry in self.sources.iter() {
+            let (key, bytes) = entry?;
+            let record: SourceRecord = decode(&key, &bytes)?;
+            let counting = record
+                .unknown_macs
+                .iter()
+                .any(|(_, at)| at + window_secs > now);
+            let quiet = record.banned_until <= now && !counting;
+            if quiet
+                && self
+                    .sources
+                    .compare_and_swap(&key, Some(bytes), None::<&[u8]>)?
+                    .is_ok()
+            {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    // ---- audit trail (keys: a monotonic id, big-endian, so iteration is oldest first) ----
+
+    pub fn append_audit(&self, mut record: AuditRecord) -> Result<AuditRecord> {
+        record.id = self.db.generate_id()?;
+        self.put(&self.audit, &record.id.to_be_bytes(), &record)?;
+        Ok(record)
+    }
+
+    /// Newest first, those `keep` accepts, at most `limit`.
+    pub fn audit(
+        &self,
+        limit: usize,
+        mut keep: impl FnMut(&AuditRecord) -> bool,
+    ) -> Result<Vec<AuditRecord>> {
+        let mut found = Vec::new();
+        for entry in self.audit.iter().rev() {
+            let (key, bytes) = entry?;
+            let record: AuditRecord = decode(&key, &bytes)?;
+            if keep(&record) {
+                found.push(record);
+                if found.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Removes the oldest records beyond `max`.
+    pub fn trim_audit(&self, max: usize) -> Result<usize> {
+        let excess = self.audit.len().saturating_sub(max);
+        let mut removed = 0;
+        for entry in self.audit.iter().take(excess) {
+            let (key, _) = entry?;
+            self.audit.remove(key)?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
     // ---- settings and admin tokens ----
 
     pub fn settings(&self) -> Result<Settings> {
@@ -467,6 +586,10 @@ impl Store {
 
     pub fn insert_token(&self, record: &TokenRecord) -> Result<bool> {
         self.insert_new(&self.tokens, record.name.as_bytes(), record)
+    }
+
+    pub fn remove_token(&self, name: &str) -> Result<bool> {
+        Ok(self.tokens.remove(name.as_bytes())?.is_some())
     }
 
     /// The synchronous flush, for start-up before the runtime serves anything.
@@ -504,6 +627,32 @@ impl Store {
         Ok(tree
             .compare_and_swap(key, None::<&[u8]>, Some(encode(value)))?
             .is_ok())
+    }
+
+    /// Like [`Store::update`], starting from `R::default()` when the key is absent.
+    fn upsert<R, T>(
+        &self,
+        tree: &sled::Tree,
+        key: &[u8],
+        mut change: impl FnMut(&mut R) -> T,
+    ) -> Result<(R, T)>
+    where
+        R: Serialize + DeserializeOwned + Default,
+    {
+        loop {
+            let old = tree.get(key)?;
+            let mut record: R = match &old {
+                Some(bytes) => decode(key, bytes)?,
+                None => R::default(),
+            };
+            let outcome = change(&mut record);
+            if tree
+                .compare_and_swap(key, old, Some(encode(&record)))?
+                .is_ok()
+            {
+                return Ok((record, outcome));
+            }
+        }
     }
 
     fn update<R, T>(
@@ -579,6 +728,7 @@ mod tests {
             claimed_at: None,
             claimed_from: None,
             hotdesk: false,
+            certificate_required: false,
             login_token: None,
             sessions: BTreeMap::new(),
         }

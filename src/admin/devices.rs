@@ -6,7 +6,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::ApiResult;
+use super::{ApiResult, query_value};
 use crate::app::App;
 use crate::clock::rfc3339;
 use crate::domain::{Extension, Label, Mac, ModelId, Secret};
@@ -30,6 +30,9 @@ pub struct NewDevice {
     /// Users log in at this phone with extension and PIN.
     #[serde(default)]
     hotdesk: bool,
+    /// Served only to a connection presenting the phone's factory client certificate.
+    #[serde(default)]
+    certificate_required: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,6 +43,7 @@ pub struct DevicePatch {
     #[serde(default, deserialize_with = "double_option")]
     label: Option<Option<String>>,
     hotdesk: Option<bool>,
+    certificate_required: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -87,6 +91,7 @@ struct DeviceView<'a> {
     line_count: Option<u16>,
     lines: Vec<LineView<'a>>,
     hotdesk: bool,
+    certificate_required: bool,
     /// Users logged in at this hot-desk phone (still in time).
     logged_in: Vec<LoginView<'a>>,
     registered_at: String,
@@ -123,6 +128,7 @@ fn view<'a>(app: &App, d: &'a DeviceRecord, settings: &Settings) -> DeviceView<'
             .map(|(line, user)| LineView { line: *line, user })
             .collect(),
         hotdesk: d.hotdesk,
+        certificate_required: d.certificate_required,
         logged_in: d
             .sessions
             .iter()
@@ -212,6 +218,7 @@ fn blank_record(mac: Mac, now: i64) -> DeviceRecord {
         claimed_at: None,
         claimed_from: None,
         hotdesk: false,
+        certificate_required: false,
         login_token: None,
         sessions: Default::default(),
     }
@@ -253,7 +260,9 @@ pub async fn create(app: &App, new: NewDevice) -> ApiResult {
         set_admin_model(&mut record, row);
     }
     record.hotdesk = new.hotdesk;
+    record.certificate_required = new.certificate_required;
     check_hotdesk(&record)?;
+    check_certificate_required(app, &record)?;
     if !app.store.insert_device(&record)? {
         return Err(ApiError::Conflict(format!(
             "a device with MAC {mac} is already registered"
@@ -287,6 +296,17 @@ fn check_hotdesk(d: &DeviceRecord) -> Result<(), ApiError> {
         return Err(ApiError::Conflict(
             "hotdesk: line 1 has a user; unassign it first (logins use line 1)".into(),
         ));
+    }
+    Ok(())
+}
+
+/// Requiring a certificate that nothing can verify would lock the phone out for good.
+fn check_certificate_required(app: &App, d: &DeviceRecord) -> Result<(), ApiError> {
+    if d.certificate_required && app.vendor_cas.is_none() {
+        return Err(ApiError::BadRequest(format!(
+            "certificate_required: no vendor CA certificates are configured; put the vendor's CA in {} and restart first",
+            app.config.vendor_ca_dir().display()
+        )));
     }
     Ok(())
 }
@@ -348,7 +368,11 @@ pub async fn patch(app: &App, mac: &str, patch: DevicePatch) -> ApiResult {
     if let Some(hotdesk) = patch.hotdesk {
         next.hotdesk = hotdesk;
     }
+    if let Some(required) = patch.certificate_required {
+        next.certificate_required = required;
+    }
     check_hotdesk(&next)?;
+    check_certificate_required(app, &next)?;
     let limit = capacity(&next);
     if let Some((line, _)) = next.lines.iter().find(|(line, _)| **line > limit) {
         return Err(ApiError::Conflict(format!(
@@ -370,6 +394,7 @@ pub async fn patch(app: &App, mac: &str, patch: DevicePatch) -> ApiResult {
             d.model_mismatch.clone_from(&next.model_mismatch);
             d.label.clone_from(&next.label);
             d.hotdesk = next.hotdesk;
+            d.certificate_required = next.certificate_required;
             if !d.hotdesk {
                 retired_token = d.login_token.take();
             }
@@ -562,17 +587,6 @@ fn render_base_url(app: &App, query: &str) -> Result<String, ApiError> {
             app.config.server.phone_listen.port()
         )),
     }
-}
-
-fn query_value(query: &str, key: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        (k == key).then(|| {
-            percent_encoding::percent_decode_str(v)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-    })
 }
 
 #[derive(Serialize)]

@@ -1,20 +1,26 @@
 //! The admin API: JSON over HTTPS under /api/v1, bearer-token auth, on its own listener.
 //!
 //! Every write is validated completely before anything is stored, runs under the admin write
-//! lock, and is flushed to disk before the response acknowledges it.
+//! lock, and is flushed to disk before the response acknowledges it. Every acknowledged write
+//! is also recorded in the audit trail with the token's name, the address and the fields it
+//! set (secrets only as "set").
 
 mod devices;
+mod security;
 mod token;
 mod users;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http::request::Parts;
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use serde::de::DeserializeOwned;
 
 use crate::app::App;
+use crate::audit::{self, Event, Kind};
 use crate::error::ApiError;
 use crate::respond::{self, HttpResponse};
 
@@ -22,44 +28,82 @@ pub use token::{TokenError, ensure_admin_token};
 
 type ApiResult = Result<HttpResponse, ApiError>;
 
-pub async fn handle<B>(app: Arc<App>, request: Request<B>) -> HttpResponse
-where
-    B: hyper::body::Body<Data = Bytes> + Send,
-    B::Error: std::error::Error + Send + Sync + 'static,
-{
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    let result = match token::authenticate(&app, &request) {
-        Ok(()) => route(&app, request).await,
-        Err(e) => Err(e),
-    };
-    let response = result.unwrap_or_else(ApiError::into_response);
-    tracing::info!(%method, path, status = response.status().as_u16(), "admin request");
-    response
-}
-
-async fn route<B>(app: &App, request: Request<B>) -> ApiResult
+pub async fn handle<B>(app: Arc<App>, request: Request<B>, address: IpAddr) -> HttpResponse
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_string();
+    let result = match token::authenticate(&app, &parts.headers, address) {
+        Ok(actor) => match read_body(&app, body).await {
+            Ok(body) => {
+                let result = route(&app, &parts, &body).await;
+                if result.is_ok() && is_write(&parts.method) {
+                    record_change(&app, &parts, &body, &actor, address).await;
+                }
+                result
+            }
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    let response = result.unwrap_or_else(ApiError::into_response);
+    tracing::info!(method = %parts.method, path, status = response.status().as_u16(), "admin request");
+    response
+}
+
+fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD)
+}
+
+/// Appends the acknowledged change to the audit trail and makes it durable with the change.
+async fn record_change(app: &App, parts: &Parts, body: &[u8], actor: &str, address: IpAddr) {
+    let path = parts.uri.path();
+    let mut object: Vec<&str> = path
+        .trim_start_matches("/api/v1/")
+        .split('/')
+        .take(2)
+        .collect();
+    // A create names its object in the body.
+    let created = serde_json::from_slice::<serde_json::Value>(body).ok();
+    let created_id = created.as_ref().and_then(|b| {
+        ["extension", "mac", "name"]
+            .iter()
+            .find_map(|k| b.get(*k).and_then(|v| v.as_str()))
+    });
+    if let (1, Some(id)) = (object.len(), created_id) {
+        object.push(id);
+    }
+    let summary = audit::summarize_change(body);
+    let detail = format!("{} {path} {summary}", parts.method);
+    audit::record(
+        app,
+        Event::by(Kind::AdminChange, actor, detail.trim_end())
+            .source(address)
+            .subject(object.join("/")),
+    );
+    if let Err(e) = app.store.flush().await {
+        tracing::error!(error = %e, "flushing the audit trail failed");
+    }
+}
+
+async fn route(app: &App, parts: &Parts, body: &Bytes) -> ApiResult {
     let path = parts.uri.path().trim_end_matches('/');
     let Some(rest) = path.strip_prefix("/api/v1/") else {
         return Err(ApiError::NotFound(format!("no such endpoint: {path}")));
     };
     let segments: Vec<&str> = rest.split('/').collect();
     let query = parts.uri.query().unwrap_or("");
-    let body = read_body(app, body).await?;
     let m = &parts.method;
     match segments.as_slice() {
         ["devices"] if m == Method::GET => devices::list(app),
-        ["devices"] if m == Method::POST => devices::create(app, parse(&body)?).await,
+        ["devices"] if m == Method::POST => devices::create(app, parse(body)?).await,
         ["devices", mac] if m == Method::GET => devices::show(app, mac),
-        ["devices", mac] if m == Method::PATCH => devices::patch(app, mac, parse(&body)?).await,
+        ["devices", mac] if m == Method::PATCH => devices::patch(app, mac, parse(body)?).await,
         ["devices", mac] if m == Method::DELETE => devices::delete(app, mac).await,
         ["devices", mac, "lines", n] if m == Method::PUT => {
-            devices::assign(app, mac, n, parse(&body)?).await
+            devices::assign(app, mac, n, parse(body)?).await
         }
         ["devices", mac, "lines", n] if m == Method::DELETE => devices::unassign(app, mac, n).await,
         ["devices", mac, "reset-claim"] if m == Method::POST => {
@@ -73,12 +117,12 @@ where
             devices::forget_unregistered(app, mac).await
         }
         ["unregistered", mac, "adopt"] if m == Method::POST => {
-            devices::adopt(app, mac, parse_or_default(&body)?).await
+            devices::adopt(app, mac, parse_or_default(body)?).await
         }
         ["users"] if m == Method::GET => users::list(app),
-        ["users"] if m == Method::POST => users::create(app, parse(&body)?).await,
+        ["users"] if m == Method::POST => users::create(app, parse(body)?).await,
         ["users", ext] if m == Method::GET => users::show(app, ext),
-        ["users", ext] if m == Method::PATCH => users::patch(app, ext, parse(&body)?).await,
+        ["users", ext] if m == Method::PATCH => users::patch(app, ext, parse(body)?).await,
         ["users", ext] if m == Method::DELETE => users::delete(app, ext).await,
         ["users", ext, "sip-password"] if m == Method::GET => users::sip_password(app, ext),
         ["users", ext, "unlock"] if m == Method::POST => users::unlock(app, ext).await,
@@ -86,13 +130,24 @@ where
         ["settings"] if m == Method::GET => {
             Ok(respond::json(StatusCode::OK, &app.store.settings()?))
         }
-        ["settings"] if m == Method::PATCH => patch_settings(app, parse(&body)?).await,
+        ["settings"] if m == Method::PATCH => patch_settings(app, parse(body)?).await,
         ["models"] if m == Method::GET => Ok(respond::json(
             StatusCode::OK,
             &crate::models::all().collect::<Vec<_>>(),
         )),
+        ["tokens"] if m == Method::GET => token::list(app),
+        ["tokens"] if m == Method::POST => token::create(app, parse(body)?).await,
+        ["tokens", which] if m == Method::DELETE => token::revoke(app, which).await,
+        ["audit"] if m == Method::GET => security::audit(app, query),
+        ["bans"] if m == Method::GET => security::bans(app),
+        ["bans", source] if m == Method::DELETE => security::lift_ban(app, source).await,
+        // An IPv6 /64 written with its slash unencoded.
+        ["bans", prefix, "64"] if m == Method::DELETE => {
+            security::lift_ban(app, &format!("{prefix}/64")).await
+        }
         [
-            "devices" | "users" | "settings" | "models" | "unregistered",
+            "devices" | "users" | "settings" | "models" | "unregistered" | "tokens" | "audit"
+            | "bans",
             ..,
         ] => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound(format!("no such endpoint: {path}"))),
@@ -129,6 +184,18 @@ where
         ))),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }
+}
+
+/// The percent-decoded value of `key` in a query string.
+fn query_value(query: &str, key: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == key).then(|| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    })
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

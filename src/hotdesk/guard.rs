@@ -9,7 +9,7 @@
 //!   it; this is what stops a spray of one PIN across all extensions from one phone.
 //! - Global: `global_max_failures` within `global_window_secs` pause all logins for a while.
 
-use tracing::warn;
+use crate::audit::{self, Event, Kind};
 
 use crate::app::App;
 use crate::config::HotdeskConfig;
@@ -147,16 +147,23 @@ pub fn charge(
     }))
 }
 
-/// The PIN was wrong: the charge stands; logs the locks it set.
-pub fn confirm_failure(extension: &str, mac: Mac, charge: &Charge) {
+/// The PIN was wrong: the charge stands; records the locks it set.
+pub fn confirm_failure(app: &App, extension: &str, mac: Mac, charge: &Charge) {
+    let lockout =
+        |detail: String| audit::record(app, Event::phone(Kind::LoginLockout, detail).subject(mac));
     if let Failure::ExtensionLocked { until } = charge.if_wrong {
-        warn!(target: "deskprov::audit", %extension, %mac, until = %crate::clock::rfc3339(until), "hot-desk login locked after repeated wrong PINs");
+        lockout(format!(
+            "{extension}: logins locked until {} after repeated wrong PINs",
+            crate::clock::rfc3339(until)
+        ));
     }
     if charge.throttled_phone {
-        warn!(target: "deskprov::security", %mac, "phone throttled: too many failed hot-desk logins from it");
+        lockout("phone throttled: too many failed hot-desk logins from it".into());
     }
     if charge.paused_everyone {
-        warn!(target: "deskprov::security", "all hot-desk logins paused: too many failed logins across phones (PIN spray?)");
+        lockout(
+            "all hot-desk logins paused: too many failed logins across phones (PIN spray?)".into(),
+        );
     }
 }
 

@@ -9,13 +9,13 @@
 
 use http::{Method, Request, StatusCode};
 use percent_encoding::percent_decode_str;
-use tracing::{info, warn};
 
 use super::HotdeskError;
 use super::guard::{self, Blocked, Failure};
 use super::screens::{self, EXTENSION, Field, NEW_PIN, NEW_PIN_AGAIN, OLD_PIN, PIN, Screen};
 use super::{notify, sessions};
 use crate::app::App;
+use crate::audit::{self, Event, Kind};
 use crate::domain::{Extension, Pin};
 use crate::identify::identify;
 use crate::provision::Peer;
@@ -165,7 +165,14 @@ async fn visit<'a, B>(
         .device_by_login_token(token)?
         .filter(|d| d.login_token.as_ref().is_some_and(|t| t.matches(token)));
     let Some(device) = device else {
-        warn!(target: "deskprov::security", peer = %peer.address, "hot-desk request with an unknown or replaced login token");
+        audit::record(
+            app,
+            Event::phone(
+                Kind::UnknownLoginToken,
+                "hot-desk request with an unknown or replaced login token",
+            )
+            .source(peer.address),
+        );
         let dialect = dialect_of_user_agent(request);
         let screen = message(
             "Login",
@@ -296,7 +303,14 @@ async fn login(visit: &Visit<'_>) -> Result<Screen, HotdeskError> {
         return Ok(message("Login", "Unknown request."));
     };
     if user.locked || !user.may_hotdesk {
-        info!(target: "deskprov::audit", %extension, mac = %visit.device.mac, "hot-desk login refused: user locked or not allowed to hot-desk");
+        audit::record(
+            visit.app,
+            Event::phone(
+                Kind::LoginFailure,
+                format!("{extension}: refused, user locked or not allowed to hot-desk"),
+            )
+            .subject(visit.device.mac),
+        );
         return Ok(message("Login", NOT_PERMITTED));
     }
     if user.pin_change_required {
@@ -326,7 +340,14 @@ async fn check_pin(
     let charge = match guard::charge(app, extension.as_str(), mac, visit.now)? {
         Ok(charge) => charge,
         Err(blocked) => {
-            info!(target: "deskprov::audit", %extension, %mac, "hot-desk login refused while locked");
+            audit::record(
+                app,
+                Event::phone(
+                    Kind::LoginFailure,
+                    format!("{extension}: refused while logins are locked"),
+                )
+                .subject(mac),
+            );
             return Ok(Some(blocked_screen(blocked, visit.now)));
         }
     };
@@ -336,8 +357,11 @@ async fn check_pin(
         guard::refund(app, extension.as_str(), mac, &charge)?;
         return Ok(None);
     }
-    guard::confirm_failure(extension.as_str(), mac, &charge);
-    warn!(target: "deskprov::audit", %extension, %mac, "hot-desk login failed: wrong PIN");
+    audit::record(
+        app,
+        Event::phone(Kind::LoginFailure, format!("{extension}: wrong PIN")).subject(mac),
+    );
+    guard::confirm_failure(app, extension.as_str(), mac, &charge);
     Ok(Some(match charge.if_wrong {
         Failure::TriesLeft(n) => message(
             "Login failed",
@@ -490,7 +514,14 @@ async fn change_pin(visit: &Visit<'_>, extension: Extension) -> Result<Screen, H
     if !changed {
         return Ok(message("Change PIN", "Unknown request."));
     }
-    info!(target: "deskprov::audit", %extension, mac = %visit.device.mac, "PIN changed at the phone");
+    audit::record(
+        visit.app,
+        Event::phone(
+            Kind::PinChanged,
+            format!("{extension}: PIN changed at the phone"),
+        )
+        .subject(visit.device.mac),
+    );
     if visit.logged_in()?.as_ref() == Some(&extension) {
         return Ok(message("Change PIN", "PIN changed."));
     }

@@ -12,9 +12,8 @@
 
 use std::collections::BTreeSet;
 
-use tracing::info;
-
 use crate::app::App;
+use crate::audit::{self, Event, Kind};
 use crate::config::MultipleLogins;
 use crate::domain::{Extension, Mac, Secret};
 use crate::models::{self, ModelRow};
@@ -159,10 +158,31 @@ pub async fn log_in(
     }
     if let Some(previous) = replaced.filter(|s| s.extension != *extension) {
         clear_pointer(app, &previous.extension, here)?;
-        info!(target: "deskprov::audit", extension = %previous.extension, %mac, slot, "hot-desk logout: another user logged in at this phone");
+        audit::record(
+            app,
+            Event::phone(
+                Kind::HotdeskLogout,
+                format!(
+                    "{}: another user logged in on line {slot}",
+                    previous.extension
+                ),
+            )
+            .subject(mac),
+        );
     }
     app.store.flush().await?;
-    info!(target: "deskprov::audit", %extension, %mac, slot, moved_from = ?moved_from.as_ref().map(|d| d.mac), "hot-desk login");
+    let moved = moved_from
+        .as_ref()
+        .map(|d| format!(", moved from {}", d.mac))
+        .unwrap_or_default();
+    audit::record(
+        app,
+        Event::phone(
+            Kind::HotdeskLogin,
+            format!("{extension}: logged in on line {slot}{moved}"),
+        )
+        .subject(mac),
+    );
     Ok(LoginResult::LoggedIn {
         device: Box::new(device),
         moved_from: moved_from.map(Box::new),
@@ -200,7 +220,10 @@ pub async fn log_out(
     let after = end_sessions(app, mac, slot)?.unwrap_or(before);
     app.store.flush().await?;
     for extension in &leaving {
-        info!(target: "deskprov::audit", %extension, %mac, reason, "hot-desk logout");
+        audit::record(
+            app,
+            Event::phone(Kind::HotdeskLogout, format!("{extension}: {reason}")).subject(mac),
+        );
     }
     Ok(Some((after, leaving)))
 }
@@ -218,7 +241,10 @@ pub async fn log_out_user(
     let left = end_sessions_of(app, extension, at)?;
     app.store.flush().await?;
     if left.is_some() {
-        info!(target: "deskprov::audit", %extension, mac = %at.mac, reason, "hot-desk logout");
+        audit::record(
+            app,
+            Event::phone(Kind::HotdeskLogout, format!("{extension}: {reason}")).subject(at.mac),
+        );
     }
     Ok(left)
 }
@@ -333,6 +359,13 @@ async fn end_if_unchanged(
     }
     let after = end_sessions(app, mac, Some(slot))?;
     app.store.flush().await?;
-    info!(target: "deskprov::audit", extension = %seen.extension, %mac, slot, reason = "login time is up", "hot-desk logout");
+    audit::record(
+        app,
+        Event::phone(
+            Kind::HotdeskLogout,
+            format!("{}: login time is up on line {slot}", seen.extension),
+        )
+        .subject(mac),
+    );
     Ok(after)
 }

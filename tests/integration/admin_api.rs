@@ -415,14 +415,16 @@ async fn admin_api_needs_the_token_and_its_own_listener() {
         json!([])
     );
 
-    // The phones' listener has no admin routes, even with the token.
+    // The phones' listener has no admin routes, even with the token: it answers as for any
+    // file that is not the requester's.
     let auth = format!("Bearer {}", server.token);
     let on_phone = server
         .phone
         .get("/api/v1/devices", &[("authorization", &auth)])
         .await
         .unwrap();
-    assert_eq!(on_phone.status, StatusCode::NOT_FOUND);
+    assert_eq!(on_phone.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(on_phone.text(), "authentication required\n");
 
     let r = server.api(Method::GET, "/api/v1/nothing", None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);

@@ -10,5 +10,6 @@ mod hotdesk;
 mod identification;
 mod limits;
 mod provisioning;
+mod security;
 mod vendors;
 mod xmlflat;

@@ -162,7 +162,12 @@ async fn a_phone_cannot_fetch_another_phones_config() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_macs_look_like_claimed_devices_and_are_remembered() {
-    let server = TestServer::start_with(|c| c.provisioning.max_unregistered = 5).await;
+    let server = TestServer::start_with(|c| {
+        c.provisioning.max_unregistered = 5;
+        // This test sweeps on purpose; security.rs tests the ban.
+        c.security.max_unknown_macs = 1000;
+    })
+    .await;
     server.seed_desk_phone().await;
     server.clock.advance(3600);
     let registered = server.phone_get(&format!("/{T46S_MAC}.cfg"), "").await;
@@ -357,6 +362,10 @@ async fn etag_and_not_modified() {
 async fn missing_files_and_hostile_paths() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
+    let unknown_mac = server.phone_get("/001565999999.cfg", T46S_UA).await;
+    assert_eq!(unknown_mac.status, StatusCode::UNAUTHORIZED);
+    let (user, password) = server.credentials(T46S_MAC).await;
+    let auth = basic(&user, &password);
     for path in [
         "/favicon.ico",
         "/y000000000000.boot",
@@ -364,7 +373,15 @@ async fn missing_files_and_hostile_paths() {
         "/",
         "/y00000000066.cfg",
     ] {
+        // To anyone, a missing file looks like a file that is not theirs...
         let r = server.phone_get(path, T46S_UA).await;
+        assert_eq!(r.status, unknown_mac.status, "{path}");
+        assert_eq!(r.body, unknown_mac.body, "{path}");
+        assert_eq!(r.challenges().len(), unknown_mac.challenges().len());
+        // ...and only a phone that proved itself learns it is missing.
+        let r = server
+            .phone_get_with(path, &[("user-agent", T46S_UA), ("authorization", &auth)])
+            .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
     }
     for path in [

@@ -145,7 +145,9 @@ async fn every_vendor_provisions_end_to_end() {
             {
                 StatusCode::OK
             } else {
-                StatusCode::NOT_FOUND // Grandstream's legacy binary name
+                // Grandstream's legacy binary name: missing, so refused like any file that
+                // is not the requester's.
+                StatusCode::UNAUTHORIZED
             };
             assert_eq!(r.status, expected, "{} {file}", phone.model);
             assert!(

@@ -1,0 +1,319 @@
+//! The audit trail: admin changes and security events, kept in the database so an admin can
+//! ask "who changed this, and what happened to that phone" after the fact, and mirrored to the
+//! log under the `deskprov::audit` target for syslog and fail2ban.
+//!
+//! Records never carry a secret: callers pass names, MACs, extensions and addresses, and the
+//! admin change summary leaves out every secret field ([`summarize_change`]). Events a remote
+//! party can trigger at will (refusals, wrong tokens) are recorded once per source and subject
+//! every few minutes, so nobody can flood the trail and push older records out.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::app::App;
+use crate::store::{AuditRecord, StoreError};
+
+/// The same refusal from the same source about the same subject is recorded once per window.
+const REPEAT_WINDOW_SECS: i64 = 300;
+/// Entries the repeat filter remembers before starting afresh; bounds its memory.
+const REPEAT_MEMORY: usize = 10_000;
+/// Longest admin change summary kept.
+const MAX_DETAIL: usize = 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    AdminChange,
+    AdminAuthFailure,
+    AdminBlocked,
+    DeviceClaimed,
+    ConfigRefused,
+    ModelMismatch,
+    CertificateMismatch,
+    UntrustedCertificate,
+    SourceBanned,
+    UnknownLoginToken,
+    HotdeskLogin,
+    HotdeskLogout,
+    LoginFailure,
+    LoginLockout,
+    PinChanged,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 15] = [
+        Kind::AdminChange,
+        Kind::AdminAuthFailure,
+        Kind::AdminBlocked,
+        Kind::DeviceClaimed,
+        Kind::ConfigRefused,
+        Kind::ModelMismatch,
+        Kind::CertificateMismatch,
+        Kind::UntrustedCertificate,
+        Kind::SourceBanned,
+        Kind::UnknownLoginToken,
+        Kind::HotdeskLogin,
+        Kind::HotdeskLogout,
+        Kind::LoginFailure,
+        Kind::LoginLockout,
+        Kind::PinChanged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::AdminChange => "admin_change",
+            Kind::AdminAuthFailure => "admin_auth_failure",
+            Kind::AdminBlocked => "admin_blocked",
+            Kind::DeviceClaimed => "device_claimed",
+            Kind::ConfigRefused => "config_refused",
+            Kind::ModelMismatch => "model_mismatch",
+            Kind::CertificateMismatch => "certificate_mismatch",
+            Kind::UntrustedCertificate => "untrusted_certificate",
+            Kind::SourceBanned => "source_banned",
+            Kind::UnknownLoginToken => "unknown_login_token",
+            Kind::HotdeskLogin => "hotdesk_login",
+            Kind::HotdeskLogout => "hotdesk_logout",
+            Kind::LoginFailure => "login_failure",
+            Kind::LoginLockout => "login_lockout",
+            Kind::PinChanged => "pin_changed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// Events anyone on the network can cause as often as they like.
+    fn repeatable(self) -> bool {
+        matches!(
+            self,
+            Kind::AdminAuthFailure
+                | Kind::ConfigRefused
+                | Kind::CertificateMismatch
+                | Kind::UntrustedCertificate
+                | Kind::UnknownLoginToken
+        )
+    }
+
+    /// Warnings in the log: something an admin may need to act on.
+    fn is_warning(self) -> bool {
+        self.repeatable()
+            || matches!(
+                self,
+                Kind::AdminBlocked
+                    | Kind::ModelMismatch
+                    | Kind::SourceBanned
+                    | Kind::LoginFailure
+                    | Kind::LoginLockout
+            )
+    }
+}
+
+/// One event about to be recorded.
+pub struct Event {
+    kind: Kind,
+    actor: String,
+    source: Option<IpAddr>,
+    subject: Option<String>,
+    detail: String,
+}
+
+impl Event {
+    /// An event caused by a phone (or whoever speaks on the phones' listener).
+    pub fn phone(kind: Kind, detail: impl Into<String>) -> Event {
+        Event::by(kind, "phone", detail)
+    }
+
+    pub fn by(kind: Kind, actor: impl Into<String>, detail: impl Into<String>) -> Event {
+        Event {
+            kind,
+            actor: actor.into(),
+            source: None,
+            subject: None,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn source(mut self, address: IpAddr) -> Event {
+        self.source = Some(address);
+        self
+    }
+
+    pub fn subject(mut self, subject: impl ToString) -> Event {
+        self.subject = Some(subject.to_string());
+        self
+    }
+}
+
+/// Remembers recent repeatable events so that each is recorded once per window.
+#[derive(Default)]
+pub struct RepeatFilter {
+    seen: Mutex<HashMap<String, i64>>,
+}
+
+impl RepeatFilter {
+    fn first_in_window(&self, key: String, now: i64) -> bool {
+        let mut seen = self.seen.lock().expect("repeat filter lock");
+        if seen.len() >= REPEAT_MEMORY {
+            seen.retain(|_, at| now - *at < REPEAT_WINDOW_SECS);
+            if seen.len() >= REPEAT_MEMORY {
+                seen.clear();
+            }
+        }
+        match seen.get(&key) {
+            Some(at) if now - at < REPEAT_WINDOW_SECS => false,
+            _ => {
+                seen.insert(key, now);
+                true
+            }
+        }
+    }
+}
+
+/// Logs the event and appends it to the trail. A failure to store it is logged, not raised:
+/// the request it belongs to has already been decided.
+pub fn record(app: &App, event: Event) {
+    let now = app.clock.now();
+    if event.kind.repeatable() {
+        let key = format!(
+            "{}|{}|{}",
+            event.kind.as_str(),
+            event.source.map(|a| a.to_string()).unwrap_or_default(),
+            event.subject.as_deref().unwrap_or("")
+        );
+        if !app.audit_repeats.first_in_window(key, now) {
+            return;
+        }
+    }
+    log(&event);
+    let record = AuditRecord {
+        id: 0,
+        at: now,
+        kind: event.kind.as_str().to_string(),
+        actor: event.actor,
+        source: event.source.map(|a| a.to_string()),
+        subject: event.subject,
+        detail: event.detail,
+    };
+    if let Err(e) = app.store.append_audit(record) {
+        tracing::error!(error = %e, "storing an audit record failed");
+    }
+}
+
+fn log(event: &Event) {
+    let kind = event.kind.as_str();
+    let source = event.source.map(|a| a.to_string()).unwrap_or_default();
+    let subject = event.subject.as_deref().unwrap_or("");
+    if event.kind.is_warning() {
+        tracing::warn!(target: "deskprov::audit", kind, actor = %event.actor, source, subject, "{}", event.detail);
+    } else {
+        tracing::info!(target: "deskprov::audit", kind, actor = %event.actor, source, subject, "{}", event.detail);
+    }
+}
+
+/// Which records an audit query wants.
+#[derive(Debug, Default)]
+pub struct Query {
+    pub kind: Option<Kind>,
+    pub subject: Option<String>,
+    pub source: Option<String>,
+    pub since: Option<i64>,
+    pub limit: usize,
+}
+
+pub fn query(app: &App, query: &Query) -> Result<Vec<AuditRecord>, StoreError> {
+    app.store.audit(query.limit, |r| {
+        query.kind.is_none_or(|k| r.kind == k.as_str())
+            && query
+                .subject
+                .as_deref()
+                .is_none_or(|s| r.subject.as_deref() == Some(s))
+            && query
+                .source
+                .as_deref()
+                .is_none_or(|s| r.source.as_deref() == Some(s))
+            && query.since.is_none_or(|t| r.at >= t)
+    })
+}
+
+/// Keeps the trail within its configured size; called by the periodic sweeper.
+pub fn trim(app: &App) -> Result<usize, StoreError> {
+    app.store.trim_audit(app.config.security.audit_max_records)
+}
+
+/// Field names whose values never enter the trail.
+fn is_secret_field(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["password", "pin", "token", "secret", "key"]
+        .iter()
+        .any(|s| name.contains(s))
+}
+
+/// A one-line summary of an admin request body: its fields with their values, secrets shown
+/// only as set. Anything that is not a JSON object is summarised by its size.
+pub fn summarize_change(body: &[u8]) -> String {
+    if body.is_empty() {
+        return String::new();
+    }
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body) else {
+        return format!("({} bytes)", body.len());
+    };
+    let mut summary = fields
+        .iter()
+        .map(|(name, value)| {
+            if is_secret_field(name) {
+                format!("{name}=[set]")
+            } else {
+                format!("{name}={value}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    if summary.len() > MAX_DETAIL {
+        let mut cut = MAX_DETAIL;
+        while !summary.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        summary.truncate(cut);
+        summary.push('…');
+    }
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_leave_secrets_out() {
+        let body = br#"{"display_name":"Ann","sip_password":"hunter2hunter2","pin":"482913","generate_pin":true,"lines":{"1":"1001"}}"#;
+        let summary = summarize_change(body);
+        assert!(summary.contains("display_name=\"Ann\""), "{summary}");
+        assert!(summary.contains("sip_password=[set]"));
+        assert!(summary.contains("pin=[set]"));
+        assert!(!summary.contains("hunter2"));
+        assert!(!summary.contains("482913"));
+        assert_eq!(summarize_change(b"[1,2]"), "(5 bytes)");
+        assert!(summarize_change(&[b'{'; 5000]).starts_with('('));
+    }
+
+    #[test]
+    fn repeats_are_recorded_once_per_window() {
+        let filter = RepeatFilter::default();
+        assert!(filter.first_in_window("a".into(), 100));
+        assert!(!filter.first_in_window("a".into(), 200));
+        assert!(filter.first_in_window("b".into(), 200));
+        assert!(filter.first_in_window("a".into(), 100 + REPEAT_WINDOW_SECS));
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(Kind::parse("nonsense"), None);
+    }
+}

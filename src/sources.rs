@@ -1,0 +1,247 @@
+//! Bans on sources that sweep MACs.
+//!
+//! A MAC is printed on the box, so an attacker who knows a vendor's prefix walks through it
+//! asking for config files. Answers already look the same for every refused or missing file
+//! (provision.rs); this module makes walking slow. A source asking for more than
+//! `max_unknown_macs` distinct unregistered MACs within `unknown_mac_window_secs` is refused
+//! everything for `ban_secs`, doubling for each further ban.
+//!
+//! A source is an IPv4 address or an IPv6 /64, the block one customer usually holds. Only
+//! unknown MACs count: an office of registered phones behind one NAT, booting together and
+//! asking for optional files that do not exist, never comes near a ban. Networks in
+//! `allow_networks` are never banned. Counters and bans live in the database, so a restart
+//! neither forgives an attacker nor forgets an admin's decision.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::app::App;
+use crate::audit::{self, Event, Kind};
+use crate::clock::rfc3339;
+use crate::domain::Mac;
+use crate::store::{SourceRecord, StoreError};
+
+/// The key a request source is counted and banned under.
+pub fn source_key(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{prefix}/64")
+            }
+        },
+    }
+}
+
+/// An address or a source key as an admin types it (`192.0.2.7`, `2001:db8::1`,
+/// `2001:db8::/64`): the key it falls under.
+pub fn parse_source(text: &str) -> Option<String> {
+    let address = text.strip_suffix("/64").unwrap_or(text);
+    let address: IpAddr = address.parse().ok()?;
+    if text.ends_with("/64") && address.is_ipv4() {
+        return None;
+    }
+    Some(source_key(address))
+}
+
+fn allowed(app: &App, address: IpAddr) -> bool {
+    let address = match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        v4 => v4,
+    };
+    app.config
+        .security
+        .allow_networks
+        .iter()
+        .any(|net| net.contains(&address))
+}
+
+/// When the source's ban ends, if it is banned now.
+pub fn banned_until(app: &App, address: IpAddr, now: i64) -> Result<Option<i64>, StoreError> {
+    if allowed(app, address) {
+        return Ok(None);
+    }
+    Ok(app
+        .store
+        .source(&source_key(address))?
+        .map(|r| r.banned_until)
+        .filter(|until| *until > now))
+}
+
+/// Counts a request for a MAC that is not registered; bans the source when it crosses the limit.
+/// Returns the end of a ban this request started.
+pub fn note_unknown_mac(
+    app: &App,
+    address: IpAddr,
+    mac: Mac,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    if allowed(app, address) {
+        return Ok(None);
+    }
+    let key = source_key(address);
+    let policy = &app.config.security;
+    let (record, banned) = app
+        .store
+        .update_source(&key, |record| count_unknown_mac(record, mac, now, policy))?;
+    if let Some(until) = banned {
+        audit::record(
+            app,
+            Event::phone(
+                Kind::SourceBanned,
+                format!(
+                    "asked for more than {} unknown MACs within {} s; refused until {} (ban {})",
+                    policy.max_unknown_macs,
+                    policy.unknown_mac_window_secs,
+                    rfc3339(until),
+                    record.bans
+                ),
+            )
+            .source(address)
+            .subject(&key),
+        );
+    }
+    Ok(banned)
+}
+
+fn count_unknown_mac(
+    record: &mut SourceRecord,
+    mac: Mac,
+    now: i64,
+    policy: &crate::config::SecurityConfig,
+) -> Option<i64> {
+    let window = policy.unknown_mac_window_secs as i64;
+    record.unknown_macs.retain(|(_, at)| now - at < window);
+    if !record.unknown_macs.iter().any(|(seen, _)| *seen == mac) {
+        record.unknown_macs.push((mac, now));
+    }
+    if record.unknown_macs.len() <= policy.max_unknown_macs || record.banned_until > now {
+        return None;
+    }
+    let doublings = record.bans.min(16);
+    let length = policy
+        .ban_secs
+        .saturating_mul(1 << doublings)
+        .min(policy.ban_max_secs);
+    record.bans += 1;
+    record.last_ban_at = now;
+    record.banned_until = now + length as i64;
+    record.unknown_macs.clear();
+    Some(record.banned_until)
+}
+
+/// A source as the admin API shows it.
+#[derive(Debug, Serialize)]
+pub struct SourceView {
+    pub source: String,
+    pub banned: bool,
+    pub banned_until: Option<String>,
+    pub bans: u32,
+    pub unknown_macs_in_window: usize,
+}
+
+/// Sources that are banned or counting, banned ones first.
+pub fn list(app: &App, now: i64) -> Result<Vec<SourceView>, StoreError> {
+    let window = app.config.security.unknown_mac_window_secs as i64;
+    let mut views: Vec<SourceView> = app
+        .store
+        .sources()?
+        .into_iter()
+        .map(|(source, r)| SourceView {
+            source,
+            banned: r.banned_until > now,
+            banned_until: (r.banned_until > now).then(|| rfc3339(r.banned_until)),
+            bans: r.bans,
+            unknown_macs_in_window: r
+                .unknown_macs
+                .iter()
+                .filter(|(_, at)| now - at < window)
+                .count(),
+        })
+        .collect();
+    views.sort_by(|a, b| b.banned.cmp(&a.banned).then(a.source.cmp(&b.source)));
+    Ok(views)
+}
+
+/// Forgets everything about the source, lifting its ban. False if nothing was known.
+pub fn lift(app: &App, key: &str) -> Result<bool, StoreError> {
+    app.store.remove_source(key)
+}
+
+/// Drops records with nothing left to remember; called by the periodic sweeper.
+pub fn prune(app: &App, now: i64) -> Result<usize, StoreError> {
+    app.store
+        .prune_sources(now, app.config.security.unknown_mac_window_secs as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SecurityConfig;
+
+    fn mac(n: u32) -> Mac {
+        let b = n.to_be_bytes();
+        Mac::from_octets([0x00, 0x15, 0x65, b[1], b[2], b[3]])
+    }
+
+    #[test]
+    fn ipv6_sources_are_counted_per_64() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(source_key(a), "2001:db8:1:2::/64");
+        assert_eq!(source_key(a), source_key(b));
+        assert_ne!(source_key(a), source_key(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(source_key(mapped), "192.0.2.7");
+        assert_eq!(
+            parse_source("2001:db8:1:2::/64").as_deref(),
+            Some("2001:db8:1:2::/64")
+        );
+        assert_eq!(
+            parse_source("2001:db8:1:2::99").as_deref(),
+            Some("2001:db8:1:2::/64")
+        );
+        assert_eq!(parse_source("192.0.2.7/64"), None);
+        assert_eq!(parse_source("nonsense"), None);
+    }
+
+    #[test]
+    fn the_eleventh_distinct_unknown_mac_bans_and_bans_double() {
+        let policy = SecurityConfig::default();
+        let mut record = SourceRecord::default();
+        for n in 0..10 {
+            assert_eq!(count_unknown_mac(&mut record, mac(n), 1000, &policy), None);
+            // The same MAC again does not count twice.
+            assert_eq!(count_unknown_mac(&mut record, mac(n), 1001, &policy), None);
+        }
+        assert_eq!(
+            count_unknown_mac(&mut record, mac(10), 1002, &policy),
+            Some(1002 + 3600)
+        );
+        assert!(record.unknown_macs.is_empty());
+        let later = 1002 + 3600;
+        for n in 20..30 {
+            count_unknown_mac(&mut record, mac(n), later, &policy);
+        }
+        assert_eq!(
+            count_unknown_mac(&mut record, mac(30), later, &policy),
+            Some(later + 7200)
+        );
+    }
+
+    #[test]
+    fn misses_spread_beyond_the_window_never_ban() {
+        let policy = SecurityConfig::default();
+        let mut record = SourceRecord::default();
+        for n in 0..100 {
+            let now = 1000 + i64::from(n) * 31;
+            assert_eq!(count_unknown_mac(&mut record, mac(n), now, &policy), None);
+        }
+        assert!(record.unknown_macs.len() <= policy.max_unknown_macs);
+    }
+}

@@ -1,0 +1,970 @@
+//! The security suite: each attack from ../shared/reference/security.md §6 performed against
+//! the running server, checking that nothing leaks and nothing acknowledged is lost.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deskprov::client::{Client, Reply};
+use http::{Method, StatusCode};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::*;
+use crate::{kv, xmlflat};
+
+const SECRET: &str = "sweep-target-secret-1";
+
+fn local(n: u8) -> IpAddr {
+    IpAddr::from([127, 0, 0, n])
+}
+
+/// The phone client of `server`, connecting from 127.0.0.`n`.
+fn phone_from(server: &TestServer, n: u8) -> Client {
+    server.phone.clone().from_source(local(n))
+}
+
+async fn get(client: &Client, path: &str, headers: &[(&str, &str)]) -> Option<Reply> {
+    client.get(path, headers).await.ok()
+}
+
+/// User 1001, whose SIP password is [`SECRET`].
+async fn add_alice(server: &TestServer) {
+    server
+        .ok(
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({"extension": "1001", "display_name": "Alice", "sip_password": SECRET})),
+        )
+        .await;
+}
+
+/// A registered Yealink with a user whose SIP password is [`SECRET`], past its claim window.
+async fn registered_yealinks(server: &TestServer, macs: &[&str]) {
+    add_alice(server).await;
+    for mac in macs {
+        server
+            .add_device(json!({"mac": mac, "model": "T46S"}))
+            .await;
+        server.assign(mac, 1, "1001").await;
+    }
+    server.clock.advance(2 * 3600);
+}
+
+fn assert_refusal(reply: &Reply, what: &str) {
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{what}");
+    assert_eq!(reply.text(), "authentication required\n", "{what}");
+    assert_eq!(reply.challenges().len(), 2, "{what}");
+    assert!(!reply.text().contains(SECRET));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_of_a_thousand_macs_learns_nothing_and_is_banned_across_a_restart() {
+    let mut server = TestServer::start().await;
+    let registered = ["001565000000", "001565000003", "001565000006"];
+    registered_yealinks(&server, &registered).await;
+    let attacker = phone_from(&server, 2);
+
+    let mut answered = Vec::new();
+    let mut refused_connections = 0;
+    for i in 0..1000u32 {
+        let path = format!("/001565{i:06x}.cfg");
+        match get(&attacker, &path, &[("user-agent", T46S_UA)]).await {
+            Some(reply) if reply.status == StatusCode::TOO_MANY_REQUESTS => {
+                refused_connections += 1
+            }
+            Some(reply) => answered.push((path, reply)),
+            None => refused_connections += 1,
+        }
+    }
+    // Registered or not, every answer is the same refusal; the 11th unknown MAC bans.
+    for (path, reply) in &answered {
+        assert_refusal(reply, path);
+    }
+    assert_eq!(answered.len(), registered.len() + 11);
+    assert_eq!(refused_connections, 1000 - answered.len());
+
+    let bans = server.ok(Method::GET, "/api/v1/bans", None).await;
+    assert_eq!(bans[0]["source"], "127.0.0.2");
+    assert_eq!(bans[0]["banned"], true);
+    let events = server
+        .ok(Method::GET, "/api/v1/audit?kind=source_banned", None)
+        .await;
+    assert_eq!(events.as_array().unwrap().len(), 1);
+    assert_eq!(events[0]["source"], "127.0.0.2");
+    let refused = server
+        .ok(Method::GET, "/api/v1/audit?kind=config_refused", None)
+        .await;
+    assert_eq!(refused.as_array().unwrap().len(), registered.len());
+
+    // A real phone elsewhere is still served.
+    let (user, password) = server.credentials(registered[0]).await;
+    let auth = basic(&user, &password);
+    let real_phone = phone_from(&server, 3);
+    let own = get(
+        &real_phone,
+        "/001565000000.cfg",
+        &[("authorization", &auth)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(own.status, StatusCode::OK);
+    assert!(own.text().contains(SECRET));
+
+    // The ban survives a restart; the admin lifts it.
+    let dir = server.dir.path().to_path_buf();
+    server.stop().await;
+    let restarted = deskprov::startup::start(test_config(&dir), server.clock.clone())
+        .await
+        .unwrap();
+    let ca = std::slice::from_ref(&server.ca);
+    let attacker = Client::new(restarted.phone_addr, "localhost", ca)
+        .unwrap()
+        .from_source(local(2));
+    assert!(get(&attacker, "/y000000000066.cfg", &[]).await.is_none());
+    let admin = Client::new(restarted.admin_addr, "localhost", ca).unwrap();
+    let token = server.admin_auth();
+    let lifted = admin
+        .send(
+            Method::DELETE,
+            "/api/v1/bans/127.0.0.2",
+            &[("authorization", &token)],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(lifted.status, StatusCode::OK, "{}", lifted.text());
+    let reply = get(&attacker, "/y000000000066.cfg", &[]).await.unwrap();
+    assert_eq!(reply.status, StatusCode::OK);
+    restarted.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_office_behind_one_address_booting_together_is_never_refused() {
+    let server = TestServer::start_with(|c| {
+        c.server.public_url = Some("https://prov.example.com/".into());
+    })
+    .await;
+    add_alice(&server).await;
+    let macs: Vec<String> = (0..200).map(|i| format!("0015651{i:05x}")).collect();
+    for mac in &macs {
+        server
+            .add_device(json!({"mac": mac, "model": "T46S"}))
+            .await;
+    }
+    // 200 phones behind one NAT boot together: each takes its config in the claim window and
+    // asks for optional files that do not exist, some of them three times as Yealink does.
+    let office = phone_from(&server, 4);
+    let mut boots = tokio::task::JoinSet::new();
+    for mac in macs.clone() {
+        let office = office.clone();
+        boots.spawn(async move {
+            let ua = format!("Yealink SIP-T46S 66.86.0.15 {mac}");
+            let headers = [("user-agent", ua.as_str())];
+            let common = office.get("/y000000000066.cfg", &headers).await.unwrap();
+            let own = office.get(&format!("/{mac}.cfg"), &headers).await.unwrap();
+            let mut optional = Vec::new();
+            for _ in 0..3 {
+                for file in ["/y000000000066.boot", "/contacts.xml"] {
+                    optional.push(office.get(file, &headers).await.unwrap().status);
+                }
+            }
+            (common.status, own.status, optional)
+        });
+    }
+    let mut booted = 0;
+    while let Some(result) = boots.join_next().await {
+        let (common, own, optional) = result.unwrap();
+        assert_eq!(common, StatusCode::OK);
+        assert_eq!(own, StatusCode::OK);
+        assert!(optional.iter().all(|s| *s == StatusCode::UNAUTHORIZED));
+        booted += 1;
+    }
+    assert_eq!(booted, 200);
+    let bans = server.ok(Method::GET, "/api/v1/bans", None).await;
+    assert_eq!(bans, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_listed_networks_are_never_banned() {
+    let server = TestServer::start_with(|c| {
+        c.security.allow_networks = vec!["127.0.0.8/29".parse().unwrap()];
+    })
+    .await;
+    let staging = phone_from(&server, 9);
+    for i in 0..30u32 {
+        let reply = get(&staging, &format!("/001565{i:06x}.cfg"), &[])
+            .await
+            .expect("an allow-listed source is never cut off");
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        server.ok(Method::GET, "/api/v1/bans", None).await,
+        json!([])
+    );
+}
+
+// ---- client certificates ----
+
+struct VendorCa {
+    issuer: Issuer<'static, KeyPair>,
+    pem: String,
+}
+
+fn vendor_ca(name: &str) -> VendorCa {
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    VendorCa {
+        pem: cert.pem(),
+        issuer: Issuer::new(params, key),
+    }
+}
+
+/// A phone certificate with this subject and these DNS names, valid now or expired.
+fn phone_cert(
+    ca: &VendorCa,
+    subject: &[(DnType, &str)],
+    names: &[&str],
+    expired: bool,
+) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+    let mut params =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+    for (kind, value) in subject {
+        params.distinguished_name.push(kind.clone(), *value);
+    }
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    if expired {
+        params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(30);
+        params.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    }
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &ca.issuer).unwrap();
+    (
+        vec![cert.der().clone()],
+        PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+}
+
+/// Cisco MPP's factory subject: model in OU, serial in L, MAC in S.
+fn cisco_subject(mac: &str) -> Vec<(DnType, &str)> {
+    vec![
+        (DnType::OrganizationalUnitName, "CP-8851-3PCC"),
+        (DnType::LocalityName, "88012BA01234"),
+        (DnType::StateOrProvinceName, mac),
+    ]
+}
+
+fn with_cert(
+    server: &TestServer,
+    (chain, key): (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>),
+) -> Client {
+    Client::with_identity(
+        server.running().phone_addr,
+        "localhost",
+        std::slice::from_ref(&server.ca),
+        chain,
+        key,
+    )
+    .unwrap()
+}
+
+const CISCO_A: &str = "d0ec35000a0a";
+const CISCO_B: &str = "d0ec35000b0b";
+const CISCO_UA: &str = "Cisco-CP-8851-3PCC/11.3.7";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn factory_certificates_identify_their_own_phone_only() {
+    let cisco = vendor_ca("Cisco Manufacturing CA (test)");
+    let cisco_pem = cisco.pem.clone();
+    let server = TestServer::start_with(move |c| {
+        let dir = c.server.certs_dir.join("vendor-ca");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("cisco.pem"), cisco_pem).unwrap();
+    })
+    .await;
+    add_alice(&server).await;
+    for mac in [CISCO_A, CISCO_B] {
+        server
+            .add_device(json!({"mac": mac, "model": "CP-8851-3PCC"}))
+            .await;
+        server.assign(mac, 1, "1001").await;
+    }
+    server.clock.advance(2 * 3600);
+    let ua = [("user-agent", CISCO_UA)];
+    let file_of = |mac: &str| format!("/cisco-{mac}.xml");
+
+    // A's certificate gets A's config, and only A's.
+    let phone_a = with_cert(
+        &server,
+        phone_cert(&cisco, &cisco_subject(CISCO_A), &[], false),
+    );
+    let own = get(&phone_a, &file_of(CISCO_A), &ua).await.unwrap();
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text());
+    xmlflat::flatten(&own.text()).unwrap();
+    assert!(own.text().contains(SECRET));
+    let other = get(&phone_a, &file_of(CISCO_B), &ua).await.unwrap();
+    assert_refusal(&other, "A's certificate asking for B");
+
+    // Other notations and places of the MAC identify the phone too.
+    let upper = CISCO_A.to_ascii_uppercase();
+    let sep = format!("SEP{upper}");
+    let dashed = "D0-EC-35-00-0A-0A";
+    for (subject, names) in [
+        (vec![(DnType::CommonName, sep.as_str())], vec![]),
+        (
+            vec![(DnType::CustomDnType(vec![2, 5, 4, 5]), dashed)],
+            vec![],
+        ),
+        (
+            vec![(DnType::CommonName, "Poly device")],
+            vec!["d0ec35000a0a.phones.example.com"],
+        ),
+    ] {
+        let phone = with_cert(&server, phone_cert(&cisco, &subject, &names, false));
+        let reply = get(&phone, &file_of(CISCO_A), &ua).await.unwrap();
+        assert_eq!(reply.status, StatusCode::OK, "{subject:?} {names:?}");
+    }
+
+    // A rogue CA, an expired certificate and a certificate without a MAC prove nothing.
+    let rogue = vendor_ca("Rogue CA");
+    for (what, identity) in [
+        (
+            "rogue",
+            phone_cert(&rogue, &cisco_subject(CISCO_B), &[], false),
+        ),
+        (
+            "expired",
+            phone_cert(&cisco, &cisco_subject(CISCO_B), &[], true),
+        ),
+        (
+            "generic",
+            phone_cert(
+                &cisco,
+                &[(DnType::CommonName, "Yealink generic")],
+                &[],
+                false,
+            ),
+        ),
+    ] {
+        let phone = with_cert(&server, identity);
+        let reply = get(&phone, &file_of(CISCO_B), &ua).await.unwrap();
+        assert_refusal(&reply, what);
+    }
+    let events = server
+        .ok(
+            Method::GET,
+            "/api/v1/audit?kind=untrusted_certificate",
+            None,
+        )
+        .await;
+    assert!(!events.as_array().unwrap().is_empty());
+    let mismatches = server
+        .ok(
+            Method::GET,
+            &format!("/api/v1/audit?kind=certificate_mismatch&subject={CISCO_B}"),
+            None,
+        )
+        .await;
+    assert_eq!(mismatches.as_array().unwrap().len(), 1);
+
+    // Without a certificate, credentials still work, until the device requires its certificate.
+    let (user, password) = server.credentials(CISCO_B).await;
+    let auth = basic(&user, &password);
+    let with_credentials = [("user-agent", CISCO_UA), ("authorization", auth.as_str())];
+    let reply = server
+        .phone
+        .get(&file_of(CISCO_B), &with_credentials)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, StatusCode::OK);
+    server
+        .ok(
+            Method::PATCH,
+            &format!("/api/v1/devices/{CISCO_B}"),
+            Some(json!({"certificate_required": true})),
+        )
+        .await;
+    let reply = server
+        .phone
+        .get(&file_of(CISCO_B), &with_credentials)
+        .await
+        .unwrap();
+    assert_refusal(&reply, "credentials for a certificate-required device");
+    let phone_b = with_cert(
+        &server,
+        phone_cert(&cisco, &cisco_subject(CISCO_B), &[], false),
+    );
+    let reply = get(&phone_b, &file_of(CISCO_B), &ua).await.unwrap();
+    assert_eq!(reply.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requiring_a_certificate_needs_a_vendor_ca() {
+    let server = TestServer::start().await;
+    let reply = server
+        .api(
+            Method::POST,
+            "/api/v1/devices",
+            Some(json!({"mac": CISCO_A, "certificate_required": true})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(
+        reply.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("vendor-ca")
+    );
+    assert_eq!(
+        server.ok(Method::GET, "/api/v1/devices", None).await,
+        json!([])
+    );
+}
+
+// ---- transport ----
+
+/// A TLS client that offers only the signature schemes `keep` accepts; returns the
+/// certificate the server chose.
+async fn certificate_offered_to(
+    server: &TestServer,
+    trust: &[CertificateDer<'static>],
+    keep: fn(&rustls::SignatureScheme) -> bool,
+) -> CertificateDer<'static> {
+    let mut provider = rustls::crypto::ring::default_provider();
+    let algorithms = provider.signature_verification_algorithms;
+    let mapping: Vec<_> = algorithms
+        .mapping
+        .iter()
+        .filter(|(scheme, _)| keep(scheme))
+        .cloned()
+        .collect();
+    provider.signature_verification_algorithms = rustls::crypto::WebPkiSupportedAlgorithms {
+        all: algorithms.all,
+        mapping: Box::leak(mapping.into_boxed_slice()),
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in trust {
+        roots.add(cert.clone()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(server.running().phone_addr)
+        .await
+        .unwrap();
+    let tls = connector
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap();
+    tls.get_ref().1.peer_certificates().unwrap()[0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecdsa_and_rsa_certificates_are_served_side_by_side() {
+    let server = TestServer::start_with(|c| {
+        let fixtures = fixtures().join("tls");
+        for ext in ["crt", "key"] {
+            std::fs::copy(
+                fixtures.join(format!("rsa-localhost.{ext}")),
+                c.server.certs_dir.join(format!("server-rsa.{ext}")),
+            )
+            .unwrap();
+        }
+    })
+    .await;
+    let rsa = deskprov::tls::load_certs(&fixtures().join("tls/rsa-localhost.crt")).unwrap();
+    let trust = [server.ca.clone(), rsa[0].clone()];
+    let is_rsa = |s: &rustls::SignatureScheme| format!("{s:?}").starts_with("RSA");
+    let is_ecdsa = |s: &rustls::SignatureScheme| format!("{s:?}").starts_with("ECDSA");
+    let for_rsa_only = certificate_offered_to(&server, &trust, is_rsa).await;
+    assert_eq!(for_rsa_only, rsa[0]);
+    let for_modern = certificate_offered_to(&server, &trust, |_| true).await;
+    let ecdsa = deskprov::tls::load_certs(&server.dir.path().join("certs/server.crt")).unwrap();
+    assert_eq!(for_modern, ecdsa[0]);
+    assert_eq!(
+        certificate_offered_to(&server, &trust, is_ecdsa).await,
+        ecdsa[0]
+    );
+}
+
+// ---- the admin API ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_tokens_are_created_listed_revoked_and_guessing_is_braked() {
+    let server = TestServer::start().await;
+    let created = server
+        .ok(
+            Method::POST,
+            "/api/v1/tokens",
+            Some(json!({"name": "ci-bot"})),
+        )
+        .await;
+    let bot_token = created["token"].as_str().unwrap().to_string();
+    let bot_auth = format!("Bearer {bot_token}");
+    let listed = server.ok(Method::GET, "/api/v1/tokens", None).await;
+    let names: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("ci-bot"), json!("initial")]);
+    assert!(!listed.to_string().contains(&bot_token));
+
+    // The new token works, and what it changes is recorded under its name.
+    let r = server
+        .admin
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            &[("authorization", &bot_auth), ("content-type", "application/json")],
+            Some(br#"{"extension":"1001","display_name":"Alice","sip_password":"audit-secret-77","pin":"739164"}"#.to_vec()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::CREATED);
+    let changes = server
+        .ok(
+            Method::GET,
+            "/api/v1/audit?kind=admin_change&subject=users/1001",
+            None,
+        )
+        .await;
+    assert_eq!(changes[0]["actor"], "ci-bot");
+    assert_eq!(changes[0]["source"], "127.0.0.1");
+    let detail = changes[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("POST /api/v1/users"), "{detail}");
+    assert!(detail.contains("sip_password=[set]") && detail.contains("pin=[set]"));
+    assert!(!changes.to_string().contains("audit-secret-77"));
+    assert!(!changes.to_string().contains("739164"));
+
+    // Revoked, it no longer works; the last token cannot be revoked.
+    let id = created["id"].as_str().unwrap();
+    server
+        .ok(Method::DELETE, &format!("/api/v1/tokens/{id}"), None)
+        .await;
+    let r = server
+        .admin
+        .get("/api/v1/devices", &[("authorization", &bot_auth)])
+        .await
+        .unwrap();
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = server
+        .api(Method::DELETE, "/api/v1/tokens/initial", None)
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+
+    // Ten wrong tokens block the address, even for the right token, until the block ends.
+    for _ in 0..9 {
+        let r = server
+            .admin
+            .get("/api/v1/devices", &[("authorization", "Bearer wrong")])
+            .await
+            .unwrap();
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = server.api(Method::GET, "/api/v1/devices", None).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.header("retry-after"), Some("300"));
+    server.clock.advance(301);
+    assert_eq!(
+        server
+            .api(Method::GET, "/api/v1/devices", None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let blocked = server
+        .ok(Method::GET, "/api/v1/audit?kind=admin_blocked", None)
+        .await;
+    assert_eq!(blocked.as_array().unwrap().len(), 1);
+}
+
+/// Values that break `key = value` lines, XML, handlebars or the terminal.
+const HOSTILE: [&str; 9] = [
+    "Alice\r\naccount.1.password = stolen",
+    "Alice\naccount.2.enable = 1",
+    "</display_name><admin_password>x</admin_password>",
+    "A & B <c> \"d\" 'e'",
+    "{{#each this}}{{@key}}{{/each}}",
+    "{{{raw}}}",
+    "nul\u{0}byte",
+    "\u{1b}[2Jterminal",
+    "${jndi:ldap://x}",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injection_through_admin_fields_is_refused_or_rendered_inert() {
+    let server = TestServer::start().await;
+    server.seed_desk_phone().await;
+    let (user, password) = server.credentials(T46S_MAC).await;
+    let auth = basic(&user, &password);
+    let baseline = kv::parse(
+        &server
+            .phone_get_with(
+                &format!("/{T46S_MAC}.cfg"),
+                &[("user-agent", T46S_UA), ("authorization", &auth)],
+            )
+            .await
+            .text(),
+    )
+    .unwrap();
+    let mut sip_password = baseline["account.1.password"].clone();
+    let fields: [(&str, &str, &str); 9] = [
+        ("PATCH", "/api/v1/users/1001", "display_name"),
+        ("PATCH", "/api/v1/users/1001", "sip_user"),
+        ("PATCH", "/api/v1/users/1001", "sip_password"),
+        ("PATCH", "/api/v1/users/1001", "email"),
+        ("PATCH", "/api/v1/users/1001", "pin"),
+        ("PATCH", &format!("/api/v1/devices/{T46S_MAC}"), "label"),
+        ("PATCH", "/api/v1/settings", "sip_server"),
+        ("PATCH", "/api/v1/settings", "ntp_server"),
+        ("POST", "/api/v1/tokens", "name"),
+    ];
+    for (method, path, field) in fields {
+        for value in HOSTILE {
+            let method: Method = method.parse().unwrap();
+            let resource = if path.contains("tokens") {
+                "/api/v1/tokens"
+            } else {
+                path
+            };
+            let before = server.ok(Method::GET, resource, None).await;
+            let reply = server
+                .api(method.clone(), path, Some(json!({ field: value })))
+                .await;
+            if reply.status.is_success() {
+                // Accepted: it must come out of the rendered config as inert text.
+                let config = server
+                    .phone_get_with(
+                        &format!("/{T46S_MAC}.cfg"),
+                        &[("user-agent", T46S_UA), ("authorization", &auth)],
+                    )
+                    .await;
+                let parsed = kv::parse(&config.text())
+                    .unwrap_or_else(|e| panic!("{field}={value:?}: {e}\n{}", config.text()));
+                let keys: Vec<&String> = parsed.keys().collect();
+                assert_eq!(
+                    keys,
+                    baseline.keys().collect::<Vec<_>>(),
+                    "{field}={value:?}"
+                );
+                if field == "sip_password" {
+                    sip_password = value.to_string();
+                }
+                assert_eq!(
+                    parsed["account.1.password"], sip_password,
+                    "{field}={value:?}"
+                );
+            } else {
+                assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{field}={value:?}");
+                let error = reply.json()["error"].as_str().unwrap_or("").to_string();
+                assert!(!error.is_empty(), "{field}={value:?}: no clear error");
+                let after = server.ok(Method::GET, resource, None).await;
+                assert_eq!(
+                    after, before,
+                    "{field}={value:?}: a refusal changed something"
+                );
+            }
+        }
+    }
+    let malformed = server
+        .api_raw(
+            Method::POST,
+            "/api/v1/users",
+            b"{\"extension\": \"1002\", ".to_vec(),
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    let dtd = server
+        .api_raw(
+            Method::POST,
+            "/api/v1/users",
+            br#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>"#.to_vec(),
+        )
+        .await;
+    assert_eq!(dtd.status, StatusCode::BAD_REQUEST);
+    assert!(!dtd.text().contains("root:"));
+}
+
+// ---- paths ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traversal_in_every_encoding_never_reaches_a_file() {
+    let server = TestServer::start().await;
+    server.seed_desk_phone().await;
+    // A canary beside the data: if any path were mapped to the file system, it would show.
+    std::fs::write(server.dir.path().join("canary.cfg"), "CANARY-CONTENT").unwrap();
+    let paths = [
+        "/../canary.cfg",
+        "/..%2fcanary.cfg",
+        "/..%2Fcanary.cfg",
+        "/%2e%2e/canary.cfg",
+        "/%2e%2e%2fcanary.cfg",
+        "/%252e%252e%252fcanary.cfg",
+        "/..%5ccanary.cfg",
+        "/..\\canary.cfg",
+        "/..;/canary.cfg",
+        "/canary.cfg%00.cfg",
+        "/%c0%ae%c0%ae/canary.cfg",
+        "/%e0%80%ae%e0%80%ae/canary.cfg",
+        "/data/../canary.cfg",
+        "/./canary.cfg",
+        "/001565aabbcc.cfg/../../canary.cfg",
+        "/00156%35aabbcc.cfg%2f..%2f..%2fcanary.cfg",
+    ];
+    for path in paths {
+        let Ok(reply) = server.phone.get(path, &[("user-agent", T46S_UA)]).await else {
+            continue; // refused at the HTTP layer: nothing served
+        };
+        assert!(
+            [StatusCode::BAD_REQUEST, StatusCode::UNAUTHORIZED].contains(&reply.status),
+            "{path}: {}",
+            reply.status
+        );
+        assert!(!reply.text().contains("CANARY"), "{path}");
+        assert!(!reply.text().contains("alice"), "{path}");
+    }
+    let long = format!("/{}.cfg", "0".repeat(100_000));
+    if let Ok(reply) = server.phone.get(&long, &[]).await {
+        assert!(reply.status.is_client_error());
+    }
+}
+
+// ---- hot-desk tokens ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_token_replayed_after_logout_changes_nothing() {
+    const PIN: &str = "739164";
+    let server = TestServer::start().await;
+    server
+        .ok(
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({"extension": "1001", "display_name": "Alice", "sip_password": SECRET, "pin": PIN})),
+        )
+        .await;
+    let mac = "d0ec35aabb04";
+    server
+        .add_device(json!({"mac": mac, "model": "CP-8851-3PCC", "hotdesk": true}))
+        .await;
+    let (user, password) = server.credentials(mac).await;
+    let auth = basic(&user, &password);
+    let headers = [("user-agent", CISCO_UA), ("authorization", auth.as_str())];
+    let config = || async {
+        server
+            .phone
+            .get(&format!("/cisco-{mac}.xml"), &headers)
+            .await
+            .unwrap()
+            .text()
+    };
+    let key_path = |config: &str| {
+        let psk = xmlflat::flatten(config).unwrap()["flat-profile/PSK_1"].clone();
+        let url = psk
+            .split(';')
+            .find_map(|p| p.strip_prefix("url="))
+            .unwrap()
+            .to_string();
+        let start = url.find("/hotdesk/").unwrap();
+        url[start..].to_string()
+    };
+    let login = key_path(&config().await);
+    let phone = &server.phone;
+    let answer = |path: String| async move {
+        phone
+            .get(&path, &[("user-agent", CISCO_UA)])
+            .await
+            .unwrap()
+            .text()
+    };
+    let with_pin = format!("{login}?ext=1001&pin={PIN}");
+    answer(with_pin.clone()).await;
+    let logged_in = config().await;
+    assert!(logged_in.contains(SECRET));
+    let logout = key_path(&logged_in);
+    assert!(logout.ends_with("/logout"));
+    answer(logout.clone()).await;
+    assert!(!config().await.contains(SECRET));
+
+    // Replaying the login (PIN included) or the logout changes nothing.
+    let replayed = answer(with_pin).await;
+    assert!(replayed.contains("out of date"), "{replayed}");
+    answer(logout).await;
+    assert!(!config().await.contains(SECRET));
+    let events = server
+        .ok(Method::GET, "/api/v1/audit?kind=unknown_login_token", None)
+        .await;
+    assert!(!events.as_array().unwrap().is_empty());
+}
+
+// ---- resource exhaustion ----
+
+/// Raises this process's open-file limit so a thousand connections (two descriptors each,
+/// both ends in this process) fit.
+fn allow_many_files() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < 8192 {
+            limit.rlim_cur = limit.rlim_max.min(8192);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_trickling_connections_are_cut_while_a_phone_is_served() {
+    allow_many_files();
+    let server = TestServer::start_with(|c| {
+        c.limits.header_read_timeout_secs = 2;
+        c.limits.tls_handshake_timeout_secs = 5;
+    })
+    .await;
+    server.seed_desk_phone().await;
+    let address = server.running().phone_addr;
+    let connector = tokio_rustls::TlsConnector::from(
+        deskprov::tls::client_config(std::slice::from_ref(&server.ca)).unwrap(),
+    );
+    let mut trickles = tokio::task::JoinSet::new();
+    for i in 0..1000 {
+        let connector = connector.clone();
+        trickles.spawn(async move {
+            let tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+            if i % 4 == 0 {
+                // A quarter never finish the TLS handshake.
+                return cut_within(tcp, Duration::from_secs(10)).await;
+            }
+            let Ok(mut tls) = connector
+                .connect("localhost".try_into().unwrap(), tcp)
+                .await
+            else {
+                return true; // cut during the handshake
+            };
+            let _ = tls
+                .write_all(b"GET /y000000000066.cfg HTTP/1.1\r\nHost: x\r\n")
+                .await;
+            // One header line every 200 ms, never the blank line that ends the head.
+            for _ in 0..40 {
+                if tls.write_all(b"X-Slow: 1\r\n").await.is_err() || tls.flush().await.is_err() {
+                    return true;
+                }
+                let mut buf = [0u8; 256];
+                match tokio::time::timeout(Duration::from_millis(200), tls.read(&mut buf)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => return true,
+                    Ok(Ok(_)) => panic!("a request whose head never ended was answered"),
+                    Err(_) => {}
+                }
+            }
+            false
+        });
+    }
+    // While they trickle, a real phone gets its config.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (user, password) = server.credentials(T46S_MAC).await;
+    let reply = server
+        .phone_get_with(
+            &format!("/{T46S_MAC}.cfg"),
+            &[
+                ("user-agent", T46S_UA),
+                ("authorization", &basic(&user, &password)),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let mut cut = 0;
+    while let Some(result) = trickles.join_next().await {
+        if result.unwrap() {
+            cut += 1;
+        }
+    }
+    assert_eq!(cut, 1000, "every trickling connection is cut by the server");
+}
+
+/// True when the server closes the connection before `limit`.
+async fn cut_within(mut tcp: tokio::net::TcpStream, limit: Duration) -> bool {
+    let mut buf = [0u8; 64];
+    loop {
+        match tokio::time::timeout(limit, tcp.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_bodies_and_heads_are_refused_and_nothing_is_stored() {
+    let server = TestServer::start().await;
+    // An admin body far over the limit: 413, or the connection closed while it is still sent.
+    let big = vec![b' '; 2 * 1024 * 1024];
+    let auth = server.admin_auth();
+    if let Ok(r) = server
+        .admin
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            &[("authorization", &auth)],
+            Some(big),
+        )
+        .await
+    {
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    assert_eq!(
+        server.ok(Method::GET, "/api/v1/users", None).await,
+        json!([])
+    );
+    // Headers beyond the head limit, on both listeners.
+    let huge = "h".repeat(64 * 1024);
+    for client in [&server.phone, &server.admin] {
+        if let Ok(reply) = client
+            .get("/y000000000066.cfg", &[("x-filler", &huge)])
+            .await
+        {
+            assert_eq!(reply.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        }
+    }
+    // A phone upload beyond its limit.
+    server.seed_desk_phone().await;
+    let users_before = server.ok(Method::GET, "/api/v1/users", None).await;
+    let (user, password) = server.credentials(T46S_MAC).await;
+    let auth = basic(&user, &password);
+    let upload = server
+        .phone
+        .send(
+            Method::PUT,
+            &format!("/{T46S_MAC}-local.cfg"),
+            &[("user-agent", T46S_UA), ("authorization", &auth)],
+            Some(vec![b'x'; 4 * 1024 * 1024]),
+        )
+        .await;
+    if let Ok(reply) = upload {
+        assert!(
+            [
+                StatusCode::PAYLOAD_TOO_LARGE,
+                StatusCode::METHOD_NOT_ALLOWED
+            ]
+            .contains(&reply.status),
+            "{}",
+            reply.status
+        );
+    }
+    let users: Value = server.ok(Method::GET, "/api/v1/users", None).await;
+    assert_eq!(users, users_before);
+}
