@@ -443,6 +443,15 @@ fn not_found() -> HttpResponse {
     respond::text(StatusCode::NOT_FOUND, "not found\n")
 }
 
+/// What the server makes of a request path and User-Agent, as the fuzz target `identify`
+/// drives it: the path decoding and refusals of [`requested_file`], then identification.
+#[doc(hidden)]
+pub fn identify_request(path: &str, user_agent: &[u8]) -> Option<Identification> {
+    requested_file(path)
+        .ok()
+        .map(|file| identify(user_agent, &file))
+}
+
 /// The last path segment, percent-decoded once. Traversal and NUL are refused outright even
 /// though paths never reach the file system: a request carrying them is an attack, not a phone.
 fn requested_file(path: &str) -> Result<String, StatusCode> {

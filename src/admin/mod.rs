@@ -186,6 +186,23 @@ where
     }
 }
 
+/// Decodes `body` as every admin request type, and applies it as a settings patch: the admin
+/// JSON decoding the fuzz target `admin_json` drives. Must never panic, whatever the bytes.
+#[doc(hidden)]
+pub fn decode_every_body(body: &[u8]) {
+    let _ = parse::<devices::NewDevice>(body);
+    let _ = parse::<devices::DevicePatch>(body);
+    let _ = parse::<devices::LineAssignment>(body);
+    let _ = parse_or_default::<devices::Adoption>(body);
+    let _ = parse::<users::NewUser>(body);
+    let _ = parse::<users::UserPatch>(body);
+    let _ = parse::<token::NewToken>(body);
+    if let Ok(patch) = parse::<crate::settings::SettingsPatch>(body) {
+        let _ = patch.apply(&crate::settings::Settings::default());
+    }
+    let _ = audit::summarize_change(body);
+}
+
 /// The percent-decoded value of `key` in a query string.
 fn query_value(query: &str, key: &str) -> Option<String> {
     query.split('&').find_map(|pair| {
