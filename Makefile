@@ -2,13 +2,17 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run test lint fmt build clean
+.PHONY: run test lint fmt build clean fuzz
 
 run:
 	$(CARGO) run --release -- serve $(ARGS)
 
+# The tests record the secrets they use and keep every log line; scan-logs.sh then proves that
+# no secret reached any log of the run.
 test: lint
+	rm -rf target/tmp/test-logs
 	$(CARGO) test --all-targets
+	tests/scan-logs.sh target/tmp/test-logs
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -22,3 +26,19 @@ build:
 
 clean:
 	$(CARGO) clean
+
+# Fuzzing (not part of `make test` or CI): seeds fuzz/corpus/, then runs each cargo-fuzz target
+# for FUZZ_SECONDS on the nightly toolchain. Crashes land in fuzz/artifacts/<target>/; copy them
+# to fuzz/regressions/<target>/ and `cargo test` replays them.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= identify mac_parse admin_json
+FUZZ_TOOLCHAIN ?= nightly
+FUZZ_ARGS ?=
+
+fuzz:
+	$(CARGO) +$(FUZZ_TOOLCHAIN) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	sh fuzz/seed.sh
+	status=0; for target in $(FUZZ_TARGETS); do \
+		echo "== fuzzing $$target for $(FUZZ_SECONDS) s"; \
+		$(CARGO) +$(FUZZ_TOOLCHAIN) fuzz run $$target $(FUZZ_ARGS) -- -max_total_time=$(FUZZ_SECONDS) || status=1; \
+	done; exit $$status

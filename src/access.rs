@@ -162,6 +162,15 @@ pub fn credentials_match(device: &DeviceRecord, presented: &Credentials) -> bool
     user_ok & password_ok
 }
 
+/// Closes an open claim window without granting anyone the claim grace: the phone proved
+/// itself by credentials or certificate, so nobody may now claim its config.
+pub fn close_claim(device: &mut DeviceRecord, now: i64) {
+    if device.claimed_at.is_none() {
+        device.claimed_at = Some(now);
+        device.claimed_from = None;
+    }
+}
+
 /// Records the claim if nobody has claimed since the decision; `false` if someone did.
 pub fn take_claim(device: &mut DeviceRecord, address: IpAddr, now: i64) -> bool {
     if device.claimed_at.is_some() {

@@ -39,12 +39,14 @@ pub enum Kind {
     HotdeskLogin,
     HotdeskLogout,
     LoginFailure,
+    LoginRefused,
     LoginLockout,
     PinChanged,
+    SecretRead,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 17] = [
         Kind::AdminChange,
         Kind::AdminAuthFailure,
         Kind::AdminBlocked,
@@ -58,8 +60,10 @@ impl Kind {
         Kind::HotdeskLogin,
         Kind::HotdeskLogout,
         Kind::LoginFailure,
+        Kind::LoginRefused,
         Kind::LoginLockout,
         Kind::PinChanged,
+        Kind::SecretRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,8 +81,10 @@ impl Kind {
             Kind::HotdeskLogin => "hotdesk_login",
             Kind::HotdeskLogout => "hotdesk_logout",
             Kind::LoginFailure => "login_failure",
+            Kind::LoginRefused => "login_refused",
             Kind::LoginLockout => "login_lockout",
             Kind::PinChanged => "pin_changed",
+            Kind::SecretRead => "secret_read",
         }
     }
 
@@ -86,7 +92,8 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
-    /// Events anyone on the network can cause as often as they like.
+    /// Events anyone on the network can cause as often as they like. (Wrong PINs are not:
+    /// the login guard bounds them.)
     fn repeatable(self) -> bool {
         matches!(
             self,
@@ -95,6 +102,8 @@ impl Kind {
                 | Kind::CertificateMismatch
                 | Kind::UntrustedCertificate
                 | Kind::UnknownLoginToken
+                | Kind::ModelMismatch
+                | Kind::LoginRefused
         )
     }
 
@@ -103,11 +112,7 @@ impl Kind {
         self.repeatable()
             || matches!(
                 self,
-                Kind::AdminBlocked
-                    | Kind::ModelMismatch
-                    | Kind::SourceBanned
-                    | Kind::LoginFailure
-                    | Kind::LoginLockout
+                Kind::AdminBlocked | Kind::SourceBanned | Kind::LoginFailure | Kind::LoginLockout
             )
     }
 }
@@ -155,12 +160,14 @@ pub struct RepeatFilter {
 }
 
 impl RepeatFilter {
+    /// False for a repeat within the window, and for anything new while the memory is full of
+    /// recent events: a flood is then not recorded beyond what is already there (and logged).
     fn first_in_window(&self, key: String, now: i64) -> bool {
         let mut seen = self.seen.lock().expect("repeat filter lock");
         if seen.len() >= REPEAT_MEMORY {
             seen.retain(|_, at| now - *at < REPEAT_WINDOW_SECS);
             if seen.len() >= REPEAT_MEMORY {
-                seen.clear();
+                return false;
             }
         }
         match seen.get(&key) {
@@ -178,10 +185,14 @@ impl RepeatFilter {
 pub fn record(app: &App, event: Event) {
     let now = app.clock.now();
     if event.kind.repeatable() {
+        // By source key, so that rotating addresses within one IPv6 /64 gains nothing.
         let key = format!(
             "{}|{}|{}",
             event.kind.as_str(),
-            event.source.map(|a| a.to_string()).unwrap_or_default(),
+            event
+                .source
+                .map(crate::sources::source_key)
+                .unwrap_or_default(),
             event.subject.as_deref().unwrap_or("")
         );
         if !app.audit_repeats.first_in_window(key, now) {
@@ -239,9 +250,13 @@ pub fn query(app: &App, query: &Query) -> Result<Vec<AuditRecord>, StoreError> {
     })
 }
 
-/// Keeps the trail within its configured size; called by the periodic sweeper.
+/// Keeps the trail within its configured size, dropping the oldest phone-side events before
+/// any admin change; called by the housekeeping task.
 pub fn trim(app: &App) -> Result<usize, StoreError> {
-    app.store.trim_audit(app.config.security.audit_max_records)
+    app.store.trim_audit(
+        app.config.security.audit_max_records,
+        Kind::AdminChange.as_str(),
+    )
 }
 
 /// Field names whose values never enter the trail.

@@ -186,7 +186,7 @@ pub enum TokenCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum BanCommand {
-    /// Banned sources, and those counting unknown MACs towards a ban.
+    /// Banned sources, and those counting refused MACs towards a ban.
     List,
     /// Lift the ban on an address (an IPv6 address lifts its /64).
     Lift { address: String },
@@ -844,7 +844,7 @@ fn print_shape(shape: Shape, value: &Value) {
             "banned",
             "banned_until",
             "bans",
-            "unknown_macs_in_window",
+            "refused_macs_in_window",
         ],
         Shape::Audit => &["at", "kind", "actor", "source", "subject", "detail"],
     };

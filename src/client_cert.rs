@@ -94,6 +94,11 @@ impl CertificateCheck {
         let Some((end_entity, intermediates)) = chain.split_first() else {
             return ClientCert::Absent;
         };
+        // Factory chains are a leaf and at most a couple of intermediates; a long chain is
+        // only a way to make path building expensive.
+        if chain.len() > MAX_CHAIN {
+            return ClientCert::Untrusted(Untrusted::Chain);
+        }
         if self
             .verifier
             .verify_client_cert(end_entity, intermediates, UnixTime::now())
@@ -143,7 +148,10 @@ fn vendor_certificates(dir: &Path) -> Result<Vec<CertificateDer<'static>>, TlsEr
     Ok(certs)
 }
 
-/// Where the MAC may sit, in the order vendors use them.
+const MAX_CHAIN: usize = 4;
+
+/// The one MAC the certificate names, wherever vendors put it; `None` when none, or when its
+/// places name different MACs (a 12-digit serial beside the MAC must not be taken for it).
 pub fn mac_in_certificate(der: &CertificateDer<'_>) -> Option<Mac> {
     let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
     let subject = cert.subject();
@@ -170,9 +178,15 @@ pub fn mac_in_certificate(der: &CertificateDer<'_>) -> Option<Mac> {
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
-    attribute_texts
-        .chain(san_texts)
-        .find_map(|text| single_mac_in(&text))
+    let mut found: Option<Mac> = None;
+    for text in attribute_texts.chain(san_texts) {
+        match (found, single_mac_in(&text)) {
+            (Some(a), Some(b)) if a != b => return None,
+            (None, Some(mac)) => found = Some(mac),
+            _ => {}
+        }
+    }
+    found
 }
 
 /// The one MAC written in `text` in any usual notation; `None` when there is none or several.

@@ -148,11 +148,11 @@ impl HotdeskConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SecurityConfig {
-    /// A source (an IPv4 address or an IPv6 /64) asking for more distinct unknown MACs than
-    /// this within `unknown_mac_window_secs` is banned. Requests for registered MACs and for
-    /// missing optional files never count, so an office of phones behind one NAT is safe.
-    pub max_unknown_macs: usize,
-    pub unknown_mac_window_secs: u64,
+    /// A source (an IPv4 address or an IPv6 /64) refused the files of more distinct MACs than
+    /// this within `refused_mac_window_secs` is banned. Granted requests and missing optional
+    /// files never count, so an office of phones behind one NAT is safe.
+    pub max_refused_macs: usize,
+    pub refused_mac_window_secs: u64,
     /// The first ban; each further one doubles, up to `ban_max_secs`.
     pub ban_secs: u64,
     pub ban_max_secs: u64,
@@ -170,8 +170,8 @@ pub struct SecurityConfig {
 impl Default for SecurityConfig {
     fn default() -> Self {
         SecurityConfig {
-            max_unknown_macs: 10,
-            unknown_mac_window_secs: 300,
+            max_refused_macs: 10,
+            refused_mac_window_secs: 300,
             ban_secs: 3600,
             ban_max_secs: 24 * 3600,
             allow_networks: Vec::new(),
@@ -292,20 +292,20 @@ impl Config {
     fn validate_security(&self) -> Result<(), ConfigError> {
         let s = &self.security;
         let times = [
-            s.unknown_mac_window_secs,
+            s.refused_mac_window_secs,
             s.ban_secs,
             s.ban_max_secs,
             s.admin_failure_window_secs,
             s.admin_block_secs,
         ];
-        if s.max_unknown_macs == 0 || s.admin_max_failures == 0 || times.contains(&0) {
+        if s.max_refused_macs == 0 || s.admin_max_failures == 0 || times.contains(&0) {
             return Err(ConfigError::Invalid(
                 "security: counts and times must be at least 1".into(),
             ));
         }
-        if times.iter().any(|t| *t > MONTH_SECS) || s.max_unknown_macs > 10_000 {
+        if times.iter().any(|t| *t > MONTH_SECS) || s.max_refused_macs > 10_000 {
             return Err(ConfigError::Invalid(
-                "security: times must be at most 30 days and max_unknown_macs at most 10000".into(),
+                "security: times must be at most 30 days and max_refused_macs at most 10000".into(),
             ));
         }
         if s.ban_max_secs < s.ban_secs {

@@ -3,7 +3,7 @@
 //!
 //! Whoever has not proven to be a device gets one answer for every file that is not theirs
 //! or does not exist: 401 with the same body and challenges. So a sweep learns nothing about
-//! which MACs are registered, and unknown MACs count towards the sweeper's ban (sources.rs).
+//! which MACs are registered, and each refused MAC counts towards the sweeper's ban (sources.rs).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -275,8 +275,8 @@ fn authorize<B>(
     let device = app.store.device(mac)?;
     let decision =
         access::device_config(&app.config.provisioning, device.as_ref(), &requester, now);
-    if decision == Err(Denial::UnknownDevice) {
-        crate::sources::note_unknown_mac(app, peer.address, mac, now)?;
+    if decision.is_err() {
+        crate::sources::note_refused_mac(app, peer.address, mac, now)?;
     }
     let refuse = |denial| denied(app, mac, peer, denial, now);
     Ok(match decision {
@@ -285,7 +285,15 @@ fn authorize<B>(
             None => Err(refuse(Denial::NoCredentials)),
         },
         Ok(Grant::Claim) => Err(refuse(Denial::NoCredentials)),
-        Ok(_) => Ok(device.expect("a grant implies a device")),
+        Ok(Grant::Credentials | Grant::Certificate) => {
+            let device = device.expect("a grant implies a device");
+            if device.claimed_at.is_none() {
+                app.store
+                    .update_device(mac, |d| access::close_claim(d, now))?;
+            }
+            Ok(device)
+        }
+        Ok(Grant::ClaimGrace) => Ok(device.expect("a grant implies a device")),
         Err(denial) => Err(refuse(denial)),
     })
 }
@@ -358,8 +366,8 @@ fn serve<B>(
     Ok(response)
 }
 
-/// A refused request for a device's files, recorded when the device exists (an unknown MAC is
-/// counted towards a ban instead), answered like every other refusal.
+/// A refused request for a device's files, recorded when the device exists, answered like every
+/// other refusal.
 fn denied(app: &App, mac: Mac, peer: Peer, denial: Denial, now: i64) -> HttpResponse {
     let kind = match denial {
         Denial::UnknownDevice => None,

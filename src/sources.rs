@@ -2,13 +2,15 @@
 //!
 //! A MAC is printed on the box, so an attacker who knows a vendor's prefix walks through it
 //! asking for config files. Answers already look the same for every refused or missing file
-//! (provision.rs); this module makes walking slow. A source asking for more than
-//! `max_unknown_macs` distinct unregistered MACs within `unknown_mac_window_secs` is refused
-//! everything for `ban_secs`, doubling for each further ban.
+//! (provision.rs); this module makes walking slow. A source refused the files of more than
+//! `max_refused_macs` distinct MACs within `refused_mac_window_secs` is refused everything for
+//! `ban_secs`, doubling for each further ban.
 //!
-//! A source is an IPv4 address or an IPv6 /64, the block one customer usually holds. Only
-//! unknown MACs count: an office of registered phones behind one NAT, booting together and
-//! asking for optional files that do not exist, never comes near a ban. Networks in
+//! Registered and unknown MACs count alike, or the moment of the ban would tell which of the
+//! MACs tried were registered. A source is an IPv4 address or an IPv6 /64, the block one
+//! customer usually holds. Only refusals count: an office of phones behind one NAT, booting
+//! together, getting their own configs and asking for optional files that do not exist, never
+//! comes near a ban. Networks in
 //! `allow_networks` are never banned. Counters and bans live in the database, so a restart
 //! neither forgives an attacker nor forgets an admin's decision.
 
@@ -72,9 +74,9 @@ pub fn banned_until(app: &App, address: IpAddr, now: i64) -> Result<Option<i64>,
         .filter(|until| *until > now))
 }
 
-/// Counts a request for a MAC that is not registered; bans the source when it crosses the limit.
+/// Counts a refused request for a MAC's files; bans the source when it crosses the limit.
 /// Returns the end of a ban this request started.
-pub fn note_unknown_mac(
+pub fn note_refused_mac(
     app: &App,
     address: IpAddr,
     mac: Mac,
@@ -87,16 +89,16 @@ pub fn note_unknown_mac(
     let policy = &app.config.security;
     let (record, banned) = app
         .store
-        .update_source(&key, |record| count_unknown_mac(record, mac, now, policy))?;
+        .update_source(&key, |record| count_refused_mac(record, mac, now, policy))?;
     if let Some(until) = banned {
         audit::record(
             app,
             Event::phone(
                 Kind::SourceBanned,
                 format!(
-                    "asked for more than {} unknown MACs within {} s; refused until {} (ban {})",
-                    policy.max_unknown_macs,
-                    policy.unknown_mac_window_secs,
+                    "refused the files of more than {} MACs within {} s; banned until {} (ban {})",
+                    policy.max_refused_macs,
+                    policy.refused_mac_window_secs,
                     rfc3339(until),
                     record.bans
                 ),
@@ -108,18 +110,18 @@ pub fn note_unknown_mac(
     Ok(banned)
 }
 
-fn count_unknown_mac(
+fn count_refused_mac(
     record: &mut SourceRecord,
     mac: Mac,
     now: i64,
     policy: &crate::config::SecurityConfig,
 ) -> Option<i64> {
-    let window = policy.unknown_mac_window_secs as i64;
-    record.unknown_macs.retain(|(_, at)| now - at < window);
-    if !record.unknown_macs.iter().any(|(seen, _)| *seen == mac) {
-        record.unknown_macs.push((mac, now));
+    let window = policy.refused_mac_window_secs as i64;
+    record.refused_macs.retain(|(_, at)| now - at < window);
+    if !record.refused_macs.iter().any(|(seen, _)| *seen == mac) {
+        record.refused_macs.push((mac, now));
     }
-    if record.unknown_macs.len() <= policy.max_unknown_macs || record.banned_until > now {
+    if record.refused_macs.len() <= policy.max_refused_macs || record.banned_until > now {
         return None;
     }
     let doublings = record.bans.min(16);
@@ -130,7 +132,7 @@ fn count_unknown_mac(
     record.bans += 1;
     record.last_ban_at = now;
     record.banned_until = now + length as i64;
-    record.unknown_macs.clear();
+    record.refused_macs.clear();
     Some(record.banned_until)
 }
 
@@ -141,12 +143,12 @@ pub struct SourceView {
     pub banned: bool,
     pub banned_until: Option<String>,
     pub bans: u32,
-    pub unknown_macs_in_window: usize,
+    pub refused_macs_in_window: usize,
 }
 
 /// Sources that are banned or counting, banned ones first.
 pub fn list(app: &App, now: i64) -> Result<Vec<SourceView>, StoreError> {
-    let window = app.config.security.unknown_mac_window_secs as i64;
+    let window = app.config.security.refused_mac_window_secs as i64;
     let mut views: Vec<SourceView> = app
         .store
         .sources()?
@@ -156,8 +158,8 @@ pub fn list(app: &App, now: i64) -> Result<Vec<SourceView>, StoreError> {
             banned: r.banned_until > now,
             banned_until: (r.banned_until > now).then(|| rfc3339(r.banned_until)),
             bans: r.bans,
-            unknown_macs_in_window: r
-                .unknown_macs
+            refused_macs_in_window: r
+                .refused_macs
                 .iter()
                 .filter(|(_, at)| now - at < window)
                 .count(),
@@ -172,10 +174,15 @@ pub fn lift(app: &App, key: &str) -> Result<bool, StoreError> {
     app.store.remove_source(key)
 }
 
-/// Drops records with nothing left to remember; called by the periodic sweeper.
+/// Drops records with nothing left to remember; called by the housekeeping task. A source's
+/// bans are remembered for twice the longest ban, so waiting one out does not reset the doubling.
 pub fn prune(app: &App, now: i64) -> Result<usize, StoreError> {
-    app.store
-        .prune_sources(now, app.config.security.unknown_mac_window_secs as i64)
+    let policy = &app.config.security;
+    app.store.prune_sources(
+        now,
+        policy.refused_mac_window_secs as i64,
+        2 * policy.ban_max_secs as i64,
+    )
 }
 
 #[cfg(test)]
@@ -215,21 +222,21 @@ mod tests {
         let policy = SecurityConfig::default();
         let mut record = SourceRecord::default();
         for n in 0..10 {
-            assert_eq!(count_unknown_mac(&mut record, mac(n), 1000, &policy), None);
+            assert_eq!(count_refused_mac(&mut record, mac(n), 1000, &policy), None);
             // The same MAC again does not count twice.
-            assert_eq!(count_unknown_mac(&mut record, mac(n), 1001, &policy), None);
+            assert_eq!(count_refused_mac(&mut record, mac(n), 1001, &policy), None);
         }
         assert_eq!(
-            count_unknown_mac(&mut record, mac(10), 1002, &policy),
+            count_refused_mac(&mut record, mac(10), 1002, &policy),
             Some(1002 + 3600)
         );
-        assert!(record.unknown_macs.is_empty());
+        assert!(record.refused_macs.is_empty());
         let later = 1002 + 3600;
         for n in 20..30 {
-            count_unknown_mac(&mut record, mac(n), later, &policy);
+            count_refused_mac(&mut record, mac(n), later, &policy);
         }
         assert_eq!(
-            count_unknown_mac(&mut record, mac(30), later, &policy),
+            count_refused_mac(&mut record, mac(30), later, &policy),
             Some(later + 7200)
         );
     }
@@ -240,8 +247,8 @@ mod tests {
         let mut record = SourceRecord::default();
         for n in 0..100 {
             let now = 1000 + i64::from(n) * 31;
-            assert_eq!(count_unknown_mac(&mut record, mac(n), now, &policy), None);
+            assert_eq!(count_refused_mac(&mut record, mac(n), now, &policy), None);
         }
-        assert!(record.unknown_macs.len() <= policy.max_unknown_macs);
+        assert!(record.refused_macs.len() <= policy.max_refused_macs);
     }
 }

@@ -128,7 +128,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
     })
 }
 
-/// Forgets quiet request sources and keeps the audit trail within its size.
+/// Forgets quiet request sources and failure counters, and keeps the audit trail within its size.
 fn spawn_housekeeping(app: Arc<App>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(HOUSEKEEPING_EVERY);
@@ -139,6 +139,9 @@ fn spawn_housekeeping(app: Arc<App>) -> JoinHandle<()> {
             if let Err(e) = crate::sources::prune(&app, now) {
                 tracing::error!(error = %e, "pruning request sources failed");
             }
+            if let Err(e) = crate::hotdesk::guard::prune(&app, now) {
+                tracing::error!(error = %e, "pruning failed-login counters failed");
+            }
             if let Err(e) = crate::audit::trim(&app) {
                 tracing::error!(error = %e, "trimming the audit trail failed");
             }
@@ -148,14 +151,26 @@ fn spawn_housekeeping(app: Arc<App>) -> JoinHandle<()> {
 
 const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// Pending connections the kernel holds for us (capped by net.core.somaxconn). Phones arrive
+/// together after a power cut; a short queue silently drops their handshakes, and a phone
+/// whose handshake was dropped waits for a minute of retransmissions.
+const LISTEN_BACKLOG: u32 = 4096;
+
 async fn bind(role: &'static str, address: SocketAddr) -> Result<TcpListener, StartError> {
-    TcpListener::bind(address)
-        .await
-        .map_err(|source| StartError::Bind {
-            role,
-            address,
-            source,
-        })
+    let listen = || {
+        let socket = match address {
+            SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(address)?;
+        socket.listen(LISTEN_BACKLOG)
+    };
+    listen().map_err(|source| StartError::Bind {
+        role,
+        address,
+        source,
+    })
 }
 
 /// Completes on SIGTERM or Ctrl-C.

@@ -172,9 +172,9 @@ pub struct TokenRecord {
 /// What one request source (an IPv4 address or an IPv6 /64) did lately on the phones' listener.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceRecord {
-    /// Distinct unknown MACs it asked for within the window, with when each was first asked:
+    /// Distinct MACs whose files it was refused within the window, with when each was first asked:
     /// at most one more than the limit, so a sweep cannot grow the record.
-    pub unknown_macs: Vec<(Mac, i64)>,
+    pub refused_macs: Vec<(Mac, i64)>,
     /// Every request from the source is refused until then.
     pub banned_until: i64,
     /// Bans so far: each doubles the next one.
@@ -470,10 +470,6 @@ impl Store {
         Ok(removed)
     }
 
-    pub fn guard_count(&self) -> usize {
-        self.login_guard.len()
-    }
-
     // ---- request sources (keys: an IPv4 address or an IPv6 /64) ----
 
     pub fn source(&self, key: &str) -> Result<Option<SourceRecord>> {
@@ -506,18 +502,25 @@ impl Store {
         Ok(self.sources.remove(key.as_bytes())?.is_some())
     }
 
-    /// Drops sources that are neither banned nor counting, so a sweep from many addresses
+    /// Drops sources that are neither banned nor counting, and whose last ban is older than
+    /// `remember_bans_secs` (until then a new ban still doubles), so a sweep from many addresses
     /// cannot grow the database.
-    pub fn prune_sources(&self, now: i64, window_secs: i64) -> Result<usize> {
+    pub fn prune_sources(
+        &self,
+        now: i64,
+        window_secs: i64,
+        remember_bans_secs: i64,
+    ) -> Result<usize> {
         let mut removed = 0;
         for entry in self.sources.iter() {
             let (key, bytes) = entry?;
             let record: SourceRecord = decode(&key, &bytes)?;
             let counting = record
-                .unknown_macs
+                .refused_macs
                 .iter()
                 .any(|(_, at)| at + window_secs > now);
-            let quiet = record.banned_until <= now && !counting;
+            let bans_forgotten = record.bans == 0 || record.last_ban_at + remember_bans_secs <= now;
+            let quiet = record.banned_until <= now && !counting && bans_forgotten;
             if quiet
                 && self
                     .sources
@@ -558,11 +561,23 @@ impl Store {
         Ok(found)
     }
 
-    /// Removes the oldest records beyond `max`.
-    pub fn trim_audit(&self, max: usize) -> Result<usize> {
+    /// Removes the oldest records beyond `max`: first those not of `kept_kind`, then, if that
+    /// is not enough, the oldest of `kept_kind` too.
+    pub fn trim_audit(&self, max: usize, kept_kind: &str) -> Result<usize> {
         let excess = self.audit.len().saturating_sub(max);
         let mut removed = 0;
-        for entry in self.audit.iter().take(excess) {
+        for entry in self.audit.iter() {
+            if removed == excess {
+                break;
+            }
+            let (key, bytes) = entry?;
+            let record: AuditRecord = decode(&key, &bytes)?;
+            if record.kind != kept_kind {
+                self.audit.remove(key)?;
+                removed += 1;
+            }
+        }
+        for entry in self.audit.iter().take(excess - removed) {
             let (key, _) = entry?;
             self.audit.remove(key)?;
             removed += 1;
@@ -810,5 +825,30 @@ mod tests {
             .map(|r| r.mac.octets()[5])
             .collect();
         assert_eq!(kept, vec![6, 7, 8, 9]);
+    }
+
+    #[test]
+    fn pruning_keeps_a_banned_source_until_its_bans_are_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .update_source("192.0.2.7", |r| {
+                r.bans = 1;
+                r.last_ban_at = 1000;
+                r.banned_until = 4600;
+            })
+            .unwrap();
+        store
+            .update_source("192.0.2.8", |r| {
+                r.refused_macs
+                    .push((Mac::parse("001565000001").unwrap(), 1000))
+            })
+            .unwrap();
+        // The ban is over and nothing is counting, but a new ban must still double.
+        assert_eq!(store.prune_sources(5000, 300, 86_400).unwrap(), 1);
+        assert!(store.source("192.0.2.7").unwrap().is_some());
+        assert!(store.source("192.0.2.8").unwrap().is_none());
+        assert_eq!(store.prune_sources(1000 + 86_400, 300, 86_400).unwrap(), 1);
+        assert!(store.source("192.0.2.7").unwrap().is_none());
     }
 }

@@ -26,7 +26,8 @@ pub fn init(default_filter: &str) {
         .try_init();
 }
 
-fn filter(default_filter: &str) -> EnvFilter {
+/// `default_filter` (or RUST_LOG) with the secret-safe caps applied; the tests log through it.
+pub fn filter(default_filter: &str) -> EnvFilter {
     let base = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     SECRET_SAFE_CAPS.iter().fold(base, |filter, cap| {
         filter.add_directive(cap.parse::<Directive>().expect("valid directive"))

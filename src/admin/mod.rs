@@ -42,6 +42,14 @@ where
                 if result.is_ok() && is_write(&parts.method) {
                     record_change(&app, &parts, &body, &actor, address).await;
                 }
+                if result.is_ok() && reveals_secret(&parts) {
+                    audit::record(
+                        &app,
+                        Event::by(Kind::SecretRead, &actor, parts.uri.path())
+                            .source(address)
+                            .subject(parts.uri.path().trim_start_matches("/api/v1/")),
+                    );
+                }
                 result
             }
             Err(e) => Err(e),
@@ -51,6 +59,13 @@ where
     let response = result.unwrap_or_else(ApiError::into_response);
     tracing::info!(method = %parts.method, path, status = response.status().as_u16(), "admin request");
     response
+}
+
+/// Reads that hand out a secret: who read which is worth knowing.
+fn reveals_secret(parts: &Parts) -> bool {
+    let path = parts.uri.path().trim_end_matches('/');
+    parts.method == Method::GET
+        && (path.ends_with("/credentials") || path.ends_with("/sip-password"))
 }
 
 fn is_write(method: &Method) -> bool {

@@ -16,9 +16,13 @@ use crate::config::HotdeskConfig;
 use crate::domain::Mac;
 use crate::store::{GuardRecord, StoreError};
 
-/// Counters are dropped a day after they last mattered, and only when there are many.
-const PRUNE_ABOVE: usize = 10_000;
+/// Counters are dropped a day after they last mattered (by the housekeeping task).
 const PRUNE_AFTER_SECS: i64 = 24 * 3600;
+
+/// Drops failed-login and failed-token counters with nothing left to remember.
+pub fn prune(app: &App, now: i64) -> Result<usize, StoreError> {
+    app.store.prune_guards(now, PRUNE_AFTER_SECS)
+}
 
 /// Why a login is not even checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,9 +130,6 @@ pub fn charge(
             policy.global_pause_secs,
         )
     })?;
-    if store.guard_count() > PRUNE_ABOVE {
-        store.prune_guards(now, PRUNE_AFTER_SECS)?;
-    }
     let if_wrong = if user_locked {
         Failure::ExtensionLocked {
             until: user.locked_until,

@@ -342,11 +342,7 @@ async fn check_pin(
         Err(blocked) => {
             audit::record(
                 app,
-                Event::phone(
-                    Kind::LoginFailure,
-                    format!("{extension}: refused while logins are locked"),
-                )
-                .subject(mac),
+                Event::phone(Kind::LoginRefused, "refused while logins are locked").subject(mac),
             );
             return Ok(Some(blocked_screen(blocked, visit.now)));
         }
@@ -357,9 +353,15 @@ async fn check_pin(
         guard::refund(app, extension.as_str(), mac, &charge)?;
         return Ok(None);
     }
+    // A PIN typed into the extension field must not end up in the trail: only extensions
+    // that exist are named.
+    let who = match &user {
+        Some(_) => extension.as_str(),
+        None => "unknown extension",
+    };
     audit::record(
         app,
-        Event::phone(Kind::LoginFailure, format!("{extension}: wrong PIN")).subject(mac),
+        Event::phone(Kind::LoginFailure, format!("{who}: wrong PIN")).subject(mac),
     );
     guard::confirm_failure(app, extension.as_str(), mac, &charge);
     Ok(Some(match charge.if_wrong {

@@ -242,7 +242,16 @@ async fn first_start_cli_and_sigterm() {
     let log = server.log();
     assert!(log.contains("all connections closed"), "{log}");
 
-    // No secret in any log line.
+    // No secret in any log line (and none in any log of the run: tests/scan-logs.sh).
+    for secret in [
+        &sip_password,
+        &provisioning_password,
+        &token,
+        &pin,
+        &login_token,
+    ] {
+        crate::logs::remember_secret(secret);
+    }
     for (what, secret) in [
         ("SIP password", &sip_password),
         ("provisioning password", &provisioning_password),
@@ -265,6 +274,74 @@ async fn first_start_cli_and_sigterm() {
         !log.to_lowercase().contains("authorization: "),
         "an Authorization header appears in the log"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_manages_tokens_bans_and_the_audit_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = BinaryServer::start(d, &[]);
+    let admin = server.admin_addr;
+    let run = |args: &[&str]| {
+        let (code, out, err) = cli(d, admin, args);
+        assert_eq!(code, 0, "deskprov {args:?} failed: {err}");
+        out
+    };
+
+    // Tokens: created (shown once), listed without the secret, usable, revoked.
+    let created: Value =
+        serde_json::from_str(&run(&["--json", "tokens", "create", "nightly-sync"])).unwrap();
+    let token = created["token"].as_str().unwrap().to_string();
+    crate::logs::remember_secret(&token);
+    let listed = run(&["tokens", "list"]);
+    assert!(
+        listed.contains("nightly-sync") && listed.contains("initial"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&token));
+    let with_new_token = std::process::Command::new(binary())
+        .args(["--data", &d.join("data").display().to_string()])
+        .args(["--certs", &d.join("certs").display().to_string()])
+        .args(["--admin-listen", &admin.to_string(), "devices", "list"])
+        .env("DESKPROV_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(with_new_token.status.success());
+    run(&["tokens", "revoke", "nightly-sync"]);
+    assert!(!run(&["tokens", "list"]).contains("nightly-sync"));
+    let (code, _, err) = cli(d, admin, &["tokens", "revoke", "initial"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("last admin token"), "{err}");
+
+    // Certificate-required devices need a vendor CA first.
+    let (code, _, err) = cli(
+        d,
+        admin,
+        &["devices", "add", "d0ec35000a0a", "--certificate-required"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("vendor-ca"), "{err}");
+
+    // A sweep from this address shows up in bans and the audit trail; lifting clears it.
+    let phone = client(d, server.phone_addr);
+    for i in 0..11 {
+        let _ = phone.get(&format!("/001565{i:06x}.cfg"), &[]).await;
+    }
+    let bans = run(&["bans", "list"]);
+    assert!(
+        bans.contains("127.0.0.1") && bans.contains("true"),
+        "{bans}"
+    );
+    let audit: Value =
+        serde_json::from_str(&run(&["--json", "audit", "--kind", "source_banned"])).unwrap();
+    assert_eq!(audit[0]["source"], "127.0.0.1");
+    let changes = run(&["audit", "--kind", "admin_change", "--limit", "5"]);
+    assert!(changes.contains("tokens/nightly-sync"), "{changes}");
+    run(&["bans", "lift", "127.0.0.1"]);
+    assert!(!run(&["bans", "list"]).contains("127.0.0.1"));
+    let (code, _, err) = cli(d, admin, &["audit", "--kind", "nonsense"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("unknown kind"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -74,6 +74,7 @@ impl TestServer {
     }
 
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        crate::logs::init();
         let dir = tempfile::tempdir().unwrap();
         let ca = write_test_certificates(&dir.path().join("certs"));
         let mut config = test_config(dir.path());
@@ -90,6 +91,7 @@ impl TestServer {
             .unwrap()
             .trim()
             .to_string();
+        crate::logs::remember_secret(&token);
         TestServer {
             dir,
             running: Some(running),
@@ -111,8 +113,12 @@ impl TestServer {
 
     pub async fn api(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
         let auth = format!("Bearer {}", self.token);
+        if let Some(body) = &body {
+            crate::logs::remember_secrets_in(body);
+        }
         let body = body.map(|b| serde_json::to_vec(&b).unwrap());
-        self.admin
+        let reply = self
+            .admin
             .send(
                 method,
                 path,
@@ -123,7 +129,9 @@ impl TestServer {
                 body,
             )
             .await
-            .unwrap()
+            .unwrap();
+        crate::logs::remember_secrets_in(&reply.json());
+        reply
     }
 
     pub async fn api_raw(&self, method: Method, path: &str, body: Vec<u8>) -> Reply {
@@ -163,6 +171,7 @@ impl TestServer {
     }
 
     pub async fn phone_get(&self, path: &str, user_agent: &str) -> Reply {
+        crate::logs::remember_path_token(path);
         self.phone
             .get(path, &[("user-agent", user_agent)])
             .await
@@ -170,6 +179,12 @@ impl TestServer {
     }
 
     pub async fn phone_get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        crate::logs::remember_path_token(path);
+        for (name, value) in headers {
+            if name.eq_ignore_ascii_case("authorization") {
+                crate::logs::remember_authorization(value);
+            }
+        }
         self.phone.get(path, headers).await.unwrap()
     }
 
@@ -332,6 +347,7 @@ impl Drop for BinaryServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        crate::logs::keep_binary_log(&self.log());
     }
 }
 

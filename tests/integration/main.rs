@@ -2,9 +2,11 @@
 
 mod helpers;
 mod kv;
+mod logs;
 
 mod admin_api;
 mod binary;
+mod fuzz_regressions;
 mod golden;
 mod hotdesk;
 mod identification;

@@ -161,11 +161,11 @@ async fn a_phone_cannot_fetch_another_phones_config() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_macs_look_like_claimed_devices_and_are_remembered() {
+async fn refused_macs_look_like_claimed_devices_and_are_remembered() {
     let server = TestServer::start_with(|c| {
         c.provisioning.max_unregistered = 5;
         // This test sweeps on purpose; security.rs tests the ban.
-        c.security.max_unknown_macs = 1000;
+        c.security.max_refused_macs = 1000;
     })
     .await;
     server.seed_desk_phone().await;
