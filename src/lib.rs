@@ -14,6 +14,8 @@ pub mod config;
 pub mod digest;
 pub mod domain;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hotdesk;
 pub mod identify;
 pub mod models;

@@ -1,13 +1,11 @@
 //! Replays the fuzzing regressions: every file under `fuzz/regressions/<target>/` goes through
-//! the entry point that cargo-fuzz target drives (see `fuzz/fuzz_targets/`), and must come back
-//! without a panic. Any crash the fuzzer finds (`make fuzz` leaves it in
+//! the same check as the cargo-fuzz target (`deskprov::fuzzing`), and must come back without a
+//! panic. Any crash the fuzzer finds (`make fuzz` leaves it in
 //! `fuzz/artifacts/<target>/`) is copied into `fuzz/regressions/<target>/` and so becomes a
 //! regression test here, run by plain `cargo test` on stable.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
-
-use deskprov::domain::Mac;
 
 /// The inputs kept for one fuzz target, by file name; a target without any is a mistake.
 fn regressions(target: &str) -> Vec<(String, Vec<u8>)> {
@@ -49,47 +47,17 @@ fn replay(target: &str, check: impl Fn(&[u8])) {
     );
 }
 
-/// As `fuzz_targets/identify.rs`: `<path>\n<user-agent bytes>`, the path UTF-8.
 #[test]
 fn identify() {
-    replay("identify", |data| {
-        let (path, user_agent) = match data.iter().position(|&b| b == b'\n') {
-            Some(i) => (&data[..i], &data[i + 1..]),
-            None => (data, &[][..]),
-        };
-        let Ok(path) = std::str::from_utf8(path) else {
-            return;
-        };
-        if let Some(id) = deskprov::provision::identify_request(path, user_agent) {
-            let _ = id.vendor();
-            let _ = id.model().map(|m| m.as_str().len());
-            let _ = id.firmware().map(str::len);
-            if let Some(mac) = id.requester_mac() {
-                assert_eq!(mac.to_hex().len(), 12);
-            }
-        }
-    });
+    replay("identify", deskprov::fuzzing::identify);
 }
 
-/// As `fuzz_targets/mac_parse.rs`: a parsed MAC survives the round trip through its hex form.
 #[test]
 fn mac_parse() {
-    replay("mac_parse", |data| {
-        let Ok(text) = std::str::from_utf8(data) else {
-            return;
-        };
-        if let Ok(mac) = Mac::parse(text) {
-            assert_eq!(Mac::parse(&mac.to_hex()), Ok(mac), "round trip of {text:?}");
-            assert_eq!(Mac::parse(&mac.to_hex_upper()), Ok(mac));
-        }
-        if let Some(mac) = deskprov::client_cert::single_mac_in(text) {
-            assert_eq!(Mac::parse(&mac.to_hex()), Ok(mac));
-        }
-    });
+    replay("mac_parse", deskprov::fuzzing::mac_parse);
 }
 
-/// As `fuzz_targets/admin_json.rs`: every admin body type decoded from the bytes.
 #[test]
 fn admin_json() {
-    replay("admin_json", deskprov::admin::decode_every_body);
+    replay("admin_json", deskprov::fuzzing::admin_json);
 }
