@@ -186,29 +186,11 @@ mod tests {
     use super::*;
 
     fn device() -> DeviceRecord {
-        DeviceRecord {
-            mac: Mac::parse("001565aabbcc").unwrap(),
-            vendor: None,
-            model: None,
-            model_source: None,
-            firmware: None,
-            label: None,
-            lines: Default::default(),
-            registered_at: 1000,
-            first_seen: None,
-            last_seen: None,
-            last_address: None,
-            model_mismatch: None,
-            provisioning_user: "001565aabbcc".into(),
-            provisioning_password: Secret::from_trusted("p4ssw0rdp4ssw0rd".into()),
-            claim_opened_at: 1000,
-            claimed_at: None,
-            claimed_from: None,
-            hotdesk: false,
-            certificate_required: false,
-            login_token: None,
-            sessions: Default::default(),
-        }
+        DeviceRecord::blank(
+            Mac::parse("001565aabbcc").unwrap(),
+            1000,
+            Secret::from_trusted("p4ssw0rdp4ssw0rd".into()),
+        )
     }
 
     fn requester<'a>(credentials: Option<&'a Credentials>) -> Requester<'a> {

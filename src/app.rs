@@ -5,12 +5,15 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::Store;
-use crate::templates::Templates;
+use crate::templates::LiveTemplates;
 
 pub struct App {
     pub config: Config,
     pub store: Store,
-    pub templates: Templates,
+    /// Replaced whole on SIGHUP or `POST /api/v1/templates/reload`.
+    pub templates: LiveTemplates,
+    /// CSV imports running or finished lately, for their progress and report.
+    pub imports: crate::admin::Imports,
     pub clock: Clock,
     /// Signs the nonces of HTTP Digest challenges.
     pub nonces: crate::digest::Nonces,

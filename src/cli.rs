@@ -59,11 +59,49 @@ pub enum Command {
     /// Create, list and change users.
     #[command(subcommand)]
     Users(UserCommand),
-    /// Show or change the settings every config uses.
+    /// Show or change the site-wide settings every config inherits.
     #[command(subcommand)]
     Settings(SettingsCommand),
-    /// List the supported models.
-    Models,
+    /// Settings profiles: named sets of settings devices inherit from.
+    #[command(subcommand)]
+    Profiles(ProfileCommand),
+    /// List the supported models, or show and change one model's settings.
+    Models {
+        #[command(subcommand)]
+        command: Option<ModelCommand>,
+    },
+    /// List the phone templates in use, check them, or reload them into the running server.
+    #[command(subcommand)]
+    Templates(TemplateCommand),
+    /// Write users or devices as CSV (the columns import reads).
+    Export {
+        #[arg(value_parser = ["users", "devices"])]
+        subject: String,
+        /// Include SIP passwords (recorded in the audit trail).
+        #[arg(long)]
+        secrets: bool,
+        /// Write to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Create and update users or devices from a CSV file: all rows or none, showing progress.
+    /// An empty cell leaves a value as it is, `-` clears it; importing a file twice changes
+    /// nothing the second time.
+    Import {
+        #[arg(value_parser = ["users", "devices"])]
+        subject: String,
+        file: PathBuf,
+        /// Check every row and report, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Recent imports and their reports.
+    Imports {
+        /// One import by id.
+        id: Option<String>,
+    },
+    /// Print the admin API's OpenAPI document.
+    Openapi,
     /// Create, list and revoke admin API tokens.
     #[command(subcommand)]
     Tokens(TokenCommand),
@@ -101,33 +139,191 @@ pub enum Command {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum DeviceCommand {
-    /// List registered devices.
+pub enum ProfileCommand {
     List,
+    Show {
+        name: String,
+    },
+    /// Create a profile with KEY=VALUE settings (see `deskprov settings choices`).
+    Add {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        pairs: Vec<String>,
+    },
+    /// Change a profile's settings (KEY= removes one from the profile) or description.
+    Edit {
+        name: String,
+        /// "" clears.
+        #[arg(long)]
+        description: Option<String>,
+        pairs: Vec<String>,
+    },
+    /// Delete a profile no device uses.
+    Remove {
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelCommand {
+    /// Show the settings every device of this model inherits.
+    Settings { model: String },
+    /// Set KEY=VALUE settings for every device of this model (KEY= removes one).
+    Set { model: String, pairs: Vec<String> },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TemplateCommand {
+    /// The templates the running server uses, shipped or overridden.
+    List,
+    /// Load the shipped templates and the override directory (server.templates_dir) here,
+    /// without a server, and report the first broken one.
+    Check,
+    /// Make the running server load its templates again (as SIGHUP does).
+    Reload,
+}
+
+/// Filters of `devices list`; all given must hold.
+#[derive(clap::Args, Debug, Default)]
+pub struct DeviceFilter {
+    /// Only devices without users on any line.
+    #[arg(long)]
+    unassigned: bool,
+    /// Only hot-desk phones.
+    #[arg(long)]
+    hotdesk: bool,
+    /// Only devices registered by adopting them from the unregistered list.
+    #[arg(long)]
+    auto_registered: bool,
+    /// Only devices not seen for this many days (or never).
+    #[arg(long, value_name = "DAYS")]
+    not_seen_days: Option<u32>,
+    #[arg(long)]
+    model: Option<String>,
+    #[arg(long)]
+    profile: Option<String>,
+    /// Location containing this text.
+    #[arg(long)]
+    location: Option<String>,
+}
+
+impl DeviceFilter {
+    fn query(self) -> String {
+        let flags = [
+            ("unassigned", self.unassigned),
+            ("hotdesk", self.hotdesk),
+            ("auto_registered", self.auto_registered),
+        ];
+        let mut pairs: Vec<(&str, String)> = flags
+            .into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(k, _)| (k, "true".to_string()))
+            .collect();
+        let values = [
+            ("not_seen_days", self.not_seen_days.map(|d| d.to_string())),
+            ("model", self.model),
+            ("profile", self.profile),
+            ("location", self.location),
+        ];
+        pairs.extend(values.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+        query_string(&pairs)
+    }
+}
+
+/// `?k=v&...` with values percent-encoded; empty when there are none.
+fn query_string(pairs: &[(&str, String)]) -> String {
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let encoded: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", mac_path(v)))
+        .collect();
+    format!("?{}", encoded.join("&"))
+}
+
+/// What a new device is given, for `add` and `add-many`.
+#[derive(clap::Args, Debug, Default)]
+pub struct DeviceFields {
+    #[arg(long)]
+    model: Option<String>,
+    #[arg(long)]
+    label: Option<String>,
+    #[arg(long)]
+    location: Option<String>,
+    /// The settings profile it inherits from.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Users log in at this phone with extension and PIN.
+    #[arg(long)]
+    hotdesk: bool,
+    /// Serve it only to the phone's factory client certificate (needs certs/vendor-ca/).
+    #[arg(long)]
+    certificate_required: bool,
+}
+
+impl DeviceFields {
+    fn body(&self, mac: &str) -> Value {
+        let mut body = Map::new();
+        body.insert("mac".into(), Value::String(mac.to_string()));
+        put(&mut body, "model", self.model.clone());
+        put(&mut body, "label", self.label.clone());
+        put(&mut body, "location", self.location.clone());
+        put(&mut body, "profile", self.profile.clone());
+        if self.hotdesk {
+            body.insert("hotdesk".into(), Value::Bool(true));
+        }
+        if self.certificate_required {
+            body.insert("certificate_required".into(), Value::Bool(true));
+        }
+        Value::Object(body)
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeviceCommand {
+    /// List registered devices, optionally filtered.
+    List {
+        #[command(flatten)]
+        filter: DeviceFilter,
+    },
     /// Register a device by MAC, in any common notation.
     Add {
         mac: String,
-        #[arg(long)]
-        model: Option<String>,
-        #[arg(long)]
-        label: Option<String>,
-        /// Users log in at this phone with extension and PIN.
-        #[arg(long)]
-        hotdesk: bool,
-        /// Serve it only to the phone's factory client certificate (needs certs/vendor-ca/).
-        #[arg(long)]
-        certificate_required: bool,
+        #[command(flatten)]
+        fields: DeviceFields,
+    },
+    /// Register several devices with the same fields: all of them, or none if one is refused.
+    AddMany {
+        #[arg(required = true)]
+        macs: Vec<String>,
+        #[command(flatten)]
+        fields: DeviceFields,
+    },
+    /// The effective settings, each with where it comes from (default, profile, model, device).
+    Settings {
+        mac: String,
+    },
+    /// Set KEY=VALUE settings of this device alone (KEY= removes one).
+    Set {
+        mac: String,
+        pairs: Vec<String>,
     },
     Show {
         mac: String,
     },
-    /// Change model or label ("" clears), or whether it is a hot-desk phone.
+    /// Change model, label, location or profile ("" clears), or whether it is a hot-desk phone.
     Edit {
         mac: String,
         #[arg(long)]
         model: Option<String>,
         #[arg(long)]
         label: Option<String>,
+        #[arg(long)]
+        location: Option<String>,
+        #[arg(long)]
+        profile: Option<String>,
         #[arg(long, value_name = "true|false")]
         hotdesk: Option<bool>,
         #[arg(long, value_name = "true|false")]
@@ -195,11 +391,20 @@ pub enum BanCommand {
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
     List,
-    /// Create a user; the SIP password is generated when not given.
+    /// Create a user; the extension is the next free one and the SIP password is generated
+    /// when not given.
     Add {
-        extension: String,
+        extension: Option<String>,
+        /// The name phones show; defaults to first and last name.
         #[arg(long = "name")]
-        display_name: String,
+        display_name: Option<String>,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+        /// The phone's language while the user is on its first line (de, fr, ...).
+        #[arg(long)]
+        language: Option<String>,
         #[arg(long)]
         sip_user: Option<String>,
         #[arg(long)]
@@ -215,10 +420,17 @@ pub enum UserCommand {
     Show {
         extension: String,
     },
+    /// Change a user; "" clears first name, last name, language or email.
     Edit {
         extension: String,
         #[arg(long = "name")]
         display_name: Option<String>,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+        #[arg(long)]
+        language: Option<String>,
         #[arg(long)]
         sip_user: Option<String>,
         #[arg(long)]
@@ -237,17 +449,27 @@ pub enum UserCommand {
         #[arg(long, value_name = "true|false")]
         locked: Option<bool>,
     },
-    /// Clear a lockout after wrong PINs.
-    Unlock {
-        extension: String,
+    /// Lock users: their phones lose the account at the next fetch and logins are refused.
+    /// Several extensions: all or none.
+    Lock {
+        #[arg(required = true)]
+        extensions: Vec<String>,
     },
+    /// Unlock users, and clear a lockout after wrong PINs. Several extensions: all or none.
+    Unlock {
+        #[arg(required = true)]
+        extensions: Vec<String>,
+    },
+    /// The lowest free extension of the configured ranges.
+    NextExtension,
     /// Log the user out of the hot-desk phone they are at.
     Logout {
         extension: String,
     },
-    /// Delete a user and free their lines.
+    /// Delete users, free their lines and log them out. Several extensions: all or none.
     Remove {
-        extension: String,
+        #[arg(required = true)]
+        extensions: Vec<String>,
     },
     /// Show the user's SIP password (to configure the PBX).
     SipPassword {
@@ -300,12 +522,15 @@ impl PinArgs {
 #[derive(Subcommand, Debug)]
 pub enum SettingsCommand {
     Show,
-    /// KEY=VALUE pairs: sip_server, sip_port, sip_transport (udp|tcp|tls), ntp_server,
-    /// lobby_extension, hotdesk_max_login_minutes, hotdesk_logout_time (HH:MM),
+    /// KEY=VALUE pairs: sip_server, sip_port, sip_transport (udp|tcp|tls), outbound_proxy
+    /// (host[:port]), ntp_server, time_zone (Europe/Berlin), language (de), phone_admin_password,
+    /// firmware_url, lobby_extension, hotdesk_max_login_minutes, hotdesk_logout_time (HH:MM),
     /// utc_offset (+HH:MM); KEY= clears.
     Set {
         pairs: Vec<String>,
     },
+    /// The setting names, time zones and languages the settings accept.
+    Choices,
 }
 
 pub fn main() -> ExitCode {
@@ -323,6 +548,7 @@ pub fn main() -> ExitCode {
         .expect("tokio runtime");
     match cli.command {
         Command::Serve { .. } => runtime.block_on(serve(config)),
+        Command::Templates(TemplateCommand::Check) => check_templates(&config),
         command => runtime.block_on(run_client(config, cli.common.json, command)),
     }
 }
@@ -350,6 +576,33 @@ fn load_config(cli: &Cli) -> Result<Config, String> {
     }
     config.validate().map_err(|e| e.to_string())?;
     Ok(config)
+}
+
+/// Loads the templates as the server would, without one: syntax, escaping rules, and every
+/// template the model table names.
+fn check_templates(config: &Config) -> ExitCode {
+    let dir = config.server.templates_dir.as_deref();
+    match crate::templates::Templates::load(dir) {
+        Ok(templates) => {
+            let list = templates.list();
+            let overrides = list
+                .iter()
+                .filter(|(_, _, origin)| *origin == crate::templates::Origin::Override)
+                .count();
+            println!(
+                "{} templates are valid ({} shipped, {} from {})",
+                list.len(),
+                list.len() - overrides,
+                overrides,
+                dir.map_or("no override directory".into(), |d| d.display().to_string())
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn serve(config: Config) -> ExitCode {
@@ -401,12 +654,22 @@ impl Api {
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Reply, String> {
+        let body = body.map(|b| serde_json::to_vec(&b).expect("JSON serialises"));
+        self.send(method, path, "application/json", body).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, String> {
         let auth = format!("Bearer {}", self.token);
         let mut headers = vec![("authorization", auth.as_str())];
         if body.is_some() {
-            headers.push(("content-type", "application/json"));
+            headers.push(("content-type", content_type));
         }
-        let body = body.map(|b| serde_json::to_vec(&b).expect("JSON serialises"));
         let reply = self
             .client
             .send(method, path, &headers, body)
@@ -468,10 +731,68 @@ async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(), S
     use Method as M;
     let (reply, shape) = match command {
         Command::Serve { .. } => unreachable!("serve is handled before"),
-        Command::Models => (
+        Command::Models { command: None } => (
             api.call(M::GET, "/api/v1/models", None).await?,
             Shape::Models,
         ),
+        Command::Models {
+            command: Some(ModelCommand::Settings { model }),
+        } => {
+            let path = format!("/api/v1/models/{}/settings", mac_path(&model));
+            (api.call(M::GET, &path, None).await?, Shape::Object)
+        }
+        Command::Models {
+            command: Some(ModelCommand::Set { model, pairs }),
+        } => {
+            let path = format!("/api/v1/models/{}/settings", mac_path(&model));
+            let body = settings_patch(&pairs)?;
+            (api.call(M::PATCH, &path, Some(body)).await?, Shape::Object)
+        }
+        Command::Settings(SettingsCommand::Choices) => (
+            api.call(M::GET, "/api/v1/settings/choices", None).await?,
+            Shape::Object,
+        ),
+        Command::Profiles(command) => profile_command(api, command).await?,
+        Command::Templates(TemplateCommand::List) => (
+            api.call(M::GET, "/api/v1/templates", None).await?,
+            Shape::Templates,
+        ),
+        Command::Templates(TemplateCommand::Reload) => (
+            api.call(M::POST, "/api/v1/templates/reload", None).await?,
+            Shape::Object,
+        ),
+        Command::Templates(TemplateCommand::Check) => unreachable!("checked without a server"),
+        Command::Export {
+            subject,
+            secrets,
+            output,
+        } => {
+            let query = if secrets { "?secrets=true" } else { "" };
+            let reply = api
+                .call(M::GET, &format!("/api/v1/export/{subject}{query}"), None)
+                .await?;
+            return write_output(output.as_deref(), &reply.body);
+        }
+        Command::Import {
+            subject,
+            file,
+            dry_run,
+        } => return import(api, json_output, &subject, &file, dry_run).await,
+        Command::Imports { id } => match id {
+            Some(id) => (
+                api.call(M::GET, &format!("/api/v1/imports/{}", mac_path(&id)), None)
+                    .await?,
+                Shape::Object,
+            ),
+            None => (
+                api.call(M::GET, "/api/v1/imports", None).await?,
+                Shape::Imports,
+            ),
+        },
+        Command::Openapi => {
+            let reply = api.call(M::GET, "/api/v1/openapi.json", None).await?;
+            return write_output(None, &reply.body);
+        }
         Command::Render { mac, file, host } => {
             let query: Vec<String> = [("file", file), ("host", host)]
                 .into_iter()
@@ -547,6 +868,137 @@ async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(), S
     Ok(())
 }
 
+fn write_output(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    match path {
+        Some(path) => std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display())),
+        None => std::io::stdout()
+            .write_all(bytes)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// Sends the file, then follows the import to its end, showing progress on standard error.
+async fn import(
+    api: &Api,
+    json_output: bool,
+    subject: &str,
+    file: &std::path::Path,
+    dry_run: bool,
+) -> Result<(), String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let query = if dry_run { "?dry_run=true" } else { "" };
+    let path = format!("/api/v1/import/{subject}{query}");
+    let started = api
+        .send(Method::POST, &path, "text/csv", Some(bytes))
+        .await?
+        .json();
+    let id = started["id"].as_str().unwrap_or_default().to_string();
+    let status = format!("/api/v1/imports/{id}");
+    let job = loop {
+        let job = api.call(Method::GET, &status, None).await?.json();
+        let (checked, rows) = (&job["checked"], &job["rows"]);
+        if job["state"] != "running" {
+            eprintln!("\r{}: {checked}/{rows} rows checked", file.display());
+            break job;
+        }
+        eprint!("\r{}: {checked}/{rows} rows checked", file.display());
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    if json_output {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&job).expect("JSON serialises")
+        );
+    } else {
+        print_import(&job);
+    }
+    match job["state"].as_str() {
+        Some("done") | Some("checked") => Ok(()),
+        _ => Err(format!(
+            "import failed; nothing was changed ({} rows with errors)",
+            job["errors"].as_array().map_or(0, Vec::len)
+        )),
+    }
+}
+
+fn print_import(job: &Value) {
+    let state = job["state"].as_str().unwrap_or("");
+    let errors = job["errors"].as_array().cloned().unwrap_or_default();
+    if !errors.is_empty() {
+        let rows: Vec<Vec<String>> = errors
+            .iter()
+            .map(|e| vec![cell(e.get("row")), cell(e.get("key")), cell(e.get("error"))])
+            .collect();
+        print_table(&["row", "key", "error"], &rows);
+        return;
+    }
+    let verb = if state == "checked" {
+        "would be"
+    } else {
+        "were"
+    };
+    println!(
+        "{} created, {} updated, {} unchanged: {} {verb} applied",
+        job["created"], job["updated"], job["unchanged"], job["rows"]
+    );
+}
+
+async fn profile_command(api: &Api, command: ProfileCommand) -> Result<(Reply, Shape), String> {
+    use Method as M;
+    let profile = |name: &str| format!("/api/v1/profiles/{}", mac_path(name));
+    Ok(match command {
+        ProfileCommand::List => (
+            api.call(M::GET, "/api/v1/profiles", None).await?,
+            Shape::Profiles,
+        ),
+        ProfileCommand::Show { name } => (
+            api.call(M::GET, &profile(&name), None).await?,
+            Shape::Object,
+        ),
+        ProfileCommand::Add {
+            name,
+            description,
+            pairs,
+        } => {
+            let mut body = Map::new();
+            body.insert("name".into(), Value::String(name));
+            put(&mut body, "description", description);
+            if !pairs.is_empty() {
+                body.insert("settings".into(), settings_patch(&pairs)?);
+            }
+            (
+                api.call(M::POST, "/api/v1/profiles", Some(Value::Object(body)))
+                    .await?,
+                Shape::Object,
+            )
+        }
+        ProfileCommand::Edit {
+            name,
+            description,
+            pairs,
+        } => {
+            let mut body = Map::new();
+            put_clearable(&mut body, "description", description);
+            if !pairs.is_empty() {
+                body.insert("settings".into(), settings_patch(&pairs)?);
+            }
+            if body.is_empty() {
+                return Err("give --description or KEY=VALUE settings".into());
+            }
+            (
+                api.call(M::PATCH, &profile(&name), Some(Value::Object(body)))
+                    .await?,
+                Shape::Object,
+            )
+        }
+        ProfileCommand::Remove { name } => (
+            api.call(M::DELETE, &profile(&name), None).await?,
+            Shape::Object,
+        ),
+    })
+}
+
 async fn token_command(api: &Api, command: TokenCommand) -> Result<(Reply, Shape), String> {
     use Method as M;
     Ok(match command {
@@ -575,31 +1027,35 @@ async fn device_command(api: &Api, command: DeviceCommand) -> Result<(Reply, Sha
     use Method as M;
     let device = |mac: &str| format!("/api/v1/devices/{}", mac_path(mac));
     Ok(match command {
-        DeviceCommand::List => (
-            api.call(M::GET, "/api/v1/devices", None).await?,
-            Shape::Devices,
+        DeviceCommand::List { filter } => {
+            let path = format!("/api/v1/devices{}", filter.query());
+            (api.call(M::GET, &path, None).await?, Shape::Devices)
+        }
+        DeviceCommand::Add { mac, fields } => (
+            api.call(M::POST, "/api/v1/devices", Some(fields.body(&mac)))
+                .await?,
+            Shape::Object,
         ),
-        DeviceCommand::Add {
-            mac,
-            model,
-            label,
-            hotdesk,
-            certificate_required,
-        } => {
-            let mut body = Map::new();
-            body.insert("mac".into(), Value::String(mac));
-            put(&mut body, "model", model);
-            put(&mut body, "label", label);
-            if hotdesk {
-                body.insert("hotdesk".into(), Value::Bool(true));
-            }
-            if certificate_required {
-                body.insert("certificate_required".into(), Value::Bool(true));
-            }
+        DeviceCommand::AddMany { macs, fields } => {
+            let devices: Vec<Value> = macs.iter().map(|mac| fields.body(mac)).collect();
+            let body = json!({ "devices": devices });
             (
-                api.call(M::POST, "/api/v1/devices", Some(Value::Object(body)))
+                api.call(M::POST, "/api/v1/devices/bulk", Some(body))
                     .await?,
-                Shape::Object,
+                Shape::Devices,
+            )
+        }
+        DeviceCommand::Settings { mac } => (
+            api.call(M::GET, &format!("{}/settings", device(&mac)), None)
+                .await?,
+            Shape::Settings,
+        ),
+        DeviceCommand::Set { mac, pairs } => {
+            let body = settings_patch(&pairs)?;
+            (
+                api.call(M::PATCH, &format!("{}/settings", device(&mac)), Some(body))
+                    .await?,
+                Shape::Settings,
             )
         }
         DeviceCommand::Show { mac } => {
@@ -609,12 +1065,16 @@ async fn device_command(api: &Api, command: DeviceCommand) -> Result<(Reply, Sha
             mac,
             model,
             label,
+            location,
+            profile,
             hotdesk,
             certificate_required,
         } => {
             let mut body = Map::new();
             put_clearable(&mut body, "model", model);
             put_clearable(&mut body, "label", label);
+            put_clearable(&mut body, "location", location);
+            put_clearable(&mut body, "profile", profile);
             if let Some(hotdesk) = hotdesk {
                 body.insert("hotdesk".into(), Value::Bool(hotdesk));
             }
@@ -680,6 +1140,25 @@ async fn device_command(api: &Api, command: DeviceCommand) -> Result<(Reply, Sha
     })
 }
 
+/// One extension: its own request; several: one bulk request, all or none.
+async fn many(
+    api: &Api,
+    action: &str,
+    extensions: Vec<String>,
+    single: impl Fn(&str) -> (Method, String),
+) -> Result<(Reply, Shape), String> {
+    if let [extension] = extensions.as_slice() {
+        let (method, path) = single(extension);
+        return Ok((api.call(method, &path, None).await?, Shape::Object));
+    }
+    let body = json!({ "action": action, "extensions": extensions });
+    Ok((
+        api.call(Method::POST, "/api/v1/users/bulk", Some(body))
+            .await?,
+        Shape::Object,
+    ))
+}
+
 async fn user_command(api: &Api, command: UserCommand) -> Result<(Reply, Shape), String> {
     use Method as M;
     let user = |ext: &str| format!("/api/v1/users/{}", mac_path(ext));
@@ -688,6 +1167,9 @@ async fn user_command(api: &Api, command: UserCommand) -> Result<(Reply, Shape),
         UserCommand::Add {
             extension,
             display_name,
+            first_name,
+            last_name,
+            language,
             sip_user,
             sip_password,
             email,
@@ -695,8 +1177,11 @@ async fn user_command(api: &Api, command: UserCommand) -> Result<(Reply, Shape),
             no_hotdesk,
         } => {
             let mut body = Map::new();
-            body.insert("extension".into(), Value::String(extension));
-            body.insert("display_name".into(), Value::String(display_name));
+            put(&mut body, "extension", extension);
+            put(&mut body, "display_name", display_name);
+            put(&mut body, "first_name", first_name);
+            put(&mut body, "last_name", last_name);
+            put(&mut body, "language", language);
             put(&mut body, "sip_user", sip_user);
             put(&mut body, "sip_password", sip_password);
             put(&mut body, "email", email);
@@ -717,6 +1202,9 @@ async fn user_command(api: &Api, command: UserCommand) -> Result<(Reply, Shape),
         UserCommand::Edit {
             extension,
             display_name,
+            first_name,
+            last_name,
+            language,
             sip_user,
             sip_password,
             regenerate_sip_password,
@@ -727,6 +1215,9 @@ async fn user_command(api: &Api, command: UserCommand) -> Result<(Reply, Shape),
         } => {
             let mut body = Map::new();
             put(&mut body, "display_name", display_name);
+            put_clearable(&mut body, "first_name", first_name);
+            put_clearable(&mut body, "last_name", last_name);
+            put_clearable(&mut body, "language", language);
             put(&mut body, "sip_user", sip_user);
             put(&mut body, "sip_password", sip_password);
             if regenerate_sip_password {
@@ -746,12 +1237,23 @@ async fn user_command(api: &Api, command: UserCommand) -> Result<(Reply, Shape),
                 Shape::Object,
             )
         }
-        UserCommand::Remove { extension } => (
-            api.call(M::DELETE, &user(&extension), None).await?,
-            Shape::Object,
-        ),
-        UserCommand::Unlock { extension } => (
-            api.call(M::POST, &format!("{}/unlock", user(&extension)), None)
+        UserCommand::Remove { extensions } => {
+            many(api, "delete", extensions, |ext| (M::DELETE, user(ext))).await?
+        }
+        UserCommand::Lock { extensions } => {
+            many(api, "lock", extensions, |ext| {
+                (M::POST, format!("{}/lock", user(ext)))
+            })
+            .await?
+        }
+        UserCommand::Unlock { extensions } => {
+            many(api, "unlock", extensions, |ext| {
+                (M::POST, format!("{}/unlock", user(ext)))
+            })
+            .await?
+        }
+        UserCommand::NextExtension => (
+            api.call(M::GET, "/api/v1/users/next-extension", None)
                 .await?,
             Shape::Object,
         ),
@@ -803,6 +1305,11 @@ enum Shape {
     Tokens,
     Bans,
     Audit,
+    Profiles,
+    Templates,
+    Imports,
+    /// A device's effective settings: one row per setting with its origin.
+    Settings,
 }
 
 fn print_shape(shape: Shape, value: &Value) {
@@ -847,6 +1354,20 @@ fn print_shape(shape: Shape, value: &Value) {
             "refused_macs_in_window",
         ],
         Shape::Audit => &["at", "kind", "actor", "source", "subject", "detail"],
+        Shape::Profiles => &["name", "description", "devices", "settings"],
+        Shape::Templates => &["name", "format", "origin"],
+        Shape::Imports => &[
+            "id",
+            "subject",
+            "state",
+            "dry_run",
+            "rows",
+            "checked",
+            "created",
+            "updated",
+            "unchanged",
+        ],
+        Shape::Settings => return print_effective(value),
     };
     let rows: Vec<Vec<String>> = value
         .as_array()
@@ -858,6 +1379,25 @@ fn print_shape(shape: Shape, value: &Value) {
         })
         .unwrap_or_default();
     print_table(columns, &rows);
+}
+
+/// SETTING  VALUE  FROM, from a device's settings answer.
+fn print_effective(value: &Value) {
+    let Some(effective) = value.get("effective").and_then(Value::as_object) else {
+        return print_object(value);
+    };
+    let rows: Vec<Vec<String>> = effective
+        .iter()
+        .map(|(key, entry)| {
+            let from = &entry["from"];
+            let origin = match from.get("name").and_then(Value::as_str) {
+                Some(name) => format!("{} {name}", from["level"].as_str().unwrap_or("")),
+                None => from["level"].as_str().unwrap_or("").to_string(),
+            };
+            vec![key.clone(), cell(entry.get("value")), origin]
+        })
+        .collect();
+    print_table(&["setting", "value", "from"], &rows);
 }
 
 fn cell(value: Option<&Value>) -> String {

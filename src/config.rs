@@ -13,7 +13,74 @@ pub struct Config {
     pub provisioning: ProvisioningConfig,
     pub hotdesk: HotdeskConfig,
     pub security: SecurityConfig,
+    pub users: UsersConfig,
     pub limits: Limits,
+}
+
+/// Users created without an extension get the lowest free one from these ranges, in order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UsersConfig {
+    /// `"FIRST-LAST"`, both extensions of the same number of digits: `["1000-1999"]`.
+    pub extension_ranges: Vec<String>,
+}
+
+impl Default for UsersConfig {
+    fn default() -> Self {
+        UsersConfig {
+            extension_ranges: vec!["1000-1999".into()],
+        }
+    }
+}
+
+/// A range of extensions of one length; `start` and `end` are inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtensionRange {
+    pub start: u64,
+    pub end: u64,
+    pub digits: usize,
+}
+
+impl ExtensionRange {
+    pub fn parse(value: &str) -> Result<ExtensionRange, ConfigError> {
+        let invalid = || {
+            ConfigError::Invalid(format!(
+                "users.extension_ranges: {value:?} must be FIRST-LAST of equally many digits, FIRST <= LAST, like 1000-1999"
+            ))
+        };
+        let (first, last) = value.split_once('-').ok_or_else(invalid)?;
+        let digits_ok =
+            |s: &str| !s.is_empty() && s.len() <= 15 && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits_ok(first) || !digits_ok(last) || first.len() != last.len() {
+            return Err(invalid());
+        }
+        let (start, end) = (
+            first.parse().map_err(|_| invalid())?,
+            last.parse().map_err(|_| invalid())?,
+        );
+        if start > end {
+            return Err(invalid());
+        }
+        Ok(ExtensionRange {
+            start,
+            end,
+            digits: first.len(),
+        })
+    }
+
+    /// The extensions of the range in order, written with their leading zeros.
+    pub fn extensions(self) -> impl Iterator<Item = String> {
+        (self.start..=self.end).map(move |n| format!("{n:0width$}", width = self.digits))
+    }
+}
+
+impl UsersConfig {
+    pub fn ranges(&self) -> Vec<ExtensionRange> {
+        self.extension_ranges
+            .iter()
+            .filter_map(|r| ExtensionRange::parse(r).ok())
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -194,6 +261,8 @@ pub struct Limits {
     /// A connection older than this is closed after its current request.
     pub max_connection_age_secs: u64,
     pub max_admin_body_bytes: usize,
+    /// A CSV file sent to /api/v1/import/.
+    pub max_import_bytes: usize,
     /// Largest file a phone may upload (Poly logs and override files).
     pub max_upload_bytes: usize,
     /// All uploads of one device together; the oldest files go first.
@@ -212,6 +281,7 @@ impl Default for Limits {
             header_read_timeout_secs: 10,
             max_connection_age_secs: 300,
             max_admin_body_bytes: 64 * 1024,
+            max_import_bytes: 16 * 1024 * 1024,
             max_upload_bytes: 512 * 1024,
             max_uploads_per_device_bytes: 2 * 1024 * 1024,
             body_read_timeout_secs: 10,
@@ -286,6 +356,9 @@ impl Config {
             ));
         }
         self.validate_hotdesk()?;
+        for range in &self.users.extension_ranges {
+            ExtensionRange::parse(range)?;
+        }
         self.validate_security()
     }
 

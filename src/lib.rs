@@ -18,6 +18,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod hotdesk;
 pub mod identify;
+pub mod locale;
 pub mod models;
 pub mod provision;
 pub mod render;

@@ -51,6 +51,11 @@ pub fn find(vendor: &str, model: &str) -> Option<&'static ModelRow> {
         .find(|row| row.model.eq_ignore_ascii_case(model))
 }
 
+/// The row of a registered device, once its vendor and model are known.
+pub fn of_device(device: &crate::store::DeviceRecord) -> Option<&'static ModelRow> {
+    find(device.vendor.as_deref()?, device.model.as_ref()?.as_str())
+}
+
 /// The row for `model` across all vendors, for an admin who names a model without its vendor.
 pub fn find_any(model: &str) -> Option<&'static ModelRow> {
     all().find(|row| row.model.eq_ignore_ascii_case(model))

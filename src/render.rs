@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::app::App;
 use crate::domain::{Extension, Mac, ModelId};
 use crate::hotdesk::sessions;
+use crate::locale::Language;
 use crate::models::{self, MAX_LINES_UNKNOWN_MODEL, ModelRow};
 use crate::settings::{Settings, Transport};
 use crate::store::{DeviceRecord, StoreError};
@@ -49,6 +50,34 @@ struct SipContext<'a> {
     server: Option<&'a str>,
     port: u16,
     transport: Transport,
+    outbound_proxy: Option<ProxyContext<'a>>,
+}
+
+#[derive(Serialize)]
+struct ProxyContext<'a> {
+    host: &'a str,
+    port: u16,
+}
+
+/// Site settings beyond SIP that both common and device files carry.
+#[derive(Serialize)]
+struct SiteContext<'a> {
+    ntp_server: Option<&'a str>,
+    /// `name` (IANA), `posix` (TZ string with the DST rule), `offset` (`+01:00`),
+    /// `offset_minutes`, `has_dst`.
+    time_zone: Option<ZoneContext>,
+    /// `code` (ISO 639-1), `english`, `native`.
+    language: Option<&'static Language>,
+    firmware_url: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ZoneContext {
+    name: &'static str,
+    posix: &'static str,
+    offset: String,
+    offset_minutes: i16,
+    has_dst: bool,
 }
 
 #[derive(Serialize)]
@@ -62,6 +91,8 @@ struct CommonContext<'a> {
     provisioning_url: Option<&'a str>,
     sip: SipContext<'a>,
     ntp_server: Option<&'a str>,
+    #[serde(flatten)]
+    site: SiteContext<'a>,
     /// deskprov sends SIP NOTIFY check-sync itself, so phones must accept it from us.
     sip_notify: bool,
     vendor: serde_json::Value,
@@ -105,6 +136,10 @@ struct DeviceContext<'a> {
     provisioning: ProvisioningContext<'a>,
     sip: SipContext<'a>,
     ntp_server: Option<&'a str>,
+    #[serde(flatten)]
+    site: SiteContext<'a>,
+    /// The phone's own admin password (web UI and menu); a secret, so device files only.
+    phone_admin_password: Option<&'a str>,
     lines: Vec<LineContext>,
     /// Lines without a user: rendered as disabled and emptied, so an unassigned account
     /// leaves no credentials behind on the phone.
@@ -134,6 +169,24 @@ fn sip(settings: &Settings) -> SipContext<'_> {
         server: settings.sip_server.as_deref(),
         port: settings.sip_port,
         transport: settings.sip_transport,
+        outbound_proxy: settings
+            .outbound_proxy()
+            .map(|(host, port)| ProxyContext { host, port }),
+    }
+}
+
+fn site<'a>(settings: &'a Settings, language: Option<&'static Language>) -> SiteContext<'a> {
+    SiteContext {
+        ntp_server: settings.ntp_server.as_deref(),
+        time_zone: settings.time_zone().map(|z| ZoneContext {
+            name: z.name,
+            posix: z.posix,
+            offset: z.offset(),
+            offset_minutes: z.offset_minutes,
+            has_dst: z.has_dst(),
+        }),
+        language: language.or_else(|| settings.language()),
+        firmware_url: settings.firmware_url.as_deref(),
     }
 }
 
@@ -170,6 +223,7 @@ pub fn common_file(
         provisioning_url: app.config.server.public_url.as_deref(),
         sip: sip(&settings),
         ntp_server: settings.ntp_server.as_deref(),
+        site: site(&settings, None),
         sip_notify: app.config.hotdesk.sip_notify,
         vendor: vendor.template_values(&facts),
     };
@@ -184,7 +238,7 @@ pub fn device_file(
     device: &DeviceRecord,
     base_url: &str,
 ) -> Result<Rendered, RenderFailure> {
-    let settings = app.store.settings()?;
+    let settings = crate::settings::of_device(&app.store, device)?;
     let row = device
         .model
         .as_ref()
@@ -198,6 +252,8 @@ pub fn device_file(
     let line_users = line_users(device, &settings, hotdesk.is_some(), now);
     let mut lines = Vec::new();
     let mut vacant_lines = Vec::new();
+    // The phone speaks the language of whoever is on its first line, if they chose one.
+    let mut first_user_language = None;
     for index in 1..=capacity {
         let values = vendor.line_values(index, row);
         let user = line_users
@@ -207,6 +263,12 @@ pub fn device_file(
             .flatten()
             // A locked user's account leaves their phones at the next fetch.
             .filter(|user| !user.locked);
+        if index == 1 {
+            first_user_language = user
+                .as_ref()
+                .and_then(|u| u.language.as_deref())
+                .and_then(crate::locale::language);
+        }
         match user {
             Some(user) => lines.push(LineContext {
                 index,
@@ -247,6 +309,8 @@ pub fn device_file(
         },
         sip: sip(&settings),
         ntp_server: settings.ntp_server.as_deref(),
+        site: site(&settings, first_user_language),
+        phone_admin_password: settings.phone_admin_password.as_deref(),
         lines,
         vacant_lines,
         hotdesk,

@@ -18,6 +18,15 @@ pub fn text(status: StatusCode, body: &'static str) -> HttpResponse {
     response
 }
 
+/// A JSON document that is already text (the OpenAPI document).
+pub fn raw_json(text: &'static str) -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
 pub fn json(status: StatusCode, value: &impl serde::Serialize) -> HttpResponse {
     let body = serde_json::to_vec_pretty(value).expect("API views serialise");
     let mut response = Response::new(Full::new(Bytes::from(body)));

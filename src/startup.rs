@@ -15,7 +15,7 @@ use crate::client_cert::CertificateCheck;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::store::{Store, StoreError};
-use crate::templates::{TemplateError, Templates};
+use crate::templates::{LiveTemplates, TemplateError};
 use crate::tls::{self, TlsError};
 
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +72,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         info!(dir = %config.vendor_ca_dir().display(), "phones are asked for their factory certificates");
     }
     let tls = tls::server_configs(&certs, vendor_cas.as_ref())?;
-    let templates = Templates::load(config.server.templates_dir.as_deref())?;
+    let templates = LiveTemplates::load(config.server.templates_dir.as_deref())?;
     let data = &config.server.data_dir;
     std::fs::create_dir_all(data).map_err(|source| StartError::DataDir {
         path: data.clone(),
@@ -102,10 +102,12 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         pins: crate::hotdesk::hashing::PinHasher::new(config_hashes),
         vendor_cas,
         audit_repeats: Default::default(),
+        imports: Default::default(),
     });
     let (stop, stopped) = oneshot::channel::<()>();
     let sweeper = crate::hotdesk::spawn_sweeper(app.clone());
     let housekeeping = spawn_housekeeping(app.clone());
+    let reloader = spawn_template_reloader(app.clone());
     let task = tokio::spawn(crate::server::run(
         app.clone(),
         tls,
@@ -115,6 +117,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
             let _ = stopped.await;
             sweeper.abort();
             housekeeping.abort();
+            reloader.abort();
         },
     ));
     info!(addr = %phone_addr, "phone listener ready");
@@ -144,6 +147,29 @@ fn spawn_housekeeping(app: Arc<App>) -> JoinHandle<()> {
             }
             if let Err(e) = crate::audit::trim(&app) {
                 tracing::error!(error = %e, "trimming the audit trail failed");
+            }
+        }
+    })
+}
+
+/// Reloads the templates on SIGHUP, as daemons do; a broken template keeps the old set in use.
+fn spawn_template_reloader(app: Arc<App>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let Ok(mut hangups) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            warn!("cannot listen for SIGHUP; reload templates through the admin API");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match app.templates.reload() {
+                Ok(templates) => info!(
+                    templates = templates.names().count(),
+                    "templates reloaded on SIGHUP"
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "template reload failed; the previous templates stay in use")
+                }
             }
         }
     })

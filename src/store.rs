@@ -15,8 +15,11 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{DisplayName, Email, Extension, Label, Mac, ModelId, Secret, SipUser};
-use crate::settings::Settings;
+use crate::domain::{
+    DisplayName, Email, Extension, Label, Location, Mac, ModelId, PersonName, ProfileName, Secret,
+    SipUser,
+};
+use crate::settings::{Layer, Settings};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -91,6 +94,50 @@ pub struct DeviceRecord {
     /// Served only to a connection presenting the device's factory client certificate.
     #[serde(default)]
     pub certificate_required: bool,
+    #[serde(default)]
+    pub location: Option<Location>,
+    /// The settings profile it inherits from, between the defaults and its model's settings.
+    #[serde(default)]
+    pub profile: Option<ProfileName>,
+    /// Settings of this device alone: the last layer of inheritance.
+    #[serde(default)]
+    pub settings: Layer,
+    /// Registered by adopting it from the seen-unregistered list after it asked for its files.
+    #[serde(default)]
+    pub adopted: bool,
+}
+
+impl DeviceRecord {
+    /// A device just registered: nothing known of it but its MAC, its claim window open.
+    pub fn blank(mac: Mac, now: i64, provisioning_password: Secret) -> DeviceRecord {
+        DeviceRecord {
+            mac,
+            vendor: None,
+            model: None,
+            model_source: None,
+            firmware: None,
+            label: None,
+            lines: BTreeMap::new(),
+            registered_at: now,
+            first_seen: None,
+            last_seen: None,
+            last_address: None,
+            model_mismatch: None,
+            provisioning_user: mac.to_hex(),
+            provisioning_password,
+            claim_opened_at: now,
+            claimed_at: None,
+            claimed_from: None,
+            hotdesk: false,
+            certificate_required: false,
+            login_token: None,
+            sessions: BTreeMap::new(),
+            location: None,
+            profile: None,
+            settings: Layer::new(),
+            adopted: false,
+        }
+    }
 }
 
 /// A user logged in at a hot-desk phone.
@@ -142,6 +189,23 @@ pub struct UserRecord {
     pub locked: bool,
     #[serde(default)]
     pub hotdesk_at: Option<SessionRef>,
+    #[serde(default)]
+    pub first_name: Option<PersonName>,
+    #[serde(default)]
+    pub last_name: Option<PersonName>,
+    /// ISO 639-1 code: the menu language of a phone while this user is on its first line.
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+/// A named set of settings devices inherit from (a branch office, a floor, a device class).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileRecord {
+    pub name: ProfileName,
+    #[serde(default)]
+    pub description: Option<Label>,
+    pub settings: Layer,
+    pub created_at: i64,
 }
 
 fn yes() -> bool {
@@ -210,6 +274,8 @@ pub struct Store {
     login_guard: sled::Tree,
     sources: sled::Tree,
     audit: sled::Tree,
+    profiles: sled::Tree,
+    model_settings: sled::Tree,
     meta: sled::Tree,
 }
 
@@ -232,6 +298,8 @@ impl Store {
             login_guard: db.open_tree("login_guard")?,
             sources: db.open_tree("sources")?,
             audit: db.open_tree("audit")?,
+            profiles: db.open_tree("profiles")?,
+            model_settings: db.open_tree("model_settings")?,
             meta: db.open_tree("meta")?,
             db,
         };
@@ -585,6 +653,77 @@ impl Store {
         Ok(removed)
     }
 
+    // ---- settings profiles and model settings ----
+
+    pub fn profile(&self, name: &ProfileName) -> Result<Option<ProfileRecord>> {
+        self.get(&self.profiles, name.as_str().as_bytes())
+    }
+
+    pub fn profiles(&self) -> Result<Vec<ProfileRecord>> {
+        self.all(&self.profiles)
+    }
+
+    pub fn insert_profile(&self, record: &ProfileRecord) -> Result<bool> {
+        self.insert_new(&self.profiles, record.name.as_str().as_bytes(), record)
+    }
+
+    pub fn put_profile(&self, record: &ProfileRecord) -> Result<()> {
+        self.put(&self.profiles, record.name.as_str().as_bytes(), record)
+    }
+
+    pub fn remove_profile(&self, name: &ProfileName) -> Result<bool> {
+        Ok(self.profiles.remove(name.as_str().as_bytes())?.is_some())
+    }
+
+    /// The settings of one model (by its model table id), empty when none are set.
+    pub fn model_settings(&self, model: &str) -> Result<Layer> {
+        Ok(self
+            .get(&self.model_settings, model.as_bytes())?
+            .unwrap_or_default())
+    }
+
+    /// Every model with settings of its own.
+    pub fn all_model_settings(&self) -> Result<Vec<(String, Layer)>> {
+        self.model_settings
+            .iter()
+            .map(|entry| {
+                let (key, bytes) = entry?;
+                Ok((
+                    String::from_utf8_lossy(&key).into_owned(),
+                    decode(&key, &bytes)?,
+                ))
+            })
+            .collect()
+    }
+
+    pub fn put_model_settings(&self, model: &str, layer: &Layer) -> Result<()> {
+        if layer.is_empty() {
+            self.model_settings.remove(model.as_bytes())?;
+            return Ok(());
+        }
+        self.put(&self.model_settings, model.as_bytes(), layer)
+    }
+
+    // ---- bulk writes: each batch is applied atomically, all or nothing ----
+
+    pub fn put_users(&self, records: &[UserRecord]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for record in records {
+            batch.insert(record.extension.as_str().as_bytes(), encode(record));
+        }
+        self.users.apply_batch(batch)?;
+        Ok(())
+    }
+
+    pub fn put_devices(&self, records: &[DeviceRecord]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for record in records {
+            batch.insert(&record.mac.octets()[..], encode(record));
+        }
+        self.devices.apply_batch(batch)?;
+        Ok(())
+    }
+
     // ---- settings and admin tokens ----
 
     pub fn settings(&self) -> Result<Settings> {
@@ -724,29 +863,7 @@ mod tests {
     use super::*;
 
     fn device(mac: &str) -> DeviceRecord {
-        DeviceRecord {
-            mac: Mac::parse(mac).unwrap(),
-            vendor: None,
-            model: None,
-            model_source: None,
-            firmware: None,
-            label: None,
-            lines: BTreeMap::new(),
-            registered_at: 0,
-            first_seen: None,
-            last_seen: None,
-            last_address: None,
-            model_mismatch: None,
-            provisioning_user: mac.into(),
-            provisioning_password: Secret::generate(8),
-            claim_opened_at: 0,
-            claimed_at: None,
-            claimed_from: None,
-            hotdesk: false,
-            certificate_required: false,
-            login_token: None,
-            sessions: BTreeMap::new(),
-        }
+        DeviceRecord::blank(Mac::parse(mac).unwrap(), 0, Secret::generate(8))
     }
 
     #[test]

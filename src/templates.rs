@@ -19,7 +19,8 @@ static SHIPPED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/phone-templates
 
 const EXTENSION: &str = ".hbs";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Format {
     /// `key = value` lines (Yealink .cfg): values can never carry a line break.
     KeyValue,
@@ -47,10 +48,50 @@ pub struct RenderError {
     pub message: String,
 }
 
+/// The templates in use, replaced whole by a reload: a request renders with the set it
+/// started with, so a reload never drops a connection or mixes old and new files.
+pub struct LiveTemplates {
+    current: std::sync::RwLock<std::sync::Arc<Templates>>,
+    override_dir: Option<PathBuf>,
+}
+
+impl LiveTemplates {
+    pub fn load(override_dir: Option<&Path>) -> Result<LiveTemplates, TemplateError> {
+        Ok(LiveTemplates {
+            current: std::sync::RwLock::new(std::sync::Arc::new(Templates::load(override_dir)?)),
+            override_dir: override_dir.map(Path::to_path_buf),
+        })
+    }
+
+    pub fn current(&self) -> std::sync::Arc<Templates> {
+        self.current.read().expect("template lock").clone()
+    }
+
+    pub fn render<T: Serialize>(&self, name: &str, context: &T) -> Result<String, RenderError> {
+        self.current().render(name, context)
+    }
+
+    /// Loads the shipped and override templates again; on any error the templates in use stay.
+    pub fn reload(&self) -> Result<std::sync::Arc<Templates>, TemplateError> {
+        let fresh = std::sync::Arc::new(Templates::load(self.override_dir.as_deref())?);
+        *self.current.write().expect("template lock") = fresh.clone();
+        Ok(fresh)
+    }
+}
+
+/// Where a template comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    Shipped,
+    Override,
+}
+
 pub struct Templates {
     key_value: Handlebars<'static>,
     xml: Handlebars<'static>,
     names: BTreeMap<String, Format>,
+    origins: BTreeMap<String, Origin>,
 }
 
 impl Templates {
@@ -66,9 +107,16 @@ impl Templates {
             key_value: registry(Format::KeyValue),
             xml: registry(Format::Xml),
             names: BTreeMap::new(),
+            origins: BTreeMap::new(),
         };
         for (name, (file, source)) in sources {
             templates.register(&name, &file, &source)?;
+            let origin = if file == format!("phone-templates/{name}{EXTENSION}") {
+                Origin::Shipped
+            } else {
+                Origin::Override
+            };
+            templates.origins.insert(name, origin);
         }
         templates.check_model_table()?;
         Ok(templates)
@@ -133,6 +181,14 @@ impl Templates {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.names.keys().map(String::as_str)
+    }
+
+    /// Every template with its format and where it comes from.
+    pub fn list(&self) -> Vec<(&str, Format, Origin)> {
+        self.names
+            .iter()
+            .map(|(name, format)| (name.as_str(), *format, self.origins[name]))
+            .collect()
     }
 
     fn registry(&self, format: Format) -> &Handlebars<'static> {

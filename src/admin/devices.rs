@@ -1,6 +1,5 @@
 //! /api/v1/devices and /api/v1/unregistered.
 
-use std::collections::BTreeMap;
 
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -9,13 +8,13 @@ use serde_json::json;
 use super::{ApiResult, query_value};
 use crate::app::App;
 use crate::clock::rfc3339;
-use crate::domain::{Extension, Label, Mac, ModelId, Secret};
+use crate::domain::{Extension, Label, Location, Mac, ModelId, ProfileName, Secret};
 use crate::error::ApiError;
 use crate::hotdesk::{notify, sessions};
 use crate::models::{self, MAX_LINES_UNKNOWN_MODEL, ModelRow};
 use crate::render;
 use crate::respond;
-use crate::settings::{Settings, double_option};
+use crate::settings::{Settings, SettingsPatch, double_option};
 use crate::store::{DeviceRecord, ModelSource, UnregisteredRecord};
 use crate::vendors::{self, FileRequest};
 
@@ -24,15 +23,18 @@ const PROVISIONING_PASSWORD_LEN: usize = 24;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewDevice {
-    mac: String,
-    model: Option<String>,
-    label: Option<String>,
+    pub(crate) mac: String,
+    pub(crate) model: Option<String>,
+    pub(crate) label: Option<String>,
+    pub(crate) location: Option<String>,
+    /// The settings profile it inherits from.
+    pub(crate) profile: Option<String>,
     /// Users log in at this phone with extension and PIN.
     #[serde(default)]
-    hotdesk: bool,
+    pub(crate) hotdesk: bool,
     /// Served only to a connection presenting the phone's factory client certificate.
     #[serde(default)]
-    certificate_required: bool,
+    pub(crate) certificate_required: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -42,6 +44,10 @@ pub struct DevicePatch {
     model: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     label: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    location: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    profile: Option<Option<String>>,
     hotdesk: Option<bool>,
     certificate_required: Option<bool>,
 }
@@ -87,6 +93,12 @@ struct DeviceView<'a> {
     model_source: Option<ModelSource>,
     firmware: Option<&'a str>,
     label: Option<&'a str>,
+    location: Option<&'a str>,
+    profile: Option<&'a str>,
+    /// Settings of this device alone (the effective ones: GET .../settings).
+    settings: serde_json::Map<String, serde_json::Value>,
+    /// Registered by adopting it from the seen-unregistered list.
+    adopted: bool,
     /// How many lines (or DECT handset slots) the model has; `null` while the model is unknown.
     line_count: Option<u16>,
     lines: Vec<LineView<'a>>,
@@ -121,6 +133,10 @@ fn view<'a>(app: &App, d: &'a DeviceRecord, settings: &Settings) -> DeviceView<'
         model_source: d.model_source,
         firmware: d.firmware.as_deref(),
         label: d.label.as_ref().map(Label::as_str),
+        location: d.location.as_ref().map(Location::as_str),
+        profile: d.profile.as_ref().map(ProfileName::as_str),
+        settings: crate::settings::redacted_layer(&d.settings),
+        adopted: d.adopted,
         line_count: row(d).map(ModelRow::lines),
         lines: d
             .lines
@@ -195,33 +211,13 @@ fn new_record(app: &App, mac: Mac, now: i64) -> Result<DeviceRecord, ApiError> {
 }
 
 fn blank_record(mac: Mac, now: i64) -> DeviceRecord {
-    DeviceRecord {
-        mac,
-        // The MAC's vendor prefix is a hint until the phone or the admin names the model.
-        vendor: vendors::ALL
-            .iter()
-            .find(|v| v.owns_mac_prefix(mac))
-            .map(|v| v.id().to_string()),
-        model: None,
-        model_source: None,
-        firmware: None,
-        label: None,
-        lines: BTreeMap::new(),
-        registered_at: now,
-        first_seen: None,
-        last_seen: None,
-        last_address: None,
-        model_mismatch: None,
-        provisioning_user: mac.to_hex(),
-        provisioning_password: Secret::generate(PROVISIONING_PASSWORD_LEN),
-        claim_opened_at: now,
-        claimed_at: None,
-        claimed_from: None,
-        hotdesk: false,
-        certificate_required: false,
-        login_token: None,
-        sessions: Default::default(),
-    }
+    let mut record = DeviceRecord::blank(mac, now, Secret::generate(PROVISIONING_PASSWORD_LEN));
+    // The MAC's vendor prefix is a hint until the phone or the admin names the model.
+    record.vendor = vendors::ALL
+        .iter()
+        .find(|v| v.owns_mac_prefix(mac))
+        .map(|v| v.id().to_string());
+    record
 }
 
 /// Carries over what earlier requests of this MAC, while unregistered, revealed about it.
@@ -237,11 +233,128 @@ fn apply_seen(device: &mut DeviceRecord, seen: &UnregisteredRecord) {
     }
 }
 
-pub fn list(app: &App) -> ApiResult {
+/// Which devices a list shows; every filter given must hold.
+#[derive(Debug, Default)]
+struct Filter {
+    unassigned: Option<bool>,
+    hotdesk: Option<bool>,
+    auto_registered: Option<bool>,
+    not_seen_days: Option<u32>,
+    model: Option<String>,
+    profile: Option<String>,
+    location: Option<String>,
+}
+
+impl Filter {
+    fn parse(query: &str) -> Result<Filter, ApiError> {
+        let mut filter = Filter::default();
+        let flag = |key: &str, value: &str| match value {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(ApiError::BadRequest(format!(
+                "{key}: must be true or false"
+            ))),
+        };
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, raw) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = percent_encoding::percent_decode_str(raw)
+                .decode_utf8_lossy()
+                .into_owned();
+            match key {
+                "unassigned" => filter.unassigned = Some(flag(key, &value)?),
+                "hotdesk" => filter.hotdesk = Some(flag(key, &value)?),
+                "auto_registered" => filter.auto_registered = Some(flag(key, &value)?),
+                "not_seen_days" => {
+                    filter.not_seen_days = Some(value.parse().map_err(|_| {
+                        ApiError::BadRequest("not_seen_days: must be a number of days".into())
+                    })?)
+                }
+                "model" => filter.model = Some(value),
+                "profile" => filter.profile = Some(value),
+                "location" => filter.location = Some(value),
+                other => {
+                    return Err(ApiError::BadRequest(format!(
+                        "unknown filter {other:?}; the filters are unassigned, hotdesk, auto_registered, not_seen_days, model, profile, location"
+                    )));
+                }
+            }
+        }
+        Ok(filter)
+    }
+
+    fn matches(&self, d: &DeviceRecord, now: i64) -> bool {
+        let assigned = !d.lines.is_empty() || !d.sessions.is_empty();
+        let unseen_since = |days: u32| now - i64::from(days) * 86_400;
+        self.unassigned.is_none_or(|u| u != assigned)
+            && self.hotdesk.is_none_or(|h| h == d.hotdesk)
+            && self.auto_registered.is_none_or(|a| a == d.adopted)
+            && self
+                .not_seen_days
+                .is_none_or(|days| d.last_seen.is_none_or(|seen| seen < unseen_since(days)))
+            && self.model.as_deref().is_none_or(|m| {
+                d.model
+                    .as_ref()
+                    .is_some_and(|dm| dm.as_str().eq_ignore_ascii_case(m))
+            })
+            && self
+                .profile
+                .as_deref()
+                .is_none_or(|p| d.profile.as_ref().is_some_and(|dp| dp.as_str() == p))
+            && self.location.as_deref().is_none_or(|l| {
+                d.location
+                    .as_ref()
+                    .is_some_and(|dl| dl.as_str().to_lowercase().contains(&l.to_lowercase()))
+            })
+    }
+}
+
+/// `?unassigned=true&hotdesk=true&auto_registered=true&not_seen_days=30&model=T46S&profile=p&location=floor`
+pub fn list(app: &App, query: &str) -> ApiResult {
+    let filter = Filter::parse(query)?;
+    let now = app.clock.now();
     let devices = app.store.devices()?;
     let settings = app.store.settings()?;
-    let views: Vec<_> = devices.iter().map(|d| view(app, d, &settings)).collect();
+    let views: Vec<_> = devices
+        .iter()
+        .filter(|d| filter.matches(d, now))
+        .map(|d| view(app, d, &settings))
+        .collect();
     Ok(respond::json(StatusCode::OK, &views))
+}
+
+/// The device's effective settings with where each value came from, and its own layer.
+pub fn settings(app: &App, mac: &str) -> ApiResult {
+    let device = existing(app, parse_mac(mac)?)?;
+    settings_answer(app, &device)
+}
+
+fn settings_answer(app: &App, device: &DeviceRecord) -> ApiResult {
+    let effective = crate::settings::effective_for(&app.store, device)?;
+    Ok(respond::json(
+        StatusCode::OK,
+        &json!({
+            "mac": device.mac,
+            "profile": device.profile,
+            "model": models::of_device(device).map(|r| r.model),
+            "own": crate::settings::redacted_layer(&device.settings),
+            "effective": effective.view(),
+        }),
+    ))
+}
+
+/// Sets (or with `null` removes) settings of this device alone.
+pub async fn patch_settings(app: &App, mac: &str, patch: SettingsPatch) -> ApiResult {
+    let mac = parse_mac(mac)?;
+    let _guard = app.admin_writes.lock().await;
+    let device = existing(app, mac)?;
+    let layer = crate::settings::patch_layer(&device.settings, &patch)?;
+    let (stored, ()) = app
+        .store
+        .update_device(mac, |d| d.settings = layer.clone())?
+        .ok_or_else(|| ApiError::NotFound(format!("no device with MAC {mac}")))?;
+    app.store.flush().await?;
+    tracing::info!(target: "deskprov::audit", %mac, "device settings changed");
+    settings_answer(app, &stored)
 }
 
 pub fn show(app: &App, mac: &str) -> ApiResult {
@@ -249,29 +362,98 @@ pub fn show(app: &App, mac: &str) -> ApiResult {
     answer(app, StatusCode::OK, &device)
 }
 
-pub async fn create(app: &App, new: NewDevice) -> ApiResult {
+/// A new device's record, checked completely (the caller holds the admin lock); not stored.
+pub(crate) fn prepare_new(app: &App, new: &NewDevice) -> Result<DeviceRecord, ApiError> {
     let mac = Mac::parse(&new.mac)?;
     let model = new.model.as_deref().map(known_model).transpose()?;
-    let label = new.label.as_deref().map(Label::parse).transpose()?;
-    let _guard = app.admin_writes.lock().await;
     let mut record = new_record(app, mac, app.clock.now())?;
-    record.label = label;
+    record.label = new.label.as_deref().map(Label::parse).transpose()?;
+    record.location = new.location.as_deref().map(Location::parse).transpose()?;
+    record.profile = new
+        .profile
+        .as_deref()
+        .map(|p| existing_profile(app, p))
+        .transpose()?;
     if let Some(row) = model {
         set_admin_model(&mut record, row);
     }
     record.hotdesk = new.hotdesk;
     record.certificate_required = new.certificate_required;
-    check_hotdesk(&record)?;
-    check_certificate_required(app, &record)?;
-    if !app.store.insert_device(&record)? {
-        return Err(ApiError::Conflict(format!(
-            "a device with MAC {mac} is already registered"
+    check_device(app, &record)?;
+    if app.store.device(mac)?.is_some() {
+        return Err(already_registered(mac));
+    }
+    Ok(record)
+}
+
+fn already_registered(mac: Mac) -> ApiError {
+    ApiError::Conflict(format!("a device with MAC {mac} is already registered"))
+}
+
+/// A profile named by an admin must exist: a typo would silently inherit nothing.
+pub(crate) fn existing_profile(app: &App, raw: &str) -> Result<ProfileName, ApiError> {
+    let name = ProfileName::parse(raw)?;
+    if app.store.profile(&name)?.is_none() {
+        return Err(ApiError::BadRequest(format!(
+            "profile: no settings profile named {name}; GET /api/v1/profiles lists them"
         )));
     }
-    app.store.remove_unregistered(mac)?;
+    Ok(name)
+}
+
+pub async fn create(app: &App, new: NewDevice) -> ApiResult {
+    let _guard = app.admin_writes.lock().await;
+    let record = prepare_new(app, &new)?;
+    if !app.store.insert_device(&record)? {
+        return Err(already_registered(record.mac));
+    }
+    app.store.remove_unregistered(record.mac)?;
     app.store.flush().await?;
-    tracing::info!(target: "deskprov::audit", %mac, "device registered");
+    tracing::info!(target: "deskprov::audit", mac = %record.mac, "device registered");
     answer(app, StatusCode::CREATED, &record)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDevices {
+    devices: Vec<NewDevice>,
+}
+
+/// Registers many devices at once: all of them, or none when one is refused.
+pub async fn create_many(app: &App, body: NewDevices) -> ApiResult {
+    const MAX: usize = 10_000;
+    if body.devices.is_empty() || body.devices.len() > MAX {
+        return Err(ApiError::BadRequest(format!(
+            "devices: give 1 to {MAX} devices"
+        )));
+    }
+    let _guard = app.admin_writes.lock().await;
+    let mut records: Vec<DeviceRecord> = Vec::with_capacity(body.devices.len());
+    for (i, new) in body.devices.iter().enumerate() {
+        let record = prepare_new(app, new).map_err(|e| in_item(i, e))?;
+        if records.iter().any(|r| r.mac == record.mac) {
+            return Err(in_item(i, already_registered(record.mac)));
+        }
+        records.push(record);
+    }
+    app.store.put_devices(&records)?;
+    for record in &records {
+        app.store.remove_unregistered(record.mac)?;
+    }
+    app.store.flush().await?;
+    tracing::info!(target: "deskprov::audit", count = records.len(), "devices registered");
+    let settings = app.store.settings()?;
+    let views: Vec<_> = records.iter().map(|d| view(app, d, &settings)).collect();
+    Ok(respond::json(StatusCode::CREATED, &views))
+}
+
+/// Names the item of a bulk request an error is about; nothing was stored.
+fn in_item(index: usize, error: ApiError) -> ApiError {
+    let message = format!("devices[{index}]: {error}; nothing was registered");
+    match error {
+        ApiError::Conflict(_) => ApiError::Conflict(message),
+        _ => ApiError::BadRequest(message),
+    }
 }
 
 fn device_is_dect(d: &DeviceRecord) -> bool {
@@ -339,22 +521,21 @@ fn set_admin_model(record: &mut DeviceRecord, row: &ModelRow) {
     record.model_mismatch = None;
 }
 
-pub async fn patch(app: &App, mac: &str, patch: DevicePatch) -> ApiResult {
-    let mac = parse_mac(mac)?;
-    let model = match &patch.model {
-        Some(Some(raw)) => Some(Some(known_model(raw)?)),
-        Some(None) => Some(None),
-        None => None,
-    };
-    let label = match &patch.label {
-        Some(Some(raw)) => Some(Some(Label::parse(raw)?)),
-        Some(None) => Some(None),
-        None => None,
-    };
-    let _guard = app.admin_writes.lock().await;
-    let mut next = existing(app, mac)?;
-    match model {
-        Some(Some(row)) => set_admin_model(&mut next, row),
+/// Applies the patch's fields to `next` (the caller holds the admin lock); checks nothing
+/// beyond each field's own form: [`check_device`] checks the result.
+pub(crate) fn apply_fields(
+    app: &App,
+    next: &mut DeviceRecord,
+    patch: &DevicePatch,
+) -> Result<(), ApiError> {
+    match &patch.model {
+        Some(Some(raw)) => {
+            let row = known_model(raw)?;
+            // Naming the model it already has changes nothing (an export imported again).
+            if !models::of_device(next).is_some_and(|current| std::ptr::eq(current, row)) {
+                set_admin_model(next, row);
+            }
+        }
         Some(None) => {
             next.model = None;
             next.model_source = None;
@@ -362,8 +543,17 @@ pub async fn patch(app: &App, mac: &str, patch: DevicePatch) -> ApiResult {
         }
         None => {}
     }
-    if let Some(label) = label {
-        next.label = label;
+    if let Some(label) = &patch.label {
+        next.label = label.as_deref().map(Label::parse).transpose()?;
+    }
+    if let Some(location) = &patch.location {
+        next.location = location.as_deref().map(Location::parse).transpose()?;
+    }
+    if let Some(profile) = &patch.profile {
+        next.profile = profile
+            .as_deref()
+            .map(|p| existing_profile(app, p))
+            .transpose()?;
     }
     if let Some(hotdesk) = patch.hotdesk {
         next.hotdesk = hotdesk;
@@ -371,16 +561,35 @@ pub async fn patch(app: &App, mac: &str, patch: DevicePatch) -> ApiResult {
     if let Some(required) = patch.certificate_required {
         next.certificate_required = required;
     }
-    check_hotdesk(&next)?;
-    check_certificate_required(app, &next)?;
-    let limit = capacity(&next);
-    if let Some((line, _)) = next.lines.iter().find(|(line, _)| **line > limit) {
+    Ok(())
+}
+
+/// Everything a device record must satisfy before it is stored.
+pub(crate) fn check_device(app: &App, d: &DeviceRecord) -> Result<(), ApiError> {
+    check_hotdesk(d)?;
+    check_certificate_required(app, d)?;
+    let limit = capacity(d);
+    if let Some((line, _)) = d.lines.iter().find(|(line, _)| **line > limit) {
         return Err(ApiError::Conflict(format!(
             "line {line} has a user but the model has {limit} lines; unassign it first"
         )));
     }
-    let leaving_hotdesk = !next.hotdesk && existing(app, mac)?.hotdesk;
-    if leaving_hotdesk {
+    if let Some(line) = d.lines.keys().find(|line| d.sessions.contains_key(line)) {
+        return Err(ApiError::Conflict(format!(
+            "line {line} has a hot-desk login; log it out first"
+        )));
+    }
+    Ok(())
+}
+
+pub async fn patch(app: &App, mac: &str, patch: DevicePatch) -> ApiResult {
+    let mac = parse_mac(mac)?;
+    let _guard = app.admin_writes.lock().await;
+    let before = existing(app, mac)?;
+    let mut next = before.clone();
+    apply_fields(app, &mut next, &patch)?;
+    check_device(app, &next)?;
+    if before.hotdesk && !next.hotdesk {
         // Nobody stays logged in at a phone that is no longer a hot-desk phone.
         sessions::end_sessions(app, mac, None)?;
     }
@@ -393,6 +602,8 @@ pub async fn patch(app: &App, mac: &str, patch: DevicePatch) -> ApiResult {
             d.model_source = next.model_source;
             d.model_mismatch.clone_from(&next.model_mismatch);
             d.label.clone_from(&next.label);
+            d.location.clone_from(&next.location);
+            d.profile.clone_from(&next.profile);
             d.hotdesk = next.hotdesk;
             d.certificate_required = next.certificate_required;
             if !d.hotdesk {
@@ -426,7 +637,7 @@ pub async fn delete(app: &App, mac: &str) -> ApiResult {
     Ok(respond::json(StatusCode::OK, &json!({ "deleted": mac })))
 }
 
-fn parse_line(raw: &str, device: &DeviceRecord) -> Result<u16, ApiError> {
+pub(crate) fn parse_line(raw: &str, device: &DeviceRecord) -> Result<u16, ApiError> {
     let limit = capacity(device);
     raw.parse::<u16>()
         .ok()
@@ -632,6 +843,7 @@ pub async fn adopt(app: &App, mac: &str, adoption: Adoption) -> ApiResult {
     }
     let mut record = new_record(app, mac, app.clock.now())?;
     record.label = label;
+    record.adopted = true;
     if !app.store.insert_device(&record)? {
         return Err(ApiError::Conflict(format!(
             "a device with MAC {mac} is already registered"

@@ -5,8 +5,11 @@
 //! is also recorded in the audit trail with the token's name, the address and the fields it
 //! set (secrets only as "set").
 
+mod csv_io;
 mod devices;
+mod profiles;
 mod security;
+mod templates;
 mod token;
 mod users;
 
@@ -24,6 +27,7 @@ use crate::audit::{self, Event, Kind};
 use crate::error::ApiError;
 use crate::respond::{self, HttpResponse};
 
+pub use csv_io::Imports;
 pub use token::{TokenError, ensure_admin_token};
 
 type ApiResult = Result<HttpResponse, ApiError>;
@@ -36,10 +40,16 @@ where
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_string();
     let result = match token::authenticate(&app, &parts.headers, address) {
-        Ok(actor) => match read_body(&app, body).await {
+        Ok(actor) => match read_body(&app, body, body_limit(&path, &app)).await {
             Ok(body) => {
-                let result = route(&app, &parts, &body).await;
-                if result.is_ok() && is_write(&parts.method) {
+                let caller = Caller {
+                    actor: actor.clone(),
+                    address,
+                };
+                let result = route(&app, &parts, &body, &caller).await;
+                // An import records its change itself, when it is applied.
+                if result.is_ok() && is_write(&parts.method) && !path.starts_with("/api/v1/import/")
+                {
                     record_change(&app, &parts, &body, &actor, address).await;
                 }
                 if result.is_ok() && reveals_secret(&parts) {
@@ -103,88 +113,219 @@ async fn record_change(app: &App, parts: &Parts, body: &[u8], actor: &str, addre
     }
 }
 
-async fn route(app: &App, parts: &Parts, body: &Bytes) -> ApiResult {
+/// Every operation of the admin API: method and path under /api/v1, `{name}` standing for one
+/// path segment. Literal paths come before the patterns they would also match. The OpenAPI
+/// document (`docs/openapi.json`) describes exactly these; a test holds the two together.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/openapi.json"),
+    ("GET", "/devices"),
+    ("POST", "/devices"),
+    ("POST", "/devices/bulk"),
+    ("GET", "/devices/{mac}"),
+    ("PATCH", "/devices/{mac}"),
+    ("DELETE", "/devices/{mac}"),
+    ("PUT", "/devices/{mac}/lines/{line}"),
+    ("DELETE", "/devices/{mac}/lines/{line}"),
+    ("POST", "/devices/{mac}/reset-claim"),
+    ("GET", "/devices/{mac}/credentials"),
+    ("POST", "/devices/{mac}/logout"),
+    ("GET", "/devices/{mac}/render"),
+    ("GET", "/devices/{mac}/settings"),
+    ("PATCH", "/devices/{mac}/settings"),
+    ("GET", "/unregistered"),
+    ("DELETE", "/unregistered/{mac}"),
+    ("POST", "/unregistered/{mac}/adopt"),
+    ("GET", "/users"),
+    ("POST", "/users"),
+    ("GET", "/users/next-extension"),
+    ("POST", "/users/bulk"),
+    ("GET", "/users/{extension}"),
+    ("PATCH", "/users/{extension}"),
+    ("DELETE", "/users/{extension}"),
+    ("GET", "/users/{extension}/sip-password"),
+    ("POST", "/users/{extension}/lock"),
+    ("POST", "/users/{extension}/unlock"),
+    ("POST", "/users/{extension}/logout"),
+    ("GET", "/settings"),
+    ("PATCH", "/settings"),
+    ("GET", "/settings/choices"),
+    ("GET", "/profiles"),
+    ("POST", "/profiles"),
+    ("GET", "/profiles/{name}"),
+    ("PATCH", "/profiles/{name}"),
+    ("DELETE", "/profiles/{name}"),
+    ("GET", "/models"),
+    ("GET", "/models/{model}/settings"),
+    ("PATCH", "/models/{model}/settings"),
+    ("GET", "/templates"),
+    ("POST", "/templates/reload"),
+    ("GET", "/export/{subject}"),
+    ("POST", "/import/{subject}"),
+    ("GET", "/imports"),
+    ("GET", "/imports/{id}"),
+    ("GET", "/tokens"),
+    ("POST", "/tokens"),
+    ("DELETE", "/tokens/{token}"),
+    ("GET", "/audit"),
+    ("GET", "/bans"),
+    ("DELETE", "/bans/{source}"),
+    // An IPv6 /64 written with its slash unencoded.
+    ("DELETE", "/bans/{prefix}/64"),
+];
+
+/// The route `path` names and the values of its `{name}` segments; 405 when the path exists
+/// for other methods only.
+fn resolve<'p>(method: &Method, path: &'p str) -> Result<(&'static str, Vec<&'p str>), ApiError> {
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let mut path_exists = false;
+    for (route_method, pattern) in ROUTES {
+        let parts: Vec<&str> = pattern.split('/').skip(1).collect();
+        if parts.len() != segments.len() {
+            continue;
+        }
+        let mut params = Vec::new();
+        let matched = parts.iter().zip(&segments).all(|(part, segment)| {
+            if part.starts_with('{') {
+                params.push(*segment);
+                !segment.is_empty()
+            } else {
+                part == segment
+            }
+        });
+        if !matched {
+            continue;
+        }
+        path_exists = true;
+        if method.as_str() == *route_method {
+            return Ok((pattern, params));
+        }
+    }
+    if path_exists {
+        Err(ApiError::MethodNotAllowed)
+    } else {
+        Err(ApiError::NotFound(format!(
+            "no such endpoint: /api/v1{path}"
+        )))
+    }
+}
+
+async fn route(app: &Arc<App>, parts: &Parts, body: &Bytes, caller: &Caller) -> ApiResult {
     let path = parts.uri.path().trim_end_matches('/');
-    let Some(rest) = path.strip_prefix("/api/v1/") else {
+    let Some(rest) = path.strip_prefix("/api/v1") else {
         return Err(ApiError::NotFound(format!("no such endpoint: {path}")));
     };
-    let segments: Vec<&str> = rest.split('/').collect();
+    let (pattern, p) = resolve(&parts.method, rest)?;
     let query = parts.uri.query().unwrap_or("");
-    let m = &parts.method;
-    match segments.as_slice() {
-        ["devices"] if m == Method::GET => devices::list(app),
-        ["devices"] if m == Method::POST => devices::create(app, parse(body)?).await,
-        ["devices", mac] if m == Method::GET => devices::show(app, mac),
-        ["devices", mac] if m == Method::PATCH => devices::patch(app, mac, parse(body)?).await,
-        ["devices", mac] if m == Method::DELETE => devices::delete(app, mac).await,
-        ["devices", mac, "lines", n] if m == Method::PUT => {
-            devices::assign(app, mac, n, parse(body)?).await
+    let method = parts.method.as_str();
+    match (method, pattern) {
+        ("GET", "/openapi.json") => Ok(respond::raw_json(OPENAPI)),
+        ("GET", "/devices") => devices::list(app, query),
+        ("POST", "/devices") => devices::create(app, parse(body)?).await,
+        ("POST", "/devices/bulk") => devices::create_many(app, parse(body)?).await,
+        ("GET", "/devices/{mac}") => devices::show(app, p[0]),
+        ("PATCH", "/devices/{mac}") => devices::patch(app, p[0], parse(body)?).await,
+        ("DELETE", "/devices/{mac}") => devices::delete(app, p[0]).await,
+        ("PUT", "/devices/{mac}/lines/{line}") => {
+            devices::assign(app, p[0], p[1], parse(body)?).await
         }
-        ["devices", mac, "lines", n] if m == Method::DELETE => devices::unassign(app, mac, n).await,
-        ["devices", mac, "reset-claim"] if m == Method::POST => {
-            devices::reset_claim(app, mac).await
+        ("DELETE", "/devices/{mac}/lines/{line}") => devices::unassign(app, p[0], p[1]).await,
+        ("POST", "/devices/{mac}/reset-claim") => devices::reset_claim(app, p[0]).await,
+        ("GET", "/devices/{mac}/credentials") => devices::credentials(app, p[0]),
+        ("POST", "/devices/{mac}/logout") => devices::logout(app, p[0], query).await,
+        ("GET", "/devices/{mac}/render") => devices::render(app, p[0], query),
+        ("GET", "/devices/{mac}/settings") => devices::settings(app, p[0]),
+        ("PATCH", "/devices/{mac}/settings") => {
+            devices::patch_settings(app, p[0], parse(body)?).await
         }
-        ["devices", mac, "credentials"] if m == Method::GET => devices::credentials(app, mac),
-        ["devices", mac, "logout"] if m == Method::POST => devices::logout(app, mac, query).await,
-        ["devices", mac, "render"] if m == Method::GET => devices::render(app, mac, query),
-        ["unregistered"] if m == Method::GET => devices::list_unregistered(app),
-        ["unregistered", mac] if m == Method::DELETE => {
-            devices::forget_unregistered(app, mac).await
+        ("GET", "/unregistered") => devices::list_unregistered(app),
+        ("DELETE", "/unregistered/{mac}") => devices::forget_unregistered(app, p[0]).await,
+        ("POST", "/unregistered/{mac}/adopt") => {
+            devices::adopt(app, p[0], parse_or_default(body)?).await
         }
-        ["unregistered", mac, "adopt"] if m == Method::POST => {
-            devices::adopt(app, mac, parse_or_default(body)?).await
-        }
-        ["users"] if m == Method::GET => users::list(app),
-        ["users"] if m == Method::POST => users::create(app, parse(body)?).await,
-        ["users", ext] if m == Method::GET => users::show(app, ext),
-        ["users", ext] if m == Method::PATCH => users::patch(app, ext, parse(body)?).await,
-        ["users", ext] if m == Method::DELETE => users::delete(app, ext).await,
-        ["users", ext, "sip-password"] if m == Method::GET => users::sip_password(app, ext),
-        ["users", ext, "unlock"] if m == Method::POST => users::unlock(app, ext).await,
-        ["users", ext, "logout"] if m == Method::POST => users::logout(app, ext).await,
-        ["settings"] if m == Method::GET => {
-            Ok(respond::json(StatusCode::OK, &app.store.settings()?))
-        }
-        ["settings"] if m == Method::PATCH => patch_settings(app, parse(body)?).await,
-        ["models"] if m == Method::GET => Ok(respond::json(
+        ("GET", "/users") => users::list(app),
+        ("POST", "/users") => users::create(app, parse(body)?).await,
+        ("GET", "/users/next-extension") => users::next_extension(app),
+        ("POST", "/users/bulk") => users::bulk(app, parse(body)?).await,
+        ("GET", "/users/{extension}") => users::show(app, p[0]),
+        ("PATCH", "/users/{extension}") => users::patch(app, p[0], parse(body)?).await,
+        ("DELETE", "/users/{extension}") => users::delete(app, p[0]).await,
+        ("GET", "/users/{extension}/sip-password") => users::sip_password(app, p[0]),
+        ("POST", "/users/{extension}/lock") => users::lock(app, p[0]).await,
+        ("POST", "/users/{extension}/unlock") => users::unlock(app, p[0]).await,
+        ("POST", "/users/{extension}/logout") => users::logout(app, p[0]).await,
+        ("GET", "/settings") => Ok(respond::json(
+            StatusCode::OK,
+            &app.store.settings()?.redacted(),
+        )),
+        ("PATCH", "/settings") => patch_settings(app, parse(body)?).await,
+        ("GET", "/settings/choices") => profiles::choices(),
+        ("GET", "/profiles") => profiles::list(app),
+        ("POST", "/profiles") => profiles::create(app, parse(body)?).await,
+        ("GET", "/profiles/{name}") => profiles::show(app, p[0]),
+        ("PATCH", "/profiles/{name}") => profiles::patch(app, p[0], parse(body)?).await,
+        ("DELETE", "/profiles/{name}") => profiles::delete(app, p[0]).await,
+        ("GET", "/models") => Ok(respond::json(
             StatusCode::OK,
             &crate::models::all().collect::<Vec<_>>(),
         )),
-        ["tokens"] if m == Method::GET => token::list(app),
-        ["tokens"] if m == Method::POST => token::create(app, parse(body)?).await,
-        ["tokens", which] if m == Method::DELETE => token::revoke(app, which).await,
-        ["audit"] if m == Method::GET => security::audit(app, query),
-        ["bans"] if m == Method::GET => security::bans(app),
-        ["bans", source] if m == Method::DELETE => security::lift_ban(app, source).await,
-        // An IPv6 /64 written with its slash unencoded.
-        ["bans", prefix, "64"] if m == Method::DELETE => {
-            security::lift_ban(app, &format!("{prefix}/64")).await
+        ("GET", "/models/{model}/settings") => profiles::model_settings(app, p[0]),
+        ("PATCH", "/models/{model}/settings") => {
+            profiles::patch_model_settings(app, p[0], parse(body)?).await
         }
-        [
-            "devices" | "users" | "settings" | "models" | "unregistered" | "tokens" | "audit"
-            | "bans",
-            ..,
-        ] => Err(ApiError::MethodNotAllowed),
-        _ => Err(ApiError::NotFound(format!("no such endpoint: {path}"))),
+        ("GET", "/templates") => templates::list(app),
+        ("POST", "/templates/reload") => templates::reload(app),
+        ("GET", "/export/{subject}") => csv_io::export(app, p[0], query),
+        ("POST", "/import/{subject}") => {
+            csv_io::start_import(app, p[0], query, body, &caller.actor, caller.address)
+        }
+        ("GET", "/imports") => csv_io::list_imports(app),
+        ("GET", "/imports/{id}") => csv_io::show_import(app, p[0]),
+        ("GET", "/tokens") => token::list(app),
+        ("POST", "/tokens") => token::create(app, parse(body)?).await,
+        ("DELETE", "/tokens/{token}") => token::revoke(app, p[0]).await,
+        ("GET", "/audit") => security::audit(app, query),
+        ("GET", "/bans") => security::bans(app),
+        ("DELETE", "/bans/{source}") => security::lift_ban(app, p[0]).await,
+        ("DELETE", "/bans/{prefix}/64") => security::lift_ban(app, &format!("{}/64", p[0])).await,
+        _ => Err(ApiError::Internal(format!(
+            "route {method} {pattern} has no handler"
+        ))),
     }
+}
+
+/// The OpenAPI document of this API, served as is.
+pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+/// Who called: the admin token's name and the peer address.
+struct Caller {
+    actor: String,
+    address: IpAddr,
 }
 
 async fn patch_settings(app: &App, patch: crate::settings::SettingsPatch) -> ApiResult {
     let _guard = app.admin_writes.lock().await;
-    let next = patch.apply(&app.store.settings()?)?;
+    let next = app.store.settings()?.patched(&patch)?;
     app.store.put_settings(&next)?;
     app.store.flush().await?;
     tracing::info!(target: "deskprov::audit", "settings changed");
-    Ok(respond::json(StatusCode::OK, &next))
+    Ok(respond::json(StatusCode::OK, &next.redacted()))
+}
+
+/// CSV imports may be larger than any JSON body.
+fn body_limit(path: &str, app: &App) -> usize {
+    if path.starts_with("/api/v1/import/") {
+        app.config.limits.max_import_bytes
+    } else {
+        app.config.limits.max_admin_body_bytes
+    }
 }
 
 /// Reads a bounded body within the body timeout.
-async fn read_body<B>(app: &App, body: B) -> Result<Bytes, ApiError>
+async fn read_body<B>(app: &App, body: B, limit: usize) -> Result<Bytes, ApiError>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    let limit = app.config.limits.max_admin_body_bytes;
     let collect = Limited::new(body, limit).collect();
     match tokio::time::timeout(app.config.limits.body_read_timeout(), collect).await {
         Err(_) => Err(ApiError::Timeout),
@@ -211,9 +352,13 @@ pub fn decode_every_body(body: &[u8]) {
     let _ = parse_or_default::<devices::Adoption>(body);
     let _ = parse::<users::NewUser>(body);
     let _ = parse::<users::UserPatch>(body);
+    let _ = parse::<users::BulkAction>(body);
+    let _ = parse::<devices::NewDevices>(body);
+    let _ = parse::<profiles::NewProfile>(body);
+    let _ = parse::<profiles::ProfilePatch>(body);
     let _ = parse::<token::NewToken>(body);
     if let Ok(patch) = parse::<crate::settings::SettingsPatch>(body) {
-        let _ = patch.apply(&crate::settings::Settings::default());
+        let _ = crate::settings::Settings::default().patched(&patch);
     }
     let _ = audit::summarize_change(body);
 }

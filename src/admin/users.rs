@@ -7,18 +7,26 @@ use serde_json::json;
 use super::ApiResult;
 use crate::app::App;
 use crate::clock::rfc3339;
-use crate::domain::{DisplayName, Email, Extension, Mac, Pin, SipPassword, SipUser};
+use crate::domain::{
+    DisplayName, Email, Extension, InvalidInput, Mac, PersonName, Pin, SipPassword, SipUser,
+};
 use crate::error::ApiError;
 use crate::hotdesk::{guard, notify, sessions};
 use crate::respond;
 use crate::settings::double_option;
-use crate::store::UserRecord;
+use crate::store::{DeviceRecord, UserRecord};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    extension: String,
-    display_name: String,
+    /// The lowest free extension of `users.extension_ranges` when not given.
+    extension: Option<String>,
+    /// Defaults to first and last name.
+    display_name: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    /// ISO 639-1 code: the phone's language while the user is on its first line.
+    language: Option<String>,
     /// Defaults to the extension.
     sip_user: Option<String>,
     /// Generated (20 random letters and digits) when not given.
@@ -41,6 +49,12 @@ pub struct NewUser {
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     display_name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    last_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    language: Option<Option<String>>,
     sip_user: Option<String>,
     sip_password: Option<String>,
     /// Replace the SIP password by a new random one (returned in the response).
@@ -74,6 +88,9 @@ struct LockoutView {
 struct UserView<'a> {
     extension: &'a Extension,
     display_name: &'a DisplayName,
+    first_name: Option<&'a PersonName>,
+    last_name: Option<&'a PersonName>,
+    language: Option<&'a str>,
     sip_user: &'a SipUser,
     email: Option<&'a str>,
     has_pin: bool,
@@ -106,6 +123,9 @@ fn view<'a>(app: &App, user: &'a UserRecord, extras: Extras<'a>) -> Result<UserV
     Ok(UserView {
         extension: &user.extension,
         display_name: &user.display_name,
+        first_name: user.first_name.as_ref(),
+        last_name: user.last_name.as_ref(),
+        language: user.language.as_deref(),
         sip_user: &user.sip_user,
         email: user.email.as_ref().map(Email::as_str),
         has_pin: user.pin_hash.is_some(),
@@ -129,12 +149,13 @@ fn logged_in_at(app: &App, user: &UserRecord, now: i64) -> Result<Option<LoginVi
     let Some(at) = user.hotdesk_at else {
         return Ok(None);
     };
-    let settings = app.store.settings()?;
-    let session = app
-        .store
-        .device(at.mac)?
-        .and_then(|d| d.sessions.get(&at.slot).cloned());
-    Ok(session
+    let Some(device) = app.store.device(at.mac)? else {
+        return Ok(None);
+    };
+    let settings = crate::settings::of_device(&app.store, &device)?;
+    Ok(device
+        .sessions
+        .get(&at.slot)
         .filter(|s| s.extension == user.extension && sessions::is_live(s, &settings, now))
         .map(|s| LoginView {
             mac: at.mac,
@@ -209,15 +230,101 @@ pub fn sip_password(app: &App, extension: &str) -> ApiResult {
     ))
 }
 
-pub async fn create(app: &App, new: NewUser) -> ApiResult {
-    let extension = Extension::parse(&new.extension)?;
-    let pin = chosen_pin(app, &extension, new.pin.as_deref(), new.generate_pin)?;
-    let pin_hash = match &pin {
-        Some((pin, _)) => Some(hash(app, pin).await?),
-        None => None,
+/// The display name given, or the one the first and last names make.
+fn display_name_of(
+    given: Option<&str>,
+    first: Option<&PersonName>,
+    last: Option<&PersonName>,
+) -> Result<DisplayName, ApiError> {
+    if let Some(name) = given {
+        return Ok(DisplayName::parse(name)?);
+    }
+    let joined: Vec<&str> = [first, last]
+        .into_iter()
+        .flatten()
+        .map(|n| n.as_str())
+        .collect();
+    if joined.is_empty() {
+        return Err(ApiError::BadRequest(
+            "display_name: give display_name, or first_name and last_name".into(),
+        ));
+    }
+    Ok(DisplayName::parse(&joined.join(" "))?)
+}
+
+fn parse_language(code: &str) -> Result<String, InvalidInput> {
+    crate::locale::language(code)
+        .map(|l| l.code.to_string())
+        .ok_or_else(|| {
+            InvalidInput::new(
+                "language",
+                "must be a language code such as de; GET /api/v1/settings/choices lists them",
+            )
+        })
+}
+
+fn parse_name(field: &'static str, raw: Option<&str>) -> Result<Option<PersonName>, InvalidInput> {
+    raw.map(|n| PersonName::parse_field(field, n)).transpose()
+}
+
+/// The lowest extension of the configured ranges that no user has.
+pub fn next_free_extension(app: &App) -> Result<Extension, ApiError> {
+    let taken: std::collections::HashSet<String> = app
+        .store
+        .users()?
+        .into_iter()
+        .map(|u| u.extension.to_string())
+        .collect();
+    app.config
+        .users
+        .ranges()
+        .into_iter()
+        .flat_map(|r| r.extensions())
+        .find(|e| !taken.contains(e))
+        .map(|e| Extension::parse(&e).expect("range extensions are digits"))
+        .ok_or_else(|| {
+            ApiError::Conflict(format!(
+                "every extension of users.extension_ranges ({}) is taken; give an extension",
+                app.config.users.extension_ranges.join(", ")
+            ))
+        })
+}
+
+pub fn next_extension(app: &App) -> ApiResult {
+    let extension = next_free_extension(app)?;
+    Ok(respond::json(
+        StatusCode::OK,
+        &json!({ "extension": extension }),
+    ))
+}
+
+/// A new user checked completely and its PIN hashed, not stored yet.
+pub struct PreparedUser {
+    pub record: UserRecord,
+    /// A generated PIN, to show once.
+    pub generated_pin: Option<Pin>,
+    /// The PIN given or generated, to check against the policy if the extension changes.
+    pin: Option<Pin>,
+    extension_given: bool,
+}
+
+/// Validates everything about a new user and hashes its PIN; writes nothing.
+pub async fn prepare_new(app: &App, new: NewUser) -> Result<PreparedUser, ApiError> {
+    let extension_given = new.extension.is_some();
+    let extension = match &new.extension {
+        Some(raw) => Extension::parse(raw)?,
+        None => next_free_extension(app)?,
     };
+    let first_name = parse_name("first_name", new.first_name.as_deref())?;
+    let last_name = parse_name("last_name", new.last_name.as_deref())?;
+    let display_name = display_name_of(
+        new.display_name.as_deref(),
+        first_name.as_ref(),
+        last_name.as_ref(),
+    )?;
+    let pin = chosen_pin(app, &extension, new.pin.as_deref(), new.generate_pin)?;
     let record = UserRecord {
-        display_name: DisplayName::parse(&new.display_name)?,
+        display_name,
         sip_user: SipUser::parse(new.sip_user.as_deref().unwrap_or(extension.as_str()))?,
         sip_password: match &new.sip_password {
             Some(given) => SipPassword::parse(given)?,
@@ -225,43 +332,132 @@ pub async fn create(app: &App, new: NewUser) -> ApiResult {
         },
         created_at: app.clock.now(),
         email: new.email.as_deref().map(Email::parse).transpose()?,
-        pin_hash,
+        pin_hash: match &pin {
+            Some((pin, _)) => Some(hash(app, pin).await?),
+            None => None,
+        },
         pin_change_required: new.pin_change_required,
         may_hotdesk: new.may_hotdesk.unwrap_or(true),
         locked: new.locked,
         hotdesk_at: None,
+        first_name,
+        last_name,
+        language: new.language.as_deref().map(parse_language).transpose()?,
         extension,
     };
+    Ok(PreparedUser {
+        record,
+        generated_pin: pin.as_ref().filter(|(_, g)| *g).map(|(p, _)| p.clone()),
+        pin: pin.map(|(p, _)| p),
+        extension_given,
+    })
+}
+
+pub async fn create(app: &App, new: NewUser) -> ApiResult {
+    let mut prepared = prepare_new(app, new).await?;
     let _guard = app.admin_writes.lock().await;
-    if !app.store.insert_user(&record)? {
-        return Err(ApiError::Conflict(format!(
-            "a user with extension {} already exists",
-            record.extension
-        )));
+    while !app.store.insert_user(&prepared.record)? {
+        if prepared.extension_given {
+            return Err(ApiError::Conflict(format!(
+                "a user with extension {} already exists",
+                prepared.record.extension
+            )));
+        }
+        // Another admin took the free extension meanwhile: the next one, under the lock now.
+        let extension = next_free_extension(app)?;
+        if let Some(pin) = &prepared.pin {
+            app.config.hotdesk.pin_policy().check(pin, &extension)?;
+        }
+        if prepared.record.sip_user.as_str() == prepared.record.extension.as_str() {
+            prepared.record.sip_user = SipUser::parse(extension.as_str())?;
+        }
+        prepared.record.extension = extension;
     }
     app.store.flush().await?;
+    let record = &prepared.record;
     tracing::info!(target: "deskprov::audit", extension = %record.extension, "user created");
     let extras = Extras {
         with_sip_password: true,
-        generated_pin: pin
-            .as_ref()
-            .filter(|(_, generated)| *generated)
-            .map(|(p, _)| p),
+        generated_pin: prepared.generated_pin.as_ref(),
     };
     Ok(respond::json(
         StatusCode::CREATED,
-        &view(app, &record, extras)?,
+        &view(app, record, extras)?,
     ))
 }
 
-pub async fn patch(app: &App, extension: &str, patch: UserPatch) -> ApiResult {
-    let extension = parse_extension(extension)?;
-    let display_name = patch
-        .display_name
-        .as_deref()
-        .map(DisplayName::parse)
-        .transpose()?;
-    let sip_user = patch.sip_user.as_deref().map(SipUser::parse).transpose()?;
+/// A change checked completely, with its PIN hashed; applied by [`apply_change`].
+pub struct PreparedChange {
+    display_name: Option<DisplayName>,
+    first_name: Option<Option<PersonName>>,
+    last_name: Option<Option<PersonName>>,
+    language: Option<Option<String>>,
+    sip_user: Option<SipUser>,
+    sip_password: Option<crate::domain::Secret>,
+    email: Option<Option<Email>>,
+    pin_hash: Option<crate::domain::Secret>,
+    pin_change_required: Option<bool>,
+    may_hotdesk: Option<bool>,
+    locked: Option<bool>,
+    pub generated_pin: Option<Pin>,
+    pin_changed: bool,
+}
+
+impl PreparedChange {
+    pub fn apply_to(&self, u: &mut UserRecord) {
+        if let Some(name) = &self.display_name {
+            u.display_name = name.clone();
+        }
+        if let Some(name) = &self.first_name {
+            u.first_name.clone_from(name);
+        }
+        if let Some(name) = &self.last_name {
+            u.last_name.clone_from(name);
+        }
+        if let Some(language) = &self.language {
+            u.language.clone_from(language);
+        }
+        if let Some(user) = &self.sip_user {
+            u.sip_user = user.clone();
+        }
+        if let Some(password) = &self.sip_password {
+            u.sip_password = password.clone();
+        }
+        if let Some(email) = &self.email {
+            u.email.clone_from(email);
+        }
+        if let Some(hash) = &self.pin_hash {
+            u.pin_hash = Some(hash.clone());
+        }
+        if let Some(required) = self.pin_change_required {
+            u.pin_change_required = required;
+        }
+        if let Some(may) = self.may_hotdesk {
+            u.may_hotdesk = may;
+        }
+        if let Some(locked) = self.locked {
+            u.locked = locked;
+        }
+    }
+}
+
+fn clearable<T>(
+    raw: &Option<Option<String>>,
+    parse: impl Fn(&str) -> Result<T, InvalidInput>,
+) -> Result<Option<Option<T>>, InvalidInput> {
+    match raw {
+        Some(Some(value)) => Ok(Some(Some(parse(value)?))),
+        Some(None) => Ok(Some(None)),
+        None => Ok(None),
+    }
+}
+
+/// Validates a change of `extension` and hashes a new PIN; writes nothing.
+pub async fn prepare_change(
+    app: &App,
+    extension: &Extension,
+    patch: UserPatch,
+) -> Result<PreparedChange, ApiError> {
     let mut sip_password = patch
         .sip_password
         .as_deref()
@@ -275,84 +471,193 @@ pub async fn patch(app: &App, extension: &str, patch: UserPatch) -> ApiResult {
         }
         sip_password = Some(SipPassword::generate());
     }
-    let email = match &patch.email {
-        Some(Some(raw)) => Some(Some(Email::parse(raw)?)),
-        Some(None) => Some(None),
-        None => None,
-    };
-    let pin = chosen_pin(app, &extension, patch.pin.as_deref(), patch.generate_pin)?;
-    let pin_hash = match &pin {
-        Some((pin, _)) => Some(hash(app, pin).await?),
-        None => None,
-    };
-    let password_changed = sip_password.is_some();
-    let (stored, left) = {
-        let _guard = app.admin_writes.lock().await;
-        let (stored, ()) = app
-            .store
-            .update_user(&extension, |u| {
-                if let Some(name) = &display_name {
-                    u.display_name = name.clone();
-                }
-                if let Some(user) = &sip_user {
-                    u.sip_user = user.clone();
-                }
-                if let Some(password) = &sip_password {
-                    u.sip_password = password.clone();
-                }
-                if let Some(email) = &email {
-                    u.email.clone_from(email);
-                }
-                if let Some(hash) = &pin_hash {
-                    u.pin_hash = Some(hash.clone());
-                }
-                if let Some(required) = patch.pin_change_required {
-                    u.pin_change_required = required;
-                }
-                if let Some(may) = patch.may_hotdesk {
-                    u.may_hotdesk = may;
-                }
-                if let Some(locked) = patch.locked {
-                    u.locked = locked;
-                }
-            })?
-            .ok_or_else(|| ApiError::NotFound(format!("no user with extension {extension}")))?;
-        // A locked user, or one no longer allowed to hot-desk, leaves the phone they are at.
-        let left = match stored.hotdesk_at {
-            Some(at) if stored.locked || !stored.may_hotdesk => {
-                sessions::end_sessions_of(app, &extension, at)?
-            }
-            _ => None,
-        };
-        app.store.flush().await?;
-        (stored, left)
-    };
-    if let Some(device) = &left {
+    let pin = chosen_pin(app, extension, patch.pin.as_deref(), patch.generate_pin)?;
+    Ok(PreparedChange {
+        display_name: patch
+            .display_name
+            .as_deref()
+            .map(DisplayName::parse)
+            .transpose()?,
+        first_name: clearable(&patch.first_name, |n| {
+            PersonName::parse_field("first_name", n)
+        })?,
+        last_name: clearable(&patch.last_name, |n| {
+            PersonName::parse_field("last_name", n)
+        })?,
+        language: clearable(&patch.language, parse_language)?,
+        sip_user: patch.sip_user.as_deref().map(SipUser::parse).transpose()?,
+        sip_password,
+        email: clearable(&patch.email, Email::parse)?,
+        pin_hash: match &pin {
+            Some((pin, _)) => Some(hash(app, pin).await?),
+            None => None,
+        },
+        pin_change_required: patch.pin_change_required,
+        may_hotdesk: patch.may_hotdesk,
+        locked: patch.locked,
+        generated_pin: pin.as_ref().filter(|(_, g)| *g).map(|(p, _)| p.clone()),
+        pin_changed: pin.is_some(),
+    })
+}
+
+/// Stores the change; the caller holds the admin lock and flushes. A locked user, or one no
+/// longer allowed to hot-desk, leaves the phone they are at: that phone is returned.
+pub fn apply_change(
+    app: &App,
+    extension: &Extension,
+    change: &PreparedChange,
+) -> Result<(UserRecord, Option<DeviceRecord>), ApiError> {
+    let (stored, ()) = app
+        .store
+        .update_user(extension, |u| change.apply_to(u))?
+        .ok_or_else(|| ApiError::NotFound(format!("no user with extension {extension}")))?;
+    let left = leave_if_barred(app, &stored)?;
+    Ok((stored, left))
+}
+
+pub(crate) fn leave_if_barred(
+    app: &App,
+    user: &UserRecord,
+) -> Result<Option<DeviceRecord>, ApiError> {
+    Ok(match user.hotdesk_at {
+        Some(at) if user.locked || !user.may_hotdesk => {
+            sessions::end_sessions_of(app, &user.extension, at)?
+        }
+        _ => None,
+    })
+}
+
+fn reload_left(app: &App, extension: &Extension, left: Option<&DeviceRecord>) {
+    if let Some(device) = left {
         tracing::info!(target: "deskprov::audit", %extension, mac = %device.mac, reason = "locked by an admin", "hot-desk logout");
         notify::reload(app, device);
     }
-    tracing::info!(target: "deskprov::audit", %extension, pin_changed = pin.is_some(), "user changed");
+}
+
+pub async fn patch(app: &App, extension: &str, patch: UserPatch) -> ApiResult {
+    let extension = parse_extension(extension)?;
+    let change = prepare_change(app, &extension, patch).await?;
+    let (stored, left) = {
+        let _guard = app.admin_writes.lock().await;
+        let applied = apply_change(app, &extension, &change)?;
+        app.store.flush().await?;
+        applied
+    };
+    reload_left(app, &extension, left.as_ref());
+    tracing::info!(target: "deskprov::audit", %extension, pin_changed = change.pin_changed, "user changed");
     let extras = Extras {
-        with_sip_password: password_changed,
-        generated_pin: pin
-            .as_ref()
-            .filter(|(_, generated)| *generated)
-            .map(|(p, _)| p),
+        with_sip_password: change.sip_password.is_some(),
+        generated_pin: change.generated_pin.as_ref(),
     };
     Ok(respond::json(StatusCode::OK, &view(app, &stored, extras)?))
 }
 
-/// Clears the extension's failed-login lockout.
-pub async fn unlock(app: &App, extension: &str) -> ApiResult {
+/// Locks a user: their phones lose the account at the next fetch, logins are refused, and a
+/// hot-desk login ends now.
+pub async fn lock(app: &App, extension: &str) -> ApiResult {
     let extension = parse_extension(extension)?;
-    let user = existing(app, &extension)?;
-    let _guard = app.admin_writes.lock().await;
-    let before = guard::unlock(app, extension.as_str())?;
-    app.store.flush().await?;
-    tracing::info!(target: "deskprov::audit", %extension, failures = before.failures, lockouts = before.lockouts, "hot-desk lockout cleared by an admin");
+    let (stored, left) = {
+        let _guard = app.admin_writes.lock().await;
+        let applied = set_locked(app, &extension, true)?;
+        app.store.flush().await?;
+        applied
+    };
+    reload_left(app, &extension, left.as_ref());
     Ok(respond::json(
         StatusCode::OK,
-        &view(app, &user, Extras::default())?,
+        &view(app, &stored, Extras::default())?,
+    ))
+}
+
+/// Unlocks a user, and clears a lockout after wrong PINs.
+pub async fn unlock(app: &App, extension: &str) -> ApiResult {
+    let extension = parse_extension(extension)?;
+    let (stored, _) = {
+        let _guard = app.admin_writes.lock().await;
+        let applied = set_locked(app, &extension, false)?;
+        app.store.flush().await?;
+        applied
+    };
+    Ok(respond::json(
+        StatusCode::OK,
+        &view(app, &stored, Extras::default())?,
+    ))
+}
+
+/// Under the admin lock: sets `locked`; unlocking also clears the failed-PIN lockout.
+fn set_locked(
+    app: &App,
+    extension: &Extension,
+    locked: bool,
+) -> Result<(UserRecord, Option<DeviceRecord>), ApiError> {
+    let (stored, ()) = app
+        .store
+        .update_user(extension, |u| u.locked = locked)?
+        .ok_or_else(|| ApiError::NotFound(format!("no user with extension {extension}")))?;
+    if !locked {
+        let before = guard::unlock(app, extension.as_str())?;
+        tracing::info!(target: "deskprov::audit", %extension, failures = before.failures, lockouts = before.lockouts, "user unlocked");
+        return Ok((stored, None));
+    }
+    tracing::info!(target: "deskprov::audit", %extension, "user locked");
+    let left = leave_if_barred(app, &stored)?;
+    Ok((stored, left))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkAction {
+    action: String,
+    extensions: Vec<String>,
+}
+
+/// Lock, unlock or delete many users at once: all of them, or none when one is unknown.
+pub async fn bulk(app: &App, body: BulkAction) -> ApiResult {
+    const MAX: usize = 10_000;
+    if body.extensions.is_empty() || body.extensions.len() > MAX {
+        return Err(ApiError::BadRequest(format!(
+            "extensions: give 1 to {MAX} extensions"
+        )));
+    }
+    let extensions = body
+        .extensions
+        .iter()
+        .map(|e| Extension::parse(e))
+        .collect::<Result<std::collections::BTreeSet<_>, _>>()?;
+    if !matches!(body.action.as_str(), "lock" | "unlock" | "delete") {
+        return Err(ApiError::BadRequest(
+            "action: must be lock, unlock or delete".into(),
+        ));
+    }
+    let mut reload = Vec::new();
+    {
+        let _guard = app.admin_writes.lock().await;
+        let unknown: Vec<String> = extensions
+            .iter()
+            .filter(|e| !matches!(app.store.user(e), Ok(Some(_))))
+            .map(Extension::to_string)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(ApiError::NotFound(format!(
+                "no user with extension {}; nothing was changed",
+                unknown.join(", ")
+            )));
+        }
+        for extension in &extensions {
+            match body.action.as_str() {
+                "lock" => reload.extend(set_locked(app, extension, true)?.1),
+                "unlock" => {
+                    set_locked(app, extension, false)?;
+                }
+                _ => reload.extend(remove_user(app, extension)?.1),
+            }
+        }
+        app.store.flush().await?;
+    }
+    reload.iter().for_each(|d| notify::reload(app, d));
+    Ok(respond::json(
+        StatusCode::OK,
+        &json!({ "action": body.action, "extensions": extensions }),
     ))
 }
 
@@ -379,32 +684,40 @@ pub async fn logout(app: &App, extension: &str) -> ApiResult {
 /// account.
 pub async fn delete(app: &App, extension: &str) -> ApiResult {
     let extension = parse_extension(extension)?;
-    let mut reload = Vec::new();
-    let freed = {
+    let (freed, reload) = {
         let _guard = app.admin_writes.lock().await;
-        let user = existing(app, &extension)?;
-        if let Some(at) = user.hotdesk_at
-            && let Some(device) = sessions::end_sessions_of(app, &extension, at)?
-        {
-            reload.push(device);
-        }
-        let mut freed = Vec::new();
-        for device in app.store.devices()? {
-            if device.lines.values().any(|e| *e == extension) {
-                app.store
-                    .update_device(device.mac, |d| d.lines.retain(|_, e| *e != extension))?;
-                freed.push(device.mac);
-            }
-        }
-        app.store.remove_user(&extension)?;
-        guard::unlock(app, extension.as_str())?;
+        let removed = remove_user(app, &extension)?;
         app.store.flush().await?;
-        freed
+        removed
     };
     reload.iter().for_each(|d| notify::reload(app, d));
-    tracing::info!(target: "deskprov::audit", %extension, devices = freed.len(), "user deleted");
     Ok(respond::json(
         StatusCode::OK,
         &json!({ "deleted": extension, "freed_lines_on": freed }),
     ))
+}
+
+/// Under the admin lock: removes the user, frees their lines, ends their login. Returns the
+/// devices whose lines were freed and the phone they were logged in at.
+fn remove_user(
+    app: &App,
+    extension: &Extension,
+) -> Result<(Vec<Mac>, Option<DeviceRecord>), ApiError> {
+    let user = existing(app, extension)?;
+    let left = match user.hotdesk_at {
+        Some(at) => sessions::end_sessions_of(app, extension, at)?,
+        None => None,
+    };
+    let mut freed = Vec::new();
+    for device in app.store.devices()? {
+        if device.lines.values().any(|e| e == extension) {
+            app.store
+                .update_device(device.mac, |d| d.lines.retain(|_, e| e != extension))?;
+            freed.push(device.mac);
+        }
+    }
+    app.store.remove_user(extension)?;
+    guard::unlock(app, extension.as_str())?;
+    tracing::info!(target: "deskprov::audit", %extension, devices = freed.len(), "user deleted");
+    Ok((freed, left))
 }

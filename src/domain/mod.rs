@@ -12,4 +12,7 @@ mod text;
 pub use mac::{InvalidMac, Mac};
 pub use pin::{MAX_PIN_DIGITS, MIN_PIN_DIGITS_ALLOWED, Pin, PinPolicy};
 pub use secret::Secret;
-pub use text::{DisplayName, Email, Extension, InvalidInput, Label, ModelId, SipPassword, SipUser};
+pub use text::{
+    DisplayName, Email, Extension, InvalidInput, Label, Location, ModelId, PersonName, ProfileName,
+    SipPassword, SipUser,
+};

@@ -116,6 +116,57 @@ impl Label {
     }
 }
 
+/// Where a device stands ("Building A, floor 2"), for finding it and filtering by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location(String);
+string_newtype!(Location);
+
+impl Location {
+    pub fn parse(value: &str) -> Result<Location, InvalidInput> {
+        check_text("location", value, 128)?;
+        Ok(Location(value.to_string()))
+    }
+}
+
+/// A user's first or last name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonName(String);
+string_newtype!(PersonName);
+
+impl PersonName {
+    pub fn parse(value: &str) -> Result<PersonName, InvalidInput> {
+        Self::parse_field("name", value)
+    }
+
+    pub fn parse_field(field: &'static str, value: &str) -> Result<PersonName, InvalidInput> {
+        check_text(field, value, 64)?;
+        Ok(PersonName(value.to_string()))
+    }
+}
+
+/// A settings profile's name: it appears in URLs and CSV files, so letters, digits, `-`, `_`
+/// and `.` only.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProfileName(String);
+string_newtype!(ProfileName);
+
+impl ProfileName {
+    pub fn parse(value: &str) -> Result<ProfileName, InvalidInput> {
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-_.".contains(&b);
+        if value.is_empty()
+            || value.len() > 64
+            || !value.bytes().all(allowed)
+            || value.starts_with('.')
+        {
+            return Err(InvalidInput::new(
+                "profile",
+                "must be 1 to 64 letters, digits, '-', '_' or '.'",
+            ));
+        }
+        Ok(ProfileName(value.to_string()))
+    }
+}
+
 /// A user's e-mail address: one `@`, a dotted domain, no spaces; checked for shape only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);

@@ -53,7 +53,7 @@ impl Visit<'_> {
 
     /// The extension logged in at this slot, if any (and still in time).
     fn logged_in(&self) -> Result<Option<Extension>, StoreError> {
-        let settings = self.app.store.settings()?;
+        let settings = crate::settings::of_device(&self.app.store, &self.device)?;
         Ok(self
             .device
             .sessions

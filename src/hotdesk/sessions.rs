@@ -17,7 +17,7 @@ use crate::audit::{self, Event, Kind};
 use crate::config::MultipleLogins;
 use crate::domain::{Extension, Mac, Secret};
 use crate::models::{self, ModelRow};
-use crate::settings::Settings;
+use crate::settings::{self, Settings};
 use crate::store::{DeviceRecord, Session, SessionRef, StoreError};
 
 const LOGIN_TOKEN_LEN: usize = 32;
@@ -44,7 +44,7 @@ pub fn hotdesk_slots(device: &DeviceRecord) -> BTreeSet<u16> {
 }
 
 pub fn model_row(device: &DeviceRecord) -> Option<&'static ModelRow> {
-    models::find(device.vendor.as_deref()?, device.model.as_ref()?.as_str())
+    models::of_device(device)
 }
 
 /// The device's login token, created the first time a hot-desk config is rendered.
@@ -119,14 +119,17 @@ pub async fn log_in(
         return Ok(LoginResult::NotPermitted);
     }
     let here = SessionRef { mac, slot };
-    let settings = app.store.settings()?;
     let mut moved_from = None;
     if let Some(there) = user.hotdesk_at.filter(|at| *at != here) {
-        let live_there = app.store.device(there.mac)?.is_some_and(|old| {
-            old.sessions
-                .get(&there.slot)
-                .is_some_and(|s| s.extension == *extension && is_live(s, &settings, now))
-        });
+        let live_there = match app.store.device(there.mac)? {
+            Some(old) => {
+                let settings = settings::of_device(&app.store, &old)?;
+                old.sessions
+                    .get(&there.slot)
+                    .is_some_and(|s| s.extension == *extension && is_live(s, &settings, now))
+            }
+            None => false,
+        };
         if live_there && app.config.hotdesk.multiple_logins == MultipleLogins::Refuse {
             return Ok(LoginResult::LoggedInElsewhere);
         }
@@ -322,9 +325,12 @@ fn clear_pointer(app: &App, extension: &Extension, at: SessionRef) -> Result<(),
 
 /// Logs out every session whose time is up; the devices to tell to reload.
 pub async fn sweep_expired(app: &App, now: i64) -> Result<Vec<DeviceRecord>, StoreError> {
-    let settings = app.store.settings()?;
     let mut changed = Vec::new();
     for device in app.store.devices()? {
+        if device.sessions.is_empty() {
+            continue;
+        }
+        let settings = settings::of_device(&app.store, &device)?;
         for (slot, session) in &device.sessions {
             if is_live(session, &settings, now) {
                 continue;
@@ -348,12 +354,15 @@ async fn end_if_unchanged(
     now: i64,
 ) -> Result<Option<DeviceRecord>, StoreError> {
     let _guard = app.admin_writes.lock().await;
-    let settings = app.store.settings()?;
-    let still = app.store.device(mac)?.is_some_and(|d| {
-        d.sessions
-            .get(&slot)
-            .is_some_and(|s| s == seen && !is_live(s, &settings, now))
-    });
+    let still = match app.store.device(mac)? {
+        Some(d) => {
+            let settings = settings::of_device(&app.store, &d)?;
+            d.sessions
+                .get(&slot)
+                .is_some_and(|s| s == seen && !is_live(s, &settings, now))
+        }
+        None => false,
+    };
     if !still {
         return Ok(None);
     }

@@ -791,6 +791,19 @@ async fn admins_log_out_lock_and_delete() {
 
     // A locked user is logged out and cannot log in.
     login(&server, YEALINK, "1001", ALICE_PIN).await;
+    let locked = server
+        .ok(Method::POST, "/api/v1/users/1001/lock", None)
+        .await;
+    assert_eq!(locked["locked"], true);
+    assert!(!config(&server, YEALINK).await.contains(ALICE_SECRET));
+    let refused = login(&server, YEALINK, "1001", ALICE_PIN).await;
+    assert!(refused.contains("may not log in"), "{refused}");
+    // Unlocked, the same PIN works again.
+    server
+        .ok(Method::POST, "/api/v1/users/1001/unlock", None)
+        .await;
+    login(&server, YEALINK, "1001", ALICE_PIN).await;
+    assert!(config(&server, YEALINK).await.contains(ALICE_SECRET));
     server
         .ok(
             Method::PATCH,
@@ -799,8 +812,6 @@ async fn admins_log_out_lock_and_delete() {
         )
         .await;
     assert!(!config(&server, YEALINK).await.contains(ALICE_SECRET));
-    let refused = login(&server, YEALINK, "1001", ALICE_PIN).await;
-    assert!(refused.contains("may not log in"), "{refused}");
 
     // A deleted user leaves no session behind.
     login(&server, YEALINK, "1002", BOB_PIN).await;

@@ -5,6 +5,7 @@ mod kv;
 mod logs;
 
 mod admin_api;
+mod administration;
 mod binary;
 mod fuzz_regressions;
 mod golden;

@@ -1,0 +1,39 @@
+//! /api/v1/templates: which templates are in use, and reloading them without a restart.
+
+use http::StatusCode;
+use serde_json::json;
+
+use super::ApiResult;
+use crate::app::App;
+use crate::error::ApiError;
+use crate::respond;
+
+pub fn list(app: &App) -> ApiResult {
+    let templates = app.templates.current();
+    let rows: Vec<_> = templates
+        .list()
+        .into_iter()
+        .map(|(name, format, origin)| json!({ "name": name, "format": format, "origin": origin }))
+        .collect();
+    Ok(respond::json(StatusCode::OK, &rows))
+}
+
+/// Loads the shipped and override templates again. A broken template is refused with its file
+/// and line, and the templates in use stay; requests in flight finish with the set they began
+/// with, so no connection is dropped.
+pub fn reload(app: &App) -> ApiResult {
+    let fresh = app
+        .templates
+        .reload()
+        .map_err(|e| ApiError::BadRequest(format!("{e}; the previous templates stay in use")))?;
+    let overrides = fresh
+        .list()
+        .into_iter()
+        .filter(|(_, _, origin)| *origin == crate::templates::Origin::Override)
+        .count();
+    tracing::info!(target: "deskprov::audit", templates = fresh.names().count(), overrides, "templates reloaded");
+    Ok(respond::json(
+        StatusCode::OK,
+        &json!({ "reloaded": fresh.names().count(), "overrides": overrides }),
+    ))
+}
