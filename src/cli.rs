@@ -933,15 +933,15 @@ fn print_import(job: &Value) {
         print_table(&["row", "key", "error"], &rows);
         return;
     }
-    let verb = if state == "checked" {
-        "would be"
-    } else {
-        "were"
-    };
-    println!(
-        "{} created, {} updated, {} unchanged: {} {verb} applied",
-        job["created"], job["updated"], job["unchanged"], job["rows"]
+    let counts = format!(
+        "{} created, {} updated, {} unchanged",
+        job["created"], job["updated"], job["unchanged"]
     );
+    if state == "checked" {
+        println!("dry run, nothing was changed: {counts} if imported");
+    } else {
+        println!("{counts}");
+    }
 }
 
 async fn profile_command(api: &Api, command: ProfileCommand) -> Result<(Reply, Shape), String> {
@@ -1320,6 +1320,8 @@ fn print_shape(shape: Shape, value: &Value) {
             "vendor",
             "model",
             "label",
+            "location",
+            "profile",
             "lines",
             "hotdesk",
             "last_seen",
@@ -1328,6 +1330,9 @@ fn print_shape(shape: Shape, value: &Value) {
         Shape::Users => &[
             "extension",
             "display_name",
+            "first_name",
+            "last_name",
+            "language",
             "sip_user",
             "has_pin",
             "may_hotdesk",

@@ -113,6 +113,51 @@ pub fn time_zone(name: &str) -> Option<&'static TimeZone> {
         .find(|z| z.name.eq_ignore_ascii_case(name))
 }
 
+/// One end of a POSIX daylight-saving rule `Mm.w.d[/h]`: month 1-12, week 1-5 (5 = the last),
+/// weekday 0 (Sunday) to 6, and the local hour of the change, which POSIX lets run past 23
+/// (Israel's `M3.4.4/26`) or below 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DstChange {
+    pub month: u8,
+    pub week: u8,
+    pub weekday: u8,
+    pub hour: i16,
+}
+
+/// The start and end of daylight-saving time in a POSIX TZ string (`CET-1CEST,M3.5.0,M10.5.0/3`),
+/// or `None` for a zone without DST or a rule not in the `Mm.w.d` form. Every zone in
+/// `locale::TIME_ZONES` saves one hour, POSIX's default. For the vendors that take DST as a
+/// rule of their own (Yealink, Poly, Cisco, Snom, Fanvil).
+pub fn dst_changes(posix: &str) -> Option<(DstChange, DstChange)> {
+    let mut rules = posix.split(',').skip(1).map(dst_change);
+    let changes = (rules.next()??, rules.next()??);
+    rules.next().is_none().then_some(changes)
+}
+
+fn dst_change(rule: &str) -> Option<DstChange> {
+    let (date, time) = rule.split_once('/').unwrap_or((rule, "2"));
+    let mut fields = date
+        .strip_prefix('M')?
+        .split('.')
+        .map(|f| f.parse::<u8>().ok());
+    let (month, week, weekday) = (fields.next()??, fields.next()??, fields.next()??);
+    let (hour, minutes) = time.split_once(':').unwrap_or((time, "0"));
+    let valid = fields.next().is_none()
+        && (1..=12).contains(&month)
+        && (1..=5).contains(&week)
+        && weekday <= 6
+        && minutes.parse::<u8>().ok() == Some(0);
+    valid
+        .then(|| hour.parse().ok())
+        .flatten()
+        .map(|hour| DstChange {
+            month,
+            week,
+            weekday,
+            hour,
+        })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Language {
     /// ISO 639-1: `de`.

@@ -90,7 +90,6 @@ struct CommonContext<'a> {
     base_url: &'a str,
     provisioning_url: Option<&'a str>,
     sip: SipContext<'a>,
-    ntp_server: Option<&'a str>,
     #[serde(flatten)]
     site: SiteContext<'a>,
     /// deskprov sends SIP NOTIFY check-sync itself, so phones must accept it from us.
@@ -135,7 +134,6 @@ struct DeviceContext<'a> {
     base_url: &'a str,
     provisioning: ProvisioningContext<'a>,
     sip: SipContext<'a>,
-    ntp_server: Option<&'a str>,
     #[serde(flatten)]
     site: SiteContext<'a>,
     /// The phone's own admin password (web UI and menu); a secret, so device files only.
@@ -222,7 +220,6 @@ pub fn common_file(
         base_url: request.base_url,
         provisioning_url: app.config.server.public_url.as_deref(),
         sip: sip(&settings),
-        ntp_server: settings.ntp_server.as_deref(),
         site: site(&settings, None),
         sip_notify: app.config.hotdesk.sip_notify,
         vendor: vendor.template_values(&facts),
@@ -308,7 +305,6 @@ pub fn device_file(
             ),
         },
         sip: sip(&settings),
-        ntp_server: settings.ntp_server.as_deref(),
         site: site(&settings, first_user_language),
         phone_admin_password: settings.phone_admin_password.as_deref(),
         lines,

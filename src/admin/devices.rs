@@ -1,6 +1,5 @@
 //! /api/v1/devices and /api/v1/unregistered.
 
-
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;

@@ -14,6 +14,7 @@ use super::{
     FileRequest, HotdeskDialect, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in,
 };
 use crate::domain::{Mac, ModelId};
+use crate::locale::DstChange;
 use crate::models::{DeviceKind, ModelRow};
 use crate::templates::Format;
 
@@ -133,7 +134,30 @@ impl Vendor for Cisco {
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
         // The vendor's codes for UDP, TCP and TLS.
         let transport = facts.settings.sip_transport.pick("UDP", "TCP", "TLS");
-        json!({ "transport": transport, "device_file": format!("{DEVICE_PREFIX}$MA.xml") })
+        let zone = facts.settings.time_zone();
+        let dst_rule = zone
+            .and_then(|z| crate::locale::dst_changes(z.posix))
+            .and_then(|(start, end)| {
+                Some(format!(
+                    "start={};end={};save=1",
+                    cisco_dst_change(start)?,
+                    cisco_dst_change(end)?
+                ))
+            });
+        let locales: serde_json::Map<String, serde_json::Value> = crate::locale::LANGUAGES
+            .iter()
+            .map(|l| (l.code.to_string(), json!(cisco_locale(l.code))))
+            .collect();
+        json!({
+            "transport": transport,
+            "device_file": format!("{DEVICE_PREFIX}$MA.xml"),
+            "time_zone": zone.map(|z| match z.offset_minutes {
+                0 => "GMT".to_string(),
+                _ => format!("GMT{}", z.offset()),
+            }),
+            "dst_rule": dst_rule,
+            "locales": locales,
+        })
     }
 
     fn content_type(&self) -> &'static str {
@@ -153,6 +177,49 @@ impl Vendor for Cisco {
     fn notify_event(&self) -> &'static str {
         "resync"
     }
+}
+
+/// `Locale`: the phone's language as Cisco names it (`nn-NO` is Cisco's spelling for Norwegian).
+fn cisco_locale(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "en" => "en-US",
+        "de" => "de-DE",
+        "fr" => "fr-FR",
+        "es" => "es-ES",
+        "it" => "it-IT",
+        "nl" => "nl-NL",
+        "pt" => "pt-PT",
+        "pl" => "pl-PL",
+        "sv" => "sv-SE",
+        "da" => "da-DK",
+        "nb" => "nn-NO",
+        "fi" => "fi-FI",
+        "cs" => "cs-CZ",
+        "tr" => "tr-TR",
+        "ru" => "ru-RU",
+        _ => return None,
+    })
+}
+
+/// One end of `Daylight_Saving_Time_Rule`: `month/day/weekday/hour`, where the change falls on
+/// the weekday (Monday 1 to Sunday 7) on or after `day`, or on or before the month's end for
+/// day -1. An hour past 23 moves the day along.
+fn cisco_dst_change(change: DstChange) -> Option<String> {
+    let days_later = change.hour.div_euclid(24);
+    let hour = change.hour.rem_euclid(24);
+    let weekday = match (i16::from(change.weekday) + days_later).rem_euclid(7) {
+        0 => 7,
+        d => d,
+    };
+    let day = match change.week {
+        5 if days_later == 0 => -1,
+        5 => return None,
+        week => {
+            let day = (i16::from(week) - 1) * 7 + 1 + days_later;
+            (1..=28).contains(&day).then_some(day)?
+        }
+    };
+    Some(format!("{}/{day}/{weekday}/{hour}", change.month))
 }
 
 #[cfg(test)]
@@ -177,6 +244,46 @@ mod tests {
                 .parse_user_agent("Cisco/SPA508G-7.4.4 (0002FDFF2103)(CBT141400UK)")
                 .is_none()
         );
+    }
+
+    fn values(zone: &str, language: Option<&str>) -> serde_json::Value {
+        let settings = crate::settings::Settings {
+            time_zone: Some(zone.into()),
+            language: language.map(Into::into),
+            ..Default::default()
+        };
+        Cisco.template_values(&TemplateFacts {
+            settings: &settings,
+            family: None,
+            model: None,
+        })
+    }
+
+    #[test]
+    fn time_zones_and_dst_rules() {
+        let berlin = values("Europe/Berlin", None);
+        assert_eq!(berlin["time_zone"], "GMT+01:00");
+        assert_eq!(berlin["dst_rule"], "start=3/-1/7/2;end=10/-1/7/3;save=1");
+        let new_york = values("America/New_York", None);
+        assert_eq!(new_york["time_zone"], "GMT-05:00");
+        assert_eq!(new_york["dst_rule"], "start=3/8/7/2;end=11/1/7/2;save=1");
+        let st_johns = values("America/St_Johns", None);
+        assert_eq!(st_johns["time_zone"], "GMT-03:30");
+        // Friday before the last Sunday of March at 2:00.
+        let jerusalem = values("Asia/Jerusalem", None);
+        assert_eq!(jerusalem["dst_rule"], "start=3/23/5/2;end=10/-1/7/2;save=1");
+        let utc = values("UTC", None);
+        assert_eq!(utc["time_zone"], "GMT");
+        assert!(utc["dst_rule"].is_null());
+    }
+
+    #[test]
+    fn every_language_has_a_locale_entry() {
+        let v = values("UTC", Some("de"));
+        let locales = v["locales"].as_object().unwrap();
+        assert_eq!(locales.len(), crate::locale::LANGUAGES.len());
+        assert_eq!(locales["de"], "de-DE");
+        assert_eq!(locales["nb"], "nn-NO");
     }
 
     #[test]

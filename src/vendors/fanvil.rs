@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::{FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in};
 use crate::domain::{Mac, ModelId};
+use crate::locale::DstChange;
 use crate::models::{DeviceKind, ModelRow};
 use crate::templates::Format;
 
@@ -111,12 +112,35 @@ impl Vendor for Fanvil {
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
         // The vendor's codes for UDP, TCP and TLS.
         let transport = facts.settings.sip_transport.pick(0, 1, 3);
-        json!({ "transport": transport })
+        let zone = facts.settings.time_zone();
+        let dst = zone
+            .and_then(|z| crate::locale::dst_changes(z.posix))
+            .and_then(|(start, end)| {
+                Some(json!({ "start": fanvil_dst_change(start)?, "end": fanvil_dst_change(end)? }))
+            });
+        json!({
+            "transport": transport,
+            // `TimeZone` counts quarter hours east of UTC: 4 is UTC+1, -20 UTC-5.
+            "time_zone": zone.map(|z| z.offset_minutes / 15),
+            "dst": dst,
+        })
     }
 
     fn content_type(&self) -> &'static str {
         "application/xml"
     }
+}
+
+/// `DSTStart*`/`DSTEnd*`: month, week (5 the last), weekday (0 Sunday) and hour, as in the
+/// POSIX rule; an hour outside the day is not expressible.
+fn fanvil_dst_change(change: DstChange) -> Option<serde_json::Value> {
+    let hour = u8::try_from(change.hour).ok().filter(|h| *h < 24)?;
+    Some(json!({
+        "month": change.month,
+        "week": change.week,
+        "weekday": change.weekday,
+        "hour": hour,
+    }))
 }
 
 /// `F0V00X300000.cfg`, `F0000X600000.cfg`, `f0X4hw1.100.cfg`, `fanvil_x210_v2_hwv2_0.txt`.
@@ -140,6 +164,35 @@ fn is_common_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_zones() {
+        let values = |zone: &str| {
+            let settings = crate::settings::Settings {
+                time_zone: Some(zone.into()),
+                ..Default::default()
+            };
+            Fanvil.template_values(&TemplateFacts {
+                settings: &settings,
+                family: None,
+                model: None,
+            })
+        };
+        let berlin = values("Europe/Berlin");
+        assert_eq!(berlin["time_zone"], 4);
+        assert_eq!(
+            berlin["dst"],
+            json!({
+                "start": {"month": 3, "week": 5, "weekday": 0, "hour": 2},
+                "end": {"month": 10, "week": 5, "weekday": 0, "hour": 3},
+            })
+        );
+        assert_eq!(values("America/New_York")["time_zone"], -20);
+        assert_eq!(values("Asia/Kolkata")["time_zone"], 22);
+        assert_eq!(values("America/St_Johns")["time_zone"], -14);
+        assert!(values("Asia/Tokyo")["dst"].is_null());
+        assert!(values("Asia/Jerusalem")["dst"].is_null());
+    }
 
     #[test]
     fn user_agents() {

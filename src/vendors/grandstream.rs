@@ -173,7 +173,27 @@ impl Vendor for Grandstream {
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
         // The vendor's codes for UDP, TCP and TLS.
         let transport = facts.settings.sip_transport.pick(0, 1, 2);
-        json!({ "transport": transport })
+        // Each desk account's outbound proxy P-value, by account index (0 unused), for the
+        // template to look up: accounts are numbered in `line_values`, which stays as it is.
+        let lines = facts
+            .model
+            .map(ModelRow::lines)
+            .unwrap_or(crate::models::MAX_LINES_UNKNOWN_MODEL);
+        let outbound_proxy_keys: Vec<String> = (0..=lines).map(outbound_proxy_key).collect();
+        // P192 takes the firmware server without its scheme; P6767 says how to reach it.
+        let firmware = facts.settings.firmware_url.as_deref().and_then(|url| {
+            let (via, path) = match url.split_once("://") {
+                Some(("https", path)) => (2, path),
+                Some(("http", path)) => (1, path),
+                _ => return None,
+            };
+            Some(json!({ "path": path, "via": via }))
+        });
+        json!({
+            "transport": transport,
+            "outbound_proxy_keys": outbound_proxy_keys,
+            "firmware": firmware,
+        })
     }
 
     fn line_values(&self, index: u16, model: Option<&ModelRow>) -> serde_json::Value {
@@ -190,6 +210,16 @@ impl Vendor for Grandstream {
 
     fn content_type(&self) -> &'static str {
         "application/xml"
+    }
+}
+
+/// A desk account's outbound proxy: P48 for account 1, `P{N+2}03` for account N ≥ 2, beside
+/// its server (P47, `P{N+2}02`); none for index 0.
+fn outbound_proxy_key(index: u16) -> String {
+    match index {
+        0 => String::new(),
+        1 => "P48".to_string(),
+        n => format!("P{}", (u32::from(n) + 2) * 100 + 3),
     }
 }
 
@@ -215,6 +245,48 @@ fn dect_line(index: u16) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outbound_proxy_keys_follow_the_server_keys() {
+        let row = crate::models::find("grandstream", "GXP2135");
+        let settings = crate::settings::Settings {
+            firmware_url: Some("https://fw.example.com/gs/".into()),
+            ..Default::default()
+        };
+        let values = Grandstream.template_values(&TemplateFacts {
+            settings: &settings,
+            family: None,
+            model: row,
+        });
+        let keys = values["outbound_proxy_keys"].as_array().unwrap();
+        assert_eq!(keys.len(), usize::from(row.unwrap().lines()) + 1);
+        for (index, key) in keys.iter().enumerate().skip(1) {
+            let server = Grandstream.line_values(index as u16, row)["server"]
+                .as_str()
+                .unwrap()[1..]
+                .parse::<u32>()
+                .unwrap();
+            assert_eq!(key.as_str().unwrap(), format!("P{}", server + 1), "{index}");
+        }
+        assert_eq!(
+            values["firmware"],
+            json!({"path": "fw.example.com/gs/", "via": 2})
+        );
+        let http = crate::settings::Settings {
+            firmware_url: Some("http://fw.example.com/gs".into()),
+            ..Default::default()
+        };
+        let values = Grandstream.template_values(&TemplateFacts {
+            settings: &http,
+            family: None,
+            model: None,
+        });
+        assert_eq!(values["firmware"]["via"], 1);
+        assert_eq!(
+            values["outbound_proxy_keys"].as_array().unwrap().len(),
+            usize::from(crate::models::MAX_LINES_UNKNOWN_MODEL) + 1
+        );
+    }
 
     #[test]
     fn user_agents() {

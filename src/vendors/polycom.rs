@@ -14,6 +14,7 @@ use super::{
     FileRequest, HotdeskDialect, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware,
 };
 use crate::domain::{Mac, ModelId};
+use crate::locale::DstChange;
 use crate::models::{DeviceKind, ModelRow};
 use crate::templates::Format;
 
@@ -170,7 +171,32 @@ impl Vendor for Polycom {
             .settings
             .sip_transport
             .pick("UDPOnly", "TCPOnly", "TLS");
-        json!({ "transport": transport, "device_file_suffix": DEVICE_SUFFIX, "common_file": COMMON_NAME })
+        let zone = facts.settings.time_zone();
+        let dst = zone
+            .and_then(|z| crate::locale::dst_changes(z.posix))
+            .and_then(|(start, stop)| {
+                Some(json!({ "start": poly_dst_change(start)?, "stop": poly_dst_change(stop)? }))
+            });
+        // The master file names the application image: the firmware URL when it names a file,
+        // `sip.ld` in it when it names a directory, else `sip.ld` beside the configs.
+        let app_file_path = match facts.settings.firmware_url.as_deref() {
+            Some(url) if url.ends_with('/') => format!("{url}sip.ld"),
+            Some(url) => url.to_string(),
+            None => "sip.ld".to_string(),
+        };
+        let languages: serde_json::Map<String, serde_json::Value> = crate::locale::LANGUAGES
+            .iter()
+            .map(|l| (l.code.to_string(), json!(poly_language(l.code))))
+            .collect();
+        json!({
+            "transport": transport,
+            "device_file_suffix": DEVICE_SUFFIX,
+            "common_file": COMMON_NAME,
+            "app_file_path": app_file_path,
+            "gmt_offset": zone.map(|z| i32::from(z.offset_minutes) * 60),
+            "dst": dst,
+            "languages": languages,
+        })
     }
 
     fn content_type(&self) -> &'static str {
@@ -186,6 +212,51 @@ impl Vendor for Polycom {
             handset_param: None,
         })
     }
+}
+
+/// `lcl.ml.lang`: the language names in Poly's own dictionary list; none for a language Poly
+/// does not list (Finnish, Czech, Turkish are not confirmed).
+fn poly_language(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "en" => "English_United_States",
+        "de" => "German_Germany",
+        "fr" => "French_France",
+        "es" => "Spanish_Spain",
+        "it" => "Italian_Italy",
+        "nl" => "Dutch_Netherlands",
+        "pt" => "Portuguese_Portugal",
+        "pl" => "Polish_Poland",
+        "sv" => "Swedish_Sweden",
+        "da" => "Danish_Denmark",
+        "nb" => "Norwegian_Norway",
+        "ru" => "Russian_Russia",
+        _ => return None,
+    })
+}
+
+/// `tcpIpApp.sntp.daylightSavings.start.*`/`stop.*`: `date` is the first day of the month the
+/// weekday may fall on (the second Sunday: on or after the 8th), `dayOfWeek` runs from Sunday
+/// 1 to Saturday 7, `lastInMonth` stands for week 5. An hour past 23 moves the change to a
+/// later day, which only a date can say.
+fn poly_dst_change(change: DstChange) -> Option<serde_json::Value> {
+    let days_later = change.hour.div_euclid(24);
+    let time = change.hour.rem_euclid(24);
+    let day_of_week = (i16::from(change.weekday) + days_later).rem_euclid(7) + 1;
+    let (date, last_in_month) = match change.week {
+        5 if days_later == 0 => (None, 1),
+        5 => return None,
+        week => {
+            let date = (i16::from(week) - 1) * 7 + 1 + days_later;
+            (Some((1..=28).contains(&date).then_some(date)?), 0)
+        }
+    };
+    Some(json!({
+        "month": change.month,
+        "date": date,
+        "time": time,
+        "day_of_week": day_of_week,
+        "last_in_month": last_in_month,
+    }))
 }
 
 /// `VVX_400` → VVX400, `Edge_E350` → E350, `SPIP_335` → SPIP335.
@@ -228,6 +299,68 @@ mod tests {
                 .is_none()
         );
         assert!(Polycom.parse_user_agent("FileTransport Foo-UA/1").is_none());
+    }
+
+    fn values(settings: &crate::settings::Settings) -> serde_json::Value {
+        Polycom.template_values(&TemplateFacts {
+            settings,
+            family: None,
+            model: None,
+        })
+    }
+
+    #[test]
+    fn time_zone_language_and_firmware() {
+        let mut settings = crate::settings::Settings {
+            time_zone: Some("Europe/Berlin".into()),
+            firmware_url: Some("https://fw.example.com/poly/".into()),
+            ..Default::default()
+        };
+        let v = values(&settings);
+        assert_eq!(v["gmt_offset"], 3600);
+        assert_eq!(
+            v["dst"]["start"],
+            json!({"month": 3, "date": null, "time": 2, "day_of_week": 1, "last_in_month": 1})
+        );
+        assert_eq!(v["dst"]["stop"]["time"], 3);
+        assert_eq!(v["app_file_path"], "https://fw.example.com/poly/sip.ld");
+        assert_eq!(v["languages"]["de"], "German_Germany");
+        assert!(v["languages"]["fi"].is_null());
+        assert_eq!(
+            v["languages"].as_object().unwrap().len(),
+            crate::locale::LANGUAGES.len(),
+            "every language has an entry, or the template's lookup fails"
+        );
+
+        settings.time_zone = Some("America/New_York".into());
+        settings.firmware_url = Some("https://fw.example.com/poly/6.4.6.sip.ld".into());
+        let v = values(&settings);
+        assert_eq!(v["gmt_offset"], -18000);
+        assert_eq!(
+            v["dst"]["start"],
+            json!({"month": 3, "date": 8, "time": 2, "day_of_week": 1, "last_in_month": 0})
+        );
+        assert_eq!(v["dst"]["stop"]["date"], 1);
+        assert_eq!(
+            v["app_file_path"],
+            "https://fw.example.com/poly/6.4.6.sip.ld"
+        );
+
+        // Friday before the last Sunday of March: Thursday of week 4 at 26:00 is Friday on or
+        // after the 23rd at 2:00.
+        settings.time_zone = Some("Asia/Jerusalem".into());
+        let v = values(&settings);
+        assert_eq!(
+            v["dst"]["start"],
+            json!({"month": 3, "date": 23, "time": 2, "day_of_week": 6, "last_in_month": 0})
+        );
+
+        settings.time_zone = Some("Asia/Tokyo".into());
+        settings.firmware_url = None;
+        let v = values(&settings);
+        assert_eq!(v["gmt_offset"], 32400);
+        assert!(v["dst"].is_null());
+        assert_eq!(v["app_file_path"], "sip.ld");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::{
     clean_firmware, mac_in,
 };
 use crate::domain::{Mac, ModelId};
+use crate::locale::DstChange;
 use crate::models::{DeviceKind, ModelRow};
 use crate::templates::Format;
 
@@ -148,7 +149,28 @@ impl Vendor for Snom {
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
         // The vendor's codes for UDP, TCP and TLS.
         let transport = facts.settings.sip_transport.pick("udp", "tcp", "tls");
-        json!({ "transport": transport })
+        let zone = facts.settings.time_zone();
+        // `dst`: the saving in seconds, then start and end as `MM.WW.DD HH:MM:SS` (week 5 the
+        // last, Monday 1 to Sunday 7).
+        let dst = zone
+            .and_then(|z| crate::locale::dst_changes(z.posix))
+            .and_then(|(start, end)| {
+                Some(format!(
+                    "3600 {} {}",
+                    snom_dst_change(start)?,
+                    snom_dst_change(end)?
+                ))
+            });
+        let languages: serde_json::Map<String, serde_json::Value> = crate::locale::LANGUAGES
+            .iter()
+            .map(|l| (l.code.to_string(), json!(snom_language(l.code))))
+            .collect();
+        json!({
+            "transport": transport,
+            "utc_offset": zone.map(|z| format!("{:+}", i32::from(z.offset_minutes) * 60)),
+            "dst": dst,
+            "languages": languages,
+        })
     }
 
     /// M-series: the 4-digit access code a handset registers to its slot with.
@@ -185,9 +207,86 @@ impl Vendor for Snom {
     }
 }
 
+/// `language` and `web_language`: Snom names each language in itself, without accents.
+fn snom_language(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "en" => "English",
+        "de" => "Deutsch",
+        "fr" => "Francais",
+        "es" => "Espanol",
+        "it" => "Italiano",
+        "nl" => "Nederlands",
+        "pt" => "Portugues",
+        "pl" => "Polski",
+        "sv" => "Svenska",
+        "da" => "Dansk",
+        "nb" => "Norsk",
+        "fi" => "Suomi",
+        "cs" => "Cestina",
+        "tr" => "Turkce",
+        "ru" => "Russian",
+        _ => return None,
+    })
+}
+
+/// One end of the `dst` setting: `03.05.07 02:00:00` is the last Sunday of March at 2:00.
+fn snom_dst_change(change: DstChange) -> Option<String> {
+    let hour = u8::try_from(change.hour).ok().filter(|h| *h < 24)?;
+    let weekday = if change.weekday == 0 {
+        7
+    } else {
+        change.weekday
+    };
+    Some(format!(
+        "{:02}.{:02}.{weekday:02} {hour:02}:00:00",
+        change.month, change.week
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn values(zone: &str) -> serde_json::Value {
+        let settings = crate::settings::Settings {
+            time_zone: Some(zone.into()),
+            ..Default::default()
+        };
+        Snom.template_values(&TemplateFacts {
+            settings: &settings,
+            family: None,
+            model: None,
+        })
+    }
+
+    #[test]
+    fn time_zones() {
+        let berlin = values("Europe/Berlin");
+        assert_eq!(berlin["utc_offset"], "+3600");
+        assert_eq!(berlin["dst"], "3600 03.05.07 02:00:00 10.05.07 03:00:00");
+        let new_york = values("America/New_York");
+        assert_eq!(new_york["utc_offset"], "-18000");
+        assert_eq!(new_york["dst"], "3600 03.02.07 02:00:00 11.01.07 02:00:00");
+        let utc = values("UTC");
+        assert_eq!(utc["utc_offset"], "+0");
+        assert!(utc["dst"].is_null());
+        assert!(
+            values("Asia/Jerusalem")["dst"].is_null(),
+            "26:00 is no hour"
+        );
+    }
+
+    #[test]
+    fn every_language_has_an_entry() {
+        let languages = values("UTC")["languages"].as_object().unwrap().clone();
+        assert_eq!(languages.len(), crate::locale::LANGUAGES.len());
+        assert_eq!(languages["de"], "Deutsch");
+        assert!(
+            languages
+                .values()
+                .all(|v| v.as_str().is_some_and(str::is_ascii))
+        );
+    }
 
     #[test]
     fn user_agents() {

@@ -15,6 +15,7 @@ use super::{
     FileRequest, HotdeskDialect, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware,
 };
 use crate::domain::{Mac, ModelId};
+use crate::locale::{DstChange, dst_changes};
 use crate::models::{DeviceKind, ModelRow};
 use crate::templates::Format;
 
@@ -199,7 +200,22 @@ impl Vendor for Yealink {
             .family
             .and_then(|f| f.parse::<u16>().ok())
             .map(|f| format!("y{f:012}.cfg"));
-        json!({ "transport": transport, "common_file": common_file })
+        let zone = facts.settings.time_zone();
+        // DST by week (`local_time.dst_time_type = 1`): Month/Week/Day/Hour, week 5 the last,
+        // Monday 1 to Sunday 7; a rule outside that (an hour past 23) is left to the phone.
+        let dst = zone
+            .and_then(|z| dst_changes(z.posix))
+            .and_then(|(start, end)| {
+                Some(
+                    json!({ "start": yealink_dst_change(start)?, "end": yealink_dst_change(end)? }),
+                )
+            });
+        json!({
+            "transport": transport,
+            "common_file": common_file,
+            "time_zone": zone.map(|z| yealink_offset(z.offset_minutes)),
+            "dst": dst,
+        })
     }
 
     fn content_type(&self) -> &'static str {
@@ -236,6 +252,28 @@ pub fn firmware_family(firmware: &str) -> Option<&str> {
     let family = firmware.split('.').next()?;
     (!family.is_empty() && family.len() <= 4 && family.bytes().all(|b| b.is_ascii_digit()))
         .then_some(family)
+}
+
+/// `local_time.time_zone`: `+1`, `-5`, `+5:30`, `-3:30`, `0`.
+fn yealink_offset(minutes: i16) -> String {
+    let sign = if minutes < 0 { '-' } else { '+' };
+    let (h, m) = (minutes.unsigned_abs() / 60, minutes.unsigned_abs() % 60);
+    match (h, m) {
+        (0, 0) => "0".to_string(),
+        (h, 0) => format!("{sign}{h}"),
+        (h, m) => format!("{sign}{h}:{m:02}"),
+    }
+}
+
+/// `local_time.start_time`/`end_time` by week: `3/5/7/2` is the last Sunday of March at 2:00.
+fn yealink_dst_change(change: DstChange) -> Option<String> {
+    let hour = u8::try_from(change.hour).ok().filter(|h| *h < 24)?;
+    let weekday = if change.weekday == 0 {
+        7
+    } else {
+        change.weekday
+    };
+    Some(format!("{}/{}/{weekday}/{hour}", change.month, change.week))
 }
 
 /// "SIP-T46G" → T46G, "VP-T49G" stays, "W70B" stays; anything not model-like is no model.
@@ -344,6 +382,92 @@ mod tests {
         ] {
             assert_eq!(Yealink.classify_file(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn posix_dst_rules() {
+        let cet = dst_changes("CET-1CEST,M3.5.0,M10.5.0/3").unwrap();
+        assert_eq!(
+            cet,
+            (
+                DstChange {
+                    month: 3,
+                    week: 5,
+                    weekday: 0,
+                    hour: 2
+                },
+                DstChange {
+                    month: 10,
+                    week: 5,
+                    weekday: 0,
+                    hour: 3
+                }
+            )
+        );
+        let israel = dst_changes("IST-2IDT,M3.4.4/26,M10.5.0").unwrap();
+        assert_eq!(israel.0.hour, 26);
+        for none in [
+            "UTC0",
+            "<+03>-3",
+            "MSK-3",
+            "X0Y,J60,J300",
+            "X0Y,M3.5.0",
+            "X0Y,M13.1.0,M1.1.0",
+        ] {
+            assert_eq!(dst_changes(none), None, "{none}");
+        }
+        for zone in crate::locale::TIME_ZONES {
+            assert_eq!(
+                dst_changes(zone.posix).is_some(),
+                zone.has_dst(),
+                "{}",
+                zone.name
+            );
+        }
+    }
+
+    #[test]
+    fn time_zone_values() {
+        assert_eq!(yealink_offset(60), "+1");
+        assert_eq!(yealink_offset(0), "0");
+        assert_eq!(yealink_offset(-300), "-5");
+        assert_eq!(yealink_offset(330), "+5:30");
+        assert_eq!(yealink_offset(-210), "-3:30");
+        let (start, end) = dst_changes("CET-1CEST,M3.5.0,M10.5.0/3").unwrap();
+        assert_eq!(yealink_dst_change(start).as_deref(), Some("3/5/7/2"));
+        assert_eq!(yealink_dst_change(end).as_deref(), Some("10/5/7/3"));
+        let (us_start, _) = dst_changes("EST5EDT,M3.2.0,M11.1.0").unwrap();
+        assert_eq!(yealink_dst_change(us_start).as_deref(), Some("3/2/7/2"));
+        let (israel, _) = dst_changes("IST-2IDT,M3.4.4/26,M10.5.0").unwrap();
+        assert_eq!(
+            yealink_dst_change(israel),
+            None,
+            "past 23: left to the phone"
+        );
+    }
+
+    #[test]
+    fn template_values_carry_the_zone() {
+        let settings = crate::settings::Settings {
+            time_zone: Some("Europe/Berlin".into()),
+            ..Default::default()
+        };
+        let facts = TemplateFacts {
+            settings: &settings,
+            family: None,
+            model: None,
+        };
+        let values = Yealink.template_values(&facts);
+        assert_eq!(values["time_zone"], "+1");
+        assert_eq!(values["dst"]["start"], "3/5/7/2");
+        assert_eq!(values["dst"]["end"], "10/5/7/3");
+        let none = crate::settings::Settings::default();
+        let values = Yealink.template_values(&TemplateFacts {
+            settings: &none,
+            family: None,
+            model: None,
+        });
+        assert!(values["time_zone"].is_null() && values["dst"].is_null());
     }
 
     #[test]

@@ -15,6 +15,9 @@ use crate::{kv, xmlflat};
 
 const PASSWORD_PLACEHOLDER: &str = "PROVISIONING-PASSWORD";
 
+/// The phones' own admin password in the seeded settings: a secret, so in device files only.
+const ADMIN_PASSWORD: &str = "golden-admin-pw-1";
+
 /// Legal but hostile display names: characters that break XML or look like syntax.
 const NAMES: [(&str, &str); 2] = [
     ("1001", "Zoë O'Neil & <Co> \"Sales\""),
@@ -101,7 +104,21 @@ async fn seeded() -> TestServer {
     })
     .await;
     server
-        .ok(Method::PATCH, "/api/v1/settings", Some(json!({"sip_server": "pbx.example.com", "sip_port": 5061, "sip_transport": "tls", "ntp_server": "ntp.example.com"})))
+        .ok(
+            Method::PATCH,
+            "/api/v1/settings",
+            Some(json!({
+                "sip_server": "pbx.example.com",
+                "sip_port": 5061,
+                "sip_transport": "tls",
+                "ntp_server": "ntp.example.com",
+                "outbound_proxy": "proxy.example.com:5070",
+                "time_zone": "Europe/Berlin",
+                "language": "de",
+                "firmware_url": "https://fw.example.com/firmware/",
+                "phone_admin_password": ADMIN_PASSWORD,
+            })),
+        )
         .await;
     for (i, (extension, name)) in NAMES.iter().enumerate() {
         let body = json!({"extension": extension, "display_name": name, "sip_password": format!("golden-secret-000{i}")});
@@ -159,6 +176,52 @@ async fn every_vendor_matches_its_golden_files() {
             None => None,
         };
         check(golden, &reply.text(), password.as_deref());
+    }
+}
+
+/// Common files (those without a MAC to mask) never carry the phone admin password; every
+/// device file does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_phone_admin_password_is_in_device_files_only() {
+    let server = seeded().await;
+    for (path, golden, mac) in FILES {
+        let user_agent = if path.ends_with(".boot") { T46S_UA } else { "" };
+        let reply = server.phone_get(path, user_agent).await;
+        assert_eq!(reply.status, http::StatusCode::OK, "{path}");
+        assert_eq!(
+            reply.text().contains(ADMIN_PASSWORD),
+            mac.is_some(),
+            "{golden}: the admin password belongs in device files only"
+        );
+    }
+}
+
+/// Every time zone and language renders into files that still parse: no template refers to a
+/// vendor code missing for some zone or language.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_zone_and_language_renders() {
+    let server = seeded().await;
+    let languages = deskprov::locale::LANGUAGES.iter().cycle();
+    for (zone, language) in deskprov::locale::TIME_ZONES.iter().zip(languages) {
+        server
+            .ok(
+                Method::PATCH,
+                "/api/v1/settings",
+                Some(json!({"time_zone": zone.name, "language": language.code, "outbound_proxy": null})),
+            )
+            .await;
+        for (path, golden, _) in FILES {
+            let user_agent = if path.ends_with(".boot") { T46S_UA } else { "" };
+            let reply = server.phone_get(path, user_agent).await;
+            assert_eq!(
+                reply.status,
+                http::StatusCode::OK,
+                "{path} in {}",
+                zone.name
+            );
+            parse(golden, &reply.text())
+                .unwrap_or_else(|e| panic!("{golden} in {} ({}): {e}", zone.name, language.code));
+        }
     }
 }
 

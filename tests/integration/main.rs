@@ -7,6 +7,7 @@ mod logs;
 mod admin_api;
 mod administration;
 mod binary;
+mod cli_admin;
 mod fuzz_regressions;
 mod golden;
 mod hotdesk;
