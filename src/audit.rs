@@ -269,6 +269,29 @@ fn is_secret_field(name: &str) -> bool {
 
 /// A one-line summary of an admin request body: its fields with their values, secrets shown
 /// only as set. Anything that is not a JSON object is summarised by its size.
+/// `value` with every secret field inside it, at any depth, shown as "[set]" (a profile's
+/// `settings` object carries the phone admin password).
+fn redacted(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(name, v)| {
+                    let shown = if is_secret_field(name) && !v.is_null() {
+                        Value::String("[set]".into())
+                    } else {
+                        redacted(v)
+                    };
+                    (name.clone(), shown)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redacted).collect()),
+        other => other.clone(),
+    }
+}
+
 pub fn summarize_change(body: &[u8]) -> String {
     if body.is_empty() {
         return String::new();
@@ -282,7 +305,7 @@ pub fn summarize_change(body: &[u8]) -> String {
             if is_secret_field(name) {
                 format!("{name}=[set]")
             } else {
-                format!("{name}={value}")
+                format!("{name}={}", redacted(value))
             }
         })
         .collect::<Vec<_>>()
@@ -310,6 +333,12 @@ mod tests {
         assert!(summary.contains("sip_password=[set]"));
         assert!(summary.contains("pin=[set]"));
         assert!(!summary.contains("hunter2"));
+        let nested = br#"{"name":"hq","settings":{"phone_admin_password":"hunter3hunter3","language":"de"}}"#;
+        let summary = summarize_change(nested);
+        assert!(
+            !summary.contains("hunter3") && summary.contains("[set]") && summary.contains("de"),
+            "{summary}"
+        );
         assert!(!summary.contains("482913"));
         assert_eq!(summarize_change(b"[1,2]"), "(5 bytes)");
         assert!(summarize_change(&[b'{'; 5000]).starts_with('('));

@@ -116,16 +116,19 @@ struct DeviceView<'a> {
 
 /// One device as the API answers it.
 fn answer(app: &App, status: StatusCode, d: &DeviceRecord) -> ApiResult {
-    let settings = app.store.settings()?;
-    Ok(respond::json(status, &view(app, d, &settings)))
+    Ok(respond::json(status, &view(app, d)?))
 }
 
-/// `settings` decide which logins are still in time; read once for a whole list.
-fn view<'a>(app: &App, d: &'a DeviceRecord, settings: &Settings) -> DeviceView<'a> {
+fn view<'a>(app: &App, d: &'a DeviceRecord) -> Result<DeviceView<'a>, ApiError> {
     let now = app.clock.now();
+    // The device's own settings decide which logins are still in time.
+    let settings = match d.sessions.is_empty() {
+        true => Settings::default(),
+        false => crate::settings::of_device(&app.store, d)?,
+    };
     let window = app.config.provisioning.claim_window_secs as i64;
     let claim_end = d.claim_opened_at + window;
-    DeviceView {
+    Ok(DeviceView {
         mac: d.mac,
         vendor: d.vendor.as_deref(),
         model: d.model.as_ref(),
@@ -147,7 +150,7 @@ fn view<'a>(app: &App, d: &'a DeviceRecord, settings: &Settings) -> DeviceView<'
         logged_in: d
             .sessions
             .iter()
-            .filter(|(_, s)| sessions::is_live(s, settings, now))
+            .filter(|(_, s)| sessions::is_live(s, &settings, now))
             .map(|(line, s)| LoginView {
                 line: *line,
                 user: &s.extension,
@@ -167,7 +170,7 @@ fn view<'a>(app: &App, d: &'a DeviceRecord, settings: &Settings) -> DeviceView<'
             at: rfc3339(m.at),
             address: m.address.as_deref(),
         }),
-    }
+    })
 }
 
 fn row(d: &DeviceRecord) -> Option<&'static ModelRow> {
@@ -312,12 +315,11 @@ pub fn list(app: &App, query: &str) -> ApiResult {
     let filter = Filter::parse(query)?;
     let now = app.clock.now();
     let devices = app.store.devices()?;
-    let settings = app.store.settings()?;
-    let views: Vec<_> = devices
+    let views = devices
         .iter()
         .filter(|d| filter.matches(d, now))
-        .map(|d| view(app, d, &settings))
-        .collect();
+        .map(|d| view(app, d))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(respond::json(StatusCode::OK, &views))
 }
 
@@ -441,8 +443,10 @@ pub async fn create_many(app: &App, body: NewDevices) -> ApiResult {
     }
     app.store.flush().await?;
     tracing::info!(target: "deskprov::audit", count = records.len(), "devices registered");
-    let settings = app.store.settings()?;
-    let views: Vec<_> = records.iter().map(|d| view(app, d, &settings)).collect();
+    let views = records
+        .iter()
+        .map(|d| view(app, d))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(respond::json(StatusCode::CREATED, &views))
 }
 
@@ -721,12 +725,18 @@ pub async fn reset_claim(app: &App, mac: &str) -> ApiResult {
     answer(app, StatusCode::OK, &stored)
 }
 
-/// The device's provisioning credentials, for configuring a phone by hand.
+/// The device's provisioning credentials, for configuring a phone by hand, and the admin
+/// password of its own web interface.
 pub fn credentials(app: &App, mac: &str) -> ApiResult {
     let device = existing(app, parse_mac(mac)?)?;
+    let settings = crate::settings::of_device(&app.store, &device)?;
     Ok(respond::json(
         StatusCode::OK,
-        &json!({ "username": device.provisioning_user, "password": device.provisioning_password.expose() }),
+        &json!({
+            "username": device.provisioning_user,
+            "password": device.provisioning_password.expose(),
+            "phone_admin_password": settings.phone_admin_password,
+        }),
     ))
 }
 

@@ -74,8 +74,12 @@ where
 /// Reads that hand out a secret: who read which is worth knowing.
 fn reveals_secret(parts: &Parts) -> bool {
     let path = parts.uri.path().trim_end_matches('/');
+    let query = parts.uri.query().unwrap_or("");
     parts.method == Method::GET
-        && (path.ends_with("/credentials") || path.ends_with("/sip-password"))
+        && (path.ends_with("/credentials")
+            || path.ends_with("/sip-password")
+            || (path.starts_with("/api/v1/export/")
+                && query_value(query, "secrets").as_deref() == Some("true")))
 }
 
 fn is_write(method: &Method) -> bool {
