@@ -871,7 +871,19 @@ async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(), S
 fn write_output(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
     match path {
-        Some(path) => std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display())),
+        // An export may hold SIP passwords: readable by its owner only.
+        Some(path) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            file.write_all(bytes)
+                .map_err(|e| format!("{}: {e}", path.display()))
+        }
         None => std::io::stdout()
             .write_all(bytes)
             .map_err(|e| e.to_string()),

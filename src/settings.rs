@@ -239,7 +239,8 @@ impl Settings {
         for (name, value) in &patch.0 {
             let key = Key::from_name(name)?;
             let value = match value {
-                Value::Null => defaults[key.name()].clone(),
+                Value::Null if key.required() => defaults[key.name()].clone(),
+                Value::Null => Value::Null,
                 given => key.normalize(given)?,
             };
             map.insert(key.name().to_string(), value);
@@ -329,6 +330,11 @@ impl Key {
                     ),
                 )
             })
+    }
+
+    /// A setting that always has a value: `null` resets it to its default.
+    pub fn required(self) -> bool {
+        matches!(self, Key::SipPort | Key::SipTransport | Key::UtcOffset)
     }
 
     /// Whether a profile, a model or a device may set it; the rest are site-wide.
@@ -634,6 +640,12 @@ mod tests {
         }
         let reset: SettingsPatch = serde_json::from_str(r#"{"sip_transport":null}"#).unwrap();
         assert_eq!(s.patched(&reset).unwrap().sip_transport, Transport::Udp);
+        let no_limit: SettingsPatch =
+            serde_json::from_str(r#"{"hotdesk_max_login_minutes":null}"#).unwrap();
+        assert_eq!(
+            s.patched(&no_limit).unwrap().hotdesk_max_login_minutes,
+            None
+        );
     }
 
     #[test]

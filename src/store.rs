@@ -724,6 +724,37 @@ impl Store {
         Ok(())
     }
 
+    /// Writes every record in one transaction: a new MAC as given, an existing one through
+    /// `merge(stored, given)`, so what phones wrote meanwhile (last seen, claim, login token) stays.
+    pub fn merge_devices(
+        &self,
+        records: &[DeviceRecord],
+        merge: fn(&mut DeviceRecord, &DeviceRecord),
+    ) -> Result<()> {
+        use sled::transaction::{ConflictableTransactionError, TransactionError};
+        let outcome = self.devices.transaction(|tx| {
+            for record in records {
+                let key = &record.mac.octets()[..];
+                let next = match tx.get(key)? {
+                    Some(bytes) => {
+                        let mut stored: DeviceRecord =
+                            decode(key, &bytes).map_err(ConflictableTransactionError::Abort)?;
+                        merge(&mut stored, record);
+                        stored
+                    }
+                    None => record.clone(),
+                };
+                tx.insert(key, encode(&next))?;
+            }
+            Ok(())
+        });
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
     // ---- settings and admin tokens ----
 
     pub fn settings(&self) -> Result<Settings> {

@@ -30,6 +30,8 @@ use crate::store::{DeviceRecord, UserRecord};
 const MAX_ROWS: usize = 100_000;
 /// Finished imports remembered for their report.
 const KEPT_JOBS: usize = 20;
+/// Imports checked at once; each holds its file and its plans in memory.
+const MAX_RUNNING: usize = 2;
 /// Clears an optional value.
 const CLEAR: &str = "-";
 
@@ -135,8 +137,28 @@ pub fn export(app: &App, subject: &str, query: &str) -> ApiResult {
 }
 
 fn write(out: &mut csv::Writer<Vec<u8>>, cells: &[&str]) -> Result<(), ApiError> {
-    out.write_record(cells)
+    out.write_record(cells.iter().map(|c| defused(c).into_owned()))
         .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Characters that make a spreadsheet read a cell as a formula (and `'`, which hides them).
+const FORMULA_START: &[char] = &['=', '+', '-', '@', '\''];
+
+/// A cell a spreadsheet shows as text: `=HYPERLINK(...)` in a display name must not run when an
+/// admin opens the export. Import takes the quote off again (`restored`).
+fn defused(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(FORMULA_START) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+fn restored(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_START) => rest,
+        _ => cell,
+    }
 }
 
 fn flag(value: bool) -> String {
@@ -223,6 +245,10 @@ pub struct RowOutcome {
 }
 
 impl Job {
+    fn is_running(&self) -> bool {
+        self.report.lock().expect("job lock").is_none()
+    }
+
     fn view(&self) -> Value {
         let report = self.report.lock().expect("job lock").clone();
         let mut view = json!({
@@ -254,7 +280,14 @@ impl Job {
 }
 
 impl Imports {
-    fn start(&self, subject: Subject, dry_run: bool, total: usize) -> Arc<Job> {
+    fn start(&self, subject: Subject, dry_run: bool, total: usize) -> Result<Arc<Job>, ApiError> {
+        let mut jobs = self.jobs.lock().expect("imports lock");
+        let running = jobs.iter().filter(|j| j.is_running()).count();
+        if running >= MAX_RUNNING {
+            return Err(ApiError::Conflict(format!(
+                "{running} imports are running; wait for them (GET /api/v1/imports)"
+            )));
+        }
         let job = Arc::new(Job {
             id: self.next_id.fetch_add(1, Ordering::Relaxed) + 1,
             subject,
@@ -263,12 +296,15 @@ impl Imports {
             checked: AtomicUsize::new(0),
             report: Mutex::new(None),
         });
-        let mut jobs = self.jobs.lock().expect("imports lock");
         jobs.push_back(job.clone());
+        // The oldest finished ones go; a running import is never forgotten.
         while jobs.len() > KEPT_JOBS {
-            jobs.pop_front();
+            let Some(oldest_done) = jobs.iter().position(|j| !j.is_running()) else {
+                break;
+            };
+            jobs.remove(oldest_done);
         }
-        job
+        Ok(job)
     }
 
     fn find(&self, id: &str) -> Option<Arc<Job>> {
@@ -300,10 +336,9 @@ struct Row {
 
 impl Row {
     fn key(&self, subject: Subject) -> String {
-        self.cells
-            .get(subject.key_column())
-            .cloned()
+        cell(self, subject.key_column())
             .unwrap_or_default()
+            .to_string()
     }
 }
 
@@ -375,7 +410,7 @@ pub fn start_import(
     let subject = Subject::parse(subject)?;
     let dry_run = query_value(query, "dry_run").as_deref() == Some("true");
     let rows = parse_csv(subject, body)?;
-    let job = app.imports.start(subject, dry_run, rows.len());
+    let job = app.imports.start(subject, dry_run, rows.len())?;
     let view = job.view();
     let (app, actor) = (app.clone(), actor.to_string());
     tokio::spawn(async move {
@@ -578,7 +613,7 @@ fn unchanged_since_planned<R: PartialEq>(
 // ---- users ----
 
 fn cell<'a>(row: &'a Row, column: &str) -> Option<&'a str> {
-    row.cells.get(column).map(String::as_str)
+    row.cells.get(column).map(|raw| restored(raw))
 }
 
 fn boolean(column: &str, raw: &str) -> Result<bool, ApiError> {
@@ -604,7 +639,7 @@ fn as_json(row: &Row, skip: &[&str], flags: &[&str]) -> Result<Map<String, Value
         } else if raw == CLEAR {
             Value::Null
         } else {
-            Value::String(raw.clone())
+            Value::String(restored(raw).to_string())
         };
         body.insert(column.clone(), value);
     }
@@ -736,16 +771,71 @@ fn parse_lines(
     Ok(lines)
 }
 
+/// What an admin sets on a device; the rest (last seen, claim, sessions, login token) is the
+/// phone's, and an import leaves it as the phone last wrote it.
+fn admin_fields(d: &DeviceRecord) -> impl PartialEq + '_ {
+    (
+        (&d.vendor, &d.model, &d.model_source, &d.model_mismatch),
+        (&d.label, &d.location, &d.profile, &d.lines),
+        (d.hotdesk, d.certificate_required),
+    )
+}
+
+fn merge_admin_fields(stored: &mut DeviceRecord, given: &DeviceRecord) {
+    stored.vendor.clone_from(&given.vendor);
+    stored.model.clone_from(&given.model);
+    stored.model_source = given.model_source;
+    stored.model_mismatch.clone_from(&given.model_mismatch);
+    stored.label.clone_from(&given.label);
+    stored.location.clone_from(&given.location);
+    stored.profile.clone_from(&given.profile);
+    stored.lines.clone_from(&given.lines);
+    stored.hotdesk = given.hotdesk;
+    stored.certificate_required = given.certificate_required;
+}
+
+/// Under the admin lock: users on lines and profiles still exist (an admin may have deleted
+/// one while the file was being checked).
+fn references_exist(app: &App, d: &DeviceRecord) -> Result<(), ApiError> {
+    for extension in d.lines.values() {
+        if app.store.user(extension)?.is_none() {
+            return Err(ApiError::Conflict(format!(
+                "{}: user {extension} was deleted while the import was being checked; nothing was changed, import again",
+                d.mac
+            )));
+        }
+    }
+    if let Some(profile) = &d.profile
+        && app.store.profile(profile)?.is_none()
+    {
+        return Err(ApiError::Conflict(format!(
+            "{}: profile {profile} was deleted while the import was being checked; nothing was changed, import again",
+            d.mac
+        )));
+    }
+    Ok(())
+}
+
 fn commit_devices(
     app: &App,
     writes: &[(DeviceRecord, Option<DeviceRecord>)],
 ) -> Result<Vec<DeviceRecord>, ApiError> {
     for (record, planned) in writes {
-        let key = record.mac.to_string();
-        unchanged_since_planned(app.store.device(record.mac)?, planned, &key)?;
+        let current = app.store.device(record.mac)?;
+        let changed = match (&current, planned) {
+            (Some(now), Some(then)) => admin_fields(now) != admin_fields(then),
+            (now, then) => now.is_some() != then.is_some(),
+        };
+        if changed {
+            return Err(ApiError::Conflict(format!(
+                "{} was changed while the import was being checked; nothing was changed, import again",
+                record.mac
+            )));
+        }
+        references_exist(app, record)?;
     }
     let records: Vec<DeviceRecord> = writes.iter().map(|(r, _)| r.clone()).collect();
-    app.store.put_devices(&records)?;
+    app.store.merge_devices(&records, merge_admin_fields)?;
     for (record, planned) in writes {
         if planned.is_none() {
             app.store.remove_unregistered(record.mac)?;

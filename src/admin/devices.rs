@@ -532,6 +532,13 @@ pub(crate) fn apply_fields(
     patch: &DevicePatch,
 ) -> Result<(), ApiError> {
     match &patch.model {
+        // Naming the model it has changes nothing, even one the phone reported that the model
+        // table lacks (an export imported again).
+        Some(Some(raw))
+            if next
+                .model
+                .as_ref()
+                .is_some_and(|m| m.as_str().eq_ignore_ascii_case(raw)) => {}
         Some(Some(raw)) => {
             let row = known_model(raw)?;
             // Naming the model it already has changes nothing (an export imported again).

@@ -78,6 +78,7 @@ fn reveals_secret(parts: &Parts) -> bool {
     parts.method == Method::GET
         && (path.ends_with("/credentials")
             || path.ends_with("/sip-password")
+            || path.ends_with("/render")
             || (path.starts_with("/api/v1/export/")
                 && query_value(query, "secrets").as_deref() == Some("true")))
 }
@@ -179,7 +180,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// The route `path` names and the values of its `{name}` segments; 405 when the path exists
 /// for other methods only.
-fn resolve<'p>(method: &Method, path: &'p str) -> Result<(&'static str, Vec<&'p str>), ApiError> {
+fn resolve(method: &Method, path: &str) -> Result<(&'static str, Vec<String>), ApiError> {
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let mut path_exists = false;
     for (route_method, pattern) in ROUTES {
@@ -190,7 +191,7 @@ fn resolve<'p>(method: &Method, path: &'p str) -> Result<(&'static str, Vec<&'p 
         let mut params = Vec::new();
         let matched = parts.iter().zip(&segments).all(|(part, segment)| {
             if part.starts_with('{') {
-                params.push(*segment);
+                params.push(decode_segment(segment));
                 !segment.is_empty()
             } else {
                 part == segment
@@ -218,7 +219,8 @@ async fn route(app: &Arc<App>, parts: &Parts, body: &Bytes, caller: &Caller) -> 
     let Some(rest) = path.strip_prefix("/api/v1") else {
         return Err(ApiError::NotFound(format!("no such endpoint: {path}")));
     };
-    let (pattern, p) = resolve(&parts.method, rest)?;
+    let (pattern, params) = resolve(&parts.method, rest)?;
+    let p: Vec<&str> = params.iter().map(String::as_str).collect();
     let query = parts.uri.query().unwrap_or("");
     let method = parts.method.as_str();
     match (method, pattern) {
@@ -295,6 +297,13 @@ async fn route(app: &Arc<App>, parts: &Parts, body: &Bytes, caller: &Caller) -> 
             "route {method} {pattern} has no handler"
         ))),
     }
+}
+
+/// A path parameter percent-decoded once (the CLI encodes every non-alphanumeric character).
+fn decode_segment(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The OpenAPI document of this API, served as is.

@@ -921,6 +921,14 @@ async fn devices_round_trip_through_csv() {
             Some(json!({"name": "hq"})),
         )
         .await;
+    // Cells a spreadsheet would run as formulas are exported defused and imported back intact.
+    server
+        .ok(
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({"extension": "1003", "display_name": "=HYPERLINK(\"http://evil\")", "last_name": "-minus"})),
+        )
+        .await;
     let csv = "mac,model,label,location,profile,hotdesk,lines\n\
         00:04:f2:00:00:01,VVX400,Desk 1,\"Floor 1, east\",hq,false,1:1001 2:1002\n\
         001565000002,T46S,,,,true,2:1002\n\
@@ -949,7 +957,10 @@ async fn devices_round_trip_through_csv() {
         "an empty lines cell keeps them"
     );
 
-    // The export imports back with nothing to change.
+    // The phone claims its config; the export imports back with nothing to change, and leaves what
+    // the phone wrote.
+    let claimed = server.phone_get("/0004f2000001-deskprov.cfg", "").await;
+    assert_eq!(claimed.status, StatusCode::OK);
     let export = server
         .api(Method::GET, "/api/v1/export/devices", None)
         .await;
@@ -970,6 +981,10 @@ async fn devices_round_trip_through_csv() {
         !users.contains("alice-secret-0001"),
         "no secrets without ?secrets=true"
     );
+    assert!(
+        users.contains("'=HYPERLINK") && users.contains("'-minus"),
+        "{users}"
+    );
     let with_secrets = server
         .api(Method::GET, "/api/v1/export/users?secrets=true", None)
         .await
@@ -977,9 +992,13 @@ async fn devices_round_trip_through_csv() {
     assert!(with_secrets.contains("alice-secret-0001"));
     assert_eq!(
         import(&server, "users", &with_secrets, false).await["unchanged"],
-        2
+        3
     );
     assert_eq!(snapshot(&server).await, before);
+    let vvx = server
+        .ok(Method::GET, "/api/v1/devices/0004f2000001", None)
+        .await;
+    assert_eq!(vvx["claimed"], true);
 
     // Bad rows: nothing registered, each row explained.
     let bad = "mac,model,profile,lines\n\

@@ -195,21 +195,21 @@ async fn the_cli_administers_users_devices_profiles_templates_and_csv() {
     run(&[
         "profiles",
         "add",
-        "hq",
+        "head-office",
         "--description",
         "Head office",
         "sip_server=hq.example.com",
         "time_zone=Europe/Berlin",
     ]);
-    fails(&["profiles", "add", "hq"], "already exists");
+    fails(&["profiles", "add", "head-office"], "already exists");
     fails(
         &["profiles", "add", "branch", "utc_offset=+01:00"],
         "site-wide",
     );
     assert!(run(&["profiles", "list"]).contains("Head office"));
-    run(&["profiles", "edit", "hq", "time_zone="]);
+    run(&["profiles", "edit", "head-office", "time_zone="]);
     assert_eq!(
-        json(&["profiles", "show", "hq"])["settings"],
+        json(&["profiles", "show", "head-office"])["settings"],
         serde_json::json!({"sip_server": "hq.example.com"})
     );
     run(&["models", "set", "T46S", "language=de"]);
@@ -236,7 +236,7 @@ async fn the_cli_administers_users_devices_profiles_templates_and_csv() {
         "--model",
         "T46S",
         "--profile",
-        "hq",
+        "head-office",
         "--location",
         "Floor 2",
     ]);
@@ -256,10 +256,17 @@ async fn the_cli_administers_users_devices_profiles_templates_and_csv() {
     let unassigned = json(&["devices", "list", "--unassigned"]);
     assert_eq!(unassigned.as_array().unwrap().len(), 1);
     assert_eq!(
-        json(&["devices", "list", "--profile", "hq", "--location", "floor"])
-            .as_array()
-            .unwrap()
-            .len(),
+        json(&[
+            "devices",
+            "list",
+            "--profile",
+            "head-office",
+            "--location",
+            "floor"
+        ])
+        .as_array()
+        .unwrap()
+        .len(),
         2
     );
     run(&[
@@ -270,7 +277,7 @@ async fn the_cli_administers_users_devices_profiles_templates_and_csv() {
     ]);
     let effective = run(&["devices", "settings", "001565000001"]);
     for expected in [
-        "profile hq",
+        "profile head-office",
         "model T46S",
         "device",
         "default",
@@ -292,7 +299,7 @@ async fn the_cli_administers_users_devices_profiles_templates_and_csv() {
         json(&["devices", "show", "001565000002"])["location"],
         Value::Null
     );
-    fails(&["profiles", "remove", "hq"], "devices use");
+    fails(&["profiles", "remove", "head-office"], "devices use");
 
     // Templates: listed, checked offline, reloaded by command and by SIGHUP.
     assert!(run(&["templates", "list"]).contains("override"));
