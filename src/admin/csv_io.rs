@@ -771,27 +771,13 @@ fn parse_lines(
     Ok(lines)
 }
 
-/// What an admin sets on a device; the rest (last seen, claim, sessions, login token) is the
-/// phone's, and an import leaves it as the phone last wrote it.
+/// What an admin sets on a device (as `devices::copy_admin_fields` copies it), to compare.
 fn admin_fields(d: &DeviceRecord) -> impl PartialEq + '_ {
     (
         (&d.vendor, &d.model, &d.model_source, &d.model_mismatch),
         (&d.label, &d.location, &d.profile, &d.lines),
         (d.hotdesk, d.certificate_required),
     )
-}
-
-fn merge_admin_fields(stored: &mut DeviceRecord, given: &DeviceRecord) {
-    stored.vendor.clone_from(&given.vendor);
-    stored.model.clone_from(&given.model);
-    stored.model_source = given.model_source;
-    stored.model_mismatch.clone_from(&given.model_mismatch);
-    stored.label.clone_from(&given.label);
-    stored.location.clone_from(&given.location);
-    stored.profile.clone_from(&given.profile);
-    stored.lines.clone_from(&given.lines);
-    stored.hotdesk = given.hotdesk;
-    stored.certificate_required = given.certificate_required;
 }
 
 /// Under the admin lock: users on lines and profiles still exist (an admin may have deleted
@@ -835,7 +821,8 @@ fn commit_devices(
         references_exist(app, record)?;
     }
     let records: Vec<DeviceRecord> = writes.iter().map(|(r, _)| r.clone()).collect();
-    app.store.merge_devices(&records, merge_admin_fields)?;
+    app.store
+        .merge_devices(&records, devices::copy_admin_fields)?;
     for (record, planned) in writes {
         if planned.is_none() {
             app.store.remove_unregistered(record.mac)?;

@@ -574,6 +574,21 @@ pub(crate) fn apply_fields(
     Ok(())
 }
 
+/// Copies what an admin sets on a device onto `stored`; the rest (last seen, claim, sessions,
+/// login token) is the phone's and stays as the phone last wrote it.
+pub(crate) fn copy_admin_fields(stored: &mut DeviceRecord, given: &DeviceRecord) {
+    stored.vendor.clone_from(&given.vendor);
+    stored.model.clone_from(&given.model);
+    stored.model_source = given.model_source;
+    stored.model_mismatch.clone_from(&given.model_mismatch);
+    stored.label.clone_from(&given.label);
+    stored.location.clone_from(&given.location);
+    stored.profile.clone_from(&given.profile);
+    stored.lines.clone_from(&given.lines);
+    stored.hotdesk = given.hotdesk;
+    stored.certificate_required = given.certificate_required;
+}
+
 /// Everything a device record must satisfy before it is stored.
 pub(crate) fn check_device(app: &App, d: &DeviceRecord) -> Result<(), ApiError> {
     check_hotdesk(d)?;
@@ -607,15 +622,7 @@ pub async fn patch(app: &App, mac: &str, patch: DevicePatch) -> ApiResult {
     let (stored, ()) = app
         .store
         .update_device(mac, |d| {
-            d.vendor.clone_from(&next.vendor);
-            d.model.clone_from(&next.model);
-            d.model_source = next.model_source;
-            d.model_mismatch.clone_from(&next.model_mismatch);
-            d.label.clone_from(&next.label);
-            d.location.clone_from(&next.location);
-            d.profile.clone_from(&next.profile);
-            d.hotdesk = next.hotdesk;
-            d.certificate_required = next.certificate_required;
+            copy_admin_fields(d, &next);
             if !d.hotdesk {
                 retired_token = d.login_token.take();
             }
