@@ -173,6 +173,7 @@ fn sip(settings: &Settings) -> SipContext<'_> {
     }
 }
 
+/// `language` is the phone's: the settings' or its first line's user's (`TemplateFacts`).
 fn site<'a>(settings: &'a Settings, language: Option<&'static Language>) -> SiteContext<'a> {
     SiteContext {
         ntp_server: settings.ntp_server.as_deref(),
@@ -183,7 +184,7 @@ fn site<'a>(settings: &'a Settings, language: Option<&'static Language>) -> Site
             offset_minutes: z.offset_minutes,
             has_dst: z.has_dst(),
         }),
-        language: language.or_else(|| settings.language()),
+        language,
         firmware_url: settings.firmware_url.as_deref(),
     }
 }
@@ -206,11 +207,7 @@ pub fn common_file(
         .or_else(|| row.and_then(|r| r.family).map(str::to_string));
     let dect = row.map(ModelRow::is_dect).unwrap_or(false)
         || family.as_deref().is_some_and(|f| vendor.family_is_dect(f));
-    let facts = TemplateFacts {
-        settings: &settings,
-        family: family.as_deref(),
-        model: row,
-    };
+    let facts = TemplateFacts::new(&settings, family.as_deref(), row);
     let context = CommonContext {
         family: family.as_deref(),
         dect,
@@ -220,7 +217,7 @@ pub fn common_file(
         base_url: request.base_url,
         provisioning_url: app.config.server.public_url.as_deref(),
         sip: sip(&settings),
-        site: site(&settings, None),
+        site: site(&settings, facts.language),
         sip_notify: app.config.hotdesk.sip_notify,
         vendor: vendor.template_values(&facts),
     };
@@ -282,11 +279,8 @@ pub fn device_file(
             }),
         }
     }
-    let facts = TemplateFacts {
-        settings: &settings,
-        family: row.and_then(|r| r.family),
-        model: row,
-    };
+    let mut facts = TemplateFacts::new(&settings, row.and_then(|r| r.family), row);
+    facts.language = first_user_language.or(facts.language);
     let context = DeviceContext {
         mac: device.mac.to_hex(),
         mac_upper: device.mac.to_hex_upper(),
@@ -305,7 +299,7 @@ pub fn device_file(
             ),
         },
         sip: sip(&settings),
-        site: site(&settings, first_user_language),
+        site: site(&settings, facts.language),
         phone_admin_password: settings.phone_admin_password.as_deref(),
         lines,
         vacant_lines,

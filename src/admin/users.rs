@@ -632,11 +632,12 @@ pub async fn bulk(app: &App, body: BulkAction) -> ApiResult {
     let mut reload = Vec::new();
     {
         let _guard = app.admin_writes.lock().await;
-        let unknown: Vec<String> = extensions
-            .iter()
-            .filter(|e| !matches!(app.store.user(e), Ok(Some(_))))
-            .map(Extension::to_string)
-            .collect();
+        let mut unknown = Vec::new();
+        for extension in &extensions {
+            if app.store.user(extension)?.is_none() {
+                unknown.push(extension.to_string());
+            }
+        }
         if !unknown.is_empty() {
             return Err(ApiError::NotFound(format!(
                 "no user with extension {}; nothing was changed",

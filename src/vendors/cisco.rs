@@ -144,10 +144,6 @@ impl Vendor for Cisco {
                     cisco_dst_change(end)?
                 ))
             });
-        let locales: serde_json::Map<String, serde_json::Value> = crate::locale::LANGUAGES
-            .iter()
-            .map(|l| (l.code.to_string(), json!(cisco_locale(l.code))))
-            .collect();
         json!({
             "transport": transport,
             "device_file": format!("{DEVICE_PREFIX}$MA.xml"),
@@ -156,7 +152,7 @@ impl Vendor for Cisco {
                 _ => format!("GMT{}", z.offset()),
             }),
             "dst_rule": dst_rule,
-            "locales": locales,
+            "locale": facts.language.and_then(|l| cisco_locale(l.code)),
         })
     }
 
@@ -247,16 +243,13 @@ mod tests {
     }
 
     fn values(zone: &str, language: Option<&str>) -> serde_json::Value {
+        // `language` goes through the settings, as the phone's own language would.
         let settings = crate::settings::Settings {
             time_zone: Some(zone.into()),
             language: language.map(Into::into),
             ..Default::default()
         };
-        Cisco.template_values(&TemplateFacts {
-            settings: &settings,
-            family: None,
-            model: None,
-        })
+        Cisco.template_values(&TemplateFacts::new(&settings, None, None))
     }
 
     #[test]
@@ -278,12 +271,14 @@ mod tests {
     }
 
     #[test]
-    fn every_language_has_a_locale_entry() {
-        let v = values("UTC", Some("de"));
-        let locales = v["locales"].as_object().unwrap();
-        assert_eq!(locales.len(), crate::locale::LANGUAGES.len());
-        assert_eq!(locales["de"], "de-DE");
-        assert_eq!(locales["nb"], "nn-NO");
+    fn every_language_has_a_locale() {
+        for language in crate::locale::LANGUAGES {
+            let locale = values("UTC", Some(language.code))["locale"].clone();
+            assert!(locale.is_string(), "{}", language.code);
+        }
+        assert_eq!(values("UTC", Some("de"))["locale"], "de-DE");
+        assert_eq!(values("UTC", Some("nb"))["locale"], "nn-NO");
+        assert!(values("UTC", None)["locale"].is_null());
     }
 
     #[test]

@@ -172,11 +172,7 @@ mod tests {
                 time_zone: Some(zone.into()),
                 ..Default::default()
             };
-            Fanvil.template_values(&TemplateFacts {
-                settings: &settings,
-                family: None,
-                model: None,
-            })
+            Fanvil.template_values(&TemplateFacts::new(&settings, None, None))
         };
         let berlin = values("Europe/Berlin");
         assert_eq!(berlin["time_zone"], 4);

@@ -253,11 +253,7 @@ mod tests {
             firmware_url: Some("https://fw.example.com/gs/".into()),
             ..Default::default()
         };
-        let values = Grandstream.template_values(&TemplateFacts {
-            settings: &settings,
-            family: None,
-            model: row,
-        });
+        let values = Grandstream.template_values(&TemplateFacts::new(&settings, None, row));
         let keys = values["outbound_proxy_keys"].as_array().unwrap();
         assert_eq!(keys.len(), usize::from(row.unwrap().lines()) + 1);
         for (index, key) in keys.iter().enumerate().skip(1) {
@@ -276,11 +272,7 @@ mod tests {
             firmware_url: Some("http://fw.example.com/gs".into()),
             ..Default::default()
         };
-        let values = Grandstream.template_values(&TemplateFacts {
-            settings: &http,
-            family: None,
-            model: None,
-        });
+        let values = Grandstream.template_values(&TemplateFacts::new(&http, None, None));
         assert_eq!(values["firmware"]["via"], 1);
         assert_eq!(
             values["outbound_proxy_keys"].as_array().unwrap().len(),

@@ -13,6 +13,7 @@ pub mod snom;
 pub mod yealink;
 
 use crate::domain::{Mac, ModelId};
+use crate::locale::Language;
 use crate::models::ModelRow;
 use crate::settings::Settings;
 use crate::templates::Format;
@@ -45,6 +46,23 @@ pub struct TemplateFacts<'a> {
     pub settings: &'a Settings,
     pub family: Option<&'a str>,
     pub model: Option<&'a ModelRow>,
+    /// The phone's language: the settings', or that of the user on its first line.
+    pub language: Option<&'static Language>,
+}
+
+impl<'a> TemplateFacts<'a> {
+    pub fn new(
+        settings: &'a Settings,
+        family: Option<&'a str>,
+        model: Option<&'a ModelRow>,
+    ) -> TemplateFacts<'a> {
+        TemplateFacts {
+            settings,
+            family,
+            model,
+            language: settings.language(),
+        }
+    }
 }
 
 /// What a User-Agent told us about the phone that sent it.

@@ -184,10 +184,6 @@ impl Vendor for Polycom {
             Some(url) => url.to_string(),
             None => "sip.ld".to_string(),
         };
-        let languages: serde_json::Map<String, serde_json::Value> = crate::locale::LANGUAGES
-            .iter()
-            .map(|l| (l.code.to_string(), json!(poly_language(l.code))))
-            .collect();
         json!({
             "transport": transport,
             "device_file_suffix": DEVICE_SUFFIX,
@@ -195,7 +191,7 @@ impl Vendor for Polycom {
             "app_file_path": app_file_path,
             "gmt_offset": zone.map(|z| i32::from(z.offset_minutes) * 60),
             "dst": dst,
-            "languages": languages,
+            "language": facts.language.and_then(|l| poly_language(l.code)),
         })
     }
 
@@ -302,11 +298,7 @@ mod tests {
     }
 
     fn values(settings: &crate::settings::Settings) -> serde_json::Value {
-        Polycom.template_values(&TemplateFacts {
-            settings,
-            family: None,
-            model: None,
-        })
+        Polycom.template_values(&TemplateFacts::new(settings, None, None))
     }
 
     #[test]
@@ -324,13 +316,15 @@ mod tests {
         );
         assert_eq!(v["dst"]["stop"]["time"], 3);
         assert_eq!(v["app_file_path"], "https://fw.example.com/poly/sip.ld");
-        assert_eq!(v["languages"]["de"], "German_Germany");
-        assert!(v["languages"]["fi"].is_null());
-        assert_eq!(
-            v["languages"].as_object().unwrap().len(),
-            crate::locale::LANGUAGES.len(),
-            "every language has an entry, or the template's lookup fails"
+        assert!(v["language"].is_null());
+        settings.language = Some("de".into());
+        assert_eq!(values(&settings)["language"], "German_Germany");
+        settings.language = Some("fi".into());
+        assert!(
+            values(&settings)["language"].is_null(),
+            "no Finnish on Poly"
         );
+        settings.language = None;
 
         settings.time_zone = Some("America/New_York".into());
         settings.firmware_url = Some("https://fw.example.com/poly/6.4.6.sip.ld".into());

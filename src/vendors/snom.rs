@@ -161,15 +161,11 @@ impl Vendor for Snom {
                     snom_dst_change(end)?
                 ))
             });
-        let languages: serde_json::Map<String, serde_json::Value> = crate::locale::LANGUAGES
-            .iter()
-            .map(|l| (l.code.to_string(), json!(snom_language(l.code))))
-            .collect();
         json!({
             "transport": transport,
             "utc_offset": zone.map(|z| format!("{:+}", i32::from(z.offset_minutes) * 60)),
             "dst": dst,
-            "languages": languages,
+            "language": facts.language.and_then(|l| snom_language(l.code)),
         })
     }
 
@@ -252,11 +248,7 @@ mod tests {
             time_zone: Some(zone.into()),
             ..Default::default()
         };
-        Snom.template_values(&TemplateFacts {
-            settings: &settings,
-            family: None,
-            model: None,
-        })
+        Snom.template_values(&TemplateFacts::new(&settings, None, None))
     }
 
     #[test]
@@ -277,15 +269,19 @@ mod tests {
     }
 
     #[test]
-    fn every_language_has_an_entry() {
-        let languages = values("UTC")["languages"].as_object().unwrap().clone();
-        assert_eq!(languages.len(), crate::locale::LANGUAGES.len());
-        assert_eq!(languages["de"], "Deutsch");
-        assert!(
-            languages
-                .values()
-                .all(|v| v.as_str().is_some_and(str::is_ascii))
-        );
+    fn every_language_has_an_ascii_name() {
+        let settings = crate::settings::Settings::default();
+        for language in crate::locale::LANGUAGES {
+            let mut facts = TemplateFacts::new(&settings, None, None);
+            facts.language = Some(language);
+            let name = Snom.template_values(&facts)["language"].clone();
+            assert!(
+                name.as_str().is_some_and(str::is_ascii),
+                "{}: {name}",
+                language.code
+            );
+        }
+        assert!(values("UTC")["language"].is_null());
     }
 
     #[test]

@@ -452,21 +452,13 @@ mod tests {
             time_zone: Some("Europe/Berlin".into()),
             ..Default::default()
         };
-        let facts = TemplateFacts {
-            settings: &settings,
-            family: None,
-            model: None,
-        };
+        let facts = TemplateFacts::new(&settings, None, None);
         let values = Yealink.template_values(&facts);
         assert_eq!(values["time_zone"], "+1");
         assert_eq!(values["dst"]["start"], "3/5/7/2");
         assert_eq!(values["dst"]["end"], "10/5/7/3");
         let none = crate::settings::Settings::default();
-        let values = Yealink.template_values(&TemplateFacts {
-            settings: &none,
-            family: None,
-            model: None,
-        });
+        let values = Yealink.template_values(&TemplateFacts::new(&none, None, None));
         assert!(values["time_zone"].is_null() && values["dst"].is_null());
     }
 
