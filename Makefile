@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run test lint fmt build clean fuzz
+.PHONY: run test lint fmt build clean fuzz bench
 
 run:
 	$(CARGO) run --release -- serve $(ARGS)
@@ -16,7 +16,7 @@ test: lint
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all
@@ -26,6 +26,17 @@ build:
 
 clean:
 	$(CARGO) clean
+
+# Benchmarks side by side with nginx (not part of `make test` or CI; about five minutes):
+# installs nginx and wrk when missing, seeds a site of 10,000 phones, measures both servers
+# with the same client (bench/) and writes BENCHMARKS.md. BENCH_ARGS: see
+# `target/release/deskprov-bench --help` (e.g. --seconds 5 --only a,b).
+BENCH_ARGS ?=
+
+bench:
+	sh bench/install-tools.sh
+	$(CARGO) build --release -p deskprov -p deskprov-bench
+	target/release/deskprov-bench $(BENCH_ARGS)
 
 # Fuzzing (not part of `make test` or CI): seeds fuzz/corpus/, then runs each cargo-fuzz target
 # for FUZZ_SECONDS on the nightly toolchain. Crashes land in fuzz/artifacts/<target>/; copy them

@@ -27,6 +27,8 @@ pub struct App {
     pub vendor_cas: Option<crate::client_cert::CertificateCheck>,
     /// Keeps refusals anyone can repeat from flooding the audit trail.
     pub audit_repeats: crate::audit::RepeatFilter,
+    /// Rendered files, served again while nothing they depend on changed.
+    pub render_cache: crate::render_cache::RenderCache,
 }
 
 pub type SharedApp = Arc<App>;

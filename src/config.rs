@@ -270,6 +270,9 @@ pub struct Limits {
     pub body_read_timeout_secs: u64,
     /// How long shutdown waits for open requests before closing them.
     pub shutdown_grace_secs: u64,
+    /// Memory for rendered files kept between requests (render_cache.rs); 0 renders every
+    /// request.
+    pub render_cache_bytes: u64,
 }
 
 impl Default for Limits {
@@ -286,6 +289,7 @@ impl Default for Limits {
             max_uploads_per_device_bytes: 2 * 1024 * 1024,
             body_read_timeout_secs: 10,
             shutdown_grace_secs: 10,
+            render_cache_bytes: 64 * 1024 * 1024,
         }
     }
 }

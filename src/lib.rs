@@ -22,6 +22,7 @@ pub mod locale;
 pub mod models;
 pub mod provision;
 pub mod render;
+pub mod render_cache;
 pub mod respond;
 pub mod server;
 pub mod settings;

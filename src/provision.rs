@@ -29,7 +29,9 @@ use crate::hotdesk;
 use crate::identify::{Identification, identify};
 use crate::render::{self, CommonRequest, Rendered};
 use crate::respond::{self, HttpResponse};
-use crate::store::{DeviceRecord, ModelMismatch, ModelSource, StoreError, UnregisteredRecord};
+use crate::store::{
+    DeviceRecord, DeviceSnapshot, ModelMismatch, ModelSource, StoreError, UnregisteredRecord,
+};
 use crate::vendors::FileRequest;
 
 /// Longest request path accepted; real phone file names are a few dozen bytes.
@@ -95,9 +97,10 @@ fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResp
         Err(status) => return Ok(respond::text(status, "bad request\n")),
     };
     let now = app.clock.now();
-    if let Some(mac) = identification.requester_mac() {
-        note_sighting(app, mac, &identification, peer.address, now)?;
-    }
+    let sighted = match identification.requester_mac() {
+        Some(mac) => note_sighting(app, mac, &identification, peer.address, now)?,
+        None => None,
+    };
     let Some((vendor, file)) = &identification.file else {
         return missing(app, request, peer, now);
     };
@@ -110,27 +113,52 @@ fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResp
                 firmware: identification.firmware(),
                 base_url: &base_url,
             };
-            serve(request, render::common_file(app, *vendor, &common), false)
+            serve(
+                request,
+                app.render_cache.common_file(app, *vendor, &common),
+                false,
+            )
         }
         FileRequest::Device { mac } => {
-            let device = match authorize(app, request, *mac, &identification, peer, now, true)? {
+            let sighted = sighted.filter(|device| device.record.mac == *mac);
+            let device = match authorize(
+                app,
+                request,
+                *mac,
+                sighted,
+                &identification,
+                peer,
+                now,
+                true,
+            )? {
                 Ok(device) => device,
                 Err(refusal) => return Ok(refusal),
             };
             let vendor = device
+                .record
                 .vendor
                 .as_deref()
                 .and_then(crate::vendors::by_id)
                 .unwrap_or(*vendor);
             serve(
                 request,
-                render::device_file(app, vendor, &device, &base_url),
+                app.render_cache
+                    .device_file(app, vendor, &device, &base_url),
                 true,
             )
         }
         FileRequest::Stored { mac, name } => {
-            if let Err(refusal) = authorize(app, request, *mac, &identification, peer, now, false)?
-            {
+            let sighted = sighted.filter(|device| device.record.mac == *mac);
+            if let Err(refusal) = authorize(
+                app,
+                request,
+                *mac,
+                sighted,
+                &identification,
+                peer,
+                now,
+                false,
+            )? {
                 return Ok(refusal);
             }
             Ok(match app.store.upload(*mac, name)? {
@@ -189,8 +217,17 @@ where
         return Ok(method_not_allowed());
     };
     let now = app.clock.now();
-    note_sighting(app, *mac, &identification, peer.address, now)?;
-    if let Err(refusal) = authorize(app, &request, *mac, &identification, peer, now, false)? {
+    let sighted = note_sighting(app, *mac, &identification, peer.address, now)?;
+    if let Err(refusal) = authorize(
+        app,
+        &request,
+        *mac,
+        sighted,
+        &identification,
+        peer,
+        now,
+        false,
+    )? {
         return Ok(refusal);
     }
     let limits = &app.config.limits;
@@ -252,19 +289,21 @@ pub fn valid_host(host: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
 }
 
-/// Decides whether the request may have the device's own files. `may_claim`: a first request
-/// in the claim window may take the claim (config files), or only an existing claim or
-/// credentials count (stored files).
+/// Decides whether the request may have the device's own files. `sighted`: the device as
+/// this request's sighting left it, saving a second read. `may_claim`: a first request in the
+/// claim window may take the claim (config files), or only an existing claim or credentials
+/// count (stored files).
 #[allow(clippy::too_many_arguments)]
 fn authorize<B>(
     app: &App,
     request: &Request<B>,
     mac: Mac,
+    sighted: Option<Arc<DeviceSnapshot>>,
     identification: &Identification,
     peer: Peer,
     now: i64,
     may_claim: bool,
-) -> Result<Result<DeviceRecord, HttpResponse>, StoreError> {
+) -> Result<Result<Arc<DeviceSnapshot>, HttpResponse>, StoreError> {
     let credentials = presented_credentials(app, request, now);
     let requester = Requester {
         user_agent_mac: identification.user_agent.as_ref().and_then(|ua| ua.mac),
@@ -272,22 +311,32 @@ fn authorize<B>(
         client_cert_mac: peer.client_cert.mac(),
         address: peer.address,
     };
-    let device = app.store.device(mac)?;
-    let decision =
-        access::device_config(&app.config.provisioning, device.as_ref(), &requester, now);
+    let device = match sighted {
+        Some(device) => Some(device),
+        None => app.store.device_snapshot(mac)?,
+    };
+    let decision = access::device_config(
+        &app.config.provisioning,
+        device.as_ref().map(|d| &d.record),
+        &requester,
+        now,
+    );
     if decision.is_err() {
         crate::sources::note_refused_mac(app, peer.address, mac, now)?;
     }
     let refuse = |denial| denied(app, mac, peer, denial, now);
     Ok(match decision {
         Ok(Grant::Claim) if may_claim => match claim(app, mac, peer.address, now)? {
-            Some(device) => Ok(device),
+            Some(_) => app
+                .store
+                .device_snapshot(mac)?
+                .ok_or_else(|| refuse(Denial::UnknownDevice)),
             None => Err(refuse(Denial::NoCredentials)),
         },
         Ok(Grant::Claim) => Err(refuse(Denial::NoCredentials)),
         Ok(Grant::Credentials | Grant::Certificate) => {
             let device = device.expect("a grant implies a device");
-            if device.claimed_at.is_none() {
+            if device.record.claimed_at.is_none() {
                 app.store
                     .update_device(mac, |d| access::close_claim(d, now))?;
             }
@@ -327,7 +376,7 @@ fn claim(
 
 fn serve<B>(
     request: &Request<B>,
-    rendered: Result<Rendered, render::RenderFailure>,
+    rendered: Result<Arc<Rendered>, render::RenderFailure>,
     secret: bool,
 ) -> Result<HttpResponse, StoreError> {
     let rendered = match rendered {
@@ -354,7 +403,7 @@ fn serve<B>(
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
     } else {
-        let mut r = HttpResponse::new(rendered.body.into());
+        let mut r = HttpResponse::new(rendered.body.clone().into());
         r.headers_mut().insert(
             CONTENT_TYPE,
             HeaderValue::from_static(rendered.content_type),
@@ -505,24 +554,64 @@ fn presented_credentials<B>(app: &App, request: &Request<B>, now: i64) -> Option
 }
 
 /// Keeps what we know of the requesting MAC current: auto-fill and last seen for registered
-/// devices, the seen-unregistered list for others. Writes only what changed.
+/// devices, the seen-unregistered list for others. Writes only what changed. Returns the
+/// device as it is now, if registered.
 fn note_sighting(
     app: &App,
     mac: Mac,
     identification: &Identification,
     address: IpAddr,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<Option<Arc<DeviceSnapshot>>, StoreError> {
+    if let Some(snapshot) = app.store.device_snapshot(mac)?
+        && !sighting_is_news(&snapshot.record, identification, address, now)
+    {
+        return Ok(Some(snapshot));
+    }
     let address = address.to_string();
     let updated = app.store.update_device(mac, |device| {
         update_device_facts(device, identification, &address, now)
     })?;
     match updated {
-        Some((device, Some(event))) => log_fact_event(app, &device, event),
-        Some((_, None)) => {}
-        None => note_unregistered(app, mac, identification, address, now)?,
+        Some((device, event)) => {
+            if let Some(event) = event {
+                log_fact_event(app, &device, event);
+            }
+            app.store.device_snapshot(mac)
+        }
+        None => {
+            note_unregistered(app, mac, identification, address, now)?;
+            Ok(None)
+        }
     }
-    Ok(())
+}
+
+/// Whether the request tells something the record lacks, so that [`update_device_facts`]
+/// would write. A phone polling its config tells nothing new, and this answers without the
+/// encode-and-compare of an update. Errs towards yes: a model differing from the record
+/// always takes the full way.
+fn sighting_is_news(
+    device: &DeviceRecord,
+    identification: &Identification,
+    address: IpAddr,
+    now: i64,
+) -> bool {
+    let seen_lately = device.first_seen.is_some()
+        && device
+            .last_seen
+            .is_some_and(|seen| now - seen < LAST_SEEN_RESOLUTION_SECS);
+    let same_address = device
+        .last_address
+        .as_deref()
+        .and_then(|a| a.parse::<IpAddr>().ok())
+        == Some(address);
+    let firmware_known = identification
+        .firmware()
+        .is_none_or(|f| device.firmware.as_deref() == Some(f));
+    let model_known = identification
+        .model()
+        .is_none_or(|reported| device.model.as_ref() == Some(reported));
+    !(seen_lately && same_address && firmware_known && model_known)
 }
 
 enum FactEvent {
@@ -656,6 +745,46 @@ fn note_unregistered(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shortcut must never skip a write the full update would make.
+    #[test]
+    fn a_sighting_that_is_not_news_changes_nothing() {
+        use crate::domain::Secret;
+        let mac = Mac::parse("001565aabbcc").unwrap();
+        let address: IpAddr = "192.0.2.10".parse().unwrap();
+        let identify_as = |ua: &str| identify(ua.as_bytes(), "001565aabbcc.cfg");
+        let t46s = identify_as("Yealink SIP-T46S 66.86.0.15 00:15:65:aa:bb:cc");
+        let newer = identify_as("Yealink SIP-T46S 66.86.0.20 00:15:65:aa:bb:cc");
+        let t54w = identify_as("Yealink SIP-T54W 96.86.0.100 00:15:65:aa:bb:cc");
+        let anonymous = identify_as("");
+        let mut known = DeviceRecord::blank(mac, 1000, Secret::generate(16));
+        update_device_facts(&mut known, &t46s, &address.to_string(), 2000);
+        let blank = DeviceRecord::blank(mac, 1000, Secret::generate(16));
+        let elsewhere: IpAddr = "192.0.2.11".parse().unwrap();
+        let cases = [
+            (&known, &t46s, address, 2030),
+            (&known, &t46s, address, 2060),
+            (&known, &t46s, elsewhere, 2030),
+            (&known, &newer, address, 2030),
+            (&known, &t54w, address, 2030),
+            (&known, &anonymous, address, 2030),
+            (&blank, &t46s, address, 2030),
+            (&blank, &anonymous, address, 2030),
+        ];
+        let mut skipped = 0;
+        for (i, (device, identification, address, now)) in cases.into_iter().enumerate() {
+            let mut updated = device.clone();
+            update_device_facts(&mut updated, identification, &address.to_string(), now);
+            let changed = updated != *device;
+            assert_eq!(
+                sighting_is_news(device, identification, address, now),
+                changed,
+                "case {i}"
+            );
+            skipped += usize::from(!changed);
+        }
+        assert_eq!(skipped, 2, "the polling cases take the shortcut");
+    }
 
     #[test]
     fn paths_are_decoded_once_and_traversal_refused() {

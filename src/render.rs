@@ -25,6 +25,8 @@ pub struct Rendered {
     /// A strong validator: a hash of the body.
     pub etag: String,
     pub content_type: &'static str,
+    /// The file changes at this time by itself (a hot-desk login ends): caches must drop it.
+    pub valid_until: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -310,7 +312,19 @@ pub fn device_file(
         .map(|r| r.template)
         .unwrap_or(vendor.default_device_template());
     let text = app.templates.render(template, &context)?;
-    Ok(finish(text, vendor))
+    let mut rendered = finish(text, vendor);
+    rendered.valid_until = next_login_end(device, &settings, now);
+    Ok(rendered)
+}
+
+/// The earliest end of a live hot-desk login on the device: its file changes then.
+fn next_login_end(device: &DeviceRecord, settings: &Settings, now: i64) -> Option<i64> {
+    device
+        .sessions
+        .values()
+        .filter_map(|session| settings.hotdesk_login_ends(session.since))
+        .filter(|end| *end > now)
+        .min()
 }
 
 /// Who is on each line: the admin's assignments, then live hot-desk logins, then on a logged-out
@@ -381,5 +395,6 @@ fn finish(text: String, vendor: &dyn Vendor) -> Rendered {
         body: Bytes::from(text),
         etag: format!("\"{hex}\""),
         content_type: vendor.content_type(),
+        valid_until: None,
     }
 }

@@ -64,7 +64,8 @@ fn allowed(app: &App, address: IpAddr) -> bool {
 
 /// When the source's ban ends, if it is banned now.
 pub fn banned_until(app: &App, address: IpAddr, now: i64) -> Result<Option<i64>, StoreError> {
-    if allowed(app, address) {
+    // Asked for every connection and request: without a ban in force, no read at all.
+    if !app.store.any_ban_reaches(now) || allowed(app, address) {
         return Ok(None);
     }
     Ok(app

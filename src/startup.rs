@@ -92,6 +92,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
     let phone_addr = phone.local_addr().expect("bound socket has an address");
     let admin_addr = admin.local_addr().expect("bound socket has an address");
     let config_hashes = config.hotdesk.max_concurrent_hashes;
+    let render_cache = crate::render_cache::RenderCache::new(config.limits.render_cache_bytes);
     let app = Arc::new(App {
         config,
         store,
@@ -103,6 +104,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         vendor_cas,
         audit_repeats: Default::default(),
         imports: Default::default(),
+        render_cache,
     });
     let (stop, stopped) = oneshot::channel::<()>();
     let sweeper = crate::hotdesk::spawn_sweeper(app.clone());

@@ -10,7 +10,10 @@
 //! - admin operations that span records run under the admin write lock held by the caller.
 
 use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -107,7 +110,99 @@ pub struct DeviceRecord {
     pub adopted: bool,
 }
 
+/// Memory for decoded device records kept by [`Store::device_snapshot`].
+const DECODED_DEVICES_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A device record as stored, decoded once: phones ask far more often than records change.
+pub struct DeviceSnapshot {
+    raw: sled::IVec,
+    pub record: DeviceRecord,
+    /// [`DeviceRecord::render_fingerprint`], computed once per stored version.
+    pub fingerprint: u64,
+}
+
+#[derive(Clone)]
+struct SnapshotWeight;
+
+impl quick_cache::Weighter<Mac, Arc<DeviceSnapshot>> for SnapshotWeight {
+    /// The stored bytes, about as much again decoded, and the bookkeeping.
+    fn weight(&self, _: &Mac, snapshot: &Arc<DeviceSnapshot>) -> u64 {
+        (snapshot.raw.len() as u64) * 2 + 128
+    }
+}
+
+type DecodedDevices = quick_cache::sync::Cache<Mac, Arc<DeviceSnapshot>, SnapshotWeight>;
+
+/// Keyed per process, so nobody outside can aim records at a fingerprint collision.
+static FINGERPRINT_KEYS: LazyLock<std::hash::RandomState> =
+    LazyLock::new(std::hash::RandomState::new);
+
+/// Feeds serde's output straight into a hasher, without building the bytes.
+struct HashWriter<'a>(&'a mut std::hash::DefaultHasher);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.write(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl DeviceRecord {
+    /// A hash of every field a rendered config can depend on (render_cache.rs). The facts
+    /// phones report on each request (last seen, address, firmware, claim) are left out, so
+    /// polling does not invalidate the device's cached file. Destructured field by field:
+    /// a new field does not compile until someone decides whether configs depend on it.
+    pub fn render_fingerprint(&self) -> u64 {
+        let DeviceRecord {
+            mac,
+            vendor,
+            model,
+            model_source: _,
+            firmware: _,
+            label,
+            lines,
+            registered_at: _,
+            first_seen: _,
+            last_seen: _,
+            last_address: _,
+            model_mismatch: _,
+            provisioning_user,
+            provisioning_password,
+            claim_opened_at: _,
+            claimed_at: _,
+            claimed_from: _,
+            hotdesk,
+            login_token,
+            sessions,
+            certificate_required: _,
+            location: _,
+            profile,
+            settings,
+            adopted: _,
+        } = self;
+        let inputs = (
+            mac,
+            vendor,
+            model,
+            label,
+            lines,
+            provisioning_user,
+            provisioning_password,
+            hotdesk,
+            login_token,
+            sessions,
+            profile,
+            settings,
+        );
+        let mut hasher = FINGERPRINT_KEYS.build_hasher();
+        serde_json::to_writer(HashWriter(&mut hasher), &inputs).expect("records serialize to JSON");
+        hasher.finish()
+    }
+
     /// A device just registered: nothing known of it but its MAC, its claim window open.
     pub fn blank(mac: Mac, now: i64, provisioning_password: Secret) -> DeviceRecord {
         DeviceRecord {
@@ -208,6 +303,38 @@ pub struct ProfileRecord {
     pub created_at: i64,
 }
 
+impl UserRecord {
+    /// The fields rendered into the configs of the phones the user is on; the rest (PIN,
+    /// where they are logged in, contact details) changes no config. Destructured so that a
+    /// new field does not compile until someone decides.
+    fn rendered_part(&self) -> impl PartialEq + use<> {
+        let UserRecord {
+            extension,
+            display_name,
+            sip_user,
+            sip_password,
+            created_at: _,
+            email: _,
+            pin_hash: _,
+            pin_change_required: _,
+            may_hotdesk: _,
+            locked,
+            hotdesk_at: _,
+            first_name: _,
+            last_name: _,
+            language,
+        } = self;
+        (
+            extension.clone(),
+            display_name.clone(),
+            sip_user.clone(),
+            sip_password.clone(),
+            *locked,
+            language.clone(),
+        )
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -264,6 +391,13 @@ pub struct AuditRecord {
 
 #[derive(Clone)]
 pub struct Store {
+    /// Bumped after every write that can change a rendered config other than the device's
+    /// own record: users, site settings, profiles, model settings (render_cache.rs).
+    revision: Arc<AtomicU64>,
+    decoded_devices: Arc<DecodedDevices>,
+    /// The latest end of any source ban ever stored: past it, nobody is banned and the phone
+    /// path need not read the sources tree (sources.rs).
+    latest_ban_end: Arc<AtomicI64>,
     db: sled::Db,
     devices: sled::Tree,
     users: sled::Tree,
@@ -302,8 +436,18 @@ impl Store {
             model_settings: db.open_tree("model_settings")?,
             meta: db.open_tree("meta")?,
             db,
+            revision: Arc::default(),
+            latest_ban_end: Arc::default(),
+            decoded_devices: Arc::new(DecodedDevices::with_weighter(
+                (DECODED_DEVICES_BYTES / 1024) as usize,
+                DECODED_DEVICES_BYTES,
+                SnapshotWeight,
+            )),
         };
         store.check_schema()?;
+        for (_, source) in store.sources()? {
+            store.note_ban_end(source.banned_until);
+        }
         Ok(store)
     }
 
@@ -319,6 +463,16 @@ impl Store {
         }
     }
 
+    /// See [`Store::revision`] field; read it before reading what a render uses.
+    pub fn revision(&self) -> u64 {
+        self.revision.load(Ordering::SeqCst)
+    }
+
+    /// Called after the write, so that a render reading the old data keeps an old revision.
+    fn changed_rendered_inputs(&self) {
+        self.revision.fetch_add(1, Ordering::SeqCst);
+    }
+
     /// Makes every write so far durable (against a process crash; see rust-stack.md §3.2).
     pub async fn flush(&self) -> Result<()> {
         self.db.flush_async().await?;
@@ -329,6 +483,29 @@ impl Store {
 
     pub fn device(&self, mac: Mac) -> Result<Option<DeviceRecord>> {
         self.get(&self.devices, &mac.octets())
+    }
+
+    /// The device as stored now, decoded only when it changed since the last call: the phone
+    /// path reads a device on every request. The stored bytes are compared each time, so a
+    /// snapshot is never older than the record.
+    pub fn device_snapshot(&self, mac: Mac) -> Result<Option<Arc<DeviceSnapshot>>> {
+        let key = mac.octets();
+        let Some(raw) = self.devices.get(key)? else {
+            return Ok(None);
+        };
+        if let Some(snapshot) = self.decoded_devices.get(&mac)
+            && snapshot.raw == raw
+        {
+            return Ok(Some(snapshot));
+        }
+        let record: DeviceRecord = decode(&key, &raw)?;
+        let snapshot = Arc::new(DeviceSnapshot {
+            fingerprint: record.render_fingerprint(),
+            record,
+            raw,
+        });
+        self.decoded_devices.insert(mac, snapshot.clone());
+        Ok(Some(snapshot))
     }
 
     pub fn devices(&self) -> Result<Vec<DeviceRecord>> {
@@ -365,19 +542,40 @@ impl Store {
     }
 
     pub fn insert_user(&self, record: &UserRecord) -> Result<bool> {
-        self.insert_new(&self.users, record.extension.as_str().as_bytes(), record)
+        let inserted =
+            self.insert_new(&self.users, record.extension.as_str().as_bytes(), record)?;
+        self.changed_rendered_inputs();
+        Ok(inserted)
     }
 
+    /// Like [`Store::update_device`]. A login or a PIN change leaves rendered configs valid;
+    /// a change of what configs carry does not.
     pub fn update_user<T>(
         &self,
         extension: &Extension,
-        change: impl FnMut(&mut UserRecord) -> T,
+        mut change: impl FnMut(&mut UserRecord) -> T,
     ) -> Result<Option<(UserRecord, T)>> {
-        self.update(&self.users, extension.as_str().as_bytes(), change)
+        let mut rendered_changed = false;
+        let updated = self.update(
+            &self.users,
+            extension.as_str().as_bytes(),
+            |user: &mut UserRecord| {
+                let before = user.rendered_part();
+                let outcome = change(user);
+                rendered_changed = before != user.rendered_part();
+                outcome
+            },
+        )?;
+        if rendered_changed {
+            self.changed_rendered_inputs();
+        }
+        Ok(updated)
     }
 
     pub fn remove_user(&self, extension: &Extension) -> Result<bool> {
-        Ok(self.users.remove(extension.as_str().as_bytes())?.is_some())
+        let removed = self.users.remove(extension.as_str().as_bytes())?.is_some();
+        self.changed_rendered_inputs();
+        Ok(removed)
     }
 
     // ---- seen but unregistered ----
@@ -563,7 +761,18 @@ impl Store {
         key: &str,
         change: impl FnMut(&mut SourceRecord) -> T,
     ) -> Result<(SourceRecord, T)> {
-        self.upsert(&self.sources, key.as_bytes(), change)
+        let (record, outcome) = self.upsert(&self.sources, key.as_bytes(), change)?;
+        self.note_ban_end(record.banned_until);
+        Ok((record, outcome))
+    }
+
+    fn note_ban_end(&self, until: i64) {
+        self.latest_ban_end.fetch_max(until, Ordering::SeqCst);
+    }
+
+    /// Whether any source may be banned at `now`; `false` means surely none is.
+    pub fn any_ban_reaches(&self, now: i64) -> bool {
+        now < self.latest_ban_end.load(Ordering::SeqCst)
     }
 
     pub fn remove_source(&self, key: &str) -> Result<bool> {
@@ -664,15 +873,21 @@ impl Store {
     }
 
     pub fn insert_profile(&self, record: &ProfileRecord) -> Result<bool> {
-        self.insert_new(&self.profiles, record.name.as_str().as_bytes(), record)
+        let inserted = self.insert_new(&self.profiles, record.name.as_str().as_bytes(), record)?;
+        self.changed_rendered_inputs();
+        Ok(inserted)
     }
 
     pub fn put_profile(&self, record: &ProfileRecord) -> Result<()> {
-        self.put(&self.profiles, record.name.as_str().as_bytes(), record)
+        self.put(&self.profiles, record.name.as_str().as_bytes(), record)?;
+        self.changed_rendered_inputs();
+        Ok(())
     }
 
     pub fn remove_profile(&self, name: &ProfileName) -> Result<bool> {
-        Ok(self.profiles.remove(name.as_str().as_bytes())?.is_some())
+        let removed = self.profiles.remove(name.as_str().as_bytes())?.is_some();
+        self.changed_rendered_inputs();
+        Ok(removed)
     }
 
     /// The settings of one model (by its model table id), empty when none are set.
@@ -699,9 +914,11 @@ impl Store {
     pub fn put_model_settings(&self, model: &str, layer: &Layer) -> Result<()> {
         if layer.is_empty() {
             self.model_settings.remove(model.as_bytes())?;
-            return Ok(());
+        } else {
+            self.put(&self.model_settings, model.as_bytes(), layer)?;
         }
-        self.put(&self.model_settings, model.as_bytes(), layer)
+        self.changed_rendered_inputs();
+        Ok(())
     }
 
     // ---- bulk writes: each batch is applied atomically, all or nothing ----
@@ -712,6 +929,7 @@ impl Store {
             batch.insert(record.extension.as_str().as_bytes(), encode(record));
         }
         self.users.apply_batch(batch)?;
+        self.changed_rendered_inputs();
         Ok(())
     }
 
@@ -762,7 +980,9 @@ impl Store {
     }
 
     pub fn put_settings(&self, settings: &Settings) -> Result<()> {
-        self.put(&self.meta, SETTINGS_KEY, settings)
+        self.put(&self.meta, SETTINGS_KEY, settings)?;
+        self.changed_rendered_inputs();
+        Ok(())
     }
 
     pub fn tokens(&self) -> Result<Vec<TokenRecord>> {

@@ -53,6 +53,8 @@ pub struct RenderError {
 pub struct LiveTemplates {
     current: std::sync::RwLock<std::sync::Arc<Templates>>,
     override_dir: Option<PathBuf>,
+    /// Bumped at every reload: files rendered with an older set are stale (render_cache.rs).
+    revision: std::sync::atomic::AtomicU64,
 }
 
 impl LiveTemplates {
@@ -60,7 +62,12 @@ impl LiveTemplates {
         Ok(LiveTemplates {
             current: std::sync::RwLock::new(std::sync::Arc::new(Templates::load(override_dir)?)),
             override_dir: override_dir.map(Path::to_path_buf),
+            revision: Default::default(),
         })
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.revision.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn current(&self) -> std::sync::Arc<Templates> {
@@ -75,6 +82,8 @@ impl LiveTemplates {
     pub fn reload(&self) -> Result<std::sync::Arc<Templates>, TemplateError> {
         let fresh = std::sync::Arc::new(Templates::load(self.override_dir.as_deref())?);
         *self.current.write().expect("template lock") = fresh.clone();
+        self.revision
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(fresh)
     }
 }

@@ -46,12 +46,22 @@ impl Mac {
 
     /// Twelve lower-case hex digits: the form of file names, storage keys and the API.
     pub fn to_hex(self) -> String {
-        self.octets().iter().map(|b| format!("{b:02x}")).collect()
+        self.hex_with(b"0123456789abcdef")
     }
 
     /// Twelve upper-case hex digits, as Snom and Cisco enterprise file names use them.
     pub fn to_hex_upper(self) -> String {
-        self.to_hex().to_ascii_uppercase()
+        self.hex_with(b"0123456789ABCDEF")
+    }
+
+    /// Without `format!` per byte: every stored device record and phone request spells a MAC.
+    fn hex_with(self, digits: &[u8; 16]) -> String {
+        let mut text = String::with_capacity(12);
+        for byte in self.octets() {
+            text.push(char::from(digits[usize::from(byte >> 4)]));
+            text.push(char::from(digits[usize::from(byte & 0x0f)]));
+        }
+        text
     }
 
     /// The vendor prefix (OUI) as six upper-case hex digits.

@@ -1,12 +1,17 @@
 //! PIN hashing: argon2id with OWASP parameters (19 MiB, t=2, p=1; the crate's defaults), run
-//! on the blocking pool behind a semaphore. Each hash takes ~40 ms of a core and 19 MiB, so
+//! on threads of its own behind a semaphore. Each hash takes ~40 ms of a core and 19 MiB, so
 //! unbounded, a login flood would take the memory and the threads that serve configs.
+//!
+//! The hashing threads run at the lowest CPU priority (nice 19): while phones are fetching
+//! configs, a login waits a little longer instead of the configs (BENCHMARKS.md, (d)). When
+//! the machine is otherwise idle, the priority makes no difference.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::mpsc;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::domain::{Pin, Secret};
 
@@ -24,14 +29,29 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 #[error("PIN hashing failed: {0}")]
 pub struct HashError(String);
 
+type Job = Box<dyn FnOnce() + Send>;
+
 pub struct PinHasher {
     permits: Arc<Semaphore>,
+    /// To the hashing threads; they end when this is dropped.
+    jobs: Mutex<mpsc::Sender<Job>>,
 }
 
 impl PinHasher {
     pub fn new(max_concurrent: usize) -> PinHasher {
+        let threads = max_concurrent.max(1);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..threads {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("pin-hash-{n}"))
+                .spawn(move || hashing_thread(&queue))
+                .expect("spawning a PIN hashing thread");
+        }
         PinHasher {
-            permits: Arc::new(Semaphore::new(max_concurrent)),
+            permits: Arc::new(Semaphore::new(threads)),
+            jobs: Mutex::new(jobs),
         }
     }
 
@@ -74,11 +94,50 @@ impl PinHasher {
             .acquire()
             .await
             .map_err(|e| HashError(e.to_string()))?;
-        tokio::task::spawn_blocking(work)
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(work());
+        });
+        self.jobs
+            .lock()
+            .expect("PIN job queue lock")
+            .send(job)
+            .map_err(|_| HashError("hashing threads gone".into()))?;
+        result
             .await
-            .map_err(|e| HashError(e.to_string()))
+            .map_err(|_| HashError("hashing thread failed".into()))
     }
 }
+
+fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
+    lowest_cpu_priority();
+    loop {
+        let job = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        match job {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
+    }
+}
+
+/// nice 19 for the calling thread (on Linux the nice value is per thread).
+#[cfg(target_os = "linux")]
+fn lowest_cpu_priority() {
+    // SAFETY: gettid has no preconditions; setpriority only changes this thread's nice value.
+    let result = unsafe {
+        let thread = libc::gettid() as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, thread, 19)
+    };
+    if result != 0 {
+        tracing::debug!("could not lower the PIN hashing thread's priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lowest_cpu_priority() {}
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,272 @@
+//! `make bench`: deskprov side by side with nginx serving the same bytes as static files.
+//!
+//! One run seeds a site of 10,000 phones, renders each phone's files once through deskprov
+//! into a directory nginx serves, then measures both servers with the same client (load.rs):
+//! (a) keep-alive fetches, (b) a new TLS connection per fetch, (c) a boot storm, (d) a login
+//! storm during (a) on deskprov, and (e) deskprov's start-up time and memory with 100,000
+//! devices and users. The results and the machine go to BENCHMARKS.md.
+//!
+//! This is a benchmark, not a test: it reports, and fails only when a run has errors.
+
+mod load;
+mod report;
+mod seed;
+mod servers;
+mod wrk;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::load::{Endpoint, Stats};
+use crate::report::{Report, Startup};
+use crate::seed::Phone;
+
+#[derive(Parser, Debug)]
+#[command(about = "deskprov side by side with nginx serving the same rendered files")]
+struct Args {
+    /// The deskprov binary under test (a release build).
+    #[arg(long, default_value = "target/release/deskprov")]
+    deskprov: PathBuf,
+    /// Scratch directory: databases, certificates, nginx's root and logs.
+    #[arg(long, default_value = "target/bench")]
+    work: PathBuf,
+    /// Where the results go.
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    out: PathBuf,
+    /// Registered devices (and users) of the site served in (a) to (d).
+    #[arg(long, default_value_t = 10_000)]
+    devices: usize,
+    /// Of those, hot-desk phones whose users log in and out in (d).
+    #[arg(long, default_value_t = 500)]
+    hotdesk: usize,
+    /// Devices (and users) for the start-up measurement (e).
+    #[arg(long, default_value_t = 100_000)]
+    startup_devices: usize,
+    /// Seconds each timed run lasts.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Keep-alive connections in (a) and (d).
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Clients opening connections in parallel in (b).
+    #[arg(long, default_value_t = 32)]
+    workers: usize,
+    /// Phones booting at once in (c).
+    #[arg(long, default_value_t = 1000)]
+    storm_in_flight: usize,
+    /// Phones logging in and out at once in (d).
+    #[arg(long, default_value_t = 8)]
+    login_workers: usize,
+    /// Runs only these measurements (for profiling one of them), e.g. `a,d`.
+    #[arg(long, value_delimiter = ',', default_value = "a,b,c,d,e")]
+    only: Vec<char>,
+}
+
+impl Args {
+    fn runs(&self, measurement: char) -> bool {
+        self.only.contains(&measurement)
+    }
+}
+
+fn main() {
+    let args = Args::parse();
+    raise_open_file_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    if let Err(e) = runtime.block_on(run(&args)) {
+        eprintln!("bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: &Args) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(&args.work);
+    std::fs::create_dir_all(&args.work).map_err(|e| e.to_string())?;
+    let work = args.work.canonicalize().map_err(|e| e.to_string())?;
+    let duration = Duration::from_secs(args.seconds);
+
+    step(&format!("seeding {} devices and users", args.devices));
+    let site = seed::seed(&work.join("site/db"), args.devices, args.hotdesk).await?;
+    let phones = Arc::new(site.phones);
+    let probe = phones[phones.len() - 1].clone();
+    let (deskprov, _) =
+        servers::start_deskprov(&args.deskprov, &work, &work.join("site"), &probe).await?;
+    let cert = work.join("certs/server.crt");
+    let deskprov_at = Endpoint::new(deskprov.port, &cert)?;
+
+    step("rendering every phone's files once through deskprov for nginx");
+    let root = work.join("www");
+    let files = dump(&deskprov_at, &phones, &root).await?;
+    let nginx = servers::start_nginx(&work, &root, &probe).await?;
+    let nginx_at = Endpoint::new(nginx.port, &cert)?;
+
+    let mut report = Report::new(args, files, servers::nginx_version());
+    let wrk_script = match wrk::available() {
+        true => Some(wrk::prepare(&work, &phones)?),
+        false => None,
+    };
+    for (name, endpoint) in [("deskprov", &deskprov_at), ("nginx", &nginx_at)] {
+        if args.runs('a') || args.runs('d') {
+            step(&format!("(a) keep-alive, {name}"));
+            let stats =
+                load::keep_alive(endpoint, phones.clone(), args.connections, duration).await;
+            report.keep_alive.push(checked(name, stats)?);
+        }
+        if let Some(script) = wrk_script.as_ref().filter(|_| args.runs('a')) {
+            step(&format!("(a) keep-alive with wrk as the client, {name}"));
+            let result = wrk::keep_alive(script, endpoint.port, args.connections, duration)?;
+            eprintln!(
+                "   {name}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
+                result.requests_per_second, result.p50_ms, result.p99_ms, result.errors
+            );
+            if result.errors > 0 {
+                return Err(format!("wrk against {name}: {} errors", result.errors));
+            }
+            report.wrk_keep_alive.push(result);
+        }
+        if args.runs('b') {
+            step(&format!("(b) new connection per request, {name}"));
+            let stats =
+                load::new_connections(endpoint, phones.clone(), args.workers, duration).await;
+            report.new_connection.push(checked(name, stats)?);
+        }
+        if args.runs('c') {
+            step(&format!(
+                "(c) boot storm of {} phones, {name}",
+                phones.len()
+            ));
+            let stats = load::boot_storm(endpoint, phones.clone(), args.storm_in_flight).await;
+            report.boot_storm.push(checked(name, stats)?);
+        }
+    }
+    report.deskprov_rss_after_load = deskprov.rss_mib();
+    drop(nginx);
+
+    if args.runs('d') {
+        step("(d) keep-alive on deskprov while hot-desk users log in and out");
+        let configs = load::keep_alive(&deskprov_at, phones.clone(), args.connections, duration);
+        let logins = load::login_storm(&deskprov_at, phones.clone(), args.login_workers, duration);
+        let (configs, logins) = tokio::join!(configs, logins);
+        report.during_logins = Some(checked("deskprov during logins", configs)?);
+        report.logins = Some(checked("logins", logins)?);
+    }
+    drop(deskprov);
+
+    if args.runs('e') {
+        step(&format!(
+            "(e) start-up with {} devices and users",
+            args.startup_devices
+        ));
+        report.startup = Some(startup(args, &work).await?);
+    }
+
+    let text = report.render();
+    std::fs::write(&args.out, &text).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    println!("\n{}", report.summary());
+    println!("written to {}", args.out.display());
+    Ok(())
+}
+
+fn step(what: &str) {
+    eprintln!("== {what}");
+}
+
+/// A run with errors measured something else than serving: the numbers would mislead.
+fn checked(name: &str, stats: Stats) -> Result<Stats, String> {
+    eprintln!(
+        "   {name}: {} requests in {:.1} s ({:.0}/s), p50 {:.2} ms, p99 {:.2} ms, {} errors",
+        stats.requests,
+        stats.elapsed.as_secs_f64(),
+        stats.rate(),
+        stats.percentile_ms(50.0),
+        stats.percentile_ms(99.0),
+        stats.errors
+    );
+    if stats.errors > 0 {
+        return Err(format!(
+            "{name}: {} errors, the first: {}",
+            stats.errors,
+            stats.first_error.unwrap_or_default()
+        ));
+    }
+    Ok(stats)
+}
+
+/// Fetches each phone's common and own file from deskprov and writes them where nginx serves
+/// them, so both servers hand out the same bytes. Returns the number of files.
+async fn dump(endpoint: &Endpoint, phones: &[Phone], root: &Path) -> Result<usize, String> {
+    let mut written = std::collections::BTreeSet::new();
+    for phone in phones {
+        for path in [&phone.common_path, &phone.device_path] {
+            if !written.insert(path.clone()) {
+                continue;
+            }
+            let body = load::fetch_once(endpoint, phone, path).await?;
+            std::fs::create_dir_all(root).map_err(|e| e.to_string())?;
+            std::fs::write(root.join(path.trim_start_matches('/')), body)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(written.len())
+}
+
+/// (e) Three cold starts on a database of `startup_devices` devices and users: the time until
+/// the first phone is served and the resident memory then.
+async fn startup(args: &Args, work: &Path) -> Result<Startup, String> {
+    let data = work.join("large");
+    let site = seed::seed(&data.join("db"), args.startup_devices, 0).await?;
+    let probe = site.phones[site.phones.len() / 2].clone();
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let (server, took) = servers::start_deskprov(&args.deskprov, work, &data, &probe).await?;
+        let rss = server.rss_mib();
+        eprintln!(
+            "   ready in {:.0} ms, {rss:.1} MiB resident",
+            took.as_secs_f64() * 1000.0
+        );
+        runs.push((took, rss));
+        drop(server);
+    }
+    runs.sort_by_key(|run| run.0);
+    let (took, rss) = runs[runs.len() / 2];
+    let fetched = load_all_devices(args, work, &data, &site.phones).await?;
+    Ok(Startup {
+        devices: args.startup_devices,
+        ready: took,
+        rss_mib: rss,
+        rss_after_all_mib: fetched,
+    })
+}
+
+/// Resident memory after every one of the large site's phones fetched its file once.
+async fn load_all_devices(
+    args: &Args,
+    work: &Path,
+    data: &Path,
+    phones: &[Phone],
+) -> Result<f64, String> {
+    let (server, _) = servers::start_deskprov(&args.deskprov, work, data, &phones[0]).await?;
+    let endpoint = Endpoint::new(server.port, &work.join("certs/server.crt"))?;
+    let stats = load::boot_storm(&endpoint, Arc::new(phones.to_vec()), args.storm_in_flight).await;
+    checked("every device once", stats)?;
+    Ok(server.rss_mib())
+}
+
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max.min(1 << 20);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! BENCHMARKS.md: what was measured, on what machine, against which targets.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::Args;
+use crate::load::Stats;
+use crate::wrk::WrkResult;
+
+pub struct Startup {
+    pub devices: usize,
+    pub ready: Duration,
+    pub rss_mib: f64,
+    pub rss_after_all_mib: f64,
+}
+
+/// Results in the order deskprov, nginx for (a) to (c).
+pub struct Report {
+    settings: String,
+    files: usize,
+    nginx: String,
+    pub keep_alive: Vec<Stats>,
+    pub wrk_keep_alive: Vec<WrkResult>,
+    pub new_connection: Vec<Stats>,
+    pub boot_storm: Vec<Stats>,
+    pub during_logins: Option<Stats>,
+    pub logins: Option<Stats>,
+    pub startup: Option<Startup>,
+    pub deskprov_rss_after_load: f64,
+}
+
+/// One line of the summary table.
+struct Row {
+    name: &'static str,
+    deskprov: String,
+    nginx: String,
+    ratio: f64,
+    target: &'static str,
+    met: bool,
+}
+
+impl Report {
+    pub fn new(args: &Args, files: usize, nginx: String) -> Report {
+        Report {
+            settings: format!(
+                "{} devices ({} hot-desk), {} s per timed run, {} keep-alive connections, \
+                 {} clients opening connections, {} phones booting at once, {} phones logging \
+                 in at once",
+                args.devices,
+                args.hotdesk,
+                args.seconds,
+                args.connections,
+                args.workers,
+                args.storm_in_flight,
+                args.login_workers
+            ),
+            files,
+            nginx,
+            keep_alive: Vec::new(),
+            wrk_keep_alive: Vec::new(),
+            new_connection: Vec::new(),
+            boot_storm: Vec::new(),
+            during_logins: None,
+            logins: None,
+            startup: None,
+            deskprov_rss_after_load: 0.0,
+        }
+    }
+
+    fn rows(&self) -> Vec<Row> {
+        let mut rows = Vec::new();
+        if let [d, n] = self.keep_alive.as_slice() {
+            rows.push(rate_row("(a) keep-alive, requests/s", d, n));
+        }
+        if let [d, n] = self.wrk_keep_alive.as_slice() {
+            let ratio = d.requests_per_second / n.requests_per_second;
+            rows.push(Row {
+                name: "(a) keep-alive, wrk as the client, requests/s",
+                deskprov: format!("{:.0}", d.requests_per_second),
+                nginx: format!("{:.0}", n.requests_per_second),
+                ratio,
+                target: "≥ 1.0",
+                met: ratio >= 1.0,
+            });
+        }
+        if let [d, n] = self.new_connection.as_slice() {
+            rows.push(rate_row(
+                "(b) new TLS connection per request, requests/s",
+                d,
+                n,
+            ));
+        }
+        if let [d, n] = self.boot_storm.as_slice() {
+            let ratio = n.elapsed.as_secs_f64() / d.elapsed.as_secs_f64();
+            rows.push(Row {
+                name: "(c) boot storm, completion (s)",
+                deskprov: format!("{:.2}", d.elapsed.as_secs_f64()),
+                nginx: format!("{:.2}", n.elapsed.as_secs_f64()),
+                ratio,
+                target: "≥ 1.0 (nginx time / deskprov time), 0 errors",
+                met: ratio >= 1.0 && d.errors == 0,
+            });
+        }
+        if let (Some(busy), Some(idle)) = (&self.during_logins, self.keep_alive.first()) {
+            let ratio = busy.percentile_ms(99.0) / idle.percentile_ms(99.0);
+            rows.push(Row {
+                name: "(d) config p99 during a login storm / idle p99",
+                deskprov: format!(
+                    "{:.2} ms / {:.2} ms",
+                    busy.percentile_ms(99.0),
+                    idle.percentile_ms(99.0)
+                ),
+                nginx: "–".into(),
+                ratio,
+                target: "≤ 2.0",
+                met: ratio <= 2.0,
+            });
+        }
+        if let Some(s) = &self.startup {
+            rows.push(Row {
+                name: "(e) start-up until the first phone is served",
+                deskprov: format!("{:.0} ms", s.ready.as_secs_f64() * 1000.0),
+                nginx: "–".into(),
+                ratio: f64::NAN,
+                target: "≤ 1 s",
+                met: s.ready <= Duration::from_secs(1),
+            });
+            rows.push(Row {
+                name: "(e) resident memory after start-up",
+                deskprov: format!("{:.1} MiB", s.rss_mib),
+                nginx: "–".into(),
+                ratio: f64::NAN,
+                target: "≤ 150 MiB",
+                met: s.rss_mib <= 150.0,
+            });
+        }
+        rows
+    }
+
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        for row in self.rows() {
+            let ratio = if row.ratio.is_nan() {
+                String::new()
+            } else {
+                format!(" ratio {:.2}", row.ratio)
+            };
+            let _ = writeln!(
+                out,
+                "{:<52} deskprov {:<20} nginx {:<10}{ratio}  target {} {}",
+                row.name,
+                row.deskprov,
+                row.nginx,
+                row.target,
+                if row.met { "met" } else { "NOT MET" }
+            );
+        }
+        out
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# Benchmarks: deskprov and nginx serving the same files\n"
+        );
+        let _ = writeln!(
+            out,
+            "Written by `make bench` (bench/): do not edit by hand. deskprov renders each \
+             phone's files on request; nginx serves the same bytes, rendered once by deskprov \
+             ({} files), as static files with the same certificate and TLS versions. Both are \
+             measured by the same client, `deskprov-bench`, on the same machine, over loopback. \
+             Every new connection is a full TLS handshake (no resumption), as for a phone \
+             that has just booted.\n",
+            self.files
+        );
+        let _ = writeln!(out, "## Machine\n\n{}\n", machine(&self.nginx));
+        let _ = writeln!(out, "## Run\n\n{}.\n", self.settings);
+        let _ = writeln!(out, "## Results\n");
+        let _ = writeln!(
+            out,
+            "| Measurement | deskprov | nginx | deskprov/nginx | Target | Met |\n|---|---|---|---|---|---|"
+        );
+        for row in self.rows() {
+            let ratio = if row.ratio.is_nan() {
+                "–".to_string()
+            } else {
+                format!("{:.2}", row.ratio)
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {ratio} | {} | {} |",
+                row.name,
+                row.deskprov,
+                row.nginx,
+                row.target,
+                if row.met { "yes" } else { "**no**" }
+            );
+        }
+        let _ = writeln!(out, "\n## Latencies\n");
+        let _ = writeln!(
+            out,
+            "| Run | Server | Requests | Errors | Requests/s | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|"
+        );
+        let runs = [
+            ("(a) keep-alive", &self.keep_alive),
+            ("(b) new connection", &self.new_connection),
+            ("(c) boot storm", &self.boot_storm),
+        ];
+        for (name, stats) in runs {
+            for (server, s) in ["deskprov", "nginx"].iter().zip(stats.iter()) {
+                latency_row(&mut out, name, server, s);
+            }
+        }
+        for (server, w) in ["deskprov", "nginx"].iter().zip(&self.wrk_keep_alive) {
+            let _ = writeln!(
+                out,
+                "| (a) keep-alive, wrk | {server} | – | {} | {:.0} | {:.2} | {:.2} |",
+                w.errors, w.requests_per_second, w.p50_ms, w.p99_ms
+            );
+        }
+        if let Some(s) = &self.during_logins {
+            latency_row(&mut out, "(d) keep-alive during logins", "deskprov", s);
+        }
+        if let Some(s) = &self.logins {
+            latency_row(&mut out, "(d) login and logout", "deskprov", s);
+        }
+        if let Some(s) = &self.startup {
+            let _ = writeln!(
+                out,
+                "\n## Memory\n\n- (e) {} devices and users: {:.1} MiB resident after start-up, \
+                 {:.1} MiB after every device fetched its files once (the render cache is \
+                 bounded by `limits.render_cache_bytes`).\n- The 10,000-device site after (a) to \
+                 (c): {:.1} MiB.",
+                s.devices, s.rss_mib, s.rss_after_all_mib, self.deskprov_rss_after_load
+            );
+        }
+        out
+    }
+}
+
+fn rate_row(name: &'static str, d: &Stats, n: &Stats) -> Row {
+    let ratio = d.rate() / n.rate();
+    Row {
+        name,
+        deskprov: format!("{:.0}", d.rate()),
+        nginx: format!("{:.0}", n.rate()),
+        ratio,
+        target: "≥ 1.0",
+        met: ratio >= 1.0,
+    }
+}
+
+fn latency_row(out: &mut String, name: &str, server: &str, s: &Stats) {
+    let _ = writeln!(
+        out,
+        "| {name} | {server} | {} | {} | {:.0} | {:.2} | {:.2} |",
+        s.requests,
+        s.errors,
+        s.rate(),
+        s.percentile_ms(50.0),
+        s.percentile_ms(99.0)
+    );
+}
+
+fn machine(nginx: &str) -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "- CPU: {cpu}, {cores} cores available\n- Memory: {memory_gib:.1} GiB\n- Linux {}\n- {nginx}, \
+         {cores} worker processes\n- deskprov: release build, tokio with {cores} worker threads\n\
+         - The client shares the machine: it runs on the same cores as the server it measures.",
+        kernel.trim()
+    )
+}

@@ -1,0 +1,171 @@
+//! Rendered files kept between requests, so a phone polling or a building booting costs a
+//! lookup, not a template render (BENCHMARKS.md).
+//!
+//! A file is served from the cache only when nothing it was rendered from has changed:
+//! - the store's revision: every write of users, site settings, profiles or model settings
+//!   bumps it ([`Store::revision`]);
+//! - the templates' revision: bumped at every reload;
+//! - for a device file, the device record itself, by its [`DeviceRecord::render_fingerprint`]:
+//!   last-seen and the other facts phones write do not count, so polling does not re-render;
+//! - the time: a live hot-desk login makes the file valid only until the login ends.
+//!
+//! The revision is read before the inputs are, so a write racing a render leaves an entry
+//! that is already stale, never a stale entry that looks current. Memory is bounded by
+//! `limits.render_cache_bytes`; the least useful entries are evicted first.
+
+use std::sync::Arc;
+
+use quick_cache::Weighter;
+use quick_cache::sync::Cache;
+
+use crate::app::App;
+use crate::domain::Mac;
+use crate::render::{self, CommonRequest, RenderFailure, Rendered};
+use crate::store::DeviceSnapshot;
+use crate::vendors::Vendor;
+
+/// What a rendered file was made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    store: u64,
+    templates: u64,
+    /// The device record's fingerprint; 0 for common files.
+    device: u64,
+}
+
+struct Entry {
+    rendered: Arc<Rendered>,
+    stamp: Stamp,
+    /// Seconds since the epoch after which the file must be rendered again (a hot-desk login
+    /// ending).
+    valid_until: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Device {
+        mac: Mac,
+        vendor: &'static str,
+        base_url: String,
+    },
+    /// Everything the request contributes to a common file, joined.
+    Common(String),
+}
+
+impl Key {
+    fn bytes(&self) -> usize {
+        match self {
+            Key::Device { base_url, .. } => base_url.len(),
+            Key::Common(text) => text.len(),
+        }
+    }
+}
+
+/// Weighs an entry by what it holds: body, validator and key, plus the bookkeeping.
+#[derive(Clone)]
+struct ByBytes;
+
+const ENTRY_OVERHEAD: u64 = 160;
+
+impl Weighter<Key, Arc<Entry>> for ByBytes {
+    fn weight(&self, key: &Key, entry: &Arc<Entry>) -> u64 {
+        (entry.rendered.body.len() + entry.rendered.etag.len() + key.bytes()) as u64
+            + ENTRY_OVERHEAD
+    }
+}
+
+pub struct RenderCache {
+    entries: Cache<Key, Arc<Entry>, ByBytes>,
+}
+
+impl RenderCache {
+    /// A cache holding at most `budget_bytes` of files; 0 turns caching off.
+    pub fn new(budget_bytes: u64) -> RenderCache {
+        // A typical file is a few kilobytes; the estimate only sizes the table up front.
+        let estimated_items = (budget_bytes / 4096).clamp(16, 1 << 20) as usize;
+        RenderCache {
+            entries: Cache::with_weighter(estimated_items, budget_bytes.max(1), ByBytes),
+        }
+    }
+
+    /// The device's own file, rendered only if something it depends on changed.
+    pub fn device_file(
+        &self,
+        app: &App,
+        vendor: &dyn Vendor,
+        device: &DeviceSnapshot,
+        base_url: &str,
+    ) -> Result<Arc<Rendered>, RenderFailure> {
+        let key = Key::Device {
+            mac: device.record.mac,
+            vendor: vendor.id(),
+            base_url: base_url.to_string(),
+        };
+        let stamp = stamp(app, device.fingerprint);
+        self.get_or_render(app, key, stamp, || {
+            render::device_file(app, vendor, &device.record, base_url)
+        })
+    }
+
+    /// A vendor's common file for what the request tells about the phone.
+    pub fn common_file(
+        &self,
+        app: &App,
+        vendor: &dyn Vendor,
+        request: &CommonRequest<'_>,
+    ) -> Result<Arc<Rendered>, RenderFailure> {
+        let key = Key::Common(format!(
+            "{}\0{}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{}",
+            vendor.id(),
+            request.template,
+            request.hints.family,
+            request.hints.model,
+            request.hints.mac,
+            request.model,
+            request.firmware,
+            request.base_url
+        ));
+        let stamp = stamp(app, 0);
+        self.get_or_render(app, key, stamp, || {
+            render::common_file(app, vendor, request)
+        })
+    }
+
+    fn get_or_render(
+        &self,
+        app: &App,
+        key: Key,
+        stamp: Stamp,
+        render: impl FnOnce() -> Result<Rendered, RenderFailure>,
+    ) -> Result<Arc<Rendered>, RenderFailure> {
+        let now = app.clock.now();
+        if let Some(entry) = self.entries.get(&key)
+            && entry.stamp == stamp
+            && entry.valid_until.is_none_or(|until| now < until)
+        {
+            return Ok(entry.rendered.clone());
+        }
+        let rendered = Arc::new(render()?);
+        let entry = Entry {
+            rendered: rendered.clone(),
+            stamp,
+            valid_until: rendered.valid_until,
+        };
+        self.entries.insert(key, Arc::new(entry));
+        Ok(rendered)
+    }
+
+    /// Files cached now and the bytes they weigh.
+    pub fn usage(&self) -> (usize, u64) {
+        (self.entries.len(), self.entries.weight())
+    }
+}
+
+/// Read before the inputs: see the module comment.
+fn stamp(app: &App, device: u64) -> Stamp {
+    Stamp {
+        store: app.store.revision(),
+        templates: app.templates.revision(),
+        device,
+    }
+}
