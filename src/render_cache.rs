@@ -75,7 +75,8 @@ impl Weighter<Key, Arc<Entry>> for ByBytes {
 }
 
 pub struct RenderCache {
-    entries: Cache<Key, Arc<Entry>, ByBytes>,
+    /// `None` when the budget is 0.
+    entries: Option<Cache<Key, Arc<Entry>, ByBytes>>,
 }
 
 impl RenderCache {
@@ -84,7 +85,8 @@ impl RenderCache {
         // A typical file is a few kilobytes; the estimate only sizes the table up front.
         let estimated_items = (budget_bytes / 4096).clamp(16, 1 << 20) as usize;
         RenderCache {
-            entries: Cache::with_weighter(estimated_items, budget_bytes.max(1), ByBytes),
+            entries: (budget_bytes > 0)
+                .then(|| Cache::with_weighter(estimated_items, budget_bytes, ByBytes)),
         }
     }
 
@@ -101,10 +103,15 @@ impl RenderCache {
             vendor: vendor.id(),
             base_url: base_url.to_string(),
         };
+        let render = || render::device_file(app, vendor, &device.record, base_url);
+        // Rendering a hot-desk file for a device without a login token creates the token
+        // (sessions::ensure_login_token), so the file is not made from this record alone: it
+        // is served but not kept. The next request finds the token in the record.
+        if device.record.hotdesk && device.record.login_token.is_none() {
+            return Ok(Arc::new(render()?));
+        }
         let stamp = stamp(app, device.fingerprint);
-        self.get_or_render(app, key, stamp, || {
-            render::device_file(app, vendor, &device.record, base_url)
-        })
+        self.get_or_render(app, key, stamp, render)
     }
 
     /// A vendor's common file for what the request tells about the phone.
@@ -138,8 +145,11 @@ impl RenderCache {
         stamp: Stamp,
         render: impl FnOnce() -> Result<Rendered, RenderFailure>,
     ) -> Result<Arc<Rendered>, RenderFailure> {
+        let Some(entries) = &self.entries else {
+            return Ok(Arc::new(render()?));
+        };
         let now = app.clock.now();
-        if let Some(entry) = self.entries.get(&key)
+        if let Some(entry) = entries.get(&key)
             && entry.stamp == stamp
             && entry.valid_until.is_none_or(|until| now < until)
         {
@@ -151,13 +161,15 @@ impl RenderCache {
             stamp,
             valid_until: rendered.valid_until,
         };
-        self.entries.insert(key, Arc::new(entry));
+        entries.insert(key, Arc::new(entry));
         Ok(rendered)
     }
 
     /// Files cached now and the bytes they weigh.
     pub fn usage(&self) -> (usize, u64) {
-        (self.entries.len(), self.entries.weight())
+        self.entries
+            .as_ref()
+            .map_or((0, 0), |entries| (entries.len(), entries.weight()))
     }
 }
 

@@ -445,8 +445,11 @@ impl Store {
             )),
         };
         store.check_schema()?;
-        for (_, source) in store.sources()? {
-            store.note_ban_end(source.banned_until);
+        for entry in store.sources.iter() {
+            let (key, bytes) = entry?;
+            // A record that cannot be read might be a ban: keep reading bans on every request.
+            let until = decode::<SourceRecord>(&key, &bytes).map_or(i64::MAX, |s| s.banned_until);
+            store.note_ban_end(until);
         }
         Ok(store)
     }
@@ -759,11 +762,15 @@ impl Store {
     pub fn update_source<T>(
         &self,
         key: &str,
-        change: impl FnMut(&mut SourceRecord) -> T,
+        mut change: impl FnMut(&mut SourceRecord) -> T,
     ) -> Result<(SourceRecord, T)> {
-        let (record, outcome) = self.upsert(&self.sources, key.as_bytes(), change)?;
-        self.note_ban_end(record.banned_until);
-        Ok((record, outcome))
+        // Noted before the write lands, so no request sees the ban stored but not noted; a
+        // retried or failed write only makes requests check for a while.
+        self.upsert(&self.sources, key.as_bytes(), |record| {
+            let outcome = change(record);
+            self.note_ban_end(record.banned_until);
+            outcome
+        })
     }
 
     fn note_ban_end(&self, until: i64) {

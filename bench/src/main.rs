@@ -60,6 +60,9 @@ struct Args {
     /// Phones logging in and out at once in (d).
     #[arg(long, default_value_t = 8)]
     login_workers: usize,
+    /// Rounds of (a) to (c), alternating the servers; the median round is reported.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Runs only these measurements (for profiling one of them), e.g. `a,d`.
     #[arg(long, value_delimiter = ',', default_value = "a,b,c,d,e")]
     only: Vec<char>,
@@ -110,13 +113,42 @@ async fn run(args: &Args) -> Result<(), String> {
         true => Some(wrk::prepare(&work, &phones)?),
         false => None,
     };
-    for (name, endpoint) in [("deskprov", &deskprov_at), ("nginx", &nginx_at)] {
-        if args.runs('a') || args.runs('d') {
-            step(&format!("(a) keep-alive, {name}"));
-            let stats =
-                load::keep_alive(endpoint, phones.clone(), args.connections, duration).await;
-            report.keep_alive.push(checked(name, stats)?);
+    // Rounds alternate the servers, so a slow moment of the machine does not fall on one of
+    // them only; each measurement reports the median round.
+    let servers = [("deskprov", &deskprov_at), ("nginx", &nginx_at)];
+    let mut keep_alive: [Vec<Stats>; 2] = Default::default();
+    let mut new_connection: [Vec<Stats>; 2] = Default::default();
+    let mut boot_storm: [Vec<Stats>; 2] = Default::default();
+    for round in 1..=args.rounds {
+        for (i, (name, endpoint)) in servers.iter().enumerate() {
+            let of = format!("{name}, round {round} of {}", args.rounds);
+            if args.runs('a') || args.runs('d') {
+                step(&format!("(a) keep-alive, {of}"));
+                let stats =
+                    load::keep_alive(endpoint, phones.clone(), args.connections, duration).await;
+                keep_alive[i].push(checked(name, stats)?);
+            }
+            if args.runs('b') {
+                step(&format!("(b) new connection per request, {of}"));
+                let stats =
+                    load::new_connections(endpoint, phones.clone(), args.workers, duration).await;
+                new_connection[i].push(checked(name, stats)?);
+            }
+            if args.runs('c') {
+                step(&format!("(c) boot storm of {} phones, {of}", phones.len()));
+                let stats = load::boot_storm(endpoint, phones.clone(), args.storm_in_flight).await;
+                boot_storm[i].push(checked(name, stats)?);
+            }
         }
+    }
+    report.keep_alive = keep_alive.map(|runs| median(runs, Stats::rate)).concat();
+    report.new_connection = new_connection
+        .map(|runs| median(runs, Stats::rate))
+        .concat();
+    report.boot_storm = boot_storm
+        .map(|runs| median(runs, |s| -s.elapsed.as_secs_f64()))
+        .concat();
+    for (name, endpoint) in servers {
         if let Some(script) = wrk_script.as_ref().filter(|_| args.runs('a')) {
             step(&format!("(a) keep-alive with wrk as the client, {name}"));
             let result = wrk::keep_alive(script, endpoint.port, args.connections, duration)?;
@@ -128,20 +160,6 @@ async fn run(args: &Args) -> Result<(), String> {
                 return Err(format!("wrk against {name}: {} errors", result.errors));
             }
             report.wrk_keep_alive.push(result);
-        }
-        if args.runs('b') {
-            step(&format!("(b) new connection per request, {name}"));
-            let stats =
-                load::new_connections(endpoint, phones.clone(), args.workers, duration).await;
-            report.new_connection.push(checked(name, stats)?);
-        }
-        if args.runs('c') {
-            step(&format!(
-                "(c) boot storm of {} phones, {name}",
-                phones.len()
-            ));
-            let stats = load::boot_storm(endpoint, phones.clone(), args.storm_in_flight).await;
-            report.boot_storm.push(checked(name, stats)?);
         }
     }
     report.deskprov_rss_after_load = deskprov.rss_mib();
@@ -170,6 +188,13 @@ async fn run(args: &Args) -> Result<(), String> {
     println!("\n{}", report.summary());
     println!("written to {}", args.out.display());
     Ok(())
+}
+
+/// The middle run by `key` (as a one-element list, empty when there were no runs).
+fn median(mut runs: Vec<Stats>, key: impl Fn(&Stats) -> f64) -> Vec<Stats> {
+    runs.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    let middle = runs.len() / 2;
+    runs.into_iter().skip(middle).take(1).collect()
 }
 
 fn step(what: &str) {

@@ -43,11 +43,13 @@ impl Report {
     pub fn new(args: &Args, files: usize, nginx: String) -> Report {
         Report {
             settings: format!(
-                "{} devices ({} hot-desk), {} s per timed run, {} keep-alive connections, \
+                "{} devices ({} hot-desk), {} rounds of (a) to (c) alternating the servers (the \
+                 median round is reported), {} s per timed run, {} keep-alive connections, \
                  {} clients opening connections, {} phones booting at once, {} phones logging \
                  in at once",
                 args.devices,
                 args.hotdesk,
+                args.rounds,
                 args.seconds,
                 args.connections,
                 args.workers,
@@ -225,6 +227,7 @@ impl Report {
         if let Some(s) = &self.logins {
             latency_row(&mut out, "(d) login and logout", "deskprov", s);
         }
+        let _ = writeln!(out, "\n## How to read this\n\n{NOTES}");
         if let Some(s) = &self.startup {
             let _ = writeln!(
                 out,
@@ -238,6 +241,24 @@ impl Report {
         out
     }
 }
+
+const NOTES: &str = "\
+- (a) Each keep-alive connection comes from its own loopback address and fetches the configs of \
+  the phones at that address in turn, with their provisioning credentials and User-Agents. wrk \
+  repeats (a) as a second client; it connects from one address, so its first pass records a new \
+  address for every phone once (a database write each), as a phone moving would.
+- (b) Every request opens a TCP connection and a full TLS 1.3 handshake, and closes.
+- (c) Every phone, from its own address, fetches its vendor's common file and then its own file, \
+  each on a new connection. Completion is the time until the last phone has both.
+- (d) While (a) runs against deskprov, hot-desk users log in and out at 500 phones: each reads \
+  its config for the login URL, logs in with extension and PIN (argon2id), reads the config \
+  again and logs out. Logins run at the lowest CPU priority, so under this saturating load they \
+  take longer (the login and logout row) while configs keep their latency.
+- (e) From the start of the process until a phone's HTTPS request is answered, on a database of \
+  100,000 devices and users; memory is the resident set then.
+- The client shares the two cores with the server it measures, as a load generator on the same \
+  host must; both servers are measured under the same conditions. Runs of the same server vary by \
+  about ten per cent from one to the next on this machine, hence the rounds.";
 
 fn rate_row(name: &'static str, d: &Stats, n: &Stats) -> Row {
     let ratio = d.rate() / n.rate();

@@ -14,6 +14,7 @@ mod hotdesk;
 mod identification;
 mod limits;
 mod provisioning;
+mod render_cache;
 mod security;
 mod vendors;
 mod xmlflat;

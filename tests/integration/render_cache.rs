@@ -1,0 +1,205 @@
+//! The render cache (src/render_cache.rs) never serves a file older than what it was made
+//! from. Each kind of change is made after the phone's file was cached, and the phone's next
+//! fetch must carry it. (A hot-desk login reaching its end without any write is covered by
+//! hotdesk.rs, `logins_end_after_the_maximum_time_and_at_the_daily_logout`.)
+
+use http::Method;
+use serde_json::json;
+
+use crate::helpers::{T46S_MAC, T46S_UA, TestServer, basic};
+
+const FILE: &str = "/001565aabbcc.cfg";
+
+struct Phone<'a> {
+    server: &'a TestServer,
+    authorization: String,
+}
+
+impl Phone<'_> {
+    async fn fetch(&self) -> String {
+        let headers = [
+            ("user-agent", T46S_UA),
+            ("authorization", self.authorization.as_str()),
+        ];
+        let reply = self.server.phone_get_with(FILE, &headers).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        reply.text()
+    }
+
+    /// The phone's config, fetched twice so that the second one comes from the cache.
+    async fn config(&self) -> String {
+        let first = self.fetch().await;
+        assert_eq!(self.fetch().await, first, "polling sees the same file");
+        crate::kv::parse(&first).unwrap_or_else(|e| panic!("{e}\n{first}"));
+        first
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_change_a_config_depends_on_reaches_the_next_fetch() {
+    let overrides = tempfile::tempdir().unwrap();
+    let dir = overrides.path().to_path_buf();
+    let server = TestServer::start_with(|c| c.server.templates_dir = Some(dir.clone())).await;
+    server.seed_desk_phone().await;
+    let (user, password) = server.credentials(T46S_MAC).await;
+    let phone = Phone {
+        server: &server,
+        authorization: basic(&user, &password),
+    };
+    let patch = |path: String, body: serde_json::Value| {
+        let server = &server;
+        async move { server.ok(Method::PATCH, &path, Some(body)).await }
+    };
+
+    let before = phone.config().await;
+    assert!(before.contains("Alice Example"));
+    let (cached, _) = server.running().app.render_cache.usage();
+    assert!(cached >= 1, "the file is cached");
+
+    // A minute later the phone's last-seen is written; the file stays the same.
+    server.clock.advance(120);
+    assert_eq!(phone.config().await, before);
+
+    // The user on its line.
+    patch(
+        "/api/v1/users/1001".into(),
+        json!({"display_name": "Alice Renamed"}),
+    )
+    .await;
+    assert!(phone.config().await.contains("Alice Renamed"));
+    server
+        .ok(Method::POST, "/api/v1/users/1001/lock", None)
+        .await;
+    assert!(!phone.config().await.contains("alice-secret-0001"));
+    server
+        .ok(Method::POST, "/api/v1/users/1001/unlock", None)
+        .await;
+    assert!(phone.config().await.contains("alice-secret-0001"));
+
+    // The device itself: a second line.
+    server.assign(T46S_MAC, 2, "1002").await;
+    assert!(phone.config().await.contains("bob-secret-00002"));
+
+    // Site-wide settings.
+    patch(
+        "/api/v1/settings".into(),
+        json!({"sip_server": "pbx2.example.com"}),
+    )
+    .await;
+    assert!(phone.config().await.contains("pbx2.example.com"));
+
+    // A profile, changed after the device took it.
+    server
+        .ok(
+            Method::POST,
+            "/api/v1/profiles",
+            Some(json!({"name": "branch", "settings": {"ntp_server": "ntp1.example.com"}})),
+        )
+        .await;
+    patch(
+        format!("/api/v1/devices/{T46S_MAC}"),
+        json!({"profile": "branch"}),
+    )
+    .await;
+    assert!(phone.config().await.contains("ntp1.example.com"));
+    patch(
+        "/api/v1/profiles/branch".into(),
+        json!({"settings": {"ntp_server": "ntp2.example.com"}}),
+    )
+    .await;
+    assert!(phone.config().await.contains("ntp2.example.com"));
+
+    // The model's settings.
+    patch(
+        "/api/v1/models/T46S/settings".into(),
+        json!({"ntp_server": "ntp3.example.com"}),
+    )
+    .await;
+    assert!(phone.config().await.contains("ntp3.example.com"));
+
+    // The templates, reloaded.
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("phone-templates/yealink/desk.cfg.hbs"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("yealink")).unwrap();
+    std::fs::write(
+        dir.join("yealink/desk.cfg.hbs"),
+        format!("{shipped}## cache test edition\n"),
+    )
+    .unwrap();
+    server
+        .ok(Method::POST, "/api/v1/templates/reload", None)
+        .await;
+    assert!(phone.config().await.contains("cache test edition"));
+
+    // Removing the user leaves the line vacant.
+    server.ok(Method::DELETE, "/api/v1/users/1002", None).await;
+    assert!(!phone.config().await.contains("bob-secret-00002"));
+}
+
+#[tokio::test]
+async fn a_zero_budget_renders_every_request() {
+    let server = TestServer::start_with(|c| c.limits.render_cache_bytes = 0).await;
+    server.seed_desk_phone().await;
+    let (user, password) = server.credentials(T46S_MAC).await;
+    let phone = Phone {
+        server: &server,
+        authorization: basic(&user, &password),
+    };
+    assert!(phone.config().await.contains("Alice Example"));
+    assert_eq!(server.running().app.render_cache.usage(), (0, 0));
+}
+
+/// Rendering a hot-desk file creates the device's login token; a file made that way is not
+/// kept, or a token retired meanwhile could come back from the cache.
+#[tokio::test]
+async fn a_hot_desk_phone_gets_a_live_login_token_after_hot_desking_is_turned_off_and_on() {
+    let server = TestServer::start().await;
+    server.seed_desk_phone().await;
+    let (user, password) = server.credentials(T46S_MAC).await;
+    let phone = Phone {
+        server: &server,
+        authorization: basic(&user, &password),
+    };
+    let set_hotdesk = |on: bool| {
+        let server = &server;
+        async move {
+            server
+                .ok(
+                    Method::PATCH,
+                    &format!("/api/v1/devices/{T46S_MAC}"),
+                    Some(json!({"hotdesk": on})),
+                )
+                .await
+        }
+    };
+    let login_url = |config: &str| {
+        let at = config.find("/hotdesk/").expect("a login key in the config");
+        let end = config[at..]
+            .find(char::is_whitespace)
+            .unwrap_or(config.len() - at);
+        config[at..at + end].to_string()
+    };
+    server
+        .ok(
+            Method::DELETE,
+            &format!("/api/v1/devices/{T46S_MAC}/lines/1"),
+            None,
+        )
+        .await;
+    // The first fetch creates the token; the phone fetches nothing more before the admin
+    // turns hot-desking off (retiring the token) and on again.
+    set_hotdesk(true).await;
+    let first = login_url(&phone.fetch().await);
+    set_hotdesk(false).await;
+    set_hotdesk(true).await;
+    let second = login_url(&phone.config().await);
+    assert_ne!(first, second, "the retired token is not served again");
+    let form = server.phone_get(&second, T46S_UA).await;
+    assert_eq!(form.status, 200);
+    assert!(form.text().contains("Extension"), "{}", form.text());
+    let retired = server.phone_get(&first, T46S_UA).await;
+    assert!(retired.text().contains("out of date"), "{}", retired.text());
+}
