@@ -232,9 +232,10 @@ impl Report {
             let _ = writeln!(
                 out,
                 "\n## Memory\n\n- (e) {} devices and users: {:.1} MiB resident after start-up, \
-                 {:.1} MiB after every device fetched its files once (the render cache is \
-                 bounded by `limits.render_cache_bytes`).\n- The 10,000-device site after (a) to \
-                 (c): {:.1} MiB.",
+                 {:.1} MiB after every device fetched its files once (rendered files are bounded \
+                 by `limits.render_cache_bytes` and decoded records by 16 MiB; the rest, not \
+                 yet attributed, is sled's pages and the allocator's reserve).\n- The 10,000-device site \
+                 after (a) to (c): {:.1} MiB.",
                 s.devices, s.rss_mib, s.rss_after_all_mib, self.deskprov_rss_after_load
             );
         }
