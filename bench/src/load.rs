@@ -246,50 +246,49 @@ pub async fn keep_alive(
     connections: usize,
     duration: Duration,
 ) -> Stats {
-    let started = Instant::now();
-    let deadline = started + duration;
-    let tasks: Vec<_> = (0..connections)
-        .map(|c| {
-            let (endpoint, phones) = (endpoint.clone(), phones.clone());
-            tokio::spawn(async move {
-                let mine: Vec<&Phone> = phones
-                    .iter()
-                    .filter(|p| p.index % connections == c)
-                    .collect();
-                let requests: Vec<Vec<u8>> = mine
-                    .iter()
-                    .map(|p| request(&p.device_path, p, false, endpoint.port))
-                    .collect();
-                let mut stats = Stats::default();
-                let mut stream = None;
-                let mut next = c;
-                while Instant::now() < deadline && !requests.is_empty() {
-                    let at = Instant::now();
-                    let outcome = async {
-                        if stream.is_none() {
-                            stream = Some(endpoint.connect(home_address(c)).await?);
-                        }
-                        let s = stream.as_mut().expect("connected");
-                        let r = tokio::time::timeout(
-                            REQUEST_TIMEOUT,
-                            exchange(s, &requests[next % requests.len()]),
-                        )
-                        .await
-                        .map_err(|_| "timed out".to_string())?;
-                        ok_200(r)
+    let deadline = Instant::now() + duration;
+    in_parallel(
+        connections,
+        endpoint,
+        &phones,
+        move |c, endpoint, phones| async move {
+            let mine: Vec<&Phone> = phones
+                .iter()
+                .filter(|p| p.index % connections == c)
+                .collect();
+            let requests: Vec<Vec<u8>> = mine
+                .iter()
+                .map(|p| request(&p.device_path, p, false, endpoint.port))
+                .collect();
+            let mut stats = Stats::default();
+            let mut stream = None;
+            let mut next = c;
+            while Instant::now() < deadline && !requests.is_empty() {
+                let at = Instant::now();
+                let outcome = async {
+                    if stream.is_none() {
+                        stream = Some(endpoint.connect(home_address(c)).await?);
                     }
-                    .await;
-                    if outcome.is_err() {
-                        stream = None;
-                    }
-                    stats.record(at, outcome);
-                    next += 1;
+                    let s = stream.as_mut().expect("connected");
+                    let r = tokio::time::timeout(
+                        REQUEST_TIMEOUT,
+                        exchange(s, &requests[next % requests.len()]),
+                    )
+                    .await
+                    .map_err(|_| "timed out".to_string())?;
+                    ok_200(r)
                 }
-                stats
-            })
-        })
-        .collect();
-    join(tasks, started).await
+                .await;
+                if outcome.is_err() {
+                    stream = None;
+                }
+                stats.record(at, outcome);
+                next += 1;
+            }
+            stats
+        },
+    )
+    .await
 }
 
 /// (b) A new TLS connection per request: `workers` in parallel, each fetching random device
@@ -300,56 +299,51 @@ pub async fn new_connections(
     workers: usize,
     duration: Duration,
 ) -> Stats {
-    let started = Instant::now();
-    let deadline = started + duration;
-    let tasks: Vec<_> = (0..workers)
-        .map(|w| {
-            let (endpoint, phones) = (endpoint.clone(), phones.clone());
-            tokio::spawn(async move {
-                let mut stats = Stats::default();
-                let mut random = XorShift(0x9e37_79b9_7f4a_7c15 ^ (w as u64 + 1));
-                while Instant::now() < deadline {
-                    let phone = &phones[random.below(phones.len())];
-                    let at = Instant::now();
-                    let outcome = fetch_once(&endpoint, phone, &phone.device_path)
-                        .await
-                        .map(drop);
-                    stats.record(at, outcome);
-                }
-                stats
-            })
-        })
-        .collect();
-    join(tasks, started).await
+    let deadline = Instant::now() + duration;
+    in_parallel(
+        workers,
+        endpoint,
+        &phones,
+        move |w, endpoint, phones| async move {
+            let mut stats = Stats::default();
+            let mut random = XorShift(0x9e37_79b9_7f4a_7c15 ^ (w as u64 + 1));
+            while Instant::now() < deadline {
+                let phone = &phones[random.below(phones.len())];
+                let at = Instant::now();
+                let outcome = fetch_once(&endpoint, phone, &phone.device_path)
+                    .await
+                    .map(drop);
+                stats.record(at, outcome);
+            }
+            stats
+        },
+    )
+    .await
 }
 
 /// (c) A boot storm: every phone fetches its common file, then its own, each on a new
 /// connection, at most `in_flight` phones at a time. Completes when all phones have both.
 pub async fn boot_storm(endpoint: &Endpoint, phones: Arc<Vec<Phone>>, in_flight: usize) -> Stats {
-    let started = Instant::now();
     let permits = Arc::new(Semaphore::new(in_flight));
     let next = Arc::new(AtomicUsize::new(0));
-    let tasks: Vec<_> = (0..in_flight)
-        .map(|_| {
-            let (endpoint, phones) = (endpoint.clone(), phones.clone());
-            let (permits, next) = (permits.clone(), next.clone());
-            tokio::spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                let mut stats = Stats::default();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(phone) = phones.get(i) else { break };
-                    for path in [&phone.common_path, &phone.device_path] {
-                        let at = Instant::now();
-                        let outcome = fetch_once(&endpoint, phone, path).await.map(drop);
-                        stats.record(at, outcome);
-                    }
+    in_parallel(in_flight, endpoint, &phones, move |_, endpoint, phones| {
+        let (permits, next) = (permits.clone(), next.clone());
+        async move {
+            let _permit = permits.acquire_owned().await;
+            let mut stats = Stats::default();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(phone) = phones.get(i) else { break };
+                for path in [&phone.common_path, &phone.device_path] {
+                    let at = Instant::now();
+                    let outcome = fetch_once(&endpoint, phone, path).await.map(drop);
+                    stats.record(at, outcome);
                 }
-                stats
-            })
-        })
-        .collect();
-    join(tasks, started).await
+            }
+            stats
+        }
+    })
+    .await
 }
 
 /// (d) Hot-desk logins: each worker walks its own phones: reads the config for the login
@@ -360,33 +354,32 @@ pub async fn login_storm(
     workers: usize,
     duration: Duration,
 ) -> Stats {
-    let started = Instant::now();
-    let deadline = started + duration;
-    let tasks: Vec<_> = (0..workers)
-        .map(|w| {
-            let (endpoint, phones) = (endpoint.clone(), phones.clone());
-            tokio::spawn(async move {
-                let mine: Vec<&Phone> = phones
-                    .iter()
-                    .filter(|p| p.hotdesk_extension.is_some() && p.index % workers == w)
-                    .collect();
-                let mut stats = Stats::default();
-                let mut turn = 0;
-                while Instant::now() < deadline && !mine.is_empty() {
-                    let phone = mine[turn % mine.len()];
-                    turn += 1;
-                    let at = Instant::now();
-                    let outcome =
-                        tokio::time::timeout(REQUEST_TIMEOUT * 4, log_in_and_out(&endpoint, phone))
-                            .await
-                            .unwrap_or_else(|_| Err("login timed out".into()));
-                    stats.record(at, outcome);
-                }
-                stats
-            })
-        })
-        .collect();
-    join(tasks, started).await
+    let deadline = Instant::now() + duration;
+    in_parallel(
+        workers,
+        endpoint,
+        &phones,
+        move |w, endpoint, phones| async move {
+            let mine: Vec<&Phone> = phones
+                .iter()
+                .filter(|p| p.hotdesk_extension.is_some() && p.index % workers == w)
+                .collect();
+            let mut stats = Stats::default();
+            let mut turn = 0;
+            while Instant::now() < deadline && !mine.is_empty() {
+                let phone = mine[turn % mine.len()];
+                turn += 1;
+                let at = Instant::now();
+                let outcome =
+                    tokio::time::timeout(REQUEST_TIMEOUT * 4, log_in_and_out(&endpoint, phone))
+                        .await
+                        .unwrap_or_else(|_| Err("login timed out".into()));
+                stats.record(at, outcome);
+            }
+            stats
+        },
+    )
+    .await
 }
 
 async fn log_in_and_out(endpoint: &Endpoint, phone: &Phone) -> Result<(), String> {
@@ -428,6 +421,25 @@ async fn hotdesk_url(
         .find(|url| url.ends_with(&suffix))
         .map(str::to_string)
         .ok_or_else(|| format!("no {action} URL in the config (status {})", config.status))
+}
+
+/// Runs `count` workers at once, each given its number and its own handles on the endpoint
+/// and the phones, and merges what they measured.
+async fn in_parallel<F, Work>(
+    count: usize,
+    endpoint: &Endpoint,
+    phones: &Arc<Vec<Phone>>,
+    worker: F,
+) -> Stats
+where
+    F: Fn(usize, Endpoint, Arc<Vec<Phone>>) -> Work,
+    Work: Future<Output = Stats> + Send + 'static,
+{
+    let started = Instant::now();
+    let tasks = (0..count)
+        .map(|i| tokio::spawn(worker(i, endpoint.clone(), phones.clone())))
+        .collect();
+    join(tasks, started).await
 }
 
 async fn join(tasks: Vec<tokio::task::JoinHandle<Stats>>, started: Instant) -> Stats {

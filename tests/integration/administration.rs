@@ -666,7 +666,8 @@ async fn the_first_lines_user_language_wins_over_the_settings() {
     assert_eq!(language().await, "German");
 }
 
-fn override_template(dir: &std::path::Path, marker: &str) {
+/// Overrides Yealink's desk template in `dir` with the shipped one plus a `## {marker}` line.
+pub fn override_template(dir: &std::path::Path, marker: &str) {
     let shipped = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("phone-templates/yealink/desk.cfg.hbs"),

@@ -118,17 +118,7 @@ async fn every_change_a_config_depends_on_reaches_the_next_fetch() {
     assert!(phone.config().await.contains("ntp3.example.com"));
 
     // The templates, reloaded.
-    let shipped = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("phone-templates/yealink/desk.cfg.hbs"),
-    )
-    .unwrap();
-    std::fs::create_dir_all(dir.join("yealink")).unwrap();
-    std::fs::write(
-        dir.join("yealink/desk.cfg.hbs"),
-        format!("{shipped}## cache test edition\n"),
-    )
-    .unwrap();
+    crate::administration::override_template(&dir, "cache test edition");
     server
         .ok(Method::POST, "/api/v1/templates/reload", None)
         .await;
