@@ -120,7 +120,6 @@ fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResp
             )
         }
         FileRequest::Device { mac } => {
-            let sighted = sighted.filter(|device| device.record.mac == *mac);
             let device = match authorize(
                 app,
                 request,
@@ -148,7 +147,6 @@ fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResp
             )
         }
         FileRequest::Stored { mac, name } => {
-            let sighted = sighted.filter(|device| device.record.mac == *mac);
             if let Err(refusal) = authorize(
                 app,
                 request,
@@ -290,7 +288,7 @@ pub fn valid_host(host: &str) -> bool {
 }
 
 /// Decides whether the request may have the device's own files. `sighted`: the device as
-/// this request's sighting left it, saving a second read. `may_claim`: a first request in the
+/// this request's sighting left it, saving a second read when it is the requested MAC. `may_claim`: a first request in the
 /// claim window may take the claim (config files), or only an existing claim or credentials
 /// count (stored files).
 #[allow(clippy::too_many_arguments)]
@@ -311,7 +309,7 @@ fn authorize<B>(
         client_cert_mac: peer.client_cert.mac(),
         address: peer.address,
     };
-    let device = match sighted {
+    let device = match sighted.filter(|device| device.record.mac == mac) {
         Some(device) => Some(device),
         None => app.store.device_snapshot(mac)?,
     };

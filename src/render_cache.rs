@@ -36,9 +36,6 @@ struct Stamp {
 struct Entry {
     rendered: Arc<Rendered>,
     stamp: Stamp,
-    /// Seconds since the epoch after which the file must be rendered again (a hot-desk login
-    /// ending).
-    valid_until: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -151,7 +148,7 @@ impl RenderCache {
         let now = app.clock.now();
         if let Some(entry) = entries.get(&key)
             && entry.stamp == stamp
-            && entry.valid_until.is_none_or(|until| now < until)
+            && entry.rendered.valid_until.is_none_or(|until| now < until)
         {
             return Ok(entry.rendered.clone());
         }
@@ -159,7 +156,6 @@ impl RenderCache {
         let entry = Entry {
             rendered: rendered.clone(),
             stamp,
-            valid_until: rendered.valid_until,
         };
         entries.insert(key, Arc::new(entry));
         Ok(rendered)

@@ -466,7 +466,8 @@ impl Store {
         }
     }
 
-    /// See [`Store::revision`] field; read it before reading what a render uses.
+    /// The revision of what configs depend on besides the device record (the field's comment);
+    /// read it before reading what a render uses.
     pub fn revision(&self) -> u64 {
         self.revision.load(Ordering::SeqCst)
     }

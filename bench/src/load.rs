@@ -16,7 +16,6 @@ use rustls_pki_types::ServerName;
 use rustls_pki_types::pem::PemObject;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::Semaphore;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
@@ -324,12 +323,10 @@ pub async fn new_connections(
 /// (c) A boot storm: every phone fetches its common file, then its own, each on a new
 /// connection, at most `in_flight` phones at a time. Completes when all phones have both.
 pub async fn boot_storm(endpoint: &Endpoint, phones: Arc<Vec<Phone>>, in_flight: usize) -> Stats {
-    let permits = Arc::new(Semaphore::new(in_flight));
     let next = Arc::new(AtomicUsize::new(0));
     in_parallel(in_flight, endpoint, &phones, move |_, endpoint, phones| {
-        let (permits, next) = (permits.clone(), next.clone());
+        let next = next.clone();
         async move {
-            let _permit = permits.acquire_owned().await;
             let mut stats = Stats::default();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);

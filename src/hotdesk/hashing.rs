@@ -34,7 +34,7 @@ type Job = Box<dyn FnOnce() + Send>;
 pub struct PinHasher {
     permits: Arc<Semaphore>,
     /// To the hashing threads; they end when this is dropped.
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
 }
 
 impl PinHasher {
@@ -51,7 +51,7 @@ impl PinHasher {
         }
         PinHasher {
             permits: Arc::new(Semaphore::new(threads)),
-            jobs: Mutex::new(jobs),
+            jobs,
         }
     }
 
@@ -99,8 +99,6 @@ impl PinHasher {
             let _ = done.send(work());
         });
         self.jobs
-            .lock()
-            .expect("PIN job queue lock")
             .send(job)
             .map_err(|_| HashError("hashing threads gone".into()))?;
         result
