@@ -12,6 +12,7 @@ run:
 test: lint
 	rm -rf target/tmp/test-logs
 	$(CARGO) test --all-targets
+	$(CARGO) test --doc
 	tests/scan-logs.sh target/tmp/test-logs
 
 lint:

@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 use crate::config::ProvisioningConfig;
 use crate::digest::DigestResponse;
 use crate::domain::{Mac, Secret};
-use crate::store::DeviceRecord;
+use crate::model::DeviceRecord;
 
 /// HTTP credentials as the request presented them.
 pub enum Credentials {

@@ -17,9 +17,6 @@ pub struct App {
     pub clock: Clock,
     /// Signs the nonces of HTTP Digest challenges.
     pub nonces: crate::digest::Nonces,
-    /// Serialises admin writes that span records (deleting a user frees their lines), so
-    /// they cannot interleave; phone-side writes are single-record compare-and-swaps.
-    pub admin_writes: tokio::sync::Mutex<()>,
     /// Hashes and checks hot-desk PINs off the async runtime, a bounded number at a time.
     pub pins: crate::hotdesk::hashing::PinHasher,
     /// Vendor CAs that identify phones by their factory certificates; `None` when none are

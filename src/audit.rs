@@ -14,7 +14,8 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::app::App;
-use crate::store::{AuditRecord, StoreError};
+use crate::model::AuditRecord;
+use crate::store::StoreError;
 
 /// The same refusal from the same source about the same subject is recorded once per window.
 const REPEAT_WINDOW_SECS: i64 = 300;
@@ -162,7 +163,7 @@ pub struct RepeatFilter {
 impl RepeatFilter {
     /// False for a repeat within the window, and for anything new while the memory is full of
     /// recent events: a flood is then not recorded beyond what is already there (and logged).
-    fn first_in_window(&self, key: String, now: i64) -> bool {
+    pub(crate) fn first_in_window(&self, key: String, now: i64) -> bool {
         let mut seen = self.seen.lock().expect("repeat filter lock");
         if seen.len() >= REPEAT_MEMORY {
             seen.retain(|_, at| now - *at < REPEAT_WINDOW_SECS);
@@ -180,48 +181,48 @@ impl RepeatFilter {
     }
 }
 
-/// Logs the event and appends it to the trail. A failure to store it is logged, not raised:
-/// the request it belongs to has already been decided.
-pub fn record(app: &App, event: Event) {
-    let now = app.clock.now();
-    if event.kind.repeatable() {
-        // By source key, so that rotating addresses within one IPv6 /64 gains nothing.
-        let key = format!(
-            "{}|{}|{}",
-            event.kind.as_str(),
-            event
-                .source
-                .map(crate::sources::source_key)
-                .unwrap_or_default(),
-            event.subject.as_deref().unwrap_or("")
-        );
-        if !app.audit_repeats.first_in_window(key, now) {
-            return;
+impl Event {
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The key under which repeats of a repeatable event are recognised: by source key, so
+    /// that rotating addresses within one IPv6 /64 gains nothing.
+    pub(crate) fn repeat_key(&self) -> Option<String> {
+        self.kind.repeatable().then(|| {
+            format!(
+                "{}|{}|{}",
+                self.kind.as_str(),
+                self.source
+                    .map(crate::ops::bans::source_key)
+                    .unwrap_or_default(),
+                self.subject.as_deref().unwrap_or("")
+            )
+        })
+    }
+
+    pub(crate) fn to_record(&self, now: i64) -> AuditRecord {
+        AuditRecord {
+            id: 0,
+            at: now,
+            kind: self.kind.as_str().to_string(),
+            actor: self.actor.clone(),
+            source: self.source.map(|a| a.to_string()),
+            subject: self.subject.clone(),
+            detail: self.detail.clone(),
         }
     }
-    log(&event);
-    let record = AuditRecord {
-        id: 0,
-        at: now,
-        kind: event.kind.as_str().to_string(),
-        actor: event.actor,
-        source: event.source.map(|a| a.to_string()),
-        subject: event.subject,
-        detail: event.detail,
-    };
-    if let Err(e) = app.store.append_audit(record) {
-        tracing::error!(error = %e, "storing an audit record failed");
-    }
-}
 
-fn log(event: &Event) {
-    let kind = event.kind.as_str();
-    let source = event.source.map(|a| a.to_string()).unwrap_or_default();
-    let subject = event.subject.as_deref().unwrap_or("");
-    if event.kind.is_warning() {
-        tracing::warn!(target: "deskprov::audit", kind, actor = %event.actor, source, subject, "{}", event.detail);
-    } else {
-        tracing::info!(target: "deskprov::audit", kind, actor = %event.actor, source, subject, "{}", event.detail);
+    /// The event's line under the `deskprov::audit` target, which syslog and fail2ban read.
+    pub fn log(&self) {
+        let kind = self.kind.as_str();
+        let source = self.source.map(|a| a.to_string()).unwrap_or_default();
+        let subject = self.subject.as_deref().unwrap_or("");
+        if self.kind.is_warning() {
+            tracing::warn!(target: "deskprov::audit", kind, actor = %self.actor, source, subject, "{}", self.detail);
+        } else {
+            tracing::info!(target: "deskprov::audit", kind, actor = %self.actor, source, subject, "{}", self.detail);
+        }
     }
 }
 
@@ -248,15 +249,6 @@ pub fn query(app: &App, query: &Query) -> Result<Vec<AuditRecord>, StoreError> {
                 .is_none_or(|s| r.source.as_deref() == Some(s))
             && query.since.is_none_or(|t| r.at >= t)
     })
-}
-
-/// Keeps the trail within its configured size, dropping the oldest phone-side events before
-/// any admin change; called by the housekeeping task.
-pub fn trim(app: &App) -> Result<usize, StoreError> {
-    app.store.trim_audit(
-        app.config.security.audit_max_records,
-        Kind::AdminChange.as_str(),
-    )
 }
 
 /// Field names whose values never enter the trail.

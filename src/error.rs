@@ -93,3 +93,17 @@ impl From<crate::render::RenderFailure> for ApiError {
         ApiError::Internal(e.to_string())
     }
 }
+
+/// The one place an operation's refusal becomes a status code.
+impl From<crate::ops::OpError> for ApiError {
+    fn from(e: crate::ops::OpError) -> Self {
+        use crate::ops::OpError;
+        match e {
+            OpError::Invalid(message) => ApiError::BadRequest(message),
+            OpError::NotFound(message) => ApiError::NotFound(message),
+            OpError::Conflict(message) => ApiError::Conflict(message),
+            OpError::Store(e) => ApiError::Internal(e.to_string()),
+            OpError::Internal(message) => ApiError::Internal(message),
+        }
+    }
+}

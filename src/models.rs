@@ -52,7 +52,7 @@ pub fn find(vendor: &str, model: &str) -> Option<&'static ModelRow> {
 }
 
 /// The row of a registered device, once its vendor and model are known.
-pub fn of_device(device: &crate::store::DeviceRecord) -> Option<&'static ModelRow> {
+pub fn of_device(device: &crate::model::DeviceRecord) -> Option<&'static ModelRow> {
     find(device.vendor.as_deref()?, device.model.as_ref()?.as_str())
 }
 

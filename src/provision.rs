@@ -17,11 +17,11 @@ use http::header::{
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use percent_encoding::percent_decode_str;
-use tracing::{debug, error, info};
+use tracing::{debug, error};
 
 use crate::access::{self, Credentials, Denial, Grant, Requester};
 use crate::app::App;
-use crate::audit::{self, Event, Kind};
+use crate::audit::{Event, Kind};
 use crate::client_cert::ClientCert;
 use crate::digest::DigestResponse;
 use crate::domain::Mac;
@@ -29,15 +29,11 @@ use crate::hotdesk;
 use crate::identify::{Identification, identify};
 use crate::render::{self, CommonRequest, Rendered};
 use crate::respond::{self, HttpResponse};
-use crate::store::{
-    DeviceRecord, DeviceSnapshot, ModelMismatch, ModelSource, StoreError, UnregisteredRecord,
-};
+use crate::store::{DeviceSnapshot, StoreError};
 use crate::vendors::FileRequest;
 
 /// Longest request path accepted; real phone file names are a few dozen bytes.
 const MAX_PATH: usize = 256;
-/// last_seen is kept to this resolution so that a phone polling often does not write each time.
-const LAST_SEEN_RESOLUTION_SECS: i64 = 60;
 
 /// What the connection knows about the peer.
 #[derive(Debug, Clone, Copy)]
@@ -52,7 +48,7 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let method = request.method().clone();
-    match crate::sources::banned_until(&app, peer.address, app.clock.now()) {
+    match crate::ops::bans::banned_until(&app, peer.address, app.clock.now()) {
         Ok(Some(until)) => return banned(until - app.clock.now()),
         Ok(None) => {}
         Err(e) => error!(error = %e, "reading source bans failed; request served"),
@@ -98,7 +94,9 @@ fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResp
     };
     let now = app.clock.now();
     let sighted = match identification.requester_mac() {
-        Some(mac) => note_sighting(app, mac, &identification, peer.address, now)?,
+        Some(mac) => {
+            crate::ops::phone::note_sighting(app, mac, &identification, peer.address, now)?
+        }
         None => None,
     };
     let Some((vendor, file)) = &identification.file else {
@@ -215,7 +213,7 @@ where
         return Ok(method_not_allowed());
     };
     let now = app.clock.now();
-    let sighted = note_sighting(app, *mac, &identification, peer.address, now)?;
+    let sighted = crate::ops::phone::note_sighting(app, *mac, &identification, peer.address, now)?;
     if let Err(refusal) = authorize(
         app,
         &request,
@@ -245,13 +243,7 @@ where
             ));
         }
     };
-    app.store.put_upload(
-        *mac,
-        name,
-        &content,
-        now,
-        limits.max_uploads_per_device_bytes,
-    )?;
+    crate::ops::phone::store_upload(app, *mac, name, &content, now)?;
     debug!(%mac, name, bytes = content.len(), "phone upload stored");
     let mut r = HttpResponse::new(Default::default());
     *r.status_mut() = StatusCode::NO_CONTENT;
@@ -320,55 +312,29 @@ fn authorize<B>(
         now,
     );
     if decision.is_err() {
-        crate::sources::note_refused_mac(app, peer.address, mac, now)?;
+        crate::ops::bans::note_refused_mac(app, peer.address, mac, now)?;
     }
     let refuse = |denial| denied(app, mac, peer, denial, now);
     Ok(match decision {
-        Ok(Grant::Claim) if may_claim => match claim(app, mac, peer.address, now)? {
-            Some(_) => app
-                .store
-                .device_snapshot(mac)?
-                .ok_or_else(|| refuse(Denial::UnknownDevice)),
-            None => Err(refuse(Denial::NoCredentials)),
-        },
+        Ok(Grant::Claim) if may_claim => {
+            match crate::ops::phone::claim(app, mac, peer.address, now)? {
+                Some(_) => app
+                    .store
+                    .device_snapshot(mac)?
+                    .ok_or_else(|| refuse(Denial::UnknownDevice)),
+                None => Err(refuse(Denial::NoCredentials)),
+            }
+        }
         Ok(Grant::Claim) => Err(refuse(Denial::NoCredentials)),
         Ok(Grant::Credentials | Grant::Certificate) => {
             let device = device.expect("a grant implies a device");
             if device.record.claimed_at.is_none() {
-                app.store
-                    .update_device(mac, |d| access::close_claim(d, now))?;
+                crate::ops::phone::close_claim(app, mac, now)?;
             }
             Ok(device)
         }
         Ok(Grant::ClaimGrace) => Ok(device.expect("a grant implies a device")),
         Err(denial) => Err(refuse(denial)),
-    })
-}
-
-/// Takes the claim atomically: of two racing first requests only one gets the config.
-fn claim(
-    app: &App,
-    mac: Mac,
-    address: IpAddr,
-    now: i64,
-) -> Result<Option<DeviceRecord>, StoreError> {
-    let outcome = app
-        .store
-        .update_device(mac, |d| access::take_claim(d, address, now))?;
-    Ok(match outcome {
-        Some((device, true)) => {
-            audit::record(
-                app,
-                Event::phone(
-                    Kind::DeviceClaimed,
-                    "device took its config in the claim window",
-                )
-                .source(address)
-                .subject(mac),
-            );
-            Some(device)
-        }
-        _ => None,
     })
 }
 
@@ -422,7 +388,7 @@ fn denied(app: &App, mac: Mac, peer: Peer, denial: Denial, now: i64) -> HttpResp
         _ => Some(Kind::ConfigRefused),
     };
     match kind {
-        Some(kind) => audit::record(
+        Some(kind) => crate::ops::audit::record(
             app,
             Event::phone(kind, denial.as_str())
                 .source(peer.address)
@@ -551,238 +517,9 @@ fn presented_credentials<B>(app: &App, request: &Request<B>, now: i64) -> Option
     })
 }
 
-/// Keeps what we know of the requesting MAC current: auto-fill and last seen for registered
-/// devices, the seen-unregistered list for others. Writes only what changed. Returns the
-/// device as it is now, if registered.
-fn note_sighting(
-    app: &App,
-    mac: Mac,
-    identification: &Identification,
-    address: IpAddr,
-    now: i64,
-) -> Result<Option<Arc<DeviceSnapshot>>, StoreError> {
-    if let Some(snapshot) = app.store.device_snapshot(mac)?
-        && !sighting_is_news(&snapshot.record, identification, address, now)
-    {
-        return Ok(Some(snapshot));
-    }
-    let address = address.to_string();
-    let updated = app.store.update_device(mac, |device| {
-        update_device_facts(device, identification, &address, now)
-    })?;
-    match updated {
-        Some((device, event)) => {
-            if let Some(event) = event {
-                log_fact_event(app, &device, event);
-            }
-            app.store.device_snapshot(mac)
-        }
-        None => {
-            note_unregistered(app, mac, identification, address, now)?;
-            Ok(None)
-        }
-    }
-}
-
-/// Whether the request tells something the record lacks, so that [`update_device_facts`]
-/// would write. A phone polling its config tells nothing new, and this answers without the
-/// encode-and-compare of an update. Errs towards yes: a model differing from the record
-/// always takes the full way.
-fn sighting_is_news(
-    device: &DeviceRecord,
-    identification: &Identification,
-    address: IpAddr,
-    now: i64,
-) -> bool {
-    let seen_lately = device.first_seen.is_some()
-        && device
-            .last_seen
-            .is_some_and(|seen| now - seen < LAST_SEEN_RESOLUTION_SECS);
-    let same_address = device
-        .last_address
-        .as_deref()
-        .and_then(|a| a.parse::<IpAddr>().ok())
-        == Some(address);
-    let firmware_known = identification
-        .firmware()
-        .is_none_or(|f| device.firmware.as_deref() == Some(f));
-    let model_known = identification
-        .model()
-        .is_none_or(|reported| device.model.as_ref() == Some(reported));
-    !(seen_lately && same_address && firmware_known && model_known)
-}
-
-enum FactEvent {
-    AutoFilled,
-    ModelMismatch,
-}
-
-fn update_device_facts(
-    device: &mut DeviceRecord,
-    identification: &Identification,
-    address: &str,
-    now: i64,
-) -> Option<FactEvent> {
-    device.first_seen.get_or_insert(now);
-    if device
-        .last_seen
-        .is_none_or(|seen| now - seen >= LAST_SEEN_RESOLUTION_SECS)
-    {
-        device.last_seen = Some(now);
-    }
-    if device.last_address.as_deref() != Some(address) {
-        device.last_address = Some(address.to_string());
-    }
-    if let Some(firmware) = identification.firmware()
-        && device.firmware.as_deref() != Some(firmware)
-    {
-        device.firmware = Some(firmware.to_string());
-    }
-    let reported = identification.model()?;
-    match &device.model {
-        None => {
-            device.model = Some(reported.clone());
-            device.vendor = identification.vendor().map(str::to_string);
-            device.model_source = Some(ModelSource::Auto);
-            Some(FactEvent::AutoFilled)
-        }
-        Some(recorded) if recorded != reported => {
-            let already = device
-                .model_mismatch
-                .as_ref()
-                .is_some_and(|m| m.reported_model == reported.as_str());
-            device.model_mismatch = Some(ModelMismatch {
-                reported_vendor: identification.vendor().map(str::to_string),
-                reported_model: reported.to_string(),
-                at: if already {
-                    device.model_mismatch.as_ref().map_or(now, |m| m.at)
-                } else {
-                    now
-                },
-                address: Some(address.to_string()),
-            });
-            (!already).then_some(FactEvent::ModelMismatch)
-        }
-        Some(_) => None,
-    }
-}
-
-fn log_fact_event(app: &App, device: &DeviceRecord, event: FactEvent) {
-    let model = device
-        .model
-        .as_ref()
-        .map(|m| m.to_string())
-        .unwrap_or_default();
-    match event {
-        FactEvent::AutoFilled => {
-            info!(mac = %device.mac, model, vendor = device.vendor.as_deref().unwrap_or(""), "model filled in from the phone's request")
-        }
-        FactEvent::ModelMismatch => {
-            let reported = device
-                .model_mismatch
-                .as_ref()
-                .map(|m| m.reported_model.as_str())
-                .unwrap_or("");
-            let mut event = Event::phone(
-                Kind::ModelMismatch,
-                format!("phone reports model {reported}; {model} is on record"),
-            )
-            .subject(device.mac);
-            if let Some(address) = device.last_address.as_deref().and_then(|a| a.parse().ok()) {
-                event = event.source(address);
-            }
-            audit::record(app, event)
-        }
-    }
-}
-
-fn note_unregistered(
-    app: &App,
-    mac: Mac,
-    identification: &Identification,
-    address: String,
-    now: i64,
-) -> Result<(), StoreError> {
-    let vendor = identification.vendor().map(str::to_string);
-    let model = identification.model().cloned();
-    let firmware = identification.firmware().map(str::to_string);
-    let refreshed = app.store.update_unregistered(mac, |seen| {
-        if now - seen.last_seen >= LAST_SEEN_RESOLUTION_SECS {
-            seen.last_seen = now;
-            seen.requests += 1;
-        }
-        seen.last_address = Some(address.clone());
-        if vendor.is_some() {
-            seen.vendor.clone_from(&vendor);
-        }
-        if model.is_some() {
-            seen.model.clone_from(&model);
-        }
-        if firmware.is_some() {
-            seen.firmware.clone_from(&firmware);
-        }
-    })?;
-    if refreshed.is_none() {
-        info!(%mac, vendor = vendor.as_deref().unwrap_or(""), model = model.as_ref().map(|m| m.as_str()).unwrap_or(""), %address, "unregistered phone seen");
-        let record = UnregisteredRecord {
-            mac,
-            vendor,
-            model,
-            firmware,
-            first_seen: now,
-            last_seen: now,
-            last_address: Some(address),
-            requests: 1,
-        };
-        app.store
-            .insert_unregistered(&record, app.config.provisioning.max_unregistered)?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The shortcut must never skip a write the full update would make.
-    #[test]
-    fn a_sighting_that_is_not_news_changes_nothing() {
-        use crate::domain::Secret;
-        let mac = Mac::parse("001565aabbcc").unwrap();
-        let address: IpAddr = "192.0.2.10".parse().unwrap();
-        let identify_as = |ua: &str| identify(ua.as_bytes(), "001565aabbcc.cfg");
-        let t46s = identify_as("Yealink SIP-T46S 66.86.0.15 00:15:65:aa:bb:cc");
-        let newer = identify_as("Yealink SIP-T46S 66.86.0.20 00:15:65:aa:bb:cc");
-        let t54w = identify_as("Yealink SIP-T54W 96.86.0.100 00:15:65:aa:bb:cc");
-        let anonymous = identify_as("");
-        let mut known = DeviceRecord::blank(mac, 1000, Secret::generate(16));
-        update_device_facts(&mut known, &t46s, &address.to_string(), 2000);
-        let blank = DeviceRecord::blank(mac, 1000, Secret::generate(16));
-        let elsewhere: IpAddr = "192.0.2.11".parse().unwrap();
-        let cases = [
-            (&known, &t46s, address, 2030),
-            (&known, &t46s, address, 2060),
-            (&known, &t46s, elsewhere, 2030),
-            (&known, &newer, address, 2030),
-            (&known, &t54w, address, 2030),
-            (&known, &anonymous, address, 2030),
-            (&blank, &t46s, address, 2030),
-            (&blank, &anonymous, address, 2030),
-        ];
-        let mut skipped = 0;
-        for (i, (device, identification, address, now)) in cases.into_iter().enumerate() {
-            let mut updated = device.clone();
-            update_device_facts(&mut updated, identification, &address.to_string(), now);
-            let changed = updated != *device;
-            assert_eq!(
-                sighting_is_news(device, identification, address, now),
-                changed,
-                "case {i}"
-            );
-            skipped += usize::from(!changed);
-        }
-        assert_eq!(skipped, 2, "the polling cases take the shortcut");
-    }
 
     #[test]
     fn paths_are_decoded_once_and_traversal_refused() {

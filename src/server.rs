@@ -22,7 +22,7 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
 use crate::app::App;
-use crate::audit::{self, Event, Kind};
+use crate::audit::{Event, Kind};
 use crate::client_cert::{ClientCert, Untrusted};
 use crate::provision::{self, Peer};
 use crate::tls::ServerConfigs;
@@ -125,7 +125,7 @@ async fn serve(
 }
 
 fn source_banned(app: &App, address: SocketAddr) -> bool {
-    match crate::sources::banned_until(app, address.ip(), app.clock.now()) {
+    match crate::ops::bans::banned_until(app, address.ip(), app.clock.now()) {
         Ok(until) => until.is_some(),
         Err(e) => {
             warn!(error = %e, "reading source bans failed; connection accepted");
@@ -217,7 +217,7 @@ impl Connection {
                 }
                 Untrusted::NoMac => "client certificate names no single MAC; ignored",
             };
-            audit::record(
+            crate::ops::audit::record(
                 &self.app,
                 Event::phone(Kind::UntrustedCertificate, detail).source(address.ip()),
             );

@@ -13,7 +13,8 @@ use serde_json::{Map, Value, json};
 
 use crate::domain::{Extension, InvalidInput, SipPassword};
 use crate::locale::{self, Language, TimeZone};
-use crate::store::{DeviceRecord, Store, StoreError};
+use crate::model::DeviceRecord;
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -416,6 +417,25 @@ fn serialize<T: Serialize>(value: T) -> String {
 /// A partial update of the site-wide settings: setting name → value, `null` clears.
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct SettingsPatch(pub Map<String, Value>);
+
+impl SettingsPatch {
+    /// `name=value ...` for the audit trail: secrets as "[set]", removals as `null`.
+    pub fn summary(&self) -> String {
+        self.0
+            .iter()
+            .map(|(name, value)| {
+                let secret = Key::from_name(name).is_ok_and(Key::is_secret);
+                match value {
+                    Value::Null => format!("{name}=null"),
+                    _ if secret => format!("{name}={SET}"),
+                    Value::String(text) => format!("{name}={text}"),
+                    other => format!("{name}={other}"),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
 
 /// What a profile, a model or a device sets, overriding what it inherits; values are stored in
 /// their normalised form.

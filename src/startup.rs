@@ -9,11 +9,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use crate::admin::{TokenError, ensure_admin_token};
 use crate::app::App;
 use crate::client_cert::CertificateCheck;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
+use crate::ops::tokens::{TokenError, ensure_admin_token};
 use crate::store::{Store, StoreError};
 use crate::templates::{LiveTemplates, TemplateError};
 use crate::tls::{self, TlsError};
@@ -99,7 +99,6 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         templates,
         clock,
         nonces: Default::default(),
-        admin_writes: Default::default(),
         pins: crate::hotdesk::hashing::PinHasher::new(config_hashes),
         vendor_cas,
         audit_repeats: Default::default(),
@@ -141,13 +140,13 @@ fn spawn_housekeeping(app: Arc<App>) -> JoinHandle<()> {
         loop {
             ticks.tick().await;
             let now = app.clock.now();
-            if let Err(e) = crate::sources::prune(&app, now) {
+            if let Err(e) = crate::ops::bans::prune(&app, now) {
                 tracing::error!(error = %e, "pruning request sources failed");
             }
-            if let Err(e) = crate::hotdesk::guard::prune(&app, now) {
+            if let Err(e) = crate::ops::guard::prune(&app, now) {
                 tracing::error!(error = %e, "pruning failed-login counters failed");
             }
-            if let Err(e) = crate::audit::trim(&app) {
+            if let Err(e) = crate::ops::audit::trim(&app) {
                 tracing::error!(error = %e, "trimming the audit trail failed");
             }
         }

@@ -8,8 +8,10 @@ use std::path::Path;
 
 use deskprov::domain::{DisplayName, Extension, Mac, ModelId, Pin, Secret, SipPassword, SipUser};
 use deskprov::hotdesk::hashing::PinHasher;
+use deskprov::model::{DeviceRecord, UserRecord};
+use deskprov::ops::restore::put_records;
 use deskprov::settings::Settings;
-use deskprov::store::{DeviceRecord, Store, UserRecord};
+use deskprov::store::Store;
 
 /// A phone model as it asks for its files: its User-Agent (with `{mac}`/`{MAC}`/`{mac:}` for
 /// the MAC in lower hex, upper hex, or lower hex with colons), the common file it fetches
@@ -143,7 +145,9 @@ pub async fn seed(dir: &Path, devices: usize, hotdesk: usize) -> Result<Site, St
         language: Some("en".into()),
         ..Settings::default()
     };
-    store.put_settings(&settings).map_err(|e| e.to_string())?;
+    put_records(&store, Some(&settings), &[], &[])
+        .await
+        .map_err(|e| e.to_string())?;
     let pin = Pin::parse(PIN).map_err(|e| e.to_string())?;
     let pin_hash = PinHasher::new(1)
         .hash(&pin)
@@ -185,15 +189,13 @@ pub async fn seed(dir: &Path, devices: usize, hotdesk: usize) -> Result<Site, St
         batch_users.push(user);
         batch_devices.push(device);
         if batch_devices.len() == 5000 || index + 1 == devices {
-            store.put_users(&batch_users).map_err(|e| e.to_string())?;
-            store
-                .put_devices(&batch_devices)
+            put_records(&store, None, &batch_users, &batch_devices)
+                .await
                 .map_err(|e| e.to_string())?;
             batch_users.clear();
             batch_devices.clear();
         }
     }
-    store.flush().await.map_err(|e| e.to_string())?;
     Ok(Site { phones })
 }
 

@@ -9,7 +9,6 @@
 //! Cells: an empty cell leaves the stored value as it is; `-` clears an optional value.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -17,14 +16,15 @@ use http::StatusCode;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use super::devices::{DevicePatch, NewDevice};
 use super::users::{NewUser, UserPatch};
-use super::{ApiResult, devices, query_value, users};
+use super::{ApiResult, query_value};
 use crate::app::App;
-use crate::audit::{self, Event, Kind as AuditKind};
 use crate::domain::{Extension, Mac, Pin};
 use crate::error::ApiError;
+use crate::model::{DeviceRecord, UserRecord};
+use crate::ops::{Actor, OpError, devices, import, users};
 use crate::respond;
-use crate::store::{DeviceRecord, UserRecord};
 
 /// The most rows one file may hold.
 const MAX_ROWS: usize = 100_000;
@@ -404,17 +404,16 @@ pub fn start_import(
     subject: &str,
     query: &str,
     body: &[u8],
-    actor: &str,
-    address: IpAddr,
+    by: &Actor,
 ) -> ApiResult {
     let subject = Subject::parse(subject)?;
-    let dry_run = query_value(query, "dry_run").as_deref() == Some("true");
+    let dry_run = import_options(query)?;
     let rows = parse_csv(subject, body)?;
     let job = app.imports.start(subject, dry_run, rows.len())?;
     let view = job.view();
-    let (app, actor) = (app.clone(), actor.to_string());
+    let (app, actor) = (app.clone(), by.clone());
     tokio::spawn(async move {
-        let report = match run(&app, &job, rows).await {
+        let report = match run(&app, &actor, &job, rows).await {
             Ok(report) => report,
             Err(e) => {
                 let detail = e.to_string();
@@ -426,25 +425,6 @@ pub fn start_import(
                 }])
             }
         };
-        if report.state == "done" {
-            let detail = format!(
-                "import {}: {} created, {} updated, {} unchanged",
-                serde_json::to_value(job.subject)
-                    .expect("serialises")
-                    .as_str()
-                    .unwrap_or(""),
-                report.created,
-                report.updated,
-                report.unchanged
-            );
-            audit::record(
-                &app,
-                Event::by(AuditKind::AdminChange, actor, detail).source(address),
-            );
-            if let Err(e) = app.store.flush().await {
-                tracing::error!(error = %e, "flushing the audit trail failed");
-            }
-        }
         *job.report.lock().expect("job lock") = Some(report);
     });
     Ok(respond::json(StatusCode::ACCEPTED, &view))
@@ -478,7 +458,7 @@ impl<R> Plan<R> {
     }
 }
 
-async fn run(app: &App, job: &Job, rows: Vec<Row>) -> Result<Report, ApiError> {
+async fn run(app: &App, by: &Actor, job: &Job, rows: Vec<Row>) -> Result<Report, ApiError> {
     let mut seen = HashSet::new();
     match job.subject {
         Subject::Users => {
@@ -491,7 +471,10 @@ async fn run(app: &App, job: &Job, rows: Vec<Row>) -> Result<Report, ApiError> {
                 plans.push(plan);
                 job.checked.fetch_add(1, Ordering::Relaxed);
             }
-            finish(app, job, &rows, plans, commit_users).await
+            finish(job, &rows, plans, async |w| {
+                import::commit_users(app, by, w).await
+            })
+            .await
         }
         Subject::Devices => {
             let mut plans = Vec::with_capacity(rows.len());
@@ -503,7 +486,10 @@ async fn run(app: &App, job: &Job, rows: Vec<Row>) -> Result<Report, ApiError> {
                 plans.push(plan);
                 job.checked.fetch_add(1, Ordering::Relaxed);
             }
-            finish(app, job, &rows, plans, commit_devices).await
+            finish(job, &rows, plans, async |w| {
+                import::commit_devices(app, by, w).await
+            })
+            .await
         }
     }
 }
@@ -522,14 +508,11 @@ fn normalise_key(subject: Subject, key: &str) -> String {
     }
 }
 
-type Commit<R> = fn(&App, &[(R, Option<R>)]) -> Result<Vec<DeviceRecord>, ApiError>;
-
 async fn finish<R: Clone + PartialEq>(
-    app: &App,
     job: &Job,
     rows: &[Row],
     plans: Vec<Result<Plan<R>, String>>,
-    commit: Commit<R>,
+    commit: impl AsyncFnOnce(&[(R, Option<R>)]) -> Result<(), OpError>,
 ) -> Result<Report, ApiError> {
     let errors: Vec<RowError> = rows
         .iter()
@@ -575,39 +558,14 @@ async fn finish<R: Clone + PartialEq>(
             Plan::Unchanged => None,
         })
         .collect();
-    let reload = {
-        let _guard = app.admin_writes.lock().await;
-        match commit(app, &writes) {
-            Ok(reload) => reload,
-            Err(e) => {
-                report = failed(vec![RowError {
-                    row: 0,
-                    key: String::new(),
-                    error: e.to_string(),
-                }]);
-                return Ok(report);
-            }
-        }
-    };
-    app.store.flush().await?;
-    reload
-        .iter()
-        .for_each(|d| crate::hotdesk::notify::reload(app, d));
-    Ok(report)
-}
-
-/// Under the admin lock: a record changed since it was planned fails the whole import.
-fn unchanged_since_planned<R: PartialEq>(
-    current: Option<R>,
-    planned: &Option<R>,
-    key: &str,
-) -> Result<(), ApiError> {
-    if current.as_ref() != planned.as_ref() {
-        return Err(ApiError::Conflict(format!(
-            "{key} was changed while the import was being checked; nothing was changed, import again"
-        )));
+    if let Err(e) = commit(&writes).await {
+        report = failed(vec![RowError {
+            row: 0,
+            key: String::new(),
+            error: e.to_string(),
+        }]);
     }
-    Ok(())
+    Ok(report)
 }
 
 // ---- users ----
@@ -656,7 +614,7 @@ async fn plan_user(app: &App, row: &Row) -> Result<Plan<UserRecord>, ApiError> {
     let Some(current) = app.store.user(&extension)? else {
         let body = as_json(row, &[], FLAGS)?;
         let new: NewUser = decode(body.into_iter().filter(|(_, v)| !v.is_null()).collect())?;
-        let prepared = users::prepare_new(app, new).await?;
+        let prepared = users::prepare_new(app, &new.typed()?).await?;
         return Ok(Plan::Create(prepared.record));
     };
     // Secrets that match what is stored are no change: the PIN is checked against its hash.
@@ -671,7 +629,7 @@ async fn plan_user(app: &App, row: &Row) -> Result<Plan<UserRecord>, ApiError> {
         skip.push("sip_password");
     }
     let patch: UserPatch = decode(as_json(row, &skip, FLAGS)?)?;
-    let change = users::prepare_change(app, &extension, patch).await?;
+    let change = users::prepare_change(app, &extension, patch.typed()?).await?;
     let mut after = current.clone();
     change.apply_to(&mut after);
     Ok(if after == current {
@@ -684,23 +642,6 @@ async fn plan_user(app: &App, row: &Row) -> Result<Plan<UserRecord>, ApiError> {
     })
 }
 
-fn commit_users(
-    app: &App,
-    writes: &[(UserRecord, Option<UserRecord>)],
-) -> Result<Vec<DeviceRecord>, ApiError> {
-    for (record, planned) in writes {
-        let key = record.extension.as_str();
-        unchanged_since_planned(app.store.user(&record.extension)?, planned, key)?;
-    }
-    let records: Vec<UserRecord> = writes.iter().map(|(r, _)| r.clone()).collect();
-    app.store.put_users(&records)?;
-    let mut reload = Vec::new();
-    for record in &records {
-        reload.extend(users::leave_if_barred(app, record)?);
-    }
-    Ok(reload)
-}
-
 // ---- devices ----
 
 fn plan_device(app: &App, row: &Row) -> Result<Plan<DeviceRecord>, ApiError> {
@@ -711,17 +652,17 @@ fn plan_device(app: &App, row: &Row) -> Result<Plan<DeviceRecord>, ApiError> {
         Some(device) => device.clone(),
         None => {
             let body = as_json(row, &["lines"], FLAGS)?;
-            let new: devices::NewDevice =
-                decode(body.into_iter().filter(|(_, v)| !v.is_null()).collect())?;
-            devices::prepare_new(app, &new)?
+            let new: NewDevice = decode(body.into_iter().filter(|(_, v)| !v.is_null()).collect())?;
+            devices::prepare_new(app, &app.store, &new.typed()?)?
         }
     };
     if current.is_some() {
         let body = as_json(row, &["mac", "lines"], FLAGS)?;
-        devices::apply_fields(app, &mut after, &decode(body)?)?;
+        let patch: DevicePatch = decode(body)?;
+        devices::apply_change(&app.store, &mut after, &patch.typed()?)?;
     }
     if let Some(raw) = cell(row, "lines") {
-        after.lines = parse_lines(app, &after, raw)?;
+        after.lines = devices::parse_lines(&app.store, &after, raw, CLEAR)?;
     }
     devices::check_device(app, &after)?;
     if !after.hotdesk && !after.sessions.is_empty() {
@@ -739,99 +680,20 @@ fn plan_device(app: &App, row: &Row) -> Result<Plan<DeviceRecord>, ApiError> {
     })
 }
 
-/// `1:1001 2:1002` (spaces, commas or semicolons between); `-` for no users.
-fn parse_lines(
-    app: &App,
-    device: &DeviceRecord,
-    raw: &str,
-) -> Result<BTreeMap<u16, Extension>, ApiError> {
-    let mut lines = BTreeMap::new();
-    if raw == CLEAR {
-        return Ok(lines);
-    }
-    for item in raw.split([' ', ',', ';']).filter(|i| !i.is_empty()) {
-        let (line, user) = item.split_once(':').ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "lines: {item:?} must be LINE:EXTENSION, like 1:1001"
-            ))
-        })?;
-        let line = devices::parse_line(line, device)?;
-        let extension = Extension::parse(user)?;
-        if app.store.user(&extension)?.is_none() {
+/// `?dry_run=true|false`, nothing else: a typo must not import for real.
+fn import_options(query: &str) -> Result<bool, ApiError> {
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+        if key != "dry_run" {
             return Err(ApiError::BadRequest(format!(
-                "lines: no user with extension {extension}"
+                "unknown parameter {key:?}; an import takes only dry_run=true or dry_run=false"
             )));
         }
-        if lines.insert(line, extension).is_some() {
-            return Err(ApiError::BadRequest(format!(
-                "lines: line {line} is given twice"
-            )));
+        if !pair.contains('=') {
+            return Err(ApiError::BadRequest(
+                "dry_run: must be true or false".into(),
+            ));
         }
     }
-    Ok(lines)
-}
-
-/// What an admin sets on a device (as `devices::copy_admin_fields` copies it), to compare.
-fn admin_fields(d: &DeviceRecord) -> impl PartialEq + '_ {
-    (
-        (&d.vendor, &d.model, &d.model_source, &d.model_mismatch),
-        (&d.label, &d.location, &d.profile, &d.lines),
-        (d.hotdesk, d.certificate_required),
-    )
-}
-
-/// Under the admin lock: users on lines and profiles still exist (an admin may have deleted
-/// one while the file was being checked).
-fn references_exist(app: &App, d: &DeviceRecord) -> Result<(), ApiError> {
-    for extension in d.lines.values() {
-        if app.store.user(extension)?.is_none() {
-            return Err(ApiError::Conflict(format!(
-                "{}: user {extension} was deleted while the import was being checked; nothing was changed, import again",
-                d.mac
-            )));
-        }
-    }
-    if let Some(profile) = &d.profile
-        && app.store.profile(profile)?.is_none()
-    {
-        return Err(ApiError::Conflict(format!(
-            "{}: profile {profile} was deleted while the import was being checked; nothing was changed, import again",
-            d.mac
-        )));
-    }
-    Ok(())
-}
-
-fn commit_devices(
-    app: &App,
-    writes: &[(DeviceRecord, Option<DeviceRecord>)],
-) -> Result<Vec<DeviceRecord>, ApiError> {
-    for (record, planned) in writes {
-        let current = app.store.device(record.mac)?;
-        let changed = match (&current, planned) {
-            (Some(now), Some(then)) => admin_fields(now) != admin_fields(then),
-            (now, then) => now.is_some() != then.is_some(),
-        };
-        if changed {
-            return Err(ApiError::Conflict(format!(
-                "{} was changed while the import was being checked; nothing was changed, import again",
-                record.mac
-            )));
-        }
-        references_exist(app, record)?;
-    }
-    let records: Vec<DeviceRecord> = writes.iter().map(|(r, _)| r.clone()).collect();
-    app.store
-        .merge_devices(&records, devices::copy_admin_fields)?;
-    for (record, planned) in writes {
-        if planned.is_none() {
-            app.store.remove_unregistered(record.mac)?;
-        }
-    }
-    // Changed configs: phones that listen for a check-sync fetch them now.
-    Ok(writes
-        .iter()
-        .filter(|(_, planned)| planned.is_some())
-        .map(|(r, _)| r.clone())
-        .collect())
+    Ok(super::query_flag(query, "dry_run")?.unwrap_or(false))
 }

@@ -24,11 +24,12 @@ use serde::de::DeserializeOwned;
 
 use crate::app::App;
 use crate::audit::{self, Event, Kind};
+use crate::domain::{Extension, Mac, ProfileName};
 use crate::error::ApiError;
+use crate::ops::Actor;
 use crate::respond::{self, HttpResponse};
 
 pub use csv_io::Imports;
-pub use token::{TokenError, ensure_admin_token};
 
 type ApiResult = Result<HttpResponse, ApiError>;
 
@@ -42,20 +43,12 @@ where
     let result = match token::authenticate(&app, &parts.headers, address) {
         Ok(actor) => match read_body(&app, body, body_limit(&path, &app)).await {
             Ok(body) => {
-                let caller = Caller {
-                    actor: actor.clone(),
-                    address,
-                };
-                let result = route(&app, &parts, &body, &caller).await;
-                // An import records its change itself, when it is applied.
-                if result.is_ok() && is_write(&parts.method) && !path.starts_with("/api/v1/import/")
-                {
-                    record_change(&app, &parts, &body, &actor, address).await;
-                }
+                let actor = Actor::token(actor, address);
+                let result = route(&app, &parts, &body, &actor).await;
                 if result.is_ok() && reveals_secret(&parts) {
-                    audit::record(
+                    crate::ops::audit::record(
                         &app,
-                        Event::by(Kind::SecretRead, &actor, parts.uri.path())
+                        Event::by(Kind::SecretRead, actor.name(), parts.uri.path())
                             .source(address)
                             .subject(parts.uri.path().trim_start_matches("/api/v1/")),
                     );
@@ -81,41 +74,6 @@ fn reveals_secret(parts: &Parts) -> bool {
             || path.ends_with("/render")
             || (path.starts_with("/api/v1/export/")
                 && query_value(query, "secrets").as_deref() == Some("true")))
-}
-
-fn is_write(method: &Method) -> bool {
-    !matches!(*method, Method::GET | Method::HEAD)
-}
-
-/// Appends the acknowledged change to the audit trail and makes it durable with the change.
-async fn record_change(app: &App, parts: &Parts, body: &[u8], actor: &str, address: IpAddr) {
-    let path = parts.uri.path();
-    let mut object: Vec<&str> = path
-        .trim_start_matches("/api/v1/")
-        .split('/')
-        .take(2)
-        .collect();
-    // A create names its object in the body.
-    let created = serde_json::from_slice::<serde_json::Value>(body).ok();
-    let created_id = created.as_ref().and_then(|b| {
-        ["extension", "mac", "name"]
-            .iter()
-            .find_map(|k| b.get(*k).and_then(|v| v.as_str()))
-    });
-    if let (1, Some(id)) = (object.len(), created_id) {
-        object.push(id);
-    }
-    let summary = audit::summarize_change(body);
-    let detail = format!("{} {path} {summary}", parts.method);
-    audit::record(
-        app,
-        Event::by(Kind::AdminChange, actor, detail.trim_end())
-            .source(address)
-            .subject(object.join("/")),
-    );
-    if let Err(e) = app.store.flush().await {
-        tracing::error!(error = %e, "flushing the audit trail failed");
-    }
 }
 
 /// Every operation of the admin API: method and path under /api/v1, `{name}` standing for one
@@ -214,7 +172,19 @@ fn resolve(method: &Method, path: &str) -> Result<(&'static str, Vec<String>), A
     }
 }
 
-async fn route(app: &Arc<App>, parts: &Parts, body: &Bytes, caller: &Caller) -> ApiResult {
+fn mac(raw: &str) -> Result<Mac, ApiError> {
+    Ok(Mac::parse(raw)?)
+}
+
+fn extension(raw: &str) -> Result<Extension, ApiError> {
+    Ok(Extension::parse(raw)?)
+}
+
+fn profile(raw: &str) -> Result<ProfileName, ApiError> {
+    Ok(ProfileName::parse(raw)?)
+}
+
+async fn route(app: &Arc<App>, parts: &Parts, body: &Bytes, by: &Actor) -> ApiResult {
     let path = parts.uri.path().trim_end_matches('/');
     let Some(rest) = path.strip_prefix("/api/v1") else {
         return Err(ApiError::NotFound(format!("no such endpoint: {path}")));
@@ -226,75 +196,109 @@ async fn route(app: &Arc<App>, parts: &Parts, body: &Bytes, caller: &Caller) -> 
     match (method, pattern) {
         ("GET", "/openapi.json") => Ok(respond::raw_json(OPENAPI)),
         ("GET", "/devices") => devices::list(app, query),
-        ("POST", "/devices") => devices::create(app, parse(body)?).await,
-        ("POST", "/devices/bulk") => devices::create_many(app, parse(body)?).await,
-        ("GET", "/devices/{mac}") => devices::show(app, p[0]),
-        ("PATCH", "/devices/{mac}") => devices::patch(app, p[0], parse(body)?).await,
-        ("DELETE", "/devices/{mac}") => devices::delete(app, p[0]).await,
+        ("POST", "/devices") => devices::create(app, by, parse(body)?).await,
+        ("POST", "/devices/bulk") => devices::create_many(app, by, parse(body)?).await,
+        ("GET", "/devices/{mac}") => devices::show(app, mac(p[0])?),
+        ("PATCH", "/devices/{mac}") => devices::patch(app, by, mac(p[0])?, parse(body)?).await,
+        ("DELETE", "/devices/{mac}") => devices::delete(app, by, mac(p[0])?).await,
         ("PUT", "/devices/{mac}/lines/{line}") => {
-            devices::assign(app, p[0], p[1], parse(body)?).await
+            devices::assign(app, by, mac(p[0])?, p[1], parse(body)?).await
         }
-        ("DELETE", "/devices/{mac}/lines/{line}") => devices::unassign(app, p[0], p[1]).await,
-        ("POST", "/devices/{mac}/reset-claim") => devices::reset_claim(app, p[0]).await,
-        ("GET", "/devices/{mac}/credentials") => devices::credentials(app, p[0]),
-        ("POST", "/devices/{mac}/logout") => devices::logout(app, p[0], query).await,
-        ("GET", "/devices/{mac}/render") => devices::render(app, p[0], query),
-        ("GET", "/devices/{mac}/settings") => devices::settings(app, p[0]),
+        ("DELETE", "/devices/{mac}/lines/{line}") => {
+            devices::unassign(app, by, mac(p[0])?, p[1]).await
+        }
+        ("POST", "/devices/{mac}/reset-claim") => devices::reset_claim(app, by, mac(p[0])?).await,
+        ("GET", "/devices/{mac}/credentials") => devices::credentials(app, mac(p[0])?),
+        ("POST", "/devices/{mac}/logout") => {
+            let line = query_value(query, "line");
+            devices::logout(app, by, mac(p[0])?, line.as_deref()).await
+        }
+        ("GET", "/devices/{mac}/render") => devices::render(app, mac(p[0])?, query),
+        ("GET", "/devices/{mac}/settings") => devices::settings(app, mac(p[0])?),
         ("PATCH", "/devices/{mac}/settings") => {
-            devices::patch_settings(app, p[0], parse(body)?).await
+            devices::patch_settings(app, by, mac(p[0])?, parse(body)?).await
         }
         ("GET", "/unregistered") => devices::list_unregistered(app),
-        ("DELETE", "/unregistered/{mac}") => devices::forget_unregistered(app, p[0]).await,
+        ("DELETE", "/unregistered/{mac}") => {
+            devices::forget_unregistered(app, by, mac(p[0])?).await
+        }
         ("POST", "/unregistered/{mac}/adopt") => {
-            devices::adopt(app, p[0], parse_or_default(body)?).await
+            devices::adopt(app, by, mac(p[0])?, parse_or_default(body)?).await
         }
         ("GET", "/users") => users::list(app),
-        ("POST", "/users") => users::create(app, parse(body)?).await,
+        ("POST", "/users") => users::create(app, by, parse(body)?).await,
         ("GET", "/users/next-extension") => users::next_extension(app),
-        ("POST", "/users/bulk") => users::bulk(app, parse(body)?).await,
-        ("GET", "/users/{extension}") => users::show(app, p[0]),
-        ("PATCH", "/users/{extension}") => users::patch(app, p[0], parse(body)?).await,
-        ("DELETE", "/users/{extension}") => users::delete(app, p[0]).await,
-        ("GET", "/users/{extension}/sip-password") => users::sip_password(app, p[0]),
-        ("POST", "/users/{extension}/lock") => users::lock(app, p[0]).await,
-        ("POST", "/users/{extension}/unlock") => users::unlock(app, p[0]).await,
-        ("POST", "/users/{extension}/logout") => users::logout(app, p[0]).await,
+        ("POST", "/users/bulk") => users::bulk(app, by, parse(body)?).await,
+        ("GET", "/users/{extension}") => users::show(app, &extension(p[0])?),
+        ("PATCH", "/users/{extension}") => {
+            users::patch(app, by, &extension(p[0])?, parse(body)?).await
+        }
+        ("DELETE", "/users/{extension}") => users::delete(app, by, &extension(p[0])?).await,
+        ("GET", "/users/{extension}/sip-password") => users::sip_password(app, &extension(p[0])?),
+        ("POST", "/users/{extension}/lock") => {
+            users::set_lock(app, by, &extension(p[0])?, true).await
+        }
+        ("POST", "/users/{extension}/unlock") => {
+            users::set_lock(app, by, &extension(p[0])?, false).await
+        }
+        ("POST", "/users/{extension}/logout") => users::logout(app, by, &extension(p[0])?).await,
         ("GET", "/settings") => Ok(respond::json(
             StatusCode::OK,
             &app.store.settings()?.redacted(),
         )),
-        ("PATCH", "/settings") => patch_settings(app, parse(body)?).await,
+        ("PATCH", "/settings") => {
+            let patch: crate::settings::SettingsPatch = parse(body)?;
+            let next = crate::ops::profiles::change_site_settings(app, by, &patch).await?;
+            Ok(respond::json(StatusCode::OK, &next.redacted()))
+        }
         ("GET", "/settings/choices") => profiles::choices(),
         ("GET", "/profiles") => profiles::list(app),
-        ("POST", "/profiles") => profiles::create(app, parse(body)?).await,
-        ("GET", "/profiles/{name}") => profiles::show(app, p[0]),
-        ("PATCH", "/profiles/{name}") => profiles::patch(app, p[0], parse(body)?).await,
-        ("DELETE", "/profiles/{name}") => profiles::delete(app, p[0]).await,
+        ("POST", "/profiles") => profiles::create(app, by, parse(body)?).await,
+        ("GET", "/profiles/{name}") => profiles::show(app, &profile(p[0])?),
+        ("PATCH", "/profiles/{name}") => {
+            profiles::patch(app, by, &profile(p[0])?, parse(body)?).await
+        }
+        ("DELETE", "/profiles/{name}") => profiles::delete(app, by, &profile(p[0])?).await,
         ("GET", "/models") => Ok(respond::json(
             StatusCode::OK,
             &crate::models::all().collect::<Vec<_>>(),
         )),
         ("GET", "/models/{model}/settings") => profiles::model_settings(app, p[0]),
         ("PATCH", "/models/{model}/settings") => {
-            profiles::patch_model_settings(app, p[0], parse(body)?).await
+            profiles::patch_model_settings(app, by, p[0], parse(body)?).await
         }
         ("GET", "/templates") => templates::list(app),
-        ("POST", "/templates/reload") => templates::reload(app),
+        ("POST", "/templates/reload") => templates::reload(app, by).await,
         ("GET", "/export/{subject}") => csv_io::export(app, p[0], query),
-        ("POST", "/import/{subject}") => {
-            csv_io::start_import(app, p[0], query, body, &caller.actor, caller.address)
-        }
+        ("POST", "/import/{subject}") => csv_io::start_import(app, p[0], query, body, by),
         ("GET", "/imports") => csv_io::list_imports(app),
         ("GET", "/imports/{id}") => csv_io::show_import(app, p[0]),
         ("GET", "/tokens") => token::list(app),
-        ("POST", "/tokens") => token::create(app, parse(body)?).await,
-        ("DELETE", "/tokens/{token}") => token::revoke(app, p[0]).await,
+        ("POST", "/tokens") => token::create(app, by, parse(body)?).await,
+        ("DELETE", "/tokens/{token}") => {
+            let force = query_flag(query, "force")?.unwrap_or(false);
+            token::revoke(app, by, p[0], force).await
+        }
         ("GET", "/audit") => security::audit(app, query),
         ("GET", "/bans") => security::bans(app),
-        ("DELETE", "/bans/{source}") => security::lift_ban(app, p[0]).await,
-        ("DELETE", "/bans/{prefix}/64") => security::lift_ban(app, &format!("{}/64", p[0])).await,
+        ("DELETE", "/bans/{source}") => security::lift_ban(app, by, p[0]).await,
+        ("DELETE", "/bans/{prefix}/64") => {
+            security::lift_ban(app, by, &format!("{}/64", p[0])).await
+        }
         _ => Err(ApiError::Internal(format!(
             "route {method} {pattern} has no handler"
+        ))),
+    }
+}
+
+/// A boolean query parameter: `true` or `false`, anything else is refused.
+pub(crate) fn query_flag(query: &str, key: &str) -> Result<Option<bool>, ApiError> {
+    match query_value(query, key).as_deref() {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "{key}: must be true or false, not {other:?}"
         ))),
     }
 }
@@ -308,21 +312,6 @@ fn decode_segment(segment: &str) -> String {
 
 /// The OpenAPI document of this API, served as is.
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
-
-/// Who called: the admin token's name and the peer address.
-struct Caller {
-    actor: String,
-    address: IpAddr,
-}
-
-async fn patch_settings(app: &App, patch: crate::settings::SettingsPatch) -> ApiResult {
-    let _guard = app.admin_writes.lock().await;
-    let next = app.store.settings()?.patched(&patch)?;
-    app.store.put_settings(&next)?;
-    app.store.flush().await?;
-    tracing::info!(target: "deskprov::audit", "settings changed");
-    Ok(respond::json(StatusCode::OK, &next.redacted()))
-}
 
 /// CSV imports may be larger than any JSON body.
 fn body_limit(path: &str, app: &App) -> usize {

@@ -10,9 +10,10 @@ use crate::app::App;
 use crate::clock::rfc3339;
 use crate::domain::{Label, ProfileName};
 use crate::error::ApiError;
+use crate::model::ProfileRecord;
+use crate::ops::{Actor, profiles};
 use crate::respond;
 use crate::settings::{self, Key, Layer, SettingsPatch, double_option};
-use crate::store::ProfileRecord;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,24 +54,8 @@ fn view<'a>(record: &'a ProfileRecord, devices: usize) -> ProfileView<'a> {
     }
 }
 
-fn devices_using(app: &App, name: &ProfileName) -> Result<usize, ApiError> {
-    Ok(app
-        .store
-        .devices()?
-        .iter()
-        .filter(|d| d.profile.as_ref() == Some(name))
-        .count())
-}
-
-fn existing(app: &App, raw: &str) -> Result<ProfileRecord, ApiError> {
-    let name = ProfileName::parse(raw)?;
-    app.store
-        .profile(&name)?
-        .ok_or_else(|| ApiError::NotFound(format!("no settings profile named {name}")))
-}
-
 fn answer(app: &App, status: StatusCode, record: &ProfileRecord) -> ApiResult {
-    let count = devices_using(app, &record.name)?;
+    let count = profiles::devices_using(&app.store, &record.name)?;
     Ok(respond::json(status, &view(record, count)))
 }
 
@@ -90,73 +75,42 @@ pub fn list(app: &App) -> ApiResult {
     Ok(respond::json(StatusCode::OK, &views))
 }
 
-pub fn show(app: &App, name: &str) -> ApiResult {
-    answer(app, StatusCode::OK, &existing(app, name)?)
+pub fn show(app: &App, name: &ProfileName) -> ApiResult {
+    answer(app, StatusCode::OK, &profiles::existing(&app.store, name)?)
 }
 
-pub async fn create(app: &App, new: NewProfile) -> ApiResult {
-    let record = ProfileRecord {
-        name: ProfileName::parse(&new.name)?,
-        description: new.description.as_deref().map(Label::parse).transpose()?,
-        settings: settings::patch_layer(&Layer::new(), &new.settings)?,
-        created_at: app.clock.now(),
-    };
-    let _guard = app.admin_writes.lock().await;
-    if !app.store.insert_profile(&record)? {
-        return Err(ApiError::Conflict(format!(
-            "a settings profile named {} already exists",
-            record.name
-        )));
-    }
-    app.store.flush().await?;
-    tracing::info!(target: "deskprov::audit", profile = %record.name, "settings profile created");
+fn description(raw: &str) -> Result<Label, ApiError> {
+    Ok(Label::parse_field("description", raw)?)
+}
+
+pub async fn create(app: &App, by: &Actor, new: NewProfile) -> ApiResult {
+    let name = ProfileName::parse(&new.name)?;
+    let description = new.description.as_deref().map(description).transpose()?;
+    let record = profiles::create(app, by, name, description, &new.settings).await?;
     answer(app, StatusCode::CREATED, &record)
 }
 
-pub async fn patch(app: &App, name: &str, patch: ProfilePatch) -> ApiResult {
+pub async fn patch(app: &App, by: &Actor, name: &ProfileName, patch: ProfilePatch) -> ApiResult {
     let description = match &patch.description {
-        Some(Some(raw)) => Some(Some(Label::parse(raw)?)),
+        Some(Some(raw)) => Some(Some(description(raw)?)),
         Some(None) => Some(None),
         None => None,
     };
-    let _guard = app.admin_writes.lock().await;
-    let mut record = existing(app, name)?;
-    record.settings = settings::patch_layer(&record.settings, &patch.settings)?;
-    if let Some(description) = description {
-        record.description = description;
-    }
-    app.store.put_profile(&record)?;
-    app.store.flush().await?;
-    tracing::info!(target: "deskprov::audit", profile = %record.name, "settings profile changed");
+    let record = profiles::change(app, by, name, description, &patch.settings).await?;
     answer(app, StatusCode::OK, &record)
 }
 
 /// A profile devices still inherit from cannot go: their settings would change silently.
-pub async fn delete(app: &App, name: &str) -> ApiResult {
-    let _guard = app.admin_writes.lock().await;
-    let record = existing(app, name)?;
-    let count = devices_using(app, &record.name)?;
-    if count > 0 {
-        return Err(ApiError::Conflict(format!(
-            "{count} devices use settings profile {}; move them to another profile first (GET /api/v1/devices?profile={})",
-            record.name, record.name
-        )));
-    }
-    app.store.remove_profile(&record.name)?;
-    app.store.flush().await?;
-    tracing::info!(target: "deskprov::audit", profile = %record.name, "settings profile deleted");
-    Ok(respond::json(
-        StatusCode::OK,
-        &json!({ "deleted": record.name }),
-    ))
+pub async fn delete(app: &App, by: &Actor, name: &ProfileName) -> ApiResult {
+    profiles::delete(app, by, name).await?;
+    Ok(respond::json(StatusCode::OK, &json!({ "deleted": name })))
 }
 
 /// The model table's row for an admin-named model.
-fn model_row(raw: &str) -> Result<&'static crate::models::ModelRow, ApiError> {
-    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
-    crate::models::find_any(&decoded).ok_or_else(|| {
+pub(crate) fn model_row(raw: &str) -> Result<&'static crate::models::ModelRow, ApiError> {
+    crate::models::find_any(raw).ok_or_else(|| {
         ApiError::NotFound(format!(
-            "unknown model {decoded:?}; GET /api/v1/models lists the supported ones"
+            "unknown model {raw}; GET /api/v1/models lists the supported ones"
         ))
     })
 }
@@ -177,13 +131,14 @@ pub fn model_settings(app: &App, model: &str) -> ApiResult {
     model_answer(row, &app.store.model_settings(row.model)?)
 }
 
-pub async fn patch_model_settings(app: &App, model: &str, patch: SettingsPatch) -> ApiResult {
+pub async fn patch_model_settings(
+    app: &App,
+    by: &Actor,
+    model: &str,
+    patch: SettingsPatch,
+) -> ApiResult {
     let row = model_row(model)?;
-    let _guard = app.admin_writes.lock().await;
-    let layer = settings::patch_layer(&app.store.model_settings(row.model)?, &patch)?;
-    app.store.put_model_settings(row.model, &layer)?;
-    app.store.flush().await?;
-    tracing::info!(target: "deskprov::audit", model = row.model, "model settings changed");
+    let layer = profiles::change_model_settings(app, by, row, &patch).await?;
     model_answer(row, &layer)
 }
 

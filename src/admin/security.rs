@@ -8,6 +8,7 @@ use crate::app::App;
 use crate::audit::{self, Kind, Query};
 use crate::clock::rfc3339;
 use crate::error::ApiError;
+use crate::ops::Actor;
 use crate::respond;
 
 const DEFAULT_LIMIT: usize = 100;
@@ -80,24 +81,17 @@ fn parse_time(raw: &str) -> Result<i64, ApiError> {
 
 /// `GET /bans`: banned sources and those counting towards a ban.
 pub fn bans(app: &App) -> ApiResult {
-    let sources = crate::sources::list(app, app.clock.now())?;
+    let sources = crate::ops::bans::list(app, app.clock.now())?;
     Ok(respond::json(StatusCode::OK, &sources))
 }
 
 /// `DELETE /bans/{address}`: lifts the ban on the address's source and forgets its counts.
-pub async fn lift_ban(app: &App, raw: &str) -> ApiResult {
-    let raw = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
-    let key = crate::sources::parse_source(&raw).ok_or_else(|| {
+pub async fn lift_ban(app: &App, by: &Actor, raw: &str) -> ApiResult {
+    let key = crate::ops::bans::parse_source(raw).ok_or_else(|| {
         ApiError::BadRequest(format!(
             "source: {raw:?} is not an IP address (or an IPv6 /64 like 2001:db8:1:2::/64)"
         ))
     })?;
-    let _guard = app.admin_writes.lock().await;
-    if !crate::sources::lift(app, &key)? {
-        return Err(ApiError::NotFound(format!(
-            "nothing is recorded about {key}"
-        )));
-    }
-    app.store.flush().await?;
+    crate::ops::bans::lift(app, by, &key).await?;
     Ok(respond::json(StatusCode::OK, &json!({ "lifted": key })))
 }

@@ -21,7 +21,7 @@ pub fn list(app: &App) -> ApiResult {
 /// Loads the shipped and override templates again. A broken template is refused with its file
 /// and line, and the templates in use stay; requests in flight finish with the set they began
 /// with, so no connection is dropped.
-pub fn reload(app: &App) -> ApiResult {
+pub async fn reload(app: &App, by: &crate::ops::Actor) -> ApiResult {
     let fresh = app
         .templates
         .reload()
@@ -31,7 +31,7 @@ pub fn reload(app: &App) -> ApiResult {
         .into_iter()
         .filter(|(_, _, origin)| *origin == crate::templates::Origin::Override)
         .count();
-    tracing::info!(target: "deskprov::audit", templates = fresh.names().count(), overrides, "templates reloaded");
+    crate::ops::templates_reloaded(app, by, fresh.names().count(), overrides).await?;
     Ok(respond::json(
         StatusCode::OK,
         &json!({ "reloaded": fresh.names().count(), "overrides": overrides }),

@@ -85,8 +85,13 @@ string_newtype!(Extension);
 
 impl Extension {
     pub fn parse(value: &str) -> Result<Extension, InvalidInput> {
+        Extension::parse_field("extension", value)
+    }
+
+    /// An extension in a field of another name (the user on a line).
+    pub fn parse_field(field: &'static str, value: &str) -> Result<Extension, InvalidInput> {
         if value.is_empty() || value.len() > 15 || !value.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(InvalidInput::new("extension", "must be 1 to 15 digits"));
+            return Err(InvalidInput::new(field, "must be 1 to 15 digits"));
         }
         Ok(Extension(value.to_string()))
     }
@@ -111,7 +116,12 @@ string_newtype!(Label);
 
 impl Label {
     pub fn parse(value: &str) -> Result<Label, InvalidInput> {
-        check_text("label", value, 64)?;
+        Label::parse_field("label", value)
+    }
+
+    /// A label in a field of another name (a profile's description, a token's name).
+    pub fn parse_field(field: &'static str, value: &str) -> Result<Label, InvalidInput> {
+        check_text(field, value, 64)?;
         Ok(Label(value.to_string()))
     }
 }

@@ -9,18 +9,15 @@
 //! - [`screens`]: screens described once, rendered per vendor dialect;
 //! - [`notify`]: SIP NOTIFY check-sync to make a phone reload.
 
-pub mod guard;
 pub mod hashing;
 pub mod notify;
 pub mod phone;
 pub mod screens;
-pub mod sessions;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::App;
-use crate::domain::{Extension, Pin};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,24 +26,6 @@ pub enum HotdeskError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Hash(#[from] hashing::HashError),
-}
-
-/// Hashes and stores a new PIN for the user; `false` if there is no such user.
-/// `require_change`: the user must choose their own PIN at the next login.
-pub async fn set_pin(
-    app: &App,
-    extension: &Extension,
-    pin: &Pin,
-    require_change: bool,
-) -> Result<bool, HotdeskError> {
-    let hash = app.pins.hash(pin).await?;
-    let _guard = app.admin_writes.lock().await;
-    let updated = app.store.update_user(extension, |u| {
-        u.pin_hash = Some(hash.clone());
-        u.pin_change_required = require_change;
-    })?;
-    app.store.flush().await?;
-    Ok(updated.is_some())
 }
 
 /// Logs out expired logins every `sweep_interval_secs` and tells their phones to reload;
@@ -58,7 +37,7 @@ pub fn spawn_sweeper(app: Arc<App>) -> tokio::task::JoinHandle<()> {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match sessions::sweep_expired(&app, app.clock.now()).await {
+            match crate::ops::sessions::sweep_expired(&app, app.clock.now()).await {
                 Ok(devices) => devices.iter().for_each(|d| notify::reload(&app, d)),
                 Err(e) => tracing::error!(error = %e, "logging out expired hot-desk logins failed"),
             }

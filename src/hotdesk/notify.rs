@@ -10,7 +10,7 @@ use rand::distr::Alphanumeric;
 use tracing::{debug, warn};
 
 use crate::app::App;
-use crate::store::DeviceRecord;
+use crate::model::DeviceRecord;
 use crate::vendors;
 
 /// Sends the NOTIFY in the background when the configuration asks for it.

@@ -11,16 +11,18 @@ use http::{Method, Request, StatusCode};
 use percent_encoding::percent_decode_str;
 
 use super::HotdeskError;
-use super::guard::{self, Blocked, Failure};
+use super::notify;
 use super::screens::{self, EXTENSION, Field, NEW_PIN, NEW_PIN_AGAIN, OLD_PIN, PIN, Screen};
-use super::{notify, sessions};
 use crate::app::App;
-use crate::audit::{self, Event, Kind};
+use crate::audit::{Event, Kind};
 use crate::domain::{Extension, Pin};
 use crate::identify::identify;
+use crate::model::DeviceRecord;
+use crate::ops::guard::{self, Blocked, Failure};
+use crate::ops::{Actor, sessions};
 use crate::provision::Peer;
 use crate::respond::HttpResponse;
-use crate::store::{DeviceRecord, StoreError};
+use crate::store::StoreError;
 use crate::vendors::{self, HotdeskDialect};
 
 pub const PATH_PREFIX: &str = "/hotdesk/";
@@ -30,6 +32,8 @@ const MAX_QUERY: usize = 1024;
 /// One request, with what it resolved to.
 struct Visit<'a> {
     app: &'a App,
+    /// The phone, by its address.
+    actor: Actor,
     device: DeviceRecord,
     dialect: HotdeskDialect,
     token: &'a str,
@@ -165,7 +169,7 @@ async fn visit<'a, B>(
         .device_by_login_token(token)?
         .filter(|d| d.login_token.as_ref().is_some_and(|t| t.matches(token)));
     let Some(device) = device else {
-        audit::record(
+        crate::ops::audit::record(
             app,
             Event::phone(
                 Kind::UnknownLoginToken,
@@ -210,6 +214,7 @@ async fn visit<'a, B>(
     };
     Ok(Ok(Visit {
         app,
+        actor: Actor::phone(peer.address),
         device,
         dialect,
         token,
@@ -303,7 +308,7 @@ async fn login(visit: &Visit<'_>) -> Result<Screen, HotdeskError> {
         return Ok(message("Login", "Unknown request."));
     };
     if user.locked || !user.may_hotdesk {
-        audit::record(
+        crate::ops::audit::record(
             visit.app,
             Event::phone(
                 Kind::LoginFailure,
@@ -340,7 +345,7 @@ async fn check_pin(
     let charge = match guard::charge(app, extension.as_str(), mac, visit.now)? {
         Ok(charge) => charge,
         Err(blocked) => {
-            audit::record(
+            crate::ops::audit::record(
                 app,
                 Event::phone(Kind::LoginRefused, "refused while logins are locked").subject(mac),
             );
@@ -359,7 +364,7 @@ async fn check_pin(
         Some(_) => extension.as_str(),
         None => "unknown extension",
     };
-    audit::record(
+    crate::ops::audit::record(
         app,
         Event::phone(Kind::LoginFailure, format!("{who}: wrong PIN")).subject(mac),
     );
@@ -416,6 +421,7 @@ async fn bind(
     let app = visit.app;
     let outcome = sessions::log_in(
         app,
+        &visit.actor,
         visit.device.mac,
         visit.slot,
         visit.token,
@@ -458,6 +464,7 @@ async fn logout(visit: &Visit<'_>) -> Result<Screen, HotdeskError> {
     }
     let outcome = sessions::log_out(
         visit.app,
+        &visit.actor,
         visit.device.mac,
         Some(visit.slot),
         Some(visit.token),
@@ -512,11 +519,12 @@ async fn change_pin(visit: &Visit<'_>, extension: Extension) -> Result<Screen, H
             format!("New PIN refused: {}. Nothing was changed.", e.reason),
         ));
     }
-    let changed = super::set_pin(visit.app, &extension, &new, false).await?;
+    let changed =
+        crate::ops::sessions::set_pin(visit.app, &visit.actor, &extension, &new, false).await?;
     if !changed {
         return Ok(message("Change PIN", "Unknown request."));
     }
-    audit::record(
+    crate::ops::audit::record(
         visit.app,
         Event::phone(
             Kind::PinChanged,

@@ -282,9 +282,9 @@ async fn devices_register_in_bulk_and_list_by_filter() {
             "devices[1]",
         ),
         (
-            json!([{"mac": "001565000001"}, {"mac": "001565000001"}]),
-            StatusCode::CONFLICT,
-            "devices[1]",
+            json!([{"mac": "001565000001"}, {"mac": "00-15-65-00-00-01"}]),
+            StatusCode::BAD_REQUEST,
+            "devices[1]: mac: 001565000001 is already in this list (devices[0])",
         ),
         (
             json!([{"mac": "001565000001", "profile": "floor-9"}]),

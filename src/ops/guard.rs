@@ -9,19 +9,21 @@
 //!   it; this is what stops a spray of one PIN across all extensions from one phone.
 //! - Global: `global_max_failures` within `global_window_secs` pause all logins for a while.
 
-use crate::audit::{self, Event, Kind};
+use crate::audit::{Event, Kind};
 
+use super::write::single_writes;
 use crate::app::App;
 use crate::config::HotdeskConfig;
 use crate::domain::Mac;
-use crate::store::{GuardRecord, StoreError};
+use crate::model::GuardRecord;
+use crate::store::{StoreError, Writer};
 
 /// Counters are dropped a day after they last mattered (by the housekeeping task).
 const PRUNE_AFTER_SECS: i64 = 24 * 3600;
 
 /// Drops failed-login and failed-token counters with nothing left to remember.
 pub fn prune(app: &App, now: i64) -> Result<usize, StoreError> {
-    app.store.prune_guards(now, PRUNE_AFTER_SECS)
+    single_writes(app).prune_guards(now, PRUNE_AFTER_SECS)
 }
 
 /// Why a login is not even checked.
@@ -100,7 +102,7 @@ pub fn charge(
         return Ok(Err(blocked));
     }
     let policy = &app.config.hotdesk;
-    let store = &app.store;
+    let store = single_writes(app);
     let (user, user_outcome) = store.update_guard(&user_key(extension), |g| {
         if g.locked_until > now {
             return None;
@@ -150,8 +152,9 @@ pub fn charge(
 
 /// The PIN was wrong: the charge stands; records the locks it set.
 pub fn confirm_failure(app: &App, extension: &str, mac: Mac, charge: &Charge) {
-    let lockout =
-        |detail: String| audit::record(app, Event::phone(Kind::LoginLockout, detail).subject(mac));
+    let lockout = |detail: String| {
+        crate::ops::audit::record(app, Event::phone(Kind::LoginLockout, detail).subject(mac))
+    };
     if let Failure::ExtensionLocked { until } = charge.if_wrong {
         lockout(format!(
             "{extension}: logins locked until {} after repeated wrong PINs",
@@ -171,7 +174,7 @@ pub fn confirm_failure(app: &App, extension: &str, mac: Mac, charge: &Charge) {
 /// The PIN was right: the extension's record is cleared, and the phone's and the site's
 /// counters get the attempt back, with any lock this very attempt set.
 pub fn refund(app: &App, extension: &str, mac: Mac, charge: &Charge) -> Result<(), StoreError> {
-    app.store.remove_guard(&user_key(extension))?;
+    single_writes(app).remove_guard(&user_key(extension))?;
     let give_back = |g: &mut GuardRecord, set_lock: bool| {
         g.failures = g.failures.saturating_sub(1);
         if set_lock {
@@ -179,17 +182,15 @@ pub fn refund(app: &App, extension: &str, mac: Mac, charge: &Charge) -> Result<(
             g.lockouts = g.lockouts.saturating_sub(1);
         }
     };
-    app.store
-        .update_guard(&device_key(mac), |g| give_back(g, charge.throttled_phone))?;
-    app.store
-        .update_guard(GLOBAL_KEY, |g| give_back(g, charge.paused_everyone))?;
+    single_writes(app).update_guard(&device_key(mac), |g| give_back(g, charge.throttled_phone))?;
+    single_writes(app).update_guard(GLOBAL_KEY, |g| give_back(g, charge.paused_everyone))?;
     Ok(())
 }
 
 /// The admin's unlock: failures and lockouts of the extension are forgotten.
-pub fn unlock(app: &App, extension: &str) -> Result<GuardRecord, StoreError> {
-    let before = app.store.guard(&user_key(extension))?;
-    app.store.remove_guard(&user_key(extension))?;
+pub fn unlock(store: &Writer, extension: &str) -> Result<GuardRecord, StoreError> {
+    let before = store.guard(&user_key(extension))?;
+    store.remove_guard(&user_key(extension))?;
     Ok(before)
 }
 

@@ -6,19 +6,22 @@
 //! crash between them leaves fewer bindings, never two: a session is removed before a pointer
 //! moves, and a pointer moves before a new session is written.
 //!
-//! Every change runs under the admin write lock, so logins, logouts and admin edits of the same
-//! user or phone cannot interleave: of 100 simultaneous logins of one user, exactly one binding
-//! is left.
+//! Every change runs in a [`WriteTx`] (the write lock), so logins, logouts and admin edits of
+//! the same user or phone cannot interleave: of 100 simultaneous logins of one user, exactly one
+//! binding is left. The helpers that admin changes call take the [`Writer`] of their change.
 
 use std::collections::BTreeSet;
 
+use super::write::single_writes;
+use super::{Actor, WriteTx};
 use crate::app::App;
-use crate::audit::{self, Event, Kind};
+use crate::audit::Kind;
 use crate::config::MultipleLogins;
 use crate::domain::{Extension, Mac, Secret};
+use crate::model::{DeviceRecord, Session, SessionRef};
 use crate::models::{self, ModelRow};
 use crate::settings::{self, Settings};
-use crate::store::{DeviceRecord, Session, SessionRef, StoreError};
+use crate::store::{StoreError, Writer};
 
 const LOGIN_TOKEN_LEN: usize = 32;
 
@@ -52,20 +55,21 @@ pub fn ensure_login_token(app: &App, device: &DeviceRecord) -> Result<Secret, St
     if let Some(token) = &device.login_token {
         return Ok(token.clone());
     }
+    let store = single_writes(app);
     let fresh = Secret::generate(LOGIN_TOKEN_LEN);
-    app.store.index_login_token(&fresh, device.mac)?;
-    let updated = app.store.update_device(device.mac, |d| {
+    store.index_login_token(&fresh, device.mac)?;
+    let updated = store.update_device(device.mac, |d| {
         d.login_token.get_or_insert_with(|| fresh.clone()).clone()
     })?;
     match updated {
         Some((_, token)) => {
             if token != fresh {
-                app.store.unindex_login_token(&fresh)?;
+                store.unindex_login_token(&fresh)?;
             }
             Ok(token)
         }
         None => {
-            app.store.unindex_login_token(&fresh)?;
+            store.unindex_login_token(&fresh)?;
             Ok(fresh)
         }
     }
@@ -92,14 +96,15 @@ pub enum LoginResult {
 /// Binds `extension` to (`mac`, `slot`), replacing whoever was there.
 pub async fn log_in(
     app: &App,
+    actor: &Actor,
     mac: Mac,
     slot: u16,
     presented_token: &str,
     extension: &Extension,
     now: i64,
 ) -> Result<LoginResult, StoreError> {
-    let _guard = app.admin_writes.lock().await;
-    let Some(device) = app.store.device(mac)? else {
+    let mut tx = WriteTx::begin(app, actor).await;
+    let Some(device) = tx.device(mac)? else {
         return Ok(LoginResult::StaleToken);
     };
     if !device
@@ -112,7 +117,7 @@ pub async fn log_in(
     if !hotdesk_slots(&device).contains(&slot) {
         return Ok(LoginResult::NotHotdesk);
     }
-    let Some(user) = app.store.user(extension)? else {
+    let Some(user) = tx.user(extension)? else {
         return Ok(LoginResult::StaleToken);
     };
     if user.locked || !user.may_hotdesk || user.pin_change_required {
@@ -121,9 +126,9 @@ pub async fn log_in(
     let here = SessionRef { mac, slot };
     let mut moved_from = None;
     if let Some(there) = user.hotdesk_at.filter(|at| *at != here) {
-        let live_there = match app.store.device(there.mac)? {
+        let live_there = match tx.device(there.mac)? {
             Some(old) => {
-                let settings = settings::of_device(&app.store, &old)?;
+                let settings = settings::of_device(&tx, &old)?;
                 old.sessions
                     .get(&there.slot)
                     .is_some_and(|s| s.extension == *extension && is_live(s, &settings, now))
@@ -134,14 +139,12 @@ pub async fn log_in(
             return Ok(LoginResult::LoggedInElsewhere);
         }
         // Ended whether or not its time is up: a later change of the limits must not revive it.
-        moved_from = end_sessions_of(app, extension, there)?;
+        moved_from = end_sessions_of(&tx, extension, there)?;
     }
-    app.store
-        .update_user(extension, |u| u.hotdesk_at = Some(here))?;
+    tx.update_user(extension, |u| u.hotdesk_at = Some(here))?;
     let fresh = Secret::generate(LOGIN_TOKEN_LEN);
-    app.store.index_login_token(&fresh, mac)?;
-    let (device, (replaced, previous_token)) = app
-        .store
+    tx.index_login_token(&fresh, mac)?;
+    let (device, (replaced, previous_token)) = tx
         .update_device(mac, |d| {
             let replaced = d.sessions.insert(
                 slot,
@@ -154,38 +157,31 @@ pub async fn log_in(
         })?
         .expect("the device was read under the lock");
     // The token the phone used, and the one a move within this device set meanwhile.
-    app.store
-        .unindex_login_token(&Secret::from_trusted(presented_token.to_string()))?;
+    tx.unindex_login_token(&Secret::from_trusted(presented_token.to_string()))?;
     if let Some(previous) = &previous_token {
-        app.store.unindex_login_token(previous)?;
+        tx.unindex_login_token(previous)?;
     }
     if let Some(previous) = replaced.filter(|s| s.extension != *extension) {
-        clear_pointer(app, &previous.extension, here)?;
-        audit::record(
-            app,
-            Event::phone(
-                Kind::HotdeskLogout,
-                format!(
-                    "{}: another user logged in on line {slot}",
-                    previous.extension
-                ),
-            )
-            .subject(mac),
+        clear_pointer(&tx, &previous.extension, here)?;
+        tx.record(
+            Kind::HotdeskLogout,
+            mac,
+            format!(
+                "{}: another user logged in on line {slot}",
+                previous.extension
+            ),
         );
     }
-    app.store.flush().await?;
     let moved = moved_from
         .as_ref()
         .map(|d| format!(", moved from {}", d.mac))
         .unwrap_or_default();
-    audit::record(
-        app,
-        Event::phone(
-            Kind::HotdeskLogin,
-            format!("{extension}: logged in on line {slot}{moved}"),
-        )
-        .subject(mac),
+    tx.record(
+        Kind::HotdeskLogin,
+        mac,
+        format!("{extension}: logged in on line {slot}{moved}"),
     );
+    tx.commit().await?;
     Ok(LoginResult::LoggedIn {
         device: Box::new(device),
         moved_from: moved_from.map(Box::new),
@@ -194,16 +190,17 @@ pub async fn log_in(
 
 /// Logs out the given slot (or every slot) of a device; the users logged out, with the device
 /// as it is afterwards. `None` if there is no such device, or (`presented_token`, from a phone)
-/// the token changed meanwhile. Takes the admin write lock.
+/// the token changed meanwhile.
 pub async fn log_out(
     app: &App,
+    actor: &Actor,
     mac: Mac,
     slot: Option<u16>,
     presented_token: Option<&str>,
     reason: &str,
 ) -> Result<Option<(DeviceRecord, Vec<Extension>)>, StoreError> {
-    let _guard = app.admin_writes.lock().await;
-    let Some(before) = app.store.device(mac)? else {
+    let mut tx = WriteTx::begin(app, actor).await;
+    let Some(before) = tx.device(mac)? else {
         return Ok(None);
     };
     if let Some(presented) = presented_token
@@ -220,51 +217,50 @@ pub async fn log_out(
         .filter(|(s, _)| slot.is_none_or(|only| only == **s))
         .map(|(_, session)| session.extension.clone())
         .collect();
-    let after = end_sessions(app, mac, slot)?.unwrap_or(before);
-    app.store.flush().await?;
+    let after = end_sessions(&tx, mac, slot)?.unwrap_or(before);
     for extension in &leaving {
-        audit::record(
-            app,
-            Event::phone(Kind::HotdeskLogout, format!("{extension}: {reason}")).subject(mac),
-        );
+        tx.record(Kind::HotdeskLogout, mac, format!("{extension}: {reason}"));
     }
+    tx.commit().await?;
     Ok(Some((after, leaving)))
 }
 
 /// Logs the user out wherever they are logged in; the phone they left, if any.
 pub async fn log_out_user(
     app: &App,
+    actor: &Actor,
     extension: &Extension,
     reason: &str,
 ) -> Result<Option<DeviceRecord>, StoreError> {
-    let _guard = app.admin_writes.lock().await;
-    let Some(at) = app.store.user(extension)?.and_then(|u| u.hotdesk_at) else {
+    let mut tx = WriteTx::begin(app, actor).await;
+    let Some(at) = tx.user(extension)?.and_then(|u| u.hotdesk_at) else {
         return Ok(None);
     };
-    let left = end_sessions_of(app, extension, at)?;
-    app.store.flush().await?;
+    let left = end_sessions_of(&tx, extension, at)?;
     if left.is_some() {
-        audit::record(
-            app,
-            Event::phone(Kind::HotdeskLogout, format!("{extension}: {reason}")).subject(at.mac),
+        tx.record(
+            Kind::HotdeskLogout,
+            at.mac,
+            format!("{extension}: {reason}"),
         );
     }
+    tx.commit().await?;
     Ok(left)
 }
 
-/// Removes sessions and rotates the token, then clears the users' pointers. Caller holds the
-/// admin write lock. `None` if the device does not exist.
+/// Removes sessions and rotates the token, then clears the users' pointers, as part of the
+/// change `store` writes. `None` if the device does not exist.
 pub fn end_sessions(
-    app: &App,
+    store: &Writer,
     mac: Mac,
     slot: Option<u16>,
 ) -> Result<Option<DeviceRecord>, StoreError> {
     let fresh = Secret::generate(LOGIN_TOKEN_LEN);
     // Indexed before it is stored: a crash in between leaves a harmless extra entry, never a
     // token the phone has but the index lacks.
-    app.store.index_login_token(&fresh, mac)?;
+    store.index_login_token(&fresh, mac)?;
     let mut old_token = None;
-    let updated = app.store.update_device(mac, |d| {
+    let updated = store.update_device(mac, |d| {
         let mut ended = Vec::new();
         d.sessions.retain(|s, session| {
             let ends = slot.is_none_or(|only| only == *s);
@@ -279,43 +275,43 @@ pub fn end_sessions(
         ended
     })?;
     let Some((device, ended)) = updated else {
-        app.store.unindex_login_token(&fresh)?;
+        store.unindex_login_token(&fresh)?;
         return Ok(None);
     };
     if device.login_token.as_ref() != Some(&fresh) {
-        app.store.unindex_login_token(&fresh)?;
+        store.unindex_login_token(&fresh)?;
     }
     if let Some(old) = &old_token {
-        app.store.unindex_login_token(old)?;
+        store.unindex_login_token(old)?;
     }
     for (s, extension) in ended {
-        clear_pointer(app, &extension, SessionRef { mac, slot: s })?;
+        clear_pointer(store, &extension, SessionRef { mac, slot: s })?;
     }
     Ok(Some(device))
 }
 
 /// Ends the user's session at `at` if it is still theirs (else just clears the stale pointer);
-/// the device if a session ended. Caller holds the admin write lock.
+/// the device if a session ended.
 pub fn end_sessions_of(
-    app: &App,
+    store: &Writer,
     extension: &Extension,
     at: SessionRef,
 ) -> Result<Option<DeviceRecord>, StoreError> {
-    let theirs = app.store.device(at.mac)?.is_some_and(|d| {
+    let theirs = store.device(at.mac)?.is_some_and(|d| {
         d.sessions
             .get(&at.slot)
             .is_some_and(|s| s.extension == *extension)
     });
     if theirs {
-        return end_sessions(app, at.mac, Some(at.slot));
+        return end_sessions(store, at.mac, Some(at.slot));
     }
-    clear_pointer(app, extension, at)?;
+    clear_pointer(store, extension, at)?;
     Ok(None)
 }
 
 /// Clears the user's pointer if it still points at `at`.
-fn clear_pointer(app: &App, extension: &Extension, at: SessionRef) -> Result<(), StoreError> {
-    app.store.update_user(extension, |u| {
+fn clear_pointer(store: &Writer, extension: &Extension, at: SessionRef) -> Result<(), StoreError> {
+    store.update_user(extension, |u| {
         if u.hotdesk_at == Some(at) {
             u.hotdesk_at = None;
         }
@@ -353,10 +349,11 @@ async fn end_if_unchanged(
     seen: &Session,
     now: i64,
 ) -> Result<Option<DeviceRecord>, StoreError> {
-    let _guard = app.admin_writes.lock().await;
-    let still = match app.store.device(mac)? {
+    let actor = Actor::system("hot-desk expiry");
+    let mut tx = WriteTx::begin(app, &actor).await;
+    let still = match tx.device(mac)? {
         Some(d) => {
-            let settings = settings::of_device(&app.store, &d)?;
+            let settings = settings::of_device(&tx, &d)?;
             d.sessions
                 .get(&slot)
                 .is_some_and(|s| s == seen && !is_live(s, &settings, now))
@@ -366,15 +363,31 @@ async fn end_if_unchanged(
     if !still {
         return Ok(None);
     }
-    let after = end_sessions(app, mac, Some(slot))?;
-    app.store.flush().await?;
-    audit::record(
-        app,
-        Event::phone(
-            Kind::HotdeskLogout,
-            format!("{}: login time is up on line {slot}", seen.extension),
-        )
-        .subject(mac),
+    let after = end_sessions(&tx, mac, Some(slot))?;
+    tx.record(
+        Kind::HotdeskLogout,
+        mac,
+        format!("{}: login time is up on line {slot}", seen.extension),
     );
+    tx.commit().await?;
     Ok(after)
+}
+
+/// Hashes and stores a new PIN for the user; `false` if there is no such user.
+/// `require_change`: the user must choose their own PIN at the next login.
+pub async fn set_pin(
+    app: &App,
+    actor: &Actor,
+    extension: &Extension,
+    pin: &crate::domain::Pin,
+    require_change: bool,
+) -> Result<bool, crate::hotdesk::HotdeskError> {
+    let hash = app.pins.hash(pin).await?;
+    let tx = WriteTx::begin(app, actor).await;
+    let updated = tx.update_user(extension, |u| {
+        u.pin_hash = Some(hash.clone());
+        u.pin_change_required = require_change;
+    })?;
+    tx.commit().await?;
+    Ok(updated.is_some())
 }

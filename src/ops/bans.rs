@@ -18,11 +18,14 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use super::write::single_writes;
+use super::{Actor, OpError, WriteTx};
 use crate::app::App;
-use crate::audit::{self, Event, Kind};
+use crate::audit::{Event, Kind};
 use crate::clock::rfc3339;
 use crate::domain::Mac;
-use crate::store::{SourceRecord, StoreError};
+use crate::model::SourceRecord;
+use crate::store::StoreError;
 
 /// The key a request source is counted and banned under.
 pub fn source_key(address: IpAddr) -> String {
@@ -88,11 +91,10 @@ pub fn note_refused_mac(
     }
     let key = source_key(address);
     let policy = &app.config.security;
-    let (record, banned) = app
-        .store
+    let (record, banned) = single_writes(app)
         .update_source(&key, |record| count_refused_mac(record, mac, now, policy))?;
     if let Some(until) = banned {
-        audit::record(
+        crate::ops::audit::record(
             app,
             Event::phone(
                 Kind::SourceBanned,
@@ -170,16 +172,24 @@ pub fn list(app: &App, now: i64) -> Result<Vec<SourceView>, StoreError> {
     Ok(views)
 }
 
-/// Forgets everything about the source, lifting its ban. False if nothing was known.
-pub fn lift(app: &App, key: &str) -> Result<bool, StoreError> {
-    app.store.remove_source(key)
+/// Forgets everything about the source, lifting its ban.
+pub async fn lift(app: &App, by: &Actor, key: &str) -> Result<(), OpError> {
+    let mut tx = WriteTx::begin(app, by).await;
+    if !tx.remove_source(key)? {
+        return Err(OpError::not_found(format!(
+            "nothing is recorded about {key}"
+        )));
+    }
+    tx.changed(key, "ban lifted");
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Drops records with nothing left to remember; called by the housekeeping task. A source's
 /// bans are remembered for twice the longest ban, so waiting one out does not reset the doubling.
 pub fn prune(app: &App, now: i64) -> Result<usize, StoreError> {
     let policy = &app.config.security;
-    app.store.prune_sources(
+    single_writes(app).prune_sources(
         now,
         policy.refused_mac_window_secs as i64,
         2 * policy.ban_max_secs as i64,

@@ -1,0 +1,207 @@
+//! A registered device: what the admin set, what the phone reported, its claim and its
+//! hot-desk sessions; and a MAC that asked for files without being registered.
+
+use std::collections::BTreeMap;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Extension, Label, Location, Mac, ModelId, ProfileName, Secret};
+use crate::settings::Layer;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelSource {
+    /// Set by an admin: never overwritten by what a phone reports.
+    Admin,
+    /// Filled in from the phone's first request.
+    Auto,
+}
+
+/// A phone reporting another model than the one on record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelMismatch {
+    pub reported_vendor: Option<String>,
+    pub reported_model: String,
+    pub at: i64,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    pub mac: Mac,
+    pub vendor: Option<String>,
+    pub model: Option<ModelId>,
+    pub model_source: Option<ModelSource>,
+    pub firmware: Option<String>,
+    pub label: Option<Label>,
+    /// Line (or DECT handset slot) number → the user on it.
+    pub lines: BTreeMap<u16, Extension>,
+    pub registered_at: i64,
+    pub first_seen: Option<i64>,
+    pub last_seen: Option<i64>,
+    pub last_address: Option<String>,
+    pub model_mismatch: Option<ModelMismatch>,
+    /// HTTP credentials the server writes into the device's config and then requires.
+    pub provisioning_user: String,
+    pub provisioning_password: Secret,
+    /// When the claim window opened: at registration, or when an admin reset the claim.
+    pub claim_opened_at: i64,
+    /// The first successful unauthenticated fetch, and from where.
+    pub claimed_at: Option<i64>,
+    pub claimed_from: Option<String>,
+    /// Users log in at this phone with extension and PIN.
+    #[serde(default)]
+    pub hotdesk: bool,
+    /// The secret in the phone's Login and Logout URLs; replaced at every login and logout.
+    #[serde(default)]
+    pub login_token: Option<Secret>,
+    /// Hot-desk logins: line (or DECT handset slot) → who is logged in there.
+    #[serde(default)]
+    pub sessions: BTreeMap<u16, Session>,
+    /// Served only to a connection presenting the device's factory client certificate.
+    #[serde(default)]
+    pub certificate_required: bool,
+    #[serde(default)]
+    pub location: Option<Location>,
+    /// The settings profile it inherits from, between the defaults and its model's settings.
+    #[serde(default)]
+    pub profile: Option<ProfileName>,
+    /// Settings of this device alone: the last layer of inheritance.
+    #[serde(default)]
+    pub settings: Layer,
+    /// Registered by adopting it from the seen-unregistered list after it asked for its files.
+    #[serde(default)]
+    pub adopted: bool,
+}
+
+/// Keyed per process, so nobody outside can aim records at a fingerprint collision.
+static FINGERPRINT_KEYS: LazyLock<std::hash::RandomState> =
+    LazyLock::new(std::hash::RandomState::new);
+
+/// Feeds serde's output straight into a hasher, without building the bytes.
+struct HashWriter<'a>(&'a mut std::hash::DefaultHasher);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.write(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl DeviceRecord {
+    /// A hash of every field a rendered config can depend on (render_cache.rs). The facts
+    /// phones report on each request (last seen, address, firmware, claim) are left out, so
+    /// polling does not invalidate the device's cached file. Destructured field by field:
+    /// a new field does not compile until someone decides whether configs depend on it.
+    pub fn render_fingerprint(&self) -> u64 {
+        let DeviceRecord {
+            mac,
+            vendor,
+            model,
+            model_source: _,
+            firmware: _,
+            label,
+            lines,
+            registered_at: _,
+            first_seen: _,
+            last_seen: _,
+            last_address: _,
+            model_mismatch: _,
+            provisioning_user,
+            provisioning_password,
+            claim_opened_at: _,
+            claimed_at: _,
+            claimed_from: _,
+            hotdesk,
+            login_token,
+            sessions,
+            certificate_required: _,
+            location: _,
+            profile,
+            settings,
+            adopted: _,
+        } = self;
+        let inputs = (
+            mac,
+            vendor,
+            model,
+            label,
+            lines,
+            provisioning_user,
+            provisioning_password,
+            hotdesk,
+            login_token,
+            sessions,
+            profile,
+            settings,
+        );
+        let mut hasher = FINGERPRINT_KEYS.build_hasher();
+        serde_json::to_writer(HashWriter(&mut hasher), &inputs).expect("records serialize to JSON");
+        hasher.finish()
+    }
+
+    /// A device just registered: nothing known of it but its MAC, its claim window open.
+    pub fn blank(mac: Mac, now: i64, provisioning_password: Secret) -> DeviceRecord {
+        DeviceRecord {
+            mac,
+            vendor: None,
+            model: None,
+            model_source: None,
+            firmware: None,
+            label: None,
+            lines: BTreeMap::new(),
+            registered_at: now,
+            first_seen: None,
+            last_seen: None,
+            last_address: None,
+            model_mismatch: None,
+            provisioning_user: mac.to_hex(),
+            provisioning_password,
+            claim_opened_at: now,
+            claimed_at: None,
+            claimed_from: None,
+            hotdesk: false,
+            certificate_required: false,
+            login_token: None,
+            sessions: BTreeMap::new(),
+            location: None,
+            profile: None,
+            settings: Layer::new(),
+            adopted: false,
+        }
+    }
+}
+
+/// A user logged in at a hot-desk phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub extension: Extension,
+    pub since: i64,
+}
+
+/// Where a user is logged in. The device's [`Session`] is the truth; this pointer lets a login
+/// elsewhere find the old phone without scanning, and is checked against the device before use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRef {
+    pub mac: Mac,
+    pub slot: u16,
+}
+
+/// A MAC that asked for files but is not registered, with what its requests revealed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnregisteredRecord {
+    pub mac: Mac,
+    pub vendor: Option<String>,
+    pub model: Option<ModelId>,
+    pub firmware: Option<String>,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub last_address: Option<String>,
+    pub requests: u64,
+}

@@ -1,0 +1,55 @@
+//! Security records: login counters, admin tokens, request sources and the audit trail.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Mac;
+
+/// Failed hot-desk logins counted for one extension, one device or all devices.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuardRecord {
+    /// Failures since `window_start` (per device and global) or since the last success (user).
+    pub failures: u32,
+    pub window_start: i64,
+    /// Logins are refused until then, without checking or counting.
+    pub locked_until: i64,
+    /// Lockouts since the last successful login: each doubles the next one.
+    pub lockouts: u32,
+}
+
+/// An admin API token, known by its hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub name: String,
+    /// SHA-256 of the token: the token itself is never stored.
+    pub sha256: String,
+    pub created_at: i64,
+}
+
+/// What one request source (an IPv4 address or an IPv6 /64) did lately on the phones' listener.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRecord {
+    /// Distinct MACs whose files it was refused within the window, with when each was first asked:
+    /// at most one more than the limit, so a sweep cannot grow the record.
+    pub refused_macs: Vec<(Mac, i64)>,
+    /// Every request from the source is refused until then.
+    pub banned_until: i64,
+    /// Bans so far: each doubles the next one.
+    pub bans: u32,
+    pub last_ban_at: i64,
+}
+
+/// One entry of the audit trail: an admin change or a security event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub id: u64,
+    pub at: i64,
+    pub kind: String,
+    /// Who acted: an admin token's name, or `phone`.
+    pub actor: String,
+    /// Where from: the peer address.
+    pub source: Option<String>,
+    /// What it concerns: a MAC, an extension, a source, a token.
+    pub subject: Option<String>,
+    /// What happened, with secrets left out.
+    pub detail: String,
+}

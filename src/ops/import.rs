@@ -1,0 +1,121 @@
+//! The commit of a CSV import: every planned row written in one change, or none when a record
+//! changed since it was planned. Rows are planned (checked) against the same rules as the API's
+//! operations, by `admin::csv_io`.
+
+use super::{Actor, OpError, WriteTx, devices, users};
+use crate::app::App;
+use crate::model::{DeviceRecord, UserRecord};
+use crate::store::Store;
+
+/// A record to write, with the record it replaces as planned (`None`: a new one).
+pub type Planned<R> = (R, Option<R>);
+
+/// A record changed since it was planned fails the whole import.
+fn unchanged_since_planned<R: PartialEq>(
+    current: Option<R>,
+    planned: &Option<R>,
+    key: &str,
+) -> Result<(), OpError> {
+    if current.as_ref() != planned.as_ref() {
+        return Err(OpError::conflict(format!(
+            "{key} was changed while the import was being checked; nothing was changed, import again"
+        )));
+    }
+    Ok(())
+}
+
+fn outcome<R>(planned: &Option<R>) -> &'static str {
+    if planned.is_some() {
+        "updated by import"
+    } else {
+        "created by import"
+    }
+}
+
+pub async fn commit_users(
+    app: &App,
+    by: &Actor,
+    writes: &[Planned<UserRecord>],
+) -> Result<(), OpError> {
+    let mut tx = WriteTx::begin(app, by).await;
+    for (record, planned) in writes {
+        let key = record.extension.as_str();
+        unchanged_since_planned(tx.user(&record.extension)?, planned, key)?;
+    }
+    let records: Vec<UserRecord> = writes.iter().map(|(r, _)| r.clone()).collect();
+    tx.put_users(&records)?;
+    for (record, planned) in writes {
+        tx.changed(&record.extension, outcome(planned));
+        if let Some(left) = users::leave_if_barred(&tx, record)? {
+            tx.reload(left);
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What an admin sets on a device (as `devices::copy_admin_fields` copies it), to compare.
+fn admin_fields(d: &DeviceRecord) -> impl PartialEq + '_ {
+    (
+        (&d.vendor, &d.model, &d.model_source, &d.model_mismatch),
+        (&d.label, &d.location, &d.profile, &d.lines),
+        (d.hotdesk, d.certificate_required),
+    )
+}
+
+/// Users on lines and profiles still exist (an admin may have deleted one while the file was
+/// being checked).
+fn references_exist(store: &Store, d: &DeviceRecord) -> Result<(), OpError> {
+    for extension in d.lines.values() {
+        if store.user(extension)?.is_none() {
+            return Err(OpError::conflict(format!(
+                "{}: user {extension} was deleted while the import was being checked; nothing was changed, import again",
+                d.mac
+            )));
+        }
+    }
+    if let Some(profile) = &d.profile
+        && store.profile(profile)?.is_none()
+    {
+        return Err(OpError::conflict(format!(
+            "{}: profile {profile} was deleted while the import was being checked; nothing was changed, import again",
+            d.mac
+        )));
+    }
+    Ok(())
+}
+
+pub async fn commit_devices(
+    app: &App,
+    by: &Actor,
+    writes: &[Planned<DeviceRecord>],
+) -> Result<(), OpError> {
+    let mut tx = WriteTx::begin(app, by).await;
+    for (record, planned) in writes {
+        let current = tx.device(record.mac)?;
+        let changed = match (&current, planned) {
+            (Some(now), Some(then)) => admin_fields(now) != admin_fields(then),
+            (now, then) => now.is_some() != then.is_some(),
+        };
+        if changed {
+            return Err(OpError::conflict(format!(
+                "{} was changed while the import was being checked; nothing was changed, import again",
+                record.mac
+            )));
+        }
+        references_exist(&tx, record)?;
+    }
+    let records: Vec<DeviceRecord> = writes.iter().map(|(r, _)| r.clone()).collect();
+    devices::merge(&tx, &records)?;
+    for (record, planned) in writes {
+        if planned.is_none() {
+            tx.remove_unregistered(record.mac)?;
+        } else {
+            // Changed configs: phones that listen for a check-sync fetch them now.
+            tx.reload(record.clone());
+        }
+        tx.changed(record.mac, outcome(planned));
+    }
+    tx.commit().await?;
+    Ok(())
+}

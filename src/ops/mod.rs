@@ -1,0 +1,84 @@
+//! The operations layer: every change deskprov makes, one function each, whoever asks for it
+//! (the admin API, a CSV row, a phone, the hot-desk sweeper). It knows nothing of HTTP: an
+//! operation takes typed input and an [`Actor`], and answers a record or an [`OpError`].
+//!
+//! Writing goes through [`WriteTx`] (admin changes: the write lock, one flush before the
+//! answer, the audit record, NOTIFY after) or, for the single-record writes phones cause, a
+//! writer without the lock. Both need a [`Permit`], which only this module can make, so code
+//! outside it cannot write to the store at all.
+
+pub mod audit;
+pub mod bans;
+pub mod devices;
+mod error;
+pub mod guard;
+pub mod import;
+pub mod phone;
+pub mod profiles;
+pub mod restore;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
+mod write;
+
+use std::net::IpAddr;
+
+pub use error::OpError;
+pub use write::{Permit, WriteTx};
+
+/// Who does something: an admin token by name, a phone, or deskprov itself; and from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    name: String,
+    source: Option<IpAddr>,
+}
+
+impl Actor {
+    /// An admin API client, by its token's name.
+    pub fn token(name: impl Into<String>, source: IpAddr) -> Actor {
+        Actor {
+            name: name.into(),
+            source: Some(source),
+        }
+    }
+
+    /// Whoever speaks on the phones' listener.
+    pub fn phone(source: IpAddr) -> Actor {
+        Actor {
+            name: "phone".into(),
+            source: Some(source),
+        }
+    }
+
+    /// deskprov itself: the sweeper, start-up, a command on the server's machine.
+    pub fn system(name: &str) -> Actor {
+        Actor {
+            name: name.into(),
+            source: None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn source(&self) -> Option<IpAddr> {
+        self.source
+    }
+}
+
+/// Records a reload of the phone templates (the set in use was already swapped).
+pub async fn templates_reloaded(
+    app: &crate::app::App,
+    by: &Actor,
+    templates: usize,
+    overrides: usize,
+) -> Result<(), OpError> {
+    let mut tx = WriteTx::begin(app, by).await;
+    tx.changed(
+        "templates",
+        format!("reloaded: {templates} templates, {overrides} overrides"),
+    );
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,304 @@
+//! What a phone's request records: the facts it tells about the phone (auto-fill of the model,
+//! firmware, last seen), the seen-unregistered list, the claim, and the files it uploads.
+//! Single-record compare-and-swap writes, without the write lock: phones ask far more often
+//! than admins write.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use tracing::info;
+
+use super::write::single_writes;
+use crate::access;
+use crate::app::App;
+use crate::audit::{Event, Kind};
+use crate::domain::Mac;
+use crate::identify::Identification;
+use crate::model::{DeviceRecord, ModelMismatch, ModelSource, UnregisteredRecord};
+use crate::store::{DeviceSnapshot, StoreError};
+
+/// last_seen is kept to this resolution so that a phone polling often does not write each time.
+const LAST_SEEN_RESOLUTION_SECS: i64 = 60;
+
+/// Stores a file the phone uploaded (a log, a contact list), within the device's budget.
+pub fn store_upload(
+    app: &App,
+    mac: Mac,
+    name: &str,
+    content: &[u8],
+    now: i64,
+) -> Result<(), StoreError> {
+    single_writes(app).put_upload(
+        mac,
+        name,
+        content,
+        now,
+        app.config.limits.max_uploads_per_device_bytes,
+    )
+}
+
+/// Takes the claim atomically: of two racing first requests only one gets the config.
+pub fn claim(
+    app: &App,
+    mac: Mac,
+    address: IpAddr,
+    now: i64,
+) -> Result<Option<DeviceRecord>, StoreError> {
+    let outcome = single_writes(app).update_device(mac, |d| access::take_claim(d, address, now))?;
+    Ok(match outcome {
+        Some((device, true)) => {
+            crate::ops::audit::record(
+                app,
+                Event::phone(
+                    Kind::DeviceClaimed,
+                    "device took its config in the claim window",
+                )
+                .source(address)
+                .subject(mac),
+            );
+            Some(device)
+        }
+        _ => None,
+    })
+}
+
+/// Closes an open claim window: the phone proved itself by credentials or certificate.
+pub fn close_claim(app: &App, mac: Mac, now: i64) -> Result<(), StoreError> {
+    single_writes(app).update_device(mac, |d| access::close_claim(d, now))?;
+    Ok(())
+}
+
+/// Keeps what we know of the requesting MAC current: auto-fill and last seen for registered
+/// devices, the seen-unregistered list for others. Writes only what changed. Returns the
+/// device as it is now, if registered.
+pub fn note_sighting(
+    app: &App,
+    mac: Mac,
+    identification: &Identification,
+    address: IpAddr,
+    now: i64,
+) -> Result<Option<Arc<DeviceSnapshot>>, StoreError> {
+    if let Some(snapshot) = app.store.device_snapshot(mac)?
+        && !sighting_is_news(&snapshot.record, identification, address, now)
+    {
+        return Ok(Some(snapshot));
+    }
+    let address = address.to_string();
+    let updated = single_writes(app).update_device(mac, |device| {
+        update_device_facts(device, identification, &address, now)
+    })?;
+    match updated {
+        Some((device, event)) => {
+            if let Some(event) = event {
+                log_fact_event(app, &device, event);
+            }
+            app.store.device_snapshot(mac)
+        }
+        None => {
+            note_unregistered(app, mac, identification, address, now)?;
+            Ok(None)
+        }
+    }
+}
+
+/// Whether the request tells something the record lacks, so that [`update_device_facts`]
+/// would write. A phone polling its config tells nothing new, and this answers without the
+/// encode-and-compare of an update. Errs towards yes: a model differing from the record
+/// always takes the full way.
+fn sighting_is_news(
+    device: &DeviceRecord,
+    identification: &Identification,
+    address: IpAddr,
+    now: i64,
+) -> bool {
+    let seen_lately = device.first_seen.is_some()
+        && device
+            .last_seen
+            .is_some_and(|seen| now - seen < LAST_SEEN_RESOLUTION_SECS);
+    let same_address = device
+        .last_address
+        .as_deref()
+        .and_then(|a| a.parse::<IpAddr>().ok())
+        == Some(address);
+    let firmware_known = identification
+        .firmware()
+        .is_none_or(|f| device.firmware.as_deref() == Some(f));
+    let model_known = identification
+        .model()
+        .is_none_or(|reported| device.model.as_ref() == Some(reported));
+    !(seen_lately && same_address && firmware_known && model_known)
+}
+
+enum FactEvent {
+    AutoFilled,
+    ModelMismatch,
+}
+
+fn update_device_facts(
+    device: &mut DeviceRecord,
+    identification: &Identification,
+    address: &str,
+    now: i64,
+) -> Option<FactEvent> {
+    device.first_seen.get_or_insert(now);
+    if device
+        .last_seen
+        .is_none_or(|seen| now - seen >= LAST_SEEN_RESOLUTION_SECS)
+    {
+        device.last_seen = Some(now);
+    }
+    if device.last_address.as_deref() != Some(address) {
+        device.last_address = Some(address.to_string());
+    }
+    if let Some(firmware) = identification.firmware()
+        && device.firmware.as_deref() != Some(firmware)
+    {
+        device.firmware = Some(firmware.to_string());
+    }
+    let reported = identification.model()?;
+    match &device.model {
+        None => {
+            device.model = Some(reported.clone());
+            device.vendor = identification.vendor().map(str::to_string);
+            device.model_source = Some(ModelSource::Auto);
+            Some(FactEvent::AutoFilled)
+        }
+        Some(recorded) if recorded != reported => {
+            let already = device
+                .model_mismatch
+                .as_ref()
+                .is_some_and(|m| m.reported_model == reported.as_str());
+            device.model_mismatch = Some(ModelMismatch {
+                reported_vendor: identification.vendor().map(str::to_string),
+                reported_model: reported.to_string(),
+                at: if already {
+                    device.model_mismatch.as_ref().map_or(now, |m| m.at)
+                } else {
+                    now
+                },
+                address: Some(address.to_string()),
+            });
+            (!already).then_some(FactEvent::ModelMismatch)
+        }
+        Some(_) => None,
+    }
+}
+
+fn log_fact_event(app: &App, device: &DeviceRecord, event: FactEvent) {
+    let model = device
+        .model
+        .as_ref()
+        .map(|m| m.to_string())
+        .unwrap_or_default();
+    match event {
+        FactEvent::AutoFilled => {
+            info!(mac = %device.mac, model, vendor = device.vendor.as_deref().unwrap_or(""), "model filled in from the phone's request")
+        }
+        FactEvent::ModelMismatch => {
+            let reported = device
+                .model_mismatch
+                .as_ref()
+                .map(|m| m.reported_model.as_str())
+                .unwrap_or("");
+            let mut event = Event::phone(
+                Kind::ModelMismatch,
+                format!("phone reports model {reported}; {model} is on record"),
+            )
+            .subject(device.mac);
+            if let Some(address) = device.last_address.as_deref().and_then(|a| a.parse().ok()) {
+                event = event.source(address);
+            }
+            crate::ops::audit::record(app, event)
+        }
+    }
+}
+
+fn note_unregistered(
+    app: &App,
+    mac: Mac,
+    identification: &Identification,
+    address: String,
+    now: i64,
+) -> Result<(), StoreError> {
+    let vendor = identification.vendor().map(str::to_string);
+    let model = identification.model().cloned();
+    let firmware = identification.firmware().map(str::to_string);
+    let refreshed = single_writes(app).update_unregistered(mac, |seen| {
+        if now - seen.last_seen >= LAST_SEEN_RESOLUTION_SECS {
+            seen.last_seen = now;
+            seen.requests += 1;
+        }
+        seen.last_address = Some(address.clone());
+        if vendor.is_some() {
+            seen.vendor.clone_from(&vendor);
+        }
+        if model.is_some() {
+            seen.model.clone_from(&model);
+        }
+        if firmware.is_some() {
+            seen.firmware.clone_from(&firmware);
+        }
+    })?;
+    if refreshed.is_none() {
+        info!(%mac, vendor = vendor.as_deref().unwrap_or(""), model = model.as_ref().map(|m| m.as_str()).unwrap_or(""), %address, "unregistered phone seen");
+        let record = UnregisteredRecord {
+            mac,
+            vendor,
+            model,
+            firmware,
+            first_seen: now,
+            last_seen: now,
+            last_address: Some(address),
+            requests: 1,
+        };
+        single_writes(app)
+            .insert_unregistered(&record, app.config.provisioning.max_unregistered)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identify::identify;
+
+    /// The shortcut must never skip a write the full update would make.
+    #[test]
+    fn a_sighting_that_is_not_news_changes_nothing() {
+        use crate::domain::Secret;
+        let mac = Mac::parse("001565aabbcc").unwrap();
+        let address: IpAddr = "192.0.2.10".parse().unwrap();
+        let identify_as = |ua: &str| identify(ua.as_bytes(), "001565aabbcc.cfg");
+        let t46s = identify_as("Yealink SIP-T46S 66.86.0.15 00:15:65:aa:bb:cc");
+        let newer = identify_as("Yealink SIP-T46S 66.86.0.20 00:15:65:aa:bb:cc");
+        let t54w = identify_as("Yealink SIP-T54W 96.86.0.100 00:15:65:aa:bb:cc");
+        let anonymous = identify_as("");
+        let mut known = DeviceRecord::blank(mac, 1000, Secret::generate(16));
+        update_device_facts(&mut known, &t46s, &address.to_string(), 2000);
+        let blank = DeviceRecord::blank(mac, 1000, Secret::generate(16));
+        let elsewhere: IpAddr = "192.0.2.11".parse().unwrap();
+        let cases = [
+            (&known, &t46s, address, 2030),
+            (&known, &t46s, address, 2060),
+            (&known, &t46s, elsewhere, 2030),
+            (&known, &newer, address, 2030),
+            (&known, &t54w, address, 2030),
+            (&known, &anonymous, address, 2030),
+            (&blank, &t46s, address, 2030),
+            (&blank, &anonymous, address, 2030),
+        ];
+        let mut skipped = 0;
+        for (i, (device, identification, address, now)) in cases.into_iter().enumerate() {
+            let mut updated = device.clone();
+            update_device_facts(&mut updated, identification, &address.to_string(), now);
+            let changed = updated != *device;
+            assert_eq!(
+                sighting_is_news(device, identification, address, now),
+                changed,
+                "case {i}"
+            );
+            skipped += usize::from(!changed);
+        }
+        assert_eq!(skipped, 2, "the polling cases take the shortcut");
+    }
+}

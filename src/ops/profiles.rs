@@ -1,0 +1,114 @@
+//! Settings at every level but the device's own: site-wide settings, settings profiles and
+//! model settings.
+
+use super::{Actor, OpError, WriteTx};
+use crate::app::App;
+use crate::domain::{Label, ProfileName};
+use crate::model::ProfileRecord;
+use crate::models::ModelRow;
+use crate::settings::{self, Layer, Settings, SettingsPatch};
+use crate::store::Store;
+
+pub fn existing(store: &Store, name: &ProfileName) -> Result<ProfileRecord, OpError> {
+    store
+        .profile(name)?
+        .ok_or_else(|| OpError::not_found(format!("no settings profile named {name}")))
+}
+
+/// How many devices inherit from the profile.
+pub fn devices_using(store: &Store, name: &ProfileName) -> Result<usize, OpError> {
+    Ok(store
+        .devices()?
+        .iter()
+        .filter(|d| d.profile.as_ref() == Some(name))
+        .count())
+}
+
+pub async fn change_site_settings(
+    app: &App,
+    by: &Actor,
+    patch: &SettingsPatch,
+) -> Result<Settings, OpError> {
+    let mut tx = WriteTx::begin(app, by).await;
+    let next = tx.settings()?.patched(patch)?;
+    tx.put_settings(&next)?;
+    tx.changed("settings", patch.summary());
+    tx.commit().await?;
+    Ok(next)
+}
+
+pub async fn create(
+    app: &App,
+    by: &Actor,
+    name: ProfileName,
+    description: Option<Label>,
+    patch: &SettingsPatch,
+) -> Result<ProfileRecord, OpError> {
+    let record = ProfileRecord {
+        name,
+        description,
+        settings: settings::patch_layer(&Layer::new(), patch)?,
+        created_at: app.clock.now(),
+    };
+    let mut tx = WriteTx::begin(app, by).await;
+    if !tx.insert_profile(&record)? {
+        return Err(OpError::conflict(format!(
+            "a settings profile named {} already exists",
+            record.name
+        )));
+    }
+    tx.changed(&record.name, format!("profile created {}", patch.summary()));
+    tx.commit().await?;
+    Ok(record)
+}
+
+/// Changes a profile's settings and, with `Some`, its description (`Some(None)` clears it).
+pub async fn change(
+    app: &App,
+    by: &Actor,
+    name: &ProfileName,
+    description: Option<Option<Label>>,
+    patch: &SettingsPatch,
+) -> Result<ProfileRecord, OpError> {
+    let mut tx = WriteTx::begin(app, by).await;
+    let mut record = existing(&tx, name)?;
+    record.settings = settings::patch_layer(&record.settings, patch)?;
+    if let Some(description) = description {
+        record.description = description;
+    }
+    tx.put_profile(&record)?;
+    tx.changed(&record.name, format!("profile changed {}", patch.summary()));
+    tx.commit().await?;
+    Ok(record)
+}
+
+/// A profile devices still inherit from cannot go: their settings would change silently.
+pub async fn delete(app: &App, by: &Actor, name: &ProfileName) -> Result<(), OpError> {
+    let mut tx = WriteTx::begin(app, by).await;
+    let record = existing(&tx, name)?;
+    let count = devices_using(&tx, &record.name)?;
+    if count > 0 {
+        return Err(OpError::conflict(format!(
+            "{count} devices use settings profile {}; move them to another profile first (GET /api/v1/devices?profile={})",
+            record.name, record.name
+        )));
+    }
+    tx.remove_profile(&record.name)?;
+    tx.changed(&record.name, "profile deleted");
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn change_model_settings(
+    app: &App,
+    by: &Actor,
+    row: &ModelRow,
+    patch: &SettingsPatch,
+) -> Result<Layer, OpError> {
+    let mut tx = WriteTx::begin(app, by).await;
+    let layer = settings::patch_layer(&tx.model_settings(row.model)?, patch)?;
+    tx.put_model_settings(row.model, &layer)?;
+    tx.changed(row.model, format!("model settings {}", patch.summary()));
+    tx.commit().await?;
+    Ok(layer)
+}

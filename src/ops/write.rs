@@ -1,0 +1,126 @@
+//! The write unit of admin changes: [`WriteTx`] holds the write lock, collects what the change
+//! must also do (audit records, phones to tell), and [`WriteTx::commit`] does it in order:
+//! audit records appended, one flush, so the change and its record are durable together before
+//! anyone is told; then the log lines and SIP NOTIFY.
+
+use std::fmt::Display;
+use std::ops::{Deref, DerefMut};
+
+use super::Actor;
+use crate::app::App;
+use crate::audit::{Event, Kind};
+use crate::model::DeviceRecord;
+use crate::store::{StoreError, Writer};
+
+/// Proof that a write comes from the operations layer: [`crate::store::Store::begin`] and
+/// [`crate::store::Store::single_writes`] take one, and only `ops` can make one.
+///
+/// ```compile_fail
+/// // Outside the operations layer there is no way to get a writer:
+/// let permit = deskprov::ops::Permit(());
+/// ```
+pub struct Permit(());
+
+impl Permit {
+    pub(in crate::ops) fn new() -> Permit {
+        Permit(())
+    }
+
+    /// For the storage module's own unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Permit {
+        Permit(())
+    }
+}
+
+pub struct WriteTx<'a> {
+    app: &'a App,
+    actor: &'a Actor,
+    writer: Writer<'a>,
+    events: Vec<Event>,
+    reload: Vec<DeviceRecord>,
+}
+
+impl<'a> WriteTx<'a> {
+    /// Waits for the write lock.
+    pub(in crate::ops) async fn begin(app: &'a App, actor: &'a Actor) -> WriteTx<'a> {
+        WriteTx {
+            app,
+            actor,
+            writer: app.store.begin(Permit::new()).await,
+            events: Vec::new(),
+            reload: Vec::new(),
+        }
+    }
+
+    pub fn app(&self) -> &'a App {
+        self.app
+    }
+
+    pub fn actor(&self) -> &'a Actor {
+        self.actor
+    }
+
+    /// An admin change of `subject` (a MAC as 12 hex digits, an extension, a profile name...),
+    /// recorded when the change commits.
+    pub fn changed(&mut self, subject: impl Display, detail: impl Into<String>) {
+        self.record(Kind::AdminChange, subject, detail);
+    }
+
+    /// An event of another kind (a logout the change caused), recorded when it commits.
+    pub fn record(&mut self, kind: Kind, subject: impl Display, detail: impl Into<String>) {
+        let mut event = Event::by(kind, self.actor.name(), detail).subject(subject);
+        if let Some(source) = self.actor.source() {
+            event = event.source(source);
+        }
+        self.events.push(event);
+    }
+
+    /// A phone whose config changed, told to fetch it (SIP NOTIFY) once the change commits.
+    pub fn reload(&mut self, device: DeviceRecord) {
+        if !self.reload.iter().any(|d| d.mac == device.mac) {
+            self.reload.push(device);
+        }
+    }
+
+    /// Makes the change and its audit records durable, then logs them and notifies phones.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        let WriteTx {
+            app,
+            writer,
+            events,
+            reload,
+            ..
+        } = self;
+        let now = app.clock.now();
+        for event in &events {
+            writer.append_audit(event.to_record(now))?;
+        }
+        writer.flush().await?;
+        drop(writer);
+        events.iter().for_each(Event::log);
+        reload
+            .iter()
+            .for_each(|d| crate::hotdesk::notify::reload(app, d));
+        Ok(())
+    }
+}
+
+impl<'a> Deref for WriteTx<'a> {
+    type Target = Writer<'a>;
+
+    fn deref(&self) -> &Writer<'a> {
+        &self.writer
+    }
+}
+
+impl<'a> DerefMut for WriteTx<'a> {
+    fn deref_mut(&mut self) -> &mut Writer<'a> {
+        &mut self.writer
+    }
+}
+
+/// A writer without the lock, for the single-record writes of the phone path and counters.
+pub(in crate::ops) fn single_writes(app: &App) -> Writer<'_> {
+    app.store.single_writes(Permit::new())
+}
