@@ -233,11 +233,17 @@ pub struct Query {
     pub subject: Option<String>,
     pub source: Option<String>,
     pub since: Option<i64>,
-    pub limit: usize,
 }
 
-pub fn query(app: &App, query: &Query) -> Result<Vec<AuditRecord>, StoreError> {
-    app.store.audit(query.limit, |r| {
+/// At most `limit` records older than the id `before` that the query wants, newest first; and
+/// whether more remain.
+pub fn query(
+    app: &App,
+    query: &Query,
+    before: Option<u64>,
+    limit: usize,
+) -> Result<(Vec<AuditRecord>, bool), StoreError> {
+    app.store.audit(before, limit, |r| {
         query.kind.is_none_or(|k| r.kind == k.as_str())
             && query
                 .subject

@@ -654,8 +654,46 @@ impl Api {
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Reply, String> {
+        if method == Method::GET {
+            return self.get_every_page(path).await;
+        }
         let body = body.map(|b| serde_json::to_vec(&b).expect("JSON serialises"));
         self.send(method, path, "application/json", body).await
+    }
+
+    /// A list answer (`{"items": [...], "next": ...}`) followed to its last page (unless the
+    /// path sets a limit), its items joined into one array; any other answer as it is.
+    async fn get_every_page(&self, path: &str) -> Result<Reply, String> {
+        let mut reply = self
+            .send(Method::GET, path, "application/json", None)
+            .await?;
+        let mut page = reply.json();
+        let Some(mut items) = page.get("items").and_then(Value::as_array).cloned() else {
+            return Ok(reply);
+        };
+        let separator = if path.contains('?') { '&' } else { '?' };
+        // An explicit limit asks for that many, one page.
+        let follow = !path.contains("limit=");
+        while let Some(next) = page.get("next").and_then(Value::as_str).filter(|_| follow) {
+            let more = format!(
+                "{path}{separator}after={}",
+                percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC)
+            );
+            page = self
+                .send(Method::GET, &more, "application/json", None)
+                .await?
+                .json();
+            items.extend(
+                page.get("items")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+        }
+        reply.body = serde_json::to_vec(&Value::Array(items))
+            .expect("JSON serialises")
+            .into();
+        Ok(reply)
     }
 
     async fn send(

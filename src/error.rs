@@ -90,7 +90,10 @@ impl From<InvalidMac> for ApiError {
 
 impl From<crate::render::RenderFailure> for ApiError {
     fn from(e: crate::render::RenderFailure) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            crate::render::RenderFailure::NoLoginToken(_) => ApiError::Conflict(e.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 

@@ -131,6 +131,7 @@ fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResp
                 Ok(device) => device,
                 Err(refusal) => return Ok(refusal),
             };
+            let device = crate::ops::phone::issue_missing_login_token(app, device)?;
             let vendor = device
                 .record
                 .vendor
@@ -346,6 +347,14 @@ fn serve<B>(
     let rendered = match rendered {
         Ok(r) => r,
         Err(render::RenderFailure::Store(e)) => return Err(e),
+        // Only if the token was retired between its check and the render: the phone asks again.
+        Err(e @ render::RenderFailure::NoLoginToken(_)) => {
+            error!(error = %e, "hot-desk file without a login token");
+            return Ok(respond::text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "try again\n",
+            ));
+        }
         Err(render::RenderFailure::Template(e)) => {
             error!(error = %e, "template failed to render");
             return Ok(respond::text(

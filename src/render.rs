@@ -36,6 +36,10 @@ pub enum RenderFailure {
     Store(#[from] StoreError),
     #[error(transparent)]
     Template(#[from] RenderError),
+    /// A hot-desk device whose record has no login token yet (written before tokens were issued
+    /// at registration): the phone path issues it before rendering; rendering never writes.
+    #[error("{0} has no hot-desk login token yet; it is issued at the phone's next fetch")]
+    NoLoginToken(crate::domain::Mac),
 }
 
 /// What is known about the phone asking for a common file.
@@ -243,7 +247,7 @@ pub fn device_file(
     let capacity = row.map(ModelRow::lines).unwrap_or(MAX_LINES_UNKNOWN_MODEL);
     let now = app.clock.now();
     let hotdesk = match vendor.hotdesk(row).filter(|_| device.hotdesk) {
-        Some(_) => Some(hotdesk_context(app, device, &settings, base_url, now)?),
+        Some(_) => Some(hotdesk_context(device, &settings, base_url, now)?),
         None => None,
     };
     let line_users = line_users(device, &settings, hotdesk.is_some(), now);
@@ -354,13 +358,15 @@ fn line_users(
 }
 
 fn hotdesk_context(
-    app: &App,
     device: &DeviceRecord,
     settings: &Settings,
     base_url: &str,
     now: i64,
-) -> Result<HotdeskContext, StoreError> {
-    let token = sessions::ensure_login_token(app, device)?;
+) -> Result<HotdeskContext, RenderFailure> {
+    let token = device
+        .login_token
+        .as_ref()
+        .ok_or(RenderFailure::NoLoginToken(device.mac))?;
     let url = |action: &str| format!("{base_url}hotdesk/{}/{action}", token.expose());
     let location = base_url.trim_end_matches('/').to_string();
     let logged_in = device

@@ -101,12 +101,6 @@ impl RenderCache {
             base_url: base_url.to_string(),
         };
         let render = || render::device_file(app, vendor, &device.record, base_url);
-        // Rendering a hot-desk file for a device without a login token creates the token
-        // (sessions::ensure_login_token), so the file is not made from this record alone: it
-        // is served but not kept. The next request finds the token in the record.
-        if device.record.hotdesk && device.record.login_token.is_none() {
-            return Ok(Arc::new(render()?));
-        }
         let stamp = stamp(app, device.fingerprint);
         self.get_or_render(app, key, stamp, render)
     }

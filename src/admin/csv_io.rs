@@ -320,10 +320,30 @@ pub fn show_import(app: &App, id: &str) -> ApiResult {
     Ok(respond::json(StatusCode::OK, &job.view()))
 }
 
-pub fn list_imports(app: &App) -> ApiResult {
+/// Imports newest first, in pages (`after`: an import's id).
+pub fn list_imports(app: &App, query: &str) -> ApiResult {
+    let (page, _) = super::paging::parse(query, &[])?;
+    let before =
+        match &page.after {
+            Some(raw) => Some(raw.parse::<u64>().map_err(|_| {
+                ApiError::BadRequest("after: give the next of the page before".into())
+            })?),
+            None => None,
+        };
     let jobs = app.imports.jobs.lock().expect("imports lock");
-    let views: Vec<Value> = jobs.iter().rev().map(|j| j.view()).collect();
-    Ok(respond::json(StatusCode::OK, &views))
+    let mut older = jobs
+        .iter()
+        .rev()
+        .filter(|j| before.is_none_or(|b| j.id < b));
+    let shown: Vec<&Arc<Job>> = older.by_ref().take(page.limit).collect();
+    let next = older
+        .next()
+        .and(shown.last())
+        .map(|last| last.id.to_string());
+    Ok(super::paging::answer(
+        shown.iter().map(|j| j.view()).collect::<Vec<Value>>(),
+        next,
+    ))
 }
 
 // ---- import ----

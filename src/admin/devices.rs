@@ -4,6 +4,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::paging::{self, Page};
 use super::{ApiResult, query_value};
 use crate::app::App;
 use crate::clock::rfc3339;
@@ -188,7 +189,17 @@ struct Filter {
 }
 
 impl Filter {
-    fn parse(query: &str) -> Result<Filter, ApiError> {
+    const KEYS: &[&str] = &[
+        "unassigned",
+        "hotdesk",
+        "auto_registered",
+        "not_seen_days",
+        "model",
+        "profile",
+        "location",
+    ];
+
+    fn from_pairs(pairs: Vec<(String, String)>) -> Result<Filter, ApiError> {
         let mut filter = Filter::default();
         let flag = |key: &str, value: &str| match value {
             "true" => Ok(true),
@@ -197,15 +208,11 @@ impl Filter {
                 "{key}: must be true or false"
             ))),
         };
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (key, raw) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_encoding::percent_decode_str(raw)
-                .decode_utf8_lossy()
-                .into_owned();
-            match key {
-                "unassigned" => filter.unassigned = Some(flag(key, &value)?),
-                "hotdesk" => filter.hotdesk = Some(flag(key, &value)?),
-                "auto_registered" => filter.auto_registered = Some(flag(key, &value)?),
+        for (key, value) in pairs {
+            match key.as_str() {
+                "unassigned" => filter.unassigned = Some(flag(&key, &value)?),
+                "hotdesk" => filter.hotdesk = Some(flag(&key, &value)?),
+                "auto_registered" => filter.auto_registered = Some(flag(&key, &value)?),
                 "not_seen_days" => {
                     filter.not_seen_days = Some(value.parse().map_err(|_| {
                         ApiError::BadRequest("not_seen_days: must be a number of days".into())
@@ -213,12 +220,7 @@ impl Filter {
                 }
                 "model" => filter.model = Some(value),
                 "profile" => filter.profile = Some(value),
-                "location" => filter.location = Some(value),
-                other => {
-                    return Err(ApiError::BadRequest(format!(
-                        "unknown filter {other:?}; the filters are unassigned, hotdesk, auto_registered, not_seen_days, model, profile, location"
-                    )));
-                }
+                _ => filter.location = Some(value),
             }
         }
         Ok(filter)
@@ -250,17 +252,34 @@ impl Filter {
     }
 }
 
-/// `?unassigned=true&hotdesk=true&auto_registered=true&not_seen_days=30&model=T46S&profile=p&location=floor`
+/// A MAC cursor: the `next` of the page before.
+fn mac_cursor(page: &Page) -> Result<Option<Mac>, ApiError> {
+    page.after
+        .as_deref()
+        .map(|raw| {
+            Mac::parse(raw)
+                .map_err(|_| ApiError::BadRequest("after: give the next of the page before".into()))
+        })
+        .transpose()
+}
+
+/// `?unassigned=true&hotdesk=true&auto_registered=true&not_seen_days=30&model=T46S&profile=p&location=floor`,
+/// in pages by MAC.
 pub fn list(app: &App, query: &str) -> ApiResult {
-    let filter = Filter::parse(query)?;
+    let (page, pairs) = paging::parse(query, Filter::KEYS)?;
+    let filter = Filter::from_pairs(pairs)?;
     let now = app.clock.now();
-    let devices = app.store.devices()?;
+    let (devices, more) = app
+        .store
+        .devices_page(mac_cursor(&page)?, page.limit, |d| filter.matches(d, now))?;
     let views = devices
         .iter()
-        .filter(|d| filter.matches(d, now))
         .map(|d| view(app, d))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(respond::json(StatusCode::OK, &views))
+    Ok(paging::answer(
+        views,
+        paging::next_of(&devices, more, |d| d.mac.to_string()),
+    ))
 }
 
 /// The device's effective settings with where each value came from, and its own layer.
@@ -375,9 +394,12 @@ struct UnregisteredView<'a> {
     requests: u64,
 }
 
-pub fn list_unregistered(app: &App) -> ApiResult {
-    let mut seen = app.store.unregistered()?;
-    seen.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
+/// Seen-unregistered MACs, in pages by MAC.
+pub fn list_unregistered(app: &App, query: &str) -> ApiResult {
+    let (page, _) = paging::parse(query, &[])?;
+    let (seen, more) = app
+        .store
+        .unregistered_page(mac_cursor(&page)?, page.limit)?;
     let views: Vec<_> = seen
         .iter()
         .map(|s| UnregisteredView {
@@ -391,7 +413,10 @@ pub fn list_unregistered(app: &App) -> ApiResult {
             requests: s.requests,
         })
         .collect();
-    Ok(respond::json(StatusCode::OK, &views))
+    Ok(paging::answer(
+        views,
+        paging::next_of(&seen, more, |s| s.mac.to_string()),
+    ))
 }
 
 /// The device's provisioning credentials, for configuring a phone by hand, and the admin

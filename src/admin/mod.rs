@@ -7,6 +7,7 @@
 
 mod csv_io;
 mod devices;
+mod paging;
 mod profiles;
 mod security;
 mod templates;
@@ -218,14 +219,14 @@ async fn route(app: &Arc<App>, parts: &Parts, body: &Bytes, by: &Actor) -> ApiRe
         ("PATCH", "/devices/{mac}/settings") => {
             devices::patch_settings(app, by, mac(p[0])?, parse(body)?).await
         }
-        ("GET", "/unregistered") => devices::list_unregistered(app),
+        ("GET", "/unregistered") => devices::list_unregistered(app, query),
         ("DELETE", "/unregistered/{mac}") => {
             devices::forget_unregistered(app, by, mac(p[0])?).await
         }
         ("POST", "/unregistered/{mac}/adopt") => {
             devices::adopt(app, by, mac(p[0])?, parse_or_default(body)?).await
         }
-        ("GET", "/users") => users::list(app),
+        ("GET", "/users") => users::list(app, query),
         ("POST", "/users") => users::create(app, by, parse(body)?).await,
         ("GET", "/users/next-extension") => users::next_extension(app),
         ("POST", "/users/bulk") => users::bulk(app, by, parse(body)?).await,
@@ -252,17 +253,20 @@ async fn route(app: &Arc<App>, parts: &Parts, body: &Bytes, by: &Actor) -> ApiRe
             Ok(respond::json(StatusCode::OK, &next.redacted()))
         }
         ("GET", "/settings/choices") => profiles::choices(),
-        ("GET", "/profiles") => profiles::list(app),
+        ("GET", "/profiles") => profiles::list(app, query),
         ("POST", "/profiles") => profiles::create(app, by, parse(body)?).await,
         ("GET", "/profiles/{name}") => profiles::show(app, &profile(p[0])?),
         ("PATCH", "/profiles/{name}") => {
             profiles::patch(app, by, &profile(p[0])?, parse(body)?).await
         }
         ("DELETE", "/profiles/{name}") => profiles::delete(app, by, &profile(p[0])?).await,
-        ("GET", "/models") => Ok(respond::json(
-            StatusCode::OK,
-            &crate::models::all().collect::<Vec<_>>(),
-        )),
+        ("GET", "/models") => {
+            let (page, _) = paging::parse(query, &[])?;
+            let rows: Vec<_> = crate::models::all().collect();
+            let (rows, next) =
+                paging::of_list(rows, |r| format!("{}/{}", r.vendor, r.model), &page);
+            Ok(paging::answer(rows, next))
+        }
         ("GET", "/models/{model}/settings") => profiles::model_settings(app, p[0]),
         ("PATCH", "/models/{model}/settings") => {
             profiles::patch_model_settings(app, by, p[0], parse(body)?).await
@@ -271,16 +275,16 @@ async fn route(app: &Arc<App>, parts: &Parts, body: &Bytes, by: &Actor) -> ApiRe
         ("POST", "/templates/reload") => templates::reload(app, by).await,
         ("GET", "/export/{subject}") => csv_io::export(app, p[0], query),
         ("POST", "/import/{subject}") => csv_io::start_import(app, p[0], query, body, by),
-        ("GET", "/imports") => csv_io::list_imports(app),
+        ("GET", "/imports") => csv_io::list_imports(app, query),
         ("GET", "/imports/{id}") => csv_io::show_import(app, p[0]),
-        ("GET", "/tokens") => token::list(app),
+        ("GET", "/tokens") => token::list(app, query),
         ("POST", "/tokens") => token::create(app, by, parse(body)?).await,
         ("DELETE", "/tokens/{token}") => {
             let force = query_flag(query, "force")?.unwrap_or(false);
             token::revoke(app, by, p[0], force).await
         }
         ("GET", "/audit") => security::audit(app, query),
-        ("GET", "/bans") => security::bans(app),
+        ("GET", "/bans") => security::bans(app, query),
         ("DELETE", "/bans/{source}") => security::lift_ban(app, by, p[0]).await,
         ("DELETE", "/bans/{prefix}/64") => {
             security::lift_ban(app, by, &format!("{}/64", p[0])).await

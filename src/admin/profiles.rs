@@ -5,7 +5,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::ApiResult;
+use super::{ApiResult, paging};
 use crate::app::App;
 use crate::clock::rfc3339;
 use crate::domain::{Label, ProfileName};
@@ -59,9 +59,11 @@ fn answer(app: &App, status: StatusCode, record: &ProfileRecord) -> ApiResult {
     Ok(respond::json(status, &view(record, count)))
 }
 
-pub fn list(app: &App) -> ApiResult {
+/// Profiles in pages by name.
+pub fn list(app: &App, query: &str) -> ApiResult {
+    let (page, _) = paging::parse(query, &[])?;
     let devices = app.store.devices()?;
-    let profiles = app.store.profiles()?;
+    let (profiles, next) = paging::of_list(app.store.profiles()?, |p| p.name.to_string(), &page);
     let views: Vec<_> = profiles
         .iter()
         .map(|p| {
@@ -72,7 +74,7 @@ pub fn list(app: &App) -> ApiResult {
             view(p, count)
         })
         .collect();
-    Ok(respond::json(StatusCode::OK, &views))
+    Ok(paging::answer(views, next))
 }
 
 pub fn show(app: &App, name: &ProfileName) -> ApiResult {

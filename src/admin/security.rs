@@ -3,7 +3,7 @@
 use http::StatusCode;
 use serde_json::json;
 
-use super::{ApiResult, query_value};
+use super::{ApiResult, paging};
 use crate::app::App;
 use crate::audit::{self, Kind, Query};
 use crate::clock::rfc3339;
@@ -11,13 +11,20 @@ use crate::error::ApiError;
 use crate::ops::Actor;
 use crate::respond;
 
-const DEFAULT_LIMIT: usize = 100;
-const MAX_LIMIT: usize = 1000;
-
-/// `GET /audit?kind=&subject=&source=&since=&limit=`: newest first.
+/// `GET /audit?kind=&subject=&source=&since=`: newest first, in pages (`after`: a record's id).
 pub fn audit(app: &App, query: &str) -> ApiResult {
-    let wanted = parse_query(query)?;
-    let records: Vec<_> = audit::query(app, &wanted)?
+    let (page, filters) = paging::parse(query, &["kind", "subject", "source", "since"])?;
+    let wanted = parse_query(&filters)?;
+    let before =
+        match &page.after {
+            Some(raw) => Some(raw.parse::<u64>().map_err(|_| {
+                ApiError::BadRequest("after: give the next of the page before".into())
+            })?),
+            None => None,
+        };
+    let (records, more) = audit::query(app, &wanted, before, page.limit)?;
+    let next = paging::next_of(&records, more, |r| r.id.to_string());
+    let views: Vec<_> = records
         .into_iter()
         .map(|r| {
             json!({
@@ -31,41 +38,33 @@ pub fn audit(app: &App, query: &str) -> ApiResult {
             })
         })
         .collect();
-    Ok(respond::json(StatusCode::OK, &records))
+    Ok(paging::answer(views, next))
 }
 
-fn parse_query(query: &str) -> Result<Query, ApiError> {
-    let kind = match query_value(query, "kind") {
-        Some(raw) => Some(Kind::parse(&raw).ok_or_else(|| {
-            let known: Vec<_> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-            ApiError::BadRequest(format!(
-                "kind: unknown kind {raw:?}; one of {}",
-                known.join(", ")
-            ))
-        })?),
-        None => None,
-    };
-    let since = match query_value(query, "since") {
-        Some(raw) => Some(parse_time(&raw)?),
-        None => None,
-    };
-    let limit = match query_value(query, "limit") {
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!("limit: must be a number from 1 to {MAX_LIMIT}"))
-            })?,
-        None => DEFAULT_LIMIT,
-    };
-    Ok(Query {
-        kind,
-        subject: query_value(query, "subject"),
-        source: query_value(query, "source"),
-        since,
-        limit,
-    })
+/// A subject as stored: a MAC in any notation as its 12 hex digits; anything else as given.
+fn canonical_subject(raw: &str) -> String {
+    crate::domain::Mac::parse(raw).map_or_else(|_| raw.to_string(), |mac| mac.to_string())
+}
+
+fn parse_query(filters: &[(String, String)]) -> Result<Query, ApiError> {
+    let mut wanted = Query::default();
+    for (key, value) in filters {
+        match key.as_str() {
+            "kind" => {
+                wanted.kind = Some(Kind::parse(value).ok_or_else(|| {
+                    let known: Vec<_> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+                    ApiError::BadRequest(format!(
+                        "kind: unknown kind {value:?}; one of {}",
+                        known.join(", ")
+                    ))
+                })?)
+            }
+            "since" => wanted.since = Some(parse_time(value)?),
+            "subject" => wanted.subject = Some(canonical_subject(value)),
+            _ => wanted.source = Some(value.clone()),
+        }
+    }
+    Ok(wanted)
 }
 
 /// An RFC 3339 time (`2026-11-22T08:00:00Z`) as Unix seconds.
@@ -80,9 +79,11 @@ fn parse_time(raw: &str) -> Result<i64, ApiError> {
 }
 
 /// `GET /bans`: banned sources and those counting towards a ban.
-pub fn bans(app: &App) -> ApiResult {
+pub fn bans(app: &App, query: &str) -> ApiResult {
+    let (page, _) = paging::parse(query, &[])?;
     let sources = crate::ops::bans::list(app, app.clock.now())?;
-    Ok(respond::json(StatusCode::OK, &sources))
+    let (sources, next) = paging::of_list(sources, |s| s.source.clone(), &page);
+    Ok(paging::answer(sources, next))
 }
 
 /// `DELETE /bans/{address}`: lifts the ban on the address's source and forgets its counts.

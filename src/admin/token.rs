@@ -82,9 +82,14 @@ fn view(record: &TokenRecord) -> TokenView {
     }
 }
 
-pub fn list(app: &App) -> ApiResult {
-    let views: Vec<_> = app.store.tokens()?.iter().map(view).collect();
-    Ok(respond::json(StatusCode::OK, &views))
+/// Tokens in pages by name.
+pub fn list(app: &App, query: &str) -> ApiResult {
+    let (page, _) = super::paging::parse(query, &[])?;
+    let (tokens, next) = super::paging::of_list(app.store.tokens()?, |t| t.name.clone(), &page);
+    Ok(super::paging::answer(
+        tokens.iter().map(view).collect(),
+        next,
+    ))
 }
 
 /// Creates a token; the answer is the only place it is ever shown.

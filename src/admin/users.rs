@@ -6,7 +6,7 @@ use serde_json::json;
 
 use std::collections::BTreeSet;
 
-use super::ApiResult;
+use super::{ApiResult, paging};
 use crate::app::App;
 use crate::clock::rfc3339;
 use crate::domain::{
@@ -171,13 +171,23 @@ fn existing(app: &App, extension: &Extension) -> Result<UserRecord, ApiError> {
     Ok(users::existing(&app.store, extension)?)
 }
 
-pub fn list(app: &App) -> ApiResult {
-    let users = app.store.users()?;
+/// Users in pages by extension.
+pub fn list(app: &App, query: &str) -> ApiResult {
+    let (page, _) = paging::parse(query, &[])?;
+    let after = page
+        .after
+        .as_deref()
+        .map(|raw| Extension::parse_field("after", raw))
+        .transpose()?;
+    let (users, more) = app.store.users_page(after.as_ref(), page.limit)?;
     let views = users
         .iter()
         .map(|u| view(app, u, Extras::default()))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(respond::json(StatusCode::OK, &views))
+    Ok(paging::answer(
+        views,
+        paging::next_of(&users, more, |u| u.extension.to_string()),
+    ))
 }
 
 pub fn show(app: &App, extension: &Extension) -> ApiResult {

@@ -227,6 +227,10 @@ pub fn copy_admin_fields(stored: &mut DeviceRecord, given: &DeviceRecord) {
     stored.lines.clone_from(&given.lines);
     stored.hotdesk = given.hotdesk;
     stored.certificate_required = given.certificate_required;
+    // A device made hot-desk by this write takes the token issued for it.
+    if stored.hotdesk && stored.login_token.is_none() {
+        stored.login_token.clone_from(&given.login_token);
+    }
 }
 
 /// A hot-desk phone needs an XML browser deskprov can drive, and line 1 free for logins.
@@ -288,7 +292,8 @@ fn stored_or_gone(updated: Option<(DeviceRecord, ())>, mac: Mac) -> Result<Devic
 
 pub async fn register(app: &App, by: &Actor, new: &NewDevice) -> Result<DeviceRecord, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    let record = prepare_new(app, &tx, new)?;
+    let mut record = prepare_new(app, &tx, new)?;
+    sessions::issue_token_if_missing(&tx, &mut record)?;
     if !tx.insert_device(&record)? {
         return Err(already_registered(record.mac));
     }
@@ -344,6 +349,9 @@ pub async fn register_many(
         records.push(record);
     }
     let fail = |e: crate::store::StoreError| (None, OpError::from(e));
+    for record in &mut records {
+        sessions::issue_token_if_missing(&tx, record).map_err(fail)?;
+    }
     tx.put_devices(&records).map_err(fail)?;
     for record in &records {
         tx.remove_unregistered(record.mac).map_err(fail)?;
@@ -370,10 +378,16 @@ pub async fn change(
         sessions::end_sessions(&tx, mac, None)?;
     }
     let mut retired_token = None;
+    let fresh = Secret::generate(sessions::LOGIN_TOKEN_LEN);
+    if next.hotdesk && next.login_token.is_none() {
+        tx.index_login_token(&fresh, mac)?;
+    }
     let updated = tx.update_device(mac, |d| {
         copy_admin_fields(d, &next);
         if !d.hotdesk {
             retired_token = d.login_token.take();
+        } else if d.login_token.is_none() {
+            d.login_token = Some(fresh.clone());
         }
     })?;
     let stored = stored_or_gone(updated, mac)?;

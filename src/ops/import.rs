@@ -2,7 +2,7 @@
 //! changed since it was planned. Rows are planned (checked) against the same rules as the API's
 //! operations, by `admin::csv_io`.
 
-use super::{Actor, OpError, WriteTx, devices, users};
+use super::{Actor, OpError, WriteTx, devices, sessions, users};
 use crate::app::App;
 use crate::model::{DeviceRecord, UserRecord};
 use crate::store::Store;
@@ -105,7 +105,10 @@ pub async fn commit_devices(
         }
         references_exist(&tx, record)?;
     }
-    let records: Vec<DeviceRecord> = writes.iter().map(|(r, _)| r.clone()).collect();
+    let mut records: Vec<DeviceRecord> = writes.iter().map(|(r, _)| r.clone()).collect();
+    for record in &mut records {
+        sessions::issue_token_if_missing(&tx, record)?;
+    }
     devices::merge(&tx, &records)?;
     for (record, planned) in writes {
         if planned.is_none() {

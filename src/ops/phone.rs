@@ -68,6 +68,22 @@ pub fn close_claim(app: &App, mac: Mac, now: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A hot-desk device proven by its request gets its login token before its file is rendered,
+/// if its record has none (one written before tokens were issued at registration).
+pub fn issue_missing_login_token(
+    app: &App,
+    device: Arc<DeviceSnapshot>,
+) -> Result<Arc<DeviceSnapshot>, StoreError> {
+    if !device.record.hotdesk || device.record.login_token.is_some() {
+        return Ok(device);
+    }
+    super::sessions::ensure_login_token(app, &device.record)?;
+    Ok(app
+        .store
+        .device_snapshot(device.record.mac)?
+        .unwrap_or(device))
+}
+
 /// Keeps what we know of the requesting MAC current: auto-fill and last seen for registered
 /// devices, the seen-unregistered list for others. Writes only what changed. Returns the
 /// device as it is now, if registered.

@@ -23,7 +23,7 @@ use crate::models::{self, ModelRow};
 use crate::settings::{self, Settings};
 use crate::store::{StoreError, Writer};
 
-const LOGIN_TOKEN_LEN: usize = 32;
+pub(in crate::ops) const LOGIN_TOKEN_LEN: usize = 32;
 
 /// Whether a session is still in force: the maximum login time and the daily logout end it.
 pub fn is_live(session: &Session, settings: &Settings, now: i64) -> bool {
@@ -51,7 +51,10 @@ pub fn model_row(device: &DeviceRecord) -> Option<&'static ModelRow> {
 }
 
 /// The device's login token, created the first time a hot-desk config is rendered.
-pub fn ensure_login_token(app: &App, device: &DeviceRecord) -> Result<Secret, StoreError> {
+pub(in crate::ops) fn ensure_login_token(
+    app: &App,
+    device: &DeviceRecord,
+) -> Result<Secret, StoreError> {
     if let Some(token) = &device.login_token {
         return Ok(token.clone());
     }
@@ -73,6 +76,20 @@ pub fn ensure_login_token(app: &App, device: &DeviceRecord) -> Result<Secret, St
             Ok(fresh)
         }
     }
+}
+
+/// A fresh login token for a hot-desk device record that has none, indexed before the record
+/// carrying it is stored (a crash in between leaves a harmless extra index entry).
+pub(in crate::ops) fn issue_token_if_missing(
+    store: &Writer,
+    record: &mut DeviceRecord,
+) -> Result<(), StoreError> {
+    if record.hotdesk && record.login_token.is_none() {
+        let fresh = Secret::generate(LOGIN_TOKEN_LEN);
+        store.index_login_token(&fresh, record.mac)?;
+        record.login_token = Some(fresh);
+    }
+    Ok(())
 }
 
 /// What a login attempt with a correct PIN came to.

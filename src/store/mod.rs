@@ -194,6 +194,18 @@ impl Store {
         self.all(&self.devices)
     }
 
+    /// Devices in MAC order after `after` that `keep` accepts, at most `limit`; and whether
+    /// more remain.
+    pub fn devices_page(
+        &self,
+        after: Option<Mac>,
+        limit: usize,
+        keep: impl FnMut(&DeviceRecord) -> bool,
+    ) -> Result<(Vec<DeviceRecord>, bool)> {
+        let after = after.map(|mac| mac.octets());
+        self.page(&self.devices, after.as_ref().map(|a| &a[..]), limit, keep)
+    }
+
     // ---- users ----
 
     pub fn user(&self, extension: &Extension) -> Result<Option<UserRecord>> {
@@ -204,10 +216,35 @@ impl Store {
         self.all(&self.users)
     }
 
+    /// Users in extension order (as text) after `after`, at most `limit`; and whether more remain.
+    pub fn users_page(
+        &self,
+        after: Option<&Extension>,
+        limit: usize,
+    ) -> Result<(Vec<UserRecord>, bool)> {
+        let after = after.map(|e| e.as_str().as_bytes());
+        self.page(&self.users, after, limit, |_| true)
+    }
+
     // ---- seen but unregistered ----
 
     pub fn unregistered(&self) -> Result<Vec<UnregisteredRecord>> {
         self.all(&self.unregistered)
+    }
+
+    /// Seen-unregistered MACs in MAC order after `after`, at most `limit`; and whether more remain.
+    pub fn unregistered_page(
+        &self,
+        after: Option<Mac>,
+        limit: usize,
+    ) -> Result<(Vec<UnregisteredRecord>, bool)> {
+        let after = after.map(|mac| mac.octets());
+        self.page(
+            &self.unregistered,
+            after.as_ref().map(|a| &a[..]),
+            limit,
+            |_| true,
+        )
     }
 
     pub fn unregistered_device(&self, mac: Mac) -> Result<Option<UnregisteredRecord>> {
@@ -287,23 +324,30 @@ impl Store {
     // ---- audit trail (keys: a monotonic id, big-endian, so iteration is oldest first) ----
 
     /// Newest first, those `keep` accepts, at most `limit`.
+    /// Records older than the id `before` (from the newest without) that `keep` accepts,
+    /// newest first, at most `limit`; and whether more remain.
     pub fn audit(
         &self,
+        before: Option<u64>,
         limit: usize,
         mut keep: impl FnMut(&AuditRecord) -> bool,
-    ) -> Result<Vec<AuditRecord>> {
+    ) -> Result<(Vec<AuditRecord>, bool)> {
+        let records = match before {
+            Some(id) => self.audit.range(..id.to_be_bytes()),
+            None => self.audit.range::<&[u8], _>(..),
+        };
         let mut found = Vec::new();
-        for entry in self.audit.iter().rev() {
+        for entry in records.rev() {
             let (key, bytes) = entry?;
             let record: AuditRecord = decode(&key, &bytes)?;
             if keep(&record) {
-                found.push(record);
                 if found.len() == limit {
-                    break;
+                    return Ok((found, true));
                 }
+                found.push(record);
             }
         }
-        Ok(found)
+        Ok((found, false))
     }
 
     // ---- settings profiles and model settings ----
@@ -363,6 +407,31 @@ impl Store {
     fn put<T: Serialize>(&self, tree: &sled::Tree, key: &[u8], value: &T) -> Result<()> {
         tree.insert(key, encode(value))?;
         Ok(())
+    }
+
+    /// Up to `limit` records after the key `after` (from the start without), in key order,
+    /// that `keep` accepts; and whether more remain past the last one returned.
+    fn page<T: DeserializeOwned>(
+        &self,
+        tree: &sled::Tree,
+        after: Option<&[u8]>,
+        limit: usize,
+        mut keep: impl FnMut(&T) -> bool,
+    ) -> Result<(Vec<T>, bool)> {
+        use std::ops::Bound;
+        let start = after.map_or(Bound::Unbounded, |key| Bound::Excluded(key.to_vec()));
+        let mut found = Vec::new();
+        for entry in tree.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
+            let (key, bytes) = entry?;
+            let record: T = decode(&key, &bytes)?;
+            if keep(&record) {
+                if found.len() == limit {
+                    return Ok((found, true));
+                }
+                found.push(record);
+            }
+        }
+        Ok((found, false))
     }
 
     fn all<T: DeserializeOwned>(&self, tree: &sled::Tree) -> Result<Vec<T>> {

@@ -405,17 +405,26 @@ async fn acknowledged_writes_survive_sigkill() {
 
     let restarted = BinaryServer::start(d, &[]);
     let admin = client(d, restarted.admin_addr);
-    let users = admin
-        .get("/api/v1/users", &[("authorization", &token)])
-        .await
-        .unwrap()
-        .json();
-    let stored: std::collections::HashSet<String> = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["extension"].as_str().unwrap().to_string())
-        .collect();
+    let mut stored = std::collections::HashSet::new();
+    let mut path = "/api/v1/users".to_string();
+    loop {
+        let page = admin
+            .get(&path, &[("authorization", &token)])
+            .await
+            .unwrap()
+            .json();
+        stored.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["extension"].as_str().unwrap().to_string()),
+        );
+        match page["next"].as_str() {
+            Some(next) => path = format!("/api/v1/users?after={next}"),
+            None => break,
+        }
+    }
     let lost: Vec<_> = acknowledged
         .iter()
         .filter(|e| !stored.contains(*e))

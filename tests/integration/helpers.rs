@@ -142,7 +142,8 @@ impl TestServer {
             .unwrap()
     }
 
-    /// An admin call that must succeed; returns its JSON.
+    /// An admin call that must succeed; returns its JSON, and for a list every item of every
+    /// page (the `next` of each page followed) as one array.
     pub async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
         let reply = self.api(method.clone(), path, body).await;
         assert!(
@@ -151,7 +152,19 @@ impl TestServer {
             reply.status,
             reply.text()
         );
-        reply.json()
+        let mut page = reply.json();
+        let Some(mut items) = page.get("items").and_then(Value::as_array).cloned() else {
+            return page;
+        };
+        let separator = if path.contains('?') { '&' } else { '?' };
+        while let Some(next) = page.get("next").and_then(Value::as_str) {
+            let more = format!("{path}{separator}after={next}");
+            let reply = self.api(Method::GET, &more, None).await;
+            assert!(reply.status.is_success(), "GET {more}: {}", reply.text());
+            page = reply.json();
+            items.extend(page["items"].as_array().unwrap().iter().cloned());
+        }
+        Value::Array(items)
     }
 
     /// Registers a device (`{"mac", "model"?, "label"?}`); returns its JSON.

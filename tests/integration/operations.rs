@@ -225,3 +225,123 @@ async fn a_profile_description_error_names_description() {
     let error = reply.json()["error"].as_str().unwrap().to_string();
     assert!(error.starts_with("description: "), "{error}");
 }
+
+/// The login URL's path in a hot-desk config.
+fn login_path(config: &str) -> String {
+    let at = config.find("/hotdesk/").expect("a login key in the config");
+    let end = config[at..]
+        .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
+        .unwrap_or(config.len() - at);
+    config[at..at + end].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rendering_writes_nothing_the_admin_preview_included() {
+    let server = TestServer::start().await;
+    server
+        .add_device(json!({"mac": "001565aabb04", "model": "T46S", "hotdesk": true}))
+        .await;
+    let mac = deskprov::domain::Mac::parse("001565aabb04").unwrap();
+    let stored = || server.running().app.store.device(mac).unwrap().unwrap();
+    let registered = stored();
+    assert!(registered.login_token.is_some(), "issued at registration");
+
+    let preview = server
+        .api(Method::GET, "/api/v1/devices/001565aabb04/render", None)
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.text());
+    assert_eq!(stored(), registered, "the preview changed the record");
+
+    let phone = server
+        .phone_get(
+            "/001565aabb04.cfg",
+            "Yealink SIP-T46S 66.86.0.15 00:15:65:aa:bb:04",
+        )
+        .await;
+    assert_eq!(phone.status, StatusCode::OK);
+    assert_eq!(login_path(&phone.text()), login_path(&preview.text()));
+    assert_eq!(
+        stored().login_token,
+        registered.login_token,
+        "the phone's fetch rendered with the token it had"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_list_pages_in_a_stable_order() {
+    let server = TestServer::start().await;
+    let devices: Vec<Value> = (0..5)
+        .map(|i| json!({"mac": format!("00156500000{}", 5 - i)}))
+        .collect();
+    server
+        .ok(
+            Method::POST,
+            "/api/v1/devices/bulk",
+            Some(json!({ "devices": devices })),
+        )
+        .await;
+    for i in 0..5 {
+        server
+            .ok(
+                Method::POST,
+                "/api/v1/users",
+                Some(json!({"extension": format!("60{i}"), "display_name": "Paged"})),
+            )
+            .await;
+    }
+    for (list, key, expected) in [
+        (
+            "devices",
+            "mac",
+            vec![
+                "001565000001",
+                "001565000002",
+                "001565000003",
+                "001565000004",
+                "001565000005",
+            ],
+        ),
+        (
+            "users",
+            "extension",
+            vec!["600", "601", "602", "603", "604"],
+        ),
+    ] {
+        let mut seen = Vec::new();
+        let mut path = format!("/api/v1/{list}?limit=2");
+        let mut pages = 0;
+        loop {
+            let reply = server.api(Method::GET, &path, None).await;
+            assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text());
+            let page = reply.json();
+            pages += 1;
+            let items = page["items"].as_array().unwrap();
+            assert!(items.len() <= 2, "{page}");
+            seen.extend(items.iter().map(|i| i[key].as_str().unwrap().to_string()));
+            match page.get("next").and_then(Value::as_str) {
+                Some(next) => path = format!("/api/v1/{list}?limit=2&after={next}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "{list}");
+        assert_eq!(pages, 3, "{list}: 2 + 2 + 1, and no next on the last");
+    }
+    for bad in [
+        "/api/v1/users?limit=0",
+        "/api/v1/users?limit=1001",
+        "/api/v1/users?limit=ten",
+        "/api/v1/users?after=",
+        "/api/v1/users?page=2",
+        "/api/v1/devices?after=nonsense",
+        "/api/v1/devices?limit=1&limit=2",
+        "/api/v1/tokens?secrets=true",
+    ] {
+        let reply = server.api(Method::GET, bad, None).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}: {}",
+            reply.text()
+        );
+    }
+}

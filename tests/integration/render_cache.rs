@@ -142,8 +142,8 @@ async fn a_zero_budget_renders_every_request() {
     assert_eq!(server.running().app.render_cache.usage(), (0, 0));
 }
 
-/// Rendering a hot-desk file creates the device's login token; a file made that way is not
-/// kept, or a token retired meanwhile could come back from the cache.
+/// Turning hot-desking on issues a login token and turning it off retires it: a file cached
+/// with a retired token must never come back.
 #[tokio::test]
 async fn a_hot_desk_phone_gets_a_live_login_token_after_hot_desking_is_turned_off_and_on() {
     let server = TestServer::start().await;
@@ -179,8 +179,8 @@ async fn a_hot_desk_phone_gets_a_live_login_token_after_hot_desking_is_turned_of
             None,
         )
         .await;
-    // The first fetch creates the token; the phone fetches nothing more before the admin
-    // turns hot-desking off (retiring the token) and on again.
+    // The phone fetches once, and nothing more before the admin turns hot-desking off
+    // (retiring the token) and on again (issuing a new one).
     set_hotdesk(true).await;
     let first = login_url(&phone.fetch().await);
     set_hotdesk(false).await;
