@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run test lint fmt build clean fuzz bench
+.PHONY: run test lint fmt build clean fuzz bench openapi
 
 run:
 	$(CARGO) run --release -- serve $(ARGS)
@@ -21,6 +21,10 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+# docs/openapi.json is generated from the endpoint table and the API's types.
+openapi:
+	DESKPROV_WRITE_OPENAPI=1 $(CARGO) test --test integration docs_openapi_json_is_the_generated_document
 
 build:
 	$(CARGO) build --release

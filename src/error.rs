@@ -16,8 +16,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0}")]
     NotFound(String),
-    #[error("method not allowed")]
-    MethodNotAllowed,
+    /// The methods the path takes, for the `Allow` header.
+    #[error("method not allowed; this path takes {0}")]
+    MethodNotAllowed(String),
     #[error("{0}")]
     Conflict(String),
     #[error("request body larger than {0} bytes")]
@@ -37,7 +38,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
@@ -54,10 +55,21 @@ impl ApiError {
             self.status(),
             &serde_json::json!({ "error": self.to_string() }),
         );
-        if let ApiError::TooManyRequests(secs) = self {
+        if let ApiError::TooManyRequests(secs) = &self {
             response.headers_mut().insert(
                 http::header::RETRY_AFTER,
-                http::HeaderValue::from(secs.max(1)),
+                http::HeaderValue::from((*secs).max(1)),
+            );
+        }
+        if let ApiError::MethodNotAllowed(allowed) = &self
+            && let Ok(value) = http::HeaderValue::from_str(allowed)
+        {
+            response.headers_mut().insert(http::header::ALLOW, value);
+        }
+        if matches!(self, ApiError::TooLarge(_)) {
+            response.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
             );
         }
         if matches!(self, ApiError::Unauthorized) {
@@ -107,6 +119,17 @@ impl From<crate::ops::OpError> for ApiError {
             OpError::Conflict(message) => ApiError::Conflict(message),
             OpError::Store(e) => ApiError::Internal(e.to_string()),
             OpError::Internal(message) => ApiError::Internal(message),
+        }
+    }
+}
+
+impl From<crate::body::BodyError> for ApiError {
+    fn from(e: crate::body::BodyError) -> Self {
+        use crate::body::BodyError;
+        match e {
+            BodyError::TooLarge(limit) => ApiError::TooLarge(limit),
+            BodyError::Timeout => ApiError::Timeout,
+            BodyError::Broken(_) => ApiError::BadRequest(e.to_string()),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod access;
 pub mod admin;
 pub mod app;
 pub mod audit;
+pub mod body;
 pub mod cli;
 pub mod client;
 pub mod client_cert;

@@ -15,7 +15,6 @@ use http::header::{
     WWW_AUTHENTICATE,
 };
 use http::{Method, Request, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use percent_encoding::percent_decode_str;
 use tracing::{debug, error};
 
@@ -228,20 +227,29 @@ where
         return Ok(refusal);
     }
     let limits = &app.config.limits;
-    let body = Limited::new(request.into_body(), limits.max_upload_bytes).collect();
-    let content = match tokio::time::timeout(limits.body_read_timeout(), body).await {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(_)) => {
-            return Ok(respond::text(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "file too large\n",
-            ));
+    let (parts, body) = request.into_parts();
+    let read = crate::body::read(
+        &parts.headers,
+        body,
+        limits.max_upload_bytes,
+        limits.body_read_timeout(),
+    );
+    let content = match read.await {
+        Ok(content) => content,
+        Err(crate::body::BodyError::TooLarge(_)) => {
+            let mut r = respond::text(StatusCode::PAYLOAD_TOO_LARGE, "file too large\n");
+            r.headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            return Ok(r);
         }
-        Err(_) => {
+        Err(crate::body::BodyError::Timeout) => {
             return Ok(respond::text(
                 StatusCode::REQUEST_TIMEOUT,
                 "upload too slow\n",
             ));
+        }
+        Err(crate::body::BodyError::Broken(_)) => {
+            return Ok(respond::text(StatusCode::BAD_REQUEST, "bad request\n"));
         }
     };
     crate::ops::phone::store_upload(app, *mac, name, &content, now)?;

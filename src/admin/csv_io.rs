@@ -14,11 +14,12 @@ use std::sync::{Arc, Mutex};
 
 use http::StatusCode;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
+use super::ApiResult;
 use super::devices::{DevicePatch, NewDevice};
 use super::users::{NewUser, UserPatch};
-use super::{ApiResult, query_value};
 use crate::app::App;
 use crate::domain::{Extension, Mac, Pin};
 use crate::error::ApiError;
@@ -96,7 +97,18 @@ impl Subject {
 /// passwords only with `?secrets=true`; PINs never (only their hashes are stored).
 pub fn export(app: &App, subject: &str, query: &str) -> ApiResult {
     let subject = Subject::parse(subject)?;
-    let secrets = query_value(query, "secrets").as_deref() == Some("true");
+    let (page, pairs) = super::paging::parse(query, &["secrets"])?;
+    if page != super::paging::Page::default() {
+        return Err(ApiError::BadRequest(
+            "an export takes only secrets=true or secrets=false".into(),
+        ));
+    }
+    let secrets = match pairs.first() {
+        Some((_, value)) => {
+            super::query_flag(&format!("secrets={value}"), "secrets")?.unwrap_or(false)
+        }
+        None => false,
+    };
     let mut out = csv::Writer::from_writer(Vec::new());
     let columns: Vec<&str> = subject
         .columns()
@@ -229,7 +241,7 @@ pub struct Report {
     rows: Vec<RowOutcome>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RowError {
     /// The line in the file: the header is line 1.
     row: usize,
@@ -237,11 +249,40 @@ pub struct RowError {
     error: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RowOutcome {
     row: usize,
     key: String,
+    /// created, updated or unchanged.
     outcome: &'static str,
+}
+
+/// An import: its progress while it runs, and its report when it is over.
+#[derive(Serialize, ToSchema)]
+pub struct ImportJob {
+    id: String,
+    /// users or devices.
+    #[schema(value_type = String)]
+    subject: Subject,
+    dry_run: bool,
+    /// Data rows in the file.
+    rows: usize,
+    /// Rows checked so far.
+    checked: usize,
+    /// running; then done, checked (a dry run without errors) or failed (nothing was changed).
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unchanged: Option<usize>,
+    /// Every row's error, when any row has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<Vec<RowError>>,
+    /// What each row did (or would do, in a dry run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcomes: Option<Vec<RowOutcome>>,
 }
 
 impl Job {
@@ -249,31 +290,28 @@ impl Job {
         self.report.lock().expect("job lock").is_none()
     }
 
-    fn view(&self) -> Value {
+    fn view(&self) -> ImportJob {
         let report = self.report.lock().expect("job lock").clone();
-        let mut view = json!({
-            "id": self.id.to_string(),
-            "subject": self.subject,
-            "dry_run": self.dry_run,
-            "rows": self.total,
-            "checked": self.checked.load(Ordering::Relaxed),
-            "state": "running",
-        });
+        let mut view = ImportJob {
+            id: self.id.to_string(),
+            subject: self.subject,
+            dry_run: self.dry_run,
+            rows: self.total,
+            checked: self.checked.load(Ordering::Relaxed),
+            state: "running",
+            created: None,
+            updated: None,
+            unchanged: None,
+            errors: None,
+            outcomes: None,
+        };
         if let Some(report) = report {
-            let map = view.as_object_mut().expect("object");
-            let Value::Object(fields) = serde_json::to_value(report).expect("serialises") else {
-                unreachable!("a report is an object")
-            };
-            map.extend(fields.into_iter().map(|(k, v)| {
-                (
-                    if k == "rows" {
-                        "outcomes".to_string()
-                    } else {
-                        k
-                    },
-                    v,
-                )
-            }));
+            view.state = report.state;
+            view.created = Some(report.created);
+            view.updated = Some(report.updated);
+            view.unchanged = Some(report.unchanged);
+            view.errors = Some(report.errors);
+            view.outcomes = Some(report.rows);
         }
         view
     }
@@ -341,7 +379,7 @@ pub fn list_imports(app: &App, query: &str) -> ApiResult {
         .and(shown.last())
         .map(|last| last.id.to_string());
     Ok(super::paging::answer(
-        shown.iter().map(|j| j.view()).collect::<Vec<Value>>(),
+        shown.iter().map(|j| j.view()).collect::<Vec<ImportJob>>(),
         next,
     ))
 }

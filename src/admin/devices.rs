@@ -2,7 +2,7 @@
 
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
 
 use super::paging::{self, Page};
 use super::{ApiResult, query_value};
@@ -19,14 +19,21 @@ use crate::respond;
 use crate::settings::{Settings, SettingsPatch, double_option};
 use crate::vendors::{self, FileRequest};
 
-#[derive(Debug, Deserialize)]
+/// A device to register.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDevice {
+    #[schema(value_type = Mac)]
     pub(crate) mac: String,
+    /// Filled in from the phone's first request when not given.
+    #[schema(value_type = Option<ModelId>)]
     pub(crate) model: Option<String>,
+    #[schema(value_type = Option<Label>)]
     pub(crate) label: Option<String>,
+    #[schema(value_type = Option<Location>)]
     pub(crate) location: Option<String>,
     /// The settings profile it inherits from.
+    #[schema(value_type = Option<ProfileName>)]
     pub(crate) profile: Option<String>,
     /// Users log in at this phone with extension and PIN.
     #[serde(default)]
@@ -36,68 +43,82 @@ pub struct NewDevice {
     pub(crate) certificate_required: bool,
 }
 
-#[derive(Debug, Deserialize)]
+/// What to change; `null` clears a field.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DevicePatch {
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<ModelId>)]
     model: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Label>)]
     label: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Location>)]
     location: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<ProfileName>)]
     profile: Option<Option<String>>,
     hotdesk: Option<bool>,
     certificate_required: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// What to register an unregistered device with (the body may be left out).
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Adoption {
+    #[schema(value_type = Option<Label>)]
     label: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineAssignment {
+    /// The user's extension.
+    #[schema(value_type = Extension)]
     user: String,
     /// Replace the user the line has; without it a taken line is refused.
     #[serde(default)]
     replace: bool,
 }
 
-#[derive(Serialize)]
-struct LineView<'a> {
+#[derive(Serialize, ToSchema)]
+pub struct LineView<'a> {
     line: u16,
     user: &'a Extension,
 }
 
-#[derive(Serialize)]
-struct LoginView<'a> {
+#[derive(Serialize, ToSchema)]
+pub struct LoginView<'a> {
     line: u16,
     user: &'a Extension,
     since: String,
 }
 
-#[derive(Serialize)]
-struct MismatchView<'a> {
+/// The phone reports another model than the one on record.
+#[derive(Serialize, ToSchema)]
+pub struct MismatchView<'a> {
     reported_vendor: Option<&'a str>,
     reported_model: &'a str,
     at: String,
     address: Option<&'a str>,
 }
 
-#[derive(Serialize)]
-struct DeviceView<'a> {
+/// A registered device.
+#[derive(Serialize, ToSchema)]
+pub struct DeviceView<'a> {
     mac: Mac,
     vendor: Option<&'a str>,
     model: Option<&'a ModelId>,
+    /// admin or auto (filled in from the phone's request).
+    #[schema(value_type = Option<String>)]
     model_source: Option<ModelSource>,
     firmware: Option<&'a str>,
     label: Option<&'a str>,
     location: Option<&'a str>,
     profile: Option<&'a str>,
     /// Settings of this device alone (the effective ones: GET .../settings).
+    #[schema(value_type = super::schemas::SettingsLayer)]
     settings: serde_json::Map<String, serde_json::Value>,
     /// Registered by adopting it from the seen-unregistered list.
     adopted: bool,
@@ -292,13 +313,13 @@ fn settings_answer(app: &App, device: &DeviceRecord) -> ApiResult {
     let effective = crate::settings::effective_for(&app.store, device)?;
     Ok(respond::json(
         StatusCode::OK,
-        &json!({
-            "mac": device.mac,
-            "profile": device.profile,
-            "model": models::of_device(device).map(|r| r.model),
-            "own": crate::settings::redacted_layer(&device.settings),
-            "effective": effective.view(),
-        }),
+        &super::schemas::DeviceSettings {
+            mac: device.mac,
+            profile: device.profile.clone(),
+            model: models::of_device(device).map(|r| r.model.to_string()),
+            own: crate::settings::redacted_layer(&device.settings),
+            effective: effective.view(),
+        },
     ))
 }
 
@@ -307,9 +328,10 @@ pub fn show(app: &App, mac: Mac) -> ApiResult {
     answer(app, StatusCode::OK, &device)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDevices {
+    #[schema(min_items = 1, max_items = 10000)]
     devices: Vec<NewDevice>,
 }
 
@@ -382,8 +404,9 @@ fn render_base_url(app: &App, query: &str) -> Result<String, ApiError> {
     }
 }
 
-#[derive(Serialize)]
-struct UnregisteredView<'a> {
+/// A MAC that asked for files without being registered, and what its requests told.
+#[derive(Serialize, ToSchema)]
+pub struct UnregisteredView<'a> {
     mac: Mac,
     vendor: Option<&'a str>,
     model: Option<&'a ModelId>,
@@ -426,11 +449,11 @@ pub fn credentials(app: &App, mac: Mac) -> ApiResult {
     let settings = crate::settings::of_device(&app.store, &device)?;
     Ok(respond::json(
         StatusCode::OK,
-        &json!({
-            "username": device.provisioning_user,
-            "password": device.provisioning_password.expose(),
-            "phone_admin_password": settings.phone_admin_password,
-        }),
+        &super::schemas::Credentials {
+            username: device.provisioning_user.clone(),
+            password: device.provisioning_password.expose().to_string(),
+            phone_admin_password: settings.phone_admin_password.clone(),
+        },
     ))
 }
 
@@ -520,7 +543,10 @@ pub async fn patch(app: &App, by: &Actor, mac: Mac, patch: DevicePatch) -> ApiRe
 
 pub async fn delete(app: &App, by: &Actor, mac: Mac) -> ApiResult {
     devices::delete(app, by, mac).await?;
-    Ok(respond::json(StatusCode::OK, &json!({ "deleted": mac })))
+    Ok(respond::json(
+        StatusCode::OK,
+        &super::schemas::Deleted { deleted: mac },
+    ))
 }
 
 pub async fn assign(
@@ -568,5 +594,8 @@ pub async fn adopt(app: &App, by: &Actor, mac: Mac, adoption: Adoption) -> ApiRe
 
 pub async fn forget_unregistered(app: &App, by: &Actor, mac: Mac) -> ApiResult {
     devices::forget_unregistered(app, by, mac).await?;
-    Ok(respond::json(StatusCode::OK, &json!({ "deleted": mac })))
+    Ok(respond::json(
+        StatusCode::OK,
+        &super::schemas::Deleted { deleted: mac },
+    ))
 }

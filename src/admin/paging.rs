@@ -19,13 +19,19 @@ pub struct Page {
     pub after: Option<String>,
 }
 
+impl Default for Page {
+    fn default() -> Page {
+        Page {
+            limit: DEFAULT_LIMIT,
+            after: None,
+        }
+    }
+}
+
 /// The query's page and its other parameters, each percent-decoded once. Parameters other
 /// than `limit`, `after` and the list's `filters` are refused, and so is any given twice.
 pub fn parse(query: &str, filters: &[&str]) -> Result<(Page, Vec<(String, String)>), ApiError> {
-    let mut page = Page {
-        limit: DEFAULT_LIMIT,
-        after: None,
-    };
+    let mut page = Page::default();
     let mut rest: Vec<(String, String)> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {

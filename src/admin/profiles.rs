@@ -4,6 +4,7 @@
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 
 use super::{ApiResult, paging};
 use crate::app::App;
@@ -15,29 +16,38 @@ use crate::ops::{Actor, profiles};
 use crate::respond;
 use crate::settings::{self, Key, Layer, SettingsPatch, double_option};
 
-#[derive(Debug, Deserialize)]
+/// A settings profile to create.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProfile {
+    #[schema(value_type = ProfileName)]
     name: String,
+    #[schema(value_type = Option<Label>)]
     description: Option<String>,
+    /// Only settings that profiles may set (inheritable ones).
     #[serde(default)]
+    #[schema(value_type = Option<super::schemas::SettingsPatch>)]
     settings: SettingsPatch,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Label>)]
     description: Option<Option<String>>,
     /// Settings to set; `null` removes one from the profile.
     #[serde(default)]
+    #[schema(value_type = Option<super::schemas::SettingsPatch>)]
     settings: SettingsPatch,
 }
 
-#[derive(Serialize)]
-struct ProfileView<'a> {
+/// A settings profile, with how many devices inherit from it.
+#[derive(Serialize, ToSchema)]
+pub struct ProfileView<'a> {
     name: &'a ProfileName,
     description: Option<&'a str>,
+    #[schema(value_type = super::schemas::SettingsLayer)]
     settings: Map<String, Value>,
     /// How many devices inherit from it.
     devices: usize,
@@ -105,7 +115,22 @@ pub async fn patch(app: &App, by: &Actor, name: &ProfileName, patch: ProfilePatc
 /// A profile devices still inherit from cannot go: their settings would change silently.
 pub async fn delete(app: &App, by: &Actor, name: &ProfileName) -> ApiResult {
     profiles::delete(app, by, name).await?;
-    Ok(respond::json(StatusCode::OK, &json!({ "deleted": name })))
+    Ok(respond::json(
+        StatusCode::OK,
+        &super::schemas::DeletedProfile {
+            deleted: name.clone(),
+        },
+    ))
+}
+
+/// The model table, in pages by vendor and model.
+pub fn models(query: &str) -> ApiResult {
+    let (page, _) = paging::parse(query, &[])?;
+    let rows: Vec<super::schemas::ModelView> = crate::models::all()
+        .map(super::schemas::ModelView::from)
+        .collect();
+    let (rows, next) = paging::of_list(rows, |r| format!("{}/{}", r.vendor, r.model), &page);
+    Ok(paging::answer(rows, next))
 }
 
 /// The model table's row for an admin-named model.
@@ -120,11 +145,11 @@ pub(crate) fn model_row(raw: &str) -> Result<&'static crate::models::ModelRow, A
 fn model_answer(row: &crate::models::ModelRow, layer: &Layer) -> ApiResult {
     Ok(respond::json(
         StatusCode::OK,
-        &json!({
-            "vendor": row.vendor,
-            "model": row.model,
-            "settings": settings::redacted_layer(layer),
-        }),
+        &super::schemas::ModelSettings {
+            vendor: row.vendor.to_string(),
+            model: row.model.to_string(),
+            settings: settings::redacted_layer(layer),
+        },
     ))
 }
 
@@ -146,23 +171,21 @@ pub async fn patch_model_settings(
 
 /// What the settings accept: their names, which layers may set them, time zones, languages.
 pub fn choices() -> ApiResult {
-    let keys: Vec<Value> = Key::ALL
+    let settings = Key::ALL
         .iter()
-        .map(|k| {
-            json!({
-                "name": k.name(),
-                "inheritable": k.inheritable(),
-                "secret": k.is_secret(),
-            })
+        .map(|k| super::schemas::SettingChoice {
+            name: k.name().to_string(),
+            inheritable: k.inheritable(),
+            secret: k.is_secret(),
         })
         .collect();
     Ok(respond::json(
         StatusCode::OK,
-        &json!({
-            "settings": keys,
-            "sip_transports": ["udp", "tcp", "tls"],
-            "time_zones": crate::locale::TIME_ZONES,
-            "languages": crate::locale::LANGUAGES,
-        }),
+        &super::schemas::SettingChoices {
+            settings,
+            sip_transports: ["udp", "tcp", "tls"].map(String::from).to_vec(),
+            time_zones: json!(crate::locale::TIME_ZONES),
+            languages: json!(crate::locale::LANGUAGES),
+        },
     ))
 }

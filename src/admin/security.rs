@@ -1,8 +1,8 @@
 //! The audit trail and source bans, as the admin sees them.
 
 use http::StatusCode;
-use serde_json::json;
 
+use super::schemas::{AuditView, Lifted, TokenBlockView};
 use super::{ApiResult, paging};
 use crate::app::App;
 use crate::audit::{self, Kind, Query};
@@ -24,18 +24,16 @@ pub fn audit(app: &App, query: &str) -> ApiResult {
         };
     let (records, more) = audit::query(app, &wanted, before, page.limit)?;
     let next = paging::next_of(&records, more, |r| r.id.to_string());
-    let views: Vec<_> = records
+    let views: Vec<AuditView> = records
         .into_iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "at": rfc3339(r.at),
-                "kind": r.kind,
-                "actor": r.actor,
-                "source": r.source,
-                "subject": r.subject,
-                "detail": r.detail,
-            })
+        .map(|r| AuditView {
+            id: r.id,
+            at: rfc3339(r.at),
+            kind: r.kind,
+            actor: r.actor,
+            source: r.source,
+            subject: r.subject,
+            detail: r.detail,
         })
         .collect();
     Ok(paging::answer(views, next))
@@ -94,5 +92,34 @@ pub async fn lift_ban(app: &App, by: &Actor, raw: &str) -> ApiResult {
         ))
     })?;
     crate::ops::bans::lift(app, by, &key).await?;
-    Ok(respond::json(StatusCode::OK, &json!({ "lifted": key })))
+    Ok(respond::json(StatusCode::OK, &Lifted { lifted: key }))
+}
+
+/// `GET /token-blocks`: sources that sent wrong admin tokens, blocked or counting.
+pub fn token_blocks(app: &App, query: &str) -> ApiResult {
+    let (page, _) = paging::parse(query, &[])?;
+    let now = app.clock.now();
+    let views: Vec<TokenBlockView> = crate::ops::tokens::blocks(app)?
+        .into_iter()
+        .map(|(source, g)| TokenBlockView {
+            source,
+            blocked: g.locked_until > now,
+            blocked_until: (g.locked_until > now).then(|| rfc3339(g.locked_until)),
+            failures: g.failures,
+            blocks: g.lockouts,
+        })
+        .collect();
+    let (views, next) = paging::of_list(views, |v| v.source.clone(), &page);
+    Ok(paging::answer(views, next))
+}
+
+/// `DELETE /token-blocks/{address}`: lifts an address's block for wrong admin tokens.
+pub async fn lift_token_block(app: &App, by: &Actor, raw: &str) -> ApiResult {
+    let key = crate::ops::bans::parse_source(raw).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "source: {raw:?} is not an IP address (or an IPv6 /64 like 2001:db8:1:2::/64)"
+        ))
+    })?;
+    crate::ops::tokens::lift_block(app, by, &key).await?;
+    Ok(respond::json(StatusCode::OK, &Lifted { lifted: key }))
 }

@@ -1,9 +1,9 @@
 //! /api/v1/templates: which templates are in use, and reloading them without a restart.
 
 use http::StatusCode;
-use serde_json::json;
 
 use super::ApiResult;
+use super::schemas::{TemplateView, TemplatesReloaded};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::respond;
@@ -13,7 +13,11 @@ pub fn list(app: &App) -> ApiResult {
     let rows: Vec<_> = templates
         .list()
         .into_iter()
-        .map(|(name, format, origin)| json!({ "name": name, "format": format, "origin": origin }))
+        .map(|(name, format, origin)| TemplateView {
+            name: name.to_string(),
+            format: text_of(&format),
+            origin: text_of(&origin),
+        })
         .collect();
     Ok(respond::json(StatusCode::OK, &rows))
 }
@@ -34,6 +38,17 @@ pub async fn reload(app: &App, by: &crate::ops::Actor) -> ApiResult {
     crate::ops::templates_reloaded(app, by, fresh.names().count(), overrides).await?;
     Ok(respond::json(
         StatusCode::OK,
-        &json!({ "reloaded": fresh.names().count(), "overrides": overrides }),
+        &TemplatesReloaded {
+            reloaded: fresh.names().count(),
+            overrides,
+        },
     ))
+}
+
+/// How a serde enum names itself.
+fn text_of(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }

@@ -9,6 +9,7 @@ use http::header::AUTHORIZATION;
 use http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::clock::rfc3339;
@@ -61,14 +62,17 @@ fn matching_token(app: &App, presented: &str) -> Result<Option<TokenRecord>, Sto
     Ok(found)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
+    /// What the token is for (the audit trail names its changes by it).
+    #[schema(value_type = Label)]
     name: String,
 }
 
-#[derive(Serialize)]
-struct TokenView {
+/// An admin token, by its id (the start of its hash) and name; never the token itself.
+#[derive(Serialize, ToSchema)]
+pub struct TokenView {
     id: String,
     name: String,
     created_at: String,
@@ -99,7 +103,12 @@ pub async fn create(app: &App, by: &Actor, new: NewToken) -> ApiResult {
     let v = view(&created.record);
     Ok(respond::json(
         StatusCode::CREATED,
-        &serde_json::json!({ "id": v.id, "name": v.name, "created_at": v.created_at, "token": created.token.expose() }),
+        &super::schemas::CreatedToken {
+            id: v.id,
+            name: v.name,
+            created_at: v.created_at,
+            token: created.token.expose().to_string(),
+        },
     ))
 }
 

@@ -2,7 +2,7 @@
 
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
 
 use std::collections::BTreeSet;
 
@@ -19,23 +19,32 @@ use crate::ops::{Actor, guard, sessions};
 use crate::respond;
 use crate::settings::double_option;
 
-#[derive(Debug, Deserialize)]
+/// A user to create.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// The lowest free extension of `users.extension_ranges` when not given.
+    #[schema(value_type = Option<Extension>)]
     extension: Option<String>,
     /// Defaults to first and last name.
+    #[schema(value_type = Option<DisplayName>)]
     display_name: Option<String>,
+    #[schema(value_type = Option<PersonName>)]
     first_name: Option<String>,
+    #[schema(value_type = Option<PersonName>)]
     last_name: Option<String>,
     /// ISO 639-1 code: the phone's language while the user is on its first line.
     language: Option<String>,
     /// Defaults to the extension.
+    #[schema(value_type = Option<SipUser>)]
     sip_user: Option<String>,
     /// Generated (20 random letters and digits) when not given.
+    #[schema(value_type = Option<SipPassword>)]
     sip_password: Option<String>,
+    #[schema(value_type = Option<Email>)]
     email: Option<String>,
     /// The hot-desk PIN (write-only): checked against the PIN policy.
+    #[schema(value_type = Option<Pin>)]
     pin: Option<String>,
     /// Generate a random PIN and return it once.
     #[serde(default)]
@@ -48,23 +57,31 @@ pub struct NewUser {
     locked: bool,
 }
 
-#[derive(Debug, Deserialize)]
+/// What to change; `null` clears a field.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
+    #[schema(value_type = Option<DisplayName>)]
     display_name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<PersonName>)]
     first_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<PersonName>)]
     last_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     language: Option<Option<String>>,
+    #[schema(value_type = Option<SipUser>)]
     sip_user: Option<String>,
+    #[schema(value_type = Option<SipPassword>)]
     sip_password: Option<String>,
     /// Replace the SIP password by a new random one (returned in the response).
     #[serde(default)]
     regenerate_sip_password: bool,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Email>)]
     email: Option<Option<String>>,
+    #[schema(value_type = Option<Pin>)]
     pin: Option<String>,
     #[serde(default)]
     generate_pin: bool,
@@ -73,22 +90,25 @@ pub struct UserPatch {
     locked: Option<bool>,
 }
 
-#[derive(Serialize)]
-struct LoginView {
+/// Where the user is logged in.
+#[derive(Serialize, ToSchema)]
+pub struct LoginView {
     mac: Mac,
     line: u16,
     since: String,
 }
 
-#[derive(Serialize)]
-struct LockoutView {
+/// Failed PIN logins since the last success, and a lockout in force.
+#[derive(Serialize, ToSchema)]
+pub struct LockoutView {
     failures: u32,
     locked_until: Option<String>,
     lockouts: u32,
 }
 
-#[derive(Serialize)]
-struct UserView<'a> {
+/// A user.
+#[derive(Serialize, ToSchema)]
+pub struct UserView<'a> {
     extension: &'a Extension,
     display_name: &'a DisplayName,
     first_name: Option<&'a PersonName>,
@@ -202,7 +222,9 @@ pub fn sip_password(app: &App, extension: &Extension) -> ApiResult {
     let user = existing(app, extension)?;
     Ok(respond::json(
         StatusCode::OK,
-        &json!({ "sip_password": user.sip_password.expose() }),
+        &super::schemas::SipPasswordView {
+            sip_password: user.sip_password.expose().to_string(),
+        },
     ))
 }
 
@@ -308,7 +330,7 @@ pub fn next_extension(app: &App) -> ApiResult {
     let extension = users::next_free_extension(app, &app.store)?;
     Ok(respond::json(
         StatusCode::OK,
-        &json!({ "extension": extension }),
+        &super::schemas::NextExtension { extension },
     ))
 }
 
@@ -346,10 +368,14 @@ pub async fn set_lock(app: &App, by: &Actor, extension: &Extension, locked: bool
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// One action for many users.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkAction {
+    /// lock, unlock or delete.
+    #[schema(pattern = "^(lock|unlock|delete)$")]
     action: String,
+    #[schema(value_type = Vec<Extension>, min_items = 1, max_items = 10000)]
     extensions: Vec<String>,
 }
 
@@ -370,7 +396,10 @@ pub async fn bulk(app: &App, by: &Actor, body: BulkAction) -> ApiResult {
     users::bulk(app, by, action, &extensions).await?;
     Ok(respond::json(
         StatusCode::OK,
-        &json!({ "action": action.as_str(), "extensions": extensions }),
+        &super::schemas::BulkResult {
+            action: action.as_str().to_string(),
+            extensions: extensions.into_iter().collect(),
+        },
     ))
 }
 
@@ -388,6 +417,9 @@ pub async fn delete(app: &App, by: &Actor, extension: &Extension) -> ApiResult {
     let freed = users::delete(app, by, extension).await?;
     Ok(respond::json(
         StatusCode::OK,
-        &json!({ "deleted": extension, "freed_lines_on": freed }),
+        &super::schemas::DeletedUser {
+            deleted: extension.clone(),
+            freed_lines_on: freed,
+        },
     ))
 }

@@ -122,7 +122,7 @@ fn is_run(digits: &[u8]) -> bool {
 /// The PIN is one shorter group written two or more times.
 fn repeats_a_group(digits: &[u8]) -> bool {
     (1..=digits.len() / 2)
-        .filter(|size| digits.len() % size == 0)
+        .filter(|size| digits.len().is_multiple_of(*size))
         .any(|size| digits.chunks(size).all(|chunk| chunk == &digits[..size]))
 }
 

@@ -140,7 +140,7 @@ fn count_refused_mac(
 }
 
 /// A source as the admin API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SourceView {
     pub source: String,
     pub banned: bool,

@@ -145,9 +145,31 @@ pub async fn revoke(
     Ok(record)
 }
 
+const GUARD_PREFIX: &str = "admin:";
+
 /// The guard key of wrong admin tokens from an address.
 pub fn guard_key(address: IpAddr) -> String {
-    format!("admin:{}", super::bans::source_key(address))
+    format!("{GUARD_PREFIX}{}", super::bans::source_key(address))
+}
+
+/// Sources counting wrong admin tokens, by source key, with their counters.
+pub fn blocks(app: &App) -> Result<Vec<(String, crate::model::GuardRecord)>, StoreError> {
+    app.store.guards(GUARD_PREFIX)
+}
+
+/// Forgets the wrong tokens of a source (an address or an IPv6 /64), lifting its block.
+pub async fn lift_block(app: &App, by: &Actor, source: &str) -> Result<(), OpError> {
+    let mut tx = WriteTx::begin(app, by).await;
+    let key = format!("{GUARD_PREFIX}{source}");
+    if tx.guards(&key)?.iter().all(|(rest, _)| !rest.is_empty()) {
+        return Err(OpError::not_found(format!(
+            "no wrong admin tokens are recorded from {source}"
+        )));
+    }
+    tx.remove_guard(&key)?;
+    tx.changed(source, "admin token block lifted");
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Counts a missing or wrong admin token from `address`; past the limit the address is

@@ -293,6 +293,18 @@ impl Store {
             .unwrap_or_default())
     }
 
+    /// The counters whose keys start with `prefix`, with the rest of their keys.
+    pub fn guards(&self, prefix: &str) -> Result<Vec<(String, GuardRecord)>> {
+        self.login_guard
+            .scan_prefix(prefix.as_bytes())
+            .map(|entry| {
+                let (key, bytes) = entry?;
+                let name = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
+                Ok((name, decode(&key, &bytes)?))
+            })
+            .collect()
+    }
+
     // ---- request sources (keys: an IPv4 address or an IPv6 /64) ----
 
     pub fn source(&self, key: &str) -> Result<Option<SourceRecord>> {

@@ -116,11 +116,12 @@ impl TestServer {
         if let Some(body) = &body {
             crate::logs::remember_secrets_in(body);
         }
+        let sent = body.clone();
         let body = body.map(|b| serde_json::to_vec(&b).unwrap());
         let reply = self
             .admin
             .send(
-                method,
+                method.clone(),
                 path,
                 &[
                     ("authorization", &auth),
@@ -131,6 +132,14 @@ impl TestServer {
             .await
             .unwrap();
         crate::logs::remember_secrets_in(&reply.json());
+        if let Some(sent) = &sent
+            && reply.status.is_success()
+            && let Err(errors) = crate::openapi::validates(&method, path, sent)
+        {
+            panic!(
+                "{method} {path} was accepted, but its body is not valid by the OpenAPI schema: {errors}\n{sent}"
+            );
+        }
         reply
     }
 
@@ -387,4 +396,34 @@ pub fn cli(dir: &Path, admin: SocketAddr, args: &[&str]) -> (i32, String, String
 
 pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// A request hyper refuses before any handler runs (a head too large, a target too long): the
+/// client gets that status, or sees the connection closed or reset while it is still writing.
+/// Anything else, and above all a served file, fails.
+pub fn refused_by_http(
+    result: Result<Reply, deskprov::client::ClientError>,
+    status: http::StatusCode,
+) {
+    match result {
+        Ok(reply) => assert_eq!(reply.status, status, "{}", reply.text()),
+        Err(deskprov::client::ClientError::Http(e)) => {
+            let mut cause: Option<&dyn std::error::Error> = Some(&e);
+            let mut reset = false;
+            while let Some(c) = cause {
+                if let Some(io) = c.downcast_ref::<std::io::Error>() {
+                    reset |= matches!(
+                        io.kind(),
+                        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                    );
+                }
+                cause = c.source();
+            }
+            assert!(
+                reset || e.is_incomplete_message() || e.is_closed() || e.is_canceled(),
+                "neither {status} nor a closed connection: {e}"
+            );
+        }
+        Err(e) => panic!("neither {status} nor a closed connection: {e}"),
+    }
 }

@@ -13,6 +13,7 @@ mod golden;
 mod hotdesk;
 mod identification;
 mod limits;
+mod openapi;
 mod operations;
 mod provisioning;
 mod render_cache;

@@ -345,3 +345,132 @@ async fn every_list_pages_in_a_stable_order() {
         );
     }
 }
+
+async fn admin_tls(server: &TestServer) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let config = deskprov::tls::client_config(std::slice::from_ref(&server.ca)).unwrap();
+    let tcp = tokio::net::TcpStream::connect(server.running().admin_addr)
+        .await
+        .unwrap();
+    tokio_rustls::TlsConnector::from(config)
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap()
+}
+
+/// What the server sends until it closes or goes quiet.
+async fn read_answer(stream: &mut (impl tokio::io::AsyncRead + Unpin)) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(Ok(n)) =
+        tokio::time::timeout(std::time::Duration::from_secs(2), stream.read(&mut buf)).await
+    {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_too_large_by_its_headers_gets_413_instead_of_100_continue() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start().await;
+    let mut tls = admin_tls(&server).await;
+    let head = format!(
+        "POST /api/v1/users HTTP/1.1\r\nHost: localhost\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n",
+        server.admin_auth()
+    );
+    tls.write_all(head.as_bytes()).await.unwrap();
+    let answer = read_answer(&mut tls).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(!answer.contains("100 Continue"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_is_answered_wherever_get_is() {
+    let server = TestServer::start().await;
+    let auth = server.admin_auth();
+    let reply = server
+        .admin
+        .send(
+            Method::HEAD,
+            "/api/v1/settings",
+            &[("authorization", &auth)],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.body.is_empty());
+    assert_eq!(reply.headers["content-type"], "application/json");
+    let reply = server
+        .admin
+        .send(
+            Method::HEAD,
+            "/api/v1/tokens/initial",
+            &[("authorization", &auth)],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.headers["allow"], "DELETE");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_token_blocks_are_listed_and_lifted() {
+    let server = TestServer::start().await;
+    let wrong = || async {
+        server
+            .admin
+            .get(
+                "/api/v1/devices",
+                &[("authorization", "Bearer wrong-token-0")],
+            )
+            .await
+            .unwrap()
+            .status
+    };
+    let mut last = StatusCode::OK;
+    for _ in 0..20 {
+        last = wrong().await;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    let blocks = server.ok(Method::GET, "/api/v1/token-blocks", None).await;
+    assert_eq!(blocks[0]["source"], "127.0.0.1", "{blocks}");
+    assert_eq!(blocks[0]["blocked"], true);
+    let lifted = server
+        .ok(Method::DELETE, "/api/v1/token-blocks/127.0.0.1", None)
+        .await;
+    assert_eq!(lifted["lifted"], "127.0.0.1");
+    assert_eq!(wrong().await, StatusCode::UNAUTHORIZED, "counted afresh");
+    assert_eq!(
+        server
+            .api(Method::DELETE, "/api/v1/token-blocks/192.0.2.1", None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_takes_only_a_real_boolean_for_secrets() {
+    let server = TestServer::start().await;
+    for query in ["secrets=1", "secrets=yes", "secret=true", "secrets"] {
+        let reply = server
+            .api(Method::GET, &format!("/api/v1/export/users?{query}"), None)
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{query}: {}",
+            reply.text()
+        );
+    }
+    let reply = server
+        .api(Method::GET, "/api/v1/export/users?secrets=false", None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+}

@@ -1,0 +1,381 @@
+//! The types the admin API reads and answers, as the OpenAPI document describes them: the
+//! domain's text types as string schemas (their patterns never refuse what the server takes),
+//! the settings as the key table names them, and the small answers that have no home of their
+//! own. The request and view types live with their handlers and are re-exported here.
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::{PartialSchema, ToSchema};
+
+use crate::domain::{
+    DisplayName, Email, Extension, Label, Location, Mac, ModelId, PersonName, Pin, ProfileName,
+    SipPassword, SipUser,
+};
+use crate::settings::Key;
+
+pub use super::csv_io::ImportJob;
+pub use super::devices::{
+    Adoption, DevicePatch, DeviceView, LineAssignment, NewDevice, NewDevices, UnregisteredView,
+};
+pub use super::profiles::{NewProfile, ProfilePatch, ProfileView};
+pub use super::token::{NewToken, TokenView};
+pub use super::users::{BulkAction, NewUser, UserPatch, UserView};
+pub use crate::ops::bans::SourceView as BanView;
+
+pub const MAC_PATTERN: &str = "^([0-9A-Fa-f]{12}|[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{4}([.][0-9A-Fa-f]{4}){2})$";
+pub const PROFILE_NAME_PATTERN: &str = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$";
+
+/// A string schema with its bounds; `pattern` only where the server's rule is one.
+fn text(description: &str, min: usize, max: usize, pattern: Option<&str>) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .min_length(Some(min))
+        .max_length(Some(max))
+        .pattern(pattern)
+        .into()
+}
+
+macro_rules! text_schema {
+    ($type:ty, $name:literal, $description:literal, $min:expr, $max:expr, $pattern:expr) => {
+        impl PartialSchema for $type {
+            fn schema() -> RefOr<Schema> {
+                text($description, $min, $max, $pattern)
+            }
+        }
+        impl ToSchema for $type {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($name)
+            }
+        }
+    };
+}
+
+text_schema!(
+    Mac,
+    "Mac",
+    "A MAC address: 12 hex digits, optionally in pairs separated by : or -, or in groups of four separated by dots. Answers give the 12 lower-case digits.",
+    12,
+    17,
+    Some(MAC_PATTERN)
+);
+text_schema!(
+    Extension,
+    "Extension",
+    "What the user dials and types at a hot-desk phone: 1 to 15 digits.",
+    1,
+    15,
+    Some("^[0-9]{1,15}$")
+);
+text_schema!(
+    ProfileName,
+    "ProfileName",
+    "Letters, digits, - _ and ., not starting with a dot.",
+    1,
+    64,
+    Some(PROFILE_NAME_PATTERN)
+);
+text_schema!(
+    ModelId,
+    "ModelId",
+    "A phone model as the vendor names it (T46S, W70B); answers give it in upper case.",
+    1,
+    32,
+    Some("^[A-Za-z0-9_-]{1,32}$")
+);
+text_schema!(
+    SipUser,
+    "SipUser",
+    "A SIP authentication user: letters, digits and - _ . ! ~ * ' ( ) +.",
+    1,
+    64,
+    Some("^[A-Za-z0-9._!~*'()+-]{1,64}$")
+);
+text_schema!(
+    SipPassword,
+    "SipPassword",
+    "Printable ASCII without spaces.",
+    8,
+    128,
+    Some("^[!-~]{8,128}$")
+);
+text_schema!(
+    Pin,
+    "Pin",
+    "Digits only; the PIN policy (hotdesk.pin_*) decides which are accepted.",
+    1,
+    crate::domain::MAX_PIN_DIGITS,
+    Some("^[0-9]+$")
+);
+text_schema!(
+    Email,
+    "Email",
+    "An e-mail address like name@example.com.",
+    3,
+    254,
+    Some("^[^@]+@[^@]+$")
+);
+text_schema!(
+    DisplayName,
+    "DisplayName",
+    "The name a phone shows: no control characters, no white space at either end.",
+    1,
+    64,
+    None
+);
+text_schema!(
+    Label,
+    "Label",
+    "Free text: no control characters, no white space at either end.",
+    1,
+    64,
+    None
+);
+text_schema!(
+    PersonName,
+    "PersonName",
+    "A first or last name: no control characters, no white space at either end.",
+    1,
+    64,
+    None
+);
+text_schema!(
+    Location,
+    "Location",
+    "Where a device stands: no control characters, no white space at either end.",
+    1,
+    128,
+    None
+);
+
+/// An object whose properties are the settings' names, each any JSON value.
+fn settings_object(description: &str, nullable_values: bool) -> RefOr<Schema> {
+    let mut object = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(description))
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    for key in Key::ALL {
+        let what = if key.is_secret() {
+            "A secret: answers show it as \"[set]\"."
+        } else if nullable_values {
+            "null removes it."
+        } else {
+            "See GET /settings/choices."
+        };
+        let value = ObjectBuilder::new()
+            .schema_type(SchemaType::AnyValue)
+            .description(Some(what));
+        object = object.property(key.name(), value);
+    }
+    object.into()
+}
+
+/// Setting name → value; `null` clears it.
+pub struct SettingsPatch;
+
+impl PartialSchema for SettingsPatch {
+    fn schema() -> RefOr<Schema> {
+        settings_object("Setting name → value; null clears it.", true)
+    }
+}
+
+impl ToSchema for SettingsPatch {}
+
+/// The site-wide settings, secrets as "[set]".
+pub struct SettingsView;
+
+impl PartialSchema for SettingsView {
+    fn schema() -> RefOr<Schema> {
+        settings_object("The site-wide settings; secrets as \"[set]\".", false)
+    }
+}
+
+impl ToSchema for SettingsView {}
+
+/// Settings of one layer (a profile's, a model's, a device's own), secrets as "[set]".
+pub struct SettingsLayer;
+
+impl PartialSchema for SettingsLayer {
+    fn schema() -> RefOr<Schema> {
+        settings_object("The settings this layer sets; secrets as \"[set]\".", false)
+    }
+}
+
+impl ToSchema for SettingsLayer {}
+
+#[derive(Serialize, ToSchema)]
+pub struct Deleted {
+    pub deleted: Mac,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeletedUser {
+    pub deleted: Extension,
+    /// The devices whose lines were freed.
+    pub freed_lines_on: Vec<Mac>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeletedProfile {
+    pub deleted: ProfileName,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Credentials {
+    /// The HTTP user the phone's config carries (its MAC).
+    pub username: String,
+    pub password: String,
+    /// The admin password of the phone's own web interface, as its settings set it.
+    pub phone_admin_password: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SipPasswordView {
+    pub sip_password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NextExtension {
+    pub extension: Extension,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkResult {
+    /// lock, unlock or delete.
+    pub action: String,
+    pub extensions: Vec<Extension>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeviceSettings {
+    pub mac: Mac,
+    pub profile: Option<ProfileName>,
+    pub model: Option<String>,
+    /// The device's own layer.
+    #[schema(value_type = SettingsLayer)]
+    pub own: serde_json::Map<String, Value>,
+    /// Each setting's effective value and where it came from: `{"value": ..., "from":
+    /// {"level": "default" | "profile" | "model" | "device", "name": ...}}`.
+    #[schema(value_type = Object)]
+    pub effective: Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ModelSettings {
+    pub vendor: String,
+    pub model: String,
+    #[schema(value_type = SettingsLayer)]
+    pub settings: serde_json::Map<String, Value>,
+}
+
+/// One setting as GET /settings/choices lists it.
+#[derive(Serialize, ToSchema)]
+pub struct SettingChoice {
+    pub name: String,
+    /// Profiles, models and devices may set it (else only the site-wide settings).
+    pub inheritable: bool,
+    pub secret: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SettingChoices {
+    pub settings: Vec<SettingChoice>,
+    pub sip_transports: Vec<String>,
+    /// IANA names with their rules.
+    #[schema(value_type = Vec<Object>)]
+    pub time_zones: Value,
+    #[schema(value_type = Vec<Object>)]
+    pub languages: Value,
+}
+
+/// A model of the model table.
+#[derive(Serialize, ToSchema)]
+pub struct ModelView {
+    pub vendor: String,
+    pub model: String,
+    pub family: Option<String>,
+    /// desk or dect_base.
+    pub kind: String,
+    /// Lines of a desk phone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<u16>,
+    /// Handset slots of a DECT base.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handsets: Option<u16>,
+    pub template: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TemplateView {
+    pub name: String,
+    /// key_value or xml.
+    pub format: String,
+    /// shipped or override.
+    pub origin: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TemplatesReloaded {
+    pub reloaded: usize,
+    pub overrides: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedToken {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    /// Shown this once; only its hash is stored.
+    pub token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditView {
+    pub id: u64,
+    pub at: String,
+    pub kind: String,
+    /// An admin token's name, `phone`, or deskprov itself.
+    pub actor: String,
+    pub source: Option<String>,
+    /// A MAC as 12 hex digits, an extension, a name.
+    pub subject: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenBlockView {
+    pub source: String,
+    pub blocked: bool,
+    pub blocked_until: Option<String>,
+    /// Wrong tokens in the current window.
+    pub failures: u32,
+    pub blocks: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Lifted {
+    pub lifted: String,
+}
+
+impl From<&crate::models::ModelRow> for ModelView {
+    fn from(row: &crate::models::ModelRow) -> ModelView {
+        use crate::models::DeviceKind;
+        let (kind, lines, handsets) = match row.kind {
+            DeviceKind::Desk { lines } => ("desk", Some(lines), None),
+            DeviceKind::DectBase { handsets } => ("dect_base", None, Some(handsets)),
+        };
+        ModelView {
+            vendor: row.vendor.to_string(),
+            model: row.model.to_string(),
+            family: row.family.map(str::to_string),
+            kind: kind.to_string(),
+            lines,
+            handsets,
+            template: row.template.to_string(),
+        }
+    }
+}
