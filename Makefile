@@ -7,13 +7,16 @@ ARGS ?=
 run:
 	$(CARGO) run --release -- serve $(ARGS)
 
+# Cargo's target directory: the tests write their logs under it.
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+
 # The tests record the secrets they use and keep every log line; scan-logs.sh then proves that
 # no secret reached any log of the run.
 test: lint
-	rm -rf target/tmp/test-logs
+	rm -rf $(TARGET_DIR)/tmp/test-logs
 	$(CARGO) test --all-targets
 	$(CARGO) test --doc
-	tests/scan-logs.sh target/tmp/test-logs
+	tests/scan-logs.sh $(TARGET_DIR)/tmp/test-logs
 
 lint:
 	$(CARGO) fmt --all -- --check

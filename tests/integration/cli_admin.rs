@@ -378,8 +378,8 @@ async fn the_cli_administers_users_devices_profiles_templates_and_csv() {
     assert!(run(&["imports"]).contains("checked"));
 
     // Removing several users at once frees their lines.
-    fails(&["users", "remove", "500", "598"], "598");
-    run(&["users", "remove", "500", "501"]);
+    fails(&["users", "remove", "500", "598", "--yes"], "598");
+    run(&["users", "remove", "500", "501", "--yes"]);
     assert_eq!(
         json(&["devices", "show", "001565000001"])["lines"],
         serde_json::json!([])

@@ -373,9 +373,10 @@ impl Drop for BinaryServer {
     }
 }
 
-/// Runs the CLI against a binary server; (exit code, stdout, stderr).
-pub fn cli(dir: &Path, admin: SocketAddr, args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(binary())
+/// The CLI of the binary server in `dir`, with the token of `<dir>/data/admin.token`.
+pub fn cli_command(dir: &Path, admin: SocketAddr, args: &[&str]) -> Command {
+    let mut command = Command::new(binary());
+    command
         .args([
             "--data",
             &dir.join("data").display().to_string(),
@@ -384,9 +385,35 @@ pub fn cli(dir: &Path, admin: SocketAddr, args: &[&str]) -> (i32, String, String
         ])
         .args(["--admin-listen", &admin.to_string()])
         .args(args)
-        .env_remove("DESKPROV_TOKEN")
-        .output()
+        .env_remove("DESKPROV_TOKEN");
+    command
+}
+
+/// Runs the CLI against a binary server; (exit code, stdout, stderr).
+pub fn cli(dir: &Path, admin: SocketAddr, args: &[&str]) -> (i32, String, String) {
+    outcome(cli_command(dir, admin, args).output().unwrap())
+}
+
+/// Runs the CLI with `input` as its standard input (a pipe, never a terminal).
+pub fn cli_with_input(
+    dir: &Path,
+    admin: SocketAddr,
+    args: &[&str],
+    input: &str,
+) -> (i32, String, String) {
+    let mut child = cli_command(dir, admin, args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, input.as_bytes()).unwrap();
+    drop(stdin);
+    outcome(child.wait_with_output().unwrap())
+}
+
+fn outcome(output: std::process::Output) -> (i32, String, String) {
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),

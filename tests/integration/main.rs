@@ -8,6 +8,7 @@ mod admin_api;
 mod administration;
 mod binary;
 mod cli_admin;
+mod cli_guards;
 mod fuzz_regressions;
 mod golden;
 mod hotdesk;

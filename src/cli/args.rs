@@ -1,0 +1,470 @@
+//! The command line: every command, flag and argument of `deskprov`, as clap types.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "deskprov",
+    version,
+    about = "HTTPS provisioning server for SIP desk phones and DECT bases"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// TOML configuration file; flags override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (database, admin token).
+    #[arg(long = "data", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Directory of server.crt and server.key.
+    #[arg(long = "certs", global = true, value_name = "DIR")]
+    pub certs_dir: Option<PathBuf>,
+    /// Address of the admin listener.
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub admin_listen: Option<SocketAddr>,
+    /// Print the API's JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the provisioning server.
+    Serve {
+        /// Address of the phones' listener.
+        #[arg(long, value_name = "ADDR")]
+        phone_listen: Option<SocketAddr>,
+    },
+    /// Register, list and change phones and DECT bases.
+    #[command(subcommand)]
+    Devices(DeviceCommand),
+    /// Create, list and change users.
+    #[command(subcommand)]
+    Users(UserCommand),
+    /// Show or change the site-wide settings every config inherits.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+    /// Settings profiles: named sets of settings devices inherit from.
+    #[command(subcommand)]
+    Profiles(ProfileCommand),
+    /// List the supported models, or show and change one model's settings.
+    Models {
+        #[command(subcommand)]
+        command: Option<ModelCommand>,
+    },
+    /// List the phone templates in use, check them, or reload them into the running server.
+    #[command(subcommand)]
+    Templates(TemplateCommand),
+    /// Write users or devices as CSV (the columns import reads).
+    Export {
+        #[arg(value_parser = ["users", "devices"])]
+        subject: String,
+        /// Include SIP passwords (recorded in the audit trail).
+        #[arg(long)]
+        secrets: bool,
+        /// Write to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Create and update users or devices from a CSV file: all rows or none, showing progress.
+    /// An empty cell leaves a value as it is, `-` clears it; importing a file twice changes
+    /// nothing the second time.
+    Import {
+        #[arg(value_parser = ["users", "devices"])]
+        subject: String,
+        file: PathBuf,
+        /// Check every row and report, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Recent imports and their reports.
+    Imports {
+        /// One import by id.
+        id: Option<String>,
+    },
+    /// Print the admin API's OpenAPI document.
+    Openapi,
+    /// Create, list and revoke admin API tokens.
+    #[command(subcommand)]
+    Tokens(TokenCommand),
+    /// Show the audit trail: admin changes and security events, newest first.
+    Audit(AuditFilter),
+    /// Show and lift bans on sources that swept MACs.
+    #[command(subcommand)]
+    Bans(BanCommand),
+    /// Print exactly what the phone with this MAC gets for its own config (or --file).
+    Render {
+        mac: String,
+        /// Another file the phone fetches, such as its common file.
+        #[arg(long)]
+        file: Option<String>,
+        /// The host[:port] the phone reaches the server by, when server.public_url is not set.
+        #[arg(long)]
+        host: Option<String>,
+    },
+}
+
+/// Filters of `audit`; all given must hold.
+#[derive(Args, Debug)]
+pub struct AuditFilter {
+    /// Only this kind (admin_change, source_banned, login_failure, config_refused, ...).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only about this MAC, extension or source.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Only from this address.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Only since this RFC 3339 time (2026-11-22T08:00:00Z).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// At most this many records (1 to 1000; 100 by default).
+    #[arg(long)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProfileCommand {
+    List,
+    Show {
+        name: String,
+    },
+    /// Create a profile with KEY=VALUE settings (see `deskprov settings choices`).
+    Add {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        pairs: Vec<String>,
+    },
+    /// Change a profile's settings (KEY= removes one from the profile) or description.
+    Edit {
+        name: String,
+        /// "" clears.
+        #[arg(long)]
+        description: Option<String>,
+        pairs: Vec<String>,
+    },
+    /// Delete a profile no device uses.
+    Remove {
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelCommand {
+    /// Show the settings every device of this model inherits.
+    Settings { model: String },
+    /// Set KEY=VALUE settings for every device of this model (KEY= removes one).
+    Set { model: String, pairs: Vec<String> },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TemplateCommand {
+    /// The templates the running server uses, shipped or overridden.
+    List,
+    /// Load the shipped templates and the override directory (server.templates_dir) here,
+    /// without a server, and report the first broken one.
+    Check,
+    /// Make the running server load its templates again (as SIGHUP does).
+    Reload,
+}
+
+/// Filters of `devices list`; all given must hold.
+#[derive(Args, Debug, Default)]
+pub struct DeviceFilter {
+    /// Only devices without users on any line.
+    #[arg(long)]
+    pub unassigned: bool,
+    /// Only hot-desk phones.
+    #[arg(long)]
+    pub hotdesk: bool,
+    /// Only devices registered by adopting them from the unregistered list.
+    #[arg(long)]
+    pub auto_registered: bool,
+    /// Only devices not seen for this many days (or never).
+    #[arg(long, value_name = "DAYS")]
+    pub not_seen_days: Option<u32>,
+    #[arg(long)]
+    pub model: Option<String>,
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Location containing this text.
+    #[arg(long)]
+    pub location: Option<String>,
+}
+
+/// What a new device is given, for `add` and `add-many`.
+#[derive(Args, Debug, Default)]
+pub struct DeviceFields {
+    #[arg(long)]
+    pub model: Option<String>,
+    #[arg(long)]
+    pub label: Option<String>,
+    #[arg(long)]
+    pub location: Option<String>,
+    /// The settings profile it inherits from.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Users log in at this phone with extension and PIN.
+    #[arg(long)]
+    pub hotdesk: bool,
+    /// Serve it only to the phone's factory client certificate (needs certs/vendor-ca/).
+    #[arg(long)]
+    pub certificate_required: bool,
+}
+
+/// What `devices edit` changes.
+#[derive(Args, Debug)]
+pub struct DeviceChanges {
+    #[arg(long)]
+    pub model: Option<String>,
+    #[arg(long)]
+    pub label: Option<String>,
+    #[arg(long)]
+    pub location: Option<String>,
+    #[arg(long)]
+    pub profile: Option<String>,
+    #[arg(long, value_name = "true|false")]
+    pub hotdesk: Option<bool>,
+    #[arg(long, value_name = "true|false")]
+    pub certificate_required: Option<bool>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeviceCommand {
+    /// List registered devices, optionally filtered.
+    List {
+        #[command(flatten)]
+        filter: DeviceFilter,
+    },
+    /// Register a device by MAC, in any common notation.
+    Add {
+        mac: String,
+        #[command(flatten)]
+        fields: DeviceFields,
+    },
+    /// Register several devices with the same fields: all of them, or none if one is refused.
+    AddMany {
+        #[arg(required = true)]
+        macs: Vec<String>,
+        #[command(flatten)]
+        fields: DeviceFields,
+    },
+    /// The effective settings, each with where it comes from (default, profile, model, device).
+    Settings {
+        mac: String,
+    },
+    /// Set KEY=VALUE settings of this device alone (KEY= removes one).
+    Set {
+        mac: String,
+        pairs: Vec<String>,
+    },
+    Show {
+        mac: String,
+    },
+    /// Change model, label, location or profile ("" clears), or whether it is a hot-desk phone.
+    Edit {
+        mac: String,
+        #[command(flatten)]
+        changes: DeviceChanges,
+    },
+    /// Log out whoever is logged in at a hot-desk phone (--line: only that line or handset).
+    Logout {
+        mac: String,
+        #[arg(long)]
+        line: Option<u16>,
+    },
+    Remove {
+        mac: String,
+    },
+    /// Put a user (by extension) on a line, or a DECT handset slot.
+    Assign {
+        mac: String,
+        line: u16,
+        user: String,
+        /// Replace the user the line has; without it a taken line is refused.
+        #[arg(long)]
+        replace: bool,
+    },
+    Unassign {
+        mac: String,
+        line: u16,
+    },
+    /// Open a new claim window and replace the device's provisioning password.
+    ResetClaim {
+        mac: String,
+    },
+    /// Show the provisioning credentials, to configure a phone by hand.
+    Credentials {
+        mac: String,
+    },
+    /// List MACs that asked for files but are not registered.
+    Unregistered,
+    /// Register a seen-unregistered device with what it reported.
+    Adopt {
+        mac: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Drop a MAC from the seen-unregistered list.
+    Forget {
+        mac: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// List tokens by id and name (the tokens themselves are never stored).
+    List,
+    /// Create a token; it is shown once.
+    Create { name: String },
+    /// Revoke a token by id or name (the last token cannot be revoked).
+    Revoke {
+        token: String,
+        /// Revoke it even if it is the token this command uses: the CLI is locked out until
+        /// DESKPROV_TOKEN or the token file holds another.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BanCommand {
+    /// Banned sources, and those counting refused MACs towards a ban.
+    List,
+    /// Lift the ban on an address (an IPv6 address lifts its /64).
+    Lift { address: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    List,
+    /// Create a user; the extension is the next free one and the SIP password is generated
+    /// when not given.
+    Add {
+        extension: Option<String>,
+        #[command(flatten)]
+        fields: UserFields,
+        /// The user may not log in at hot-desk phones.
+        #[arg(long)]
+        no_hotdesk: bool,
+    },
+    Show {
+        extension: String,
+    },
+    /// Change a user; "" clears first name, last name, language or email.
+    Edit {
+        extension: String,
+        #[command(flatten)]
+        fields: UserFields,
+        /// Replace the SIP password by a new random one.
+        #[arg(long)]
+        regenerate_sip_password: bool,
+        #[arg(long, value_name = "true|false")]
+        may_hotdesk: Option<bool>,
+        /// A locked user's phones lose the account at their next fetch, and logins are refused.
+        #[arg(long, value_name = "true|false")]
+        locked: Option<bool>,
+    },
+    /// Lock users: their phones lose the account at the next fetch and logins are refused.
+    /// Several extensions: all or none.
+    Lock {
+        #[arg(required = true)]
+        extensions: Vec<String>,
+    },
+    /// Unlock users, and clear a lockout after wrong PINs. Several extensions: all or none.
+    Unlock {
+        #[arg(required = true)]
+        extensions: Vec<String>,
+    },
+    /// The lowest free extension of the configured ranges.
+    NextExtension,
+    /// Log the user out of the hot-desk phone they are at.
+    Logout {
+        extension: String,
+    },
+    /// Delete users, free their lines and log them out. Several extensions: all or none, after
+    /// a confirmation (--yes when standard input is not a terminal).
+    Remove {
+        #[arg(required = true)]
+        extensions: Vec<String>,
+        /// Delete several users without asking.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Show the user's SIP password (to configure the PBX).
+    SipPassword {
+        extension: String,
+    },
+}
+
+/// What `users add` and `users edit` both set.
+#[derive(Args, Debug, Default)]
+pub struct UserFields {
+    /// The name phones show; a new user's defaults to first and last name.
+    #[arg(long = "name")]
+    pub display_name: Option<String>,
+    #[arg(long)]
+    pub first_name: Option<String>,
+    #[arg(long)]
+    pub last_name: Option<String>,
+    /// The phone's language while the user is on its first line (de, fr, ...).
+    #[arg(long)]
+    pub language: Option<String>,
+    #[arg(long)]
+    pub sip_user: Option<String>,
+    /// The SIP password; visible in the process list and shell history: prefer
+    /// --sip-password-stdin.
+    #[arg(long, conflicts_with = "sip_password_stdin")]
+    pub sip_password: Option<String>,
+    /// Read the SIP password from the first line of standard input.
+    #[arg(long, conflicts_with = "pin_stdin")]
+    pub sip_password_stdin: bool,
+    #[arg(long)]
+    pub email: Option<String>,
+    #[command(flatten)]
+    pub pin: PinArgs,
+}
+
+/// How a PIN is given. A PIN on the command line is visible in the process list and stays in
+/// the shell's history: prefer --pin-stdin or --generate-pin.
+#[derive(Args, Debug, Default)]
+pub struct PinArgs {
+    /// The hot-desk PIN (digits; the PIN policy applies).
+    #[arg(long, conflicts_with_all = ["pin_stdin", "generate_pin"])]
+    pub pin: Option<String>,
+    /// Read the PIN from the first line of standard input.
+    #[arg(long, conflicts_with = "generate_pin")]
+    pub pin_stdin: bool,
+    /// Generate a random PIN; it is shown once.
+    #[arg(long)]
+    pub generate_pin: bool,
+    /// The user must choose a new PIN at the next login.
+    #[arg(long)]
+    pub pin_change_required: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SettingsCommand {
+    Show,
+    /// KEY=VALUE pairs: sip_server, sip_port, sip_transport (udp|tcp|tls), outbound_proxy
+    /// (host[:port]), ntp_server, time_zone (Europe/Berlin), language (de), phone_admin_password,
+    /// firmware_url, lobby_extension, hotdesk_max_login_minutes, hotdesk_logout_time (HH:MM),
+    /// utc_offset (+HH:MM); KEY= clears.
+    Set {
+        pairs: Vec<String>,
+    },
+    /// The setting names, time zones and languages the settings accept.
+    Choices,
+}

@@ -1,0 +1,277 @@
+//! What the CLI prints: the API's answers as tables or key-value lists, or as JSON with
+//! `--json`; bytes as they came (CSV, configs). Everything goes through `to_stdout`, so a
+//! reader that stops reading ends the command quietly instead of a panic.
+
+use std::io::{self, Write};
+
+use serde_json::Value;
+
+use super::Failure;
+
+/// How an answer is shown as a table.
+#[derive(Clone, Copy)]
+pub enum Shape {
+    Object,
+    Devices,
+    Users,
+    Unregistered,
+    Models,
+    Tokens,
+    Bans,
+    Audit,
+    Profiles,
+    Templates,
+    Imports,
+    /// A device's effective settings: one row per setting with its origin.
+    Settings,
+}
+
+/// Runs `write` on standard output and flushes it. `println!` would panic when the reader
+/// has gone (EPIPE); here that is `Failure::OutputClosed`.
+pub fn to_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Failure> {
+    let mut out = io::stdout().lock();
+    write(&mut out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// An answer of the API, as JSON or as the table of its shape.
+pub fn answer(json_output: bool, shape: Shape, value: &Value) -> Result<(), Failure> {
+    to_stdout(|out| {
+        if json_output {
+            json(out, value)
+        } else {
+            table_of(out, shape, value)
+        }
+    })
+}
+
+pub fn json(out: &mut dyn Write, value: &Value) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(value).expect("JSON serialises");
+    writeln!(out, "{text}")
+}
+
+pub fn bytes(bytes: &[u8]) -> Result<(), Failure> {
+    to_stdout(|out| out.write_all(bytes))
+}
+
+fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<()> {
+    let columns: &[&str] = match shape {
+        Shape::Object => return object(out, value),
+        Shape::Settings => return effective(out, value),
+        Shape::Devices => &[
+            "mac",
+            "vendor",
+            "model",
+            "label",
+            "location",
+            "profile",
+            "lines",
+            "hotdesk",
+            "last_seen",
+            "claimed",
+        ],
+        Shape::Users => &[
+            "extension",
+            "display_name",
+            "first_name",
+            "last_name",
+            "language",
+            "sip_user",
+            "has_pin",
+            "may_hotdesk",
+            "locked",
+            "created_at",
+        ],
+        Shape::Unregistered => &[
+            "mac",
+            "vendor",
+            "model",
+            "firmware",
+            "last_seen",
+            "last_address",
+        ],
+        Shape::Models => &[
+            "vendor", "model", "kind", "lines", "handsets", "family", "template",
+        ],
+        Shape::Tokens => &["id", "name", "created_at"],
+        Shape::Bans => &[
+            "source",
+            "banned",
+            "banned_until",
+            "bans",
+            "refused_macs_in_window",
+        ],
+        Shape::Audit => &["at", "kind", "actor", "source", "subject", "detail"],
+        Shape::Profiles => &["name", "description", "devices", "settings"],
+        Shape::Templates => &["name", "format", "origin"],
+        Shape::Imports => &[
+            "id",
+            "subject",
+            "state",
+            "dry_run",
+            "rows",
+            "checked",
+            "created",
+            "updated",
+            "unchanged",
+        ],
+    };
+    let rows: Vec<Vec<String>> = value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| columns.iter().map(|c| cell(item.get(*c))).collect())
+                .collect()
+        })
+        .unwrap_or_default();
+    table(out, columns, &rows)
+}
+
+/// SETTING  VALUE  FROM, from a device's settings answer.
+fn effective(out: &mut dyn Write, value: &Value) -> io::Result<()> {
+    let Some(effective) = value.get("effective").and_then(Value::as_object) else {
+        return object(out, value);
+    };
+    let rows: Vec<Vec<String>> = effective
+        .iter()
+        .map(|(key, entry)| {
+            let from = &entry["from"];
+            let origin = match from.get("name").and_then(Value::as_str) {
+                Some(name) => format!("{} {name}", from["level"].as_str().unwrap_or("")),
+                None => from["level"].as_str().unwrap_or("").to_string(),
+            };
+            vec![key.clone(), cell(entry.get("value")), origin]
+        })
+        .collect();
+    table(out, &["setting", "value", "from"], &rows)
+}
+
+/// An import job's outcome: its rows with errors, or what it changed (or would have).
+pub fn import(out: &mut dyn Write, job: &Value) -> io::Result<()> {
+    let errors = job["errors"].as_array().cloned().unwrap_or_default();
+    if !errors.is_empty() {
+        let rows: Vec<Vec<String>> = errors
+            .iter()
+            .map(|e| vec![cell(e.get("row")), cell(e.get("key")), cell(e.get("error"))])
+            .collect();
+        return table(out, &["row", "key", "error"], &rows);
+    }
+    let counts = format!(
+        "{} created, {} updated, {} unchanged",
+        job["created"], job["updated"], job["unchanged"]
+    );
+    if job["state"] == "checked" {
+        writeln!(out, "dry run, nothing was changed: {counts} if imported")
+    } else {
+        writeln!(out, "{counts}")
+    }
+}
+
+/// One value as a table cell: `-` for nothing, lines as `1:1001,2:1002`.
+fn cell(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => "-".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| match (i.get("line"), i.get("user")) {
+                (Some(line), Some(user)) => format!("{line}:{}", user.as_str().unwrap_or("")),
+                _ => i.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn table(out: &mut dyn Write, columns: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([c.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut line = |cells: &[String]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        writeln!(out, "{}", padded.join("  ").trim_end())
+    };
+    let header: Vec<String> = columns.iter().map(|c| c.to_uppercase()).collect();
+    line(&header)?;
+    rows.iter().try_for_each(|row| line(row))
+}
+
+fn object(out: &mut dyn Write, value: &Value) -> io::Result<()> {
+    match value.as_object() {
+        Some(map) => {
+            let width = map.keys().map(String::len).max().unwrap_or(0);
+            for (key, v) in map {
+                writeln!(out, "{key:<width$}  {}", cell(Some(v)))?;
+            }
+            Ok(())
+        }
+        None => writeln!(out, "{value}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn shown(shape: Shape, value: Value) -> String {
+        let mut out = Vec::new();
+        table_of(&mut out, shape, &value).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_list_is_a_table_with_lines_and_missing_values() {
+        let text = shown(
+            Shape::Tokens,
+            json!([{"id": "ab12", "name": "initial", "created_at": null}]),
+        );
+        assert_eq!(text, "ID    NAME     CREATED_AT\nab12  initial  -\n");
+        let devices = shown(
+            Shape::Devices,
+            json!([{"mac": "001565aabbcc", "lines": [{"line": 1, "user": "1001"}]}]),
+        );
+        assert!(devices.contains("001565aabbcc") && devices.contains("1:1001"));
+    }
+
+    #[test]
+    fn an_object_is_aligned_keys_and_values() {
+        let text = shown(Shape::Object, json!({"a": 1, "long_key": "x"}));
+        assert_eq!(text, "a         1\nlong_key  x\n");
+    }
+
+    /// A writer whose reader has gone, as a closed pipe.
+    struct Closed;
+
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_an_error_that_ends_the_command_quietly() {
+        let error = table_of(&mut Closed, Shape::Tokens, &json!([])).unwrap_err();
+        assert!(matches!(Failure::from(error), Failure::OutputClosed));
+        let other = io::Error::other("disk full");
+        assert!(matches!(Failure::from(other), Failure::Message(_)));
+    }
+}
