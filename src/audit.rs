@@ -237,24 +237,26 @@ pub struct Query {
 
 /// At most `limit` records older than the id `before` that the query wants, newest first; and
 /// whether more remain.
-pub fn query(
+pub async fn query(
     app: &App,
     query: &Query,
     before: Option<u64>,
     limit: usize,
 ) -> Result<(Vec<AuditRecord>, bool), StoreError> {
-    app.store.audit(before, limit, |r| {
-        query.kind.is_none_or(|k| r.kind == k.as_str())
-            && query
-                .subject
-                .as_deref()
-                .is_none_or(|s| r.subject.as_deref() == Some(s))
-            && query
-                .source
-                .as_deref()
-                .is_none_or(|s| r.source.as_deref() == Some(s))
-            && query.since.is_none_or(|t| r.at >= t)
-    })
+    app.store
+        .audit(before, limit, &|r: &AuditRecord| {
+            query.kind.is_none_or(|k| r.kind == k.as_str())
+                && query
+                    .subject
+                    .as_deref()
+                    .is_none_or(|s| r.subject.as_deref() == Some(s))
+                && query
+                    .source
+                    .as_deref()
+                    .is_none_or(|s| r.source.as_deref() == Some(s))
+                && query.since.is_none_or(|t| r.at >= t)
+        })
+        .await
 }
 
 /// Field names whose values never enter the trail.

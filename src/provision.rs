@@ -47,7 +47,7 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let method = request.method().clone();
-    match crate::ops::bans::banned_until(&app, peer.address, app.clock.now()) {
+    match crate::ops::bans::banned_until(&app, peer.address, app.clock.now()).await {
         Ok(Some(until)) => return banned(until - app.clock.now()),
         Ok(None) => {}
         Err(e) => error!(error = %e, "reading source bans failed; request served"),
@@ -63,7 +63,7 @@ where
     let result = if method == Method::PUT {
         receive_upload(&app, request, peer).await
     } else {
-        respond_to(&app, &request, peer)
+        respond_to(&app, &request, peer).await
     };
     let mut response = match result {
         Ok(response) => response,
@@ -83,7 +83,11 @@ where
     response
 }
 
-fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResponse, StoreError> {
+async fn respond_to<B>(
+    app: &App,
+    request: &Request<B>,
+    peer: Peer,
+) -> Result<HttpResponse, StoreError> {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return Ok(method_not_allowed());
     }
@@ -94,12 +98,12 @@ fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResp
     let now = app.clock.now();
     let sighted = match identification.requester_mac() {
         Some(mac) => {
-            crate::ops::phone::note_sighting(app, mac, &identification, peer.address, now)?
+            crate::ops::phone::note_sighting(app, mac, &identification, peer.address, now).await?
         }
         None => None,
     };
     let Some((vendor, file)) = &identification.file else {
-        return missing(app, request, peer, now);
+        return missing(app, request, peer, now).await;
     };
     match file {
         FileRequest::Common { template, hints } => {
@@ -112,7 +116,7 @@ fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResp
             };
             serve(
                 request,
-                app.render_cache.common_file(app, *vendor, &common),
+                app.render_cache.common_file(app, *vendor, &common).await,
                 false,
             )
         }
@@ -126,11 +130,13 @@ fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResp
                 peer,
                 now,
                 true,
-            )? {
+            )
+            .await?
+            {
                 Ok(device) => device,
                 Err(refusal) => return Ok(refusal),
             };
-            let device = crate::ops::phone::issue_missing_login_token(app, device)?;
+            let device = crate::ops::phone::issue_missing_login_token(app, device).await?;
             let vendor = device
                 .record
                 .vendor
@@ -140,7 +146,8 @@ fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResp
             serve(
                 request,
                 app.render_cache
-                    .device_file(app, vendor, &device, &base_url),
+                    .device_file(app, vendor, &device, &base_url)
+                    .await,
                 true,
             )
         }
@@ -154,10 +161,12 @@ fn respond_to<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<HttpResp
                 peer,
                 now,
                 false,
-            )? {
+            )
+            .await?
+            {
                 return Ok(refusal);
             }
-            Ok(match app.store.upload(*mac, name)? {
+            Ok(match app.store.upload(*mac, name).await? {
                 Some(content) => {
                     let mut r = HttpResponse::new(Bytes::from(content).into());
                     r.headers_mut().insert(
@@ -213,7 +222,8 @@ where
         return Ok(method_not_allowed());
     };
     let now = app.clock.now();
-    let sighted = crate::ops::phone::note_sighting(app, *mac, &identification, peer.address, now)?;
+    let sighted =
+        crate::ops::phone::note_sighting(app, *mac, &identification, peer.address, now).await?;
     if let Err(refusal) = authorize(
         app,
         &request,
@@ -223,7 +233,9 @@ where
         peer,
         now,
         false,
-    )? {
+    )
+    .await?
+    {
         return Ok(refusal);
     }
     let limits = &app.config.limits;
@@ -252,7 +264,7 @@ where
             return Ok(respond::text(StatusCode::BAD_REQUEST, "bad request\n"));
         }
     };
-    crate::ops::phone::store_upload(app, *mac, name, &content, now)?;
+    crate::ops::phone::store_upload(app, *mac, name, &content, now).await?;
     debug!(%mac, name, bytes = content.len(), "phone upload stored");
     let mut r = HttpResponse::new(Default::default());
     *r.status_mut() = StatusCode::NO_CONTENT;
@@ -293,7 +305,7 @@ pub fn valid_host(host: &str) -> bool {
 /// claim window may take the claim (config files), or only an existing claim or credentials
 /// count (stored files).
 #[allow(clippy::too_many_arguments)]
-fn authorize<B>(
+async fn authorize<B>(
     app: &App,
     request: &Request<B>,
     mac: Mac,
@@ -312,7 +324,7 @@ fn authorize<B>(
     };
     let device = match sighted.filter(|device| device.record.mac == mac) {
         Some(device) => Some(device),
-        None => app.store.device_snapshot(mac)?,
+        None => app.store.device_snapshot(mac).await?,
     };
     let decision = access::device_config(
         &app.config.provisioning,
@@ -321,29 +333,29 @@ fn authorize<B>(
         now,
     );
     if decision.is_err() {
-        crate::ops::bans::note_refused_mac(app, peer.address, mac, now)?;
+        crate::ops::bans::note_refused_mac(app, peer.address, mac, now).await?;
     }
-    let refuse = |denial| denied(app, mac, peer, denial, now);
+    let refuse = async |denial| Err(denied(app, mac, peer, denial, now).await);
     Ok(match decision {
         Ok(Grant::Claim) if may_claim => {
-            match crate::ops::phone::claim(app, mac, peer.address, now)? {
-                Some(_) => app
-                    .store
-                    .device_snapshot(mac)?
-                    .ok_or_else(|| refuse(Denial::UnknownDevice)),
-                None => Err(refuse(Denial::NoCredentials)),
+            match crate::ops::phone::claim(app, mac, peer.address, now).await? {
+                Some(_) => match app.store.device_snapshot(mac).await? {
+                    Some(device) => Ok(device),
+                    None => refuse(Denial::UnknownDevice).await,
+                },
+                None => refuse(Denial::NoCredentials).await,
             }
         }
-        Ok(Grant::Claim) => Err(refuse(Denial::NoCredentials)),
+        Ok(Grant::Claim) => refuse(Denial::NoCredentials).await,
         Ok(Grant::Credentials | Grant::Certificate) => {
             let device = device.expect("a grant implies a device");
             if device.record.claimed_at.is_none() {
-                crate::ops::phone::close_claim(app, mac, now)?;
+                crate::ops::phone::close_claim(app, mac, now).await?;
             }
             Ok(device)
         }
         Ok(Grant::ClaimGrace) => Ok(device.expect("a grant implies a device")),
-        Err(denial) => Err(refuse(denial)),
+        Err(denial) => refuse(denial).await,
     })
 }
 
@@ -398,19 +410,22 @@ fn serve<B>(
 
 /// A refused request for a device's files, recorded when the device exists, answered like every
 /// other refusal.
-fn denied(app: &App, mac: Mac, peer: Peer, denial: Denial, now: i64) -> HttpResponse {
+async fn denied(app: &App, mac: Mac, peer: Peer, denial: Denial, now: i64) -> HttpResponse {
     let kind = match denial {
         Denial::UnknownDevice => None,
         Denial::CertificateMismatch => Some(Kind::CertificateMismatch),
         _ => Some(Kind::ConfigRefused),
     };
     match kind {
-        Some(kind) => crate::ops::audit::record(
-            app,
-            Event::phone(kind, denial.as_str())
-                .source(peer.address)
-                .subject(mac),
-        ),
+        Some(kind) => {
+            crate::ops::audit::record(
+                app,
+                Event::phone(kind, denial.as_str())
+                    .source(peer.address)
+                    .subject(mac),
+            )
+            .await
+        }
         None => debug!(%mac, peer = %peer.address, "config for an unregistered MAC refused"),
     }
     refusal(app, now)
@@ -432,20 +447,20 @@ fn refusal(app: &App, now: i64) -> HttpResponse {
 
 /// A file nobody serves. Only a requester that proved to be a device learns it is missing;
 /// anyone else gets the [`refusal`], so unknown names and other phones' files look alike.
-fn missing<B>(
+async fn missing<B>(
     app: &App,
     request: &Request<B>,
     peer: Peer,
     now: i64,
 ) -> Result<HttpResponse, StoreError> {
-    Ok(if proven_device(app, request, peer, now)? {
+    Ok(if proven_device(app, request, peer, now).await? {
         not_found()
     } else {
         refusal(app, now)
     })
 }
 
-fn proven_device<B>(
+async fn proven_device<B>(
     app: &App,
     request: &Request<B>,
     peer: Peer,
@@ -462,7 +477,8 @@ fn proven_device<B>(
     };
     Ok(app
         .store
-        .device(mac)?
+        .device(mac)
+        .await?
         .is_some_and(|device| access::credentials_match(&device, &credentials)))
 }
 

@@ -197,12 +197,12 @@ fn site<'a>(settings: &'a Settings, language: Option<&'static Language>) -> Site
 }
 
 /// A vendor's common file, shaped by what the request tells about the phone.
-pub fn common_file(
+pub async fn common_file(
     app: &App,
     vendor: &dyn Vendor,
     request: &CommonRequest<'_>,
 ) -> Result<Rendered, RenderFailure> {
-    let settings = app.store.settings()?;
+    let settings = app.store.settings().await?;
     let row = request
         .model
         .and_then(|m| models::find(vendor.id(), m.as_str()));
@@ -233,13 +233,13 @@ pub fn common_file(
 }
 
 /// The device's own config, with its users' SIP credentials.
-pub fn device_file(
+pub async fn device_file(
     app: &App,
     vendor: &dyn Vendor,
     device: &DeviceRecord,
     base_url: &str,
 ) -> Result<Rendered, RenderFailure> {
-    let settings = crate::settings::of_device(&app.store, device)?;
+    let settings = crate::settings::of_device(app.store.reads(), device).await?;
     let row = device
         .model
         .as_ref()
@@ -257,13 +257,12 @@ pub fn device_file(
     let mut first_user_language = None;
     for index in 1..=capacity {
         let values = vendor.line_values(index, row);
-        let user = line_users
-            .get(&index)
-            .map(|ext| app.store.user(ext))
-            .transpose()?
-            .flatten()
-            // A locked user's account leaves their phones at the next fetch.
-            .filter(|user| !user.locked);
+        let user = match line_users.get(&index) {
+            Some(extension) => app.store.user(extension).await?,
+            None => None,
+        }
+        // A locked user's account leaves their phones at the next fetch.
+        .filter(|user| !user.locked);
         if index == 1 {
             first_user_language = user
                 .as_ref()

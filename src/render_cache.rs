@@ -88,7 +88,7 @@ impl RenderCache {
     }
 
     /// The device's own file, rendered only if something it depends on changed.
-    pub fn device_file(
+    pub async fn device_file(
         &self,
         app: &App,
         vendor: &dyn Vendor,
@@ -100,13 +100,14 @@ impl RenderCache {
             vendor: vendor.id(),
             base_url: base_url.to_string(),
         };
-        let render = || render::device_file(app, vendor, &device.record, base_url);
+        // A future does nothing until awaited: on a hit, nothing is read or rendered.
+        let render = render::device_file(app, vendor, &device.record, base_url);
         let stamp = stamp(app, device.fingerprint);
-        self.get_or_render(app, key, stamp, render)
+        self.get_or_render(app, key, stamp, render).await
     }
 
     /// A vendor's common file for what the request tells about the phone.
-    pub fn common_file(
+    pub async fn common_file(
         &self,
         app: &App,
         vendor: &dyn Vendor,
@@ -124,20 +125,19 @@ impl RenderCache {
             request.base_url
         ));
         let stamp = stamp(app, 0);
-        self.get_or_render(app, key, stamp, || {
-            render::common_file(app, vendor, request)
-        })
+        let render = render::common_file(app, vendor, request);
+        self.get_or_render(app, key, stamp, render).await
     }
 
-    fn get_or_render(
+    async fn get_or_render(
         &self,
         app: &App,
         key: Key,
         stamp: Stamp,
-        render: impl FnOnce() -> Result<Rendered, RenderFailure>,
+        render: impl Future<Output = Result<Rendered, RenderFailure>>,
     ) -> Result<Arc<Rendered>, RenderFailure> {
         let Some(entries) = &self.entries else {
-            return Ok(Arc::new(render()?));
+            return Ok(Arc::new(render.await?));
         };
         let now = app.clock.now();
         if let Some(entry) = entries.get(&key)
@@ -146,7 +146,7 @@ impl RenderCache {
         {
             return Ok(entry.rendered.clone());
         }
-        let rendered = Arc::new(render()?);
+        let rendered = Arc::new(render.await?);
         let entry = Entry {
             rendered: rendered.clone(),
             stamp,

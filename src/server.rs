@@ -92,7 +92,7 @@ async fn serve(
             },
             _ = stopped.changed() => break,
         };
-        if role == Role::Phone && source_banned(&app, address) {
+        if role == Role::Phone && source_banned(&app, address).await {
             continue;
         }
         let Ok(permit) = permits.clone().try_acquire_owned() else {
@@ -124,8 +124,8 @@ async fn serve(
     }
 }
 
-fn source_banned(app: &App, address: SocketAddr) -> bool {
-    match crate::ops::bans::banned_until(app, address.ip(), app.clock.now()) {
+async fn source_banned(app: &App, address: SocketAddr) -> bool {
+    match crate::ops::bans::banned_until(app, address.ip(), app.clock.now()).await {
         Ok(until) => until.is_some(),
         Err(e) => {
             warn!(error = %e, "reading source bans failed; connection accepted");
@@ -160,7 +160,7 @@ impl Connection {
         };
         let peer = Peer {
             address: address.ip(),
-            client_cert: self.client_cert(&tls, address),
+            client_cert: self.client_cert(&tls, address).await,
         };
         let (role, app) = (self.role, self.app.clone());
         let service = service_fn(move |request: hyper::Request<Incoming>| {
@@ -199,7 +199,7 @@ impl Connection {
     }
 
     /// What the phone's certificate proves; untrusted ones are recorded and then ignored.
-    fn client_cert(
+    async fn client_cert(
         &self,
         tls: &tokio_rustls::server::TlsStream<TcpStream>,
         address: SocketAddr,
@@ -220,7 +220,8 @@ impl Connection {
             crate::ops::audit::record(
                 &self.app,
                 Event::phone(Kind::UntrustedCertificate, detail).source(address.ip()),
-            );
+            )
+            .await;
         }
         verdict
     }

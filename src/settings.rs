@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use crate::domain::{Extension, InvalidInput, SipPassword};
 use crate::locale::{self, Language, TimeZone};
 use crate::model::DeviceRecord;
-use crate::store::{Store, StoreError};
+use crate::store::{Reads, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -530,14 +530,23 @@ impl Effective {
 }
 
 /// The layers a device inherits from, in order: its profile, its model, itself.
-pub fn effective_for(store: &Store, device: &DeviceRecord) -> Result<Effective, StoreError> {
-    let default = store.settings()?;
+pub async fn effective_for(
+    store: &dyn Reads,
+    device: &DeviceRecord,
+) -> Result<Effective, StoreError> {
+    let default = store.settings().await?;
     let profile = match &device.profile {
-        Some(name) => store.profile(name)?.map(|p| (name.to_string(), p.settings)),
+        Some(name) => store
+            .profile(name)
+            .await?
+            .map(|p| (name.to_string(), p.settings)),
         None => None,
     };
     let model = match crate::models::of_device(device) {
-        Some(row) => Some((row.model.to_string(), store.model_settings(row.model)?)),
+        Some(row) => Some((
+            row.model.to_string(),
+            store.model_settings(row.model).await?,
+        )),
         None => None,
     };
     let mut layers: Vec<(Origin, &Layer)> = Vec::with_capacity(3);
@@ -552,8 +561,8 @@ pub fn effective_for(store: &Store, device: &DeviceRecord) -> Result<Effective, 
 }
 
 /// The settings a device's config is rendered with.
-pub fn of_device(store: &Store, device: &DeviceRecord) -> Result<Settings, StoreError> {
-    Ok(effective_for(store, device)?.settings)
+pub async fn of_device(store: &dyn Reads, device: &DeviceRecord) -> Result<Settings, StoreError> {
+    Ok(effective_for(store, device).await?.settings)
 }
 
 /// `host:port` or `[v6]:port` split; `None` when no port is given.

@@ -79,10 +79,10 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         source,
     })?;
     let store = Store::open(&config.db_dir())?;
-    if let Some(path) = ensure_admin_token(&store, &config.token_file(), clock.now())? {
+    if let Some(path) = ensure_admin_token(&store, &config.token_file(), clock.now()).await? {
         info!(path = %path.display(), "created the admin token; the CLI reads it from this file");
     }
-    if store.settings()?.sip_server.is_none() {
+    if store.settings().await?.sip_server.is_none() {
         warn!(
             "no SIP server set yet: phones get accounts they cannot register (deskprov settings set sip_server=HOST)"
         );
@@ -140,13 +140,13 @@ fn spawn_housekeeping(app: Arc<App>) -> JoinHandle<()> {
         loop {
             ticks.tick().await;
             let now = app.clock.now();
-            if let Err(e) = crate::ops::bans::prune(&app, now) {
+            if let Err(e) = crate::ops::bans::prune(&app, now).await {
                 tracing::error!(error = %e, "pruning request sources failed");
             }
-            if let Err(e) = crate::ops::guard::prune(&app, now) {
+            if let Err(e) = crate::ops::guard::prune(&app, now).await {
                 tracing::error!(error = %e, "pruning failed-login counters failed");
             }
-            if let Err(e) = crate::ops::audit::trim(&app) {
+            if let Err(e) = crate::ops::audit::trim(&app).await {
                 tracing::error!(error = %e, "trimming the audit trail failed");
             }
         }

@@ -95,7 +95,7 @@ impl Subject {
 
 /// `GET /export/{users|devices}`: every record as CSV, in the columns import reads. SIP
 /// passwords only with `?secrets=true`; PINs never (only their hashes are stored).
-pub fn export(app: &App, subject: &str, query: &str) -> ApiResult {
+pub async fn export(app: &App, subject: &str, query: &str) -> ApiResult {
     let subject = Subject::parse(subject)?;
     let (page, pairs) = super::paging::parse(query, &["secrets"])?;
     if page != super::paging::Page::default() {
@@ -119,7 +119,7 @@ pub fn export(app: &App, subject: &str, query: &str) -> ApiResult {
     write(&mut out, &columns)?;
     match subject {
         Subject::Users => {
-            for user in app.store.users()? {
+            for user in app.store.users().await? {
                 let row = user_cells(&user);
                 write(
                     &mut out,
@@ -128,7 +128,7 @@ pub fn export(app: &App, subject: &str, query: &str) -> ApiResult {
             }
         }
         Subject::Devices => {
-            for device in app.store.devices()? {
+            for device in app.store.devices().await? {
                 let row = device_cells(&device);
                 write(
                     &mut out,
@@ -539,7 +539,7 @@ async fn run(app: &App, by: &Actor, job: &Job, rows: Vec<Row>) -> Result<Report,
             for row in &rows {
                 let plan = match repeated(job, &mut seen, row) {
                     Some(error) => Err(error),
-                    None => plan_device(app, row).map_err(|e| e.to_string()),
+                    None => plan_device(app, row).await.map_err(|e| e.to_string()),
                 };
                 plans.push(plan);
                 job.checked.fetch_add(1, Ordering::Relaxed);
@@ -669,7 +669,7 @@ fn decode<T: serde::de::DeserializeOwned>(body: Map<String, Value>) -> Result<T,
 async fn plan_user(app: &App, row: &Row) -> Result<Plan<UserRecord>, ApiError> {
     const FLAGS: &[&str] = &["may_hotdesk", "locked"];
     let extension = Extension::parse(cell(row, "extension").unwrap_or_default())?;
-    let Some(current) = app.store.user(&extension)? else {
+    let Some(current) = app.store.user(&extension).await? else {
         let body = as_json(row, &[], FLAGS)?;
         let new: NewUser = decode(body.into_iter().filter(|(_, v)| !v.is_null()).collect())?;
         let prepared = users::prepare_new(app, &new.typed()?).await?;
@@ -702,25 +702,25 @@ async fn plan_user(app: &App, row: &Row) -> Result<Plan<UserRecord>, ApiError> {
 
 // ---- devices ----
 
-fn plan_device(app: &App, row: &Row) -> Result<Plan<DeviceRecord>, ApiError> {
+async fn plan_device(app: &App, row: &Row) -> Result<Plan<DeviceRecord>, ApiError> {
     const FLAGS: &[&str] = &["hotdesk", "certificate_required"];
     let mac = Mac::parse(cell(row, "mac").unwrap_or_default())?;
-    let current = app.store.device(mac)?;
+    let current = app.store.device(mac).await?;
     let mut after = match &current {
         Some(device) => device.clone(),
         None => {
             let body = as_json(row, &["lines"], FLAGS)?;
             let new: NewDevice = decode(body.into_iter().filter(|(_, v)| !v.is_null()).collect())?;
-            devices::prepare_new(app, &app.store, &new.typed()?)?
+            devices::prepare_new(app, app.store.reads(), &new.typed()?).await?
         }
     };
     if current.is_some() {
         let body = as_json(row, &["mac", "lines"], FLAGS)?;
         let patch: DevicePatch = decode(body)?;
-        devices::apply_change(&app.store, &mut after, &patch.typed()?)?;
+        devices::apply_change(app.store.reads(), &mut after, &patch.typed()?).await?;
     }
     if let Some(raw) = cell(row, "lines") {
-        after.lines = devices::parse_lines(&app.store, &after, raw, CLEAR)?;
+        after.lines = devices::parse_lines(app.store.reads(), &after, raw, CLEAR).await?;
     }
     devices::check_device(app, &after)?;
     if !after.hotdesk && !after.sessions.is_empty() {

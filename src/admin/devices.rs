@@ -138,17 +138,29 @@ pub struct DeviceView<'a> {
     model_mismatch: Option<MismatchView<'a>>,
 }
 
-/// One device as the API answers it.
-fn answer(app: &App, status: StatusCode, d: &DeviceRecord) -> ApiResult {
-    Ok(respond::json(status, &view(app, d)?))
+/// Devices as the API answers them.
+async fn views<'a>(
+    app: &App,
+    devices: &'a [DeviceRecord],
+) -> Result<Vec<DeviceView<'a>>, ApiError> {
+    let mut views = Vec::with_capacity(devices.len());
+    for device in devices {
+        views.push(view(app, device).await?);
+    }
+    Ok(views)
 }
 
-fn view<'a>(app: &App, d: &'a DeviceRecord) -> Result<DeviceView<'a>, ApiError> {
+/// One device as the API answers it.
+async fn answer(app: &App, status: StatusCode, d: &DeviceRecord) -> ApiResult {
+    Ok(respond::json(status, &view(app, d).await?))
+}
+
+async fn view<'a>(app: &App, d: &'a DeviceRecord) -> Result<DeviceView<'a>, ApiError> {
     let now = app.clock.now();
     // The device's own settings decide which logins are still in time.
     let settings = match d.sessions.is_empty() {
         true => Settings::default(),
-        false => crate::settings::of_device(&app.store, d)?,
+        false => crate::settings::of_device(app.store.reads(), d).await?,
     };
     let window = app.config.provisioning.claim_window_secs as i64;
     let claim_end = d.claim_opened_at + window;
@@ -286,17 +298,15 @@ fn mac_cursor(page: &Page) -> Result<Option<Mac>, ApiError> {
 
 /// `?unassigned=true&hotdesk=true&auto_registered=true&not_seen_days=30&model=T46S&profile=p&location=floor`,
 /// in pages by MAC.
-pub fn list(app: &App, query: &str) -> ApiResult {
+pub async fn list(app: &App, query: &str) -> ApiResult {
     let (page, pairs) = paging::parse(query, Filter::KEYS)?;
     let filter = Filter::from_pairs(pairs)?;
     let now = app.clock.now();
     let (devices, more) = app
         .store
-        .devices_page(mac_cursor(&page)?, page.limit, |d| filter.matches(d, now))?;
-    let views = devices
-        .iter()
-        .map(|d| view(app, d))
-        .collect::<Result<Vec<_>, _>>()?;
+        .devices_page(mac_cursor(&page)?, page.limit, &|d| filter.matches(d, now))
+        .await?;
+    let views = views(app, &devices).await?;
     Ok(paging::answer(
         views,
         paging::next_of(&devices, more, |d| d.mac.to_string()),
@@ -304,13 +314,13 @@ pub fn list(app: &App, query: &str) -> ApiResult {
 }
 
 /// The device's effective settings with where each value came from, and its own layer.
-pub fn settings(app: &App, mac: Mac) -> ApiResult {
-    let device = devices::existing(&app.store, mac)?;
-    settings_answer(app, &device)
+pub async fn settings(app: &App, mac: Mac) -> ApiResult {
+    let device = devices::existing(app.store.reads(), mac).await?;
+    settings_answer(app, &device).await
 }
 
-fn settings_answer(app: &App, device: &DeviceRecord) -> ApiResult {
-    let effective = crate::settings::effective_for(&app.store, device)?;
+async fn settings_answer(app: &App, device: &DeviceRecord) -> ApiResult {
+    let effective = crate::settings::effective_for(app.store.reads(), device).await?;
     Ok(respond::json(
         StatusCode::OK,
         &super::schemas::DeviceSettings {
@@ -323,9 +333,9 @@ fn settings_answer(app: &App, device: &DeviceRecord) -> ApiResult {
     ))
 }
 
-pub fn show(app: &App, mac: Mac) -> ApiResult {
-    let device = devices::existing(&app.store, mac)?;
-    answer(app, StatusCode::OK, &device)
+pub async fn show(app: &App, mac: Mac) -> ApiResult {
+    let device = devices::existing(app.store.reads(), mac).await?;
+    answer(app, StatusCode::OK, &device).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -337,8 +347,8 @@ pub struct NewDevices {
 
 /// Exactly what the phone would get for `file` (default: its own config), without the side
 /// effects of a phone request (no claim, no last-seen).
-pub fn render(app: &App, mac: Mac, query: &str) -> ApiResult {
-    let device = devices::existing(&app.store, mac)?;
+pub async fn render(app: &App, mac: Mac, query: &str) -> ApiResult {
+    let device = devices::existing(app.store.reads(), mac).await?;
     let vendor = device
         .vendor
         .as_deref()
@@ -354,7 +364,7 @@ pub fn render(app: &App, mac: Mac, query: &str) -> ApiResult {
     let base_url = render_base_url(app, query)?;
     let rendered = match vendor.classify_file(&file) {
         Some(FileRequest::Device { mac }) if mac == device.mac => {
-            render::device_file(app, vendor, &device, &base_url)?
+            render::device_file(app, vendor, &device, &base_url).await?
         }
         Some(FileRequest::Common { template, hints })
             if hints.mac.is_none_or(|m| m == device.mac) =>
@@ -366,7 +376,7 @@ pub fn render(app: &App, mac: Mac, query: &str) -> ApiResult {
                 firmware: device.firmware.as_deref(),
                 base_url: &base_url,
             };
-            render::common_file(app, vendor, &request)?
+            render::common_file(app, vendor, &request).await?
         }
         _ => {
             return Err(ApiError::NotFound(format!(
@@ -418,11 +428,12 @@ pub struct UnregisteredView<'a> {
 }
 
 /// Seen-unregistered MACs, in pages by MAC.
-pub fn list_unregistered(app: &App, query: &str) -> ApiResult {
+pub async fn list_unregistered(app: &App, query: &str) -> ApiResult {
     let (page, _) = paging::parse(query, &[])?;
     let (seen, more) = app
         .store
-        .unregistered_page(mac_cursor(&page)?, page.limit)?;
+        .unregistered_page(mac_cursor(&page)?, page.limit)
+        .await?;
     let views: Vec<_> = seen
         .iter()
         .map(|s| UnregisteredView {
@@ -444,9 +455,9 @@ pub fn list_unregistered(app: &App, query: &str) -> ApiResult {
 
 /// The device's provisioning credentials, for configuring a phone by hand, and the admin
 /// password of its own web interface.
-pub fn credentials(app: &App, mac: Mac) -> ApiResult {
-    let device = devices::existing(&app.store, mac)?;
-    let settings = crate::settings::of_device(&app.store, &device)?;
+pub async fn credentials(app: &App, mac: Mac) -> ApiResult {
+    let device = devices::existing(app.store.reads(), mac).await?;
+    let settings = crate::settings::of_device(app.store.reads(), &device).await?;
     Ok(respond::json(
         StatusCode::OK,
         &super::schemas::Credentials {
@@ -502,7 +513,7 @@ impl DevicePatch {
 
 pub async fn create(app: &App, by: &Actor, new: NewDevice) -> ApiResult {
     let record = devices::register(app, by, &new.typed()?).await?;
-    answer(app, StatusCode::CREATED, &record)
+    answer(app, StatusCode::CREATED, &record).await
 }
 
 /// Registers many devices at once: all of them, or none when one is refused.
@@ -520,10 +531,7 @@ pub async fn create_many(app: &App, by: &Actor, body: NewDevices) -> ApiResult {
                 Some(i) => in_item(i, e.into()),
                 None => e.into(),
             })?;
-    let views = records
-        .iter()
-        .map(|d| view(app, d))
-        .collect::<Result<Vec<_>, _>>()?;
+    let views = views(app, &records).await?;
     Ok(respond::json(StatusCode::CREATED, &views))
 }
 
@@ -538,7 +546,7 @@ fn in_item(index: usize, error: ApiError) -> ApiError {
 
 pub async fn patch(app: &App, by: &Actor, mac: Mac, patch: DevicePatch) -> ApiResult {
     let stored = devices::change(app, by, mac, &patch.typed()?).await?;
-    answer(app, StatusCode::OK, &stored)
+    answer(app, StatusCode::OK, &stored).await
 }
 
 pub async fn delete(app: &App, by: &Actor, mac: Mac) -> ApiResult {
@@ -558,38 +566,38 @@ pub async fn assign(
 ) -> ApiResult {
     let user = Extension::parse_field("user", &body.user)?;
     let stored = devices::assign(app, by, mac, line, &user, body.replace).await?;
-    answer(app, StatusCode::OK, &stored)
+    answer(app, StatusCode::OK, &stored).await
 }
 
 pub async fn unassign(app: &App, by: &Actor, mac: Mac, line: &str) -> ApiResult {
     let stored = devices::unassign(app, by, mac, line).await?;
-    answer(app, StatusCode::OK, &stored)
+    answer(app, StatusCode::OK, &stored).await
 }
 
 /// Opens a new claim window and replaces the provisioning password: for a phone that was
 /// factory-reset or replaced and no longer has its credentials.
 pub async fn reset_claim(app: &App, by: &Actor, mac: Mac) -> ApiResult {
     let stored = devices::reset_claim(app, by, mac).await?;
-    answer(app, StatusCode::OK, &stored)
+    answer(app, StatusCode::OK, &stored).await
 }
 
 /// Logs out whoever is logged in (`?line=N`: only that line or handset).
 pub async fn logout(app: &App, by: &Actor, mac: Mac, line: Option<&str>) -> ApiResult {
     let after = devices::logout(app, by, mac, line).await?;
-    answer(app, StatusCode::OK, &after)
+    answer(app, StatusCode::OK, &after).await
 }
 
 /// Sets (or with `null` removes) settings of this device alone.
 pub async fn patch_settings(app: &App, by: &Actor, mac: Mac, patch: SettingsPatch) -> ApiResult {
     let stored = devices::change_settings(app, by, mac, &patch).await?;
-    settings_answer(app, &stored)
+    settings_answer(app, &stored).await
 }
 
 /// Registers a seen-unregistered device with what it told us about itself.
 pub async fn adopt(app: &App, by: &Actor, mac: Mac, adoption: Adoption) -> ApiResult {
     let label = adoption.label.as_deref().map(Label::parse).transpose()?;
     let record = devices::adopt(app, by, mac, label).await?;
-    answer(app, StatusCode::CREATED, &record)
+    answer(app, StatusCode::CREATED, &record).await
 }
 
 pub async fn forget_unregistered(app: &App, by: &Actor, mac: Mac) -> ApiResult {

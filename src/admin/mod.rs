@@ -58,7 +58,7 @@ where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    let name = token::authenticate(app, &parts.headers, address)?;
+    let name = token::authenticate(app, &parts.headers, address).await?;
     let path = parts.uri.path().trim_end_matches('/');
     let Some(rest) = path.strip_prefix("/api/v1") else {
         return Err(ApiError::NotFound(format!("no such endpoint: {path}")));
@@ -82,7 +82,8 @@ where
             )
             .source(address)
             .subject(subject.unwrap_or_else(|| def.name.to_string())),
-        );
+        )
+        .await;
     }
     result
 }
@@ -107,40 +108,40 @@ async fn dispatch(
     use Endpoint as E;
     match endpoint {
         E::OpenApi => Ok(respond::json(StatusCode::OK, openapi::document())),
-        E::ListDevices => devices::list(app, query),
+        E::ListDevices => devices::list(app, query).await,
         E::CreateDevice => devices::create(app, by, parse(body)?).await,
         E::CreateDevices => devices::create_many(app, by, parse(body)?).await,
-        E::ShowDevice { mac } => devices::show(app, mac),
+        E::ShowDevice { mac } => devices::show(app, mac).await,
         E::PatchDevice { mac } => devices::patch(app, by, mac, parse(body)?).await,
         E::DeleteDevice { mac } => devices::delete(app, by, mac).await,
         E::AssignLine { mac, line } => devices::assign(app, by, mac, &line, parse(body)?).await,
         E::UnassignLine { mac, line } => devices::unassign(app, by, mac, &line).await,
         E::ResetClaim { mac } => devices::reset_claim(app, by, mac).await,
-        E::Credentials { mac } => devices::credentials(app, mac),
+        E::Credentials { mac } => devices::credentials(app, mac).await,
         E::LogoutDevice { mac } => {
             let line = only(query, "line")?;
             devices::logout(app, by, mac, line.as_deref()).await
         }
-        E::RenderDevice { mac } => devices::render(app, mac, query),
-        E::DeviceSettings { mac } => devices::settings(app, mac),
+        E::RenderDevice { mac } => devices::render(app, mac, query).await,
+        E::DeviceSettings { mac } => devices::settings(app, mac).await,
         E::PatchDeviceSettings { mac } => devices::patch_settings(app, by, mac, parse(body)?).await,
-        E::ListUnregistered => devices::list_unregistered(app, query),
+        E::ListUnregistered => devices::list_unregistered(app, query).await,
         E::ForgetUnregistered { mac } => devices::forget_unregistered(app, by, mac).await,
         E::Adopt { mac } => devices::adopt(app, by, mac, parse_or_default(body)?).await,
-        E::ListUsers => users::list(app, query),
+        E::ListUsers => users::list(app, query).await,
         E::CreateUser => users::create(app, by, parse(body)?).await,
-        E::NextExtension => users::next_extension(app),
+        E::NextExtension => users::next_extension(app).await,
         E::BulkUsers => users::bulk(app, by, parse(body)?).await,
-        E::ShowUser { extension } => users::show(app, &extension),
+        E::ShowUser { extension } => users::show(app, &extension).await,
         E::PatchUser { extension } => users::patch(app, by, &extension, parse(body)?).await,
         E::DeleteUser { extension } => users::delete(app, by, &extension).await,
-        E::SipPassword { extension } => users::sip_password(app, &extension),
+        E::SipPassword { extension } => users::sip_password(app, &extension).await,
         E::LockUser { extension } => users::set_lock(app, by, &extension, true).await,
         E::UnlockUser { extension } => users::set_lock(app, by, &extension, false).await,
         E::LogoutUser { extension } => users::logout(app, by, &extension).await,
         E::ShowSettings => Ok(respond::json(
             StatusCode::OK,
-            &app.store.settings()?.redacted(),
+            &app.store.settings().await?.redacted(),
         )),
         E::PatchSettings => {
             let patch: crate::settings::SettingsPatch = parse(body)?;
@@ -148,23 +149,23 @@ async fn dispatch(
             Ok(respond::json(StatusCode::OK, &next.redacted()))
         }
         E::SettingChoices => profiles::choices(),
-        E::ListProfiles => profiles::list(app, query),
+        E::ListProfiles => profiles::list(app, query).await,
         E::CreateProfile => profiles::create(app, by, parse(body)?).await,
-        E::ShowProfile { name } => profiles::show(app, &name),
+        E::ShowProfile { name } => profiles::show(app, &name).await,
         E::PatchProfile { name } => profiles::patch(app, by, &name, parse(body)?).await,
         E::DeleteProfile { name } => profiles::delete(app, by, &name).await,
         E::ListModels => profiles::models(query),
-        E::ModelSettings { model } => profiles::model_settings(app, &model),
+        E::ModelSettings { model } => profiles::model_settings(app, &model).await,
         E::PatchModelSettings { model } => {
             profiles::patch_model_settings(app, by, &model, parse(body)?).await
         }
         E::ListTemplates => templates::list(app),
         E::ReloadTemplates => templates::reload(app, by).await,
-        E::Export { subject } => csv_io::export(app, &subject, query),
+        E::Export { subject } => csv_io::export(app, &subject, query).await,
         E::Import { subject } => csv_io::start_import(app, &subject, query, body, by),
         E::ListImports => csv_io::list_imports(app, query),
         E::ShowImport { id } => csv_io::show_import(app, &id),
-        E::ListTokens => token::list(app, query),
+        E::ListTokens => token::list(app, query).await,
         E::CreateToken => token::create(app, by, parse(body)?).await,
         E::RevokeToken { token } => {
             let force = only(query, "force")?
@@ -172,11 +173,11 @@ async fn dispatch(
                 .transpose()?;
             token::revoke(app, by, &token, force.unwrap_or(false)).await
         }
-        E::ListAudit => security::audit(app, query),
-        E::ListBans => security::bans(app, query),
+        E::ListAudit => security::audit(app, query).await,
+        E::ListBans => security::bans(app, query).await,
         E::LiftBan { source } => security::lift_ban(app, by, &source).await,
         E::LiftBan64 { prefix } => security::lift_ban(app, by, &format!("{prefix}/64")).await,
-        E::ListTokenBlocks => security::token_blocks(app, query),
+        E::ListTokenBlocks => security::token_blocks(app, query).await,
         E::LiftTokenBlock { source } => security::lift_token_block(app, by, &source).await,
     }
 }

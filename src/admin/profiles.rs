@@ -64,16 +64,17 @@ fn view<'a>(record: &'a ProfileRecord, devices: usize) -> ProfileView<'a> {
     }
 }
 
-fn answer(app: &App, status: StatusCode, record: &ProfileRecord) -> ApiResult {
-    let count = profiles::devices_using(&app.store, &record.name)?;
+async fn answer(app: &App, status: StatusCode, record: &ProfileRecord) -> ApiResult {
+    let count = profiles::devices_using(app.store.reads(), &record.name).await?;
     Ok(respond::json(status, &view(record, count)))
 }
 
 /// Profiles in pages by name.
-pub fn list(app: &App, query: &str) -> ApiResult {
+pub async fn list(app: &App, query: &str) -> ApiResult {
     let (page, _) = paging::parse(query, &[])?;
-    let devices = app.store.devices()?;
-    let (profiles, next) = paging::of_list(app.store.profiles()?, |p| p.name.to_string(), &page);
+    let devices = app.store.devices().await?;
+    let (profiles, next) =
+        paging::of_list(app.store.profiles().await?, |p| p.name.to_string(), &page);
     let views: Vec<_> = profiles
         .iter()
         .map(|p| {
@@ -87,8 +88,13 @@ pub fn list(app: &App, query: &str) -> ApiResult {
     Ok(paging::answer(views, next))
 }
 
-pub fn show(app: &App, name: &ProfileName) -> ApiResult {
-    answer(app, StatusCode::OK, &profiles::existing(&app.store, name)?)
+pub async fn show(app: &App, name: &ProfileName) -> ApiResult {
+    answer(
+        app,
+        StatusCode::OK,
+        &profiles::existing(app.store.reads(), name).await?,
+    )
+    .await
 }
 
 fn description(raw: &str) -> Result<Label, ApiError> {
@@ -99,7 +105,7 @@ pub async fn create(app: &App, by: &Actor, new: NewProfile) -> ApiResult {
     let name = ProfileName::parse(&new.name)?;
     let description = new.description.as_deref().map(description).transpose()?;
     let record = profiles::create(app, by, name, description, &new.settings).await?;
-    answer(app, StatusCode::CREATED, &record)
+    answer(app, StatusCode::CREATED, &record).await
 }
 
 pub async fn patch(app: &App, by: &Actor, name: &ProfileName, patch: ProfilePatch) -> ApiResult {
@@ -109,7 +115,7 @@ pub async fn patch(app: &App, by: &Actor, name: &ProfileName, patch: ProfilePatc
         None => None,
     };
     let record = profiles::change(app, by, name, description, &patch.settings).await?;
-    answer(app, StatusCode::OK, &record)
+    answer(app, StatusCode::OK, &record).await
 }
 
 /// A profile devices still inherit from cannot go: their settings would change silently.
@@ -153,9 +159,9 @@ fn model_answer(row: &crate::models::ModelRow, layer: &Layer) -> ApiResult {
     ))
 }
 
-pub fn model_settings(app: &App, model: &str) -> ApiResult {
+pub async fn model_settings(app: &App, model: &str) -> ApiResult {
     let row = model_row(model)?;
-    model_answer(row, &app.store.model_settings(row.model)?)
+    model_answer(row, &app.store.model_settings(row.model).await?)
 }
 
 pub async fn patch_model_settings(

@@ -12,7 +12,7 @@ use crate::ops::Actor;
 use crate::respond;
 
 /// `GET /audit?kind=&subject=&source=&since=`: newest first, in pages (`after`: a record's id).
-pub fn audit(app: &App, query: &str) -> ApiResult {
+pub async fn audit(app: &App, query: &str) -> ApiResult {
     let (page, filters) = paging::parse(query, &["kind", "subject", "source", "since"])?;
     let wanted = parse_query(&filters)?;
     let before =
@@ -22,7 +22,7 @@ pub fn audit(app: &App, query: &str) -> ApiResult {
             })?),
             None => None,
         };
-    let (records, more) = audit::query(app, &wanted, before, page.limit)?;
+    let (records, more) = audit::query(app, &wanted, before, page.limit).await?;
     let next = paging::next_of(&records, more, |r| r.id.to_string());
     let views: Vec<AuditView> = records
         .into_iter()
@@ -77,9 +77,9 @@ fn parse_time(raw: &str) -> Result<i64, ApiError> {
 }
 
 /// `GET /bans`: banned sources and those counting towards a ban.
-pub fn bans(app: &App, query: &str) -> ApiResult {
+pub async fn bans(app: &App, query: &str) -> ApiResult {
     let (page, _) = paging::parse(query, &[])?;
-    let sources = crate::ops::bans::list(app, app.clock.now())?;
+    let sources = crate::ops::bans::list(app, app.clock.now()).await?;
     let (sources, next) = paging::of_list(sources, |s| s.source.clone(), &page);
     Ok(paging::answer(sources, next))
 }
@@ -96,10 +96,11 @@ pub async fn lift_ban(app: &App, by: &Actor, raw: &str) -> ApiResult {
 }
 
 /// `GET /token-blocks`: sources that sent wrong admin tokens, blocked or counting.
-pub fn token_blocks(app: &App, query: &str) -> ApiResult {
+pub async fn token_blocks(app: &App, query: &str) -> ApiResult {
     let (page, _) = paging::parse(query, &[])?;
     let now = app.clock.now();
-    let views: Vec<TokenBlockView> = crate::ops::tokens::blocks(app)?
+    let views: Vec<TokenBlockView> = crate::ops::tokens::blocks(app)
+        .await?
         .into_iter()
         .map(|(source, g)| TokenBlockView {
             source,

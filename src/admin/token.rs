@@ -25,7 +25,11 @@ use super::ApiResult;
 /// The name of the token the request carries. A valid token always passes: a neighbour on the
 /// same address must not be able to lock the admin out. A wrong or missing one counts against
 /// the address, and while it is blocked, wrong tokens get 429 without being counted.
-pub fn authenticate(app: &App, headers: &HeaderMap, address: IpAddr) -> Result<String, ApiError> {
+pub async fn authenticate(
+    app: &App,
+    headers: &HeaderMap,
+    address: IpAddr,
+) -> Result<String, ApiError> {
     let now = app.clock.now();
     let presented = headers
         .get(AUTHORIZATION)
@@ -36,25 +40,25 @@ pub fn authenticate(app: &App, headers: &HeaderMap, address: IpAddr) -> Result<S
         })
         .map(str::trim);
     let matched = match presented {
-        Some(token) => matching_token(app, token)?,
+        Some(token) => matching_token(app, token).await?,
         None => None,
     };
     if let Some(record) = matched {
         return Ok(record.name);
     }
-    let guard = app.store.guard(&tokens::guard_key(address))?;
+    let guard = app.store.guard(&tokens::guard_key(address)).await?;
     if guard.locked_until > now {
         return Err(ApiError::TooManyRequests(guard.locked_until - now));
     }
-    tokens::charge_failure(app, address, now)?;
+    tokens::charge_failure(app, address, now).await?;
     Err(ApiError::Unauthorized)
 }
 
 /// Compares against every token without stopping early.
-fn matching_token(app: &App, presented: &str) -> Result<Option<TokenRecord>, StoreError> {
+async fn matching_token(app: &App, presented: &str) -> Result<Option<TokenRecord>, StoreError> {
     let presented = tokens::sha256_hex(presented);
     let mut found = None;
-    for record in app.store.tokens()? {
+    for record in app.store.tokens().await? {
         if bool::from(record.sha256.as_bytes().ct_eq(presented.as_bytes())) {
             found = Some(record);
         }
@@ -87,9 +91,10 @@ fn view(record: &TokenRecord) -> TokenView {
 }
 
 /// Tokens in pages by name.
-pub fn list(app: &App, query: &str) -> ApiResult {
+pub async fn list(app: &App, query: &str) -> ApiResult {
     let (page, _) = super::paging::parse(query, &[])?;
-    let (tokens, next) = super::paging::of_list(app.store.tokens()?, |t| t.name.clone(), &page);
+    let (tokens, next) =
+        super::paging::of_list(app.store.tokens().await?, |t| t.name.clone(), &page);
     Ok(super::paging::answer(
         tokens.iter().map(view).collect(),
         next,

@@ -140,9 +140,13 @@ struct Extras<'a> {
     generated_pin: Option<&'a Pin>,
 }
 
-fn view<'a>(app: &App, user: &'a UserRecord, extras: Extras<'a>) -> Result<UserView<'a>, ApiError> {
+async fn view<'a>(
+    app: &App,
+    user: &'a UserRecord,
+    extras: Extras<'a>,
+) -> Result<UserView<'a>, ApiError> {
     let now = app.clock.now();
-    let guard = guard::extension_state(app, user.extension.as_str())?;
+    let guard = guard::extension_state(app, user.extension.as_str()).await?;
     Ok(UserView {
         extension: &user.extension,
         display_name: &user.display_name,
@@ -155,7 +159,7 @@ fn view<'a>(app: &App, user: &'a UserRecord, extras: Extras<'a>) -> Result<UserV
         pin_change_required: user.pin_change_required,
         may_hotdesk: user.may_hotdesk,
         locked: user.locked,
-        logged_in_at: logged_in_at(app, user, now)?,
+        logged_in_at: logged_in_at(app, user, now).await?,
         login_failures: LockoutView {
             failures: guard.failures,
             locked_until: (guard.locked_until > now).then(|| rfc3339(guard.locked_until)),
@@ -168,14 +172,18 @@ fn view<'a>(app: &App, user: &'a UserRecord, extras: Extras<'a>) -> Result<UserV
 }
 
 /// The user's pointer, confirmed by the device's live session.
-fn logged_in_at(app: &App, user: &UserRecord, now: i64) -> Result<Option<LoginView>, ApiError> {
+async fn logged_in_at(
+    app: &App,
+    user: &UserRecord,
+    now: i64,
+) -> Result<Option<LoginView>, ApiError> {
     let Some(at) = user.hotdesk_at else {
         return Ok(None);
     };
-    let Some(device) = app.store.device(at.mac)? else {
+    let Some(device) = app.store.device(at.mac).await? else {
         return Ok(None);
     };
-    let settings = crate::settings::of_device(&app.store, &device)?;
+    let settings = crate::settings::of_device(app.store.reads(), &device).await?;
     Ok(device
         .sessions
         .get(&at.slot)
@@ -187,39 +195,39 @@ fn logged_in_at(app: &App, user: &UserRecord, now: i64) -> Result<Option<LoginVi
         }))
 }
 
-fn existing(app: &App, extension: &Extension) -> Result<UserRecord, ApiError> {
-    Ok(users::existing(&app.store, extension)?)
+async fn existing(app: &App, extension: &Extension) -> Result<UserRecord, ApiError> {
+    Ok(users::existing(app.store.reads(), extension).await?)
 }
 
 /// Users in pages by extension.
-pub fn list(app: &App, query: &str) -> ApiResult {
+pub async fn list(app: &App, query: &str) -> ApiResult {
     let (page, _) = paging::parse(query, &[])?;
     let after = page
         .after
         .as_deref()
         .map(|raw| Extension::parse_field("after", raw))
         .transpose()?;
-    let (users, more) = app.store.users_page(after.as_ref(), page.limit)?;
-    let views = users
-        .iter()
-        .map(|u| view(app, u, Extras::default()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let (users, more) = app.store.users_page(after.as_ref(), page.limit).await?;
+    let mut views = Vec::with_capacity(users.len());
+    for user in &users {
+        views.push(view(app, user, Extras::default()).await?);
+    }
     Ok(paging::answer(
         views,
         paging::next_of(&users, more, |u| u.extension.to_string()),
     ))
 }
 
-pub fn show(app: &App, extension: &Extension) -> ApiResult {
-    let user = existing(app, extension)?;
+pub async fn show(app: &App, extension: &Extension) -> ApiResult {
+    let user = existing(app, extension).await?;
     Ok(respond::json(
         StatusCode::OK,
-        &view(app, &user, Extras::default())?,
+        &view(app, &user, Extras::default()).await?,
     ))
 }
 
-pub fn sip_password(app: &App, extension: &Extension) -> ApiResult {
-    let user = existing(app, extension)?;
+pub async fn sip_password(app: &App, extension: &Extension) -> ApiResult {
+    let user = existing(app, extension).await?;
     Ok(respond::json(
         StatusCode::OK,
         &super::schemas::SipPasswordView {
@@ -326,8 +334,8 @@ impl UserPatch {
     }
 }
 
-pub fn next_extension(app: &App) -> ApiResult {
-    let extension = users::next_free_extension(app, &app.store)?;
+pub async fn next_extension(app: &App) -> ApiResult {
+    let extension = users::next_free_extension(app, app.store.reads()).await?;
     Ok(respond::json(
         StatusCode::OK,
         &super::schemas::NextExtension { extension },
@@ -342,7 +350,7 @@ pub async fn create(app: &App, by: &Actor, new: NewUser) -> ApiResult {
     };
     Ok(respond::json(
         StatusCode::CREATED,
-        &view(app, &created.record, extras)?,
+        &view(app, &created.record, extras).await?,
     ))
 }
 
@@ -354,7 +362,7 @@ pub async fn patch(app: &App, by: &Actor, extension: &Extension, patch: UserPatc
     };
     Ok(respond::json(
         StatusCode::OK,
-        &view(app, &changed.record, extras)?,
+        &view(app, &changed.record, extras).await?,
     ))
 }
 
@@ -364,7 +372,7 @@ pub async fn set_lock(app: &App, by: &Actor, extension: &Extension, locked: bool
     let stored = users::set_lock(app, by, extension, locked).await?;
     Ok(respond::json(
         StatusCode::OK,
-        &view(app, &stored, Extras::default())?,
+        &view(app, &stored, Extras::default()).await?,
     ))
 }
 
@@ -408,7 +416,7 @@ pub async fn logout(app: &App, by: &Actor, extension: &Extension) -> ApiResult {
     let user = users::logout(app, by, extension).await?;
     Ok(respond::json(
         StatusCode::OK,
-        &view(app, &user, Extras::default())?,
+        &view(app, &user, Extras::default()).await?,
     ))
 }
 

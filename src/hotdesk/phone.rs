@@ -56,8 +56,8 @@ impl Visit<'_> {
     }
 
     /// The extension logged in at this slot, if any (and still in time).
-    fn logged_in(&self) -> Result<Option<Extension>, StoreError> {
-        let settings = crate::settings::of_device(&self.app.store, &self.device)?;
+    async fn logged_in(&self) -> Result<Option<Extension>, StoreError> {
+        let settings = crate::settings::of_device(self.app.store.reads(), &self.device).await?;
         Ok(self
             .device
             .sessions
@@ -166,7 +166,8 @@ async fn visit<'a, B>(
 ) -> Result<Result<Visit<'a>, HttpResponse>, StoreError> {
     let device = app
         .store
-        .device_by_login_token(token)?
+        .device_by_login_token(token)
+        .await?
         .filter(|d| d.login_token.as_ref().is_some_and(|t| t.matches(token)));
     let Some(device) = device else {
         crate::ops::audit::record(
@@ -176,7 +177,8 @@ async fn visit<'a, B>(
                 "hot-desk request with an unknown or replaced login token",
             )
             .source(peer.address),
-        );
+        )
+        .await;
         let dialect = dialect_of_user_agent(request);
         let screen = message(
             "Login",
@@ -262,10 +264,10 @@ async fn act(
     extension: Option<&str>,
 ) -> Result<Screen, HotdeskError> {
     match (action, extension) {
-        ("menu", None) => menu(visit),
+        ("menu", None) => menu(visit).await,
         ("login", None) => login(visit).await,
         ("logout", None) => logout(visit).await,
-        ("pin", None) => match visit.logged_in()? {
+        ("pin", None) => match visit.logged_in().await? {
             Some(extension) => change_pin(visit, extension).await,
             None => Ok(message("Change PIN", "Log in first to change your PIN.")),
         },
@@ -278,8 +280,8 @@ async fn act(
     }
 }
 
-fn menu(visit: &Visit<'_>) -> Result<Screen, HotdeskError> {
-    let items = match visit.logged_in()? {
+async fn menu(visit: &Visit<'_>) -> Result<Screen, HotdeskError> {
+    let items = match visit.logged_in().await? {
         Some(_) => vec![
             ("Log out", visit.url("logout")),
             ("Change PIN", visit.url("pin")),
@@ -304,7 +306,7 @@ async fn login(visit: &Visit<'_>) -> Result<Screen, HotdeskError> {
     if let Some(refusal) = check_pin(visit, &extension, &pin).await? {
         return Ok(refusal);
     }
-    let Some(user) = visit.app.store.user(&extension)? else {
+    let Some(user) = visit.app.store.user(&extension).await? else {
         return Ok(message("Login", "Unknown request."));
     };
     if user.locked || !user.may_hotdesk {
@@ -315,7 +317,8 @@ async fn login(visit: &Visit<'_>) -> Result<Screen, HotdeskError> {
                 format!("{extension}: refused, user locked or not allowed to hot-desk"),
             )
             .subject(visit.device.mac),
-        );
+        )
+        .await;
         return Ok(message("Login", NOT_PERMITTED));
     }
     if user.pin_change_required {
@@ -342,20 +345,21 @@ async fn check_pin(
 ) -> Result<Option<Screen>, HotdeskError> {
     let app = visit.app;
     let mac = visit.device.mac;
-    let charge = match guard::charge(app, extension.as_str(), mac, visit.now)? {
+    let charge = match guard::charge(app, extension.as_str(), mac, visit.now).await? {
         Ok(charge) => charge,
         Err(blocked) => {
             crate::ops::audit::record(
                 app,
                 Event::phone(Kind::LoginRefused, "refused while logins are locked").subject(mac),
-            );
+            )
+            .await;
             return Ok(Some(blocked_screen(blocked, visit.now)));
         }
     };
-    let user = app.store.user(extension)?;
+    let user = app.store.user(extension).await?;
     let hash = user.as_ref().and_then(|u| u.pin_hash.as_ref());
     if app.pins.verify(pin, hash).await {
-        guard::refund(app, extension.as_str(), mac, &charge)?;
+        guard::refund(app, extension.as_str(), mac, &charge).await?;
         return Ok(None);
     }
     // A PIN typed into the extension field must not end up in the trail: only extensions
@@ -367,8 +371,9 @@ async fn check_pin(
     crate::ops::audit::record(
         app,
         Event::phone(Kind::LoginFailure, format!("{who}: wrong PIN")).subject(mac),
-    );
-    guard::confirm_failure(app, extension.as_str(), mac, &charge);
+    )
+    .await;
+    guard::confirm_failure(app, extension.as_str(), mac, &charge).await;
     Ok(Some(match charge.if_wrong {
         Failure::TriesLeft(n) => message(
             "Login failed",
@@ -437,7 +442,8 @@ async fn bind(
             notify::reload(app, &device);
             let name = app
                 .store
-                .user(extension)?
+                .user(extension)
+                .await?
                 .map(|u| u.display_name.to_string())
                 .unwrap_or_default();
             Screen::Message {
@@ -459,7 +465,7 @@ async fn bind(
 }
 
 async fn logout(visit: &Visit<'_>) -> Result<Screen, HotdeskError> {
-    if visit.logged_in()?.is_none() && !visit.device.sessions.contains_key(&visit.slot) {
+    if visit.logged_in().await?.is_none() && !visit.device.sessions.contains_key(&visit.slot) {
         return Ok(message("Logout", "Nobody is logged in here."));
     }
     let outcome = sessions::log_out(
@@ -483,7 +489,7 @@ async fn logout(visit: &Visit<'_>) -> Result<Screen, HotdeskError> {
 }
 
 async fn change_pin(visit: &Visit<'_>, extension: Extension) -> Result<Screen, HotdeskError> {
-    let url = if visit.logged_in()?.as_ref() == Some(&extension) {
+    let url = if visit.logged_in().await?.as_ref() == Some(&extension) {
         visit.url("pin")
     } else {
         format!("{}/{extension}", visit.url("pin"))
@@ -531,11 +537,12 @@ async fn change_pin(visit: &Visit<'_>, extension: Extension) -> Result<Screen, H
             format!("{extension}: PIN changed at the phone"),
         )
         .subject(visit.device.mac),
-    );
-    if visit.logged_in()?.as_ref() == Some(&extension) {
+    )
+    .await;
+    if visit.logged_in().await?.as_ref() == Some(&extension) {
         return Ok(message("Change PIN", "PIN changed."));
     }
-    let user = visit.app.store.user(&extension)?;
+    let user = visit.app.store.user(&extension).await?;
     if user.is_some_and(|u| u.locked || !u.may_hotdesk) {
         return Ok(message("Change PIN", "PIN changed."));
     }

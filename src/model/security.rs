@@ -53,3 +53,23 @@ pub struct AuditRecord {
     /// What happened, with secrets left out.
     pub detail: String,
 }
+
+impl GuardRecord {
+    /// Nothing left to remember: no lock in force and its window long over.
+    pub fn is_quiet(&self, now: i64, keep_secs: i64) -> bool {
+        self.locked_until <= now && self.window_start + keep_secs <= now
+    }
+}
+
+impl SourceRecord {
+    /// Nothing left to remember: not banned, no refusal in the window, and its bans, if any,
+    /// older than `remember_bans_secs` (so waiting one out does not reset the doubling).
+    pub fn is_quiet(&self, now: i64, window_secs: i64, remember_bans_secs: i64) -> bool {
+        let counting = self
+            .refused_macs
+            .iter()
+            .any(|(_, at)| at + window_secs > now);
+        let bans_forgotten = self.bans == 0 || self.last_ban_at + remember_bans_secs <= now;
+        self.banned_until <= now && !counting && bans_forgotten
+    }
+}

@@ -9,7 +9,7 @@ use crate::store::StoreError;
 /// Logs the event and appends it to the trail. A failure to store it is logged, not raised:
 /// the request it belongs to has already been decided. A repeatable event is recorded once
 /// per window.
-pub fn record(app: &App, event: Event) {
+pub async fn record(app: &App, event: Event) {
     let now = app.clock.now();
     if let Some(key) = event.repeat_key()
         && !app.audit_repeats.first_in_window(key, now)
@@ -17,18 +17,20 @@ pub fn record(app: &App, event: Event) {
         return;
     }
     event.log();
-    if let Err(e) = single_writes(app).append_audit(event.to_record(now)) {
+    if let Err(e) = single_writes(app).append_audit(event.to_record(now)).await {
         tracing::error!(error = %e, "storing an audit record failed");
     }
 }
 
 /// Keeps the trail within its configured size, dropping the oldest phone-side events before
 /// any admin change; called by the housekeeping task.
-pub fn trim(app: &App) -> Result<usize, StoreError> {
-    single_writes(app).trim_audit(
-        app.config.security.audit_max_records,
-        Kind::AdminChange.as_str(),
-    )
+pub async fn trim(app: &App) -> Result<usize, StoreError> {
+    single_writes(app)
+        .trim_audit(
+            app.config.security.audit_max_records,
+            Kind::AdminChange.as_str(),
+        )
+        .await
 }
 
 /// `what name=value ...` for the fields a change sets; the caller leaves secrets out or shows

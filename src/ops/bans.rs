@@ -66,21 +66,22 @@ fn allowed(app: &App, address: IpAddr) -> bool {
 }
 
 /// When the source's ban ends, if it is banned now.
-pub fn banned_until(app: &App, address: IpAddr, now: i64) -> Result<Option<i64>, StoreError> {
+pub async fn banned_until(app: &App, address: IpAddr, now: i64) -> Result<Option<i64>, StoreError> {
     // Asked for every connection and request: without a ban in force, no read at all.
     if !app.store.any_ban_reaches(now) || allowed(app, address) {
         return Ok(None);
     }
     Ok(app
         .store
-        .source(&source_key(address))?
+        .source(&source_key(address))
+        .await?
         .map(|r| r.banned_until)
         .filter(|until| *until > now))
 }
 
 /// Counts a refused request for a MAC's files; bans the source when it crosses the limit.
 /// Returns the end of a ban this request started.
-pub fn note_refused_mac(
+pub async fn note_refused_mac(
     app: &App,
     address: IpAddr,
     mac: Mac,
@@ -92,7 +93,8 @@ pub fn note_refused_mac(
     let key = source_key(address);
     let policy = &app.config.security;
     let (record, banned) = single_writes(app)
-        .update_source(&key, |record| count_refused_mac(record, mac, now, policy))?;
+        .update_source(&key, |record| count_refused_mac(record, mac, now, policy))
+        .await?;
     if let Some(until) = banned {
         crate::ops::audit::record(
             app,
@@ -108,7 +110,8 @@ pub fn note_refused_mac(
             )
             .source(address)
             .subject(&key),
-        );
+        )
+        .await;
     }
     Ok(banned)
 }
@@ -150,11 +153,12 @@ pub struct SourceView {
 }
 
 /// Sources that are banned or counting, banned ones first.
-pub fn list(app: &App, now: i64) -> Result<Vec<SourceView>, StoreError> {
+pub async fn list(app: &App, now: i64) -> Result<Vec<SourceView>, StoreError> {
     let window = app.config.security.refused_mac_window_secs as i64;
     let mut views: Vec<SourceView> = app
         .store
-        .sources()?
+        .sources()
+        .await?
         .into_iter()
         .map(|(source, r)| SourceView {
             source,
@@ -175,7 +179,7 @@ pub fn list(app: &App, now: i64) -> Result<Vec<SourceView>, StoreError> {
 /// Forgets everything about the source, lifting its ban.
 pub async fn lift(app: &App, by: &Actor, key: &str) -> Result<(), OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    if !tx.remove_source(key)? {
+    if !tx.remove_source(key).await? {
         return Err(OpError::not_found(format!(
             "nothing is recorded about {key}"
         )));
@@ -187,13 +191,15 @@ pub async fn lift(app: &App, by: &Actor, key: &str) -> Result<(), OpError> {
 
 /// Drops records with nothing left to remember; called by the housekeeping task. A source's
 /// bans are remembered for twice the longest ban, so waiting one out does not reset the doubling.
-pub fn prune(app: &App, now: i64) -> Result<usize, StoreError> {
+pub async fn prune(app: &App, now: i64) -> Result<usize, StoreError> {
     let policy = &app.config.security;
-    single_writes(app).prune_sources(
-        now,
-        policy.refused_mac_window_secs as i64,
-        2 * policy.ban_max_secs as i64,
-    )
+    single_writes(app)
+        .prune_sources(
+            now,
+            policy.refused_mac_window_secs as i64,
+            2 * policy.ban_max_secs as i64,
+        )
+        .await
 }
 
 #[cfg(test)]

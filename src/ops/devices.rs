@@ -12,7 +12,7 @@ use crate::domain::{Extension, Label, Location, Mac, ModelId, ProfileName, Secre
 use crate::model::{DeviceRecord, ModelSource, UnregisteredRecord};
 use crate::models::{self, MAX_LINES_UNKNOWN_MODEL, ModelRow};
 use crate::settings::{Layer, SettingsPatch};
-use crate::store::{Store, Writer};
+use crate::store::{Reads, Writer};
 use crate::vendors;
 
 const PROVISIONING_PASSWORD_LEN: usize = 24;
@@ -43,9 +43,10 @@ pub struct DeviceChange {
     pub certificate_required: Option<bool>,
 }
 
-pub fn existing(store: &Store, mac: Mac) -> Result<DeviceRecord, OpError> {
+pub async fn existing(store: &dyn Reads, mac: Mac) -> Result<DeviceRecord, OpError> {
     store
-        .device(mac)?
+        .device(mac)
+        .await?
         .ok_or_else(|| OpError::not_found(format!("no device with MAC {mac}")))
 }
 
@@ -93,8 +94,8 @@ pub fn known_model(id: &ModelId) -> Result<&'static ModelRow, OpError> {
 }
 
 /// A profile named by an admin must exist: a typo would silently inherit nothing.
-pub fn existing_profile(store: &Store, name: &ProfileName) -> Result<(), OpError> {
-    if store.profile(name)?.is_none() {
+pub async fn existing_profile(store: &dyn Reads, name: &ProfileName) -> Result<(), OpError> {
+    if store.profile(name).await?.is_none() {
         return Err(OpError::invalid(format!(
             "profile: no settings profile named {name}; GET /api/v1/profiles lists them"
         )));
@@ -113,9 +114,9 @@ fn blank_record(mac: Mac, now: i64) -> DeviceRecord {
 }
 
 /// A new record for `mac`, with what its requests revealed while it was unregistered.
-fn new_record(store: &Store, mac: Mac, now: i64) -> Result<DeviceRecord, OpError> {
+async fn new_record(store: &dyn Reads, mac: Mac, now: i64) -> Result<DeviceRecord, OpError> {
     let mut record = blank_record(mac, now);
-    if let Some(seen) = store.unregistered_device(mac)? {
+    if let Some(seen) = store.unregistered_device(mac).await? {
         apply_seen(&mut record, &seen);
     }
     Ok(record)
@@ -141,16 +142,20 @@ fn set_admin_model(record: &mut DeviceRecord, row: &ModelRow) {
 }
 
 /// A new device's record, checked completely against what is stored now; not stored.
-pub fn prepare_new(app: &App, store: &Store, new: &NewDevice) -> Result<DeviceRecord, OpError> {
+pub async fn prepare_new(
+    app: &App,
+    store: &dyn Reads,
+    new: &NewDevice,
+) -> Result<DeviceRecord, OpError> {
     let mac = new
         .mac
         .ok_or_else(|| OpError::invalid("mac: a MAC address is required"))?;
     let model = new.model.as_ref().map(known_model).transpose()?;
-    let mut record = new_record(store, mac, app.clock.now())?;
+    let mut record = new_record(store, mac, app.clock.now()).await?;
     record.label.clone_from(&new.label);
     record.location.clone_from(&new.location);
     if let Some(profile) = &new.profile {
-        existing_profile(store, profile)?;
+        existing_profile(store, profile).await?;
         record.profile = Some(profile.clone());
     }
     if let Some(row) = model {
@@ -159,7 +164,7 @@ pub fn prepare_new(app: &App, store: &Store, new: &NewDevice) -> Result<DeviceRe
     record.hotdesk = new.hotdesk;
     record.certificate_required = new.certificate_required;
     check_device(app, &record)?;
-    if store.device(mac)?.is_some() {
+    if store.device(mac).await?.is_some() {
         return Err(already_registered(mac));
     }
     Ok(record)
@@ -167,8 +172,8 @@ pub fn prepare_new(app: &App, store: &Store, new: &NewDevice) -> Result<DeviceRe
 
 /// Applies the change's fields to `next`; checks nothing beyond each field's own form:
 /// [`check_device`] checks the result.
-pub fn apply_change(
-    store: &Store,
+pub async fn apply_change(
+    store: &dyn Reads,
     next: &mut DeviceRecord,
     change: &DeviceChange,
 ) -> Result<(), OpError> {
@@ -201,7 +206,7 @@ pub fn apply_change(
     }
     if let Some(profile) = &change.profile {
         if let Some(name) = profile {
-            existing_profile(store, name)?;
+            existing_profile(store, name).await?;
         }
         next.profile.clone_from(profile);
     }
@@ -292,12 +297,12 @@ fn stored_or_gone(updated: Option<(DeviceRecord, ())>, mac: Mac) -> Result<Devic
 
 pub async fn register(app: &App, by: &Actor, new: &NewDevice) -> Result<DeviceRecord, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    let mut record = prepare_new(app, &tx, new)?;
-    sessions::issue_token_if_missing(&tx, &mut record)?;
-    if !tx.insert_device(&record)? {
+    let mut record = prepare_new(app, tx.reads(), new).await?;
+    sessions::issue_token_if_missing(&tx, &mut record).await?;
+    if !tx.insert_device(&record).await? {
         return Err(already_registered(record.mac));
     }
-    tx.remove_unregistered(record.mac)?;
+    tx.remove_unregistered(record.mac).await?;
     tx.changed(record.mac, registered_detail(&record));
     tx.commit().await?;
     Ok(record)
@@ -336,7 +341,9 @@ pub async fn register_many(
     let mut tx = WriteTx::begin(app, by).await;
     let mut records: Vec<DeviceRecord> = Vec::with_capacity(new.len());
     for (i, device) in new.iter().enumerate() {
-        let record = prepare_new(app, &tx, device).map_err(|e| (Some(i), e))?;
+        let record = prepare_new(app, tx.reads(), device)
+            .await
+            .map_err(|e| (Some(i), e))?;
         if let Some(first) = records.iter().position(|r| r.mac == record.mac) {
             return Err((
                 Some(i),
@@ -350,11 +357,13 @@ pub async fn register_many(
     }
     let fail = |e: crate::store::StoreError| (None, OpError::from(e));
     for record in &mut records {
-        sessions::issue_token_if_missing(&tx, record).map_err(fail)?;
+        sessions::issue_token_if_missing(&tx, record)
+            .await
+            .map_err(fail)?;
     }
-    tx.put_devices(&records).map_err(fail)?;
+    tx.put_devices(&records).await.map_err(fail)?;
     for record in &records {
-        tx.remove_unregistered(record.mac).map_err(fail)?;
+        tx.remove_unregistered(record.mac).await.map_err(fail)?;
         tx.changed(record.mac, registered_detail(record));
     }
     tx.commit().await.map_err(fail)?;
@@ -370,29 +379,31 @@ pub async fn change(
     change: &DeviceChange,
 ) -> Result<DeviceRecord, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    let before = existing(&tx, mac)?;
+    let before = existing(tx.reads(), mac).await?;
     let mut next = before.clone();
-    apply_change(&tx, &mut next, change)?;
+    apply_change(tx.reads(), &mut next, change).await?;
     check_device(app, &next)?;
     if before.hotdesk && !next.hotdesk {
-        sessions::end_sessions(&tx, mac, None)?;
+        sessions::end_sessions(&tx, mac, None).await?;
     }
     let mut retired_token = None;
     let fresh = Secret::generate(sessions::LOGIN_TOKEN_LEN);
     if next.hotdesk && next.login_token.is_none() {
-        tx.index_login_token(&fresh, mac)?;
+        tx.index_login_token(&fresh, mac).await?;
     }
-    let updated = tx.update_device(mac, |d| {
-        copy_admin_fields(d, &next);
-        if !d.hotdesk {
-            retired_token = d.login_token.take();
-        } else if d.login_token.is_none() {
-            d.login_token = Some(fresh.clone());
-        }
-    })?;
+    let updated = tx
+        .update_device(mac, |d| {
+            copy_admin_fields(d, &next);
+            if !d.hotdesk {
+                retired_token = d.login_token.take();
+            } else if d.login_token.is_none() {
+                d.login_token = Some(fresh.clone());
+            }
+        })
+        .await?;
     let stored = stored_or_gone(updated, mac)?;
     if let Some(token) = &retired_token {
-        tx.unindex_login_token(token)?;
+        tx.unindex_login_token(token).await?;
     }
     tx.changed(mac, change_detail(change));
     tx.commit().await?;
@@ -424,16 +435,16 @@ pub(in crate::ops) fn shown<T: std::fmt::Display>(value: &Option<Option<T>>) -> 
 /// Removes the device with its uploads; whoever was logged in there is logged out.
 pub async fn delete(app: &App, by: &Actor, mac: Mac) -> Result<(), OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    existing(&tx, mac)?;
+    existing(tx.reads(), mac).await?;
     // Logged-out users' pointers are cleared; the rotated token is then retired with the device.
-    let ended = sessions::end_sessions(&tx, mac, None)?;
-    if !tx.remove_device(mac)? {
+    let ended = sessions::end_sessions(&tx, mac, None).await?;
+    if !tx.remove_device(mac).await? {
         return Err(OpError::not_found(format!("no device with MAC {mac}")));
     }
     if let Some(token) = ended.and_then(|d| d.login_token) {
-        tx.unindex_login_token(&token)?;
+        tx.unindex_login_token(&token).await?;
     }
-    tx.remove_uploads(mac)?;
+    tx.remove_uploads(mac).await?;
     tx.changed(mac, "deleted");
     tx.commit().await?;
     Ok(())
@@ -449,7 +460,7 @@ pub async fn assign(
     replace: bool,
 ) -> Result<DeviceRecord, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    let device = existing(&tx, mac)?;
+    let device = existing(tx.reads(), mac).await?;
     let line = line_of(line, &device)?;
     if device.hotdesk && !is_dect(&device) && line == 1 {
         return Err(OpError::conflict(
@@ -461,7 +472,7 @@ pub async fn assign(
             "line {line} has a hot-desk login; log it out first (POST /api/v1/devices/{mac}/logout?line={line})"
         )));
     }
-    if tx.user(user)?.is_none() {
+    if tx.user(user).await?.is_none() {
         return Err(OpError::invalid(format!(
             "user: no user with extension {user}"
         )));
@@ -474,9 +485,11 @@ pub async fn assign(
         }
         _ => {}
     }
-    let updated = tx.update_device(mac, |d| {
-        d.lines.insert(line, user.clone());
-    })?;
+    let updated = tx
+        .update_device(mac, |d| {
+            d.lines.insert(line, user.clone());
+        })
+        .await?;
     let stored = stored_or_gone(updated, mac)?;
     tx.changed(mac, format!("line {line} assigned to {user}"));
     tx.commit().await?;
@@ -490,16 +503,18 @@ pub async fn unassign(
     line: &str,
 ) -> Result<DeviceRecord, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    let device = existing(&tx, mac)?;
+    let device = existing(tx.reads(), mac).await?;
     let line = line_of(line, &device)?;
     if !device.lines.contains_key(&line) {
         return Err(OpError::not_found(format!(
             "line {line} of {mac} has no user"
         )));
     }
-    let updated = tx.update_device(mac, |d| {
-        d.lines.remove(&line);
-    })?;
+    let updated = tx
+        .update_device(mac, |d| {
+            d.lines.remove(&line);
+        })
+        .await?;
     let stored = stored_or_gone(updated, mac)?;
     tx.changed(mac, format!("line {line} unassigned"));
     tx.commit().await?;
@@ -511,12 +526,14 @@ pub async fn unassign(
 pub async fn reset_claim(app: &App, by: &Actor, mac: Mac) -> Result<DeviceRecord, OpError> {
     let now = app.clock.now();
     let mut tx = WriteTx::begin(app, by).await;
-    let updated = tx.update_device(mac, |d| {
-        d.claim_opened_at = now;
-        d.claimed_at = None;
-        d.claimed_from = None;
-        d.provisioning_password = Secret::generate(PROVISIONING_PASSWORD_LEN);
-    })?;
+    let updated = tx
+        .update_device(mac, |d| {
+            d.claim_opened_at = now;
+            d.claimed_at = None;
+            d.claimed_from = None;
+            d.provisioning_password = Secret::generate(PROVISIONING_PASSWORD_LEN);
+        })
+        .await?;
     let stored = stored_or_gone(updated, mac)?;
     tx.changed(mac, "claim reset; provisioning password replaced");
     tx.commit().await?;
@@ -531,7 +548,7 @@ pub async fn logout(
     mac: Mac,
     line: Option<&str>,
 ) -> Result<DeviceRecord, OpError> {
-    let device = existing(&app.store, mac)?;
+    let device = existing(app.store.reads(), mac).await?;
     let line = line.map(|raw| line_of(raw, &device)).transpose()?;
     let (after, left) = sessions::log_out(app, by, mac, line, None, "logged out by an admin")
         .await?
@@ -554,9 +571,11 @@ pub async fn change_settings(
     patch: &SettingsPatch,
 ) -> Result<DeviceRecord, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    let device = existing(&tx, mac)?;
+    let device = existing(tx.reads(), mac).await?;
     let layer: Layer = crate::settings::patch_layer(&device.settings, patch)?;
-    let updated = tx.update_device(mac, |d| d.settings = layer.clone())?;
+    let updated = tx
+        .update_device(mac, |d| d.settings = layer.clone())
+        .await?;
     let stored = stored_or_gone(updated, mac)?;
     tx.changed(mac, format!("settings {}", patch.summary()));
     tx.commit().await?;
@@ -571,18 +590,18 @@ pub async fn adopt(
     label: Option<Label>,
 ) -> Result<DeviceRecord, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    if tx.unregistered_device(mac)?.is_none() {
+    if tx.unregistered_device(mac).await?.is_none() {
         return Err(OpError::not_found(format!(
             "{mac} has not been seen as an unregistered device"
         )));
     }
-    let mut record = new_record(&tx, mac, app.clock.now())?;
+    let mut record = new_record(tx.reads(), mac, app.clock.now()).await?;
     record.label = label;
     record.adopted = true;
-    if !tx.insert_device(&record)? {
+    if !tx.insert_device(&record).await? {
         return Err(already_registered(mac));
     }
-    tx.remove_unregistered(mac)?;
+    tx.remove_unregistered(mac).await?;
     tx.changed(mac, "adopted from the unregistered list");
     tx.commit().await?;
     Ok(record)
@@ -590,7 +609,7 @@ pub async fn adopt(
 
 pub async fn forget_unregistered(app: &App, by: &Actor, mac: Mac) -> Result<(), OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    if !tx.remove_unregistered(mac)? {
+    if !tx.remove_unregistered(mac).await? {
         return Err(OpError::not_found(format!(
             "{mac} is not in the unregistered list"
         )));
@@ -601,8 +620,8 @@ pub async fn forget_unregistered(app: &App, by: &Actor, mac: Mac) -> Result<(), 
 }
 
 /// `1:1001 2:1002` (spaces, commas or semicolons between), each user existing; `-` for none.
-pub fn parse_lines(
-    store: &Store,
+pub async fn parse_lines(
+    store: &dyn Reads,
     device: &DeviceRecord,
     raw: &str,
     clear: &str,
@@ -619,7 +638,7 @@ pub fn parse_lines(
         })?;
         let line = line_of(line, device)?;
         let extension = Extension::parse(user)?;
-        if store.user(&extension)?.is_none() {
+        if store.user(&extension).await?.is_none() {
             return Err(OpError::invalid(format!(
                 "lines: no user with extension {extension}"
             )));
@@ -634,9 +653,9 @@ pub fn parse_lines(
 }
 
 /// The writer of a change, for code that extends an operation (the CSV import).
-pub(in crate::ops) fn merge(
-    store: &Writer,
+pub(in crate::ops) async fn merge(
+    store: &Writer<'_>,
     records: &[DeviceRecord],
 ) -> Result<(), crate::store::StoreError> {
-    store.merge_devices(records, copy_admin_fields)
+    store.merge_devices(records, copy_admin_fields).await
 }

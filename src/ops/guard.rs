@@ -22,8 +22,8 @@ use crate::store::{StoreError, Writer};
 const PRUNE_AFTER_SECS: i64 = 24 * 3600;
 
 /// Drops failed-login and failed-token counters with nothing left to remember.
-pub fn prune(app: &App, now: i64) -> Result<usize, StoreError> {
-    single_writes(app).prune_guards(now, PRUNE_AFTER_SECS)
+pub async fn prune(app: &App, now: i64) -> Result<usize, StoreError> {
+    single_writes(app).prune_guards(now, PRUNE_AFTER_SECS).await
 }
 
 /// Why a login is not even checked.
@@ -53,26 +53,26 @@ fn device_key(mac: Mac) -> String {
 const GLOBAL_KEY: &str = "global";
 
 /// Refuses before any PIN is checked: the whole site first, then the phone, then the extension.
-pub fn blocked(
+pub async fn blocked(
     app: &App,
     extension: &str,
     mac: Mac,
     now: i64,
 ) -> Result<Option<Blocked>, StoreError> {
     let store = &app.store;
-    let global = store.guard(GLOBAL_KEY)?;
+    let global = store.guard(GLOBAL_KEY).await?;
     if global.locked_until > now {
         return Ok(Some(Blocked::Everyone {
             until: global.locked_until,
         }));
     }
-    let device = store.guard(&device_key(mac))?;
+    let device = store.guard(&device_key(mac)).await?;
     if device.locked_until > now {
         return Ok(Some(Blocked::Phone {
             until: device.locked_until,
         }));
     }
-    let user = store.guard(&user_key(extension))?;
+    let user = store.guard(&user_key(extension)).await?;
     if user.locked_until > now {
         return Ok(Some(Blocked::Extension {
             until: user.locked_until,
@@ -92,46 +92,52 @@ pub struct Charge {
 }
 
 /// Charges an attempt as a failure; `Err` if a lock is in force (then nothing is counted).
-pub fn charge(
+pub async fn charge(
     app: &App,
     extension: &str,
     mac: Mac,
     now: i64,
 ) -> Result<Result<Charge, Blocked>, StoreError> {
-    if let Some(blocked) = blocked(app, extension, mac, now)? {
+    if let Some(blocked) = blocked(app, extension, mac, now).await? {
         return Ok(Err(blocked));
     }
     let policy = &app.config.hotdesk;
     let store = single_writes(app);
-    let (user, user_outcome) = store.update_guard(&user_key(extension), |g| {
-        if g.locked_until > now {
-            return None;
-        }
-        Some(count_user(g, policy, now))
-    })?;
+    let (user, user_outcome) = store
+        .update_guard(&user_key(extension), |g| {
+            if g.locked_until > now {
+                return None;
+            }
+            Some(count_user(g, policy, now))
+        })
+        .await?;
     let Some(user_locked) = user_outcome else {
         return Ok(Err(Blocked::Extension {
             until: user.locked_until,
         }));
     };
-    let (_, throttled_phone) = store.update_guard(&device_key(mac), |g| {
-        count_in_window(
-            g,
-            now,
-            policy.device_max_failures,
-            policy.device_window_secs,
-            policy.device_throttle_secs,
-        )
-    })?;
-    let (_, paused_everyone) = store.update_guard(GLOBAL_KEY, |g| {
-        count_in_window(
-            g,
-            now,
-            policy.global_max_failures,
-            policy.global_window_secs,
-            policy.global_pause_secs,
-        )
-    })?;
+    let (_, throttled_phone) = store
+        .update_guard(&device_key(mac), |g| {
+            count_in_window(
+                g,
+                now,
+                policy.device_max_failures,
+                policy.device_window_secs,
+                policy.device_throttle_secs,
+            )
+        })
+        .await?;
+    let (_, paused_everyone) = store
+        .update_guard(GLOBAL_KEY, |g| {
+            count_in_window(
+                g,
+                now,
+                policy.global_max_failures,
+                policy.global_window_secs,
+                policy.global_pause_secs,
+            )
+        })
+        .await?;
     let if_wrong = if user_locked {
         Failure::ExtensionLocked {
             until: user.locked_until,
@@ -151,7 +157,7 @@ pub fn charge(
 }
 
 /// The PIN was wrong: the charge stands; records the locks it set.
-pub fn confirm_failure(app: &App, extension: &str, mac: Mac, charge: &Charge) {
+pub async fn confirm_failure(app: &App, extension: &str, mac: Mac, charge: &Charge) {
     let lockout = |detail: String| {
         crate::ops::audit::record(app, Event::phone(Kind::LoginLockout, detail).subject(mac))
     };
@@ -159,22 +165,31 @@ pub fn confirm_failure(app: &App, extension: &str, mac: Mac, charge: &Charge) {
         lockout(format!(
             "{extension}: logins locked until {} after repeated wrong PINs",
             crate::clock::rfc3339(until)
-        ));
+        ))
+        .await;
     }
     if charge.throttled_phone {
-        lockout("phone throttled: too many failed hot-desk logins from it".into());
+        lockout("phone throttled: too many failed hot-desk logins from it".into()).await;
     }
     if charge.paused_everyone {
         lockout(
             "all hot-desk logins paused: too many failed logins across phones (PIN spray?)".into(),
-        );
+        )
+        .await;
     }
 }
 
 /// The PIN was right: the extension's record is cleared, and the phone's and the site's
 /// counters get the attempt back, with any lock this very attempt set.
-pub fn refund(app: &App, extension: &str, mac: Mac, charge: &Charge) -> Result<(), StoreError> {
-    single_writes(app).remove_guard(&user_key(extension))?;
+pub async fn refund(
+    app: &App,
+    extension: &str,
+    mac: Mac,
+    charge: &Charge,
+) -> Result<(), StoreError> {
+    single_writes(app)
+        .remove_guard(&user_key(extension))
+        .await?;
     let give_back = |g: &mut GuardRecord, set_lock: bool| {
         g.failures = g.failures.saturating_sub(1);
         if set_lock {
@@ -182,21 +197,25 @@ pub fn refund(app: &App, extension: &str, mac: Mac, charge: &Charge) -> Result<(
             g.lockouts = g.lockouts.saturating_sub(1);
         }
     };
-    single_writes(app).update_guard(&device_key(mac), |g| give_back(g, charge.throttled_phone))?;
-    single_writes(app).update_guard(GLOBAL_KEY, |g| give_back(g, charge.paused_everyone))?;
+    single_writes(app)
+        .update_guard(&device_key(mac), |g| give_back(g, charge.throttled_phone))
+        .await?;
+    single_writes(app)
+        .update_guard(GLOBAL_KEY, |g| give_back(g, charge.paused_everyone))
+        .await?;
     Ok(())
 }
 
 /// The admin's unlock: failures and lockouts of the extension are forgotten.
-pub fn unlock(store: &Writer, extension: &str) -> Result<GuardRecord, StoreError> {
-    let before = store.guard(&user_key(extension))?;
-    store.remove_guard(&user_key(extension))?;
+pub async fn unlock(store: &Writer<'_>, extension: &str) -> Result<GuardRecord, StoreError> {
+    let before = store.guard(&user_key(extension)).await?;
+    store.remove_guard(&user_key(extension)).await?;
     Ok(before)
 }
 
 /// The extension's counter as the admin API shows it.
-pub fn extension_state(app: &App, extension: &str) -> Result<GuardRecord, StoreError> {
-    app.store.guard(&user_key(extension))
+pub async fn extension_state(app: &App, extension: &str) -> Result<GuardRecord, StoreError> {
+    app.store.guard(&user_key(extension)).await
 }
 
 /// `true` when this failure locked the extension.

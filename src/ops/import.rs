@@ -5,7 +5,7 @@
 use super::{Actor, OpError, WriteTx, devices, sessions, users};
 use crate::app::App;
 use crate::model::{DeviceRecord, UserRecord};
-use crate::store::Store;
+use crate::store::Reads;
 
 /// A record to write, with the record it replaces as planned (`None`: a new one).
 pub type Planned<R> = (R, Option<R>);
@@ -40,13 +40,13 @@ pub async fn commit_users(
     let mut tx = WriteTx::begin(app, by).await;
     for (record, planned) in writes {
         let key = record.extension.as_str();
-        unchanged_since_planned(tx.user(&record.extension)?, planned, key)?;
+        unchanged_since_planned(tx.user(&record.extension).await?, planned, key)?;
     }
     let records: Vec<UserRecord> = writes.iter().map(|(r, _)| r.clone()).collect();
-    tx.put_users(&records)?;
+    tx.put_users(&records).await?;
     for (record, planned) in writes {
         tx.changed(&record.extension, outcome(planned));
-        if let Some(left) = users::leave_if_barred(&tx, record)? {
+        if let Some(left) = users::leave_if_barred(&tx, record).await? {
             tx.reload(left);
         }
     }
@@ -65,9 +65,9 @@ fn admin_fields(d: &DeviceRecord) -> impl PartialEq + '_ {
 
 /// Users on lines and profiles still exist (an admin may have deleted one while the file was
 /// being checked).
-fn references_exist(store: &Store, d: &DeviceRecord) -> Result<(), OpError> {
+async fn references_exist(store: &dyn Reads, d: &DeviceRecord) -> Result<(), OpError> {
     for extension in d.lines.values() {
-        if store.user(extension)?.is_none() {
+        if store.user(extension).await?.is_none() {
             return Err(OpError::conflict(format!(
                 "{}: user {extension} was deleted while the import was being checked; nothing was changed, import again",
                 d.mac
@@ -75,7 +75,7 @@ fn references_exist(store: &Store, d: &DeviceRecord) -> Result<(), OpError> {
         }
     }
     if let Some(profile) = &d.profile
-        && store.profile(profile)?.is_none()
+        && store.profile(profile).await?.is_none()
     {
         return Err(OpError::conflict(format!(
             "{}: profile {profile} was deleted while the import was being checked; nothing was changed, import again",
@@ -92,7 +92,7 @@ pub async fn commit_devices(
 ) -> Result<(), OpError> {
     let mut tx = WriteTx::begin(app, by).await;
     for (record, planned) in writes {
-        let current = tx.device(record.mac)?;
+        let current = tx.device(record.mac).await?;
         let changed = match (&current, planned) {
             (Some(now), Some(then)) => admin_fields(now) != admin_fields(then),
             (now, then) => now.is_some() != then.is_some(),
@@ -103,16 +103,16 @@ pub async fn commit_devices(
                 record.mac
             )));
         }
-        references_exist(&tx, record)?;
+        references_exist(tx.reads(), record).await?;
     }
     let mut records: Vec<DeviceRecord> = writes.iter().map(|(r, _)| r.clone()).collect();
     for record in &mut records {
-        sessions::issue_token_if_missing(&tx, record)?;
+        sessions::issue_token_if_missing(&tx, record).await?;
     }
-    devices::merge(&tx, &records)?;
+    devices::merge(&tx, &records).await?;
     for (record, planned) in writes {
         if planned.is_none() {
-            tx.remove_unregistered(record.mac)?;
+            tx.remove_unregistered(record.mac).await?;
         } else {
             // Changed configs: phones that listen for a check-sync fetch them now.
             tx.reload(record.clone());

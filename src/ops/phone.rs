@@ -21,30 +21,34 @@ use crate::store::{DeviceSnapshot, StoreError};
 const LAST_SEEN_RESOLUTION_SECS: i64 = 60;
 
 /// Stores a file the phone uploaded (a log, a contact list), within the device's budget.
-pub fn store_upload(
+pub async fn store_upload(
     app: &App,
     mac: Mac,
     name: &str,
     content: &[u8],
     now: i64,
 ) -> Result<(), StoreError> {
-    single_writes(app).put_upload(
-        mac,
-        name,
-        content,
-        now,
-        app.config.limits.max_uploads_per_device_bytes,
-    )
+    single_writes(app)
+        .put_upload(
+            mac,
+            name,
+            content,
+            now,
+            app.config.limits.max_uploads_per_device_bytes,
+        )
+        .await
 }
 
 /// Takes the claim atomically: of two racing first requests only one gets the config.
-pub fn claim(
+pub async fn claim(
     app: &App,
     mac: Mac,
     address: IpAddr,
     now: i64,
 ) -> Result<Option<DeviceRecord>, StoreError> {
-    let outcome = single_writes(app).update_device(mac, |d| access::take_claim(d, address, now))?;
+    let outcome = single_writes(app)
+        .update_device(mac, |d| access::take_claim(d, address, now))
+        .await?;
     Ok(match outcome {
         Some((device, true)) => {
             crate::ops::audit::record(
@@ -55,7 +59,8 @@ pub fn claim(
                 )
                 .source(address)
                 .subject(mac),
-            );
+            )
+            .await;
             Some(device)
         }
         _ => None,
@@ -63,55 +68,60 @@ pub fn claim(
 }
 
 /// Closes an open claim window: the phone proved itself by credentials or certificate.
-pub fn close_claim(app: &App, mac: Mac, now: i64) -> Result<(), StoreError> {
-    single_writes(app).update_device(mac, |d| access::close_claim(d, now))?;
+pub async fn close_claim(app: &App, mac: Mac, now: i64) -> Result<(), StoreError> {
+    single_writes(app)
+        .update_device(mac, |d| access::close_claim(d, now))
+        .await?;
     Ok(())
 }
 
 /// A hot-desk device proven by its request gets its login token before its file is rendered,
 /// if its record has none (one written before tokens were issued at registration).
-pub fn issue_missing_login_token(
+pub async fn issue_missing_login_token(
     app: &App,
     device: Arc<DeviceSnapshot>,
 ) -> Result<Arc<DeviceSnapshot>, StoreError> {
     if !device.record.hotdesk || device.record.login_token.is_some() {
         return Ok(device);
     }
-    super::sessions::ensure_login_token(app, &device.record)?;
+    super::sessions::ensure_login_token(app, &device.record).await?;
     Ok(app
         .store
-        .device_snapshot(device.record.mac)?
+        .device_snapshot(device.record.mac)
+        .await?
         .unwrap_or(device))
 }
 
 /// Keeps what we know of the requesting MAC current: auto-fill and last seen for registered
 /// devices, the seen-unregistered list for others. Writes only what changed. Returns the
 /// device as it is now, if registered.
-pub fn note_sighting(
+pub async fn note_sighting(
     app: &App,
     mac: Mac,
     identification: &Identification,
     address: IpAddr,
     now: i64,
 ) -> Result<Option<Arc<DeviceSnapshot>>, StoreError> {
-    if let Some(snapshot) = app.store.device_snapshot(mac)?
+    if let Some(snapshot) = app.store.device_snapshot(mac).await?
         && !sighting_is_news(&snapshot.record, identification, address, now)
     {
         return Ok(Some(snapshot));
     }
     let address = address.to_string();
-    let updated = single_writes(app).update_device(mac, |device| {
-        update_device_facts(device, identification, &address, now)
-    })?;
+    let updated = single_writes(app)
+        .update_device(mac, |device| {
+            update_device_facts(device, identification, &address, now)
+        })
+        .await?;
     match updated {
         Some((device, event)) => {
             if let Some(event) = event {
-                log_fact_event(app, &device, event);
+                log_fact_event(app, &device, event).await;
             }
-            app.store.device_snapshot(mac)
+            app.store.device_snapshot(mac).await
         }
         None => {
-            note_unregistered(app, mac, identification, address, now)?;
+            note_unregistered(app, mac, identification, address, now).await?;
             Ok(None)
         }
     }
@@ -200,7 +210,7 @@ fn update_device_facts(
     }
 }
 
-fn log_fact_event(app: &App, device: &DeviceRecord, event: FactEvent) {
+async fn log_fact_event(app: &App, device: &DeviceRecord, event: FactEvent) {
     let model = device
         .model
         .as_ref()
@@ -224,12 +234,12 @@ fn log_fact_event(app: &App, device: &DeviceRecord, event: FactEvent) {
             if let Some(address) = device.last_address.as_deref().and_then(|a| a.parse().ok()) {
                 event = event.source(address);
             }
-            crate::ops::audit::record(app, event)
+            crate::ops::audit::record(app, event).await
         }
     }
 }
 
-fn note_unregistered(
+async fn note_unregistered(
     app: &App,
     mac: Mac,
     identification: &Identification,
@@ -239,22 +249,24 @@ fn note_unregistered(
     let vendor = identification.vendor().map(str::to_string);
     let model = identification.model().cloned();
     let firmware = identification.firmware().map(str::to_string);
-    let refreshed = single_writes(app).update_unregistered(mac, |seen| {
-        if now - seen.last_seen >= LAST_SEEN_RESOLUTION_SECS {
-            seen.last_seen = now;
-            seen.requests += 1;
-        }
-        seen.last_address = Some(address.clone());
-        if vendor.is_some() {
-            seen.vendor.clone_from(&vendor);
-        }
-        if model.is_some() {
-            seen.model.clone_from(&model);
-        }
-        if firmware.is_some() {
-            seen.firmware.clone_from(&firmware);
-        }
-    })?;
+    let refreshed = single_writes(app)
+        .update_unregistered(mac, |seen| {
+            if now - seen.last_seen >= LAST_SEEN_RESOLUTION_SECS {
+                seen.last_seen = now;
+                seen.requests += 1;
+            }
+            seen.last_address = Some(address.clone());
+            if vendor.is_some() {
+                seen.vendor.clone_from(&vendor);
+            }
+            if model.is_some() {
+                seen.model.clone_from(&model);
+            }
+            if firmware.is_some() {
+                seen.firmware.clone_from(&firmware);
+            }
+        })
+        .await?;
     if refreshed.is_none() {
         info!(%mac, vendor = vendor.as_deref().unwrap_or(""), model = model.as_ref().map(|m| m.as_str()).unwrap_or(""), %address, "unregistered phone seen");
         let record = UnregisteredRecord {
@@ -268,7 +280,8 @@ fn note_unregistered(
             requests: 1,
         };
         single_writes(app)
-            .insert_unregistered(&record, app.config.provisioning.max_unregistered)?;
+            .insert_unregistered(&record, app.config.provisioning.max_unregistered)
+            .await?;
     }
     Ok(())
 }

@@ -7,18 +7,20 @@ use crate::domain::{Label, ProfileName};
 use crate::model::ProfileRecord;
 use crate::models::ModelRow;
 use crate::settings::{self, Layer, Settings, SettingsPatch};
-use crate::store::Store;
+use crate::store::Reads;
 
-pub fn existing(store: &Store, name: &ProfileName) -> Result<ProfileRecord, OpError> {
+pub async fn existing(store: &dyn Reads, name: &ProfileName) -> Result<ProfileRecord, OpError> {
     store
-        .profile(name)?
+        .profile(name)
+        .await?
         .ok_or_else(|| OpError::not_found(format!("no settings profile named {name}")))
 }
 
 /// How many devices inherit from the profile.
-pub fn devices_using(store: &Store, name: &ProfileName) -> Result<usize, OpError> {
+pub async fn devices_using(store: &dyn Reads, name: &ProfileName) -> Result<usize, OpError> {
     Ok(store
-        .devices()?
+        .devices()
+        .await?
         .iter()
         .filter(|d| d.profile.as_ref() == Some(name))
         .count())
@@ -30,8 +32,8 @@ pub async fn change_site_settings(
     patch: &SettingsPatch,
 ) -> Result<Settings, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    let next = tx.settings()?.patched(patch)?;
-    tx.put_settings(&next)?;
+    let next = tx.settings().await?.patched(patch)?;
+    tx.put_settings(&next).await?;
     tx.changed("settings", patch.summary());
     tx.commit().await?;
     Ok(next)
@@ -51,7 +53,7 @@ pub async fn create(
         created_at: app.clock.now(),
     };
     let mut tx = WriteTx::begin(app, by).await;
-    if !tx.insert_profile(&record)? {
+    if !tx.insert_profile(&record).await? {
         return Err(OpError::conflict(format!(
             "a settings profile named {} already exists",
             record.name
@@ -71,12 +73,12 @@ pub async fn change(
     patch: &SettingsPatch,
 ) -> Result<ProfileRecord, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    let mut record = existing(&tx, name)?;
+    let mut record = existing(tx.reads(), name).await?;
     record.settings = settings::patch_layer(&record.settings, patch)?;
     if let Some(description) = description {
         record.description = description;
     }
-    tx.put_profile(&record)?;
+    tx.put_profile(&record).await?;
     tx.changed(&record.name, format!("profile changed {}", patch.summary()));
     tx.commit().await?;
     Ok(record)
@@ -85,15 +87,15 @@ pub async fn change(
 /// A profile devices still inherit from cannot go: their settings would change silently.
 pub async fn delete(app: &App, by: &Actor, name: &ProfileName) -> Result<(), OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    let record = existing(&tx, name)?;
-    let count = devices_using(&tx, &record.name)?;
+    let record = existing(tx.reads(), name).await?;
+    let count = devices_using(tx.reads(), &record.name).await?;
     if count > 0 {
         return Err(OpError::conflict(format!(
             "{count} devices use settings profile {}; move them to another profile first (GET /api/v1/devices?profile={})",
             record.name, record.name
         )));
     }
-    tx.remove_profile(&record.name)?;
+    tx.remove_profile(&record.name).await?;
     tx.changed(&record.name, "profile deleted");
     tx.commit().await?;
     Ok(())
@@ -106,8 +108,8 @@ pub async fn change_model_settings(
     patch: &SettingsPatch,
 ) -> Result<Layer, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    let layer = settings::patch_layer(&tx.model_settings(row.model)?, patch)?;
-    tx.put_model_settings(row.model, &layer)?;
+    let layer = settings::patch_layer(&tx.model_settings(row.model).await?, patch)?;
+    tx.put_model_settings(row.model, &layer).await?;
     tx.changed(row.model, format!("model settings {}", patch.summary()));
     tx.commit().await?;
     Ok(layer)

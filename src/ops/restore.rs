@@ -15,9 +15,9 @@ pub async fn put_records(
 ) -> Result<(), StoreError> {
     let writer = store.begin(Permit::new()).await;
     if let Some(settings) = settings {
-        writer.put_settings(settings)?;
+        writer.put_settings(settings).await?;
     }
-    writer.put_users(users)?;
-    writer.put_devices(devices)?;
+    writer.put_users(users).await?;
+    writer.put_devices(devices).await?;
     writer.flush().await
 }

@@ -51,7 +51,7 @@ pub fn model_row(device: &DeviceRecord) -> Option<&'static ModelRow> {
 }
 
 /// The device's login token, created the first time a hot-desk config is rendered.
-pub(in crate::ops) fn ensure_login_token(
+pub(in crate::ops) async fn ensure_login_token(
     app: &App,
     device: &DeviceRecord,
 ) -> Result<Secret, StoreError> {
@@ -60,19 +60,21 @@ pub(in crate::ops) fn ensure_login_token(
     }
     let store = single_writes(app);
     let fresh = Secret::generate(LOGIN_TOKEN_LEN);
-    store.index_login_token(&fresh, device.mac)?;
-    let updated = store.update_device(device.mac, |d| {
-        d.login_token.get_or_insert_with(|| fresh.clone()).clone()
-    })?;
+    store.index_login_token(&fresh, device.mac).await?;
+    let updated = store
+        .update_device(device.mac, |d| {
+            d.login_token.get_or_insert_with(|| fresh.clone()).clone()
+        })
+        .await?;
     match updated {
         Some((_, token)) => {
             if token != fresh {
-                store.unindex_login_token(&fresh)?;
+                store.unindex_login_token(&fresh).await?;
             }
             Ok(token)
         }
         None => {
-            store.unindex_login_token(&fresh)?;
+            store.unindex_login_token(&fresh).await?;
             Ok(fresh)
         }
     }
@@ -80,13 +82,13 @@ pub(in crate::ops) fn ensure_login_token(
 
 /// A fresh login token for a hot-desk device record that has none, indexed before the record
 /// carrying it is stored (a crash in between leaves a harmless extra index entry).
-pub(in crate::ops) fn issue_token_if_missing(
-    store: &Writer,
+pub(in crate::ops) async fn issue_token_if_missing(
+    store: &Writer<'_>,
     record: &mut DeviceRecord,
 ) -> Result<(), StoreError> {
     if record.hotdesk && record.login_token.is_none() {
         let fresh = Secret::generate(LOGIN_TOKEN_LEN);
-        store.index_login_token(&fresh, record.mac)?;
+        store.index_login_token(&fresh, record.mac).await?;
         record.login_token = Some(fresh);
     }
     Ok(())
@@ -121,7 +123,7 @@ pub async fn log_in(
     now: i64,
 ) -> Result<LoginResult, StoreError> {
     let mut tx = WriteTx::begin(app, actor).await;
-    let Some(device) = tx.device(mac)? else {
+    let Some(device) = tx.device(mac).await? else {
         return Ok(LoginResult::StaleToken);
     };
     if !device
@@ -134,7 +136,7 @@ pub async fn log_in(
     if !hotdesk_slots(&device).contains(&slot) {
         return Ok(LoginResult::NotHotdesk);
     }
-    let Some(user) = tx.user(extension)? else {
+    let Some(user) = tx.user(extension).await? else {
         return Ok(LoginResult::StaleToken);
     };
     if user.locked || !user.may_hotdesk || user.pin_change_required {
@@ -143,9 +145,9 @@ pub async fn log_in(
     let here = SessionRef { mac, slot };
     let mut moved_from = None;
     if let Some(there) = user.hotdesk_at.filter(|at| *at != here) {
-        let live_there = match tx.device(there.mac)? {
+        let live_there = match tx.device(there.mac).await? {
             Some(old) => {
-                let settings = settings::of_device(&tx, &old)?;
+                let settings = settings::of_device(tx.reads(), &old).await?;
                 old.sessions
                     .get(&there.slot)
                     .is_some_and(|s| s.extension == *extension && is_live(s, &settings, now))
@@ -156,11 +158,12 @@ pub async fn log_in(
             return Ok(LoginResult::LoggedInElsewhere);
         }
         // Ended whether or not its time is up: a later change of the limits must not revive it.
-        moved_from = end_sessions_of(&tx, extension, there)?;
+        moved_from = end_sessions_of(&tx, extension, there).await?;
     }
-    tx.update_user(extension, |u| u.hotdesk_at = Some(here))?;
+    tx.update_user(extension, |u| u.hotdesk_at = Some(here))
+        .await?;
     let fresh = Secret::generate(LOGIN_TOKEN_LEN);
-    tx.index_login_token(&fresh, mac)?;
+    tx.index_login_token(&fresh, mac).await?;
     let (device, (replaced, previous_token)) = tx
         .update_device(mac, |d| {
             let replaced = d.sessions.insert(
@@ -171,15 +174,17 @@ pub async fn log_in(
                 },
             );
             (replaced, d.login_token.replace(fresh.clone()))
-        })?
+        })
+        .await?
         .expect("the device was read under the lock");
     // The token the phone used, and the one a move within this device set meanwhile.
-    tx.unindex_login_token(&Secret::from_trusted(presented_token.to_string()))?;
+    tx.unindex_login_token(&Secret::from_trusted(presented_token.to_string()))
+        .await?;
     if let Some(previous) = &previous_token {
-        tx.unindex_login_token(previous)?;
+        tx.unindex_login_token(previous).await?;
     }
     if let Some(previous) = replaced.filter(|s| s.extension != *extension) {
-        clear_pointer(&tx, &previous.extension, here)?;
+        clear_pointer(&tx, &previous.extension, here).await?;
         tx.record(
             Kind::HotdeskLogout,
             mac,
@@ -217,7 +222,7 @@ pub async fn log_out(
     reason: &str,
 ) -> Result<Option<(DeviceRecord, Vec<Extension>)>, StoreError> {
     let mut tx = WriteTx::begin(app, actor).await;
-    let Some(before) = tx.device(mac)? else {
+    let Some(before) = tx.device(mac).await? else {
         return Ok(None);
     };
     if let Some(presented) = presented_token
@@ -234,7 +239,7 @@ pub async fn log_out(
         .filter(|(s, _)| slot.is_none_or(|only| only == **s))
         .map(|(_, session)| session.extension.clone())
         .collect();
-    let after = end_sessions(&tx, mac, slot)?.unwrap_or(before);
+    let after = end_sessions(&tx, mac, slot).await?.unwrap_or(before);
     for extension in &leaving {
         tx.record(Kind::HotdeskLogout, mac, format!("{extension}: {reason}"));
     }
@@ -250,10 +255,10 @@ pub async fn log_out_user(
     reason: &str,
 ) -> Result<Option<DeviceRecord>, StoreError> {
     let mut tx = WriteTx::begin(app, actor).await;
-    let Some(at) = tx.user(extension)?.and_then(|u| u.hotdesk_at) else {
+    let Some(at) = tx.user(extension).await?.and_then(|u| u.hotdesk_at) else {
         return Ok(None);
     };
-    let left = end_sessions_of(&tx, extension, at)?;
+    let left = end_sessions_of(&tx, extension, at).await?;
     if left.is_some() {
         tx.record(
             Kind::HotdeskLogout,
@@ -267,83 +272,91 @@ pub async fn log_out_user(
 
 /// Removes sessions and rotates the token, then clears the users' pointers, as part of the
 /// change `store` writes. `None` if the device does not exist.
-pub fn end_sessions(
-    store: &Writer,
+pub async fn end_sessions(
+    store: &Writer<'_>,
     mac: Mac,
     slot: Option<u16>,
 ) -> Result<Option<DeviceRecord>, StoreError> {
     let fresh = Secret::generate(LOGIN_TOKEN_LEN);
     // Indexed before it is stored: a crash in between leaves a harmless extra entry, never a
     // token the phone has but the index lacks.
-    store.index_login_token(&fresh, mac)?;
+    store.index_login_token(&fresh, mac).await?;
     let mut old_token = None;
-    let updated = store.update_device(mac, |d| {
-        let mut ended = Vec::new();
-        d.sessions.retain(|s, session| {
-            let ends = slot.is_none_or(|only| only == *s);
-            if ends {
-                ended.push((*s, session.extension.clone()));
+    let updated = store
+        .update_device(mac, |d| {
+            let mut ended = Vec::new();
+            d.sessions.retain(|s, session| {
+                let ends = slot.is_none_or(|only| only == *s);
+                if ends {
+                    ended.push((*s, session.extension.clone()));
+                }
+                !ends
+            });
+            if d.hotdesk {
+                old_token = d.login_token.replace(fresh.clone());
             }
-            !ends
-        });
-        if d.hotdesk {
-            old_token = d.login_token.replace(fresh.clone());
-        }
-        ended
-    })?;
+            ended
+        })
+        .await?;
     let Some((device, ended)) = updated else {
-        store.unindex_login_token(&fresh)?;
+        store.unindex_login_token(&fresh).await?;
         return Ok(None);
     };
     if device.login_token.as_ref() != Some(&fresh) {
-        store.unindex_login_token(&fresh)?;
+        store.unindex_login_token(&fresh).await?;
     }
     if let Some(old) = &old_token {
-        store.unindex_login_token(old)?;
+        store.unindex_login_token(old).await?;
     }
     for (s, extension) in ended {
-        clear_pointer(store, &extension, SessionRef { mac, slot: s })?;
+        clear_pointer(store, &extension, SessionRef { mac, slot: s }).await?;
     }
     Ok(Some(device))
 }
 
 /// Ends the user's session at `at` if it is still theirs (else just clears the stale pointer);
 /// the device if a session ended.
-pub fn end_sessions_of(
-    store: &Writer,
+pub async fn end_sessions_of(
+    store: &Writer<'_>,
     extension: &Extension,
     at: SessionRef,
 ) -> Result<Option<DeviceRecord>, StoreError> {
-    let theirs = store.device(at.mac)?.is_some_and(|d| {
+    let theirs = store.device(at.mac).await?.is_some_and(|d| {
         d.sessions
             .get(&at.slot)
             .is_some_and(|s| s.extension == *extension)
     });
     if theirs {
-        return end_sessions(store, at.mac, Some(at.slot));
+        return end_sessions(store, at.mac, Some(at.slot)).await;
     }
-    clear_pointer(store, extension, at)?;
+    clear_pointer(store, extension, at).await?;
     Ok(None)
 }
 
 /// Clears the user's pointer if it still points at `at`.
-fn clear_pointer(store: &Writer, extension: &Extension, at: SessionRef) -> Result<(), StoreError> {
-    store.update_user(extension, |u| {
-        if u.hotdesk_at == Some(at) {
-            u.hotdesk_at = None;
-        }
-    })?;
+async fn clear_pointer(
+    store: &Writer<'_>,
+    extension: &Extension,
+    at: SessionRef,
+) -> Result<(), StoreError> {
+    store
+        .update_user(extension, |u| {
+            if u.hotdesk_at == Some(at) {
+                u.hotdesk_at = None;
+            }
+        })
+        .await?;
     Ok(())
 }
 
 /// Logs out every session whose time is up; the devices to tell to reload.
 pub async fn sweep_expired(app: &App, now: i64) -> Result<Vec<DeviceRecord>, StoreError> {
     let mut changed = Vec::new();
-    for device in app.store.devices()? {
+    for device in app.store.devices().await? {
         if device.sessions.is_empty() {
             continue;
         }
-        let settings = settings::of_device(&app.store, &device)?;
+        let settings = settings::of_device(app.store.reads(), &device).await?;
         for (slot, session) in &device.sessions {
             if is_live(session, &settings, now) {
                 continue;
@@ -368,9 +381,9 @@ async fn end_if_unchanged(
 ) -> Result<Option<DeviceRecord>, StoreError> {
     let actor = Actor::system("hot-desk expiry");
     let mut tx = WriteTx::begin(app, &actor).await;
-    let still = match tx.device(mac)? {
+    let still = match tx.device(mac).await? {
         Some(d) => {
-            let settings = settings::of_device(&tx, &d)?;
+            let settings = settings::of_device(tx.reads(), &d).await?;
             d.sessions
                 .get(&slot)
                 .is_some_and(|s| s == seen && !is_live(s, &settings, now))
@@ -380,7 +393,7 @@ async fn end_if_unchanged(
     if !still {
         return Ok(None);
     }
-    let after = end_sessions(&tx, mac, Some(slot))?;
+    let after = end_sessions(&tx, mac, Some(slot)).await?;
     tx.record(
         Kind::HotdeskLogout,
         mac,
@@ -401,10 +414,12 @@ pub async fn set_pin(
 ) -> Result<bool, crate::hotdesk::HotdeskError> {
     let hash = app.pins.hash(pin).await?;
     let tx = WriteTx::begin(app, actor).await;
-    let updated = tx.update_user(extension, |u| {
-        u.pin_hash = Some(hash.clone());
-        u.pin_change_required = require_change;
-    })?;
+    let updated = tx
+        .update_user(extension, |u| {
+            u.pin_hash = Some(hash.clone());
+            u.pin_change_required = require_change;
+        })
+        .await?;
     tx.commit().await?;
     Ok(updated.is_some())
 }

@@ -63,23 +63,25 @@ fn write_token_file(path: &Path, token: &Secret) -> Result<(), TokenError> {
 /// On a data directory that has never had one, creates the admin token and writes it to
 /// `token_file` (mode 0600). Returns the file's path when a token was created. Runs at start-up,
 /// before anything else can write.
-pub fn ensure_admin_token(
+pub async fn ensure_admin_token(
     store: &Store,
     token_file: &Path,
     now: i64,
 ) -> Result<Option<PathBuf>, TokenError> {
-    if store.has_tokens() {
+    if store.has_tokens().await? {
         return Ok(None);
     }
     let token = Secret::generate(TOKEN_LEN);
     write_token_file(token_file, &token)?;
     let writer = store.single_writes(Permit::new());
-    writer.insert_token(&TokenRecord {
-        name: "initial".into(),
-        sha256: sha256_hex(token.expose()),
-        created_at: now,
-    })?;
-    writer.db_flush_blocking()?;
+    writer
+        .insert_token(&TokenRecord {
+            name: "initial".into(),
+            sha256: sha256_hex(token.expose()),
+            created_at: now,
+        })
+        .await?;
+    writer.flush().await?;
     Ok(Some(token_file.to_path_buf()))
 }
 
@@ -97,7 +99,7 @@ pub async fn create(app: &App, by: &Actor, name: &Label) -> Result<Created, OpEr
         created_at: app.clock.now(),
     };
     let mut tx = WriteTx::begin(app, by).await;
-    if !tx.insert_token(&record)? {
+    if !tx.insert_token(&record).await? {
         return Err(OpError::conflict(format!(
             "a token named {:?} exists; revoke it or choose another name",
             record.name
@@ -120,7 +122,7 @@ pub async fn revoke(
     force: bool,
 ) -> Result<TokenRecord, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    let tokens = tx.tokens()?;
+    let tokens = tx.tokens().await?;
     let record = tokens
         .iter()
         .find(|t| id_of(t) == which || t.name == which)
@@ -136,7 +138,7 @@ pub async fn revoke(
             "this is the token this request uses: revoking it locks you out; use another token, or force (?force=true, --force)",
         ));
     }
-    tx.remove_token(&record.name)?;
+    tx.remove_token(&record.name).await?;
     tx.changed(
         &record.name,
         format!("token revoked (id {})", id_of(&record)),
@@ -153,20 +155,25 @@ pub fn guard_key(address: IpAddr) -> String {
 }
 
 /// Sources counting wrong admin tokens, by source key, with their counters.
-pub fn blocks(app: &App) -> Result<Vec<(String, crate::model::GuardRecord)>, StoreError> {
-    app.store.guards(GUARD_PREFIX)
+pub async fn blocks(app: &App) -> Result<Vec<(String, crate::model::GuardRecord)>, StoreError> {
+    app.store.guards(GUARD_PREFIX).await
 }
 
 /// Forgets the wrong tokens of a source (an address or an IPv6 /64), lifting its block.
 pub async fn lift_block(app: &App, by: &Actor, source: &str) -> Result<(), OpError> {
     let mut tx = WriteTx::begin(app, by).await;
     let key = format!("{GUARD_PREFIX}{source}");
-    if tx.guards(&key)?.iter().all(|(rest, _)| !rest.is_empty()) {
+    if tx
+        .guards(&key)
+        .await?
+        .iter()
+        .all(|(rest, _)| !rest.is_empty())
+    {
         return Err(OpError::not_found(format!(
             "no wrong admin tokens are recorded from {source}"
         )));
     }
-    tx.remove_guard(&key)?;
+    tx.remove_guard(&key).await?;
     tx.changed(source, "admin token block lifted");
     tx.commit().await?;
     Ok(())
@@ -174,23 +181,25 @@ pub async fn lift_block(app: &App, by: &Actor, source: &str) -> Result<(), OpErr
 
 /// Counts a missing or wrong admin token from `address`; past the limit the address is
 /// refused for a while.
-pub fn charge_failure(app: &App, address: IpAddr, now: i64) -> Result<(), StoreError> {
+pub async fn charge_failure(app: &App, address: IpAddr, now: i64) -> Result<(), StoreError> {
     let policy = &app.config.security;
     let window = policy.admin_failure_window_secs as i64;
-    let (_, blocked) = single_writes(app).update_guard(&guard_key(address), |g| {
-        if now - g.window_start >= window {
+    let (_, blocked) = single_writes(app)
+        .update_guard(&guard_key(address), |g| {
+            if now - g.window_start >= window {
+                g.failures = 0;
+                g.window_start = now;
+            }
+            g.failures += 1;
+            if g.failures < policy.admin_max_failures {
+                return false;
+            }
             g.failures = 0;
-            g.window_start = now;
-        }
-        g.failures += 1;
-        if g.failures < policy.admin_max_failures {
-            return false;
-        }
-        g.failures = 0;
-        g.lockouts += 1;
-        g.locked_until = now + policy.admin_block_secs as i64;
-        true
-    })?;
+            g.lockouts += 1;
+            g.locked_until = now + policy.admin_block_secs as i64;
+            true
+        })
+        .await?;
     super::audit::record(
         app,
         Event::by(
@@ -199,7 +208,8 @@ pub fn charge_failure(app: &App, address: IpAddr, now: i64) -> Result<(), StoreE
             "missing or wrong admin token",
         )
         .source(address),
-    );
+    )
+    .await;
     if blocked {
         super::audit::record(
             app,
@@ -214,7 +224,8 @@ pub fn charge_failure(app: &App, address: IpAddr, now: i64) -> Result<(), StoreE
                 ),
             )
             .source(address),
-        );
+        )
+        .await;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::domain::{
     DisplayName, Email, Extension, Mac, PersonName, Pin, Secret, SipPassword, SipUser,
 };
 use crate::model::{DeviceRecord, UserRecord};
-use crate::store::{Store, StoreError, Writer};
+use crate::store::{Reads, StoreError, Writer};
 
 /// What to do with a user's hot-desk PIN.
 #[derive(Debug, Clone, Default)]
@@ -62,9 +62,10 @@ pub struct UserChange {
     pub locked: Option<bool>,
 }
 
-pub fn existing(store: &Store, extension: &Extension) -> Result<UserRecord, OpError> {
+pub async fn existing(store: &dyn Reads, extension: &Extension) -> Result<UserRecord, OpError> {
     store
-        .user(extension)?
+        .user(extension)
+        .await?
         .ok_or_else(|| OpError::not_found(format!("no user with extension {extension}")))
 }
 
@@ -115,9 +116,10 @@ fn display_name_of(
 }
 
 /// The lowest extension of the configured ranges that no user has.
-pub fn next_free_extension(app: &App, store: &Store) -> Result<Extension, OpError> {
+pub async fn next_free_extension(app: &App, store: &dyn Reads) -> Result<Extension, OpError> {
     let taken: HashSet<String> = store
-        .users()?
+        .users()
+        .await?
         .into_iter()
         .map(|u| u.extension.to_string())
         .collect();
@@ -150,7 +152,7 @@ pub struct PreparedUser {
 pub async fn prepare_new(app: &App, new: &NewUser) -> Result<PreparedUser, OpError> {
     let extension = match &new.extension {
         Some(given) => given.clone(),
-        None => next_free_extension(app, &app.store)?,
+        None => next_free_extension(app, app.store.reads()).await?,
     };
     let display_name = display_name_of(
         new.display_name.as_ref(),
@@ -214,7 +216,7 @@ pub struct Created {
 pub async fn create(app: &App, by: &Actor, new: &NewUser) -> Result<Created, OpError> {
     let mut prepared = prepare_new(app, new).await?;
     let mut tx = WriteTx::begin(app, by).await;
-    while !tx.insert_user(&prepared.record)? {
+    while !tx.insert_user(&prepared.record).await? {
         if prepared.extension_given {
             return Err(OpError::conflict(format!(
                 "a user with extension {} already exists",
@@ -222,7 +224,7 @@ pub async fn create(app: &App, by: &Actor, new: &NewUser) -> Result<Created, OpE
             )));
         }
         // Another admin took the free extension meanwhile: the next one, under the lock now.
-        let extension = next_free_extension(app, &tx)?;
+        let extension = next_free_extension(app, tx.reads()).await?;
         if let Some(pin) = &prepared.pin {
             app.config.hotdesk.pin_policy().check(pin, &extension)?;
         }
@@ -351,19 +353,19 @@ pub async fn prepare_change(
 
 /// A user who may no longer be logged in (locked, or barred from hot-desking) leaves the phone
 /// they are at, in the change `store` writes; that phone is returned.
-pub fn leave_if_barred(
-    store: &Writer,
+pub async fn leave_if_barred(
+    store: &Writer<'_>,
     user: &UserRecord,
 ) -> Result<Option<DeviceRecord>, StoreError> {
     Ok(match user.hotdesk_at {
         Some(at) if user.locked || !user.may_hotdesk => {
-            sessions::end_sessions_of(store, &user.extension, at)?
+            sessions::end_sessions_of(store, &user.extension, at).await?
         }
         _ => None,
     })
 }
 
-fn left_because(tx: &mut WriteTx, user: &Extension, left: Option<DeviceRecord>, reason: &str) {
+fn left_because(tx: &mut WriteTx<'_>, user: &Extension, left: Option<DeviceRecord>, reason: &str) {
     if let Some(device) = left {
         tx.record(
             crate::audit::Kind::HotdeskLogout,
@@ -391,9 +393,10 @@ pub async fn change(
     let prepared = prepare_change(app, extension, change).await?;
     let mut tx = WriteTx::begin(app, by).await;
     let (stored, ()) = tx
-        .update_user(extension, |u| prepared.apply_to(u))?
+        .update_user(extension, |u| prepared.apply_to(u))
+        .await?
         .ok_or_else(|| OpError::not_found(format!("no user with extension {extension}")))?;
-    let left = leave_if_barred(&tx, &stored)?;
+    let left = leave_if_barred(&tx, &stored).await?;
     left_because(&mut tx, extension, left, "locked by an admin");
     tx.changed(extension, prepared.detail());
     tx.commit().await?;
@@ -406,20 +409,21 @@ pub async fn change(
 
 /// Sets `locked` in the change `tx` makes; unlocking also clears the failed-PIN lockout, and
 /// locking ends a hot-desk login.
-fn set_locked(
-    tx: &mut WriteTx,
+async fn set_locked(
+    tx: &mut WriteTx<'_>,
     extension: &Extension,
     locked: bool,
 ) -> Result<UserRecord, OpError> {
     let (stored, ()) = tx
-        .update_user(extension, |u| u.locked = locked)?
+        .update_user(extension, |u| u.locked = locked)
+        .await?
         .ok_or_else(|| OpError::not_found(format!("no user with extension {extension}")))?;
     if locked {
         tx.changed(extension, "locked");
-        let left = leave_if_barred(tx, &stored)?;
+        let left = leave_if_barred(tx, &stored).await?;
         left_because(tx, extension, left, "locked by an admin");
     } else {
-        let before = guard::unlock(tx, extension.as_str())?;
+        let before = guard::unlock(tx, extension.as_str()).await?;
         tx.changed(
             extension,
             format!(
@@ -440,7 +444,7 @@ pub async fn set_lock(
     locked: bool,
 ) -> Result<UserRecord, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    let stored = set_locked(&mut tx, extension, locked)?;
+    let stored = set_locked(&mut tx, extension, locked).await?;
     tx.commit().await?;
     Ok(stored)
 }
@@ -490,7 +494,7 @@ pub async fn bulk(
     let mut tx = WriteTx::begin(app, by).await;
     let mut unknown = Vec::new();
     for extension in extensions {
-        if tx.user(extension)?.is_none() {
+        if tx.user(extension).await?.is_none() {
             unknown.push(extension.to_string());
         }
     }
@@ -503,13 +507,13 @@ pub async fn bulk(
     for extension in extensions {
         match action {
             BulkAction::Lock => {
-                set_locked(&mut tx, extension, true)?;
+                set_locked(&mut tx, extension, true).await?;
             }
             BulkAction::Unlock => {
-                set_locked(&mut tx, extension, false)?;
+                set_locked(&mut tx, extension, false).await?;
             }
             BulkAction::Delete => {
-                remove(&mut tx, extension)?;
+                remove(&mut tx, extension).await?;
             }
         }
     }
@@ -519,7 +523,7 @@ pub async fn bulk(
 
 /// Logs the user out of the hot-desk phone they are at; the user afterwards.
 pub async fn logout(app: &App, by: &Actor, extension: &Extension) -> Result<UserRecord, OpError> {
-    existing(&app.store, extension)?;
+    existing(app.store.reads(), extension).await?;
     match sessions::log_out_user(app, by, extension, "logged out by an admin").await? {
         Some(device) => crate::hotdesk::notify::reload(app, &device),
         None => {
@@ -528,34 +532,35 @@ pub async fn logout(app: &App, by: &Actor, extension: &Extension) -> Result<User
             )));
         }
     }
-    existing(&app.store, extension)
+    existing(app.store.reads(), extension).await
 }
 
 /// Deletes the user, frees every line they had and logs them out, so no config carries their
 /// account. The devices whose lines were freed.
 pub async fn delete(app: &App, by: &Actor, extension: &Extension) -> Result<Vec<Mac>, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    let freed = remove(&mut tx, extension)?;
+    let freed = remove(&mut tx, extension).await?;
     tx.commit().await?;
     Ok(freed)
 }
 
 /// Removes the user in the change `tx` makes: frees their lines, ends their login.
-fn remove(tx: &mut WriteTx, extension: &Extension) -> Result<Vec<Mac>, OpError> {
-    let user = existing(tx, extension)?;
+async fn remove(tx: &mut WriteTx<'_>, extension: &Extension) -> Result<Vec<Mac>, OpError> {
+    let user = existing(tx.reads(), extension).await?;
     if let Some(at) = user.hotdesk_at {
-        let left = sessions::end_sessions_of(tx, extension, at)?;
+        let left = sessions::end_sessions_of(tx, extension, at).await?;
         left_because(tx, extension, left, "deleted by an admin");
     }
     let mut freed = Vec::new();
-    for device in tx.devices()? {
+    for device in tx.devices().await? {
         if device.lines.values().any(|e| e == extension) {
-            tx.update_device(device.mac, |d| d.lines.retain(|_, e| e != extension))?;
+            tx.update_device(device.mac, |d| d.lines.retain(|_, e| e != extension))
+                .await?;
             freed.push(device.mac);
         }
     }
-    tx.remove_user(extension)?;
-    guard::unlock(tx, extension.as_str())?;
+    tx.remove_user(extension).await?;
+    guard::unlock(tx, extension.as_str()).await?;
     tx.changed(
         extension,
         format!("deleted; lines freed on {} devices", freed.len()),

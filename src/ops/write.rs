@@ -25,12 +25,6 @@ impl Permit {
     pub(in crate::ops) fn new() -> Permit {
         Permit(())
     }
-
-    /// For the storage module's own unit tests.
-    #[cfg(test)]
-    pub(crate) fn for_tests() -> Permit {
-        Permit(())
-    }
 }
 
 pub struct WriteTx<'a> {
@@ -94,7 +88,7 @@ impl<'a> WriteTx<'a> {
         } = self;
         let now = app.clock.now();
         for event in &events {
-            writer.append_audit(event.to_record(now))?;
+            writer.append_audit(event.to_record(now)).await?;
         }
         writer.flush().await?;
         drop(writer);

@@ -19,5 +19,6 @@ mod operations;
 mod provisioning;
 mod render_cache;
 mod security;
+mod storage;
 mod vendors;
 mod xmlflat;

@@ -242,15 +242,24 @@ async fn rendering_writes_nothing_the_admin_preview_included() {
         .add_device(json!({"mac": "001565aabb04", "model": "T46S", "hotdesk": true}))
         .await;
     let mac = deskprov::domain::Mac::parse("001565aabb04").unwrap();
-    let stored = || server.running().app.store.device(mac).unwrap().unwrap();
-    let registered = stored();
+    let stored = || async {
+        server
+            .running()
+            .app
+            .store
+            .device(mac)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let registered = stored().await;
     assert!(registered.login_token.is_some(), "issued at registration");
 
     let preview = server
         .api(Method::GET, "/api/v1/devices/001565aabb04/render", None)
         .await;
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.text());
-    assert_eq!(stored(), registered, "the preview changed the record");
+    assert_eq!(stored().await, registered, "the preview changed the record");
 
     let phone = server
         .phone_get(
@@ -261,7 +270,7 @@ async fn rendering_writes_nothing_the_admin_preview_included() {
     assert_eq!(phone.status, StatusCode::OK);
     assert_eq!(login_path(&phone.text()), login_path(&preview.text()));
     assert_eq!(
-        stored().login_token,
+        stored().await.login_token,
         registered.login_token,
         "the phone's fetch rendered with the token it had"
     );

@@ -1,0 +1,199 @@
+//! The storage interface: what every backend (sled embedded, PostgreSQL shared) provides, per
+//! table, in typed records. Reads and writes are separate traits so that [`super::Store`] can
+//! hand out reads to anyone and writes only through a [`super::Writer`].
+//!
+//! Rules every backend keeps (the generic test suite in tests/integration/storage.rs checks
+//! them): an `insert_*` writes only a new key; an `update_*` applies its change atomically
+//! (retrying it on a concurrent write, so it may run more than once) and writes only when the
+//! record changed; `flush` makes every write so far durable; the revision grows after every
+//! write of what rendered configs depend on besides the device record (users, settings,
+//! profiles, model settings); the latest ban end is never earlier than any stored ban.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{DeviceSnapshot, Result};
+use crate::domain::{Extension, Mac, ProfileName, Secret};
+use crate::model::{
+    AuditRecord, DeviceRecord, GuardRecord, ProfileRecord, SourceRecord, TokenRecord,
+    UnregisteredRecord, UserRecord,
+};
+use crate::settings::{Layer, Settings};
+
+pub type Keep<'a, T> = &'a (dyn Fn(&T) -> bool + Send + Sync);
+pub type Change<'a, T> = &'a mut (dyn FnMut(&mut T) + Send);
+
+#[async_trait]
+pub trait Reads: Send + Sync {
+    /// Grows after every write of what rendered configs depend on besides the device record;
+    /// read it before reading what a render uses.
+    fn revision(&self) -> u64;
+    /// Whether a source ban may be in force at `now`: false means no ban read is needed.
+    fn any_ban_reaches(&self, now: i64) -> bool;
+    /// The key that signs HTTP Digest nonces, the same for every node of a site.
+    fn nonce_key(&self) -> [u8; 32];
+
+    async fn device(&self, mac: Mac) -> Result<Option<DeviceRecord>>;
+    /// The device decoded, and its render fingerprint, as stored now (a backend may keep
+    /// decoded records while they are unchanged).
+    async fn device_snapshot(&self, mac: Mac) -> Result<Option<Arc<DeviceSnapshot>>>;
+    async fn devices(&self) -> Result<Vec<DeviceRecord>>;
+    /// Devices in MAC order after `after` that `keep` accepts, at most `limit`; and whether
+    /// more remain.
+    async fn devices_page(
+        &self,
+        after: Option<Mac>,
+        limit: usize,
+        keep: Keep<'_, DeviceRecord>,
+    ) -> Result<(Vec<DeviceRecord>, bool)>;
+    /// The device a login token was issued to (the caller compares the token with the
+    /// device's current one: an index entry outlives a rotation until it is removed).
+    async fn device_by_login_token(&self, token: &str) -> Result<Option<DeviceRecord>>;
+
+    async fn user(&self, extension: &Extension) -> Result<Option<UserRecord>>;
+    async fn users(&self) -> Result<Vec<UserRecord>>;
+    /// Users in extension order (as text) after `after`, at most `limit`; and whether more remain.
+    async fn users_page(
+        &self,
+        after: Option<&Extension>,
+        limit: usize,
+    ) -> Result<(Vec<UserRecord>, bool)>;
+
+    async fn unregistered(&self) -> Result<Vec<UnregisteredRecord>>;
+    async fn unregistered_page(
+        &self,
+        after: Option<Mac>,
+        limit: usize,
+    ) -> Result<(Vec<UnregisteredRecord>, bool)>;
+    async fn unregistered_device(&self, mac: Mac) -> Result<Option<UnregisteredRecord>>;
+
+    async fn upload(&self, mac: Mac, name: &str) -> Result<Option<Vec<u8>>>;
+    /// Name, size and time of each file the device uploaded.
+    async fn uploads(&self, mac: Mac) -> Result<Vec<(String, usize, i64)>>;
+
+    /// The counter under `key`, or a zero one.
+    async fn guard(&self, key: &str) -> Result<GuardRecord>;
+    /// The counters whose keys start with `prefix`, with the rest of their keys.
+    async fn guards(&self, prefix: &str) -> Result<Vec<(String, GuardRecord)>>;
+
+    async fn source(&self, key: &str) -> Result<Option<SourceRecord>>;
+    async fn sources(&self) -> Result<Vec<(String, SourceRecord)>>;
+
+    /// Records older than the id `before` (from the newest without) that `keep` accepts,
+    /// newest first, at most `limit`; and whether more remain.
+    async fn audit(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+        keep: Keep<'_, AuditRecord>,
+    ) -> Result<(Vec<AuditRecord>, bool)>;
+
+    async fn profile(&self, name: &ProfileName) -> Result<Option<ProfileRecord>>;
+    async fn profiles(&self) -> Result<Vec<ProfileRecord>>;
+    async fn model_settings(&self, model: &str) -> Result<Layer>;
+    async fn all_model_settings(&self) -> Result<Vec<(String, Layer)>>;
+    async fn settings(&self) -> Result<Settings>;
+
+    async fn tokens(&self) -> Result<Vec<TokenRecord>>;
+    /// True while the store holds an admin token.
+    async fn has_tokens(&self) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait Writes: Send + Sync {
+    /// Inserts a new device; `false` if the MAC is already registered (nothing written).
+    async fn insert_device(&self, record: &DeviceRecord) -> Result<bool>;
+    /// The device after `change`; `None` if there is no such device.
+    async fn update_device(
+        &self,
+        mac: Mac,
+        change: Change<'_, DeviceRecord>,
+    ) -> Result<Option<DeviceRecord>>;
+    async fn remove_device(&self, mac: Mac) -> Result<bool>;
+    /// Writes every record in one transaction: a new MAC as given, an existing one through
+    /// `merge(stored, given)`.
+    async fn merge_devices(
+        &self,
+        records: &[DeviceRecord],
+        merge: for<'x, 'y> fn(&'x mut DeviceRecord, &'y DeviceRecord),
+    ) -> Result<()>;
+    /// Writes the records as given, all or none.
+    async fn put_devices(&self, records: &[DeviceRecord]) -> Result<()>;
+    async fn index_login_token(&self, token: &Secret, mac: Mac) -> Result<()>;
+    async fn unindex_login_token(&self, token: &Secret) -> Result<()>;
+
+    async fn insert_user(&self, record: &UserRecord) -> Result<bool>;
+    async fn update_user(
+        &self,
+        extension: &Extension,
+        change: Change<'_, UserRecord>,
+    ) -> Result<Option<UserRecord>>;
+    async fn remove_user(&self, extension: &Extension) -> Result<bool>;
+    /// Writes the records as given, all or none.
+    async fn put_users(&self, records: &[UserRecord]) -> Result<()>;
+
+    async fn update_unregistered(
+        &self,
+        mac: Mac,
+        change: Change<'_, UnregisteredRecord>,
+    ) -> Result<Option<UnregisteredRecord>>;
+    /// Adds a MAC to the list, dropping the stalest ones beyond `cap`.
+    async fn insert_unregistered(&self, record: &UnregisteredRecord, cap: usize) -> Result<()>;
+    async fn remove_unregistered(&self, mac: Mac) -> Result<bool>;
+
+    /// Stores a file the device uploaded, dropping its oldest others beyond `cap` bytes.
+    async fn put_upload(
+        &self,
+        mac: Mac,
+        name: &str,
+        content: &[u8],
+        now: i64,
+        cap: usize,
+    ) -> Result<()>;
+    async fn remove_uploads(&self, mac: Mac) -> Result<()>;
+
+    /// The counter after `change`, created when absent.
+    async fn update_guard(&self, key: &str, change: Change<'_, GuardRecord>)
+    -> Result<GuardRecord>;
+    async fn remove_guard(&self, key: &str) -> Result<()>;
+    /// Drops counters with nothing left to remember; how many.
+    async fn prune_guards(&self, now: i64, keep_secs: i64) -> Result<usize>;
+
+    /// The source after `change`, created when absent.
+    async fn update_source(
+        &self,
+        key: &str,
+        change: Change<'_, SourceRecord>,
+    ) -> Result<SourceRecord>;
+    async fn remove_source(&self, key: &str) -> Result<bool>;
+    /// Drops sources with nothing left to remember; how many.
+    async fn prune_sources(
+        &self,
+        now: i64,
+        window_secs: i64,
+        remember_bans_secs: i64,
+    ) -> Result<usize>;
+
+    /// Appends the record under a new id, which it returns with.
+    async fn append_audit(&self, record: AuditRecord) -> Result<AuditRecord>;
+    /// Removes the oldest records beyond `max`: first those not of `kept_kind`.
+    async fn trim_audit(&self, max: usize, kept_kind: &str) -> Result<usize>;
+
+    async fn insert_profile(&self, record: &ProfileRecord) -> Result<bool>;
+    async fn put_profile(&self, record: &ProfileRecord) -> Result<()>;
+    async fn remove_profile(&self, name: &ProfileName) -> Result<bool>;
+    async fn put_model_settings(&self, model: &str, layer: &Layer) -> Result<()>;
+    async fn put_settings(&self, settings: &Settings) -> Result<()>;
+
+    async fn insert_token(&self, record: &TokenRecord) -> Result<bool>;
+    async fn remove_token(&self, name: &str) -> Result<bool>;
+
+    /// Makes every write so far durable.
+    async fn flush(&self) -> Result<()>;
+}
+
+/// A storage backend: reads and writes.
+pub trait Backend: Reads + Writes {}
+
+impl<T: Reads + Writes> Backend for T {}

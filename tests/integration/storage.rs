@@ -1,0 +1,296 @@
+//! The storage interface's promises, written once against the traits and run against every
+//! backend: the embedded sled store and the in-memory one (and, when it comes, PostgreSQL).
+
+use deskprov::domain::{Extension, Mac, Secret};
+use deskprov::model::{AuditRecord, DeviceRecord, UnregisteredRecord, UserRecord};
+use deskprov::store::memory::MemoryBackend;
+use deskprov::store::sled::SledBackend;
+use deskprov::store::{Backend, StoreError};
+
+fn device(mac: &str) -> DeviceRecord {
+    DeviceRecord::blank(Mac::parse(mac).unwrap(), 0, Secret::generate(8))
+}
+
+fn user(extension: &str) -> UserRecord {
+    UserRecord {
+        extension: Extension::parse(extension).unwrap(),
+        display_name: deskprov::domain::DisplayName::parse("Storage Suite").unwrap(),
+        sip_user: deskprov::domain::SipUser::parse(extension).unwrap(),
+        sip_password: Secret::generate(20),
+        created_at: 0,
+        email: None,
+        pin_hash: None,
+        pin_change_required: false,
+        may_hotdesk: true,
+        locked: false,
+        hotdesk_at: None,
+        first_name: None,
+        last_name: None,
+        language: None,
+    }
+}
+
+/// Every rule of the interface, against one backend.
+async fn suite(b: &dyn Backend) {
+    insert_is_once_and_update_is_atomic(b).await;
+    pages_are_in_key_order_and_say_whether_more_remain(b).await;
+    the_revision_grows_with_what_configs_depend_on(b).await;
+    unregistered_is_bounded_and_evicts_the_stalest(b).await;
+    pruning_keeps_a_banned_source_until_its_bans_are_old(b).await;
+    the_audit_trail_pages_newest_first_and_trims_phone_events_first(b).await;
+    login_tokens_find_their_device(b).await;
+    uploads_are_bounded_per_device(b).await;
+}
+
+async fn insert_is_once_and_update_is_atomic(b: &dyn Backend) {
+    let d = device("001565000001");
+    assert!(b.insert_device(&d).await.unwrap());
+    assert!(!b.insert_device(&d).await.unwrap());
+    let updated = b
+        .update_device(d.mac, &mut |r| r.firmware = Some("1.2".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.firmware.as_deref(), Some("1.2"));
+    let stored = b.device(d.mac).await.unwrap().unwrap();
+    assert_eq!(stored.firmware.as_deref(), Some("1.2"));
+    let snapshot = b.device_snapshot(d.mac).await.unwrap().unwrap();
+    assert_eq!(snapshot.record, stored);
+    assert_eq!(snapshot.fingerprint, stored.render_fingerprint());
+    let missing = Mac::parse("001565000002").unwrap();
+    assert!(
+        b.update_device(missing, &mut |_| ())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(b.remove_device(d.mac).await.unwrap());
+    assert!(!b.remove_device(d.mac).await.unwrap());
+    assert!(b.device_snapshot(d.mac).await.unwrap().is_none());
+}
+
+async fn pages_are_in_key_order_and_say_whether_more_remain(b: &dyn Backend) {
+    let macs = ["001565000013", "001565000011", "001565000012"];
+    let records: Vec<DeviceRecord> = macs.iter().map(|m| device(m)).collect();
+    b.put_devices(&records).await.unwrap();
+    let (first, more) = b.devices_page(None, 2, &|_| true).await.unwrap();
+    let seen: Vec<String> = first.iter().map(|d| d.mac.to_string()).collect();
+    assert_eq!(seen, ["001565000011", "001565000012"]);
+    assert!(more);
+    let after = Some(first[1].mac);
+    let (rest, more) = b.devices_page(after, 2, &|_| true).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert!(!more);
+    let (odd, _) = b
+        .devices_page(None, 10, &|d| d.mac.octets()[5] % 2 == 1)
+        .await
+        .unwrap();
+    assert_eq!(odd.len(), 2);
+    for mac in macs {
+        b.remove_device(Mac::parse(mac).unwrap()).await.unwrap();
+    }
+    b.put_users(&[user("1002"), user("1001"), user("1003")])
+        .await
+        .unwrap();
+    let (users, more) = b.users_page(None, 2).await.unwrap();
+    assert_eq!(users[0].extension.as_str(), "1001");
+    assert!(more);
+    let (users, more) = b.users_page(Some(&users[1].extension), 2).await.unwrap();
+    assert_eq!(users[0].extension.as_str(), "1003");
+    assert!(!more);
+}
+
+async fn the_revision_grows_with_what_configs_depend_on(b: &dyn Backend) {
+    let before = b.revision();
+    let extension = Extension::parse("1001").unwrap();
+    b.update_user(&extension, &mut |u| u.pin_change_required = true)
+        .await
+        .unwrap();
+    assert_eq!(b.revision(), before, "a PIN flag changes no config");
+    b.update_user(&extension, &mut |u| {
+        u.display_name = deskprov::domain::DisplayName::parse("Renamed").unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(b.revision() > before, "a name is on the phone's display");
+    let before = b.revision();
+    let mut settings = b.settings().await.unwrap();
+    settings.sip_server = Some("pbx.example.com".into());
+    b.put_settings(&settings).await.unwrap();
+    assert!(b.revision() > before);
+    assert_eq!(
+        b.settings().await.unwrap().sip_server.as_deref(),
+        Some("pbx.example.com")
+    );
+}
+
+async fn unregistered_is_bounded_and_evicts_the_stalest(b: &dyn Backend) {
+    for i in 0..10u8 {
+        let rec = UnregisteredRecord {
+            mac: Mac::from_octets([0, 0x15, 0x65, 0, 1, i]),
+            vendor: None,
+            model: None,
+            firmware: None,
+            first_seen: i as i64,
+            last_seen: i as i64,
+            last_address: None,
+            requests: 1,
+        };
+        b.insert_unregistered(&rec, 4).await.unwrap();
+    }
+    let kept: Vec<u8> = b
+        .unregistered()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.mac.octets()[5])
+        .collect();
+    assert_eq!(kept, vec![6, 7, 8, 9]);
+}
+
+async fn pruning_keeps_a_banned_source_until_its_bans_are_old(b: &dyn Backend) {
+    assert!(!b.any_ban_reaches(4000));
+    b.update_source("192.0.2.7", &mut |r| {
+        r.bans = 1;
+        r.last_ban_at = 1000;
+        r.banned_until = 4600;
+    })
+    .await
+    .unwrap();
+    assert!(b.any_ban_reaches(4000), "the ban is noted");
+    assert!(!b.any_ban_reaches(4600));
+    b.update_source("192.0.2.8", &mut |r| {
+        r.refused_macs
+            .push((Mac::parse("001565000001").unwrap(), 1000))
+    })
+    .await
+    .unwrap();
+    // The ban is over and nothing is counting, but a new ban must still double.
+    assert_eq!(b.prune_sources(5000, 300, 86_400).await.unwrap(), 1);
+    assert!(b.source("192.0.2.7").await.unwrap().is_some());
+    assert!(b.source("192.0.2.8").await.unwrap().is_none());
+    assert_eq!(
+        b.prune_sources(1000 + 86_400, 300, 86_400).await.unwrap(),
+        1
+    );
+    assert!(b.source("192.0.2.7").await.unwrap().is_none());
+}
+
+fn event(kind: &str, at: i64) -> AuditRecord {
+    AuditRecord {
+        id: 0,
+        at,
+        kind: kind.into(),
+        actor: "suite".into(),
+        source: None,
+        subject: Some("001565000001".into()),
+        detail: format!("{kind} at {at}"),
+    }
+}
+
+async fn the_audit_trail_pages_newest_first_and_trims_phone_events_first(b: &dyn Backend) {
+    let mut ids = Vec::new();
+    for (i, kind) in [
+        "admin_change",
+        "config_refused",
+        "config_refused",
+        "admin_change",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ids.push(b.append_audit(event(kind, i as i64)).await.unwrap().id);
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
+    let (newest, more) = b.audit(None, 3, &|_| true).await.unwrap();
+    assert_eq!(newest[0].id, ids[3]);
+    assert!(more);
+    let (older, more) = b.audit(Some(newest[2].id), 3, &|_| true).await.unwrap();
+    assert_eq!(older.len(), 1);
+    assert!(!more);
+    let (changes, _) = b
+        .audit(None, 10, &|r| r.kind == "admin_change")
+        .await
+        .unwrap();
+    assert_eq!(changes.len(), 2);
+    assert_eq!(b.trim_audit(2, "admin_change").await.unwrap(), 2);
+    let (left, _) = b.audit(None, 10, &|_| true).await.unwrap();
+    assert!(left.iter().all(|r| r.kind == "admin_change"), "{left:?}");
+}
+
+async fn login_tokens_find_their_device(b: &dyn Backend) {
+    let mut d = device("001565000021");
+    let token = Secret::generate(32);
+    d.login_token = Some(token.clone());
+    b.insert_device(&d).await.unwrap();
+    b.index_login_token(&token, d.mac).await.unwrap();
+    let found = b.device_by_login_token(token.expose()).await.unwrap();
+    assert_eq!(found.map(|f| f.mac), Some(d.mac));
+    b.unindex_login_token(&token).await.unwrap();
+    assert!(
+        b.device_by_login_token(token.expose())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn uploads_are_bounded_per_device(b: &dyn Backend) {
+    let mac = Mac::parse("0004f2000001").unwrap();
+    b.put_upload(mac, "a.log", &[b'a'; 60], 1, 100)
+        .await
+        .unwrap();
+    b.put_upload(mac, "b.log", &[b'b'; 60], 2, 100)
+        .await
+        .unwrap();
+    let names: Vec<String> = b
+        .uploads(mac)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(n, _, _)| n)
+        .collect();
+    assert_eq!(names, ["b.log"], "the oldest file went");
+    assert_eq!(b.upload(mac, "b.log").await.unwrap().unwrap().len(), 60);
+    b.remove_uploads(mac).await.unwrap();
+    assert!(b.uploads(mac).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_sled_store_keeps_the_storage_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    suite(&SledBackend::open(dir.path()).unwrap()).await;
+}
+
+#[tokio::test]
+async fn the_memory_store_keeps_the_storage_rules() {
+    suite(&MemoryBackend::new()).await;
+}
+
+#[tokio::test]
+async fn a_sled_store_of_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        let meta = db.open_tree("meta").unwrap();
+        let newer = serde_json::to_vec(&(deskprov::store::SCHEMA_VERSION + 1)).unwrap();
+        meta.insert("schema_version", newer).unwrap();
+        db.flush().unwrap();
+    }
+    // sled's flusher thread may hold the file lock for a moment after the handle drops.
+    let mut reopened = SledBackend::open(dir.path());
+    for _ in 0..40 {
+        match &reopened {
+            Err(StoreError::Database(e)) if e.contains("lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                reopened = SledBackend::open(dir.path());
+            }
+            _ => break,
+        }
+    }
+    assert!(
+        matches!(reopened, Err(StoreError::SchemaTooNew { .. })),
+        "{:?}",
+        reopened.err()
+    );
+}
