@@ -3,12 +3,9 @@
 //! Each vendor module owns its rows (see `vendors::*::MODELS`); this module holds the row type
 //! and the look-ups over all vendors. Adding a model is adding a row.
 
-use serde::Serialize;
-
 use crate::vendors;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceKind {
     /// A desk phone with this many SIP accounts (lines).
     Desk { lines: u16 },
@@ -16,20 +13,86 @@ pub enum DeviceKind {
     DectBase { handsets: u16 },
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+/// Whether and how a hot-desk login works on a model, where its vendor's phones have hot-desk
+/// screens (`Vendor::hotdesk_screens`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HotdeskSupport {
+    /// No hot-desk login: users are assigned to its lines.
+    None,
+    /// A desk phone: a login takes line 1.
+    Desk,
+    /// A DECT base whose handsets log in one by one: the base names the handset that asks by
+    /// the query parameter `param` of every hot-desk request.
+    Handsets { param: &'static str },
+}
+
+#[derive(Debug, Clone, Copy)]
 pub struct ModelRow {
     pub vendor: &'static str,
     pub model: &'static str,
     /// The vendor's own grouping: for Yealink the firmware family number that names the
     /// common file `y0000000000XX.cfg`; `None` where the vendor has none or it is not known.
     pub family: Option<&'static str>,
-    #[serde(flatten)]
     pub kind: DeviceKind,
     /// The template that renders this model's own config file.
     pub template: &'static str,
+    pub hotdesk: HotdeskSupport,
 }
 
 impl ModelRow {
+    /// A desk phone with `lines` SIP accounts.
+    pub const fn desk(
+        vendor: &'static str,
+        model: &'static str,
+        lines: u16,
+        template: &'static str,
+    ) -> ModelRow {
+        ModelRow::of_kind(vendor, model, DeviceKind::Desk { lines }, template)
+    }
+
+    /// A DECT base with `handsets` slots.
+    pub const fn dect_base(
+        vendor: &'static str,
+        model: &'static str,
+        handsets: u16,
+        template: &'static str,
+    ) -> ModelRow {
+        ModelRow::of_kind(vendor, model, DeviceKind::DectBase { handsets }, template)
+    }
+
+    /// A row without a family. A desk phone's hot-desk login takes line 1; a DECT base has none
+    /// until its row says how the base names the handset that asks, which is model-specific.
+    const fn of_kind(
+        vendor: &'static str,
+        model: &'static str,
+        kind: DeviceKind,
+        template: &'static str,
+    ) -> ModelRow {
+        let hotdesk = match kind {
+            DeviceKind::Desk { .. } => HotdeskSupport::Desk,
+            DeviceKind::DectBase { .. } => HotdeskSupport::None,
+        };
+        ModelRow {
+            vendor,
+            model,
+            family: None,
+            kind,
+            template,
+            hotdesk,
+        }
+    }
+
+    pub const fn family(self, family: &'static str) -> ModelRow {
+        ModelRow {
+            family: Some(family),
+            ..self
+        }
+    }
+
+    pub const fn hotdesk(self, hotdesk: HotdeskSupport) -> ModelRow {
+        ModelRow { hotdesk, ..self }
+    }
+
     /// How many lines an admin can assign users to.
     pub fn lines(&self) -> u16 {
         match self.kind {
@@ -69,3 +132,42 @@ pub fn all() -> impl Iterator<Item = &'static ModelRow> {
 
 /// Lines a device of an unknown model may be given before its model is known.
 pub const MAX_LINES_UNKNOWN_MODEL: u16 = 16;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_belongs_to_the_vendor_that_lists_it() {
+        for vendor in vendors::ALL {
+            for row in vendor.models() {
+                assert_eq!(row.vendor, vendor.id(), "{}", row.model);
+            }
+        }
+    }
+
+    #[test]
+    fn hot_desk_support_fits_the_kind_of_device() {
+        for row in all() {
+            let fits = match row.hotdesk {
+                HotdeskSupport::None => true,
+                HotdeskSupport::Desk => !row.is_dect(),
+                HotdeskSupport::Handsets { param } => row.is_dect() && !param.is_empty(),
+            };
+            assert!(fits, "{} {}: {:?}", row.vendor, row.model, row.hotdesk);
+        }
+    }
+
+    #[test]
+    fn dect_families_without_a_row_have_none() {
+        for vendor in vendors::ALL {
+            for family in vendor.dect_families_without_row() {
+                assert!(
+                    vendor.models().iter().all(|row| row.family != Some(family)),
+                    "{} family {family} has a row: drop it from the list",
+                    vendor.id()
+                );
+            }
+        }
+    }
+}

@@ -400,7 +400,7 @@ fn finish(text: String, vendor: &dyn Vendor) -> Rendered {
     Rendered {
         body: Bytes::from(text),
         etag: format!("\"{hex}\""),
-        content_type: vendor.content_type(),
+        content_type: vendor.format().content_type(),
         valid_until: None,
     }
 }

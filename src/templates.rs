@@ -28,6 +28,15 @@ pub enum Format {
     Xml,
 }
 
+impl Format {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::KeyValue => "text/plain; charset=utf-8",
+            Format::Xml => "application/xml",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("template {file}: {message}")]
@@ -165,7 +174,7 @@ impl Templates {
                 .map(|row| row.template)
                 .chain([vendor.default_device_template()])
                 .chain(vendor.common_templates().iter().copied())
-                .chain(hotdesk_templates(*vendor));
+                .chain(vendor.hotdesk_screens().map(|screens| screens.template));
             for name in used {
                 if !self.names.contains_key(name) {
                     return Err(TemplateError::Missing(name.to_string()));
@@ -241,14 +250,6 @@ pub fn escape_xml(value: &str) -> String {
 }
 
 /// The 1-based line of the first `{{{` or `{{&`, if any.
-fn hotdesk_templates(vendor: &dyn vendors::Vendor) -> Vec<&'static str> {
-    std::iter::once(None)
-        .chain(vendor.models().iter().map(Some))
-        .filter_map(|row| vendor.hotdesk(row))
-        .map(|dialect| dialect.template)
-        .collect()
-}
-
 fn unescaped_output_line(source: &str) -> Option<usize> {
     source
         .lines()

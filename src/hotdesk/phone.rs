@@ -75,7 +75,7 @@ impl Visit<'_> {
             .copied()
             .collect();
         let first = *missing.first()?;
-        if !self.dialect.one_field_per_screen {
+        if !self.dialect.screens.one_field_per_screen {
             return Some(Screen::Input {
                 title,
                 url,
@@ -326,7 +326,7 @@ async fn login(visit: &Visit<'_>) -> Result<Screen, HotdeskError> {
         return Ok(Screen::Input {
             title: "Choose a new PIN",
             url,
-            fields: if visit.dialect.one_field_per_screen {
+            fields: if visit.dialect.screens.one_field_per_screen {
                 vec![OLD_PIN]
             } else {
                 vec![OLD_PIN, NEW_PIN, NEW_PIN_AGAIN]

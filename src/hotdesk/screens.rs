@@ -149,8 +149,8 @@ pub fn respond(
     screen: Screen,
 ) -> HttpResponse {
     let (body, content_type) = match dialect {
-        Some(d) => match app.templates.render(d.template, &context(screen)) {
-            Ok(body) => (body, d.content_type),
+        Some(d) => match app.templates.render(d.screens.template, &context(screen)) {
+            Ok(body) => (body, d.screens.content_type),
             Err(e) => {
                 tracing::error!(error = %e, "hot-desk screen failed to render");
                 return crate::respond::text(

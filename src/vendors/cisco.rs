@@ -11,54 +11,45 @@
 use serde_json::json;
 
 use super::{
-    FileRequest, HotdeskDialect, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in,
+    FileRequest, HotdeskScreens, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in,
 };
 use crate::domain::{Mac, ModelId};
 use crate::locale::DstChange;
-use crate::models::{DeviceKind, ModelRow};
+use crate::models::ModelRow;
 use crate::templates::Format;
 
 pub struct Cisco;
 
+const VENDOR: &str = "cisco";
 const DESK: &str = "cisco/device.xml";
 const BOOTSTRAP: &str = "cisco/bootstrap.xml";
 const HOTDESK: &str = "cisco/hotdesk.xml";
 const DEVICE_PREFIX: &str = "cisco-";
 
-const fn desk(model: &'static str, lines: u16) -> ModelRow {
-    ModelRow {
-        vendor: "cisco",
-        model,
-        family: None,
-        kind: DeviceKind::Desk { lines },
-        template: DESK,
-    }
-}
-
 /// Lines (extensions) per model from Cisco's MPP data sheets.
 static MODELS: &[ModelRow] = &[
-    desk("CP-6821-3PCC", 2),
-    desk("CP-6841-3PCC", 4),
-    desk("CP-6851-3PCC", 4),
-    desk("CP-6861-3PCC", 4),
-    desk("CP-6871-3PCC", 6),
-    desk("CP-7811-3PCC", 1),
-    desk("CP-7821-3PCC", 2),
-    desk("CP-7832-3PCC", 1),
-    desk("CP-7841-3PCC", 4),
-    desk("CP-7861-3PCC", 16),
-    desk("CP-8811-3PCC", 10),
-    desk("CP-8832-3PCC", 1),
-    desk("CP-8841-3PCC", 10),
-    desk("CP-8845-3PCC", 10),
-    desk("CP-8851-3PCC", 10),
-    desk("CP-8861-3PCC", 10),
-    desk("CP-8865-3PCC", 10),
+    ModelRow::desk(VENDOR, "CP-6821-3PCC", 2, DESK),
+    ModelRow::desk(VENDOR, "CP-6841-3PCC", 4, DESK),
+    ModelRow::desk(VENDOR, "CP-6851-3PCC", 4, DESK),
+    ModelRow::desk(VENDOR, "CP-6861-3PCC", 4, DESK),
+    ModelRow::desk(VENDOR, "CP-6871-3PCC", 6, DESK),
+    ModelRow::desk(VENDOR, "CP-7811-3PCC", 1, DESK),
+    ModelRow::desk(VENDOR, "CP-7821-3PCC", 2, DESK),
+    ModelRow::desk(VENDOR, "CP-7832-3PCC", 1, DESK),
+    ModelRow::desk(VENDOR, "CP-7841-3PCC", 4, DESK),
+    ModelRow::desk(VENDOR, "CP-7861-3PCC", 16, DESK),
+    ModelRow::desk(VENDOR, "CP-8811-3PCC", 10, DESK),
+    ModelRow::desk(VENDOR, "CP-8832-3PCC", 1, DESK),
+    ModelRow::desk(VENDOR, "CP-8841-3PCC", 10, DESK),
+    ModelRow::desk(VENDOR, "CP-8845-3PCC", 10, DESK),
+    ModelRow::desk(VENDOR, "CP-8851-3PCC", 10, DESK),
+    ModelRow::desk(VENDOR, "CP-8861-3PCC", 10, DESK),
+    ModelRow::desk(VENDOR, "CP-8865-3PCC", 10, DESK),
 ];
 
 impl Vendor for Cisco {
     fn id(&self) -> &'static str {
-        "cisco"
+        VENDOR
     }
 
     fn format(&self) -> Format {
@@ -156,16 +147,11 @@ impl Vendor for Cisco {
         })
     }
 
-    fn content_type(&self) -> &'static str {
-        "application/xml"
-    }
-
-    fn hotdesk(&self, _model: Option<&ModelRow>) -> Option<HotdeskDialect> {
-        Some(HotdeskDialect {
+    fn hotdesk_screens(&self) -> Option<HotdeskScreens> {
+        Some(HotdeskScreens {
             template: HOTDESK,
             content_type: "text/xml; charset=utf-8",
             one_field_per_screen: false,
-            handset_param: None,
         })
     }
 

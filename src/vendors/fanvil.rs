@@ -10,47 +10,38 @@ use serde_json::json;
 use super::{FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in};
 use crate::domain::{Mac, ModelId};
 use crate::locale::DstChange;
-use crate::models::{DeviceKind, ModelRow};
+use crate::models::ModelRow;
 use crate::templates::Format;
 
 pub struct Fanvil;
 
+const VENDOR: &str = "fanvil";
 const DESK: &str = "fanvil/desk.xml";
 const COMMON: &str = "fanvil/common.xml";
 
-const fn desk(model: &'static str, lines: u16) -> ModelRow {
-    ModelRow {
-        vendor: "fanvil",
-        model,
-        family: None,
-        kind: DeviceKind::Desk { lines },
-        template: DESK,
-    }
-}
-
 /// SIP lines per model from Fanvil's data sheets.
 static MODELS: &[ModelRow] = &[
-    desk("X1S", 2),
-    desk("X1SP", 2),
-    desk("X210", 20),
-    desk("X3S", 2),
-    desk("X3SG", 2),
-    desk("X3U", 6),
-    desk("X4", 6),
-    desk("X4U", 12),
-    desk("X5S", 6),
-    desk("X5U", 16),
-    desk("X6", 6),
-    desk("X6U", 20),
-    desk("X6U-PRO", 20),
-    desk("X5U-V2", 16),
-    desk("X7", 20),
-    desk("X7C", 20),
+    ModelRow::desk(VENDOR, "X1S", 2, DESK),
+    ModelRow::desk(VENDOR, "X1SP", 2, DESK),
+    ModelRow::desk(VENDOR, "X210", 20, DESK),
+    ModelRow::desk(VENDOR, "X3S", 2, DESK),
+    ModelRow::desk(VENDOR, "X3SG", 2, DESK),
+    ModelRow::desk(VENDOR, "X3U", 6, DESK),
+    ModelRow::desk(VENDOR, "X4", 6, DESK),
+    ModelRow::desk(VENDOR, "X4U", 12, DESK),
+    ModelRow::desk(VENDOR, "X5S", 6, DESK),
+    ModelRow::desk(VENDOR, "X5U", 16, DESK),
+    ModelRow::desk(VENDOR, "X6", 6, DESK),
+    ModelRow::desk(VENDOR, "X6U", 20, DESK),
+    ModelRow::desk(VENDOR, "X6U-PRO", 20, DESK),
+    ModelRow::desk(VENDOR, "X5U-V2", 16, DESK),
+    ModelRow::desk(VENDOR, "X7", 20, DESK),
+    ModelRow::desk(VENDOR, "X7C", 20, DESK),
 ];
 
 impl Vendor for Fanvil {
     fn id(&self) -> &'static str {
-        "fanvil"
+        VENDOR
     }
 
     fn format(&self) -> Format {
@@ -124,10 +115,6 @@ impl Vendor for Fanvil {
             "time_zone": zone.map(|z| z.offset_minutes / 15),
             "dst": dst,
         })
-    }
-
-    fn content_type(&self) -> &'static str {
-        "application/xml"
     }
 }
 

@@ -12,35 +12,26 @@ use serde_json::json;
 
 use super::{FileRequest, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in};
 use crate::domain::{Mac, ModelId};
-use crate::models::{DeviceKind, ModelRow};
+use crate::models::ModelRow;
 use crate::templates::Format;
 
 pub struct Gigaset;
 
+const VENDOR: &str = "gigaset";
 const DECT: &str = "gigaset/base.xml";
-
-const fn dect(model: &'static str, handsets: u16) -> ModelRow {
-    ModelRow {
-        vendor: "gigaset",
-        model,
-        family: None,
-        kind: DeviceKind::DectBase { handsets },
-        template: DECT,
-    }
-}
 
 /// Handsets per system from Gigaset's data sheets (N870 multicell: up to 250; 100 kept here).
 static MODELS: &[ModelRow] = &[
-    dect("N510", 6),
-    dect("N610", 20),
-    dect("N670", 20),
-    dect("N870", 100),
-    dect("N870E", 100),
+    ModelRow::dect_base(VENDOR, "N510", 6, DECT),
+    ModelRow::dect_base(VENDOR, "N610", 20, DECT),
+    ModelRow::dect_base(VENDOR, "N670", 20, DECT),
+    ModelRow::dect_base(VENDOR, "N870", 100, DECT),
+    ModelRow::dect_base(VENDOR, "N870E", 100, DECT),
 ];
 
 impl Vendor for Gigaset {
     fn id(&self) -> &'static str {
-        "gigaset"
+        VENDOR
     }
 
     fn format(&self) -> Format {
@@ -106,10 +97,6 @@ impl Vendor for Gigaset {
 
     fn line_values(&self, index: u16, _model: Option<&ModelRow>) -> serde_json::Value {
         json!({ "key": format!("{index:05}"), "access_code": format!("{index:04}") })
-    }
-
-    fn content_type(&self) -> &'static str {
-        "application/xml"
     }
 }
 

@@ -17,11 +17,12 @@ use super::{
     FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, after_keyword, clean_firmware, mac_in,
 };
 use crate::domain::{Mac, ModelId};
-use crate::models::{DeviceKind, ModelRow};
+use crate::models::ModelRow;
 use crate::templates::Format;
 
 pub struct Grandstream;
 
+const VENDOR: &str = "grandstream";
 const DESK: &str = "grandstream/desk.xml";
 const DECT: &str = "grandstream/dect-base.xml";
 const COMMON: &str = "grandstream/common.xml";
@@ -29,60 +30,40 @@ const COMMON: &str = "grandstream/common.xml";
 /// The P-value of each DP75x handset's first line (handsets 1 to 5); not evenly spaced.
 const DP_HANDSET_FIRST_LINE: [u32; 5] = [4300, 4310, 4320, 4250, 21328];
 
-const fn desk(model: &'static str, lines: u16) -> ModelRow {
-    ModelRow {
-        vendor: "grandstream",
-        model,
-        family: None,
-        kind: DeviceKind::Desk { lines },
-        template: DESK,
-    }
-}
-
-const fn dect(model: &'static str, handsets: u16) -> ModelRow {
-    ModelRow {
-        vendor: "grandstream",
-        model,
-        family: None,
-        kind: DeviceKind::DectBase { handsets },
-        template: DECT,
-    }
-}
-
 /// SIP accounts per desk model and handsets per base, from Grandstream's data sheets.
 static MODELS: &[ModelRow] = &[
-    desk("GXP1610", 1),
-    desk("GXP1615", 1),
-    desk("GXP1620", 2),
-    desk("GXP1625", 2),
-    desk("GXP1628", 2),
-    desk("GXP1630", 3),
-    desk("GXP2130", 3),
-    desk("GXP2135", 4),
-    desk("GXP2140", 4),
-    desk("GXP2160", 6),
-    desk("GXP2170", 6),
-    desk("GRP2601", 2),
-    desk("GRP2602", 4),
-    desk("GRP2603", 6),
-    desk("GRP2604", 6),
-    desk("GRP2612", 2),
-    desk("GRP2613", 3),
-    desk("GRP2614", 4),
-    desk("GRP2615", 5),
-    desk("GRP2616", 6),
-    desk("GRP2624", 4),
-    desk("GRP2634", 4),
-    desk("GRP2636", 6),
-    desk("GRP2650", 6),
-    desk("GRP2670", 6),
-    dect("DP750", 5),
-    dect("DP752", 5),
+    ModelRow::desk(VENDOR, "GXP1610", 1, DESK),
+    ModelRow::desk(VENDOR, "GXP1615", 1, DESK),
+    ModelRow::desk(VENDOR, "GXP1620", 2, DESK),
+    ModelRow::desk(VENDOR, "GXP1625", 2, DESK),
+    ModelRow::desk(VENDOR, "GXP1628", 2, DESK),
+    ModelRow::desk(VENDOR, "GXP1630", 3, DESK),
+    ModelRow::desk(VENDOR, "GXP2130", 3, DESK),
+    ModelRow::desk(VENDOR, "GXP2135", 4, DESK),
+    ModelRow::desk(VENDOR, "GXP2140", 4, DESK),
+    ModelRow::desk(VENDOR, "GXP2160", 6, DESK),
+    ModelRow::desk(VENDOR, "GXP2170", 6, DESK),
+    ModelRow::desk(VENDOR, "GRP2601", 2, DESK),
+    ModelRow::desk(VENDOR, "GRP2602", 4, DESK),
+    ModelRow::desk(VENDOR, "GRP2603", 6, DESK),
+    ModelRow::desk(VENDOR, "GRP2604", 6, DESK),
+    ModelRow::desk(VENDOR, "GRP2612", 2, DESK),
+    ModelRow::desk(VENDOR, "GRP2613", 3, DESK),
+    ModelRow::desk(VENDOR, "GRP2614", 4, DESK),
+    ModelRow::desk(VENDOR, "GRP2615", 5, DESK),
+    ModelRow::desk(VENDOR, "GRP2616", 6, DESK),
+    ModelRow::desk(VENDOR, "GRP2624", 4, DESK),
+    ModelRow::desk(VENDOR, "GRP2634", 4, DESK),
+    ModelRow::desk(VENDOR, "GRP2636", 6, DESK),
+    ModelRow::desk(VENDOR, "GRP2650", 6, DESK),
+    ModelRow::desk(VENDOR, "GRP2670", 6, DESK),
+    ModelRow::dect_base(VENDOR, "DP750", 5, DECT),
+    ModelRow::dect_base(VENDOR, "DP752", 5, DECT),
 ];
 
 impl Vendor for Grandstream {
     fn id(&self) -> &'static str {
-        "grandstream"
+        VENDOR
     }
 
     fn format(&self) -> Format {
@@ -206,10 +187,6 @@ impl Vendor for Grandstream {
         } else {
             json!({ "active": p(1), "server": p(2), "user": p(4), "auth": p(5), "password": p(6), "name": p(7), "label": p(17) })
         }
-    }
-
-    fn content_type(&self) -> &'static str {
-        "application/xml"
     }
 }
 

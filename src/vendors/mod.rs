@@ -14,7 +14,7 @@ pub mod yealink;
 
 use crate::domain::{Mac, ModelId};
 use crate::locale::Language;
-use crate::models::ModelRow;
+use crate::models::{HotdeskSupport, ModelRow};
 use crate::settings::Settings;
 use crate::templates::Format;
 
@@ -112,12 +112,18 @@ impl FileRequest {
 
 /// How a vendor's phones show hot-desk screens in their XML browser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HotdeskDialect {
+pub struct HotdeskScreens {
     /// One template renders every screen: an input form, a message, a menu.
     pub template: &'static str,
     pub content_type: &'static str,
     /// The browser shows one input per screen (Snom), so extension and PIN are asked in turn.
     pub one_field_per_screen: bool,
+}
+
+/// Hot-desk login on one model: its vendor's screens, and how a DECT base names the handset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HotdeskDialect {
+    pub screens: HotdeskScreens,
     /// On a DECT base: the query parameter by which the base names the handset that asks.
     pub handset_param: Option<&'static str>,
 }
@@ -132,7 +138,7 @@ pub trait Vendor: Sync {
     /// Stable lower-case id: used in storage, the API and as the template directory.
     fn id(&self) -> &'static str;
 
-    /// Output format of all of this vendor's templates.
+    /// Output format of all of this vendor's templates, which gives their Content-Type.
     fn format(&self) -> Format;
 
     /// MAC prefixes (OUIs, six upper-case hex digits): a hint when nothing else identifies.
@@ -152,9 +158,19 @@ pub trait Vendor: Sync {
     /// Every template [`Vendor::classify_file`] can name for a common file.
     fn common_templates(&self) -> &'static [&'static str];
 
+    /// Firmware families of DECT bases that have no row in the table, known only by the name of
+    /// their common file.
+    fn dect_families_without_row(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Whether the common file of this family is a DECT base's rather than a desk phone's.
-    fn family_is_dect(&self, _family: &str) -> bool {
-        false
+    fn family_is_dect(&self, family: &str) -> bool {
+        self.dect_families_without_row().contains(&family)
+            || self
+                .models()
+                .iter()
+                .any(|row| row.is_dect() && row.family == Some(family))
     }
 
     /// The per-device template for a device whose model is not in the table (or not known).
@@ -174,11 +190,24 @@ pub trait Vendor: Sync {
         serde_json::Value::Null
     }
 
-    fn content_type(&self) -> &'static str;
-
-    /// The XML browser dialect for hot-desk login on this model, if its phones have one.
-    fn hotdesk(&self, _model: Option<&ModelRow>) -> Option<HotdeskDialect> {
+    /// The screens of the XML browser deskprov drives for hot-desk login, if this vendor's
+    /// phones have one.
+    fn hotdesk_screens(&self) -> Option<HotdeskScreens> {
         None
+    }
+
+    /// Hot-desk login on `model` as its row's `hotdesk` column says; a model not in the table
+    /// (or not known) counts as a desk phone.
+    fn hotdesk(&self, model: Option<&ModelRow>) -> Option<HotdeskDialect> {
+        let handset_param = match model.map_or(HotdeskSupport::Desk, |row| row.hotdesk) {
+            HotdeskSupport::None => return None,
+            HotdeskSupport::Desk => None,
+            HotdeskSupport::Handsets { param } => Some(param),
+        };
+        Some(HotdeskDialect {
+            screens: self.hotdesk_screens()?,
+            handset_param,
+        })
     }
 
     /// The SIP NOTIFY event that makes the phone fetch its config again.
@@ -240,4 +269,38 @@ pub fn clean_firmware(raw: &str) -> Option<String> {
         .take(48)
         .collect();
     (!cleaned.is_empty()).then_some(cleaned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handset_param(vendor: &str, model: Option<&str>) -> Option<Option<&'static str>> {
+        let vendor = by_id(vendor).unwrap();
+        let row = model.map(|m| crate::models::find(vendor.id(), m).unwrap());
+        vendor.hotdesk(row).map(|dialect| dialect.handset_param)
+    }
+
+    #[test]
+    fn hot_desk_follows_the_row_and_the_vendor_screens() {
+        assert_eq!(handset_param("yealink", Some("T46S")), Some(None));
+        assert_eq!(handset_param("yealink", Some("W60B")), None);
+        assert_eq!(handset_param("yealink", None), Some(None));
+        assert_eq!(handset_param("snom", Some("D785")), Some(None));
+        assert_eq!(handset_param("snom", Some("M900")), Some(Some("IDX")));
+        assert_eq!(handset_param("snom", Some("M700")), None);
+        assert_eq!(handset_param("polycom", Some("VVX400")), Some(None));
+        assert_eq!(handset_param("cisco", None), Some(None));
+        assert_eq!(handset_param("grandstream", Some("GXP2135")), None);
+        assert_eq!(handset_param("gigaset", Some("N870")), None);
+        assert_eq!(handset_param("fanvil", None), None);
+    }
+
+    #[test]
+    fn content_type_follows_the_format() {
+        assert_eq!(Yealink.format().content_type(), "text/plain; charset=utf-8");
+        for vendor in ALL.iter().filter(|v| v.id() != "yealink") {
+            assert_eq!(vendor.format().content_type(), "application/xml");
+        }
+    }
 }

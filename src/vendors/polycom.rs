@@ -11,15 +11,16 @@
 use serde_json::json;
 
 use super::{
-    FileRequest, HotdeskDialect, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware,
+    FileRequest, HotdeskScreens, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware,
 };
 use crate::domain::{Mac, ModelId};
 use crate::locale::DstChange;
-use crate::models::{DeviceKind, ModelRow};
+use crate::models::ModelRow;
 use crate::templates::Format;
 
 pub struct Polycom;
 
+const VENDOR: &str = "polycom";
 const DESK: &str = "polycom/device.cfg";
 const MASTER: &str = "polycom/master.cfg";
 const COMMON: &str = "polycom/common.cfg";
@@ -36,51 +37,41 @@ const STORED_SUFFIXES: &[&str] = &[
     "-calls.xml",
 ];
 
-const fn desk(model: &'static str, lines: u16) -> ModelRow {
-    ModelRow {
-        vendor: "polycom",
-        model,
-        family: None,
-        kind: DeviceKind::Desk { lines },
-        template: DESK,
-    }
-}
-
 /// Registrations per model from Poly's data sheets.
 static MODELS: &[ModelRow] = &[
-    desk("VVX101", 1),
-    desk("VVX150", 2),
-    desk("VVX201", 2),
-    desk("VVX250", 4),
-    desk("VVX300", 6),
-    desk("VVX310", 6),
-    desk("VVX301", 6),
-    desk("VVX311", 6),
-    desk("VVX350", 6),
-    desk("VVX400", 12),
-    desk("VVX410", 12),
-    desk("VVX401", 12),
-    desk("VVX411", 12),
-    desk("VVX450", 12),
-    desk("VVX500", 12),
-    desk("VVX501", 12),
-    desk("VVX600", 16),
-    desk("VVX601", 16),
-    desk("VVX1500", 6),
-    desk("E100", 2),
-    desk("E220", 4),
-    desk("E300", 8),
-    desk("E320", 8),
-    desk("E350", 8),
-    desk("E400", 16),
-    desk("E450", 16),
-    desk("E500", 24),
-    desk("E550", 24),
+    ModelRow::desk(VENDOR, "VVX101", 1, DESK),
+    ModelRow::desk(VENDOR, "VVX150", 2, DESK),
+    ModelRow::desk(VENDOR, "VVX201", 2, DESK),
+    ModelRow::desk(VENDOR, "VVX250", 4, DESK),
+    ModelRow::desk(VENDOR, "VVX300", 6, DESK),
+    ModelRow::desk(VENDOR, "VVX310", 6, DESK),
+    ModelRow::desk(VENDOR, "VVX301", 6, DESK),
+    ModelRow::desk(VENDOR, "VVX311", 6, DESK),
+    ModelRow::desk(VENDOR, "VVX350", 6, DESK),
+    ModelRow::desk(VENDOR, "VVX400", 12, DESK),
+    ModelRow::desk(VENDOR, "VVX410", 12, DESK),
+    ModelRow::desk(VENDOR, "VVX401", 12, DESK),
+    ModelRow::desk(VENDOR, "VVX411", 12, DESK),
+    ModelRow::desk(VENDOR, "VVX450", 12, DESK),
+    ModelRow::desk(VENDOR, "VVX500", 12, DESK),
+    ModelRow::desk(VENDOR, "VVX501", 12, DESK),
+    ModelRow::desk(VENDOR, "VVX600", 16, DESK),
+    ModelRow::desk(VENDOR, "VVX601", 16, DESK),
+    ModelRow::desk(VENDOR, "VVX1500", 6, DESK),
+    ModelRow::desk(VENDOR, "E100", 2, DESK),
+    ModelRow::desk(VENDOR, "E220", 4, DESK),
+    ModelRow::desk(VENDOR, "E300", 8, DESK),
+    ModelRow::desk(VENDOR, "E320", 8, DESK),
+    ModelRow::desk(VENDOR, "E350", 8, DESK),
+    ModelRow::desk(VENDOR, "E400", 16, DESK),
+    ModelRow::desk(VENDOR, "E450", 16, DESK),
+    ModelRow::desk(VENDOR, "E500", 24, DESK),
+    ModelRow::desk(VENDOR, "E550", 24, DESK),
 ];
 
 impl Vendor for Polycom {
     fn id(&self) -> &'static str {
-        "polycom"
+        VENDOR
     }
 
     fn format(&self) -> Format {
@@ -195,17 +186,12 @@ impl Vendor for Polycom {
         })
     }
 
-    fn content_type(&self) -> &'static str {
-        "application/xml"
-    }
-
     /// The microbrowser renders XHTML forms.
-    fn hotdesk(&self, _model: Option<&ModelRow>) -> Option<HotdeskDialect> {
-        Some(HotdeskDialect {
+    fn hotdesk_screens(&self) -> Option<HotdeskScreens> {
+        Some(HotdeskScreens {
             template: HOTDESK,
             content_type: "application/xhtml+xml",
             one_field_per_screen: false,
-            handset_param: None,
         })
     }
 }

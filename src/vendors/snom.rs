@@ -10,72 +10,59 @@
 use serde_json::json;
 
 use super::{
-    FileRequest, HotdeskDialect, NameHints, TemplateFacts, UaInfo, Vendor, after_keyword,
+    FileRequest, HotdeskScreens, NameHints, TemplateFacts, UaInfo, Vendor, after_keyword,
     clean_firmware, mac_in,
 };
 use crate::domain::{Mac, ModelId};
 use crate::locale::DstChange;
-use crate::models::{DeviceKind, ModelRow};
+use crate::models::{HotdeskSupport, ModelRow};
 use crate::templates::Format;
 
 pub struct Snom;
 
+const VENDOR: &str = "snom";
 const DESK: &str = "snom/desk.xml";
 const DECT: &str = "snom/dect-base.xml";
 const COMMON: &str = "snom/common.xml";
 const HOTDESK: &str = "snom/hotdesk.xml";
-
-const fn desk(model: &'static str, lines: u16) -> ModelRow {
-    ModelRow {
-        vendor: "snom",
-        model,
-        family: Some("D"),
-        kind: DeviceKind::Desk { lines },
-        template: DESK,
-    }
-}
-
-const fn dect(model: &'static str, handsets: u16) -> ModelRow {
-    ModelRow {
-        vendor: "snom",
-        model,
-        family: Some("M"),
-        kind: DeviceKind::DectBase { handsets },
-        template: DECT,
-    }
-}
+/// The model in the file name of a device whose model is not known, one of the table's.
+const FILE_NAME_MODEL: &str = "D785";
 
 /// Identities per desk model and handset accounts per base, from Snom's data sheets.
 static MODELS: &[ModelRow] = &[
-    desk("D120", 1),
-    desk("D305", 2),
-    desk("D315", 4),
-    desk("D335", 12),
-    desk("D345", 12),
-    desk("D375", 12),
-    desk("D385", 12),
-    desk("D712", 4),
-    desk("D713", 4),
-    desk("D715", 4),
-    desk("D717", 6),
-    desk("D725", 12),
-    desk("D735", 12),
-    desk("D745", 12),
-    desk("D765", 12),
-    desk("D785", 12),
-    desk("D812", 12),
-    desk("D815", 12),
-    desk("D862", 12),
-    desk("D865", 12),
-    dect("M300", 20),
-    dect("M400", 20),
-    dect("M700", 30),
-    dect("M900", 30),
+    ModelRow::desk(VENDOR, "D120", 1, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D305", 2, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D315", 4, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D335", 12, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D345", 12, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D375", 12, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D385", 12, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D712", 4, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D713", 4, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D715", 4, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D717", 6, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D725", 12, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D735", 12, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D745", 12, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D765", 12, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D785", 12, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D812", 12, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D815", 12, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D862", 12, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D865", 12, DESK).family("D"),
+    ModelRow::dect_base(VENDOR, "M300", 20, DECT).family("M"),
+    ModelRow::dect_base(VENDOR, "M400", 20, DECT).family("M"),
+    ModelRow::dect_base(VENDOR, "M700", 30, DECT).family("M"),
+    // The M900's minibrowser appends `IDX`, the handset's index, to every request
+    // (service.snom.com, M900 firmware 510 and later).
+    ModelRow::dect_base(VENDOR, "M900", 30, DECT)
+        .family("M")
+        .hotdesk(HotdeskSupport::Handsets { param: "IDX" }),
 ];
 
 impl Vendor for Snom {
     fn id(&self) -> &'static str {
-        "snom"
+        VENDOR
     }
 
     fn format(&self) -> Format {
@@ -134,7 +121,7 @@ impl Vendor for Snom {
     }
 
     fn device_file_name(&self, mac: Mac, model: Option<&ModelId>) -> String {
-        let model = model.map(ModelId::as_str).unwrap_or("D785");
+        let model = model.map(ModelId::as_str).unwrap_or(FILE_NAME_MODEL);
         format!("snom{model}-{}.htm", mac.to_hex_upper())
     }
 
@@ -177,24 +164,12 @@ impl Vendor for Snom {
         }
     }
 
-    fn content_type(&self) -> &'static str {
-        "application/xml"
-    }
-
-    /// D-series desk phones and the M900 base, whose minibrowser appends `IDX`, the handset's
-    /// index, to every request (service.snom.com, M900 firmware 510 and later). SnomIPPhoneInput
-    /// has one input, so extension and PIN are asked in two screens.
-    fn hotdesk(&self, model: Option<&ModelRow>) -> Option<HotdeskDialect> {
-        let handset_param = match model {
-            Some(row) if row.is_dect() && row.model == "M900" => Some("IDX"),
-            Some(row) if row.is_dect() => return None,
-            _ => None,
-        };
-        Some(HotdeskDialect {
+    /// SnomIPPhoneInput has one input, so extension and PIN are asked in two screens.
+    fn hotdesk_screens(&self) -> Option<HotdeskScreens> {
+        Some(HotdeskScreens {
             template: HOTDESK,
             content_type: "application/xml",
             one_field_per_screen: true,
-            handset_param,
         })
     }
 
@@ -345,5 +320,15 @@ mod tests {
             );
         }
         assert_eq!(Snom.classify_file("snomD785-firmware.htm"), None);
+    }
+
+    #[test]
+    fn a_device_of_unknown_model_is_named_by_a_row() {
+        assert!(crate::models::find(VENDOR, FILE_NAME_MODEL).is_some());
+        let mac = Mac::parse("000413A11FA7").unwrap();
+        assert_eq!(
+            Snom.device_file_name(mac, None),
+            "snomD785-000413A11FA7.htm"
+        );
     }
 }

@@ -12,90 +12,69 @@
 use serde_json::json;
 
 use super::{
-    FileRequest, HotdeskDialect, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware,
+    FileRequest, HotdeskScreens, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware,
 };
 use crate::domain::{Mac, ModelId};
 use crate::locale::{DstChange, dst_changes};
-use crate::models::{DeviceKind, ModelRow};
+use crate::models::ModelRow;
 use crate::templates::Format;
 
 pub struct Yealink;
 
+const VENDOR: &str = "yealink";
 const DESK: &str = "yealink/desk.cfg";
 const DECT: &str = "yealink/dect-base.cfg";
 const COMMON: &str = "yealink/common.cfg";
 const BOOT: &str = "yealink/mac.boot";
 const HOTDESK: &str = "yealink/hotdesk.xml";
 
-const fn desk(model: &'static str, family: Option<&'static str>, lines: u16) -> ModelRow {
-    ModelRow {
-        vendor: "yealink",
-        model,
-        family,
-        kind: DeviceKind::Desk { lines },
-        template: DESK,
-    }
-}
-
-const fn dect(model: &'static str, family: &'static str, handsets: u16) -> ModelRow {
-    ModelRow {
-        vendor: "yealink",
-        model,
-        family: Some(family),
-        kind: DeviceKind::DectBase { handsets },
-        template: DECT,
-    }
-}
-
 /// Lines per model from Yealink's data sheets; firmware families where phones.md states them.
 static MODELS: &[ModelRow] = &[
-    desk("T19P-E2", None, 1),
-    desk("T21P-E2", None, 2),
-    desk("T23G", None, 3),
-    desk("T27G", None, 6),
-    desk("T29G", None, 16),
-    desk("T30", None, 1),
-    desk("T31", None, 2),
-    desk("T31G", None, 2),
-    desk("T33G", None, 4),
-    desk("T40P", Some("54"), 3),
-    desk("T40G", None, 3),
-    desk("T41P", Some("36"), 6),
-    desk("T41S", None, 6),
-    desk("T42G", Some("29"), 12),
-    desk("T42S", None, 12),
-    desk("T43U", None, 12),
-    desk("T44U", None, 12),
-    desk("T46G", Some("28"), 16),
-    desk("T46S", Some("66"), 16),
-    desk("T46U", None, 16),
-    desk("T48G", Some("35"), 16),
-    desk("T48S", Some("65"), 16),
-    desk("T48U", None, 16),
-    desk("T52S", None, 12),
-    desk("T53", None, 12),
-    desk("T53W", None, 12),
-    desk("T54S", None, 16),
-    desk("T54W", Some("96"), 16),
-    desk("T56A", None, 16),
-    desk("T57W", None, 16),
-    desk("T58A", None, 16),
-    desk("T58W", None, 16),
-    desk("VP59", None, 16),
-    desk("VP-T49G", None, 16),
-    dect("W52P", "25", 5),
-    dect("W60B", "77", 8),
-    dect("W70B", "146", 10),
-    dect("W80B", "103", 100),
+    ModelRow::desk(VENDOR, "T19P-E2", 1, DESK),
+    ModelRow::desk(VENDOR, "T21P-E2", 2, DESK),
+    ModelRow::desk(VENDOR, "T23G", 3, DESK),
+    ModelRow::desk(VENDOR, "T27G", 6, DESK),
+    ModelRow::desk(VENDOR, "T29G", 16, DESK),
+    ModelRow::desk(VENDOR, "T30", 1, DESK),
+    ModelRow::desk(VENDOR, "T31", 2, DESK),
+    ModelRow::desk(VENDOR, "T31G", 2, DESK),
+    ModelRow::desk(VENDOR, "T33G", 4, DESK),
+    ModelRow::desk(VENDOR, "T40P", 3, DESK).family("54"),
+    ModelRow::desk(VENDOR, "T40G", 3, DESK),
+    ModelRow::desk(VENDOR, "T41P", 6, DESK).family("36"),
+    ModelRow::desk(VENDOR, "T41S", 6, DESK),
+    ModelRow::desk(VENDOR, "T42G", 12, DESK).family("29"),
+    ModelRow::desk(VENDOR, "T42S", 12, DESK),
+    ModelRow::desk(VENDOR, "T43U", 12, DESK),
+    ModelRow::desk(VENDOR, "T44U", 12, DESK),
+    ModelRow::desk(VENDOR, "T46G", 16, DESK).family("28"),
+    ModelRow::desk(VENDOR, "T46S", 16, DESK).family("66"),
+    ModelRow::desk(VENDOR, "T46U", 16, DESK),
+    ModelRow::desk(VENDOR, "T48G", 16, DESK).family("35"),
+    ModelRow::desk(VENDOR, "T48S", 16, DESK).family("65"),
+    ModelRow::desk(VENDOR, "T48U", 16, DESK),
+    ModelRow::desk(VENDOR, "T52S", 12, DESK),
+    ModelRow::desk(VENDOR, "T53", 12, DESK),
+    ModelRow::desk(VENDOR, "T53W", 12, DESK),
+    ModelRow::desk(VENDOR, "T54S", 16, DESK),
+    ModelRow::desk(VENDOR, "T54W", 16, DESK).family("96"),
+    ModelRow::desk(VENDOR, "T56A", 16, DESK),
+    ModelRow::desk(VENDOR, "T57W", 16, DESK),
+    ModelRow::desk(VENDOR, "T58A", 16, DESK),
+    ModelRow::desk(VENDOR, "T58W", 16, DESK),
+    ModelRow::desk(VENDOR, "VP59", 16, DESK),
+    ModelRow::desk(VENDOR, "VP-T49G", 16, DESK),
+    // No hot-desk: the handsets of W-series bases have an XML browser too, but how a base
+    // tells which handset asks is not known (phones.md §3.1).
+    ModelRow::dect_base(VENDOR, "W52P", 5, DECT).family("25"),
+    ModelRow::dect_base(VENDOR, "W60B", 8, DECT).family("77"),
+    ModelRow::dect_base(VENDOR, "W70B", 10, DECT).family("146"),
+    ModelRow::dect_base(VENDOR, "W80B", 100, DECT).family("103"),
 ];
-
-/// DECT firmware families whose common file is a base's, beyond those in the table
-/// (W75/W80DM share 175, W90 130).
-const DECT_FAMILIES: &[&str] = &["175", "130"];
 
 impl Vendor for Yealink {
     fn id(&self) -> &'static str {
-        "yealink"
+        VENDOR
     }
 
     fn format(&self) -> Format {
@@ -178,11 +157,9 @@ impl Vendor for Yealink {
         &[COMMON, BOOT]
     }
 
-    fn family_is_dect(&self, family: &str) -> bool {
-        DECT_FAMILIES.contains(&family)
-            || MODELS
-                .iter()
-                .any(|row| row.is_dect() && row.family == Some(family))
+    /// W75 and W80DM share 175, W90 is 130.
+    fn dect_families_without_row(&self) -> &'static [&'static str] {
+        &["175", "130"]
     }
 
     fn default_device_template(&self) -> &'static str {
@@ -218,18 +195,11 @@ impl Vendor for Yealink {
         })
     }
 
-    fn content_type(&self) -> &'static str {
-        "text/plain; charset=utf-8"
-    }
-
-    /// Desk phones only: the handsets of W-series bases have an XML browser too, but how a
-    /// base tells which handset asks is not known (phones.md §3.1).
-    fn hotdesk(&self, model: Option<&ModelRow>) -> Option<HotdeskDialect> {
-        (!model.is_some_and(ModelRow::is_dect)).then_some(HotdeskDialect {
+    fn hotdesk_screens(&self) -> Option<HotdeskScreens> {
+        Some(HotdeskScreens {
             template: HOTDESK,
             content_type: "text/xml; charset=utf-8",
             one_field_per_screen: false,
-            handset_param: None,
         })
     }
 
