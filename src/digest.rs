@@ -1,9 +1,9 @@
 //! HTTP Digest authentication (RFC 7616, MD5, qop=auth; RFC 2069 without qop) for the phones'
 //! provisioning credentials. Gigaset bases speak only Digest; other phones use Basic.
 //!
-//! Nonces are stateless: a timestamp and an HMAC of it under a key made at start-up, so a
-//! nonce cannot be forged, expires after [`NONCE_LIFETIME_SECS`], and a restart invalidates all
-//! (the phone simply gets a new challenge). Responses are compared in constant time.
+//! Nonces are stateless: a timestamp and an HMAC of it under the store's nonce key (the same
+//! for every node of a site, and across restarts), so a nonce cannot be forged and expires
+//! after [`NONCE_LIFETIME_SECS`]. Responses are compared in constant time.
 
 use md5::{Digest, Md5};
 use ring::hmac;
@@ -19,10 +19,16 @@ pub struct Nonces {
 }
 
 impl Nonces {
+    /// Nonces under a random key, for a process of its own.
     pub fn new() -> Nonces {
         let secret = Secret::generate(32);
+        Nonces::with_key(secret.expose().as_bytes())
+    }
+
+    /// Nonces under `key`: every node with the same key accepts the others' nonces.
+    pub fn with_key(key: &[u8]) -> Nonces {
         Nonces {
-            key: hmac::Key::new(hmac::HMAC_SHA256, secret.expose().as_bytes()),
+            key: hmac::Key::new(hmac::HMAC_SHA256, key),
         }
     }
 

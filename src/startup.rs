@@ -93,12 +93,13 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
     let admin_addr = admin.local_addr().expect("bound socket has an address");
     let config_hashes = config.hotdesk.max_concurrent_hashes;
     let render_cache = crate::render_cache::RenderCache::new(config.limits.render_cache_bytes);
+    let nonces = crate::digest::Nonces::with_key(&store.nonce_key());
     let app = Arc::new(App {
         config,
         store,
         templates,
         clock,
-        nonces: Default::default(),
+        nonces,
         pins: crate::hotdesk::hashing::PinHasher::new(config_hashes),
         vendor_cas,
         audit_repeats: Default::default(),
