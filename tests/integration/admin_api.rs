@@ -3,11 +3,13 @@
 use http::{Method, StatusCode};
 use serde_json::json;
 
+use crate::api::{AdminApi, Body, NewDevice, NewUser};
 use crate::helpers::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn devices_register_in_any_notation_once() {
     let server = TestServer::start().await;
+    let api = server.admin_api();
     for (i, notation) in [
         "00:15:65:AA:BB:01",
         "00-15-65-aa-bb-02",
@@ -17,7 +19,7 @@ async fn devices_register_in_any_notation_once() {
     .iter()
     .enumerate()
     {
-        let device = server.add_device(json!({"mac": notation})).await;
+        let device = api.create_device(NewDevice::new(notation)).ok().await;
         assert_eq!(device["mac"], format!("001565aabb0{}", i + 1));
         // The Yealink prefix is a vendor hint; the model waits for the phone or the admin.
         assert_eq!(device["vendor"], "yealink");
@@ -27,13 +29,7 @@ async fn devices_register_in_any_notation_once() {
             assert!(device.get(field).is_some(), "{field} missing");
         }
     }
-    let again = server
-        .api(
-            Method::POST,
-            "/api/v1/devices",
-            Some(json!({"mac": "00:15:65:aa:bb:01"})),
-        )
-        .await;
+    let again = api.create_device(NewDevice::new("00:15:65:aa:bb:01")).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(
         again.json()["error"]
@@ -49,9 +45,7 @@ async fn devices_register_in_any_notation_once() {
         "zz1565aabb01",
         "",
     ] {
-        let r = server
-            .api(Method::POST, "/api/v1/devices", Some(json!({"mac": bad})))
-            .await;
+        let r = api.create_device(json!({"mac": bad})).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
         assert!(
             r.json()["error"].as_str().unwrap().contains("MAC"),
@@ -59,35 +53,29 @@ async fn devices_register_in_any_notation_once() {
             r.text()
         );
     }
-    let list = server.ok(Method::GET, "/api/v1/devices", None).await;
+    let list = api.list_devices().ok().await;
     assert_eq!(list.as_array().unwrap().len(), 4);
 
-    let shown = server
-        .ok(Method::GET, "/api/v1/devices/00-15-65-AA-BB-03", None)
-        .await;
+    let shown = api.show_device("00-15-65-AA-BB-03").ok().await;
     assert_eq!(shown["mac"], "001565aabb03");
-    let missing = server
-        .api(Method::GET, "/api/v1/devices/001565ffffff", None)
-        .await;
+    let missing = api.show_device("001565ffffff").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn models_come_from_the_table() {
     let server = TestServer::start().await;
-    let d = server
-        .add_device(json!({"mac": W70B_MAC, "model": "w70b", "label": "Warehouse"}))
+    let api = server.admin_api();
+    let d = api
+        .create_device(NewDevice::new(W70B_MAC).model("w70b").label("Warehouse"))
+        .ok()
         .await;
     assert_eq!(d["model"], "W70B");
     assert_eq!(d["vendor"], "yealink");
     assert_eq!(d["model_source"], "admin");
     assert_eq!(d["line_count"], 10);
-    let r = server
-        .api(
-            Method::POST,
-            "/api/v1/devices",
-            Some(json!({"mac": T46S_MAC, "model": "T99Z"})),
-        )
+    let r = api
+        .create_device(json!({"mac": T46S_MAC, "model": "T99Z"}))
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(
@@ -97,14 +85,11 @@ async fn models_come_from_the_table() {
             .contains("unknown model")
     );
     assert_eq!(
-        server
-            .api(Method::GET, &format!("/api/v1/devices/{T46S_MAC}"), None)
-            .await
-            .status,
+        api.show_device(T46S_MAC).await.status,
         StatusCode::NOT_FOUND
     );
 
-    let models = server.ok(Method::GET, "/api/v1/models", None).await;
+    let models = api.list_models().ok().await;
     let w70b = models
         .as_array()
         .unwrap()
@@ -118,13 +103,8 @@ async fn models_come_from_the_table() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_get_strong_generated_passwords_shown_once() {
     let server = TestServer::start().await;
-    let created = server
-        .ok(
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({"extension": "1001", "display_name": "Alice"})),
-        )
-        .await;
+    let api = server.admin_api();
+    let created = api.create_user(NewUser::new("1001", "Alice")).ok().await;
     let password = created["sip_password"].as_str().unwrap().to_string();
     assert!(
         password.len() >= 16 && password.chars().all(|c| c.is_ascii_alphanumeric()),
@@ -132,319 +112,200 @@ async fn users_get_strong_generated_passwords_shown_once() {
     );
     assert_eq!(created["sip_user"], "1001");
 
-    let other = server
-        .ok(
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({"extension": "1002", "display_name": "Bob"})),
-        )
-        .await;
+    let other = api.create_user(NewUser::new("1002", "Bob")).ok().await;
     assert_ne!(other["sip_password"], created["sip_password"]);
 
-    let shown = server.ok(Method::GET, "/api/v1/users/1001", None).await;
+    let shown = api.show_user("1001").ok().await;
     assert!(
         shown.get("sip_password").is_none(),
         "GET must not show the password"
     );
-    let listed = server.ok(Method::GET, "/api/v1/users", None).await;
+    let listed = api.list_users().ok().await;
     assert!(!listed.to_string().contains(&password));
-    let revealed = server
-        .ok(Method::GET, "/api/v1/users/1001/sip-password", None)
-        .await;
+    let revealed = api.sip_password("1001").ok().await;
     assert_eq!(revealed["sip_password"], password);
 
-    let given = server.ok(Method::POST, "/api/v1/users", Some(json!({"extension": "1003", "display_name": "Carol", "sip_user": "carol.1003", "sip_password": "Given-Passw0rd!"}))).await;
+    let carol = NewUser::new("1003", "Carol")
+        .sip_user("carol.1003")
+        .sip_password("Given-Passw0rd!");
+    let given = api.create_user(carol).ok().await;
     assert_eq!(given["sip_password"], "Given-Passw0rd!");
     assert_eq!(given["sip_user"], "carol.1003");
 
-    let dup = server
-        .api(
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({"extension": "1001", "display_name": "Mallory"})),
-        )
-        .await;
+    let dup = api.create_user(NewUser::new("1001", "Mallory")).await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
-    assert_eq!(
-        server.ok(Method::GET, "/api/v1/users/1001", None).await["display_name"],
-        "Alice"
-    );
+    assert_eq!(api.show_user("1001").ok().await["display_name"], "Alice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_and_changes_nothing() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
-    let before_users = server.ok(Method::GET, "/api/v1/users", None).await;
-    let before_devices = server.ok(Method::GET, "/api/v1/devices", None).await;
+    let api = server.admin_api();
+    let before_users = api.list_users().ok().await;
+    let before_devices = api.list_devices().ok().await;
     let cases = [
         (
-            Method::POST,
-            "/api/v1/users".to_string(),
-            json!({"extension": "12a", "display_name": "X"}),
+            api.create_user(json!({"extension": "12a", "display_name": "X"})),
             "extension",
         ),
         (
-            Method::POST,
-            "/api/v1/users".to_string(),
-            json!({"extension": "2000", "display_name": "A\r\naccount.1.sip_server.1.address = evil"}),
+            api.create_user(json!({"extension": "2000", "display_name": "A\r\naccount.1.sip_server.1.address = evil"})),
             "display_name",
         ),
         (
-            Method::POST,
-            "/api/v1/users".to_string(),
-            json!({"extension": "2000", "display_name": "nul\u{0}"}),
+            api.create_user(json!({"extension": "2000", "display_name": "nul\u{0}"})),
             "display_name",
         ),
         (
-            Method::POST,
-            "/api/v1/users".to_string(),
-            json!({"extension": "2000", "display_name": "x".repeat(10_000)}),
+            api.create_user(json!({"extension": "2000", "display_name": "x".repeat(10_000)})),
             "display_name",
         ),
         (
-            Method::POST,
-            "/api/v1/users".to_string(),
-            json!({"extension": "2000", "display_name": "Ok", "sip_password": "short"}),
+            api.create_user(
+                json!({"extension": "2000", "display_name": "Ok", "sip_password": "short"}),
+            ),
             "sip_password",
         ),
         (
-            Method::POST,
-            "/api/v1/users".to_string(),
-            json!({"extension": "2000", "display_name": "Ok", "sip_user": "a b"}),
+            api.create_user(json!({"extension": "2000", "display_name": "Ok", "sip_user": "a b"})),
             "sip_user",
         ),
         (
-            Method::POST,
-            "/api/v1/users".to_string(),
-            json!({"extension": "2000", "display_name": "Ok", "extra": 1}),
+            api.create_user(json!({"extension": "2000", "display_name": "Ok", "extra": 1})),
             "unknown field",
         ),
         (
-            Method::PATCH,
-            "/api/v1/users/1001".to_string(),
-            json!({"display_name": "B\nstatic.auto_provision.server.url=http://evil"}),
+            api.patch_user(
+                "1001",
+                json!({"display_name": "B\nstatic.auto_provision.server.url=http://evil"}),
+            ),
             "display_name",
         ),
         (
-            Method::PATCH,
-            "/api/v1/users/1001".to_string(),
-            json!({"sip_password": "has space inside"}),
+            api.patch_user("1001", json!({"sip_password": "has space inside"})),
             "sip_password",
         ),
         (
-            Method::PATCH,
-            format!("/api/v1/devices/{T46S_MAC}"),
-            json!({"label": "x\ny"}),
+            api.patch_device(T46S_MAC, json!({"label": "x\ny"})),
             "label",
         ),
         (
-            Method::PATCH,
-            format!("/api/v1/devices/{T46S_MAC}"),
-            json!({"model": "NOPE"}),
+            api.patch_device(T46S_MAC, json!({"model": "NOPE"})),
             "unknown model",
         ),
+        (api.assign(T46S_MAC, 17, "1002"), "line"),
+        (api.assign(T46S_MAC, 0, "1002"), "line"),
+        (api.assign(T46S_MAC, 2, "9999"), "no user"),
         (
-            Method::PUT,
-            format!("/api/v1/devices/{T46S_MAC}/lines/17"),
-            json!({"user": "1002"}),
-            "line",
-        ),
-        (
-            Method::PUT,
-            format!("/api/v1/devices/{T46S_MAC}/lines/0"),
-            json!({"user": "1002"}),
-            "line",
-        ),
-        (
-            Method::PUT,
-            format!("/api/v1/devices/{T46S_MAC}/lines/2"),
-            json!({"user": "9999"}),
-            "no user",
-        ),
-        (
-            Method::PATCH,
-            "/api/v1/settings".to_string(),
-            json!({"sip_server": "evil\nhost"}),
+            api.patch_settings(json!({"sip_server": "evil\nhost"})),
             "sip_server",
         ),
         (
-            Method::PATCH,
-            "/api/v1/settings".to_string(),
-            json!({"sip_transport": "carrier-pigeon"}),
+            api.patch_settings(json!({"sip_transport": "carrier-pigeon"})),
             "sip_transport",
         ),
     ];
-    for (method, path, body, expected) in cases {
-        let r = server.api(method.clone(), &path, Some(body)).await;
-        assert_eq!(
-            r.status,
-            StatusCode::BAD_REQUEST,
-            "{method} {path}: {}",
-            r.text()
-        );
+    for (call, expected) in cases {
+        let shown = call.to_string();
+        let r = call.await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{shown}: {}", r.text());
         let message = r.json()["error"].as_str().unwrap_or_default().to_string();
         assert!(
             message.contains(expected),
-            "{method} {path}: {message:?} should mention {expected}"
+            "{shown}: {message:?} should mention {expected}"
         );
     }
-    let malformed = server
-        .admin
-        .send(
-            Method::POST,
-            "/api/v1/users",
-            &[("authorization", &format!("Bearer {}", server.token))],
-            Some(b"{not json".to_vec()),
-        )
-        .await
-        .unwrap();
+    let malformed = api.create_user(Body::raw("{not json")).await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
 
     // A model with fewer lines than the device uses is refused.
-    server.assign(T46S_MAC, 5, "1002").await;
-    let shrink = server
-        .api(
-            Method::PATCH,
-            &format!("/api/v1/devices/{T46S_MAC}"),
-            Some(json!({"model": "T31"})),
-        )
-        .await;
+    api.assign(T46S_MAC, 5, "1002").ok().await;
+    let shrink = api.patch_device(T46S_MAC, json!({"model": "T31"})).await;
     assert_eq!(shrink.status, StatusCode::CONFLICT, "{}", shrink.text());
-    server
-        .ok(
-            Method::DELETE,
-            &format!("/api/v1/devices/{T46S_MAC}/lines/5"),
-            None,
-        )
-        .await;
+    api.unassign(T46S_MAC, 5).ok().await;
 
-    assert_eq!(
-        server.ok(Method::GET, "/api/v1/users", None).await,
-        before_users
-    );
-    assert_eq!(
-        server.ok(Method::GET, "/api/v1/devices", None).await,
-        before_devices
-    );
+    assert_eq!(api.list_users().ok().await, before_users);
+    assert_eq!(api.list_devices().ok().await, before_devices);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lines_and_dect_handset_slots() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
-    server
-        .add_device(json!({"mac": W70B_MAC, "model": "W70B"}))
+    let api = server.admin_api();
+    api.create_device(NewDevice::new(W70B_MAC).model("W70B"))
+        .ok()
         .await;
-    let d = server.assign(W70B_MAC, 10, "1002").await;
+    let d = api.assign(W70B_MAC, 10, "1002").ok().await;
     assert_eq!(d["lines"], json!([{"line": 10, "user": "1002"}]));
-    let over = server
-        .api(
-            Method::PUT,
-            &format!("/api/v1/devices/{W70B_MAC}/lines/11"),
-            Some(json!({"user": "1002"})),
-        )
-        .await;
+    let over = api.assign(W70B_MAC, 11, "1002").await;
     assert_eq!(over.status, StatusCode::BAD_REQUEST);
 
     // Deleting a user frees their lines everywhere.
-    server.assign(W70B_MAC, 1, "1001").await;
-    let deleted = server.ok(Method::DELETE, "/api/v1/users/1001", None).await;
+    api.assign(W70B_MAC, 1, "1001").ok().await;
+    let deleted = api.delete_user("1001").ok().await;
     assert_eq!(deleted["freed_lines_on"].as_array().unwrap().len(), 2);
+    assert_eq!(api.show_device(T46S_MAC).ok().await["lines"], json!([]));
     assert_eq!(
-        server
-            .ok(Method::GET, &format!("/api/v1/devices/{T46S_MAC}"), None)
-            .await["lines"],
-        json!([])
-    );
-    assert_eq!(
-        server
-            .ok(Method::GET, &format!("/api/v1/devices/{W70B_MAC}"), None)
-            .await["lines"],
+        api.show_device(W70B_MAC).ok().await["lines"],
         json!([{"line": 10, "user": "1002"}])
     );
 
-    let unassign = server
-        .ok(
-            Method::DELETE,
-            &format!("/api/v1/devices/{W70B_MAC}/lines/10"),
-            None,
-        )
-        .await;
+    let unassign = api.unassign(W70B_MAC, 10).ok().await;
     assert_eq!(unassign["lines"], json!([]));
-    let again = server
-        .api(
-            Method::DELETE,
-            &format!("/api/v1/devices/{W70B_MAC}/lines/10"),
-            None,
-        )
-        .await;
+    let again = api.unassign(W70B_MAC, 10).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_api_needs_the_token_and_its_own_listener() {
     let server = TestServer::start().await;
-    for auth in [
-        None,
-        Some("Bearer wrong-token"),
-        Some("Basic YWRtaW46YWRtaW4="),
+    let api = server.admin_api();
+    let anonymous = api.clone().without_authorization();
+    for caller in [
+        anonymous.clone(),
+        api.clone().with_authorization("Bearer wrong-token"),
+        api.clone().with_authorization("Basic YWRtaW46YWRtaW4="),
     ] {
-        let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", *a)).collect();
-        let r = server
-            .admin
-            .send(Method::GET, "/api/v1/devices", &headers, None)
-            .await
-            .unwrap();
+        let r = caller.list_devices().await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         assert!(r.json()["error"].as_str().unwrap().contains("token"));
     }
-    let r = server
-        .admin
-        .send(
-            Method::POST,
-            "/api/v1/devices",
-            &[],
-            Some(br#"{"mac":"001565000001"}"#.to_vec()),
-        )
-        .await
-        .unwrap();
+    let r = anonymous
+        .create_device(Body::raw(r#"{"mac":"001565000001"}"#))
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        server.ok(Method::GET, "/api/v1/devices", None).await,
-        json!([])
-    );
+    assert_eq!(api.list_devices().ok().await, json!([]));
 
     // The phones' listener has no admin routes, even with the token: it answers as for any
     // file that is not the requester's.
-    let auth = format!("Bearer {}", server.token);
-    let on_phone = server
-        .phone
-        .get("/api/v1/devices", &[("authorization", &auth)])
-        .await
-        .unwrap();
+    let on_phone = AdminApi::new(&server.phone, &server.token)
+        .list_devices()
+        .await;
     assert_eq!(on_phone.status, StatusCode::UNAUTHORIZED);
     assert_eq!(on_phone.text(), "authentication required\n");
 
-    let r = server.api(Method::GET, "/api/v1/nothing", None).await;
+    // Routing: paths that name no endpoint, or an endpoint by another method, as written.
+    let r = api
+        .request(Method::GET, "/api/v1/nothing", Body::None)
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = server.api(Method::PUT, "/api/v1/users", None).await;
+    let r = api.request(Method::PUT, "/api/v1/users", Body::None).await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_bodies_are_refused() {
     let server = TestServer::start_with(|c| c.limits.max_admin_body_bytes = 1024).await;
+    let api = server.admin_api();
     let mut big = br#"{"extension": "1001", "display_name": ""#.to_vec();
     big.extend(std::iter::repeat_n(b'x', 4096));
     big.extend(br#""}"#);
-    let r = server.api_raw(Method::POST, "/api/v1/users", big).await;
+    let r = api.create_user(Body::Raw(big)).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(r.json()["error"].as_str().unwrap().contains("1024"));
-    assert_eq!(
-        server.ok(Method::GET, "/api/v1/users", None).await,
-        json!([])
-    );
+    assert_eq!(api.list_users().ok().await, json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,11 +4,11 @@
 //! the real routes. Every refusal is checked to have changed nothing.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 
+use crate::api::{AdminApi, Call, DeviceFilter, NewUser};
 use crate::helpers::*;
 use crate::kv;
 
@@ -18,34 +18,26 @@ async fn start() -> TestServer {
 }
 
 /// The state an admin sees, to prove a refused request changed nothing.
-async fn snapshot(server: &TestServer) -> Value {
+async fn snapshot(api: &AdminApi<'_>) -> Value {
     let mut state = serde_json::Map::new();
-    for path in [
-        "/api/v1/users",
-        "/api/v1/devices",
-        "/api/v1/profiles",
-        "/api/v1/settings",
+    for (name, list) in [
+        ("users", api.list_users()),
+        ("devices", api.list_devices()),
+        ("profiles", api.list_profiles()),
+        ("settings", api.settings()),
     ] {
-        state.insert(path.into(), server.ok(Method::GET, path, None).await);
+        state.insert(name.into(), list.ok().await);
     }
     Value::Object(state)
 }
 
-async fn refused(
-    server: &TestServer,
-    method: Method,
-    path: &str,
-    body: Value,
-    status: StatusCode,
-) -> String {
-    let before = snapshot(server).await;
-    let reply = server.api(method.clone(), path, Some(body)).await;
-    assert_eq!(reply.status, status, "{method} {path}: {}", reply.text());
-    assert_eq!(
-        snapshot(server).await,
-        before,
-        "{method} {path} changed something"
-    );
+/// Sends `call`, which must be refused with `status` and change nothing; its error message.
+async fn refused(api: &AdminApi<'_>, call: Call<'_>, status: StatusCode) -> String {
+    let before = snapshot(api).await;
+    let shown = call.to_string();
+    let reply = call.await;
+    assert_eq!(reply.status, status, "{shown}: {}", reply.text());
+    assert_eq!(snapshot(api).await, before, "{shown} changed something");
     reply.json()["error"]
         .as_str()
         .unwrap_or_default()
@@ -55,44 +47,30 @@ async fn refused(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_get_free_extensions_names_and_languages() {
     let server = start().await;
-    let next = server
-        .ok(Method::GET, "/api/v1/users/next-extension", None)
-        .await;
+    let api = server.admin_api();
+    let next = api.next_extension().ok().await;
     assert_eq!(next["extension"], "2000");
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({"extension": "2001", "display_name": "Taken"})),
-        )
-        .await;
-    let created = server
-        .ok(
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({"first_name": "Zoë", "last_name": "Durand", "language": "FR"})),
-        )
-        .await;
+    api.create_user(NewUser::new("2001", "Taken")).ok().await;
+    let zoe = NewUser::default()
+        .first_name("Zoë")
+        .last_name("Durand")
+        .language("FR");
+    let created = api.create_user(zoe).ok().await;
     assert_eq!(created["extension"], "2000");
     assert_eq!(created["display_name"], "Zoë Durand");
     assert_eq!(created["language"], "fr");
     assert_eq!(created["sip_user"], "2000");
     // The ranges are used in order, with the second one's two digits.
     for expected in ["2002", "30", "31"] {
-        let user = server
-            .ok(
-                Method::POST,
-                "/api/v1/users",
-                Some(json!({"first_name": "Next"})),
-            )
+        let user = api
+            .create_user(NewUser::default().first_name("Next"))
+            .ok()
             .await;
         assert_eq!(user["extension"], expected);
     }
     let error = refused(
-        &server,
-        Method::POST,
-        "/api/v1/users",
-        json!({"first_name": "Nobody"}),
+        &api,
+        api.create_user(json!({"first_name": "Nobody"})),
         StatusCode::CONFLICT,
     )
     .await;
@@ -126,16 +104,16 @@ async fn users_get_free_extensions_names_and_languages() {
             "extension",
         ),
     ] {
-        let error = refused(&server, Method::POST, "/api/v1/users", body.clone(), status).await;
+        let error = refused(&api, api.create_user(body.clone()), status).await;
         assert!(error.contains(says), "{body}: {error}");
     }
 
-    let changed = server
-        .ok(
-            Method::PATCH,
-            "/api/v1/users/2000",
-            Some(json!({"last_name": null, "language": "de", "first_name": "Zoe"})),
+    let changed = api
+        .patch_user(
+            "2000",
+            json!({"last_name": null, "language": "de", "first_name": "Zoe"}),
         )
+        .ok()
         .await;
     assert_eq!(changed["last_name"], Value::Null);
     assert_eq!(changed["first_name"], "Zoe");
@@ -150,10 +128,10 @@ async fn users_get_free_extensions_names_and_languages() {
 async fn locking_and_bulk_changes_apply_to_all_or_none() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
-    server
-        .ok(Method::POST, "/api/v1/users", Some(json!({"extension": "1003", "display_name": "Carol", "sip_password": "carol-secret-0003"})))
-        .await;
-    server.assign(T46S_MAC, 2, "1002").await;
+    let api = server.admin_api();
+    let carol = NewUser::new("1003", "Carol").sip_password("carol-secret-0003");
+    api.create_user(carol).ok().await;
+    api.assign(T46S_MAC, 2, "1002").ok().await;
     let config = async |server: &TestServer| {
         let (user, password) = server.credentials(T46S_MAC).await;
         let auth = basic(&user, &password);
@@ -172,15 +150,11 @@ async fn locking_and_bulk_changes_apply_to_all_or_none() {
     );
 
     // A locked user's account leaves the phone at its next fetch.
-    server
-        .ok(Method::POST, "/api/v1/users/1001/lock", None)
-        .await;
+    api.lock_user("1001").ok().await;
     let locked = config(&server).await;
     assert_eq!(locked["account.1.enable"], "0");
     assert!(!locked.values().any(|v| v == "alice-secret-0001"));
-    server
-        .ok(Method::POST, "/api/v1/users/1001/unlock", None)
-        .await;
+    api.unlock_user("1001").ok().await;
     assert_eq!(
         config(&server).await["account.1.password"],
         "alice-secret-0001"
@@ -188,10 +162,8 @@ async fn locking_and_bulk_changes_apply_to_all_or_none() {
 
     // One unknown extension: nothing is locked.
     let error = refused(
-        &server,
-        Method::POST,
-        "/api/v1/users/bulk",
-        json!({"action": "lock", "extensions": ["1001", "1002", "1999"]}),
+        &api,
+        api.bulk_users("lock", &["1001", "1002", "1999"]),
         StatusCode::NOT_FOUND,
     )
     .await;
@@ -199,29 +171,17 @@ async fn locking_and_bulk_changes_apply_to_all_or_none() {
         error.contains("1999") && error.contains("nothing was changed"),
         "{error}"
     );
-    for body in [
-        json!({"action": "explode", "extensions": ["1001"]}),
-        json!({"action": "lock", "extensions": []}),
-        json!({"action": "lock", "extensions": ["x"]}),
-    ] {
+    for (action, extensions) in [("explode", &["1001"][..]), ("lock", &[]), ("lock", &["x"])] {
         refused(
-            &server,
-            Method::POST,
-            "/api/v1/users/bulk",
-            body,
+            &api,
+            api.bulk_users(action, extensions),
             StatusCode::BAD_REQUEST,
         )
         .await;
     }
 
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/users/bulk",
-            Some(json!({"action": "lock", "extensions": ["1001", "1002"]})),
-        )
-        .await;
-    let users = server.ok(Method::GET, "/api/v1/users", None).await;
+    api.bulk_users("lock", &["1001", "1002"]).ok().await;
+    let users = api.list_users().ok().await;
     let locked: Vec<&str> = users
         .as_array()
         .unwrap()
@@ -239,25 +199,11 @@ async fn locking_and_bulk_changes_apply_to_all_or_none() {
         ("0", "0")
     );
 
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/users/bulk",
-            Some(json!({"action": "unlock", "extensions": ["1001", "1002"]})),
-        )
-        .await;
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/users/bulk",
-            Some(json!({"action": "delete", "extensions": ["1002", "1003"]})),
-        )
-        .await;
-    let device = server
-        .ok(Method::GET, &format!("/api/v1/devices/{T46S_MAC}"), None)
-        .await;
+    api.bulk_users("unlock", &["1001", "1002"]).ok().await;
+    api.bulk_users("delete", &["1002", "1003"]).ok().await;
+    let device = api.show_device(T46S_MAC).ok().await;
     assert_eq!(device["lines"], json!([{"line": 1, "user": "1001"}]));
-    let reply = server.api(Method::GET, "/api/v1/users/1003", None).await;
+    let reply = api.show_user("1003").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
 
@@ -265,12 +211,9 @@ async fn locking_and_bulk_changes_apply_to_all_or_none() {
 async fn devices_register_in_bulk_and_list_by_filter() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/profiles",
-            Some(json!({"name": "floor-2", "settings": {"language": "de"}})),
-        )
+    let api = server.admin_api();
+    api.create_profile(json!({"name": "floor-2", "settings": {"language": "de"}}))
+        .ok()
         .await;
     let bulk = |devices: Value| json!({ "devices": devices });
 
@@ -302,34 +245,22 @@ async fn devices_register_in_bulk_and_list_by_filter() {
             "devices[0]",
         ),
     ] {
-        let error = refused(
-            &server,
-            Method::POST,
-            "/api/v1/devices/bulk",
-            bulk(devices.clone()),
-            status,
-        )
-        .await;
+        let error = refused(&api, api.create_devices(bulk(devices.clone())), status).await;
         assert!(error.contains(says), "{devices}: {error}");
     }
-    let registered = server
-        .ok(
-            Method::POST,
-            "/api/v1/devices/bulk",
-            Some(bulk(json!([
-                {"mac": "001565000001", "model": "T46S", "location": "Building A, floor 2", "profile": "floor-2", "hotdesk": true},
-                {"mac": "0004f2000002", "model": "VVX400", "location": "Building B"},
-            ]))),
-        )
+    let registered = api
+        .create_devices(bulk(json!([
+            {"mac": "001565000001", "model": "T46S", "location": "Building A, floor 2", "profile": "floor-2", "hotdesk": true},
+            {"mac": "0004f2000002", "model": "VVX400", "location": "Building B"},
+        ])))
+        .ok()
         .await;
     assert_eq!(registered.as_array().unwrap().len(), 2);
     assert_eq!(registered[0]["location"], "Building A, floor 2");
     assert_eq!(registered[0]["profile"], "floor-2");
     let error = refused(
-        &server,
-        Method::POST,
-        "/api/v1/devices",
-        json!({"mac": "00-15-65-00-00-01"}),
+        &api,
+        api.create_device(json!({"mac": "00-15-65-00-00-01"})),
         StatusCode::CONFLICT,
     )
     .await;
@@ -343,21 +274,13 @@ async fn devices_register_in_bulk_and_list_by_filter() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/unregistered/001565000003/adopt",
-            None,
-        )
-        .await;
+    api.adopt("001565000003").ok().await;
 
     server.clock.advance(40 * 86_400);
     server.phone_get(&format!("/{T46S_MAC}.cfg"), T46S_UA).await;
 
-    let macs = async |query: &str| -> BTreeSet<String> {
-        let list = server
-            .ok(Method::GET, &format!("/api/v1/devices{query}"), None)
-            .await;
+    let macs = async |filter: DeviceFilter| -> BTreeSet<String> {
+        let list = api.list_devices_where(filter).ok().await;
         list.as_array()
             .unwrap()
             .iter()
@@ -365,50 +288,50 @@ async fn devices_register_in_bulk_and_list_by_filter() {
             .collect()
     };
     let set = |macs: &[&str]| macs.iter().map(|m| m.to_string()).collect::<BTreeSet<_>>();
-    assert_eq!(macs("").await.len(), 4);
+    let all = DeviceFilter::default;
+    assert_eq!(macs(all()).await.len(), 4);
     assert_eq!(
-        macs("?unassigned=true").await,
+        macs(all().unassigned(true)).await,
         set(&["001565000001", "0004f2000002", "001565000003"])
     );
-    assert_eq!(macs("?unassigned=false").await, set(&[T46S_MAC]));
-    assert_eq!(macs("?hotdesk=true").await, set(&["001565000001"]));
-    assert_eq!(macs("?auto_registered=true").await, set(&["001565000003"]));
-    assert_eq!(macs("?model=t54w").await, set(&["001565000003"]));
-    assert_eq!(macs("?profile=floor-2").await, set(&["001565000001"]));
-    assert_eq!(macs("?location=building%20b").await, set(&["0004f2000002"]));
+    assert_eq!(macs(all().unassigned(false)).await, set(&[T46S_MAC]));
+    assert_eq!(macs(all().hotdesk(true)).await, set(&["001565000001"]));
+    assert_eq!(
+        macs(all().auto_registered(true)).await,
+        set(&["001565000003"])
+    );
+    assert_eq!(macs(all().model("t54w")).await, set(&["001565000003"]));
+    assert_eq!(macs(all().profile("floor-2")).await, set(&["001565000001"]));
+    assert_eq!(
+        macs(all().location("building b")).await,
+        set(&["0004f2000002"])
+    );
     // Seen 40 days ago or never; the T46S asked just now.
     assert_eq!(
-        macs("?not_seen_days=30").await,
+        macs(all().not_seen_days(30)).await,
         set(&["001565000001", "0004f2000002", "001565000003"])
     );
     assert_eq!(
-        macs("?unassigned=true&model=T46S").await,
+        macs(all().unassigned(true).model("T46S")).await,
         set(&["001565000001"])
     );
-    for bad in ["?hotdesk=maybe", "?not_seen_days=-1", "?colour=red"] {
-        let reply = server
-            .api(Method::GET, &format!("/api/v1/devices{bad}"), None)
-            .await;
+    for bad in ["hotdesk=maybe", "not_seen_days=-1", "colour=red"] {
+        let reply = api.list_devices().query(bad).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
     }
 
     // Location and profile are edited and cleared like the label.
-    let edited = server
-        .ok(
-            Method::PATCH,
-            "/api/v1/devices/001565000001",
-            Some(json!({"location": null, "profile": null})),
-        )
+    let edited = api
+        .patch_device("001565000001", json!({"location": null, "profile": null}))
+        .ok()
         .await;
     assert_eq!(
         (edited["location"].clone(), edited["profile"].clone()),
         (Value::Null, Value::Null)
     );
     refused(
-        &server,
-        Method::PATCH,
-        "/api/v1/devices/001565000001",
-        json!({"profile": "nope"}),
+        &api,
+        api.patch_device("001565000001", json!({"profile": "nope"})),
         StatusCode::BAD_REQUEST,
     )
     .await;
@@ -418,37 +341,26 @@ async fn devices_register_in_bulk_and_list_by_filter() {
 async fn settings_are_inherited_and_shown_with_their_origin() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
-    server
-        .ok(
-            Method::PATCH,
-            "/api/v1/settings",
-            Some(json!({"ntp_server": "ntp.example.com", "time_zone": "Europe/London", "phone_admin_password": "site-admin-pw-1"})),
-        )
+    let api = server.admin_api();
+    api.patch_settings(json!({"ntp_server": "ntp.example.com", "time_zone": "Europe/London", "phone_admin_password": "site-admin-pw-1"}))
+        .ok()
         .await;
     crate::logs::remember_secret("site-admin-pw-1");
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/profiles",
-            Some(json!({"name": "branch", "description": "Branch office", "settings": {"sip_server": "branch.example.com", "time_zone": "Europe/Berlin", "language": "de"}})),
-        )
+    api.create_profile(json!({"name": "branch", "description": "Branch office", "settings": {"sip_server": "branch.example.com", "time_zone": "Europe/Berlin", "language": "de"}}))
+        .ok()
         .await;
-    server
-        .ok(
-            Method::PATCH,
-            "/api/v1/models/t46s/settings",
-            Some(json!({"language": "fr", "firmware_url": "https://fw.example.com/t46s/"})),
-        )
+    api.patch_model_settings(
+        "t46s",
+        json!({"language": "fr", "firmware_url": "https://fw.example.com/t46s/"}),
+    )
+    .ok()
+    .await;
+    api.patch_device(T46S_MAC, json!({"profile": "branch"}))
+        .ok()
         .await;
-    server
-        .ok(
-            Method::PATCH,
-            &format!("/api/v1/devices/{T46S_MAC}"),
-            Some(json!({"profile": "branch"})),
-        )
-        .await;
-    let own = server
-        .ok(Method::PATCH, &format!("/api/v1/devices/{T46S_MAC}/settings"), Some(json!({"outbound_proxy": "proxy.example.com:5070", "phone_admin_password": "device-admin-pw-2"})))
+    let own = api
+        .patch_device_settings(T46S_MAC, json!({"outbound_proxy": "proxy.example.com:5070", "phone_admin_password": "device-admin-pw-2"}))
+        .ok()
         .await;
     crate::logs::remember_secret("device-admin-pw-2");
     let effective = &own["effective"];
@@ -469,17 +381,11 @@ async fn settings_are_inherited_and_shown_with_their_origin() {
         "secrets are never shown"
     );
     assert_eq!(own["own"]["phone_admin_password"], "[set]");
-    let settings = server.ok(Method::GET, "/api/v1/settings", None).await;
+    let settings = api.settings().ok().await;
     assert_eq!(settings["phone_admin_password"], "[set]");
 
     // The phone gets exactly the effective values.
-    let rendered = server
-        .api(
-            Method::GET,
-            &format!("/api/v1/devices/{T46S_MAC}/render"),
-            None,
-        )
-        .await;
+    let rendered = api.render(T46S_MAC).await;
     let text = rendered.text();
     assert!(
         text.contains("branch.example.com") && !text.contains("pbx.example.com"),
@@ -489,132 +395,78 @@ async fn settings_are_inherited_and_shown_with_their_origin() {
     assert!(text.contains("proxy.example.com") && text.contains("https://fw.example.com/t46s/"));
 
     // Removing the device's own value falls back to the next layer.
-    let back = server
-        .ok(
-            Method::PATCH,
-            &format!("/api/v1/devices/{T46S_MAC}/settings"),
-            Some(json!({"phone_admin_password": null})),
-        )
+    let back = api
+        .patch_device_settings(T46S_MAC, json!({"phone_admin_password": null}))
+        .ok()
         .await;
     assert_eq!(
         back["effective"]["phone_admin_password"]["from"],
         json!({"level": "default"})
     );
-    let text = server
-        .api(
-            Method::GET,
-            &format!("/api/v1/devices/{T46S_MAC}/render"),
-            None,
-        )
-        .await
-        .text();
+    let text = api.render(T46S_MAC).await.text();
     assert!(text.contains("site-admin-pw-1"));
 
     // Bad input changes nothing.
-    let device_settings = format!("/api/v1/devices/{T46S_MAC}/settings");
-    for (method, path, body, says) in [
+    for (call, says) in [
         (
-            Method::PATCH,
-            device_settings.as_str(),
-            json!({"utc_offset": "+01:00"}),
+            api.patch_device_settings(T46S_MAC, json!({"utc_offset": "+01:00"})),
             "site-wide",
         ),
         (
-            Method::PATCH,
-            device_settings.as_str(),
-            json!({"time_zone": "Mars/Olympus"}),
+            api.patch_device_settings(T46S_MAC, json!({"time_zone": "Mars/Olympus"})),
             "time_zone",
         ),
         (
-            Method::PATCH,
-            device_settings.as_str(),
-            json!({"sip_port": 0}),
+            api.patch_device_settings(T46S_MAC, json!({"sip_port": 0})),
             "sip_port",
         ),
         (
-            Method::PATCH,
-            device_settings.as_str(),
-            json!({"colour": "red"}),
+            api.patch_device_settings(T46S_MAC, json!({"colour": "red"})),
             "unknown setting",
         ),
         (
-            Method::PATCH,
-            "/api/v1/models/T46S/settings",
-            json!({"firmware_url": "ftp://x/"}),
+            api.patch_model_settings("T46S", json!({"firmware_url": "ftp://x/"})),
             "firmware_url",
         ),
         (
-            Method::PATCH,
-            "/api/v1/settings",
-            json!({"outbound_proxy": "a b"}),
+            api.patch_settings(json!({"outbound_proxy": "a b"})),
             "outbound_proxy",
         ),
         (
-            Method::POST,
-            "/api/v1/profiles",
-            json!({"name": "branch"}),
+            api.create_profile(json!({"name": "branch"})),
             "already exists",
         ),
+        (api.create_profile(json!({"name": "no spaces"})), "profile"),
         (
-            Method::POST,
-            "/api/v1/profiles",
-            json!({"name": "no spaces"}),
-            "profile",
-        ),
-        (
-            Method::PATCH,
-            "/api/v1/profiles/branch",
-            json!({"settings": {"language": "xx"}}),
+            api.patch_profile("branch", json!({"settings": {"language": "xx"}})),
             "language",
         ),
     ] {
-        let before = server.ok(Method::GET, &device_settings, None).await;
-        let reply = server.api(method.clone(), path, Some(body.clone())).await;
-        assert!(
-            reply.status.is_client_error(),
-            "{path} {body}: {}",
-            reply.status
-        );
+        let before = api.device_settings(T46S_MAC).ok().await;
+        let shown = call.to_string();
+        let reply = call.await;
+        assert!(reply.status.is_client_error(), "{shown}: {}", reply.status);
         assert!(
             reply.json()["error"].as_str().unwrap().contains(says),
-            "{body}: {}",
+            "{shown}: {}",
             reply.text()
         );
-        assert_eq!(server.ok(Method::GET, &device_settings, None).await, before);
+        assert_eq!(api.device_settings(T46S_MAC).ok().await, before);
     }
-    let reply = server
-        .api(
-            Method::PATCH,
-            "/api/v1/models/T99/settings",
-            Some(json!({"language": "de"})),
-        )
+    let reply = api
+        .patch_model_settings("T99", json!({"language": "de"}))
         .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 
     // A profile in use cannot be deleted; unused, it can.
-    let error = refused(
-        &server,
-        Method::DELETE,
-        "/api/v1/profiles/branch",
-        Value::Null,
-        StatusCode::CONFLICT,
-    )
-    .await;
+    let error = refused(&api, api.delete_profile("branch"), StatusCode::CONFLICT).await;
     assert!(error.contains("1 devices use"), "{error}");
-    server
-        .ok(
-            Method::PATCH,
-            &format!("/api/v1/devices/{T46S_MAC}"),
-            Some(json!({"profile": null})),
-        )
+    api.patch_device(T46S_MAC, json!({"profile": null}))
+        .ok()
         .await;
-    server
-        .ok(Method::DELETE, "/api/v1/profiles/branch", None)
-        .await;
+    api.delete_profile("branch").ok().await;
 
-    let choices = server
-        .ok(Method::GET, "/api/v1/settings/choices", None)
-        .await;
+    let choices = api.setting_choices().ok().await;
     assert!(
         choices["time_zones"]
             .as_array()
@@ -635,50 +487,17 @@ async fn settings_are_inherited_and_shown_with_their_origin() {
 async fn the_first_lines_user_language_wins_over_the_settings() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
-    server
-        .ok(
-            Method::PATCH,
-            "/api/v1/settings",
-            Some(json!({"language": "de"})),
-        )
-        .await;
-    let path = format!("/api/v1/devices/{T46S_MAC}/render");
+    let api = server.admin_api();
+    api.patch_settings(json!({"language": "de"})).ok().await;
     let language = async || {
-        let text = server.api(Method::GET, &path, None).await.text();
+        let text = api.render(T46S_MAC).await.text();
         kv::parse(&text).unwrap()["lang.gui"].clone()
     };
     assert_eq!(language().await, "German");
-    server
-        .ok(
-            Method::PATCH,
-            "/api/v1/users/1001",
-            Some(json!({"language": "fr"})),
-        )
-        .await;
+    api.patch_user("1001", json!({"language": "fr"})).ok().await;
     assert_eq!(language().await, "French");
-    server
-        .ok(
-            Method::PATCH,
-            "/api/v1/users/1001",
-            Some(json!({"language": null})),
-        )
-        .await;
+    api.patch_user("1001", json!({"language": null})).ok().await;
     assert_eq!(language().await, "German");
-}
-
-/// Overrides Yealink's desk template in `dir` with the shipped one plus a `## {marker}` line.
-pub fn override_template(dir: &std::path::Path, marker: &str) {
-    let shipped = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("phone-templates/yealink/desk.cfg.hbs"),
-    )
-    .unwrap();
-    std::fs::create_dir_all(dir.join("yealink")).unwrap();
-    std::fs::write(
-        dir.join("yealink/desk.cfg.hbs"),
-        format!("{shipped}## {marker}\n"),
-    )
-    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -688,15 +507,10 @@ async fn templates_reload_from_the_override_directory_without_a_restart() {
     override_template(&dir, "first edition");
     let server = TestServer::start_with(|c| c.server.templates_dir = Some(dir.clone())).await;
     server.seed_desk_phone().await;
-    let render = format!("/api/v1/devices/{T46S_MAC}/render");
-    assert!(
-        server
-            .api(Method::GET, &render, None)
-            .await
-            .text()
-            .contains("first edition")
-    );
-    let list = server.ok(Method::GET, "/api/v1/templates", None).await;
+    let api = server.admin_api();
+    let rendered = async || api.render(T46S_MAC).await.text();
+    assert!(rendered().await.contains("first edition"));
+    let list = api.list_templates().ok().await;
     let origin = |name: &str| {
         list.as_array()
             .unwrap()
@@ -710,17 +524,9 @@ async fn templates_reload_from_the_override_directory_without_a_restart() {
 
     // A connection open across the reload keeps working.
     override_template(&dir, "second edition");
-    let reloaded = server
-        .ok(Method::POST, "/api/v1/templates/reload", None)
-        .await;
+    let reloaded = api.reload_templates().ok().await;
     assert_eq!(reloaded["overrides"], 1);
-    assert!(
-        server
-            .api(Method::GET, &render, None)
-            .await
-            .text()
-            .contains("second edition")
-    );
+    assert!(rendered().await.contains("second edition"));
 
     // A broken template is refused with its file and line; the templates in use stay.
     std::fs::write(
@@ -728,62 +534,22 @@ async fn templates_reload_from_the_override_directory_without_a_restart() {
         "#!version:1.0.0.1\n{{#if lines}}\n",
     )
     .unwrap();
-    let reply = server
-        .api(Method::POST, "/api/v1/templates/reload", None)
-        .await;
+    let reply = api.reload_templates().await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(
         reply.text().contains("yealink/desk.cfg.hbs"),
         "{}",
         reply.text()
     );
-    assert!(
-        server
-            .api(Method::GET, &render, None)
-            .await
-            .text()
-            .contains("second edition")
-    );
+    assert!(rendered().await.contains("second edition"));
     std::fs::write(
         dir.join("yealink/desk.cfg.hbs"),
         "{{{provisioning.password}}}\n",
     )
     .unwrap();
-    let reply = server
-        .api(Method::POST, "/api/v1/templates/reload", None)
-        .await;
+    let reply = api.reload_templates().await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert!(
-        server
-            .api(Method::GET, &render, None)
-            .await
-            .text()
-            .contains("second edition")
-    );
-}
-
-/// Posts a CSV file and follows the import to its end.
-async fn import(server: &TestServer, subject: &str, csv: &str, dry_run: bool) -> Value {
-    let query = if dry_run { "?dry_run=true" } else { "" };
-    let reply = server
-        .api_raw(
-            Method::POST,
-            &format!("/api/v1/import/{subject}{query}"),
-            csv.as_bytes().to_vec(),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text());
-    let id = reply.json()["id"].as_str().unwrap().to_string();
-    for _ in 0..600 {
-        let job = server
-            .ok(Method::GET, &format!("/api/v1/imports/{id}"), None)
-            .await;
-        if job["state"] != "running" {
-            return job;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("import {id} did not finish");
+    assert!(rendered().await.contains("second edition"));
 }
 
 const USERS_CSV: &str = "extension,first_name,last_name,email,language,sip_password,pin,may_hotdesk\n\
@@ -794,39 +560,32 @@ const USERS_CSV: &str = "extension,first_name,last_name,email,language,sip_passw
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn csv_imports_are_all_or_nothing_and_idempotent() {
     let server = TestServer::start().await;
+    let api = server.admin_api();
     for secret in ["ada-secret-0000001", "turing-secret-00003", "428613"] {
         crate::logs::remember_secret(secret);
     }
     // A dry run checks and changes nothing.
-    let checked = import(&server, "users", USERS_CSV, true).await;
+    let checked = api.import_to_end("users", USERS_CSV, true).await;
     assert_eq!(checked["state"], "checked", "{checked}");
     assert_eq!(checked["created"], 3);
-    assert_eq!(
-        server.ok(Method::GET, "/api/v1/users", None).await,
-        json!([])
-    );
+    assert_eq!(api.list_users().ok().await, json!([]));
 
-    let done = import(&server, "users", USERS_CSV, false).await;
+    let done = api.import_to_end("users", USERS_CSV, false).await;
     assert_eq!(done["state"], "done", "{done}");
     assert_eq!(
         (done["created"].clone(), done["checked"].clone()),
         (json!(3), json!(3))
     );
-    let grace = server.ok(Method::GET, "/api/v1/users/3002", None).await;
+    let grace = api.show_user("3002").ok().await;
     assert_eq!(grace["display_name"], "Grace, Rear Admiral Hopper");
     assert_eq!(grace["may_hotdesk"], false);
-    assert_eq!(
-        server.ok(Method::GET, "/api/v1/users/3001", None).await["has_pin"],
-        true
-    );
-    let sip = server
-        .ok(Method::GET, "/api/v1/users/3003/sip-password", None)
-        .await;
+    assert_eq!(api.show_user("3001").ok().await["has_pin"], true);
+    let sip = api.sip_password("3003").ok().await;
     assert_eq!(sip["sip_password"], "turing-secret-00003");
 
     // The same file again changes nothing, PIN and password included.
-    let before = snapshot(&server).await;
-    let again = import(&server, "users", USERS_CSV, false).await;
+    let before = snapshot(&api).await;
+    let again = api.import_to_end("users", USERS_CSV, false).await;
     assert_eq!(
         (
             again["unchanged"].clone(),
@@ -836,7 +595,7 @@ async fn csv_imports_are_all_or_nothing_and_idempotent() {
         (json!(3), json!(0), json!(0)),
         "{again}"
     );
-    assert_eq!(snapshot(&server).await, before);
+    assert_eq!(snapshot(&api).await, before);
 
     // One bad row: a report of every bad row, and nothing changed.
     let bad = "extension,first_name,language,pin\n\
@@ -846,7 +605,7 @@ async fn csv_imports_are_all_or_nothing_and_idempotent() {
         3006,Klingon,tlh,\n\
         3004,Twice,,\n\
         3007,Weak,,1234\n";
-    let failed = import(&server, "users", bad, false).await;
+    let failed = api.import_to_end("users", bad, false).await;
     assert_eq!(failed["state"], "failed");
     let errors: Vec<(u64, String)> = failed["errors"]
         .as_array()
@@ -869,7 +628,7 @@ async fn csv_imports_are_all_or_nothing_and_idempotent() {
         errors[2].1.contains("earlier row") && errors[3].1.contains("pin"),
         "{errors:?}"
     );
-    assert_eq!(snapshot(&server).await, before);
+    assert_eq!(snapshot(&api).await, before);
 
     // A malformed file is refused at once.
     for (csv, says) in [
@@ -878,29 +637,23 @@ async fn csv_imports_are_all_or_nothing_and_idempotent() {
         ("extension,first_name\n3001,Ada,extra\n", "line 2"),
         ("extension,first_name\n", "no rows"),
     ] {
-        let reply = server
-            .api_raw(
-                Method::POST,
-                "/api/v1/import/users",
-                csv.as_bytes().to_vec(),
-            )
-            .await;
+        let reply = api.import("users", csv, false).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{csv}");
         let error = reply.json()["error"].as_str().unwrap().to_string();
         assert!(error.contains(says), "{csv}: {error}");
     }
-    assert_eq!(snapshot(&server).await, before);
+    assert_eq!(snapshot(&api).await, before);
 
     // An update through CSV: an empty cell keeps a value, "-" clears it.
-    let update = import(
-        &server,
-        "users",
-        "extension,email,language,locked\n3001,,-,true\n",
-        false,
-    )
-    .await;
+    let update = api
+        .import_to_end(
+            "users",
+            "extension,email,language,locked\n3001,,-,true\n",
+            false,
+        )
+        .await;
     assert_eq!(update["updated"], 1, "{update}");
-    let ada = server.ok(Method::GET, "/api/v1/users/3001", None).await;
+    let ada = api.show_user("3001").ok().await;
     assert_eq!(
         (
             ada["email"].clone(),
@@ -915,42 +668,28 @@ async fn csv_imports_are_all_or_nothing_and_idempotent() {
 async fn devices_round_trip_through_csv() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/profiles",
-            Some(json!({"name": "hq"})),
-        )
-        .await;
+    let api = server.admin_api();
+    api.create_profile(json!({"name": "hq"})).ok().await;
     // Cells a spreadsheet would run as formulas are exported defused and imported back intact.
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({"extension": "1003", "display_name": "=HYPERLINK(\"http://evil\")", "last_name": "-minus"})),
-        )
-        .await;
+    let formulas = NewUser::new("1003", "=HYPERLINK(\"http://evil\")").last_name("-minus");
+    api.create_user(formulas).ok().await;
     let csv = "mac,model,label,location,profile,hotdesk,lines\n\
         00:04:f2:00:00:01,VVX400,Desk 1,\"Floor 1, east\",hq,false,1:1001 2:1002\n\
         001565000002,T46S,,,,true,2:1002\n\
         00-15-65-AA-BB-CC,,Reception,,,,\n";
-    let done = import(&server, "devices", csv, false).await;
+    let done = api.import_to_end("devices", csv, false).await;
     assert_eq!(done["state"], "done", "{done}");
     assert_eq!(
         (done["created"].clone(), done["updated"].clone()),
         (json!(2), json!(1))
     );
-    let vvx = server
-        .ok(Method::GET, "/api/v1/devices/0004f2000001", None)
-        .await;
+    let vvx = api.show_device("0004f2000001").ok().await;
     assert_eq!(
         vvx["lines"],
         json!([{"line": 1, "user": "1001"}, {"line": 2, "user": "1002"}])
     );
     assert_eq!(vvx["location"], "Floor 1, east");
-    let t46s = server
-        .ok(Method::GET, &format!("/api/v1/devices/{T46S_MAC}"), None)
-        .await;
+    let t46s = api.show_device(T46S_MAC).ok().await;
     assert_eq!(t46s["label"], "Reception");
     assert_eq!(
         t46s["lines"],
@@ -962,22 +701,17 @@ async fn devices_round_trip_through_csv() {
     // the phone wrote.
     let claimed = server.phone_get("/0004f2000001-deskprov.cfg", "").await;
     assert_eq!(claimed.status, StatusCode::OK);
-    let export = server
-        .api(Method::GET, "/api/v1/export/devices", None)
-        .await;
+    let export = api.export("devices", false).await;
     assert_eq!(export.status, StatusCode::OK);
     assert!(
         export
             .text()
             .starts_with("mac,model,label,location,profile,hotdesk,certificate_required,lines\n")
     );
-    let before = snapshot(&server).await;
-    let again = import(&server, "devices", &export.text(), false).await;
+    let before = snapshot(&api).await;
+    let again = api.import_to_end("devices", &export.text(), false).await;
     assert_eq!(again["unchanged"], 3, "{again}");
-    let users = server
-        .api(Method::GET, "/api/v1/export/users", None)
-        .await
-        .text();
+    let users = api.export("users", false).await.text();
     assert!(
         !users.contains("alice-secret-0001"),
         "no secrets without ?secrets=true"
@@ -986,19 +720,14 @@ async fn devices_round_trip_through_csv() {
         users.contains("'=HYPERLINK") && users.contains("'-minus"),
         "{users}"
     );
-    let with_secrets = server
-        .api(Method::GET, "/api/v1/export/users?secrets=true", None)
-        .await
-        .text();
+    let with_secrets = api.export("users", true).await.text();
     assert!(with_secrets.contains("alice-secret-0001"));
     assert_eq!(
-        import(&server, "users", &with_secrets, false).await["unchanged"],
+        api.import_to_end("users", &with_secrets, false).await["unchanged"],
         3
     );
-    assert_eq!(snapshot(&server).await, before);
-    let vvx = server
-        .ok(Method::GET, "/api/v1/devices/0004f2000001", None)
-        .await;
+    assert_eq!(snapshot(&api).await, before);
+    let vvx = api.show_device("0004f2000001").ok().await;
     assert_eq!(vvx["claimed"], true);
 
     // Bad rows: nothing registered, each row explained.
@@ -1009,7 +738,7 @@ async fn devices_round_trip_through_csv() {
         001565000012,T46S,,99:1001\n\
         001565000013,T46S,,1:4040\n\
         not-a-mac,,,\n";
-    let failed = import(&server, "devices", bad, false).await;
+    let failed = api.import_to_end("devices", bad, false).await;
     assert_eq!(failed["state"], "failed");
     let rows: Vec<u64> = failed["errors"]
         .as_array()
@@ -1018,7 +747,7 @@ async fn devices_round_trip_through_csv() {
         .map(|e| e["row"].as_u64().unwrap())
         .collect();
     assert_eq!(rows, [3, 4, 5, 6, 7], "{failed}");
-    assert_eq!(snapshot(&server).await, before);
-    let reply = server.api(Method::GET, "/api/v1/export/phones", None).await;
+    assert_eq!(snapshot(&api).await, before);
+    let reply = api.export("phones", false).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }

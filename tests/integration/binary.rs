@@ -4,9 +4,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use deskprov::client::Client;
-use http::{Method, StatusCode};
-use serde_json::{Value, json};
+use http::StatusCode;
+use serde_json::Value;
 
+use crate::api::{AdminApi, NewUser};
 use crate::helpers::*;
 use crate::kv;
 
@@ -351,33 +352,21 @@ async fn acknowledged_writes_survive_sigkill() {
     let d = dir.path();
     let server = BinaryServer::start(d, &[]);
     let admin = client(d, server.admin_addr);
-    let token = format!(
-        "Bearer {}",
-        std::fs::read_to_string(d.join("data/admin.token"))
-            .unwrap()
-            .trim()
-    );
+    let token = std::fs::read_to_string(d.join("data/admin.token"))
+        .unwrap()
+        .trim()
+        .to_string();
 
     let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let mut writers = Vec::new();
     for writer in 0..4 {
         let (admin, token, acknowledged) = (admin.clone(), token.clone(), acknowledged.clone());
         writers.push(tokio::spawn(async move {
+            let api = AdminApi::new(&admin, &token);
             for i in 0.. {
                 let extension = format!("{}{:05}", writer + 1, i);
-                let body = serde_json::to_vec(
-                    &json!({"extension": extension, "display_name": format!("User {extension}")}),
-                )
-                .unwrap();
-                match admin
-                    .send(
-                        Method::POST,
-                        "/api/v1/users",
-                        &[("authorization", &token)],
-                        Some(body),
-                    )
-                    .await
-                {
+                let user = NewUser::new(&extension, &format!("User {extension}"));
+                match api.create_user(user).try_send().await {
                     Ok(reply) if reply.status == StatusCode::CREATED => {
                         acknowledged.lock().unwrap().push(extension)
                     }
@@ -405,26 +394,13 @@ async fn acknowledged_writes_survive_sigkill() {
 
     let restarted = BinaryServer::start(d, &[]);
     let admin = client(d, restarted.admin_addr);
-    let mut stored = std::collections::HashSet::new();
-    let mut path = "/api/v1/users".to_string();
-    loop {
-        let page = admin
-            .get(&path, &[("authorization", &token)])
-            .await
-            .unwrap()
-            .json();
-        stored.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| u["extension"].as_str().unwrap().to_string()),
-        );
-        match page["next"].as_str() {
-            Some(next) => path = format!("/api/v1/users?after={next}"),
-            None => break,
-        }
-    }
+    let users = AdminApi::new(&admin, &token).list_users().ok().await;
+    let stored: std::collections::HashSet<String> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["extension"].as_str().unwrap().to_string())
+        .collect();
     let lost: Vec<_> = acknowledged
         .iter()
         .filter(|e| !stored.contains(*e))

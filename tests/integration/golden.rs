@@ -7,9 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use http::Method;
 use serde_json::json;
 
+use crate::api::{NewDevice, NewUser};
 use crate::helpers::*;
 use crate::{kv, xmlflat};
 
@@ -103,33 +103,30 @@ async fn seeded() -> TestServer {
         c.server.public_url = Some("https://prov.example.com:8443/".into())
     })
     .await;
-    server
-        .ok(
-            Method::PATCH,
-            "/api/v1/settings",
-            Some(json!({
-                "sip_server": "pbx.example.com",
-                "sip_port": 5061,
-                "sip_transport": "tls",
-                "ntp_server": "ntp.example.com",
-                "outbound_proxy": "proxy.example.com:5070",
-                "time_zone": "Europe/Berlin",
-                "language": "de",
-                "firmware_url": "https://fw.example.com/firmware/",
-                "phone_admin_password": ADMIN_PASSWORD,
-            })),
-        )
-        .await;
+    let api = server.admin_api();
+    api.patch_settings(json!({
+        "sip_server": "pbx.example.com",
+        "sip_port": 5061,
+        "sip_transport": "tls",
+        "ntp_server": "ntp.example.com",
+        "outbound_proxy": "proxy.example.com:5070",
+        "time_zone": "Europe/Berlin",
+        "language": "de",
+        "firmware_url": "https://fw.example.com/firmware/",
+        "phone_admin_password": ADMIN_PASSWORD,
+    }))
+    .ok()
+    .await;
     for (i, (extension, name)) in NAMES.iter().enumerate() {
-        let body = json!({"extension": extension, "display_name": name, "sip_password": format!("golden-secret-000{i}")});
-        server.ok(Method::POST, "/api/v1/users", Some(body)).await;
+        let password = format!("golden-secret-000{i}");
+        let user = NewUser::new(extension, name).sip_password(&password);
+        api.create_user(user).ok().await;
     }
     for (mac, model) in DEVICES {
-        server
-            .add_device(json!({"mac": mac, "model": model, "label": "Reception"}))
-            .await;
-        server.assign(mac, 1, "1001").await;
-        server.assign(mac, 2, "1002").await;
+        let device = NewDevice::new(mac).model(model).label("Reception");
+        api.create_device(device).ok().await;
+        api.assign(mac, 1, "1001").ok().await;
+        api.assign(mac, 2, "1002").ok().await;
     }
     server
 }
@@ -204,11 +201,11 @@ async fn every_zone_and_language_renders() {
     let languages = deskprov::locale::LANGUAGES.iter().cycle();
     for (zone, language) in deskprov::locale::TIME_ZONES.iter().zip(languages) {
         server
-            .ok(
-                Method::PATCH,
-                "/api/v1/settings",
-                Some(json!({"time_zone": zone.name, "language": language.code, "outbound_proxy": null})),
+            .admin_api()
+            .patch_settings(
+                json!({"time_zone": zone.name, "language": language.code, "outbound_proxy": null}),
             )
+            .ok()
             .await;
         for (path, golden, _) in FILES {
             let user_agent = if path.ends_with(".boot") { T46S_UA } else { "" };
@@ -228,6 +225,7 @@ async fn every_zone_and_language_renders() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_names_never_change_the_key_set() {
     let server = seeded().await;
+    let api = server.admin_api();
     let device_files: Vec<&GoldenFile> = FILES.iter().filter(|(_, _, mac)| mac.is_some()).collect();
     let mut baselines = Vec::new();
     for (path, golden, _) in &device_files {
@@ -241,12 +239,8 @@ async fn hostile_names_never_change_the_key_set() {
         "tab\tbed",
         &"y".repeat(10_000),
     ] {
-        let r = server
-            .api(
-                Method::PATCH,
-                "/api/v1/users/1001",
-                Some(json!({"display_name": refused})),
-            )
+        let r = api
+            .patch_user("1001", json!({"display_name": refused}))
             .await;
         assert_eq!(r.status, http::StatusCode::BAD_REQUEST, "{refused:?}");
     }
@@ -259,12 +253,8 @@ async fn hostile_names_never_change_the_key_set() {
         "]]><x/>",
         "--><!--",
     ] {
-        server
-            .ok(
-                Method::PATCH,
-                "/api/v1/users/1001",
-                Some(json!({"display_name": name})),
-            )
+        api.patch_user("1001", json!({"display_name": name}))
+            .ok()
             .await;
         for ((path, golden, _), baseline) in device_files.iter().zip(&baselines) {
             let text = server.phone_get(path, "").await.text();
@@ -341,24 +331,14 @@ fn mask_login_tokens(text: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hotdesk_configs_match_their_golden_files() {
     let server = seeded().await;
-    server
-        .ok(
-            Method::PATCH,
-            "/api/v1/users/1001",
-            Some(json!({"pin": "739164"})),
-        )
-        .await;
-    server
-        .ok(
-            Method::PATCH,
-            "/api/v1/settings",
-            Some(json!({"lobby_extension": "1002"})),
-        )
+    let api = server.admin_api();
+    api.patch_user("1001", json!({"pin": "739164"})).ok().await;
+    api.patch_settings(json!({"lobby_extension": "1002"}))
+        .ok()
         .await;
     for (mac, model, path, golden, handset) in HOTDESK {
-        server
-            .add_device(json!({"mac": mac, "model": model, "hotdesk": true}))
-            .await;
+        let desk = NewDevice::new(mac).model(model).hotdesk();
+        api.create_device(desk).ok().await;
         let (user, password) = server.credentials(mac).await;
         let auth = basic(&user, &password);
         let headers = [("authorization", auth.as_str())];

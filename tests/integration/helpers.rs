@@ -12,10 +12,11 @@ use deskprov::client::{Client, Reply};
 use deskprov::clock::Clock;
 use deskprov::config::Config;
 use deskprov::startup::{self, Running};
-use http::Method;
 use rustls_pki_types::CertificateDer;
-use serde_json::Value;
+use serde_json::json;
 use tempfile::TempDir;
+
+use crate::api::{AdminApi, NewDevice, NewUser};
 
 pub const T46S_UA: &str = "Yealink SIP-T46S 66.86.0.15 00:15:65:aa:bb:cc";
 pub const T46S_MAC: &str = "001565aabbcc";
@@ -111,85 +112,9 @@ impl TestServer {
         format!("Bearer {}", self.token)
     }
 
-    pub async fn api(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        let auth = format!("Bearer {}", self.token);
-        if let Some(body) = &body {
-            crate::logs::remember_secrets_in(body);
-        }
-        let sent = body.clone();
-        let body = body.map(|b| serde_json::to_vec(&b).unwrap());
-        let reply = self
-            .admin
-            .send(
-                method.clone(),
-                path,
-                &[
-                    ("authorization", &auth),
-                    ("content-type", "application/json"),
-                ],
-                body,
-            )
-            .await
-            .unwrap();
-        crate::logs::remember_secrets_in(&reply.json());
-        if let Some(sent) = &sent
-            && reply.status.is_success()
-            && let Err(errors) = crate::openapi::validates(&method, path, sent)
-        {
-            panic!(
-                "{method} {path} was accepted, but its body is not valid by the OpenAPI schema: {errors}\n{sent}"
-            );
-        }
-        reply
-    }
-
-    pub async fn api_raw(&self, method: Method, path: &str, body: Vec<u8>) -> Reply {
-        let auth = self.admin_auth();
-        self.admin
-            .send(method, path, &[("authorization", &auth)], Some(body))
-            .await
-            .unwrap()
-    }
-
-    /// An admin call that must succeed; returns its JSON, and for a list every item of every
-    /// page (the `next` of each page followed) as one array.
-    pub async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
-        let reply = self.api(method.clone(), path, body).await;
-        assert!(
-            reply.status.is_success(),
-            "{method} {path}: {} {}",
-            reply.status,
-            reply.text()
-        );
-        let mut page = reply.json();
-        let Some(mut items) = page.get("items").and_then(Value::as_array).cloned() else {
-            return page;
-        };
-        let separator = if path.contains('?') { '&' } else { '?' };
-        while let Some(next) = page.get("next").and_then(Value::as_str) {
-            let more = format!("{path}{separator}after={next}");
-            let reply = self.api(Method::GET, &more, None).await;
-            assert!(reply.status.is_success(), "GET {more}: {}", reply.text());
-            page = reply.json();
-            items.extend(page["items"].as_array().unwrap().iter().cloned());
-        }
-        Value::Array(items)
-    }
-
-    /// Registers a device (`{"mac", "model"?, "label"?}`); returns its JSON.
-    pub async fn add_device(&self, body: Value) -> Value {
-        self.ok(Method::POST, "/api/v1/devices", Some(body)).await
-    }
-
-    /// Puts user `extension` on line `line` of the device `mac`.
-    pub async fn assign(&self, mac: &str, line: u16, extension: &str) -> Value {
-        let path = format!("/api/v1/devices/{mac}/lines/{line}");
-        self.ok(
-            Method::PUT,
-            &path,
-            Some(serde_json::json!({ "user": extension })),
-        )
-        .await
+    /// The admin API of this server, called with its initial token.
+    pub fn admin_api(&self) -> AdminApi<'_> {
+        AdminApi::new(&self.admin, &self.token)
     }
 
     pub async fn phone_get(&self, path: &str, user_agent: &str) -> Reply {
@@ -210,14 +135,9 @@ impl TestServer {
         self.phone.get(path, headers).await.unwrap()
     }
 
+    /// The device's provisioning user and password.
     pub async fn credentials(&self, mac: &str) -> (String, String) {
-        let c = self
-            .ok(
-                Method::GET,
-                &format!("/api/v1/devices/{mac}/credentials"),
-                None,
-            )
-            .await;
+        let c = self.admin_api().credentials(mac).ok().await;
         (
             c["username"].as_str().unwrap().into(),
             c["password"].as_str().unwrap().into(),
@@ -226,26 +146,18 @@ impl TestServer {
 
     /// Users 1001 (Alice) and 1002 (Bob), a T46S at T46S_MAC with Alice on line 1, and the SIP server.
     pub async fn seed_desk_phone(&self) {
-        self.ok(
-            Method::PATCH,
-            "/api/v1/settings",
-            Some(serde_json::json!({"sip_server": "pbx.example.com", "sip_transport": "tls"})),
-        )
-        .await;
-        self.ok(Method::POST, "/api/v1/users", Some(serde_json::json!({"extension": "1001", "display_name": "Alice Example", "sip_password": "alice-secret-0001"}))).await;
-        self.ok(Method::POST, "/api/v1/users", Some(serde_json::json!({"extension": "1002", "display_name": "Bob Example", "sip_password": "bob-secret-00002"}))).await;
-        self.ok(
-            Method::POST,
-            "/api/v1/devices",
-            Some(serde_json::json!({"mac": "00:15:65:AA:BB:CC", "model": "T46S"})),
-        )
-        .await;
-        self.ok(
-            Method::PUT,
-            &format!("/api/v1/devices/{T46S_MAC}/lines/1"),
-            Some(serde_json::json!({"user": "1001"})),
-        )
-        .await;
+        let api = self.admin_api();
+        api.patch_settings(json!({"sip_server": "pbx.example.com", "sip_transport": "tls"}))
+            .ok()
+            .await;
+        let alice = NewUser::new("1001", "Alice Example").sip_password("alice-secret-0001");
+        api.create_user(alice).ok().await;
+        let bob = NewUser::new("1002", "Bob Example").sip_password("bob-secret-00002");
+        api.create_user(bob).ok().await;
+        api.create_device(NewDevice::new("00:15:65:AA:BB:CC").model("T46S"))
+            .ok()
+            .await;
+        api.assign(T46S_MAC, 1, "1001").ok().await;
     }
 
     pub async fn stop(&mut self) {
@@ -423,6 +335,20 @@ fn outcome(output: std::process::Output) -> (i32, String, String) {
 
 pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Overrides Yealink's desk template in `dir` with the shipped one plus a `## {marker}` line.
+pub fn override_template(dir: &Path, marker: &str) {
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("phone-templates/yealink/desk.cfg.hbs"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("yealink")).unwrap();
+    std::fs::write(
+        dir.join("yealink/desk.cfg.hbs"),
+        format!("{shipped}## {marker}\n"),
+    )
+    .unwrap();
 }
 
 /// A request hyper refuses before any handler runs (a head too large, a target too long): the

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use deskprov::client::Reply;
-use http::{Method, StatusCode};
+use http::StatusCode;
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use serde_json::{Value, json};
 
+use crate::api::{NewDevice, NewUser};
 use crate::helpers::*;
 use crate::{kv, xmlflat};
 
@@ -69,31 +70,27 @@ const SNOM_M900_HANDSET_3: Desk = Desk {
 /// Users 1001 (Alice) and 1002 (Bob) with PINs, a lobby extension 900, and the SIP server.
 async fn site(adjust: impl FnOnce(&mut deskprov::config::Config)) -> TestServer {
     let server = TestServer::start_with(adjust).await;
-    server
-        .ok(
-            Method::PATCH,
-            "/api/v1/settings",
-            Some(json!({"sip_server": "pbx.example.com"})),
-        )
+    let api = server.admin_api();
+    api.patch_settings(json!({"sip_server": "pbx.example.com"}))
+        .ok()
         .await;
     for (ext, name, secret, pin) in [
         ("1001", "Alice Example", ALICE_SECRET, Some(ALICE_PIN)),
         ("1002", "Bob Example", BOB_SECRET, Some(BOB_PIN)),
         ("900", "Lobby", LOBBY_SECRET, None),
     ] {
-        let mut user = json!({"extension": ext, "display_name": name, "sip_password": secret});
+        let mut user = NewUser::new(ext, name).sip_password(secret);
         if let Some(pin) = pin {
-            user["pin"] = json!(pin);
+            user = user.pin(pin);
         }
-        server.ok(Method::POST, "/api/v1/users", Some(user)).await;
+        api.create_user(user).ok().await;
     }
     server
 }
 
 async fn add_desk(server: &TestServer, desk: Desk) {
-    server
-        .add_device(json!({"mac": desk.mac, "model": desk.model, "hotdesk": true}))
-        .await;
+    let device = NewDevice::new(desk.mac).model(desk.model).hotdesk();
+    server.admin_api().create_device(device).ok().await;
 }
 
 /// The phone's config, fetched with its provisioning credentials.
@@ -303,12 +300,9 @@ async fn logout(server: &TestServer, desk: Desk) -> String {
 #[tokio::test]
 async fn every_browser_logs_in_and_out() {
     let server = site(|_| {}).await;
-    server
-        .ok(
-            Method::PATCH,
-            "/api/v1/settings",
-            Some(json!({"lobby_extension": "900"})),
-        )
+    let api = server.admin_api();
+    api.patch_settings(json!({"lobby_extension": "900"}))
+        .ok()
         .await;
     for desk in [YEALINK, POLY, CISCO, SNOM, SNOM_M900_HANDSET_3] {
         let name = desk.model;
@@ -332,16 +326,14 @@ async fn every_browser_logs_in_and_out() {
         let logged_in = config(&server, desk).await;
         assert!(logged_in.contains(ALICE_SECRET), "{name}: {logged_in}");
         assert!(!logged_in.contains(LOBBY_SECRET), "{name}");
-        let device = server
-            .ok(Method::GET, &format!("/api/v1/devices/{}", desk.mac), None)
-            .await;
+        let device = api.show_device(desk.mac).ok().await;
         let slot = if desk.model == "M900" { 3 } else { 1 };
         assert_eq!(
             device["logged_in"],
             json!([{"line": slot, "user": "1001", "since": device["logged_in"][0]["since"]}]),
             "{name}"
         );
-        let user = server.ok(Method::GET, "/api/v1/users/1001", None).await;
+        let user = api.show_user("1001").ok().await;
         assert_eq!(user["logged_in_at"]["mac"], json!(desk.mac), "{name}");
         assert_eq!(user["logged_in_at"]["line"], json!(slot), "{name}");
 
@@ -374,7 +366,7 @@ async fn every_browser_logs_in_and_out() {
         assert!(!after.contains(ALICE_SECRET), "{name}: {after}");
         assert_eq!(after.contains(LOBBY_SECRET), lobby, "{name}");
         assert_eq!(
-            server.ok(Method::GET, "/api/v1/users/1001", None).await["logged_in_at"],
+            api.show_user("1001").ok().await["logged_in_at"],
             Value::Null
         );
     }
@@ -384,7 +376,8 @@ async fn every_browser_logs_in_and_out() {
 async fn the_m900_binds_the_handset_that_logs_in() {
     let server = site(|_| {}).await;
     add_desk(&server, SNOM_M900_HANDSET_3).await;
-    server.assign(SNOM_M900_HANDSET_3.mac, 1, "900").await;
+    let api = server.admin_api();
+    api.assign(SNOM_M900_HANDSET_3.mac, 1, "900").ok().await;
     login(&server, SNOM_M900_HANDSET_3, "1002", BOB_PIN).await;
     let flat = xmlflat::flatten(&config(&server, SNOM_M900_HANDSET_3).await).unwrap();
     assert_eq!(flat["settings/phone-settings/user_pass[idx=3]"], BOB_SECRET);
@@ -439,22 +432,15 @@ async fn wrong_pins_count_down_lock_and_the_admin_unlocks() {
     );
     // While locked, even the right PIN is refused, and the lockout does not grow.
     assert_eq!(try_pin("1001", ALICE_PIN).await, "Locked for 15 minutes.");
-    let user = server.ok(Method::GET, "/api/v1/users/1001", None).await;
+    let api = server.admin_api();
+    let user = api.show_user("1001").ok().await;
     assert_eq!(user["login_failures"]["lockouts"], 1);
     assert!(user["login_failures"]["locked_until"].is_string());
 
-    server
-        .ok(Method::POST, "/api/v1/users/1001/unlock", None)
-        .await;
+    api.unlock_user("1001").ok().await;
     let welcome = try_pin("1001", ALICE_PIN).await;
     assert!(welcome.starts_with("Welcome"), "{welcome}");
-    server
-        .ok(
-            Method::POST,
-            &format!("/api/v1/devices/{}/logout", YEALINK.mac),
-            None,
-        )
-        .await;
+    api.logout_device(YEALINK.mac).ok().await;
 
     // The lockout also ends by itself after 15 minutes.
     let key = hotdesk_key(YEALINK, &config(&server, YEALINK).await);
@@ -545,6 +531,7 @@ async fn a_pin_spray_from_one_phone_is_throttled_and_counters_survive_a_restart(
 #[tokio::test]
 async fn pins_follow_the_policy_and_are_never_shown() {
     let server = site(|_| {}).await;
+    let api = server.admin_api();
     for (pin, reason) in [
         ("1234", "at least 6"),
         ("123456", "run"),
@@ -554,12 +541,8 @@ async fn pins_follow_the_policy_and_are_never_shown() {
         ("310031", "extension"),
         ("12a456", "digits"),
     ] {
-        let reply = server
-            .api(
-                Method::POST,
-                "/api/v1/users",
-                Some(json!({"extension": "3100", "display_name": "Carol", "pin": pin})),
-            )
+        let reply = api
+            .create_user(json!({"extension": "3100", "display_name": "Carol", "pin": pin}))
             .await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{pin}");
         assert!(
@@ -569,64 +552,46 @@ async fn pins_follow_the_policy_and_are_never_shown() {
         );
     }
     assert_eq!(
-        server
-            .api(Method::GET, "/api/v1/users/3100", None)
-            .await
-            .status,
+        api.show_user("3100").await.status,
         StatusCode::NOT_FOUND,
         "nothing stored"
     );
 
-    let created = server
-        .ok(
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({"extension": "3100", "display_name": "Carol", "generate_pin": true})),
-        )
+    let created = api
+        .create_user(NewUser::new("3100", "Carol").generate_pin())
+        .ok()
         .await;
     let generated = created["pin"].as_str().unwrap().to_string();
     assert_eq!(generated.len(), 6);
-    for path in ["/api/v1/users/3100", "/api/v1/users"] {
-        let text = server.api(Method::GET, path, None).await.text();
+    for call in [api.show_user("3100"), api.list_users()] {
+        let shown = call.to_string();
+        let text = call.await.text();
         assert!(
             !text.contains(&generated) && !text.contains("argon2"),
-            "{path}: {text}"
+            "{shown}: {text}"
         );
-        assert!(!text.contains("\"pin\""), "{path}");
+        assert!(!text.contains("\"pin\""), "{shown}");
     }
-    assert_eq!(
-        server.ok(Method::GET, "/api/v1/users/3100", None).await["has_pin"],
-        true
-    );
+    assert_eq!(api.show_user("3100").ok().await["has_pin"], true);
 
     add_desk(&server, YEALINK).await;
     let welcome = login(&server, YEALINK, "3100", &generated).await;
     assert!(welcome.starts_with("Welcome, Carol"), "{welcome}");
 
     // A PATCH with a refused PIN changes nothing.
-    let reply = server
-        .api(
-            Method::PATCH,
-            "/api/v1/users/3100",
-            Some(json!({"pin": "000000", "display_name": "Caroline"})),
-        )
+    let reply = api
+        .patch_user("3100", json!({"pin": "000000", "display_name": "Caroline"}))
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        server.ok(Method::GET, "/api/v1/users/3100", None).await["display_name"],
-        "Carol"
-    );
+    assert_eq!(api.show_user("3100").ok().await["display_name"], "Carol");
 }
 
 #[tokio::test]
 async fn a_forced_change_comes_first_and_users_change_their_pin_at_the_phone() {
     let server = site(|_| {}).await;
-    server
-        .ok(
-            Method::PATCH,
-            "/api/v1/users/1001",
-            Some(json!({"pin_change_required": true})),
-        )
+    let api = server.admin_api();
+    api.patch_user("1001", json!({"pin_change_required": true}))
+        .ok()
         .await;
     for desk in [SNOM, POLY] {
         add_desk(&server, desk).await;
@@ -643,7 +608,7 @@ async fn a_forced_change_comes_first_and_users_change_their_pin_at_the_phone() {
     let text = fill_in(&server, SNOM, &key, &values).await;
     assert!(text.starts_with("Welcome, Alice"), "{text}");
     assert_eq!(
-        server.ok(Method::GET, "/api/v1/users/1001", None).await["pin_change_required"],
+        api.show_user("1001").ok().await["pin_change_required"],
         false
     );
     assert!(config(&server, SNOM).await.contains(ALICE_SECRET));
@@ -692,12 +657,9 @@ async fn a_forced_change_comes_first_and_users_change_their_pin_at_the_phone() {
 #[tokio::test]
 async fn logins_end_after_the_maximum_time_and_at_the_daily_logout() {
     let server = site(|c| c.hotdesk.sweep_interval_secs = 1).await;
-    server
-        .ok(
-            Method::PATCH,
-            "/api/v1/settings",
-            Some(json!({"hotdesk_max_login_minutes": 60})),
-        )
+    let api = server.admin_api();
+    api.patch_settings(json!({"hotdesk_max_login_minutes": 60}))
+        .ok()
         .await;
     add_desk(&server, YEALINK).await;
     login(&server, YEALINK, "1001", ALICE_PIN).await;
@@ -708,12 +670,8 @@ async fn logins_end_after_the_maximum_time_and_at_the_daily_logout() {
     wait_until_logged_out(&server, "1001").await;
 
     // Daily logout at 18:00 site time (UTC+1), long before the maximum time.
-    server
-        .ok(
-            Method::PATCH,
-            "/api/v1/settings",
-            Some(json!({"hotdesk_max_login_minutes": null, "hotdesk_logout_time": "18:00", "utc_offset": "+01:00"})),
-        )
+    api.patch_settings(json!({"hotdesk_max_login_minutes": null, "hotdesk_logout_time": "18:00", "utc_offset": "+01:00"}))
+        .ok()
         .await;
     let now = server.clock.now();
     let midnight = now - now.rem_euclid(86_400);
@@ -728,9 +686,7 @@ async fn logins_end_after_the_maximum_time_and_at_the_daily_logout() {
 
 async fn wait_until_logged_out(server: &TestServer, ext: &str) {
     for _ in 0..100 {
-        let user = server
-            .ok(Method::GET, &format!("/api/v1/users/{ext}"), None)
-            .await;
+        let user = server.admin_api().show_user(ext).ok().await;
         if user["logged_in_at"].is_null() {
             return;
         }
@@ -771,76 +727,48 @@ async fn logging_in_elsewhere_moves_or_is_refused() {
 #[tokio::test]
 async fn admins_log_out_lock_and_delete() {
     let server = site(|_| {}).await;
+    let api = server.admin_api();
     add_desk(&server, YEALINK).await;
-    let path = format!("/api/v1/devices/{}/logout", YEALINK.mac);
     assert_eq!(
-        server.api(Method::POST, &path, None).await.status,
+        api.logout_device(YEALINK.mac).await.status,
         StatusCode::CONFLICT,
         "nobody to log out"
     );
     login(&server, YEALINK, "1001", ALICE_PIN).await;
-    let device = server.ok(Method::POST, &path, None).await;
+    let device = api.logout_device(YEALINK.mac).ok().await;
     assert_eq!(device["logged_in"], json!([]));
     assert!(!config(&server, YEALINK).await.contains(ALICE_SECRET));
 
     login(&server, YEALINK, "1001", ALICE_PIN).await;
-    server
-        .ok(Method::POST, "/api/v1/users/1001/logout", None)
-        .await;
+    api.logout_user("1001").ok().await;
     assert!(!config(&server, YEALINK).await.contains(ALICE_SECRET));
 
     // A locked user is logged out and cannot log in.
     login(&server, YEALINK, "1001", ALICE_PIN).await;
-    let locked = server
-        .ok(Method::POST, "/api/v1/users/1001/lock", None)
-        .await;
+    let locked = api.lock_user("1001").ok().await;
     assert_eq!(locked["locked"], true);
     assert!(!config(&server, YEALINK).await.contains(ALICE_SECRET));
     let refused = login(&server, YEALINK, "1001", ALICE_PIN).await;
     assert!(refused.contains("may not log in"), "{refused}");
     // Unlocked, the same PIN works again.
-    server
-        .ok(Method::POST, "/api/v1/users/1001/unlock", None)
-        .await;
+    api.unlock_user("1001").ok().await;
     login(&server, YEALINK, "1001", ALICE_PIN).await;
     assert!(config(&server, YEALINK).await.contains(ALICE_SECRET));
-    server
-        .ok(
-            Method::PATCH,
-            "/api/v1/users/1001",
-            Some(json!({"locked": true})),
-        )
-        .await;
+    api.patch_user("1001", json!({"locked": true})).ok().await;
     assert!(!config(&server, YEALINK).await.contains(ALICE_SECRET));
 
     // A deleted user leaves no session behind.
     login(&server, YEALINK, "1002", BOB_PIN).await;
-    server.ok(Method::DELETE, "/api/v1/users/1002", None).await;
-    let device = server
-        .ok(
-            Method::GET,
-            &format!("/api/v1/devices/{}", YEALINK.mac),
-            None,
-        )
-        .await;
+    api.delete_user("1002").ok().await;
+    let device = api.show_device(YEALINK.mac).ok().await;
     assert_eq!(device["logged_in"], json!([]));
     assert!(!config(&server, YEALINK).await.contains(BOB_SECRET));
 
     // Line 1 of a hot-desk desk phone is for logins; phones without a login browser are refused.
-    let reply = server
-        .api(
-            Method::PUT,
-            &format!("/api/v1/devices/{}/lines/1", YEALINK.mac),
-            Some(json!({"user": "900"})),
-        )
-        .await;
+    let reply = api.assign(YEALINK.mac, 1, "900").await;
     assert_eq!(reply.status, StatusCode::CONFLICT);
-    let reply = server
-        .api(
-            Method::POST,
-            "/api/v1/devices",
-            Some(json!({"mac": "000b82aabb08", "model": "DP750", "hotdesk": true})),
-        )
+    let reply = api
+        .create_device(json!({"mac": "000b82aabb08", "model": "DP750", "hotdesk": true}))
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
     assert!(reply.text().contains("no XML browser"));
@@ -879,7 +807,8 @@ async fn a_hundred_simultaneous_logins_of_one_user_leave_one_binding() {
         }
     }
     assert!(welcomed >= 1);
-    let devices = server.ok(Method::GET, "/api/v1/devices", None).await;
+    let api = server.admin_api();
+    let devices = api.list_devices().ok().await;
     let bound: Vec<&Value> = devices
         .as_array()
         .unwrap()
@@ -887,7 +816,7 @@ async fn a_hundred_simultaneous_logins_of_one_user_leave_one_binding() {
         .filter(|d| !d["logged_in"].as_array().unwrap().is_empty())
         .collect();
     assert_eq!(bound.len(), 1, "exactly one phone has her");
-    let user = server.ok(Method::GET, "/api/v1/users/1001", None).await;
+    let user = api.show_user("1001").ok().await;
     assert_eq!(user["logged_in_at"]["mac"], bound[0]["mac"]);
 }
 
@@ -905,21 +834,12 @@ async fn a_login_racing_a_logout_leaves_a_consistent_state() {
         };
         let logout = {
             let server = server.clone();
-            tokio::spawn(async move {
-                server
-                    .api(
-                        Method::POST,
-                        &format!("/api/v1/devices/{}/logout", CISCO.mac),
-                        None,
-                    )
-                    .await
-            })
+            tokio::spawn(async move { server.admin_api().logout_device(CISCO.mac).await })
         };
         let _ = (login.await.unwrap(), logout.await.unwrap());
-        let device = server
-            .ok(Method::GET, &format!("/api/v1/devices/{}", CISCO.mac), None)
-            .await;
-        let user = server.ok(Method::GET, "/api/v1/users/1001", None).await;
+        let api = server.admin_api();
+        let device = api.show_device(CISCO.mac).ok().await;
+        let user = api.show_user("1001").ok().await;
         let on_device = !device["logged_in"].as_array().unwrap().is_empty();
         assert_eq!(
             on_device,
@@ -932,13 +852,7 @@ async fn a_login_racing_a_logout_leaves_a_consistent_state() {
             "round {round}"
         );
         if on_device {
-            server
-                .ok(
-                    Method::POST,
-                    &format!("/api/v1/devices/{}/logout", CISCO.mac),
-                    None,
-                )
-                .await;
+            api.logout_device(CISCO.mac).ok().await;
         }
     }
 }
@@ -1012,6 +926,6 @@ async fn concurrent_guesses_are_counted_before_they_are_checked() {
         }
     }
     assert!(checked <= 5, "{checked} guesses were checked");
-    let user = server.ok(Method::GET, "/api/v1/users/1001", None).await;
+    let user = server.admin_api().show_user("1001").ok().await;
     assert!(user["login_failures"]["locked_until"].is_string() || !user["logged_in_at"].is_null());
 }

@@ -1,5 +1,6 @@
 //! Integration tests: the real server on port 0, spoken to over HTTPS as phones and as an admin.
 
+mod api;
 mod helpers;
 mod kv;
 mod logs;

@@ -1,5 +1,5 @@
 //! The OpenAPI document against the server, both ways: every body the server accepts in this
-//! test run validates against its documented schema (checked in `helpers::TestServer::api`),
+//! test run validates against its documented schema (checked in `api::Call::try_send`),
 //! and bodies the schemas refuse are refused by the server too, changing nothing.
 
 use std::collections::BTreeSet;
@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::api::{Body, NewDevice, NewUser};
 use crate::helpers::TestServer;
 
 static DOCUMENT: LazyLock<Value> = LazyLock::new(|| deskprov::admin::openapi::document().clone());
@@ -89,7 +90,8 @@ fn every_request_schema_compiles_and_refuses_unknown_fields() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_document_names_exactly_the_routes_and_every_route_answers() {
     let server = TestServer::start().await;
-    let served = server.ok(Method::GET, "/api/v1/openapi.json", None).await;
+    let api = server.admin_api();
+    let served = api.openapi().ok().await;
     assert_eq!(served, *DOCUMENT);
     let documented: BTreeSet<(String, String)> = served["paths"]
         .as_object()
@@ -108,6 +110,7 @@ async fn the_document_names_exactly_the_routes_and_every_route_answers() {
         .map(|d| (d.method.to_string(), d.path.to_string()))
         .collect();
     assert_eq!(documented, table);
+    // Every route of the table, its path made from the table itself.
     for def in deskprov::admin::endpoint::DEFS {
         let path: String = def
             .path
@@ -115,12 +118,8 @@ async fn the_document_names_exactly_the_routes_and_every_route_answers() {
             .map(|s| if s.starts_with('{') { "1" } else { s })
             .collect::<Vec<_>>()
             .join("/");
-        let reply = server
-            .api(
-                def.method.clone(),
-                &format!("/api/v1{path}"),
-                Some(json!({})),
-            )
+        let reply = api
+            .request(def.method.clone(), &format!("/api/v1{path}"), json!({}))
             .await;
         let text = reply.text();
         assert!(
@@ -132,34 +131,36 @@ async fn the_document_names_exactly_the_routes_and_every_route_answers() {
             reply.status
         );
     }
-    let reply = server.api(Method::PUT, "/api/v1/users", None).await;
+    // Routing: a path by a method it does not take, and a path that is no route, as written.
+    let reply = api.request(Method::PUT, "/api/v1/users", Body::None).await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(reply.headers["allow"], "GET, HEAD, POST");
-    let reply = server.api(Method::GET, "/api/v1/gadgets", None).await;
+    let reply = api
+        .request(Method::GET, "/api/v1/gadgets", Body::None)
+        .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_the_schemas_refuse_the_server_refuses() {
     let server = TestServer::start().await;
-    server
-        .add_device(json!({"mac": "001565aabb10", "model": "T46S"}))
+    let api = server.admin_api();
+    api.create_device(NewDevice::new("001565aabb10").model("T46S"))
+        .ok()
         .await;
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({"extension": "7001", "display_name": "Kept"})),
+    api.create_user(NewUser::new("7001", "Kept")).ok().await;
+    let state = async || {
+        (
+            api.list_devices().ok().await,
+            api.list_users().ok().await,
+            api.list_profiles().ok().await,
         )
-        .await;
-    let before = (
-        server.ok(Method::GET, "/api/v1/devices", None).await,
-        server.ok(Method::GET, "/api/v1/users", None).await,
-        server.ok(Method::GET, "/api/v1/profiles", None).await,
-    );
+    };
+    let before = state().await;
     let too_many: Vec<Value> = (0..10_001)
         .map(|i| json!({"mac": format!("0015650{i:05}")}))
         .collect();
+    // Each body with the path its schema is documented under: these paths are the document's.
     let cases = [
         (
             Method::POST,
@@ -278,7 +279,7 @@ async fn bodies_the_schemas_refuse_the_server_refuses() {
             validates(&method, path, &body).is_err(),
             "the schema of {method} {path} takes {shown}"
         );
-        let reply = server.api(method.clone(), path, Some(body)).await;
+        let reply = api.request(method.clone(), path, body).await;
         assert_eq!(
             reply.status,
             StatusCode::BAD_REQUEST,
@@ -286,10 +287,5 @@ async fn bodies_the_schemas_refuse_the_server_refuses() {
             reply.text()
         );
     }
-    let after = (
-        server.ok(Method::GET, "/api/v1/devices", None).await,
-        server.ok(Method::GET, "/api/v1/users", None).await,
-        server.ok(Method::GET, "/api/v1/profiles", None).await,
-    );
-    assert_eq!(before, after, "a refused body changed something");
+    assert_eq!(before, state().await, "a refused body changed something");
 }

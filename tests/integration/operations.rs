@@ -5,15 +5,15 @@
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::api::{AuditFilter, Body, NewDevice, NewUser};
 use crate::helpers::TestServer;
 
 async fn changes_of(server: &TestServer, subject: &str) -> Vec<Value> {
+    let changes = AuditFilter::kind("admin_change").subject(subject);
     server
-        .ok(
-            Method::GET,
-            &format!("/api/v1/audit?kind=admin_change&subject={subject}"),
-            None,
-        )
+        .admin_api()
+        .list_audit(changes)
+        .ok()
         .await
         .as_array()
         .unwrap()
@@ -30,37 +30,16 @@ fn details(changes: &[Value]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_change_is_recorded_once_under_its_canonical_subject() {
     let server = TestServer::start().await;
+    let api = server.admin_api();
     // Registered in one notation, changed in another, imported in a third: one subject.
-    server
-        .add_device(json!({"mac": "00:15:65:AA:BB:01", "model": "T46S"}))
+    api.create_device(NewDevice::new("00:15:65:AA:BB:01").model("T46S"))
+        .ok()
         .await;
-    server
-        .ok(
-            Method::PATCH,
-            "/api/v1/devices/00-15-65-aa-bb-01",
-            Some(json!({"label": "Reception"})),
-        )
+    api.patch_device("00-15-65-aa-bb-01", json!({"label": "Reception"}))
+        .ok()
         .await;
     let csv = "mac,label\n001565AABB01,Front desk\n001565aabb02,Back office\n";
-    let reply = server
-        .api_raw(
-            Method::POST,
-            "/api/v1/import/devices",
-            csv.as_bytes().to_vec(),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text());
-    let id = reply.json()["id"].as_str().unwrap().to_string();
-    let mut state = Value::Null;
-    for _ in 0..200 {
-        state = server
-            .ok(Method::GET, &format!("/api/v1/imports/{id}"), None)
-            .await;
-        if state["state"] != "running" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let state = api.import_to_end("devices", csv, false).await;
     assert_eq!(state["state"], "done", "{state}");
 
     let first = details(&changes_of(&server, "001565aabb01").await);
@@ -79,12 +58,9 @@ async fn every_change_is_recorded_once_under_its_canonical_subject() {
     assert_eq!(second[0]["source"], "127.0.0.1");
 
     // Users by extension, whether the extension was given or chosen by deskprov.
-    let created = server
-        .ok(
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({"display_name": "Auto Numbered"})),
-        )
+    let created = api
+        .create_user(NewUser::default().display_name("Auto Numbered"))
+        .ok()
         .await;
     let extension = created["extension"].as_str().unwrap();
     assert_eq!(
@@ -98,7 +74,8 @@ async fn every_change_is_recorded_once_under_its_canonical_subject() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_takes_only_a_real_boolean_for_dry_run() {
     let server = TestServer::start().await;
-    let csv = b"extension,display_name\n4001,Dry Run\n".to_vec();
+    let api = server.admin_api();
+    let csv = "extension,display_name\n4001,Dry Run\n";
     for query in [
         "dry_run=1",
         "dry_run=yes",
@@ -106,13 +83,7 @@ async fn an_import_takes_only_a_real_boolean_for_dry_run() {
         "dryrun=true",
         "dry_run",
     ] {
-        let reply = server
-            .api_raw(
-                Method::POST,
-                &format!("/api/v1/import/users?{query}"),
-                csv.clone(),
-            )
-            .await;
+        let reply = api.import("users", csv, false).query(query).await;
         assert_eq!(
             reply.status,
             StatusCode::BAD_REQUEST,
@@ -120,48 +91,33 @@ async fn an_import_takes_only_a_real_boolean_for_dry_run() {
             reply.text()
         );
     }
-    let reply = server.api(Method::GET, "/api/v1/users/4001", None).await;
+    let reply = api.show_user("4001").await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "nothing was imported");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_taken_line_is_replaced_only_when_asked() {
     let server = TestServer::start().await;
-    server
-        .add_device(json!({"mac": "001565aabb03", "model": "T46S"}))
+    let api = server.admin_api();
+    let mac = "001565aabb03";
+    api.create_device(NewDevice::new(mac).model("T46S"))
+        .ok()
         .await;
     for extension in ["5001", "5002"] {
-        server
-            .ok(
-                Method::POST,
-                "/api/v1/users",
-                Some(json!({"extension": extension, "display_name": extension})),
-            )
+        api.create_user(NewUser::new(extension, extension))
+            .ok()
             .await;
     }
-    server.assign("001565aabb03", 1, "5001").await;
-    let path = "/api/v1/devices/001565aabb03/lines/1";
-    let reply = server
-        .api(Method::PUT, path, Some(json!({"user": "5002"})))
-        .await;
+    api.assign(mac, 1, "5001").ok().await;
+    let reply = api.assign(mac, 1, "5002").await;
     assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text());
     assert!(reply.text().contains("has user 5001"), "{}", reply.text());
-    let device = server
-        .ok(Method::GET, "/api/v1/devices/001565aabb03", None)
-        .await;
+    let device = api.show_device(mac).ok().await;
     assert_eq!(device["lines"][0]["user"], "5001");
-    let device = server
-        .ok(
-            Method::PUT,
-            path,
-            Some(json!({"user": "5002", "replace": true})),
-        )
-        .await;
+    let device = api.assign_replacing(mac, 1, "5002").ok().await;
     assert_eq!(device["lines"][0]["user"], "5002");
     // The field that is wrong is the one named.
-    let reply = server
-        .api(Method::PUT, path, Some(json!({"user": "not-digits"})))
-        .await;
+    let reply = api.assign(mac, 1, "not-digits").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(
         reply.json()["error"]
@@ -174,18 +130,20 @@ async fn a_taken_line_is_replaced_only_when_asked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_named_exactly_and_the_callers_own_needs_force() {
     let server = TestServer::start().await;
+    let api = server.admin_api();
     for name in ["ciA", "ci%41"] {
-        server
-            .ok(Method::POST, "/api/v1/tokens", Some(json!({"name": name})))
-            .await;
+        api.create_token(name).ok().await;
     }
-    // `ci%2541` is `ci%41` decoded once: that token goes, `ciA` stays.
-    let revoked = server
-        .ok(Method::DELETE, "/api/v1/tokens/ci%2541", None)
+    // `ci%2541` is `ci%41` decoded once: that token goes, `ciA` stays. (The path is written out:
+    // this is a test of percent-decoding.)
+    let revoked = api
+        .request(Method::DELETE, "/api/v1/tokens/ci%2541", Body::None)
+        .ok()
         .await;
     assert_eq!(revoked["name"], "ci%41");
-    let names: Vec<Value> = server
-        .ok(Method::GET, "/api/v1/tokens", None)
+    let names: Vec<Value> = api
+        .list_tokens()
+        .ok()
         .await
         .as_array()
         .unwrap()
@@ -195,19 +153,16 @@ async fn tokens_are_named_exactly_and_the_callers_own_needs_force() {
     assert_eq!(names, [json!("ciA"), json!("initial")]);
 
     // The token this request carries is not revoked by mistake.
-    let reply = server
-        .api(Method::DELETE, "/api/v1/tokens/initial", None)
-        .await;
+    let reply = api.revoke_token("initial", false).await;
     assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.text());
-    let reply = server
-        .api(Method::DELETE, "/api/v1/tokens/initial?force=maybe", None)
+    let reply = api
+        .revoke_token("initial", false)
+        .query("force=maybe")
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    let reply = server
-        .api(Method::DELETE, "/api/v1/tokens/initial?force=true", None)
-        .await;
+    let reply = api.revoke_token("initial", true).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    let reply = server.api(Method::GET, "/api/v1/tokens", None).await;
+    let reply = api.list_tokens().await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -215,11 +170,8 @@ async fn tokens_are_named_exactly_and_the_callers_own_needs_force() {
 async fn a_profile_description_error_names_description() {
     let server = TestServer::start().await;
     let reply = server
-        .api(
-            Method::POST,
-            "/api/v1/profiles",
-            Some(json!({"name": "floor-3", "description": "two\nlines"})),
-        )
+        .admin_api()
+        .create_profile(json!({"name": "floor-3", "description": "two\nlines"}))
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     let error = reply.json()["error"].as_str().unwrap().to_string();
@@ -238,8 +190,9 @@ fn login_path(config: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rendering_writes_nothing_the_admin_preview_included() {
     let server = TestServer::start().await;
-    server
-        .add_device(json!({"mac": "001565aabb04", "model": "T46S", "hotdesk": true}))
+    let api = server.admin_api();
+    api.create_device(NewDevice::new("001565aabb04").model("T46S").hotdesk())
+        .ok()
         .await;
     let mac = deskprov::domain::Mac::parse("001565aabb04").unwrap();
     let stored = || async {
@@ -255,9 +208,7 @@ async fn rendering_writes_nothing_the_admin_preview_included() {
     let registered = stored().await;
     assert!(registered.login_token.is_some(), "issued at registration");
 
-    let preview = server
-        .api(Method::GET, "/api/v1/devices/001565aabb04/render", None)
-        .await;
+    let preview = api.render("001565aabb04").await;
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.text());
     assert_eq!(stored().await, registered, "the preview changed the record");
 
@@ -279,28 +230,19 @@ async fn rendering_writes_nothing_the_admin_preview_included() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_list_pages_in_a_stable_order() {
     let server = TestServer::start().await;
+    let api = server.admin_api();
     let devices: Vec<Value> = (0..5)
         .map(|i| json!({"mac": format!("00156500000{}", 5 - i)}))
         .collect();
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/devices/bulk",
-            Some(json!({ "devices": devices })),
-        )
-        .await;
+    api.create_devices(json!({ "devices": devices })).ok().await;
     for i in 0..5 {
-        server
-            .ok(
-                Method::POST,
-                "/api/v1/users",
-                Some(json!({"extension": format!("60{i}"), "display_name": "Paged"})),
-            )
+        api.create_user(NewUser::new(&format!("60{i}"), "Paged"))
+            .ok()
             .await;
     }
     for (list, key, expected) in [
         (
-            "devices",
+            api.list_devices(),
             "mac",
             vec![
                 "001565000001",
@@ -311,45 +253,49 @@ async fn every_list_pages_in_a_stable_order() {
             ],
         ),
         (
-            "users",
+            api.list_users(),
             "extension",
             vec!["600", "601", "602", "603", "604"],
         ),
     ] {
         let mut seen = Vec::new();
-        let mut path = format!("/api/v1/{list}?limit=2");
+        let mut query = "limit=2".to_string();
         let mut pages = 0;
         loop {
-            let reply = server.api(Method::GET, &path, None).await;
-            assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text());
+            let page = list.clone().query(&query);
+            let shown = page.to_string();
+            let reply = page.await;
+            assert_eq!(reply.status, StatusCode::OK, "{shown}: {}", reply.text());
             let page = reply.json();
             pages += 1;
             let items = page["items"].as_array().unwrap();
             assert!(items.len() <= 2, "{page}");
             seen.extend(items.iter().map(|i| i[key].as_str().unwrap().to_string()));
             match page.get("next").and_then(Value::as_str) {
-                Some(next) => path = format!("/api/v1/{list}?limit=2&after={next}"),
+                Some(next) => query = format!("limit=2&after={next}"),
                 None => break,
             }
         }
         assert_eq!(seen, expected, "{list}");
         assert_eq!(pages, 3, "{list}: 2 + 2 + 1, and no next on the last");
     }
-    for bad in [
-        "/api/v1/users?limit=0",
-        "/api/v1/users?limit=1001",
-        "/api/v1/users?limit=ten",
-        "/api/v1/users?after=",
-        "/api/v1/users?page=2",
-        "/api/v1/devices?after=nonsense",
-        "/api/v1/devices?limit=1&limit=2",
-        "/api/v1/tokens?secrets=true",
+    for (list, query) in [
+        (api.list_users(), "limit=0"),
+        (api.list_users(), "limit=1001"),
+        (api.list_users(), "limit=ten"),
+        (api.list_users(), "after="),
+        (api.list_users(), "page=2"),
+        (api.list_devices(), "after=nonsense"),
+        (api.list_devices(), "limit=1&limit=2"),
+        (api.list_tokens(), "secrets=true"),
     ] {
-        let reply = server.api(Method::GET, bad, None).await;
+        let bad = list.query(query);
+        let shown = bad.to_string();
+        let reply = bad.await;
         assert_eq!(
             reply.status,
             StatusCode::BAD_REQUEST,
-            "{bad}: {}",
+            "{shown}: {}",
             reply.text()
         );
     }
@@ -387,6 +333,7 @@ async fn a_body_too_large_by_its_headers_gets_413_instead_of_100_continue() {
     use tokio::io::AsyncWriteExt;
     let server = TestServer::start().await;
     let mut tls = admin_tls(&server).await;
+    // Raw TLS: the request head is written by hand, so the body is never sent.
     let head = format!(
         "POST /api/v1/users HTTP/1.1\r\nHost: localhost\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n",
         server.admin_auth()
@@ -401,6 +348,7 @@ async fn a_body_too_large_by_its_headers_gets_413_instead_of_100_continue() {
 async fn head_is_answered_wherever_get_is() {
     let server = TestServer::start().await;
     let auth = server.admin_auth();
+    // Routing by method: HEAD on the paths as written.
     let reply = server
         .admin
         .send(
@@ -431,35 +379,22 @@ async fn head_is_answered_wherever_get_is() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_token_blocks_are_listed_and_lifted() {
     let server = TestServer::start().await;
-    let wrong = || async {
-        server
-            .admin
-            .get(
-                "/api/v1/devices",
-                &[("authorization", "Bearer wrong-token-0")],
-            )
-            .await
-            .unwrap()
-            .status
-    };
+    let api = server.admin_api();
+    let guesser = api.clone().with_authorization("Bearer wrong-token-0");
+    let wrong = || async { guesser.list_devices().await.status };
     let mut last = StatusCode::OK;
     for _ in 0..20 {
         last = wrong().await;
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
-    let blocks = server.ok(Method::GET, "/api/v1/token-blocks", None).await;
+    let blocks = api.list_token_blocks().ok().await;
     assert_eq!(blocks[0]["source"], "127.0.0.1", "{blocks}");
     assert_eq!(blocks[0]["blocked"], true);
-    let lifted = server
-        .ok(Method::DELETE, "/api/v1/token-blocks/127.0.0.1", None)
-        .await;
+    let lifted = api.lift_token_block("127.0.0.1").ok().await;
     assert_eq!(lifted["lifted"], "127.0.0.1");
     assert_eq!(wrong().await, StatusCode::UNAUTHORIZED, "counted afresh");
     assert_eq!(
-        server
-            .api(Method::DELETE, "/api/v1/token-blocks/192.0.2.1", None)
-            .await
-            .status,
+        api.lift_token_block("192.0.2.1").await.status,
         StatusCode::NOT_FOUND
     );
 }
@@ -467,10 +402,9 @@ async fn wrong_token_blocks_are_listed_and_lifted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_export_takes_only_a_real_boolean_for_secrets() {
     let server = TestServer::start().await;
+    let api = server.admin_api();
     for query in ["secrets=1", "secrets=yes", "secret=true", "secrets"] {
-        let reply = server
-            .api(Method::GET, &format!("/api/v1/export/users?{query}"), None)
-            .await;
+        let reply = api.export("users", false).query(query).await;
         assert_eq!(
             reply.status,
             StatusCode::BAD_REQUEST,
@@ -478,8 +412,6 @@ async fn an_export_takes_only_a_real_boolean_for_secrets() {
             reply.text()
         );
     }
-    let reply = server
-        .api(Method::GET, "/api/v1/export/users?secrets=false", None)
-        .await;
+    let reply = api.export("users", false).query("secrets=false").await;
     assert_eq!(reply.status, StatusCode::OK);
 }

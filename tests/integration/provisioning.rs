@@ -3,6 +3,7 @@
 use http::{Method, StatusCode};
 use serde_json::json;
 
+use crate::api::NewDevice;
 use crate::helpers::*;
 use crate::kv;
 
@@ -46,9 +47,7 @@ async fn claim_window_then_credentials_only() {
     assert_eq!(keys["static.auto_provision.server.password"], password);
     assert!(password.len() >= 16);
     assert_eq!(
-        server
-            .ok(Method::GET, &format!("/api/v1/devices/{T46S_MAC}"), None)
-            .await["claimed"],
+        server.admin_api().show_device(T46S_MAC).ok().await["claimed"],
         true
     );
 
@@ -86,7 +85,9 @@ async fn claim_window_then_credentials_only() {
 
     // The credentials of one device open no other device.
     server
-        .add_device(json!({"mac": "001565000002", "model": "T46S"}))
+        .admin_api()
+        .create_device(NewDevice::new("001565000002").model("T46S"))
+        .ok()
         .await;
     server.clock.advance(3601);
     let foreign = server
@@ -105,20 +106,13 @@ async fn expired_claim_window_and_reset() {
         server.phone_get(&path, T46S_UA).await.status,
         StatusCode::UNAUTHORIZED
     );
-    let device = server
-        .ok(Method::GET, &format!("/api/v1/devices/{T46S_MAC}"), None)
-        .await;
+    let api = server.admin_api();
+    let device = api.show_device(T46S_MAC).ok().await;
     assert_eq!(device["claimed"], false);
     assert_eq!(device["claim_open_until"], serde_json::Value::Null);
 
     let (_, old_password) = server.credentials(T46S_MAC).await;
-    let reset = server
-        .ok(
-            Method::POST,
-            &format!("/api/v1/devices/{T46S_MAC}/reset-claim"),
-            None,
-        )
-        .await;
+    let reset = api.reset_claim(T46S_MAC).ok().await;
     assert!(reset["claim_open_until"].is_string());
     let (user, new_password) = server.credentials(T46S_MAC).await;
     assert_ne!(
@@ -153,9 +147,7 @@ async fn a_phone_cannot_fetch_another_phones_config() {
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        server
-            .ok(Method::GET, &format!("/api/v1/devices/{T46S_MAC}"), None)
-            .await["claimed"],
+        server.admin_api().show_device(T46S_MAC).ok().await["claimed"],
         false
     );
 }
@@ -181,7 +173,8 @@ async fn refused_macs_look_like_claimed_devices_and_are_remembered() {
     assert_eq!(unknown.body, registered.body);
     assert_eq!(unknown.challenges(), registered.challenges());
 
-    let seen = server.ok(Method::GET, "/api/v1/unregistered", None).await;
+    let api = server.admin_api();
+    let seen = api.list_unregistered().ok().await;
     let entry = seen
         .as_array()
         .unwrap()
@@ -200,7 +193,7 @@ async fn refused_macs_look_like_claimed_devices_and_are_remembered() {
             .phone_get(&format!("/0015650000{i:02x}.cfg"), "")
             .await;
     }
-    let seen = server.ok(Method::GET, "/api/v1/unregistered", None).await;
+    let seen = api.list_unregistered().ok().await;
     assert_eq!(seen.as_array().unwrap().len(), 5);
 
     // Adopting a seen device registers it with what it reported.
@@ -210,31 +203,22 @@ async fn refused_macs_look_like_claimed_devices_and_are_remembered() {
             "Yealink SIP-T54W 96.86.0.100 00:15:65:12:34:57",
         )
         .await;
-    let adopted = server
-        .ok(
-            Method::POST,
-            "/api/v1/unregistered/001565123457/adopt",
-            Some(json!({"label": "Lobby"})),
-        )
+    let adopted = api
+        .adopt_with("001565123457", json!({"label": "Lobby"}))
+        .ok()
         .await;
     assert_eq!(adopted["model"], "T54W");
     assert_eq!(adopted["model_source"], "auto");
     assert_eq!(adopted["firmware"], "96.86.0.100");
     assert_eq!(adopted["label"], "Lobby");
-    let seen = server.ok(Method::GET, "/api/v1/unregistered", None).await;
+    let seen = api.list_unregistered().ok().await;
     assert!(
         seen.as_array()
             .unwrap()
             .iter()
             .all(|e| e["mac"] != "001565123457")
     );
-    let twice = server
-        .api(
-            Method::POST,
-            "/api/v1/unregistered/001565123457/adopt",
-            None,
-        )
-        .await;
+    let twice = api.adopt("001565123457").await;
     assert_eq!(twice.status, StatusCode::NOT_FOUND);
 }
 
@@ -242,7 +226,10 @@ async fn refused_macs_look_like_claimed_devices_and_are_remembered() {
 async fn model_is_filled_in_once_and_admin_models_are_kept() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
-    server.add_device(json!({"mac": "00:15:65:00:00:10"})).await;
+    let api = server.admin_api();
+    api.create_device(NewDevice::new("00:15:65:00:00:10"))
+        .ok()
+        .await;
 
     server
         .phone_get(
@@ -250,9 +237,7 @@ async fn model_is_filled_in_once_and_admin_models_are_kept() {
             "Yealink SIP-T46S 66.86.0.15 00:15:65:00:00:10",
         )
         .await;
-    let d = server
-        .ok(Method::GET, "/api/v1/devices/001565000010", None)
-        .await;
+    let d = api.show_device("001565000010").ok().await;
     assert_eq!(d["model"], "T46S");
     assert_eq!(d["vendor"], "yealink");
     assert_eq!(d["model_source"], "auto");
@@ -270,9 +255,7 @@ async fn model_is_filled_in_once_and_admin_models_are_kept() {
             "Yealink SIP-T46S 66.86.0.20 00:15:65:00:00:10",
         )
         .await;
-    let d = server
-        .ok(Method::GET, "/api/v1/devices/001565000010", None)
-        .await;
+    let d = api.show_device("001565000010").ok().await;
     assert_eq!(d["firmware"], "66.86.0.20");
     assert_eq!(d["first_seen"], first_seen);
     assert_ne!(d["last_seen"], first_seen);
@@ -284,21 +267,16 @@ async fn model_is_filled_in_once_and_admin_models_are_kept() {
             "Yealink SIP-T54W 96.86.0.100 00:15:65:aa:bb:cc",
         )
         .await;
-    let d = server
-        .ok(Method::GET, &format!("/api/v1/devices/{T46S_MAC}"), None)
-        .await;
+    let d = api.show_device(T46S_MAC).ok().await;
     assert_eq!(d["model"], "T46S");
     assert_eq!(d["model_source"], "admin");
     assert_eq!(d["model_mismatch"]["reported_model"], "T54W");
     assert_eq!(d["model_mismatch"]["reported_vendor"], "yealink");
 
     // The admin settles it by setting the model, which clears the mismatch.
-    let d = server
-        .ok(
-            Method::PATCH,
-            &format!("/api/v1/devices/{T46S_MAC}"),
-            Some(json!({"model": "T54W"})),
-        )
+    let d = api
+        .patch_device(T46S_MAC, json!({"model": "T54W"}))
+        .ok()
         .await;
     assert_eq!(d["model_mismatch"], serde_json::Value::Null);
 }
@@ -334,11 +312,9 @@ async fn etag_and_not_modified() {
 
     // A change reaches the phone: new body, new ETag.
     server
-        .ok(
-            Method::PATCH,
-            "/api/v1/users/1001",
-            Some(json!({"display_name": "Alice Renamed"})),
-        )
+        .admin_api()
+        .patch_user("1001", json!({"display_name": "Alice Renamed"}))
+        .ok()
         .await;
     let changed = server
         .phone_get_with(&path, &[("authorization", &auth), ("if-none-match", &etag)])
@@ -455,9 +431,12 @@ async fn boot_files_name_the_family_common_file_for_any_mac() {
 async fn dect_base_end_to_end() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
-    server.add_device(json!({"mac": "80:5E:0C:1D:65:4E"})).await;
-    server.assign(W70B_MAC, 1, "1001").await;
-    server.assign(W70B_MAC, 3, "1002").await;
+    let api = server.admin_api();
+    api.create_device(NewDevice::new("80:5E:0C:1D:65:4E"))
+        .ok()
+        .await;
+    api.assign(W70B_MAC, 1, "1001").ok().await;
+    api.assign(W70B_MAC, 3, "1002").ok().await;
 
     let common = server.phone_get("/y000000000146.cfg", W70B_UA).await;
     assert_eq!(common.status, StatusCode::OK);
@@ -476,9 +455,7 @@ async fn dect_base_end_to_end() {
     assert_eq!(keys["account.2.enable"], "0");
     assert_eq!(keys["account.10.enable"], "0");
     assert!(!keys.contains_key("account.11.enable"));
-    let d = server
-        .ok(Method::GET, &format!("/api/v1/devices/{W70B_MAC}"), None)
-        .await;
+    let d = api.show_device(W70B_MAC).ok().await;
     assert_eq!(d["model"], "W70B");
     assert_eq!(d["model_source"], "auto");
     assert_eq!(d["line_count"], 10);
@@ -488,47 +465,21 @@ async fn dect_base_end_to_end() {
 async fn render_is_exactly_what_the_phone_gets() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
-    let auth = server.admin_auth();
-    let rendered = server
-        .admin
-        .get(
-            &format!("/api/v1/devices/{T46S_MAC}/render"),
-            &[("authorization", &auth)],
-        )
-        .await
-        .unwrap();
+    let api = server.admin_api();
+    let rendered = api.render(T46S_MAC).await;
     assert_eq!(rendered.status, StatusCode::OK);
     // Rendering has no side effects: the claim is still open.
-    assert_eq!(
-        server
-            .ok(Method::GET, &format!("/api/v1/devices/{T46S_MAC}"), None)
-            .await["claimed"],
-        false
-    );
+    assert_eq!(api.show_device(T46S_MAC).ok().await["claimed"], false);
     let fetched = server.phone_get(&format!("/{T46S_MAC}.cfg"), T46S_UA).await;
     assert_eq!(rendered.body, fetched.body);
     assert_eq!(rendered.header("etag"), fetched.header("etag"));
 
-    let common = server
-        .admin
-        .get(
-            &format!("/api/v1/devices/{T46S_MAC}/render?file=y000000000066.cfg"),
-            &[("authorization", &auth)],
-        )
-        .await
-        .unwrap();
+    let common = api.render_file(T46S_MAC, "y000000000066.cfg").await;
     assert_eq!(
         common.body,
         server.phone_get("/y000000000066.cfg", T46S_UA).await.body
     );
-    let foreign = server
-        .admin
-        .get(
-            &format!("/api/v1/devices/{T46S_MAC}/render?file=001565000001.cfg"),
-            &[("authorization", &auth)],
-        )
-        .await
-        .unwrap();
+    let foreign = api.render_file(T46S_MAC, "001565000001.cfg").await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
 }
 
@@ -546,13 +497,7 @@ async fn unassigning_removes_the_account_from_the_next_fetch() {
             .text()
             .contains("alice-secret-0001")
     );
-    server
-        .ok(
-            Method::DELETE,
-            &format!("/api/v1/devices/{T46S_MAC}/lines/1"),
-            None,
-        )
-        .await;
+    server.admin_api().unassign(T46S_MAC, 1).ok().await;
     let after = server
         .phone_get_with(&path, &[("authorization", &auth)])
         .await;

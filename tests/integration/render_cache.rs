@@ -3,10 +3,9 @@
 //! fetch must carry it. (A hot-desk login reaching its end without any write is covered by
 //! hotdesk.rs, `logins_end_after_the_maximum_time_and_at_the_daily_logout`.)
 
-use http::Method;
 use serde_json::json;
 
-use crate::helpers::{T46S_MAC, T46S_UA, TestServer, basic};
+use crate::helpers::{T46S_MAC, T46S_UA, TestServer, basic, override_template};
 
 const FILE: &str = "/001565aabbcc.cfg";
 
@@ -46,10 +45,7 @@ async fn every_change_a_config_depends_on_reaches_the_next_fetch() {
         server: &server,
         authorization: basic(&user, &password),
     };
-    let patch = |path: String, body: serde_json::Value| {
-        let server = &server;
-        async move { server.ok(Method::PATCH, &path, Some(body)).await }
-    };
+    let api = server.admin_api();
 
     let before = phone.config().await;
     assert!(before.contains("Alice Example"));
@@ -61,71 +57,54 @@ async fn every_change_a_config_depends_on_reaches_the_next_fetch() {
     assert_eq!(phone.config().await, before);
 
     // The user on its line.
-    patch(
-        "/api/v1/users/1001".into(),
-        json!({"display_name": "Alice Renamed"}),
-    )
-    .await;
+    api.patch_user("1001", json!({"display_name": "Alice Renamed"}))
+        .ok()
+        .await;
     assert!(phone.config().await.contains("Alice Renamed"));
-    server
-        .ok(Method::POST, "/api/v1/users/1001/lock", None)
-        .await;
+    api.lock_user("1001").ok().await;
     assert!(!phone.config().await.contains("alice-secret-0001"));
-    server
-        .ok(Method::POST, "/api/v1/users/1001/unlock", None)
-        .await;
+    api.unlock_user("1001").ok().await;
     assert!(phone.config().await.contains("alice-secret-0001"));
 
     // The device itself: a second line.
-    server.assign(T46S_MAC, 2, "1002").await;
+    api.assign(T46S_MAC, 2, "1002").ok().await;
     assert!(phone.config().await.contains("bob-secret-00002"));
 
     // Site-wide settings.
-    patch(
-        "/api/v1/settings".into(),
-        json!({"sip_server": "pbx2.example.com"}),
-    )
-    .await;
+    api.patch_settings(json!({"sip_server": "pbx2.example.com"}))
+        .ok()
+        .await;
     assert!(phone.config().await.contains("pbx2.example.com"));
 
     // A profile, changed after the device took it.
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/profiles",
-            Some(json!({"name": "branch", "settings": {"ntp_server": "ntp1.example.com"}})),
-        )
+    api.create_profile(json!({"name": "branch", "settings": {"ntp_server": "ntp1.example.com"}}))
+        .ok()
         .await;
-    patch(
-        format!("/api/v1/devices/{T46S_MAC}"),
-        json!({"profile": "branch"}),
-    )
-    .await;
+    api.patch_device(T46S_MAC, json!({"profile": "branch"}))
+        .ok()
+        .await;
     assert!(phone.config().await.contains("ntp1.example.com"));
-    patch(
-        "/api/v1/profiles/branch".into(),
+    api.patch_profile(
+        "branch",
         json!({"settings": {"ntp_server": "ntp2.example.com"}}),
     )
+    .ok()
     .await;
     assert!(phone.config().await.contains("ntp2.example.com"));
 
     // The model's settings.
-    patch(
-        "/api/v1/models/T46S/settings".into(),
-        json!({"ntp_server": "ntp3.example.com"}),
-    )
-    .await;
+    api.patch_model_settings("T46S", json!({"ntp_server": "ntp3.example.com"}))
+        .ok()
+        .await;
     assert!(phone.config().await.contains("ntp3.example.com"));
 
     // The templates, reloaded.
-    crate::administration::override_template(&dir, "cache test edition");
-    server
-        .ok(Method::POST, "/api/v1/templates/reload", None)
-        .await;
+    override_template(&dir, "cache test edition");
+    api.reload_templates().ok().await;
     assert!(phone.config().await.contains("cache test edition"));
 
     // Removing the user leaves the line vacant.
-    server.ok(Method::DELETE, "/api/v1/users/1002", None).await;
+    api.delete_user("1002").ok().await;
     assert!(!phone.config().await.contains("bob-secret-00002"));
 }
 
@@ -153,18 +132,8 @@ async fn a_hot_desk_phone_gets_a_live_login_token_after_hot_desking_is_turned_of
         server: &server,
         authorization: basic(&user, &password),
     };
-    let set_hotdesk = |on: bool| {
-        let server = &server;
-        async move {
-            server
-                .ok(
-                    Method::PATCH,
-                    &format!("/api/v1/devices/{T46S_MAC}"),
-                    Some(json!({"hotdesk": on})),
-                )
-                .await
-        }
-    };
+    let api = server.admin_api();
+    let set_hotdesk = |on: bool| api.patch_device(T46S_MAC, json!({ "hotdesk": on })).ok();
     let login_url = |config: &str| {
         let at = config.find("/hotdesk/").expect("a login key in the config");
         let end = config[at..]
@@ -172,13 +141,7 @@ async fn a_hot_desk_phone_gets_a_live_login_token_after_hot_desking_is_turned_of
             .unwrap_or(config.len() - at);
         config[at..at + end].to_string()
     };
-    server
-        .ok(
-            Method::DELETE,
-            &format!("/api/v1/devices/{T46S_MAC}/lines/1"),
-            None,
-        )
-        .await;
+    api.unassign(T46S_MAC, 1).ok().await;
     // The phone fetches once, and nothing more before the admin turns hot-desking off
     // (retiring the token) and on again (issuing a new one).
     set_hotdesk(true).await;

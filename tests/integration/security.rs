@@ -15,6 +15,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::api::{AdminApi, AuditFilter, Body, Call, NewDevice, NewUser};
 use crate::helpers::*;
 use crate::{kv, xmlflat};
 
@@ -35,24 +36,25 @@ async fn get(client: &Client, path: &str, headers: &[(&str, &str)]) -> Option<Re
 
 /// User 1001, whose SIP password is [`SECRET`].
 async fn add_alice(server: &TestServer) {
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({"extension": "1001", "display_name": "Alice", "sip_password": SECRET})),
-        )
-        .await;
+    let alice = NewUser::new("1001", "Alice").sip_password(SECRET);
+    server.admin_api().create_user(alice).ok().await;
+}
+
+/// Registers these phones of `model`, each with user 1001 on line 1.
+async fn add_phones_of_alice(server: &TestServer, model: &str, macs: &[&str]) {
+    let api = server.admin_api();
+    for mac in macs {
+        api.create_device(NewDevice::new(mac).model(model))
+            .ok()
+            .await;
+        api.assign(mac, 1, "1001").ok().await;
+    }
 }
 
 /// A registered Yealink with a user whose SIP password is [`SECRET`], past its claim window.
 async fn registered_yealinks(server: &TestServer, macs: &[&str]) {
     add_alice(server).await;
-    for mac in macs {
-        server
-            .add_device(json!({"mac": mac, "model": "T46S"}))
-            .await;
-        server.assign(mac, 1, "1001").await;
-    }
+    add_phones_of_alice(server, "T46S", macs).await;
     server.clock.advance(2 * 3600);
 }
 
@@ -90,16 +92,19 @@ async fn a_sweep_of_a_thousand_macs_learns_nothing_and_is_banned_across_a_restar
     assert_eq!(answered.len(), 11);
     assert_eq!(refused_connections, 989);
 
-    let bans = server.ok(Method::GET, "/api/v1/bans", None).await;
+    let api = server.admin_api();
+    let bans = api.list_bans().ok().await;
     assert_eq!(bans[0]["source"], "127.0.0.2");
     assert_eq!(bans[0]["banned"], true);
-    let events = server
-        .ok(Method::GET, "/api/v1/audit?kind=source_banned", None)
+    let events = api
+        .list_audit(AuditFilter::kind("source_banned"))
+        .ok()
         .await;
     assert_eq!(events.as_array().unwrap().len(), 1);
     assert_eq!(events[0]["source"], "127.0.0.2");
-    let refused = server
-        .ok(Method::GET, "/api/v1/audit?kind=config_refused", None)
+    let refused = api
+        .list_audit(AuditFilter::kind("config_refused"))
+        .ok()
         .await;
     assert_eq!(refused.as_array().unwrap().len(), registered.len());
 
@@ -129,16 +134,9 @@ async fn a_sweep_of_a_thousand_macs_learns_nothing_and_is_banned_across_a_restar
         .from_source(local(2));
     assert!(get(&attacker, "/y000000000066.cfg", &[]).await.is_none());
     let admin = Client::new(restarted.admin_addr, "localhost", ca).unwrap();
-    let token = server.admin_auth();
-    let lifted = admin
-        .send(
-            Method::DELETE,
-            "/api/v1/bans/127.0.0.2",
-            &[("authorization", &token)],
-            None,
-        )
-        .await
-        .unwrap();
+    let lifted = AdminApi::new(&admin, &server.token)
+        .lift_ban("127.0.0.2")
+        .await;
     assert_eq!(lifted.status, StatusCode::OK, "{}", lifted.text());
     let reply = get(&attacker, "/y000000000066.cfg", &[]).await.unwrap();
     assert_eq!(reply.status, StatusCode::OK);
@@ -152,10 +150,11 @@ async fn an_office_behind_one_address_booting_together_is_never_refused() {
     })
     .await;
     add_alice(&server).await;
+    let api = server.admin_api();
     let macs: Vec<String> = (0..200).map(|i| format!("0015651{i:05x}")).collect();
     for mac in &macs {
-        server
-            .add_device(json!({"mac": mac, "model": "T46S"}))
+        api.create_device(NewDevice::new(mac).model("T46S"))
+            .ok()
             .await;
     }
     // 200 phones behind one NAT boot together: each takes its config in the claim window and
@@ -187,7 +186,7 @@ async fn an_office_behind_one_address_booting_together_is_never_refused() {
         booted += 1;
     }
     assert_eq!(booted, 200);
-    let bans = server.ok(Method::GET, "/api/v1/bans", None).await;
+    let bans = api.list_bans().ok().await;
     assert_eq!(bans, json!([]));
 }
 
@@ -204,10 +203,7 @@ async fn allow_listed_networks_are_never_banned() {
             .expect("an allow-listed source is never cut off");
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(
-        server.ok(Method::GET, "/api/v1/bans", None).await,
-        json!([])
-    );
+    assert_eq!(server.admin_api().list_bans().ok().await, json!([]));
 }
 
 // ---- client certificates ----
@@ -294,12 +290,8 @@ async fn factory_certificates_identify_their_own_phone_only() {
     })
     .await;
     add_alice(&server).await;
-    for mac in [CISCO_A, CISCO_B] {
-        server
-            .add_device(json!({"mac": mac, "model": "CP-8851-3PCC"}))
-            .await;
-        server.assign(mac, 1, "1001").await;
-    }
+    add_phones_of_alice(&server, "CP-8851-3PCC", &[CISCO_A, CISCO_B]).await;
+    let api = server.admin_api();
     server.clock.advance(2 * 3600);
     let ua = [("user-agent", CISCO_UA)];
     let file_of = |mac: &str| format!("/cisco-{mac}.xml");
@@ -361,20 +353,14 @@ async fn factory_certificates_identify_their_own_phone_only() {
         let reply = get(&phone, &file_of(CISCO_B), &ua).await.unwrap();
         assert_refusal(&reply, what);
     }
-    let events = server
-        .ok(
-            Method::GET,
-            "/api/v1/audit?kind=untrusted_certificate",
-            None,
-        )
+    let events = api
+        .list_audit(AuditFilter::kind("untrusted_certificate"))
+        .ok()
         .await;
     assert!(!events.as_array().unwrap().is_empty());
-    let mismatches = server
-        .ok(
-            Method::GET,
-            &format!("/api/v1/audit?kind=certificate_mismatch&subject={CISCO_B}"),
-            None,
-        )
+    let mismatches = api
+        .list_audit(AuditFilter::kind("certificate_mismatch").subject(CISCO_B))
+        .ok()
         .await;
     assert_eq!(mismatches.as_array().unwrap().len(), 1);
 
@@ -388,12 +374,8 @@ async fn factory_certificates_identify_their_own_phone_only() {
         .await
         .unwrap();
     assert_eq!(reply.status, StatusCode::OK);
-    server
-        .ok(
-            Method::PATCH,
-            &format!("/api/v1/devices/{CISCO_B}"),
-            Some(json!({"certificate_required": true})),
-        )
+    api.patch_device(CISCO_B, json!({"certificate_required": true}))
+        .ok()
         .await;
     let reply = server
         .phone
@@ -415,10 +397,7 @@ async fn factory_certificates_identify_their_own_phone_only() {
     assert_refusal(&reply, "A's certificate with B's credentials");
 
     // A phone that proves itself by certificate in its claim window closes the window.
-    server
-        .add_device(json!({"mac": CISCO_C, "model": "CP-8851-3PCC"}))
-        .await;
-    server.assign(CISCO_C, 1, "1001").await;
+    add_phones_of_alice(&server, "CP-8851-3PCC", &[CISCO_C]).await;
     let phone_c = with_cert(
         &server,
         phone_cert(&cisco, &cisco_subject(CISCO_C), &[], false),
@@ -436,12 +415,9 @@ async fn factory_certificates_identify_their_own_phone_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requiring_a_certificate_needs_a_vendor_ca() {
     let server = TestServer::start().await;
-    let reply = server
-        .api(
-            Method::POST,
-            "/api/v1/devices",
-            Some(json!({"mac": CISCO_A, "certificate_required": true})),
-        )
+    let api = server.admin_api();
+    let reply = api
+        .create_device(json!({"mac": CISCO_A, "certificate_required": true}))
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(
@@ -450,10 +426,7 @@ async fn requiring_a_certificate_needs_a_vendor_ca() {
             .unwrap()
             .contains("vendor-ca")
     );
-    assert_eq!(
-        server.ok(Method::GET, "/api/v1/devices", None).await,
-        json!([])
-    );
+    assert_eq!(api.list_devices().ok().await, json!([]));
 }
 
 // ---- transport ----
@@ -530,17 +503,12 @@ async fn ecdsa_and_rsa_certificates_are_served_side_by_side() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_tokens_are_created_listed_revoked_and_guessing_is_braked() {
     let server = TestServer::start().await;
+    let api = server.admin_api();
     crate::logs::remember_secret("audit-secret-77");
-    let created = server
-        .ok(
-            Method::POST,
-            "/api/v1/tokens",
-            Some(json!({"name": "ci-bot"})),
-        )
-        .await;
+    let created = api.create_token("ci-bot").ok().await;
     let bot_token = created["token"].as_str().unwrap().to_string();
-    let bot_auth = format!("Bearer {bot_token}");
-    let listed = server.ok(Method::GET, "/api/v1/tokens", None).await;
+    let bot = AdminApi::new(&server.admin, &bot_token);
+    let listed = api.list_tokens().ok().await;
     let names: Vec<_> = listed
         .as_array()
         .unwrap()
@@ -551,23 +519,14 @@ async fn admin_tokens_are_created_listed_revoked_and_guessing_is_braked() {
     assert!(!listed.to_string().contains(&bot_token));
 
     // The new token works, and what it changes is recorded under its name.
-    let r = server
-        .admin
-        .send(
-            Method::POST,
-            "/api/v1/users",
-            &[("authorization", &bot_auth), ("content-type", "application/json")],
-            Some(br#"{"extension":"1001","display_name":"Alice","sip_password":"audit-secret-77","pin":"739164"}"#.to_vec()),
-        )
-        .await
-        .unwrap();
+    let alice = NewUser::new("1001", "Alice")
+        .sip_password("audit-secret-77")
+        .pin("739164");
+    let r = bot.create_user(alice).await;
     assert_eq!(r.status, StatusCode::CREATED);
-    let changes = server
-        .ok(
-            Method::GET,
-            "/api/v1/audit?kind=admin_change&subject=1001",
-            None,
-        )
+    let changes = api
+        .list_audit(AuditFilter::kind("admin_change").subject("1001"))
+        .ok()
         .await;
     assert_eq!(changes[0]["actor"], "ci-bot");
     assert_eq!(changes[0]["source"], "127.0.0.1");
@@ -584,56 +543,37 @@ async fn admin_tokens_are_created_listed_revoked_and_guessing_is_braked() {
 
     // Revoked, it no longer works; the last token cannot be revoked.
     let id = created["id"].as_str().unwrap();
-    server
-        .ok(Method::DELETE, &format!("/api/v1/tokens/{id}"), None)
-        .await;
-    let r = server
-        .admin
-        .get("/api/v1/devices", &[("authorization", &bot_auth)])
-        .await
-        .unwrap();
+    api.revoke_token(id, false).ok().await;
+    let r = bot.list_devices().await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    let r = server
-        .api(Method::DELETE, "/api/v1/tokens/initial", None)
-        .await;
+    let r = api.revoke_token("initial", false).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
 
     // Ten wrong tokens block the address for wrong tokens (a guessing script is slowed), while
     // the admin's valid token still works; after the block, wrong tokens are checked again.
-    let wrong = || async {
-        server
-            .admin
-            .get("/api/v1/devices", &[("authorization", "Bearer wrong")])
-            .await
-            .unwrap()
-    };
+    let guesser = api.clone().with_authorization("Bearer wrong");
+    let wrong = || guesser.list_devices();
     for _ in 0..9 {
         assert_eq!(wrong().await.status, StatusCode::UNAUTHORIZED);
     }
     let r = wrong().await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.header("retry-after"), Some("300"));
-    assert_eq!(
-        server
-            .api(Method::GET, "/api/v1/devices", None)
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(api.list_devices().await.status, StatusCode::OK);
     server.clock.advance(301);
     assert_eq!(wrong().await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        server
-            .api(Method::GET, "/api/v1/devices", None)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    let blocked = server
-        .ok(Method::GET, "/api/v1/audit?kind=admin_blocked", None)
+    assert_eq!(api.list_devices().await.status, StatusCode::OK);
+    let blocked = api
+        .list_audit(AuditFilter::kind("admin_blocked"))
+        .ok()
         .await;
     assert_eq!(blocked.as_array().unwrap().len(), 1);
 }
+
+/// How the injection test sets a field (its name, the value) through the API.
+type Change<'a> = dyn Fn(&str, &str) -> Call<'a> + 'a;
+/// What shows the state a refused change must have left alone.
+type Show<'a> = dyn Fn() -> Call<'a> + 'a;
 
 /// Values that break `key = value` lines, XML, handlebars or the terminal.
 const HOSTILE: [&str; 9] = [
@@ -665,29 +605,31 @@ async fn injection_through_admin_fields_is_refused_or_rendered_inert() {
     )
     .unwrap();
     let mut sip_password = baseline["account.1.password"].clone();
-    let fields: [(&str, &str, &str); 9] = [
-        ("PATCH", "/api/v1/users/1001", "display_name"),
-        ("PATCH", "/api/v1/users/1001", "sip_user"),
-        ("PATCH", "/api/v1/users/1001", "sip_password"),
-        ("PATCH", "/api/v1/users/1001", "email"),
-        ("PATCH", "/api/v1/users/1001", "pin"),
-        ("PATCH", &format!("/api/v1/devices/{T46S_MAC}"), "label"),
-        ("PATCH", "/api/v1/settings", "sip_server"),
-        ("PATCH", "/api/v1/settings", "ntp_server"),
-        ("POST", "/api/v1/tokens", "name"),
+    // Each field by what sets it, and what shows the state a refusal must leave alone.
+    let api = server.admin_api();
+    let user = |field: &str, value: &str| api.patch_user("1001", json!({ field: value }));
+    let show_user = || api.show_user("1001");
+    let device = |field: &str, value: &str| api.patch_device(T46S_MAC, json!({ field: value }));
+    let show_device = || api.show_device(T46S_MAC);
+    let settings = |field: &str, value: &str| api.patch_settings(json!({ field: value }));
+    let show_settings = || api.settings();
+    let token = |_: &str, name: &str| api.create_token(name);
+    let list_tokens = || api.list_tokens();
+    let fields: [(&str, &Change, &Show); 9] = [
+        ("display_name", &user, &show_user),
+        ("sip_user", &user, &show_user),
+        ("sip_password", &user, &show_user),
+        ("email", &user, &show_user),
+        ("pin", &user, &show_user),
+        ("label", &device, &show_device),
+        ("sip_server", &settings, &show_settings),
+        ("ntp_server", &settings, &show_settings),
+        ("name", &token, &list_tokens),
     ];
-    for (method, path, field) in fields {
+    for (field, change, resource) in fields {
         for value in HOSTILE {
-            let method: Method = method.parse().unwrap();
-            let resource = if path.contains("tokens") {
-                "/api/v1/tokens"
-            } else {
-                path
-            };
-            let before = server.ok(Method::GET, resource, None).await;
-            let reply = server
-                .api(method.clone(), path, Some(json!({ field: value })))
-                .await;
+            let before = resource().ok().await;
+            let reply = change(field, value).await;
             if reply.status.is_success() {
                 // Accepted: it must come out of the rendered config as inert text.
                 let config = server
@@ -715,7 +657,7 @@ async fn injection_through_admin_fields_is_refused_or_rendered_inert() {
                 assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{field}={value:?}");
                 let error = reply.json()["error"].as_str().unwrap_or("").to_string();
                 assert!(!error.is_empty(), "{field}={value:?}: no clear error");
-                let after = server.ok(Method::GET, resource, None).await;
+                let after = resource().ok().await;
                 assert_eq!(
                     after, before,
                     "{field}={value:?}: a refusal changed something"
@@ -723,20 +665,14 @@ async fn injection_through_admin_fields_is_refused_or_rendered_inert() {
             }
         }
     }
-    let malformed = server
-        .api_raw(
-            Method::POST,
-            "/api/v1/users",
-            b"{\"extension\": \"1002\", ".to_vec(),
-        )
+    let malformed = api
+        .create_user(Body::raw("{\"extension\": \"1002\", "))
         .await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
-    let dtd = server
-        .api_raw(
-            Method::POST,
-            "/api/v1/users",
-            br#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>"#.to_vec(),
-        )
+    let dtd = api
+        .create_user(Body::raw(
+            r#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>"#,
+        ))
         .await;
     assert_eq!(dtd.status, StatusCode::BAD_REQUEST);
     assert!(!dtd.text().contains("root:"));
@@ -794,17 +730,12 @@ async fn traversal_in_every_encoding_never_reaches_a_file() {
 async fn a_login_token_replayed_after_logout_changes_nothing() {
     const PIN: &str = "739164";
     let server = TestServer::start().await;
-    server
-        .ok(
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({"extension": "1001", "display_name": "Alice", "sip_password": SECRET, "pin": PIN})),
-        )
-        .await;
+    let api = server.admin_api();
+    let alice = NewUser::new("1001", "Alice").sip_password(SECRET).pin(PIN);
+    api.create_user(alice).ok().await;
     let mac = "d0ec35aabb04";
-    server
-        .add_device(json!({"mac": mac, "model": "CP-8851-3PCC", "hotdesk": true}))
-        .await;
+    let desk = NewDevice::new(mac).model("CP-8851-3PCC").hotdesk();
+    api.create_device(desk).ok().await;
     let (user, password) = server.credentials(mac).await;
     let auth = basic(&user, &password);
     let headers = [("user-agent", CISCO_UA), ("authorization", auth.as_str())];
@@ -851,8 +782,9 @@ async fn a_login_token_replayed_after_logout_changes_nothing() {
     assert!(replayed.contains("out of date"), "{replayed}");
     answer(logout).await;
     assert!(!config().await.contains(SECRET));
-    let events = server
-        .ok(Method::GET, "/api/v1/audit?kind=unknown_login_token", None)
+    let events = api
+        .list_audit(AuditFilter::kind("unknown_login_token"))
+        .ok()
         .await;
     assert!(!events.as_array().unwrap().is_empty());
 }
@@ -965,22 +897,14 @@ async fn oversized_bodies_and_heads_are_refused_and_nothing_is_stored() {
     let server = TestServer::start().await;
     // An admin body far over the limit: read on and dropped, so the 413 reaches the client.
     let big = vec![b' '; 2 * 1024 * 1024];
-    let auth = server.admin_auth();
-    let r = server
-        .admin
-        .send(
-            Method::POST,
-            "/api/v1/users",
-            &[("authorization", &auth)],
-            Some(big),
-        )
+    let api = server.admin_api();
+    let r = api
+        .create_user(Body::Raw(big))
+        .try_send()
         .await
         .expect("the 413 reaches the client");
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(
-        server.ok(Method::GET, "/api/v1/users", None).await,
-        json!([])
-    );
+    assert_eq!(api.list_users().ok().await, json!([]));
     // Headers beyond the head limit, on both listeners.
     let huge = "h".repeat(64 * 1024);
     for client in [&server.phone, &server.admin] {
@@ -991,8 +915,8 @@ async fn oversized_bodies_and_heads_are_refused_and_nothing_is_stored() {
     }
     // A Poly log upload beyond its limit: refused, and nothing stored.
     let mac = "64167f0000aa";
-    server
-        .add_device(json!({"mac": mac, "model": "VVX400"}))
+    api.create_device(NewDevice::new(mac).model("VVX400"))
+        .ok()
         .await;
     let (user, password) = server.credentials(mac).await;
     let auth = basic(&user, &password);

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use http::{Method, StatusCode};
-use serde_json::json;
 
+use crate::api::NewDevice;
 use crate::helpers::*;
 use crate::{kv, xmlflat};
 
@@ -131,10 +131,11 @@ async fn every_vendor_provisions_end_to_end() {
     })
     .await;
     server.seed_desk_phone().await;
+    let api = server.admin_api();
     for phone in PHONES {
-        server.add_device(json!({ "mac": phone.mac })).await;
-        server.assign(phone.mac, 1, "1001").await;
-        server.assign(phone.mac, 2, "1002").await;
+        api.create_device(NewDevice::new(phone.mac)).ok().await;
+        api.assign(phone.mac, 1, "1001").ok().await;
+        api.assign(phone.mac, 2, "1002").ok().await;
         let ua = [("user-agent", phone.user_agent)];
         for file in phone.before {
             let r = server.phone_get_with(file, &ua).await;
@@ -190,27 +191,18 @@ async fn every_vendor_provisions_end_to_end() {
             );
         }
 
-        let device = server
-            .ok(Method::GET, &format!("/api/v1/devices/{}", phone.mac), None)
-            .await;
+        let device = api.show_device(phone.mac).ok().await;
         assert_eq!(device["vendor"], phone.vendor, "{}", phone.user_agent);
         assert_eq!(device["model"], phone.model, "{}", phone.user_agent);
         assert_eq!(device["model_source"], "auto");
         assert!(device["line_count"].as_u64().unwrap() >= 2);
-        let rendered = server
-            .admin
-            .get(
-                &format!("/api/v1/devices/{}/render", phone.mac),
-                &[("authorization", &server.admin_auth())],
-            )
-            .await
-            .unwrap();
+        let rendered = api.render(phone.mac).await;
         assert_eq!(
             rendered.body, own.body,
             "{}: render differs from what the phone got",
             phone.model
         );
-        let kind = server.ok(Method::GET, "/api/v1/models", None).await;
+        let kind = api.list_models().ok().await;
         let row = kind
             .as_array()
             .unwrap()
@@ -283,11 +275,12 @@ async fn dect_handsets_map_to_their_own_accounts() {
             ],
         ),
     ];
+    let api = server.admin_api();
     for (mac, model, file, expected) in cases {
-        server
-            .add_device(json!({ "mac": mac, "model": model }))
+        api.create_device(NewDevice::new(mac).model(model))
+            .ok()
             .await;
-        server.assign(mac, 2, "1002").await;
+        api.assign(mac, 2, "1002").ok().await;
         let r = server.phone_get(file, "").await;
         assert_eq!(r.status, StatusCode::OK, "{model}");
         let settings = if model == "W60B" {
@@ -317,8 +310,9 @@ async fn poly_uploads_are_kept_per_device_and_bounded() {
     .await;
     server.seed_desk_phone().await;
     let mac = "0004f2aabbcc";
-    server
-        .add_device(json!({ "mac": mac, "model": "VVX400" }))
+    let api = server.admin_api();
+    api.create_device(NewDevice::new(mac).model("VVX400"))
+        .ok()
         .await;
     let ua = "FileTransport PolycomVVX-VVX_400-UA/4.1.4.7430 Type/Application";
     let (user, password) = server.credentials(mac).await;
@@ -356,8 +350,8 @@ async fn poly_uploads_are_kept_per_device_and_bounded() {
     assert_eq!(back.status, StatusCode::OK);
     assert_eq!(&back.body[..], b"boot ok\n");
     // Another device's credentials, or none, read nothing.
-    server
-        .add_device(json!({ "mac": "0004f2000001", "model": "VVX400" }))
+    api.create_device(NewDevice::new("0004f2000001").model("VVX400"))
+        .ok()
         .await;
     let (other_user, other_password) = server.credentials("0004f2000001").await;
     let other = basic(&other_user, &other_password);
@@ -458,8 +452,9 @@ async fn gigaset_fetches_with_digest_after_its_claim() {
     server.seed_desk_phone().await;
     let (mac, uri) = ("7c2f80aabb09", "/7c2f80aabb09.xml");
     let ua = "Gigaset N870 IP PRO/83.V2.43.0+build.5f0a106;7C2F80AABB09;Handset=250";
-    server.add_device(json!({ "mac": mac })).await;
-    server.assign(mac, 1, "1001").await;
+    let api = server.admin_api();
+    api.create_device(NewDevice::new(mac)).ok().await;
+    api.assign(mac, 1, "1001").ok().await;
     assert_eq!(
         server.phone_get(uri, ua).await.status,
         StatusCode::OK,
@@ -488,7 +483,7 @@ async fn gigaset_fetches_with_digest_after_its_claim() {
             .status,
         StatusCode::UNAUTHORIZED
     );
-    server.add_device(json!({ "mac": "7c2f80aabb0a" })).await;
+    api.create_device(NewDevice::new("7c2f80aabb0a")).ok().await;
     server.clock.advance(3601);
     let elsewhere = digest_answer(&challenge, &user, &password, "/7c2f80aabb0a.xml");
     assert_eq!(
