@@ -19,6 +19,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod hotdesk;
 pub mod identify;
+pub mod local;
 pub mod locale;
 pub mod model;
 pub mod models;

@@ -107,6 +107,12 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         render_cache,
     });
     let (stop, stopped) = oneshot::channel::<()>();
+    let control =
+        crate::local::bind(&app.config.server.data_dir).map_err(|source| StartError::DataDir {
+            path: crate::local::socket_path(&app.config.server.data_dir),
+            source,
+        })?;
+    let local = tokio::spawn(crate::local::serve(app.clone(), control));
     let sweeper = crate::hotdesk::spawn_sweeper(app.clone());
     let housekeeping = spawn_housekeeping(app.clone());
     let reloader = spawn_template_reloader(app.clone());
@@ -118,6 +124,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         async move {
             let _ = stopped.await;
             sweeper.abort();
+            local.abort();
             housekeeping.abort();
             reloader.abort();
         },

@@ -328,7 +328,13 @@ pub enum TokenCommand {
     /// List tokens by id and name (the tokens themselves are never stored).
     List,
     /// Create a token; it is shown once.
-    Create { name: String },
+    Create {
+        name: String,
+        /// On the server's machine, without a token: through the server's control socket
+        /// while it runs, in its data directory while it is stopped.
+        #[arg(long)]
+        local: bool,
+    },
     /// Revoke a token by id or name (the last token cannot be revoked).
     Revoke {
         token: String,

@@ -18,7 +18,7 @@ use clap::Parser;
 
 use crate::config::Config;
 use api::Api;
-use args::{Cli, Command, TemplateCommand};
+use args::{Cli, Command, TemplateCommand, TokenCommand};
 
 /// Why a command did not finish.
 #[derive(Debug)]
@@ -63,6 +63,9 @@ pub fn main() -> ExitCode {
         Command::Templates(TemplateCommand::Check) => {
             exit_code(commands::templates::check(&config))
         }
+        Command::Tokens(TokenCommand::Create { name, local: true }) => exit_code(runtime.block_on(
+            commands::tokens::create_locally(&config, &name, cli.common.json),
+        )),
         command => runtime.block_on(run_client(config, cli.common.json, command)),
     }
 }

@@ -85,6 +85,34 @@ pub async fn ensure_admin_token(
     Ok(Some(token_file.to_path_buf()))
 }
 
+/// Creates a token in a store no server has open (`deskprov tokens create --local` while the
+/// server is stopped), recorded as made by `local`.
+pub async fn create_offline(store: &Store, name: &Label, now: i64) -> Result<Created, OpError> {
+    let token = Secret::generate(TOKEN_LEN);
+    let record = TokenRecord {
+        name: name.as_str().to_string(),
+        sha256: sha256_hex(token.expose()),
+        created_at: now,
+    };
+    let writer = store.begin(Permit::new()).await;
+    if !writer.insert_token(&record).await? {
+        return Err(OpError::conflict(format!(
+            "a token named {:?} exists; revoke it or choose another name",
+            record.name
+        )));
+    }
+    let event = Event::by(
+        Kind::AdminChange,
+        "local",
+        format!("token created (id {})", id_of(&record)),
+    )
+    .subject(&record.name);
+    writer.append_audit(event.to_record(now)).await?;
+    writer.flush().await?;
+    event.log();
+    Ok(Created { record, token })
+}
+
 /// A token created: its record and the token itself, which is shown this once.
 pub struct Created {
     pub record: TokenRecord,

@@ -469,3 +469,50 @@ fn bad_config_file_is_refused_clearly() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("phone_lisen"));
 }
+
+/// A lost or revoked last token is no dead end: on the server's machine, `tokens create
+/// --local` makes a new one, with the server stopped (in its data directory) and running
+/// (through its control socket).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_create_local_works_with_the_server_stopped_and_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let works = |admin: std::net::SocketAddr, token: &str| {
+        let out = std::process::Command::new(binary())
+            .args(["--data", &d.join("data").display().to_string()])
+            .args(["--certs", &d.join("certs").display().to_string()])
+            .args(["--admin-listen", &admin.to_string(), "devices", "list"])
+            .env("DESKPROV_TOKEN", token)
+            .output()
+            .unwrap();
+        out.status.success()
+    };
+    let created = |admin, name: &str| {
+        let (code, out, err) = cli(d, admin, &["--json", "tokens", "create", "--local", name]);
+        assert_eq!(code, 0, "tokens create --local {name}: {err}");
+        let answer: Value = serde_json::from_str(&out).unwrap();
+        let token = answer["token"].as_str().unwrap().to_string();
+        crate::logs::remember_secret(&token);
+        token
+    };
+    // A first start makes the data directory; then the server is stopped.
+    let mut server = BinaryServer::start(d, &[]);
+    let admin = server.admin_addr;
+    server.signal("TERM");
+    assert_eq!(server.wait(Duration::from_secs(10)), Some(0));
+    let offline = created(admin, "rescue-offline");
+
+    let server = BinaryServer::start(d, &[]);
+    assert!(works(server.admin_addr, &offline), "made while stopped");
+    let online = created(server.admin_addr, "rescue-online");
+    assert!(works(server.admin_addr, &online), "made while running");
+    let (code, _, err) = cli(
+        d,
+        server.admin_addr,
+        &["tokens", "create", "--local", "rescue-online"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("exists"), "{err}");
+    let audit = server.log();
+    assert!(!audit.contains(&online) && !audit.contains(&offline));
+}

@@ -21,5 +21,6 @@ mod provisioning;
 mod render_cache;
 mod security;
 mod storage;
+mod upgrade;
 mod vendors;
 mod xmlflat;

@@ -7,7 +7,7 @@ mod profiles;
 mod security;
 mod settings;
 pub mod templates;
-mod tokens;
+pub mod tokens;
 mod users;
 
 use http::Method;
