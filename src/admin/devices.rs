@@ -557,6 +557,20 @@ pub async fn delete(app: &App, by: &Actor, mac: Mac) -> ApiResult {
     ))
 }
 
+/// Deletes many devices at once: all of them, or none when one is unknown.
+pub async fn delete_many(app: &App, by: &Actor, body: super::schemas::MacList) -> ApiResult {
+    let macs = body
+        .macs
+        .iter()
+        .map(|m| Mac::parse(m))
+        .collect::<Result<Vec<_>, _>>()?;
+    devices::delete_many(app, by, &macs).await?;
+    Ok(respond::json(
+        StatusCode::OK,
+        &super::schemas::DeletedDevices { deleted: macs },
+    ))
+}
+
 pub async fn assign(
     app: &App,
     by: &Actor,

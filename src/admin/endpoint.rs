@@ -326,6 +326,12 @@ endpoints! {
         access: Change, audit: Change, body: BulkJson(schema::<s::NewDevices>), answer: 201 List(schema::<s::DeviceView>),
         query: [], errors: [400, 409, 413],
     }
+    /// All of them, or none when one is unknown; logins at them end, their uploads go.
+    DeleteDevices = POST "/devices/bulk-delete" {
+        name: "deleteDevices", tag: "devices", summary: "Delete many devices",
+        access: Change, audit: Change, body: BulkJson(schema::<s::MacList>), answer: 200 Json(schema::<s::DeletedDevices>),
+        query: [], errors: [400, 404, 413],
+    }
     ShowDevice { mac: Mac } = GET "/devices/{mac}" {
         name: "getDevice", tag: "devices", summary: "Show a device",
         access: Read, audit: None, body: NoBody, answer: 200 Json(schema::<s::DeviceView>),

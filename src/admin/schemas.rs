@@ -212,6 +212,19 @@ pub struct Deleted {
     pub deleted: Mac,
 }
 
+/// MACs of devices to delete.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MacList {
+    #[schema(value_type = Vec<Mac>, min_items = 1, max_items = 10000)]
+    pub macs: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeletedDevices {
+    pub deleted: Vec<Mac>,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct DeletedUser {
     pub deleted: Extension,

@@ -285,8 +285,13 @@ pub enum DeviceCommand {
         #[arg(long)]
         line: Option<u16>,
     },
+    /// Delete devices: all of them, or none when one is unknown.
     Remove {
-        mac: String,
+        #[arg(required = true)]
+        macs: Vec<String>,
+        /// Delete several devices without asking.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Put a user (by extension) on a line, or a DECT handset slot.
     Assign {

@@ -434,19 +434,46 @@ pub(in crate::ops) fn shown<T: std::fmt::Display>(value: &Option<Option<T>>) -> 
 
 /// Removes the device with its uploads; whoever was logged in there is logged out.
 pub async fn delete(app: &App, by: &Actor, mac: Mac) -> Result<(), OpError> {
+    delete_many(app, by, &[mac]).await
+}
+
+/// Removes the devices with their uploads: all of them, or none when one is unknown.
+pub async fn delete_many(app: &App, by: &Actor, macs: &[Mac]) -> Result<(), OpError> {
+    if macs.is_empty() || macs.len() > MAX_BULK {
+        return Err(OpError::invalid(format!("macs: give 1 to {MAX_BULK} MACs")));
+    }
     let mut tx = WriteTx::begin(app, by).await;
-    existing(tx.reads(), mac).await?;
+    let mut unknown = Vec::new();
+    for mac in macs {
+        if tx.device(*mac).await?.is_none() {
+            unknown.push(mac.to_string());
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(OpError::not_found(format!(
+            "no device with MAC {}; nothing was deleted",
+            unknown.join(", ")
+        )));
+    }
+    for mac in macs {
+        remove(&mut tx, *mac).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes one device in the change `tx` makes.
+async fn remove(tx: &mut WriteTx<'_>, mac: Mac) -> Result<(), OpError> {
     // Logged-out users' pointers are cleared; the rotated token is then retired with the device.
-    let ended = sessions::end_sessions(&tx, mac, None).await?;
+    let ended = sessions::end_sessions(tx, mac, None).await?;
     if !tx.remove_device(mac).await? {
-        return Err(OpError::not_found(format!("no device with MAC {mac}")));
+        return Ok(());
     }
     if let Some(token) = ended.and_then(|d| d.login_token) {
         tx.unindex_login_token(&token).await?;
     }
     tx.remove_uploads(mac).await?;
     tx.changed(mac, "deleted");
-    tx.commit().await?;
     Ok(())
 }
 

@@ -364,6 +364,15 @@ impl<'a> AdminApi<'a> {
         self.delete(format!("/devices/{}", segment(mac)))
     }
 
+    /// All of them, or none.
+    pub fn delete_devices(&self, macs: &[&str]) -> Call<'a> {
+        self.call(
+            Method::POST,
+            "/devices/bulk-delete",
+            serde_json::json!({ "macs": macs }),
+        )
+    }
+
     fn line(mac: &str, line: u16) -> String {
         format!("/devices/{}/lines/{line}", segment(mac))
     }
@@ -794,6 +803,7 @@ fn the_client_has_a_method_for_every_endpoint() {
         api.show_device(mac),
         api.patch_device(mac, json!({"label": "Desk"})),
         api.delete_device(mac),
+        api.delete_devices(&[mac]),
         api.assign(mac, 1, extension),
         api.assign_replacing(mac, 1, extension),
         api.unassign(mac, 1),

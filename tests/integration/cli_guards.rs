@@ -205,6 +205,29 @@ fn taken_lines_and_bulk_deletes_need_to_be_asked_for() {
     // One user needs no confirmation.
     run(&["users", "remove", "803"]);
     run(&["users", "remove", "804", "-y"]);
+
+    // Several devices likewise; all of them go, or none.
+    run(&["devices", "add", "001565000002"]);
+    let (code, _, err) = cli(
+        d,
+        admin,
+        &["devices", "remove", "001565000001", "001565000002"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("refusing to delete 2 devices"), "{err}");
+    let (code, _, err) = cli(
+        d,
+        admin,
+        &["devices", "remove", "001565000001", "001565000009", "--yes"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("001565000009"), "{err}");
+    assert!(
+        run(&["devices", "list"]).contains("001565000001"),
+        "nothing deleted"
+    );
+    run(&["devices", "remove", "001565000001", "001565000002", "--yes"]);
+    assert!(!run(&["devices", "list"]).contains("0015650000"));
 }
 
 #[test]

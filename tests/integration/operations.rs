@@ -415,3 +415,28 @@ async fn an_export_takes_only_a_real_boolean_for_secrets() {
     let reply = api.export("users", false).query("secrets=false").await;
     assert_eq!(reply.status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_devices_are_deleted_all_or_none() {
+    let server = TestServer::start().await;
+    let api = server.admin_api();
+    for mac in ["001565aabb20", "001565aabb21"] {
+        api.create_device(json!({ "mac": mac })).ok().await;
+    }
+    let refused = api.delete_devices(&["001565aabb20", "001565aabb29"]).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.text());
+    assert!(refused.text().contains("001565aabb29"));
+    assert_eq!(api.list_devices().ok().await.as_array().unwrap().len(), 2);
+    let deleted = api
+        .delete_devices(&["00:15:65:aa:bb:20", "001565AABB21"])
+        .ok()
+        .await;
+    assert_eq!(deleted["deleted"], json!(["001565aabb20", "001565aabb21"]));
+    assert_eq!(api.list_devices().ok().await, json!([]));
+    let unknown_model = api
+        .create_device(json!({ "mac": "001565aabb22", "model": "T46X" }))
+        .await;
+    assert_eq!(unknown_model.status, StatusCode::BAD_REQUEST);
+    let error = unknown_model.json()["error"].as_str().unwrap().to_string();
+    assert!(error.starts_with("model: unknown model T46X"), "{error}");
+}

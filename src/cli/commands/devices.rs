@@ -10,6 +10,11 @@ use crate::cli::args::{DeviceChanges, DeviceCommand, DeviceFields, DeviceFilter}
 use crate::cli::output::Shape;
 
 pub async fn run(api: &Api, command: DeviceCommand) -> Answer {
+    if let DeviceCommand::Remove { macs, yes } = &command
+        && macs.len() > 1
+    {
+        crate::cli::input::confirm(&format!("delete {} devices", macs.len()), *yes)?;
+    }
     request(command)?.send(api).await
 }
 
@@ -45,7 +50,11 @@ fn request(command: DeviceCommand) -> Result<Request, String> {
         DeviceCommand::Edit { mac, changes } => {
             Request::new(M::PATCH, device(&mac), Object).with(device_changes(changes))
         }
-        DeviceCommand::Remove { mac } => Request::new(M::DELETE, device(&mac), Object),
+        DeviceCommand::Remove { macs, .. } => match macs.as_slice() {
+            [mac] => Request::new(M::DELETE, device(mac), Object),
+            _ => Request::new(M::POST, "/api/v1/devices/bulk-delete", Object)
+                .with(json!({ "macs": macs })),
+        },
         DeviceCommand::Logout { mac, line } => {
             let query = query_string(&[("line", line.map(|l| l.to_string()))]);
             Request::new(M::POST, format!("{}/logout{query}", device(&mac)), Object)
