@@ -361,13 +361,7 @@ pub fn show_import(app: &App, id: &str) -> ApiResult {
 /// Imports newest first, in pages (`after`: an import's id).
 pub fn list_imports(app: &App, query: &str) -> ApiResult {
     let (page, _) = super::paging::parse(query, &[])?;
-    let before =
-        match &page.after {
-            Some(raw) => Some(raw.parse::<u64>().map_err(|_| {
-                ApiError::BadRequest("after: give the next of the page before".into())
-            })?),
-            None => None,
-        };
+    let before = super::paging::id_cursor(&page)?;
     let jobs = app.imports.jobs.lock().expect("imports lock");
     let mut older = jobs
         .iter()

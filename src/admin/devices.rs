@@ -4,7 +4,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::paging::{self, Page};
+use super::paging;
 use super::{ApiResult, query_value};
 use crate::app::App;
 use crate::clock::rfc3339;
@@ -285,17 +285,6 @@ impl Filter {
     }
 }
 
-/// A MAC cursor: the `next` of the page before.
-fn mac_cursor(page: &Page) -> Result<Option<Mac>, ApiError> {
-    page.after
-        .as_deref()
-        .map(|raw| {
-            Mac::parse(raw)
-                .map_err(|_| ApiError::BadRequest("after: give the next of the page before".into()))
-        })
-        .transpose()
-}
-
 /// `?unassigned=true&hotdesk=true&auto_registered=true&not_seen_days=30&model=T46S&profile=p&location=floor`,
 /// in pages by MAC.
 pub async fn list(app: &App, query: &str) -> ApiResult {
@@ -304,7 +293,9 @@ pub async fn list(app: &App, query: &str) -> ApiResult {
     let now = app.clock.now();
     let (devices, more) = app
         .store
-        .devices_page(mac_cursor(&page)?, page.limit, &|d| filter.matches(d, now))
+        .devices_page(paging::mac_cursor(&page)?, page.limit, &|d| {
+            filter.matches(d, now)
+        })
         .await?;
     let views = views(app, &devices).await?;
     Ok(paging::answer(
@@ -432,7 +423,7 @@ pub async fn list_unregistered(app: &App, query: &str) -> ApiResult {
     let (page, _) = paging::parse(query, &[])?;
     let (seen, more) = app
         .store
-        .unregistered_page(mac_cursor(&page)?, page.limit)
+        .unregistered_page(paging::mac_cursor(&page)?, page.limit)
         .await?;
     let views: Vec<_> = seen
         .iter()

@@ -113,3 +113,23 @@ pub fn of_list<T>(
 pub fn next_of<T>(items: &[T], more: bool, key: impl Fn(&T) -> String) -> Option<String> {
     more.then(|| items.last().map(key)).flatten()
 }
+
+fn bad_cursor() -> ApiError {
+    ApiError::BadRequest("after: give the next of the page before".into())
+}
+
+/// The cursor of a list ordered by numeric id (the audit trail, imports).
+pub fn id_cursor(page: &Page) -> Result<Option<u64>, ApiError> {
+    page.after
+        .as_deref()
+        .map(|raw| raw.parse::<u64>().map_err(|_| bad_cursor()))
+        .transpose()
+}
+
+/// The cursor of a list ordered by MAC.
+pub fn mac_cursor(page: &Page) -> Result<Option<crate::domain::Mac>, ApiError> {
+    page.after
+        .as_deref()
+        .map(|raw| crate::domain::Mac::parse(raw).map_err(|_| bad_cursor()))
+        .transpose()
+}

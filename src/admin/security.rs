@@ -15,13 +15,7 @@ use crate::respond;
 pub async fn audit(app: &App, query: &str) -> ApiResult {
     let (page, filters) = paging::parse(query, &["kind", "subject", "source", "since"])?;
     let wanted = parse_query(&filters)?;
-    let before =
-        match &page.after {
-            Some(raw) => Some(raw.parse::<u64>().map_err(|_| {
-                ApiError::BadRequest("after: give the next of the page before".into())
-            })?),
-            None => None,
-        };
+    let before = super::paging::id_cursor(&page)?;
     let (records, more) = audit::query(app, &wanted, before, page.limit).await?;
     let next = paging::next_of(&records, more, |r| r.id.to_string());
     let views: Vec<AuditView> = records
