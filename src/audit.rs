@@ -24,97 +24,83 @@ const REPEAT_MEMORY: usize = 10_000;
 /// Longest admin change summary kept.
 const MAX_DETAIL: usize = 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    AdminChange,
-    AdminAuthFailure,
-    AdminBlocked,
-    DeviceClaimed,
-    ConfigRefused,
-    ModelMismatch,
-    CertificateMismatch,
-    UntrustedCertificate,
-    SourceBanned,
-    UnknownLoginToken,
-    HotdeskLogin,
-    HotdeskLogout,
-    LoginFailure,
-    LoginRefused,
-    LoginLockout,
-    PinChanged,
-    SecretRead,
+/// How a kind of event is recorded and logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Recorded every time; an info line in the log.
+    Info,
+    /// Something an admin may need to act on: recorded every time; a warning in the log.
+    Warning,
+    /// Anyone on the network can cause it as often as they like: recorded once per window
+    /// (see [`RepeatFilter`]); a warning in the log. (Wrong PINs are not: the login guard
+    /// bounds them.)
+    Repeatable,
+}
+
+/// What a row says about its kind of event.
+struct KindDef {
+    /// The name in the trail, the log and audit queries.
+    name: &'static str,
+    class: Class,
+}
+
+/// Declares `Kind`, `Kind::ALL` and `KINDS` from the same rows, in the same order:
+/// `KINDS[kind as usize]` is the row of `kind`.
+macro_rules! kinds_table {
+    ($( $kind:ident => $name:literal, $class:ident; )*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Kind {
+            $( $kind, )*
+        }
+
+        impl Kind {
+            pub const ALL: &'static [Kind] = &[$( Kind::$kind, )*];
+        }
+
+        static KINDS: &[KindDef] = &[$( KindDef { name: $name, class: Class::$class }, )*];
+    };
+}
+
+kinds_table! {
+    AdminChange => "admin_change", Info;
+    AdminAuthFailure => "admin_auth_failure", Repeatable;
+    AdminBlocked => "admin_blocked", Warning;
+    DeviceClaimed => "device_claimed", Info;
+    ConfigRefused => "config_refused", Repeatable;
+    ModelMismatch => "model_mismatch", Repeatable;
+    CertificateMismatch => "certificate_mismatch", Repeatable;
+    UntrustedCertificate => "untrusted_certificate", Repeatable;
+    SourceBanned => "source_banned", Warning;
+    UnknownLoginToken => "unknown_login_token", Repeatable;
+    HotdeskLogin => "hotdesk_login", Info;
+    HotdeskLogout => "hotdesk_logout", Info;
+    LoginFailure => "login_failure", Warning;
+    LoginRefused => "login_refused", Repeatable;
+    LoginLockout => "login_lockout", Warning;
+    PinChanged => "pin_changed", Info;
+    SecretRead => "secret_read", Info;
 }
 
 impl Kind {
-    pub const ALL: [Kind; 17] = [
-        Kind::AdminChange,
-        Kind::AdminAuthFailure,
-        Kind::AdminBlocked,
-        Kind::DeviceClaimed,
-        Kind::ConfigRefused,
-        Kind::ModelMismatch,
-        Kind::CertificateMismatch,
-        Kind::UntrustedCertificate,
-        Kind::SourceBanned,
-        Kind::UnknownLoginToken,
-        Kind::HotdeskLogin,
-        Kind::HotdeskLogout,
-        Kind::LoginFailure,
-        Kind::LoginRefused,
-        Kind::LoginLockout,
-        Kind::PinChanged,
-        Kind::SecretRead,
-    ];
+    fn def(self) -> &'static KindDef {
+        &KINDS[self as usize]
+    }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::AdminChange => "admin_change",
-            Kind::AdminAuthFailure => "admin_auth_failure",
-            Kind::AdminBlocked => "admin_blocked",
-            Kind::DeviceClaimed => "device_claimed",
-            Kind::ConfigRefused => "config_refused",
-            Kind::ModelMismatch => "model_mismatch",
-            Kind::CertificateMismatch => "certificate_mismatch",
-            Kind::UntrustedCertificate => "untrusted_certificate",
-            Kind::SourceBanned => "source_banned",
-            Kind::UnknownLoginToken => "unknown_login_token",
-            Kind::HotdeskLogin => "hotdesk_login",
-            Kind::HotdeskLogout => "hotdesk_logout",
-            Kind::LoginFailure => "login_failure",
-            Kind::LoginRefused => "login_refused",
-            Kind::LoginLockout => "login_lockout",
-            Kind::PinChanged => "pin_changed",
-            Kind::SecretRead => "secret_read",
-        }
+        self.def().name
     }
 
     pub fn parse(text: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == text)
+        Kind::ALL.iter().copied().find(|k| k.as_str() == text)
     }
 
-    /// Events anyone on the network can cause as often as they like. (Wrong PINs are not:
-    /// the login guard bounds them.)
     fn repeatable(self) -> bool {
-        matches!(
-            self,
-            Kind::AdminAuthFailure
-                | Kind::ConfigRefused
-                | Kind::CertificateMismatch
-                | Kind::UntrustedCertificate
-                | Kind::UnknownLoginToken
-                | Kind::ModelMismatch
-                | Kind::LoginRefused
-        )
+        self.def().class == Class::Repeatable
     }
 
-    /// Warnings in the log: something an admin may need to act on.
     fn is_warning(self) -> bool {
-        self.repeatable()
-            || matches!(
-                self,
-                Kind::AdminBlocked | Kind::SourceBanned | Kind::LoginFailure | Kind::LoginLockout
-            )
+        self.def().class != Class::Info
     }
 }
 
@@ -267,8 +253,6 @@ fn is_secret_field(name: &str) -> bool {
         .any(|s| name.contains(s))
 }
 
-/// A one-line summary of an admin request body: its fields with their values, secrets shown
-/// only as set. Anything that is not a JSON object is summarised by its size.
 /// `value` with every secret field inside it, at any depth, shown as "[set]" (a profile's
 /// `settings` object carries the phone admin password).
 fn redacted(value: &serde_json::Value) -> serde_json::Value {
@@ -292,6 +276,8 @@ fn redacted(value: &serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// A one-line summary of an admin request body: its fields with their values, secrets shown
+/// only as set. Anything that is not a JSON object is summarised by its size.
 pub fn summarize_change(body: &[u8]) -> String {
     if body.is_empty() {
         return String::new();
@@ -355,8 +341,10 @@ mod tests {
 
     #[test]
     fn kinds_round_trip() {
-        for kind in Kind::ALL {
+        for (index, &kind) in Kind::ALL.iter().enumerate() {
+            assert_eq!(kind as usize, index);
             assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
         assert_eq!(Kind::parse("nonsense"), None);
     }

@@ -10,12 +10,12 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::app::App;
-use crate::domain::{Extension, Mac, ModelId};
+use crate::domain::{Extension, Mac, ModelId, Transport};
 use crate::locale::Language;
 use crate::model::DeviceRecord;
 use crate::models::{self, MAX_LINES_UNKNOWN_MODEL, ModelRow};
 use crate::ops::sessions;
-use crate::settings::{Settings, Transport};
+use crate::settings::Settings;
 use crate::store::StoreError;
 use crate::templates::RenderError;
 use crate::vendors::{NameHints, TemplateFacts, Vendor};

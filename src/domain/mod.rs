@@ -4,11 +4,15 @@
 //! re-checks it; in particular no text that reaches a template can carry a control character,
 //! which is what keeps a display name from injecting keys into a `key = value` config.
 
+mod host;
 mod mac;
 mod pin;
 mod secret;
 mod text;
+mod time_of_day;
+mod transport;
 
+pub use host::{parse_host, parse_proxy, parse_url, split_host_port};
 pub use mac::{InvalidMac, Mac};
 pub use pin::{MAX_PIN_DIGITS, MIN_PIN_DIGITS_ALLOWED, Pin, PinPolicy};
 pub use secret::Secret;
@@ -16,3 +20,5 @@ pub use text::{
     DisplayName, Email, Extension, InvalidInput, Label, Location, ModelId, PersonName, ProfileName,
     SipPassword, SipUser,
 };
+pub use time_of_day::{TimeOfDay, UtcOffset};
+pub use transport::Transport;
