@@ -32,6 +32,14 @@ pub fn schema<T: utoipa::ToSchema>(components: &mut Vec<(String, RefOr<Schema>)>
     RefOr::Ref(utoipa::openapi::Ref::from_schema_name(T::name()))
 }
 
+/// How a caller proves who it is. Room for the routes that take no admin token: `/metrics`
+/// (its own token), `/healthz` (none), the console's pages (a session cookie).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// `Authorization: Bearer` with an admin token.
+    AdminToken,
+}
+
 /// What a caller must be allowed to do. Every admin token may do everything today; the
 /// console's roles map onto these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +152,7 @@ pub struct Def {
     pub tag: &'static str,
     pub summary: &'static str,
     pub description: &'static str,
+    pub auth: Auth,
     pub access: Access,
     pub audit: Audit,
     pub body: Body,
@@ -251,6 +260,7 @@ macro_rules! endpoints {
                 tag: $tag,
                 summary: $summary,
                 description: concat!("" $(, $doc, "\n")*),
+                auth: Auth::AdminToken,
                 access: Access::$access,
                 audit: Audit::$audit,
                 body: $body,

@@ -31,7 +31,7 @@ use crate::audit::{self, Event, Kind};
 use crate::error::ApiError;
 use crate::ops::Actor;
 use crate::respond::{self, HttpResponse};
-use endpoint::{Audit, Endpoint};
+use endpoint::{Audit, Auth, Endpoint};
 
 pub use csv_io::Imports;
 
@@ -58,12 +58,17 @@ where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    let name = token::authenticate(app, &parts.headers, address).await?;
     let path = parts.uri.path().trim_end_matches('/');
-    let Some(rest) = path.strip_prefix("/api/v1") else {
-        return Err(ApiError::NotFound(format!("no such endpoint: {path}")));
+    let parsed = match path.strip_prefix("/api/v1") {
+        Some(rest) => Endpoint::parse(&parts.method, rest),
+        None => Err(ApiError::NotFound(format!("no such endpoint: {path}"))),
     };
-    let endpoint = Endpoint::parse(&parts.method, rest)?;
+    // Whoever has no token learns nothing, not even which paths exist.
+    let auth = parsed.as_ref().map_or(Auth::AdminToken, |e| e.def().auth);
+    let name = match auth {
+        Auth::AdminToken => token::authenticate(app, &parts.headers, address).await?,
+    };
+    let endpoint = parsed?;
     let def = endpoint.def();
     let limit = endpoint::body_limit(app, def);
     let timeout = app.config.limits.body_read_timeout();

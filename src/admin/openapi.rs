@@ -69,6 +69,12 @@ fn operation(def: &Def, components: &mut Components) -> Value {
         op.insert("description".into(), json!(description.replace('\n', " ")));
     }
     op.insert("tags".into(), json!([def.tag]));
+    // What a caller must be allowed (every admin token may do everything until tokens and
+    // accounts have roles).
+    op.insert(
+        "x-access".into(),
+        json!(format!("{:?}", def.access).to_lowercase()),
+    );
     let parameters = parameters(def);
     if !parameters.is_empty() {
         op.insert("parameters".into(), Value::Array(parameters));

@@ -348,6 +348,10 @@ pub enum TokenCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Addresses blocked, or counting, for wrong admin tokens.
+    Blocks,
+    /// Lift an address's block for wrong admin tokens (an IPv6 /64 as 2001:db8:1:2::/64).
+    Unblock { address: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -341,6 +341,22 @@ async fn cli_manages_tokens_bans_and_the_audit_trail() {
     assert!(changes.contains("token created"), "{changes}");
     run(&["bans", "lift", "127.0.0.1"]);
     assert!(!run(&["bans", "list"]).contains("127.0.0.1"));
+
+    // Wrong admin tokens block an address; the CLI lists and lifts the block.
+    let wrong = client(d, admin);
+    for _ in 0..12 {
+        let _ = wrong
+            .get(
+                "/api/v1/devices",
+                &[("authorization", "Bearer not-a-token")],
+            )
+            .await;
+    }
+    let blocks: Value = serde_json::from_str(&run(&["--json", "tokens", "blocks"])).unwrap();
+    assert_eq!(blocks[0]["source"], "127.0.0.1", "{blocks}");
+    assert_eq!(blocks[0]["blocked"], true);
+    run(&["tokens", "unblock", "127.0.0.1"]);
+    assert_eq!(run(&["--json", "tokens", "blocks"]).trim(), "[]");
     let (code, _, err) = cli(d, admin, &["audit", "--kind", "nonsense"]);
     assert_ne!(code, 0);
     assert!(err.contains("unknown kind"), "{err}");

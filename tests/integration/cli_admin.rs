@@ -58,6 +58,8 @@ const COMMANDS: &[&[&str]] = &[
     &["tokens", "list"],
     &["tokens", "create"],
     &["tokens", "revoke"],
+    &["tokens", "blocks"],
+    &["tokens", "unblock"],
     &["audit"],
     &["bans", "list"],
     &["bans", "lift"],

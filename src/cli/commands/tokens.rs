@@ -78,6 +78,12 @@ fn request(command: TokenCommand) -> Request {
         TokenCommand::Create { name, .. } => {
             Request::new(M::POST, "/api/v1/tokens", Shape::Object).with(json!({ "name": name }))
         }
+        TokenCommand::Blocks => Request::get("/api/v1/token-blocks", Shape::TokenBlocks),
+        TokenCommand::Unblock { address } => Request::new(
+            M::DELETE,
+            format!("/api/v1/token-blocks/{}", encode(&address)),
+            Shape::Object,
+        ),
         TokenCommand::Revoke { token, force } => {
             let query = if force { "?force=true" } else { "" };
             let path = format!("/api/v1/tokens/{}{query}", encode(&token));
