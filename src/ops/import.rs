@@ -1,6 +1,6 @@
 //! The commit of a CSV import: every planned row written in one change, or none when a record
 //! changed since it was planned. Rows are planned (checked) against the same rules as the API's
-//! operations, by `admin::csv_io`.
+//! operations, by `admin::csv_io::plan`.
 
 use super::{Actor, OpError, WriteTx, devices, sessions, users};
 use crate::app::App;

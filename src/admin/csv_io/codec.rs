@@ -1,0 +1,247 @@
+//! The CSV side of import and export: each subject's columns, formula cells defused on the way
+//! out and restored on the way in, a file read into rows, and a row as the JSON body the API
+//! would take.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::model::{DeviceRecord, UserRecord};
+
+/// The most rows one file may hold.
+const MAX_ROWS: usize = 100_000;
+/// Clears an optional value.
+pub(super) const CLEAR: &str = "-";
+
+const USER_COLUMNS: &[&str] = &[
+    "extension",
+    "first_name",
+    "last_name",
+    "display_name",
+    "email",
+    "language",
+    "sip_user",
+    "sip_password",
+    "pin",
+    "may_hotdesk",
+    "locked",
+];
+
+const DEVICE_COLUMNS: &[&str] = &[
+    "mac",
+    "model",
+    "label",
+    "location",
+    "profile",
+    "hotdesk",
+    "certificate_required",
+    "lines",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Subject {
+    Users,
+    Devices,
+}
+
+impl Subject {
+    pub(super) fn parse(raw: &str) -> Result<Subject, ApiError> {
+        match raw {
+            "users" => Ok(Subject::Users),
+            "devices" => Ok(Subject::Devices),
+            _ => Err(ApiError::NotFound(format!(
+                "import and export take users or devices, not {raw:?}"
+            ))),
+        }
+    }
+
+    pub(super) fn columns(self) -> &'static [&'static str] {
+        match self {
+            Subject::Users => USER_COLUMNS,
+            Subject::Devices => DEVICE_COLUMNS,
+        }
+    }
+
+    fn key_column(self) -> &'static str {
+        self.columns()[0]
+    }
+}
+
+pub(super) fn write(out: &mut csv::Writer<Vec<u8>>, cells: &[&str]) -> Result<(), ApiError> {
+    out.write_record(cells.iter().map(|c| defused(c).into_owned()))
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Characters that make a spreadsheet read a cell as a formula (and `'`, which hides them).
+const FORMULA_START: &[char] = &['=', '+', '-', '@', '\''];
+
+/// A cell a spreadsheet shows as text: `=HYPERLINK(...)` in a display name must not run when an
+/// admin opens the export. Import takes the quote off again (`restored`).
+fn defused(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(FORMULA_START) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+fn restored(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_START) => rest,
+        _ => cell,
+    }
+}
+
+fn flag(value: bool) -> String {
+    value.to_string()
+}
+
+pub(super) fn user_cells(u: &UserRecord) -> BTreeMap<&'static str, String> {
+    let text = |v: Option<&str>| v.unwrap_or_default().to_string();
+    BTreeMap::from([
+        ("extension", u.extension.to_string()),
+        (
+            "first_name",
+            text(u.first_name.as_ref().map(|n| n.as_str())),
+        ),
+        ("last_name", text(u.last_name.as_ref().map(|n| n.as_str()))),
+        ("display_name", u.display_name.to_string()),
+        ("email", text(u.email.as_ref().map(|e| e.as_str()))),
+        ("language", text(u.language.as_deref())),
+        ("sip_user", u.sip_user.to_string()),
+        ("sip_password", u.sip_password.expose().to_string()),
+        ("may_hotdesk", flag(u.may_hotdesk)),
+        ("locked", flag(u.locked)),
+    ])
+}
+
+pub(super) fn device_cells(d: &DeviceRecord) -> BTreeMap<&'static str, String> {
+    let text = |v: Option<&str>| v.unwrap_or_default().to_string();
+    let lines: Vec<String> = d.lines.iter().map(|(n, e)| format!("{n}:{e}")).collect();
+    BTreeMap::from([
+        ("mac", d.mac.to_string()),
+        ("model", text(d.model.as_ref().map(|m| m.as_str()))),
+        ("label", text(d.label.as_ref().map(|l| l.as_str()))),
+        ("location", text(d.location.as_ref().map(|l| l.as_str()))),
+        ("profile", text(d.profile.as_ref().map(|p| p.as_str()))),
+        ("hotdesk", flag(d.hotdesk)),
+        ("certificate_required", flag(d.certificate_required)),
+        ("lines", lines.join(" ")),
+    ])
+}
+
+/// One data row: its line in the file and its non-empty cells by column.
+pub(super) struct Row {
+    pub(super) line: usize,
+    cells: BTreeMap<String, String>,
+}
+
+impl Row {
+    pub(super) fn key(&self, subject: Subject) -> String {
+        cell(self, subject.key_column())
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// Reads the file's shape: a known header naming the key column, rows of its width.
+pub(super) fn parse_csv(subject: Subject, body: &[u8]) -> Result<Vec<Row>, ApiError> {
+    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(body);
+    let bad =
+        |message: String| ApiError::BadRequest(format!("CSV: {message}; nothing was changed"));
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| bad(format!("line 1: {e}")))?
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    for (i, column) in header.iter().enumerate() {
+        if !subject.columns().contains(&column.as_str()) {
+            return Err(bad(format!(
+                "line 1: unknown column {column:?}; the columns are {}",
+                subject.columns().join(", ")
+            )));
+        }
+        if header[..i].contains(column) {
+            return Err(bad(format!("line 1: column {column:?} appears twice")));
+        }
+    }
+    if !header.iter().any(|c| c == subject.key_column()) {
+        return Err(bad(format!(
+            "line 1: the column {:?} is required",
+            subject.key_column()
+        )));
+    }
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            bad(format!("line {line}: {e}"))
+        })?;
+        if rows.len() == MAX_ROWS {
+            return Err(bad(format!("at most {MAX_ROWS} rows per file")));
+        }
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let cells = header
+            .iter()
+            .zip(record.iter())
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
+        rows.push(Row { line, cells });
+    }
+    if rows.is_empty() {
+        return Err(bad("the file has no rows".into()));
+    }
+    Ok(rows)
+}
+
+pub(super) fn cell<'a>(row: &'a Row, column: &str) -> Option<&'a str> {
+    row.cells.get(column).map(|raw| restored(raw))
+}
+
+fn boolean(column: &str, raw: &str) -> Result<bool, ApiError> {
+    match raw.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" => Ok(true),
+        "false" | "no" | "0" => Ok(false),
+        _ => Err(ApiError::BadRequest(format!(
+            "{column}: must be true or false, not {raw:?}"
+        ))),
+    }
+}
+
+/// The row as the JSON body the API would take: text as strings (`-` as `null`), flags as
+/// booleans; so an imported row is checked exactly like an API request.
+pub(super) fn as_json(
+    row: &Row,
+    skip: &[&str],
+    flags: &[&str],
+) -> Result<Map<String, Value>, ApiError> {
+    let mut body = Map::new();
+    for (column, raw) in &row.cells {
+        if skip.contains(&column.as_str()) {
+            continue;
+        }
+        let value = if flags.contains(&column.as_str()) {
+            Value::Bool(boolean(column, raw)?)
+        } else if raw == CLEAR {
+            Value::Null
+        } else {
+            Value::String(restored(raw).to_string())
+        };
+        body.insert(column.clone(), value);
+    }
+    Ok(body)
+}
+
+pub(super) fn decode<T: serde::de::DeserializeOwned>(
+    body: Map<String, Value>,
+) -> Result<T, ApiError> {
+    serde_json::from_value(Value::Object(body)).map_err(|e| ApiError::BadRequest(e.to_string()))
+}

@@ -1,0 +1,163 @@
+//! CSV export and import of users and devices (/api/v1/export/..., /api/v1/import/...).
+//!
+//! An import is all or nothing: every row is checked first (PINs hashed, references resolved),
+//! and only when no row has an error are the records written, in one atomic batch. It is
+//! idempotent: a row that matches the stored record changes nothing, so importing a file twice,
+//! or importing an export, reports every row unchanged. Hashing PINs takes a while for a large
+//! file, so an import runs as a job whose progress `GET /api/v1/imports/{id}` reports.
+//!
+//! Cells: an empty cell leaves the stored value as it is; `-` clears an optional value.
+//!
+//! The handlers are here; the CSV codec in `codec.rs`, the job registry in `jobs.rs`, and the
+//! planning of rows and their commit through the operations layer in `plan.rs`.
+
+mod codec;
+mod jobs;
+mod plan;
+
+use std::sync::Arc;
+
+use http::StatusCode;
+
+use super::ApiResult;
+use crate::app::App;
+use crate::error::ApiError;
+use crate::ops::Actor;
+use crate::respond;
+use codec::{Subject, device_cells, user_cells, write};
+use jobs::{Job, KEPT_JOBS, RowError};
+
+pub use jobs::{ImportJob, Imports};
+
+/// `GET /export/{users|devices}`: every record as CSV, in the columns import reads. SIP
+/// passwords only with `?secrets=true`; PINs never (only their hashes are stored).
+pub async fn export(app: &App, subject: &str, query: &str) -> ApiResult {
+    let subject = Subject::parse(subject)?;
+    let (page, pairs) = super::paging::parse(query, &["secrets"])?;
+    if page != super::paging::Page::default() {
+        return Err(ApiError::BadRequest(
+            "an export takes only secrets=true or secrets=false".into(),
+        ));
+    }
+    let secrets = match pairs.first() {
+        Some((_, value)) => {
+            super::query_flag(&format!("secrets={value}"), "secrets")?.unwrap_or(false)
+        }
+        None => false,
+    };
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let columns: Vec<&str> = subject
+        .columns()
+        .iter()
+        .copied()
+        .filter(|c| *c != "pin" && (secrets || *c != "sip_password"))
+        .collect();
+    write(&mut out, &columns)?;
+    match subject {
+        Subject::Users => {
+            for user in app.store.users().await? {
+                let row = user_cells(&user);
+                write(
+                    &mut out,
+                    &columns.iter().map(|c| row[c].as_str()).collect::<Vec<_>>(),
+                )?;
+            }
+        }
+        Subject::Devices => {
+            for device in app.store.devices().await? {
+                let row = device_cells(&device);
+                write(
+                    &mut out,
+                    &columns.iter().map(|c| row[c].as_str()).collect::<Vec<_>>(),
+                )?;
+            }
+        }
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut response = respond::HttpResponse::new(bytes.into());
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    Ok(response)
+}
+
+pub fn show_import(app: &App, id: &str) -> ApiResult {
+    let job = app.imports.find(id).ok_or_else(|| {
+        ApiError::NotFound(format!("no import {id} (the last {KEPT_JOBS} are kept)"))
+    })?;
+    Ok(respond::json(StatusCode::OK, &job.view()))
+}
+
+/// Imports newest first, in pages (`after`: an import's id).
+pub fn list_imports(app: &App, query: &str) -> ApiResult {
+    let (page, _) = super::paging::parse(query, &[])?;
+    let before = super::paging::id_cursor(&page)?;
+    let jobs = app.imports.jobs.lock().expect("imports lock");
+    let mut older = jobs
+        .iter()
+        .rev()
+        .filter(|j| before.is_none_or(|b| j.id < b));
+    let shown: Vec<&Arc<Job>> = older.by_ref().take(page.limit).collect();
+    let next = older
+        .next()
+        .and(shown.last())
+        .map(|last| last.id.to_string());
+    Ok(super::paging::answer(
+        shown.iter().map(|j| j.view()).collect::<Vec<ImportJob>>(),
+        next,
+    ))
+}
+
+/// `POST /import/{users|devices}[?dry_run=true]`: checks the file's shape at once (400), then
+/// checks and applies its rows in the background; 202 with the job to follow.
+pub fn start_import(
+    app: &Arc<App>,
+    subject: &str,
+    query: &str,
+    body: &[u8],
+    by: &Actor,
+) -> ApiResult {
+    let subject = Subject::parse(subject)?;
+    let dry_run = import_options(query)?;
+    let rows = codec::parse_csv(subject, body)?;
+    let job = app.imports.start(subject, dry_run, rows.len())?;
+    let view = job.view();
+    let (app, actor) = (app.clone(), by.clone());
+    tokio::spawn(async move {
+        let report = match plan::run(&app, &actor, &job, rows).await {
+            Ok(report) => report,
+            Err(e) => {
+                let detail = e.to_string();
+                tracing::error!(error = %detail, "import failed");
+                jobs::failed(vec![RowError {
+                    row: 0,
+                    key: String::new(),
+                    error: detail,
+                }])
+            }
+        };
+        *job.report.lock().expect("job lock") = Some(report);
+    });
+    Ok(respond::json(StatusCode::ACCEPTED, &view))
+}
+
+/// `?dry_run=true|false`, nothing else: a typo must not import for real.
+fn import_options(query: &str) -> Result<bool, ApiError> {
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+        if key != "dry_run" {
+            return Err(ApiError::BadRequest(format!(
+                "unknown parameter {key:?}; an import takes only dry_run=true or dry_run=false"
+            )));
+        }
+        if !pair.contains('=') {
+            return Err(ApiError::BadRequest(
+                "dry_run: must be true or false".into(),
+            ));
+        }
+    }
+    Ok(super::query_flag(query, "dry_run")?.unwrap_or(false))
+}

@@ -1,0 +1,217 @@
+//! Import planning: each row checked into a plan exactly as the API would check it, then, when
+//! no row has an error, every plan committed through the operations layer in one change.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+
+use super::codec::{CLEAR, Row, Subject, as_json, cell, decode};
+use super::jobs::{Job, Report, RowError, RowOutcome, failed};
+use crate::admin::devices::{DevicePatch, NewDevice};
+use crate::admin::users::{NewUser, UserPatch};
+use crate::app::App;
+use crate::domain::{Extension, Mac, Pin};
+use crate::error::ApiError;
+use crate::model::{DeviceRecord, UserRecord};
+use crate::ops::{Actor, OpError, devices, import, users};
+
+/// What one row will do.
+enum Plan<R> {
+    Create(R),
+    Update { before: Box<R>, after: R },
+    Unchanged,
+}
+
+impl<R> Plan<R> {
+    fn outcome(&self) -> &'static str {
+        match self {
+            Plan::Create(_) => "created",
+            Plan::Update { .. } => "updated",
+            Plan::Unchanged => "unchanged",
+        }
+    }
+}
+
+pub(super) async fn run(
+    app: &App,
+    by: &Actor,
+    job: &Job,
+    rows: Vec<Row>,
+) -> Result<Report, ApiError> {
+    let mut seen = HashSet::new();
+    match job.subject {
+        Subject::Users => {
+            let mut plans = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let plan = match repeated(job, &mut seen, row) {
+                    Some(error) => Err(error),
+                    None => plan_user(app, row).await.map_err(|e| e.to_string()),
+                };
+                plans.push(plan);
+                job.checked.fetch_add(1, Ordering::Relaxed);
+            }
+            finish(job, &rows, plans, async |w| {
+                import::commit_users(app, by, w).await
+            })
+            .await
+        }
+        Subject::Devices => {
+            let mut plans = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let plan = match repeated(job, &mut seen, row) {
+                    Some(error) => Err(error),
+                    None => plan_device(app, row).await.map_err(|e| e.to_string()),
+                };
+                plans.push(plan);
+                job.checked.fetch_add(1, Ordering::Relaxed);
+            }
+            finish(job, &rows, plans, async |w| {
+                import::commit_devices(app, by, w).await
+            })
+            .await
+        }
+    }
+}
+
+/// A key seen on an earlier row is an error of the later one.
+fn repeated(job: &Job, seen: &mut HashSet<String>, row: &Row) -> Option<String> {
+    let key = row.key(job.subject);
+    (!seen.insert(normalise_key(job.subject, &key)))
+        .then(|| format!("{key} appears on an earlier row too"))
+}
+
+fn normalise_key(subject: Subject, key: &str) -> String {
+    match subject {
+        Subject::Devices => Mac::parse(key).map_or(key.to_string(), |m| m.to_string()),
+        Subject::Users => key.to_string(),
+    }
+}
+
+async fn finish<R: Clone + PartialEq>(
+    job: &Job,
+    rows: &[Row],
+    plans: Vec<Result<Plan<R>, String>>,
+    commit: impl AsyncFnOnce(&[(R, Option<R>)]) -> Result<(), OpError>,
+) -> Result<Report, ApiError> {
+    let errors: Vec<RowError> = rows
+        .iter()
+        .zip(&plans)
+        .filter_map(|(row, plan)| {
+            plan.as_ref().err().map(|error| RowError {
+                row: row.line,
+                key: row.key(job.subject),
+                error: error.clone(),
+            })
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Ok(failed(errors));
+    }
+    let plans: Vec<Plan<R>> = plans.into_iter().map(|p| p.expect("no errors")).collect();
+    let count = |outcome: &str| plans.iter().filter(|p| p.outcome() == outcome).count();
+    let mut report = Report {
+        state: if job.dry_run { "checked" } else { "done" },
+        created: count("created"),
+        updated: count("updated"),
+        unchanged: count("unchanged"),
+        errors: Vec::new(),
+        rows: rows
+            .iter()
+            .zip(&plans)
+            .map(|(row, plan)| RowOutcome {
+                row: row.line,
+                key: row.key(job.subject),
+                outcome: plan.outcome(),
+            })
+            .collect(),
+    };
+    if job.dry_run {
+        return Ok(report);
+    }
+    // (new record, the record it replaces as planned)
+    let writes: Vec<(R, Option<R>)> = plans
+        .into_iter()
+        .filter_map(|plan| match plan {
+            Plan::Create(r) => Some((r, None)),
+            Plan::Update { before, after } => Some((after, Some(*before))),
+            Plan::Unchanged => None,
+        })
+        .collect();
+    if let Err(e) = commit(&writes).await {
+        report = failed(vec![RowError {
+            row: 0,
+            key: String::new(),
+            error: e.to_string(),
+        }]);
+    }
+    Ok(report)
+}
+
+async fn plan_user(app: &App, row: &Row) -> Result<Plan<UserRecord>, ApiError> {
+    const FLAGS: &[&str] = &["may_hotdesk", "locked"];
+    let extension = Extension::parse(cell(row, "extension").unwrap_or_default())?;
+    let Some(current) = app.store.user(&extension).await? else {
+        let body = as_json(row, &[], FLAGS)?;
+        let new: NewUser = decode(body.into_iter().filter(|(_, v)| !v.is_null()).collect())?;
+        let prepared = users::prepare_new(app, &new.typed()?).await?;
+        return Ok(Plan::Create(prepared.record));
+    };
+    // Secrets that match what is stored are no change: the PIN is checked against its hash.
+    let mut skip = vec!["extension"];
+    if let Some(pin) = cell(row, "pin")
+        && let Ok(pin) = Pin::parse(pin)
+        && app.pins.verify(&pin, current.pin_hash.as_ref()).await
+    {
+        skip.push("pin");
+    }
+    if cell(row, "sip_password") == Some(current.sip_password.expose()) {
+        skip.push("sip_password");
+    }
+    let patch: UserPatch = decode(as_json(row, &skip, FLAGS)?)?;
+    let change = users::prepare_change(app, &extension, patch.typed()?).await?;
+    let mut after = current.clone();
+    change.apply_to(&mut after);
+    Ok(if after == current {
+        Plan::Unchanged
+    } else {
+        Plan::Update {
+            before: Box::new(current),
+            after,
+        }
+    })
+}
+
+async fn plan_device(app: &App, row: &Row) -> Result<Plan<DeviceRecord>, ApiError> {
+    const FLAGS: &[&str] = &["hotdesk", "certificate_required"];
+    let mac = Mac::parse(cell(row, "mac").unwrap_or_default())?;
+    let current = app.store.device(mac).await?;
+    let mut after = match &current {
+        Some(device) => device.clone(),
+        None => {
+            let body = as_json(row, &["lines"], FLAGS)?;
+            let new: NewDevice = decode(body.into_iter().filter(|(_, v)| !v.is_null()).collect())?;
+            devices::prepare_new(app, app.store.reads(), &new.typed()?).await?
+        }
+    };
+    if current.is_some() {
+        let body = as_json(row, &["mac", "lines"], FLAGS)?;
+        let patch: DevicePatch = decode(body)?;
+        devices::apply_change(app.store.reads(), &mut after, &patch.typed()?).await?;
+    }
+    if let Some(raw) = cell(row, "lines") {
+        after.lines = devices::parse_lines(app.store.reads(), &after, raw, CLEAR).await?;
+    }
+    devices::check_device(app, &after)?;
+    if !after.hotdesk && !after.sessions.is_empty() {
+        return Err(ApiError::Conflict(
+            "hotdesk: users are logged in at this phone; log them out first".into(),
+        ));
+    }
+    Ok(match current {
+        None => Plan::Create(after),
+        Some(before) if before == after => Plan::Unchanged,
+        Some(before) => Plan::Update {
+            before: Box::new(before),
+            after,
+        },
+    })
+}

@@ -1,0 +1,80 @@
+//! Which devices a list shows (`?unassigned=true&model=T46S&...`), and the MAC cursor of a page.
+
+use crate::error::ApiError;
+use crate::model::DeviceRecord;
+
+/// Which devices a list shows; every filter given must hold.
+#[derive(Debug, Default)]
+pub(super) struct Filter {
+    unassigned: Option<bool>,
+    hotdesk: Option<bool>,
+    auto_registered: Option<bool>,
+    not_seen_days: Option<u32>,
+    model: Option<String>,
+    profile: Option<String>,
+    location: Option<String>,
+}
+
+impl Filter {
+    pub(super) const KEYS: &[&str] = &[
+        "unassigned",
+        "hotdesk",
+        "auto_registered",
+        "not_seen_days",
+        "model",
+        "profile",
+        "location",
+    ];
+
+    pub(super) fn from_pairs(pairs: Vec<(String, String)>) -> Result<Filter, ApiError> {
+        let mut filter = Filter::default();
+        let flag = |key: &str, value: &str| match value {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(ApiError::BadRequest(format!(
+                "{key}: must be true or false"
+            ))),
+        };
+        for (key, value) in pairs {
+            match key.as_str() {
+                "unassigned" => filter.unassigned = Some(flag(&key, &value)?),
+                "hotdesk" => filter.hotdesk = Some(flag(&key, &value)?),
+                "auto_registered" => filter.auto_registered = Some(flag(&key, &value)?),
+                "not_seen_days" => {
+                    filter.not_seen_days = Some(value.parse().map_err(|_| {
+                        ApiError::BadRequest("not_seen_days: must be a number of days".into())
+                    })?)
+                }
+                "model" => filter.model = Some(value),
+                "profile" => filter.profile = Some(value),
+                _ => filter.location = Some(value),
+            }
+        }
+        Ok(filter)
+    }
+
+    pub(super) fn matches(&self, d: &DeviceRecord, now: i64) -> bool {
+        let assigned = !d.lines.is_empty() || !d.sessions.is_empty();
+        let unseen_since = |days: u32| now - i64::from(days) * 86_400;
+        self.unassigned.is_none_or(|u| u != assigned)
+            && self.hotdesk.is_none_or(|h| h == d.hotdesk)
+            && self.auto_registered.is_none_or(|a| a == d.adopted)
+            && self
+                .not_seen_days
+                .is_none_or(|days| d.last_seen.is_none_or(|seen| seen < unseen_since(days)))
+            && self.model.as_deref().is_none_or(|m| {
+                d.model
+                    .as_ref()
+                    .is_some_and(|dm| dm.as_str().eq_ignore_ascii_case(m))
+            })
+            && self
+                .profile
+                .as_deref()
+                .is_none_or(|p| d.profile.as_ref().is_some_and(|dp| dp.as_str() == p))
+            && self.location.as_deref().is_none_or(|l| {
+                d.location
+                    .as_ref()
+                    .is_some_and(|dl| dl.as_str().to_lowercase().contains(&l.to_lowercase()))
+            })
+    }
+}

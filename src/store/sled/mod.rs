@@ -1,0 +1,282 @@
+//! The embedded backend: sled, one tree per kind of record, serde JSON values, a schema
+//! version in `meta`. Rules (../shared/reference/rust-stack.md §3):
+//! - sled loses acknowledged writes on kill -9 unless flushed: the write unit flushes before
+//!   anything is acknowledged;
+//! - a record is changed only by compare-and-swap, so a phone's last-seen update and an
+//!   admin's edit of the same device cannot overwrite each other, and nothing is written when
+//!   nothing changed;
+//! - what several nodes would have to share (the revision, the latest ban end, the nonce key)
+//!   is held here, behind the storage interface: one process is the only node of a sled site.
+//!
+//! `reads.rs` and `writes.rs` implement the storage interface on the struct and the helpers
+//! defined here.
+
+mod reads;
+mod writes;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{DeviceSnapshot, Result, SCHEMA_VERSION, StoreError};
+use crate::domain::Mac;
+use crate::model::SourceRecord;
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> StoreError {
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// Memory for decoded device records kept by [`Store::device_snapshot`].
+const DECODED_DEVICES_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A decoded snapshot with the bytes it was decoded from.
+struct Decoded {
+    raw: sled::IVec,
+    snapshot: Arc<DeviceSnapshot>,
+}
+
+#[derive(Clone)]
+struct SnapshotWeight;
+
+impl quick_cache::Weighter<Mac, Arc<Decoded>> for SnapshotWeight {
+    /// The stored bytes, about as much again decoded, and the bookkeeping.
+    fn weight(&self, _: &Mac, decoded: &Arc<Decoded>) -> u64 {
+        (decoded.raw.len() as u64) * 2 + 128
+    }
+}
+
+type DecodedDevices = quick_cache::sync::Cache<Mac, Arc<Decoded>, SnapshotWeight>;
+
+/// The embedded backend: one sled tree per kind of record.
+pub struct SledBackend {
+    /// Bumped after every write that can change a rendered config other than the device's
+    /// own record: users, site settings, profiles, model settings (render_cache.rs).
+    revision: Arc<AtomicU64>,
+    decoded_devices: Arc<DecodedDevices>,
+    /// The latest end of any source ban ever stored: past it, nobody is banned and the phone
+    /// path need not read the sources tree (sources.rs).
+    latest_ban_end: Arc<AtomicI64>,
+    /// Signs HTTP Digest nonces; kept in `meta`, so a restart does not void them.
+    nonce_key: [u8; 32],
+    db: sled::Db,
+    devices: sled::Tree,
+    users: sled::Tree,
+    unregistered: sled::Tree,
+    tokens: sled::Tree,
+    uploads: sled::Tree,
+    login_tokens: sled::Tree,
+    login_guard: sled::Tree,
+    sources: sled::Tree,
+    audit: sled::Tree,
+    profiles: sled::Tree,
+    model_settings: sled::Tree,
+    meta: sled::Tree,
+}
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+const SETTINGS_KEY: &[u8] = b"settings";
+const NONCE_KEY: &[u8] = b"digest_nonce_key";
+
+impl SledBackend {
+    pub fn open(dir: &Path) -> Result<SledBackend> {
+        let db = sled::Config::new()
+            .path(dir)
+            .flush_every_ms(Some(500))
+            .open()?;
+        let mut store = SledBackend {
+            devices: db.open_tree("devices")?,
+            users: db.open_tree("users")?,
+            unregistered: db.open_tree("unregistered")?,
+            tokens: db.open_tree("tokens")?,
+            uploads: db.open_tree("uploads")?,
+            login_tokens: db.open_tree("login_tokens")?,
+            login_guard: db.open_tree("login_guard")?,
+            sources: db.open_tree("sources")?,
+            audit: db.open_tree("audit")?,
+            profiles: db.open_tree("profiles")?,
+            model_settings: db.open_tree("model_settings")?,
+            meta: db.open_tree("meta")?,
+            db,
+            nonce_key: [0; 32],
+            revision: Arc::default(),
+            latest_ban_end: Arc::default(),
+            decoded_devices: Arc::new(DecodedDevices::with_weighter(
+                (DECODED_DEVICES_BYTES / 1024) as usize,
+                DECODED_DEVICES_BYTES,
+                SnapshotWeight,
+            )),
+        };
+        store.check_schema()?;
+        store.nonce_key = store.load_nonce_key()?;
+        for entry in store.sources.iter() {
+            let (key, bytes) = entry?;
+            // A record that cannot be read might be a ban: keep reading bans on every request.
+            let until = decode::<SourceRecord>(&key, &bytes).map_or(i64::MAX, |s| s.banned_until);
+            store.note_ban_end(until);
+        }
+        Ok(store)
+    }
+
+    /// The Digest nonce key, made on first open.
+    fn load_nonce_key(&self) -> Result<[u8; 32]> {
+        if let Some(key) = self.meta.get(NONCE_KEY)?
+            && let Ok(key) = <[u8; 32]>::try_from(key.as_ref())
+        {
+            return Ok(key);
+        }
+        let mut key = [0u8; 32];
+        rand::fill(&mut key);
+        self.meta.insert(NONCE_KEY, &key[..])?;
+        self.db.flush()?;
+        Ok(key)
+    }
+
+    fn check_schema(&self) -> Result<()> {
+        match self.get::<u32>(&self.meta, SCHEMA_KEY)? {
+            Some(found) if found > SCHEMA_VERSION => Err(StoreError::SchemaTooNew { found }),
+            Some(_) => Ok(()),
+            None => {
+                self.put(&self.meta, SCHEMA_KEY, &SCHEMA_VERSION)?;
+                self.db.flush()?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Called after the write, so that a render reading the old data keeps an old revision.
+    fn changed_rendered_inputs(&self) {
+        self.revision.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn note_ban_end(&self, until: i64) {
+        self.latest_ban_end.fetch_max(until, Ordering::SeqCst);
+    }
+
+    fn get<T: DeserializeOwned>(&self, tree: &sled::Tree, key: &[u8]) -> Result<Option<T>> {
+        tree.get(key)?.map(|bytes| decode(key, &bytes)).transpose()
+    }
+
+    fn put<T: Serialize>(&self, tree: &sled::Tree, key: &[u8], value: &T) -> Result<()> {
+        tree.insert(key, encode(value))?;
+        Ok(())
+    }
+
+    /// Up to `limit` records after the key `after` (from the start without), in key order,
+    /// that `keep` accepts; and whether more remain past the last one returned.
+    fn page<T: DeserializeOwned>(
+        &self,
+        tree: &sled::Tree,
+        after: Option<&[u8]>,
+        limit: usize,
+        mut keep: impl FnMut(&T) -> bool,
+    ) -> Result<(Vec<T>, bool)> {
+        use std::ops::Bound;
+        let start = after.map_or(Bound::Unbounded, |key| Bound::Excluded(key.to_vec()));
+        let mut found = Vec::new();
+        for entry in tree.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
+            let (key, bytes) = entry?;
+            let record: T = decode(&key, &bytes)?;
+            if keep(&record) {
+                if found.len() == limit {
+                    return Ok((found, true));
+                }
+                found.push(record);
+            }
+        }
+        Ok((found, false))
+    }
+
+    fn all<T: DeserializeOwned>(&self, tree: &sled::Tree) -> Result<Vec<T>> {
+        tree.iter()
+            .map(|entry| {
+                let (key, bytes) = entry?;
+                decode(&key, &bytes)
+            })
+            .collect()
+    }
+
+    fn insert_new<T: Serialize>(&self, tree: &sled::Tree, key: &[u8], value: &T) -> Result<bool> {
+        Ok(tree
+            .compare_and_swap(key, None::<&[u8]>, Some(encode(value)))?
+            .is_ok())
+    }
+
+    /// Like [`Store::update`], starting from `R::default()` when the key is absent.
+    fn upsert<R, T>(
+        &self,
+        tree: &sled::Tree,
+        key: &[u8],
+        mut change: impl FnMut(&mut R) -> T,
+    ) -> Result<(R, T)>
+    where
+        R: Serialize + DeserializeOwned + Default,
+    {
+        loop {
+            let old = tree.get(key)?;
+            let mut record: R = match &old {
+                Some(bytes) => decode(key, bytes)?,
+                None => R::default(),
+            };
+            let outcome = change(&mut record);
+            if tree
+                .compare_and_swap(key, old, Some(encode(&record)))?
+                .is_ok()
+            {
+                return Ok((record, outcome));
+            }
+        }
+    }
+
+    fn update<R, T>(
+        &self,
+        tree: &sled::Tree,
+        key: &[u8],
+        mut change: impl FnMut(&mut R) -> T,
+    ) -> Result<Option<(R, T)>>
+    where
+        R: Serialize + DeserializeOwned,
+    {
+        loop {
+            let Some(old) = tree.get(key)? else {
+                return Ok(None);
+            };
+            let mut record: R = decode(key, &old)?;
+            let outcome = change(&mut record);
+            let new = encode(&record);
+            if new == old.as_ref() {
+                return Ok(Some((record, outcome)));
+            }
+            if tree.compare_and_swap(key, Some(old), Some(new))?.is_ok() {
+                return Ok(Some((record, outcome)));
+            }
+        }
+    }
+}
+
+fn token_key(token: &str) -> Vec<u8> {
+    ring::digest::digest(&ring::digest::SHA256, token.as_bytes())
+        .as_ref()
+        .to_vec()
+}
+
+fn upload_key(mac: Mac, name: &str) -> Vec<u8> {
+    let mut key = mac.octets().to_vec();
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("records serialise to JSON")
+}
+
+fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Decode {
+        key: String::from_utf8_lossy(key).into_owned(),
+        source,
+    })
+}
