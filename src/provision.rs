@@ -54,14 +54,14 @@ where
     }
     // Anywhere in the path: a public_url may put the server under a prefix (/prov/hotdesk/...).
     if request.uri().path().contains(hotdesk::phone::PATH_PREFIX) {
-        let response = hotdesk::phone::handle(&app, &request, peer).await;
+        let response = Box::pin(hotdesk::phone::handle(&app, &request, peer)).await;
         // The path carries the login token: only its action is logged.
         debug!(%method, path = "/hotdesk/…", status = response.status().as_u16(), peer = %peer.address, "phone request");
         return response;
     }
     let path = request.uri().path().to_string();
     let result = if method == Method::PUT {
-        receive_upload(&app, request, peer).await
+        Box::pin(receive_upload(&app, request, peer)).await
     } else {
         respond_to(&app, &request, peer).await
     };

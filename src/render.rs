@@ -1,6 +1,10 @@
 //! Turns records into the bytes a phone receives. The phone path and `deskprov render` both
 //! come through here, so what the admin previews is exactly what the phone gets.
 //!
+//! Two steps: the inputs are read from the store ([`DeviceInputs::load`]), then the file is
+//! rendered from them by pure functions ([`render_device`], [`render_common`]) that read and
+//! write nothing, and so can be tested without a store.
+//!
 //! Output is deterministic (no timestamps, ordered lines), because Yealink phones compare an
 //! MD5 of each file and re-apply, or reboot, when it changes.
 
@@ -17,7 +21,7 @@ use crate::models::{self, MAX_LINES_UNKNOWN_MODEL, ModelRow};
 use crate::ops::sessions;
 use crate::settings::Settings;
 use crate::store::StoreError;
-use crate::templates::RenderError;
+use crate::templates::{RenderError, Templates};
 use crate::vendors::{NameHints, TemplateFacts, Vendor};
 
 #[derive(Debug, Clone)]
@@ -40,6 +44,60 @@ pub enum RenderFailure {
     /// at registration): the phone path issues it before rendering; rendering never writes.
     #[error("{0} has no hot-desk login token yet; it is issued at the phone's next fetch")]
     NoLoginToken(crate::domain::Mac),
+}
+
+/// What a render needs besides the records: the templates in use, the server's settings that
+/// reach configs, and the time.
+pub struct Env<'a> {
+    pub templates: &'a Templates,
+    pub public_url: Option<&'a str>,
+    pub sip_notify: bool,
+    pub now: i64,
+}
+
+impl<'a> Env<'a> {
+    pub fn of(app: &'a App, templates: &'a Templates) -> Env<'a> {
+        Env {
+            templates,
+            public_url: app.config.server.public_url.as_deref(),
+            sip_notify: app.config.hotdesk.sip_notify,
+            now: app.clock.now(),
+        }
+    }
+}
+
+/// What a device's file is made of besides its record: its settings, resolved through its
+/// profile and model, and the users on its lines (live hot-desk logins and the lobby account
+/// included; locked users left out).
+pub struct DeviceInputs {
+    pub settings: Settings,
+    pub users: BTreeMap<u16, crate::model::UserRecord>,
+}
+
+impl DeviceInputs {
+    pub async fn load(
+        app: &App,
+        vendor: &dyn Vendor,
+        device: &DeviceRecord,
+    ) -> Result<DeviceInputs, StoreError> {
+        let settings = crate::settings::of_device(app.store.reads(), device).await?;
+        let hotdesk = device.hotdesk && vendor.hotdesk(model_row(vendor, device)).is_some();
+        let mut users = BTreeMap::new();
+        for (line, extension) in line_users(device, &settings, hotdesk, app.clock.now()) {
+            // A locked user's account leaves their phones at the next fetch.
+            if let Some(user) = app.store.user(&extension).await?.filter(|u| !u.locked) {
+                users.insert(line, user);
+            }
+        }
+        Ok(DeviceInputs { settings, users })
+    }
+}
+
+fn model_row(vendor: &dyn Vendor, device: &DeviceRecord) -> Option<&'static ModelRow> {
+    device
+        .model
+        .as_ref()
+        .and_then(|m| models::find(vendor.id(), m.as_str()))
 }
 
 /// What is known about the phone asking for a common file.
@@ -203,6 +261,29 @@ pub async fn common_file(
     request: &CommonRequest<'_>,
 ) -> Result<Rendered, RenderFailure> {
     let settings = app.store.settings().await?;
+    let templates = app.templates.current();
+    render_common(&Env::of(app, &templates), vendor, request, &settings)
+}
+
+/// The device's own config, with its users' SIP credentials.
+pub async fn device_file(
+    app: &App,
+    vendor: &dyn Vendor,
+    device: &DeviceRecord,
+    base_url: &str,
+) -> Result<Rendered, RenderFailure> {
+    let inputs = DeviceInputs::load(app, vendor, device).await?;
+    let templates = app.templates.current();
+    render_device(&Env::of(app, &templates), vendor, device, &inputs, base_url)
+}
+
+/// A vendor's common file from the site-wide settings; reads and writes nothing.
+pub fn render_common(
+    env: &Env<'_>,
+    vendor: &dyn Vendor,
+    request: &CommonRequest<'_>,
+    settings: &Settings,
+) -> Result<Rendered, RenderFailure> {
     let row = request
         .model
         .and_then(|m| models::find(vendor.id(), m.as_str()));
@@ -214,7 +295,7 @@ pub async fn common_file(
         .or_else(|| row.and_then(|r| r.family).map(str::to_string));
     let dect = row.map(ModelRow::is_dect).unwrap_or(false)
         || family.as_deref().is_some_and(|f| vendor.family_is_dect(f));
-    let facts = TemplateFacts::new(&settings, family.as_deref(), row);
+    let facts = TemplateFacts::new(settings, family.as_deref(), row);
     let context = CommonContext {
         family: family.as_deref(),
         dect,
@@ -222,54 +303,36 @@ pub async fn common_file(
         mac_upper: request.hints.mac.map(Mac::to_hex_upper),
         model: request.model.map(ModelId::as_str),
         base_url: request.base_url,
-        provisioning_url: app.config.server.public_url.as_deref(),
-        sip: sip(&settings),
-        site: site(&settings, facts.language),
-        sip_notify: app.config.hotdesk.sip_notify,
+        provisioning_url: env.public_url,
+        sip: sip(settings),
+        site: site(settings, facts.language),
+        sip_notify: env.sip_notify,
         vendor: vendor.template_values(&facts),
     };
-    let text = app.templates.render(request.template, &context)?;
+    let text = env.templates.render(request.template, &context)?;
     Ok(finish(text, vendor))
 }
 
-/// The device's own config, with its users' SIP credentials.
-pub async fn device_file(
-    app: &App,
+/// The device's own config from its record and inputs; reads and writes nothing.
+pub fn render_device(
+    env: &Env<'_>,
     vendor: &dyn Vendor,
     device: &DeviceRecord,
+    inputs: &DeviceInputs,
     base_url: &str,
 ) -> Result<Rendered, RenderFailure> {
-    let settings = crate::settings::of_device(app.store.reads(), device).await?;
-    let row = device
-        .model
-        .as_ref()
-        .and_then(|m| models::find(vendor.id(), m.as_str()));
+    let settings = &inputs.settings;
+    let row = model_row(vendor, device);
     let capacity = row.map(ModelRow::lines).unwrap_or(MAX_LINES_UNKNOWN_MODEL);
-    let now = app.clock.now();
     let hotdesk = match vendor.hotdesk(row).filter(|_| device.hotdesk) {
-        Some(_) => Some(hotdesk_context(device, &settings, base_url, now)?),
+        Some(_) => Some(hotdesk_context(device, settings, base_url, env.now)?),
         None => None,
     };
-    let line_users = line_users(device, &settings, hotdesk.is_some(), now);
     let mut lines = Vec::new();
     let mut vacant_lines = Vec::new();
-    // The phone speaks the language of whoever is on its first line, if they chose one.
-    let mut first_user_language = None;
     for index in 1..=capacity {
         let values = vendor.line_values(index, row);
-        let user = match line_users.get(&index) {
-            Some(extension) => app.store.user(extension).await?,
-            None => None,
-        }
-        // A locked user's account leaves their phones at the next fetch.
-        .filter(|user| !user.locked);
-        if index == 1 {
-            first_user_language = user
-                .as_ref()
-                .and_then(|u| u.language.as_deref())
-                .and_then(crate::locale::language);
-        }
-        match user {
+        match inputs.users.get(&index) {
             Some(user) => lines.push(LineContext {
                 index,
                 extension: user.extension.to_string(),
@@ -278,14 +341,20 @@ pub async fn device_file(
                 password: user.sip_password.expose().to_string(),
                 vendor: values,
             }),
-            // No user, or one deleted since: the line is vacant.
+            // No user, or one deleted or locked since: the line is vacant.
             None => vacant_lines.push(VacantLine {
                 index,
                 vendor: values,
             }),
         }
     }
-    let mut facts = TemplateFacts::new(&settings, row.and_then(|r| r.family), row);
+    // The phone speaks the language of whoever is on its first line, if they chose one.
+    let first_user_language = inputs
+        .users
+        .get(&1)
+        .and_then(|u| u.language.as_deref())
+        .and_then(crate::locale::language);
+    let mut facts = TemplateFacts::new(settings, row.and_then(|r| r.family), row);
     facts.language = first_user_language.or(facts.language);
     let context = DeviceContext {
         mac: device.mac.to_hex(),
@@ -295,7 +364,7 @@ pub async fn device_file(
         dect: row.is_some_and(ModelRow::is_dect),
         base_url,
         provisioning: ProvisioningContext {
-            url: app.config.server.public_url.as_deref(),
+            url: env.public_url,
             username: &device.provisioning_user,
             password: device.provisioning_password.expose(),
             url_with_credentials: with_credentials(
@@ -304,8 +373,8 @@ pub async fn device_file(
                 device.provisioning_password.expose(),
             ),
         },
-        sip: sip(&settings),
-        site: site(&settings, facts.language),
+        sip: sip(settings),
+        site: site(settings, facts.language),
         phone_admin_password: settings.phone_admin_password.as_deref(),
         lines,
         vacant_lines,
@@ -315,9 +384,9 @@ pub async fn device_file(
     let template = row
         .map(|r| r.template)
         .unwrap_or(vendor.default_device_template());
-    let text = app.templates.render(template, &context)?;
+    let text = env.templates.render(template, &context)?;
     let mut rendered = finish(text, vendor);
-    rendered.valid_until = next_login_end(device, &settings, now);
+    rendered.valid_until = next_login_end(device, settings, env.now);
     Ok(rendered)
 }
 
@@ -402,5 +471,60 @@ fn finish(text: String, vendor: &dyn Vendor) -> Rendered {
         etag: format!("\"{hex}\""),
         content_type: vendor.format().content_type(),
         valid_until: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DisplayName, Secret, SipUser};
+    use crate::model::UserRecord;
+
+    /// No store, no server: a file from a record and its inputs.
+    #[test]
+    fn a_device_file_renders_from_its_inputs_alone() {
+        let templates = Templates::load(None).unwrap();
+        let env = Env {
+            templates: &templates,
+            public_url: None,
+            sip_notify: false,
+            now: 1_000,
+        };
+        let mac = Mac::parse("001565aabbcc").unwrap();
+        let mut device = DeviceRecord::blank(mac, 0, Secret::from_trusted("p4ss-p4ss".into()));
+        device.vendor = Some("yealink".into());
+        device.model = Some(ModelId::parse("T46S").unwrap());
+        let user = UserRecord {
+            extension: Extension::parse("1001").unwrap(),
+            display_name: DisplayName::parse("Alice Example").unwrap(),
+            sip_user: SipUser::parse("1001").unwrap(),
+            sip_password: Secret::from_trusted("alice-secret-01".into()),
+            created_at: 0,
+            email: None,
+            pin_hash: None,
+            pin_change_required: false,
+            may_hotdesk: true,
+            locked: false,
+            hotdesk_at: None,
+            first_name: None,
+            last_name: None,
+            language: None,
+        };
+        let inputs = DeviceInputs {
+            settings: Settings {
+                sip_server: Some("pbx.example.com".into()),
+                ..Settings::default()
+            },
+            users: BTreeMap::from([(1, user)]),
+        };
+        let vendor = crate::vendors::by_id("yealink").unwrap();
+        let rendered =
+            render_device(&env, vendor, &device, &inputs, "https://prov.example.com/").unwrap();
+        let text = String::from_utf8(rendered.body.to_vec()).unwrap();
+        assert!(text.contains("account.1.user_name = 1001"), "{text}");
+        assert!(text.contains("account.1.password = alice-secret-01"));
+        assert!(text.contains("account.1.sip_server.1.address = pbx.example.com"));
+        assert!(text.contains("account.2.enable = 0"), "line 2 is vacant");
+        assert_eq!(rendered.valid_until, None);
     }
 }

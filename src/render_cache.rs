@@ -100,10 +100,13 @@ impl RenderCache {
             vendor: vendor.id(),
             base_url: base_url.to_string(),
         };
-        // A future does nothing until awaited: on a hit, nothing is read or rendered.
-        let render = render::device_file(app, vendor, &device.record, base_url);
         let stamp = stamp(app, device.fingerprint);
-        self.get_or_render(app, key, stamp, render).await
+        if let Some(hit) = self.lookup(app, &key, stamp) {
+            return Ok(hit);
+        }
+        // Boxed: the render's state stays out of every request's future, hits included.
+        let rendered = Box::pin(render::device_file(app, vendor, &device.record, base_url)).await?;
+        Ok(self.keep(key, stamp, rendered))
     }
 
     /// A vendor's common file for what the request tells about the phone.
@@ -125,34 +128,32 @@ impl RenderCache {
             request.base_url
         ));
         let stamp = stamp(app, 0);
-        let render = render::common_file(app, vendor, request);
-        self.get_or_render(app, key, stamp, render).await
+        if let Some(hit) = self.lookup(app, &key, stamp) {
+            return Ok(hit);
+        }
+        let rendered = Box::pin(render::common_file(app, vendor, request)).await?;
+        Ok(self.keep(key, stamp, rendered))
     }
 
-    async fn get_or_render(
-        &self,
-        app: &App,
-        key: Key,
-        stamp: Stamp,
-        render: impl Future<Output = Result<Rendered, RenderFailure>>,
-    ) -> Result<Arc<Rendered>, RenderFailure> {
-        let Some(entries) = &self.entries else {
-            return Ok(Arc::new(render.await?));
-        };
+    /// The file cached under `key`, if it was made from what `stamp` says and is still in time.
+    fn lookup(&self, app: &App, key: &Key, stamp: Stamp) -> Option<Arc<Rendered>> {
+        let entry = self.entries.as_ref()?.get(key)?;
         let now = app.clock.now();
-        if let Some(entry) = entries.get(&key)
-            && entry.stamp == stamp
-            && entry.rendered.valid_until.is_none_or(|until| now < until)
-        {
-            return Ok(entry.rendered.clone());
+        (entry.stamp == stamp && entry.rendered.valid_until.is_none_or(|until| now < until))
+            .then(|| entry.rendered.clone())
+    }
+
+    /// Keeps a file just rendered (when the cache has room at all).
+    fn keep(&self, key: Key, stamp: Stamp, rendered: Rendered) -> Arc<Rendered> {
+        let rendered = Arc::new(rendered);
+        if let Some(entries) = &self.entries {
+            let entry = Entry {
+                rendered: rendered.clone(),
+                stamp,
+            };
+            entries.insert(key, Arc::new(entry));
         }
-        let rendered = Arc::new(render.await?);
-        let entry = Entry {
-            rendered: rendered.clone(),
-            stamp,
-        };
-        entries.insert(key, Arc::new(entry));
-        Ok(rendered)
+        rendered
     }
 
     /// Files cached now and the bytes they weigh.

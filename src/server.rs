@@ -168,7 +168,9 @@ impl Connection {
             async move {
                 Ok::<_, Infallible>(match role {
                     Role::Phone => provision::handle(app, request, peer).await,
-                    Role::Admin => crate::admin::handle(app, request, peer.address).await,
+                    // Boxed: the admin API's future is large, and would otherwise make every
+                    // phone request's future as large.
+                    Role::Admin => Box::pin(crate::admin::handle(app, request, peer.address)).await,
                 })
             }
         });
