@@ -440,3 +440,73 @@ async fn many_devices_are_deleted_all_or_none() {
     let error = unknown_model.json()["error"].as_str().unwrap().to_string();
     assert!(error.starts_with("model: unknown model T46X"), "{error}");
 }
+
+/// The endpoints no other test speaks to, each doing what it says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quiet_endpoints_do_what_they_say() {
+    let server = TestServer::start().await;
+    let api = server.admin_api();
+    api.create_profile(json!({"name": "floor-4", "settings": {"language": "de"}}))
+        .ok()
+        .await;
+    let profile = api.show_profile("floor-4").ok().await;
+    assert_eq!(profile["settings"]["language"], "de");
+    assert_eq!(profile["devices"], 0);
+    assert_eq!(
+        api.show_profile("floor-9").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    api.patch_model_settings("T46S", json!({"ntp_server": "ntp.example.com"}))
+        .ok()
+        .await;
+    let model = api.model_settings("t46s").ok().await;
+    assert_eq!(model["model"], "T46S");
+    assert_eq!(model["settings"]["ntp_server"], "ntp.example.com");
+
+    let first = api
+        .import_to_end("users", "extension,display_name\n4101,First\n", false)
+        .await;
+    let second = api
+        .import_to_end("users", "extension,display_name\n4102,Second\n", true)
+        .await;
+    let imports = api.list_imports().ok().await;
+    let ids: Vec<&Value> = imports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| &j["id"])
+        .collect();
+    assert_eq!(ids, [&second["id"], &first["id"]], "newest first");
+
+    let seen = server
+        .phone_get(
+            "/001565aabb30.cfg",
+            "Yealink SIP-T46S 66.86.0.15 00:15:65:aa:bb:30",
+        )
+        .await;
+    assert_eq!(seen.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api.list_unregistered().ok().await.as_array().unwrap().len(),
+        1
+    );
+    let forgotten = api.forget_unregistered("001565aabb30").ok().await;
+    assert_eq!(forgotten["deleted"], "001565aabb30");
+    assert_eq!(api.list_unregistered().ok().await, json!([]));
+
+    api.create_device(json!({"mac": "001565aabb31"})).ok().await;
+    let deleted = api.delete_device("00-15-65-AA-BB-31").ok().await;
+    assert_eq!(deleted["deleted"], "001565aabb31");
+    assert_eq!(
+        api.show_device("001565aabb31").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let never = api.lift_ban_64("2001:db8:1:2::").await;
+    assert_eq!(never.status, StatusCode::NOT_FOUND, "{}", never.text());
+    assert!(
+        never.text().contains("2001:db8:1:2::/64"),
+        "{}",
+        never.text()
+    );
+}
