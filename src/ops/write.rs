@@ -32,7 +32,8 @@ pub struct WriteTx<'a> {
     actor: &'a Actor,
     writer: Writer<'a>,
     events: Vec<Event>,
-    reload: Vec<DeviceRecord>,
+    /// By MAC: a bulk change tells each phone once, in MAC order.
+    reload: std::collections::BTreeMap<crate::domain::Mac, DeviceRecord>,
 }
 
 impl<'a> WriteTx<'a> {
@@ -43,7 +44,7 @@ impl<'a> WriteTx<'a> {
             actor,
             writer: app.store.begin(Permit::new()).await,
             events: Vec::new(),
-            reload: Vec::new(),
+            reload: Default::default(),
         }
     }
 
@@ -72,9 +73,7 @@ impl<'a> WriteTx<'a> {
 
     /// A phone whose config changed, told to fetch it (SIP NOTIFY) once the change commits.
     pub fn reload(&mut self, device: DeviceRecord) {
-        if !self.reload.iter().any(|d| d.mac == device.mac) {
-            self.reload.push(device);
-        }
+        self.reload.entry(device.mac).or_insert(device);
     }
 
     /// Makes the change and its audit records durable, then logs them and notifies phones.
@@ -94,7 +93,7 @@ impl<'a> WriteTx<'a> {
         drop(writer);
         events.iter().for_each(Event::log);
         reload
-            .iter()
+            .values()
             .for_each(|d| crate::hotdesk::notify::reload(app, d));
         Ok(())
     }

@@ -191,6 +191,19 @@ impl SledBackend {
         Ok((found, false))
     }
 
+    /// Every record of `tree` with its key as text.
+    fn keyed<T: DeserializeOwned>(&self, tree: &sled::Tree) -> Result<Vec<(String, T)>> {
+        tree.iter()
+            .map(|entry| {
+                let (key, bytes) = entry?;
+                Ok((
+                    String::from_utf8_lossy(&key).into_owned(),
+                    decode(&key, &bytes)?,
+                ))
+            })
+            .collect()
+    }
+
     fn all<T: DeserializeOwned>(&self, tree: &sled::Tree) -> Result<Vec<T>> {
         tree.iter()
             .map(|entry| {

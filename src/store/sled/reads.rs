@@ -169,19 +169,9 @@ impl Reads for SledBackend {
     }
 
     async fn sources(&self) -> Result<Vec<(String, SourceRecord)>> {
-        self.sources
-            .iter()
-            .map(|entry| {
-                let (key, bytes) = entry?;
-                Ok((
-                    String::from_utf8_lossy(&key).into_owned(),
-                    decode(&key, &bytes)?,
-                ))
-            })
-            .collect()
+        self.keyed(&self.sources)
     }
 
-    /// Newest first, those `keep` accepts, at most `limit`.
     /// Records older than the id `before` (from the newest without) that `keep` accepts,
     /// newest first, at most `limit`; and whether more remain.
     async fn audit(
@@ -225,16 +215,7 @@ impl Reads for SledBackend {
 
     /// Every model with settings of its own.
     async fn all_model_settings(&self) -> Result<Vec<(String, Layer)>> {
-        self.model_settings
-            .iter()
-            .map(|entry| {
-                let (key, bytes) = entry?;
-                Ok((
-                    String::from_utf8_lossy(&key).into_owned(),
-                    decode(&key, &bytes)?,
-                ))
-            })
-            .collect()
+        self.keyed(&self.model_settings)
     }
 
     async fn settings(&self) -> Result<Settings> {

@@ -1,0 +1,398 @@
+//! The endpoint table of the admin listener: each endpoint declared once, with its method and
+//! path, its typed path parameters (decoded exactly once), the access it needs, how it is
+//! audited, its body and answer (whose schemas the OpenAPI document is generated from), and its
+//! name (the OpenAPI operation id, and the label metrics will count it under). The router
+//! ([`Endpoint::parse`]), the dispatch (`admin::dispatch`, an exhaustive match), the body limit
+//! and the OpenAPI document (`admin::openapi`) all come from it.
+
+use http::Method;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
+
+use crate::domain::{Extension, Mac, ProfileName};
+use crate::error::ApiError;
+
+/// The endpoint's body limit: imports and bulk requests may be larger than any other body.
+pub fn body_limit(app: &crate::app::App, def: &Def) -> usize {
+    match def.body {
+        Body::Csv | Body::BulkJson(_) => app.config.limits.max_import_bytes,
+        Body::None | Body::Json(_) | Body::OptionalJson(_) => {
+            app.config.limits.max_admin_body_bytes
+        }
+    }
+}
+
+/// Registers a schema (and those it refers to) and answers a reference to it.
+pub type SchemaFn = fn(&mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema>;
+
+/// The schema of `T` as a component, referred to by name.
+pub fn schema<T: utoipa::ToSchema>(components: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
+    components.push((T::name().into_owned(), T::schema()));
+    T::schemas(components);
+    RefOr::Ref(utoipa::openapi::Ref::from_schema_name(T::name()))
+}
+
+/// How a caller proves who it is. Room for the routes that take no admin token: `/metrics`
+/// (its own token), `/healthz` (none), the console's pages (a session cookie).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// `Authorization: Bearer` with an admin token.
+    AdminToken,
+}
+
+/// What a caller must be allowed to do. Every admin token may do everything today; the
+/// console's roles map onto these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Look at anything but secrets.
+    Read,
+    /// Change devices, users, settings and templates.
+    Change,
+    /// Read a secret: provisioning credentials, SIP passwords, rendered configs, secret exports.
+    Secrets,
+    /// Create and revoke admin tokens, lift bans and blocks.
+    Security,
+}
+
+/// How a call is recorded in the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audit {
+    None,
+    /// The operation records the change itself, under its canonical subject.
+    Change,
+    /// The read hands out a secret: who read which is recorded after it succeeded.
+    SecretRead,
+    /// A secret read only with `?secrets=true`.
+    SecretReadWithSecrets,
+}
+
+#[derive(Clone, Copy)]
+pub enum Body {
+    None,
+    Json(SchemaFn),
+    /// A JSON body that may be left out (then it is `{}`).
+    OptionalJson(SchemaFn),
+    /// Many items at once: read up to the import size, so `maxItems` fits in the limit.
+    BulkJson(SchemaFn),
+    Csv,
+}
+
+#[derive(Clone, Copy)]
+pub enum Answer {
+    Json(SchemaFn),
+    /// A JSON array of these.
+    List(SchemaFn),
+    /// A page of a list: `{"items": [...], "next": ...}`.
+    Page(SchemaFn),
+    Csv,
+    /// A phone's file as the phone gets it.
+    PhoneFile,
+    /// This API's OpenAPI document.
+    Document,
+}
+
+/// A query parameter an endpoint takes, for its documentation.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryParam {
+    pub name: &'static str,
+    pub kind: QueryKind,
+    pub description: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryKind {
+    Flag,
+    Text,
+    Count,
+    Time,
+}
+
+pub const fn flag(name: &'static str, description: &'static str) -> QueryParam {
+    QueryParam {
+        name,
+        kind: QueryKind::Flag,
+        description,
+    }
+}
+
+pub const fn text(name: &'static str, description: &'static str) -> QueryParam {
+    QueryParam {
+        name,
+        kind: QueryKind::Text,
+        description,
+    }
+}
+
+pub const fn count(name: &'static str, description: &'static str) -> QueryParam {
+    QueryParam {
+        name,
+        kind: QueryKind::Count,
+        description,
+    }
+}
+
+pub const fn time(name: &'static str, description: &'static str) -> QueryParam {
+    QueryParam {
+        name,
+        kind: QueryKind::Time,
+        description,
+    }
+}
+
+/// A path parameter's name and schema.
+pub type ParamDef = (&'static str, fn() -> Schema);
+
+/// One row of the table.
+pub struct Def {
+    pub method: Method,
+    /// Under /api/v1; `{name}` stands for one path segment.
+    pub path: &'static str,
+    /// The OpenAPI operation id; also the endpoint's name in logs and metrics.
+    pub name: &'static str,
+    pub tag: &'static str,
+    pub summary: &'static str,
+    pub description: &'static str,
+    pub auth: Auth,
+    pub access: Access,
+    pub audit: Audit,
+    pub body: Body,
+    pub status: u16,
+    pub answer: Answer,
+    pub query: &'static [QueryParam],
+    /// Error statuses it answers besides 401, 405, 408 and 429, which every endpoint may.
+    pub errors: &'static [u16],
+    /// The path parameters in order, with their schemas.
+    pub params: &'static [ParamDef],
+}
+
+/// A path parameter: parsed from its one percent-decoded segment.
+pub trait PathParam: Sized {
+    fn parse(name: &'static str, segment: &str) -> Result<Self, ApiError>;
+    fn schema() -> Schema;
+}
+
+fn string_schema(pattern: Option<&str>, description: &str) -> Schema {
+    let mut builder = utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some(description));
+    if let Some(pattern) = pattern {
+        builder = builder.pattern(Some(pattern));
+    }
+    Schema::Object(builder.build())
+}
+
+impl PathParam for Mac {
+    fn parse(_: &'static str, segment: &str) -> Result<Mac, ApiError> {
+        Ok(Mac::parse(segment)?)
+    }
+
+    fn schema() -> Schema {
+        string_schema(
+            Some(crate::admin::schemas::MAC_PATTERN),
+            "A MAC address: 12 hex digits, optionally in pairs separated by : or -, or in groups of four separated by dots.",
+        )
+    }
+}
+
+impl PathParam for Extension {
+    fn parse(name: &'static str, segment: &str) -> Result<Extension, ApiError> {
+        Ok(Extension::parse_field(name, segment)?)
+    }
+
+    fn schema() -> Schema {
+        string_schema(Some("^[0-9]{1,15}$"), "An extension: 1 to 15 digits.")
+    }
+}
+
+impl PathParam for ProfileName {
+    fn parse(_: &'static str, segment: &str) -> Result<ProfileName, ApiError> {
+        Ok(ProfileName::parse(segment)?)
+    }
+
+    fn schema() -> Schema {
+        string_schema(
+            Some(crate::admin::schemas::PROFILE_NAME_PATTERN),
+            "A settings profile's name.",
+        )
+    }
+}
+
+/// A path segment taken as text (a model, a line number, a token's id or name, a source);
+/// its endpoint checks it.
+impl PathParam for String {
+    fn parse(_: &'static str, segment: &str) -> Result<String, ApiError> {
+        Ok(segment.to_string())
+    }
+
+    fn schema() -> Schema {
+        string_schema(None, "See the operation.")
+    }
+}
+
+macro_rules! endpoints {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident $({ $($param:ident: $ptype:ty),+ $(,)? })? = $method:ident $path:literal {
+            name: $name:literal, tag: $tag:literal, summary: $summary:literal,
+            access: $access:ident, audit: $audit:ident,
+            body: $body:expr, answer: $status:literal $answer:expr,
+            query: [$($query:expr),* $(,)?], errors: [$($error:literal),* $(,)?] $(,)?
+        }
+    )*) => {
+        /// Every endpoint of the admin API, with its typed path parameters.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Endpoint {
+            $( $variant $({ $($param: $ptype),+ })?, )*
+        }
+
+        #[allow(clippy::enum_variant_names)]
+        #[derive(Clone, Copy)]
+        enum Index {
+            $( $variant, )*
+        }
+
+        /// The table, in the order literal paths must be tried before the patterns they match.
+        pub static DEFS: &[Def] = &[
+            $( Def {
+                method: Method::$method,
+                path: $path,
+                name: $name,
+                tag: $tag,
+                summary: $summary,
+                description: concat!("" $(, $doc, "\n")*),
+                auth: Auth::AdminToken,
+                access: Access::$access,
+                audit: Audit::$audit,
+                body: $body,
+                status: $status,
+                answer: $answer,
+                query: &[$($query),*],
+                errors: &[$($error),*],
+                params: &[$($((stringify!($param), <$ptype as PathParam>::schema)),+)?],
+            }, )*
+        ];
+
+        impl Endpoint {
+            pub fn def(&self) -> &'static Def {
+                match self {
+                    $( Endpoint::$variant { .. } => &DEFS[Index::$variant as usize], )*
+                }
+            }
+
+            /// The endpoint of row `index` from its decoded path parameters.
+            pub(super) fn build(index: usize, params: &[String]) -> Result<Endpoint, ApiError> {
+                $(
+                    if index == Index::$variant as usize {
+                        #[allow(unused_mut, unused_variables)]
+                        let mut segments = params.iter();
+                        return Ok(Endpoint::$variant $({ $(
+                            $param: <$ptype as PathParam>::parse(
+                                stringify!($param),
+                                segments.next().expect("a matched route has its parameters"),
+                            )?,
+                        )+ })?);
+                    }
+                )*
+                unreachable!("row {index} is in the table")
+            }
+        }
+    };
+}
+
+mod table;
+
+pub use table::{DEFS, Endpoint};
+
+impl Endpoint {
+    /// What the call concerns, as the audit trail names it: a MAC as 12 hex digits, an
+    /// extension, a profile name.
+    pub fn subject(&self) -> Option<String> {
+        use Endpoint as E;
+        match self {
+            E::ShowDevice { mac }
+            | E::PatchDevice { mac }
+            | E::DeleteDevice { mac }
+            | E::AssignLine { mac, .. }
+            | E::UnassignLine { mac, .. }
+            | E::ResetClaim { mac }
+            | E::Credentials { mac }
+            | E::LogoutDevice { mac }
+            | E::RenderDevice { mac }
+            | E::DeviceSettings { mac }
+            | E::PatchDeviceSettings { mac }
+            | E::ForgetUnregistered { mac }
+            | E::Adopt { mac } => Some(mac.to_string()),
+            E::ShowUser { extension }
+            | E::PatchUser { extension }
+            | E::DeleteUser { extension }
+            | E::SipPassword { extension }
+            | E::LockUser { extension }
+            | E::UnlockUser { extension }
+            | E::LogoutUser { extension } => Some(extension.to_string()),
+            E::ShowProfile { name } | E::PatchProfile { name } | E::DeleteProfile { name } => {
+                Some(name.to_string())
+            }
+            E::Export { subject } | E::Import { subject } => Some(subject.clone()),
+            _ => None,
+        }
+    }
+
+    /// The endpoint `path` (under /api/v1) names for `method`, its parameters decoded once.
+    /// HEAD is answered as GET. A path that exists for other methods only is a 405 with
+    /// the methods it takes.
+    pub fn parse(method: &Method, path: &str) -> Result<Endpoint, ApiError> {
+        let method = if method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        let segments: Vec<&str> = path.split('/').skip(1).collect();
+        let mut allowed: Vec<&'static str> = Vec::new();
+        for (index, def) in DEFS.iter().enumerate() {
+            let Some(params) = matches(def.path, &segments) else {
+                continue;
+            };
+            if def.method == *method {
+                return Endpoint::build(index, &params);
+            }
+            allowed.push(def.method.as_str());
+            if def.method == Method::GET {
+                allowed.push("HEAD");
+            }
+        }
+        if allowed.is_empty() {
+            Err(ApiError::NotFound(format!(
+                "no such endpoint: /api/v1{path}"
+            )))
+        } else {
+            Err(ApiError::MethodNotAllowed(allowed.join(", ")))
+        }
+    }
+}
+
+/// The decoded `{name}` segments if `segments` are a path of `pattern`.
+fn matches(pattern: &str, segments: &[&str]) -> Option<Vec<String>> {
+    let parts: Vec<&str> = pattern.split('/').skip(1).collect();
+    if parts.len() != segments.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (part, segment) in parts.iter().zip(segments) {
+        if part.starts_with('{') {
+            if segment.is_empty() {
+                return None;
+            }
+            params.push(
+                percent_encoding::percent_decode_str(segment)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+            );
+        } else if part != segment {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+#[cfg(test)]
+mod tests;
