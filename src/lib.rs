@@ -15,6 +15,7 @@ pub mod config;
 pub mod digest;
 pub mod domain;
 pub mod error;
+pub mod firmware;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hotdesk;

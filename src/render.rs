@@ -133,7 +133,46 @@ struct SiteContext<'a> {
     time_zone: Option<ZoneContext>,
     /// `code` (ISO 639-1), `english`, `native`.
     language: Option<&'static Language>,
+    /// The `firmware_url` setting as given (a directory); templates use `firmware`.
     firmware_url: Option<&'a str>,
+    /// The target firmware, where `firmware_file` is set: `url` (the file), `directory_url`
+    /// (ending in '/'), `file`, `version`, `server_path` (the directory without its scheme)
+    /// and `via` (1 http, 2 https). With only `firmware_url` set: `directory_url` alone.
+    firmware: Option<FirmwareContext>,
+    /// `minutes`, `seconds`: how often the phone fetches its config again (in device files
+    /// with the device's share of jitter added); `spread_minutes`, `spread_seconds`: a tenth
+    /// of it, for vendors that take a random delay instead.
+    resync: ResyncContext,
+    /// The site's private CA, where set: `url` (`{base_url}site-ca.pem`), `der_url`
+    /// (`site-ca.der`), `pem` (the certificate, `\n` line ends) and `pem_single_line` (its
+    /// base64 body alone).
+    ca_certificate: Option<CaContext<'a>>,
+}
+
+#[derive(Serialize)]
+struct FirmwareContext {
+    url: Option<String>,
+    directory_url: String,
+    server_path: String,
+    via: u8,
+    file: Option<String>,
+    version: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ResyncContext {
+    minutes: u32,
+    seconds: u32,
+    spread_minutes: u32,
+    spread_seconds: u32,
+}
+
+#[derive(Serialize)]
+struct CaContext<'a> {
+    url: String,
+    der_url: String,
+    pem: &'a str,
+    pem_single_line: String,
 }
 
 #[derive(Serialize)]
@@ -238,8 +277,14 @@ fn sip(settings: &Settings) -> SipContext<'_> {
     }
 }
 
-/// `language` is the phone's: the settings' or its first line's user's (`TemplateFacts`).
-fn site<'a>(settings: &'a Settings, language: Option<&'static Language>) -> SiteContext<'a> {
+/// `language` is the phone's: the settings' or its first line's user's (`TemplateFacts`);
+/// `mac` the device's, which spreads its resync.
+fn site<'a>(
+    settings: &'a Settings,
+    language: Option<&'static Language>,
+    base_url: &str,
+    mac: Option<Mac>,
+) -> SiteContext<'a> {
     SiteContext {
         ntp_server: settings.ntp_server.as_deref(),
         time_zone: settings.time_zone().map(|z| ZoneContext {
@@ -251,6 +296,60 @@ fn site<'a>(settings: &'a Settings, language: Option<&'static Language>) -> Site
         }),
         language,
         firmware_url: settings.firmware_url.as_deref(),
+        firmware: firmware(settings, base_url),
+        resync: resync(settings.resync_minutes, mac),
+        ca_certificate: settings.ca_certificate.as_deref().map(|pem| CaContext {
+            url: format!("{base_url}{}", crate::firmware::CA_PEM_FILE),
+            der_url: format!("{base_url}{}", crate::firmware::CA_DER_FILE),
+            pem,
+            pem_single_line: pem.lines().filter(|l| !l.starts_with("-----")).collect(),
+        }),
+    }
+}
+
+fn firmware(settings: &Settings, base_url: &str) -> Option<FirmwareContext> {
+    let directory_url = match (&settings.firmware_url, &settings.firmware_file) {
+        (Some(url), _) if url.ends_with('/') => url.clone(),
+        (Some(url), _) => format!("{url}/"),
+        (None, Some(_)) => format!("{base_url}{}", crate::firmware::URL_DIRECTORY),
+        (None, None) => return None,
+    };
+    let (via, server_path) = match directory_url.split_once("://") {
+        Some((scheme, path)) if scheme.eq_ignore_ascii_case("http") => (1, path.to_string()),
+        Some((_, path)) => (2, path.to_string()),
+        None => (2, directory_url.clone()),
+    };
+    Some(FirmwareContext {
+        url: settings
+            .firmware_file
+            .as_ref()
+            .map(|file| format!("{directory_url}{file}")),
+        directory_url,
+        server_path,
+        via,
+        file: settings.firmware_file.clone(),
+        version: settings.firmware_version.clone(),
+    })
+}
+
+/// The resync interval, plus a share of a tenth of it fixed by the MAC: phones that poll on an
+/// interval spread over it instead of all fetching at one instant.
+fn resync(minutes: u32, mac: Option<Mac>) -> ResyncContext {
+    let spread = minutes / 10;
+    let share = match mac {
+        Some(mac) if spread > 0 => {
+            let hex = mac.to_hex();
+            let seed = u32::from_str_radix(&hex[6..], 16).unwrap_or(0);
+            seed % (spread + 1)
+        }
+        _ => 0,
+    };
+    let minutes = minutes + share;
+    ResyncContext {
+        minutes,
+        seconds: minutes * 60,
+        spread_minutes: spread,
+        spread_seconds: spread * 60,
     }
 }
 
@@ -295,7 +394,9 @@ pub fn render_common(
         .or_else(|| row.and_then(|r| r.family).map(str::to_string));
     let dect = row.map(ModelRow::is_dect).unwrap_or(false)
         || family.as_deref().is_some_and(|f| vendor.family_is_dect(f));
-    let facts = TemplateFacts::new(settings, family.as_deref(), row);
+    let mut facts = TemplateFacts::new(settings, family.as_deref(), row);
+    facts.firmware = request.firmware;
+    facts.mac = request.hints.mac;
     let context = CommonContext {
         family: family.as_deref(),
         dect,
@@ -305,7 +406,7 @@ pub fn render_common(
         base_url: request.base_url,
         provisioning_url: env.public_url,
         sip: sip(settings),
-        site: site(settings, facts.language),
+        site: site(settings, facts.language, request.base_url, request.hints.mac),
         sip_notify: env.sip_notify,
         vendor: vendor.template_values(&facts),
     };
@@ -356,6 +457,8 @@ pub fn render_device(
         .and_then(crate::locale::language);
     let mut facts = TemplateFacts::new(settings, row.and_then(|r| r.family), row);
     facts.language = first_user_language.or(facts.language);
+    facts.firmware = device.firmware.as_deref();
+    facts.mac = Some(device.mac);
     let context = DeviceContext {
         mac: device.mac.to_hex(),
         mac_upper: device.mac.to_hex_upper(),
@@ -374,16 +477,14 @@ pub fn render_device(
             ),
         },
         sip: sip(settings),
-        site: site(settings, facts.language),
+        site: site(settings, facts.language, base_url, Some(device.mac)),
         phone_admin_password: settings.phone_admin_password.as_deref(),
         lines,
         vacant_lines,
         hotdesk,
         vendor: vendor.template_values(&facts),
     };
-    let template = row
-        .map(|r| r.template)
-        .unwrap_or(vendor.default_device_template());
+    let template = vendor.device_template(row, device.firmware.as_deref());
     let text = env.templates.render(template, &context)?;
     let mut rendered = finish(text, vendor);
     rendered.valid_until = next_login_end(device, settings, env.now);

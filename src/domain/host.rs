@@ -50,6 +50,14 @@ pub fn parse_url(field: &'static str, value: &str) -> Result<String, InvalidInpu
     if host.is_empty() || host.starts_with('/') {
         return Err(InvalidInput::new(field, "must name a host"));
     }
+    let authority = host.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        // URLs in settings reach common files, which any phone (or anyone) may fetch.
+        return Err(InvalidInput::new(
+            field,
+            "must not carry credentials (user:password@): the URL goes into files anyone may fetch",
+        ));
+    }
     Ok(value.to_string())
 }
 

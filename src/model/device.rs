@@ -96,8 +96,9 @@ impl std::io::Write for HashWriter<'_> {
 
 impl DeviceRecord {
     /// A hash of every field a rendered config can depend on (render_cache.rs). The facts
-    /// phones report on each request (last seen, address, firmware, claim) are left out, so
-    /// polling does not invalidate the device's cached file. Destructured field by field:
+    /// phones report on each request (last seen, address, claim) are left out, so polling does
+    /// not invalidate the device's cached file; the firmware is in, as a vendor may choose the
+    /// file's format by it, and it changes only when the phone upgrades. Destructured field by field:
     /// a new field does not compile until someone decides whether configs depend on it.
     pub fn render_fingerprint(&self) -> u64 {
         let DeviceRecord {
@@ -105,7 +106,7 @@ impl DeviceRecord {
             vendor,
             model,
             model_source: _,
-            firmware: _,
+            firmware,
             label,
             lines,
             registered_at: _,
@@ -131,6 +132,7 @@ impl DeviceRecord {
             mac,
             vendor,
             model,
+            firmware,
             label,
             lines,
             provisioning_user,

@@ -48,6 +48,12 @@ pub enum ValueKind {
     UtcOffset,
     /// A duration of 1 minute to a week.
     Minutes,
+    /// One X.509 certificate in PEM form (`-----BEGIN CERTIFICATE-----`).
+    Certificate,
+    /// The name of a file in the firmware directory: letters, digits, `.`, `_`, `-`.
+    FileName,
+    /// A firmware version as phones report it: printable ASCII, at most 48 characters.
+    Version,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,9 +148,26 @@ settings_table! {
     /// The phone's own web and menu admin password (a secret: in device files only).
     PhoneAdminPassword phone_admin_password: Option<String> = None
         => Password, Inheritable, Optional, Secret;
-    /// Where phones fetch firmware; they upgrade when it names another version.
+    /// The directory firmware files are fetched from when it is not deskprov's own
+    /// `/firmware/` (an http(s) URL without credentials: it goes into common files).
     FirmwareUrl firmware_url: Option<String> = None
         => Url, Inheritable, Optional, Plain;
+    /// The firmware file phones of this profile or model should run (a file name in the
+    /// firmware directory); phones upgrade when it names another version.
+    FirmwareFile firmware_file: Option<String> = None
+        => FileName, Inheritable, Optional, Plain;
+    /// The version `firmware_file` holds, as the phone reports it: a device that reports
+    /// another is flagged `firmware_outdated`.
+    FirmwareVersion firmware_version: Option<String> = None
+        => Version, Inheritable, Optional, Plain;
+    /// How often phones fetch their config again, so changes reach them without a reboot;
+    /// each device adds up to a tenth of it (by its MAC) so a site does not fetch at once.
+    ResyncMinutes resync_minutes: u32 = 60
+        => Minutes, Inheritable, Required, Plain;
+    /// The CA certificate (PEM) of a PBX or server whose TLS certificate a private CA signed:
+    /// served as `/site-ca.pem` and installed as trusted by every vendor's config.
+    CaCertificate ca_certificate: Option<String> = None
+        => Certificate, SiteWide, Optional, Plain;
     /// Every hot-desk login ends at this time of day (site time, see `utc_offset`).
     HotdeskLogoutTime hotdesk_logout_time: Option<TimeOfDay> = None
         => TimeOfDay, Inheritable, Optional, Plain;
@@ -212,7 +235,7 @@ impl ValueKind {
             }
             ValueKind::Minutes => {
                 return number(value, 1..=7 * 24 * 60).ok_or_else(|| {
-                    InvalidInput::new(field, "must be 1 to 10080 (a week), or null for no limit")
+                    InvalidInput::new(field, "must be a number of minutes, 1 to 10080 (a week)")
                 });
             }
             ValueKind::Host => parse_host(field, text(field, value)?)?,
@@ -230,6 +253,9 @@ impl ValueKind {
                 .map_err(|e| InvalidInput::new(field, e.reason))?
                 .to_string(),
             ValueKind::UtcOffset => UtcOffset::parse(field, text(field, value)?)?.to_string(),
+            ValueKind::Certificate => certificate(field, text(field, value)?)?,
+            ValueKind::FileName => file_name(field, text(field, value)?)?,
+            ValueKind::Version => version(field, text(field, value)?)?,
         };
         Ok(Value::String(normalized))
     }
@@ -267,6 +293,68 @@ fn language(field: &'static str, code: &str) -> Result<String, InvalidInput> {
         )
     })?;
     Ok(language.code.to_string())
+}
+
+/// One PEM certificate that parses as X.509, re-encoded with `\n` line ends and nothing around
+/// it, so every vendor's config gets the same text.
+fn certificate(field: &'static str, pem: &str) -> Result<String, InvalidInput> {
+    const MAX_PEM_BYTES: usize = 16 * 1024;
+    let refuse = |why: &str| InvalidInput::new(field, why.to_string());
+    if pem.len() > MAX_PEM_BYTES {
+        return Err(refuse("must be one PEM certificate of at most 16 KiB"));
+    }
+    let (rest, block) = x509_parser::pem::parse_x509_pem(pem.trim().as_bytes())
+        .map_err(|_| refuse("must be a PEM certificate (-----BEGIN CERTIFICATE----- ...)"))?;
+    if block.label != "CERTIFICATE" {
+        return Err(refuse("must be a CERTIFICATE block, not a key or a request"));
+    }
+    if !String::from_utf8_lossy(rest).trim().is_empty() {
+        return Err(refuse("must be exactly one certificate: the CA that signed the PBX's"));
+    }
+    let cert = block
+        .parse_x509()
+        .map_err(|_| refuse("is not a valid X.509 certificate"))?;
+    if !cert.is_ca() {
+        return Err(refuse(
+            "is not a CA certificate (basicConstraints CA:TRUE): give the CA that signed the PBX's certificate",
+        ));
+    }
+    Ok(pem_encode(&block.contents))
+}
+
+fn pem_encode(der: &[u8]) -> String {
+    use base64::Engine;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in body.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
+
+fn file_name(field: &'static str, name: &str) -> Result<String, InvalidInput> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._-".contains(&b);
+    if name.is_empty() || name.len() > 128 || name.starts_with('.') || !name.bytes().all(allowed)
+    {
+        return Err(InvalidInput::new(
+            field,
+            "must be a file name in the firmware directory: at most 128 letters, digits, '.', '_' or '-', not starting with '.'",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+fn version(field: &'static str, version: &str) -> Result<String, InvalidInput> {
+    if version.is_empty() || version.len() > 48 || !version.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(InvalidInput::new(
+            field,
+            "must be a firmware version as the phone reports it: 1 to 48 printable characters, no spaces",
+        ));
+    }
+    Ok(version.to_string())
 }
 
 fn serialize<T: Serialize>(value: T) -> String {

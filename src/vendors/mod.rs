@@ -48,6 +48,10 @@ pub struct TemplateFacts<'a> {
     pub model: Option<&'a ModelRow>,
     /// The phone's language: the settings', or that of the user on its first line.
     pub language: Option<&'static Language>,
+    /// The firmware the phone last reported (device files) or reports now (common files).
+    pub firmware: Option<&'a str>,
+    /// The device's MAC, where the file is one device's.
+    pub mac: Option<Mac>,
 }
 
 impl<'a> TemplateFacts<'a> {
@@ -61,6 +65,8 @@ impl<'a> TemplateFacts<'a> {
             family,
             model,
             language: settings.language(),
+            firmware: None,
+            mac: None,
         }
     }
 }
@@ -175,6 +181,12 @@ pub trait Vendor: Sync {
 
     /// The per-device template for a device whose model is not in the table (or not known).
     fn default_device_template(&self) -> &'static str;
+
+    /// The template of a device's own file: its row's, unless the vendor chooses by the
+    /// firmware the phone reported (a format that changed between firmware generations).
+    fn device_template(&self, model: Option<&ModelRow>, _firmware: Option<&str>) -> &'static str {
+        model.map_or(self.default_device_template(), |row| row.template)
+    }
 
     /// The model family a firmware version belongs to, where the vendor names files by it.
     fn family_of_firmware(&self, _firmware: &str) -> Option<String> {
