@@ -24,19 +24,28 @@ const NAMES: [(&str, &str); 2] = [
     ("1002", "a = b # {{not.a.template}} ]]>"),
 ];
 
-/// (MAC, model): one desk phone and, where the vendor has one, one DECT base per vendor.
-const DEVICES: &[(&str, &str)] = &[
-    (T46S_MAC, "T46S"),
-    (W70B_MAC, "W70B"),
-    ("0004f2aabbcc", "VVX400"),
-    ("d0ec35aabbcc", "CP-8851-3PCC"),
-    ("000413aabbcc", "D785"),
-    ("000413aabbdd", "M900"),
-    ("000b82aabbcc", "GXP2135"),
-    ("000b82aabbdd", "DP750"),
-    ("7c2f80aabbcc", "N870"),
-    ("0c383eaabbcc", "X4U"),
+/// (MAC, model, firmware file, firmware version): one desk phone and, where the vendor has one,
+/// one DECT base per vendor, each model with a target firmware served by deskprov.
+const DEVICES: &[(&str, &str, &str, &str)] = &[
+    (T46S_MAC, "T46S", "66.86.0.15.rom", "66.86.0.15"),
+    (W70B_MAC, "W70B", "146.85.0.20.rom", "146.85.0.20"),
+    ("0004f2aabbcc", "VVX400", "3111-46157-002.sip.ld", "6.4.6.2442"),
+    (
+        "d0ec35aabbcc",
+        "CP-8851-3PCC",
+        "sip88xx.12-0-1MPP-1.loads",
+        "sip88xx.12-0-1MPP-1",
+    ),
+    ("000413aabbcc", "D785", "snomD785-10.1.159.12-r.bin", "10.1.159.12"),
+    ("000413aabbdd", "M900", "m900-530B1.bin", "530B1"),
+    ("000b82aabbcc", "GXP2135", "gxp2135fw.bin", "1.0.11.79"),
+    ("000b82aabbdd", "DP750", "dp750fw.bin", "1.0.19.6"),
+    ("7c2f80aabbcc", "N870", "n870-2.53.3.bin", "2.53.3"),
+    ("0c383eaabbcc", "X4U", "x4u-2.12.20.bin", "2.12.20"),
 ];
+
+/// The site's private CA: every vendor's config installs it.
+const SITE_CA: &str = include_str!("../../fixtures/tls/site-ca.crt");
 
 /// (path the phone asks for, golden file, MAC whose provisioning password to mask)
 type GoldenFile = (&'static str, &'static str, Option<&'static str>);
@@ -112,8 +121,9 @@ async fn seeded() -> TestServer {
         "outbound_proxy": "proxy.example.com:5070",
         "time_zone": "Europe/Berlin",
         "language": "de",
-        "firmware_url": "https://fw.example.com/firmware/",
         "phone_admin_password": ADMIN_PASSWORD,
+        "ca_certificate": SITE_CA,
+        "resync_minutes": 120,
     }))
     .ok()
     .await;
@@ -122,7 +132,9 @@ async fn seeded() -> TestServer {
         let user = NewUser::new(extension, name).sip_password(&password);
         api.create_user(user).ok().await;
     }
-    for (mac, model) in DEVICES {
+    for (mac, model, file, version) in DEVICES {
+        let firmware = json!({"firmware_file": file, "firmware_version": version});
+        api.patch_model_settings(model, firmware).ok().await;
         let device = NewDevice::new(mac).model(model).label("Reception");
         api.create_device(device).ok().await;
         api.assign(mac, 1, "1001").ok().await;
