@@ -127,6 +127,9 @@ pub struct ProvisioningConfig {
     pub claim_grace_secs: u64,
     /// How many seen-but-unregistered MACs are remembered; the longest unseen are dropped.
     pub max_unregistered: usize,
+    /// Firmware files served at `/firmware/<file>`: uploaded through the API or dropped in.
+    /// Default `<data_dir>/firmware`.
+    pub firmware_dir: Option<PathBuf>,
 }
 
 impl Default for ProvisioningConfig {
@@ -135,6 +138,7 @@ impl Default for ProvisioningConfig {
             claim_window_secs: 3600,
             claim_grace_secs: 300,
             max_unregistered: 1000,
+            firmware_dir: None,
         }
     }
 }
@@ -267,6 +271,9 @@ pub struct Limits {
     pub max_upload_bytes: usize,
     /// All uploads of one device together; the oldest files go first.
     pub max_uploads_per_device_bytes: usize,
+    /// A firmware file uploaded through `PUT /api/v1/firmware/{file}`; it is streamed to disk,
+    /// so this bounds the disk used, not memory.
+    pub max_firmware_bytes: u64,
     pub body_read_timeout_secs: u64,
     /// How long shutdown waits for open requests before closing them.
     pub shutdown_grace_secs: u64,
@@ -287,6 +294,7 @@ impl Default for Limits {
             max_import_bytes: 16 * 1024 * 1024,
             max_upload_bytes: 512 * 1024,
             max_uploads_per_device_bytes: 2 * 1024 * 1024,
+            max_firmware_bytes: 512 * 1024 * 1024,
             body_read_timeout_secs: 10,
             shutdown_grace_secs: 10,
             render_cache_bytes: 64 * 1024 * 1024,
@@ -445,6 +453,13 @@ impl Config {
 
     pub fn db_dir(&self) -> PathBuf {
         self.server.data_dir.join("db")
+    }
+
+    pub fn firmware_dir(&self) -> PathBuf {
+        match &self.provisioning.firmware_dir {
+            Some(dir) => dir.clone(),
+            None => self.server.data_dir.join("firmware"),
+        }
     }
 
     pub fn token_file(&self) -> PathBuf {

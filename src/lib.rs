@@ -22,6 +22,7 @@ pub mod hotdesk;
 pub mod identify;
 pub mod local;
 pub mod locale;
+pub mod notify;
 pub mod model;
 pub mod models;
 pub mod ops;

@@ -52,6 +52,8 @@ pub struct Env<'a> {
     pub templates: &'a Templates,
     pub public_url: Option<&'a str>,
     pub sip_notify: bool,
+    /// The UDP port deskprov sends NOTIFYs to: configs that fix the phone's SIP port use it.
+    pub sip_notify_port: u16,
     pub now: i64,
 }
 
@@ -61,6 +63,7 @@ impl<'a> Env<'a> {
             templates,
             public_url: app.config.server.public_url.as_deref(),
             sip_notify: app.config.hotdesk.sip_notify,
+            sip_notify_port: app.config.hotdesk.sip_notify_port,
             now: app.clock.now(),
         }
     }
@@ -198,6 +201,7 @@ struct CommonContext<'a> {
     site: SiteContext<'a>,
     /// deskprov sends SIP NOTIFY check-sync itself, so phones must accept it from us.
     sip_notify: bool,
+    sip_notify_port: u16,
     vendor: serde_json::Value,
 }
 
@@ -248,6 +252,8 @@ struct DeviceContext<'a> {
     vacant_lines: Vec<VacantLine>,
     /// Present on hot-desk phones whose vendor has a login screen.
     hotdesk: Option<HotdeskContext>,
+    /// The UDP port deskprov sends NOTIFYs to: configs that fix the phone's SIP port use it.
+    sip_notify_port: u16,
     vendor: serde_json::Value,
 }
 
@@ -408,6 +414,7 @@ pub fn render_common(
         sip: sip(settings),
         site: site(settings, facts.language, request.base_url, request.hints.mac),
         sip_notify: env.sip_notify,
+        sip_notify_port: env.sip_notify_port,
         vendor: vendor.template_values(&facts),
     };
     let text = env.templates.render(request.template, &context)?;
@@ -482,6 +489,7 @@ pub fn render_device(
         lines,
         vacant_lines,
         hotdesk,
+        sip_notify_port: env.sip_notify_port,
         vendor: vendor.template_values(&facts),
     };
     let template = vendor.device_template(row, device.firmware.as_deref());

@@ -11,7 +11,7 @@ use http::{Method, Request, StatusCode};
 use percent_encoding::percent_decode_str;
 
 use super::HotdeskError;
-use super::notify;
+use crate::notify;
 use super::screens::{self, EXTENSION, Field, NEW_PIN, NEW_PIN_AGAIN, OLD_PIN, PIN, Screen};
 use crate::app::App;
 use crate::audit::{Event, Kind};

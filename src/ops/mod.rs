@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod bans;
 pub mod devices;
+pub mod firmware;
 mod error;
 pub mod guard;
 pub mod import;

@@ -94,7 +94,7 @@ impl<'a> WriteTx<'a> {
         events.iter().for_each(Event::log);
         reload
             .values()
-            .for_each(|d| crate::hotdesk::notify::reload(app, d));
+            .for_each(|d| crate::notify::reload(app, d));
         Ok(())
     }
 }

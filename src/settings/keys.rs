@@ -335,15 +335,7 @@ fn pem_encode(der: &[u8]) -> String {
 }
 
 fn file_name(field: &'static str, name: &str) -> Result<String, InvalidInput> {
-    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._-".contains(&b);
-    if name.is_empty() || name.len() > 128 || name.starts_with('.') || !name.bytes().all(allowed)
-    {
-        return Err(InvalidInput::new(
-            field,
-            "must be a file name in the firmware directory: at most 128 letters, digits, '.', '_' or '-', not starting with '.'",
-        ));
-    }
-    Ok(name.to_string())
+    crate::firmware::parse_name(field, name)
 }
 
 fn version(field: &'static str, version: &str) -> Result<String, InvalidInput> {

@@ -159,6 +159,11 @@ impl Vendor for Cisco {
     fn notify_event(&self) -> &'static str {
         "resync"
     }
+
+    // Cisco MPP admin guide: Event: reboot (with Auth_Resync-Reboot).
+    fn reboot_event(&self) -> Option<&'static str> {
+        Some("reboot")
+    }
 }
 
 /// `Locale`: the phone's language as Cisco names it (`nn-NO` is Cisco's spelling for Norwegian).

@@ -227,6 +227,11 @@ pub trait Vendor: Sync {
         "check-sync"
     }
 
+    /// The SIP NOTIFY event that makes the phone reboot, where its vendor documents one.
+    fn reboot_event(&self) -> Option<&'static str> {
+        None
+    }
+
     fn owns_mac_prefix(&self, mac: Mac) -> bool {
         let oui = mac.oui();
         self.mac_prefixes().iter().any(|prefix| *prefix == oui)

@@ -176,6 +176,11 @@ impl Vendor for Snom {
     fn notify_event(&self) -> &'static str {
         "check-sync;reboot=false"
     }
+
+    // Snom wiki "SIP NOTIFY check-sync": reboot=true restarts the phone.
+    fn reboot_event(&self) -> Option<&'static str> {
+        Some("check-sync;reboot=true")
+    }
 }
 
 /// `language` and `web_language`: Snom names each language in itself, without accents.

@@ -208,6 +208,11 @@ impl Vendor for Yealink {
     fn notify_event(&self) -> &'static str {
         "check-sync;reboot=false"
     }
+
+    // Yealink admin guide: sip.notify_reboot_enable = 0 reboots only on a check-sync NOTIFY carrying reboot=true.
+    fn reboot_event(&self) -> Option<&'static str> {
+        Some("check-sync;reboot=true")
+    }
 }
 
 /// Twelve hex digits naming a phone (not Poly's all-zero default name).
