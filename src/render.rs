@@ -597,6 +597,7 @@ mod tests {
             templates: &templates,
             public_url: None,
             sip_notify: false,
+            sip_notify_port: 5060,
             now: 1_000,
         };
         let mac = Mac::parse("001565aabbcc").unwrap();
