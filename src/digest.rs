@@ -185,8 +185,12 @@ impl Challenge {
         );
         if self.qop_auth {
             let cnonce = hex(Secret::generate(8).expose().as_bytes());
-            let response = md5_hex(&format!("{ha1}:{}:00000001:{cnonce}:auth:{ha2}", self.nonce));
-            value += &format!(", qop=auth, nc=00000001, cnonce=\"{cnonce}\", response=\"{response}\"");
+            let response = md5_hex(&format!(
+                "{ha1}:{}:00000001:{cnonce}:auth:{ha2}",
+                self.nonce
+            ));
+            value +=
+                &format!(", qop=auth, nc=00000001, cnonce=\"{cnonce}\", response=\"{response}\"");
         } else {
             let response = md5_hex(&format!("{ha1}:{}:{ha2}", self.nonce));
             value += &format!(", response=\"{response}\"");

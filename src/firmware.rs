@@ -60,8 +60,7 @@ impl PublicFile {
 /// path nor a hidden or temporary file).
 pub fn parse_name(field: &'static str, name: &str) -> Result<String, InvalidInput> {
     let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._-".contains(&b);
-    if name.is_empty() || name.len() > 128 || name.starts_with('.') || !name.bytes().all(allowed)
-    {
+    if name.is_empty() || name.len() > 128 || name.starts_with('.') || !name.bytes().all(allowed) {
         return Err(InvalidInput::new(
             field,
             "must be a file name in the firmware directory: at most 128 letters, digits, '.', '_' or '-', not starting with '.'",
@@ -438,10 +437,16 @@ mod tests {
     #[test]
     fn public_paths() {
         let fw = |n: &str| Some(PublicFile::Firmware(n.to_string()));
-        assert_eq!(PublicFile::of_path("/firmware/66.86.0.15.rom"), fw("66.86.0.15.rom"));
+        assert_eq!(
+            PublicFile::of_path("/firmware/66.86.0.15.rom"),
+            fw("66.86.0.15.rom")
+        );
         assert_eq!(PublicFile::of_path("/prov/firmware/x.bin"), fw("x.bin"));
         assert_eq!(PublicFile::of_path("/site-ca.pem"), Some(PublicFile::CaPem));
-        assert_eq!(PublicFile::of_path("/prov/site-ca.der"), Some(PublicFile::CaDer));
+        assert_eq!(
+            PublicFile::of_path("/prov/site-ca.der"),
+            Some(PublicFile::CaDer)
+        );
         assert_eq!(PublicFile::of_path("/y000000000066.cfg"), None);
         assert_eq!(PublicFile::of_path("/notfirmware/x.bin"), None);
         for bad in ["", ".upload-1", "../x", "a/b", "a b"] {

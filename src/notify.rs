@@ -128,7 +128,9 @@ pub fn notice(
 }
 
 /// Sends each notice, at most [`AT_ONCE`] at a time, and waits for the phones' answers.
-pub async fn deliver_all<K: Send + 'static>(notices: Vec<(K, Result<Notice, Outcome>)>) -> Vec<(K, Outcome)> {
+pub async fn deliver_all<K: Send + 'static>(
+    notices: Vec<(K, Result<Notice, Outcome>)>,
+) -> Vec<(K, Outcome)> {
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(AT_ONCE));
     let mut sending = tokio::task::JoinSet::new();
     for (index, (key, notice)) in notices.into_iter().enumerate() {
@@ -151,11 +153,18 @@ pub async fn deliver_all<K: Send + 'static>(notices: Vec<(K, Result<Notice, Outc
         }
     }
     outcomes.sort_by_key(|(index, _, _)| *index);
-    outcomes.into_iter().map(|(_, key, outcome)| (key, outcome)).collect()
+    outcomes
+        .into_iter()
+        .map(|(_, key, outcome)| (key, outcome))
+        .collect()
 }
 
 async fn deliver(notice: Notice) -> Outcome {
-    let Notice { target, event, credentials } = notice;
+    let Notice {
+        target,
+        event,
+        credentials,
+    } = notice;
     match send(target, event, credentials).await {
         Ok(outcome) => {
             debug!(%target, event, ?outcome, "SIP NOTIFY sent");
@@ -206,7 +215,9 @@ async fn send(
     };
     let authorization = challenge.answer("NOTIFY", &dialog.uri, &user, &password);
     let header = (answer.status == 407, authorization);
-    socket.send(dialog.request(2, Some(&header)).as_bytes()).await?;
+    socket
+        .send(dialog.request(2, Some(&header)).as_bytes())
+        .await?;
     Ok(match answer_to(&socket, &dialog, 2).await {
         Some(second) if second.is_success() => Outcome::AcceptedWithCredentials,
         Some(_) => Outcome::Refused,

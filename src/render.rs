@@ -412,7 +412,12 @@ pub fn render_common(
         base_url: request.base_url,
         provisioning_url: env.public_url,
         sip: sip(settings),
-        site: site(settings, facts.language, request.base_url, request.hints.mac),
+        site: site(
+            settings,
+            facts.language,
+            request.base_url,
+            request.hints.mac,
+        ),
         sip_notify: env.sip_notify,
         sip_notify_port: env.sip_notify_port,
         vendor: vendor.template_values(&facts),

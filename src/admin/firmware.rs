@@ -17,13 +17,7 @@ pub async fn list(app: &App) -> ApiResult {
 }
 
 /// Streams the body to the firmware directory as `name`; never whole in memory.
-pub async fn upload<B>(
-    app: &App,
-    by: &Actor,
-    name: &str,
-    headers: &HeaderMap,
-    body: B,
-) -> ApiResult
+pub async fn upload<B>(app: &App, by: &Actor, name: &str, headers: &HeaderMap, body: B) -> ApiResult
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: std::error::Error + Send + Sync + 'static,

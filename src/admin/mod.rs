@@ -8,8 +8,8 @@
 
 mod csv_io;
 mod devices;
-mod firmware;
 pub mod endpoint;
+mod firmware;
 pub mod openapi;
 mod paging;
 mod profiles;

@@ -10,8 +10,8 @@
 pub mod audit;
 pub mod bans;
 pub mod devices;
-pub mod firmware;
 mod error;
+pub mod firmware;
 pub mod guard;
 pub mod import;
 pub mod phone;

@@ -92,9 +92,7 @@ impl<'a> WriteTx<'a> {
         writer.flush().await?;
         drop(writer);
         events.iter().for_each(Event::log);
-        reload
-            .values()
-            .for_each(|d| crate::notify::reload(app, d));
+        reload.values().for_each(|d| crate::notify::reload(app, d));
         Ok(())
     }
 }

@@ -64,9 +64,8 @@ impl Filter {
 
     /// `layers` resolve a device's settings; given when [`Filter::needs_settings`].
     pub(super) fn matches(&self, d: &DeviceRecord, now: i64, layers: Option<&AllLayers>) -> bool {
-        let outdated = || {
-            layers.is_some_and(|l| l.of_device(d).firmware_outdated(d.firmware.as_deref()))
-        };
+        let outdated =
+            || layers.is_some_and(|l| l.of_device(d).firmware_outdated(d.firmware.as_deref()));
         let assigned = !d.lines.is_empty() || !d.sessions.is_empty();
         let unseen_since = |days: u32| now - i64::from(days) * 86_400;
         self.unassigned.is_none_or(|u| u != assigned)

@@ -262,7 +262,8 @@ pub async fn replace(
     old: Mac,
     body: super::schemas::Replacement,
 ) -> ApiResult {
-    let new = Mac::parse(&body.new_mac).map_err(|e| ApiError::BadRequest(format!("new_mac: {e}")))?;
+    let new =
+        Mac::parse(&body.new_mac).map_err(|e| ApiError::BadRequest(format!("new_mac: {e}")))?;
     let model = body
         .model
         .as_deref()

@@ -30,9 +30,17 @@ fn device(mac: &str) -> String {
 /// One phone's NOTIFY, or many in one call; the answer is a row per phone either way.
 fn notify(macs: &[String], action: &str) -> Request {
     match macs {
-        [mac] => Request::new(M::POST, format!("{}/{action}", device(mac)), Shape::Notified),
-        _ => Request::new(M::POST, format!("/api/v1/devices/bulk-{action}"), Shape::Notified)
-            .with(json!({ "macs": macs })),
+        [mac] => Request::new(
+            M::POST,
+            format!("{}/{action}", device(mac)),
+            Shape::Notified,
+        ),
+        _ => Request::new(
+            M::POST,
+            format!("/api/v1/devices/bulk-{action}"),
+            Shape::Notified,
+        )
+        .with(json!({ "macs": macs })),
     }
 }
 

@@ -9,7 +9,11 @@ use crate::cli::output::Shape;
 
 pub async fn run(api: &Api, command: FirmwareCommand) -> Answer {
     match command {
-        FirmwareCommand::List => Request::get("/api/v1/firmware", Shape::Firmware).send(api).await,
+        FirmwareCommand::List => {
+            Request::get("/api/v1/firmware", Shape::Firmware)
+                .send(api)
+                .await
+        }
         FirmwareCommand::Upload { file, name } => {
             let name = match name {
                 Some(name) => name,
@@ -18,8 +22,7 @@ pub async fn run(api: &Api, command: FirmwareCommand) -> Answer {
                     .map(|n| n.to_string_lossy().into_owned())
                     .ok_or_else(|| format!("{}: not a file name", file.display()))?,
             };
-            let content =
-                std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let content = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let path = format!("/api/v1/firmware/{}", encode(&name));
             let reply = api
                 .send(M::PUT, &path, "application/octet-stream", Some(content))
@@ -28,7 +31,9 @@ pub async fn run(api: &Api, command: FirmwareCommand) -> Answer {
         }
         FirmwareCommand::Remove { name } => {
             let path = format!("/api/v1/firmware/{}", encode(&name));
-            Request::new(M::DELETE, path, Shape::Firmware).send(api).await
+            Request::new(M::DELETE, path, Shape::Firmware)
+                .send(api)
+                .await
         }
     }
 }

@@ -140,15 +140,14 @@ fn setting_value(key: &str, value: &str) -> Result<Value, String> {
             v.parse::<u16>()
                 .map_err(|_| format!("sip_port: {v:?} is not a port number"))?,
         ),
-        (key @ ("hotdesk_max_login_minutes" | "resync_minutes"), v) => {
-            Value::from(
-                v.parse::<u32>()
-                    .map_err(|_| format!("{key}: {v:?} is not a number of minutes"))?,
-            )
-        }
+        (key @ ("hotdesk_max_login_minutes" | "resync_minutes"), v) => Value::from(
+            v.parse::<u32>()
+                .map_err(|_| format!("{key}: {v:?} is not a number of minutes"))?,
+        ),
         // A certificate is long and spans lines: `ca_certificate=@ca.pem` reads it from a file.
         ("ca_certificate", v) if v.starts_with('@') => Value::String(
-            std::fs::read_to_string(&v[1..]).map_err(|e| format!("ca_certificate: {}: {e}", &v[1..]))?,
+            std::fs::read_to_string(&v[1..])
+                .map_err(|e| format!("ca_certificate: {}: {e}", &v[1..]))?,
         ),
         (_, v) => Value::String(v.to_string()),
     })

@@ -40,7 +40,10 @@ pub async fn tell(
     let outcomes = notify::deliver_all(notices).await;
     let mut tx = WriteTx::begin(app, by).await;
     for (mac, outcome) in &outcomes {
-        tx.changed(*mac, format!("{} requested: {}", action.name(), outcome.name()));
+        tx.changed(
+            *mac,
+            format!("{} requested: {}", action.name(), outcome.name()),
+        );
     }
     tx.commit().await?;
     Ok(outcomes)
