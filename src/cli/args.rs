@@ -221,6 +221,9 @@ pub struct DeviceFilter {
     /// Location containing this text.
     #[arg(long)]
     pub location: Option<String>,
+    /// Only devices that report another firmware than their firmware_version.
+    #[arg(long)]
+    pub firmware_outdated: bool,
 }
 
 /// What a new device is given, for `add` and `add-many`.

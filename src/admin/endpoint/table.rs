@@ -24,6 +24,7 @@ endpoints! {
             text("model", "Only this model (any case)."),
             text("profile", "Only devices inheriting from this profile."),
             text("location", "Only devices whose location contains this text (any case)."),
+            flag("firmware_outdated", "Only devices that report another firmware than their firmware_version (true), or only the others."),
         ],
         errors: [400],
     }

@@ -138,6 +138,7 @@ fn filter_query(filter: DeviceFilter) -> String {
         ("model", filter.model),
         ("profile", filter.profile),
         ("location", filter.location),
+        ("firmware_outdated", flag(filter.firmware_outdated)),
     ])
 }
 
