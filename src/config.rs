@@ -483,12 +483,31 @@ fn validate_public_url(url: &str) -> Result<(), ConfigError> {
             "server.public_url {url:?}: must be an http(s) URL ending in '/', like https://prov.example.com:8443/"
         )));
     }
+    let authority = url
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split('/')
+        .next()
+        .unwrap_or("");
+    if authority.contains('@') {
+        return Err(ConfigError::Invalid(
+            "server.public_url: must not carry credentials (user:password@): it goes into common files anyone may fetch".into(),
+        ));
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_public_url_with_credentials_is_refused() {
+        assert!(validate_public_url("https://prov.example.com:8443/").is_ok());
+        let refused = validate_public_url("https://admin:pw@prov.example.com/").unwrap_err();
+        assert!(refused.to_string().contains("credentials"), "{refused}");
+    }
 
     #[test]
     fn file_overrides_defaults_and_typos_are_refused() {

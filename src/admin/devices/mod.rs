@@ -267,7 +267,7 @@ pub async fn replace(
     let model = body
         .model
         .as_deref()
-        .map(|m| crate::domain::ModelId::parse(m))
+        .map(crate::domain::ModelId::parse)
         .transpose()?;
     let record = devices::replace(app, by, old, new, model).await?;
     answer(app, StatusCode::OK, &record).await
