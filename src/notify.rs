@@ -21,6 +21,8 @@ use tracing::{debug, warn};
 use crate::app::App;
 use crate::digest::Challenge;
 use crate::model::DeviceRecord;
+use crate::render::DeviceInputs;
+use crate::store::Store;
 use crate::vendors::{self, Vendor};
 
 /// How long to wait for each answer of the phone.
@@ -93,13 +95,40 @@ pub fn reload(app: &App, device: &DeviceRecord) {
     let Some(event) = event(device, Action::Resync) else {
         return;
     };
-    let mac = device.mac;
+    let (store, now, device) = (app.store.clone(), app.clock.now(), device.clone());
     tokio::spawn(async move {
-        match send(target, event, None).await {
-            Ok(outcome) => debug!(%mac, %target, event, ?outcome, "SIP NOTIFY sent"),
-            Err(e) => warn!(%mac, %target, error = %e, "SIP NOTIFY could not be sent"),
-        }
+        let credentials = line_one_credentials(&store, &device, now).await;
+        let notice = Notice {
+            target,
+            event,
+            credentials,
+        };
+        let outcome = deliver(notice).await;
+        debug!(mac = %device.mac, ?outcome, "SIP NOTIFY after a change");
     });
+}
+
+/// The SIP user and password of the account on the phone's line 1, as its config carries it
+/// (a hot-desk login or the lobby account included): what a phone checks a challenged NOTIFY
+/// against. None when line 1 is vacant or cannot be read.
+pub async fn line_one_credentials(
+    store: &Store,
+    device: &DeviceRecord,
+    now: i64,
+) -> Option<(String, String)> {
+    let vendor = device.vendor.as_deref().and_then(vendors::by_id)?;
+    let inputs = match DeviceInputs::load_from(store, vendor, device, now).await {
+        Ok(inputs) => inputs,
+        Err(e) => {
+            warn!(mac = %device.mac, error = %e, "reading line 1 for a NOTIFY failed");
+            return None;
+        }
+    };
+    let user = inputs.users.get(&1)?;
+    Some((
+        user.sip_user.to_string(),
+        user.sip_password.expose().to_string(),
+    ))
 }
 
 /// A NOTIFY ready to go: where, which event, and line 1's SIP user and password for a phone

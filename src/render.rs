@@ -83,12 +83,22 @@ impl DeviceInputs {
         vendor: &dyn Vendor,
         device: &DeviceRecord,
     ) -> Result<DeviceInputs, StoreError> {
-        let settings = crate::settings::of_device(app.store.reads(), device).await?;
+        DeviceInputs::load_from(&app.store, vendor, device, app.clock.now()).await
+    }
+
+    /// The same from a store alone (a task that outlives the request holds a clone of it).
+    pub async fn load_from(
+        store: &crate::store::Store,
+        vendor: &dyn Vendor,
+        device: &DeviceRecord,
+        now: i64,
+    ) -> Result<DeviceInputs, StoreError> {
+        let settings = crate::settings::of_device(store.reads(), device).await?;
         let hotdesk = device.hotdesk && vendor.hotdesk(model_row(vendor, device)).is_some();
         let mut users = BTreeMap::new();
-        for (line, extension) in line_users(device, &settings, hotdesk, app.clock.now()) {
+        for (line, extension) in line_users(device, &settings, hotdesk, now) {
             // A locked user's account leaves their phones at the next fetch.
-            if let Some(user) = app.store.user(&extension).await?.filter(|u| !u.locked) {
+            if let Some(user) = store.user(&extension).await?.filter(|u| !u.locked) {
                 users.insert(line, user);
             }
         }

@@ -397,6 +397,26 @@ async fn a_phone_that_challenges_the_notify_gets_it_with_line_ones_credentials()
 }
 
 #[tokio::test]
+async fn with_sip_notify_on_an_admin_change_tells_a_challenging_phone_too() {
+    let phone = SipPeer::bind(Some(("1001", "alice-secret-0001"))).await;
+    let port = phone.port();
+    let server = TestServer::start_with(|c| {
+        c.hotdesk.sip_notify = true;
+        c.hotdesk.sip_notify_port = port;
+    })
+    .await;
+    cisco_seen(&server).await;
+    let api = server.admin_api();
+    api.patch_device(CISCO_MAC, json!({"label": "Lobby"}))
+        .ok()
+        .await;
+    let seen = phone.answer_all().await;
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0].event, "resync");
+    assert!(seen[1].authorization.is_some(), "{seen:?}");
+}
+
+#[tokio::test]
 async fn a_challenge_the_credentials_do_not_answer_is_reported_refused() {
     let phone = SipPeer::bind(Some(("1001", "another-password"))).await;
     let port = phone.port();

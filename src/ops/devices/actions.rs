@@ -3,9 +3,7 @@
 use super::{Actor, MAX_BULK, OpError, WriteTx, existing};
 use crate::app::App;
 use crate::domain::Mac;
-use crate::model::DeviceRecord;
 use crate::notify::{self, Action, Outcome};
-use crate::vendors;
 
 /// Tells each device to `action` now and answers what each phone said. All MACs must be
 /// registered; nothing is sent otherwise.
@@ -34,7 +32,7 @@ pub async fn tell(
     }
     let mut notices = Vec::with_capacity(devices.len());
     for device in &devices {
-        let credentials = line_one_credentials(app, device).await?;
+        let credentials = notify::line_one_credentials(&app.store, device, app.clock.now()).await;
         notices.push((device.mac, notify::notice(app, device, action, credentials)));
     }
     let outcomes = notify::deliver_all(notices).await;
@@ -54,23 +52,4 @@ pub async fn tell_one(app: &App, by: &Actor, mac: Mac, action: Action) -> Result
     existing(app.store.reads(), mac).await?;
     let outcomes = tell(app, by, &[mac], action).await?;
     Ok(outcomes.first().map_or(Outcome::SendFailed, |(_, o)| *o))
-}
-
-/// The SIP user and password of the account on the phone's line 1, as its config carries it
-/// (a hot-desk login or the lobby account included): what a phone checks a challenged NOTIFY
-/// against.
-async fn line_one_credentials(
-    app: &App,
-    device: &DeviceRecord,
-) -> Result<Option<(String, String)>, OpError> {
-    let Some(vendor) = device.vendor.as_deref().and_then(vendors::by_id) else {
-        return Ok(None);
-    };
-    let inputs = crate::render::DeviceInputs::load(app, vendor, device).await?;
-    Ok(inputs.users.get(&1).map(|user| {
-        (
-            user.sip_user.to_string(),
-            user.sip_password.expose().to_string(),
-        )
-    }))
 }

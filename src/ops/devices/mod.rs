@@ -166,6 +166,8 @@ pub async fn change(
         tx.unindex_login_token(token).await?;
     }
     tx.changed(mac, change_detail(change));
+    // Told with the record as the phone has it now: its line 1 answers a challenge.
+    tx.reload(before);
     tx.commit().await?;
     Ok(stored)
 }
@@ -279,6 +281,7 @@ pub async fn assign(
         .await?;
     let stored = stored_or_gone(updated, mac)?;
     tx.changed(mac, format!("line {line} assigned to {user}"));
+    tx.reload(device);
     tx.commit().await?;
     Ok(stored)
 }
@@ -304,6 +307,7 @@ pub async fn unassign(
         .await?;
     let stored = stored_or_gone(updated, mac)?;
     tx.changed(mac, format!("line {line} unassigned"));
+    tx.reload(device);
     tx.commit().await?;
     Ok(stored)
 }
@@ -365,6 +369,7 @@ pub async fn change_settings(
         .await?;
     let stored = stored_or_gone(updated, mac)?;
     tx.changed(mac, format!("settings {}", patch.summary()));
+    tx.reload(device);
     tx.commit().await?;
     Ok(stored)
 }
