@@ -1,0 +1,240 @@
+//! Phones work in the field: what Snom, Yealink, Poly and Cisco phones need beyond their
+//! accounts (transport, firmware, periodic resync, the site's CA, SIP NOTIFY), each rendered by
+//! the running server, read back with the format's parser and checked against its source.
+
+use std::collections::BTreeMap;
+
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::api::{NewDevice, NewUser};
+use crate::helpers::*;
+use crate::{kv, xmlflat};
+
+const SITE_CA: &str = include_str!("../../fixtures/tls/site-ca.crt");
+const BASE: &str = "https://prov.example.com:8443/";
+
+/// A server with the SIP server, users 1001 and 1002 and `settings` on top.
+async fn site(settings: Value) -> TestServer {
+    let server = TestServer::start_with(|c| c.server.public_url = Some(BASE.into())).await;
+    let api = server.admin_api();
+    api.patch_settings(json!({"sip_server": "pbx.example.com", "sip_port": 5061}))
+        .ok()
+        .await;
+    api.patch_settings(settings).ok().await;
+    for (ext, name) in [("1001", "Alice Example"), ("1002", "Bob Example")] {
+        let user = NewUser::new(ext, name).sip_password(&format!("secret-of-{ext}-x"));
+        api.create_user(user).ok().await;
+    }
+    server
+}
+
+/// Registers `mac` as `model` with user 1001 on line 1.
+async fn add(server: &TestServer, mac: &str, model: &str) {
+    let api = server.admin_api();
+    api.create_device(NewDevice::new(mac).model(model))
+        .ok()
+        .await;
+    api.assign(mac, 1, "1001").ok().await;
+}
+
+/// A file as the phone gets it, with its provisioning credentials.
+async fn fetch(server: &TestServer, mac: &str, path: &str) -> String {
+    let (user, password) = server.credentials(mac).await;
+    let reply = server
+        .phone_get_with(path, &[("authorization", &basic(&user, &password))])
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text());
+    reply.text()
+}
+
+async fn xml(server: &TestServer, mac: &str, path: &str) -> BTreeMap<String, String> {
+    let text = fetch(server, mac, path).await;
+    xmlflat::flatten(&text).unwrap_or_else(|e| panic!("{path}: {e}\n{text}"))
+}
+
+async fn key_value(server: &TestServer, mac: &str, path: &str) -> BTreeMap<String, String> {
+    let text = fetch(server, mac, path).await;
+    kv::parse(&text).unwrap_or_else(|e| panic!("{path}: {e}\n{text}"))
+}
+
+fn get<'a>(settings: &'a BTreeMap<String, String>, key: &str) -> &'a str {
+    settings
+        .get(key)
+        .unwrap_or_else(|| panic!("no {key} in {settings:#?}"))
+}
+
+/// The resync interval a device gets: `minutes` plus its share of a tenth, in seconds.
+fn within_jitter(seconds: &str, minutes: u32) -> bool {
+    let seconds: u32 = seconds.parse().unwrap();
+    (minutes * 60..=(minutes + minutes / 10) * 60).contains(&seconds)
+}
+
+mod snom {
+    use super::*;
+
+    const PS: &str = "settings/phone-settings";
+
+    /// Audit §4: the M-series template wrote no transport, so nothing asked for TLS. The key is
+    /// `srv_sip_transport idx="1"` with udp/tcp/tls, as public M-series provisioning scripts
+    /// write it (no Snom page found for it: see docs/vendors/snom.md).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn m_series_bases_carry_the_sip_transport() {
+        let server = site(json!({})).await;
+        add(&server, "000413aa0001", "M900").await;
+        add(&server, "000413aa0002", "M300").await;
+        for (transport, expected) in [("tls", "tls"), ("tcp", "tcp"), ("udp", "udp")] {
+            server
+                .admin_api()
+                .patch_settings(json!({"sip_transport": transport}))
+                .ok()
+                .await;
+            for (mac, file) in [
+                ("000413aa0001", "/snomM900-000413AA0001.htm"),
+                ("000413aa0002", "/snomM300-000413AA0002.htm"),
+            ] {
+                let settings = xml(&server, mac, file).await;
+                assert_eq!(
+                    get(&settings, &format!("{PS}/srv_sip_transport[idx=1]")),
+                    expected,
+                    "{file} with {transport}"
+                );
+                assert_eq!(
+                    get(&settings, &format!("{PS}/user_host[idx=1]")),
+                    "pbx.example.com:5061"
+                );
+            }
+        }
+    }
+
+    /// service.snom.com/x/u733DQ: `firmware_status` in the phone settings names the firmware
+    /// settings file, whose `<firmware-settings><firmware>` is the image URL.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn firmware_status_names_a_file_that_names_the_image() {
+        let server = site(json!({})).await;
+        let image = "snomD785-10.1.159.12-r.bin";
+        server
+            .admin_api()
+            .patch_model_settings(
+                "D785",
+                json!({"firmware_file": image, "firmware_version": "10.1.159.12"}),
+            )
+            .ok()
+            .await;
+        add(&server, "000413aa0003", "D785").await;
+        let settings = xml(&server, "000413aa0003", "/snomD785-000413AA0003.htm").await;
+        assert_eq!(
+            get(&settings, &format!("{PS}/update_policy")),
+            "auto_update"
+        );
+        let status = get(&settings, &format!("{PS}/firmware_status"));
+        assert_eq!(status, format!("{BASE}snom-firmware-{image}.xml"));
+        assert!(
+            !settings
+                .keys()
+                .any(|k| k.starts_with("settings/firmware-settings")),
+            "the image belongs in the firmware settings file, not in <settings>"
+        );
+        let path = &status[BASE.len() - 1..];
+        let reply = server.phone_get(path, "").await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        let firmware = xmlflat::flatten(&reply.text()).unwrap();
+        assert_eq!(
+            firmware.get("firmware-settings/firmware"),
+            Some(&format!("{BASE}firmware/{image}"))
+        );
+        assert_eq!(
+            firmware.len(),
+            2,
+            "the image and its permission flag: {firmware:?}"
+        );
+        // A name that is no firmware file is nobody's file.
+        let refused = server.phone_get("/snom-firmware-..%2Fsecret.xml", "").await;
+        assert_ne!(refused.status, StatusCode::OK);
+    }
+
+    /// The NOTIFY contract: Snom picks a random SIP port unless `network_id_port` fixes it
+    /// (WZ common_dect snom-general.xml.tpl writes 5060), and `challenge_checksync` makes it
+    /// demand the line's digest (service.snom.com/display/wiki/challenge_checksync). The
+    /// resync interval is `settings_refresh_timer` in seconds (FP snom/D785 l.55).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn check_sync_reaches_a_fixed_port_challenged_and_resync_follows_the_setting() {
+        let server = site(json!({"resync_minutes": 90})).await;
+        add(&server, "000413aa0004", "D785").await;
+        add(&server, "000413aa0005", "M700").await;
+        for (mac, file) in [
+            ("000413aa0004", "/snomD785-000413AA0004.htm"),
+            ("000413aa0005", "/snomM700-000413AA0005.htm"),
+        ] {
+            let settings = xml(&server, mac, file).await;
+            assert_eq!(get(&settings, &format!("{PS}/network_id_port")), "5060");
+            assert_eq!(get(&settings, &format!("{PS}/challenge_checksync")), "on");
+            let timer = get(&settings, &format!("{PS}/settings_refresh_timer"));
+            assert!(within_jitter(timer, 90), "{file}: {timer}");
+        }
+    }
+
+    /// FP snom/D785 l.97-101 gives identity N the line key `fkey idx = N-1`: the hot-desk keys
+    /// come after the model's identities instead of replacing P1 and P2.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hot_desk_keys_follow_the_identities_line_keys() {
+        let server = site(json!({})).await;
+        for (mac, model, file, identities) in [
+            ("000413aa0006", "D785", "/snomD785-000413AA0006.htm", 12),
+            ("000413aa0007", "D315", "/snomD315-000413AA0007.htm", 4),
+        ] {
+            let device = NewDevice::new(mac).model(model).hotdesk();
+            server.admin_api().create_device(device).ok().await;
+            let settings = xml(&server, mac, file).await;
+            let key = |idx: u16| settings.get(&format!("settings/functionKeys/fkey[idx={idx}]"));
+            for idx in 0..identities {
+                assert_eq!(
+                    key(idx).map(String::as_str),
+                    Some("line"),
+                    "{model} P{}",
+                    idx + 1
+                );
+            }
+            assert!(key(identities).unwrap().ends_with("/login"), "{model}");
+            assert!(key(identities).unwrap().starts_with("url https://"));
+            assert!(key(identities + 1).unwrap().ends_with("/pin"), "{model}");
+            assert_eq!(key(identities + 2), None);
+        }
+    }
+
+    /// SD docs/xml_minibrowser/main_tags/SnomIPPhoneInput.md documents `<Url>` with an
+    /// `InputToken` that the typed value replaces; `QueryStringParam` is not documented. The
+    /// first screen asks the extension, the second the PIN with the extension carried in front.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_login_form_is_a_url_with_an_input_token() {
+        let server = site(json!({})).await;
+        let mac = "000413aa0008";
+        let device = NewDevice::new(mac).model("D785").hotdesk();
+        server.admin_api().create_device(device).ok().await;
+        let settings = xml(&server, mac, "/snomD785-000413AA0008.htm").await;
+        let login = settings["settings/functionKeys/fkey[idx=12]"]
+            .strip_prefix("url ")
+            .unwrap()
+            .to_string();
+        let path = &login[BASE.len() - 1..];
+        let first = xmlflat::flatten(&server.phone_get(path, "").await.text()).unwrap();
+        assert_eq!(
+            first["SnomIPPhoneInput/Url"],
+            format!("{login}?ext=__VALUE__")
+        );
+        assert_eq!(first["SnomIPPhoneInput/InputItem/InputToken"], "__VALUE__");
+        assert_eq!(first["SnomIPPhoneInput/InputItem/InputFlags"], "n");
+        assert!(!first.keys().any(|k| k.contains("QueryStringParam")));
+        // What the phone fetches once 1001 is typed.
+        let second = server
+            .phone_get(&format!("{path}?ext=1001"), "")
+            .await
+            .text();
+        let second = xmlflat::flatten(&second).unwrap();
+        assert_eq!(
+            second["SnomIPPhoneInput/Url"],
+            format!("{login}?ext=1001&pin=__VALUE__")
+        );
+        assert_eq!(second["SnomIPPhoneInput/InputItem/InputFlags"], "pn");
+    }
+}
