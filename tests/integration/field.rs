@@ -16,7 +16,16 @@ const BASE: &str = "https://prov.example.com:8443/";
 
 /// A server with the SIP server, users 1001 and 1002 and `settings` on top.
 async fn site(settings: Value) -> TestServer {
-    let server = TestServer::start_with(|c| c.server.public_url = Some(BASE.into())).await;
+    site_notifying(false, settings).await
+}
+
+/// The same, with deskprov sending SIP NOTIFY check-sync (`hotdesk.sip_notify`) or not.
+async fn site_notifying(sip_notify: bool, settings: Value) -> TestServer {
+    let server = TestServer::start_with(|c| {
+        c.server.public_url = Some(BASE.into());
+        c.hotdesk.sip_notify = sip_notify;
+    })
+    .await;
     let api = server.admin_api();
     api.patch_settings(json!({"sip_server": "pbx.example.com", "sip_port": 5061}))
         .ok()
@@ -236,5 +245,117 @@ mod snom {
             format!("{login}?ext=1001&pin=__VALUE__")
         );
         assert_eq!(second["SnomIPPhoneInput/InputItem/InputFlags"], "pn");
+    }
+}
+
+mod yealink {
+    use super::*;
+
+    /// WZ wazo_yealink/v87 base.tpl `{{server}}/firmware/{{fw_filename}}`, FP t46s l.268: the
+    /// firmware **file**; FP t54w l.175-185: `static.auto_provision.repeat.enable/minutes`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn device_files_name_the_firmware_file_and_resync_on_an_interval() {
+        let server = site(json!({"resync_minutes": 30})).await;
+        let firmware = json!({"firmware_file": "66.86.0.15.rom", "firmware_version": "66.86.0.15"});
+        server
+            .admin_api()
+            .patch_model_settings("T46S", firmware)
+            .ok()
+            .await;
+        add(&server, "001565aa0001", "T46S").await;
+        add(&server, "805ec0aa0002", "W60B").await;
+        let desk = key_value(&server, "001565aa0001", "/001565aa0001.cfg").await;
+        assert_eq!(
+            get(&desk, "static.firmware.url"),
+            format!("{BASE}firmware/66.86.0.15.rom")
+        );
+        let base = key_value(&server, "805ec0aa0002", "/805ec0aa0002.cfg").await;
+        assert!(
+            !base.contains_key("static.firmware.url"),
+            "no firmware set for the W60B"
+        );
+        for settings in [&desk, &base] {
+            assert_eq!(get(settings, "static.auto_provision.repeat.enable"), "1");
+            let minutes: u32 = get(settings, "static.auto_provision.repeat.minutes")
+                .parse()
+                .unwrap();
+            assert!((30..=33).contains(&minutes), "{minutes}");
+        }
+    }
+
+    /// The private CA (audit §1, FP t54w l.355-397): the phone downloads it from
+    /// `static.trusted_certificates.url` and checks servers against its trusted list once
+    /// `static.security.trust_certificates` is 1 (Yealink T48G admin guide p.229).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_common_file_installs_and_trusts_the_site_ca() {
+        let server = site(json!({"ca_certificate": SITE_CA})).await;
+        for family in ["/y000000000066.cfg", "/y000000000146.cfg"] {
+            let text = server.phone_get(family, "").await.text();
+            let common = kv::parse(&text).unwrap();
+            assert_eq!(
+                get(&common, "static.trusted_certificates.url"),
+                format!("{BASE}site-ca.pem")
+            );
+            assert_eq!(get(&common, "static.security.trust_certificates"), "1");
+        }
+    }
+
+    /// Check-sync (audit §1 `sip.trust_ctrl`): with deskprov's NOTIFY off the phone accepts SIP
+    /// only from its servers (`sip.trust_ctrl = 1`, Yealink T5 admin guide p.494); with it on
+    /// deskprov is not the registrar, so the phone demands the line's digest for a check-sync
+    /// NOTIFY instead (`sip.request_validation.*`, named in FP t54w's V84 section; their
+    /// meaning is Poly's `voIpProt.SIP.requestValidation`: a guess, see docs/vendors/yealink.md).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn check_sync_is_accepted_only_from_the_servers_or_with_the_lines_digest() {
+        for (sip_notify, trust_ctrl) in [(false, "1"), (true, "0")] {
+            let server = site_notifying(sip_notify, json!({})).await;
+            let common =
+                kv::parse(&server.phone_get("/y000000000066.cfg", "").await.text()).unwrap();
+            assert_eq!(
+                get(&common, "sip.trust_ctrl"),
+                trust_ctrl,
+                "sip_notify {sip_notify}"
+            );
+            assert_eq!(get(&common, "sip.notify_reboot_enable"), "0");
+            assert_eq!(get(&common, "sip.request_validation.digest.list"), "NOTIFY");
+            assert_eq!(get(&common, "sip.request_validation.event"), "check-sync");
+        }
+    }
+
+    /// WZ wazo_yealink/v87/common.py `_NB_SIP_ACCOUNTS`: W80B 0, W80DM 30.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn w80_accounts_go_to_the_dect_manager() {
+        let server = site(json!({})).await;
+        let api = server.admin_api();
+        api.create_device(NewDevice::new("805ec0aa0003").model("W80DM"))
+            .ok()
+            .await;
+        api.create_device(NewDevice::new("805ec0aa0004").model("W80B"))
+            .ok()
+            .await;
+        assert!(
+            api.assign("805ec0aa0003", 30, "1001")
+                .await
+                .status
+                .is_success()
+        );
+        assert!(
+            !api.assign("805ec0aa0003", 31, "1002")
+                .await
+                .status
+                .is_success()
+        );
+        assert!(
+            !api.assign("805ec0aa0004", 1, "1002")
+                .await
+                .status
+                .is_success()
+        );
+        let manager = key_value(&server, "805ec0aa0003", "/805ec0aa0003.cfg").await;
+        assert_eq!(get(&manager, "account.30.user_name"), "1001");
+        assert_eq!(get(&manager, "handset.30.incoming_lines"), "30");
+        let base = key_value(&server, "805ec0aa0004", "/805ec0aa0004.cfg").await;
+        assert!(!base.keys().any(|k| k.starts_with("account.")), "{base:#?}");
+        assert!(base.contains_key("static.auto_provision.server.password"));
     }
 }
