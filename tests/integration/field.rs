@@ -359,3 +359,127 @@ mod yealink {
         assert!(base.contains_key("static.auto_provision.server.password"));
     }
 }
+
+mod poly {
+    use super::*;
+
+    const DEVICE: &str = "/0004f2aa0001-deskprov.cfg";
+    const MAC: &str = "0004f2aa0001";
+
+    /// FP polycom/6.x l.251-255: `prov.polling.*`; relative mode polls every `period` seconds
+    /// (Poly UCS 5.8.1 admin guide, provisional polling), here the device's jittered interval.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_phone_polls_on_the_resync_interval() {
+        let server = site(json!({"resync_minutes": 240})).await;
+        add(&server, MAC, "VVX400").await;
+        let settings = xml(&server, MAC, DEVICE).await;
+        let prov = |key: &str| {
+            get(&settings, &format!("polycomConfig/prov@prov.polling.{key}")).to_string()
+        };
+        assert_eq!(prov("enabled"), "1");
+        assert_eq!(prov("mode"), "rel");
+        assert!(within_jitter(&prov("period"), 240), "{}", prov("period"));
+    }
+
+    /// FP polycom/6.x l.59 (`sec.TLS.customCaCert.N`) for SIP over TLS, selected through
+    /// application profile 1 (`sec.TLS.profileSelection.SIP`); `device.sec.TLS.customCaCert1`
+    /// for provisioning (public Poly provisioning code). The PEM keeps its line breaks as
+    /// character references, so the parsed value is the certificate.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_site_ca_is_trusted_for_sip_and_provisioning() {
+        let server = site(json!({"ca_certificate": SITE_CA})).await;
+        add(&server, MAC, "VVX400").await;
+        let common =
+            xmlflat::flatten(&server.phone_get("/polycom-common.cfg", "").await.text()).unwrap();
+        let pem_lines = |value: &str| value.lines().map(str::to_string).collect::<Vec<_>>();
+        let expected = pem_lines(SITE_CA.trim());
+        assert_eq!(
+            pem_lines(get(&common, "polycomConfig/tls@sec.TLS.customCaCert.1")),
+            expected
+        );
+        assert_eq!(
+            get(&common, "polycomConfig/tls@sec.TLS.profileSelection.SIP"),
+            "ApplicationProfile1"
+        );
+        assert_eq!(
+            get(
+                &common,
+                "polycomConfig/tls@sec.TLS.profile.1.caCert.application1"
+            ),
+            "1"
+        );
+        let device = xml(&server, MAC, DEVICE).await;
+        assert_eq!(
+            get(
+                &device,
+                "polycomConfig/deviceTls@device.sec.TLS.customCaCert1.set"
+            ),
+            "1"
+        );
+        assert_eq!(
+            pem_lines(get(
+                &device,
+                "polycomConfig/deviceTls@device.sec.TLS.customCaCert1"
+            )),
+            expected
+        );
+    }
+
+    /// SoundPoint IP admin guide 1.4.x §4.6.2.1.3.3 Request Validation: `request` NOTIFY,
+    /// `method` digest ("challenge requests with digest authentication using the local
+    /// credentials for the associated registration"), `request.1.event` check-sync. deskprov
+    /// answers the challenge with line 1's credentials. FP 6.x l.127 and WZ v6_4_6 common.cfg
+    /// set `tcpIpApp.sntp.gmtOffset.overrideDHCP`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn check_sync_is_challenged_and_the_offset_wins_over_dhcp() {
+        let server = site(json!({"time_zone": "Europe/Berlin"})).await;
+        let common =
+            xmlflat::flatten(&server.phone_get("/polycom-common.cfg", "").await.text()).unwrap();
+        let validation = |key: &str| {
+            get(
+                &common,
+                &format!("polycomConfig/requestValidation@voIpProt.SIP.requestValidation.1.{key}"),
+            )
+            .to_string()
+        };
+        assert_eq!(validation("request"), "NOTIFY");
+        assert_eq!(validation("method"), "digest");
+        assert_eq!(validation("request.1.event"), "check-sync");
+        assert_eq!(
+            get(
+                &common,
+                "polycomConfig/time@tcpIpApp.sntp.gmtOffset.overrideDHCP"
+            ),
+            "1"
+        );
+        assert_eq!(
+            get(&common, "polycomConfig/time@tcpIpApp.sntp.gmtOffset"),
+            "3600"
+        );
+    }
+
+    /// `APP_FILE_PATH` names the application image file (phones.md §1.2; WZ v6_4_6
+    /// 000000000000.cfg): the firmware file where one is set site-wide, else `sip.ld` in the
+    /// firmware directory, else `sip.ld` beside the configs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_master_file_names_the_application_image() {
+        let server = site(json!({})).await;
+        let app_file_path = || async {
+            let text = server.phone_get("/0004f2aa0001.cfg", "").await.text();
+            xmlflat::flatten(&text).unwrap()["APPLICATION@APP_FILE_PATH"].clone()
+        };
+        assert_eq!(app_file_path().await, "sip.ld");
+        let api = server.admin_api();
+        api.patch_settings(json!({"firmware_url": "https://fw.example.com/poly/"}))
+            .ok()
+            .await;
+        assert_eq!(app_file_path().await, "https://fw.example.com/poly/sip.ld");
+        api.patch_settings(json!({"firmware_url": null, "firmware_file": "3111-46157-002.sip.ld"}))
+            .ok()
+            .await;
+        assert_eq!(
+            app_file_path().await,
+            format!("{BASE}firmware/3111-46157-002.sip.ld")
+        );
+    }
+}
