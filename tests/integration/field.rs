@@ -483,3 +483,78 @@ mod poly {
         );
     }
 }
+
+mod cisco {
+    use super::*;
+
+    const MAC: &str = "d0ec35aa0001";
+    const DEVICE: &str = "/cisco-d0ec35aa0001.xml";
+
+    fn profile(settings: &BTreeMap<String, String>, key: &str) -> String {
+        get(settings, &format!("flat-profile/{key}")).to_string()
+    }
+
+    /// The NOTIFY contract: MPP authenticates a resync NOTIFY with the line's digest when
+    /// `Auth_Resync-Reboot` is Yes (Cisco MPP admin guide, Extension → SIP Settings; FP 8851
+    /// l.446), which deskprov answers with line 1's credentials; `Resync_From_SIP` enables
+    /// `Event: resync` (6800 guide p.182). `Resync_Periodic`/`Resync_Random_Delay` in seconds
+    /// (security.md §4.1; WZ v12_0_7 sets Resync_Periodic).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn resync_is_periodic_and_a_notify_is_authenticated() {
+        let server = site(json!({"resync_minutes": 60})).await;
+        add(&server, MAC, "CP-8851-3PCC").await;
+        let settings = xml(&server, MAC, DEVICE).await;
+        assert_eq!(profile(&settings, "Auth_Resync-Reboot_1_"), "Yes");
+        assert_eq!(profile(&settings, "Resync_From_SIP"), "Yes");
+        assert!(within_jitter(&profile(&settings, "Resync_Periodic"), 60));
+        assert_eq!(profile(&settings, "Resync_Random_Delay"), "360");
+    }
+
+    /// `Upgrade_Rule` names the image (Cisco 8800 guide p.113, manualslib 1675453) and
+    /// `Custom_CA_Rule` the CA to install (FP 8851 l.177), in the bootstrap too so the phone
+    /// has it before it fetches its own file.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn upgrade_rule_names_the_image_and_the_site_ca_is_installed() {
+        let server = site(json!({"ca_certificate": SITE_CA})).await;
+        let image = json!({"firmware_file": "sip88xx.12-0-1MPP-1.loads", "firmware_version": "sip88xx.12-0-1MPP-1"});
+        server
+            .admin_api()
+            .patch_model_settings("CP-8851-3PCC", image)
+            .ok()
+            .await;
+        add(&server, MAC, "CP-8851-3PCC").await;
+        let settings = xml(&server, MAC, DEVICE).await;
+        assert_eq!(profile(&settings, "Upgrade_Enable"), "Yes");
+        assert_eq!(
+            profile(&settings, "Upgrade_Rule"),
+            format!("{BASE}firmware/sip88xx.12-0-1MPP-1.loads")
+        );
+        assert_eq!(
+            profile(&settings, "Custom_CA_Rule"),
+            format!("{BASE}site-ca.pem")
+        );
+        let bootstrap =
+            xmlflat::flatten(&server.phone_get("/8851-3PCC.xml", "").await.text()).unwrap();
+        assert_eq!(
+            profile(&bootstrap, "Custom_CA_Rule"),
+            format!("{BASE}site-ca.pem")
+        );
+    }
+
+    /// MPP phones show another language only with its dictionary: WZ wazo_cisco_sip/v12_0_7
+    /// writes `Language_Selection` with a `Dictionary_Server_Script` naming per-series,
+    /// per-firmware files (`de-DE_88xx-12.0.1.1000.xml`) that deskprov does not have, so no
+    /// locale is written at all (docs/vendors/cisco.md).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_locale_is_written_without_its_dictionary() {
+        let server = site(json!({"language": "de"})).await;
+        add(&server, MAC, "CP-8851-3PCC").await;
+        let settings = xml(&server, MAC, DEVICE).await;
+        for key in ["Locale", "Language_Selection", "Dictionary_Server_Script"] {
+            assert!(
+                !settings.contains_key(&format!("flat-profile/{key}")),
+                "{key}"
+            );
+        }
+    }
+}
