@@ -288,6 +288,31 @@ mod tests {
         );
     }
 
+    /// Every deskprov zone gets its offset in seconds and its DST rule by week; the one rule no
+    /// week expresses (Jerusalem: Thursday of week 4 at 26:00) gets none, so that phone keeps
+    /// standard time (docs/vendors/snom.md).
+    #[test]
+    fn every_zone_has_an_offset_and_a_dst_rule_by_week() {
+        for zone in crate::locale::TIME_ZONES {
+            let v = values(zone.name);
+            let expected = format!("{:+}", i32::from(zone.offset_minutes) * 60);
+            assert_eq!(v["utc_offset"], expected, "{}", zone.name);
+            let expressible = crate::locale::dst_changes(zone.posix)
+                .is_some_and(|(start, end)| start.hour < 24 && end.hour < 24);
+            assert_eq!(!v["dst"].is_null(), expressible, "{}", zone.name);
+            if let Some(dst) = v["dst"].as_str() {
+                let fields: Vec<&str> = dst.split(' ').collect();
+                assert_eq!(fields.len(), 5, "{}: {dst}", zone.name);
+                assert!(
+                    fields[1].len() == 8 && fields[3].len() == 8,
+                    "{}: {dst}",
+                    zone.name
+                );
+            }
+        }
+        assert!(values("Asia/Jerusalem")["dst"].is_null());
+    }
+
     #[test]
     fn every_language_has_an_ascii_name() {
         let settings = crate::settings::Settings::default();
