@@ -204,6 +204,8 @@ struct CommonContext<'a> {
     mac: Option<String>,
     mac_upper: Option<String>,
     model: Option<&'a str>,
+    /// The file the request's name refers to (`NameHints::file`).
+    file: Option<&'a str>,
     base_url: &'a str,
     provisioning_url: Option<&'a str>,
     sip: SipContext<'a>,
@@ -419,6 +421,7 @@ pub fn render_common(
         mac: request.hints.mac.map(Mac::to_hex),
         mac_upper: request.hints.mac.map(Mac::to_hex_upper),
         model: request.model.map(ModelId::as_str),
+        file: request.hints.file.as_deref(),
         base_url: request.base_url,
         provisioning_url: env.public_url,
         sip: sip(settings),

@@ -89,6 +89,9 @@ pub struct NameHints {
     pub model: Option<ModelId>,
     /// A MAC (Poly's master file `{mac}.cfg`, Yealink's `{mac}.boot`).
     pub mac: Option<Mac>,
+    /// A file the name refers to (the image in Snom's firmware settings file
+    /// `snom-firmware-{image}.xml`).
+    pub file: Option<String>,
 }
 
 /// Which of the vendor's files a request path names.

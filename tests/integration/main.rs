@@ -23,5 +23,6 @@ mod render_cache;
 mod security;
 mod storage;
 mod upgrade;
+mod vendor_keys;
 mod vendors;
 mod xmlflat;
