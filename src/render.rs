@@ -377,9 +377,25 @@ pub async fn common_file(
     vendor: &dyn Vendor,
     request: &CommonRequest<'_>,
 ) -> Result<Rendered, RenderFailure> {
-    let settings = app.store.settings().await?;
+    let settings = common_settings(app, vendor, request.model).await?;
     let templates = app.templates.current();
     render_common(&Env::of(app, &templates), vendor, request, &settings)
+}
+
+/// The site-wide settings, with the model's own on top when the request tells the model: a
+/// common file may name a model's firmware. No secret reaches a common file's context.
+async fn common_settings(
+    app: &App,
+    vendor: &dyn Vendor,
+    model: Option<&ModelId>,
+) -> Result<Settings, StoreError> {
+    let site = app.store.settings().await?;
+    let Some(row) = model.and_then(|m| models::find(vendor.id(), m.as_str())) else {
+        return Ok(site);
+    };
+    let layer = app.store.model_settings(row.model).await?;
+    let origin = crate::settings::Origin::Model(row.model.to_string());
+    Ok(crate::settings::Effective::resolve(&site, &[(origin, &layer)]).settings)
 }
 
 /// The device's own config, with its users' SIP credentials.

@@ -598,3 +598,31 @@ fn the_cli_uploads_firmware_and_replaces_and_resyncs_devices() {
     run(&["firmware", "remove", "66.86.0.15.rom"]);
     assert!(!run(&["firmware", "list"]).contains("66.86.0.15.rom"));
 }
+
+#[tokio::test]
+async fn a_common_file_asked_for_by_a_known_model_names_that_models_firmware() {
+    let server = TestServer::start().await;
+    let api = server.admin_api();
+    api.patch_model_settings(
+        "VVX400",
+        json!({"firmware_file": "3111-46157-002.sip.ld", "firmware_version": "6.4.6.2442"}),
+    )
+    .ok()
+    .await;
+    let ua = "FileTransport PolycomVVX-VVX_400-UA/6.4.0.1234";
+    let master = server.phone_get("/000000000000.cfg", ua).await;
+    assert_eq!(master.status, StatusCode::OK, "{}", master.text());
+    let keys = crate::xmlflat::flatten(&master.text()).unwrap();
+    // Poly's master file: APP_FILE_PATH names the application image (phones.md §1.2).
+    let path = &keys["APPLICATION@APP_FILE_PATH"];
+    assert!(path.ends_with("/firmware/3111-46157-002.sip.ld"), "{path}");
+    // Another model's phone asking for the same file does not get it.
+    let other = server
+        .phone_get(
+            "/000000000000.cfg",
+            "FileTransport PolycomVVX-VVX_500-UA/6.4.0.1234",
+        )
+        .await;
+    let keys = crate::xmlflat::flatten(&other.text()).unwrap();
+    assert_eq!(keys["APPLICATION@APP_FILE_PATH"], "sip.ld");
+}
