@@ -2,13 +2,14 @@
 //!
 //! A phone asks for `cfg{mac}` (legacy binary, which deskprov does not write), `cfg{mac}.xml`
 //! (its own config), `cfg{model}.xml`, then `cfg.xml` (common). Configs are `<gs_provision>`
-//! documents of numbered P-values. Desk accounts: account 1 is P271 (active), P47 (server),
-//! P35 (user), P36 (auth id), P34 (password), P3 (name), P270 (label); account N ≥ 2 uses the
-//! same suffixes under `P{N+2}xx`. DP75x accounts are P4060+n (user), P4090+n (auth id),
-//! P4120+n (password), P4180+n (name), P4595+n (active), P4150+n (profile), with n = account - 1,
-//! and P27080+n dedicates account n+1 to one handset; each handset's first line sits in an
-//! irregular table (see `DP_HANDSET_FIRST_LINE`). Sources: /tmp research of WZ and FusionPBX
-//! templates, summarised in ../shared/reference/phones.md §2.5.
+//! documents of numbered P-values. Each desk family numbers its accounts in its own table
+//! (`GXP16XX`, `GXP21XX`, `GRP26XX`): accounts 2-4 follow `P{N+2}xx`, but GXP21xx accounts 5/6
+//! sit at P17xx/P18xx and GRP26xx account 5 at P7xx. DP75x accounts are P4060+n (user),
+//! P4090+n (auth id), P4120+n (password), P4180+n (name), P4595+n (active), P4150+n (profile),
+//! with n = account - 1, and P27080+n dedicates account n+1 to one handset; each handset's
+//! first line sits in an irregular table (see `DP_HANDSET_FIRST_LINE`). Sources: FusionPBX
+//! templates `grandstream/{gxp16xx,gxp21xx,gxp2170,grp26xx,grp2615,grp2616,dp750}/{$mac}.xml`,
+//! WZ `wazo_grandstream/common/templates/base.tpl`; see docs/vendors/grandstream.md.
 //! User-Agent: `Grandstream Model HW GXP2135 SW 1.0.7.97 DevId 000b828aa872`.
 
 use serde_json::json;
@@ -17,6 +18,7 @@ use super::{
     FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, after_keyword, clean_firmware, mac_in,
 };
 use crate::domain::{Mac, ModelId};
+use crate::locale::Language;
 use crate::models::ModelRow;
 use crate::templates::Format;
 
@@ -30,33 +32,147 @@ const COMMON: &str = "grandstream/common.xml";
 /// The P-value of each DP75x handset's first line (handsets 1 to 5); not evenly spaced.
 const DP_HANDSET_FIRST_LINE: [u32; 5] = [4300, 4310, 4320, 4250, 21328];
 
+/// The P-values of one desk account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AccountKeys {
+    active: u32,
+    server: u32,
+    outbound_proxy: u32,
+    user: u32,
+    auth: u32,
+    password: u32,
+    name: u32,
+    label: u32,
+    /// The account's SIP transport (0 UDP, 1 TCP, 2 TLS); more than one where the sources
+    /// disagree (GRP26xx account 5).
+    transport: &'static [u32],
+    /// "Allow SIP Reset": 1 makes a SIP NOTIFY check-sync re-read the config.
+    sip_reset: u32,
+}
+
+/// Account 1, whose P-values predate the numbering of the others.
+const ACCOUNT_1: AccountKeys = AccountKeys {
+    active: 271,
+    server: 47,
+    outbound_proxy: 48,
+    user: 35,
+    auth: 36,
+    password: 34,
+    name: 3,
+    label: 270,
+    transport: &[130],
+    sip_reset: 26015,
+};
+
+/// Account `n` ≥ 2 whose general settings sit at `base` + 1 (active), 2 (server), 3 (outbound
+/// proxy), 4 (user), 5 (auth id), 6 (password), 7 (name) and 17 (label). "Allow SIP Reset" is
+/// P26{n-1}15 in every family (P26115 account 2 … P26515 account 6).
+const fn account(n: u32, base: u32, transport: &'static [u32]) -> AccountKeys {
+    AccountKeys {
+        active: base + 1,
+        server: base + 2,
+        outbound_proxy: base + 3,
+        user: base + 4,
+        auth: base + 5,
+        password: base + 6,
+        name: base + 7,
+        label: base + 17,
+        transport,
+        sip_reset: 26015 + (n - 1) * 100,
+    }
+}
+
+/// GXP16xx (FP `grandstream/gxp16xx/{$mac}.xml`: account 2 P401…P417, transport P448).
+static GXP16XX: [AccountKeys; 3] = [ACCOUNT_1, account(2, 400, &[448]), account(3, 500, &[548])];
+
+/// GXP21xx: accounts 5 and 6 ("GXP2160/2170 only") at P1701…P1717 and P1801…P1817, with
+/// transports P1748/P1848 (FP `grandstream/gxp21xx/{$mac}.xml` l.1676-1777,
+/// `grandstream/gxp2170/{$mac}.xml` for firmware 1.0.9.127, also P26415 there).
+static GXP21XX: [AccountKeys; 6] = [
+    ACCOUNT_1,
+    account(2, 400, &[448]),
+    account(3, 500, &[548]),
+    account(4, 600, &[648]),
+    account(5, 1700, &[1748]),
+    account(6, 1800, &[1848]),
+];
+
+/// GRP26xx: account 5 at P701…P717 (FP `grandstream/{grp26xx,grp2615,grp2616}/{$mac}.xml`).
+/// Its transport is P748 in FP grp26xx but P1748 in FP grp2615 and grp2616, which also move
+/// its SIP timers to P17xx: the sources disagree, so both are written. Account 6 (GRP2616 and
+/// the other six-account models) at P1801…P1817, transport P1848, P26515 (FP grp2616).
+static GRP26XX: [AccountKeys; 6] = [
+    ACCOUNT_1,
+    account(2, 400, &[448]),
+    account(3, 500, &[548]),
+    account(4, 600, &[648]),
+    account(5, 700, &[748, 1748]),
+    account(6, 1800, &[1848]),
+];
+
+/// The account table of each desk family; a model row names its family.
+static FAMILIES: &[(&str, &[AccountKeys])] = &[
+    ("GXP16xx", &GXP16XX),
+    ("GXP21xx", &GXP21XX),
+    ("GRP26xx", &GRP26XX),
+];
+
+/// The table of a desk phone whose model or family is not known.
+static DEFAULT_ACCOUNTS: &[AccountKeys] = &GXP21XX;
+
+/// Grandstream's display-language codes (P1362) for deskprov's languages: its own where they
+/// differ from ISO 639-1 (Czech `cz`, Swedish `se`). Danish, Norwegian and Finnish are not in
+/// its list (FP grp26xx "Display Language", gxp21xx l.~2750), so P1362 is not written for
+/// them and the phone keeps its own choice.
+const LANGUAGE_CODES: &[(&str, &str)] = &[
+    ("en", "en"),
+    ("de", "de"),
+    ("fr", "fr"),
+    ("es", "es"),
+    ("it", "it"),
+    ("nl", "nl"),
+    ("pt", "pt"),
+    ("pl", "pl"),
+    ("sv", "se"),
+    ("cs", "cz"),
+    ("tr", "tr"),
+    ("ru", "ru"),
+];
+
+/// P193 (check every N minutes) takes 60 to 86400 (FP grp26xx, gxp21xx).
+const RESYNC_MINUTES_MIN: u32 = 60;
+
+const GXP16: &str = "GXP16xx";
+const GXP21: &str = "GXP21xx";
+const GRP26: &str = "GRP26xx";
+
 /// SIP accounts per desk model and handsets per base, from Grandstream's data sheets.
 static MODELS: &[ModelRow] = &[
-    ModelRow::desk(VENDOR, "GXP1610", 1, DESK),
-    ModelRow::desk(VENDOR, "GXP1615", 1, DESK),
-    ModelRow::desk(VENDOR, "GXP1620", 2, DESK),
-    ModelRow::desk(VENDOR, "GXP1625", 2, DESK),
-    ModelRow::desk(VENDOR, "GXP1628", 2, DESK),
-    ModelRow::desk(VENDOR, "GXP1630", 3, DESK),
-    ModelRow::desk(VENDOR, "GXP2130", 3, DESK),
-    ModelRow::desk(VENDOR, "GXP2135", 4, DESK),
-    ModelRow::desk(VENDOR, "GXP2140", 4, DESK),
-    ModelRow::desk(VENDOR, "GXP2160", 6, DESK),
-    ModelRow::desk(VENDOR, "GXP2170", 6, DESK),
-    ModelRow::desk(VENDOR, "GRP2601", 2, DESK),
-    ModelRow::desk(VENDOR, "GRP2602", 4, DESK),
-    ModelRow::desk(VENDOR, "GRP2603", 6, DESK),
-    ModelRow::desk(VENDOR, "GRP2604", 6, DESK),
-    ModelRow::desk(VENDOR, "GRP2612", 2, DESK),
-    ModelRow::desk(VENDOR, "GRP2613", 3, DESK),
-    ModelRow::desk(VENDOR, "GRP2614", 4, DESK),
-    ModelRow::desk(VENDOR, "GRP2615", 5, DESK),
-    ModelRow::desk(VENDOR, "GRP2616", 6, DESK),
-    ModelRow::desk(VENDOR, "GRP2624", 4, DESK),
-    ModelRow::desk(VENDOR, "GRP2634", 4, DESK),
-    ModelRow::desk(VENDOR, "GRP2636", 6, DESK),
-    ModelRow::desk(VENDOR, "GRP2650", 6, DESK),
-    ModelRow::desk(VENDOR, "GRP2670", 6, DESK),
+    ModelRow::desk(VENDOR, "GXP1610", 1, DESK).family(GXP16),
+    ModelRow::desk(VENDOR, "GXP1615", 1, DESK).family(GXP16),
+    ModelRow::desk(VENDOR, "GXP1620", 2, DESK).family(GXP16),
+    ModelRow::desk(VENDOR, "GXP1625", 2, DESK).family(GXP16),
+    ModelRow::desk(VENDOR, "GXP1628", 2, DESK).family(GXP16),
+    ModelRow::desk(VENDOR, "GXP1630", 3, DESK).family(GXP16),
+    ModelRow::desk(VENDOR, "GXP2130", 3, DESK).family(GXP21),
+    ModelRow::desk(VENDOR, "GXP2135", 4, DESK).family(GXP21),
+    ModelRow::desk(VENDOR, "GXP2140", 4, DESK).family(GXP21),
+    ModelRow::desk(VENDOR, "GXP2160", 6, DESK).family(GXP21),
+    ModelRow::desk(VENDOR, "GXP2170", 6, DESK).family(GXP21),
+    ModelRow::desk(VENDOR, "GRP2601", 2, DESK).family(GRP26),
+    ModelRow::desk(VENDOR, "GRP2602", 4, DESK).family(GRP26),
+    ModelRow::desk(VENDOR, "GRP2603", 6, DESK).family(GRP26),
+    ModelRow::desk(VENDOR, "GRP2604", 6, DESK).family(GRP26),
+    ModelRow::desk(VENDOR, "GRP2612", 2, DESK).family(GRP26),
+    ModelRow::desk(VENDOR, "GRP2613", 3, DESK).family(GRP26),
+    ModelRow::desk(VENDOR, "GRP2614", 4, DESK).family(GRP26),
+    ModelRow::desk(VENDOR, "GRP2615", 5, DESK).family(GRP26),
+    ModelRow::desk(VENDOR, "GRP2616", 6, DESK).family(GRP26),
+    ModelRow::desk(VENDOR, "GRP2624", 4, DESK).family(GRP26),
+    ModelRow::desk(VENDOR, "GRP2634", 4, DESK).family(GRP26),
+    ModelRow::desk(VENDOR, "GRP2636", 6, DESK).family(GRP26),
+    ModelRow::desk(VENDOR, "GRP2650", 6, DESK).family(GRP26),
+    ModelRow::desk(VENDOR, "GRP2670", 6, DESK).family(GRP26),
     ModelRow::dect_base(VENDOR, "DP750", 5, DECT),
     ModelRow::dect_base(VENDOR, "DP752", 5, DECT),
 ];
@@ -154,26 +270,14 @@ impl Vendor for Grandstream {
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
         // The vendor's codes for UDP, TCP and TLS.
         let transport = facts.settings.sip_transport.pick(0, 1, 2);
-        // Each desk account's outbound proxy P-value, by account index (0 unused), for the
-        // template to look up: accounts are numbered in `line_values`, which stays as it is.
-        let lines = facts
-            .model
-            .map(ModelRow::lines)
-            .unwrap_or(crate::models::MAX_LINES_UNKNOWN_MODEL);
-        let outbound_proxy_keys: Vec<String> = (0..=lines).map(outbound_proxy_key).collect();
-        // P192 takes the firmware server without its scheme; P6767 says how to reach it.
-        let firmware = facts.settings.firmware_url.as_deref().and_then(|url| {
-            let (via, path) = match url.split_once("://") {
-                Some(("https", path)) => (2, path),
-                Some(("http", path)) => (1, path),
-                _ => return None,
-            };
-            Some(json!({ "path": path, "via": via }))
-        });
+        // Below P193's range the phone gets its minimum; otherwise the template takes the
+        // context's (jittered) `resync.minutes`.
+        let resync_floor =
+            (facts.settings.resync_minutes < RESYNC_MINUTES_MIN).then_some(RESYNC_MINUTES_MIN);
         json!({
             "transport": transport,
-            "outbound_proxy_keys": outbound_proxy_keys,
-            "firmware": firmware,
+            "language": facts.language.and_then(language_code),
+            "resync_floor_minutes": resync_floor,
         })
     }
 
@@ -181,23 +285,42 @@ impl Vendor for Grandstream {
         if model.is_some_and(ModelRow::is_dect) {
             return dect_line(index);
         }
-        let p = |suffix: u32| format!("P{}", (u32::from(index) + 2) * 100 + suffix);
-        if index == 1 {
-            json!({ "active": "P271", "server": "P47", "user": "P35", "auth": "P36", "password": "P34", "name": "P3", "label": "P270" })
-        } else {
-            json!({ "active": p(1), "server": p(2), "user": p(4), "auth": p(5), "password": p(6), "name": p(7), "label": p(17) })
-        }
+        desk_accounts(model)
+            .get(usize::from(index).wrapping_sub(1))
+            .map_or(serde_json::Value::Null, desk_line)
     }
 }
 
-/// A desk account's outbound proxy: P48 for account 1, `P{N+2}03` for account N ≥ 2, beside
-/// its server (P47, `P{N+2}02`); none for index 0.
-fn outbound_proxy_key(index: u16) -> String {
-    match index {
-        0 => String::new(),
-        1 => "P48".to_string(),
-        n => format!("P{}", (u32::from(n) + 2) * 100 + 3),
-    }
+/// Grandstream's code for `language`, if its list has the language.
+fn language_code(language: &Language) -> Option<&'static str> {
+    LANGUAGE_CODES
+        .iter()
+        .find(|(iso, _)| *iso == language.code)
+        .map(|(_, code)| *code)
+}
+
+/// The account table of a desk model's family.
+fn desk_accounts(model: Option<&ModelRow>) -> &'static [AccountKeys] {
+    model
+        .and_then(|row| row.family)
+        .and_then(|family| FAMILIES.iter().find(|(name, _)| *name == family))
+        .map_or(DEFAULT_ACCOUNTS, |(_, accounts)| accounts)
+}
+
+fn desk_line(keys: &AccountKeys) -> serde_json::Value {
+    let p = |value: u32| format!("P{value}");
+    json!({
+        "active": p(keys.active),
+        "server": p(keys.server),
+        "outbound_proxy": p(keys.outbound_proxy),
+        "user": p(keys.user),
+        "auth": p(keys.auth),
+        "password": p(keys.password),
+        "name": p(keys.name),
+        "label": p(keys.label),
+        "transport": keys.transport.iter().map(|t| p(*t)).collect::<Vec<_>>(),
+        "sip_reset": p(keys.sip_reset),
+    })
 }
 
 /// DP75x: account `index` dedicated to handset `index`, as that handset's first line.
@@ -214,7 +337,8 @@ fn dect_line(index: u16) -> serde_json::Value {
         "name": format!("P{}", 4180 + n),
         "active": format!("P{}", 4595 + n),
         "handset_mode": format!("P{}", 27080 + n),
-        "handset_name": format!("P{}", 27020 + index as u32),
+        // "HS1 … HS5 name": P27020 is handset 1 (FP grandstream/dp750/{$mac}.xml l.2211-2218).
+        "handset_name": format!("P{}", 27020 + n),
         "handset_line": handset_line,
     })
 }
@@ -223,38 +347,110 @@ fn dect_line(index: u16) -> serde_json::Value {
 mod tests {
     use super::*;
 
+    fn keys(model: &str, account: u16) -> serde_json::Value {
+        let row = crate::models::find("grandstream", model).unwrap();
+        Grandstream.line_values(account, Some(row))
+    }
+
     #[test]
-    fn outbound_proxy_keys_follow_the_server_keys() {
-        let row = crate::models::find("grandstream", "GXP2135");
-        let settings = crate::settings::Settings {
-            firmware_url: Some("https://fw.example.com/gs/".into()),
-            ..Default::default()
-        };
-        let values = Grandstream.template_values(&TemplateFacts::new(&settings, None, row));
-        let keys = values["outbound_proxy_keys"].as_array().unwrap();
-        assert_eq!(keys.len(), usize::from(row.unwrap().lines()) + 1);
-        for (index, key) in keys.iter().enumerate().skip(1) {
-            let server = Grandstream.line_values(index as u16, row)["server"]
-                .as_str()
-                .unwrap()[1..]
-                .parse::<u32>()
-                .unwrap();
-            assert_eq!(key.as_str().unwrap(), format!("P{}", server + 1), "{index}");
+    fn every_desk_row_names_a_family_whose_table_covers_its_accounts() {
+        for row in MODELS.iter().filter(|row| !row.is_dect()) {
+            let family = row
+                .family
+                .unwrap_or_else(|| panic!("{} has no family", row.model));
+            let (_, accounts) = FAMILIES
+                .iter()
+                .find(|(name, _)| *name == family)
+                .unwrap_or_else(|| panic!("{}: no table for {family}", row.model));
+            assert!(usize::from(row.lines()) <= accounts.len(), "{}", row.model);
+        }
+    }
+
+    #[test]
+    fn no_p_value_serves_two_accounts_of_a_family() {
+        for (family, accounts) in FAMILIES {
+            let mut seen = std::collections::BTreeSet::new();
+            for keys in *accounts {
+                let singles = [
+                    keys.active,
+                    keys.server,
+                    keys.outbound_proxy,
+                    keys.user,
+                    keys.auth,
+                    keys.password,
+                    keys.name,
+                    keys.label,
+                    keys.sip_reset,
+                ];
+                for p in singles.iter().chain(keys.transport) {
+                    assert!(seen.insert(*p), "{family}: P{p} twice");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn accounts_five_and_six_follow_their_family() {
+        // FP grandstream/gxp2170/{$mac}.xml: "Account 5 - GXP2160/2170 only" at P17xx.
+        assert_eq!(keys("GXP2170", 5)["server"], "P1702");
+        assert_eq!(keys("GXP2170", 5)["transport"], json!(["P1748"]));
+        assert_eq!(keys("GXP2170", 5)["sip_reset"], "P26415");
+        assert_eq!(keys("GXP2170", 6)["user"], "P1804");
+        assert_eq!(keys("GXP2170", 6)["transport"], json!(["P1848"]));
+        // FP grandstream/grp2616/{$mac}.xml: account 5 at P70x, account 6 at P18xx.
+        assert_eq!(keys("GRP2616", 5)["server"], "P702");
+        assert_eq!(keys("GRP2616", 5)["label"], "P717");
+        assert_eq!(keys("GRP2616", 5)["transport"], json!(["P748", "P1748"]));
+        assert_eq!(keys("GRP2616", 6)["server"], "P1802");
+        assert_eq!(keys("GRP2616", 6)["sip_reset"], "P26515");
+        assert_eq!(keys("GXP1630", 3)["transport"], json!(["P548"]));
+        assert_eq!(keys("GXP2135", 1)["transport"], json!(["P130"]));
+        assert_eq!(keys("GXP2135", 1)["sip_reset"], "P26015");
+        assert_eq!(keys("GXP2135", 2)["sip_reset"], "P26115");
+        // Past the family's table there is no account to write.
+        assert!(keys("GXP1630", 4).is_null());
+        assert!(Grandstream.line_values(7, None).is_null());
+        assert_eq!(Grandstream.line_values(6, None)["server"], "P1802");
+    }
+
+    #[test]
+    fn every_language_has_grandstreams_code_or_none() {
+        // FP grandstream/grp26xx/{$mac}.xml, "Display Language".
+        const GRANDSTREAM: &[&str] = &[
+            "ar", "cz", "de", "en", "es", "fr", "he", "hr", "hu", "it", "ja", "ko", "lv", "nl",
+            "pl", "pt", "ru", "sl", "se", "tr", "zh-tw", "zh",
+        ];
+        for language in crate::locale::LANGUAGES {
+            match language_code(language) {
+                Some(code) => assert!(GRANDSTREAM.contains(&code), "{}", language.code),
+                None => assert!(
+                    ["da", "nb", "fi"].contains(&language.code),
+                    "{}",
+                    language.code
+                ),
+            }
         }
         assert_eq!(
-            values["firmware"],
-            json!({"path": "fw.example.com/gs/", "via": 2})
+            language_code(crate::locale::language("cs").unwrap()),
+            Some("cz")
         );
-        let http = crate::settings::Settings {
-            firmware_url: Some("http://fw.example.com/gs".into()),
-            ..Default::default()
-        };
-        let values = Grandstream.template_values(&TemplateFacts::new(&http, None, None));
-        assert_eq!(values["firmware"]["via"], 1);
         assert_eq!(
-            values["outbound_proxy_keys"].as_array().unwrap().len(),
-            usize::from(crate::models::MAX_LINES_UNKNOWN_MODEL) + 1
+            language_code(crate::locale::language("sv").unwrap()),
+            Some("se")
         );
+    }
+
+    #[test]
+    fn resync_below_the_phones_minimum_is_raised_to_it() {
+        let values = |minutes: u32| {
+            let settings = crate::settings::Settings {
+                resync_minutes: minutes,
+                ..Default::default()
+            };
+            Grandstream.template_values(&TemplateFacts::new(&settings, None, None))
+        };
+        assert_eq!(values(5)["resync_floor_minutes"], 60);
+        assert!(values(60)["resync_floor_minutes"].is_null());
     }
 
     #[test]
@@ -314,6 +510,14 @@ mod tests {
             "P4250"
         );
         assert_eq!(Grandstream.line_values(5, Some(dp))["user"], "P4064");
+        assert_eq!(
+            Grandstream.line_values(1, Some(dp))["handset_name"],
+            "P27020"
+        );
+        assert_eq!(
+            Grandstream.line_values(5, Some(dp))["handset_name"],
+            "P27024"
+        );
     }
 
     fn models_dp750() -> &'static ModelRow {

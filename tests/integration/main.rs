@@ -13,6 +13,7 @@ mod cli_guards;
 mod field;
 mod fuzz_regressions;
 mod golden;
+mod grandstream;
 mod hotdesk;
 mod identification;
 mod limits;
