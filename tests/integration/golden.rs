@@ -108,7 +108,11 @@ const FILES: &[GoldenFile] = &[
         "grandstream/000b82aabbdd-dp750.xml",
         Some("000b82aabbdd"),
     ),
-    ("/7c2f80aabbcc.xml", "gigaset/7c2f80aabbcc-n870.xml", None),
+    (
+        "/7c2f80aabbcc.xml",
+        "gigaset/7c2f80aabbcc-n870.xml",
+        Some("7c2f80aabbcc"),
+    ),
     ("/F0V00X300000.cfg", "fanvil/F0V00X300000.cfg", None),
     (
         "/0c383eaabbcc.cfg",
