@@ -1,15 +1,20 @@
 //! Fanvil X-series desk phones.
 //!
 //! A phone fetches a model common file (`F0V00X300000.cfg`, `f0X4hw1.100.cfg`,
-//! `fanvil_x210_v2_hwv2_0.txt`; newer models have none) and its own `{mac}.cfg`, both in the
-//! `<sysConf>` XML format. Provisioning credentials: `<ap><DefaultUsername>`/`<DefaultPassword>`.
+//! `fanvil_x210_v2_hwv2_0.txt`; newer models have none) and its own `{mac}.cfg`. Current
+//! firmware reads the `<sysConf>` XML format; the X4, and the X3S/X5S/X6 on older firmware,
+//! read the older `<VOIP_CONFIG_FILE>` format, so the file's format follows the firmware the
+//! phone reported (`OLD_FORMAT`). Provisioning credentials: `<ap><DefaultUsername>` (sysConf),
+//! `<AUTOUPDATE_CONFIG_MODULE><Download_Username>` (old). Sources: WZ
+//! `wazo_fanvil/common/templates/{base,base-new}.tpl`, `wazo_fanvil/serie_x/entry.py`, FP
+//! `fanvil/{x4,x4u}/{$mac}.cfg`, TC `fanvil-X5.tmpl`; see docs/vendors/fanvil.md.
 //! User-Agent: `Fanvil X4 2.10.2.6887 0c383e07e16c`, `Fanvil X6U Pro 0.0.10 0c383e2cd782`.
 
 use serde_json::json;
 
 use super::{FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in};
 use crate::domain::{Mac, ModelId};
-use crate::locale::DstChange;
+use crate::locale::{DstChange, Language};
 use crate::models::ModelRow;
 use crate::templates::Format;
 
@@ -17,6 +22,7 @@ pub struct Fanvil;
 
 const VENDOR: &str = "fanvil";
 const DESK: &str = "fanvil/desk.xml";
+const OLD_FORMAT_DESK: &str = "fanvil/desk-old.xml";
 const COMMON: &str = "fanvil/common.xml";
 
 /// SIP lines per model from Fanvil's data sheets.
@@ -37,6 +43,45 @@ static MODELS: &[ModelRow] = &[
     ModelRow::desk(VENDOR, "X5U-V2", 16, DESK),
     ModelRow::desk(VENDOR, "X7", 20, DESK),
     ModelRow::desk(VENDOR, "X7C", 20, DESK),
+];
+
+/// Models that read the old `<VOIP_CONFIG_FILE>` format, with the newest firmware a peer
+/// provisions in it (a version prefix: `2.10.2` covers `2.10.2.6887`); newer firmware gets
+/// `<sysConf>`. `None`: every firmware. A phone that has not reported a firmware yet gets the
+/// old format. WZ `wazo_fanvil/serie_x/entry.py` `COMMON_FILES` with `X4.tpl`, `X3S.tpl`,
+/// `X5S.tpl`, `X6.tpl` (all `base.tpl`); FP `fanvil/x4/{$mac}.cfg` (old) and
+/// `fanvil/{x5s,x6}` (sysConf, "for newer firmware").
+const OLD_FORMAT: &[(&str, Option<&str>)] = &[
+    ("X4", None),
+    ("X3S", Some("2.10.2")),
+    ("X5S", Some("1.12.2")),
+    ("X6", Some("1.12.2")),
+];
+
+/// `<sysConf>` display languages (WZ `wazo_fanvil/common/common.py`
+/// `_NEW_SUPPORTED_LANGUAGES`: Czech is `cz`; no Swedish, Danish, Norwegian or Finnish).
+const SYSCONF_LANGUAGES: &[(&str, &str)] = &[
+    ("en", "en"),
+    ("de", "de"),
+    ("fr", "fr"),
+    ("es", "es"),
+    ("it", "it"),
+    ("nl", "nl"),
+    ("pt", "pt"),
+    ("pl", "pl"),
+    ("cs", "cz"),
+    ("tr", "tr"),
+    ("ru", "ru"),
+];
+
+/// The old format's numeric `<Language>` codes (WZ `wazo_fanvil/serie_x/entry.py` `_LOCALE`).
+const OLD_FORMAT_LANGUAGES: &[(&str, &str)] = &[
+    ("en", "0"),
+    ("de", "16"),
+    ("es", "10"),
+    ("fr", "4"),
+    ("it", "7"),
+    ("nl", "3"),
 ];
 
 impl Vendor for Fanvil {
@@ -78,7 +123,10 @@ impl Vendor for Fanvil {
         if is_common_name(file_name) {
             return Some(FileRequest::Common {
                 template: COMMON,
-                hints: NameHints::default(),
+                hints: NameHints {
+                    model: model_of_common_name(file_name),
+                    ..NameHints::default()
+                },
             });
         }
         let stem = file_name.strip_suffix(".cfg")?;
@@ -100,9 +148,27 @@ impl Vendor for Fanvil {
         DESK
     }
 
+    fn device_template(&self, model: Option<&ModelRow>, firmware: Option<&str>) -> &'static str {
+        if reads_old_format(model, firmware) {
+            OLD_FORMAT_DESK
+        } else {
+            model.map_or(DESK, |row| row.template)
+        }
+    }
+
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
-        // The vendor's codes for UDP, TCP and TLS.
-        let transport = facts.settings.sip_transport.pick(0, 1, 3);
+        let old_format = reads_old_format(facts.model, facts.firmware);
+        // The vendor's codes for UDP, TCP and TLS: TLS is 3 in `<sysConf>` (WZ common.py
+        // `_SIP_TRANSPORT`, FP x4u l.207-209) and 2 in the old format (FP fanvil/x4 l.337-339).
+        let transport = facts
+            .settings
+            .sip_transport
+            .pick(0, 1, if old_format { 2 } else { 3 });
+        let languages = if old_format {
+            OLD_FORMAT_LANGUAGES
+        } else {
+            SYSCONF_LANGUAGES
+        };
         let zone = facts.settings.time_zone();
         let dst = zone
             .and_then(|z| crate::locale::dst_changes(z.posix))
@@ -110,12 +176,48 @@ impl Vendor for Fanvil {
                 Some(json!({ "start": fanvil_dst_change(start)?, "end": fanvil_dst_change(end)? }))
             });
         json!({
+            "old_format": old_format,
             "transport": transport,
+            "language": facts.language.and_then(|l| language_code(languages, l)),
             // `TimeZone` counts quarter hours east of UTC: 4 is UTC+1, -20 UTC-5.
             "time_zone": zone.map(|z| z.offset_minutes / 15),
             "dst": dst,
+            "resync_hours": resync_hours(facts.settings.resync_minutes),
         })
     }
+}
+
+/// Whether a phone of `model` on `firmware` reads the old `<VOIP_CONFIG_FILE>` format.
+fn reads_old_format(model: Option<&ModelRow>, firmware: Option<&str>) -> bool {
+    let Some((_, newest)) = model.and_then(|row| OLD_FORMAT.iter().find(|(m, _)| *m == row.model))
+    else {
+        return false;
+    };
+    match (newest, firmware.and_then(version_numbers)) {
+        (None, _) | (_, None) => true,
+        (Some(newest), Some(reported)) => {
+            let newest = version_numbers(newest).unwrap_or_default();
+            reported.iter().take(newest.len()).le(newest.iter())
+        }
+    }
+}
+
+/// `2.10.2.6887` → [2, 10, 2, 6887]; none unless every part is a number.
+fn version_numbers(version: &str) -> Option<Vec<u32>> {
+    version.split('.').map(|part| part.parse().ok()).collect()
+}
+
+fn language_code(table: &[(&str, &'static str)], language: &Language) -> Option<&'static str> {
+    table
+        .iter()
+        .find(|(iso, _)| *iso == language.code)
+        .map(|(_, code)| *code)
+}
+
+/// The fetch interval in whole hours, the unit of `FlashInterval`/`Download_Interval` (TC
+/// `fanvil.macros` `upgrade_wait_hours`), at least one.
+fn resync_hours(minutes: u32) -> u32 {
+    minutes.div_ceil(60).max(1)
 }
 
 /// `DSTStart*`/`DSTEnd*`: month, week (5 the last), weekday (0 Sunday) and hour, as in the
@@ -148,6 +250,22 @@ fn is_common_name(name: &str) -> bool {
         .is_some_and(word)
 }
 
+/// The model a common file is named after, where it is one in the table: `f0X4hw1.100.cfg`
+/// is the X4's, `F0V00X5S0000.cfg` the X5S's (WZ `wazo_fanvil/serie_x/entry.py`
+/// `COMMON_FILES`).
+fn model_of_common_name(name: &str) -> Option<ModelId> {
+    let stem = name.strip_suffix(".cfg")?;
+    let model = match stem.strip_prefix("f0") {
+        Some(rest) => rest.split("hw").next()?,
+        // `F0000X600000.cfg` is the X6V2's, which has no row.
+        None => stem.strip_prefix("F0V00")?.trim_end_matches('0'),
+    };
+    let row = MODELS
+        .iter()
+        .find(|row| row.model.eq_ignore_ascii_case(model))?;
+    ModelId::parse(row.model).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +293,68 @@ mod tests {
         assert_eq!(values("America/St_Johns")["time_zone"], -14);
         assert!(values("Asia/Tokyo")["dst"].is_null());
         assert!(values("Asia/Jerusalem")["dst"].is_null());
+    }
+
+    fn row(model: &str) -> Option<&'static ModelRow> {
+        crate::models::find("fanvil", model)
+    }
+
+    #[test]
+    fn the_format_follows_model_and_firmware() {
+        // X4: the old format on every firmware (WZ X4.tpl with 2.14.0, FP fanvil/x4).
+        assert!(reads_old_format(row("X4"), Some("2.10.2.6887")));
+        assert!(reads_old_format(row("X4"), Some("2.14.0.7386")));
+        // X3S/X5S/X6: old up to the firmware the peers provision that way.
+        assert!(reads_old_format(row("X3S"), Some("2.10.2.6887")));
+        assert!(!reads_old_format(row("X3S"), Some("2.12.1")));
+        assert!(reads_old_format(row("X5S"), Some("1.12.2.3144")));
+        assert!(!reads_old_format(row("X5S"), Some("2.4.12")));
+        assert!(!reads_old_format(row("X6"), Some("1.12.3")));
+        // Before the phone reports a firmware, or with one that is not a version: old.
+        assert!(reads_old_format(row("X6"), None));
+        assert!(reads_old_format(row("X6"), Some("V2.x")));
+        // Everything else reads <sysConf>.
+        assert!(!reads_old_format(row("X4U"), None));
+        assert!(!reads_old_format(None, Some("2.10.2.6887")));
+        assert_eq!(Fanvil.device_template(row("X4"), None), OLD_FORMAT_DESK);
+        assert_eq!(Fanvil.device_template(row("X4U"), None), DESK);
+        assert_eq!(Fanvil.device_template(None, None), DESK);
+        let templates = crate::templates::Templates::load(None).unwrap();
+        assert!(templates.names().any(|name| name == OLD_FORMAT_DESK));
+    }
+
+    #[test]
+    fn common_names_tell_the_model() {
+        let model = |name: &str| model_of_common_name(name).map(|m| m.as_str().to_string());
+        assert_eq!(model("f0X4hw1.100.cfg").as_deref(), Some("X4"));
+        assert_eq!(model("f0X3shw1.100.cfg").as_deref(), Some("X3S"));
+        assert_eq!(model("F0V00X5S0000.cfg").as_deref(), Some("X5S"));
+        assert_eq!(model("F0V00X600000.cfg").as_deref(), Some("X6"));
+        assert_eq!(model("F0V00X300000.cfg"), None, "the X3 has no row");
+        assert_eq!(model("F0000X600000.cfg"), None, "the X6V2 has no row");
+        assert_eq!(model("fanvil_x210_v2_hwv2_0.txt"), None);
+    }
+
+    #[test]
+    fn languages_and_resync_interval() {
+        let values = |code: &str, model: Option<&'static ModelRow>| {
+            let settings = crate::settings::Settings::default();
+            let mut facts = TemplateFacts::new(&settings, None, model);
+            facts.language = crate::locale::language(code);
+            Fanvil.template_values(&facts)["language"].clone()
+        };
+        assert_eq!(values("cs", row("X4U")), "cz");
+        assert!(values("sv", row("X4U")).is_null());
+        assert_eq!(values("de", row("X4")), "16");
+        assert!(values("pl", row("X4")).is_null());
+        for language in crate::locale::LANGUAGES {
+            let code = values(language.code, row("X4U"));
+            assert!(code.is_null() || code.as_str().is_some_and(|c| c.len() <= 3));
+        }
+        assert_eq!(resync_hours(1), 1);
+        assert_eq!(resync_hours(60), 1);
+        assert_eq!(resync_hours(61), 2);
+        assert_eq!(resync_hours(120), 2);
     }
 
     #[test]

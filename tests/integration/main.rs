@@ -10,6 +10,7 @@ mod administration;
 mod binary;
 mod cli_admin;
 mod cli_guards;
+mod fanvil;
 mod field;
 mod fuzz_regressions;
 mod gigaset;
