@@ -156,6 +156,12 @@ impl Vendor for Fanvil {
         }
     }
 
+    // FusionPBX's event_notify reboots Fanvil phones with check-sync;reboot=true
+    // (shared/reference/phones.md §4, FP app/event_notify/index.lua).
+    fn reboot_event(&self) -> Option<&'static str> {
+        Some("check-sync;reboot=true")
+    }
+
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
         let old_format = reads_old_format(facts.model, facts.firmware);
         // The vendor's codes for UDP, TCP and TLS: TLS is 3 in `<sysConf>` (WZ common.py
@@ -373,6 +379,12 @@ mod tests {
             .parse_user_agent("Fanvil X5U-V2 2.12.16.17 0c383e557eb1")
             .unwrap();
         assert_eq!(v2.model.unwrap().as_str(), "X5U-V2");
+    }
+
+    #[test]
+    fn notify_events() {
+        assert_eq!(Fanvil.notify_event(), "check-sync");
+        assert_eq!(Fanvil.reboot_event(), Some("check-sync;reboot=true"));
     }
 
     #[test]

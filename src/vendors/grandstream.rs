@@ -122,7 +122,7 @@ static DEFAULT_ACCOUNTS: &[AccountKeys] = &GXP21XX;
 
 /// Grandstream's display-language codes (P1362) for deskprov's languages: its own where they
 /// differ from ISO 639-1 (Czech `cz`, Swedish `se`). Danish, Norwegian and Finnish are not in
-/// its list (FP grp26xx "Display Language", gxp21xx l.~2750), so P1362 is not written for
+/// its list (FP grp26xx and gxp21xx, "Maintenance/Language"), so P1362 is not written for
 /// them and the phone keeps its own choice.
 const LANGUAGE_CODES: &[(&str, &str)] = &[
     ("en", "en"),
@@ -265,6 +265,12 @@ impl Vendor for Grandstream {
 
     fn default_device_template(&self) -> &'static str {
         DESK
+    }
+
+    // FusionPBX's event_notify reboots Grandstream phones with check-sync;reboot=true
+    // (shared/reference/phones.md §4, FP app/event_notify/index.lua).
+    fn reboot_event(&self) -> Option<&'static str> {
+        Some("check-sync;reboot=true")
     }
 
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
@@ -518,6 +524,12 @@ mod tests {
             Grandstream.line_values(5, Some(dp))["handset_name"],
             "P27024"
         );
+    }
+
+    #[test]
+    fn notify_events() {
+        assert_eq!(Grandstream.notify_event(), "check-sync");
+        assert_eq!(Grandstream.reboot_event(), Some("check-sync;reboot=true"));
     }
 
     fn models_dp750() -> &'static ModelRow {

@@ -186,7 +186,7 @@ async fn periodic_check_and_firmware_follow_the_settings() {
     }
     let gxp = config(&server, "000b82000135").await;
     // "Firmware Upgrade Via. 2 - HTTPS" and "Firmware Server Path", a directory without its
-    // scheme (FP grp26xx P6767/P192, gxp21xx l.~2700).
+    // scheme (FP grp26xx P6767/P192, gxp21xx "Maintenance/Upgrade and Provisioning").
     assert_eq!(p(&gxp, "P6767").as_deref(), Some("2"));
     let base = p(&gxp, "P192").unwrap();
     assert!(
