@@ -4,6 +4,9 @@ use deskprov::identify::identify;
 
 use crate::helpers::fixtures;
 
+/// The kinds of source the file's header names.
+const SOURCES: &[&str] = &["WZ", "FP", "Gigaset", "Snom", "GH", "variant"];
+
 #[test]
 fn every_collected_user_agent_is_identified() {
     let table = std::fs::read_to_string(fixtures().join("user-agents.tsv")).unwrap();
@@ -11,12 +14,17 @@ fn every_collected_user_agent_is_identified() {
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .collect();
-    assert!(rows.len() >= 30, "only {} user agents", rows.len());
+    assert!(rows.len() >= 100, "only {} user agents", rows.len());
     for row in rows {
-        let fields: Vec<&str> = row.splitn(5, '\t').collect();
-        let [vendor, model, firmware, mac, user_agent] = fields[..] else {
+        let fields: Vec<&str> = row.splitn(6, '\t').collect();
+        let [vendor, model, firmware, mac, source, user_agent] = fields[..] else {
             panic!("malformed row: {row:?}")
         };
+        let kind = source.split_whitespace().next().unwrap_or_default();
+        assert!(
+            SOURCES.contains(&kind),
+            "source of {user_agent}: {source:?}"
+        );
         let expected = |s: &str| (s != "-").then(|| s.to_string());
         let id = identify(user_agent.as_bytes(), "");
         assert_eq!(id.vendor(), Some(vendor), "{user_agent}");
