@@ -48,6 +48,10 @@ pub struct DeviceView<'a> {
     /// admin or auto (filled in from the phone's request).
     #[schema(value_type = Option<String>)]
     model_source: Option<ModelSource>,
+    /// Whether the model table has the model: false for one the phone reported that deskprov
+    /// does not know (it gets its vendor's generic template) or of a vendor it does not
+    /// provision; `null` while the model is not known.
+    supported: Option<bool>,
     firmware: Option<&'a str>,
     label: Option<&'a str>,
     location: Option<&'a str>,
@@ -104,6 +108,7 @@ async fn view<'a>(app: &App, d: &'a DeviceRecord) -> Result<DeviceView<'a>, ApiE
         vendor: d.vendor.as_deref(),
         model: d.model.as_ref(),
         model_source: d.model_source,
+        supported: crate::models::is_supported(d.vendor.as_deref(), d.model.as_ref()),
         firmware: d.firmware.as_deref(),
         label: d.label.as_ref().map(Label::as_str),
         location: d.location.as_ref().map(Location::as_str),
