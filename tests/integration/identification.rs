@@ -50,6 +50,33 @@ fn every_collected_user_agent_is_identified() {
     }
 }
 
+/// Recognition must survive any input (the fuzz target `identify` drives it with arbitrary
+/// bytes): every cut of every collected User-Agent, at each character, is identified without a
+/// panic, and any MAC it yields is one.
+#[test]
+fn every_cut_of_a_collected_user_agent_is_survived() {
+    let table = std::fs::read_to_string(fixtures().join("user-agents.tsv")).unwrap();
+    let user_agents = table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.rsplit('\t').next());
+    let mut cuts = 0;
+    for user_agent in user_agents {
+        for (at, _) in user_agent.char_indices() {
+            for part in [&user_agent[..at], &user_agent[at..]] {
+                let id = identify(part.as_bytes(), "");
+                if let Some(mac) = id.requester_mac() {
+                    assert_eq!(mac.to_hex().len(), 12, "{part:?}");
+                }
+                cuts += 1;
+            }
+        }
+        let noisy = format!("\u{fffd}{user_agent}\0\u{fffd}");
+        identify(noisy.as_bytes(), "");
+    }
+    assert!(cuts > 10_000, "{cuts}");
+}
+
 #[test]
 fn file_names_identify_without_a_user_agent() {
     let cases = [
