@@ -127,6 +127,9 @@ pub struct ProvisioningConfig {
     pub claim_grace_secs: u64,
     /// How many seen-but-unregistered MACs are remembered; the longest unseen are dropped.
     pub max_unregistered: usize,
+    /// Firmware files served at `/firmware/<file>`: uploaded through the API or dropped in.
+    /// Default `<data_dir>/firmware`.
+    pub firmware_dir: Option<PathBuf>,
 }
 
 impl Default for ProvisioningConfig {
@@ -135,6 +138,7 @@ impl Default for ProvisioningConfig {
             claim_window_secs: 3600,
             claim_grace_secs: 300,
             max_unregistered: 1000,
+            firmware_dir: None,
         }
     }
 }
@@ -267,6 +271,9 @@ pub struct Limits {
     pub max_upload_bytes: usize,
     /// All uploads of one device together; the oldest files go first.
     pub max_uploads_per_device_bytes: usize,
+    /// A firmware file uploaded through `PUT /api/v1/firmware/{file}`; it is streamed to disk,
+    /// so this bounds the disk used, not memory.
+    pub max_firmware_bytes: u64,
     pub body_read_timeout_secs: u64,
     /// How long shutdown waits for open requests before closing them.
     pub shutdown_grace_secs: u64,
@@ -287,6 +294,7 @@ impl Default for Limits {
             max_import_bytes: 16 * 1024 * 1024,
             max_upload_bytes: 512 * 1024,
             max_uploads_per_device_bytes: 2 * 1024 * 1024,
+            max_firmware_bytes: 512 * 1024 * 1024,
             body_read_timeout_secs: 10,
             shutdown_grace_secs: 10,
             render_cache_bytes: 64 * 1024 * 1024,
@@ -447,6 +455,13 @@ impl Config {
         self.server.data_dir.join("db")
     }
 
+    pub fn firmware_dir(&self) -> PathBuf {
+        match &self.provisioning.firmware_dir {
+            Some(dir) => dir.clone(),
+            None => self.server.data_dir.join("firmware"),
+        }
+    }
+
     pub fn token_file(&self) -> PathBuf {
         self.server.data_dir.join("admin.token")
     }
@@ -468,12 +483,31 @@ fn validate_public_url(url: &str) -> Result<(), ConfigError> {
             "server.public_url {url:?}: must be an http(s) URL ending in '/', like https://prov.example.com:8443/"
         )));
     }
+    let authority = url
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split('/')
+        .next()
+        .unwrap_or("");
+    if authority.contains('@') {
+        return Err(ConfigError::Invalid(
+            "server.public_url: must not carry credentials (user:password@): it goes into common files anyone may fetch".into(),
+        ));
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_public_url_with_credentials_is_refused() {
+        assert!(validate_public_url("https://prov.example.com:8443/").is_ok());
+        let refused = validate_public_url("https://admin:pw@prov.example.com/").unwrap_err();
+        assert!(refused.to_string().contains("credentials"), "{refused}");
+    }
 
     #[test]
     fn file_overrides_defaults_and_typos_are_refused() {

@@ -139,6 +139,69 @@ impl DigestResponse {
     }
 }
 
+/// A Digest challenge another party sent us (a phone challenging our SIP NOTIFY).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    pub realm: String,
+    nonce: String,
+    opaque: Option<String>,
+    /// The challenger offers qop=auth (RFC 7616); otherwise RFC 2069.
+    qop_auth: bool,
+}
+
+impl Challenge {
+    /// `Digest realm="…", nonce="…"[, qop="auth"][, opaque="…"]`, with MD5 or no algorithm.
+    pub fn parse(header: &str) -> Option<Challenge> {
+        let rest = header.trim();
+        let (scheme, fields) = rest.split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("Digest") {
+            return None;
+        }
+        let fields = parse_fields(fields)?;
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        if get("algorithm").is_some_and(|a| !a.eq_ignore_ascii_case("MD5")) {
+            return None;
+        }
+        Some(Challenge {
+            realm: get("realm")?,
+            nonce: get("nonce")?,
+            opaque: get("opaque"),
+            qop_auth: get("qop").is_some_and(|q| q.split(',').any(|q| q.trim() == "auth")),
+        })
+    }
+
+    /// The `Authorization` value answering this challenge for `method` on `uri`.
+    pub fn answer(&self, method: &str, uri: &str, username: &str, password: &str) -> String {
+        let ha1 = md5_hex(&format!("{username}:{}:{password}", self.realm));
+        let ha2 = md5_hex(&format!("{method}:{uri}"));
+        let mut value = format!(
+            "Digest username=\"{username}\", realm=\"{}\", nonce=\"{}\", uri=\"{uri}\", algorithm=MD5",
+            self.realm, self.nonce
+        );
+        if self.qop_auth {
+            let cnonce = hex(Secret::generate(8).expose().as_bytes());
+            let response = md5_hex(&format!(
+                "{ha1}:{}:00000001:{cnonce}:auth:{ha2}",
+                self.nonce
+            ));
+            value +=
+                &format!(", qop=auth, nc=00000001, cnonce=\"{cnonce}\", response=\"{response}\"");
+        } else {
+            let response = md5_hex(&format!("{ha1}:{}:{ha2}", self.nonce));
+            value += &format!(", response=\"{response}\"");
+        }
+        if let Some(opaque) = &self.opaque {
+            value += &format!(", opaque=\"{opaque}\"");
+        }
+        value
+    }
+}
+
 /// `k="v", k2=v2` → pairs; `None` on malformed input. Bounded by the header size limit.
 fn parse_fields(text: &str) -> Option<Vec<(String, String)>> {
     let mut fields = Vec::new();

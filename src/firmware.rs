@@ -1,8 +1,456 @@
 //! Files deskprov serves to every phone besides configs: firmware images from the firmware
-//! directory, and the site's private CA certificate.
+//! directory, and the site's private CA certificate. None of them is secret, so they are
+//! served to any phone that passes the listener's source limits, like common files.
+//!
+//! Firmware is streamed from disk with a validator and byte ranges (RFC 9110 §14), so a phone
+//! that lost its connection resumes instead of starting over, and a large image is never
+//! whole in memory. Uploads stream to a temporary file that replaces the old one by rename
+//! only once complete, so a phone never fetches half an upload.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, UNIX_EPOCH};
+
+use base64::Engine;
+use bytes::Bytes;
+use http::header::{
+    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderMap,
+    HeaderValue, IF_NONE_MATCH, IF_RANGE, RANGE,
+};
+use http::{Response, StatusCode};
+use http_body_util::BodyExt;
+use serde::Serialize;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+
+use crate::domain::InvalidInput;
+use crate::respond::{self, Body, FileBody, HttpResponse};
+use crate::settings::Settings;
 
 /// Where firmware files are served, below the provisioning base URL.
 pub const URL_DIRECTORY: &str = "firmware/";
 /// The site CA (the `ca_certificate` setting) in PEM and in DER form.
 pub const CA_PEM_FILE: &str = "site-ca.pem";
 pub const CA_DER_FILE: &str = "site-ca.der";
+
+/// Most firmware files listed; a firmware directory holds a few dozen.
+const MAX_LISTED: usize = 1000;
+
+/// A file for every phone that a request path names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicFile {
+    Firmware(String),
+    CaPem,
+    CaDer,
+}
+
+impl PublicFile {
+    /// The file `path` names: `…/firmware/<file>`, `…/site-ca.pem`, `…/site-ca.der` (anywhere
+    /// below a prefix, as a `public_url` may put the server under one).
+    pub fn of_path(path: &str) -> Option<PublicFile> {
+        let (directory, name) = path.rsplit_once('/')?;
+        match name {
+            CA_PEM_FILE => Some(PublicFile::CaPem),
+            CA_DER_FILE => Some(PublicFile::CaDer),
+            _ if directory.ends_with("/firmware") => Some(PublicFile::Firmware(name.to_string())),
+            _ => None,
+        }
+    }
+}
+
+/// A firmware file name: letters, digits, `.`, `_`, `-`, not starting with `.` (so neither a
+/// path nor a hidden or temporary file).
+pub fn parse_name(field: &'static str, name: &str) -> Result<String, InvalidInput> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._-".contains(&b);
+    if name.is_empty() || name.len() > 128 || name.starts_with('.') || !name.bytes().all(allowed) {
+        return Err(InvalidInput::new(
+            field,
+            "must be a file name in the firmware directory: at most 128 letters, digits, '.', '_' or '-', not starting with '.'",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// Answers a GET or HEAD for a public file.
+pub async fn serve(
+    file: &PublicFile,
+    firmware_dir: &Path,
+    settings: &Settings,
+    headers: &HeaderMap,
+) -> HttpResponse {
+    match file {
+        PublicFile::CaPem | PublicFile::CaDer => ca_file(file, settings),
+        PublicFile::Firmware(name) => match parse_name("file", name) {
+            Ok(name) => firmware_file(&firmware_dir.join(name), headers).await,
+            Err(_) => not_found(),
+        },
+    }
+}
+
+fn ca_file(file: &PublicFile, settings: &Settings) -> HttpResponse {
+    let Some(pem) = settings.ca_certificate.as_deref() else {
+        return not_found();
+    };
+    let (body, content_type) = match file {
+        PublicFile::CaDer => (Bytes::from(pem_to_der(pem)), "application/pkix-cert"),
+        _ => (
+            Bytes::copy_from_slice(pem.as_bytes()),
+            "application/x-pem-file",
+        ),
+    };
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// The DER bytes of the stored PEM (validated when it was set).
+fn pem_to_der(pem: &str) -> Vec<u8> {
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap_or_default()
+}
+
+async fn firmware_file(path: &Path, headers: &HeaderMap) -> HttpResponse {
+    let Ok(mut file) = tokio::fs::File::open(path).await else {
+        return not_found();
+    };
+    let Ok(meta) = file.metadata().await else {
+        return not_found();
+    };
+    if !meta.is_file() {
+        return not_found();
+    }
+    let length = meta.len();
+    let etag = validator(&meta);
+    if headers
+        .get(IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+    {
+        return with_validator(respond::text(StatusCode::NOT_MODIFIED, ""), &etag);
+    }
+    let range = match requested_range(headers, &etag, length) {
+        Ok(range) => range,
+        Err(Unsatisfiable) => {
+            let mut r = respond::text(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable\n");
+            let total = HeaderValue::from_str(&format!("bytes */{length}")).expect("ASCII");
+            r.headers_mut().insert(CONTENT_RANGE, total);
+            return with_validator(r, &etag);
+        }
+    };
+    let (start, end) = range.unwrap_or((0, length.saturating_sub(1)));
+    let count = if length == 0 { 0 } else { end - start + 1 };
+    if start > 0 && file.seek(std::io::SeekFrom::Start(start)).await.is_err() {
+        return not_found();
+    }
+    let mut response = Response::new(Body::File(FileBody::new(file, count)));
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(count));
+    if range.is_some() {
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        let value = format!("bytes {start}-{end}/{length}");
+        let value = HeaderValue::from_str(&value).expect("ASCII");
+        response.headers_mut().insert(CONTENT_RANGE, value);
+    }
+    with_validator(response, &etag)
+}
+
+fn with_validator(mut response: HttpResponse, etag: &str) -> HttpResponse {
+    let headers = response.headers_mut();
+    headers.insert(ETAG, HeaderValue::from_str(etag).expect("ASCII"));
+    headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// A strong validator from the file's length and modification time: an upload replaces the
+/// file by rename, which changes both or at least the time.
+fn validator(meta: &std::fs::Metadata) -> String {
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    format!("\"fw-{:x}-{modified:x}\"", meta.len())
+}
+
+struct Unsatisfiable;
+
+/// The one byte range asked for, if any applies: `bytes=a-b`, `bytes=a-`, `bytes=-n`.
+/// A Range under an `If-Range` that no longer matches, a multi-range or a malformed one is
+/// ignored (the whole file is sent, RFC 9110 §14.2).
+fn requested_range(
+    headers: &HeaderMap,
+    etag: &str,
+    length: u64,
+) -> Result<Option<(u64, u64)>, Unsatisfiable> {
+    let Some(spec) = headers.get(RANGE).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    if headers
+        .get(IF_RANGE)
+        .is_some_and(|v| v.as_bytes() != etag.as_bytes())
+    {
+        return Ok(None);
+    }
+    let Some(spec) = spec.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if length == 0 {
+        return Ok(None);
+    }
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return Ok(None);
+    };
+    let number = |s: &str| s.trim().parse::<u64>().ok();
+    let range = match (first.trim().is_empty(), number(first), number(last)) {
+        (true, _, Some(suffix)) if suffix > 0 => (length.saturating_sub(suffix), length - 1),
+        (true, _, _) => return Err(Unsatisfiable),
+        (false, Some(start), None) if last.trim().is_empty() => (start, length - 1),
+        (false, Some(start), Some(end)) if start <= end => (start, end.min(length - 1)),
+        _ => return Ok(None),
+    };
+    if range.0 >= length {
+        return Err(Unsatisfiable);
+    }
+    Ok(Some(range))
+}
+
+fn not_found() -> HttpResponse {
+    respond::text(StatusCode::NOT_FOUND, "not found\n")
+}
+
+/// A file in the firmware directory, as the API lists it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FirmwareFile {
+    pub name: String,
+    pub bytes: u64,
+    /// Unix seconds.
+    pub modified_at: i64,
+    /// Where phones fetch it, below the provisioning base URL.
+    pub path: String,
+    /// SHA-256 of the content, hex; given for an upload just received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+impl FirmwareFile {
+    fn of(name: &str, meta: &std::fs::Metadata) -> FirmwareFile {
+        let modified_at = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs() as i64);
+        FirmwareFile {
+            name: name.to_string(),
+            bytes: meta.len(),
+            modified_at,
+            path: format!("/{URL_DIRECTORY}{name}"),
+            sha256: None,
+        }
+    }
+}
+
+/// The firmware directory's files, by name; none when it does not exist yet.
+pub async fn list(dir: &Path) -> std::io::Result<Vec<FirmwareFile>> {
+    let mut entries = match tokio::fs::read_dir(dir).await {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut files = Vec::new();
+    while let Some(entry) = entries.next_entry().await? {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(meta) = entry.metadata().await else {
+            continue;
+        };
+        if meta.is_file() && parse_name("file", &name).is_ok() {
+            files.push(FirmwareFile::of(&name, &meta));
+        }
+        if files.len() >= MAX_LISTED {
+            break;
+        }
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(files)
+}
+
+/// The file `name`, if it is in the directory.
+pub async fn find(dir: &Path, name: &str) -> std::io::Result<Option<FirmwareFile>> {
+    match tokio::fs::metadata(dir.join(name)).await {
+        Ok(meta) if meta.is_file() => Ok(Some(FirmwareFile::of(name, &meta))),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Why an upload was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("firmware file larger than {0} bytes (limits.max_firmware_bytes)")]
+    TooLarge(u64),
+    #[error("the upload stalled: no data for {0} seconds")]
+    Stalled(u64),
+    #[error("reading the upload: {0}")]
+    Broken(String),
+    #[error("writing the firmware directory: {0}")]
+    Disk(#[from] std::io::Error),
+}
+
+/// Streams `body` into `dir/name`, replacing a file of that name once the upload is complete.
+/// At most `limit` bytes; `idle` is how long the sender may pause between chunks.
+pub async fn receive<B>(
+    dir: &Path,
+    name: &str,
+    declared: Option<u64>,
+    body: B,
+    limit: u64,
+    idle: Duration,
+) -> Result<FirmwareFile, UploadError>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    if declared.is_some_and(|length| length > limit) {
+        return Err(UploadError::TooLarge(limit));
+    }
+    tokio::fs::create_dir_all(dir).await?;
+    let temporary = temporary_path(dir);
+    let outcome = write_upload(&temporary, body, limit, idle).await;
+    let digest = match outcome {
+        Ok(digest) => digest,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&temporary).await;
+            return Err(e);
+        }
+    };
+    let target = dir.join(name);
+    if let Err(e) = tokio::fs::rename(&temporary, &target).await {
+        let _ = tokio::fs::remove_file(&temporary).await;
+        return Err(e.into());
+    }
+    let meta = tokio::fs::metadata(&target).await?;
+    let mut file = FirmwareFile::of(name, &meta);
+    file.sha256 = Some(digest);
+    Ok(file)
+}
+
+/// A hidden name in the same directory, so the final rename is atomic and listings skip it.
+fn temporary_path(dir: &Path) -> PathBuf {
+    let suffix: u64 = rand::random();
+    dir.join(format!(".upload-{suffix:016x}"))
+}
+
+/// Writes the body to `path`, synced; the SHA-256 of what was written.
+async fn write_upload<B>(
+    path: &Path,
+    body: B,
+    limit: u64,
+    idle: Duration,
+) -> Result<String, UploadError>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .await?;
+    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut written = 0u64;
+    let mut body = std::pin::pin!(body);
+    loop {
+        let frame = match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => return Err(UploadError::Stalled(idle.as_secs())),
+            Ok(None) => break,
+            Ok(Some(Err(e))) => return Err(UploadError::Broken(e.to_string())),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        written += data.len() as u64;
+        if written > limit {
+            return Err(UploadError::TooLarge(limit));
+        }
+        digest.update(&data);
+        file.write_all(&data).await?;
+    }
+    file.sync_all().await?;
+    let hex: String = digest
+        .finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(hex)
+}
+
+/// Removes `name`; false when there was none.
+pub async fn remove(dir: &Path, name: &str) -> std::io::Result<bool> {
+    match tokio::fs::remove_file(dir.join(name)).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(spec: &str, if_range: Option<&str>, length: u64) -> Result<Option<(u64, u64)>, ()> {
+        let mut headers = HeaderMap::new();
+        headers.insert(RANGE, HeaderValue::from_str(spec).unwrap());
+        if let Some(tag) = if_range {
+            headers.insert(IF_RANGE, HeaderValue::from_str(tag).unwrap());
+        }
+        requested_range(&headers, "\"v1\"", length).map_err(|_| ())
+    }
+
+    #[test]
+    fn byte_ranges_follow_rfc_9110() {
+        assert_eq!(range("bytes=0-99", None, 1000), Ok(Some((0, 99))));
+        assert_eq!(range("bytes=500-", None, 1000), Ok(Some((500, 999))));
+        assert_eq!(range("bytes=-100", None, 1000), Ok(Some((900, 999))));
+        assert_eq!(range("bytes=900-5000", None, 1000), Ok(Some((900, 999))));
+        assert_eq!(range("bytes=-5000", None, 1000), Ok(Some((0, 999))));
+        assert_eq!(range("bytes=1000-", None, 1000), Err(()));
+        assert_eq!(range("bytes=-0", None, 1000), Err(()));
+        // Ignored: the whole file is sent.
+        assert_eq!(range("bytes=0-1,5-6", None, 1000), Ok(None));
+        assert_eq!(range("items=0-1", None, 1000), Ok(None));
+        assert_eq!(range("bytes=9-3", None, 1000), Ok(None));
+        assert_eq!(range("bytes=0-99", Some("\"v0\""), 1000), Ok(None));
+        assert_eq!(range("bytes=0-99", Some("\"v1\""), 1000), Ok(Some((0, 99))));
+    }
+
+    #[test]
+    fn public_paths() {
+        let fw = |n: &str| Some(PublicFile::Firmware(n.to_string()));
+        assert_eq!(
+            PublicFile::of_path("/firmware/66.86.0.15.rom"),
+            fw("66.86.0.15.rom")
+        );
+        assert_eq!(PublicFile::of_path("/prov/firmware/x.bin"), fw("x.bin"));
+        assert_eq!(PublicFile::of_path("/site-ca.pem"), Some(PublicFile::CaPem));
+        assert_eq!(
+            PublicFile::of_path("/prov/site-ca.der"),
+            Some(PublicFile::CaDer)
+        );
+        assert_eq!(PublicFile::of_path("/y000000000066.cfg"), None);
+        assert_eq!(PublicFile::of_path("/notfirmware/x.bin"), None);
+        for bad in ["", ".upload-1", "../x", "a/b", "a b"] {
+            assert!(parse_name("file", bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -24,6 +24,7 @@ pub mod local;
 pub mod locale;
 pub mod model;
 pub mod models;
+pub mod notify;
 pub mod ops;
 pub mod provision;
 pub mod render;

@@ -60,6 +60,14 @@ where
         return response;
     }
     let path = request.uri().path().to_string();
+    if let Some(file) = crate::firmware::PublicFile::of_path(&path) {
+        let mut response = public_file(&app, &request, &file).await;
+        debug!(%method, path, status = response.status().as_u16(), peer = %peer.address, "phone request");
+        if method == Method::HEAD {
+            *response.body_mut() = Default::default();
+        }
+        return response;
+    }
     let result = if method == Method::PUT {
         Box::pin(receive_upload(&app, request, peer)).await
     } else {
@@ -81,6 +89,26 @@ where
         *response.body_mut() = Default::default();
     }
     response
+}
+
+/// Firmware and the site CA: the same for every phone, secret to none.
+async fn public_file<B>(
+    app: &App,
+    request: &Request<B>,
+    file: &crate::firmware::PublicFile,
+) -> HttpResponse {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return method_not_allowed();
+    }
+    let settings = match app.store.settings().await {
+        Ok(settings) => settings,
+        Err(e) => {
+            error!(error = %e, "reading settings failed");
+            return respond::text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable\n");
+        }
+    };
+    let dir = app.config.firmware_dir();
+    crate::firmware::serve(file, &dir, &settings, request.headers()).await
 }
 
 async fn respond_to<B>(

@@ -52,6 +52,8 @@ pub struct Env<'a> {
     pub templates: &'a Templates,
     pub public_url: Option<&'a str>,
     pub sip_notify: bool,
+    /// The UDP port deskprov sends NOTIFYs to: configs that fix the phone's SIP port use it.
+    pub sip_notify_port: u16,
     pub now: i64,
 }
 
@@ -61,6 +63,7 @@ impl<'a> Env<'a> {
             templates,
             public_url: app.config.server.public_url.as_deref(),
             sip_notify: app.config.hotdesk.sip_notify,
+            sip_notify_port: app.config.hotdesk.sip_notify_port,
             now: app.clock.now(),
         }
     }
@@ -80,12 +83,22 @@ impl DeviceInputs {
         vendor: &dyn Vendor,
         device: &DeviceRecord,
     ) -> Result<DeviceInputs, StoreError> {
-        let settings = crate::settings::of_device(app.store.reads(), device).await?;
+        DeviceInputs::load_from(&app.store, vendor, device, app.clock.now()).await
+    }
+
+    /// The same from a store alone (a task that outlives the request holds a clone of it).
+    pub async fn load_from(
+        store: &crate::store::Store,
+        vendor: &dyn Vendor,
+        device: &DeviceRecord,
+        now: i64,
+    ) -> Result<DeviceInputs, StoreError> {
+        let settings = crate::settings::of_device(store.reads(), device).await?;
         let hotdesk = device.hotdesk && vendor.hotdesk(model_row(vendor, device)).is_some();
         let mut users = BTreeMap::new();
-        for (line, extension) in line_users(device, &settings, hotdesk, app.clock.now()) {
+        for (line, extension) in line_users(device, &settings, hotdesk, now) {
             // A locked user's account leaves their phones at the next fetch.
-            if let Some(user) = app.store.user(&extension).await?.filter(|u| !u.locked) {
+            if let Some(user) = store.user(&extension).await?.filter(|u| !u.locked) {
                 users.insert(line, user);
             }
         }
@@ -191,6 +204,8 @@ struct CommonContext<'a> {
     mac: Option<String>,
     mac_upper: Option<String>,
     model: Option<&'a str>,
+    /// The file the request's name refers to (`NameHints::file`).
+    file: Option<&'a str>,
     base_url: &'a str,
     provisioning_url: Option<&'a str>,
     sip: SipContext<'a>,
@@ -198,6 +213,7 @@ struct CommonContext<'a> {
     site: SiteContext<'a>,
     /// deskprov sends SIP NOTIFY check-sync itself, so phones must accept it from us.
     sip_notify: bool,
+    sip_notify_port: u16,
     vendor: serde_json::Value,
 }
 
@@ -248,6 +264,8 @@ struct DeviceContext<'a> {
     vacant_lines: Vec<VacantLine>,
     /// Present on hot-desk phones whose vendor has a login screen.
     hotdesk: Option<HotdeskContext>,
+    /// The UDP port deskprov sends NOTIFYs to: configs that fix the phone's SIP port use it.
+    sip_notify_port: u16,
     vendor: serde_json::Value,
 }
 
@@ -359,9 +377,25 @@ pub async fn common_file(
     vendor: &dyn Vendor,
     request: &CommonRequest<'_>,
 ) -> Result<Rendered, RenderFailure> {
-    let settings = app.store.settings().await?;
+    let settings = common_settings(app, vendor, request.model).await?;
     let templates = app.templates.current();
     render_common(&Env::of(app, &templates), vendor, request, &settings)
+}
+
+/// The site-wide settings, with the model's own on top when the request tells the model: a
+/// common file may name a model's firmware. No secret reaches a common file's context.
+async fn common_settings(
+    app: &App,
+    vendor: &dyn Vendor,
+    model: Option<&ModelId>,
+) -> Result<Settings, StoreError> {
+    let site = app.store.settings().await?;
+    let Some(row) = model.and_then(|m| models::find(vendor.id(), m.as_str())) else {
+        return Ok(site);
+    };
+    let layer = app.store.model_settings(row.model).await?;
+    let origin = crate::settings::Origin::Model(row.model.to_string());
+    Ok(crate::settings::Effective::resolve(&site, &[(origin, &layer)]).settings)
 }
 
 /// The device's own config, with its users' SIP credentials.
@@ -403,11 +437,18 @@ pub fn render_common(
         mac: request.hints.mac.map(Mac::to_hex),
         mac_upper: request.hints.mac.map(Mac::to_hex_upper),
         model: request.model.map(ModelId::as_str),
+        file: request.hints.file.as_deref(),
         base_url: request.base_url,
         provisioning_url: env.public_url,
         sip: sip(settings),
-        site: site(settings, facts.language, request.base_url, request.hints.mac),
+        site: site(
+            settings,
+            facts.language,
+            request.base_url,
+            request.hints.mac,
+        ),
         sip_notify: env.sip_notify,
+        sip_notify_port: env.sip_notify_port,
         vendor: vendor.template_values(&facts),
     };
     let text = env.templates.render(request.template, &context)?;
@@ -482,6 +523,7 @@ pub fn render_device(
         lines,
         vacant_lines,
         hotdesk,
+        sip_notify_port: env.sip_notify_port,
         vendor: vendor.template_values(&facts),
     };
     let template = vendor.device_template(row, device.firmware.as_deref());
@@ -589,6 +631,7 @@ mod tests {
             templates: &templates,
             public_url: None,
             sip_notify: false,
+            sip_notify_port: 5060,
             now: 1_000,
         };
         let mac = Mac::parse("001565aabbcc").unwrap();

@@ -117,12 +117,10 @@ impl RenderCache {
         request: &CommonRequest<'_>,
     ) -> Result<Arc<Rendered>, RenderFailure> {
         let key = Key::Common(format!(
-            "{}\0{}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{}",
+            "{}\0{}\0{:?}\0{:?}\0{:?}\0{}",
             vendor.id(),
             request.template,
-            request.hints.family,
-            request.hints.model,
-            request.hints.mac,
+            request.hints,
             request.model,
             request.firmware,
             request.base_url

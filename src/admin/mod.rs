@@ -9,6 +9,7 @@
 mod csv_io;
 mod devices;
 pub mod endpoint;
+mod firmware;
 pub mod openapi;
 mod paging;
 mod profiles;
@@ -29,6 +30,7 @@ use serde::de::DeserializeOwned;
 use crate::app::App;
 use crate::audit::{self, Event, Kind};
 use crate::error::ApiError;
+use crate::notify::Action;
 use crate::ops::Actor;
 use crate::respond::{self, HttpResponse};
 use endpoint::{Audit, Auth, Endpoint};
@@ -69,6 +71,10 @@ where
         Auth::AdminToken => token::authenticate(app, &parts.headers, address).await?,
     };
     let endpoint = parsed?;
+    if let Endpoint::UploadFirmware { file } = &endpoint {
+        let actor = Actor::token(name, address);
+        return firmware::upload(app, &actor, file, &parts.headers, body).await;
+    }
     let def = endpoint.def();
     let limit = endpoint::body_limit(app, def);
     let timeout = app.config.limits.body_read_timeout();
@@ -123,6 +129,15 @@ async fn dispatch(
         E::AssignLine { mac, line } => devices::assign(app, by, mac, &line, parse(body)?).await,
         E::UnassignLine { mac, line } => devices::unassign(app, by, mac, &line).await,
         E::ResetClaim { mac } => devices::reset_claim(app, by, mac).await,
+        E::ResyncDevice { mac } => devices::tell_one(app, by, mac, Action::Resync).await,
+        E::RebootDevice { mac } => devices::tell_one(app, by, mac, Action::Reboot).await,
+        E::ResyncDevices => devices::tell_many(app, by, parse(body)?, Action::Resync).await,
+        E::RebootDevices => devices::tell_many(app, by, parse(body)?, Action::Reboot).await,
+        E::ReplaceDevice { mac } => devices::replace(app, by, mac, parse(body)?).await,
+        E::ListFirmware => firmware::list(app).await,
+        E::DeleteFirmware { file } => firmware::remove(app, by, &file).await,
+        // Streamed by `answer` before bodies are read.
+        E::UploadFirmware { .. } => Err(ApiError::Internal("firmware upload not streamed".into())),
         E::Credentials { mac } => devices::credentials(app, mac).await,
         E::LogoutDevice { mac } => {
             let line = only(query, "line")?;

@@ -122,6 +122,10 @@ fn request_body(body: Body, components: &mut Components) -> Option<Value> {
         Body::None => None,
         Body::Json(schema) | Body::BulkJson(schema) => Some(json_body(schema(components), true)),
         Body::OptionalJson(schema) => Some(json_body(schema(components), false)),
+        Body::Firmware => Some(json!({
+            "required": true,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        })),
         Body::Csv => Some(json!({
             "required": true,
             "content": {"text/csv": {"schema": {"type": "string", "description": "A header row naming the columns (GET /export/{subject} writes them), then one row per record; - clears a cell's field."}}},

@@ -212,12 +212,34 @@ pub struct Deleted {
     pub deleted: Mac,
 }
 
-/// MACs of devices to delete.
+/// MACs of devices to act on.
 #[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MacList {
     #[schema(value_type = Vec<Mac>, min_items = 1, max_items = 10000)]
     pub macs: Vec<String>,
+}
+
+/// What a phone answered a resync or reboot NOTIFY.
+#[derive(Serialize, ToSchema)]
+pub struct NotifyResult {
+    pub mac: Mac,
+    pub action: crate::notify::Action,
+    /// accepted, accepted_with_credentials (the phone challenged the NOTIFY and took the
+    /// answer made with line 1's credentials), refused, no_answer, never_seen (no address
+    /// known yet), unsupported (the vendor has no such NOTIFY), send_failed.
+    pub outcome: crate::notify::Outcome,
+}
+
+/// The phone that takes a dead one's place.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Replacement {
+    #[schema(value_type = Mac)]
+    pub new_mac: String,
+    /// Its model, when it differs from the old one's (otherwise kept, or filled in at its
+    /// first request).
+    pub model: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -97,6 +97,9 @@ pub enum Command {
     /// Create, list and revoke admin API tokens.
     #[command(subcommand)]
     Tokens(TokenCommand),
+    /// Upload, list and remove the firmware files phones upgrade from.
+    #[command(subcommand)]
+    Firmware(FirmwareCommand),
     /// Show the audit trail: admin changes and security events, newest first.
     Audit(AuditFilter),
     /// Show and lift bans on sources that swept MACs.
@@ -170,6 +173,22 @@ pub enum ModelCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum FirmwareCommand {
+    /// The files of the firmware directory, served to phones at /firmware/NAME.
+    List,
+    /// Upload FILE (as NAME, by default its file name); a file of that name is replaced once
+    /// the upload is complete. Point a model or profile at it with firmware_file=NAME.
+    Upload {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    Remove {
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum TemplateCommand {
     /// The templates the running server uses, shipped or overridden.
     List,
@@ -202,6 +221,9 @@ pub struct DeviceFilter {
     /// Location containing this text.
     #[arg(long)]
     pub location: Option<String>,
+    /// Only devices that report another firmware than their firmware_version.
+    #[arg(long)]
+    pub firmware_outdated: bool,
 }
 
 /// What a new device is given, for `add` and `add-many`.
@@ -305,6 +327,28 @@ pub enum DeviceCommand {
     Unassign {
         mac: String,
         line: u16,
+    },
+    /// Tell phones to fetch their config now (SIP NOTIFY); prints what each phone answered.
+    Resync {
+        #[arg(required = true)]
+        macs: Vec<String>,
+    },
+    /// Tell phones to reboot now (SIP NOTIFY).
+    Reboot {
+        #[arg(required = true)]
+        macs: Vec<String>,
+        /// Reboot several phones without asking.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Move everything set on a dead phone (lines, settings, profile, label, location,
+    /// hot-desk, firmware target) to its replacement NEW, and revoke the old one's credentials.
+    Replace {
+        old: String,
+        new: String,
+        /// The new phone's model, when it is another than the old one's.
+        #[arg(long)]
+        model: Option<String>,
     },
     /// Open a new claim window and replace the device's provisioning password.
     ResetClaim {

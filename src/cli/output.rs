@@ -23,6 +23,9 @@ pub enum Shape {
     Profiles,
     Templates,
     Imports,
+    /// What phones answered a resync or reboot.
+    Notified,
+    Firmware,
     /// A device's effective settings: one row per setting with its origin.
     Settings,
 }
@@ -109,6 +112,8 @@ fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<()> 
         Shape::Audit => &["at", "kind", "actor", "source", "subject", "detail"],
         Shape::Profiles => &["name", "description", "devices", "settings"],
         Shape::Templates => &["name", "format", "origin"],
+        Shape::Notified => &["mac", "action", "outcome"],
+        Shape::Firmware => &["name", "bytes", "modified_at", "path", "sha256"],
         Shape::Imports => &[
             "id",
             "subject",
@@ -121,15 +126,13 @@ fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<()> 
             "unchanged",
         ],
     };
-    let rows: Vec<Vec<String>> = value
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .map(|item| columns.iter().map(|c| cell(item.get(*c))).collect())
-                .collect()
-        })
-        .unwrap_or_default();
+    let row = |item: &Value| columns.iter().map(|c| cell(item.get(*c))).collect();
+    // One object (a single phone's answer) is a table of one row.
+    let rows: Vec<Vec<String>> = match value {
+        Value::Array(items) => items.iter().map(row).collect(),
+        Value::Object(_) => vec![row(value)],
+        _ => Vec::new(),
+    };
     table(out, columns, &rows)
 }
 

@@ -10,7 +10,6 @@
 //! - [`notify`]: SIP NOTIFY check-sync to make a phone reload.
 
 pub mod hashing;
-pub mod notify;
 pub mod phone;
 pub mod screens;
 
@@ -38,7 +37,7 @@ pub fn spawn_sweeper(app: Arc<App>) -> tokio::task::JoinHandle<()> {
         loop {
             ticks.tick().await;
             match crate::ops::sessions::sweep_expired(&app, app.clock.now()).await {
-                Ok(devices) => devices.iter().for_each(|d| notify::reload(&app, d)),
+                Ok(devices) => devices.iter().for_each(|d| crate::notify::reload(&app, d)),
                 Err(e) => tracing::error!(error = %e, "logging out expired hot-desk logins failed"),
             }
         }

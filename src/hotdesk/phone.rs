@@ -11,13 +11,13 @@ use http::{Method, Request, StatusCode};
 use percent_encoding::percent_decode_str;
 
 use super::HotdeskError;
-use super::notify;
 use super::screens::{self, EXTENSION, Field, NEW_PIN, NEW_PIN_AGAIN, OLD_PIN, PIN, Screen};
 use crate::app::App;
 use crate::audit::{Event, Kind};
 use crate::domain::{Extension, Pin};
 use crate::identify::identify;
 use crate::model::DeviceRecord;
+use crate::notify;
 use crate::ops::guard::{self, Blocked, Failure};
 use crate::ops::{Actor, sessions};
 use crate::provision::Peer;

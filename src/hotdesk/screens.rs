@@ -67,7 +67,7 @@ pub enum Screen {
 struct FieldContext {
     label: &'static str,
     /// The query parameter name; on one-field browsers it carries earlier values in front
-    /// (`ext=1001&pin`), the way Snom's QueryStringParam allows.
+    /// (`ext=1001&pin`), which Snom puts in front of its input token.
     param: String,
     secret: bool,
 }

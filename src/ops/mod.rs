@@ -11,6 +11,7 @@ pub mod audit;
 pub mod bans;
 pub mod devices;
 mod error;
+pub mod firmware;
 pub mod guard;
 pub mod import;
 pub mod phone;

@@ -525,7 +525,7 @@ pub async fn bulk(
 pub async fn logout(app: &App, by: &Actor, extension: &Extension) -> Result<UserRecord, OpError> {
     existing(app.store.reads(), extension).await?;
     match sessions::log_out_user(app, by, extension, "logged out by an admin").await? {
-        Some(device) => crate::hotdesk::notify::reload(app, &device),
+        Some(device) => crate::notify::reload(app, &device),
         None => {
             return Err(OpError::conflict(format!(
                 "{extension} is not logged in at any hot-desk phone"

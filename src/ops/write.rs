@@ -72,6 +72,8 @@ impl<'a> WriteTx<'a> {
     }
 
     /// A phone whose config changed, told to fetch it (SIP NOTIFY) once the change commits.
+    /// Give the record as the phone has it now (before the change): the NOTIFY goes to its
+    /// address, and a challenge is answered with the account on its line 1 until then.
     pub fn reload(&mut self, device: DeviceRecord) {
         self.reload.entry(device.mac).or_insert(device);
     }
@@ -92,9 +94,7 @@ impl<'a> WriteTx<'a> {
         writer.flush().await?;
         drop(writer);
         events.iter().for_each(Event::log);
-        reload
-            .values()
-            .for_each(|d| crate::hotdesk::notify::reload(app, d));
+        reload.values().for_each(|d| crate::notify::reload(app, d));
         Ok(())
     }
 }

@@ -91,6 +91,43 @@ pub async fn effective_for(
     Ok(Effective::resolve(&default, &layers))
 }
 
+/// Every layer at once (site settings, all profiles, all model settings), to resolve many
+/// devices' settings without a read per device: a filtered list over the whole store.
+pub struct AllLayers {
+    default: Settings,
+    profiles: std::collections::HashMap<String, Layer>,
+    models: std::collections::HashMap<String, Layer>,
+}
+
+impl AllLayers {
+    pub async fn load(store: &dyn Reads) -> Result<AllLayers, StoreError> {
+        let profiles = store.profiles().await?;
+        Ok(AllLayers {
+            default: store.settings().await?,
+            profiles: profiles
+                .into_iter()
+                .map(|p| (p.name.to_string(), p.settings))
+                .collect(),
+            models: store.all_model_settings().await?.into_iter().collect(),
+        })
+    }
+
+    /// What [`of_device`] answers, from the loaded layers.
+    pub fn of_device(&self, device: &DeviceRecord) -> Settings {
+        let mut layers: Vec<(Origin, &Layer)> = Vec::with_capacity(3);
+        let profile = device.profile.as_ref().map(|p| p.to_string());
+        if let Some(layer) = profile.as_ref().and_then(|p| self.profiles.get(p)) {
+            layers.push((Origin::Device, layer));
+        }
+        let model = crate::models::of_device(device).map(|row| row.model);
+        if let Some(layer) = model.and_then(|m| self.models.get(m)) {
+            layers.push((Origin::Device, layer));
+        }
+        layers.push((Origin::Device, &device.settings));
+        Effective::resolve(&self.default, &layers).settings
+    }
+}
+
 /// The settings a device's config is rendered with.
 pub async fn of_device(store: &dyn Reads, device: &DeviceRecord) -> Result<Settings, StoreError> {
     Ok(effective_for(store, device).await?.settings)

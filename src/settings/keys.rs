@@ -306,10 +306,14 @@ fn certificate(field: &'static str, pem: &str) -> Result<String, InvalidInput> {
     let (rest, block) = x509_parser::pem::parse_x509_pem(pem.trim().as_bytes())
         .map_err(|_| refuse("must be a PEM certificate (-----BEGIN CERTIFICATE----- ...)"))?;
     if block.label != "CERTIFICATE" {
-        return Err(refuse("must be a CERTIFICATE block, not a key or a request"));
+        return Err(refuse(
+            "must be a CERTIFICATE block, not a key or a request",
+        ));
     }
     if !String::from_utf8_lossy(rest).trim().is_empty() {
-        return Err(refuse("must be exactly one certificate: the CA that signed the PBX's"));
+        return Err(refuse(
+            "must be exactly one certificate: the CA that signed the PBX's",
+        ));
     }
     let cert = block
         .parse_x509()
@@ -335,20 +339,11 @@ fn pem_encode(der: &[u8]) -> String {
 }
 
 fn file_name(field: &'static str, name: &str) -> Result<String, InvalidInput> {
-    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._-".contains(&b);
-    if name.is_empty() || name.len() > 128 || name.starts_with('.') || !name.bytes().all(allowed)
-    {
-        return Err(InvalidInput::new(
-            field,
-            "must be a file name in the firmware directory: at most 128 letters, digits, '.', '_' or '-', not starting with '.'",
-        ));
-    }
-    Ok(name.to_string())
+    crate::firmware::parse_name(field, name)
 }
 
 fn version(field: &'static str, version: &str) -> Result<String, InvalidInput> {
-    if version.is_empty() || version.len() > 48 || !version.bytes().all(|b| b.is_ascii_graphic())
-    {
+    if version.is_empty() || version.len() > 48 || !version.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(InvalidInput::new(
             field,
             "must be a firmware version as the phone reports it: 1 to 48 printable characters, no spaces",

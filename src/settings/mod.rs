@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use crate::domain::{InvalidInput, split_host_port};
 use crate::locale::{self, Language, TimeZone};
 
-pub use effective::{Effective, Origin, effective_for, of_device};
+pub use effective::{AllLayers, Effective, Origin, effective_for, of_device};
 pub use keys::{KEYS, Key, KeyDef, Presence, Scope, Settings, Shown, ValueKind};
 pub use layer::{Layer, SettingsPatch, patch_layer, redacted_layer};
 
@@ -40,6 +40,18 @@ impl Settings {
         match (by_duration, by_time_of_day) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether a phone that reports `reported` runs other firmware than its target
+    /// (`firmware_version`). False while either is unknown; a report that contains the target
+    /// version (`T46S-66.86.0.15` for `66.86.0.15`) counts as the target.
+    pub fn firmware_outdated(&self, reported: Option<&str>) -> bool {
+        match (self.firmware_version.as_deref(), reported) {
+            (Some(target), Some(reported)) => !reported
+                .to_ascii_lowercase()
+                .contains(&target.to_ascii_lowercase()),
+            _ => false,
         }
     }
 

@@ -144,7 +144,6 @@ impl Vendor for Cisco {
                 _ => format!("GMT{}", z.offset()),
             }),
             "dst_rule": dst_rule,
-            "locale": facts.language.and_then(|l| cisco_locale(l.code)),
         })
     }
 
@@ -160,6 +159,11 @@ impl Vendor for Cisco {
     fn notify_event(&self) -> &'static str {
         "resync"
     }
+
+    // Cisco MPP admin guide: Event: reboot (with Auth_Resync-Reboot).
+    fn reboot_event(&self) -> Option<&'static str> {
+        Some("reboot")
+    }
 }
 
 /// `12.0.3_dcf719f39350_<uuid>` (firmware 12 in the field, SIP capture in a BroadWorks hoteling
@@ -172,28 +176,6 @@ fn split_mac_suffix(version: &str) -> (&str, Option<Mac>) {
         Some(Ok(mac)) => (head, Some(mac)),
         _ => (version, None),
     }
-}
-
-/// `Locale`: the phone's language as Cisco names it (`nn-NO` is Cisco's spelling for Norwegian).
-fn cisco_locale(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "en" => "en-US",
-        "de" => "de-DE",
-        "fr" => "fr-FR",
-        "es" => "es-ES",
-        "it" => "it-IT",
-        "nl" => "nl-NL",
-        "pt" => "pt-PT",
-        "pl" => "pl-PL",
-        "sv" => "sv-SE",
-        "da" => "da-DK",
-        "nb" => "nn-NO",
-        "fi" => "fi-FI",
-        "cs" => "cs-CZ",
-        "tr" => "tr-TR",
-        "ru" => "ru-RU",
-        _ => return None,
-    })
 }
 
 /// One end of `Daylight_Saving_Time_Rule`: `month/day/weekday/hour`, where the change falls on
@@ -285,15 +267,22 @@ mod tests {
         assert!(utc["dst_rule"].is_null());
     }
 
+    /// Every deskprov zone is one of the phone's `GMT±hh:mm` zones, with a DST rule where it
+    /// has DST (Jerusalem's 26:00 moves to Friday 2:00).
     #[test]
-    fn every_language_has_a_locale() {
-        for language in crate::locale::LANGUAGES {
-            let locale = values("UTC", Some(language.code))["locale"].clone();
-            assert!(locale.is_string(), "{}", language.code);
+    fn every_zone_has_a_time_zone_and_its_dst_rule() {
+        for zone in crate::locale::TIME_ZONES {
+            let v = values(zone.name, None);
+            let name = v["time_zone"].as_str().unwrap();
+            let offset = name.strip_prefix("GMT").unwrap();
+            let well_formed = offset.is_empty()
+                || (offset.len() == 6
+                    && offset.starts_with(['+', '-'])
+                    && offset[1..3].bytes().all(|b| b.is_ascii_digit())
+                    && ["00", "30"].contains(&&offset[4..]));
+            assert!(well_formed, "{}: {name}", zone.name);
+            assert_eq!(!v["dst_rule"].is_null(), zone.has_dst(), "{}", zone.name);
         }
-        assert_eq!(values("UTC", Some("de"))["locale"], "de-DE");
-        assert_eq!(values("UTC", Some("nb"))["locale"], "nn-NO");
-        assert!(values("UTC", None)["locale"].is_null());
     }
 
     #[test]

@@ -89,6 +89,9 @@ pub struct NameHints {
     pub model: Option<ModelId>,
     /// A MAC (Poly's master file `{mac}.cfg`, Yealink's `{mac}.boot`).
     pub mac: Option<Mac>,
+    /// A file the name refers to (the image in Snom's firmware settings file
+    /// `snom-firmware-{image}.xml`).
+    pub file: Option<String>,
 }
 
 /// Which of the vendor's files a request path names.
@@ -248,6 +251,11 @@ pub trait Vendor: Sync {
     /// The SIP NOTIFY event that makes the phone fetch its config again.
     fn notify_event(&self) -> &'static str {
         "check-sync"
+    }
+
+    /// The SIP NOTIFY event that makes the phone reboot, where its vendor documents one.
+    fn reboot_event(&self) -> Option<&'static str> {
+        None
     }
 
     fn owns_mac_prefix(&self, mac: Mac) -> bool {

@@ -168,18 +168,11 @@ impl Vendor for Polycom {
             .and_then(|(start, stop)| {
                 Some(json!({ "start": poly_dst_change(start)?, "stop": poly_dst_change(stop)? }))
             });
-        // The master file names the application image: the firmware URL when it names a file,
-        // `sip.ld` in it when it names a directory, else `sip.ld` beside the configs.
-        let app_file_path = match facts.settings.firmware_url.as_deref() {
-            Some(url) if url.ends_with('/') => format!("{url}sip.ld"),
-            Some(url) => url.to_string(),
-            None => "sip.ld".to_string(),
-        };
         json!({
             "transport": transport,
             "device_file_suffix": DEVICE_SUFFIX,
             "common_file": COMMON_NAME,
-            "app_file_path": app_file_path,
+            "ca_pem_lines": facts.settings.ca_certificate.as_deref().map(|pem| pem.lines().collect::<Vec<_>>()),
             "gmt_offset": zone.map(|z| i32::from(z.offset_minutes) * 60),
             "dst": dst,
             "language": facts.language.and_then(|l| poly_language(l.code)),
@@ -291,7 +284,6 @@ mod tests {
     fn time_zone_language_and_firmware() {
         let mut settings = crate::settings::Settings {
             time_zone: Some("Europe/Berlin".into()),
-            firmware_url: Some("https://fw.example.com/poly/".into()),
             ..Default::default()
         };
         let v = values(&settings);
@@ -301,7 +293,6 @@ mod tests {
             json!({"month": 3, "date": null, "time": 2, "day_of_week": 1, "last_in_month": 1})
         );
         assert_eq!(v["dst"]["stop"]["time"], 3);
-        assert_eq!(v["app_file_path"], "https://fw.example.com/poly/sip.ld");
         assert!(v["language"].is_null());
         settings.language = Some("de".into());
         assert_eq!(values(&settings)["language"], "German_Germany");
@@ -313,7 +304,6 @@ mod tests {
         settings.language = None;
 
         settings.time_zone = Some("America/New_York".into());
-        settings.firmware_url = Some("https://fw.example.com/poly/6.4.6.sip.ld".into());
         let v = values(&settings);
         assert_eq!(v["gmt_offset"], -18000);
         assert_eq!(
@@ -321,10 +311,6 @@ mod tests {
             json!({"month": 3, "date": 8, "time": 2, "day_of_week": 1, "last_in_month": 0})
         );
         assert_eq!(v["dst"]["stop"]["date"], 1);
-        assert_eq!(
-            v["app_file_path"],
-            "https://fw.example.com/poly/6.4.6.sip.ld"
-        );
 
         // Friday before the last Sunday of March: Thursday of week 4 at 26:00 is Friday on or
         // after the 23rd at 2:00.
@@ -336,11 +322,48 @@ mod tests {
         );
 
         settings.time_zone = Some("Asia/Tokyo".into());
-        settings.firmware_url = None;
         let v = values(&settings);
         assert_eq!(v["gmt_offset"], 32400);
         assert!(v["dst"].is_null());
-        assert_eq!(v["app_file_path"], "sip.ld");
+    }
+
+    /// Every deskprov zone gets an offset in seconds and, where it has DST, a start and stop
+    /// Poly takes (a date on or after which the weekday falls, or the last in the month).
+    #[test]
+    fn every_zone_has_an_offset_and_its_dst_rule() {
+        for zone in crate::locale::TIME_ZONES {
+            let settings = crate::settings::Settings {
+                time_zone: Some(zone.name.into()),
+                ..Default::default()
+            };
+            let v = values(&settings);
+            assert_eq!(
+                v["gmt_offset"],
+                i32::from(zone.offset_minutes) * 60,
+                "{}",
+                zone.name
+            );
+            assert_eq!(!v["dst"].is_null(), zone.has_dst(), "{}", zone.name);
+        }
+    }
+
+    #[test]
+    fn the_site_ca_as_pem_lines() {
+        let pem = "-----BEGIN CERTIFICATE-----\nQUJD\nREVG\n-----END CERTIFICATE-----\n";
+        let settings = crate::settings::Settings {
+            ca_certificate: Some(pem.into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            values(&settings)["ca_pem_lines"],
+            json!([
+                "-----BEGIN CERTIFICATE-----",
+                "QUJD",
+                "REVG",
+                "-----END CERTIFICATE-----"
+            ])
+        );
+        assert!(values(&crate::settings::Settings::default())["ca_pem_lines"].is_null());
     }
 
     #[test]

@@ -25,6 +25,10 @@ const DESK: &str = "snom/desk.xml";
 const DECT: &str = "snom/dect-base.xml";
 const COMMON: &str = "snom/common.xml";
 const HOTDESK: &str = "snom/hotdesk.xml";
+/// The firmware settings file, `snom-firmware-{image}.xml`: the device file names it in
+/// `firmware_status`, and it names the image (service.snom.com/x/u733DQ).
+const FIRMWARE: &str = "snom/firmware.xml";
+const FIRMWARE_FILE_PREFIX: &str = "snom-firmware-";
 /// The model in the file name of a device whose model is not known, one of the table's.
 const FILE_NAME_MODEL: &str = "D785";
 
@@ -101,6 +105,16 @@ impl Vendor for Snom {
     }
 
     fn classify_file(&self, file_name: &str) -> Option<FileRequest> {
+        if let Some(image) = firmware_image_in(file_name) {
+            let hints = NameHints {
+                file: Some(image.to_string()),
+                ..NameHints::default()
+            };
+            return Some(FileRequest::Common {
+                template: FIRMWARE,
+                hints,
+            });
+        }
         let stem = file_name.strip_prefix("snom")?.strip_suffix(".htm")?;
         if let Some((_, mac)) = stem.rsplit_once('-')
             && let Ok(mac) = Mac::parse(mac)
@@ -127,7 +141,7 @@ impl Vendor for Snom {
     }
 
     fn common_templates(&self) -> &'static [&'static str] {
-        &[COMMON]
+        &[COMMON, FIRMWARE]
     }
 
     fn default_device_template(&self) -> &'static str {
@@ -149,11 +163,17 @@ impl Vendor for Snom {
                     snom_dst_change(end)?
                 ))
             });
+        let identities = facts
+            .model
+            .map_or(crate::models::MAX_LINES_UNKNOWN_MODEL, ModelRow::lines);
         json!({
             "transport": transport,
             "utc_offset": zone.map(|z| format!("{:+}", i32::from(z.offset_minutes) * 60)),
             "dst": dst,
             "language": facts.language.and_then(|l| snom_language(l.code)),
+            "function_keys": function_keys(identities),
+            "firmware_file_prefix": FIRMWARE_FILE_PREFIX,
+            "firmware_directory": crate::firmware::URL_DIRECTORY,
         })
     }
 
@@ -177,6 +197,36 @@ impl Vendor for Snom {
     fn notify_event(&self) -> &'static str {
         "check-sync;reboot=false"
     }
+
+    // Snom wiki "SIP NOTIFY check-sync": reboot=true restarts the phone.
+    fn reboot_event(&self) -> Option<&'static str> {
+        Some("check-sync;reboot=true")
+    }
+}
+
+/// Function key indexes on a desk phone: P1..Pn (`idx` 0..n-1) stay the identities' line keys,
+/// as FP assigns them (`<fkey idx="{line-1}">line</fkey>`, FP snom/D785 l.97-101); the hot-desk
+/// Login and PIN keys take the next two.
+fn function_keys(identities: u16) -> serde_json::Value {
+    json!({
+        "lines": (0..identities).collect::<Vec<_>>(),
+        "login": identities,
+        "pin": identities + 1,
+    })
+}
+
+/// `snom-firmware-snomD785-10.1.159.12-r.bin.xml` → `snomD785-10.1.159.12-r.bin`: a file name
+/// as the `firmware_file` setting allows one (letters, digits, '.', '_', '-'; no leading '.').
+fn firmware_image_in(file_name: &str) -> Option<&str> {
+    let image = file_name
+        .strip_prefix(FIRMWARE_FILE_PREFIX)?
+        .strip_suffix(".xml")?;
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._-".contains(&b);
+    (!image.is_empty()
+        && image.len() <= 128
+        && !image.starts_with('.')
+        && image.bytes().all(allowed))
+    .then_some(image)
 }
 
 /// "D785-SIP" → D785, "m3-SIP" → M3, "M900" → M900; every Snom model has a digit, so "lid" (the
@@ -253,6 +303,31 @@ mod tests {
             values("Asia/Jerusalem")["dst"].is_null(),
             "26:00 is no hour"
         );
+    }
+
+    /// Every deskprov zone gets its offset in seconds and its DST rule by week; the one rule no
+    /// week expresses (Jerusalem: Thursday of week 4 at 26:00) gets none, so that phone keeps
+    /// standard time (docs/vendors/snom.md).
+    #[test]
+    fn every_zone_has_an_offset_and_a_dst_rule_by_week() {
+        for zone in crate::locale::TIME_ZONES {
+            let v = values(zone.name);
+            let expected = format!("{:+}", i32::from(zone.offset_minutes) * 60);
+            assert_eq!(v["utc_offset"], expected, "{}", zone.name);
+            let expressible = crate::locale::dst_changes(zone.posix)
+                .is_some_and(|(start, end)| start.hour < 24 && end.hour < 24);
+            assert_eq!(!v["dst"].is_null(), expressible, "{}", zone.name);
+            if let Some(dst) = v["dst"].as_str() {
+                let fields: Vec<&str> = dst.split(' ').collect();
+                assert_eq!(fields.len(), 5, "{}: {dst}", zone.name);
+                assert!(
+                    fields[1].len() == 8 && fields[3].len() == 8,
+                    "{}: {dst}",
+                    zone.name
+                );
+            }
+        }
+        assert!(values("Asia/Jerusalem")["dst"].is_null());
     }
 
     #[test]
@@ -360,6 +435,44 @@ mod tests {
             );
         }
         assert_eq!(Snom.classify_file("snomD785-firmware.htm"), None);
+    }
+
+    #[test]
+    fn firmware_settings_files_name_an_image() {
+        let image = |name: &str| match Snom.classify_file(name) {
+            Some(FileRequest::Common {
+                template: FIRMWARE,
+                hints,
+            }) => hints.file,
+            _ => None,
+        };
+        assert_eq!(
+            image("snom-firmware-snomD785-10.1.159.12-r.bin.xml").as_deref(),
+            Some("snomD785-10.1.159.12-r.bin")
+        );
+        for refused in [
+            "snom-firmware-.xml",
+            "snom-firmware-.hidden.xml",
+            "snom-firmware-a b.xml",
+            "snom-firmware-x.bin",
+            "snom-firmware-a%2Fb.xml",
+        ] {
+            assert_eq!(image(refused), None, "{refused}");
+        }
+    }
+
+    #[test]
+    fn hot_desk_keys_come_after_the_identities() {
+        let keys = function_keys(4);
+        assert_eq!(keys["lines"], json!([0, 1, 2, 3]));
+        assert_eq!(
+            (keys["login"].clone(), keys["pin"].clone()),
+            (json!(4), json!(5))
+        );
+        let row = crate::models::find(VENDOR, "D785").unwrap();
+        let settings = crate::settings::Settings::default();
+        let values = Snom.template_values(&TemplateFacts::new(&settings, None, Some(row)));
+        assert_eq!(values["function_keys"]["login"], 12);
     }
 
     #[test]

@@ -69,7 +69,10 @@ static MODELS: &[ModelRow] = &[
     ModelRow::dect_base(VENDOR, "W52P", 5, DECT).family("25"),
     ModelRow::dect_base(VENDOR, "W60B", 8, DECT).family("77"),
     ModelRow::dect_base(VENDOR, "W70B", 10, DECT).family("146"),
-    ModelRow::dect_base(VENDOR, "W80B", 100, DECT).family("103"),
+    // In a W80 system the DECT manager holds the accounts and the W80B bases none (WZ
+    // wazo_yealink/v87/common.py `_NB_SIP_ACCOUNTS`: W80B 0, W80DM 30); both run family 103.
+    ModelRow::dect_base(VENDOR, "W80B", 0, DECT).family("103"),
+    ModelRow::dect_base(VENDOR, "W80DM", 30, DECT).family("103"),
 ];
 
 impl Vendor for Yealink {
@@ -152,7 +155,7 @@ impl Vendor for Yealink {
         &[COMMON, BOOT]
     }
 
-    /// W75 and W80DM share 175, W90 is 130.
+    /// The W75DM runs family 175 and the W90 130 (WZ wazo_yealink/v87 firmware table).
     fn dect_families_without_row(&self) -> &'static [&'static str] {
         &["175", "130"]
     }
@@ -202,6 +205,11 @@ impl Vendor for Yealink {
     /// says otherwise; the common file sets that to 0.
     fn notify_event(&self) -> &'static str {
         "check-sync;reboot=false"
+    }
+
+    // Yealink admin guide: sip.notify_reboot_enable = 0 reboots only on a check-sync NOTIFY carrying reboot=true.
+    fn reboot_event(&self) -> Option<&'static str> {
+        Some("check-sync;reboot=true")
     }
 }
 
@@ -472,6 +480,42 @@ mod tests {
         let none = crate::settings::Settings::default();
         let values = Yealink.template_values(&TemplateFacts::new(&none, None, None));
         assert!(values["time_zone"].is_null() && values["dst"].is_null());
+    }
+
+    /// Every deskprov zone gets an offset the phone takes (`+5:30` style) and either a DST rule
+    /// by week or, for a rule no week expresses (Jerusalem's 26:00), the phone's own.
+    #[test]
+    fn every_zone_has_an_offset_and_a_dst_rule_or_the_phones_own() {
+        for zone in crate::locale::TIME_ZONES {
+            let settings = crate::settings::Settings {
+                time_zone: Some(zone.name.into()),
+                ..Default::default()
+            };
+            let values = Yealink.template_values(&TemplateFacts::new(&settings, None, None));
+            let offset = values["time_zone"].as_str().unwrap();
+            let (hours, minutes) = offset
+                .trim_start_matches(['+', '-'])
+                .split_once(':')
+                .unwrap_or((offset.trim_start_matches(['+', '-']), "0"));
+            let hours: i16 = hours.parse().unwrap();
+            assert!((0..=14).contains(&hours), "{}: {offset}", zone.name);
+            assert!(
+                ["0", "30", "45"].contains(&minutes),
+                "{}: {offset}",
+                zone.name
+            );
+            let by_week = !values["dst"].is_null();
+            let past_midnight = dst_changes(zone.posix)
+                .is_some_and(|(start, end)| start.hour > 23 || end.hour > 23);
+            assert_eq!(by_week, zone.has_dst() && !past_midnight, "{}", zone.name);
+        }
+    }
+
+    #[test]
+    fn w80_accounts_live_on_the_dect_manager() {
+        let lines = |model| crate::models::find(VENDOR, model).unwrap().lines();
+        assert_eq!((lines("W80B"), lines("W80DM")), (0, 30));
+        assert!(Yealink.family_is_dect("103"));
     }
 
     #[test]

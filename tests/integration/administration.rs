@@ -351,7 +351,7 @@ async fn settings_are_inherited_and_shown_with_their_origin() {
         .await;
     api.patch_model_settings(
         "t46s",
-        json!({"language": "fr", "firmware_url": "https://fw.example.com/t46s/"}),
+        json!({"language": "fr", "firmware_url": "https://fw.example.com/t46s/", "firmware_file": "66.86.0.15.rom"}),
     )
     .ok()
     .await;
@@ -392,7 +392,11 @@ async fn settings_are_inherited_and_shown_with_their_origin() {
         "{text}"
     );
     assert!(text.contains("device-admin-pw-2") && !text.contains("site-admin-pw-1"));
-    assert!(text.contains("proxy.example.com") && text.contains("https://fw.example.com/t46s/"));
+    // Yealink names the firmware file in the model's directory (static.firmware.url).
+    assert!(
+        text.contains("proxy.example.com")
+            && text.contains("https://fw.example.com/t46s/66.86.0.15.rom")
+    );
 
     // Removing the device's own value falls back to the next layer.
     let back = api

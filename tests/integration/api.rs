@@ -242,6 +242,10 @@ impl DeviceFilter {
     pub fn location(self, location: &str) -> DeviceFilter {
         self.with("location", location)
     }
+
+    pub fn firmware_outdated(self, yes: bool) -> DeviceFilter {
+        self.with("firmware_outdated", yes)
+    }
 }
 
 /// The filters of `GET /audit`.
@@ -398,6 +402,48 @@ impl<'a> AdminApi<'a> {
     }
 
     /// The provisioning credentials; see also `TestServer::credentials`.
+    pub fn resync_device(&self, mac: &str) -> Call<'a> {
+        self.post(format!("/devices/{}/resync", segment(mac)))
+    }
+
+    pub fn reboot_device(&self, mac: &str) -> Call<'a> {
+        self.post(format!("/devices/{}/reboot", segment(mac)))
+    }
+
+    pub fn resync_devices(&self, macs: &[&str]) -> Call<'a> {
+        self.call(
+            Method::POST,
+            "/devices/bulk-resync",
+            json!({ "macs": macs }),
+        )
+    }
+
+    pub fn reboot_devices(&self, macs: &[&str]) -> Call<'a> {
+        self.call(
+            Method::POST,
+            "/devices/bulk-reboot",
+            json!({ "macs": macs }),
+        )
+    }
+
+    pub fn replace_device(&self, old: &str, new: &str) -> Call<'a> {
+        let path = format!("/devices/{}/replace", segment(old));
+        self.call(Method::POST, path, json!({ "new_mac": new }))
+    }
+
+    pub fn list_firmware(&self) -> Call<'a> {
+        self.get("/firmware")
+    }
+
+    pub fn upload_firmware(&self, name: &str, content: &[u8]) -> Call<'a> {
+        let path = format!("/firmware/{}", segment(name));
+        self.call(Method::PUT, path, Body::raw(content))
+    }
+
+    pub fn delete_firmware(&self, name: &str) -> Call<'a> {
+        self.delete(format!("/firmware/{}", segment(name)))
+    }
+
     pub fn credentials(&self, mac: &str) -> Call<'a> {
         self.get(format!("/devices/{}/credentials", segment(mac)))
     }
@@ -855,6 +901,14 @@ fn the_client_has_a_method_for_every_endpoint() {
         api.lift_ban_64("2001:db8::"),
         api.list_token_blocks(),
         api.lift_token_block("192.0.2.1"),
+        api.resync_device(mac),
+        api.reboot_device(mac),
+        api.resync_devices(&[mac]),
+        api.reboot_devices(&[mac]),
+        api.replace_device(mac, "001565000002"),
+        api.list_firmware(),
+        api.upload_firmware("x.rom", b"x"),
+        api.delete_firmware("x.rom"),
     ];
     let mut reached = std::collections::BTreeSet::new();
     for call in &calls {

@@ -125,8 +125,9 @@ fn hotdesk_key(desk: Desk, config: &str) -> String {
             url.to_string()
         }
         "D785" => {
+            // P1..P12 are the D785's twelve identities' line keys; Login is P13.
             let fkey =
-                xmlflat::flatten(config).unwrap()["settings/functionKeys/fkey[idx=0]"].clone();
+                xmlflat::flatten(config).unwrap()["settings/functionKeys/fkey[idx=12]"].clone();
             fkey.strip_prefix("url ").unwrap().to_string()
         }
         "VVX450" => {
@@ -157,6 +158,8 @@ fn path_of(url: &str) -> String {
 struct Page {
     form_url: Option<String>,
     params: Vec<String>,
+    /// Snom's `InputToken`: the phone puts what is typed in its place in the form's URL.
+    token: Option<String>,
     text: String,
     links: Vec<String>,
 }
@@ -205,8 +208,9 @@ fn page(body: &str) -> Page {
                 match e.name().as_ref() {
                     b"MenuItem" => in_menu_item = false,
                     b"URL" | b"URI" if in_menu_item => page.links.push(done),
-                    b"URL" if done.contains("/hotdesk/") => page.form_url = Some(done),
+                    b"URL" | b"Url" if done.contains("/hotdesk/") => page.form_url = Some(done),
                     b"Parameter" | b"QueryStringParam" => page.params.push(done),
+                    b"InputToken" => page.token = Some(done),
                     b"Text" | b"p" => page.text.push_str(done.trim()),
                     _ => {}
                 }
@@ -226,10 +230,10 @@ async fn browse(server: &TestServer, desk: Desk, path: &str, query: &str) -> Rep
         .copied()
         .collect::<Vec<_>>()
         .join("&");
-    let target = if query.is_empty() {
-        path.to_string()
-    } else {
-        format!("{path}?{query}")
+    let target = match (query.is_empty(), path.contains('?')) {
+        (true, _) => path.to_string(),
+        (false, true) => format!("{path}&{query}"),
+        (false, false) => format!("{path}?{query}"),
     };
     server.phone_get(&target, desk.user_agent).await
 }
@@ -245,6 +249,10 @@ async fn fill_in(server: &TestServer, desk: Desk, path: &str, values: &[(&str, &
         let Some(url) = shown.form_url else {
             return shown.text;
         };
+        if let Some(token) = &shown.token {
+            reply = browse(server, desk, &submitted(&url, token, &values), "").await;
+            continue;
+        }
         assert!(!shown.params.is_empty(), "a form without fields: {body}");
         // A one-field browser carries earlier answers in the parameter name ("ext=1001&pin").
         let query: Vec<String> = shown
@@ -263,6 +271,23 @@ async fn fill_in(server: &TestServer, desk: Desk, path: &str, values: &[(&str, &
         reply = browse(server, desk, &path_of(&url), &query.join("&")).await;
     }
     panic!("no result after eight screens");
+}
+
+/// What a Snom phone fetches when the form is done: its URL with the typed value in place of
+/// the token (SD `docs/xml_minibrowser/main_tags/SnomIPPhoneInput.md`), as a path.
+fn submitted(url: &str, token: &str, values: &BTreeMap<&str, &str>) -> String {
+    let (path, query) = url
+        .split_once('?')
+        .expect("the form's URL carries its query");
+    let asked = query
+        .split('&')
+        .find_map(|pair| pair.strip_suffix(&format!("={token}")))
+        .unwrap_or_else(|| panic!("no field takes the token in {url}"));
+    assert_eq!(url.matches(token).count(), 1, "{url}");
+    let value = values
+        .get(asked)
+        .unwrap_or_else(|| panic!("no value for {asked}"));
+    path_of(&format!("{path}?{}", query.replace(token, value)))
 }
 
 async fn login(server: &TestServer, desk: Desk, ext: &str, pin: &str) -> String {
@@ -617,7 +642,7 @@ async fn a_forced_change_comes_first_and_users_change_their_pin_at_the_phone() {
     let pin_key = {
         let flat = xmlflat::flatten(&config(&server, SNOM).await).unwrap();
         path_of(
-            flat["settings/functionKeys/fkey[idx=1]"]
+            flat["settings/functionKeys/fkey[idx=13]"]
                 .strip_prefix("url ")
                 .unwrap(),
         )

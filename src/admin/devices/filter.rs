@@ -2,6 +2,7 @@
 
 use crate::error::ApiError;
 use crate::model::DeviceRecord;
+use crate::settings::AllLayers;
 
 /// Which devices a list shows; every filter given must hold.
 #[derive(Debug, Default)]
@@ -13,6 +14,7 @@ pub(super) struct Filter {
     model: Option<String>,
     profile: Option<String>,
     location: Option<String>,
+    firmware_outdated: Option<bool>,
 }
 
 impl Filter {
@@ -24,6 +26,7 @@ impl Filter {
         "model",
         "profile",
         "location",
+        "firmware_outdated",
     ];
 
     pub(super) fn from_pairs(pairs: Vec<(String, String)>) -> Result<Filter, ApiError> {
@@ -47,13 +50,22 @@ impl Filter {
                 }
                 "model" => filter.model = Some(value),
                 "profile" => filter.profile = Some(value),
+                "firmware_outdated" => filter.firmware_outdated = Some(flag(&key, &value)?),
                 _ => filter.location = Some(value),
             }
         }
         Ok(filter)
     }
 
-    pub(super) fn matches(&self, d: &DeviceRecord, now: i64) -> bool {
+    /// Whether the filter needs every device's effective settings.
+    pub(super) fn needs_settings(&self) -> bool {
+        self.firmware_outdated.is_some()
+    }
+
+    /// `layers` resolve a device's settings; given when [`Filter::needs_settings`].
+    pub(super) fn matches(&self, d: &DeviceRecord, now: i64, layers: Option<&AllLayers>) -> bool {
+        let outdated =
+            || layers.is_some_and(|l| l.of_device(d).firmware_outdated(d.firmware.as_deref()));
         let assigned = !d.lines.is_empty() || !d.sessions.is_empty();
         let unseen_since = |days: u32| now - i64::from(days) * 86_400;
         self.unassigned.is_none_or(|u| u != assigned)
@@ -76,5 +88,6 @@ impl Filter {
                     .as_ref()
                     .is_some_and(|dl| dl.as_str().to_lowercase().contains(&l.to_lowercase()))
             })
+            && self.firmware_outdated.is_none_or(|o| o == outdated())
     }
 }

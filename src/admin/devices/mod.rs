@@ -16,6 +16,7 @@ use crate::domain::{Extension, Mac};
 use crate::error::ApiError;
 use crate::model::DeviceRecord;
 use crate::models;
+use crate::notify::Action;
 use crate::ops::{Actor, devices};
 use crate::render;
 use crate::respond;
@@ -34,10 +35,14 @@ pub async fn list(app: &App, query: &str) -> ApiResult {
     let (page, pairs) = paging::parse(query, Filter::KEYS)?;
     let filter = Filter::from_pairs(pairs)?;
     let now = app.clock.now();
+    let layers = match filter.needs_settings() {
+        true => Some(crate::settings::AllLayers::load(app.store.reads()).await?),
+        false => None,
+    };
     let (devices, more) = app
         .store
         .devices_page(super::paging::mac_cursor(&page)?, page.limit, &|d| {
-            filter.matches(d, now)
+            filter.matches(d, now, layers.as_ref())
         })
         .await?;
     let views = views(app, &devices).await?;
@@ -214,6 +219,58 @@ pub async fn delete_many(app: &App, by: &Actor, body: super::schemas::MacList) -
         StatusCode::OK,
         &super::schemas::DeletedDevices { deleted: macs },
     ))
+}
+
+/// Resync or reboot, one phone.
+pub async fn tell_one(app: &App, by: &Actor, mac: Mac, action: Action) -> ApiResult {
+    let outcome = devices::tell_one(app, by, mac, action).await?;
+    let result = super::schemas::NotifyResult {
+        mac,
+        action,
+        outcome,
+    };
+    Ok(respond::json(StatusCode::OK, &result))
+}
+
+/// Resync or reboot, many phones: all registered, or nothing is sent.
+pub async fn tell_many(
+    app: &App,
+    by: &Actor,
+    body: super::schemas::MacList,
+    action: Action,
+) -> ApiResult {
+    let macs = body
+        .macs
+        .iter()
+        .map(|m| Mac::parse(m))
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcomes = devices::tell(app, by, &macs, action).await?;
+    let results: Vec<_> = outcomes
+        .into_iter()
+        .map(|(mac, outcome)| super::schemas::NotifyResult {
+            mac,
+            action,
+            outcome,
+        })
+        .collect();
+    Ok(respond::json(StatusCode::OK, &results))
+}
+
+pub async fn replace(
+    app: &App,
+    by: &Actor,
+    old: Mac,
+    body: super::schemas::Replacement,
+) -> ApiResult {
+    let new =
+        Mac::parse(&body.new_mac).map_err(|e| ApiError::BadRequest(format!("new_mac: {e}")))?;
+    let model = body
+        .model
+        .as_deref()
+        .map(crate::domain::ModelId::parse)
+        .transpose()?;
+    let record = devices::replace(app, by, old, new, model).await?;
+    answer(app, StatusCode::OK, &record).await
 }
 
 pub async fn assign(

@@ -53,6 +53,10 @@ pub struct DeviceView<'a> {
     /// provision; `null` while the model is not known.
     supported: Option<bool>,
     firmware: Option<&'a str>,
+    /// The firmware version it should run (the effective `firmware_version` setting).
+    firmware_target: Option<String>,
+    /// It reports another firmware than its target.
+    firmware_outdated: bool,
     label: Option<&'a str>,
     location: Option<&'a str>,
     profile: Option<&'a str>,
@@ -82,11 +86,11 @@ pub(super) async fn views<'a>(
     app: &App,
     devices: &'a [DeviceRecord],
 ) -> Result<Vec<DeviceView<'a>>, ApiError> {
-    let mut views = Vec::with_capacity(devices.len());
-    for device in devices {
-        views.push(view(app, device).await?);
-    }
-    Ok(views)
+    let layers = crate::settings::AllLayers::load(app.store.reads()).await?;
+    Ok(devices
+        .iter()
+        .map(|device| view_with(app, device, layers.of_device(device)))
+        .collect())
 }
 
 /// One device as the API answers it.
@@ -95,21 +99,25 @@ pub(super) async fn answer(app: &App, status: StatusCode, d: &DeviceRecord) -> A
 }
 
 async fn view<'a>(app: &App, d: &'a DeviceRecord) -> Result<DeviceView<'a>, ApiError> {
+    let settings = crate::settings::of_device(app.store.reads(), d).await?;
+    Ok(view_with(app, d, settings))
+}
+
+/// `settings` are the device's effective ones: they decide which logins are still in time,
+/// and its firmware target.
+fn view_with<'a>(app: &App, d: &'a DeviceRecord, settings: Settings) -> DeviceView<'a> {
     let now = app.clock.now();
-    // The device's own settings decide which logins are still in time.
-    let settings = match d.sessions.is_empty() {
-        true => Settings::default(),
-        false => crate::settings::of_device(app.store.reads(), d).await?,
-    };
     let window = app.config.provisioning.claim_window_secs as i64;
     let claim_end = d.claim_opened_at + window;
-    Ok(DeviceView {
+    DeviceView {
         mac: d.mac,
         vendor: d.vendor.as_deref(),
         model: d.model.as_ref(),
         model_source: d.model_source,
         supported: crate::models::is_supported(d.vendor.as_deref(), d.model.as_ref()),
         firmware: d.firmware.as_deref(),
+        firmware_target: settings.firmware_version.clone(),
+        firmware_outdated: settings.firmware_outdated(d.firmware.as_deref()),
         label: d.label.as_ref().map(Label::as_str),
         location: d.location.as_ref().map(Location::as_str),
         profile: d.profile.as_ref().map(ProfileName::as_str),
@@ -146,5 +154,5 @@ async fn view<'a>(app: &App, d: &'a DeviceRecord) -> Result<DeviceView<'a>, ApiE
             at: rfc3339(m.at),
             address: m.address.as_deref(),
         }),
-    })
+    }
 }

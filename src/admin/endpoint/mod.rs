@@ -16,6 +16,7 @@ use crate::error::ApiError;
 pub fn body_limit(app: &crate::app::App, def: &Def) -> usize {
     match def.body {
         Body::Csv | Body::BulkJson(_) => app.config.limits.max_import_bytes,
+        Body::Firmware => 0,
         Body::None | Body::Json(_) | Body::OptionalJson(_) => {
             app.config.limits.max_admin_body_bytes
         }
@@ -75,6 +76,8 @@ pub enum Body {
     /// Many items at once: read up to the import size, so `maxItems` fits in the limit.
     BulkJson(SchemaFn),
     Csv,
+    /// A firmware file, streamed to disk by its handler rather than read into memory.
+    Firmware,
 }
 
 #[derive(Clone, Copy)]

@@ -2,7 +2,7 @@
 //! be tried before the patterns they also match.
 
 use super::Answer::{Csv as CsvAnswer, Document, Json, List, Page, PhoneFile};
-use super::Body::{BulkJson, Csv, Json as JsonBody, None as NoBody, OptionalJson};
+use super::Body::{BulkJson, Csv, Firmware, Json as JsonBody, None as NoBody, OptionalJson};
 use super::*;
 use crate::admin::schemas as s;
 
@@ -24,6 +24,7 @@ endpoints! {
             text("model", "Only this model (any case)."),
             text("profile", "Only devices inheriting from this profile."),
             text("location", "Only devices whose location contains this text (any case)."),
+            flag("firmware_outdated", "Only devices that report another firmware than their firmware_version (true), or only the others."),
         ],
         errors: [400],
     }
@@ -43,6 +44,19 @@ endpoints! {
     DeleteDevices = POST "/devices/bulk-delete" {
         name: "deleteDevices", tag: "devices", summary: "Delete many devices",
         access: Change, audit: Change, body: BulkJson(schema::<s::MacList>), answer: 200 Json(schema::<s::DeletedDevices>),
+        query: [], errors: [400, 404, 413],
+    }
+    /// A SIP NOTIFY to each phone's last address; the answer says what each phone replied.
+    /// All MACs must be registered, or nothing is sent.
+    ResyncDevices = POST "/devices/bulk-resync" {
+        name: "resyncDevices", tag: "devices", summary: "Tell many phones to fetch their config now",
+        access: Change, audit: Change, body: BulkJson(schema::<s::MacList>), answer: 200 List(schema::<s::NotifyResult>),
+        query: [], errors: [400, 404, 413],
+    }
+    /// Phones whose vendor has no reboot NOTIFY answer `unsupported`.
+    RebootDevices = POST "/devices/bulk-reboot" {
+        name: "rebootDevices", tag: "devices", summary: "Tell many phones to reboot now",
+        access: Change, audit: Change, body: BulkJson(schema::<s::MacList>), answer: 200 List(schema::<s::NotifyResult>),
         query: [], errors: [400, 404, 413],
     }
     ShowDevice { mac: Mac } = GET "/devices/{mac}" {
@@ -80,6 +94,26 @@ endpoints! {
         name: "resetDeviceClaim", tag: "devices", summary: "Reopen the claim window",
         access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<s::DeviceView>),
         query: [], errors: [400, 404],
+    }
+    /// A SIP NOTIFY to the phone's last address (answered with line 1's credentials where the
+    /// phone challenges it); the answer says what the phone replied.
+    ResyncDevice { mac: Mac } = POST "/devices/{mac}/resync" {
+        name: "resyncDevice", tag: "devices", summary: "Tell a phone to fetch its config now",
+        access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<s::NotifyResult>),
+        query: [], errors: [400, 404],
+    }
+    RebootDevice { mac: Mac } = POST "/devices/{mac}/reboot" {
+        name: "rebootDevice", tag: "devices", summary: "Tell a phone to reboot now",
+        access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<s::NotifyResult>),
+        query: [], errors: [400, 404],
+    }
+    /// For a dead phone: lines, settings, profile, label, location, hot-desk flag, firmware
+    /// target and certificate requirement move to the new MAC in one write; the old device's
+    /// credentials are revoked, logins at it end, and the new one's claim window opens.
+    ReplaceDevice { mac: Mac } = POST "/devices/{mac}/replace" {
+        name: "replaceDevice", tag: "devices", summary: "Replace a phone by another",
+        access: Change, audit: Change, body: JsonBody(schema::<s::Replacement>), answer: 200 Json(schema::<s::DeviceView>),
+        query: [], errors: [400, 404, 409, 413],
     }
     /// For configuring a phone by hand; with the admin password of its own web interface.
     Credentials { mac: Mac } = GET "/devices/{mac}/credentials" {
@@ -254,6 +288,24 @@ endpoints! {
         name: "updateModelSettings", tag: "models", summary: "Change a model's settings",
         access: Change, audit: Change, body: JsonBody(schema::<s::SettingsPatch>), answer: 200 Json(schema::<s::ModelSettings>),
         query: [], errors: [400, 404, 413],
+    }
+    /// The files of the firmware directory, served to phones at `/firmware/<name>`.
+    ListFirmware = GET "/firmware" {
+        name: "listFirmware", tag: "firmware", summary: "List firmware files",
+        access: Read, audit: None, body: NoBody, answer: 200 List(schema::<crate::firmware::FirmwareFile>),
+        query: [], errors: [],
+    }
+    /// The raw file as the body (any Content-Type), streamed to disk up to
+    /// `limits.max_firmware_bytes`; it replaces a file of that name once complete.
+    UploadFirmware { file: String } = PUT "/firmware/{file}" {
+        name: "uploadFirmware", tag: "firmware", summary: "Upload a firmware file",
+        access: Change, audit: Change, body: Firmware, answer: 201 Json(schema::<crate::firmware::FirmwareFile>),
+        query: [], errors: [400, 408, 413],
+    }
+    DeleteFirmware { file: String } = DELETE "/firmware/{file}" {
+        name: "deleteFirmware", tag: "firmware", summary: "Remove a firmware file",
+        access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<crate::firmware::FirmwareFile>),
+        query: [], errors: [400, 404],
     }
     ListTemplates = GET "/templates" {
         name: "listTemplates", tag: "templates", summary: "List the templates in use",

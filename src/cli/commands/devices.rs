@@ -15,11 +15,33 @@ pub async fn run(api: &Api, command: DeviceCommand) -> Answer {
     {
         crate::cli::input::confirm(&format!("delete {} devices", macs.len()), *yes)?;
     }
+    if let DeviceCommand::Reboot { macs, yes } = &command
+        && macs.len() > 1
+    {
+        crate::cli::input::confirm(&format!("reboot {} phones", macs.len()), *yes)?;
+    }
     request(command)?.send(api).await
 }
 
 fn device(mac: &str) -> String {
     format!("/api/v1/devices/{}", encode(mac))
+}
+
+/// One phone's NOTIFY, or many in one call; the answer is a row per phone either way.
+fn notify(macs: &[String], action: &str) -> Request {
+    match macs {
+        [mac] => Request::new(
+            M::POST,
+            format!("{}/{action}", device(mac)),
+            Shape::Notified,
+        ),
+        _ => Request::new(
+            M::POST,
+            format!("/api/v1/devices/bulk-{action}"),
+            Shape::Notified,
+        )
+        .with(json!({ "macs": macs })),
+    }
 }
 
 fn request(command: DeviceCommand) -> Result<Request, String> {
@@ -55,6 +77,15 @@ fn request(command: DeviceCommand) -> Result<Request, String> {
             _ => Request::new(M::POST, "/api/v1/devices/bulk-delete", Object)
                 .with(json!({ "macs": macs })),
         },
+        DeviceCommand::Resync { macs } => notify(&macs, "resync"),
+        DeviceCommand::Reboot { macs, .. } => notify(&macs, "reboot"),
+        DeviceCommand::Replace { old, new, model } => {
+            let mut body = Map::new();
+            body.insert("new_mac".into(), Value::String(new));
+            put(&mut body, "model", model);
+            Request::new(M::POST, format!("{}/replace", device(&old)), Object)
+                .with(Value::Object(body))
+        }
         DeviceCommand::Logout { mac, line } => {
             let query = query_string(&[("line", line.map(|l| l.to_string()))]);
             Request::new(M::POST, format!("{}/logout{query}", device(&mac)), Object)
@@ -107,6 +138,7 @@ fn filter_query(filter: DeviceFilter) -> String {
         ("model", filter.model),
         ("profile", filter.profile),
         ("location", filter.location),
+        ("firmware_outdated", flag(filter.firmware_outdated)),
     ])
 }
 

@@ -2,6 +2,7 @@
 //! how the answer is shown; `execute` dispatches and prints.
 
 mod devices;
+mod firmware;
 mod io;
 mod profiles;
 mod security;
@@ -66,6 +67,7 @@ pub async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(
         Command::Profiles(command) => profiles::run(api, command).await?,
         Command::Templates(command) => templates::run(api, command).await?,
         Command::Tokens(command) => tokens::run(api, command).await?,
+        Command::Firmware(command) => firmware::run(api, command).await?,
         Command::Bans(command) => security::bans(api, command).await?,
         Command::Audit(filter) => security::audit(api, filter).await?,
         Command::Imports { id } => io::imports(api, id).await?,
@@ -138,11 +140,15 @@ fn setting_value(key: &str, value: &str) -> Result<Value, String> {
             v.parse::<u16>()
                 .map_err(|_| format!("sip_port: {v:?} is not a port number"))?,
         ),
-        ("hotdesk_max_login_minutes", v) => {
-            Value::from(v.parse::<u32>().map_err(|_| {
-                format!("hotdesk_max_login_minutes: {v:?} is not a number of minutes")
-            })?)
-        }
+        (key @ ("hotdesk_max_login_minutes" | "resync_minutes"), v) => Value::from(
+            v.parse::<u32>()
+                .map_err(|_| format!("{key}: {v:?} is not a number of minutes"))?,
+        ),
+        // A certificate is long and spans lines: `ca_certificate=@ca.pem` reads it from a file.
+        ("ca_certificate", v) if v.starts_with('@') => Value::String(
+            std::fs::read_to_string(&v[1..])
+                .map_err(|e| format!("ca_certificate: {}: {e}", &v[1..]))?,
+        ),
         (_, v) => Value::String(v.to_string()),
     })
 }

@@ -4,6 +4,8 @@
 //! The rules a device record must satisfy live in `rules.rs` ([`check_device`]), so every way
 //! of writing one (the API, a CSV row, adoption) is held to them.
 
+mod actions;
+mod replace;
 mod rules;
 
 use super::{Actor, OpError, WriteTx, sessions};
@@ -14,6 +16,8 @@ use crate::settings::{Layer, SettingsPatch};
 use crate::store::Writer;
 use rules::{PROVISIONING_PASSWORD_LEN, already_registered, is_dect, new_record};
 
+pub use actions::{tell, tell_one};
+pub use replace::replace;
 pub use rules::{
     apply_change, capacity, check_device, copy_admin_fields, existing, existing_profile,
     known_model, line_of, parse_lines, prepare_new, row,
@@ -162,6 +166,8 @@ pub async fn change(
         tx.unindex_login_token(token).await?;
     }
     tx.changed(mac, change_detail(change));
+    // Told with the record as the phone has it now: its line 1 answers a challenge.
+    tx.reload(before);
     tx.commit().await?;
     Ok(stored)
 }
@@ -275,6 +281,7 @@ pub async fn assign(
         .await?;
     let stored = stored_or_gone(updated, mac)?;
     tx.changed(mac, format!("line {line} assigned to {user}"));
+    tx.reload(device);
     tx.commit().await?;
     Ok(stored)
 }
@@ -300,6 +307,7 @@ pub async fn unassign(
         .await?;
     let stored = stored_or_gone(updated, mac)?;
     tx.changed(mac, format!("line {line} unassigned"));
+    tx.reload(device);
     tx.commit().await?;
     Ok(stored)
 }
@@ -342,7 +350,7 @@ pub async fn logout(
             line.map(|l| format!(" on line {l}")).unwrap_or_default()
         )));
     }
-    crate::hotdesk::notify::reload(app, &after);
+    crate::notify::reload(app, &after);
     Ok(after)
 }
 
@@ -361,6 +369,7 @@ pub async fn change_settings(
         .await?;
     let stored = stored_or_gone(updated, mac)?;
     tx.changed(mac, format!("settings {}", patch.summary()));
+    tx.reload(device);
     tx.commit().await?;
     Ok(stored)
 }
