@@ -17,7 +17,7 @@ for target in identify mac_parse admin_json; do
 done
 
 n=0
-grep -v '^#' fixtures/user-agents.tsv | while IFS='	' read -r vendor model firmware mac ua; do
+grep -v '^#' fixtures/user-agents.tsv | while IFS='	' read -r vendor model firmware mac _source ua; do
     n=$((n + 1))
     [ -n "$ua" ] || continue
     [ "$mac" = "-" ] && mac=000000000000
@@ -26,7 +26,7 @@ grep -v '^#' fixtures/user-agents.tsv | while IFS='	' read -r vendor model firmw
         snom) path="/snom$model-$upper.htm" ;;
         grandstream) path="/cfg$mac.xml" ;;
         gigaset) path="/$mac.xml" ;;
-        cisco | linksys) path="/$mac.xml" ;;
+        cisco | cisco-spa | linksys) path="/$mac.xml" ;;
         *) path="/$mac.cfg" ;;
     esac
     printf '%s\n%s' "$path" "$ua" > "fuzz/corpus/identify/ua-$n"

@@ -119,6 +119,13 @@ pub fn of_device(device: &crate::model::DeviceRecord) -> Option<&'static ModelRo
     find(device.vendor.as_deref()?, device.model.as_ref()?.as_str())
 }
 
+/// Whether the model table has the model a device or a phone reported: `None` while no model
+/// is known. A model of an identify-only vendor is never supported.
+pub fn is_supported(vendor: Option<&str>, model: Option<&crate::domain::ModelId>) -> Option<bool> {
+    let model = model?;
+    Some(vendor.is_some_and(|vendor| find(vendor, model.as_str()).is_some()))
+}
+
 /// The row for `model` across all vendors, for an admin who names a model without its vendor.
 pub fn find_any(model: &str) -> Option<&'static ModelRow> {
     all().find(|row| row.model.eq_ignore_ascii_case(model))
@@ -136,6 +143,24 @@ pub const MAX_LINES_UNKNOWN_MODEL: u16 = 16;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_model_is_supported_when_its_vendor_lists_it() {
+        let id = |m: &str| crate::domain::ModelId::parse(m).unwrap();
+        assert_eq!(is_supported(Some("yealink"), Some(&id("T46S"))), Some(true));
+        assert_eq!(is_supported(Some("yealink"), Some(&id("t46s"))), Some(true));
+        assert_eq!(
+            is_supported(Some("yealink"), Some(&id("T99X"))),
+            Some(false)
+        );
+        assert_eq!(is_supported(Some("snom"), Some(&id("T46S"))), Some(false));
+        assert_eq!(
+            is_supported(Some("aastra"), Some(&id("6757I"))),
+            Some(false)
+        );
+        assert_eq!(is_supported(None, Some(&id("T46S"))), Some(false));
+        assert_eq!(is_supported(Some("yealink"), None), None);
+    }
 
     #[test]
     fn every_row_belongs_to_the_vendor_that_lists_it() {

@@ -354,6 +354,17 @@ async fn authorize<B>(
         Some(device) => Some(device),
         None => app.store.device_snapshot(mac).await?,
     };
+    // A phone known to be of a vendor deskprov does not provision (from an earlier User-Agent)
+    // gets what its User-Agent gets it, even when a request without one names another
+    // vendor's file: the one refusal, and its claim stays open.
+    if let Some(d) = &device
+        && d.record
+            .vendor
+            .as_deref()
+            .is_some_and(|vendor| !crate::vendors::provisions(vendor))
+    {
+        return Ok(Err(missing(app, request, peer, now).await?));
+    }
     let decision = access::device_config(
         &app.config.provisioning,
         device.as_ref().map(|d| &d.record),

@@ -67,6 +67,7 @@ fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<()> 
             "mac",
             "vendor",
             "model",
+            "supported",
             "label",
             "location",
             "profile",
@@ -91,6 +92,7 @@ fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<()> 
             "mac",
             "vendor",
             "model",
+            "supported",
             "firmware",
             "last_seen",
             "last_address",
@@ -252,6 +254,43 @@ mod tests {
             json!([{"mac": "001565aabbcc", "lines": [{"line": 1, "user": "1001"}]}]),
         );
         assert!(devices.contains("001565aabbcc") && devices.contains("1:1001"));
+    }
+
+    #[test]
+    fn devices_and_unregistered_phones_show_whether_their_model_is_supported() {
+        let unregistered = shown(
+            Shape::Unregistered,
+            json!([
+                {"mac": "001565000099", "vendor": "yealink", "model": "T99X", "supported": false},
+                {"mac": "001565aabbcc", "vendor": "yealink", "model": "T46S", "supported": true},
+                {"mac": "001565000001", "supported": null},
+            ]),
+        );
+        let lines: Vec<&str> = unregistered.lines().collect();
+        assert!(
+            lines[0].starts_with("MAC           VENDOR   MODEL  SUPPORTED  FIRMWARE"),
+            "{unregistered}"
+        );
+        assert!(
+            lines[1].starts_with("001565000099  yealink  T99X   false"),
+            "{unregistered}"
+        );
+        assert!(
+            lines[2].starts_with("001565aabbcc  yealink  T46S   true"),
+            "{unregistered}"
+        );
+        assert!(
+            lines[3].starts_with("001565000001  -        -      -"),
+            "{unregistered}"
+        );
+        let devices = shown(
+            Shape::Devices,
+            json!([{"mac": "001565000099", "model": "T99X", "supported": false}]),
+        );
+        assert!(
+            devices.contains("SUPPORTED") && devices.contains("T99X   false"),
+            "{devices}"
+        );
     }
 
     #[test]

@@ -73,12 +73,13 @@ impl Vendor for Cisco {
             return None;
         }
         let model = ModelId::parse(product).ok();
-        let firmware = after.split_whitespace().next().and_then(clean_firmware);
+        let version = after.split_whitespace().next().unwrap_or_default();
+        let (version, mac_after_version) = split_mac_suffix(version);
         Some(UaInfo {
             vendor: self.id(),
             model,
-            firmware,
-            mac: mac_in(after),
+            firmware: clean_firmware(version),
+            mac: mac_in(after).or(mac_after_version),
         })
     }
 
@@ -165,6 +166,18 @@ impl Vendor for Cisco {
     }
 }
 
+/// `12.0.3_dcf719f39350_<uuid>` (firmware 12 in the field, SIP capture in a BroadWorks hoteling
+/// trace) → the version and the MAC after it; a version whose `_` part is no MAC
+/// (`11.3.7_MPP_0001`) stays whole.
+fn split_mac_suffix(version: &str) -> (&str, Option<Mac>) {
+    let mut parts = version.split('_');
+    let head = parts.next().unwrap_or_default();
+    match parts.next().map(Mac::parse) {
+        Some(Ok(mac)) => (head, Some(mac)),
+        _ => (version, None),
+    }
+}
+
 /// One end of `Daylight_Saving_Time_Rule`: `month/day/weekday/hour`, where the change falls on
 /// the weekday (Monday 1 to Sunday 7) on or after `day`, or on or before the month's end for
 /// day -1. An hour past 23 moves the day along.
@@ -208,6 +221,22 @@ mod tests {
                 .parse_user_agent("Cisco/SPA508G-7.4.4 (0002FDFF2103)(CBT141400UK)")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_mac_glued_to_the_version() {
+        let glued = Cisco
+            .parse_user_agent("Cisco-CP-8865-3PCC/12.0.3_dcf719f39350_d4e6994b-60bc-4fba")
+            .unwrap();
+        assert_eq!(glued.firmware.as_deref(), Some("12.0.3"));
+        assert_eq!(glued.mac.unwrap().to_hex(), "dcf719f39350");
+        let suffix = Cisco
+            .parse_user_agent("Cisco-CP-8851-3PCC/11.3.7_MPP_0001")
+            .unwrap();
+        assert_eq!(suffix.firmware.as_deref(), Some("11.3.7_MPP_0001"));
+        assert_eq!(suffix.mac, None);
+        let bare = Cisco.parse_user_agent("Cisco-CP-8841-3PCC/").unwrap();
+        assert_eq!((bare.firmware, bare.mac), (None, None));
     }
 
     fn values(zone: &str, language: Option<&str>) -> serde_json::Value {

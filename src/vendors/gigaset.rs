@@ -213,12 +213,13 @@ impl Vendor for Gigaset {
 
     fn parse_user_agent(&self, user_agent: &str) -> Option<UaInfo> {
         let text = user_agent.trim().trim_matches('"');
-        let rest = text.strip_prefix("Gigaset ")?;
-        let (product, after) = rest.split_once('/')?;
-        let model = product
-            .split_whitespace()
-            .next()
-            .and_then(|m| ModelId::parse(m).ok());
+        let (product, after) = match text.strip_prefix("Gigaset ") {
+            Some(rest) => rest.split_once('/')?,
+            None => text
+                .split_once('/')
+                .filter(|(product, _)| names_a_gigaset_product(product))?,
+        };
+        let model = gigaset_model(product);
         let mut parts = after.split(';');
         // "83.V2.43.0+build.5f0a106": the version without its build suffix
         let firmware = parts
@@ -313,6 +314,31 @@ fn n510_zone_code(zone: &TimeZone) -> Option<String> {
 /// Numbers in the N510's format: `0x13c5` for 5061.
 fn hex(value: u16) -> String {
     format!("0x{value:x}")
+}
+
+/// Products whose User-Agent leaves "Gigaset" out (WZ gigaset common.py comment):
+/// `N510 IP PRO`, `N720-DM-PRO`, `Maxwell 3 PRO`.
+fn names_a_gigaset_product(product: &str) -> bool {
+    let mut words = product.split([' ', '-']);
+    let first = words.next().unwrap_or_default();
+    let base_number = first.strip_prefix('N').is_some_and(|digits| {
+        digits.len() >= 3 && digits.bytes().take(3).all(|b| b.is_ascii_digit())
+    });
+    (base_number && words.next_back() == Some("PRO")) || first == "Maxwell"
+}
+
+/// `N870 IP PRO` and `N720-DM-PRO` → the base's number (N870, N720), as the model table names
+/// them; `Maxwell 3 PRO` → MAXWELL-3 (a desk phone; its words without the series' PRO).
+fn gigaset_model(product: &str) -> Option<ModelId> {
+    let mut words = product.split([' ', '-']).filter(|w| !w.is_empty());
+    let first = words.next()?;
+    if !first.eq_ignore_ascii_case("maxwell") {
+        return ModelId::parse(first).ok();
+    }
+    let name: Vec<&str> = std::iter::once(first)
+        .chain(words.filter(|w| *w != "PRO"))
+        .collect();
+    ModelId::parse(&name.join("-")).ok()
 }
 
 #[cfg(test)]
@@ -433,6 +459,37 @@ mod tests {
         assert_eq!(Gigaset.line_values(1, None)["suffix"], "");
         assert_eq!(Gigaset.line_values(3, None)["suffix"], "_3");
         assert_eq!(Gigaset.line_values(3, None)["account"], 2);
+    }
+
+    /// WZ gigaset common.py (_extract_from_ua comment): older bases leave "Gigaset" out.
+    #[test]
+    fn older_generations_and_maxwell() {
+        let n510 = Gigaset
+            .parse_user_agent("N510 IP PRO/42.245.00.000.000;7C2F804DF9A9")
+            .unwrap();
+        assert_eq!(n510.model.unwrap().as_str(), "N510");
+        assert_eq!(n510.firmware.as_deref(), Some("42.245.00.000.000"));
+        assert_eq!(n510.mac.unwrap().to_hex(), "7c2f804df9a9");
+        let dashed = Gigaset
+            .parse_user_agent("N720-DM-PRO/70.040.00.000.000")
+            .unwrap();
+        assert_eq!(dashed.model.unwrap().as_str(), "N720");
+        assert_eq!(dashed.mac, None);
+        let maxwell = Gigaset
+            .parse_user_agent("Maxwell 3 PRO/82.2.18.4-release;7C2F80E61AF4")
+            .unwrap();
+        assert_eq!(maxwell.model.unwrap().as_str(), "MAXWELL-3");
+        assert_eq!(maxwell.firmware.as_deref(), Some("82.2.18.4-release"));
+        for other in [
+            "N510/1.0",
+            "Nx10 IP PRO/1",
+            "T46S PRO/1",
+            "PRO/1",
+            "/",
+            "N12 PRO/1",
+        ] {
+            assert_eq!(Gigaset.parse_user_agent(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -186,9 +186,32 @@ pub trait Vendor: Sync {
     fn default_device_template(&self) -> &'static str;
 
     /// The template of a device's own file: its row's, unless the vendor chooses by the
-    /// firmware the phone reported (a format that changed between firmware generations).
-    fn device_template(&self, model: Option<&ModelRow>, _firmware: Option<&str>) -> &'static str {
-        model.map_or(self.default_device_template(), |row| row.template)
+    /// firmware the phone reported (a format that changed between firmware generations). A
+    /// vendor that overrides this keeps [`Vendor::template_for_unknown_model`] for devices
+    /// without a row.
+    fn device_template(&self, model: Option<&ModelRow>, firmware: Option<&str>) -> &'static str {
+        model.map_or_else(
+            || self.template_for_unknown_model(firmware),
+            |row| row.template,
+        )
+    }
+
+    /// The template of a device whose model is not in the table: that of a row of the family
+    /// its firmware names (a DECT family without a row takes a DECT row's), else the vendor's
+    /// default. So an unknown Yealink base on W-series firmware gets the DECT template.
+    fn template_for_unknown_model(&self, firmware: Option<&str>) -> &'static str {
+        let rows = self.models();
+        let family = firmware.and_then(|f| self.family_of_firmware(f));
+        let of_family = family.as_deref().and_then(|family| {
+            rows.iter()
+                .find(|row| row.family == Some(family))
+                .or_else(|| {
+                    self.family_is_dect(family)
+                        .then(|| rows.iter().find(|row| row.is_dect()))
+                        .flatten()
+                })
+        });
+        of_family.map_or(self.default_device_template(), |row| row.template)
     }
 
     /// The model family a firmware version belongs to, where the vendor names files by it.
@@ -266,19 +289,22 @@ fn label(token: &str) -> Option<(&str, &str)> {
         .then(|| (name, &token[at + 1..]))
 }
 
-/// The text after `keyword` (matched case-insensitively at a word start), if present.
+/// The text after `keyword` (ASCII, matched case-insensitively at a word start), if present.
+/// Compares bytes in place: it runs for every vendor on every phone request.
 pub fn after_keyword<'a>(text: &'a str, keyword: &str) -> Option<&'a str> {
-    let lower = text.to_ascii_lowercase();
-    let mut from = 0;
-    while let Some(found) = lower[from..].find(&keyword.to_ascii_lowercase()) {
-        let at = from + found;
-        let starts_word = at == 0 || !lower.as_bytes()[at - 1].is_ascii_alphanumeric();
-        if starts_word {
-            return text.get(at + keyword.len()..);
-        }
-        from = at + 1;
-    }
-    None
+    let (haystack, needle) = (text.as_bytes(), keyword.as_bytes());
+    let last_start = haystack.len().checked_sub(needle.len())?;
+    (0..=last_start).find_map(|at| {
+        let starts_word = at == 0 || !haystack[at - 1].is_ascii_alphanumeric();
+        (starts_word && haystack[at..at + needle.len()].eq_ignore_ascii_case(needle))
+            .then(|| text.get(at + needle.len()..))
+            .flatten()
+    })
+}
+
+/// Whether deskprov provisions phones of this vendor id (identify-only vendors it does not).
+pub fn provisions(vendor: &str) -> bool {
+    by_id(vendor).is_some()
 }
 
 /// Firmware as reported, made safe to store and show: printable ASCII, bounded length.
@@ -314,6 +340,60 @@ mod tests {
         assert_eq!(handset_param("grandstream", Some("GXP2135")), None);
         assert_eq!(handset_param("gigaset", Some("N870")), None);
         assert_eq!(handset_param("fanvil", None), None);
+    }
+
+    #[test]
+    fn an_unknown_model_takes_the_template_of_its_firmware_family() {
+        let yealink = by_id("yealink").unwrap();
+        // W90 (family 130) has no row; W70B (146) has one; T46S is family 66.
+        assert_eq!(
+            yealink.device_template(None, Some("130.85.0.20")),
+            "yealink/dect-base.cfg"
+        );
+        assert_eq!(
+            yealink.device_template(None, Some("146.87.0.15")),
+            "yealink/dect-base.cfg"
+        );
+        assert_eq!(
+            yealink.device_template(None, Some("66.86.0.15")),
+            "yealink/desk.cfg"
+        );
+        assert_eq!(
+            yealink.device_template(None, Some("99.86.0.1")),
+            yealink.default_device_template()
+        );
+        assert_eq!(
+            yealink.device_template(None, None),
+            yealink.default_device_template()
+        );
+        let w70b = crate::models::find("yealink", "W70B").unwrap();
+        assert_eq!(
+            yealink.device_template(Some(w70b), Some("66.86.0.15")),
+            w70b.template,
+            "a row decides over the firmware"
+        );
+        for vendor in ALL {
+            assert_eq!(
+                vendor.device_template(None, Some("1.2.3")),
+                vendor.default_device_template(),
+                "{}",
+                vendor.id()
+            );
+        }
+    }
+
+    #[test]
+    fn keywords_are_found_at_word_starts_in_any_case() {
+        assert_eq!(
+            after_keyword("Mozilla/4.0 (compatible; snomD785-SIP", "snom"),
+            Some("D785-SIP")
+        );
+        assert_eq!(after_keyword("x SNOM M900", "snom"), Some(" M900"));
+        assert_eq!(after_keyword("Yealink", "yealink"), Some(""));
+        assert_eq!(after_keyword("notsnom 1", "snom"), None);
+        assert_eq!(after_keyword("sno", "snom"), None);
+        assert_eq!(after_keyword("é snom", "snom"), Some(""));
+        assert_eq!(after_keyword("snomé", "snom"), Some("é"));
     }
 
     #[test]

@@ -83,17 +83,18 @@ impl Vendor for Snom {
 
     fn parse_user_agent(&self, user_agent: &str) -> Option<UaInfo> {
         let rest = after_keyword(user_agent, "snom")?;
-        // "D785-SIP 10.1..." (desk), " M900 05.20..." (DECT), "M700/03.23.0005 (MAC=...)" (PnP)
-        let rest = rest.trim_start();
+        // "D785-SIP 10.1..." (desk), " M900 05.20..." (DECT), "M700/03.23.0005 (MAC=...)" (PnP),
+        // "-m3-SIP/02.11//18-Aug-10" (m3), " lid 3605" (6.5 firmware, no model).
+        let rest = rest.trim_start().trim_start_matches('-');
         let (model_token, after) = rest.split_once([' ', '/']).unwrap_or((rest, ""));
-        let model_token = model_token
-            .trim_end_matches("-SIP")
-            .trim_end_matches("-sip");
-        let model = ModelId::parse(model_token).ok();
+        let model = snom_model(model_token);
+        // "6.5.20; snom320 jffs2 v3.36": the version ends at ';' (and at '/' on the m3); a
+        // number after no model ("lid 3605") is not known to be one.
         let firmware = after
             .split_whitespace()
             .next()
-            .filter(|t| t.starts_with(|c: char| c.is_ascii_digit()))
+            .and_then(|t| t.split([';', '/']).next())
+            .filter(|t| model.is_some() && t.starts_with(|c: char| c.is_ascii_digit()))
             .and_then(clean_firmware);
         Some(UaInfo {
             vendor: self.id(),
@@ -226,6 +227,17 @@ fn firmware_image_in(file_name: &str) -> Option<&str> {
         && !image.starts_with('.')
         && image.bytes().all(allowed))
     .then_some(image)
+}
+
+/// "D785-SIP" → D785, "m3-SIP" → M3, "M900" → M900; every Snom model has a digit, so "lid" (the
+/// 6.5 firmware's word) is none.
+fn snom_model(token: &str) -> Option<ModelId> {
+    let token = token.trim_end_matches("-SIP").trim_end_matches("-sip");
+    token
+        .bytes()
+        .any(|b| b.is_ascii_digit())
+        .then(|| ModelId::parse(token).ok())
+        .flatten()
 }
 
 /// `language` and `web_language`: Snom names each language in itself, without accents.
@@ -362,6 +374,34 @@ mod tests {
             Snom.parse_user_agent("Mozilla/5.0 (X11; Linux x86_64)")
                 .is_none()
         );
+    }
+
+    /// Forms of older firmware, from WZ snom common.py and FP app/provision/index.php.
+    #[test]
+    fn older_generations() {
+        let semicolon = Snom
+            .parse_user_agent("Mozilla/4.0 (compatible; snom320-SIP 6.5.20; snom320 jffs2 v3.36; snom320 linux 3.38)")
+            .unwrap();
+        assert_eq!(semicolon.model.unwrap().as_str(), "320");
+        assert_eq!(semicolon.firmware.as_deref(), Some("6.5.20"));
+        let lid = Snom
+            .parse_user_agent("Mozilla/4.0 (compatible; snom lid 3605)")
+            .unwrap();
+        assert_eq!((lid.model, lid.firmware, lid.mac), (None, None, None));
+        let m3 = Snom
+            .parse_user_agent("snom-m3-SIP/02.11//18-Aug-10 15:36")
+            .unwrap();
+        assert_eq!(m3.model.unwrap().as_str(), "M3");
+        assert_eq!(m3.firmware.as_deref(), Some("02.11"));
+        let dated = Snom
+            .parse_user_agent("Mozilla/4.0 (compatible; snomD785-SIP 10.1.169.16 2010.12-00001-gd311851f1 (Feb 25 2019 - 14:19:43) 00041396D9B4 SXM:0 UXM:0 UXMC:0)")
+            .unwrap();
+        assert_eq!(dated.firmware.as_deref(), Some("10.1.169.16"));
+        assert_eq!(dated.mac.unwrap().to_hex(), "00041396d9b4");
+        let pa1 = Snom
+            .parse_user_agent("Mozilla/4.0 (compatible; snomPA1-SIP 8.4.35 1.1.3-s)")
+            .unwrap();
+        assert_eq!(pa1.model.unwrap().as_str(), "PA1");
     }
 
     #[test]

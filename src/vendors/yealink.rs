@@ -96,12 +96,7 @@ impl Vendor for Yealink {
     }
 
     fn parse_user_agent(&self, user_agent: &str) -> Option<UaInfo> {
-        let trimmed = user_agent.trim_start();
-        let prefix = trimmed.get(..7)?;
-        if !prefix.eq_ignore_ascii_case("yealink") {
-            return None;
-        }
-        let rest = trimmed[7..].trim_start_matches(['-', ' ', '\t']);
+        let rest = after_vendor_name(user_agent.trim_start())?;
         let mut tokens = rest.split_whitespace().peekable();
         let mut model_token = tokens.next();
         if model_token.is_some_and(|t| t.eq_ignore_ascii_case("SIP")) {
@@ -254,13 +249,33 @@ fn yealink_dst_change(change: DstChange) -> Option<String> {
     Some(format!("{}/{}/{weekday}/{hour}", change.month, change.week))
 }
 
-/// "SIP-T46G" → T46G, "VP-T49G" stays, "W70B" stays; anything not model-like is no model.
+/// Models whose old firmware leaves "Yealink" out of its User-Agent (`W52P 25.30.0.2 00:15:...`):
+/// WZ yealink common.py matches `(VP530P?|W52P|W60B) <version> <mac>` without the vendor.
+const MODELS_WITHOUT_VENDOR_NAME: &[&str] = &["W52P", "W60B", "VP530", "VP530P"];
+
+/// The User-Agent after `Yealink` (`Yealink `, `Yealink-`, any case), or the whole of one that
+/// starts with a model sent without it and ends with a MAC.
+fn after_vendor_name(user_agent: &str) -> Option<&str> {
+    if let Some(prefix) = user_agent.get(..7)
+        && prefix.eq_ignore_ascii_case("yealink")
+    {
+        return Some(user_agent[7..].trim_start_matches(['-', ' ', '\t']));
+    }
+    let mut tokens = user_agent.split_whitespace();
+    let first = tokens.next()?;
+    (MODELS_WITHOUT_VENDOR_NAME.contains(&first)
+        && tokens.next_back().is_some_and(|t| Mac::parse(t).is_ok()))
+    .then_some(user_agent)
+}
+
+/// "SIP-T46G" → T46G, "VP-T49G" stays, "W70B" stays, "SIP-T21P_E2" → T21P-E2 (the table's
+/// name; old firmware spells it with '_'); anything not model-like is no model.
 fn model_from_token(token: &str) -> Option<ModelId> {
     let token = token
         .strip_prefix("SIP-")
         .or_else(|| token.strip_prefix("sip-"))
         .unwrap_or(token);
-    ModelId::parse(token).ok()
+    ModelId::parse(&token.replace('_', "-")).ok()
 }
 
 #[cfg(test)]
@@ -318,6 +333,31 @@ mod tests {
     }
 
     #[test]
+    fn older_generations() {
+        // WZ yealink common.py (_extract_from_ua comment).
+        let e2 = ua("Yealink SIP-T21P_E2 52.80.0.3 00:15:65:4c:4c:26");
+        assert_eq!(e2.model.unwrap().as_str(), "T21P-E2");
+        assert!(crate::models::find(VENDOR, "T21P-E2").is_some());
+        let bare = ua("W52P 25.30.0.2 00:15:65:44:b3:7c");
+        assert_eq!(bare.model.unwrap().as_str(), "W52P");
+        assert_eq!(bare.firmware.as_deref(), Some("25.30.0.2"));
+        assert_eq!(bare.mac.unwrap().to_hex(), "00156544b37c");
+        let vp530 = ua("VP530P 23.70.0.40 00:15:65:31:4b:c0");
+        assert_eq!(vp530.model.unwrap().as_str(), "VP530P");
+        let sip_w52p = ua("Yealink SIP-W52P 25.73.0.20 00:15:65:40:ae:35");
+        assert_eq!(sip_w52p.model.unwrap().as_str(), "W52P");
+        let no_mac = ua("Yealink VC800 63.345.0.40");
+        assert_eq!(no_mac.model.unwrap().as_str(), "VC800");
+        assert_eq!(no_mac.mac, None);
+        // A bare model token without a MAC at the end is not enough.
+        assert_eq!(Yealink.parse_user_agent("W52P 25.30.0.2"), None);
+        assert_eq!(
+            Yealink.parse_user_agent("T46S 66.86.0.15 001565aabbcc"),
+            None
+        );
+    }
+
+    #[test]
     fn other_vendors_and_garbage_are_not_yealink() {
         for s in [
             "",
@@ -325,6 +365,8 @@ mod tests {
             "Mozilla/5.0",
             "FileTransport PolycomVVX-VVX_400-UA/4.1.4.7430",
             "é",
+            "W52P",
+            "W60Bé 001565aabbcc",
         ] {
             assert_eq!(Yealink.parse_user_agent(s), None, "{s:?}");
         }

@@ -137,7 +137,33 @@ async fn first_start_cli_and_sigterm() {
         )
         .await
         .unwrap();
-    assert!(run(&["devices", "unregistered"]).contains("001565123456"));
+    // One of a model the table lacks is listed as unsupported (docs/recognition.md).
+    phone
+        .get(
+            "/y000000000099.cfg",
+            &[("user-agent", "Yealink SIP-T99X 99.86.0.1 00:15:65:12:34:99")],
+        )
+        .await
+        .unwrap();
+    let unregistered = run(&["devices", "unregistered"]);
+    let row = |mac: &str| {
+        unregistered
+            .lines()
+            .find(|l| l.starts_with(mac))
+            .unwrap_or_else(|| panic!("{mac} not in {unregistered}"))
+            .split_whitespace()
+            .take(4)
+            .collect::<Vec<_>>()
+    };
+    assert!(unregistered.starts_with("MAC") && unregistered.contains("SUPPORTED"));
+    assert_eq!(
+        row("001565123456"),
+        ["001565123456", "yealink", "T54W", "true"]
+    );
+    assert_eq!(
+        row("001565123499"),
+        ["001565123499", "yealink", "T99X", "false"]
+    );
     run(&["devices", "adopt", "001565123456"]);
     assert!(run(&["devices", "show", "001565123456"]).contains("T54W"));
 

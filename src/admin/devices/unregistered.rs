@@ -28,6 +28,9 @@ pub struct UnregisteredView<'a> {
     mac: Mac,
     vendor: Option<&'a str>,
     model: Option<&'a ModelId>,
+    /// Whether the model table has the model it reported: false for a model deskprov does not
+    /// know or a vendor it does not provision; `null` while no model was reported.
+    supported: Option<bool>,
     firmware: Option<&'a str>,
     first_seen: String,
     last_seen: String,
@@ -48,6 +51,7 @@ pub async fn list_unregistered(app: &App, query: &str) -> ApiResult {
             mac: s.mac,
             vendor: s.vendor.as_deref(),
             model: s.model.as_ref(),
+            supported: crate::models::is_supported(s.vendor.as_deref(), s.model.as_ref()),
             firmware: s.firmware.as_deref(),
             first_seen: rfc3339(s.first_seen),
             last_seen: rfc3339(s.last_seen),

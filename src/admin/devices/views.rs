@@ -48,6 +48,10 @@ pub struct DeviceView<'a> {
     /// admin or auto (filled in from the phone's request).
     #[schema(value_type = Option<String>)]
     model_source: Option<ModelSource>,
+    /// Whether the model table has the model: false for one the phone reported that deskprov
+    /// does not know (it gets its vendor's generic template) or of a vendor it does not
+    /// provision; `null` while the model is not known.
+    supported: Option<bool>,
     firmware: Option<&'a str>,
     /// The firmware version it should run (the effective `firmware_version` setting).
     firmware_target: Option<String>,
@@ -110,6 +114,7 @@ fn view_with<'a>(app: &App, d: &'a DeviceRecord, settings: Settings) -> DeviceVi
         vendor: d.vendor.as_deref(),
         model: d.model.as_ref(),
         model_source: d.model_source,
+        supported: crate::models::is_supported(d.vendor.as_deref(), d.model.as_ref()),
         firmware: d.firmware.as_deref(),
         firmware_target: settings.firmware_version.clone(),
         firmware_outdated: settings.firmware_outdated(d.firmware.as_deref()),
