@@ -178,6 +178,7 @@ pub fn take_claim(device: &mut DeviceRecord, address: IpAddr, now: i64) -> bool 
     }
     device.claimed_at = Some(now);
     device.claimed_from = Some(address.to_string());
+    device.proven_address = Some(address.to_string());
     true
 }
 

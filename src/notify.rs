@@ -1,5 +1,6 @@
 //! Tells a phone to fetch its config now, or to reboot: a SIP NOTIFY with its vendor's event,
-//! sent over UDP to the address the phone last provisioned from, at the port its config fixes
+//! sent over UDP to the address the phone last fetched its own file from with proof (never
+//! one any request could set), at the port its config fixes
 //! (`hotdesk.sip_notify_port`). A phone that challenges the NOTIFY (Cisco's
 //! `Auth_Resync-Reboot`, Snom's `challenge_checksync`, Poly's request validation) gets the
 //! NOTIFY again with a Digest answer made with the credentials of the account on its line 1,
@@ -61,7 +62,8 @@ pub enum Outcome {
     Refused,
     /// No answer: the phone is off, unreachable, or drops NOTIFYs from this address.
     NoAnswer,
-    /// deskprov has no address for the phone yet: it has never fetched a file.
+    /// deskprov has no address for the phone yet: it has never fetched its own file with
+    /// proof (its claim, its credentials or its certificate).
     NeverSeen,
     /// The phone's vendor cannot be told this by NOTIFY (or is not known yet).
     Unsupported,
@@ -207,7 +209,7 @@ async fn deliver(notice: Notice) -> Outcome {
 }
 
 fn target(app: &App, device: &DeviceRecord) -> Option<SocketAddr> {
-    let address = device.last_address.as_deref()?.parse::<IpAddr>().ok()?;
+    let address = device.proven_address.as_deref()?.parse::<IpAddr>().ok()?;
     Some(SocketAddr::new(address, app.config.hotdesk.sip_notify_port))
 }
 

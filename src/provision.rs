@@ -388,9 +388,7 @@ async fn authorize<B>(
         Ok(Grant::Claim) => refuse(Denial::NoCredentials).await,
         Ok(Grant::Credentials | Grant::Certificate) => {
             let device = device.expect("a grant implies a device");
-            if device.record.claimed_at.is_none() {
-                crate::ops::phone::close_claim(app, mac, now).await?;
-            }
+            crate::ops::phone::note_proof(app, &device.record, peer.address, now).await?;
             Ok(device)
         }
         Ok(Grant::ClaimGrace) => Ok(device.expect("a grant implies a device")),

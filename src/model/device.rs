@@ -74,6 +74,11 @@ pub struct DeviceRecord {
     /// Registered by adopting it from the seen-unregistered list after it asked for its files.
     #[serde(default)]
     pub adopted: bool,
+    /// Where the phone last fetched its own file from with proof (its claim, its credentials,
+    /// its certificate): SIP NOTIFYs go there. `last_address` is any request's that named the
+    /// MAC, which anyone can make, so it must not steer a NOTIFY and its Digest answer.
+    #[serde(default)]
+    pub proven_address: Option<String>,
 }
 
 /// Keyed per process, so nobody outside can aim records at a fingerprint collision.
@@ -127,6 +132,7 @@ impl DeviceRecord {
             profile,
             settings,
             adopted: _,
+            proven_address: _,
         } = self;
         let inputs = (
             mac,
@@ -176,6 +182,7 @@ impl DeviceRecord {
             profile: None,
             settings: Layer::new(),
             adopted: false,
+            proven_address: None,
         }
     }
 }

@@ -67,10 +67,24 @@ pub async fn claim(
     })
 }
 
-/// Closes an open claim window: the phone proved itself by credentials or certificate.
-pub async fn close_claim(app: &App, mac: Mac, now: i64) -> Result<(), StoreError> {
+/// The phone proved itself by credentials or certificate from `address`: an open claim
+/// window closes, and NOTIFYs go to this address from now on. Writes only what changed.
+pub async fn note_proof(
+    app: &App,
+    device: &DeviceRecord,
+    address: IpAddr,
+    now: i64,
+) -> Result<(), StoreError> {
+    let address = address.to_string();
+    let moved = device.proven_address.as_deref() != Some(address.as_str());
+    if device.claimed_at.is_some() && !moved {
+        return Ok(());
+    }
     single_writes(app)
-        .update_device(mac, |d| access::close_claim(d, now))
+        .update_device(device.mac, |d| {
+            access::close_claim(d, now);
+            d.proven_address = Some(address.clone());
+        })
         .await?;
     Ok(())
 }

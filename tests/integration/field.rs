@@ -416,6 +416,37 @@ async fn with_sip_notify_on_an_admin_change_tells_a_challenging_phone_too() {
     assert!(seen[1].authorization.is_some(), "{seen:?}");
 }
 
+/// security.md: whoever names a MAC in a request must not choose where that phone's NOTIFY,
+/// and its Digest answer, go.
+#[tokio::test]
+async fn a_request_naming_the_mac_from_elsewhere_does_not_move_the_notify() {
+    let phone = SipPeer::bind(Some(("1001", "alice-secret-0001"))).await;
+    let port = phone.port();
+    let server = TestServer::start_with(|c| c.hotdesk.sip_notify_port = port).await;
+    cisco_seen(&server).await;
+    let elsewhere = server
+        .phone
+        .clone()
+        .from_source("127.0.0.2".parse().unwrap());
+    let reply = elsewhere
+        .get("/cisco-d0ec35aabbcc.xml", &[("user-agent", CISCO_UA)])
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.status,
+        StatusCode::UNAUTHORIZED,
+        "its claim was taken"
+    );
+    let api = server.admin_api();
+    assert_eq!(
+        api.show_device(CISCO_MAC).ok().await["last_address"],
+        "127.0.0.2"
+    );
+    // The NOTIFY still goes to where the phone proved itself: the peer on 127.0.0.1 answers.
+    let (answer, seen) = tokio::join!(api.resync_device(CISCO_MAC).ok(), phone.answer_all());
+    assert_eq!(answer["outcome"], "accepted_with_credentials", "{seen:?}");
+}
+
 #[tokio::test]
 async fn a_challenge_the_credentials_do_not_answer_is_reported_refused() {
     let phone = SipPeer::bind(Some(("1001", "another-password"))).await;
@@ -472,7 +503,11 @@ async fn resync_answers_what_each_phone_could_be_told() {
     let answer = api.resync_devices(&[T46S_MAC, "7c2f80aabbcc"]).ok().await;
     assert_eq!(answer[0]["outcome"], "never_seen");
     assert_eq!(answer[1]["outcome"], "never_seen");
+    // Only the phone's own file, fetched with proof (here its claim), gives it an address.
     server.phone_get("/y000000000066.cfg", T46S_UA).await;
+    let answer = api.resync_devices(&[T46S_MAC]).ok().await;
+    assert_eq!(answer[0]["outcome"], "never_seen");
+    server.phone_get("/001565aabbcc.cfg", T46S_UA).await;
     let (answer, seen) = tokio::join!(
         api.reboot_devices(&[T46S_MAC, "7c2f80aabbcc"]).ok(),
         phone.answer_all()
