@@ -264,6 +264,9 @@ pub struct Limits {
     pub header_read_timeout_secs: u64,
     /// A connection older than this is closed after its current request.
     pub max_connection_age_secs: u64,
+    /// How long that current request may still take: a firmware download or upload in
+    /// progress is not cut at the connection's age.
+    pub max_transfer_secs: u64,
     pub max_admin_body_bytes: usize,
     /// A CSV file sent to /api/v1/import/.
     pub max_import_bytes: usize,
@@ -290,6 +293,7 @@ impl Default for Limits {
             tls_handshake_timeout_secs: 10,
             header_read_timeout_secs: 10,
             max_connection_age_secs: 300,
+            max_transfer_secs: 3600,
             max_admin_body_bytes: 64 * 1024,
             max_import_bytes: 16 * 1024 * 1024,
             max_upload_bytes: 512 * 1024,
@@ -303,6 +307,10 @@ impl Default for Limits {
 }
 
 impl Limits {
+    pub fn max_transfer(&self) -> Duration {
+        Duration::from_secs(self.max_transfer_secs)
+    }
+
     pub fn handshake_timeout(&self) -> Duration {
         Duration::from_secs(self.tls_handshake_timeout_secs)
     }
@@ -472,27 +480,17 @@ impl Config {
     }
 }
 
-/// The public URL goes into configs verbatim, so it must be a plain http(s) URL ending in '/'.
+/// The public URL goes into configs verbatim, so it must be a plain http(s) URL ending in '/',
+/// without credentials (common files carry it). Errors never repeat it: it may hold a password.
 fn validate_public_url(url: &str) -> Result<(), ConfigError> {
-    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+    let invalid = |why: String| ConfigError::Invalid(format!("server.public_url: {why}"));
+    crate::domain::parse_url("public_url", url).map_err(|e| invalid(e.reason))?;
     let chars_ok = url
         .bytes()
         .all(|b| b.is_ascii_graphic() && !b"\"'<>\\`{}|^".contains(&b));
-    if !scheme_ok || !chars_ok || !url.ends_with('/') || url.len() > 256 {
-        return Err(ConfigError::Invalid(format!(
-            "server.public_url {url:?}: must be an http(s) URL ending in '/', like https://prov.example.com:8443/"
-        )));
-    }
-    let authority = url
-        .split("://")
-        .nth(1)
-        .unwrap_or("")
-        .split('/')
-        .next()
-        .unwrap_or("");
-    if authority.contains('@') {
-        return Err(ConfigError::Invalid(
-            "server.public_url: must not carry credentials (user:password@): it goes into common files anyone may fetch".into(),
+    if !chars_ok || !url.ends_with('/') || url.len() > 256 {
+        return Err(invalid(
+            "must be an http(s) URL ending in '/', like https://prov.example.com:8443/".into(),
         ));
     }
     Ok(())

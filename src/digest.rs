@@ -167,6 +167,15 @@ impl Challenge {
         if get("algorithm").is_some_and(|a| !a.eq_ignore_ascii_case("MD5")) {
             return None;
         }
+        // Echoed into our next request: nothing that could end a header or a quoted string.
+        let plain = |v: &str| {
+            v.len() <= 256
+                && v.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+                && !v.contains(['"', '\\'])
+        };
+        if !fields.iter().all(|(_, value)| plain(value)) {
+            return None;
+        }
         Some(Challenge {
             realm: get("realm")?,
             nonce: get("nonce")?,
@@ -247,6 +256,28 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_challenge_is_answered_only_when_it_is_plain_md5() {
+        let challenge =
+            Challenge::parse(r#"Digest realm="phone", nonce="abc", qop="auth,auth-int""#);
+        let answer = challenge
+            .unwrap()
+            .answer("NOTIFY", "sip:10.0.0.5:5060", "1001", "pw");
+        assert!(
+            answer.contains(r#"username="1001", realm="phone", nonce="abc""#),
+            "{answer}"
+        );
+        assert!(answer.contains("qop=auth, nc=00000001"), "{answer}");
+        for refused in [
+            r#"Digest realm="phone", nonce="abc", algorithm=SHA-256"#,
+            r#"Basic realm="phone""#,
+            "Digest realm=\"ph\r\none\", nonce=\"abc\"",
+            r#"Digest nonce="abc""#,
+        ] {
+            assert_eq!(Challenge::parse(refused), None, "{refused}");
+        }
+    }
 
     /// What a phone computes for a challenge (RFC 7616 §3.4.1 with MD5).
     pub fn answer(user: &str, password: &str, method: &str, uri: &str, nonce: &str) -> String {

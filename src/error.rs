@@ -123,6 +123,20 @@ impl From<crate::ops::OpError> for ApiError {
     }
 }
 
+impl From<crate::firmware::UploadError> for ApiError {
+    fn from(e: crate::firmware::UploadError) -> Self {
+        use crate::firmware::UploadError;
+        match e {
+            UploadError::TooLarge(limit) => {
+                ApiError::TooLarge(usize::try_from(limit).unwrap_or(usize::MAX))
+            }
+            UploadError::Stalled(_) => ApiError::Timeout,
+            UploadError::Broken(_) => ApiError::BadRequest(e.to_string()),
+            UploadError::Disk(_) | UploadError::Store(_) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<crate::body::BodyError> for ApiError {
     fn from(e: crate::body::BodyError) -> Self {
         use crate::body::BodyError;

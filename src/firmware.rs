@@ -74,12 +74,13 @@ pub async fn serve(
     file: &PublicFile,
     firmware_dir: &Path,
     settings: &Settings,
+    head_only: bool,
     headers: &HeaderMap,
 ) -> HttpResponse {
     match file {
         PublicFile::CaPem | PublicFile::CaDer => ca_file(file, settings),
         PublicFile::Firmware(name) => match parse_name("file", name) {
-            Ok(name) => firmware_file(&firmware_dir.join(name), headers).await,
+            Ok(name) => firmware_file(&firmware_dir.join(name), head_only, headers).await,
             Err(_) => not_found(),
         },
     }
@@ -90,7 +91,15 @@ fn ca_file(file: &PublicFile, settings: &Settings) -> HttpResponse {
         return not_found();
     };
     let (body, content_type) = match file {
-        PublicFile::CaDer => (Bytes::from(pem_to_der(pem)), "application/pkix-cert"),
+        PublicFile::CaDer => match pem_to_der(pem) {
+            Some(der) => (Bytes::from(der), "application/pkix-cert"),
+            None => {
+                tracing::error!(
+                    "the stored ca_certificate does not decode; it was checked when set"
+                );
+                return respond::text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n");
+            }
+        },
         _ => (
             Bytes::copy_from_slice(pem.as_bytes()),
             "application/x-pem-file",
@@ -104,14 +113,13 @@ fn ca_file(file: &PublicFile, settings: &Settings) -> HttpResponse {
 }
 
 /// The DER bytes of the stored PEM (validated when it was set).
-fn pem_to_der(pem: &str) -> Vec<u8> {
+fn pem_to_der(pem: &str) -> Option<Vec<u8>> {
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .unwrap_or_default()
+    base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
 
-async fn firmware_file(path: &Path, headers: &HeaderMap) -> HttpResponse {
+/// `head_only`: a HEAD request, for which a Range means nothing (RFC 9110 §14.2).
+async fn firmware_file(path: &Path, head_only: bool, headers: &HeaderMap) -> HttpResponse {
     let Ok(mut file) = tokio::fs::File::open(path).await else {
         return not_found();
     };
@@ -123,13 +131,16 @@ async fn firmware_file(path: &Path, headers: &HeaderMap) -> HttpResponse {
     }
     let length = meta.len();
     let etag = validator(&meta);
-    if headers
-        .get(IF_NONE_MATCH)
-        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
-    {
-        return with_validator(respond::text(StatusCode::NOT_MODIFIED, ""), &etag);
+    if none_match(headers, &etag) {
+        let mut unchanged = Response::new(Body::default());
+        *unchanged.status_mut() = StatusCode::NOT_MODIFIED;
+        return with_validator(unchanged, &etag);
     }
-    let range = match requested_range(headers, &etag, length) {
+    let asked = match head_only {
+        true => Ok(None),
+        false => requested_range(headers, &etag, length),
+    };
+    let range = match asked {
         Ok(range) => range,
         Err(Unsatisfiable) => {
             let mut r = respond::text(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable\n");
@@ -159,6 +170,17 @@ async fn firmware_file(path: &Path, headers: &HeaderMap) -> HttpResponse {
     with_validator(response, &etag)
 }
 
+/// `If-None-Match` names the file's validator, or `*` (RFC 9110 §13.1.2: weak comparison).
+fn none_match(headers: &HeaderMap, etag: &str) -> bool {
+    let Some(value) = headers.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+}
+
 fn with_validator(mut response: HttpResponse, etag: &str) -> HttpResponse {
     let headers = response.headers_mut();
     headers.insert(ETAG, HeaderValue::from_str(etag).expect("ASCII"));
@@ -167,15 +189,19 @@ fn with_validator(mut response: HttpResponse, etag: &str) -> HttpResponse {
     response
 }
 
-/// A strong validator from the file's length and modification time: an upload replaces the
-/// file by rename, which changes both or at least the time.
+/// A strong validator from the file's inode, length and change time: an upload replaces the
+/// file by rename (a new inode), and a file copied in with its times kept (`cp -p`, `rsync
+/// -t`) still gets a new inode and change time, so two images never share a validator and a
+/// resumed download never joins parts of two.
 fn validator(meta: &std::fs::Metadata) -> String {
-    let modified = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    format!("\"fw-{:x}-{modified:x}\"", meta.len())
+    use std::os::unix::fs::MetadataExt;
+    format!(
+        "\"fw-{:x}-{:x}-{:x}.{:x}\"",
+        meta.ino(),
+        meta.len(),
+        meta.ctime(),
+        meta.ctime_nsec()
+    )
 }
 
 struct Unsatisfiable;
@@ -197,25 +223,46 @@ fn requested_range(
     {
         return Ok(None);
     }
-    let Some(spec) = spec.trim().strip_prefix("bytes=") else {
+    let spec = spec.trim();
+    let Some(spec) = spec
+        .get(..6)
+        .filter(|unit| unit.eq_ignore_ascii_case("bytes="))
+        .map(|_| &spec[6..])
+    else {
         return Ok(None);
     };
-    if length == 0 {
-        return Ok(None);
-    }
-    if spec.contains(',') {
+    if length == 0 || spec.contains(',') {
         return Ok(None);
     }
     let Some((first, last)) = spec.trim().split_once('-') else {
         return Ok(None);
     };
-    let number = |s: &str| s.trim().parse::<u64>().ok();
-    let range = match (first.trim().is_empty(), number(first), number(last)) {
-        (true, _, Some(suffix)) if suffix > 0 => (length.saturating_sub(suffix), length - 1),
-        (true, _, _) => return Err(Unsatisfiable),
-        (false, Some(start), None) if last.trim().is_empty() => (start, length - 1),
-        (false, Some(start), Some(end)) if start <= end => (start, end.min(length - 1)),
-        _ => return Ok(None),
+    let (first, last) = (first.trim(), last.trim());
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let range = if first.is_empty() {
+        // `-N`: the last N bytes; an N past u64 asks for the whole file.
+        if !digits(last) {
+            return Ok(None);
+        }
+        match last.parse::<u64>() {
+            Ok(0) => return Err(Unsatisfiable),
+            Ok(suffix) => (length.saturating_sub(suffix), length - 1),
+            Err(_) => (0, length - 1),
+        }
+    } else {
+        if !digits(first) || !(last.is_empty() || digits(last)) {
+            return Ok(None);
+        }
+        // A first position past u64 is past any file.
+        let Ok(start) = first.parse::<u64>() else {
+            return Err(Unsatisfiable);
+        };
+        let end = match last.parse::<u64>() {
+            Ok(end) if end < start => return Ok(None),
+            Ok(end) => end.min(length - 1),
+            Err(_) => length - 1,
+        };
+        (start, end)
     };
     if range.0 >= length {
         return Err(Unsatisfiable);
@@ -303,18 +350,51 @@ pub enum UploadError {
     Broken(String),
     #[error("writing the firmware directory: {0}")]
     Disk(#[from] std::io::Error),
+    /// The file is in place; its audit record could not be written.
+    #[error("the firmware file is in place, but recording the upload failed: {0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
-/// Streams `body` into `dir/name`, replacing a file of that name once the upload is complete.
-/// At most `limit` bytes; `idle` is how long the sender may pause between chunks.
+/// An upload written and synced under a hidden name, not yet in place. Dropped before
+/// [`Staged::install`] (an error, a client gone, the connection cut), its file is removed.
+pub struct Staged {
+    path: PathBuf,
+    installed: bool,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.installed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Staged {
+    /// Puts the upload in place as `dir/name` (replacing a file of that name at once: a
+    /// phone mid-download keeps the old one), durably.
+    pub async fn install(mut self, dir: &Path, name: &str) -> std::io::Result<FirmwareFile> {
+        let meta = tokio::fs::metadata(&self.path).await?;
+        tokio::fs::rename(&self.path, dir.join(name)).await?;
+        self.installed = true;
+        tokio::fs::File::open(dir).await?.sync_all().await?;
+        let mut file = FirmwareFile::of(name, &meta);
+        file.sha256 = Some(self.sha256.clone());
+        Ok(file)
+    }
+}
+
+/// Streams `body` to a hidden file in `dir`: at most `limit` bytes, `idle` the longest pause
+/// between chunks.
 pub async fn receive<B>(
     dir: &Path,
-    name: &str,
     declared: Option<u64>,
     body: B,
     limit: u64,
     idle: Duration,
-) -> Result<FirmwareFile, UploadError>
+) -> Result<Staged, UploadError>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -323,39 +403,45 @@ where
         return Err(UploadError::TooLarge(limit));
     }
     tokio::fs::create_dir_all(dir).await?;
-    let temporary = temporary_path(dir);
-    let outcome = write_upload(&temporary, body, limit, idle).await;
-    let digest = match outcome {
-        Ok(digest) => digest,
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&temporary).await;
-            return Err(e);
-        }
-    };
-    let target = dir.join(name);
-    if let Err(e) = tokio::fs::rename(&temporary, &target).await {
-        let _ = tokio::fs::remove_file(&temporary).await;
-        return Err(e.into());
-    }
-    let meta = tokio::fs::metadata(&target).await?;
-    let mut file = FirmwareFile::of(name, &meta);
-    file.sha256 = Some(digest);
-    Ok(file)
-}
-
-/// A hidden name in the same directory, so the final rename is atomic and listings skip it.
-fn temporary_path(dir: &Path) -> PathBuf {
     let suffix: u64 = rand::random();
-    dir.join(format!(".upload-{suffix:016x}"))
+    let mut staged = Staged {
+        path: dir.join(format!("{TEMPORARY_PREFIX}{suffix:016x}")),
+        installed: false,
+        bytes: 0,
+        sha256: String::new(),
+    };
+    let (bytes, sha256) = write_upload(&staged.path, body, limit, idle).await?;
+    staged.bytes = bytes;
+    staged.sha256 = sha256;
+    Ok(staged)
 }
 
-/// Writes the body to `path`, synced; the SHA-256 of what was written.
+/// Hidden, so listings and phones never see an upload in progress.
+const TEMPORARY_PREFIX: &str = ".upload-";
+
+/// Removes uploads a crash or a cut connection left behind; at start-up.
+pub fn remove_stale_uploads(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(TEMPORARY_PREFIX)
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Writes the body to `path`, synced; its length and SHA-256.
 async fn write_upload<B>(
     path: &Path,
     body: B,
     limit: u64,
     idle: Duration,
-) -> Result<String, UploadError>
+) -> Result<(u64, String), UploadError>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -385,14 +471,22 @@ where
         digest.update(&data);
         file.write_all(&data).await?;
     }
+    // tokio's File writes in the background: flush surfaces the last write's error, which
+    // sync_all alone would not.
+    file.flush().await?;
     file.sync_all().await?;
+    if file.metadata().await?.len() != written {
+        return Err(UploadError::Disk(std::io::Error::other(
+            "the file on disk is shorter than the upload",
+        )));
+    }
     let hex: String = digest
         .finish()
         .as_ref()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    Ok(hex)
+    Ok((written, hex))
 }
 
 /// Removes `name`; false when there was none.
@@ -432,6 +526,18 @@ mod tests {
         assert_eq!(range("bytes=9-3", None, 1000), Ok(None));
         assert_eq!(range("bytes=0-99", Some("\"v0\""), 1000), Ok(None));
         assert_eq!(range("bytes=0-99", Some("\"v1\""), 1000), Ok(Some((0, 99))));
+        assert_eq!(range("Bytes=0-9", None, 1000), Ok(Some((0, 9))));
+        assert_eq!(range("bytes=-", None, 1000), Ok(None));
+        assert_eq!(range("bytes=-x", None, 1000), Ok(None));
+        assert_eq!(
+            range("bytes=-99999999999999999999999", None, 1000),
+            Ok(Some((0, 999)))
+        );
+        assert_eq!(range("bytes=99999999999999999999999-", None, 1000), Err(()));
+        assert_eq!(
+            range("bytes=0-99999999999999999999999", None, 1000),
+            Ok(Some((0, 999)))
+        );
     }
 
     #[test]

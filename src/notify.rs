@@ -28,8 +28,10 @@ use crate::vendors::{self, Vendor};
 
 /// How long to wait for each answer of the phone.
 const ANSWER_WAIT: Duration = Duration::from_secs(2);
-/// NOTIFYs in flight at once for a bulk action.
+/// NOTIFYs in flight at once, all callers together: each holds a socket for seconds, and a
+/// bulk import with `sip_notify` on must not use up file descriptors the listeners need.
 const AT_ONCE: usize = 64;
+static IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(AT_ONCE);
 /// A SIP answer over UDP fits in one datagram.
 const MAX_DATAGRAM: usize = 8 * 1024;
 
@@ -158,20 +160,16 @@ pub fn notice(
     })
 }
 
-/// Sends each notice, at most [`AT_ONCE`] at a time, and waits for the phones' answers.
+/// Sends each notice (at most [`AT_ONCE`] in flight, with every other NOTIFY) and waits for
+/// the phones' answers.
 pub async fn deliver_all<K: Send + 'static>(
     notices: Vec<(K, Result<Notice, Outcome>)>,
 ) -> Vec<(K, Outcome)> {
-    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(AT_ONCE));
     let mut sending = tokio::task::JoinSet::new();
     for (index, (key, notice)) in notices.into_iter().enumerate() {
-        let permits = permits.clone();
         sending.spawn(async move {
             let outcome = match notice {
-                Ok(notice) => {
-                    let _permit = permits.acquire().await;
-                    deliver(notice).await
-                }
+                Ok(notice) => deliver(notice).await,
                 Err(outcome) => outcome,
             };
             (index, key, outcome)
@@ -191,6 +189,7 @@ pub async fn deliver_all<K: Send + 'static>(
 }
 
 async fn deliver(notice: Notice) -> Outcome {
+    let _permit = IN_FLIGHT.acquire().await;
     let Notice {
         target,
         event,
@@ -361,7 +360,10 @@ impl Answer {
                 "cseq" => {
                     answer.cseq = value.split_whitespace().next()?.parse().ok()?;
                 }
-                "www-authenticate" | "proxy-authenticate" => {
+                // The first challenge we can answer (MD5), of those offered.
+                "www-authenticate" | "proxy-authenticate"
+                    if answer.challenge.is_none() && Challenge::parse(value).is_some() =>
+                {
                     answer.challenge = Some(value.to_string());
                 }
                 _ => {}

@@ -100,15 +100,26 @@ async fn public_file<B>(
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return method_not_allowed();
     }
-    let settings = match app.store.settings().await {
-        Ok(settings) => settings,
-        Err(e) => {
-            error!(error = %e, "reading settings failed");
-            return respond::text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable\n");
-        }
+    // Only the CA files come from the settings; firmware needs no read per (range) request.
+    let settings = match file {
+        crate::firmware::PublicFile::Firmware(_) => crate::settings::Settings::default(),
+        _ => match app.store.settings().await {
+            Ok(settings) => settings,
+            Err(e) => {
+                error!(error = %e, "reading settings failed");
+                return respond::text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable\n");
+            }
+        },
     };
-    let dir = app.config.firmware_dir();
-    crate::firmware::serve(file, &dir, &settings, request.headers()).await
+    let head_only = request.method() == Method::HEAD;
+    crate::firmware::serve(
+        file,
+        &app.config.firmware_dir(),
+        &settings,
+        head_only,
+        request.headers(),
+    )
+    .await
 }
 
 async fn respond_to<B>(

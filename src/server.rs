@@ -187,17 +187,18 @@ impl Connection {
         tokio::pin!(connection);
         let age = tokio::time::sleep(limits.max_connection_age());
         tokio::pin!(age);
-        tokio::select! {
+        let grace = tokio::select! {
             result = connection.as_mut() => {
                 if let Err(e) = result { debug!(role = ?self.role, %address, error = %e, "connection ended with an error") }
                 return;
             }
-            _ = &mut age => {}
-            _ = self.stopped.changed() => {}
-        }
-        // Shutdown or old age: finish the request in flight, then close.
+            // Old age: the request in flight may be a firmware transfer, which gets its time.
+            _ = &mut age => limits.max_transfer(),
+            _ = self.stopped.changed() => limits.shutdown_grace(),
+        };
+        // Finish the request in flight, then close.
         connection.as_mut().graceful_shutdown();
-        let _ = tokio::time::timeout(limits.shutdown_grace(), connection).await;
+        let _ = tokio::time::timeout(grace, connection).await;
     }
 
     /// What the phone's certificate proves; untrusted ones are recorded and then ignored.

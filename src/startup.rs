@@ -63,6 +63,7 @@ impl Running {
 /// Opens everything the server needs and starts serving in the background.
 pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> {
     config.validate()?;
+    crate::firmware::remove_stale_uploads(&config.firmware_dir());
     let certs = tls::ensure_certificate(&config.server.certs_dir)?;
     if certs.generated {
         info!(path = %certs.cert.display(), "generated a self-signed server certificate");

@@ -6,8 +6,7 @@ use http::{HeaderMap, StatusCode};
 
 use super::ApiResult;
 use crate::app::App;
-use crate::error::ApiError;
-use crate::firmware::{UploadError, parse_name};
+use crate::firmware::parse_name;
 use crate::ops::{self, Actor};
 use crate::respond;
 
@@ -27,15 +26,8 @@ where
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
-    match ops::firmware::upload(app, by, &name, declared, body).await {
-        Ok(file) => Ok(respond::json(StatusCode::CREATED, &file)),
-        Err(UploadError::TooLarge(limit)) => Err(ApiError::TooLarge(
-            usize::try_from(limit).unwrap_or(usize::MAX),
-        )),
-        Err(UploadError::Stalled(_)) => Err(ApiError::Timeout),
-        Err(e @ UploadError::Broken(_)) => Err(ApiError::BadRequest(e.to_string())),
-        Err(e @ UploadError::Disk(_)) => Err(ApiError::Internal(e.to_string())),
-    }
+    let file = ops::firmware::upload(app, by, &name, declared, body).await?;
+    Ok(respond::json(StatusCode::CREATED, &file))
 }
 
 pub async fn remove(app: &App, by: &Actor, name: &str) -> ApiResult {

@@ -220,6 +220,14 @@ pub struct MacList {
     pub macs: Vec<String>,
 }
 
+/// MACs of phones to tell (resync, reboot): their answers come within the request.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MacsToTell {
+    #[schema(value_type = Vec<Mac>, min_items = 1, max_items = 500)]
+    pub macs: Vec<String>,
+}
+
 /// What a phone answered a resync or reboot NOTIFY.
 #[derive(Serialize, ToSchema)]
 pub struct NotifyResult {

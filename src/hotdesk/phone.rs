@@ -435,11 +435,12 @@ async fn bind(
     )
     .await?;
     Ok(match outcome {
-        sessions::LoginResult::LoggedIn { device, moved_from } => {
+        sessions::LoginResult::LoggedIn { moved_from, .. } => {
             if let Some(old) = &moved_from {
                 notify::reload(app, old);
             }
-            notify::reload(app, &device);
+            // As the phone is until it fetches: a challenge is answered with its line 1 then.
+            notify::reload(app, &visit.device);
             let name = app
                 .store
                 .user(extension)
@@ -477,10 +478,11 @@ async fn logout(visit: &Visit<'_>) -> Result<Screen, HotdeskError> {
         "logged out at the phone",
     )
     .await?;
-    let Some((device, _)) = &outcome else {
+    if outcome.is_none() {
         return Ok(message("Logout", LOGIN_CHANGED));
-    };
-    notify::reload(visit.app, device);
+    }
+    // As the phone is until it fetches: the user's account answers a challenge.
+    notify::reload(visit.app, &visit.device);
     Ok(Screen::Message {
         title: "Logout",
         text: "Logged out. The phone will update in a moment.".into(),

@@ -6,7 +6,8 @@ use super::{Actor, OpError, WriteTx};
 use crate::app::App;
 use crate::firmware::{self, FirmwareFile, UploadError};
 
-/// Stores an upload as `name` (replacing a file of that name once it is complete).
+/// Stores an upload as `name`, replacing a file of that name once it is complete. Uploads of
+/// the same name are put in place one at a time, each with its own audit record.
 pub async fn upload<B>(
     app: &App,
     by: &Actor,
@@ -20,9 +21,8 @@ where
 {
     let limits = &app.config.limits;
     let dir = app.config.firmware_dir();
-    let file = firmware::receive(
+    let staged = firmware::receive(
         &dir,
-        name,
         declared_length,
         body,
         limits.max_firmware_bytes,
@@ -30,14 +30,13 @@ where
     )
     .await?;
     let mut tx = WriteTx::begin(app, by).await;
+    let file = staged.install(&dir, name).await?;
     let sha256 = file.sha256.as_deref().unwrap_or("");
     tx.changed(
         format!("firmware/{name}"),
         format!("uploaded, {} bytes, sha256 {sha256}", file.bytes),
     );
-    tx.commit()
-        .await
-        .map_err(|e| UploadError::Disk(std::io::Error::other(e.to_string())))?;
+    tx.commit().await?;
     Ok(file)
 }
 
@@ -50,11 +49,11 @@ pub async fn list(app: &App) -> Result<Vec<FirmwareFile>, OpError> {
 pub async fn remove(app: &App, by: &Actor, name: &str) -> Result<FirmwareFile, OpError> {
     let dir = app.config.firmware_dir();
     let disk = |e: std::io::Error| OpError::Internal(format!("firmware directory: {e}"));
+    let mut tx = WriteTx::begin(app, by).await;
     let Some(file) = firmware::find(&dir, name).await.map_err(disk)? else {
         return Err(OpError::not_found(format!("no firmware file {name}")));
     };
     firmware::remove(&dir, name).await.map_err(disk)?;
-    let mut tx = WriteTx::begin(app, by).await;
     tx.changed(format!("firmware/{name}"), "removed");
     tx.commit().await?;
     Ok(file)

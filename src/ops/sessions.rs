@@ -349,7 +349,8 @@ async fn clear_pointer(
     Ok(())
 }
 
-/// Logs out every session whose time is up; the devices to tell to reload.
+/// Logs out every session whose time is up; the devices to tell to reload, as they were
+/// before (a NOTIFY is answered with the account the phone still has).
 pub async fn sweep_expired(app: &App, now: i64) -> Result<Vec<DeviceRecord>, StoreError> {
     let mut changed = Vec::new();
     for device in app.store.devices().await? {
@@ -361,9 +362,12 @@ pub async fn sweep_expired(app: &App, now: i64) -> Result<Vec<DeviceRecord>, Sto
             if is_live(session, &settings, now) {
                 continue;
             }
-            if let Some(after) = end_if_unchanged(app, device.mac, *slot, session, now).await? {
-                changed.retain(|d: &DeviceRecord| d.mac != after.mac);
-                changed.push(after);
+            if end_if_unchanged(app, device.mac, *slot, session, now)
+                .await?
+                .is_some()
+                && !changed.iter().any(|d: &DeviceRecord| d.mac == device.mac)
+            {
+                changed.push(device.clone());
             }
         }
     }

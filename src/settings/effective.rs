@@ -115,13 +115,15 @@ impl AllLayers {
     /// What [`of_device`] answers, from the loaded layers.
     pub fn of_device(&self, device: &DeviceRecord) -> Settings {
         let mut layers: Vec<(Origin, &Layer)> = Vec::with_capacity(3);
-        let profile = device.profile.as_ref().map(|p| p.to_string());
-        if let Some(layer) = profile.as_ref().and_then(|p| self.profiles.get(p)) {
-            layers.push((Origin::Device, layer));
+        if let Some(name) = &device.profile
+            && let Some(layer) = self.profiles.get(name.as_str())
+        {
+            layers.push((Origin::Profile(name.to_string()), layer));
         }
-        let model = crate::models::of_device(device).map(|row| row.model);
-        if let Some(layer) = model.and_then(|m| self.models.get(m)) {
-            layers.push((Origin::Device, layer));
+        if let Some(row) = crate::models::of_device(device)
+            && let Some(layer) = self.models.get(row.model)
+        {
+            layers.push((Origin::Model(row.model.to_string()), layer));
         }
         layers.push((Origin::Device, &device.settings));
         Effective::resolve(&self.default, &layers).settings

@@ -44,13 +44,11 @@ impl Settings {
     }
 
     /// Whether a phone that reports `reported` runs other firmware than its target
-    /// (`firmware_version`). False while either is unknown; a report that contains the target
-    /// version (`T46S-66.86.0.15` for `66.86.0.15`) counts as the target.
+    /// (`firmware_version`). False while either is unknown; a report that holds the target as
+    /// a whole (`T46S-66.86.0.15` for `66.86.0.15`, not `8.11.40` for `8.11.4`) is the target.
     pub fn firmware_outdated(&self, reported: Option<&str>) -> bool {
         match (self.firmware_version.as_deref(), reported) {
-            (Some(target), Some(reported)) => !reported
-                .to_ascii_lowercase()
-                .contains(&target.to_ascii_lowercase()),
+            (Some(target), Some(reported)) => !holds_whole(reported, target),
             _ => false,
         }
     }
@@ -113,6 +111,16 @@ impl Settings {
 pub const SET: &str = "[set]";
 
 /// Tells a missing field (`None`) from an explicit `null` (`Some(None)`).
+/// `text` contains `part` (any case) with neither a letter, a digit nor a '.' just before or
+/// after it.
+fn holds_whole(text: &str, part: &str) -> bool {
+    let (text, part) = (text.to_ascii_lowercase(), part.to_ascii_lowercase());
+    let joins = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.');
+    text.match_indices(&part).any(|(at, _)| {
+        !joins(text[..at].chars().next_back()) && !joins(text[at + part.len()..].chars().next())
+    })
+}
+
 pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
@@ -123,6 +131,23 @@ where
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_firmware_report_holds_its_target_only_as_a_whole() {
+        let target = |v: &str| super::Settings {
+            firmware_version: Some(v.into()),
+            ..Default::default()
+        };
+        let outdated = |t: &str, r: &str| target(t).firmware_outdated(Some(r));
+        assert!(!outdated("66.86.0.15", "66.86.0.15"));
+        assert!(!outdated("66.86.0.15", "T46S-66.86.0.15"));
+        assert!(!outdated("sip88xx.12-0-1MPP-1", "sip88xx.12-0-1MPP-1"));
+        assert!(outdated("8.11.4", "8.11.40"));
+        assert!(outdated("1.0.1", "11.0.1"));
+        assert!(outdated("66.86.0.15", "66.86.0.16"));
+        assert!(!target("1").firmware_outdated(None));
+        assert!(!super::Settings::default().firmware_outdated(Some("1")));
+    }
+
     use super::*;
     use crate::domain::Transport;
 

@@ -236,7 +236,7 @@ pub async fn tell_one(app: &App, by: &Actor, mac: Mac, action: Action) -> ApiRes
 pub async fn tell_many(
     app: &App,
     by: &Actor,
-    body: super::schemas::MacList,
+    body: super::schemas::MacsToTell,
     action: Action,
 ) -> ApiResult {
     let macs = body

@@ -50,13 +50,13 @@ endpoints! {
     /// All MACs must be registered, or nothing is sent.
     ResyncDevices = POST "/devices/bulk-resync" {
         name: "resyncDevices", tag: "devices", summary: "Tell many phones to fetch their config now",
-        access: Change, audit: Change, body: BulkJson(schema::<s::MacList>), answer: 200 List(schema::<s::NotifyResult>),
+        access: Change, audit: Change, body: JsonBody(schema::<s::MacsToTell>), answer: 200 List(schema::<s::NotifyResult>),
         query: [], errors: [400, 404, 413],
     }
     /// Phones whose vendor has no reboot NOTIFY answer `unsupported`.
     RebootDevices = POST "/devices/bulk-reboot" {
         name: "rebootDevices", tag: "devices", summary: "Tell many phones to reboot now",
-        access: Change, audit: Change, body: BulkJson(schema::<s::MacList>), answer: 200 List(schema::<s::NotifyResult>),
+        access: Change, audit: Change, body: JsonBody(schema::<s::MacsToTell>), answer: 200 List(schema::<s::NotifyResult>),
         query: [], errors: [400, 404, 413],
     }
     ShowDevice { mac: Mac } = GET "/devices/{mac}" {

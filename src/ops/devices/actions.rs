@@ -1,24 +1,31 @@
 //! Resync and reboot: telling phones by SIP NOTIFY, and recording who asked.
 
-use super::{Actor, MAX_BULK, OpError, WriteTx, existing};
+use super::{Actor, OpError, WriteTx};
 use crate::app::App;
 use crate::domain::Mac;
 use crate::notify::{self, Action, Outcome};
 
-/// Tells each device to `action` now and answers what each phone said. All MACs must be
-/// registered; nothing is sent otherwise.
+/// Most phones one call tells: their answers come within the request (a few seconds per 64).
+pub const MAX_TOLD: usize = 500;
+
+/// Tells each device to `action` now and answers what each phone said (each MAC once). All
+/// MACs must be registered; nothing is sent otherwise.
 pub async fn tell(
     app: &App,
     by: &Actor,
     macs: &[Mac],
     action: Action,
 ) -> Result<Vec<(Mac, Outcome)>, OpError> {
-    if macs.is_empty() || macs.len() > MAX_BULK {
-        return Err(OpError::invalid(format!("macs: give 1 to {MAX_BULK} MACs")));
+    if macs.is_empty() || macs.len() > MAX_TOLD {
+        return Err(OpError::invalid(format!(
+            "macs: give 1 to {MAX_TOLD} MACs; tell more in several calls"
+        )));
     }
+    let mut seen = std::collections::HashSet::new();
+    let macs: Vec<Mac> = macs.iter().copied().filter(|m| seen.insert(*m)).collect();
     let mut devices = Vec::with_capacity(macs.len());
     let mut unknown = Vec::new();
-    for mac in macs {
+    for mac in &macs {
         match app.store.device(*mac).await? {
             Some(device) => devices.push(device),
             None => unknown.push(mac.to_string()),
@@ -49,7 +56,6 @@ pub async fn tell(
 
 /// One device; a device that is not registered is not found.
 pub async fn tell_one(app: &App, by: &Actor, mac: Mac, action: Action) -> Result<Outcome, OpError> {
-    existing(app.store.reads(), mac).await?;
     let outcomes = tell(app, by, &[mac], action).await?;
     Ok(outcomes.first().map_or(Outcome::SendFailed, |(_, o)| *o))
 }

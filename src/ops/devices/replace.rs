@@ -9,7 +9,8 @@ use crate::model::DeviceRecord;
 /// Moves lines, settings, profile, label, location, the hot-desk flag, the firmware target (a
 /// setting) and `certificate_required` from `old` to `new`, which must not be registered.
 /// Logins at the old phone end; its credentials, login token and uploads go with it. The new
-/// device keeps the old model unless `model` names another, and its claim window is open.
+/// device takes the model the new phone reported while it knocked unregistered, else the old
+/// one's, unless `model` names another; its claim window is open.
 pub async fn replace(
     app: &App,
     by: &Actor,
@@ -29,12 +30,12 @@ pub async fn replace(
     if tx.device(new).await?.is_some() {
         return Err(already_registered(new));
     }
-    let ended = sessions::end_sessions(&tx, old, None).await?;
-    let Some(retired) = ended else {
+    let Some(retiring) = tx.device(old).await? else {
         return Err(OpError::not_found(format!("no device with MAC {old}")));
     };
+    // Built and checked in full before anything is written: a refusal changes nothing.
     let mut record = new_record(tx.reads(), new, now).await?;
-    carry_over(&mut record, &retired);
+    carry_over(&mut record, &retiring);
     if let Some(row) = model_row {
         record.vendor = Some(row.vendor.to_string());
         record.model = Some(ModelId::parse(row.model).expect("table models parse"));
@@ -43,14 +44,18 @@ pub async fn replace(
     check_device(app, &record)?;
     record.provisioning_password = Secret::generate(PROVISIONING_PASSWORD_LEN);
     sessions::issue_token_if_missing(&tx, &mut record).await?;
+    // The new device first: a failure in between leaves both, never neither.
+    if !tx.insert_device(&record).await? {
+        return Err(already_registered(new));
+    }
+    let retired = sessions::end_sessions(&tx, old, None)
+        .await?
+        .unwrap_or(retiring);
     tx.remove_device(old).await?;
     if let Some(token) = &retired.login_token {
         tx.unindex_login_token(token).await?;
     }
     tx.remove_uploads(old).await?;
-    if !tx.insert_device(&record).await? {
-        return Err(already_registered(new));
-    }
     tx.remove_unregistered(new).await?;
     tx.changed(old, format!("replaced by {new}; its credentials revoked"));
     tx.changed(
