@@ -340,6 +340,22 @@ fn digest_matches(authorization: &str, user: &str, password: &str) -> bool {
     username == user && response == expected
 }
 
+/// A SIP peer as the phone, and a server whose NOTIFYs go to its port (`sip_notify`: also
+/// after every change).
+async fn phone_and_server(
+    challenge_with: Option<(&'static str, &'static str)>,
+    sip_notify: bool,
+) -> (SipPeer, TestServer) {
+    let phone = SipPeer::bind(challenge_with).await;
+    let port = phone.port();
+    let server = TestServer::start_with(|c| {
+        c.hotdesk.sip_notify = sip_notify;
+        c.hotdesk.sip_notify_port = port;
+    })
+    .await;
+    (phone, server)
+}
+
 /// A Cisco 8851 with Alice on line 1 that has fetched its config from loopback.
 async fn cisco_seen(server: &TestServer) {
     let api = server.admin_api();
@@ -358,9 +374,7 @@ async fn cisco_seen(server: &TestServer) {
 
 #[tokio::test]
 async fn a_phone_that_challenges_the_notify_gets_it_with_line_ones_credentials() {
-    let phone = SipPeer::bind(Some(("1001", "alice-secret-0001"))).await;
-    let port = phone.port();
-    let server = TestServer::start_with(|c| c.hotdesk.sip_notify_port = port).await;
+    let (phone, server) = phone_and_server(Some(("1001", "alice-secret-0001")), false).await;
     cisco_seen(&server).await;
     let api = server.admin_api();
     let (answer, seen) = tokio::join!(api.resync_device(CISCO_MAC).ok(), phone.answer_all());
@@ -398,13 +412,7 @@ async fn a_phone_that_challenges_the_notify_gets_it_with_line_ones_credentials()
 
 #[tokio::test]
 async fn with_sip_notify_on_an_admin_change_tells_a_challenging_phone_too() {
-    let phone = SipPeer::bind(Some(("1001", "alice-secret-0001"))).await;
-    let port = phone.port();
-    let server = TestServer::start_with(|c| {
-        c.hotdesk.sip_notify = true;
-        c.hotdesk.sip_notify_port = port;
-    })
-    .await;
+    let (phone, server) = phone_and_server(Some(("1001", "alice-secret-0001")), true).await;
     cisco_seen(&server).await;
     let api = server.admin_api();
     api.patch_device(CISCO_MAC, json!({"label": "Lobby"}))
@@ -420,9 +428,7 @@ async fn with_sip_notify_on_an_admin_change_tells_a_challenging_phone_too() {
 /// and its Digest answer, go.
 #[tokio::test]
 async fn a_request_naming_the_mac_from_elsewhere_does_not_move_the_notify() {
-    let phone = SipPeer::bind(Some(("1001", "alice-secret-0001"))).await;
-    let port = phone.port();
-    let server = TestServer::start_with(|c| c.hotdesk.sip_notify_port = port).await;
+    let (phone, server) = phone_and_server(Some(("1001", "alice-secret-0001")), false).await;
     cisco_seen(&server).await;
     let elsewhere = server
         .phone
@@ -449,9 +455,7 @@ async fn a_request_naming_the_mac_from_elsewhere_does_not_move_the_notify() {
 
 #[tokio::test]
 async fn a_challenge_the_credentials_do_not_answer_is_reported_refused() {
-    let phone = SipPeer::bind(Some(("1001", "another-password"))).await;
-    let port = phone.port();
-    let server = TestServer::start_with(|c| c.hotdesk.sip_notify_port = port).await;
+    let (phone, server) = phone_and_server(Some(("1001", "another-password")), false).await;
     cisco_seen(&server).await;
     let api = server.admin_api();
     let (answer, seen) = tokio::join!(api.resync_device(CISCO_MAC).ok(), phone.answer_all());
@@ -460,9 +464,8 @@ async fn a_challenge_the_credentials_do_not_answer_is_reported_refused() {
 
 #[tokio::test]
 async fn a_snom_phone_listens_on_the_port_its_config_fixes_and_gets_the_notify_there() {
-    let phone = SipPeer::bind(None).await;
+    let (phone, server) = phone_and_server(None, false).await;
     let port = phone.port();
-    let server = TestServer::start_with(|c| c.hotdesk.sip_notify_port = port).await;
     let api = server.admin_api();
     api.patch_settings(json!({"sip_server": "pbx.example.com"}))
         .ok()
@@ -491,9 +494,7 @@ async fn a_snom_phone_listens_on_the_port_its_config_fixes_and_gets_the_notify_t
 
 #[tokio::test]
 async fn resync_answers_what_each_phone_could_be_told() {
-    let phone = SipPeer::bind(None).await;
-    let port = phone.port();
-    let server = TestServer::start_with(|c| c.hotdesk.sip_notify_port = port).await;
+    let (phone, server) = phone_and_server(None, false).await;
     server.seed_desk_phone().await;
     let api = server.admin_api();
     api.create_device(NewDevice::new("7c2f80aabbcc").model("N870"))
