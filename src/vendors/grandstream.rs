@@ -46,7 +46,7 @@ struct AccountKeys {
     /// The account's SIP transport (0 UDP, 1 TCP, 2 TLS); more than one where the sources
     /// disagree (GRP26xx account 5).
     transport: &'static [u32],
-    /// "Allow SIP Reset": 1 makes a SIP NOTIFY check-sync re-read the config.
+    /// "Allow SIP Reset": a SIP message may reset the phone to factory defaults; written 0.
     sip_reset: u32,
 }
 

@@ -139,13 +139,14 @@ async fn every_account_gets_its_familys_transport_and_server_keys() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn check_sync_is_honoured_on_every_active_account_and_authenticated() {
+async fn no_account_lets_a_notify_factory_reset_the_phone_and_notify_is_authenticated() {
     let server = server_with_six_users().await;
     desk(&server, "000b82000170", "GXP2170", 6).await;
     let settings = config(&server, "000b82000170").await;
-    // "Allow SIP Reset. 0 - No, 1 - Yes": P26015 account 1, P26115 account 2 … P26515
-    // account 6 (FP grandstream/gxp2170 and grp2616 {$mac}.xml; WZ base_v2.tpl
-    // account.N.sip.allowSipReset = Yes).
+    // "Allow SIP Reset: Allow a SIP message to reset the device to factory defaults" (FusionPBX
+    // Grandstream device defaults, P26015): P26015 account 1, P26115 account 2 … P26515
+    // account 6 (FP grandstream/gxp2170 and grp2616 {$mac}.xml). Off on every account: check-
+    // sync does not need it, and a NOTIFY must never wipe a phone.
     for (account, key) in [
         (1, "P26015"),
         (2, "P26115"),
@@ -154,7 +155,7 @@ async fn check_sync_is_honoured_on_every_active_account_and_authenticated() {
         (5, "P26415"),
         (6, "P26515"),
     ] {
-        assert_eq!(p(&settings, key).as_deref(), Some("1"), "account {account}");
+        assert_eq!(p(&settings, key).as_deref(), Some("0"), "account {account}");
     }
     // "Disable SIP NOTIFY Authentication. 0 - No" (FP grp26xx): the phone challenges the
     // NOTIFY and deskprov answers with line 1's credentials.
