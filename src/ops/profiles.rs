@@ -101,6 +101,14 @@ pub async fn delete(app: &App, by: &Actor, name: &ProfileName) -> Result<(), OpE
     Ok(())
 }
 
+/// A value the vendor's phones cannot take, in a layer only they read.
+pub fn refused_by_vendor(vendor: &str, layer: &Layer) -> Result<(), OpError> {
+    match crate::vendors::by_id(vendor).and_then(|v| v.refuses(layer)) {
+        Some(why) => Err(OpError::invalid(why)),
+        None => Ok(()),
+    }
+}
+
 pub async fn change_model_settings(
     app: &App,
     by: &Actor,
@@ -109,6 +117,7 @@ pub async fn change_model_settings(
 ) -> Result<Layer, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
     let layer = settings::patch_layer(&tx.model_settings(row.model).await?, patch)?;
+    refused_by_vendor(row.vendor, &layer)?;
     tx.put_model_settings(row.model, &layer).await?;
     tx.changed(row.model, format!("model settings {}", patch.summary()));
     tx.commit().await?;

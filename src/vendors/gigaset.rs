@@ -195,6 +195,14 @@ const N510_ZONE_CODES: &[(i16, u8)] = &[
 ];
 
 impl Vendor for Gigaset {
+    fn refuses(&self, layer: &crate::settings::Layer) -> Option<String> {
+        let name = layer.get(&crate::settings::Key::TimeZone)?.as_str()?;
+        let zone = crate::locale::time_zone(name)?;
+        gigaset_time_zone(zone)
+            .err()
+            .map(|why| format!("time_zone: {why}"))
+    }
+
     fn id(&self) -> &'static str {
         VENDOR
     }

@@ -253,6 +253,14 @@ pub trait Vendor: Sync {
         "check-sync"
     }
 
+    /// Why this vendor's phones cannot take a value of `layer`, a layer only they read (a
+    /// model's or a device's): refused there with the reason. Site-wide and profile values
+    /// reach phones of every vendor, so there a value this vendor cannot take is left out of
+    /// its files instead (with the reason in the file).
+    fn refuses(&self, _layer: &crate::settings::Layer) -> Option<String> {
+        None
+    }
+
     /// The SIP NOTIFY event that makes the phone reboot, where its vendor documents one.
     fn reboot_event(&self) -> Option<&'static str> {
         None

@@ -236,3 +236,33 @@ async fn n510_gets_the_provider_frame_format() {
         "{firmware}"
     );
 }
+
+/// A zone Gigaset lists no equivalent for (WZ `_VALID_TZ_GIGASET`) is refused where only
+/// Gigaset bases read it (a model's or a device's settings), with the reason; site-wide it
+/// stays, as other vendors' phones take it.
+#[tokio::test]
+async fn a_zone_gigaset_cannot_take_is_refused_on_its_model_and_devices() {
+    let server = server_with_users().await;
+    base(&server, "7c2f80aa0870", "N870").await;
+    let api = server.admin_api();
+    let refused = api
+        .patch_model_settings("N870", json!({"time_zone": "Asia/Kolkata"}))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.text().contains("Asia/Kolkata"),
+        "{}",
+        refused.text()
+    );
+    let refused = api
+        .patch_device_settings("7c2f80aa0870", json!({"time_zone": "Asia/Kolkata"}))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(api.model_settings("N870").ok().await["settings"], json!({}));
+    api.patch_model_settings("N870", json!({"time_zone": "Europe/Berlin"}))
+        .ok()
+        .await;
+    api.patch_settings(json!({"time_zone": "Asia/Kolkata"}))
+        .ok()
+        .await;
+}

@@ -364,6 +364,9 @@ pub async fn change_settings(
     let mut tx = WriteTx::begin(app, by).await;
     let device = existing(tx.reads(), mac).await?;
     let layer: Layer = crate::settings::patch_layer(&device.settings, patch)?;
+    if let Some(vendor) = &device.vendor {
+        super::profiles::refused_by_vendor(vendor, &layer)?;
+    }
     let updated = tx
         .update_device(mac, |d| d.settings = layer.clone())
         .await?;
