@@ -10,17 +10,20 @@ run:
 # Cargo's target directory: the tests write their logs under it.
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
+# Runs a command and says how long it took: `$(call timed,name,command)`.
+timed = @start=$$(date +%s); $(2); status=$$?; echo "== $(1): $$(( $$(date +%s) - start )) s"; exit $$status
+
 # The tests record the secrets they use and keep every log line; scan-logs.sh then proves that
 # no secret reached any log of the run.
 test: lint
 	rm -rf $(TARGET_DIR)/tmp/test-logs
-	$(CARGO) test --all-targets
-	$(CARGO) test --doc
-	tests/scan-logs.sh $(TARGET_DIR)/tmp/test-logs
+	$(call timed,unit and integration tests (build included),$(CARGO) test --all-targets)
+	$(call timed,doc tests,$(CARGO) test --doc)
+	$(call timed,log scan,tests/scan-logs.sh $(TARGET_DIR)/tmp/test-logs)
 
 lint:
-	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(call timed,formatting,$(CARGO) fmt --all -- --check)
+	$(call timed,clippy,$(CARGO) clippy --workspace --all-targets -- -D warnings)
 
 fmt:
 	$(CARGO) fmt --all
