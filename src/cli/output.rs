@@ -75,6 +75,8 @@ fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<()> 
             "hotdesk",
             "last_seen",
             "claimed",
+            "firmware",
+            "firmware_outdated",
         ],
         Shape::Users => &[
             "extension",
