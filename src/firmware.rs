@@ -279,8 +279,8 @@ fn not_found() -> HttpResponse {
 pub struct FirmwareFile {
     pub name: String,
     pub bytes: u64,
-    /// Unix seconds.
-    pub modified_at: i64,
+    /// RFC 3339.
+    pub modified_at: String,
     /// Where phones fetch it, below the provisioning base URL.
     pub path: String,
     /// SHA-256 of the content, hex; given for an upload just received.
@@ -298,7 +298,7 @@ impl FirmwareFile {
         FirmwareFile {
             name: name.to_string(),
             bytes: meta.len(),
-            modified_at,
+            modified_at: crate::clock::rfc3339(modified_at),
             path: format!("/{URL_DIRECTORY}{name}"),
             sha256: None,
         }
