@@ -168,7 +168,9 @@ async fn respond_to<B>(
                 &identification,
                 peer,
                 now,
-                true,
+                // Only a GET that receives the file takes the claim: a HEAD (a link checker,
+                // `curl -I`) must not burn a new device's claim.
+                request.method() == Method::GET,
             )
             .await?
             {

@@ -46,11 +46,15 @@ pub async fn claim(
     address: IpAddr,
     now: i64,
 ) -> Result<Option<DeviceRecord>, StoreError> {
-    let outcome = single_writes(app)
+    let writer = single_writes(app);
+    let outcome = writer
         .update_device(mac, |d| access::take_claim(d, address, now))
         .await?;
     Ok(match outcome {
         Some((device, true)) => {
+            // On disk before the config with its secrets goes out: a claim lost in a crash
+            // would hand the same config to a second party.
+            writer.flush().await?;
             crate::ops::audit::record(
                 app,
                 Event::phone(

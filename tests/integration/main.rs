@@ -8,6 +8,7 @@ mod logs;
 mod admin_api;
 mod administration;
 mod binary;
+mod claims;
 mod cli_admin;
 mod cli_guards;
 mod fanvil;
