@@ -791,22 +791,6 @@ async fn a_login_token_replayed_after_logout_changes_nothing() {
 
 // ---- resource exhaustion ----
 
-/// Raises this process's open-file limit so a thousand connections (two descriptors each,
-/// both ends in this process) fit.
-fn allow_many_files() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < 8192 {
-            limit.rlim_cur = limit.rlim_max.min(8192);
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_trickling_connections_are_cut_while_a_phone_is_served() {
     allow_many_files();
