@@ -396,3 +396,6 @@ pub fn allow_many_files() {
         }
     }
 }
+
+/// Flood tests open hundreds of sockets and keep the machine's two cores busy: one at a time.
+pub static FLOODS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

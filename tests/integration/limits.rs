@@ -145,9 +145,6 @@ async fn stop_closes_idle_keep_alive_connections() {
 
 // ---- connection floods (findings #3 and #7) ----
 
-/// Flood tests open hundreds of sockets and keep the machine's two cores busy: one at a time.
-static FLOODS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// How long a flood lasts; every flooding loop stops by then.
 const FLOOD_TIME: Duration = Duration::from_secs(8);
 

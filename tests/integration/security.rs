@@ -793,6 +793,7 @@ async fn a_login_token_replayed_after_logout_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_trickling_connections_are_cut_while_a_phone_is_served() {
+    let _one_at_a_time = FLOODS.lock().await;
     allow_many_files();
     let server = TestServer::start_with(|c| {
         c.limits.header_read_timeout_secs = 2;
@@ -807,8 +808,12 @@ async fn a_thousand_trickling_connections_are_cut_while_a_phone_is_served() {
     let mut trickles = tokio::task::JoinSet::new();
     for i in 0..1000 {
         let connector = connector.clone();
+        // From four addresses, each within its connection share: the timeouts must cut them.
+        let source = std::net::SocketAddr::from(([127, 0, 0, 40 + (i % 4) as u8], 0));
         trickles.spawn(async move {
-            let tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(source).unwrap();
+            let tcp = socket.connect(address).await.unwrap();
             if i % 4 == 0 {
                 // A quarter never finish the TLS handshake.
                 return cut_within(tcp, GIVE_UP).await;
