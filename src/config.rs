@@ -539,6 +539,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn connection_shares_that_would_shut_everyone_out_are_refused() {
+        assert!(Config::default().validate().is_ok());
+        let mut config = Config::default();
+        config.limits.pre_handshake_percent = 0;
+        assert!(config.validate().is_err());
+        let mut config = Config::default();
+        config.limits.max_phone_connections_per_source = 0;
+        assert!(config.validate().is_err());
+        let mut config = Config::default();
+        config.limits.admin_loopback_reserve = config.limits.max_admin_connections;
+        assert!(config.validate().is_err());
+    }
+
+    #[test]
     fn a_public_url_with_credentials_is_refused() {
         assert!(validate_public_url("https://prov.example.com:8443/").is_ok());
         let refused = validate_public_url("https://admin:pw@prov.example.com/").unwrap_err();

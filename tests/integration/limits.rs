@@ -225,7 +225,12 @@ async fn four_flooding_sources_do_not_shut_phones_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_from_one_address_stops_at_its_share() {
     let _one_at_a_time = FLOODS.lock().await;
-    let server = TestServer::start_with(small_phone_caps).await;
+    let server = TestServer::start_with(|c| {
+        small_phone_caps(c);
+        c.security.allow_networks = vec!["127.0.0.77/32".parse().unwrap()];
+        c.limits.max_allowed_network_connections_per_source = 24;
+    })
+    .await;
     let address = server.running().phone_addr;
     let mut held = Vec::new();
     for _ in 0..16 {
@@ -246,6 +251,12 @@ async fn a_flood_from_one_address_stops_at_its_share() {
         .await
         .expect("another source connects");
     assert_eq!(reply.status, StatusCode::OK);
+    // An allowed network (an office NAT) has a share of its own.
+    let mut office = Vec::new();
+    for _ in 0..20 {
+        office.push(raw_connect(address, loopback(77)).await.unwrap());
+    }
+    assert!(!closed_within(office.last_mut().unwrap(), Duration::from_millis(500)).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
