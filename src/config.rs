@@ -259,6 +259,18 @@ impl Default for SecurityConfig {
 pub struct Limits {
     pub max_phone_connections: usize,
     pub max_admin_connections: usize,
+    /// Connections one source (an IPv4 address or an IPv6 /64) may hold on the phones'
+    /// listener: room for an office of phones booting at once behind one NAT address.
+    pub max_phone_connections_per_source: usize,
+    /// The same for sources in `security.allow_networks`.
+    pub max_allowed_network_connections_per_source: usize,
+    pub max_admin_connections_per_source: usize,
+    /// Admin connections only loopback sources may take, so a flood from elsewhere leaves
+    /// the server's own machine (the CLI) a way in.
+    pub admin_loopback_reserve: usize,
+    /// The share of each listener's cap that connections still in their TLS handshake may
+    /// hold; the rest is kept for connections that finished it.
+    pub pre_handshake_percent: usize,
     pub tls_handshake_timeout_secs: u64,
     /// Time to send a request head, and the idle time allowed between keep-alive requests.
     pub header_read_timeout_secs: u64,
@@ -290,6 +302,11 @@ impl Default for Limits {
         Limits {
             max_phone_connections: 4096,
             max_admin_connections: 64,
+            max_phone_connections_per_source: 512,
+            max_allowed_network_connections_per_source: 2048,
+            max_admin_connections_per_source: 16,
+            admin_loopback_reserve: 16,
+            pre_handshake_percent: 75,
             tls_handshake_timeout_secs: 10,
             header_read_timeout_secs: 10,
             max_connection_age_secs: 300,
@@ -369,6 +386,7 @@ impl Config {
                 "limits: connection caps must be at least 1".into(),
             ));
         }
+        self.validate_connection_shares()?;
         if self.limits.header_read_timeout_secs == 0 || self.limits.tls_handshake_timeout_secs == 0
         {
             return Err(ConfigError::Invalid(
@@ -380,6 +398,26 @@ impl Config {
             ExtensionRange::parse(range)?;
         }
         self.validate_security()
+    }
+
+    fn validate_connection_shares(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let per_source = [
+            l.max_phone_connections_per_source,
+            l.max_allowed_network_connections_per_source,
+            l.max_admin_connections_per_source,
+        ];
+        if per_source.contains(&0) || !(1..=100).contains(&l.pre_handshake_percent) {
+            return Err(ConfigError::Invalid(
+                "limits: per-source caps must be at least 1, pre_handshake_percent 1 to 100".into(),
+            ));
+        }
+        if l.admin_loopback_reserve >= l.max_admin_connections {
+            return Err(ConfigError::Invalid(
+                "limits: admin_loopback_reserve must be below max_admin_connections".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn validate_security(&self) -> Result<(), ConfigError> {
@@ -499,6 +537,20 @@ fn validate_public_url(url: &str) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connection_shares_that_would_shut_everyone_out_are_refused() {
+        assert!(Config::default().validate().is_ok());
+        let mut config = Config::default();
+        config.limits.pre_handshake_percent = 0;
+        assert!(config.validate().is_err());
+        let mut config = Config::default();
+        config.limits.max_phone_connections_per_source = 0;
+        assert!(config.validate().is_err());
+        let mut config = Config::default();
+        config.limits.admin_loopback_reserve = config.limits.max_admin_connections;
+        assert!(config.validate().is_err());
+    }
 
     #[test]
     fn a_public_url_with_credentials_is_refused() {

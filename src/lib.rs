@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod admission;
 pub mod app;
 pub mod audit;
 pub mod body;

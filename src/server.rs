@@ -1,8 +1,8 @@
 //! Accept loops and connection handling for both listeners.
 //!
 //! Per connection: a source ban check (phones' listener; a banned source costs us no
-//! handshake), a permit from the listener's connection cap, a TLS handshake under a
-//! timeout, the client certificate's identity, then hyper's HTTP/1.1 with a timer so that the header-read timeout is really armed
+//! handshake), a slot from the listener's admission (admission.rs: per-source caps, and
+//! connections still in their handshake shed first), a TLS handshake under a timeout, the client certificate's identity, then hyper's HTTP/1.1 with a timer so that the header-read timeout is really armed
 //! (it also bounds keep-alive idle time), a bounded header buffer, and a maximum age after
 //! which the connection is closed between requests. Shutdown stops accepting, lets open
 //! requests finish within the grace period, then returns.
@@ -17,10 +17,11 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 
+use crate::admission::{Admission, Policy, Slot};
 use crate::app::App;
 use crate::audit::{Event, Kind};
 use crate::client_cert::{ClientCert, Untrusted};
@@ -73,12 +74,7 @@ async fn serve(
     app: Arc<App>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let limits = &app.config.limits;
-    let cap = match role {
-        Role::Phone => limits.max_phone_connections,
-        Role::Admin => limits.max_admin_connections,
-    };
-    let permits = Arc::new(Semaphore::new(cap));
+    let admission = Admission::new(admission_policy(role, &app.config));
     loop {
         let (tcp, address) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -95,9 +91,12 @@ async fn serve(
         if role == Role::Phone && source_banned(&app, address).await {
             continue;
         }
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            debug!(?role, %address, "connection cap reached; connection dropped");
-            continue;
+        let slot = match admission.admit(address.ip()) {
+            Ok(slot) => slot,
+            Err(refused) => {
+                debug!(?role, %address, ?refused, "connection refused by the connection caps");
+                continue;
+            }
         };
         let connection = Connection {
             role,
@@ -106,14 +105,12 @@ async fn serve(
             stopped: stopped.clone(),
         };
         tokio::spawn(async move {
-            connection.serve(tcp, address).await;
-            drop(permit);
+            connection.serve(tcp, address, slot).await;
         });
     }
     drop(listener);
     let grace = app.config.limits.shutdown_grace();
-    let all = u32::try_from(cap).unwrap_or(u32::MAX);
-    if tokio::time::timeout(grace, permits.acquire_many(all))
+    if tokio::time::timeout(grace, all_closed(&admission))
         .await
         .is_err()
     {
@@ -121,6 +118,40 @@ async fn serve(
             ?role,
             "connections still open after the shutdown grace period; closing them"
         );
+    }
+}
+
+fn admission_policy(role: Role, config: &crate::config::Config) -> Policy {
+    let limits = &config.limits;
+    let (cap, per_source, loopback_reserve) = match role {
+        Role::Phone => (
+            limits.max_phone_connections,
+            limits.max_phone_connections_per_source,
+            0,
+        ),
+        Role::Admin => (
+            limits.max_admin_connections,
+            limits.max_admin_connections_per_source,
+            limits.admin_loopback_reserve,
+        ),
+    };
+    let allowed_networks = match role {
+        Role::Phone => config.security.allow_networks.clone(),
+        Role::Admin => Vec::new(),
+    };
+    Policy {
+        cap,
+        pre_handshake_cap: (cap * limits.pre_handshake_percent / 100).max(1),
+        per_source,
+        per_allowed_source: limits.max_allowed_network_connections_per_source,
+        allowed_networks,
+        loopback_reserve,
+    }
+}
+
+async fn all_closed(admission: &Admission) {
+    while admission.open() > 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -142,22 +173,28 @@ struct Connection {
 }
 
 impl Connection {
-    async fn serve(mut self, tcp: TcpStream, address: SocketAddr) {
+    async fn serve(mut self, tcp: TcpStream, address: SocketAddr, mut slot: Slot) {
         let limits = self.app.config.limits.clone();
         let _ = tcp.set_nodelay(true);
-        let tls = match tokio::time::timeout(limits.handshake_timeout(), self.acceptor.accept(tcp))
-            .await
-        {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => {
-                debug!(role = ?self.role, %address, error = %e, "TLS handshake failed");
-                return;
-            }
-            Err(_) => {
-                debug!(role = ?self.role, %address, "TLS handshake timed out");
+        let handshake = tokio::time::timeout(limits.handshake_timeout(), self.acceptor.accept(tcp));
+        let tls = tokio::select! {
+            result = handshake => match result {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => {
+                    debug!(role = ?self.role, %address, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    debug!(role = ?self.role, %address, "TLS handshake timed out");
+                    return;
+                }
+            },
+            _ = slot.shed() => {
+                debug!(role = ?self.role, %address, "shed during its TLS handshake to make room");
                 return;
             }
         };
+        slot.handshake_done();
         let peer = Peer {
             address: address.ip(),
             client_cert: self.client_cert(&tls, address).await,

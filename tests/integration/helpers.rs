@@ -380,3 +380,22 @@ pub fn refused_by_http(
         Err(e) => panic!("neither {status} nor a closed connection: {e}"),
     }
 }
+
+/// Raises this process's open-file limit so a thousand connections (two descriptors each,
+/// both ends in this process) fit.
+pub fn allow_many_files() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < 8192 {
+            limit.rlim_cur = limit.rlim_max.min(8192);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+/// Flood tests open hundreds of sockets and keep the machine's two cores busy: one at a time.
+pub static FLOODS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

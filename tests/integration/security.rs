@@ -791,24 +791,9 @@ async fn a_login_token_replayed_after_logout_changes_nothing() {
 
 // ---- resource exhaustion ----
 
-/// Raises this process's open-file limit so a thousand connections (two descriptors each,
-/// both ends in this process) fit.
-fn allow_many_files() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < 8192 {
-            limit.rlim_cur = limit.rlim_max.min(8192);
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_trickling_connections_are_cut_while_a_phone_is_served() {
+    let _one_at_a_time = FLOODS.lock().await;
     allow_many_files();
     let server = TestServer::start_with(|c| {
         c.limits.header_read_timeout_secs = 2;
@@ -823,8 +808,12 @@ async fn a_thousand_trickling_connections_are_cut_while_a_phone_is_served() {
     let mut trickles = tokio::task::JoinSet::new();
     for i in 0..1000 {
         let connector = connector.clone();
+        // From four addresses, each within its connection share: the timeouts must cut them.
+        let source = std::net::SocketAddr::from(([127, 0, 0, 40 + (i % 4) as u8], 0));
         trickles.spawn(async move {
-            let tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(source).unwrap();
+            let tcp = socket.connect(address).await.unwrap();
             if i % 4 == 0 {
                 // A quarter never finish the TLS handshake.
                 return cut_within(tcp, GIVE_UP).await;
