@@ -376,12 +376,15 @@ async fn authorize<B>(
     {
         return Ok(Err(missing(app, request, peer, now).await?));
     }
-    let decision = access::device_config(
+    let mut decision = access::device_config(
         &app.config.provisioning,
         device.as_ref().map(|d| &d.record),
         &requester,
         now,
     );
+    if decision == Ok(Grant::Credentials) && !not_replayed(app, credentials.as_ref(), now).await? {
+        decision = Err(Denial::ReplayedDigest);
+    }
     if decision.is_err() {
         crate::ops::bans::note_refused_mac(app, peer.address, mac, now).await?;
     }
@@ -523,11 +526,28 @@ async fn proven_device<B>(
     let Ok(mac) = Mac::parse(credentials.user()) else {
         return Ok(false);
     };
-    Ok(app
+    let matched = app
         .store
         .device(mac)
         .await?
-        .is_some_and(|device| access::credentials_match(&device, &credentials)))
+        .is_some_and(|device| access::credentials_match(&device, &credentials));
+    Ok(matched && not_replayed(app, Some(&credentials), now).await?)
+}
+
+/// A Digest answer that proved the credentials takes its nonce count; the same header sent
+/// again (here or to another node) is refused. Basic has nothing to replay-check.
+async fn not_replayed(
+    app: &App,
+    credentials: Option<&Credentials>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    match credentials {
+        Some(Credentials::Digest(digest)) => {
+            crate::ops::guard::take_nonce_count(app, digest.nonce(), digest.nonce_count(), now)
+                .await
+        }
+        _ => Ok(true),
+    }
 }
 
 /// A banned source asking on a connection it opened before the ban.
@@ -573,7 +593,8 @@ fn requested_file(path: &str) -> Result<String, StatusCode> {
 /// the phone gets a fresh challenge.
 fn presented_credentials<B>(app: &App, request: &Request<B>, now: i64) -> Option<Credentials> {
     let value = request.headers().get(AUTHORIZATION)?.to_str().ok()?;
-    if value.starts_with("Digest ") {
+    let (scheme, encoded) = value.split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("digest") {
         let uri = request
             .uri()
             .path_and_query()
@@ -583,7 +604,6 @@ fn presented_credentials<B>(app: &App, request: &Request<B>, now: i64) -> Option
         return DigestResponse::parse(value, method, uri, &app.nonces, now)
             .map(Credentials::Digest);
     }
-    let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }

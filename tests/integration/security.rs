@@ -950,3 +950,70 @@ async fn oversized_bodies_and_heads_are_refused_and_nothing_is_stored() {
     let stored = server.phone.get(&log, &headers).await.unwrap();
     assert_eq!(stored.body.as_ref(), b"boot ok");
 }
+
+/// A Digest answer to `challenge` for GET `uri`, with nonce count `nc` (RFC 7616), or in the
+/// RFC 2069 form without qop when `nc` is `None`.
+fn digest_for(challenge: &str, user: &str, password: &str, uri: &str, nc: Option<u32>) -> String {
+    use deskprov::digest::md5_hex;
+    let start = challenge.find("nonce=\"").unwrap() + 7;
+    let nonce = challenge[start..].split('"').next().unwrap();
+    let ha1 = md5_hex(&format!("{user}:deskprov:{password}"));
+    let ha2 = md5_hex(&format!("GET:{uri}"));
+    let head = format!(
+        "Digest username=\"{user}\", realm=\"deskprov\", nonce=\"{nonce}\", uri=\"{uri}\", algorithm=MD5"
+    );
+    match nc {
+        Some(nc) => {
+            let response = md5_hex(&format!("{ha1}:{nonce}:{nc:08x}:0a4f113b:auth:{ha2}"));
+            format!("{head}, qop=auth, nc={nc:08x}, cnonce=\"0a4f113b\", response=\"{response}\"")
+        }
+        None => format!(
+            "{head}, response=\"{}\"",
+            md5_hex(&format!("{ha1}:{nonce}:{ha2}"))
+        ),
+    }
+}
+
+/// Finding #17: the same Digest header three times, an RFC 2069 answer, and the schemes in
+/// lower case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_digest_header_is_refused_and_scheme_names_ignore_case() {
+    let server = TestServer::start().await;
+    let mac = "001565000004";
+    registered_yealinks(&server, &[mac]).await;
+    let (user, password) = server.credentials(mac).await;
+    let uri = format!("/{mac}.cfg");
+    let challenge = server.phone_get(&uri, T46S_UA).await.challenges()[0].to_string();
+    let fetch = async |authorization: &str| {
+        server
+            .phone_get_with(&uri, &[("authorization", authorization)])
+            .await
+    };
+
+    let first = digest_for(&challenge, &user, &password, &uri, Some(1));
+    let served = fetch(&first).await;
+    assert_eq!(served.status, StatusCode::OK);
+    assert!(served.text().contains(SECRET));
+    for replay in ["#2", "#3"] {
+        assert_refusal(&fetch(&first).await, &format!("replay {replay}"));
+    }
+    // The phone's next request on the same nonce counts up, and is served.
+    let next = digest_for(&challenge, &user, &password, &uri, Some(2));
+    assert_eq!(fetch(&next).await.status, StatusCode::OK);
+    let rfc2069 = digest_for(&challenge, &user, &password, &uri, None);
+    assert_refusal(&fetch(&rfc2069).await, "RFC 2069 Digest without qop");
+
+    let lower =
+        digest_for(&challenge, &user, &password, &uri, Some(3)).replacen("Digest", "digest", 1);
+    assert_eq!(
+        fetch(&lower).await.status,
+        StatusCode::OK,
+        "lowercase digest"
+    );
+    let basic = basic(&user, &password).replacen("Basic", "basic", 1);
+    assert_eq!(
+        fetch(&basic).await.status,
+        StatusCode::OK,
+        "lowercase basic"
+    );
+}
