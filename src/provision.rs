@@ -354,16 +354,24 @@ async fn authorize<B>(
     now: i64,
     may_claim: bool,
 ) -> Result<Result<Arc<DeviceSnapshot>, HttpResponse>, StoreError> {
-    let credentials = presented_credentials(app, request, now);
+    let device = match sighted.filter(|device| device.record.mac == mac) {
+        Some(device) => Some(device),
+        None => app.store.device_snapshot(mac).await?,
+    };
+    let record = device.as_ref().map(|d| &d.record);
+    let credentials = match presented_credentials(app, request, now) {
+        Some(_) if guessing_throttled(app, record, peer, now).await? => {
+            // Unchecked, but still a guess as far as the source's ban goes.
+            crate::ops::bans::note_failed_credentials(app, peer.address, now).await?;
+            None
+        }
+        presented => presented,
+    };
     let requester = Requester {
         user_agent_mac: identification.user_agent.as_ref().and_then(|ua| ua.mac),
         credentials: credentials.as_ref(),
         client_cert_mac: peer.client_cert.mac(),
         address: peer.address,
-    };
-    let device = match sighted.filter(|device| device.record.mac == mac) {
-        Some(device) => Some(device),
-        None => app.store.device_snapshot(mac).await?,
     };
     // A phone known to be of a vendor deskprov does not provision (from an earlier User-Agent)
     // gets what its User-Agent gets it, even when a request without one names another
@@ -387,6 +395,9 @@ async fn authorize<B>(
     }
     if decision.is_err() {
         crate::ops::bans::note_refused_mac(app, peer.address, mac, now).await?;
+    }
+    if let Err(Denial::WrongCredentials | Denial::ReplayedDigest) = decision {
+        note_wrong_credentials(app, Some(mac), peer, now).await?;
     }
     let refuse = async |denial| Err(denied(app, mac, peer, denial, now).await);
     Ok(match decision {
@@ -524,14 +535,66 @@ async fn proven_device<B>(
         return Ok(false);
     };
     let Ok(mac) = Mac::parse(credentials.user()) else {
+        note_wrong_credentials(app, None, peer, now).await?;
         return Ok(false);
     };
-    let matched = app
-        .store
-        .device(mac)
-        .await?
-        .is_some_and(|device| access::credentials_match(&device, &credentials));
-    Ok(matched && not_replayed(app, Some(&credentials), now).await?)
+    let device = app.store.device(mac).await?;
+    if guessing_throttled(app, device.as_ref(), peer, now).await? {
+        crate::ops::bans::note_failed_credentials(app, peer.address, now).await?;
+        return Ok(false);
+    }
+    let matched = device
+        .as_ref()
+        .is_some_and(|device| access::credentials_match(device, &credentials));
+    if matched && not_replayed(app, Some(&credentials), now).await? {
+        return Ok(true);
+    }
+    note_wrong_credentials(app, device.map(|d| d.mac), peer, now).await?;
+    Ok(false)
+}
+
+/// Whether credentials for this device go unchecked: too many wrong ones for it lately, and
+/// the request does not come from where the device last proved itself. This slows guessing
+/// from many sources without locking the device out: its own address is always checked, and
+/// from elsewhere the right credentials work again once the throttle ends.
+async fn guessing_throttled(
+    app: &App,
+    device: Option<&crate::model::DeviceRecord>,
+    peer: Peer,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let Some(device) = device else {
+        return Ok(false);
+    };
+    if device.proven_address.as_deref() == Some(peer.address.to_string().as_str()) {
+        return Ok(false);
+    }
+    crate::ops::guard::credentials_throttled(app, device.mac, now).await
+}
+
+/// Wrong credentials count towards the source's ban and, for a registered device, towards its
+/// guessing throttle.
+async fn note_wrong_credentials(
+    app: &App,
+    device: Option<Mac>,
+    peer: Peer,
+    now: i64,
+) -> Result<(), StoreError> {
+    crate::ops::bans::note_failed_credentials(app, peer.address, now).await?;
+    let Some(mac) = device else {
+        return Ok(());
+    };
+    if let Some(until) = crate::ops::guard::count_failed_credentials(app, mac, now).await? {
+        let detail = format!(
+            "too many wrong provisioning credentials; until {} they are checked only from the device's last proven address",
+            crate::clock::rfc3339(until)
+        );
+        let event = Event::phone(Kind::ConfigRefused, detail)
+            .source(peer.address)
+            .subject(mac);
+        crate::ops::audit::record(app, event).await;
+    }
+    Ok(())
 }
 
 /// A Digest answer that proved the credentials takes its nonce count; the same header sent

@@ -1017,3 +1017,68 @@ async fn a_replayed_digest_header_is_refused_and_scheme_names_ignore_case() {
         "lowercase basic"
     );
 }
+
+/// Sends up to `limit` requests for `path` with `authorization` from `client`; how many were
+/// answered 401 before the source was refused (429 or no connection), or `None` if it never was.
+async fn refusals_before_ban(
+    client: &Client,
+    path: &str,
+    authorization: &str,
+    limit: usize,
+) -> Option<usize> {
+    for sent in 0..limit {
+        match get(client, path, &[("authorization", authorization)]).await {
+            Some(reply) if reply.status == StatusCode::UNAUTHORIZED => assert_refusal(&reply, path),
+            Some(reply) if reply.status != StatusCode::TOO_MANY_REQUESTS => {
+                panic!("{path}: {}", reply.status)
+            }
+            _ => return Some(sent),
+        }
+    }
+    None
+}
+
+/// Finding #16: 300 wrong Basic passwords for one MAC, to its config and to an unknown file
+/// name, each from its own source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_a_devices_password_bans_the_source_and_slows_others_but_never_locks_the_phone_out()
+ {
+    let server = TestServer::start().await;
+    let mac = "001565000004";
+    registered_yealinks(&server, &[mac]).await;
+    let (user, password) = server.credentials(mac).await;
+    let (right, wrong) = (basic(&user, &password), basic(&user, "not-the-password"));
+    let path = format!("/{mac}.cfg");
+    let phone = phone_from(&server, 10);
+    let fetch = async |client: &Client| get(client, &path, &[("authorization", &right)]).await;
+    assert_eq!(fetch(&phone).await.unwrap().status, StatusCode::OK);
+
+    let to_config = refusals_before_ban(&phone_from(&server, 71), &path, &wrong, 300).await;
+    assert_eq!(to_config, Some(11), "the 11th wrong password bans");
+    let to_unknown_name =
+        refusals_before_ban(&phone_from(&server, 74), "/favicon.ico", &wrong, 300).await;
+    assert_eq!(
+        to_unknown_name,
+        Some(11),
+        "guesses at unknown names count too"
+    );
+    let bans = server.admin_api().list_bans().ok().await;
+    let banned: Vec<_> = bans
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["banned"] == true)
+        .map(|b| b["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(banned, ["127.0.0.71", "127.0.0.74"]);
+
+    // 22 wrong passwords for the device: from a new address its credentials go unchecked for a
+    // while, from the phone's own address they work throughout, and later from anywhere.
+    let phone_moved = phone_from(&server, 72);
+    assert_refusal(&fetch(&phone_moved).await.unwrap(), "throttled elsewhere");
+    let own = fetch(&phone).await.unwrap();
+    assert_eq!(own.status, StatusCode::OK);
+    assert!(own.text().contains(SECRET));
+    server.clock.advance(301);
+    assert_eq!(fetch(&phone_moved).await.unwrap().status, StatusCode::OK);
+}
