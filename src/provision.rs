@@ -1,4 +1,5 @@
-//! The phones' listener: a request for a file goes through the source ban, identification,
+//! The phones' listener: a request for a file goes through the source ban (which a request
+//! proving to be a device passes), identification,
 //! the sighting record (auto-fill, last seen), the access decision and rendering.
 //!
 //! Whoever has not proven to be a device gets one answer for every file that is not theirs
@@ -47,8 +48,8 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let method = request.method().clone();
-    match crate::ops::bans::banned_until(&app, peer.address, app.clock.now()).await {
-        Ok(Some(until)) => return banned(until - app.clock.now()),
+    match banned_unless_proven(&app, &request, peer).await {
+        Ok(Some(refusal)) => return refusal,
         Ok(None) => {}
         Err(e) => error!(error = %e, "reading source bans failed; request served"),
     }
@@ -613,7 +614,45 @@ async fn not_replayed(
     }
 }
 
-/// A banned source asking on a connection it opened before the ban.
+/// The refusal for a banned source, unless the request proves to be a device (a trusted client
+/// certificate, or the right credentials of a registered device): a NAT neighbour sweeping MACs
+/// must not ban the office's phones off. While banned, a device's credentials are checked only
+/// when its guessing throttle is not in force, not even from its proven address, so a banned
+/// guesser gets at most `device_max_failed_credentials` answers per throttle period.
+async fn banned_unless_proven<B>(
+    app: &App,
+    request: &Request<B>,
+    peer: Peer,
+) -> Result<Option<HttpResponse>, StoreError> {
+    let now = app.clock.now();
+    let Some(until) = crate::ops::bans::banned_until(app, peer.address, now).await? else {
+        return Ok(None);
+    };
+    if peer.client_cert.mac().is_some() {
+        return Ok(None);
+    }
+    let Some(credentials) = presented_credentials(app, request, now) else {
+        return Ok(Some(banned(until - now)));
+    };
+    let device = match Mac::parse(credentials.user()) {
+        Ok(mac) => app.store.device(mac).await?,
+        Err(_) => None,
+    };
+    let Some(device) = device else {
+        return Ok(Some(banned(until - now)));
+    };
+    if crate::ops::guard::credentials_throttled(app, device.mac, now).await? {
+        return Ok(Some(banned(until - now)));
+    }
+    // The nonce count of a Digest answer is taken later, by the request's own decision.
+    if access::credentials_match(&device, &credentials) {
+        return Ok(None);
+    }
+    note_wrong_credentials(app, Some(device.mac), peer, now).await?;
+    Ok(Some(banned(until - now)))
+}
+
+/// A banned source that did not prove to be a device.
 fn banned(retry_after_secs: i64) -> HttpResponse {
     let mut r = respond::text(StatusCode::TOO_MANY_REQUESTS, "too many requests\n");
     let retry = HeaderValue::from_str(&retry_after_secs.max(1).to_string())

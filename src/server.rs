@@ -1,7 +1,6 @@
 //! Accept loops and connection handling for both listeners.
 //!
-//! Per connection: a source ban check (phones' listener; a banned source costs us no
-//! handshake), a permit from the listener's connection cap, a TLS handshake under a
+//! Per connection: a permit from the listener's connection cap, a TLS handshake under a
 //! timeout, the client certificate's identity, then hyper's HTTP/1.1 with a timer so that the header-read timeout is really armed
 //! (it also bounds keep-alive idle time), a bounded header buffer, and a maximum age after
 //! which the connection is closed between requests. Shutdown stops accepting, lets open
@@ -92,9 +91,9 @@ async fn serve(
             },
             _ = stopped.changed() => break,
         };
-        if role == Role::Phone && source_banned(&app, address).await {
-            continue;
-        }
+        // A banned source is still handshaken: a phone behind its address proves itself only
+        // after the handshake (certificate, credentials), and is served (provision.rs). That
+        // costs a handshake per connection under attack, bounded by the connection cap.
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             debug!(?role, %address, "connection cap reached; connection dropped");
             continue;
@@ -121,16 +120,6 @@ async fn serve(
             ?role,
             "connections still open after the shutdown grace period; closing them"
         );
-    }
-}
-
-async fn source_banned(app: &App, address: SocketAddr) -> bool {
-    match crate::ops::bans::banned_until(app, address.ip(), app.clock.now()).await {
-        Ok(until) => until.is_some(),
-        Err(e) => {
-            warn!(error = %e, "reading source bans failed; connection accepted");
-            false
-        }
     }
 }
 

@@ -132,7 +132,8 @@ async fn a_sweep_of_a_thousand_macs_learns_nothing_and_is_banned_across_a_restar
     let attacker = Client::new(restarted.phone_addr, "localhost", ca)
         .unwrap()
         .from_source(local(2));
-    assert!(get(&attacker, "/y000000000066.cfg", &[]).await.is_none());
+    let still_banned = get(&attacker, "/y000000000066.cfg", &[]).await.unwrap();
+    assert_eq!(still_banned.status, StatusCode::TOO_MANY_REQUESTS);
     let admin = Client::new(restarted.admin_addr, "localhost", ca).unwrap();
     let lifted = AdminApi::new(&admin, &server.token)
         .lift_ban("127.0.0.2")
@@ -1081,4 +1082,37 @@ async fn guessing_a_devices_password_bans_the_source_and_slows_others_but_never_
     assert!(own.text().contains(SECRET));
     server.clock.advance(301);
     assert_eq!(fetch(&phone_moved).await.unwrap().status, StatusCode::OK);
+}
+
+/// Finding #15: a NAT neighbour's 13 refused MACs ban the office address; the phone there,
+/// with its credentials, is still served, and nothing else from that address is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banned_address_still_serves_a_phone_that_proves_itself() {
+    let server = TestServer::start().await;
+    let mac = "001565000004";
+    registered_yealinks(&server, &[mac]).await;
+    let (user, password) = server.credentials(mac).await;
+    let office = phone_from(&server, 90);
+    for i in 0..13u32 {
+        get(&office, &format!("/001565f0{i:04x}.cfg"), &[]).await;
+    }
+    let bans = server.admin_api().list_bans().ok().await;
+    assert_eq!(bans[0]["source"], "127.0.0.90");
+    assert_eq!(bans[0]["banned"], true);
+
+    let path = format!("/{mac}.cfg");
+    let right = basic(&user, &password);
+    let served = get(&office, &path, &[("authorization", &right)])
+        .await
+        .expect("the phone behind the banned address gets a connection");
+    assert_eq!(served.status, StatusCode::OK);
+    assert!(served.text().contains(SECRET));
+    // The ban still covers everything the phone does not prove itself for.
+    let refused = |reply: Option<Reply>| reply.unwrap().status == StatusCode::TOO_MANY_REQUESTS;
+    assert!(refused(get(&office, &path, &[]).await), "no credentials");
+    let wrong = basic(&user, "not-the-password");
+    assert!(refused(
+        get(&office, &path, &[("authorization", &wrong)]).await
+    ));
+    assert!(refused(get(&office, "/y000000000066.cfg", &[]).await));
 }
