@@ -1116,3 +1116,102 @@ async fn a_banned_address_still_serves_a_phone_that_proves_itself() {
     ));
     assert!(refused(get(&office, "/y000000000066.cfg", &[]).await));
 }
+
+/// Always offers this certificate and key. rustls' own client refuses to load a certificate
+/// webpki cannot parse, which is the point here.
+#[derive(Debug)]
+struct FixedIdentity(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for FixedIdentity {
+    fn resolve(
+        &self,
+        _: &[&[u8]],
+        _: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// One GET over a fresh TLS connection presenting `chain` and `key`; the raw response, or
+/// `None` if the handshake or the exchange failed.
+async fn get_with_raw_identity(
+    server: &TestServer,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    path: &str,
+    authorization: &str,
+    version: &'static rustls::SupportedProtocolVersion,
+) -> Option<String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let signer = provider.key_provider.load_private_key(key).unwrap();
+    let identity = rustls::sign::CertifiedKey::new(chain, signer);
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(server.ca.clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[version])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_cert_resolver(Arc::new(FixedIdentity(Arc::new(identity))));
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let exchange = async {
+        let tcp = tokio::net::TcpStream::connect(server.running().phone_addr)
+            .await
+            .ok()?;
+        let mut tls = connector
+            .connect("localhost".try_into().unwrap(), tcp)
+            .await
+            .ok()?;
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: {authorization}\r\nConnection: close\r\n\r\n"
+        );
+        tls.write_all(request.as_bytes()).await.ok()?;
+        let mut response = Vec::new();
+        tls.read_to_end(&mut response).await.ok()?;
+        String::from_utf8(response).ok()
+    };
+    tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Finding #19: a phone offers an X.509 v1 certificate (fixtures/tls/v1-client) with its valid
+/// Basic credentials, vendor CAs configured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v1_client_certificate_is_recorded_as_untrusted_and_credentials_still_work() {
+    use rustls_pki_types::pem::PemObject;
+    let fixture = fixtures().join("tls/v1-client");
+    let ca = fixture.join("ca.crt");
+    let server = TestServer::start_with(move |c| {
+        let dir = c.server.certs_dir.join("vendor-ca");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(ca, dir.join("vendor.pem")).unwrap();
+    })
+    .await;
+    let mac = "001565880002";
+    registered_yealinks(&server, &[mac]).await;
+    let (user, password) = server.credentials(mac).await;
+    let chain = vec![CertificateDer::from_pem_file(fixture.join("phone.crt")).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(fixture.join("phone.key")).unwrap();
+    let auth = basic(&user, &password);
+    let path = format!("/{mac}.cfg");
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let (chain, key) = (chain.clone(), key.clone_key());
+        let served = get_with_raw_identity(&server, chain, key, &path, &auth, version)
+            .await
+            .unwrap_or_else(|| panic!("the {version:?} handshake with a v1 certificate completes"));
+        assert!(served.starts_with("HTTP/1.1 200"), "{served}");
+        assert!(served.contains(SECRET));
+    }
+    let recorded = server
+        .admin_api()
+        .list_audit(AuditFilter::kind("untrusted_certificate"))
+        .ok()
+        .await;
+    assert_eq!(recorded.as_array().unwrap().len(), 1, "{recorded}");
+    assert_eq!(recorded[0]["source"], "127.0.0.1");
+}
