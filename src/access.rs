@@ -80,6 +80,8 @@ pub enum Denial {
     MacMismatch,
     CertificateMismatch,
     CertificateRequired,
+    /// Right Digest credentials, but a nonce count already used: a replayed header.
+    ReplayedDigest,
 }
 
 impl Denial {
@@ -90,6 +92,7 @@ impl Denial {
             Denial::NoCredentials => "device already claimed and no credentials given",
             Denial::MacMismatch => "User-Agent MAC differs from the requested device",
             Denial::CertificateMismatch => "client certificate is for another MAC",
+            Denial::ReplayedDigest => "Digest answer replayed (nonce count already used)",
             Denial::CertificateRequired => {
                 "device requires its factory client certificate and none was presented"
             }

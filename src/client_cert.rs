@@ -254,7 +254,9 @@ impl ClientCertVerifier for ProofOfKey {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        self.inner
+            .verify_tls12_signature(message, cert, dss)
+            .or_else(|e| proof_by_raw_key(message, cert, dss, false).ok_or(e))
     }
 
     fn verify_tls13_signature(
@@ -263,12 +265,51 @@ impl ClientCertVerifier for ProofOfKey {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        self.inner
+            .verify_tls13_signature(message, cert, dss)
+            .or_else(|e| proof_by_raw_key(message, cert, dss, true).ok_or(e))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
     }
+}
+
+/// The proof of key for a certificate webpki will not parse (an X.509 v1 certificate, which
+/// has no extensions): the signature is checked against the public key x509-parser reads from
+/// it, so the handshake completes and the certificate is judged, and recorded as untrusted,
+/// after it. `None` if the certificate is unreadable or the signature does not verify.
+fn proof_by_raw_key(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+    tls13: bool,
+) -> Option<HandshakeSignatureValid> {
+    let (_, parsed) = X509Certificate::from_der(cert.as_ref()).ok()?;
+    let algorithms = provider::default_provider().signature_verification_algorithms;
+    if tls13 {
+        let spki = rustls_pki_types::SubjectPublicKeyInfoDer::from(parsed.public_key().raw);
+        return rustls::crypto::verify_tls13_signature_with_raw_key(
+            message,
+            &spki,
+            dss,
+            &algorithms,
+        )
+        .ok();
+    }
+    let public_key = parsed.public_key().subject_public_key.data.as_ref();
+    let (_, candidates) = algorithms
+        .mapping
+        .iter()
+        .find(|(scheme, _)| *scheme == dss.scheme)?;
+    // TLS 1.2's ECDSA schemes leave the curve open: any candidate that verifies proves the key.
+    candidates
+        .iter()
+        .any(|alg| {
+            alg.verify_signature(public_key, message, dss.signature())
+                .is_ok()
+        })
+        .then(HandshakeSignatureValid::assertion)
 }
 
 #[cfg(test)]

@@ -224,6 +224,14 @@ pub struct SecurityConfig {
     /// files never count, so an office of phones behind one NAT is safe.
     pub max_refused_macs: usize,
     pub refused_mac_window_secs: u64,
+    /// A source that sent wrong provisioning credentials more than this many times within
+    /// `refused_mac_window_secs` is banned like a sweeper.
+    pub max_failed_credentials: usize,
+    /// Wrong credentials for one device within `refused_mac_window_secs`, from any sources,
+    /// after which credentials for it are not checked for `device_credentials_throttle_secs`,
+    /// except from the address the device last proved itself from.
+    pub device_max_failed_credentials: u32,
+    pub device_credentials_throttle_secs: u64,
     /// The first ban; each further one doubles, up to `ban_max_secs`.
     pub ban_secs: u64,
     pub ban_max_secs: u64,
@@ -243,6 +251,9 @@ impl Default for SecurityConfig {
         SecurityConfig {
             max_refused_macs: 10,
             refused_mac_window_secs: 300,
+            max_failed_credentials: 10,
+            device_max_failed_credentials: 10,
+            device_credentials_throttle_secs: 300,
             ban_secs: 3600,
             ban_max_secs: 24 * 3600,
             allow_networks: Vec::new(),
@@ -428,15 +439,25 @@ impl Config {
             s.ban_max_secs,
             s.admin_failure_window_secs,
             s.admin_block_secs,
+            s.device_credentials_throttle_secs,
         ];
-        if s.max_refused_macs == 0 || s.admin_max_failures == 0 || times.contains(&0) {
+        let counts = [
+            s.max_refused_macs,
+            s.max_failed_credentials,
+            s.admin_max_failures as usize,
+            s.device_max_failed_credentials as usize,
+        ];
+        if counts.contains(&0) || times.contains(&0) {
             return Err(ConfigError::Invalid(
                 "security: counts and times must be at least 1".into(),
             ));
         }
-        if times.iter().any(|t| *t > MONTH_SECS) || s.max_refused_macs > 10_000 {
+        if times.iter().any(|t| *t > MONTH_SECS)
+            || s.max_refused_macs > 10_000
+            || s.max_failed_credentials > 10_000
+        {
             return Err(ConfigError::Invalid(
-                "security: times must be at most 30 days and max_refused_macs at most 10000".into(),
+                "security: times must be at most 30 days, max_refused_macs and max_failed_credentials at most 10000".into(),
             ));
         }
         if s.ban_max_secs < s.ban_secs {

@@ -1,9 +1,11 @@
-//! HTTP Digest authentication (RFC 7616, MD5, qop=auth; RFC 2069 without qop) for the phones'
-//! provisioning credentials. Gigaset bases speak only Digest; other phones use Basic.
+//! HTTP Digest authentication (RFC 7616, MD5, qop=auth required: RFC 2069 answers carry no
+//! nonce count, so a replay could not be told apart) for the phones' provisioning
+//! credentials. Gigaset bases speak only Digest; other phones use Basic.
 //!
 //! Nonces are stateless: a timestamp and an HMAC of it under the store's nonce key (the same
 //! for every node of a site, and across restarts), so a nonce cannot be forged and expires
-//! after [`NONCE_LIFETIME_SECS`]. Responses are compared in constant time.
+//! after [`NONCE_LIFETIME_SECS`]. Responses are compared in constant time. Replays are caught
+//! by the caller, which keeps each nonce's highest count in the store (ops::guard), not here.
 
 use md5::{Digest, Md5};
 use ring::hmac;
@@ -70,7 +72,8 @@ pub struct DigestResponse {
     nonce: String,
     uri: String,
     response: String,
-    qop: Option<(String, String)>,
+    nonce_count: u32,
+    cnonce: String,
     method: String,
 }
 
@@ -81,8 +84,9 @@ impl std::fmt::Debug for DigestResponse {
 }
 
 impl DigestResponse {
-    /// Parses the header; `None` unless it is well formed, for our realm, with MD5, naming the
-    /// requested URI, with a fresh nonce of ours.
+    /// Parses the header; `None` unless it is well formed, for our realm, with MD5 and
+    /// qop=auth, naming the requested URI, with a fresh nonce of ours. The scheme name is
+    /// matched without regard to case (RFC 7235 §2.1).
     pub fn parse(
         header: &str,
         method: &str,
@@ -90,7 +94,11 @@ impl DigestResponse {
         nonces: &Nonces,
         now: i64,
     ) -> Option<DigestResponse> {
-        let fields = parse_fields(header.strip_prefix("Digest ")?)?;
+        let (scheme, rest) = header.trim_start().split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("Digest") {
+            return None;
+        }
+        let fields = parse_fields(rest)?;
         let get = |name: &str| {
             fields
                 .iter()
@@ -107,31 +115,41 @@ impl DigestResponse {
         if uri != request_uri || !nonces.is_fresh(&nonce, now) {
             return None;
         }
-        let qop = match get("qop") {
-            Some(qop) if qop == "auth" => Some((get("nc")?, get("cnonce")?)),
-            Some(_) => return None,
-            None => None,
-        };
+        if get("qop")? != "auth" {
+            return None;
+        }
+        let nc = get("nc")?;
+        let nonce_count = u32::from_str_radix(&nc, 16)
+            .ok()
+            .filter(|_| nc.len() == 8)?;
         Some(DigestResponse {
             username: get("username")?,
             nonce,
             uri,
             response: get("response")?,
-            qop,
+            nonce_count,
+            cnonce: get("cnonce")?,
             method: method.to_string(),
         })
+    }
+
+    pub fn nonce(&self) -> &str {
+        &self.nonce
+    }
+
+    /// The `nc` the client sent: it must grow with every use of the nonce.
+    pub fn nonce_count(&self) -> u32 {
+        self.nonce_count
     }
 
     /// Whether the response was computed with this password.
     pub fn matches(&self, password: &str) -> bool {
         let ha1 = md5_hex(&format!("{}:{REALM}:{password}", self.username));
         let ha2 = md5_hex(&format!("{}:{}", self.method, self.uri));
-        let expected = match &self.qop {
-            Some((nc, cnonce)) => {
-                md5_hex(&format!("{ha1}:{}:{nc}:{cnonce}:auth:{ha2}", self.nonce))
-            }
-            None => md5_hex(&format!("{ha1}:{}:{ha2}", self.nonce)),
-        };
+        let expected = md5_hex(&format!(
+            "{ha1}:{}:{:08x}:{}:auth:{ha2}",
+            self.nonce, self.nonce_count, self.cnonce
+        ));
         expected
             .as_bytes()
             .ct_eq(self.response.to_ascii_lowercase().as_bytes())
@@ -320,6 +338,13 @@ mod tests {
             DigestResponse::parse(&forged, "GET", "/7c2f80aabbcc.xml", &nonces, 1100).is_none()
         );
         assert!(DigestResponse::parse("Digest garbage", "GET", "/", &nonces, 1100).is_none());
+        // The scheme in any case; RFC 2069 (no qop, so no nonce count) refused.
+        let lower = header.replacen("Digest", "digest", 1);
+        assert!(DigestResponse::parse(&lower, "GET", "/7c2f80aabbcc.xml", &nonces, 1100).is_some());
+        let rfc2069 = header.replace(", qop=auth, nc=00000001, cnonce=\"abcdef\"", "");
+        assert!(
+            DigestResponse::parse(&rfc2069, "GET", "/7c2f80aabbcc.xml", &nonces, 1100).is_none()
+        );
     }
 
     #[test]

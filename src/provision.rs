@@ -1,4 +1,5 @@
-//! The phones' listener: a request for a file goes through the source ban, identification,
+//! The phones' listener: a request for a file goes through the source ban (which a request
+//! proving to be a device passes), identification,
 //! the sighting record (auto-fill, last seen), the access decision and rendering.
 //!
 //! Whoever has not proven to be a device gets one answer for every file that is not theirs
@@ -47,8 +48,8 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let method = request.method().clone();
-    match crate::ops::bans::banned_until(&app, peer.address, app.clock.now()).await {
-        Ok(Some(until)) => return banned(until - app.clock.now()),
+    match banned_unless_proven(&app, &request, peer).await {
+        Ok(Some(refusal)) => return refusal,
         Ok(None) => {}
         Err(e) => error!(error = %e, "reading source bans failed; request served"),
     }
@@ -356,16 +357,24 @@ async fn authorize<B>(
     now: i64,
     may_claim: bool,
 ) -> Result<Result<Arc<DeviceSnapshot>, HttpResponse>, StoreError> {
-    let credentials = presented_credentials(app, request, now);
+    let device = match sighted.filter(|device| device.record.mac == mac) {
+        Some(device) => Some(device),
+        None => app.store.device_snapshot(mac).await?,
+    };
+    let record = device.as_ref().map(|d| &d.record);
+    let credentials = match presented_credentials(app, request, now) {
+        Some(_) if guessing_throttled(app, record, peer, now).await? => {
+            // Unchecked, but still a guess as far as the source's ban goes.
+            crate::ops::bans::note_failed_credentials(app, peer.address, now).await?;
+            None
+        }
+        presented => presented,
+    };
     let requester = Requester {
         user_agent_mac: identification.user_agent.as_ref().and_then(|ua| ua.mac),
         credentials: credentials.as_ref(),
         client_cert_mac: peer.client_cert.mac(),
         address: peer.address,
-    };
-    let device = match sighted.filter(|device| device.record.mac == mac) {
-        Some(device) => Some(device),
-        None => app.store.device_snapshot(mac).await?,
     };
     // A phone known to be of a vendor deskprov does not provision (from an earlier User-Agent)
     // gets what its User-Agent gets it, even when a request without one names another
@@ -378,14 +387,20 @@ async fn authorize<B>(
     {
         return Ok(Err(missing(app, request, peer, now).await?));
     }
-    let decision = access::device_config(
+    let mut decision = access::device_config(
         &app.config.provisioning,
         device.as_ref().map(|d| &d.record),
         &requester,
         now,
     );
+    if decision == Ok(Grant::Credentials) && !not_replayed(app, credentials.as_ref(), now).await? {
+        decision = Err(Denial::ReplayedDigest);
+    }
     if decision.is_err() {
         crate::ops::bans::note_refused_mac(app, peer.address, mac, now).await?;
+    }
+    if let Err(Denial::WrongCredentials | Denial::ReplayedDigest) = decision {
+        note_wrong_credentials(app, Some(mac), peer, now).await?;
     }
     let refuse = async |denial| Err(denied(app, mac, peer, denial, now).await);
     Ok(match decision {
@@ -523,16 +538,123 @@ async fn proven_device<B>(
         return Ok(false);
     };
     let Ok(mac) = Mac::parse(credentials.user()) else {
+        note_wrong_credentials(app, None, peer, now).await?;
         return Ok(false);
     };
-    Ok(app
-        .store
-        .device(mac)
-        .await?
-        .is_some_and(|device| access::credentials_match(&device, &credentials)))
+    let device = app.store.device(mac).await?;
+    if guessing_throttled(app, device.as_ref(), peer, now).await? {
+        crate::ops::bans::note_failed_credentials(app, peer.address, now).await?;
+        return Ok(false);
+    }
+    let matched = device
+        .as_ref()
+        .is_some_and(|device| access::credentials_match(device, &credentials));
+    if matched && not_replayed(app, Some(&credentials), now).await? {
+        return Ok(true);
+    }
+    note_wrong_credentials(app, device.map(|d| d.mac), peer, now).await?;
+    Ok(false)
 }
 
-/// A banned source asking on a connection it opened before the ban.
+/// Whether credentials for this device go unchecked: too many wrong ones for it lately, and
+/// the request does not come from where the device last proved itself. This slows guessing
+/// from many sources without locking the device out: its own address is always checked, and
+/// from elsewhere the right credentials work again once the throttle ends.
+async fn guessing_throttled(
+    app: &App,
+    device: Option<&crate::model::DeviceRecord>,
+    peer: Peer,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let Some(device) = device else {
+        return Ok(false);
+    };
+    if device.proven_address.as_deref() == Some(peer.address.to_string().as_str()) {
+        return Ok(false);
+    }
+    crate::ops::guard::credentials_throttled(app, device.mac, now).await
+}
+
+/// Wrong credentials count towards the source's ban and, for a registered device, towards its
+/// guessing throttle.
+async fn note_wrong_credentials(
+    app: &App,
+    device: Option<Mac>,
+    peer: Peer,
+    now: i64,
+) -> Result<(), StoreError> {
+    crate::ops::bans::note_failed_credentials(app, peer.address, now).await?;
+    let Some(mac) = device else {
+        return Ok(());
+    };
+    if let Some(until) = crate::ops::guard::count_failed_credentials(app, mac, now).await? {
+        let detail = format!(
+            "too many wrong provisioning credentials; until {} they are checked only from the device's last proven address",
+            crate::clock::rfc3339(until)
+        );
+        let event = Event::phone(Kind::ConfigRefused, detail)
+            .source(peer.address)
+            .subject(mac);
+        crate::ops::audit::record(app, event).await;
+    }
+    Ok(())
+}
+
+/// A Digest answer that proved the credentials takes its nonce count; the same header sent
+/// again (here or to another node) is refused. Basic has nothing to replay-check.
+async fn not_replayed(
+    app: &App,
+    credentials: Option<&Credentials>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    match credentials {
+        Some(Credentials::Digest(digest)) => {
+            crate::ops::guard::take_nonce_count(app, digest.nonce(), digest.nonce_count(), now)
+                .await
+        }
+        _ => Ok(true),
+    }
+}
+
+/// The refusal for a banned source, unless the request proves to be a device (a trusted client
+/// certificate, or the right credentials of a registered device): a NAT neighbour sweeping MACs
+/// must not ban the office's phones off. While banned, a device's credentials are checked only
+/// when its guessing throttle is not in force, not even from its proven address, so a banned
+/// guesser gets at most `device_max_failed_credentials` answers per throttle period.
+async fn banned_unless_proven<B>(
+    app: &App,
+    request: &Request<B>,
+    peer: Peer,
+) -> Result<Option<HttpResponse>, StoreError> {
+    let now = app.clock.now();
+    let Some(until) = crate::ops::bans::banned_until(app, peer.address, now).await? else {
+        return Ok(None);
+    };
+    if peer.client_cert.mac().is_some() {
+        return Ok(None);
+    }
+    let Some(credentials) = presented_credentials(app, request, now) else {
+        return Ok(Some(banned(until - now)));
+    };
+    let device = match Mac::parse(credentials.user()) {
+        Ok(mac) => app.store.device(mac).await?,
+        Err(_) => None,
+    };
+    let Some(device) = device else {
+        return Ok(Some(banned(until - now)));
+    };
+    if crate::ops::guard::credentials_throttled(app, device.mac, now).await? {
+        return Ok(Some(banned(until - now)));
+    }
+    // The nonce count of a Digest answer is taken later, by the request's own decision.
+    if access::credentials_match(&device, &credentials) {
+        return Ok(None);
+    }
+    note_wrong_credentials(app, Some(device.mac), peer, now).await?;
+    Ok(Some(banned(until - now)))
+}
+
+/// A banned source that did not prove to be a device.
 fn banned(retry_after_secs: i64) -> HttpResponse {
     let mut r = respond::text(StatusCode::TOO_MANY_REQUESTS, "too many requests\n");
     let retry = HeaderValue::from_str(&retry_after_secs.max(1).to_string())
@@ -575,7 +697,8 @@ fn requested_file(path: &str) -> Result<String, StatusCode> {
 /// the phone gets a fresh challenge.
 fn presented_credentials<B>(app: &App, request: &Request<B>, now: i64) -> Option<Credentials> {
     let value = request.headers().get(AUTHORIZATION)?.to_str().ok()?;
-    if value.starts_with("Digest ") {
+    let (scheme, encoded) = value.split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("digest") {
         let uri = request
             .uri()
             .path_and_query()
@@ -585,7 +708,6 @@ fn presented_credentials<B>(app: &App, request: &Request<B>, now: i64) -> Option
         return DigestResponse::parse(value, method, uri, &app.nonces, now)
             .map(Credentials::Digest);
     }
-    let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }

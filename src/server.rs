@@ -1,8 +1,9 @@
 //! Accept loops and connection handling for both listeners.
 //!
-//! Per connection: a source ban check (phones' listener; a banned source costs us no
-//! handshake), a slot from the listener's admission (admission.rs: per-source caps, and
-//! connections still in their handshake shed first), a TLS handshake under a timeout, the client certificate's identity, then hyper's HTTP/1.1 with a timer so that the header-read timeout is really armed
+//! Per connection: a slot from the listener's admission (admission.rs: per-source caps, and
+//! connections still in their handshake shed first), a TLS handshake under a timeout (a banned
+//! source is still handshaken: only its requests proving a device are served, provision.rs),
+//! the client certificate's identity, then hyper's HTTP/1.1 with a timer so that the header-read timeout is really armed
 //! (it also bounds keep-alive idle time), a bounded header buffer, and a maximum age after
 //! which the connection is closed between requests. Shutdown stops accepting, lets open
 //! requests finish within the grace period, then returns.
@@ -88,9 +89,9 @@ async fn serve(
             },
             _ = stopped.changed() => break,
         };
-        if role == Role::Phone && source_banned(&app, address).await {
-            continue;
-        }
+        // A banned source is still handshaken: a phone behind its address proves itself only
+        // after the handshake (certificate, credentials), and is served (provision.rs). That
+        // costs a handshake per connection under attack, bounded by the admission caps.
         let slot = match admission.admit(address.ip()) {
             Ok(slot) => slot,
             Err(refused) => {
@@ -152,16 +153,6 @@ fn admission_policy(role: Role, config: &crate::config::Config) -> Policy {
 async fn all_closed(admission: &Admission) {
     while admission.open() > 0 {
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn source_banned(app: &App, address: SocketAddr) -> bool {
-    match crate::ops::bans::banned_until(app, address.ip(), app.clock.now()).await {
-        Ok(until) => until.is_some(),
-        Err(e) => {
-            warn!(error = %e, "reading source bans failed; connection accepted");
-            false
-        }
     }
 }
 

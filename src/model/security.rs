@@ -31,6 +31,10 @@ pub struct SourceRecord {
     /// Distinct MACs whose files it was refused within the window, with when each was first asked:
     /// at most one more than the limit, so a sweep cannot grow the record.
     pub refused_macs: Vec<(Mac, i64)>,
+    /// When it sent wrong provisioning credentials within the window: at most one more than
+    /// the limit.
+    #[serde(default)]
+    pub failed_credentials: Vec<i64>,
     /// Every request from the source is refused until then.
     pub banned_until: i64,
     /// Bans so far: each doubles the next one.
@@ -68,7 +72,11 @@ impl SourceRecord {
         let counting = self
             .refused_macs
             .iter()
-            .any(|(_, at)| at + window_secs > now);
+            .any(|(_, at)| at + window_secs > now)
+            || self
+                .failed_credentials
+                .iter()
+                .any(|at| at + window_secs > now);
         let bans_forgotten = self.bans == 0 || self.last_ban_at + remember_bans_secs <= now;
         self.banned_until <= now && !counting && bans_forgotten
     }

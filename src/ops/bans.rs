@@ -96,24 +96,81 @@ pub async fn note_refused_mac(
         .update_source(&key, |record| count_refused_mac(record, mac, now, policy))
         .await?;
     if let Some(until) = banned {
-        crate::ops::audit::record(
-            app,
-            Event::phone(
-                Kind::SourceBanned,
-                format!(
-                    "refused the files of more than {} MACs within {} s; banned until {} (ban {})",
-                    policy.max_refused_macs,
-                    policy.refused_mac_window_secs,
-                    rfc3339(until),
-                    record.bans
-                ),
-            )
-            .source(address)
-            .subject(&key),
-        )
-        .await;
+        let reason = format!(
+            "refused the files of more than {} MACs within {} s",
+            policy.max_refused_macs, policy.refused_mac_window_secs
+        );
+        record_ban(app, address, &key, &record, until, &reason).await;
     }
     Ok(banned)
+}
+
+/// Counts wrong provisioning credentials (any device, any file name); bans the source when it
+/// crosses `max_failed_credentials`. Returns the end of a ban this request started.
+pub async fn note_failed_credentials(
+    app: &App,
+    address: IpAddr,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    if allowed(app, address) {
+        return Ok(None);
+    }
+    let key = source_key(address);
+    let policy = &app.config.security;
+    let (record, banned) = single_writes(app)
+        .update_source(&key, |record| count_failed_credentials(record, now, policy))
+        .await?;
+    if let Some(until) = banned {
+        let reason = format!(
+            "sent wrong provisioning credentials more than {} times within {} s",
+            policy.max_failed_credentials, policy.refused_mac_window_secs
+        );
+        record_ban(app, address, &key, &record, until, &reason).await;
+    }
+    Ok(banned)
+}
+
+async fn record_ban(
+    app: &App,
+    address: IpAddr,
+    key: &str,
+    record: &SourceRecord,
+    until: i64,
+    reason: &str,
+) {
+    let detail = format!(
+        "{reason}; banned until {} (ban {})",
+        rfc3339(until),
+        record.bans
+    );
+    crate::ops::audit::record(
+        app,
+        Event::phone(Kind::SourceBanned, detail)
+            .source(address)
+            .subject(key),
+    )
+    .await;
+}
+
+fn count_failed_credentials(
+    record: &mut SourceRecord,
+    now: i64,
+    policy: &crate::config::SecurityConfig,
+) -> Option<i64> {
+    let window = policy.refused_mac_window_secs as i64;
+    record.failed_credentials.retain(|at| now - at < window);
+    record.failed_credentials.push(now);
+    if record.failed_credentials.len() <= policy.max_failed_credentials || record.banned_until > now
+    {
+        // Bounded while a ban is in force too: the oldest entries go first.
+        let excess = record
+            .failed_credentials
+            .len()
+            .saturating_sub(policy.max_failed_credentials + 1);
+        record.failed_credentials.drain(..excess);
+        return None;
+    }
+    Some(ban(record, now, policy))
 }
 
 fn count_refused_mac(
@@ -130,6 +187,11 @@ fn count_refused_mac(
     if record.refused_macs.len() <= policy.max_refused_macs || record.banned_until > now {
         return None;
     }
+    Some(ban(record, now, policy))
+}
+
+/// Bans the source from `now`, doubling the last ban; when it ends.
+fn ban(record: &mut SourceRecord, now: i64, policy: &crate::config::SecurityConfig) -> i64 {
     let doublings = record.bans.min(16);
     let length = policy
         .ban_secs
@@ -139,7 +201,8 @@ fn count_refused_mac(
     record.last_ban_at = now;
     record.banned_until = now + length as i64;
     record.refused_macs.clear();
-    Some(record.banned_until)
+    record.failed_credentials.clear();
+    record.banned_until
 }
 
 /// A source as the admin API shows it.
@@ -256,6 +319,26 @@ mod tests {
             count_refused_mac(&mut record, mac(30), later, &policy),
             Some(later + 7200)
         );
+    }
+
+    #[test]
+    fn the_eleventh_wrong_password_bans_and_the_record_stays_bounded() {
+        let policy = SecurityConfig::default();
+        let mut record = SourceRecord::default();
+        for at in 0..10 {
+            assert_eq!(
+                count_failed_credentials(&mut record, 1000 + at, &policy),
+                None
+            );
+        }
+        assert_eq!(
+            count_failed_credentials(&mut record, 1010, &policy),
+            Some(1010 + 3600)
+        );
+        for at in 0..100 {
+            count_failed_credentials(&mut record, 1011 + at, &policy);
+        }
+        assert!(record.failed_credentials.len() <= policy.max_failed_credentials + 1);
     }
 
     #[test]

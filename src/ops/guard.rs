@@ -26,6 +26,71 @@ pub async fn prune(app: &App, now: i64) -> Result<usize, StoreError> {
     single_writes(app).prune_guards(now, PRUNE_AFTER_SECS).await
 }
 
+fn credentials_key(mac: Mac) -> String {
+    format!("credentials:{mac}")
+}
+
+/// Whether wrong credentials for the device came so often lately that new ones are not checked
+/// (except from the device's last proven address, decided by the caller).
+pub async fn credentials_throttled(app: &App, mac: Mac, now: i64) -> Result<bool, StoreError> {
+    Ok(app.store.guard(&credentials_key(mac)).await?.locked_until > now)
+}
+
+/// Counts wrong credentials for the device; returns when its throttle ends if this set it.
+/// The throttle does not lock the device out: it ends after `device_credentials_throttle_secs`
+/// whatever is tried meanwhile (unchecked attempts are not counted), and the device's own
+/// last proven address is checked throughout.
+pub async fn count_failed_credentials(
+    app: &App,
+    mac: Mac,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    let policy = &app.config.security;
+    let (guard, throttled) = single_writes(app)
+        .update_guard(&credentials_key(mac), |g| {
+            count_in_window(
+                g,
+                now,
+                policy.device_max_failed_credentials,
+                policy.refused_mac_window_secs,
+                policy.device_credentials_throttle_secs,
+            )
+        })
+        .await?;
+    Ok(throttled.then_some(guard.locked_until))
+}
+
+fn nonce_key(nonce: &str) -> String {
+    format!("nonce:{nonce}")
+}
+
+/// Takes the nonce count of a Digest answer that proved the device's credentials: `false` if
+/// this nonce was already used with this count or a higher one (a replay).
+///
+/// Kept in the store, not in the process, so that a header replayed to another node sharing
+/// the store is refused too. Only answers made with the right password get here, so the table
+/// grows with the phones' own requests, not with an attacker's, and the housekeeping task
+/// drops each entry a day after its last use (a nonce expires within minutes).
+pub async fn take_nonce_count(
+    app: &App,
+    nonce: &str,
+    count: u32,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let (_, fresh) = single_writes(app)
+        .update_guard(&nonce_key(nonce), |g| {
+            // `failures` holds the highest count seen; 0 for a nonce never used.
+            let fresh = count > g.failures;
+            if fresh {
+                g.failures = count;
+                g.window_start = now;
+            }
+            fresh
+        })
+        .await?;
+    Ok(fresh)
+}
+
 /// Why a login is not even checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Blocked {

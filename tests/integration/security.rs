@@ -132,7 +132,8 @@ async fn a_sweep_of_a_thousand_macs_learns_nothing_and_is_banned_across_a_restar
     let attacker = Client::new(restarted.phone_addr, "localhost", ca)
         .unwrap()
         .from_source(local(2));
-    assert!(get(&attacker, "/y000000000066.cfg", &[]).await.is_none());
+    let still_banned = get(&attacker, "/y000000000066.cfg", &[]).await.unwrap();
+    assert_eq!(still_banned.status, StatusCode::TOO_MANY_REQUESTS);
     let admin = Client::new(restarted.admin_addr, "localhost", ca).unwrap();
     let lifted = AdminApi::new(&admin, &server.token)
         .lift_ban("127.0.0.2")
@@ -938,4 +939,268 @@ async fn oversized_bodies_and_heads_are_refused_and_nothing_is_stored() {
     assert_eq!(small.status, StatusCode::NO_CONTENT);
     let stored = server.phone.get(&log, &headers).await.unwrap();
     assert_eq!(stored.body.as_ref(), b"boot ok");
+}
+
+/// A Digest answer to `challenge` for GET `uri`, with nonce count `nc` (RFC 7616), or in the
+/// RFC 2069 form without qop when `nc` is `None`.
+fn digest_for(challenge: &str, user: &str, password: &str, uri: &str, nc: Option<u32>) -> String {
+    use deskprov::digest::md5_hex;
+    let start = challenge.find("nonce=\"").unwrap() + 7;
+    let nonce = challenge[start..].split('"').next().unwrap();
+    let ha1 = md5_hex(&format!("{user}:deskprov:{password}"));
+    let ha2 = md5_hex(&format!("GET:{uri}"));
+    let head = format!(
+        "Digest username=\"{user}\", realm=\"deskprov\", nonce=\"{nonce}\", uri=\"{uri}\", algorithm=MD5"
+    );
+    match nc {
+        Some(nc) => {
+            let response = md5_hex(&format!("{ha1}:{nonce}:{nc:08x}:0a4f113b:auth:{ha2}"));
+            format!("{head}, qop=auth, nc={nc:08x}, cnonce=\"0a4f113b\", response=\"{response}\"")
+        }
+        None => format!(
+            "{head}, response=\"{}\"",
+            md5_hex(&format!("{ha1}:{nonce}:{ha2}"))
+        ),
+    }
+}
+
+/// Finding #17: the same Digest header three times, an RFC 2069 answer, and the schemes in
+/// lower case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_digest_header_is_refused_and_scheme_names_ignore_case() {
+    let server = TestServer::start().await;
+    let mac = "001565000004";
+    registered_yealinks(&server, &[mac]).await;
+    let (user, password) = server.credentials(mac).await;
+    let uri = format!("/{mac}.cfg");
+    let challenge = server.phone_get(&uri, T46S_UA).await.challenges()[0].to_string();
+    let fetch = async |authorization: &str| {
+        server
+            .phone_get_with(&uri, &[("authorization", authorization)])
+            .await
+    };
+
+    let first = digest_for(&challenge, &user, &password, &uri, Some(1));
+    let served = fetch(&first).await;
+    assert_eq!(served.status, StatusCode::OK);
+    assert!(served.text().contains(SECRET));
+    for replay in ["#2", "#3"] {
+        assert_refusal(&fetch(&first).await, &format!("replay {replay}"));
+    }
+    // The phone's next request on the same nonce counts up, and is served.
+    let next = digest_for(&challenge, &user, &password, &uri, Some(2));
+    assert_eq!(fetch(&next).await.status, StatusCode::OK);
+    let rfc2069 = digest_for(&challenge, &user, &password, &uri, None);
+    assert_refusal(&fetch(&rfc2069).await, "RFC 2069 Digest without qop");
+
+    let lower =
+        digest_for(&challenge, &user, &password, &uri, Some(3)).replacen("Digest", "digest", 1);
+    assert_eq!(
+        fetch(&lower).await.status,
+        StatusCode::OK,
+        "lowercase digest"
+    );
+    let basic = basic(&user, &password).replacen("Basic", "basic", 1);
+    assert_eq!(
+        fetch(&basic).await.status,
+        StatusCode::OK,
+        "lowercase basic"
+    );
+}
+
+/// Sends up to `limit` requests for `path` with `authorization` from `client`; how many were
+/// answered 401 before the source was refused (429 or no connection), or `None` if it never was.
+async fn refusals_before_ban(
+    client: &Client,
+    path: &str,
+    authorization: &str,
+    limit: usize,
+) -> Option<usize> {
+    for sent in 0..limit {
+        match get(client, path, &[("authorization", authorization)]).await {
+            Some(reply) if reply.status == StatusCode::UNAUTHORIZED => assert_refusal(&reply, path),
+            Some(reply) if reply.status != StatusCode::TOO_MANY_REQUESTS => {
+                panic!("{path}: {}", reply.status)
+            }
+            _ => return Some(sent),
+        }
+    }
+    None
+}
+
+/// Finding #16: 300 wrong Basic passwords for one MAC, to its config and to an unknown file
+/// name, each from its own source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_a_devices_password_bans_the_source_and_slows_others_but_never_locks_the_phone_out()
+ {
+    let server = TestServer::start().await;
+    let mac = "001565000004";
+    registered_yealinks(&server, &[mac]).await;
+    let (user, password) = server.credentials(mac).await;
+    let (right, wrong) = (basic(&user, &password), basic(&user, "not-the-password"));
+    let path = format!("/{mac}.cfg");
+    let phone = phone_from(&server, 10);
+    let fetch = async |client: &Client| get(client, &path, &[("authorization", &right)]).await;
+    assert_eq!(fetch(&phone).await.unwrap().status, StatusCode::OK);
+
+    let to_config = refusals_before_ban(&phone_from(&server, 71), &path, &wrong, 300).await;
+    assert_eq!(to_config, Some(11), "the 11th wrong password bans");
+    let to_unknown_name =
+        refusals_before_ban(&phone_from(&server, 74), "/favicon.ico", &wrong, 300).await;
+    assert_eq!(
+        to_unknown_name,
+        Some(11),
+        "guesses at unknown names count too"
+    );
+    let bans = server.admin_api().list_bans().ok().await;
+    let banned: Vec<_> = bans
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["banned"] == true)
+        .map(|b| b["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(banned, ["127.0.0.71", "127.0.0.74"]);
+
+    // 22 wrong passwords for the device: from a new address its credentials go unchecked for a
+    // while, from the phone's own address they work throughout, and later from anywhere.
+    let phone_moved = phone_from(&server, 72);
+    assert_refusal(&fetch(&phone_moved).await.unwrap(), "throttled elsewhere");
+    let own = fetch(&phone).await.unwrap();
+    assert_eq!(own.status, StatusCode::OK);
+    assert!(own.text().contains(SECRET));
+    server.clock.advance(301);
+    assert_eq!(fetch(&phone_moved).await.unwrap().status, StatusCode::OK);
+}
+
+/// Finding #15: a NAT neighbour's 13 refused MACs ban the office address; the phone there,
+/// with its credentials, is still served, and nothing else from that address is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banned_address_still_serves_a_phone_that_proves_itself() {
+    let server = TestServer::start().await;
+    let mac = "001565000004";
+    registered_yealinks(&server, &[mac]).await;
+    let (user, password) = server.credentials(mac).await;
+    let office = phone_from(&server, 90);
+    for i in 0..13u32 {
+        get(&office, &format!("/001565f0{i:04x}.cfg"), &[]).await;
+    }
+    let bans = server.admin_api().list_bans().ok().await;
+    assert_eq!(bans[0]["source"], "127.0.0.90");
+    assert_eq!(bans[0]["banned"], true);
+
+    let path = format!("/{mac}.cfg");
+    let right = basic(&user, &password);
+    let served = get(&office, &path, &[("authorization", &right)])
+        .await
+        .expect("the phone behind the banned address gets a connection");
+    assert_eq!(served.status, StatusCode::OK);
+    assert!(served.text().contains(SECRET));
+    // The ban still covers everything the phone does not prove itself for.
+    let refused = |reply: Option<Reply>| reply.unwrap().status == StatusCode::TOO_MANY_REQUESTS;
+    assert!(refused(get(&office, &path, &[]).await), "no credentials");
+    let wrong = basic(&user, "not-the-password");
+    assert!(refused(
+        get(&office, &path, &[("authorization", &wrong)]).await
+    ));
+    assert!(refused(get(&office, "/y000000000066.cfg", &[]).await));
+}
+
+/// Always offers this certificate and key. rustls' own client refuses to load a certificate
+/// webpki cannot parse, which is the point here.
+#[derive(Debug)]
+struct FixedIdentity(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for FixedIdentity {
+    fn resolve(
+        &self,
+        _: &[&[u8]],
+        _: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// One GET over a fresh TLS connection presenting `chain` and `key`; the raw response, or
+/// `None` if the handshake or the exchange failed.
+async fn get_with_raw_identity(
+    server: &TestServer,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    path: &str,
+    authorization: &str,
+    version: &'static rustls::SupportedProtocolVersion,
+) -> Option<String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let signer = provider.key_provider.load_private_key(key).unwrap();
+    let identity = rustls::sign::CertifiedKey::new(chain, signer);
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(server.ca.clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[version])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_cert_resolver(Arc::new(FixedIdentity(Arc::new(identity))));
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let exchange = async {
+        let tcp = tokio::net::TcpStream::connect(server.running().phone_addr)
+            .await
+            .ok()?;
+        let mut tls = connector
+            .connect("localhost".try_into().unwrap(), tcp)
+            .await
+            .ok()?;
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: {authorization}\r\nConnection: close\r\n\r\n"
+        );
+        tls.write_all(request.as_bytes()).await.ok()?;
+        let mut response = Vec::new();
+        tls.read_to_end(&mut response).await.ok()?;
+        String::from_utf8(response).ok()
+    };
+    tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Finding #19: a phone offers an X.509 v1 certificate (fixtures/tls/v1-client) with its valid
+/// Basic credentials, vendor CAs configured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v1_client_certificate_is_recorded_as_untrusted_and_credentials_still_work() {
+    use rustls_pki_types::pem::PemObject;
+    let fixture = fixtures().join("tls/v1-client");
+    let ca = fixture.join("ca.crt");
+    let server = TestServer::start_with(move |c| {
+        let dir = c.server.certs_dir.join("vendor-ca");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(ca, dir.join("vendor.pem")).unwrap();
+    })
+    .await;
+    let mac = "001565880002";
+    registered_yealinks(&server, &[mac]).await;
+    let (user, password) = server.credentials(mac).await;
+    let chain = vec![CertificateDer::from_pem_file(fixture.join("phone.crt")).unwrap()];
+    let key = PrivateKeyDer::from_pem_file(fixture.join("phone.key")).unwrap();
+    let auth = basic(&user, &password);
+    let path = format!("/{mac}.cfg");
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let (chain, key) = (chain.clone(), key.clone_key());
+        let served = get_with_raw_identity(&server, chain, key, &path, &auth, version)
+            .await
+            .unwrap_or_else(|| panic!("the {version:?} handshake with a v1 certificate completes"));
+        assert!(served.starts_with("HTTP/1.1 200"), "{served}");
+        assert!(served.contains(SECRET));
+    }
+    let recorded = server
+        .admin_api()
+        .list_audit(AuditFilter::kind("untrusted_certificate"))
+        .ok()
+        .await;
+    assert_eq!(recorded.as_array().unwrap().len(), 1, "{recorded}");
+    assert_eq!(recorded[0]["source"], "127.0.0.1");
 }
