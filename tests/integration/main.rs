@@ -7,6 +7,7 @@ mod logs;
 
 mod admin_api;
 mod administration;
+mod auditflood;
 mod binary;
 mod cli_admin;
 mod cli_guards;
