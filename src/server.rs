@@ -12,6 +12,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::StatusCode;
+use http::header::HOST;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -134,6 +136,11 @@ async fn source_banned(app: &App, address: SocketAddr) -> bool {
     }
 }
 
+/// The address a request arrived at, in its extensions: the base URL of an HTTP/1.0 request
+/// without `Host` (old phones send them).
+#[derive(Debug, Clone, Copy)]
+pub struct ListenerAddress(pub SocketAddr);
+
 struct Connection {
     role: Role,
     app: Arc<App>,
@@ -145,6 +152,9 @@ impl Connection {
     async fn serve(mut self, tcp: TcpStream, address: SocketAddr) {
         let limits = self.app.config.limits.clone();
         let _ = tcp.set_nodelay(true);
+        let Ok(local) = tcp.local_addr() else {
+            return;
+        };
         let tls = match tokio::time::timeout(limits.handshake_timeout(), self.acceptor.accept(tcp))
             .await
         {
@@ -163,9 +173,17 @@ impl Connection {
             client_cert: self.client_cert(&tls, address).await,
         };
         let (role, app) = (self.role, self.app.clone());
-        let service = service_fn(move |request: hyper::Request<Incoming>| {
+        let listener = ListenerAddress(local);
+        let service = service_fn(move |mut request: hyper::Request<Incoming>| {
             let app = app.clone();
+            request.extensions_mut().insert(listener);
             async move {
+                if request.headers().get_all(HOST).iter().nth(1).is_some() {
+                    return Ok(crate::respond::text(
+                        StatusCode::BAD_REQUEST,
+                        "more than one Host header\n",
+                    ));
+                }
                 Ok::<_, Infallible>(match role {
                     Role::Phone => provision::handle(app, request, peer).await,
                     // Boxed: the admin API's future is large, and would otherwise make every

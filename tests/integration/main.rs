@@ -18,6 +18,7 @@ mod gigaset;
 mod golden;
 mod grandstream;
 mod hotdesk;
+mod http_framing;
 mod identification;
 mod idxml;
 mod limits;
