@@ -5,7 +5,8 @@
 //! Records never carry a secret: callers pass names, MACs, extensions and addresses, and the
 //! admin change summary leaves out every secret field ([`summarize_change`]). Events a remote
 //! party can trigger at will (refusals, wrong tokens) are recorded once per source and subject
-//! every few minutes, so nobody can flood the trail and push older records out.
+//! every few minutes ([`RepeatFilter`]), and trimmed before one-off security records
+//! ([`retention_rank`]), so nobody can silence the trail or push a claim or a ban out of it.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -19,8 +20,6 @@ use crate::store::StoreError;
 
 /// The same refusal from the same source about the same subject is recorded once per window.
 const REPEAT_WINDOW_SECS: i64 = 300;
-/// Entries the repeat filter remembers before starting afresh; bounds its memory.
-const REPEAT_MEMORY: usize = 10_000;
 /// Longest admin change summary kept.
 const MAX_DETAIL: usize = 1024;
 
@@ -35,6 +34,9 @@ enum Class {
     /// (see [`RepeatFilter`]); a warning in the log. (Wrong PINs are not: the login guard
     /// bounds them.)
     Repeatable,
+    /// How many repeatable events the filter left out for one source: recorded every time (at
+    /// most once per source and window); a warning in the log.
+    Summary,
 }
 
 /// What a row says about its kind of event.
@@ -80,6 +82,7 @@ kinds_table! {
     LoginLockout => "login_lockout", Warning;
     PinChanged => "pin_changed", Info;
     SecretRead => "secret_read", Info;
+    EventsSuppressed => "events_suppressed", Summary;
 }
 
 impl Kind {
@@ -101,6 +104,22 @@ impl Kind {
 
     fn is_warning(self) -> bool {
         self.def().class != Class::Info
+    }
+
+    /// Anyone can cause as many as they like: these records go first when the trail is trimmed.
+    fn floodable(self) -> bool {
+        matches!(self.def().class, Class::Repeatable | Class::Summary)
+    }
+}
+
+/// A stored kind's retention rank for [`crate::store::Writes::trim_audit`]: floodable events
+/// go first, then one-off security events, admin changes last. A kind this version does not
+/// know (from a newer one) counts as one-off.
+pub fn retention_rank(kind: &str) -> u8 {
+    match Kind::parse(kind) {
+        Some(kind) if kind.floodable() => 0,
+        Some(Kind::AdminChange) => 2,
+        _ => 1,
     }
 }
 
@@ -140,30 +159,138 @@ impl Event {
     }
 }
 
-/// Remembers recent repeatable events so that each is recorded once per window.
-#[derive(Default)]
+/// Remembers recent repeatable events, per source, so that each is recorded once per window.
+/// Both the sources and each source's events are bounded: a flood from many sources evicts
+/// the stalest source (its events are recorded again, which the trail's retention absorbs);
+/// a flood of distinct events from one source is counted, and the count recorded as one
+/// summary, rather than silently dropped. Security kinds never come here.
 pub struct RepeatFilter {
-    seen: Mutex<HashMap<String, i64>>,
+    max_sources: usize,
+    max_keys: usize,
+    sources: Mutex<HashMap<String, SourceMemory>>,
+}
+
+/// One source's recent repeatable events and what was left out beyond them.
+#[derive(Default)]
+struct SourceMemory {
+    /// Event key → when it was last recorded.
+    seen: HashMap<String, i64>,
+    /// Events left out because `seen` was full, since `suppressed_since`.
+    suppressed: u64,
+    suppressed_since: i64,
+    last_event: i64,
+}
+
+/// Events the filter left out for one source within one window.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Suppressed {
+    pub source: String,
+    pub count: u64,
+    pub since: i64,
+}
+
+/// What the filter decided about one event.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub record: bool,
+    /// Summaries now due (the window ended, or a source was forgotten): record them first.
+    pub summaries: Vec<Suppressed>,
+}
+
+impl SourceMemory {
+    fn forget_expired(&mut self, now: i64) {
+        self.seen.retain(|_, at| now - *at < REPEAT_WINDOW_SECS);
+    }
+
+    /// The count of left-out events, if any, and starts counting afresh.
+    fn take_suppressed(&mut self, source: &str) -> Option<Suppressed> {
+        (self.suppressed > 0).then(|| Suppressed {
+            source: source.to_string(),
+            count: std::mem::take(&mut self.suppressed),
+            since: self.suppressed_since,
+        })
+    }
+
+    fn suppression_ended(&self, now: i64) -> bool {
+        self.suppressed > 0 && now - self.suppressed_since >= REPEAT_WINDOW_SECS
+    }
+
+    fn is_quiet(&self, now: i64) -> bool {
+        self.suppressed == 0 && now - self.last_event >= REPEAT_WINDOW_SECS
+    }
 }
 
 impl RepeatFilter {
-    /// False for a repeat within the window, and for anything new while the memory is full of
-    /// recent events: a flood is then not recorded beyond what is already there (and logged).
-    pub(crate) fn first_in_window(&self, key: String, now: i64) -> bool {
-        let mut seen = self.seen.lock().expect("repeat filter lock");
-        if seen.len() >= REPEAT_MEMORY {
-            seen.retain(|_, at| now - *at < REPEAT_WINDOW_SECS);
-            if seen.len() >= REPEAT_MEMORY {
-                return false;
-            }
+    pub fn new(max_sources: usize, max_keys: usize) -> RepeatFilter {
+        RepeatFilter {
+            max_sources: max_sources.max(1),
+            max_keys: max_keys.max(1),
+            sources: Mutex::new(HashMap::new()),
         }
-        match seen.get(&key) {
+    }
+
+    /// Whether the event `key` from `source` is the first in its window and so recorded.
+    pub(crate) fn check(&self, source: &str, key: String, now: i64) -> Verdict {
+        let mut sources = self.sources.lock().expect("repeat filter lock");
+        let mut summaries = Vec::new();
+        if !sources.contains_key(source) && sources.len() >= self.max_sources {
+            summaries.extend(self.make_room(&mut sources, now));
+        }
+        let memory = sources.entry(source.to_string()).or_default();
+        memory.last_event = now;
+        if memory.suppression_ended(now) {
+            summaries.extend(memory.take_suppressed(source));
+        }
+        let record = match memory.seen.get(&key) {
             Some(at) if now - at < REPEAT_WINDOW_SECS => false,
             _ => {
-                seen.insert(key, now);
-                true
+                if memory.seen.len() >= self.max_keys {
+                    memory.forget_expired(now);
+                }
+                if memory.seen.len() >= self.max_keys {
+                    if memory.suppressed == 0 {
+                        memory.suppressed_since = now;
+                    }
+                    memory.suppressed += 1;
+                    false
+                } else {
+                    memory.seen.insert(key, now);
+                    true
+                }
             }
+        };
+        Verdict { record, summaries }
+    }
+
+    /// Forgets quiet sources, or else the stalest one; the counts they leave behind.
+    fn make_room(&self, sources: &mut HashMap<String, SourceMemory>, now: i64) -> Vec<Suppressed> {
+        sources.retain(|_, memory| !memory.is_quiet(now));
+        if sources.len() < self.max_sources {
+            return Vec::new();
         }
+        let stalest = sources
+            .iter()
+            .min_by_key(|(_, memory)| memory.last_event)
+            .map(|(source, _)| source.clone());
+        stalest
+            .and_then(|source| {
+                let mut memory = sources.remove(&source)?;
+                memory.take_suppressed(&source)
+            })
+            .into_iter()
+            .collect()
+    }
+
+    /// The counts whose window has ended, taken; quiet sources forgotten.
+    pub(crate) fn take_ended(&self, now: i64) -> Vec<Suppressed> {
+        let mut sources = self.sources.lock().expect("repeat filter lock");
+        let ended = sources
+            .iter_mut()
+            .filter(|(_, memory)| memory.suppression_ended(now))
+            .filter_map(|(source, memory)| memory.take_suppressed(source))
+            .collect();
+        sources.retain(|_, memory| !memory.is_quiet(now));
+        ended
     }
 }
 
@@ -172,18 +299,20 @@ impl Event {
         self.kind
     }
 
-    /// The key under which repeats of a repeatable event are recognised: by source key, so
-    /// that rotating addresses within one IPv6 /64 gains nothing.
-    pub(crate) fn repeat_key(&self) -> Option<String> {
+    /// For a repeatable event, its source key (so that rotating addresses within one IPv6
+    /// /64 gains nothing) and the key under which its repeats from there are recognised.
+    pub(crate) fn repeat_key(&self) -> Option<(String, String)> {
         self.kind.repeatable().then(|| {
-            format!(
-                "{}|{}|{}",
+            let source = self
+                .source
+                .map(crate::ops::bans::source_key)
+                .unwrap_or_default();
+            let key = format!(
+                "{}|{}",
                 self.kind.as_str(),
-                self.source
-                    .map(crate::ops::bans::source_key)
-                    .unwrap_or_default(),
                 self.subject.as_deref().unwrap_or("")
-            )
+            );
+            (source, key)
         })
     }
 
@@ -330,13 +459,55 @@ mod tests {
         assert!(summarize_change(&[b'{'; 5000]).starts_with('('));
     }
 
+    fn recorded(filter: &RepeatFilter, source: &str, key: &str, now: i64) -> bool {
+        filter.check(source, key.into(), now).record
+    }
+
     #[test]
     fn repeats_are_recorded_once_per_window() {
-        let filter = RepeatFilter::default();
-        assert!(filter.first_in_window("a".into(), 100));
-        assert!(!filter.first_in_window("a".into(), 200));
-        assert!(filter.first_in_window("b".into(), 200));
-        assert!(filter.first_in_window("a".into(), 100 + REPEAT_WINDOW_SECS));
+        let filter = RepeatFilter::new(10, 10);
+        assert!(recorded(&filter, "s", "a", 100));
+        assert!(!recorded(&filter, "s", "a", 200));
+        assert!(recorded(&filter, "s", "b", 200));
+        assert!(recorded(&filter, "t", "a", 200));
+        assert!(recorded(&filter, "s", "a", 100 + REPEAT_WINDOW_SECS));
+    }
+
+    #[test]
+    fn a_source_beyond_its_keys_is_counted_and_summarised() {
+        let filter = RepeatFilter::new(10, 2);
+        assert!(recorded(&filter, "s", "a", 100));
+        assert!(recorded(&filter, "s", "b", 100));
+        assert!(!recorded(&filter, "s", "c", 110));
+        assert!(!recorded(&filter, "s", "d", 120));
+        assert!(recorded(&filter, "other", "c", 120));
+        assert_eq!(filter.take_ended(120), vec![]);
+        let later = filter.check("s", "e".into(), 110 + REPEAT_WINDOW_SECS);
+        assert!(later.record);
+        let summary = Suppressed {
+            source: "s".into(),
+            count: 2,
+            since: 110,
+        };
+        assert_eq!(later.summaries, vec![summary]);
+        assert!(recorded(&filter, "s", "f", 111 + REPEAT_WINDOW_SECS));
+        assert!(!recorded(&filter, "s", "g", 111 + REPEAT_WINDOW_SECS));
+        assert!(!recorded(&filter, "s", "h", 111 + REPEAT_WINDOW_SECS));
+        let ended = filter.take_ended(111 + 2 * REPEAT_WINDOW_SECS);
+        assert_eq!(ended.iter().map(|s| s.count).collect::<Vec<_>>(), vec![2]);
+    }
+
+    #[test]
+    fn a_full_filter_forgets_the_stalest_source_and_keeps_recording_new_ones() {
+        let filter = RepeatFilter::new(2, 1);
+        assert!(recorded(&filter, "s1", "a", 100));
+        assert!(!recorded(&filter, "s1", "b", 100));
+        assert!(recorded(&filter, "s2", "a", 101));
+        let newcomer = filter.check("s3", "a".into(), 102);
+        assert!(newcomer.record);
+        assert_eq!(newcomer.summaries.len(), 1, "s1's count is not lost");
+        assert_eq!(filter.sources.lock().unwrap().len(), 2);
+        assert!(!recorded(&filter, "s2", "a", 103));
     }
 
     #[test]

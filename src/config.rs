@@ -244,6 +244,12 @@ pub struct SecurityConfig {
     pub admin_block_secs: u64,
     /// The audit trail keeps this many newest records.
     pub audit_max_records: usize,
+    /// Sources (IPv4 addresses or IPv6 /64s) whose repeatable events the repeat filter
+    /// remembers; beyond that the stalest source is forgotten.
+    pub audit_repeat_sources: usize,
+    /// Distinct repeatable events remembered per source and window; beyond that the source's
+    /// further new events are counted and recorded as one `events_suppressed` summary.
+    pub audit_repeat_keys_per_source: usize,
 }
 
 impl Default for SecurityConfig {
@@ -261,6 +267,8 @@ impl Default for SecurityConfig {
             admin_failure_window_secs: 300,
             admin_block_secs: 300,
             audit_max_records: 100_000,
+            audit_repeat_sources: 4096,
+            audit_repeat_keys_per_source: 32,
         }
     }
 }
@@ -468,6 +476,12 @@ impl Config {
         if s.audit_max_records < 1000 {
             return Err(ConfigError::Invalid(
                 "security.audit_max_records: must be at least 1000".into(),
+            ));
+        }
+        if s.audit_repeat_sources == 0 || s.audit_repeat_keys_per_source == 0 {
+            return Err(ConfigError::Invalid(
+                "security.audit_repeat_sources and audit_repeat_keys_per_source: must be at least 1"
+                    .into(),
             ));
         }
         Ok(())

@@ -322,16 +322,30 @@ fn method_not_allowed() -> HttpResponse {
 
 /// The scheme and Host the phone used. A Host that is not a plain host[:port] is refused: it
 /// would end up inside configs.
+/// `https://` and the request's Host; for an HTTP/1.0 request without one (old phones), the
+/// address it arrived at. HTTP/1.1 requires Host.
 fn base_url_from_host<B>(request: &Request<B>) -> Result<String, StatusCode> {
     let host = request
         .headers()
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()))
-        .ok_or(StatusCode::BAD_REQUEST)?;
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    let Some(host) = host else {
+        return listener_base_url(request);
+    };
     valid_host(host)
         .then(|| format!("https://{host}/"))
         .ok_or(StatusCode::BAD_REQUEST)
+}
+
+fn listener_base_url<B>(request: &Request<B>) -> Result<String, StatusCode> {
+    let listener = request.extensions().get::<crate::server::ListenerAddress>();
+    match listener {
+        Some(listener) if request.version() == http::Version::HTTP_10 => {
+            Ok(format!("https://{}/", listener.0))
+        }
+        _ => Err(StatusCode::BAD_REQUEST),
+    }
 }
 
 pub fn valid_host(host: &str) -> bool {

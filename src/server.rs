@@ -13,6 +13,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::StatusCode;
+use http::header::HOST;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -156,6 +158,11 @@ async fn all_closed(admission: &Admission) {
     }
 }
 
+/// The address a request arrived at, in its extensions: the base URL of an HTTP/1.0 request
+/// without `Host` (old phones send them).
+#[derive(Debug, Clone, Copy)]
+pub struct ListenerAddress(pub SocketAddr);
+
 struct Connection {
     role: Role,
     app: Arc<App>,
@@ -167,6 +174,9 @@ impl Connection {
     async fn serve(mut self, tcp: TcpStream, address: SocketAddr, mut slot: Slot) {
         let limits = self.app.config.limits.clone();
         let _ = tcp.set_nodelay(true);
+        let Ok(local) = tcp.local_addr() else {
+            return;
+        };
         let handshake = tokio::time::timeout(limits.handshake_timeout(), self.acceptor.accept(tcp));
         let tls = tokio::select! {
             result = handshake => match result {
@@ -191,9 +201,17 @@ impl Connection {
             client_cert: self.client_cert(&tls, address).await,
         };
         let (role, app) = (self.role, self.app.clone());
-        let service = service_fn(move |request: hyper::Request<Incoming>| {
+        let listener = ListenerAddress(local);
+        let service = service_fn(move |mut request: hyper::Request<Incoming>| {
             let app = app.clone();
+            request.extensions_mut().insert(listener);
             async move {
+                if request.headers().get_all(HOST).iter().nth(1).is_some() {
+                    return Ok(crate::respond::text(
+                        StatusCode::BAD_REQUEST,
+                        "more than one Host header\n",
+                    ));
+                }
                 Ok::<_, Infallible>(match role {
                     Role::Phone => provision::handle(app, request, peer).await,
                     // Boxed: the admin API's future is large, and would otherwise make every

@@ -95,6 +95,10 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
     let config_hashes = config.hotdesk.max_concurrent_hashes;
     let render_cache = crate::render_cache::RenderCache::new(config.limits.render_cache_bytes);
     let nonces = crate::digest::Nonces::with_key(&store.nonce_key());
+    let audit_repeats = crate::audit::RepeatFilter::new(
+        config.security.audit_repeat_sources,
+        config.security.audit_repeat_keys_per_source,
+    );
     let app = Arc::new(App {
         config,
         store,
@@ -103,7 +107,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         nonces,
         pins: crate::hotdesk::hashing::PinHasher::new(config_hashes),
         vendor_cas,
-        audit_repeats: Default::default(),
+        audit_repeats,
         imports: Default::default(),
         render_cache,
     });
@@ -155,6 +159,7 @@ fn spawn_housekeeping(app: Arc<App>) -> JoinHandle<()> {
             if let Err(e) = crate::ops::guard::prune(&app, now).await {
                 tracing::error!(error = %e, "pruning failed-login counters failed");
             }
+            crate::ops::audit::record_ended_suppressions(&app).await;
             if let Err(e) = crate::ops::audit::trim(&app).await {
                 tracing::error!(error = %e, "trimming the audit trail failed");
             }

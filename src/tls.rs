@@ -199,7 +199,8 @@ pub fn server_configs(
             None => builder.with_no_client_auth(),
         };
         let mut config = builder.with_cert_resolver(resolver.clone());
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // Old phones offer only http/1.0; refusing it would fail their handshake.
+        config.alpn_protocols = vec![b"http/1.1".to_vec(), b"http/1.0".to_vec()];
         Ok::<_, TlsError>(Arc::new(config))
     };
     Ok(ServerConfigs {

@@ -3,7 +3,7 @@
 
 use super::write::single_writes;
 use crate::app::App;
-use crate::audit::{Event, Kind};
+use crate::audit::{Event, Kind, Suppressed};
 use crate::store::StoreError;
 
 /// Logs the event and appends it to the trail. A failure to store it is logged, not raised:
@@ -11,24 +11,55 @@ use crate::store::StoreError;
 /// per window.
 pub async fn record(app: &App, event: Event) {
     let now = app.clock.now();
-    if let Some(key) = event.repeat_key()
-        && !app.audit_repeats.first_in_window(key, now)
-    {
-        return;
+    if let Some((source, key)) = event.repeat_key() {
+        let verdict = app.audit_repeats.check(&source, key, now);
+        record_suppressions(app, verdict.summaries, now).await;
+        if !verdict.record {
+            return;
+        }
     }
+    store(app, &event, now).await;
+}
+
+/// Records the counts of events the repeat filter left out whose window has ended; called by
+/// the housekeeping task, so a count is recorded even if its source falls silent.
+pub async fn record_ended_suppressions(app: &App) {
+    let now = app.clock.now();
+    let ended = app.audit_repeats.take_ended(now);
+    record_suppressions(app, ended, now).await;
+}
+
+async fn record_suppressions(app: &App, summaries: Vec<Suppressed>, now: i64) {
+    for summary in summaries {
+        let event = Event::by(
+            Kind::EventsSuppressed,
+            "deskprov",
+            format!(
+                "{} events suppressed since {}",
+                summary.count,
+                crate::clock::rfc3339(summary.since)
+            ),
+        )
+        .subject(&summary.source);
+        store(app, &event, now).await;
+    }
+}
+
+async fn store(app: &App, event: &Event, now: i64) {
     event.log();
     if let Err(e) = single_writes(app).append_audit(event.to_record(now)).await {
         tracing::error!(error = %e, "storing an audit record failed");
     }
 }
 
-/// Keeps the trail within its configured size, dropping the oldest phone-side events before
-/// any admin change; called by the housekeeping task.
+/// Keeps the trail within its configured size: the oldest floodable events go first, then
+/// one-off security events, admin changes last (a flood must not push a claim or a ban out);
+/// called by the housekeeping task.
 pub async fn trim(app: &App) -> Result<usize, StoreError> {
     single_writes(app)
         .trim_audit(
             app.config.security.audit_max_records,
-            Kind::AdminChange.as_str(),
+            &crate::audit::retention_rank,
         )
         .await
 }

@@ -23,6 +23,8 @@ use crate::settings::{Layer, Settings};
 
 pub type Keep<'a, T> = &'a (dyn Fn(&T) -> bool + Send + Sync);
 pub type Change<'a, T> = &'a mut (dyn FnMut(&mut T) + Send);
+/// An audit record kind's retention rank: when the trail is trimmed, lower ranks go first.
+pub type TrimRank<'a> = &'a (dyn Fn(&str) -> u8 + Send + Sync);
 
 #[async_trait]
 pub trait Reads: Send + Sync {
@@ -177,8 +179,9 @@ pub trait Writes: Send + Sync {
 
     /// Appends the record under a new id, which it returns with.
     async fn append_audit(&self, record: AuditRecord) -> Result<AuditRecord>;
-    /// Removes the oldest records beyond `max`: first those not of `kept_kind`.
-    async fn trim_audit(&self, max: usize, kept_kind: &str) -> Result<usize>;
+    /// Removes records beyond `max`: all of the lowest `rank` (oldest first) before any of a
+    /// higher one.
+    async fn trim_audit(&self, max: usize, rank: TrimRank<'_>) -> Result<usize>;
 
     async fn insert_profile(&self, record: &ProfileRecord) -> Result<bool>;
     async fn put_profile(&self, record: &ProfileRecord) -> Result<()>;

@@ -116,3 +116,13 @@ pub fn keep_binary_log(log: &str) {
     let path = dir().join(format!("binary-{}-{n}.log", std::process::id()));
     std::fs::write(path, log).unwrap();
 }
+
+/// The lines this process's in-process servers have logged so far.
+pub fn lines() -> Vec<String> {
+    let path = dir().join(format!("integration-{}.log", std::process::id()));
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}

@@ -7,6 +7,7 @@ mod logs;
 
 mod admin_api;
 mod administration;
+mod auditflood;
 mod binary;
 mod claims;
 mod cli_admin;
@@ -18,6 +19,7 @@ mod gigaset;
 mod golden;
 mod grandstream;
 mod hotdesk;
+mod http_framing;
 mod identification;
 mod idxml;
 mod limits;

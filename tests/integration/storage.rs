@@ -38,6 +38,7 @@ async fn suite(b: &dyn Backend) {
     unregistered_is_bounded_and_evicts_the_stalest(b).await;
     pruning_keeps_a_banned_source_until_its_bans_are_old(b).await;
     the_audit_trail_pages_newest_first_and_trims_phone_events_first(b).await;
+    trimming_removes_floodable_records_before_one_off_security_records(b).await;
     login_tokens_find_their_device(b).await;
     uploads_are_bounded_per_device(b).await;
 }
@@ -213,9 +214,39 @@ async fn the_audit_trail_pages_newest_first_and_trims_phone_events_first(b: &dyn
         .await
         .unwrap();
     assert_eq!(changes.len(), 2);
-    assert_eq!(b.trim_audit(2, "admin_change").await.unwrap(), 2);
+    assert_eq!(b.trim_audit(2, &rank).await.unwrap(), 2);
     let (left, _) = b.audit(None, 10, &|_| true).await.unwrap();
     assert!(left.iter().all(|r| r.kind == "admin_change"), "{left:?}");
+}
+
+/// Floodable kinds first, then one-off security events, admin changes last.
+fn rank(kind: &str) -> u8 {
+    match kind {
+        "config_refused" | "unknown_login_token" => 0,
+        "admin_change" => 2,
+        _ => 1,
+    }
+}
+
+async fn trimming_removes_floodable_records_before_one_off_security_records(b: &dyn Backend) {
+    b.trim_audit(0, &rank).await.unwrap();
+    let claimed = b.append_audit(event("device_claimed", 0)).await.unwrap().id;
+    let change = b.append_audit(event("admin_change", 1)).await.unwrap().id;
+    for at in 2..8 {
+        b.append_audit(event("unknown_login_token", at))
+            .await
+            .unwrap();
+    }
+    let newest_flood = b.append_audit(event("config_refused", 8)).await.unwrap().id;
+    assert_eq!(b.trim_audit(3, &rank).await.unwrap(), 6);
+    let (left, _) = b.audit(None, 10, &|_| true).await.unwrap();
+    let mut kept: Vec<u64> = left.iter().map(|r| r.id).collect();
+    kept.sort();
+    assert_eq!(kept, vec![claimed, change, newest_flood], "{left:?}");
+    assert_eq!(b.trim_audit(1, &rank).await.unwrap(), 2);
+    let (left, _) = b.audit(None, 10, &|_| true).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].kind, "admin_change");
 }
 
 async fn login_tokens_find_their_device(b: &dyn Backend) {

@@ -13,7 +13,7 @@ use crate::model::{
 };
 use crate::settings::{Layer, Settings};
 use crate::store::Result;
-use crate::store::backend::{Change, Writes};
+use crate::store::backend::{Change, TrimRank, Writes};
 
 #[async_trait]
 impl Writes for MemoryBackend {
@@ -262,30 +262,20 @@ impl Writes for MemoryBackend {
         Ok(record)
     }
 
-    async fn trim_audit(&self, max: usize, kept_kind: &str) -> Result<usize> {
+    async fn trim_audit(&self, max: usize, rank: TrimRank<'_>) -> Result<usize> {
         let mut tables = self.tables();
         let excess = tables.audit.len().saturating_sub(max);
-        let mut doomed: Vec<u64> = tables
+        let mut ranked: Vec<(u8, u64)> = tables
             .audit
             .values()
-            .filter(|r| r.kind != kept_kind)
-            .map(|r| r.id)
-            .take(excess)
+            .map(|r| (rank(&r.kind), r.id))
             .collect();
-        let kept_too = excess - doomed.len();
-        doomed.extend(
-            tables
-                .audit
-                .keys()
-                .filter(|id| !doomed.contains(id))
-                .take(kept_too)
-                .copied()
-                .collect::<Vec<_>>(),
-        );
-        for id in &doomed {
-            tables.audit.remove(id);
+        // Stable: within a rank, id order, which is oldest first.
+        ranked.sort_by_key(|(rank, _)| *rank);
+        for (_, id) in ranked.into_iter().take(excess) {
+            tables.audit.remove(&id);
         }
-        Ok(doomed.len())
+        Ok(excess)
     }
 
     async fn insert_profile(&self, record: &ProfileRecord) -> Result<bool> {

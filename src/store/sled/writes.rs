@@ -12,7 +12,7 @@ use crate::model::{
 };
 use crate::settings::{Layer, Settings};
 use crate::store::Result;
-use crate::store::backend::{Change, Reads, Writes};
+use crate::store::backend::{Change, Reads, TrimRank, Writes};
 
 #[async_trait]
 impl Writes for SledBackend {
@@ -280,28 +280,23 @@ impl Writes for SledBackend {
         Ok(record)
     }
 
-    /// Removes the oldest records beyond `max`: first those not of `kept_kind`, then, if that
-    /// is not enough, the oldest of `kept_kind` too.
-    async fn trim_audit(&self, max: usize, kept_kind: &str) -> Result<usize> {
+    async fn trim_audit(&self, max: usize, rank: TrimRank<'_>) -> Result<usize> {
         let excess = self.audit.len().saturating_sub(max);
-        let mut removed = 0;
+        if excess == 0 {
+            return Ok(0);
+        }
+        let mut ranked = Vec::with_capacity(self.audit.len());
         for entry in self.audit.iter() {
-            if removed == excess {
-                break;
-            }
             let (key, bytes) = entry?;
             let record: AuditRecord = decode(&key, &bytes)?;
-            if record.kind != kept_kind {
-                self.audit.remove(key)?;
-                removed += 1;
-            }
+            ranked.push((rank(&record.kind), key));
         }
-        for entry in self.audit.iter().take(excess - removed) {
-            let (key, _) = entry?;
+        // Stable: within a rank, key (id) order, which is oldest first.
+        ranked.sort_by_key(|(rank, _)| *rank);
+        for (_, key) in ranked.into_iter().take(excess) {
             self.audit.remove(key)?;
-            removed += 1;
         }
-        Ok(removed)
+        Ok(excess)
     }
 
     async fn insert_profile(&self, record: &ProfileRecord) -> Result<bool> {
