@@ -214,13 +214,27 @@ async fn bind(role: &'static str, address: SocketAddr) -> Result<TcpListener, St
     })
 }
 
-/// Completes on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing the SIGTERM handler");
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term.recv() => {},
+/// SIGTERM and Ctrl-C (SIGINT), caught from the moment this is made: made before the server
+/// starts, so a stop sent as soon as the listeners are ready is never the default (a kill).
+pub struct ShutdownSignal {
+    term: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    pub fn install() -> ShutdownSignal {
+        use tokio::signal::unix::{SignalKind, signal};
+        ShutdownSignal {
+            term: signal(SignalKind::terminate()).expect("installing the SIGTERM handler"),
+            interrupt: signal(SignalKind::interrupt()).expect("installing the SIGINT handler"),
+        }
+    }
+
+    /// Completes on the first of them.
+    pub async fn received(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {},
+            _ = self.interrupt.recv() => {},
+        }
     }
 }

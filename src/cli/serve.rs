@@ -6,6 +6,7 @@ use crate::config::Config;
 
 pub async fn serve(config: Config) -> ExitCode {
     crate::telemetry::init(&config.server.log);
+    let stop = crate::startup::ShutdownSignal::install();
     let running = match crate::startup::start(config, crate::clock::Clock::System).await {
         Ok(running) => running,
         Err(e) => {
@@ -14,7 +15,7 @@ pub async fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    crate::startup::shutdown_signal().await;
+    stop.received().await;
     running.stop().await;
     ExitCode::SUCCESS
 }
