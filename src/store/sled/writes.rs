@@ -343,7 +343,12 @@ impl Writes for SledBackend {
 
     /// Makes every write so far durable (against a process crash; see rust-stack.md §3.2).
     async fn flush(&self) -> Result<()> {
-        self.db.flush_async().await?;
+        // sled's flush_async can wait forever when many run at once (200 phones claiming
+        // together never finished); its blocking flush, off the runtime, does not.
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| crate::store::StoreError::Database(format!("flush: {e}")))??;
         Ok(())
     }
 }
