@@ -112,10 +112,16 @@ fn ca_file(file: &PublicFile, settings: &Settings) -> HttpResponse {
     response
 }
 
+/// The base64 body of a PEM certificate, on one line.
+pub fn pem_body(pem: &str) -> String {
+    pem.lines().filter(|l| !l.starts_with("-----")).collect()
+}
+
 /// The DER bytes of the stored PEM (validated when it was set).
 fn pem_to_der(pem: &str) -> Option<Vec<u8>> {
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD.decode(body).ok()
+    base64::engine::general_purpose::STANDARD
+        .decode(pem_body(pem))
+        .ok()
 }
 
 /// `head_only`: a HEAD request, for which a Range means nothing (RFC 9110 §14.2).

@@ -320,7 +320,7 @@ fn site<'a>(
             url: format!("{base_url}{}", crate::firmware::CA_PEM_FILE),
             der_url: format!("{base_url}{}", crate::firmware::CA_DER_FILE),
             pem,
-            pem_single_line: pem.lines().filter(|l| !l.starts_with("-----")).collect(),
+            pem_single_line: crate::firmware::pem_body(pem),
         }),
     }
 }

@@ -87,22 +87,17 @@ pub async fn note_refused_mac(
     mac: Mac,
     now: i64,
 ) -> Result<Option<i64>, StoreError> {
-    if allowed(app, address) {
-        return Ok(None);
-    }
-    let key = source_key(address);
     let policy = &app.config.security;
-    let (record, banned) = single_writes(app)
-        .update_source(&key, |record| count_refused_mac(record, mac, now, policy))
-        .await?;
-    if let Some(until) = banned {
-        let reason = format!(
+    let reason = || {
+        format!(
             "refused the files of more than {} MACs within {} s",
             policy.max_refused_macs, policy.refused_mac_window_secs
-        );
-        record_ban(app, address, &key, &record, until, &reason).await;
-    }
-    Ok(banned)
+        )
+    };
+    count_towards_ban(app, address, reason, |record| {
+        count_refused_mac(record, mac, now, policy)
+    })
+    .await
 }
 
 /// Counts wrong provisioning credentials (any device, any file name); bans the source when it
@@ -112,20 +107,34 @@ pub async fn note_failed_credentials(
     address: IpAddr,
     now: i64,
 ) -> Result<Option<i64>, StoreError> {
+    let policy = &app.config.security;
+    let reason = || {
+        format!(
+            "sent wrong provisioning credentials more than {} times within {} s",
+            policy.max_failed_credentials, policy.refused_mac_window_secs
+        )
+    };
+    count_towards_ban(app, address, reason, |record| {
+        count_failed_credentials(record, now, policy)
+    })
+    .await
+}
+
+/// One more of something a source's ban counts, by `count` (which answers the end of a ban it
+/// starts); a ban is recorded with `reason`. Allowed networks are never counted.
+async fn count_towards_ban(
+    app: &App,
+    address: IpAddr,
+    reason: impl FnOnce() -> String,
+    count: impl FnMut(&mut SourceRecord) -> Option<i64> + Send,
+) -> Result<Option<i64>, StoreError> {
     if allowed(app, address) {
         return Ok(None);
     }
     let key = source_key(address);
-    let policy = &app.config.security;
-    let (record, banned) = single_writes(app)
-        .update_source(&key, |record| count_failed_credentials(record, now, policy))
-        .await?;
+    let (record, banned) = single_writes(app).update_source(&key, count).await?;
     if let Some(until) = banned {
-        let reason = format!(
-            "sent wrong provisioning credentials more than {} times within {} s",
-            policy.max_failed_credentials, policy.refused_mac_window_secs
-        );
-        record_ban(app, address, &key, &record, until, &reason).await;
+        record_ban(app, address, &key, &record, until, &reason()).await;
     }
     Ok(banned)
 }

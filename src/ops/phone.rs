@@ -79,11 +79,15 @@ pub async fn note_proof(
     address: IpAddr,
     now: i64,
 ) -> Result<(), StoreError> {
-    let address = address.to_string();
-    let moved = device.proven_address.as_deref() != Some(address.as_str());
-    if device.claimed_at.is_some() && !moved {
+    // Every proven fetch comes here: compared without allocating, written only on a change.
+    let known = device
+        .proven_address
+        .as_deref()
+        .and_then(|a| a.parse::<IpAddr>().ok());
+    if device.claimed_at.is_some() && known == Some(address) {
         return Ok(());
     }
+    let address = address.to_string();
     single_writes(app)
         .update_device(device.mac, |d| {
             access::close_claim(d, now);

@@ -80,15 +80,25 @@ pub async fn effective_for(
         )),
         None => None,
     };
-    let mut layers: Vec<(Origin, &Layer)> = Vec::with_capacity(3);
-    if let Some((name, layer)) = &profile {
-        layers.push((Origin::Profile(name.clone()), layer));
-    }
-    if let Some((name, layer)) = &model {
-        layers.push((Origin::Model(name.clone()), layer));
-    }
-    layers.push((Origin::Device, &device.settings));
+    let profile = profile.as_ref().map(|(name, layer)| (name.as_str(), layer));
+    let model = model.as_ref().map(|(name, layer)| (name.as_str(), layer));
+    let layers = inherited(profile, model, &device.settings);
     Ok(Effective::resolve(&default, &layers))
+}
+
+/// The order of inheritance above the defaults: the profile, the model, the device itself.
+fn inherited<'a>(
+    profile: Option<(&str, &'a Layer)>,
+    model: Option<(&str, &'a Layer)>,
+    device: &'a Layer,
+) -> Vec<(Origin, &'a Layer)> {
+    let profile = profile.map(|(name, layer)| (Origin::Profile(name.to_string()), layer));
+    let model = model.map(|(name, layer)| (Origin::Model(name.to_string()), layer));
+    profile
+        .into_iter()
+        .chain(model)
+        .chain([(Origin::Device, device)])
+        .collect()
 }
 
 /// Every layer at once (site settings, all profiles, all model settings), to resolve many
@@ -114,18 +124,13 @@ impl AllLayers {
 
     /// What [`of_device`] answers, from the loaded layers.
     pub fn of_device(&self, device: &DeviceRecord) -> Settings {
-        let mut layers: Vec<(Origin, &Layer)> = Vec::with_capacity(3);
-        if let Some(name) = &device.profile
-            && let Some(layer) = self.profiles.get(name.as_str())
-        {
-            layers.push((Origin::Profile(name.to_string()), layer));
-        }
-        if let Some(row) = crate::models::of_device(device)
-            && let Some(layer) = self.models.get(row.model)
-        {
-            layers.push((Origin::Model(row.model.to_string()), layer));
-        }
-        layers.push((Origin::Device, &device.settings));
+        let profile = device.profile.as_ref().and_then(|name| {
+            let layer = self.profiles.get(name.as_str())?;
+            Some((name.as_str(), layer))
+        });
+        let model = crate::models::of_device(device)
+            .and_then(|row| Some((row.model, self.models.get(row.model)?)));
+        let layers = inherited(profile, model, &device.settings);
         Effective::resolve(&self.default, &layers).settings
     }
 }
