@@ -26,6 +26,8 @@ pub struct App {
     pub audit_repeats: crate::audit::RepeatFilter,
     /// Rendered files, served again while nothing they depend on changed.
     pub render_cache: crate::render_cache::RenderCache,
+    /// The server certificates both listeners present, renewed in place by the local CA.
+    pub certificates: Arc<crate::tls::ServerCertificates>,
 }
 
 pub type SharedApp = Arc<App>;

@@ -22,6 +22,7 @@ pub mod fuzzing;
 pub mod hotdesk;
 pub mod identify;
 pub mod local;
+pub mod local_ca;
 pub mod locale;
 pub mod model;
 pub mod models;

@@ -113,10 +113,11 @@ async fn public_file<B>(
         },
     };
     let head_only = request.method() == Method::HEAD;
+    let local_ca = app.certificates.local_ca_pem();
     crate::firmware::serve(
         file,
         &app.config.firmware_dir(),
-        &settings,
+        &render::with_site_ca(&settings, local_ca.as_deref()),
         head_only,
         request.headers(),
     )

@@ -8,7 +8,9 @@
 //! Output is deterministic (no timestamps, ordered lines), because Yealink phones compare an
 //! MD5 of each file and re-apply, or reboot, when it changes.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -55,6 +57,8 @@ pub struct Env<'a> {
     /// The UDP port deskprov sends NOTIFYs to: configs that fix the phone's SIP port use it.
     pub sip_notify_port: u16,
     pub now: i64,
+    /// The local CA when it issued the server certificate: the site CA while none is set.
+    pub local_ca: Option<Arc<str>>,
 }
 
 impl<'a> Env<'a> {
@@ -65,7 +69,21 @@ impl<'a> Env<'a> {
             sip_notify: app.config.hotdesk.sip_notify,
             sip_notify_port: app.config.hotdesk.sip_notify_port,
             now: app.clock.now(),
+            local_ca: app.certificates.local_ca_pem(),
         }
+    }
+}
+
+/// The settings a file is rendered from: `ca_certificate`, when the admin set none, is the local
+/// CA that issued the server certificate, so phones learn to trust every certificate it issues.
+pub fn with_site_ca<'s>(settings: &'s Settings, local_ca: Option<&str>) -> Cow<'s, Settings> {
+    match local_ca {
+        Some(pem) if settings.ca_certificate.is_none() => {
+            let mut settings = settings.clone();
+            settings.ca_certificate = Some(pem.to_string());
+            Cow::Owned(settings)
+        }
+        _ => Cow::Borrowed(settings),
     }
 }
 
@@ -417,6 +435,7 @@ pub fn render_common(
     request: &CommonRequest<'_>,
     settings: &Settings,
 ) -> Result<Rendered, RenderFailure> {
+    let settings = &*with_site_ca(settings, env.local_ca.as_deref());
     let row = request
         .model
         .and_then(|m| models::find(vendor.id(), m.as_str()));
@@ -463,7 +482,7 @@ pub fn render_device(
     inputs: &DeviceInputs,
     base_url: &str,
 ) -> Result<Rendered, RenderFailure> {
-    let settings = &inputs.settings;
+    let settings = &*with_site_ca(&inputs.settings, env.local_ca.as_deref());
     let row = model_row(vendor, device);
     let capacity = row.map(ModelRow::lines).unwrap_or(MAX_LINES_UNKNOWN_MODEL);
     let hotdesk = match vendor.hotdesk(row).filter(|_| device.hotdesk) {
@@ -633,6 +652,7 @@ mod tests {
             sip_notify: false,
             sip_notify_port: 5060,
             now: 1_000,
+            local_ca: None,
         };
         let mac = Mac::parse("001565aabbcc").unwrap();
         let mut device = DeviceRecord::blank(mac, 0, Secret::from_trusted("p4ss-p4ss".into()));

@@ -64,15 +64,19 @@ impl Running {
 pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> {
     config.validate()?;
     crate::firmware::remove_stale_uploads(&config.firmware_dir());
-    let certs = tls::ensure_certificate(&config.server.certs_dir)?;
+    let certs = tls::ensure_certificate(&config.server.certs_dir, clock.now())?;
     if certs.generated {
-        info!(path = %certs.cert.display(), "generated a self-signed server certificate");
+        info!(path = %certs.cert.display(), "the local CA issued the server certificate");
+    } else if certs.renewed {
+        info!(path = %certs.cert.display(), "the local CA issued the server certificate again: the old one was coming due");
     }
+    let certificates = Arc::new(tls::ServerCertificates::load(certs)?);
+    certificates.renew_if_due(clock.now())?;
     let vendor_cas = CertificateCheck::load(&config.vendor_ca_dir())?;
     if vendor_cas.is_some() {
         info!(dir = %config.vendor_ca_dir().display(), "phones are asked for their factory certificates");
     }
-    let tls = tls::server_configs(&certs, vendor_cas.as_ref())?;
+    let tls = tls::server_configs(certificates.clone(), vendor_cas.as_ref())?;
     let templates = LiveTemplates::load(config.server.templates_dir.as_deref())?;
     let data = &config.server.data_dir;
     std::fs::create_dir_all(data).map_err(|source| StartError::DataDir {
@@ -110,6 +114,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         audit_repeats,
         imports: Default::default(),
         render_cache,
+        certificates,
     });
     let (stop, stopped) = oneshot::channel::<()>();
     let control =
@@ -145,7 +150,8 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
     })
 }
 
-/// Forgets quiet request sources and failure counters, and keeps the audit trail within its size.
+/// Forgets quiet request sources and failure counters, keeps the audit trail within its size,
+/// and renews the server certificate when the local CA issued it and it comes due.
 fn spawn_housekeeping(app: Arc<App>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(HOUSEKEEPING_EVERY);
@@ -160,6 +166,9 @@ fn spawn_housekeeping(app: Arc<App>) -> JoinHandle<()> {
                 tracing::error!(error = %e, "pruning failed-login counters failed");
             }
             crate::ops::audit::record_ended_suppressions(&app).await;
+            if let Err(e) = app.certificates.renew_if_due(now) {
+                tracing::error!(error = %e, "issuing the server certificate again failed; the current one stays in use");
+            }
             if let Err(e) = crate::ops::audit::trim(&app).await {
                 tracing::error!(error = %e, "trimming the audit trail failed");
             }

@@ -1,7 +1,7 @@
 //! Server certificates and TLS configuration.
 //!
-//! `certs/server.crt` and `certs/server.key` are used when present; when neither exists a
-//! self-signed pair is generated so that `make run` works on a fresh machine. A second and a
+//! `certs/server.crt` and `certs/server.key` are used when present; when neither exists the
+//! local CA issues a pair (local_ca.rs), so that `make run` works on a fresh machine. A second and a
 //! third pair, `server-ecdsa.*` and `server-rsa.*`, may sit beside it: each handshake gets an
 //! ECDSA certificate when the phone supports one and an RSA certificate otherwise, so old
 //! RSA-only phones and current ones share one server.
@@ -14,7 +14,7 @@
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 
 use rustls::ServerConfig;
 use rustls::crypto::ring as provider;
@@ -22,6 +22,8 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::local_ca;
 
 pub const CERT_FILE: &str = "server.crt";
 pub const KEY_FILE: &str = "server.key";
@@ -59,49 +61,58 @@ pub enum TlsError {
     HalfPair { dir: PathBuf },
 }
 
+#[derive(Debug)]
 pub struct CertPaths {
+    pub dir: PathBuf,
     pub cert: PathBuf,
     pub key: PathBuf,
-    /// True when this call generated the pair.
+    /// True when this call issued the pair (none existed).
     pub generated: bool,
+    /// True when this call issued a managed pair again because it was coming due.
+    pub renewed: bool,
     /// `server-ecdsa` and `server-rsa` pairs found beside the main one.
     pub extra: Vec<(PathBuf, PathBuf)>,
 }
 
-/// The certificate pair in `dir`, generated (self-signed) when none exists.
-pub fn ensure_certificate(dir: &Path) -> Result<CertPaths, TlsError> {
+/// The certificate pair in `dir`: issued by the local CA when none exists, issued again when
+/// it is the local CA's and comes due (local_ca.rs).
+pub fn ensure_certificate(dir: &Path, now: i64) -> Result<CertPaths, TlsError> {
     let cert = dir.join(CERT_FILE);
     let key = dir.join(KEY_FILE);
     let extra = extra_pairs(dir)?;
-    match (cert.exists(), key.exists()) {
+    let mut paths = CertPaths {
+        dir: dir.to_path_buf(),
+        cert,
+        key,
+        generated: false,
+        renewed: false,
+        extra,
+    };
+    match (paths.cert.exists(), paths.key.exists()) {
         (true, true) => {
-            return Ok(CertPaths {
-                cert,
-                key,
-                generated: false,
-                extra,
-            });
+            let facts = local_ca::inspect(dir, &paths.cert)?;
+            if facts.origin.is_managed()
+                && (facts.is_due(now) || certified_key(&paths.cert, &paths.key).is_err())
+            {
+                local_ca::issue_server_certificate(dir, now)?;
+                paths.renewed = true;
+            }
         }
-        (false, false) => {}
+        (false, false) => {
+            std::fs::create_dir_all(dir).map_err(|source| TlsError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+            local_ca::issue_server_certificate(dir, now)?;
+            paths.generated = true;
+        }
         _ => {
             return Err(TlsError::HalfPair {
                 dir: dir.to_path_buf(),
             });
         }
     }
-    std::fs::create_dir_all(dir).map_err(|source| TlsError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let (cert_pem, key_pem) = self_signed()?;
-    write_file(&key, key_pem.as_bytes(), 0o600)?;
-    write_file(&cert, cert_pem.as_bytes(), 0o644)?;
-    Ok(CertPaths {
-        cert,
-        key,
-        generated: true,
-        extra,
-    })
+    Ok(paths)
 }
 
 fn extra_pairs(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>, TlsError> {
@@ -123,33 +134,7 @@ fn extra_pairs(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>, TlsError> {
     Ok(pairs)
 }
 
-fn self_signed() -> Result<(String, String), TlsError> {
-    let mut names = vec![
-        "localhost".to_string(),
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-    ];
-    if let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
-        let host = host.trim();
-        if !host.is_empty() && host != "localhost" {
-            names.push(host.to_string());
-        }
-    }
-    let mut params =
-        rcgen::CertificateParams::new(names).map_err(|e| TlsError::Config(e.to_string()))?;
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "deskprov self-signed");
-    params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
-    params.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(825);
-    let key = rcgen::KeyPair::generate().map_err(|e| TlsError::Config(e.to_string()))?;
-    let cert = params
-        .self_signed(&key)
-        .map_err(|e| TlsError::Config(e.to_string()))?;
-    Ok((cert.pem(), key.serialize_pem()))
-}
-
-fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), TlsError> {
+pub(crate) fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), TlsError> {
     let io = |source| TlsError::Io {
         path: path.to_path_buf(),
         source,
@@ -179,6 +164,30 @@ pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError>
     Ok(certs)
 }
 
+/// One certificate in the canonical PEM form: 64 base64 characters a line.
+pub fn certificate_pem(der: &[u8]) -> String {
+    use base64::Engine;
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for chunk in body.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
+
+/// The certificates in PEM text (a file served by the phone listener, say).
+pub fn load_certs_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem_error = |message: String| TlsError::Pem {
+        path: PathBuf::from("-"),
+        message,
+    };
+    CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pem_error(e.to_string()))
+}
+
 /// The TLS configurations of the two listeners.
 pub struct ServerConfigs {
     pub phone: Arc<ServerConfig>,
@@ -186,10 +195,9 @@ pub struct ServerConfigs {
 }
 
 pub fn server_configs(
-    paths: &CertPaths,
+    certificates: Arc<ServerCertificates>,
     vendor_cas: Option<&crate::client_cert::CertificateCheck>,
 ) -> Result<ServerConfigs, TlsError> {
-    let resolver = Arc::new(ByClientSupport::load(paths)?);
     let build = |verifier: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>| {
         let builder = ServerConfig::builder_with_provider(Arc::new(mozilla_provider()))
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -198,7 +206,7 @@ pub fn server_configs(
             Some(v) => builder.with_client_cert_verifier(v),
             None => builder.with_no_client_auth(),
         };
-        let mut config = builder.with_cert_resolver(resolver.clone());
+        let mut config = builder.with_cert_resolver(certificates.clone());
         // Old phones offer only http/1.0; refusing it would fail their handshake.
         config.alpn_protocols = vec![b"http/1.1".to_vec(), b"http/1.0".to_vec()];
         Ok::<_, TlsError>(Arc::new(config))
@@ -219,33 +227,117 @@ fn mozilla_provider() -> rustls::crypto::CryptoProvider {
     provider
 }
 
-/// Picks, for each handshake, the first certificate whose key can sign with a scheme the
-/// client offers: ECDSA before RSA.
+/// The server's certificates, shared by both listeners: for each handshake the first whose key
+/// can sign with a scheme the client offers, ECDSA before RSA. Swapped whole when the local CA
+/// issues the main certificate again, while handshakes go on.
 #[derive(Debug)]
-struct ByClientSupport {
-    keys: Vec<Arc<CertifiedKey>>,
+pub struct ServerCertificates {
+    paths: CertPaths,
+    keys: RwLock<Vec<Arc<CertifiedKey>>>,
+    /// The main certificate first, then the extra pairs.
+    facts: RwLock<Vec<local_ca::CertificateFacts>>,
+    /// The local CA, when it issued the main certificate: the site CA phones are told to trust.
+    local_ca_pem: RwLock<Option<Arc<str>>>,
+    /// When a supplied certificate coming due was last warned about.
+    warned_at: Mutex<Option<i64>>,
 }
 
-impl ByClientSupport {
-    fn load(paths: &CertPaths) -> Result<ByClientSupport, TlsError> {
+/// A supplied certificate coming due is warned about at start and then once a day.
+const WARN_EVERY_SECS: i64 = 24 * 3600;
+
+impl ServerCertificates {
+    pub fn load(paths: CertPaths) -> Result<ServerCertificates, TlsError> {
+        let certificates = ServerCertificates {
+            keys: RwLock::new(Vec::new()),
+            facts: RwLock::new(Vec::new()),
+            local_ca_pem: RwLock::new(None),
+            warned_at: Mutex::new(None),
+            paths,
+        };
+        certificates.reload()?;
+        Ok(certificates)
+    }
+
+    fn reload(&self) -> Result<(), TlsError> {
+        let paths = &self.paths;
         let pairs = std::iter::once((&paths.cert, &paths.key))
             .chain(paths.extra.iter().map(|(c, k)| (c, k)));
         let mut keys = Vec::new();
+        let mut facts = Vec::new();
         for (cert, key) in pairs {
             keys.push(Arc::new(certified_key(cert, key)?));
+            facts.push(local_ca::inspect(&paths.dir, cert)?);
         }
         keys.sort_by_key(|k| k.key.algorithm() == rustls::SignatureAlgorithm::RSA);
-        Ok(ByClientSupport { keys })
+        let local_ca_pem = (facts[0].origin == local_ca::Origin::LocalCa)
+            .then(|| local_ca::ca_pem(&paths.dir))
+            .flatten()
+            .map(Arc::from);
+        *write(&self.keys) = keys;
+        *write(&self.facts) = facts;
+        *write(&self.local_ca_pem) = local_ca_pem;
+        Ok(())
+    }
+
+    /// The main certificate first, then the extra pairs.
+    pub fn facts(&self) -> Vec<local_ca::CertificateFacts> {
+        read(&self.facts).clone()
+    }
+
+    /// The local CA's certificate when it issued the server's: phones are told to trust it.
+    pub fn local_ca_pem(&self) -> Option<Arc<str>> {
+        read(&self.local_ca_pem).clone()
+    }
+
+    /// Issues the main certificate again when deskprov manages it and it comes due, and warns
+    /// (at most once a day) about supplied ones coming due. Called at start and by the
+    /// housekeeping task; returns whether it issued one.
+    pub fn renew_if_due(&self, now: i64) -> Result<bool, TlsError> {
+        let main = read(&self.facts)[0].clone();
+        let renewed = main.origin.is_managed() && main.is_due(now);
+        if renewed {
+            local_ca::issue_server_certificate(&self.paths.dir, now)?;
+            self.reload()?;
+            tracing::info!(path = %main.path.display(), days = local_ca::SERVER_DAYS, "the local CA issued a new server certificate");
+        }
+        self.warn_about_supplied(now);
+        Ok(renewed)
+    }
+
+    fn warn_about_supplied(&self, now: i64) {
+        let mut warned_at = self.warned_at.lock().unwrap_or_else(|e| e.into_inner());
+        if warned_at.is_some_and(|at| now - at < WARN_EVERY_SECS) {
+            return;
+        }
+        let due: Vec<_> = self
+            .facts()
+            .into_iter()
+            .filter(|f| !f.origin.is_managed() && f.is_due(now))
+            .collect();
+        for facts in &due {
+            tracing::warn!(path = %facts.path.display(), subject = facts.subject, days_left = facts.days_left(now), "the server certificate expires soon; replace it (deskprov does not renew a certificate it did not issue)");
+        }
+        if !due.is_empty() {
+            *warned_at = Some(now);
+        }
     }
 }
 
-impl ResolvesServerCert for ByClientSupport {
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ResolvesServerCert for ServerCertificates {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         let offered = hello.signature_schemes();
-        self.keys
-            .iter()
+        let keys = read(&self.keys);
+        keys.iter()
             .find(|k| k.key.choose_scheme(offered).is_some())
-            .or(self.keys.first())
+            .or(keys.first())
             .cloned()
     }
 }

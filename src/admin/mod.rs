@@ -15,6 +15,7 @@ mod paging;
 mod profiles;
 pub mod schemas;
 mod security;
+mod status;
 mod templates;
 mod token;
 mod users;
@@ -180,6 +181,7 @@ async fn dispatch(
         E::PatchModelSettings { model } => {
             profiles::patch_model_settings(app, by, &model, parse(body)?).await
         }
+        E::ShowStatus => Ok(status::show(app)),
         E::ListTemplates => templates::list(app),
         E::ReloadTemplates => templates::reload(app, by).await,
         E::Export { subject } => csv_io::export(app, &subject, query).await,

@@ -353,6 +353,29 @@ pub struct ModelView {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct StatusView {
+    pub version: &'static str,
+    /// What needs an operator's attention; empty when nothing does.
+    pub warnings: Vec<String>,
+    /// The main certificate first, then the extra pairs.
+    pub certificates: Vec<CertificateView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CertificateView {
+    pub file: String,
+    /// local_ca (issued and renewed by deskprov), self_signed (made by an earlier release,
+    /// replaced when due) or supplied (the admin's).
+    pub origin: &'static str,
+    pub subject: String,
+    pub not_after: String,
+    /// Negative once it has expired.
+    pub days_left: i64,
+    /// When deskprov issues it again (managed certificates only).
+    pub renews_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct TemplateView {
     pub name: String,
     /// key_value or xml.

@@ -94,6 +94,9 @@ pub enum Command {
     },
     /// Print the admin API's OpenAPI document.
     Openapi,
+    /// The running server's version, warnings (a certificate that expires soon) and
+    /// certificates.
+    Status,
     /// Create, list and revoke admin API tokens.
     #[command(subcommand)]
     Tokens(TokenCommand),

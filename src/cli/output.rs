@@ -26,6 +26,7 @@ pub enum Shape {
     /// What phones answered a resync or reboot.
     Notified,
     Firmware,
+    Certificates,
     /// A device's effective settings: one row per setting with its origin.
     Settings,
 }
@@ -59,7 +60,7 @@ pub fn bytes(bytes: &[u8]) -> Result<(), Failure> {
     to_stdout(|out| out.write_all(bytes))
 }
 
-fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<()> {
+pub fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<()> {
     let columns: &[&str] = match shape {
         Shape::Object => return object(out, value),
         Shape::Settings => return effective(out, value),
@@ -116,6 +117,14 @@ fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<()> 
         Shape::Templates => &["name", "format", "origin"],
         Shape::Notified => &["mac", "action", "outcome"],
         Shape::Firmware => &["name", "bytes", "modified_at", "path", "sha256"],
+        Shape::Certificates => &[
+            "file",
+            "origin",
+            "subject",
+            "not_after",
+            "days_left",
+            "renews_at",
+        ],
         Shape::Imports => &[
             "id",
             "subject",

@@ -323,19 +323,7 @@ fn certificate(field: &'static str, pem: &str) -> Result<String, InvalidInput> {
             "is not a CA certificate (basicConstraints CA:TRUE): give the CA that signed the PBX's certificate",
         ));
     }
-    Ok(pem_encode(&block.contents))
-}
-
-fn pem_encode(der: &[u8]) -> String {
-    use base64::Engine;
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
-    for chunk in body.as_bytes().chunks(64) {
-        pem.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
-        pem.push('\n');
-    }
-    pem.push_str("-----END CERTIFICATE-----\n");
-    pem
+    Ok(crate::tls::certificate_pem(&block.contents))
 }
 
 fn file_name(field: &'static str, name: &str) -> Result<String, InvalidInput> {

@@ -594,6 +594,10 @@ impl<'a> AdminApi<'a> {
         self.call(Method::PATCH, path, patch)
     }
 
+    pub fn status(&self) -> Call<'a> {
+        self.get("/status")
+    }
+
     pub fn list_templates(&self) -> Call<'a> {
         self.get("/templates")
     }
@@ -886,6 +890,7 @@ fn the_client_has_a_method_for_every_endpoint() {
         api.list_models(),
         api.model_settings("T46S"),
         api.patch_model_settings("T46S", json!({"language": "de"})),
+        api.status(),
         api.list_templates(),
         api.reload_templates(),
         api.export("users", true),

@@ -55,6 +55,7 @@ const COMMANDS: &[&[&str]] = &[
     &["import"],
     &["imports"],
     &["openapi"],
+    &["status"],
     &["tokens", "list"],
     &["tokens", "create"],
     &["tokens", "revoke"],
@@ -139,6 +140,16 @@ async fn the_cli_administers_users_devices_profiles_templates_and_csv() {
         with.extend_from_slice(args);
         serde_json::from_str(&run(&with)).unwrap()
     };
+
+    // The server's own certificate, issued by its local CA, needs no attention.
+    let status = run(&["status"]);
+    assert!(!status.contains("warning"), "{status}");
+    let certificates = json(&["status"])["certificates"].clone();
+    assert_eq!(certificates[0]["origin"], "local_ca", "{status}");
+    assert!(
+        status.contains("server.crt") && status.contains("local_ca"),
+        "{status}"
+    );
 
     // Users: the next free extension of the configured range, names, language.
     assert!(run(&["users", "next-extension"]).contains("500"));

@@ -9,6 +9,7 @@ mod admin_api;
 mod administration;
 mod auditflood;
 mod binary;
+mod certificates;
 mod claims;
 mod cli_admin;
 mod cli_guards;

@@ -307,6 +307,13 @@ endpoints! {
         access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<crate::firmware::FirmwareFile>),
         query: [], errors: [400, 404],
     }
+    /// The server's version, what needs an operator's attention (a supplied certificate that
+    /// expires within 30 days), and the certificates both listeners present.
+    ShowStatus = GET "/status" {
+        name: "getStatus", tag: "meta", summary: "Server status and certificates",
+        access: Read, audit: None, body: NoBody, answer: 200 Json(schema::<s::StatusView>),
+        query: [], errors: [],
+    }
     ListTemplates = GET "/templates" {
         name: "listTemplates", tag: "templates", summary: "List the templates in use",
         access: Read, audit: None, body: NoBody, answer: 200 List(schema::<s::TemplateView>),

@@ -82,9 +82,26 @@ pub async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(
             dry_run,
         } => return io::import(api, json_output, &subject, &file, dry_run).await,
         Command::Openapi => return io::openapi(api).await,
+        Command::Status => return status(api, json_output).await,
         Command::Render { mac, file, host } => return io::render(api, &mac, file, host).await,
     };
     output::answer(json_output, shape, &reply.json())
+}
+
+/// `deskprov status`: the warnings first, then the certificates as a table.
+async fn status(api: &Api, json_output: bool) -> Result<(), Failure> {
+    let status = api.call(Method::GET, "/api/v1/status", None).await?.json();
+    if json_output {
+        return output::answer(true, Shape::Object, &status);
+    }
+    output::to_stdout(|out| {
+        writeln!(out, "version  {}", status["version"].as_str().unwrap_or(""))?;
+        for warning in status["warnings"].as_array().into_iter().flatten() {
+            writeln!(out, "warning  {}", warning.as_str().unwrap_or(""))?;
+        }
+        writeln!(out)?;
+        output::table_of(out, Shape::Certificates, &status["certificates"])
+    })
 }
 
 /// Puts `value` under `key` unless it is `None`; an empty string becomes `null` (clear).
