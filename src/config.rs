@@ -88,7 +88,7 @@ impl UsersConfig {
 pub struct ServerConfig {
     /// sled database and the admin token file.
     pub data_dir: PathBuf,
-    /// server.crt and server.key; a self-signed pair is generated here when none exists.
+    /// server.crt and server.key; when none exists the local CA (created here) issues a pair.
     pub certs_dir: PathBuf,
     pub phone_listen: SocketAddr,
     /// The admin API: loopback by default, never the phones' listener.
@@ -100,6 +100,16 @@ pub struct ServerConfig {
     pub templates_dir: Option<PathBuf>,
     /// Log filter when RUST_LOG is not set (`info`, `deskprov=debug`, ...).
     pub log: String,
+    /// `text` (the default) or `json`: one JSON object per line (README lists the fields).
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl Default for ServerConfig {
@@ -112,6 +122,7 @@ impl Default for ServerConfig {
             public_url: None,
             templates_dir: None,
             log: "info".into(),
+            log_format: LogFormat::Text,
         }
     }
 }

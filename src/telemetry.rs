@@ -5,6 +5,8 @@
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
 use tracing_subscriber::filter::Directive;
 
 /// Dependencies whose verbose levels log values they handle: handlebars logs the whole render
@@ -18,12 +20,24 @@ const SECRET_SAFE_CAPS: &[&str] = &[
 ];
 
 /// Logs to standard error; `RUST_LOG` overrides `default_filter`.
-pub fn init(default_filter: &str) {
-    let _ = tracing_subscriber::fmt()
+///
+/// `json`: one object per line, `{"timestamp", "level", "target", "fields": {"message", ...}}`
+/// with the event's fields as they are named in the code (`mac`, `path`, `status`, `peer`, ...),
+/// and no span list: the fields README documents, stable for log shippers.
+pub fn init(default_filter: &str, format: LogFormat) {
+    let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter(default_filter))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => subscriber
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => subscriber
+            .json()
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 /// `default_filter` (or RUST_LOG) with the secret-safe caps applied; the tests log through it.

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use crate::config::Config;
 
 pub async fn serve(config: Config) -> ExitCode {
-    crate::telemetry::init(&config.server.log);
+    crate::telemetry::init(&config.server.log, config.server.log_format);
     let stop = crate::startup::ShutdownSignal::install();
     let running = match crate::startup::start(config, crate::clock::Clock::System).await {
         Ok(running) => running,

@@ -455,6 +455,62 @@ async fn acknowledged_writes_survive_sigkill() {
     );
 }
 
+/// `log_format = "json"`: every line one JSON object with the documented fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_per_line_with_stable_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let config = d.join("deskprov.toml");
+    std::fs::write(&config, "[server]\nlog_format = \"json\"\n").unwrap();
+    let server = BinaryServer::start(d, &["--config", config.to_str().unwrap()]);
+    let phone = client(d, server.phone_addr);
+    let reply = phone
+        .get("/y000000000066.cfg", &[("user-agent", T46S_UA)])
+        .await
+        .unwrap();
+    assert_eq!(reply.status, StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.log().contains("phone request") {
+        assert!(
+            Instant::now() < deadline,
+            "no request logged:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = server.log();
+    let mut served = None;
+    for line in log.lines() {
+        let object: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not one JSON object ({e}): {line}"));
+        let timestamp = object["timestamp"].as_str().unwrap();
+        time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|e| panic!("timestamp {timestamp}: {e}"));
+        assert!(
+            ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
+                .contains(&object["level"].as_str().unwrap()),
+            "{line}"
+        );
+        assert!(
+            object["target"].as_str().is_some_and(|t| !t.is_empty()),
+            "{line}"
+        );
+        assert!(
+            object.get("spans").is_none() && object.get("span").is_none(),
+            "{line}"
+        );
+        assert!(object["fields"]["message"].is_string(), "{line}");
+        if object["fields"]["message"] == "phone request" {
+            served = Some(object);
+        }
+    }
+    let served = served.expect("the request is logged");
+    assert_eq!(served["fields"]["path"], "/y000000000066.cfg");
+    assert_eq!(served["fields"]["status"], 200);
+    assert_eq!(served["fields"]["peer"], "127.0.0.1");
+    assert_eq!(served["target"], "deskprov::provision");
+}
+
 #[test]
 fn broken_template_stops_start_up_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();

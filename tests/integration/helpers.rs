@@ -220,9 +220,9 @@ impl BinaryServer {
                     ("admin listener ready", "admin"),
                 ] {
                     if line.contains(marker)
-                        && let Some(addr) = line.split("addr=").nth(1)
+                        && let Some(addr) = listener_address(&line)
                     {
-                        let _ = tx.send((role, addr.trim().parse::<SocketAddr>().unwrap()));
+                        let _ = tx.send((role, addr));
                     }
                 }
                 let mut log = sink.lock().unwrap();
@@ -275,6 +275,14 @@ impl BinaryServer {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// The address of a "listener ready" line, in the text format (`addr=…`) or JSON (`"addr":"…"`).
+fn listener_address(line: &str) -> Option<SocketAddr> {
+    if let Some(rest) = line.split("\"addr\":\"").nth(1) {
+        return rest.split('"').next()?.parse().ok();
+    }
+    line.split("addr=").nth(1)?.trim().parse().ok()
 }
 
 impl Drop for BinaryServer {
