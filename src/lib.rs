@@ -19,6 +19,7 @@ pub mod error;
 pub mod firmware;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod health;
 pub mod hotdesk;
 pub mod identify;
 pub mod local;

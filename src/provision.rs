@@ -48,6 +48,10 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let method = request.method().clone();
+    // Load balancers check here; the answer tells nothing but up or down.
+    if let Some(response) = crate::health::answer(&app, &method, request.uri().path()).await {
+        return response;
+    }
     match banned_unless_proven(&app, &request, peer).await {
         Ok(Some(refusal)) => return refusal,
         Ok(None) => {}

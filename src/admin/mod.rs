@@ -45,6 +45,11 @@ where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
+    if let Some(response) =
+        crate::health::answer(&app, request.method(), request.uri().path()).await
+    {
+        return response;
+    }
     let (parts, body) = request.into_parts();
     let result = answer(&app, &parts, body, address).await;
     let mut response = result.unwrap_or_else(ApiError::into_response);

@@ -35,6 +35,10 @@ pub trait Reads: Send + Sync {
     fn any_ban_reaches(&self, now: i64) -> bool;
     /// The key that signs HTTP Digest nonces, the same for every node of a site.
     fn nonce_key(&self) -> [u8; 32];
+    /// Whether the database answers: a cheap read that goes to it.
+    async fn probe(&self) -> Result<()> {
+        self.settings().await.map(|_| ())
+    }
 
     async fn device(&self, mac: Mac) -> Result<Option<DeviceRecord>>;
     /// The device decoded, and its render fingerprint, as stored now (a backend may keep

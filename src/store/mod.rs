@@ -58,6 +58,8 @@ pub struct Store {
     backend: Arc<dyn Backend>,
     /// Held by a [`Writer`] from [`Store::begin`].
     serial: Arc<tokio::sync::Mutex<()>>,
+    /// Set by tests: [`Store::probe`] fails, as a database that stopped answering would.
+    probes_fail: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Store {
@@ -76,7 +78,24 @@ impl Store {
         Store {
             backend: Arc::new(backend),
             serial: Arc::default(),
+            probes_fail: Arc::default(),
         }
+    }
+
+    /// Whether the store answers a read: what readiness (`/readyz`) asks.
+    pub async fn probe(&self) -> Result<()> {
+        if self.probes_fail.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(StoreError::Database("store probes made to fail".into()));
+        }
+        self.backend.probe().await
+    }
+
+    /// Makes [`Store::probe`] fail (or answer again): an embedded database cannot be made to
+    /// stop answering on demand, and readiness must be seen to turn false and back.
+    #[doc(hidden)]
+    pub fn fail_probes(&self, fail: bool) {
+        self.probes_fail
+            .store(fail, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

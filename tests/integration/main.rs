@@ -19,6 +19,7 @@ mod fuzz_regressions;
 mod gigaset;
 mod golden;
 mod grandstream;
+mod health;
 mod hotdesk;
 mod http_framing;
 mod identification;
