@@ -22,6 +22,7 @@ pub mod fuzzing;
 pub mod health;
 pub mod hotdesk;
 pub mod identify;
+pub mod keys;
 pub mod local;
 pub mod local_ca;
 pub mod locale;
