@@ -3,6 +3,7 @@
 //! Each vendor module owns its rows (see `vendors::*::MODELS`); this module holds the row type
 //! and the look-ups over all vendors. Adding a model is adding a row.
 
+use crate::keys::effective::KeyCapacity;
 use crate::vendors;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,8 @@ pub struct ModelRow {
     /// The template that renders this model's own config file.
     pub template: &'static str,
     pub hotdesk: HotdeskSupport,
+    /// Its programmable keys and expansion modules; none where deskprov does not program them.
+    pub keys: KeyCapacity,
 }
 
 impl ModelRow {
@@ -79,6 +82,7 @@ impl ModelRow {
             kind,
             template,
             hotdesk,
+            keys: KeyCapacity::NONE,
         }
     }
 
@@ -91,6 +95,11 @@ impl ModelRow {
 
     pub const fn hotdesk(self, hotdesk: HotdeskSupport) -> ModelRow {
         ModelRow { hotdesk, ..self }
+    }
+
+    /// `KeyCapacity::keys(27, 3).modules(3, 20)`: 27 keys on 3 pages, up to 3 modules of 20.
+    pub const fn keys(self, keys: KeyCapacity) -> ModelRow {
+        ModelRow { keys, ..self }
     }
 
     /// How many lines an admin can assign users to.
