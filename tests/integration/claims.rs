@@ -25,7 +25,10 @@ fn from(server: &TestServer, address: &str) -> Client {
 }
 
 async fn get(client: &Client, path: &str, user_agent: Option<&str>) -> Reply {
-    let headers: Vec<(&str, &str)> = user_agent.map(|ua| ("user-agent", ua)).into_iter().collect();
+    let headers: Vec<(&str, &str)> = user_agent
+        .map(|ua| ("user-agent", ua))
+        .into_iter()
+        .collect();
     client.get(path, &headers).await.unwrap()
 }
 
@@ -123,14 +126,20 @@ async fn a_claim_needs_the_user_agent_of_the_registered_model() {
     let device = server.admin_api().show_device(T46S_MAC).ok().await;
     assert_eq!(device["claimed"], false, "{device}");
     let phone = from(&server, PHONE_ADDRESS);
-    assert_eq!(get(&phone, path, Some(T46S_UA)).await.status, StatusCode::OK);
+    assert_eq!(
+        get(&phone, path, Some(T46S_UA)).await.status,
+        StatusCode::OK
+    );
 
     // Without a model on record, any User-Agent of a vendor deskprov provisions claims, and
     // the model fills in; none at all does not.
     let api = server.admin_api();
     api.create_device(NewDevice::new("001565000077")).ok().await;
     let path = "/001565000077.cfg";
-    assert_eq!(get(&thief, path, None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get(&thief, path, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let t54w = "Yealink SIP-T54W 96.86.0.100 00:15:65:00:00:77";
     assert_eq!(get(&phone, path, Some(t54w)).await.status, StatusCode::OK);
     let device = api.show_device("001565000077").ok().await;
@@ -145,7 +154,10 @@ async fn the_claim_grace_serves_only_the_claiming_phone_a_few_times() {
     server.seed_desk_phone().await;
     let phone = from(&server, PHONE_ADDRESS);
     let path = "/001565aabbcc.cfg";
-    assert_eq!(get(&phone, path, Some(T46S_UA)).await.status, StatusCode::OK);
+    assert_eq!(
+        get(&phone, path, Some(T46S_UA)).await.status,
+        StatusCode::OK
+    );
     let neighbour = [
         None,
         Some(T54W_UA_OF_T46S_MAC),
@@ -172,7 +184,8 @@ async fn the_claim_grace_serves_only_the_claiming_phone_a_few_times() {
         }
     }
     assert_eq!(
-        served, GRACE_REQUESTS,
+        served,
+        GRACE_REQUESTS,
         "the claim grace served this many of {} requests of the phone",
         GRACE_REQUESTS * 2
     );
@@ -213,9 +226,10 @@ async fn the_claim_grace_gives_a_polys_stored_files_only_to_that_phone() {
 /// `provisioning.claim_networks` keeps claims to where the phones are.
 #[tokio::test]
 async fn claims_come_only_from_the_claim_networks() {
-    let server =
-        TestServer::start_with(with_provisioning(json!({"claim_networks": ["127.0.0.8/29"]})))
-            .await;
+    let server = TestServer::start_with(with_provisioning(
+        json!({"claim_networks": ["127.0.0.8/29"]}),
+    ))
+    .await;
     server.seed_desk_phone().await;
     let path = "/001565aabbcc.cfg";
     let outside = from(&server, THIEF_ADDRESS);
@@ -227,7 +241,10 @@ async fn claims_come_only_from_the_claim_networks() {
     let device = server.admin_api().show_device(T46S_MAC).ok().await;
     assert_eq!(device["claimed"], false, "{device}");
     let phone = from(&server, PHONE_ADDRESS);
-    assert_eq!(get(&phone, path, Some(T46S_UA)).await.status, StatusCode::OK);
+    assert_eq!(
+        get(&phone, path, Some(T46S_UA)).await.status,
+        StatusCode::OK
+    );
 }
 
 /// Finding #2: the thief's claim left one `device_claimed` record, and the real phone was
@@ -287,6 +304,12 @@ async fn a_stolen_claim_is_contested_and_the_device_rekeyed() {
     assert_eq!(rekeyed["claimed"], false, "{rekeyed}");
     assert!(rekeyed["claim_contested"].is_null(), "{rekeyed}");
     assert!(rekeyed["claim_open_until"].is_string(), "{rekeyed}");
+    // The taker's address proved nothing: no NOTIFY (with line 1's Digest answer) goes there.
+    let told = api.resync_device(T46S_MAC).ok().await;
+    assert_eq!(
+        told["outcome"], "never_seen",
+        "after the re-key a NOTIFY still went to the taker's address: {told}"
+    );
     let config = get(&phone, path, Some(T46S_UA)).await;
     assert_eq!(config.status, StatusCode::OK);
     let password = yealink_value(&config, "static.auto_provision.server.password");
