@@ -98,7 +98,8 @@ endpoints! {
     }
     /// For a claim someone else took (the device's `claim_contested`): new provisioning
     /// credentials, so the taken config opens nothing, and a new claim window for the real
-    /// phone; the contest is cleared. Phones are not told.
+    /// phone; the address the claim came from gets no NOTIFY, the contest is cleared. Phones
+    /// are not told.
     RekeyDevice { mac: Mac } = POST "/devices/{mac}/rekey" {
         name: "rekeyDevice", tag: "devices", summary: "Re-key a device whose claim was taken",
         access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<s::DeviceView>),

@@ -330,13 +330,18 @@ pub async fn reset_claim(app: &App, by: &Actor, mac: Mac) -> Result<DeviceRecord
 
 /// For a claim someone else took (`claim_contested`): new provisioning credentials, so the
 /// config the taker got no longer opens anything, and a new claim window for the real phone.
-/// Phones are not told: the one holding the old credentials is the one to shut out.
+/// The address the claim proved is forgotten: NOTIFYs (with line 1's Digest answer) and the
+/// guessing throttle's exemption must not go to the taker. Phones are not told: the one
+/// holding the old credentials is the one to shut out.
 pub async fn rekey(app: &App, by: &Actor, mac: Mac) -> Result<DeviceRecord, OpError> {
     let now = app.clock.now();
     let mut tx = WriteTx::begin(app, by).await;
     let before = existing(tx.reads(), mac).await?;
     let updated = tx
-        .update_device(mac, |d| replace_credentials(d, now))
+        .update_device(mac, |d| {
+            replace_credentials(d, now);
+            d.proven_address = None;
+        })
         .await?;
     let stored = stored_or_gone(updated, mac)?;
     let taken = before
