@@ -333,6 +333,35 @@ async fn a_stolen_claim_is_contested_and_the_device_rekeyed() {
     );
 }
 
+/// The taken config of a hot-desk phone also carries its login token: a re-key replaces it.
+#[tokio::test]
+async fn a_rekey_replaces_the_login_token_the_taker_got() {
+    let server = TestServer::start().await;
+    let mac = "001565000054";
+    server
+        .admin_api()
+        .create_device(NewDevice::new(mac).model("T54W").hotdesk())
+        .ok()
+        .await;
+    let thief = from(&server, THIEF_ADDRESS);
+    let t54w = "Yealink SIP-T54W 96.86.0.100 00:15:65:00:00:54";
+    let stolen = get(&thief, &format!("/{mac}.cfg"), Some(t54w)).await;
+    assert_eq!(stolen.status, StatusCode::OK);
+    let key = yealink_value(&stolen, "programablekey.1.value");
+    let login = &key[key.find("/hotdesk/").expect("a hot-desk URL")..];
+    crate::logs::remember_path_token(login);
+    let out_of_date = "This key is out of date";
+    let form = get(&thief, login, Some(t54w)).await;
+    assert!(!form.text().contains(out_of_date), "{}", form.text());
+    server.admin_api().rekey(mac).ok().await;
+    let after = get(&thief, login, Some(t54w)).await;
+    assert!(
+        after.text().contains(out_of_date),
+        "the taker's login token still works after the re-key: {}",
+        after.text()
+    );
+}
+
 /// `deskprov devices rekey MAC` is the same action from the command line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_rekeys_a_device() {
