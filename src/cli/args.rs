@@ -357,8 +357,9 @@ pub enum DeviceCommand {
     ResetClaim {
         mac: String,
     },
-    /// For a claim someone else took (`claim_contested`): new provisioning credentials, a new
-    /// claim window for the real phone, the contest cleared. Phones are not told.
+    /// For a claim someone else took (`claim_contested`): new provisioning credentials (and
+    /// hot-desk login token), a new claim window for the real phone, the contest cleared.
+    /// Phones are not told.
     Rekey {
         mac: String,
     },

@@ -97,9 +97,9 @@ endpoints! {
         query: [], errors: [400, 404],
     }
     /// For a claim someone else took (the device's `claim_contested`): new provisioning
-    /// credentials, so the taken config opens nothing, and a new claim window for the real
-    /// phone; the address the claim came from gets no NOTIFY, the contest is cleared. Phones
-    /// are not told.
+    /// credentials (and hot-desk login token), so the taken config opens nothing, and a new
+    /// claim window for the real phone; the address the claim came from gets no NOTIFY, the
+    /// contest is cleared. Phones are not told.
     RekeyDevice { mac: Mac } = POST "/devices/{mac}/rekey" {
         name: "rekeyDevice", tag: "devices", summary: "Re-key a device whose claim was taken",
         access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<s::DeviceView>),

@@ -330,20 +330,34 @@ pub async fn reset_claim(app: &App, by: &Actor, mac: Mac) -> Result<DeviceRecord
 
 /// For a claim someone else took (`claim_contested`): new provisioning credentials, so the
 /// config the taker got no longer opens anything, and a new claim window for the real phone.
-/// The address the claim proved is forgotten: NOTIFYs (with line 1's Digest answer) and the
-/// guessing throttle's exemption must not go to the taker. Phones are not told: the one
-/// holding the old credentials is the one to shut out.
+/// A hot-desk phone's login token, which the config carries too, is replaced. The address
+/// the claim proved is forgotten: NOTIFYs (with line 1's Digest answer) and the guessing
+/// throttle's exemption must not go to the taker. Phones are not told: the one holding the
+/// old credentials is the one to shut out.
 pub async fn rekey(app: &App, by: &Actor, mac: Mac) -> Result<DeviceRecord, OpError> {
     let now = app.clock.now();
     let mut tx = WriteTx::begin(app, by).await;
     let before = existing(tx.reads(), mac).await?;
+    let fresh_token = before
+        .hotdesk
+        .then(|| Secret::generate(sessions::LOGIN_TOKEN_LEN));
+    if let Some(token) = &fresh_token {
+        tx.index_login_token(token, mac).await?;
+    }
+    let mut retired_token = None;
     let updated = tx
         .update_device(mac, |d| {
             replace_credentials(d, now);
             d.proven_address = None;
+            if let Some(token) = &fresh_token {
+                retired_token = d.login_token.replace(token.clone());
+            }
         })
         .await?;
     let stored = stored_or_gone(updated, mac)?;
+    if let Some(token) = &retired_token {
+        tx.unindex_login_token(token).await?;
+    }
     let taken = before
         .claimed_from
         .as_deref()
@@ -356,7 +370,14 @@ pub async fn rekey(app: &App, by: &Actor, mac: Mac) -> Result<DeviceRecord, OpEr
         .unwrap_or_default();
     tx.changed(
         mac,
-        format!("re-keyed: provisioning password replaced, claim{taken} reopened{contest}"),
+        format!(
+            "re-keyed: provisioning password{} replaced, claim{taken} reopened{contest}",
+            if fresh_token.is_some() {
+                " and login token"
+            } else {
+                ""
+            }
+        ),
     );
     tx.commit().await?;
     Ok(stored)
