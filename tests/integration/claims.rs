@@ -333,6 +333,48 @@ async fn a_stolen_claim_is_contested_and_the_device_rekeyed() {
     );
 }
 
+/// A phone that claimed, moved to another address and asks first without its credentials (as
+/// phones do until challenged) looks like a contest; its credentials then show it was the
+/// phone, and the flag goes.
+#[tokio::test]
+async fn a_contest_by_the_phone_that_holds_the_credentials_is_withdrawn() {
+    let server = TestServer::start().await;
+    server.seed_desk_phone().await;
+    let path = "/001565aabbcc.cfg";
+    let before = from(&server, PHONE_ADDRESS);
+    assert_eq!(
+        get(&before, path, Some(T46S_UA)).await.status,
+        StatusCode::OK
+    );
+    let moved = from(&server, "127.0.0.11");
+    assert_eq!(
+        get(&moved, path, Some(T46S_UA)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let api = server.admin_api();
+    let device = api.show_device(T46S_MAC).ok().await;
+    assert_eq!(
+        device["claim_contested"]["address"], "127.0.0.11",
+        "{device}"
+    );
+    let (user, password) = server.credentials(T46S_MAC).await;
+    let authorization = basic(&user, &password);
+    crate::logs::remember_authorization(&authorization);
+    let proven = moved
+        .get(
+            path,
+            &[("user-agent", T46S_UA), ("authorization", &authorization)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(proven.status, StatusCode::OK);
+    let device = api.show_device(T46S_MAC).ok().await;
+    assert!(
+        device["claim_contested"].is_null(),
+        "the contest stayed after the contesting address proved itself: {device}"
+    );
+}
+
 /// The taken config of a hot-desk phone also carries its login token: a re-key replaces it.
 #[tokio::test]
 async fn a_rekey_replaces_the_login_token_the_taker_got() {
