@@ -138,8 +138,9 @@ pub async fn contest_claim(
 }
 
 /// The phone proved itself by credentials or certificate from `address`: an open claim
-/// window closes, the claim grace ends, and NOTIFYs go to this address from now on. Writes
-/// only what changed.
+/// window closes, the claim grace ends, and NOTIFYs go to this address from now on. A contest
+/// from this address is withdrawn: it was the phone, asking first without its credentials
+/// (as phones do until challenged) from a new address. Writes only what changed.
 pub async fn note_proof(
     app: &App,
     device: &DeviceRecord,
@@ -151,14 +152,26 @@ pub async fn note_proof(
         .proven_address
         .as_deref()
         .and_then(|a| a.parse::<IpAddr>().ok());
-    if device.claimed_at.is_some() && device.claimer.is_none() && known == Some(address) {
+    let contested_from_here = |d: &DeviceRecord| {
+        d.claim_contested
+            .as_ref()
+            .is_some_and(|c| c.address.parse::<IpAddr>().ok() == Some(address))
+    };
+    if device.claimed_at.is_some()
+        && device.claimer.is_none()
+        && known == Some(address)
+        && !contested_from_here(device)
+    {
         return Ok(());
     }
-    let address = address.to_string();
+    let proven = address.to_string();
     single_writes(app)
         .update_device(device.mac, |d| {
             access::close_claim(d, now);
-            d.proven_address = Some(address.clone());
+            d.proven_address = Some(proven.clone());
+            if contested_from_here(d) {
+                d.claim_contested = None;
+            }
         })
         .await?;
     Ok(())
