@@ -69,6 +69,7 @@ kinds_table! {
     AdminAuthFailure => "admin_auth_failure", Repeatable;
     AdminBlocked => "admin_blocked", Warning;
     DeviceClaimed => "device_claimed", Info;
+    ClaimContested => "claim_contested", Warning;
     ConfigRefused => "config_refused", Repeatable;
     ModelMismatch => "model_mismatch", Repeatable;
     CertificateMismatch => "certificate_mismatch", Repeatable;

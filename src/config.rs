@@ -133,9 +133,15 @@ pub struct ProvisioningConfig {
     /// After an admin registers a device (or resets its claim), its first request within this
     /// window gets its config without credentials, and the config hands it its credentials.
     pub claim_window_secs: u64,
-    /// After that first fetch, the same address may fetch its other files without credentials
-    /// for this long, while the phone is still applying what it got.
+    /// After that first fetch, the same phone (the claim's User-Agent: vendor, model and MAC)
+    /// from the same address may fetch its own files without credentials for this long, while
+    /// it is still applying what it got, ...
     pub claim_grace_secs: u64,
+    /// ... and this many times at most.
+    pub claim_grace_requests: u32,
+    /// Where claims may come from (`["10.20.0.0/16"]`); empty: anywhere. Credentials and
+    /// certificates work from everywhere.
+    pub claim_networks: Vec<ipnet::IpNet>,
     /// How many seen-but-unregistered MACs are remembered; the longest unseen are dropped.
     pub max_unregistered: usize,
     /// Firmware files served at `/firmware/<file>`: uploaded through the API or dropped in.
@@ -148,6 +154,8 @@ impl Default for ProvisioningConfig {
         ProvisioningConfig {
             claim_window_secs: 3600,
             claim_grace_secs: 300,
+            claim_grace_requests: 10,
+            claim_networks: Vec::new(),
             max_unregistered: 1000,
             firmware_dir: None,
         }
@@ -424,6 +432,10 @@ impl Config {
             ));
         }
         self.validate_hotdesk()?;
+        validate_networks(
+            "provisioning.claim_networks",
+            &self.provisioning.claim_networks,
+        )?;
         for range in &self.users.extension_ranges {
             ExtensionRange::parse(range)?;
         }
@@ -566,6 +578,17 @@ impl Config {
 
 /// The public URL goes into configs verbatim, so it must be a plain http(s) URL ending in '/',
 /// without credentials (common files carry it). Errors never repeat it: it may hold a password.
+/// A network written with host bits (`10.0.0.1/8`) is refused: what was meant is unclear.
+fn validate_networks(key: &str, networks: &[ipnet::IpNet]) -> Result<(), ConfigError> {
+    match networks.iter().find(|net| net.trunc() != **net) {
+        Some(net) => Err(ConfigError::Invalid(format!(
+            "{key}: {net} has host bits set; the network is {}",
+            net.trunc()
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn validate_public_url(url: &str) -> Result<(), ConfigError> {
     let invalid = |why: String| ConfigError::Invalid(format!("server.public_url: {why}"));
     crate::domain::parse_url("public_url", url).map_err(|e| invalid(e.reason))?;
@@ -596,6 +619,29 @@ mod tests {
         let mut config = Config::default();
         config.limits.admin_loopback_reserve = config.limits.max_admin_connections;
         assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn claim_networks_are_cidrs_without_host_bits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deskprov.toml");
+        let with = |networks: &str| {
+            std::fs::write(
+                &path,
+                format!("[provisioning]\nclaim_networks = [{networks}]\n"),
+            )
+            .unwrap();
+            Config::from_file(&path)
+        };
+        let c = with("\"10.20.0.0/16\", \"2001:db8::/48\"").unwrap();
+        assert!(
+            c.provisioning.claim_networks[0]
+                .contains(&"10.20.3.4".parse::<std::net::IpAddr>().unwrap())
+        );
+        assert!(with("\"10.20.0.0/33\"").is_err());
+        assert!(with("\"office\"").is_err());
+        let host_bits = with("\"10.20.0.1/16\"").unwrap_err().to_string();
+        assert!(host_bits.contains("10.20.0.0/16"), "{host_bits}");
     }
 
     #[test]

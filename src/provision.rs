@@ -389,8 +389,9 @@ async fn authorize<B>(
         }
         presented => presented,
     };
+    let user_agent = identification.user_agent.as_ref();
     let requester = Requester {
-        user_agent_mac: identification.user_agent.as_ref().and_then(|ua| ua.mac),
+        user_agent,
         credentials: credentials.as_ref(),
         client_cert_mac: peer.client_cert.mac(),
         address: peer.address,
@@ -415,8 +416,9 @@ async fn authorize<B>(
     if decision == Ok(Grant::Credentials) && !not_replayed(app, credentials.as_ref(), now).await? {
         decision = Err(Denial::ReplayedDigest);
     }
-    if decision.is_err() {
+    if let Err(denial) = decision {
         crate::ops::bans::note_refused_mac(app, peer.address, mac, now).await?;
+        note_contest(app, device.as_deref(), &requester, denial, now).await?;
     }
     if let Err(Denial::WrongCredentials | Denial::ReplayedDigest) = decision {
         note_wrong_credentials(app, Some(mac), peer, now).await?;
@@ -424,7 +426,7 @@ async fn authorize<B>(
     let refuse = async |denial| Err(denied(app, mac, peer, denial, now).await);
     Ok(match decision {
         Ok(Grant::Claim) if may_claim => {
-            match crate::ops::phone::claim(app, mac, peer.address, now).await? {
+            match crate::ops::phone::claim(app, mac, peer.address, user_agent, now).await? {
                 Some(_) => match app.store.device_snapshot(mac).await? {
                     Some(device) => Ok(device),
                     None => refuse(Denial::UnknownDevice).await,
@@ -438,9 +440,41 @@ async fn authorize<B>(
             crate::ops::phone::note_proof(app, &device.record, peer.address, now).await?;
             Ok(device)
         }
-        Ok(Grant::ClaimGrace) => Ok(device.expect("a grant implies a device")),
+        Ok(Grant::ClaimGrace) => {
+            let device = device.expect("a grant implies a device");
+            if crate::ops::phone::use_claim_grace(app, &device.record).await? {
+                Ok(device)
+            } else {
+                refuse(Denial::NoCredentials).await
+            }
+        }
         Err(denial) => refuse(denial).await,
     })
+}
+
+/// A refusal that looks like the real phone arriving after someone else took its claim flags
+/// the device for the admin.
+async fn note_contest(
+    app: &App,
+    device: Option<&DeviceSnapshot>,
+    requester: &Requester<'_>,
+    denial: Denial,
+    now: i64,
+) -> Result<(), StoreError> {
+    match device {
+        Some(d)
+            if access::contests_claim(
+                &app.config.provisioning,
+                &d.record,
+                requester,
+                denial,
+                now,
+            ) =>
+        {
+            crate::ops::phone::contest_claim(app, &d.record, requester.address, now).await
+        }
+        _ => Ok(()),
+    }
 }
 
 fn serve<B>(

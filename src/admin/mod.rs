@@ -135,6 +135,7 @@ async fn dispatch(
         E::AssignLine { mac, line } => devices::assign(app, by, mac, &line, parse(body)?).await,
         E::UnassignLine { mac, line } => devices::unassign(app, by, mac, &line).await,
         E::ResetClaim { mac } => devices::reset_claim(app, by, mac).await,
+        E::RekeyDevice { mac } => devices::rekey(app, by, mac).await,
         E::ResyncDevice { mac } => devices::tell_one(app, by, mac, Action::Resync).await,
         E::RebootDevice { mac } => devices::tell_one(app, by, mac, Action::Reboot).await,
         E::ResyncDevices => devices::tell_many(app, by, parse(body)?, Action::Resync).await,

@@ -227,6 +227,9 @@ pub struct DeviceFilter {
     /// Only devices that report another firmware than their firmware_version.
     #[arg(long)]
     pub firmware_outdated: bool,
+    /// Only devices whose claim was contested: re-key them (`devices rekey`).
+    #[arg(long)]
+    pub claim_contested: bool,
 }
 
 /// What a new device is given, for `add` and `add-many`.
@@ -355,6 +358,12 @@ pub enum DeviceCommand {
     },
     /// Open a new claim window and replace the device's provisioning password.
     ResetClaim {
+        mac: String,
+    },
+    /// For a claim someone else took (`claim_contested`): new provisioning credentials (and
+    /// hot-desk login token), a new claim window for the real phone, the contest cleared.
+    /// Phones are not told.
+    Rekey {
         mac: String,
     },
     /// Show the provisioning credentials, to configure a phone by hand.

@@ -28,6 +28,24 @@ pub struct ModelMismatch {
     pub address: Option<String>,
 }
 
+/// The phone that took the claim, as its User-Agent named it: the claim grace serves only
+/// requests naming the same (a MAC only where the phone's User-Agent carries one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claimer {
+    pub vendor: String,
+    pub model: Option<ModelId>,
+    pub mac: Option<Mac>,
+}
+
+/// A request refused for the device soon after its claim, from another address, without
+/// credentials, that could have claimed it: most likely the real phone, after someone else
+/// took its claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimContest {
+    pub at: i64,
+    pub address: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceRecord {
     pub mac: Mac,
@@ -51,6 +69,15 @@ pub struct DeviceRecord {
     /// The first successful unauthenticated fetch, and from where.
     pub claimed_at: Option<i64>,
     pub claimed_from: Option<String>,
+    /// Who took the claim; `None` once the phone proved itself otherwise (the grace is over).
+    #[serde(default)]
+    pub claimer: Option<Claimer>,
+    /// Requests the claim grace has served since the claim.
+    #[serde(default)]
+    pub claim_grace_used: u32,
+    /// Set by the first contest of the claim, cleared when an admin re-keys the device.
+    #[serde(default)]
+    pub claim_contested: Option<ClaimContest>,
     /// Users log in at this phone with extension and PIN.
     #[serde(default)]
     pub hotdesk: bool,
@@ -124,6 +151,9 @@ impl DeviceRecord {
             claim_opened_at: _,
             claimed_at: _,
             claimed_from: _,
+            claimer: _,
+            claim_grace_used: _,
+            claim_contested: _,
             hotdesk,
             login_token,
             sessions,
@@ -174,6 +204,9 @@ impl DeviceRecord {
             claim_opened_at: now,
             claimed_at: None,
             claimed_from: None,
+            claimer: None,
+            claim_grace_used: 0,
+            claim_contested: None,
             hotdesk: false,
             certificate_required: false,
             login_token: None,

@@ -7,7 +7,8 @@ mod security;
 mod user;
 
 pub use device::{
-    DeviceRecord, ModelMismatch, ModelSource, Session, SessionRef, UnregisteredRecord,
+    ClaimContest, Claimer, DeviceRecord, ModelMismatch, ModelSource, Session, SessionRef,
+    UnregisteredRecord,
 };
 pub use profile::ProfileRecord;
 pub use security::{AuditRecord, GuardRecord, SourceRecord, TokenRecord};

@@ -14,8 +14,9 @@ use crate::app::App;
 use crate::audit::{Event, Kind};
 use crate::domain::Mac;
 use crate::identify::Identification;
-use crate::model::{DeviceRecord, ModelMismatch, ModelSource, UnregisteredRecord};
+use crate::model::{ClaimContest, DeviceRecord, ModelMismatch, ModelSource, UnregisteredRecord};
 use crate::store::{DeviceSnapshot, StoreError};
+use crate::vendors::UaInfo;
 
 /// last_seen is kept to this resolution so that a phone polling often does not write each time.
 const LAST_SEEN_RESOLUTION_SECS: i64 = 60;
@@ -40,15 +41,17 @@ pub async fn store_upload(
 }
 
 /// Takes the claim atomically: of two racing first requests only one gets the config.
+/// `user_agent` names the phone that claims: the claim grace serves only that phone.
 pub async fn claim(
     app: &App,
     mac: Mac,
     address: IpAddr,
+    user_agent: Option<&UaInfo>,
     now: i64,
 ) -> Result<Option<DeviceRecord>, StoreError> {
     let writer = single_writes(app);
     let outcome = writer
-        .update_device(mac, |d| access::take_claim(d, address, now))
+        .update_device(mac, |d| access::take_claim(d, address, user_agent, now))
         .await?;
     Ok(match outcome {
         Some((device, true)) => {
@@ -71,8 +74,73 @@ pub async fn claim(
     })
 }
 
+/// Counts a request the claim grace serves, in the device's record: the budget is the
+/// claim's, so every node and a restart see the same count, and it costs at most
+/// `claim_grace_requests` writes per claim. `false`: the grace was used up meanwhile.
+pub async fn use_claim_grace(app: &App, device: &DeviceRecord) -> Result<bool, StoreError> {
+    let Some(claimed_at) = device.claimed_at else {
+        return Ok(false);
+    };
+    let limit = app.config.provisioning.claim_grace_requests;
+    let outcome = single_writes(app)
+        .update_device(device.mac, |d| {
+            access::use_claim_grace(d, claimed_at, limit)
+        })
+        .await?;
+    Ok(matches!(outcome, Some((_, true))))
+}
+
+/// A refusal that contests the device's claim (`access::contests_claim`): the device is
+/// flagged for the admin and a `claim_contested` event recorded, once per claim (the phone
+/// retrying, or anyone repeating it, adds nothing until an admin re-keys the device).
+pub async fn contest_claim(
+    app: &App,
+    device: &DeviceRecord,
+    address: IpAddr,
+    now: i64,
+) -> Result<(), StoreError> {
+    if device.claim_contested.is_some() {
+        return Ok(());
+    }
+    let contest = ClaimContest {
+        at: now,
+        address: address.to_string(),
+    };
+    let writer = single_writes(app);
+    let outcome = writer
+        .update_device(device.mac, |d| {
+            let first = d.claim_contested.is_none() && d.claimed_at == device.claimed_at;
+            if first {
+                d.claim_contested = Some(contest.clone());
+            }
+            first
+        })
+        .await?;
+    if let Some((flagged, true)) = outcome {
+        writer.flush().await?;
+        let claimed_from = flagged
+            .claimed_from
+            .as_deref()
+            .unwrap_or("an unknown address");
+        let claimed_at = flagged
+            .claimed_at
+            .map(crate::clock::rfc3339)
+            .unwrap_or_default();
+        let detail = format!(
+            "config refused to a phone without credentials after the device was claimed from {claimed_from} at {claimed_at}; if that was not the phone, re-key the device"
+        );
+        let event = Event::phone(Kind::ClaimContested, detail)
+            .source(address)
+            .subject(device.mac);
+        crate::ops::audit::record(app, event).await;
+    }
+    Ok(())
+}
+
 /// The phone proved itself by credentials or certificate from `address`: an open claim
-/// window closes, and NOTIFYs go to this address from now on. Writes only what changed.
+/// window closes, the claim grace ends, and NOTIFYs go to this address from now on. A contest
+/// from this address is withdrawn: it was the phone, asking first without its credentials
+/// (as phones do until challenged) from a new address. Writes only what changed.
 pub async fn note_proof(
     app: &App,
     device: &DeviceRecord,
@@ -84,14 +152,26 @@ pub async fn note_proof(
         .proven_address
         .as_deref()
         .and_then(|a| a.parse::<IpAddr>().ok());
-    if device.claimed_at.is_some() && known == Some(address) {
+    let contested_from_here = |d: &DeviceRecord| {
+        d.claim_contested
+            .as_ref()
+            .is_some_and(|c| c.address.parse::<IpAddr>().ok() == Some(address))
+    };
+    if device.claimed_at.is_some()
+        && device.claimer.is_none()
+        && known == Some(address)
+        && !contested_from_here(device)
+    {
         return Ok(());
     }
-    let address = address.to_string();
+    let proven = address.to_string();
     single_writes(app)
         .update_device(device.mac, |d| {
             access::close_claim(d, now);
-            d.proven_address = Some(address.clone());
+            d.proven_address = Some(proven.clone());
+            if contested_from_here(d) {
+                d.claim_contested = None;
+            }
         })
         .await?;
     Ok(())

@@ -703,7 +703,12 @@ async fn devices_round_trip_through_csv() {
 
     // The phone claims its config; the export imports back with nothing to change, and leaves what
     // the phone wrote.
-    let claimed = server.phone_get("/0004f2000001-deskprov.cfg", "").await;
+    let claimed = server
+        .phone_get(
+            "/0004f2000001-deskprov.cfg",
+            "FileTransport PolycomVVX-VVX_400-UA/4.1.4.7430 Type/Application",
+        )
+        .await;
     assert_eq!(claimed.status, StatusCode::OK);
     let export = api.export("devices", false).await;
     assert_eq!(export.status, StatusCode::OK);

@@ -246,6 +246,10 @@ impl DeviceFilter {
     pub fn firmware_outdated(self, yes: bool) -> DeviceFilter {
         self.with("firmware_outdated", yes)
     }
+
+    pub fn claim_contested(self, yes: bool) -> DeviceFilter {
+        self.with("claim_contested", yes)
+    }
 }
 
 /// The filters of `GET /audit`.
@@ -401,7 +405,11 @@ impl<'a> AdminApi<'a> {
         self.post(format!("/devices/{}/reset-claim", segment(mac)))
     }
 
-    /// The provisioning credentials; see also `TestServer::credentials`.
+    /// New provisioning credentials and a reopened claim, for a claim someone else took.
+    pub fn rekey(&self, mac: &str) -> Call<'a> {
+        self.post(format!("/devices/{}/rekey", segment(mac)))
+    }
+
     pub fn resync_device(&self, mac: &str) -> Call<'a> {
         self.post(format!("/devices/{}/resync", segment(mac)))
     }
@@ -444,6 +452,7 @@ impl<'a> AdminApi<'a> {
         self.delete(format!("/firmware/{}", segment(name)))
     }
 
+    /// The provisioning credentials; see also `TestServer::credentials`.
     pub fn credentials(&self, mac: &str) -> Call<'a> {
         self.get(format!("/devices/{}/credentials", segment(mac)))
     }
@@ -858,6 +867,7 @@ fn the_client_has_a_method_for_every_endpoint() {
         api.assign_replacing(mac, 1, extension),
         api.unassign(mac, 1),
         api.reset_claim(mac),
+        api.rekey(mac),
         api.credentials(mac),
         api.logout_device(mac),
         api.render(mac),

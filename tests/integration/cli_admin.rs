@@ -23,6 +23,7 @@ const COMMANDS: &[&[&str]] = &[
     &["devices", "assign"],
     &["devices", "unassign"],
     &["devices", "reset-claim"],
+    &["devices", "rekey"],
     &["devices", "credentials"],
     &["devices", "unregistered"],
     &["devices", "adopt"],

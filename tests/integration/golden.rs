@@ -157,6 +157,41 @@ async fn seeded() -> TestServer {
     server
 }
 
+/// Each device's `Authorization`: the golden files are fetched as a provisioned phone fetches
+/// them, with the credentials its first config handed it. (A claim needs the phone's own
+/// User-Agent, whose firmware would change what some vendors render; claims are tested in
+/// claims.rs and vendors.rs.)
+async fn authorizations(server: &TestServer) -> BTreeMap<&'static str, String> {
+    let mut by_mac = BTreeMap::new();
+    for (mac, ..) in DEVICES {
+        let (user, password) = server.credentials(mac).await;
+        let authorization = basic(&user, &password);
+        crate::logs::remember_authorization(&authorization);
+        by_mac.insert(*mac, authorization);
+    }
+    by_mac
+}
+
+/// A golden file's path as the phone asks for it: a device file with the device's
+/// credentials, the boot file with the T46S's User-Agent (it names the common file of the
+/// family the phone's firmware says), other common files bare.
+async fn fetch(
+    server: &TestServer,
+    authorizations: &BTreeMap<&'static str, String>,
+    (path, _, mac): &GoldenFile,
+) -> deskprov::client::Reply {
+    match mac {
+        Some(mac) => {
+            let authorization = authorizations[mac].as_str();
+            server
+                .phone_get_with(path, &[("authorization", authorization)])
+                .await
+        }
+        None if path.ends_with(".boot") => server.phone_get(path, T46S_UA).await,
+        None => server.phone_get(path, "").await,
+    }
+}
+
 fn parse(name: &str, text: &str) -> Result<BTreeMap<String, String>, String> {
     if name.starts_with("yealink/") {
         kv::parse(text)
@@ -189,10 +224,9 @@ fn check(name: &str, actual: &str, provisioning_password: Option<&str>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_vendor_matches_its_golden_files() {
     let server = seeded().await;
-    for (path, golden, mac) in FILES {
-        // The boot file names the common file of the family the phone's firmware says.
-        let user_agent = if path.ends_with(".boot") { T46S_UA } else { "" };
-        let reply = server.phone_get(path, user_agent).await;
+    let authorizations = authorizations(&server).await;
+    for file @ (path, golden, mac) in FILES {
+        let reply = fetch(&server, &authorizations, file).await;
         assert_eq!(reply.status, http::StatusCode::OK, "{path}");
         let password = match mac {
             Some(mac) => Some(server.credentials(mac).await.1),
@@ -207,9 +241,9 @@ async fn every_vendor_matches_its_golden_files() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_phone_admin_password_is_in_device_files_only() {
     let server = seeded().await;
-    for (path, golden, mac) in FILES {
-        let user_agent = if path.ends_with(".boot") { T46S_UA } else { "" };
-        let reply = server.phone_get(path, user_agent).await;
+    let authorizations = authorizations(&server).await;
+    for file @ (path, golden, mac) in FILES {
+        let reply = fetch(&server, &authorizations, file).await;
         assert_eq!(reply.status, http::StatusCode::OK, "{path}");
         assert_eq!(
             reply.text().contains(ADMIN_PASSWORD),
@@ -224,6 +258,7 @@ async fn the_phone_admin_password_is_in_device_files_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_zone_and_language_renders() {
     let server = seeded().await;
+    let authorizations = authorizations(&server).await;
     let languages = deskprov::locale::LANGUAGES.iter().cycle();
     for (zone, language) in deskprov::locale::TIME_ZONES.iter().zip(languages) {
         server
@@ -233,9 +268,8 @@ async fn every_zone_and_language_renders() {
             )
             .ok()
             .await;
-        for (path, golden, _) in FILES {
-            let user_agent = if path.ends_with(".boot") { T46S_UA } else { "" };
-            let reply = server.phone_get(path, user_agent).await;
+        for file @ (path, golden, _) in FILES {
+            let reply = fetch(&server, &authorizations, file).await;
             assert_eq!(
                 reply.status,
                 http::StatusCode::OK,
@@ -252,10 +286,12 @@ async fn every_zone_and_language_renders() {
 async fn hostile_names_never_change_the_key_set() {
     let server = seeded().await;
     let api = server.admin_api();
+    let authorizations = authorizations(&server).await;
     let device_files: Vec<&GoldenFile> = FILES.iter().filter(|(_, _, mac)| mac.is_some()).collect();
     let mut baselines = Vec::new();
-    for (path, golden, _) in &device_files {
-        baselines.push(parse(golden, &server.phone_get(path, "").await.text()).unwrap());
+    for file @ (_, golden, _) in &device_files {
+        let text = fetch(&server, &authorizations, file).await.text();
+        baselines.push(parse(golden, &text).unwrap());
     }
     for refused in [
         "x\ny = 1",
@@ -282,8 +318,8 @@ async fn hostile_names_never_change_the_key_set() {
         api.patch_user("1001", json!({"display_name": name}))
             .ok()
             .await;
-        for ((path, golden, _), baseline) in device_files.iter().zip(&baselines) {
-            let text = server.phone_get(path, "").await.text();
+        for (file @ (path, golden, _), baseline) in device_files.iter().zip(&baselines) {
+            let text = fetch(&server, &authorizations, file).await.text();
             let keys = parse(golden, &text).unwrap_or_else(|e| panic!("{path} with {name:?}: {e}"));
             assert_eq!(
                 keys.keys().collect::<Vec<_>>(),

@@ -218,12 +218,13 @@ async fn every_vendor_provisions_end_to_end() {
 async fn dect_handsets_map_to_their_own_accounts() {
     let server = TestServer::start().await;
     server.seed_desk_phone().await;
-    /// (MAC, model, file, expected settings)
+    /// (MAC, model, file, expected settings, the base's User-Agent)
     type Case = (
         &'static str,
         &'static str,
         &'static str,
         &'static [(&'static str, &'static str)],
+        &'static str,
     );
     let cases: [Case; 4] = [
         (
@@ -235,6 +236,7 @@ async fn dect_handsets_map_to_their_own_accounts() {
                 ("handset.2.dial_out_default_line", "2"),
                 ("account.2.user_name", "1002"),
             ],
+            "Yealink W60B 77.81.0.35 80:5e:c0:aa:bb:02",
         ),
         (
             "000413aabb06",
@@ -248,6 +250,7 @@ async fn dect_handsets_map_to_their_own_accounts() {
                     "1",
                 ),
             ],
+            "Mozilla/4.0 (compatible; Snom M900 05.20.0001 000413aabb06)",
         ),
         (
             "000b82aabb08",
@@ -258,6 +261,7 @@ async fn dect_handsets_map_to_their_own_accounts() {
                 ("gs_provision/config/P27081", "2"),
                 ("gs_provision/config/P4310", "2"),
             ],
+            "Grandstream Model HW DP750 SW 1.0.19.6 DevId 000b82aabb08",
         ),
         (
             "7c2f80aabb09",
@@ -273,15 +277,16 @@ async fn dect_handsets_map_to_their_own_accounts() {
                     "ToReg",
                 ),
             ],
+            "Gigaset N870 IP PRO/83.V2.43.0+build.5f0a106;7C2F80AABB09",
         ),
     ];
     let api = server.admin_api();
-    for (mac, model, file, expected) in cases {
+    for (mac, model, file, expected, user_agent) in cases {
         api.create_device(NewDevice::new(mac).model(model))
             .ok()
             .await;
         api.assign(mac, 2, "1002").ok().await;
-        let r = server.phone_get(file, "").await;
+        let r = server.phone_get(file, user_agent).await;
         assert_eq!(r.status, StatusCode::OK, "{model}");
         let settings = if model == "W60B" {
             kv::parse(&r.text()).unwrap()

@@ -15,6 +15,7 @@ pub(super) struct Filter {
     profile: Option<String>,
     location: Option<String>,
     firmware_outdated: Option<bool>,
+    claim_contested: Option<bool>,
 }
 
 impl Filter {
@@ -27,6 +28,7 @@ impl Filter {
         "profile",
         "location",
         "firmware_outdated",
+        "claim_contested",
     ];
 
     pub(super) fn from_pairs(pairs: Vec<(String, String)>) -> Result<Filter, ApiError> {
@@ -51,6 +53,7 @@ impl Filter {
                 "model" => filter.model = Some(value),
                 "profile" => filter.profile = Some(value),
                 "firmware_outdated" => filter.firmware_outdated = Some(flag(&key, &value)?),
+                "claim_contested" => filter.claim_contested = Some(flag(&key, &value)?),
                 _ => filter.location = Some(value),
             }
         }
@@ -89,5 +92,8 @@ impl Filter {
                     .is_some_and(|dl| dl.as_str().to_lowercase().contains(&l.to_lowercase()))
             })
             && self.firmware_outdated.is_none_or(|o| o == outdated())
+            && self
+                .claim_contested
+                .is_none_or(|c| c == d.claim_contested.is_some())
     }
 }

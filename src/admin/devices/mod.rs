@@ -29,7 +29,7 @@ pub use requests::{DevicePatch, LineAssignment, NewDevice, NewDevices};
 pub use unregistered::{Adoption, UnregisteredView, adopt, forget_unregistered, list_unregistered};
 pub use views::DeviceView;
 
-/// `?unassigned=true&hotdesk=true&auto_registered=true&not_seen_days=30&model=T46S&profile=p&location=floor`,
+/// `?unassigned=true&hotdesk=true&auto_registered=true&not_seen_days=30&model=T46S&profile=p&location=floor&claim_contested=true`,
 /// in pages by MAC.
 pub async fn list(app: &App, query: &str) -> ApiResult {
     let (page, pairs) = paging::parse(query, Filter::KEYS)?;
@@ -294,6 +294,12 @@ pub async fn unassign(app: &App, by: &Actor, mac: Mac, line: &str) -> ApiResult 
 /// factory-reset or replaced and no longer has its credentials.
 pub async fn reset_claim(app: &App, by: &Actor, mac: Mac) -> ApiResult {
     let stored = devices::reset_claim(app, by, mac).await?;
+    answer(app, StatusCode::OK, &stored).await
+}
+
+/// New provisioning credentials and a new claim window, for a claim someone else took.
+pub async fn rekey(app: &App, by: &Actor, mac: Mac) -> ApiResult {
+    let stored = devices::rekey(app, by, mac).await?;
     answer(app, StatusCode::OK, &stored).await
 }
 

@@ -1,5 +1,5 @@
 //! A device as the API answers it: its lines, the hot-desk logins still in time, the claim
-//! window and a model mismatch.
+//! window and its contest, and a model mismatch.
 
 use http::StatusCode;
 use serde::Serialize;
@@ -37,6 +37,15 @@ pub struct MismatchView<'a> {
     reported_model: &'a str,
     at: String,
     address: Option<&'a str>,
+}
+
+/// A request refused soon after the claim, from another address, that could have claimed:
+/// most likely the real phone, after someone else took its claim. Re-key the device.
+#[derive(Serialize, ToSchema)]
+pub struct ContestView<'a> {
+    at: String,
+    /// Where the refused request came from.
+    address: &'a str,
 }
 
 /// A registered device.
@@ -78,6 +87,8 @@ pub struct DeviceView<'a> {
     last_address: Option<&'a str>,
     claimed: bool,
     claim_open_until: Option<String>,
+    /// Set when the claim looks taken by someone else; cleared by a re-key.
+    claim_contested: Option<ContestView<'a>>,
     model_mismatch: Option<MismatchView<'a>>,
 }
 
@@ -148,6 +159,10 @@ fn view_with<'a>(app: &App, d: &'a DeviceRecord, settings: Settings) -> DeviceVi
         claimed: d.claimed_at.is_some(),
         claim_open_until: (d.claimed_at.is_none() && app.clock.now() < claim_end)
             .then(|| rfc3339(claim_end)),
+        claim_contested: d.claim_contested.as_ref().map(|c| ContestView {
+            at: rfc3339(c.at),
+            address: &c.address,
+        }),
         model_mismatch: d.model_mismatch.as_ref().map(|m| MismatchView {
             reported_vendor: m.reported_vendor.as_deref(),
             reported_model: &m.reported_model,

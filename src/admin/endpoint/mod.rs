@@ -318,6 +318,7 @@ impl Endpoint {
             | E::AssignLine { mac, .. }
             | E::UnassignLine { mac, .. }
             | E::ResetClaim { mac }
+            | E::RekeyDevice { mac }
             | E::Credentials { mac }
             | E::LogoutDevice { mac }
             | E::RenderDevice { mac }

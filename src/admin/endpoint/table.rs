@@ -25,6 +25,7 @@ endpoints! {
             text("profile", "Only devices inheriting from this profile."),
             text("location", "Only devices whose location contains this text (any case)."),
             flag("firmware_outdated", "Only devices that report another firmware than their firmware_version (true), or only the others."),
+            flag("claim_contested", "Only devices whose claim was contested, to re-key (true), or only the others."),
         ],
         errors: [400],
     }
@@ -92,6 +93,15 @@ endpoints! {
     /// factory-reset or replaced.
     ResetClaim { mac: Mac } = POST "/devices/{mac}/reset-claim" {
         name: "resetDeviceClaim", tag: "devices", summary: "Reopen the claim window",
+        access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<s::DeviceView>),
+        query: [], errors: [400, 404],
+    }
+    /// For a claim someone else took (the device's `claim_contested`): new provisioning
+    /// credentials (and hot-desk login token), so the taken config opens nothing, and a new
+    /// claim window for the real phone; the address the claim came from gets no NOTIFY, the
+    /// contest is cleared. Phones are not told.
+    RekeyDevice { mac: Mac } = POST "/devices/{mac}/rekey" {
+        name: "rekeyDevice", tag: "devices", summary: "Re-key a device whose claim was taken",
         access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<s::DeviceView>),
         query: [], errors: [400, 404],
     }

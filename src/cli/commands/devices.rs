@@ -108,6 +108,9 @@ fn request(command: DeviceCommand) -> Result<Request, String> {
         DeviceCommand::ResetClaim { mac } => {
             Request::new(M::POST, format!("{}/reset-claim", device(&mac)), Object)
         }
+        DeviceCommand::Rekey { mac } => {
+            Request::new(M::POST, format!("{}/rekey", device(&mac)), Object)
+        }
         DeviceCommand::Credentials { mac } => {
             Request::get(format!("{}/credentials", device(&mac)), Object)
         }
@@ -139,6 +142,7 @@ fn filter_query(filter: DeviceFilter) -> String {
         ("profile", filter.profile),
         ("location", filter.location),
         ("firmware_outdated", flag(filter.firmware_outdated)),
+        ("claim_contested", flag(filter.claim_contested)),
     ])
 }
 

@@ -9,7 +9,9 @@ mod replace;
 mod rules;
 
 use super::{Actor, OpError, WriteTx, sessions};
+use crate::access;
 use crate::app::App;
+use crate::clock::rfc3339;
 use crate::domain::{Extension, Label, Location, Mac, ModelId, ProfileName, Secret};
 use crate::model::DeviceRecord;
 use crate::settings::{Layer, SettingsPatch};
@@ -318,17 +320,74 @@ pub async fn reset_claim(app: &App, by: &Actor, mac: Mac) -> Result<DeviceRecord
     let now = app.clock.now();
     let mut tx = WriteTx::begin(app, by).await;
     let updated = tx
-        .update_device(mac, |d| {
-            d.claim_opened_at = now;
-            d.claimed_at = None;
-            d.claimed_from = None;
-            d.provisioning_password = Secret::generate(PROVISIONING_PASSWORD_LEN);
-        })
+        .update_device(mac, |d| replace_credentials(d, now))
         .await?;
     let stored = stored_or_gone(updated, mac)?;
     tx.changed(mac, "claim reset; provisioning password replaced");
     tx.commit().await?;
     Ok(stored)
+}
+
+/// For a claim someone else took (`claim_contested`): new provisioning credentials, so the
+/// config the taker got no longer opens anything, and a new claim window for the real phone.
+/// A hot-desk phone's login token, which the config carries too, is replaced. The address
+/// the claim proved is forgotten: NOTIFYs (with line 1's Digest answer) and the guessing
+/// throttle's exemption must not go to the taker. Phones are not told: the one holding the
+/// old credentials is the one to shut out.
+pub async fn rekey(app: &App, by: &Actor, mac: Mac) -> Result<DeviceRecord, OpError> {
+    let now = app.clock.now();
+    let mut tx = WriteTx::begin(app, by).await;
+    let before = existing(tx.reads(), mac).await?;
+    let fresh_token = before
+        .hotdesk
+        .then(|| Secret::generate(sessions::LOGIN_TOKEN_LEN));
+    if let Some(token) = &fresh_token {
+        tx.index_login_token(token, mac).await?;
+    }
+    let mut retired_token = None;
+    let updated = tx
+        .update_device(mac, |d| {
+            replace_credentials(d, now);
+            d.proven_address = None;
+            if let Some(token) = &fresh_token {
+                retired_token = d.login_token.replace(token.clone());
+            }
+        })
+        .await?;
+    let stored = stored_or_gone(updated, mac)?;
+    if let Some(token) = &retired_token {
+        tx.unindex_login_token(token).await?;
+    }
+    let taken = before
+        .claimed_from
+        .as_deref()
+        .map(|address| format!(" (taken from {address})"))
+        .unwrap_or_default();
+    let contest = before
+        .claim_contested
+        .as_ref()
+        .map(|c| format!("; contested from {} at {}", c.address, rfc3339(c.at)))
+        .unwrap_or_default();
+    tx.changed(
+        mac,
+        format!(
+            "re-keyed: provisioning password{} replaced, claim{taken} reopened{contest}",
+            if fresh_token.is_some() {
+                " and login token"
+            } else {
+                ""
+            }
+        ),
+    );
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// A new provisioning password and a new claim window; the user name is the MAC, which the
+/// taker knows anyway.
+fn replace_credentials(d: &mut DeviceRecord, now: i64) {
+    access::reopen_claim(d, now);
+    d.provisioning_password = Secret::generate(PROVISIONING_PASSWORD_LEN);
 }
 
 /// Logs out whoever is logged in (only `line` when given); the device afterwards. A device
