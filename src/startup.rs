@@ -83,6 +83,11 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
     if let Some(path) = ensure_admin_token(&store, &config.token_file(), clock.now()).await? {
         info!(path = %path.display(), "created the admin token; the CLI reads it from this file");
     }
+    if config.hotdesk.global_max_failures.is_some() {
+        warn!(
+            "hotdesk.global_max_failures is no longer used: the site-wide pause counts throttled phones (hotdesk.global_max_throttled_phones)"
+        );
+    }
     if store.settings().await?.sip_server.is_none() {
         warn!(
             "no SIP server set yet: phones get accounts they cannot register (deskprov settings set sip_server=HOST)"

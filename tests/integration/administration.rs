@@ -805,8 +805,7 @@ async fn import_jobs_are_listed_with_their_state_and_counts_after_a_restart() {
     // A new import after the restart does not reuse an id.
     let next = api.import_to_end("users", USERS_CSV, true).await;
     assert!(
-        next["id"].as_str().unwrap().parse::<u64>().unwrap()
-            > id(&failed).parse::<u64>().unwrap(),
+        next["id"].as_str().unwrap().parse::<u64>().unwrap() > id(&failed).parse::<u64>().unwrap(),
         "{next}"
     );
 }

@@ -603,5 +603,9 @@ async fn an_import_killed_while_running_is_listed_as_interrupted_and_changed_not
     assert!(table.contains("interrupted"), "{table}");
     let admin = client(d, restarted.admin_addr);
     let users = AdminApi::new(&admin, &token).list_users().ok().await;
-    assert_eq!(users.as_array().unwrap().len(), 1, "nothing of it applied: {users}");
+    assert_eq!(
+        users.as_array().unwrap().len(),
+        1,
+        "nothing of it applied: {users}"
+    );
 }

