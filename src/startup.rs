@@ -116,6 +116,8 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         imports: Default::default(),
         render_cache,
     });
+    let last_import = crate::ops::import::recover_after_restart(&app).await?;
+    app.imports.continue_after(last_import);
     let (stop, stopped) = oneshot::channel::<()>();
     let control =
         crate::local::bind(&app.config.server.data_dir).map_err(|source| StartError::DataDir {
