@@ -86,3 +86,22 @@ impl ImportRecord {
         self.errors = errors.take(MAX_STORED_ROW_ERRORS).collect();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_first_row_errors_are_kept_but_all_are_counted() {
+        let mut record = ImportRecord::running(1, "users", false, 500, 0);
+        let errors = (0..500).map(|row| ImportRowError {
+            row,
+            key: row.to_string(),
+            error: "bad".into(),
+        });
+        record.set_errors(errors.collect::<Vec<_>>().into_iter());
+        assert_eq!(record.error_count, 500);
+        assert_eq!(record.errors.len(), MAX_STORED_ROW_ERRORS);
+        assert_eq!(record.errors[0].row, 0);
+    }
+}

@@ -1016,12 +1016,14 @@ async fn ten_phones_of_wrong_pins_do_not_pause_logins_at_other_phones() {
 async fn a_phone_with_a_login_today_still_logs_in_while_logins_are_paused() {
     let _serial = FLOODS.lock().await;
     let server = site(|_| {}).await;
-    let regular = yealink_desk(98);
-    add_desk(&server, regular).await;
-    let welcome = login(&server, regular, "1001", ALICE_PIN).await;
-    assert!(welcome.starts_with("Welcome, Alice"), "{welcome}");
-    logout(&server, regular).await;
-    server.clock.advance(3600);
+    let (yesterdays, regular) = (yealink_desk(97), yealink_desk(98));
+    for (desk, wait) in [(yesterdays, 24 * 3600), (regular, 3600)] {
+        add_desk(&server, desk).await;
+        let welcome = login(&server, desk, "1001", ALICE_PIN).await;
+        assert!(welcome.starts_with("Welcome, Alice"), "{welcome}");
+        logout(&server, desk).await;
+        server.clock.advance(wait);
+    }
 
     // Twenty phones throttled at once: a spray the per-phone limits cannot contain.
     wrong_pins_at_phones(&server, 1..21).await;
@@ -1029,6 +1031,11 @@ async fn a_phone_with_a_login_today_still_logs_in_while_logins_are_paused() {
     add_desk(&server, untouched).await;
     let paused = login(&server, untouched, "1002", BOB_PIN).await;
     assert!(paused.starts_with("Login is paused"), "{paused}");
+    let paused = login(&server, yesterdays, "1002", BOB_PIN).await;
+    assert!(
+        paused.starts_with("Login is paused"),
+        "a login 25 hours ago does not spare the phone: {paused}"
+    );
 
     let welcome = login(&server, regular, "1002", BOB_PIN).await;
     assert!(
