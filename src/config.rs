@@ -180,8 +180,12 @@ pub struct HotdeskConfig {
     /// Shortest PIN accepted when one is set; 6 by default, 4 at the least.
     pub pin_min_digits: usize,
     pub multiple_logins: MultipleLogins,
-    /// Failed logins in a row that lock an extension.
+    /// Wrong PINs in a row for one extension at one phone that lock the extension at that
+    /// phone.
     pub user_max_failures: u32,
+    /// Phones at which an extension got locked (since its last successful login) that lock
+    /// it at every phone: the brake on guessing one PIN from many phones.
+    pub user_max_phones: u32,
     /// The first lockout; each further lockout without a successful login doubles it.
     pub user_lockout_secs: u64,
     /// The longest lockout, however often it doubled.
@@ -190,11 +194,16 @@ pub struct HotdeskConfig {
     pub device_max_failures: u32,
     pub device_window_secs: u64,
     pub device_throttle_secs: u64,
-    /// Failed logins over all phones within `global_window_secs` that pause every login for
-    /// `global_pause_secs`: the brake on a PIN spray from many phones at once.
-    pub global_max_failures: u32,
+    /// Phones throttled within `global_window_secs` that pause logins for `global_pause_secs`
+    /// at every phone without a successful login in the last day: the brake on a PIN spray
+    /// from more phones than the per-phone throttle can hold.
+    pub global_max_throttled_phones: u32,
     pub global_window_secs: u64,
     pub global_pause_secs: u64,
+    /// No longer used (the pause counts throttled phones, not failures); accepted so that an
+    /// older configuration file still loads, and warned about at start-up.
+    #[serde(skip_serializing)]
+    pub global_max_failures: Option<u32>,
     /// PIN hashes computed at once; each takes 19 MiB and a core for ~40 ms.
     pub max_concurrent_hashes: usize,
     /// Send SIP NOTIFY (check-sync) to a phone's last address when its login changes.
@@ -210,14 +219,16 @@ impl Default for HotdeskConfig {
             pin_min_digits: 6,
             multiple_logins: MultipleLogins::Move,
             user_max_failures: 5,
+            user_max_phones: 3,
             user_lockout_secs: 15 * 60,
             user_lockout_max_secs: 24 * 3600,
             device_max_failures: 10,
             device_window_secs: 15 * 60,
             device_throttle_secs: 15 * 60,
-            global_max_failures: 100,
-            global_window_secs: 60,
-            global_pause_secs: 60,
+            global_max_throttled_phones: 20,
+            global_window_secs: 15 * 60,
+            global_pause_secs: 15 * 60,
+            global_max_failures: None,
             max_concurrent_hashes: 2,
             sip_notify: false,
             sip_notify_port: 5060,
@@ -521,8 +532,9 @@ impl Config {
         }
         let counts = [
             h.user_max_failures,
+            h.user_max_phones,
             h.device_max_failures,
-            h.global_max_failures,
+            h.global_max_throttled_phones,
         ];
         let times = [
             h.user_lockout_secs,

@@ -87,6 +87,11 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
     if let Some(path) = ensure_admin_token(&store, &config.token_file(), clock.now()).await? {
         info!(path = %path.display(), "created the admin token; the CLI reads it from this file");
     }
+    if config.hotdesk.global_max_failures.is_some() {
+        warn!(
+            "hotdesk.global_max_failures is no longer used: the site-wide pause counts throttled phones (hotdesk.global_max_throttled_phones)"
+        );
+    }
     if store.settings().await?.sip_server.is_none() {
         warn!(
             "no SIP server set yet: phones get accounts they cannot register (deskprov settings set sip_server=HOST)"
@@ -116,6 +121,8 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         render_cache,
         certificates,
     });
+    let last_import = crate::ops::import::recover_after_restart(&app).await?;
+    app.imports.continue_after(last_import);
     let (stop, stopped) = oneshot::channel::<()>();
     let control =
         crate::local::bind(&app.config.server.data_dir).map_err(|source| StartError::DataDir {

@@ -191,9 +191,9 @@ async fn dispatch(
         E::ListTemplates => templates::list(app),
         E::ReloadTemplates => templates::reload(app, by).await,
         E::Export { subject } => csv_io::export(app, &subject, query).await,
-        E::Import { subject } => csv_io::start_import(app, &subject, query, body, by),
-        E::ListImports => csv_io::list_imports(app, query),
-        E::ShowImport { id } => csv_io::show_import(app, &id),
+        E::Import { subject } => csv_io::start_import(app, &subject, query, body, by).await,
+        E::ListImports => csv_io::list_imports(app, query).await,
+        E::ShowImport { id } => csv_io::show_import(app, &id).await,
         E::ListTokens => token::list(app, query).await,
         E::CreateToken => token::create(app, by, parse(body)?).await,
         E::RevokeToken { token } => {

@@ -373,7 +373,7 @@ async fn check_pin(
         Event::phone(Kind::LoginFailure, format!("{who}: wrong PIN")).subject(mac),
     )
     .await;
-    guard::confirm_failure(app, extension.as_str(), mac, &charge).await;
+    guard::confirm_failure(app, who, mac, &charge).await;
     Ok(Some(match charge.if_wrong {
         Failure::TriesLeft(n) => message(
             "Login failed",
@@ -436,6 +436,7 @@ async fn bind(
     .await?;
     Ok(match outcome {
         sessions::LoginResult::LoggedIn { moved_from, .. } => {
+            guard::note_login(app, visit.device.mac, visit.now).await?;
             if let Some(old) = &moved_from {
                 notify::reload(app, old);
             }

@@ -2,6 +2,7 @@
 //! does not define them.
 
 mod device;
+mod import;
 mod profile;
 mod security;
 mod user;
@@ -10,6 +11,7 @@ pub use device::{
     ClaimContest, Claimer, DeviceRecord, ModelMismatch, ModelSource, Session, SessionRef,
     UnregisteredRecord,
 };
+pub use import::{ImportRecord, ImportRowError, ImportState, MAX_STORED_ROW_ERRORS};
 pub use profile::ProfileRecord;
 pub use security::{AuditRecord, GuardRecord, SourceRecord, TokenRecord};
 pub use user::UserRecord;

@@ -1,13 +1,27 @@
-//! Brute-force limits on hot-desk logins, counted per extension, per phone and over all phones,
-//! and kept in the database so a restart does not reset an attacker's budget.
+//! Brute-force limits on hot-desk logins, counted per extension at a phone, per extension, per
+//! phone and over all phones, and kept in the database so a restart does not reset an
+//! attacker's budget.
 //!
-//! - Extension: `user_max_failures` wrong PINs in a row lock it; each further lockout doubles,
-//!   up to `user_lockout_max_secs`. Attempts during a lockout are refused without checking or
+//! - Extension at a phone: `user_max_failures` wrong PINs in a row for one extension at one
+//!   phone lock that extension at that phone; each further lockout there doubles, up to
+//!   `user_lockout_max_secs`. Attempts during a lockout are refused without checking or
 //!   counting, so nobody can stretch a victim's lockout (Cisco Unity Express does the same).
+//!   A guesser at one phone thus never locks the user out at the other phones.
 //!   Extensions that do not exist are counted the same way, so the answers do not tell them apart.
+//! - Extension: once it got locked at `user_max_phones` different phones since its last
+//!   successful login, it is locked at every phone (the same doubling): guessing one PIN from
+//!   many phones stops there.
 //! - Phone: `device_max_failures` within `device_window_secs`, whatever the extensions, throttle
 //!   it; this is what stops a spray of one PIN across all extensions from one phone.
-//! - Global: `global_max_failures` within `global_window_secs` pause all logins for a while.
+//! - Site: `global_max_throttled_phones` phones throttled within `global_window_secs` pause
+//!   logins for `global_pause_secs`, except at phones where someone logged in successfully in
+//!   the last day (their users go on working during an attack). The pause counts phones, not
+//!   wrong PINs: a handful of phones guessing until each is throttled (the red team's 10 x 10)
+//!   costs them their own phones, not everyone's logins. A spray that keeps every phone just
+//!   under its throttle is held by the per-phone limit alone.
+//!
+//! Every lockout, throttle and pause is an audit event (`login_lockout`, logged as a warning),
+//! which is how an admin hears of it.
 
 use crate::audit::{Event, Kind};
 
@@ -111,13 +125,31 @@ fn user_key(extension: &str) -> String {
     format!("user:{extension}")
 }
 
+fn pairs_prefix(extension: &str) -> String {
+    format!("pair:{extension}:")
+}
+
+/// The extension at one phone.
+fn pair_key(extension: &str, mac: Mac) -> String {
+    format!("{}{mac}", pairs_prefix(extension))
+}
+
 fn device_key(mac: Mac) -> String {
     format!("device:{mac}")
 }
 
+/// The phone's last successful login, in `window_start` (dropped a day after it).
+fn login_key(mac: Mac) -> String {
+    format!("login:{mac}")
+}
+
 const GLOBAL_KEY: &str = "global";
 
-/// Refuses before any PIN is checked: the whole site first, then the phone, then the extension.
+/// How long a successful login exempts its phone from the site-wide pause.
+const LOGIN_EXEMPTS_SECS: i64 = 24 * 3600;
+
+/// Refuses before any PIN is checked: the whole site first (unless the phone had a successful
+/// login lately), then the phone, then the extension everywhere, then at this phone.
 pub async fn blocked(
     app: &App,
     extension: &str,
@@ -126,7 +158,7 @@ pub async fn blocked(
 ) -> Result<Option<Blocked>, StoreError> {
     let store = &app.store;
     let global = store.guard(GLOBAL_KEY).await?;
-    if global.locked_until > now {
+    if global.locked_until > now && !logged_in_lately(app, mac, now).await? {
         return Ok(Some(Blocked::Everyone {
             until: global.locked_until,
         }));
@@ -137,13 +169,28 @@ pub async fn blocked(
             until: device.locked_until,
         }));
     }
-    let user = store.guard(&user_key(extension)).await?;
-    if user.locked_until > now {
-        return Ok(Some(Blocked::Extension {
-            until: user.locked_until,
-        }));
+    for key in [user_key(extension), pair_key(extension, mac)] {
+        let lock = store.guard(&key).await?;
+        if lock.locked_until > now {
+            return Ok(Some(Blocked::Extension {
+                until: lock.locked_until,
+            }));
+        }
     }
     Ok(None)
+}
+
+async fn logged_in_lately(app: &App, mac: Mac, now: i64) -> Result<bool, StoreError> {
+    let login = app.store.guard(&login_key(mac)).await?;
+    Ok(login.window_start > 0 && now - login.window_start < LOGIN_EXEMPTS_SECS)
+}
+
+/// Records a successful login at the phone, which exempts it from the site-wide pause for a day.
+pub async fn note_login(app: &App, mac: Mac, now: i64) -> Result<(), StoreError> {
+    single_writes(app)
+        .update_guard(&login_key(mac), |g| g.window_start = now)
+        .await?;
+    Ok(())
 }
 
 /// An attempt charged before its PIN is checked, so that concurrent guesses cannot all pass
@@ -152,6 +199,8 @@ pub async fn blocked(
 pub struct Charge {
     /// What the attempt leads to if the PIN is wrong.
     pub if_wrong: Failure,
+    /// The extension got locked at every phone by this attempt.
+    locked_everywhere: bool,
     throttled_phone: bool,
     paused_everyone: bool,
 }
@@ -168,19 +217,29 @@ pub async fn charge(
     }
     let policy = &app.config.hotdesk;
     let store = single_writes(app);
-    let (user, user_outcome) = store
-        .update_guard(&user_key(extension), |g| {
+    let (pair, pair_outcome) = store
+        .update_guard(&pair_key(extension, mac), |g| {
             if g.locked_until > now {
                 return None;
             }
-            Some(count_user(g, policy, now))
+            Some(count_lockout(g, policy.user_max_failures, policy, now))
         })
         .await?;
-    let Some(user_locked) = user_outcome else {
+    let Some(pair_locked) = pair_outcome else {
         return Ok(Err(Blocked::Extension {
-            until: user.locked_until,
+            until: pair.locked_until,
         }));
     };
+    // A phone counts towards the extension's lock once: at its first lockout there.
+    let mut locked_everywhere = None;
+    if pair_locked && pair.lockouts == 1 {
+        let (user, locked) = store
+            .update_guard(&user_key(extension), |g| {
+                count_lockout(g, policy.user_max_phones, policy, now)
+            })
+            .await?;
+        locked_everywhere = locked.then_some(user.locked_until);
+    }
     let (_, throttled_phone) = store
         .update_guard(&device_key(mac), |g| {
             count_in_window(
@@ -192,43 +251,53 @@ pub async fn charge(
             )
         })
         .await?;
-    let (_, paused_everyone) = store
-        .update_guard(GLOBAL_KEY, |g| {
-            count_in_window(
-                g,
-                now,
-                policy.global_max_failures,
-                policy.global_window_secs,
-                policy.global_pause_secs,
-            )
-        })
-        .await?;
-    let if_wrong = if user_locked {
+    let mut paused_everyone = false;
+    if throttled_phone {
+        (_, paused_everyone) = store
+            .update_guard(GLOBAL_KEY, |g| {
+                count_in_window(
+                    g,
+                    now,
+                    policy.global_max_throttled_phones,
+                    policy.global_window_secs,
+                    policy.global_pause_secs,
+                )
+            })
+            .await?;
+    }
+    let if_wrong = if pair_locked {
         Failure::ExtensionLocked {
-            until: user.locked_until,
+            until: locked_everywhere.unwrap_or(0).max(pair.locked_until),
         }
     } else if throttled_phone {
         Failure::PhoneThrottled {
             until: now + policy.device_throttle_secs as i64,
         }
     } else {
-        Failure::TriesLeft(policy.user_max_failures.saturating_sub(user.failures))
+        Failure::TriesLeft(policy.user_max_failures.saturating_sub(pair.failures))
     };
     Ok(Ok(Charge {
         if_wrong,
+        locked_everywhere: locked_everywhere.is_some(),
         throttled_phone,
         paused_everyone,
     }))
 }
 
-/// The PIN was wrong: the charge stands; records the locks it set.
-pub async fn confirm_failure(app: &App, extension: &str, mac: Mac, charge: &Charge) {
+/// The PIN was wrong: the charge stands; records the locks it set. `who` names the extension
+/// in the trail (not one that does not exist: that may be a PIN typed into the wrong field).
+pub async fn confirm_failure(app: &App, who: &str, mac: Mac, charge: &Charge) {
     let lockout = |detail: String| {
         crate::ops::audit::record(app, Event::phone(Kind::LoginLockout, detail).subject(mac))
     };
     if let Failure::ExtensionLocked { until } = charge.if_wrong {
+        let at = if charge.locked_everywhere {
+            "at every phone, after lockouts at several phones"
+        } else {
+            "at this phone"
+        };
         lockout(format!(
-            "{extension}: logins locked until {} after repeated wrong PINs",
+            "{who}: logins locked {at} until {} after repeated wrong PINs",
             crate::clock::rfc3339(until)
         ))
         .await;
@@ -238,13 +307,14 @@ pub async fn confirm_failure(app: &App, extension: &str, mac: Mac, charge: &Char
     }
     if charge.paused_everyone {
         lockout(
-            "all hot-desk logins paused: too many failed logins across phones (PIN spray?)".into(),
+            "hot-desk logins paused at phones without a login today: many phones throttled (PIN spray?)"
+                .into(),
         )
         .await;
     }
 }
 
-/// The PIN was right: the extension's record is cleared, and the phone's and the site's
+/// The PIN was right: the extension's records are cleared, and the phone's and the site's
 /// counters get the attempt back, with any lock this very attempt set.
 pub async fn refund(
     app: &App,
@@ -252,9 +322,9 @@ pub async fn refund(
     mac: Mac,
     charge: &Charge,
 ) -> Result<(), StoreError> {
-    single_writes(app)
-        .remove_guard(&user_key(extension))
-        .await?;
+    let store = single_writes(app);
+    store.remove_guard(&pair_key(extension, mac)).await?;
+    store.remove_guard(&user_key(extension)).await?;
     let give_back = |g: &mut GuardRecord, set_lock: bool| {
         g.failures = g.failures.saturating_sub(1);
         if set_lock {
@@ -262,32 +332,56 @@ pub async fn refund(
             g.lockouts = g.lockouts.saturating_sub(1);
         }
     };
-    single_writes(app)
+    store
         .update_guard(&device_key(mac), |g| give_back(g, charge.throttled_phone))
         .await?;
-    single_writes(app)
-        .update_guard(GLOBAL_KEY, |g| give_back(g, charge.paused_everyone))
-        .await?;
+    if charge.throttled_phone {
+        store
+            .update_guard(GLOBAL_KEY, |g| give_back(g, charge.paused_everyone))
+            .await?;
+    }
     Ok(())
 }
 
-/// The admin's unlock: failures and lockouts of the extension are forgotten.
+/// The admin's unlock: failures and lockouts of the extension, at every phone, are forgotten;
+/// what there was, summed up as [`extension_state`] shows it.
 pub async fn unlock(store: &Writer<'_>, extension: &str) -> Result<GuardRecord, StoreError> {
-    let before = store.guard(&user_key(extension)).await?;
+    let pairs = store.guards(&pairs_prefix(extension)).await?;
+    let before = summary(store.guard(&user_key(extension)).await?, &pairs);
     store.remove_guard(&user_key(extension)).await?;
+    let prefix = pairs_prefix(extension);
+    for (rest, _) in &pairs {
+        store.remove_guard(&format!("{prefix}{rest}")).await?;
+    }
     Ok(before)
 }
 
-/// The extension's counter as the admin API shows it.
+/// The extension's counters as the admin API shows them: the worst run of wrong PINs at one
+/// phone, the latest lock in force (at a phone or everywhere), and all lockouts.
 pub async fn extension_state(app: &App, extension: &str) -> Result<GuardRecord, StoreError> {
-    app.store.guard(&user_key(extension)).await
+    let pairs = app.store.guards(&pairs_prefix(extension)).await?;
+    Ok(summary(
+        app.store.guard(&user_key(extension)).await?,
+        &pairs,
+    ))
 }
 
-/// `true` when this failure locked the extension.
-fn count_user(g: &mut GuardRecord, policy: &HotdeskConfig, now: i64) -> bool {
+fn summary(everywhere: GuardRecord, pairs: &[(String, GuardRecord)]) -> GuardRecord {
+    pairs.iter().fold(everywhere, |mut sum, (_, pair)| {
+        sum.failures = sum.failures.max(pair.failures);
+        sum.window_start = sum.window_start.max(pair.window_start);
+        sum.locked_until = sum.locked_until.max(pair.locked_until);
+        sum.lockouts += pair.lockouts;
+        sum
+    })
+}
+
+/// Counts one more towards a lock after `max`: `true` when this one set it. Each further
+/// lockout doubles the last, up to `user_lockout_max_secs`.
+fn count_lockout(g: &mut GuardRecord, max: u32, policy: &HotdeskConfig, now: i64) -> bool {
     g.failures += 1;
     g.window_start = now;
-    if g.failures < policy.user_max_failures {
+    if g.failures < max {
         return false;
     }
     let doubling = 1u64 << g.lockouts.min(20);
@@ -331,7 +425,6 @@ mod tests {
     #[test]
     fn user_lockouts_double_up_to_the_cap() {
         let policy = HotdeskConfig {
-            user_max_failures: 3,
             user_lockout_secs: 100,
             user_lockout_max_secs: 350,
             ..HotdeskConfig::default()
@@ -340,9 +433,9 @@ mod tests {
         let mut lock_lengths = Vec::new();
         let mut now = 0;
         for _ in 0..4 {
-            assert!(!count_user(&mut g, &policy, now));
-            assert!(!count_user(&mut g, &policy, now));
-            assert!(count_user(&mut g, &policy, now));
+            assert!(!count_lockout(&mut g, 3, &policy, now));
+            assert!(!count_lockout(&mut g, 3, &policy, now));
+            assert!(count_lockout(&mut g, 3, &policy, now));
             lock_lengths.push(g.locked_until - now);
             now = g.locked_until;
         }

@@ -1,11 +1,53 @@
 //! The commit of a CSV import: every planned row written in one change, or none when a record
 //! changed since it was planned. Rows are planned (checked) against the same rules as the API's
 //! operations, by `admin::csv_io::plan`.
+//!
+//! Each job has a record in the store: written as running (flushed) before the import is
+//! acknowledged, then as it ended; a done import's record is written in the same transaction
+//! as its rows, so "applied" and "the record says done" cannot disagree. A job still running
+//! when the server stopped is marked interrupted at the next start (nothing of it was written).
 
+use super::write::single_writes;
 use super::{Actor, OpError, WriteTx, devices, sessions, users};
 use crate::app::App;
-use crate::model::{DeviceRecord, UserRecord};
-use crate::store::Reads;
+use crate::model::{DeviceRecord, ImportRecord, ImportState, UserRecord};
+use crate::store::{Reads, StoreError};
+
+/// Job records kept in the store; the oldest go.
+pub const KEPT_RECORDS: usize = 100;
+
+/// Stores the job's record as it is now, durably.
+pub async fn record_job(app: &App, job: &ImportRecord) -> Result<(), StoreError> {
+    let store = single_writes(app);
+    store.put_import_job(job, KEPT_RECORDS).await?;
+    store.flush().await
+}
+
+/// At start-up: jobs the last run left running are marked interrupted. Returns the newest
+/// job's id (0 without any), after which new jobs are numbered.
+pub async fn recover_after_restart(app: &App) -> Result<u64, StoreError> {
+    let (records, _) = app.store.import_jobs(None, KEPT_RECORDS).await?;
+    let now = app.clock.now();
+    let store = single_writes(app);
+    let mut marked = 0;
+    for record in records.iter().filter(|r| r.state == ImportState::Running) {
+        let interrupted = ImportRecord {
+            state: ImportState::Interrupted,
+            finished_at: Some(now),
+            ..record.clone()
+        };
+        store.put_import_job(&interrupted, KEPT_RECORDS).await?;
+        marked += 1;
+    }
+    if marked > 0 {
+        store.flush().await?;
+        tracing::warn!(
+            jobs = marked,
+            "imports were running when the server stopped; they are listed as interrupted and changed nothing"
+        );
+    }
+    Ok(records.first().map_or(0, |r| r.id))
+}
 
 /// A record to write, with the record it replaces as planned (`None`: a new one).
 pub type Planned<R> = (R, Option<R>);
@@ -32,10 +74,12 @@ fn outcome<R>(planned: &Option<R>) -> &'static str {
     }
 }
 
+/// Writes the users with the job's final record (`job`, state done).
 pub async fn commit_users(
     app: &App,
     by: &Actor,
     writes: &[Planned<UserRecord>],
+    job: &ImportRecord,
 ) -> Result<(), OpError> {
     let mut tx = WriteTx::begin(app, by).await;
     for (record, planned) in writes {
@@ -43,7 +87,7 @@ pub async fn commit_users(
         unchanged_since_planned(tx.user(&record.extension).await?, planned, key)?;
     }
     let records: Vec<UserRecord> = writes.iter().map(|(r, _)| r.clone()).collect();
-    tx.put_users(&records).await?;
+    tx.put_users_imported(&records, job, KEPT_RECORDS).await?;
     for (record, planned) in writes {
         tx.changed(&record.extension, outcome(planned));
         if let Some(left) = users::leave_if_barred(&tx, record).await? {
@@ -85,10 +129,12 @@ async fn references_exist(store: &dyn Reads, d: &DeviceRecord) -> Result<(), OpE
     Ok(())
 }
 
+/// Writes the devices with the job's final record (`job`, state done).
 pub async fn commit_devices(
     app: &App,
     by: &Actor,
     writes: &[Planned<DeviceRecord>],
+    job: &ImportRecord,
 ) -> Result<(), OpError> {
     let mut tx = WriteTx::begin(app, by).await;
     for (record, planned) in writes {
@@ -109,7 +155,7 @@ pub async fn commit_devices(
     for record in &mut records {
         sessions::issue_token_if_missing(&tx, record).await?;
     }
-    devices::merge(&tx, &records).await?;
+    devices::merge_imported(&tx, &records, job, KEPT_RECORDS).await?;
     for (record, planned) in writes {
         if planned.is_none() {
             tx.remove_unregistered(record.mac).await?;

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use super::{DeviceSnapshot, Result};
 use crate::domain::{Extension, Mac, ProfileName, Secret};
 use crate::model::{
-    AuditRecord, DeviceRecord, GuardRecord, ProfileRecord, SourceRecord, TokenRecord,
+    AuditRecord, DeviceRecord, GuardRecord, ImportRecord, ProfileRecord, SourceRecord, TokenRecord,
     UnregisteredRecord, UserRecord,
 };
 use crate::settings::{Layer, Settings};
@@ -27,7 +27,7 @@ pub type Change<'a, T> = &'a mut (dyn FnMut(&mut T) + Send);
 pub type TrimRank<'a> = &'a (dyn Fn(&str) -> u8 + Send + Sync);
 
 #[async_trait]
-pub trait Reads: Send + Sync {
+pub trait Reads: ImportReads + Send + Sync {
     /// Grows after every write of what rendered configs depend on besides the device record;
     /// read it before reading what a render uses.
     fn revision(&self) -> u64;
@@ -107,7 +107,7 @@ pub trait Reads: Send + Sync {
 }
 
 #[async_trait]
-pub trait Writes: Send + Sync {
+pub trait Writes: ImportWrites + Send + Sync {
     /// Inserts a new device; `false` if the MAC is already registered (nothing written).
     async fn insert_device(&self, record: &DeviceRecord) -> Result<bool>;
     /// The device after `change`; `None` if there is no such device.
@@ -198,6 +198,41 @@ pub trait Writes: Send + Sync {
 
     /// Makes every write so far durable.
     async fn flush(&self) -> Result<()>;
+}
+
+/// The records of CSV import jobs (a backend implements them in their own file).
+#[async_trait]
+pub trait ImportReads: Send + Sync {
+    /// Jobs with an id below `before` (from the newest without), newest first, at most
+    /// `limit`; and whether more remain.
+    async fn import_jobs(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<(Vec<ImportRecord>, bool)>;
+    async fn import_job(&self, id: u64) -> Result<Option<ImportRecord>>;
+}
+
+#[async_trait]
+pub trait ImportWrites: Send + Sync {
+    /// Stores the job's record, dropping the oldest records beyond `keep`.
+    async fn put_import_job(&self, job: &ImportRecord, keep: usize) -> Result<()>;
+    /// [`Writes::put_users`] and the job's record, in one transaction: the rows are written
+    /// if and only if the record says so.
+    async fn put_users_imported(
+        &self,
+        records: &[UserRecord],
+        job: &ImportRecord,
+        keep: usize,
+    ) -> Result<()>;
+    /// [`Writes::merge_devices`] and the job's record, in one transaction.
+    async fn merge_devices_imported(
+        &self,
+        records: &[DeviceRecord],
+        merge: for<'x, 'y> fn(&'x mut DeviceRecord, &'y DeviceRecord),
+        job: &ImportRecord,
+        keep: usize,
+    ) -> Result<()>;
 }
 
 /// A storage backend: reads and writes.

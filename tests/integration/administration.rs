@@ -760,3 +760,57 @@ async fn devices_round_trip_through_csv() {
     let reply = api.export("phones", false).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_jobs_are_listed_with_their_state_and_counts_after_a_restart() {
+    let mut server = TestServer::start().await;
+    for secret in ["ada-secret-0000001", "turing-secret-00003", "428613"] {
+        crate::logs::remember_secret(secret);
+    }
+    let api = server.admin_api();
+    let checked = api.import_to_end("users", USERS_CSV, true).await;
+    let done = api.import_to_end("users", USERS_CSV, false).await;
+    let failed = api
+        .import_to_end("users", "extension,first_name\n30x1,Broken\n", false)
+        .await;
+    assert_eq!(
+        [&checked["state"], &done["state"], &failed["state"]],
+        ["checked", "done", "failed"]
+    );
+
+    server.restart_with(|_| {}).await;
+    let api = server.admin_api();
+    let listed = api.list_imports().ok().await;
+    let summary: Vec<(String, String, Value, Value)> = listed
+        .as_array()
+        .unwrap_or_else(|| panic!("{listed}"))
+        .iter()
+        .map(|j| {
+            (
+                j["id"].as_str().unwrap().to_string(),
+                j["state"].as_str().unwrap().to_string(),
+                j["created"].clone(),
+                j["rows"].clone(),
+            )
+        })
+        .collect();
+    let id = |job: &Value| job["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        summary,
+        [
+            (id(&failed), "failed".into(), json!(0), json!(1)),
+            (id(&done), "done".into(), json!(3), json!(3)),
+            (id(&checked), "checked".into(), json!(3), json!(3)),
+        ],
+        "{listed}"
+    );
+    let shown = api.show_import(&id(&failed)).ok().await;
+    assert_eq!(shown["errors"][0]["row"], 2, "{shown}");
+    assert_eq!(shown["subject"], "users");
+    // A new import after the restart does not reuse an id.
+    let next = api.import_to_end("users", USERS_CSV, true).await;
+    assert!(
+        next["id"].as_str().unwrap().parse::<u64>().unwrap() > id(&failed).parse::<u64>().unwrap(),
+        "{next}"
+    );
+}

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use deskprov::client::Client;
 use http::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::api::{AdminApi, NewUser};
 use crate::helpers::*;
@@ -613,4 +613,57 @@ async fn tokens_create_local_works_with_the_server_stopped_and_running() {
     assert!(err.contains("exists"), "{err}");
     let audit = server.log();
     assert!(!audit.contains(&online) && !audit.contains(&offline));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_killed_while_running_is_listed_as_interrupted_and_changed_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = BinaryServer::start(d, &[]);
+    let admin = client(d, server.admin_addr);
+    let token = std::fs::read_to_string(d.join("data/admin.token"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let api = AdminApi::new(&admin, &token);
+    let done = api
+        .import_to_end("users", "extension,first_name\n4001,Ada\n", false)
+        .await;
+    assert_eq!(done["state"], "done", "{done}");
+    // 300 PINs to hash at ~40 ms each on two threads: seconds of work, killed after the 202.
+    let mut csv = String::from("extension,first_name,pin\n");
+    for i in 0..300 {
+        let pin = (739164 + 7 * i).to_string();
+        crate::logs::remember_secret(&pin);
+        csv.push_str(&format!("5{i:03},User,{pin}\n"));
+    }
+    let reply = api.import("users", &csv, false).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text());
+    server.signal("KILL");
+    drop(server);
+
+    let restarted = BinaryServer::start(d, &[]);
+    let (code, out, err) = cli(d, restarted.admin_addr, &["--json", "imports"]);
+    assert_eq!(code, 0, "{err}");
+    let jobs: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let states: Vec<(&str, &Value)> = jobs
+        .as_array()
+        .unwrap_or_else(|| panic!("{jobs}"))
+        .iter()
+        .map(|j| (j["state"].as_str().unwrap(), &j["rows"]))
+        .collect();
+    assert_eq!(
+        states,
+        [("interrupted", &json!(300)), ("done", &json!(1))],
+        "{jobs}"
+    );
+    let (_, table, _) = cli(d, restarted.admin_addr, &["imports"]);
+    assert!(table.contains("interrupted"), "{table}");
+    let admin = client(d, restarted.admin_addr);
+    let users = AdminApi::new(&admin, &token).list_users().ok().await;
+    assert_eq!(
+        users.as_array().unwrap().len(),
+        1,
+        "nothing of it applied: {users}"
+    );
 }

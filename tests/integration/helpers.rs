@@ -165,6 +165,21 @@ impl TestServer {
             running.stop().await;
         }
     }
+
+    /// Stops the server and starts it again on the same data directory and clock, with the
+    /// test configuration adjusted by `adjust`.
+    pub async fn restart_with(&mut self, adjust: impl FnOnce(&mut Config)) {
+        self.stop().await;
+        let mut config = test_config(self.dir.path());
+        adjust(&mut config);
+        let running = startup::start(config, self.clock.clone())
+            .await
+            .expect("server restarts");
+        let ca = std::slice::from_ref(&self.ca);
+        self.phone = Client::new(running.phone_addr, "localhost", ca).unwrap();
+        self.admin = Client::new(running.admin_addr, "localhost", ca).unwrap();
+        self.running = Some(running);
+    }
 }
 
 pub fn basic(user: &str, password: &str) -> String {

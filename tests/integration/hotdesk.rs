@@ -954,3 +954,136 @@ async fn concurrent_guesses_are_counted_before_they_are_checked() {
     let user = server.admin_api().show_user("1001").ok().await;
     assert!(user["login_failures"]["locked_until"].is_string() || !user["logged_in_at"].is_null());
 }
+
+/// The `n`th of a row of Yealink hot-desk phones (001565aac0nn), for tests that need many.
+fn yealink_desk(n: u8) -> Desk {
+    let leak = |s: String| &*Box::leak(s.into_boxed_str());
+    Desk {
+        user_agent: leak(format!(
+            "Yealink SIP-T54W 96.86.0.100 00:15:65:aa:c0:{n:02x}"
+        )),
+        mac: leak(format!("001565aac0{n:02x}")),
+        model: "T54W",
+        config: leak(format!("/001565aac0{n:02x}.cfg")),
+        always: "",
+    }
+}
+
+/// The answer to `ext` and `pin` typed at the phone whose Login key is `key`.
+async fn try_login(server: &TestServer, desk: Desk, key: &str, ext: &str, pin: &str) -> String {
+    page(
+        &browse(server, desk, key, &format!("ext={ext}&pin={pin}"))
+            .await
+            .text(),
+    )
+    .text
+}
+
+/// The red team's attack (finding #20): at each phone, ten wrong PINs for extensions that do
+/// not exist, until the phone is throttled.
+async fn wrong_pins_at_phones(server: &TestServer, phones: std::ops::Range<u8>) {
+    for n in phones {
+        let desk = yealink_desk(n);
+        add_desk(server, desk).await;
+        let key = hotdesk_key(desk, &config(server, desk).await);
+        for i in 0..10 {
+            let text = try_login(server, desk, &key, &format!("5{n:02}{i}"), "864209").await;
+            if i < 9 {
+                assert!(text.starts_with("Wrong PIN"), "phone {n}, try {i}: {text}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn ten_phones_of_wrong_pins_do_not_pause_logins_at_other_phones() {
+    let _serial = FLOODS.lock().await;
+    let server = site(|_| {}).await;
+    wrong_pins_at_phones(&server, 1..11).await;
+    // Each attacking phone is throttled by itself...
+    let attacked = yealink_desk(1);
+    let key = hotdesk_key(attacked, &config(&server, attacked).await);
+    let text = try_login(&server, attacked, &key, "1002", BOB_PIN).await;
+    assert!(text.starts_with("Too many failed logins"), "{text}");
+    // ...and a phone nobody touched still logs in with the right PIN.
+    let untouched = yealink_desk(99);
+    add_desk(&server, untouched).await;
+    let welcome = login(&server, untouched, "1001", ALICE_PIN).await;
+    assert!(welcome.starts_with("Welcome, Alice"), "{welcome}");
+}
+
+#[tokio::test]
+async fn a_phone_with_a_login_today_still_logs_in_while_logins_are_paused() {
+    let _serial = FLOODS.lock().await;
+    let server = site(|_| {}).await;
+    let (yesterdays, regular) = (yealink_desk(97), yealink_desk(98));
+    for (desk, wait) in [(yesterdays, 24 * 3600), (regular, 3600)] {
+        add_desk(&server, desk).await;
+        let welcome = login(&server, desk, "1001", ALICE_PIN).await;
+        assert!(welcome.starts_with("Welcome, Alice"), "{welcome}");
+        logout(&server, desk).await;
+        server.clock.advance(wait);
+    }
+
+    // Twenty phones throttled at once: a spray the per-phone limits cannot contain.
+    wrong_pins_at_phones(&server, 1..21).await;
+    let untouched = yealink_desk(99);
+    add_desk(&server, untouched).await;
+    let paused = login(&server, untouched, "1002", BOB_PIN).await;
+    assert!(paused.starts_with("Login is paused"), "{paused}");
+    let paused = login(&server, yesterdays, "1002", BOB_PIN).await;
+    assert!(
+        paused.starts_with("Login is paused"),
+        "a login 25 hours ago does not spare the phone: {paused}"
+    );
+
+    let welcome = login(&server, regular, "1002", BOB_PIN).await;
+    assert!(
+        welcome.starts_with("Welcome, Bob"),
+        "the phone Alice used an hour ago: {welcome}"
+    );
+    let audit = server
+        .admin_api()
+        .list_audit(crate::api::AuditFilter::kind("login_lockout"))
+        .ok()
+        .await;
+    assert!(
+        audit.to_string().contains("hot-desk logins paused"),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_pins_lock_an_extension_at_that_phone_and_a_spray_across_phones_everywhere() {
+    let server = site(|_| {}).await;
+    let desks: Vec<Desk> = (1..=5).map(yealink_desk).collect();
+    let mut keys = Vec::new();
+    for desk in &desks {
+        add_desk(&server, *desk).await;
+        keys.push(hotdesk_key(*desk, &config(&server, *desk).await));
+    }
+    // A guesser at one phone locks Alice out at that phone only.
+    for _ in 0..4 {
+        try_login(&server, desks[0], &keys[0], "1001", "111222").await;
+    }
+    let text = try_login(&server, desks[0], &keys[0], "1001", "111222").await;
+    assert_eq!(text, "Wrong PIN. Locked for 15 minutes.");
+    let text = try_login(&server, desks[0], &keys[0], "1001", ALICE_PIN).await;
+    assert_eq!(text, "Locked for 15 minutes.");
+    let welcome = try_login(&server, desks[1], &keys[1], "1001", ALICE_PIN).await;
+    assert!(
+        welcome.starts_with("Welcome, Alice"),
+        "Alice at another phone: {welcome}"
+    );
+
+    // Guessing Bob's PIN at three phones locks Bob out everywhere.
+    for (desk, key) in desks.iter().zip(&keys).skip(2).take(3) {
+        for _ in 0..5 {
+            try_login(&server, *desk, key, "1002", "111222").await;
+        }
+    }
+    let text = try_login(&server, desks[0], &keys[0], "1002", BOB_PIN).await;
+    assert_eq!(text, "Locked for 15 minutes.", "Bob at a fourth phone");
+    let user = server.admin_api().show_user("1002").ok().await;
+    assert!(user["login_failures"]["locked_until"].is_string(), "{user}");
+}

@@ -2,7 +2,9 @@
 //! backend: the embedded sled store and the in-memory one (and, when it comes, PostgreSQL).
 
 use deskprov::domain::{Extension, Mac, Secret};
-use deskprov::model::{AuditRecord, DeviceRecord, UnregisteredRecord, UserRecord};
+use deskprov::model::{
+    AuditRecord, DeviceRecord, ImportRecord, ImportState, UnregisteredRecord, UserRecord,
+};
 use deskprov::store::memory::MemoryBackend;
 use deskprov::store::sled::SledBackend;
 use deskprov::store::{Backend, StoreError};
@@ -41,6 +43,7 @@ async fn suite(b: &dyn Backend) {
     trimming_removes_floodable_records_before_one_off_security_records(b).await;
     login_tokens_find_their_device(b).await;
     uploads_are_bounded_per_device(b).await;
+    import_jobs_page_newest_first_keep_the_newest_and_go_with_their_rows(b).await;
 }
 
 async fn insert_is_once_and_update_is_atomic(b: &dyn Backend) {
@@ -324,4 +327,40 @@ async fn a_sled_store_of_a_newer_schema_is_refused() {
         "{:?}",
         reopened.err()
     );
+}
+
+async fn import_jobs_page_newest_first_keep_the_newest_and_go_with_their_rows(b: &dyn Backend) {
+    let job = |id: u64| ImportRecord::running(id, "users", false, 1, id as i64);
+    for id in 1..=5 {
+        b.put_import_job(&job(id), 4).await.unwrap();
+    }
+    let ids = |jobs: &[ImportRecord]| jobs.iter().map(|j| j.id).collect::<Vec<_>>();
+    let (first, more) = b.import_jobs(None, 2).await.unwrap();
+    assert_eq!((ids(&first), more), (vec![5, 4], true));
+    let (rest, more) = b.import_jobs(Some(4), 10).await.unwrap();
+    assert_eq!((ids(&rest), more), (vec![3, 2], false), "job 1 was dropped");
+    assert!(b.import_job(1).await.unwrap().is_none());
+
+    let done = ImportRecord {
+        state: ImportState::Done,
+        created: 1,
+        ..job(5)
+    };
+    b.put_users_imported(&[user("7001")], &done, 4)
+        .await
+        .unwrap();
+    assert_eq!(b.import_job(5).await.unwrap(), Some(done));
+    assert!(
+        b.user(&Extension::parse("7001").unwrap())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let mac = "00156577aa01";
+    let placed = job(6);
+    b.merge_devices_imported(&[device(mac)], |_, _| {}, &placed, 4)
+        .await
+        .unwrap();
+    assert!(b.device(Mac::parse(mac).unwrap()).await.unwrap().is_some());
+    assert_eq!(ids(&b.import_jobs(None, 10).await.unwrap().0), [6, 5, 4, 3]);
 }

@@ -1,5 +1,6 @@
-//! The import jobs, kept in memory: those running and the last finished ones, each with its
-//! progress and, once it is over, its report.
+//! The import jobs: their records in the store (state, counts, the first row errors, times),
+//! which outlive a restart, and in memory the jobs of this process with their progress and
+//! each row's outcome.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -9,17 +10,19 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::codec::Subject;
+use crate::clock::rfc3339;
 use crate::error::ApiError;
+use crate::model::{ImportRecord, ImportRowError, ImportState};
 
-/// Finished imports remembered for their report.
-pub(super) const KEPT_JOBS: usize = 20;
+/// Finished imports of this process remembered for each row's outcome.
+const KEPT_JOBS: usize = 20;
 /// Imports checked at once; each holds its file and its plans in memory.
 const MAX_RUNNING: usize = 2;
 
-/// Imports running or finished lately.
+/// Imports of this process, running or finished lately.
 #[derive(Default)]
 pub struct Imports {
-    pub(super) jobs: Mutex<VecDeque<Arc<Job>>>,
+    jobs: Mutex<VecDeque<Arc<Job>>>,
     next_id: AtomicU64,
 }
 
@@ -35,8 +38,8 @@ pub struct Job {
 /// How an import ended.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// `done`, `checked` (a dry run without errors) or `failed` (nothing was changed).
-    pub(super) state: &'static str,
+    /// `Done`, `Checked` (a dry run without errors) or `Failed` (nothing was changed).
+    pub(super) state: ImportState,
     pub(super) created: usize,
     pub(super) updated: usize,
     pub(super) unchanged: usize,
@@ -65,25 +68,31 @@ pub struct RowOutcome {
 pub struct ImportJob {
     id: String,
     /// users or devices.
-    #[schema(value_type = String)]
-    subject: Subject,
+    subject: String,
     dry_run: bool,
     /// Data rows in the file.
     rows: usize,
     /// Rows checked so far.
     checked: usize,
-    /// running; then done, checked (a dry run without errors) or failed (nothing was changed).
+    /// running; then done, checked (a dry run without errors), failed (nothing was changed) or
+    /// interrupted (the server stopped while it ran; nothing was changed).
     state: &'static str,
+    started_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finished_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     created: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     updated: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     unchanged: Option<usize>,
-    /// Every row's error, when any row has one.
+    /// The rows' errors, when any row has one: the first 100 are kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<Vec<RowError>>,
-    /// What each row did (or would do, in a dry run).
+    /// How many rows had an error, kept or not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_count: Option<usize>,
+    /// What each row did (or would do, in a dry run); only until the server restarts.
     #[serde(skip_serializing_if = "Option::is_none")]
     outcomes: Option<Vec<RowOutcome>>,
 }
@@ -93,34 +102,86 @@ impl Job {
         self.report.lock().expect("job lock").is_none()
     }
 
-    pub(super) fn view(&self) -> ImportJob {
-        let report = self.report.lock().expect("job lock").clone();
-        let mut view = ImportJob {
-            id: self.id.to_string(),
-            subject: self.subject,
-            dry_run: self.dry_run,
-            rows: self.total,
-            checked: self.checked.load(Ordering::Relaxed),
-            state: "running",
-            created: None,
-            updated: None,
-            unchanged: None,
-            errors: None,
-            outcomes: None,
+    /// The record of this job as it starts.
+    pub(super) fn record(&self, now: i64) -> ImportRecord {
+        let subject = match self.subject {
+            Subject::Users => "users",
+            Subject::Devices => "devices",
         };
-        if let Some(report) = report {
-            view.state = report.state;
-            view.created = Some(report.created);
-            view.updated = Some(report.updated);
-            view.unchanged = Some(report.unchanged);
-            view.errors = Some(report.errors);
-            view.outcomes = Some(report.rows);
-        }
-        view
+        ImportRecord::running(self.id, subject, self.dry_run, self.total, now)
     }
 }
 
+/// The job's stored record, with what this process knows beyond it (`live`). A job this
+/// process runs is shown running until its report is in, which comes after its final record.
+pub(super) fn view(record: &ImportRecord, live: Option<&Job>) -> ImportJob {
+    let running = record.state == ImportState::Running || live.is_some_and(|job| job.is_running());
+    let checked = match (running, live) {
+        (true, Some(job)) => job.checked.load(Ordering::Relaxed),
+        (true, None) => 0,
+        (false, _) if record.state == ImportState::Interrupted => 0,
+        (false, _) => record.rows,
+    };
+    let outcomes = live.and_then(|job| {
+        let report = job.report.lock().expect("job lock");
+        report.as_ref().map(|r| r.rows.clone())
+    });
+    let finished = (!running).then_some(record);
+    ImportJob {
+        id: record.id.to_string(),
+        subject: record.subject.clone(),
+        dry_run: record.dry_run,
+        rows: record.rows,
+        checked,
+        state: if running {
+            ImportState::Running.as_str()
+        } else {
+            record.state.as_str()
+        },
+        started_at: rfc3339(record.started_at),
+        finished_at: record.finished_at.map(rfc3339),
+        created: finished.map(|r| r.created),
+        updated: finished.map(|r| r.updated),
+        unchanged: finished.map(|r| r.unchanged),
+        errors: finished.map(|r| {
+            r.errors
+                .iter()
+                .map(|e| RowError {
+                    row: e.row,
+                    key: e.key.clone(),
+                    error: e.error.clone(),
+                })
+                .collect()
+        }),
+        error_count: finished.map(|r| r.error_count),
+        outcomes,
+    }
+}
+
+/// The record of a job that ended with `report`.
+pub(super) fn finished(running: &ImportRecord, report: &Report, now: i64) -> ImportRecord {
+    let mut record = ImportRecord {
+        state: report.state,
+        created: report.created,
+        updated: report.updated,
+        unchanged: report.unchanged,
+        finished_at: Some(now),
+        ..running.clone()
+    };
+    record.set_errors(report.errors.iter().map(|e| ImportRowError {
+        row: e.row,
+        key: e.key.clone(),
+        error: e.error.clone(),
+    }));
+    record
+}
+
 impl Imports {
+    /// New jobs get ids after `last` (the newest stored one), so ids are not reused.
+    pub fn continue_after(&self, last: u64) {
+        self.next_id.fetch_max(last, Ordering::Relaxed);
+    }
+
     pub(super) fn start(
         &self,
         subject: Subject,
@@ -153,15 +214,15 @@ impl Imports {
         Ok(job)
     }
 
-    pub(super) fn find(&self, id: &str) -> Option<Arc<Job>> {
+    pub(super) fn find(&self, id: u64) -> Option<Arc<Job>> {
         let jobs = self.jobs.lock().expect("imports lock");
-        jobs.iter().find(|j| j.id.to_string() == id).cloned()
+        jobs.iter().find(|j| j.id == id).cloned()
     }
 }
 
 pub(super) fn failed(errors: Vec<RowError>) -> Report {
     Report {
-        state: "failed",
+        state: ImportState::Failed,
         created: 0,
         updated: 0,
         unchanged: 0,

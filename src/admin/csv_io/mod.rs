@@ -22,10 +22,12 @@ use http::StatusCode;
 use super::ApiResult;
 use crate::app::App;
 use crate::error::ApiError;
+use crate::model::ImportState;
 use crate::ops::Actor;
+use crate::ops::import;
 use crate::respond;
 use codec::{Subject, device_cells, user_cells, write};
-use jobs::{Job, KEPT_JOBS, RowError};
+use jobs::RowError;
 
 pub use jobs::{ImportJob, Imports};
 
@@ -84,36 +86,42 @@ pub async fn export(app: &App, subject: &str, query: &str) -> ApiResult {
     Ok(response)
 }
 
-pub fn show_import(app: &App, id: &str) -> ApiResult {
-    let job = app.imports.find(id).ok_or_else(|| {
-        ApiError::NotFound(format!("no import {id} (the last {KEPT_JOBS} are kept)"))
-    })?;
-    Ok(respond::json(StatusCode::OK, &job.view()))
-}
-
-/// Imports newest first, in pages (`after`: an import's id).
-pub fn list_imports(app: &App, query: &str) -> ApiResult {
-    let (page, _) = super::paging::parse(query, &[])?;
-    let before = super::paging::id_cursor(&page)?;
-    let jobs = app.imports.jobs.lock().expect("imports lock");
-    let mut older = jobs
-        .iter()
-        .rev()
-        .filter(|j| before.is_none_or(|b| j.id < b));
-    let shown: Vec<&Arc<Job>> = older.by_ref().take(page.limit).collect();
-    let next = older
-        .next()
-        .and(shown.last())
-        .map(|last| last.id.to_string());
-    Ok(super::paging::answer(
-        shown.iter().map(|j| j.view()).collect::<Vec<ImportJob>>(),
-        next,
+pub async fn show_import(app: &App, id: &str) -> ApiResult {
+    let not_found = || {
+        ApiError::NotFound(format!(
+            "no import {id} (the last {} are kept)",
+            import::KEPT_RECORDS
+        ))
+    };
+    let id = id.parse::<u64>().map_err(|_| not_found())?;
+    let record = app.store.import_job(id).await?.ok_or_else(not_found)?;
+    let live = app.imports.find(id);
+    Ok(respond::json(
+        StatusCode::OK,
+        &jobs::view(&record, live.as_deref()),
     ))
 }
 
+/// Imports newest first, in pages (`after`: an import's id), as the store keeps them.
+pub async fn list_imports(app: &App, query: &str) -> ApiResult {
+    let (page, _) = super::paging::parse(query, &[])?;
+    let before = super::paging::id_cursor(&page)?;
+    let (records, more) = app.store.import_jobs(before, page.limit).await?;
+    let next = records
+        .last()
+        .filter(|_| more)
+        .map(|last| last.id.to_string());
+    let views: Vec<ImportJob> = records
+        .iter()
+        .map(|r| jobs::view(r, app.imports.find(r.id).as_deref()))
+        .collect();
+    Ok(super::paging::answer(views, next))
+}
+
 /// `POST /import/{users|devices}[?dry_run=true]`: checks the file's shape at once (400), then
-/// checks and applies its rows in the background; 202 with the job to follow.
-pub fn start_import(
+/// checks and applies its rows in the background; 202 with the job to follow. The job's
+/// record is durable before the 202: after a crash it shows as interrupted.
+pub async fn start_import(
     app: &Arc<App>,
     subject: &str,
     query: &str,
@@ -124,10 +132,15 @@ pub fn start_import(
     let dry_run = import_options(query)?;
     let rows = codec::parse_csv(subject, body)?;
     let job = app.imports.start(subject, dry_run, rows.len())?;
-    let view = job.view();
+    let record = job.record(app.clock.now());
+    if let Err(e) = import::record_job(app, &record).await {
+        *job.report.lock().expect("job lock") = Some(jobs::failed(Vec::new()));
+        return Err(e.into());
+    }
+    let view = jobs::view(&record, Some(&job));
     let (app, actor) = (app.clone(), by.clone());
     tokio::spawn(async move {
-        let report = match plan::run(&app, &actor, &job, rows).await {
+        let report = match plan::run(&app, &actor, &job, &record, rows).await {
             Ok(report) => report,
             Err(e) => {
                 let detail = e.to_string();
@@ -139,6 +152,13 @@ pub fn start_import(
                 }])
             }
         };
+        // A done import's record was written with its rows.
+        if report.state != ImportState::Done
+            && let Err(e) =
+                import::record_job(&app, &jobs::finished(&record, &report, app.clock.now())).await
+        {
+            tracing::error!(error = %e, "the import's record could not be stored");
+        }
         *job.report.lock().expect("job lock") = Some(report);
     });
     Ok(respond::json(StatusCode::ACCEPTED, &view))

@@ -5,13 +5,13 @@ use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
 use super::codec::{CLEAR, Row, Subject, as_json, cell, decode};
-use super::jobs::{Job, Report, RowError, RowOutcome, failed};
+use super::jobs::{Job, Report, RowError, RowOutcome, failed, finished};
 use crate::admin::devices::{DevicePatch, NewDevice};
 use crate::admin::users::{NewUser, UserPatch};
 use crate::app::App;
 use crate::domain::{Extension, Mac, Pin};
 use crate::error::ApiError;
-use crate::model::{DeviceRecord, UserRecord};
+use crate::model::{DeviceRecord, ImportRecord, ImportState, UserRecord};
 use crate::ops::{Actor, OpError, devices, import, users};
 
 /// What one row will do.
@@ -31,12 +31,16 @@ impl<R> Plan<R> {
     }
 }
 
+/// Checks every row, and commits them with the job's final record when none has an error;
+/// `record` is the job's record as it started.
 pub(super) async fn run(
     app: &App,
     by: &Actor,
     job: &Job,
+    record: &ImportRecord,
     rows: Vec<Row>,
 ) -> Result<Report, ApiError> {
+    let done = |report: &Report| finished(record, report, app.clock.now());
     let mut seen = HashSet::new();
     match job.subject {
         Subject::Users => {
@@ -49,8 +53,8 @@ pub(super) async fn run(
                 plans.push(plan);
                 job.checked.fetch_add(1, Ordering::Relaxed);
             }
-            finish(job, &rows, plans, async |w| {
-                import::commit_users(app, by, w).await
+            finish(job, &rows, plans, async |w, report| {
+                import::commit_users(app, by, w, &done(report)).await
             })
             .await
         }
@@ -64,8 +68,8 @@ pub(super) async fn run(
                 plans.push(plan);
                 job.checked.fetch_add(1, Ordering::Relaxed);
             }
-            finish(job, &rows, plans, async |w| {
-                import::commit_devices(app, by, w).await
+            finish(job, &rows, plans, async |w, report| {
+                import::commit_devices(app, by, w, &done(report)).await
             })
             .await
         }
@@ -90,7 +94,7 @@ async fn finish<R: Clone + PartialEq>(
     job: &Job,
     rows: &[Row],
     plans: Vec<Result<Plan<R>, String>>,
-    commit: impl AsyncFnOnce(&[(R, Option<R>)]) -> Result<(), OpError>,
+    commit: impl AsyncFnOnce(&[(R, Option<R>)], &Report) -> Result<(), OpError>,
 ) -> Result<Report, ApiError> {
     let errors: Vec<RowError> = rows
         .iter()
@@ -109,7 +113,11 @@ async fn finish<R: Clone + PartialEq>(
     let plans: Vec<Plan<R>> = plans.into_iter().map(|p| p.expect("no errors")).collect();
     let count = |outcome: &str| plans.iter().filter(|p| p.outcome() == outcome).count();
     let mut report = Report {
-        state: if job.dry_run { "checked" } else { "done" },
+        state: if job.dry_run {
+            ImportState::Checked
+        } else {
+            ImportState::Done
+        },
         created: count("created"),
         updated: count("updated"),
         unchanged: count("unchanged"),
@@ -136,7 +144,7 @@ async fn finish<R: Clone + PartialEq>(
             Plan::Unchanged => None,
         })
         .collect();
-    if let Err(e) = commit(&writes).await {
+    if let Err(e) = commit(&writes, &report).await {
         report = failed(vec![RowError {
             row: 0,
             key: String::new(),

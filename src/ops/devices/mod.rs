@@ -473,10 +473,15 @@ pub async fn forget_unregistered(app: &App, by: &Actor, mac: Mac) -> Result<(), 
     Ok(())
 }
 
-/// The writer of a change, for code that extends an operation (the CSV import).
-pub(in crate::ops) async fn merge(
+/// The devices of a CSV import merged as admin changes, with the job's record in the same
+/// transaction.
+pub(in crate::ops) async fn merge_imported(
     store: &Writer<'_>,
     records: &[DeviceRecord],
+    job: &crate::model::ImportRecord,
+    keep: usize,
 ) -> Result<(), crate::store::StoreError> {
-    store.merge_devices(records, copy_admin_fields).await
+    store
+        .merge_devices_imported(records, copy_admin_fields, job, keep)
+        .await
 }

@@ -4,6 +4,7 @@
 //!
 //! `reads.rs` and `writes.rs` implement the storage interface on the tables defined here.
 
+mod imports;
 mod reads;
 mod writes;
 
@@ -14,7 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 use super::backend::Change;
 use crate::domain::Mac;
 use crate::model::{
-    AuditRecord, DeviceRecord, GuardRecord, ProfileRecord, SourceRecord, TokenRecord,
+    AuditRecord, DeviceRecord, GuardRecord, ImportRecord, ProfileRecord, SourceRecord, TokenRecord,
     UnregisteredRecord, UserRecord,
 };
 use crate::settings::{Layer, Settings};
@@ -34,6 +35,7 @@ struct Tables {
     settings: Settings,
     tokens: BTreeMap<String, TokenRecord>,
     next_audit_id: u64,
+    imports: BTreeMap<u64, ImportRecord>,
 }
 
 #[derive(Default)]

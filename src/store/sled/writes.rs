@@ -2,7 +2,7 @@
 //! transactions, the bounded trees pruned as they grow, and the flush that makes it all durable.
 
 use async_trait::async_trait;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::TransactionError;
 
 use super::{SETTINGS_KEY, SledBackend, decode, encode, token_key, upload_key};
 use crate::domain::{Extension, Mac, ProfileName, Secret};
@@ -44,22 +44,9 @@ impl Writes for SledBackend {
         records: &[DeviceRecord],
         merge: for<'x, 'y> fn(&'x mut DeviceRecord, &'y DeviceRecord),
     ) -> Result<()> {
-        let outcome = self.devices.transaction(|tx| {
-            for record in records {
-                let key = &record.mac.octets()[..];
-                let next = match tx.get(key)? {
-                    Some(bytes) => {
-                        let mut stored: DeviceRecord =
-                            decode(key, &bytes).map_err(ConflictableTransactionError::Abort)?;
-                        merge(&mut stored, record);
-                        stored
-                    }
-                    None => record.clone(),
-                };
-                tx.insert(key, encode(&next))?;
-            }
-            Ok(())
-        });
+        let outcome = self
+            .devices
+            .transaction(|tx| super::imports::merge_in(tx, records, merge));
         match outcome {
             Ok(()) => Ok(()),
             Err(TransactionError::Abort(e)) => Err(e),
