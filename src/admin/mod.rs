@@ -10,6 +10,7 @@ mod csv_io;
 mod devices;
 pub mod endpoint;
 mod firmware;
+mod keys;
 pub mod openapi;
 mod paging;
 mod profiles;
@@ -33,6 +34,7 @@ use crate::audit::{self, Event, Kind};
 use crate::error::ApiError;
 use crate::notify::Action;
 use crate::ops::Actor;
+use crate::ops::keys::KeyOwner;
 use crate::respond::{self, HttpResponse};
 use endpoint::{Audit, Auth, Endpoint};
 
@@ -177,6 +179,16 @@ async fn dispatch(
             Ok(respond::json(StatusCode::OK, &next.redacted()))
         }
         E::SettingChoices => profiles::choices(),
+        E::DeviceKeys { mac } => keys::show_device(app, mac, query).await,
+        E::PutDeviceKeys { mac } => keys::set(app, by, KeyOwner::Device(mac), body).await,
+        E::ProfileKeys { name } => keys::show(app, KeyOwner::Profile(name)).await,
+        E::PutProfileKeys { name } => keys::set(app, by, KeyOwner::Profile(name), body).await,
+        E::ModelKeys { model } => keys::show(app, keys::model(&model)?).await,
+        E::PutModelKeys { model } => keys::set(app, by, keys::model(&model)?, body).await,
+        E::UserKeys { extension } => keys::show(app, KeyOwner::User(extension)).await,
+        E::PutUserKeys { extension } => keys::set(app, by, KeyOwner::User(extension), body).await,
+        E::SiteKeys => keys::show(app, KeyOwner::Site).await,
+        E::PutSiteKeys => keys::set(app, by, KeyOwner::Site, body).await,
         E::ListProfiles => profiles::list(app, query).await,
         E::CreateProfile => profiles::create(app, by, parse(body)?).await,
         E::ShowProfile { name } => profiles::show(app, &name).await,

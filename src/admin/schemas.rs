@@ -352,6 +352,136 @@ pub struct ModelView {
     pub template: String,
 }
 
+/// One programmable key. `position` counts from 1 on the phone, or on expansion module
+/// `module` (1 to 6) when given.
+#[derive(Serialize, ToSchema)]
+pub struct KeyView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 6)]
+    pub module: Option<u8>,
+    #[schema(minimum = 1, maximum = 128)]
+    pub position: u16,
+    /// line, blf, speed_dial, dtmf, park, pickup, group_pickup, intercom, transfer, voicemail,
+    /// dnd, forward, conference, url, hotdesk, or none (clears the position).
+    #[serde(rename = "type")]
+    #[schema(value_type = KeyTypeName)]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// With `effective=true` a BLF or speed dial on a user's extension shows the user's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[schema(minimum = 1, maximum = 64)]
+    pub line: u16,
+    /// With `effective=true`: the layer it came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<KeyOriginView>,
+    /// With `effective=true`: true for a key that fits neither the model nor its attached
+    /// modules, which the phone does not get.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beyond_capacity: Option<bool>,
+}
+
+impl KeyView {
+    pub fn of(key: &crate::keys::Key, origin: Option<KeyOriginView>) -> KeyView {
+        KeyView {
+            module: key.at.module,
+            position: key.at.position,
+            kind: key.kind.as_str(),
+            value: key.value.clone(),
+            label: key.label.as_ref().map(|l| l.to_string()),
+            line: key.line,
+            origin,
+            beyond_capacity: None,
+        }
+    }
+}
+
+/// default (the device's lines and a hot-desk phone's login key), site, profile, model,
+/// device or user, with the profile's, model's or user's name.
+#[derive(Serialize, ToSchema)]
+pub struct KeyOriginView {
+    pub layer: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl KeyOriginView {
+    pub fn new(layer: &'static str, name: Option<&String>) -> KeyOriginView {
+        KeyOriginView {
+            layer,
+            name: name.cloned(),
+        }
+    }
+}
+
+/// What a key does: one of the names of `keys::KeyType`.
+pub struct KeyTypeName;
+
+impl PartialSchema for KeyTypeName {
+    fn schema() -> RefOr<Schema> {
+        let names: Vec<&str> = crate::keys::KeyType::ALL
+            .iter()
+            .map(|t| t.as_str())
+            .collect();
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("What the key does; none clears the position."))
+            .enum_values(Some(names))
+            .into()
+    }
+}
+
+impl ToSchema for KeyTypeName {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("KeyType")
+    }
+}
+
+/// A key layer to store: the keys as `GET` shows them, without `origin` (`[]` clears it).
+pub struct KeyList;
+
+impl PartialSchema for KeyList {
+    fn schema() -> RefOr<Schema> {
+        utoipa::openapi::schema::ArrayBuilder::new()
+            .items(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                KeyInput::name(),
+            )))
+            .max_items(Some(crate::keys::MAX_KEYS_PER_LAYER))
+            .description(Some(
+                "One layer's keys, at most one per position; [] clears the layer.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for KeyList {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((KeyInput::name().into_owned(), KeyInput::schema()));
+        KeyInput::schemas(schemas);
+    }
+}
+
+/// One key to store.
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct KeyInput {
+    #[schema(minimum = 1, maximum = 6)]
+    module: Option<u8>,
+    #[schema(minimum = 1, maximum = 128)]
+    position: u16,
+    #[serde(rename = "type")]
+    #[schema(value_type = KeyTypeName)]
+    kind: String,
+    #[schema(max_length = 64)]
+    value: Option<String>,
+    #[schema(value_type = Option<Label>)]
+    label: Option<String>,
+    #[schema(minimum = 1, maximum = 64)]
+    line: Option<u16>,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct StatusView {
     pub version: &'static str,

@@ -55,6 +55,9 @@ pub struct NewUser {
     may_hotdesk: Option<bool>,
     #[serde(default)]
     locked: bool,
+    /// Left out of the company phonebook.
+    #[serde(default)]
+    phonebook_hidden: bool,
 }
 
 /// What to change; `null` clears a field.
@@ -88,6 +91,7 @@ pub struct UserPatch {
     pin_change_required: Option<bool>,
     may_hotdesk: Option<bool>,
     locked: Option<bool>,
+    phonebook_hidden: Option<bool>,
 }
 
 /// Where the user is logged in.
@@ -120,6 +124,8 @@ pub struct UserView<'a> {
     pin_change_required: bool,
     may_hotdesk: bool,
     locked: bool,
+    /// Left out of the company phonebook.
+    phonebook_hidden: bool,
     /// Where the user is logged in at a hot-desk phone.
     logged_in_at: Option<LoginView>,
     /// Failed PIN logins since the last success, and a lockout in force.
@@ -159,6 +165,7 @@ async fn view<'a>(
         pin_change_required: user.pin_change_required,
         may_hotdesk: user.may_hotdesk,
         locked: user.locked,
+        phonebook_hidden: user.phonebook_hidden,
         logged_in_at: logged_in_at(app, user, now).await?,
         login_failures: LockoutView {
             failures: guard.failures,
@@ -301,6 +308,7 @@ impl NewUser {
             pin_change_required: self.pin_change_required,
             may_hotdesk: self.may_hotdesk,
             locked: self.locked,
+            phonebook_hidden: self.phonebook_hidden,
         })
     }
 }
@@ -330,6 +338,7 @@ impl UserPatch {
             pin_change_required: self.pin_change_required,
             may_hotdesk: self.may_hotdesk,
             locked: self.locked,
+            phonebook_hidden: self.phonebook_hidden,
         })
     }
 }

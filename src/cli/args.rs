@@ -54,6 +54,9 @@ pub enum Command {
     /// Show or change the site-wide settings every config inherits.
     #[command(subcommand)]
     Settings(SettingsCommand),
+    /// Show, set or clear one layer of programmable keys (site, profile, model, device, user).
+    #[command(subcommand)]
+    Keys(KeyCommand),
     /// Settings profiles: named sets of settings devices inherit from.
     #[command(subcommand)]
     Profiles(ProfileCommand),
@@ -167,6 +170,37 @@ pub enum ProfileCommand {
     },
 }
 
+/// One key layer: `site`, `profile NAME`, `model MODEL`, `device MAC` or `user EXTENSION`.
+#[derive(Args, Debug)]
+pub struct KeyLayerName {
+    #[arg(value_parser = ["site", "profile", "model", "device", "user"])]
+    pub layer: String,
+    /// The profile's name, the model, the device's MAC or the user's extension.
+    pub name: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// The layer's keys.
+    Show {
+        #[command(flatten)]
+        of: KeyLayerName,
+    },
+    /// Replace the layer's keys by those in FILE ("-": standard input): a JSON list of
+    /// {"position", "type", "value", "label", "line"} ({"module": M} for a module's key).
+    Set {
+        #[command(flatten)]
+        of: KeyLayerName,
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Remove the layer's keys.
+    Clear {
+        #[command(flatten)]
+        of: KeyLayerName,
+    },
+}
+
 #[derive(Subcommand, Debug)]
 pub enum ModelCommand {
     /// Show the settings every device of this model inherits.
@@ -250,6 +284,9 @@ pub struct DeviceFields {
     /// Serve it only to the phone's factory client certificate (needs certs/vendor-ca/).
     #[arg(long)]
     pub certificate_required: bool,
+    /// Expansion modules attached (keys beyond the phone's own go there).
+    #[arg(long, value_name = "N")]
+    pub expansion_modules: Option<u8>,
 }
 
 /// What `devices edit` changes.
@@ -267,6 +304,9 @@ pub struct DeviceChanges {
     pub hotdesk: Option<bool>,
     #[arg(long, value_name = "true|false")]
     pub certificate_required: Option<bool>,
+    /// Expansion modules attached (keys beyond the phone's own go there).
+    #[arg(long, value_name = "N")]
+    pub expansion_modules: Option<u8>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -291,6 +331,11 @@ pub enum DeviceCommand {
     },
     /// The effective settings, each with where it comes from (default, profile, model, device).
     Settings {
+        mac: String,
+    },
+    /// The keys the phone gets, each with where it comes from (its lines, site, profile,
+    /// model, device, the user logged in), and those beyond what its model has.
+    Keys {
         mac: String,
     },
     /// Set KEY=VALUE settings of this device alone (KEY= removes one).
@@ -447,6 +492,9 @@ pub enum UserCommand {
         /// A locked user's phones lose the account at their next fetch, and logins are refused.
         #[arg(long, value_name = "true|false")]
         locked: Option<bool>,
+        /// Leave the user out of the company phonebook (true), or list them again (false).
+        #[arg(long, value_name = "true|false")]
+        phonebook_hidden: Option<bool>,
     },
     /// Lock users: their phones lose the account at the next fetch and logins are refused.
     /// Several extensions: all or none.

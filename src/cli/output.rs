@@ -27,6 +27,8 @@ pub enum Shape {
     Notified,
     Firmware,
     Certificates,
+    /// Keys of one layer, or a device's effective keys with their origin.
+    Keys,
     /// A device's effective settings: one row per setting with its origin.
     Settings,
 }
@@ -117,6 +119,16 @@ pub fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<
         Shape::Templates => &["name", "format", "origin"],
         Shape::Notified => &["mac", "action", "outcome"],
         Shape::Firmware => &["name", "bytes", "modified_at", "path", "sha256"],
+        Shape::Keys => &[
+            "module",
+            "position",
+            "type",
+            "value",
+            "label",
+            "line",
+            "origin",
+            "beyond_capacity",
+        ],
         Shape::Certificates => &[
             "file",
             "origin",
@@ -200,6 +212,14 @@ fn cell(value: Option<&Value>) -> String {
             })
             .collect::<Vec<_>>()
             .join(","),
+        // A key's origin: its layer, and the profile's, model's or user's name.
+        Some(Value::Object(origin)) if origin.contains_key("layer") => {
+            let layer = origin["layer"].as_str().unwrap_or("");
+            match origin.get("name").and_then(Value::as_str) {
+                Some(name) => format!("{layer} {name}"),
+                None => layer.to_string(),
+            }
+        }
         Some(other) => other.to_string(),
     }
 }

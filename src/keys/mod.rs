@@ -310,6 +310,23 @@ fn dial_target(field: &'static str, value: &str) -> Result<String, InvalidInput>
     Ok(value.to_string())
 }
 
+/// A key layer that no record carries: the site's, or a model's (by its model row's name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharedKeys {
+    Site,
+    Model(&'static str),
+}
+
+impl SharedKeys {
+    /// Its name in the store: `site`, or `model/<MODEL>`.
+    pub fn storage_key(&self) -> String {
+        match self {
+            SharedKeys::Site => "site".to_string(),
+            SharedKeys::Model(model) => format!("model/{model}"),
+        }
+    }
+}
+
 /// The keys of one layer: at most one per position, in position order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "Vec<Key>", into = "Vec<Key>")]

@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Extension, Label, Location, Mac, ModelId, ProfileName, Secret};
+use crate::keys::KeyLayer;
 use crate::settings::Layer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +107,12 @@ pub struct DeviceRecord {
     /// MAC, which anyone can make, so it must not steer a NOTIFY and its Digest answer.
     #[serde(default)]
     pub proven_address: Option<String>,
+    /// Keys of this device alone: the last layer of key inheritance before a logged-in user's.
+    #[serde(default, skip_serializing_if = "KeyLayer::is_empty")]
+    pub keys: KeyLayer,
+    /// Expansion modules attached: keys beyond the phone's own go there.
+    #[serde(default)]
+    pub expansion_modules: u8,
 }
 
 /// Keyed per process, so nobody outside can aim records at a fingerprint collision.
@@ -163,6 +170,8 @@ impl DeviceRecord {
             settings,
             adopted: _,
             proven_address: _,
+            keys,
+            expansion_modules,
         } = self;
         let inputs = (
             mac,
@@ -178,6 +187,8 @@ impl DeviceRecord {
             sessions,
             profile,
             settings,
+            keys,
+            expansion_modules,
         );
         let mut hasher = FINGERPRINT_KEYS.build_hasher();
         serde_json::to_writer(HashWriter(&mut hasher), &inputs).expect("records serialize to JSON");
@@ -214,6 +225,8 @@ impl DeviceRecord {
             location: None,
             profile: None,
             settings: Layer::new(),
+            keys: KeyLayer::default(),
+            expansion_modules: 0,
             adopted: false,
             proven_address: None,
         }

@@ -1,5 +1,6 @@
 //! A named set of settings devices inherit from.
 
+use crate::keys::KeyLayer;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Label, ProfileName};
@@ -12,4 +13,6 @@ pub struct ProfileRecord {
     pub description: Option<Label>,
     pub settings: Layer,
     pub created_at: i64,
+    #[serde(default, skip_serializing_if = "KeyLayer::is_empty")]
+    pub keys: KeyLayer,
 }

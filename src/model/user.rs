@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::SessionRef;
 use crate::domain::{DisplayName, Email, Extension, PersonName, Secret, SipUser};
+use crate::keys::KeyLayer;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserRecord {
@@ -34,11 +35,17 @@ pub struct UserRecord {
     /// ISO 639-1 code: the menu language of a phone while this user is on its first line.
     #[serde(default)]
     pub language: Option<String>,
+    /// Keys that follow the user to any hot-desk phone while they are logged in there.
+    #[serde(default, skip_serializing_if = "KeyLayer::is_empty")]
+    pub keys: KeyLayer,
+    /// Left out of the company phonebook.
+    #[serde(default)]
+    pub phonebook_hidden: bool,
 }
 
 impl UserRecord {
-    /// The fields rendered into the configs of the phones the user is on; the rest (PIN,
-    /// where they are logged in, contact details) changes no config. Destructured so that a
+    /// The fields rendered into configs and phonebooks; the rest (PIN, where they are logged
+    /// in, e-mail) changes no file. Destructured so that a
     /// new field does not compile until someone decides.
     pub(crate) fn rendered_part(&self) -> impl PartialEq + use<> {
         let UserRecord {
@@ -53,10 +60,13 @@ impl UserRecord {
             may_hotdesk: _,
             locked,
             hotdesk_at: _,
-            first_name: _,
-            last_name: _,
+            first_name,
+            last_name,
             language,
+            keys,
+            phonebook_hidden,
         } = self;
+        // Names are in the company phonebook and on colleagues' key labels too.
         (
             extension.clone(),
             display_name.clone(),
@@ -64,6 +74,8 @@ impl UserRecord {
             sip_password.clone(),
             *locked,
             language.clone(),
+            (first_name.clone(), last_name.clone(), *phonebook_hidden),
+            keys.clone(),
         )
     }
 }

@@ -51,6 +51,7 @@ pub async fn create(
         description,
         settings: settings::patch_layer(&Layer::new(), patch)?,
         created_at: app.clock.now(),
+        keys: Default::default(),
     };
     let mut tx = WriteTx::begin(app, by).await;
     if !tx.insert_profile(&record).await? {

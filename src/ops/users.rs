@@ -43,6 +43,7 @@ pub struct NewUser {
     pub pin_change_required: bool,
     pub may_hotdesk: Option<bool>,
     pub locked: bool,
+    pub phonebook_hidden: bool,
 }
 
 /// A change of a user: `None` leaves a field, `Some(None)` clears it.
@@ -60,6 +61,7 @@ pub struct UserChange {
     pub pin_change_required: Option<bool>,
     pub may_hotdesk: Option<bool>,
     pub locked: Option<bool>,
+    pub phonebook_hidden: Option<bool>,
 }
 
 pub async fn existing(store: &dyn Reads, extension: &Extension) -> Result<UserRecord, OpError> {
@@ -183,6 +185,8 @@ pub async fn prepare_new(app: &App, new: &NewUser) -> Result<PreparedUser, OpErr
         first_name: new.first_name.clone(),
         last_name: new.last_name.clone(),
         language: new.language.clone(),
+        keys: Default::default(),
+        phonebook_hidden: new.phonebook_hidden,
         extension,
     };
     Ok(PreparedUser {
@@ -289,6 +293,9 @@ impl PreparedChange {
         if let Some(locked) = c.locked {
             u.locked = locked;
         }
+        if let Some(hidden) = c.phonebook_hidden {
+            u.phonebook_hidden = hidden;
+        }
     }
 
     /// Whether the answer carries the (new) SIP password.
@@ -318,6 +325,7 @@ impl PreparedChange {
                 ("pin_change_required", flag(c.pin_change_required)),
                 ("may_hotdesk", flag(c.may_hotdesk)),
                 ("locked", flag(c.locked)),
+                ("phonebook_hidden", flag(c.phonebook_hidden)),
             ],
         )
     }

@@ -7,7 +7,7 @@
 //! (retrying it on a concurrent write, so it may run more than once) and writes only when the
 //! record changed; `flush` makes every write so far durable; the revision grows after every
 //! write of what rendered configs depend on besides the device record (users, settings,
-//! profiles, model settings); the latest ban end is never earlier than any stored ban.
+//! profiles, model settings, key layers); the latest ban end is never earlier than any stored ban.
 
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ use async_trait::async_trait;
 
 use super::{DeviceSnapshot, Result};
 use crate::domain::{Extension, Mac, ProfileName, Secret};
+use crate::keys::{KeyLayer, SharedKeys};
 use crate::model::{
     AuditRecord, DeviceRecord, GuardRecord, ImportRecord, ProfileRecord, SourceRecord, TokenRecord,
     UnregisteredRecord, UserRecord,
@@ -27,7 +28,7 @@ pub type Change<'a, T> = &'a mut (dyn FnMut(&mut T) + Send);
 pub type TrimRank<'a> = &'a (dyn Fn(&str) -> u8 + Send + Sync);
 
 #[async_trait]
-pub trait Reads: ImportReads + Send + Sync {
+pub trait Reads: ImportReads + KeyReads + Send + Sync {
     /// Grows after every write of what rendered configs depend on besides the device record;
     /// read it before reading what a render uses.
     fn revision(&self) -> u64;
@@ -107,7 +108,7 @@ pub trait Reads: ImportReads + Send + Sync {
 }
 
 #[async_trait]
-pub trait Writes: ImportWrites + Send + Sync {
+pub trait Writes: ImportWrites + KeyWrites + Send + Sync {
     /// Inserts a new device; `false` if the MAC is already registered (nothing written).
     async fn insert_device(&self, record: &DeviceRecord) -> Result<bool>;
     /// The device after `change`; `None` if there is no such device.
@@ -239,3 +240,17 @@ pub trait ImportWrites: Send + Sync {
 pub trait Backend: Reads + Writes {}
 
 impl<T: Reads + Writes> Backend for T {}
+
+/// The key layers no record carries: the site's and each model's (a device's, a profile's and
+/// a user's keys are in their records). A backend implements them in their own file.
+#[async_trait]
+pub trait KeyReads: Send + Sync {
+    /// The layer's keys; empty when none were set.
+    async fn shared_keys(&self, layer: &SharedKeys) -> Result<KeyLayer>;
+}
+
+#[async_trait]
+pub trait KeyWrites: Send + Sync {
+    /// Replaces the layer's keys (empty: removes them). Rendered files depend on them.
+    async fn put_shared_keys(&self, layer: &SharedKeys, keys: &KeyLayer) -> Result<()>;
+}

@@ -27,6 +27,7 @@ const USER_COLUMNS: &[&str] = &[
     "pin",
     "may_hotdesk",
     "locked",
+    "phonebook_hidden",
 ];
 
 const DEVICE_COLUMNS: &[&str] = &[
@@ -37,6 +38,7 @@ const DEVICE_COLUMNS: &[&str] = &[
     "profile",
     "hotdesk",
     "certificate_required",
+    "expansion_modules",
     "lines",
 ];
 
@@ -115,6 +117,7 @@ pub(super) fn user_cells(u: &UserRecord) -> BTreeMap<&'static str, String> {
         ("sip_password", u.sip_password.expose().to_string()),
         ("may_hotdesk", flag(u.may_hotdesk)),
         ("locked", flag(u.locked)),
+        ("phonebook_hidden", flag(u.phonebook_hidden)),
     ])
 }
 
@@ -129,6 +132,7 @@ pub(super) fn device_cells(d: &DeviceRecord) -> BTreeMap<&'static str, String> {
         ("profile", text(d.profile.as_ref().map(|p| p.as_str()))),
         ("hotdesk", flag(d.hotdesk)),
         ("certificate_required", flag(d.certificate_required)),
+        ("expansion_modules", d.expansion_modules.to_string()),
         ("lines", lines.join(" ")),
     ])
 }
@@ -230,6 +234,8 @@ pub(super) fn as_json(
         }
         let value = if flags.contains(&column.as_str()) {
             Value::Bool(boolean(column, raw)?)
+        } else if NUMBERS.contains(&column.as_str()) {
+            Value::Number(number(column, raw)?.into())
         } else if raw == CLEAR {
             Value::Null
         } else {
@@ -238,6 +244,14 @@ pub(super) fn as_json(
         body.insert(column.clone(), value);
     }
     Ok(body)
+}
+
+/// Columns of whole numbers.
+const NUMBERS: &[&str] = &["expansion_modules"];
+
+fn number(column: &str, raw: &str) -> Result<u64, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::BadRequest(format!("{column}: must be a whole number, not {raw:?}")))
 }
 
 pub(super) fn decode<T: serde::de::DeserializeOwned>(

@@ -155,7 +155,7 @@ async fn finish<R: Clone + PartialEq>(
 }
 
 async fn plan_user(app: &App, row: &Row) -> Result<Plan<UserRecord>, ApiError> {
-    const FLAGS: &[&str] = &["may_hotdesk", "locked"];
+    const FLAGS: &[&str] = &["may_hotdesk", "locked", "phonebook_hidden"];
     let extension = Extension::parse(cell(row, "extension").unwrap_or_default())?;
     let Some(current) = app.store.user(&extension).await? else {
         let body = as_json(row, &[], FLAGS)?;

@@ -30,6 +30,10 @@ pub struct NewDevice {
     /// Served only to a connection presenting the phone's factory client certificate.
     #[serde(default)]
     pub(crate) certificate_required: bool,
+    /// Expansion modules attached: keys beyond the phone's own go there.
+    #[serde(default)]
+    #[schema(maximum = 6)]
+    pub(crate) expansion_modules: u8,
 }
 
 /// What to change; `null` clears a field.
@@ -50,6 +54,8 @@ pub struct DevicePatch {
     profile: Option<Option<String>>,
     hotdesk: Option<bool>,
     certificate_required: Option<bool>,
+    #[schema(maximum = 6)]
+    expansion_modules: Option<u8>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -96,6 +102,7 @@ impl NewDevice {
                 .transpose()?,
             hotdesk: self.hotdesk,
             certificate_required: self.certificate_required,
+            expansion_modules: self.expansion_modules,
         })
     }
 }
@@ -109,6 +116,7 @@ impl DevicePatch {
             profile: clearable(&self.profile, ProfileName::parse)?,
             hotdesk: self.hotdesk,
             certificate_required: self.certificate_required,
+            expansion_modules: self.expansion_modules,
         })
     }
 }

@@ -79,6 +79,8 @@ pub struct DeviceView<'a> {
     lines: Vec<LineView<'a>>,
     hotdesk: bool,
     certificate_required: bool,
+    /// Expansion modules attached.
+    expansion_modules: u8,
     /// Users logged in at this hot-desk phone (still in time).
     logged_in: Vec<LoginView<'a>>,
     registered_at: String,
@@ -142,6 +144,7 @@ fn view_with<'a>(app: &App, d: &'a DeviceRecord, settings: Settings) -> DeviceVi
             .collect(),
         hotdesk: d.hotdesk,
         certificate_required: d.certificate_required,
+        expansion_modules: d.expansion_modules,
         logged_in: d
             .sessions
             .iter()

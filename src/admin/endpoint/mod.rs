@@ -324,6 +324,8 @@ impl Endpoint {
             | E::RenderDevice { mac }
             | E::DeviceSettings { mac }
             | E::PatchDeviceSettings { mac }
+            | E::DeviceKeys { mac }
+            | E::PutDeviceKeys { mac }
             | E::ForgetUnregistered { mac }
             | E::Adopt { mac } => Some(mac.to_string()),
             E::ShowUser { extension }
@@ -332,10 +334,14 @@ impl Endpoint {
             | E::SipPassword { extension }
             | E::LockUser { extension }
             | E::UnlockUser { extension }
-            | E::LogoutUser { extension } => Some(extension.to_string()),
-            E::ShowProfile { name } | E::PatchProfile { name } | E::DeleteProfile { name } => {
-                Some(name.to_string())
-            }
+            | E::LogoutUser { extension }
+            | E::UserKeys { extension }
+            | E::PutUserKeys { extension } => Some(extension.to_string()),
+            E::ShowProfile { name }
+            | E::PatchProfile { name }
+            | E::DeleteProfile { name }
+            | E::ProfileKeys { name }
+            | E::PutProfileKeys { name } => Some(name.to_string()),
             E::Export { subject } | E::Import { subject } => Some(subject.clone()),
             _ => None,
         }

@@ -251,6 +251,66 @@ endpoints! {
         access: Change, audit: Change, body: JsonBody(schema::<s::SettingsPatch>), answer: 200 Json(schema::<s::SettingsView>),
         query: [], errors: [400, 413],
     }
+    /// The device's own keys, or with `effective=true` all it gets.
+    DeviceKeys { mac: Mac } = GET "/devices/{mac}/keys" {
+        name: "getDeviceKeys", tag: "keys", summary: "Show a device's keys",
+        access: Read, audit: None, body: NoBody, answer: 200 List(schema::<s::KeyView>),
+        query: [flag("effective", "The keys the phone gets (every layer, its lines and its hot-desk key, fitted to its model), each with the layer it came from.")], errors: [400, 404],
+    }
+    /// Replaces the device's own keys (`[]` clears them); refused when they do not fit its model and modules.
+    PutDeviceKeys { mac: Mac } = PUT "/devices/{mac}/keys" {
+        name: "setDeviceKeys", tag: "keys", summary: "Set a device's keys",
+        access: Change, audit: Change, body: JsonBody(schema::<s::KeyList>), answer: 200 List(schema::<s::KeyView>),
+        query: [], errors: [400, 404, 413],
+    }
+    /// Keys every device of the profile inherits.
+    ProfileKeys { name: ProfileName } = GET "/profiles/{name}/keys" {
+        name: "getProfileKeys", tag: "keys", summary: "Show a profile's keys",
+        access: Read, audit: None, body: NoBody, answer: 200 List(schema::<s::KeyView>),
+        query: [], errors: [404],
+    }
+    /// Replaces the profile's keys (`[]` clears them).
+    PutProfileKeys { name: ProfileName } = PUT "/profiles/{name}/keys" {
+        name: "setProfileKeys", tag: "keys", summary: "Set a profile's keys",
+        access: Change, audit: Change, body: JsonBody(schema::<s::KeyList>), answer: 200 List(schema::<s::KeyView>),
+        query: [], errors: [400, 404, 413],
+    }
+    /// Keys every device of the model inherits.
+    ModelKeys { model: String } = GET "/models/{model}/keys" {
+        name: "getModelKeys", tag: "keys", summary: "Show a model's keys",
+        access: Read, audit: None, body: NoBody, answer: 200 List(schema::<s::KeyView>),
+        query: [], errors: [404],
+    }
+    /// Replaces the model's keys (`[]` clears them); refused beyond the model and every module it takes.
+    PutModelKeys { model: String } = PUT "/models/{model}/keys" {
+        name: "setModelKeys", tag: "keys", summary: "Set a model's keys",
+        access: Change, audit: Change, body: JsonBody(schema::<s::KeyList>), answer: 200 List(schema::<s::KeyView>),
+        query: [], errors: [400, 404, 413],
+    }
+    /// Keys that follow the user to any hot-desk phone while logged in there.
+    UserKeys { extension: Extension } = GET "/users/{extension}/keys" {
+        name: "getUserKeys", tag: "keys", summary: "Show a user's keys",
+        access: Read, audit: None, body: NoBody, answer: 200 List(schema::<s::KeyView>),
+        query: [], errors: [404],
+    }
+    /// Replaces the user's keys (`[]` clears them).
+    PutUserKeys { extension: Extension } = PUT "/users/{extension}/keys" {
+        name: "setUserKeys", tag: "keys", summary: "Set a user's keys",
+        access: Change, audit: Change, body: JsonBody(schema::<s::KeyList>), answer: 200 List(schema::<s::KeyView>),
+        query: [], errors: [400, 404, 413],
+    }
+    /// The first layer of every phone's keys.
+    SiteKeys = GET "/settings/keys" {
+        name: "getSiteKeys", tag: "keys", summary: "Show the site's keys",
+        access: Read, audit: None, body: NoBody, answer: 200 List(schema::<s::KeyView>),
+        query: [], errors: [],
+    }
+    /// Replaces the site's keys (`[]` clears them).
+    PutSiteKeys = PUT "/settings/keys" {
+        name: "setSiteKeys", tag: "keys", summary: "Set the site's keys",
+        access: Change, audit: Change, body: JsonBody(schema::<s::KeyList>), answer: 200 List(schema::<s::KeyView>),
+        query: [], errors: [400, 413],
+    }
     SettingChoices = GET "/settings/choices" {
         name: "getSettingChoices", tag: "settings", summary: "What the settings accept",
         access: Read, audit: None, body: NoBody, answer: 200 Json(schema::<s::SettingChoices>),

@@ -62,6 +62,9 @@ fn request(command: DeviceCommand) -> Result<Request, String> {
         DeviceCommand::Settings { mac } => {
             Request::get(format!("{}/settings", device(&mac)), Shape::Settings)
         }
+        DeviceCommand::Keys { mac } => {
+            Request::get(format!("{}/keys?effective=true", device(&mac)), Shape::Keys)
+        }
         DeviceCommand::Set { mac, pairs } => Request::new(
             M::PATCH,
             format!("{}/settings", device(&mac)),
@@ -158,6 +161,9 @@ fn device_changes(changes: DeviceChanges) -> Value {
         "certificate_required",
         changes.certificate_required,
     );
+    if let Some(modules) = changes.expansion_modules {
+        body.insert("expansion_modules".into(), Value::from(modules));
+    }
     Value::Object(body)
 }
 
@@ -175,6 +181,9 @@ fn new_device(fields: &DeviceFields, mac: &str) -> Value {
         "certificate_required",
         fields.certificate_required,
     );
+    if let Some(modules) = fields.expansion_modules {
+        body.insert("expansion_modules".into(), Value::from(modules));
+    }
     Value::Object(body)
 }
 

@@ -4,6 +4,7 @@
 mod devices;
 mod firmware;
 mod io;
+mod keys;
 mod profiles;
 mod security;
 mod settings;
@@ -63,6 +64,7 @@ pub async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(
         Command::Devices(command) => devices::run(api, command).await?,
         Command::Users(command) => users::run(api, command).await?,
         Command::Settings(command) => settings::run(api, command).await?,
+        Command::Keys(command) => keys::run(api, command).await?,
         Command::Models { command } => settings::models(api, command).await?,
         Command::Profiles(command) => profiles::run(api, command).await?,
         Command::Templates(command) => templates::run(api, command).await?,

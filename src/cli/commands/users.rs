@@ -40,6 +40,7 @@ fn request(command: UserCommand) -> Result<Request, String> {
             regenerate_sip_password,
             may_hotdesk,
             locked,
+            phonebook_hidden,
         } => {
             let mut body = fields_body(fields, Purpose::Change)?;
             put_flag(
@@ -49,6 +50,7 @@ fn request(command: UserCommand) -> Result<Request, String> {
             );
             put_bool(&mut body, "may_hotdesk", may_hotdesk);
             put_bool(&mut body, "locked", locked);
+            put_bool(&mut body, "phonebook_hidden", phonebook_hidden);
             Request::new(M::PATCH, user(&extension), Object).with(Value::Object(body))
         }
         UserCommand::Remove { extensions, .. } => {

@@ -38,6 +38,8 @@ pub struct NewDevice {
     pub hotdesk: bool,
     /// Served only to a connection presenting the phone's factory client certificate.
     pub certificate_required: bool,
+    /// Expansion modules attached.
+    pub expansion_modules: u8,
 }
 
 /// What an admin changes on a device: `None` leaves a field, `Some(None)` clears it.
@@ -49,9 +51,13 @@ pub struct DeviceChange {
     pub profile: Option<Option<ProfileName>>,
     pub hotdesk: Option<bool>,
     pub certificate_required: Option<bool>,
+    pub expansion_modules: Option<u8>,
 }
 
-fn stored_or_gone(updated: Option<(DeviceRecord, ())>, mac: Mac) -> Result<DeviceRecord, OpError> {
+pub(super) fn stored_or_gone(
+    updated: Option<(DeviceRecord, ())>,
+    mac: Mac,
+) -> Result<DeviceRecord, OpError> {
     updated
         .map(|(d, ())| d)
         .ok_or_else(|| OpError::not_found(format!("no device with MAC {mac}")))
@@ -184,6 +190,10 @@ fn change_detail(c: &DeviceChange) -> String {
         (
             "certificate_required",
             c.certificate_required.map(|b| b.to_string()),
+        ),
+        (
+            "expansion_modules",
+            c.expansion_modules.map(|n| n.to_string()),
         ),
     ];
     super::audit::describe("changed", &fields)

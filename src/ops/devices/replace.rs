@@ -82,5 +82,7 @@ fn carry_over(new: &mut DeviceRecord, old: &DeviceRecord) {
     new.settings.clone_from(&old.settings);
     new.hotdesk = old.hotdesk;
     new.certificate_required = old.certificate_required;
+    new.keys = old.keys.clone();
+    new.expansion_modules = old.expansion_modules;
     new.adopted = false;
 }

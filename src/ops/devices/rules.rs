@@ -139,6 +139,7 @@ pub async fn prepare_new(
     }
     record.hotdesk = new.hotdesk;
     record.certificate_required = new.certificate_required;
+    record.expansion_modules = new.expansion_modules;
     check_device(app, &record)?;
     if store.device(mac).await?.is_some() {
         return Err(already_registered(mac));
@@ -192,6 +193,9 @@ pub async fn apply_change(
     if let Some(required) = change.certificate_required {
         next.certificate_required = required;
     }
+    if let Some(modules) = change.expansion_modules {
+        next.expansion_modules = modules;
+    }
     Ok(())
 }
 
@@ -208,6 +212,7 @@ pub fn copy_admin_fields(stored: &mut DeviceRecord, given: &DeviceRecord) {
     stored.lines.clone_from(&given.lines);
     stored.hotdesk = given.hotdesk;
     stored.certificate_required = given.certificate_required;
+    stored.expansion_modules = given.expansion_modules;
     // A device made hot-desk by this write takes the token issued for it.
     if stored.hotdesk && stored.login_token.is_none() {
         stored.login_token.clone_from(&given.login_token);
@@ -251,6 +256,8 @@ fn check_certificate_required(app: &App, d: &DeviceRecord) -> Result<(), OpError
 pub fn check_device(app: &App, d: &DeviceRecord) -> Result<(), OpError> {
     check_hotdesk(d)?;
     check_certificate_required(app, d)?;
+    check_expansion_modules(d)?;
+    crate::ops::keys::fits_device(d)?;
     let limit = capacity(d);
     if let Some((line, _)) = d.lines.iter().find(|(line, _)| **line > limit) {
         return Err(OpError::conflict(format!(
@@ -263,6 +270,21 @@ pub fn check_device(app: &App, d: &DeviceRecord) -> Result<(), OpError> {
         )));
     }
     Ok(())
+}
+
+/// At most what the model takes (when known), and never more than any phone takes.
+fn check_expansion_modules(d: &DeviceRecord) -> Result<(), OpError> {
+    let most = models::of_device(d).map_or(crate::keys::MAX_MODULE, |row| row.keys.modules);
+    if d.expansion_modules <= most {
+        return Ok(());
+    }
+    let model = d
+        .model
+        .as_ref()
+        .map_or("a phone".to_string(), |m| format!("the {m}"));
+    Err(OpError::invalid(format!(
+        "expansion_modules: {model} takes at most {most} expansion modules"
+    )))
 }
 
 /// `1:1001 2:1002` (spaces, commas or semicolons between), each user existing; `-` for none.

@@ -5,6 +5,7 @@
 //! `reads.rs` and `writes.rs` implement the storage interface on the tables defined here.
 
 mod imports;
+mod keys;
 mod reads;
 mod writes;
 
@@ -36,6 +37,7 @@ struct Tables {
     tokens: BTreeMap<String, TokenRecord>,
     next_audit_id: u64,
     imports: BTreeMap<u64, ImportRecord>,
+    key_layers: BTreeMap<String, crate::keys::KeyLayer>,
 }
 
 #[derive(Default)]

@@ -12,6 +12,7 @@
 //! defined here.
 
 mod imports;
+mod keys;
 mod reads;
 mod writes;
 
