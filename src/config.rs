@@ -127,6 +127,9 @@ pub struct ProvisioningConfig {
     pub claim_grace_secs: u64,
     /// How many seen-but-unregistered MACs are remembered; the longest unseen are dropped.
     pub max_unregistered: usize,
+    /// How many of those one source may hold: a source naming more MACs replaces its own
+    /// oldest entries, never another source's.
+    pub max_unregistered_per_source: usize,
     /// Firmware files served at `/firmware/<file>`: uploaded through the API or dropped in.
     /// Default `<data_dir>/firmware`.
     pub firmware_dir: Option<PathBuf>,
@@ -138,6 +141,7 @@ impl Default for ProvisioningConfig {
             claim_window_secs: 3600,
             claim_grace_secs: 300,
             max_unregistered: 1000,
+            max_unregistered_per_source: 50,
             firmware_dir: None,
         }
     }

@@ -28,6 +28,7 @@ mod operations;
 mod provisioning;
 mod render_cache;
 mod security;
+mod sightings;
 mod storage;
 mod upgrade;
 mod vendor_keys;
