@@ -26,6 +26,10 @@ pub struct App {
     pub audit_repeats: crate::audit::RepeatFilter,
     /// Rendered files, served again while nothing they depend on changed.
     pub render_cache: crate::render_cache::RenderCache,
+    /// MACs that requests named without proving them, per source, towards its ban.
+    pub named_macs: crate::ops::named::NamedMacs,
+    /// Sightings on their way to the seen-unregistered list.
+    pub sightings: crate::ops::phone::Sightings,
 }
 
 pub type SharedApp = Arc<App>;

@@ -1,6 +1,7 @@
 //! The phones' listener: a request for a file goes through the source ban (which a request
-//! proving to be a device passes), identification,
-//! the sighting record (auto-fill, last seen), the access decision and rendering.
+//! proving to be a device passes), identification, the access decision and rendering. What a
+//! request tells about a device is recorded only once it proved to be that device; a MAC it
+//! names before that costs the same whether registered or not (`ops::phone::note_named`).
 //!
 //! Whoever has not proven to be a device gets one answer for every file that is not theirs
 //! or does not exist: 401 with the same body and challenges. So a sweep learns nothing about
@@ -48,6 +49,10 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let method = request.method().clone();
+    // Names whose grace passed count before the ban is looked at.
+    if let Err(e) = crate::ops::bans::settle_named_macs(&app, peer.address, app.clock.now()).await {
+        error!(error = %e, "counting unproven MACs failed");
+    }
     match banned_unless_proven(&app, &request, peer).await {
         Ok(Some(refusal)) => return refusal,
         Ok(None) => {}
@@ -136,12 +141,9 @@ async fn respond_to<B>(
         Err(status) => return Ok(respond::text(status, "bad request\n")),
     };
     let now = app.clock.now();
-    let sighted = match identification.requester_mac() {
-        Some(mac) => {
-            crate::ops::phone::note_sighting(app, mac, &identification, peer.address, now).await?
-        }
-        None => None,
-    };
+    if let Some(mac) = identification.requester_mac() {
+        crate::ops::phone::note_named(app, mac, &identification, peer.address, now).await?;
+    }
     let Some((vendor, file)) = &identification.file else {
         return missing(app, request, peer, now).await;
     };
@@ -165,7 +167,6 @@ async fn respond_to<B>(
                 app,
                 request,
                 *mac,
-                sighted,
                 &identification,
                 peer,
                 now,
@@ -194,17 +195,8 @@ async fn respond_to<B>(
             )
         }
         FileRequest::Stored { mac, name } => {
-            if let Err(refusal) = authorize(
-                app,
-                request,
-                *mac,
-                sighted,
-                &identification,
-                peer,
-                now,
-                false,
-            )
-            .await?
+            if let Err(refusal) =
+                authorize(app, request, *mac, &identification, peer, now, false).await?
             {
                 return Ok(refusal);
             }
@@ -264,20 +256,10 @@ where
         return Ok(method_not_allowed());
     };
     let now = app.clock.now();
-    let sighted =
-        crate::ops::phone::note_sighting(app, *mac, &identification, peer.address, now).await?;
-    if let Err(refusal) = authorize(
-        app,
-        &request,
-        *mac,
-        sighted,
-        &identification,
-        peer,
-        now,
-        false,
-    )
-    .await?
-    {
+    if let Some(named) = identification.requester_mac() {
+        crate::ops::phone::note_named(app, named, &identification, peer.address, now).await?;
+    }
+    if let Err(refusal) = authorize(app, &request, *mac, &identification, peer, now, false).await? {
         return Ok(refusal);
     }
     let limits = &app.config.limits;
@@ -356,25 +338,21 @@ pub fn valid_host(host: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
 }
 
-/// Decides whether the request may have the device's own files. `sighted`: the device as
-/// this request's sighting left it, saving a second read when it is the requested MAC. `may_claim`: a first request in the
-/// claim window may take the claim (config files), or only an existing claim or credentials
-/// count (stored files).
+/// Decides whether the request may have the device's own files; a granted request records
+/// what it tells about the device (`ops::phone::note_proven`), a refused one nothing.
+/// `may_claim`: a first request in the claim window may take the claim (config files), or only
+/// an existing claim or credentials count (stored files).
 #[allow(clippy::too_many_arguments)]
 async fn authorize<B>(
     app: &App,
     request: &Request<B>,
     mac: Mac,
-    sighted: Option<Arc<DeviceSnapshot>>,
     identification: &Identification,
     peer: Peer,
     now: i64,
     may_claim: bool,
 ) -> Result<Result<Arc<DeviceSnapshot>, HttpResponse>, StoreError> {
-    let device = match sighted.filter(|device| device.record.mac == mac) {
-        Some(device) => Some(device),
-        None => app.store.device_snapshot(mac).await?,
-    };
+    let device = app.store.device_snapshot(mac).await?;
     let record = device.as_ref().map(|d| &d.record);
     let credentials = match presented_credentials(app, request, now) {
         Some(_) if guessing_throttled(app, record, peer, now).await? => {
@@ -417,25 +395,29 @@ async fn authorize<B>(
         note_wrong_credentials(app, Some(mac), peer, now).await?;
     }
     let refuse = async |denial| Err(denied(app, mac, peer, denial, now).await);
-    Ok(match decision {
+    use crate::ops::phone::Proof;
+    let (device, proof) = match decision {
         Ok(Grant::Claim) if may_claim => {
             match crate::ops::phone::claim(app, mac, peer.address, now).await? {
                 Some(_) => match app.store.device_snapshot(mac).await? {
-                    Some(device) => Ok(device),
-                    None => refuse(Denial::UnknownDevice).await,
+                    Some(device) => (device, Proof::Claim),
+                    None => return Ok(refuse(Denial::UnknownDevice).await),
                 },
-                None => refuse(Denial::NoCredentials).await,
+                None => return Ok(refuse(Denial::NoCredentials).await),
             }
         }
-        Ok(Grant::Claim) => refuse(Denial::NoCredentials).await,
-        Ok(Grant::Credentials | Grant::Certificate) => {
-            let device = device.expect("a grant implies a device");
-            crate::ops::phone::note_proof(app, &device.record, peer.address, now).await?;
-            Ok(device)
-        }
-        Ok(Grant::ClaimGrace) => Ok(device.expect("a grant implies a device")),
-        Err(denial) => refuse(denial).await,
-    })
+        Ok(Grant::Claim) => return Ok(refuse(Denial::NoCredentials).await),
+        Ok(Grant::Credentials | Grant::Certificate) => (
+            device.expect("a grant implies a device"),
+            Proof::Credentials,
+        ),
+        Ok(Grant::ClaimGrace) => (device.expect("a grant implies a device"), Proof::Claim),
+        Err(denial) => return Ok(refuse(denial).await),
+    };
+    let device =
+        crate::ops::phone::note_proven(app, device, identification, peer.address, proof, now)
+            .await?;
+    Ok(Ok(device))
 }
 
 fn serve<B>(
@@ -545,7 +527,8 @@ async fn proven_device<B>(
     peer: Peer,
     now: i64,
 ) -> Result<bool, StoreError> {
-    if peer.client_cert.mac().is_some() {
+    if let Some(mac) = peer.client_cert.mac() {
+        crate::ops::bans::note_proven_mac(app, peer.address, mac, now);
         return Ok(true);
     }
     let Some(credentials) = presented_credentials(app, request, now) else {
@@ -564,6 +547,7 @@ async fn proven_device<B>(
         .as_ref()
         .is_some_and(|device| access::credentials_match(device, &credentials));
     if matched && not_replayed(app, Some(&credentials), now).await? {
+        crate::ops::bans::note_proven_mac(app, peer.address, mac, now);
         return Ok(true);
     }
     note_wrong_credentials(app, device.map(|d| d.mac), peer, now).await?;

@@ -99,6 +99,11 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         config.security.audit_repeat_sources,
         config.security.audit_repeat_keys_per_source,
     );
+    let named_macs = crate::ops::named::NamedMacs::new(
+        config.security.unproven_mac_grace_secs,
+        config.security.refused_mac_window_secs,
+    );
+    let (sightings, sighting_queue) = crate::ops::phone::Sightings::new(SIGHTING_QUEUE);
     let app = Arc::new(App {
         config,
         store,
@@ -110,6 +115,8 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         audit_repeats,
         imports: Default::default(),
         render_cache,
+        named_macs,
+        sightings,
     });
     let (stop, stopped) = oneshot::channel::<()>();
     let control =
@@ -120,6 +127,10 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
     let local = tokio::spawn(crate::local::serve(app.clone(), control));
     let sweeper = crate::hotdesk::spawn_sweeper(app.clone());
     let housekeeping = spawn_housekeeping(app.clone());
+    let sighting_writer = tokio::spawn(crate::ops::phone::write_sightings(
+        app.clone(),
+        sighting_queue,
+    ));
     let reloader = spawn_template_reloader(app.clone());
     let task = tokio::spawn(crate::server::run(
         app.clone(),
@@ -131,6 +142,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
             sweeper.abort();
             local.abort();
             housekeeping.abort();
+            sighting_writer.abort();
             reloader.abort();
         },
     ));
@@ -153,6 +165,9 @@ fn spawn_housekeeping(app: Arc<App>) -> JoinHandle<()> {
         loop {
             ticks.tick().await;
             let now = app.clock.now();
+            if let Err(e) = crate::ops::bans::settle_all_named_macs(&app, now).await {
+                tracing::error!(error = %e, "counting unproven MACs failed");
+            }
             if let Err(e) = crate::ops::bans::prune(&app, now).await {
                 tracing::error!(error = %e, "pruning request sources failed");
             }
@@ -189,6 +204,9 @@ fn spawn_template_reloader(app: Arc<App>) -> JoinHandle<()> {
         }
     })
 }
+
+/// Sightings waiting for the seen-unregistered list's writer; beyond, they are dropped.
+const SIGHTING_QUEUE: usize = 4096;
 
 const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 

@@ -7,7 +7,8 @@ mod security;
 mod user;
 
 pub use device::{
-    DeviceRecord, ModelMismatch, ModelSource, Session, SessionRef, UnregisteredRecord,
+    DeviceRecord, ModelMismatch, ModelSource, Session, SessionRef, UnregisteredLimits,
+    UnregisteredRecord,
 };
 pub use profile::ProfileRecord;
 pub use security::{AuditRecord, GuardRecord, SourceRecord, TokenRecord};

@@ -14,6 +14,7 @@ mod error;
 pub mod firmware;
 pub mod guard;
 pub mod import;
+pub mod named;
 pub mod phone;
 pub mod profiles;
 pub mod restore;

@@ -274,10 +274,20 @@ async fn devices_register_in_bulk_and_list_by_filter() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    wait_until_listed(&api, &["001565000003"]).await;
     api.adopt("001565000003").ok().await;
 
     server.clock.advance(40 * 86_400);
-    server.phone_get(&format!("/{T46S_MAC}.cfg"), T46S_UA).await;
+    // Only a request that proves to be the phone makes it seen.
+    let (user, password) = server.credentials(T46S_MAC).await;
+    let auth = basic(&user, &password);
+    let own = server
+        .phone_get_with(
+            &format!("/{T46S_MAC}.cfg"),
+            &[("user-agent", T46S_UA), ("authorization", &auth)],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::OK);
 
     let macs = async |filter: DeviceFilter| -> BTreeSet<String> {
         let list = api.list_devices_where(filter).ok().await;

@@ -9,7 +9,7 @@ use deskprov::client::{Client, Reply};
 use http::StatusCode;
 use serde_json::Value;
 
-use crate::api::{AdminApi, AuditFilter, NewDevice};
+use crate::api::{AuditFilter, NewDevice};
 use crate::helpers::*;
 
 const CISCO_SPOOF_UA: &str = "Cisco-CP-8851-3PCC/11.3.7 (001565aabbcc)";
@@ -195,28 +195,6 @@ async fn a_flood_of_made_up_macs_from_one_source_does_not_evict_a_real_phone() {
     assert!(listed.contains(&"001565123456".to_string()), "{listed:?}");
     let flooded = listed.iter().filter(|m| m.starts_with("d0d0d0")).count();
     assert_eq!(flooded, 5, "{listed:?}");
-}
-
-async fn unregistered_macs(api: &AdminApi<'_>) -> Vec<String> {
-    let seen = api.list_unregistered().ok().await;
-    seen.as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["mac"].as_str().unwrap().to_string())
-        .collect()
-}
-
-/// The seen-unregistered list is written off the request path: waits (bounded) for `macs`.
-pub async fn wait_until_listed(api: &AdminApi<'_>, macs: &[&str]) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let listed = unregistered_macs(api).await;
-        if macs.iter().all(|m| listed.iter().any(|l| l == m)) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{macs:?} not in {listed:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Finding #1's measurement, in the report's path: the seen-unregistered list at its cap, many
