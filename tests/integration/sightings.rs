@@ -224,6 +224,7 @@ async fn a_common_file_costs_the_same_for_unknown_and_registered_macs() {
 
     let (unknown, registered) = timed_alternating(&server, 30, 10).await;
     let ratio = median(unknown) / median(registered);
+    eprintln!("common file: median unknown / registered = {ratio:.3}");
     assert!(
         (1.0 / 1.3..=1.3).contains(&ratio),
         "median unknown / registered = {ratio:.2}"
@@ -269,4 +270,73 @@ async fn timed_alternating(
 fn median(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
+}
+
+/// Finding #14: a sweeper asks each MAC's own file once. A registered device's refusal was
+/// recorded in the audit trail on the request path, an unknown MAC's was not: the first probe of
+/// each registered MAC from a source did more work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_own_file_costs_the_same_for_unknown_and_registered_macs() {
+    let _one_at_a_time = FLOODS.lock().await;
+    let server = TestServer::start().await;
+    let api = server.admin_api();
+    let registered: Vec<String> = (0..5).map(|i| format!("0015650a{i:04x}")).collect();
+    for mac in &registered {
+        api.create_device(NewDevice::new(mac).model("T46S"))
+            .ok()
+            .await;
+    }
+    server.clock.advance(2 * 3600);
+    let (mut unknown_times, mut registered_times) = (Vec::new(), Vec::new());
+    for source in 0..40u8 {
+        let client = from(&server, [127, 0, 3, source + 1]);
+        get(&client, "/y000000000066.cfg", &[]).await;
+        // Five registered and five unknown MACs: within the source's budget of ten.
+        for (i, mac) in registered.iter().enumerate() {
+            let unknown = format!("0015650b{source:02x}{i:02x}");
+            for (mac, into) in [
+                (unknown.as_str(), &mut unknown_times),
+                (mac.as_str(), &mut registered_times),
+            ] {
+                let started = Instant::now();
+                let reply = get(&client, &format!("/{mac}.cfg"), &[]).await;
+                into.push(started.elapsed().as_secs_f64() * 1e6);
+                assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+            }
+        }
+    }
+    let ratio = median(unknown_times) / median(registered_times);
+    eprintln!("refused own file: median unknown / registered = {ratio:.3}");
+    assert!(
+        (1.0 / 1.3..=1.3).contains(&ratio),
+        "median unknown / registered = {ratio:.2}"
+    );
+}
+
+/// Wrong credentials for an unknown MAC counted towards nothing, for a registered one towards
+/// the source's ban: eleven guesses told which of two MACs is registered by the ban.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_count_alike_for_unknown_and_registered_macs() {
+    let server = TestServer::start().await;
+    server.seed_desk_phone().await;
+    server.clock.advance(2 * 3600);
+    crate::logs::remember_secret("guessed-password");
+    let mut banned = Vec::new();
+    for (n, mac) in [(90u8, T46S_MAC), (91, "0015650c0001")] {
+        let guesser = from(&server, [127, 0, 0, n]);
+        let auth = basic(mac, "guessed-password");
+        let mut statuses = Vec::new();
+        for _ in 0..12 {
+            let reply = guesser
+                .get(&format!("/{mac}.cfg"), &[("authorization", &auth)])
+                .await;
+            statuses.push(reply.map(|r| r.status).ok());
+        }
+        banned.push(statuses.last().copied().flatten() != Some(StatusCode::UNAUTHORIZED));
+    }
+    assert_eq!(
+        banned[0], banned[1],
+        "banned after wrong credentials: registered {}, unknown {}",
+        banned[0], banned[1]
+    );
 }
