@@ -174,6 +174,16 @@ pub fn close_claim(device: &mut DeviceRecord, now: i64) {
     }
 }
 
+/// Whether a registered device with this MAC would have checked the requester's credentials
+/// (and so refused them as wrong): credentials presented, no certificate or User-Agent naming
+/// another MAC. An unknown MAC's refusal counts as that, so that counting does not tell it
+/// from a registered one.
+pub fn would_check_credentials(mac: Mac, requester: &Requester<'_>) -> bool {
+    requester.credentials.is_some()
+        && requester.client_cert_mac.is_none_or(|m| m == mac)
+        && requester.user_agent_mac.is_none_or(|m| m == mac)
+}
+
 /// Records the claim if nobody has claimed since the decision; `false` if someone did.
 pub fn take_claim(device: &mut DeviceRecord, address: IpAddr, now: i64) -> bool {
     if device.claimed_at.is_some() {

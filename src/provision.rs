@@ -355,7 +355,7 @@ async fn authorize<B>(
     let device = app.store.device_snapshot(mac).await?;
     let record = device.as_ref().map(|d| &d.record);
     let credentials = match presented_credentials(app, request, now) {
-        Some(_) if guessing_throttled(app, record, peer, now).await? => {
+        Some(_) if guessing_throttled(app, mac, record, peer, now).await? => {
             // Unchecked, but still a guess as far as the source's ban goes.
             crate::ops::bans::note_failed_credentials(app, peer.address, now).await?;
             None
@@ -391,7 +391,13 @@ async fn authorize<B>(
     if decision.is_err() {
         crate::ops::bans::note_refused_mac(app, peer.address, mac, now).await?;
     }
-    if let Err(Denial::WrongCredentials | Denial::ReplayedDigest) = decision {
+    let wrong_credentials = match decision {
+        Err(Denial::WrongCredentials | Denial::ReplayedDigest) => true,
+        // Counted as a registered device's would be, or the ban would tell the MAC unknown.
+        Err(Denial::UnknownDevice) => access::would_check_credentials(mac, &requester),
+        _ => false,
+    };
+    if wrong_credentials {
         note_wrong_credentials(app, Some(mac), peer, now).await?;
     }
     let refuse = async |denial| Err(denied(app, mac, peer, denial, now).await);
@@ -539,7 +545,7 @@ async fn proven_device<B>(
         return Ok(false);
     };
     let device = app.store.device(mac).await?;
-    if guessing_throttled(app, device.as_ref(), peer, now).await? {
+    if guessing_throttled(app, mac, device.as_ref(), peer, now).await? {
         crate::ops::bans::note_failed_credentials(app, peer.address, now).await?;
         return Ok(false);
     }
@@ -550,31 +556,33 @@ async fn proven_device<B>(
         crate::ops::bans::note_proven_mac(app, peer.address, mac, now);
         return Ok(true);
     }
-    note_wrong_credentials(app, device.map(|d| d.mac), peer, now).await?;
+    // The device's count too when it is unknown: the same work, the same throttle.
+    note_wrong_credentials(app, Some(mac), peer, now).await?;
     Ok(false)
 }
 
-/// Whether credentials for this device go unchecked: too many wrong ones for it lately, and
+/// Whether credentials for this MAC go unchecked: too many wrong ones for it lately, and
 /// the request does not come from where the device last proved itself. This slows guessing
 /// from many sources without locking the device out: its own address is always checked, and
-/// from elsewhere the right credentials work again once the throttle ends.
+/// from elsewhere the right credentials work again once the throttle ends. An unknown MAC is
+/// throttled alike, so the throttle does not tell it from a registered one.
 async fn guessing_throttled(
     app: &App,
+    mac: Mac,
     device: Option<&crate::model::DeviceRecord>,
     peer: Peer,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let Some(device) = device else {
-        return Ok(false);
-    };
-    if device.proven_address.as_deref() == Some(peer.address.to_string().as_str()) {
+    let proven_here =
+        device.and_then(|d| d.proven_address.as_deref()) == Some(peer.address.to_string().as_str());
+    if proven_here {
         return Ok(false);
     }
-    crate::ops::guard::credentials_throttled(app, device.mac, now).await
+    crate::ops::guard::credentials_throttled(app, mac, now).await
 }
 
-/// Wrong credentials count towards the source's ban and, for a registered device, towards its
-/// guessing throttle.
+/// Wrong credentials count towards the source's ban and towards the MAC's guessing throttle
+/// (registered or not, alike).
 async fn note_wrong_credentials(
     app: &App,
     device: Option<Mac>,
@@ -634,21 +642,22 @@ async fn banned_unless_proven<B>(
     let Some(credentials) = presented_credentials(app, request, now) else {
         return Ok(Some(banned(until - now)));
     };
-    let device = match Mac::parse(credentials.user()) {
-        Ok(mac) => app.store.device(mac).await?,
-        Err(_) => None,
-    };
-    let Some(device) = device else {
+    let Ok(mac) = Mac::parse(credentials.user()) else {
         return Ok(Some(banned(until - now)));
     };
-    if crate::ops::guard::credentials_throttled(app, device.mac, now).await? {
+    // An unknown MAC takes the registered one's way: the same reads, the same counts.
+    let device = app.store.device(mac).await?;
+    if crate::ops::guard::credentials_throttled(app, mac, now).await? {
         return Ok(Some(banned(until - now)));
     }
     // The nonce count of a Digest answer is taken later, by the request's own decision.
-    if access::credentials_match(&device, &credentials) {
+    if device
+        .as_ref()
+        .is_some_and(|device| access::credentials_match(device, &credentials))
+    {
         return Ok(None);
     }
-    note_wrong_credentials(app, Some(device.mac), peer, now).await?;
+    note_wrong_credentials(app, Some(mac), peer, now).await?;
     Ok(Some(banned(until - now)))
 }
 
