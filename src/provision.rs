@@ -1,7 +1,8 @@
 //! The phones' listener: a request for a file goes through the source ban (which a request
 //! proving to be a device passes), identification, the access decision and rendering. What a
 //! request tells about a device is recorded only once it proved to be that device; a MAC it
-//! names before that costs the same whether registered or not (`ops::phone::note_named`).
+//! names without that costs the same whether registered or not (`ops::bans::note_named_mac`,
+//! `ops::phone::offer_sighting`).
 //!
 //! Whoever has not proven to be a device gets one answer for every file that is not theirs
 //! or does not exist: 401 with the same body and challenges. So a sweep learns nothing about
@@ -141,11 +142,46 @@ async fn respond_to<B>(
         Err(status) => return Ok(respond::text(status, "bad request\n")),
     };
     let now = app.clock.now();
-    if let Some(mac) = identification.requester_mac() {
-        crate::ops::phone::note_named(app, mac, &identification, peer.address, now).await?;
+    let named = identification.requester_mac();
+    if let Some(mac) = named {
+        crate::ops::bans::note_named_mac(app, peer.address, mac, now).await?;
     }
+    let answer = answer_file(app, request, &identification, &base_url, peer, now).await?;
+    // Until here a registered MAC and an unknown one took the same way; a proven request's
+    // facts were recorded by `authorize`, an unproven one's MAC goes to the unregistered list.
+    if let Some(mac) = named
+        && !answer.proven
+    {
+        crate::ops::phone::offer_sighting(app, mac, &identification, peer.address, now);
+    }
+    Ok(answer.response)
+}
+
+/// A response, and whether the request proved to be the device whose file it got.
+struct Answer {
+    response: HttpResponse,
+    proven: bool,
+}
+
+impl Answer {
+    fn unproven(response: HttpResponse) -> Answer {
+        Answer {
+            response,
+            proven: false,
+        }
+    }
+}
+
+async fn answer_file<B>(
+    app: &App,
+    request: &Request<B>,
+    identification: &Identification,
+    base_url: &str,
+    peer: Peer,
+    now: i64,
+) -> Result<Answer, StoreError> {
     let Some((vendor, file)) = &identification.file else {
-        return missing(app, request, peer, now).await;
+        return Ok(Answer::unproven(missing(app, request, peer, now).await?));
     };
     match file {
         FileRequest::Common { template, hints } => {
@@ -154,20 +190,17 @@ async fn respond_to<B>(
                 hints,
                 model: identification.model(),
                 firmware: identification.firmware(),
-                base_url: &base_url,
+                base_url,
             };
-            serve(
-                request,
-                app.render_cache.common_file(app, *vendor, &common).await,
-                false,
-            )
+            let rendered = app.render_cache.common_file(app, *vendor, &common).await;
+            serve(request, rendered, false).map(Answer::unproven)
         }
         FileRequest::Device { mac } => {
             let device = match authorize(
                 app,
                 request,
                 *mac,
-                &identification,
+                identification,
                 peer,
                 now,
                 // Only a GET that receives the file takes the claim: a HEAD (a link checker,
@@ -177,7 +210,7 @@ async fn respond_to<B>(
             .await?
             {
                 Ok(device) => device,
-                Err(refusal) => return Ok(refusal),
+                Err(refusal) => return Ok(Answer::unproven(refusal)),
             };
             let device = crate::ops::phone::issue_missing_login_token(app, device).await?;
             let vendor = device
@@ -186,21 +219,22 @@ async fn respond_to<B>(
                 .as_deref()
                 .and_then(crate::vendors::by_id)
                 .unwrap_or(*vendor);
-            serve(
-                request,
-                app.render_cache
-                    .device_file(app, vendor, &device, &base_url)
-                    .await,
-                true,
-            )
+            let rendered = app
+                .render_cache
+                .device_file(app, vendor, &device, base_url)
+                .await;
+            Ok(Answer {
+                response: serve(request, rendered, true)?,
+                proven: true,
+            })
         }
         FileRequest::Stored { mac, name } => {
             if let Err(refusal) =
-                authorize(app, request, *mac, &identification, peer, now, false).await?
+                authorize(app, request, *mac, identification, peer, now, false).await?
             {
-                return Ok(refusal);
+                return Ok(Answer::unproven(refusal));
             }
-            Ok(match app.store.upload(*mac, name).await? {
+            let response = match app.store.upload(*mac, name).await? {
                 Some(content) => {
                     let mut r = HttpResponse::new(Bytes::from(content).into());
                     r.headers_mut().insert(
@@ -212,6 +246,10 @@ async fn respond_to<B>(
                     r
                 }
                 None => not_found(),
+            };
+            Ok(Answer {
+                response,
+                proven: true,
             })
         }
     }
@@ -256,10 +294,14 @@ where
         return Ok(method_not_allowed());
     };
     let now = app.clock.now();
-    if let Some(named) = identification.requester_mac() {
-        crate::ops::phone::note_named(app, named, &identification, peer.address, now).await?;
+    let named = identification.requester_mac();
+    if let Some(named) = named {
+        crate::ops::bans::note_named_mac(app, peer.address, named, now).await?;
     }
     if let Err(refusal) = authorize(app, &request, *mac, &identification, peer, now, false).await? {
+        if let Some(named) = named {
+            crate::ops::phone::offer_sighting(app, named, &identification, peer.address, now);
+        }
         return Ok(refusal);
     }
     let limits = &app.config.limits;
@@ -483,18 +525,8 @@ async fn denied(app: &App, mac: Mac, peer: Peer, denial: Denial, now: i64) -> Ht
         Denial::CertificateMismatch => Some(Kind::CertificateMismatch),
         _ => Some(Kind::ConfigRefused),
     };
-    match kind {
-        Some(kind) => {
-            crate::ops::audit::record(
-                app,
-                Event::phone(kind, denial.as_str())
-                    .source(peer.address)
-                    .subject(mac),
-            )
-            .await
-        }
-        None => debug!(%mac, peer = %peer.address, "config for an unregistered MAC refused"),
-    }
+    // Recorded off the request path: a registered device's refusal must not take longer.
+    crate::ops::phone::offer_refusal(app, mac, kind, denial.as_str(), peer.address);
     refusal(app, now)
 }
 

@@ -8,9 +8,10 @@
 //!
 //! Registered and unknown MACs count alike, or the moment of the ban would tell which of the
 //! MACs tried were registered. A source is an IPv4 address or an IPv6 /64, the block one
-//! customer usually holds. Only refusals count: an office of phones behind one NAT, booting
-//! together, getting their own configs and asking for optional files that do not exist, never
-//! comes near a ban. Networks in
+//! customer usually holds. Refusals count, and MACs a request names without proving them (a
+//! User-Agent on a common file) once their grace passes unproven (named.rs): an office of
+//! phones behind one NAT, booting together, getting their own configs and asking for optional
+//! files that do not exist, never comes near a ban. Networks in
 //! `allow_networks` are never banned. Counters and bans live in the database, so a restart
 //! neither forgives an attacker nor forgets an admin's decision.
 

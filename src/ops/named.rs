@@ -166,6 +166,7 @@ impl NamedMacs {
     pub fn proven(&self, address: IpAddr, mac: Mac, now: i64) {
         let source = source_key(address);
         let mut names = self.names();
+        let window = self.window;
         let Some(entry) = names.sources.get_mut(&source) else {
             if names.entries < MAX_ENTRIES {
                 names.entries += 1;
@@ -178,6 +179,12 @@ impl NamedMacs {
             }
             return;
         };
+        // A phone proves itself at every poll: renewed at most twice a window.
+        if let Some(State::Proven { at }) = entry.states.get(&mac)
+            && now - at < window / 2
+        {
+            return;
+        }
         let is_new = entry
             .states
             .insert(mac, State::Proven { at: now })

@@ -118,27 +118,25 @@ pub async fn issue_missing_login_token(
         .unwrap_or(device))
 }
 
-/// A request from `address` named `mac` before it proved anything: it counts towards the
-/// source's ban unless it proves itself soon (`ops::bans::note_named_mac`), and it is offered
-/// to the seen-unregistered list, which is written off the request path. Nothing is read or
-/// written about the device here, so a registered MAC and an unknown one cost the same.
-pub async fn note_named(
+/// A request from `address` named `mac` and did not prove to be it: what it reported is
+/// offered to the seen-unregistered list, written off the request path
+/// ([`write_sightings`]). Nothing is read or written here, so a registered MAC and an unknown
+/// one cost the same.
+pub fn offer_sighting(
     app: &App,
     mac: Mac,
     identification: &Identification,
     address: IpAddr,
     now: i64,
-) -> Result<(), StoreError> {
-    super::bans::note_named_mac(app, address, mac, now).await?;
-    app.sightings.offer(Sighting {
+) {
+    app.sightings.offer(Noted::Sighting(Sighting {
         mac,
         vendor: identification.vendor().map(str::to_string),
         model: identification.model().cloned(),
         firmware: identification.firmware().map(str::to_string),
         address,
         at: now,
-    });
-    Ok(())
+    }));
 }
 
 /// How a request proved to be the device.
@@ -306,15 +304,35 @@ pub struct Sighting {
     at: i64,
 }
 
-/// The bounded queue between the phone path and the writer of the seen-unregistered list
-/// ([`write_sightings`]). Offering never waits: when the queue is full the sighting is dropped
-/// and counted (a phone that keeps asking is seen at its next request).
-pub struct Sightings {
-    queue: tokio::sync::mpsc::Sender<Sighting>,
-    dropped: std::sync::atomic::AtomicU64,
+/// A refused request for a MAC's files, on its way to the audit trail when the MAC is
+/// registered (`kind` is then set).
+#[derive(Debug)]
+pub struct Refusal {
+    mac: Mac,
+    kind: Option<Kind>,
+    detail: &'static str,
+    address: IpAddr,
 }
 
-pub type SightingReceiver = tokio::sync::mpsc::Receiver<Sighting>;
+/// What the phone path hands to [`write_sightings`].
+#[derive(Debug)]
+pub enum Noted {
+    Sighting(Sighting),
+    Refusal(Refusal),
+}
+
+/// The bounded queue between the phone path and [`write_sightings`]. Offering never waits: when
+/// the queue is full an entry is dropped and counted (a phone that keeps asking is seen at its
+/// next request; dropped refusals are recorded as a count).
+pub struct Sightings {
+    queue: tokio::sync::mpsc::Sender<Noted>,
+    dropped: std::sync::atomic::AtomicU64,
+    dropped_refusals: std::sync::atomic::AtomicU64,
+    /// Queued and not yet written.
+    unwritten: std::sync::atomic::AtomicUsize,
+}
+
+pub type SightingReceiver = tokio::sync::mpsc::Receiver<Noted>;
 
 impl Sightings {
     pub fn new(capacity: usize) -> (Sightings, SightingReceiver) {
@@ -322,33 +340,123 @@ impl Sightings {
         let sightings = Sightings {
             queue,
             dropped: Default::default(),
+            dropped_refusals: Default::default(),
+            unwritten: Default::default(),
         };
         (sightings, receiver)
     }
 
-    fn offer(&self, sighting: Sighting) {
-        if self.queue.try_send(sighting).is_err() {
-            let dropped = self
-                .dropped
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if dropped.is_power_of_two() {
-                warn!(
-                    dropped = dropped + 1,
-                    "seen-unregistered list behind: sightings dropped"
-                );
-            }
+    /// Whether everything queued so far is written (for tests and shutdown).
+    pub fn is_idle(&self) -> bool {
+        self.unwritten.load(std::sync::atomic::Ordering::SeqCst) == 0
+    }
+
+    fn offer(&self, noted: Noted) {
+        use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+        self.unwritten.fetch_add(1, SeqCst);
+        let Err(full) = self.queue.try_send(noted) else {
+            return;
+        };
+        self.unwritten.fetch_sub(1, SeqCst);
+        if let Noted::Refusal(Refusal { kind: Some(_), .. }) = full.into_inner() {
+            self.dropped_refusals.fetch_add(1, Relaxed);
+        }
+        let dropped = self.dropped.fetch_add(1, Relaxed);
+        if dropped.is_power_of_two() {
+            warn!(
+                dropped = dropped + 1,
+                "sighting queue full: sightings and refusals dropped"
+            );
         }
     }
 }
 
-/// Writes the seen-unregistered list from the queue, one sighting at a time, until the queue
-/// closes: a MAC that is registered is left alone, any other goes to the list within its
-/// source's quota.
-pub async fn write_sightings(app: Arc<App>, mut sightings: SightingReceiver) {
-    while let Some(sighting) = sightings.recv().await {
-        if let Err(e) = write_sighting(&app, sighting).await {
-            tracing::error!(error = %e, "recording an unregistered phone failed");
+/// A refused request for `mac`'s files: recorded in the audit trail as `kind` (only a
+/// registered device's refusal has one), off the request path like the sightings, so that
+/// the refusal of a registered MAC costs the request what an unknown one's does.
+pub fn offer_refusal(
+    app: &App,
+    mac: Mac,
+    kind: Option<Kind>,
+    detail: &'static str,
+    address: IpAddr,
+) {
+    app.sightings.offer(Noted::Refusal(Refusal {
+        mac,
+        kind,
+        detail,
+        address,
+    }));
+}
+
+/// How often [`write_sightings`] takes what was queued: in batches on a clock, so its work
+/// does not follow the request that caused it (the request after an unknown MAC's would be the
+/// slower one).
+const BATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Writes what the phone path queued, in batches, until the queue closes: a sighting of a MAC
+/// that is registered is left alone, any other goes to the seen-unregistered list within its
+/// source's quota; a registered device's refusal goes to the audit trail.
+pub async fn write_sightings(app: Arc<App>, mut queue: SightingReceiver) {
+    let mut ticks = tokio::time::interval(BATCH_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut batch = Vec::new();
+    loop {
+        ticks.tick().await;
+        let limit = queue.max_capacity();
+        while batch.len() < limit
+            && let Ok(noted) = queue.try_recv()
+        {
+            batch.push(noted);
         }
+        if batch.is_empty() && queue.is_closed() {
+            return;
+        }
+        for noted in batch.drain(..) {
+            let written = match noted {
+                Noted::Sighting(sighting) => write_sighting(&app, sighting).await,
+                Noted::Refusal(refusal) => {
+                    record_refusal(&app, refusal).await;
+                    Ok(())
+                }
+            };
+            if let Err(e) = written {
+                tracing::error!(error = %e, "recording an unregistered phone failed");
+            }
+            app.sightings
+                .unwritten
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        record_dropped_refusals(&app).await;
+    }
+}
+
+async fn record_refusal(app: &App, refusal: Refusal) {
+    match refusal.kind {
+        Some(kind) => {
+            let event = Event::phone(kind, refusal.detail)
+                .source(refusal.address)
+                .subject(refusal.mac);
+            crate::ops::audit::record(app, event).await
+        }
+        None => {
+            debug!(mac = %refusal.mac, peer = %refusal.address, "config for an unregistered MAC refused")
+        }
+    }
+}
+
+async fn record_dropped_refusals(app: &App) {
+    let dropped = app
+        .sightings
+        .dropped_refusals
+        .swap(0, std::sync::atomic::Ordering::Relaxed);
+    if dropped > 0 {
+        let event = Event::by(
+            Kind::EventsSuppressed,
+            "deskprov",
+            format!("{dropped} refusals of registered devices not recorded: the queue was full"),
+        );
+        crate::ops::audit::record(app, event).await
     }
 }
 

@@ -421,3 +421,13 @@ pub async fn wait_until_listed(api: &AdminApi<'_>, macs: &[&str]) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Sightings and refusals are written off the request path, in batches: waits (bounded) until
+/// everything the server was handed so far is written.
+pub async fn wait_for_sightings(server: &TestServer) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.running().app.sightings.is_idle() {
+        assert!(Instant::now() < deadline, "sightings not written");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
