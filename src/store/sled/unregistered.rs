@@ -128,3 +128,59 @@ impl SledBackend {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::backend::{Reads, Writes};
+
+    fn seen(last: u8, at: i64) -> UnregisteredRecord {
+        UnregisteredRecord {
+            mac: Mac::from_octets([0, 0x15, 0x65, 0, 2, last]),
+            vendor: None,
+            model: None,
+            firmware: None,
+            first_seen: at,
+            last_seen: at,
+            last_address: None,
+            requests: 1,
+            source: None,
+        }
+    }
+
+    /// A store written before the indexes (records only) gets them at open, and evicts by them.
+    #[tokio::test]
+    async fn indexes_are_rebuilt_for_a_store_written_without_them() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledBackend::open(dir.path()).unwrap();
+            for (last, at) in [(1, 30), (2, 10), (3, 20)] {
+                let record = seen(last, at);
+                store
+                    .unregistered
+                    .insert(record.mac.octets(), encode(&record))
+                    .unwrap();
+            }
+            store.db.flush().unwrap();
+        }
+        let store = SledBackend::open(dir.path()).unwrap();
+        let limits = UnregisteredLimits {
+            total: 3,
+            per_source: 10,
+        };
+        let newer = seen(4, 40);
+        store
+            .note_unregistered(&newer, &mut |_| {}, limits)
+            .await
+            .unwrap();
+        let mut kept: Vec<u8> = store
+            .unregistered()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.mac.octets()[5])
+            .collect();
+        kept.sort();
+        assert_eq!(kept, vec![1, 3, 4], "the stalest (seen at 10) went");
+    }
+}
