@@ -290,6 +290,19 @@ pub fn close_claim(device: &mut DeviceRecord, now: i64) {
     device.claimer = None;
 }
 
+/// Whether a registered device with this MAC would have checked the requester's credentials
+/// (and so refused them as wrong): credentials presented, no certificate or User-Agent naming
+/// another MAC. An unknown MAC's refusal counts as that, so that counting does not tell it
+/// from a registered one.
+pub fn would_check_credentials(mac: Mac, requester: &Requester<'_>) -> bool {
+    requester.credentials.is_some()
+        && requester.client_cert_mac.is_none_or(|m| m == mac)
+        && requester
+            .user_agent
+            .and_then(|ua| ua.mac)
+            .is_none_or(|m| m == mac)
+}
+
 /// Records the claim if nobody has claimed since the decision; `false` if someone did.
 /// `user_agent` is the claimer's: the grace serves only requests naming the same phone.
 pub fn take_claim(

@@ -28,6 +28,10 @@ pub struct App {
     pub render_cache: crate::render_cache::RenderCache,
     /// The server certificates both listeners present, renewed in place by the local CA.
     pub certificates: Arc<crate::tls::ServerCertificates>,
+    /// MACs that requests named without proving them, per source, towards its ban.
+    pub named_macs: crate::ops::named::NamedMacs,
+    /// Sightings on their way to the seen-unregistered list.
+    pub sightings: crate::ops::phone::Sightings,
 }
 
 pub type SharedApp = Arc<App>;

@@ -72,6 +72,7 @@ kinds_table! {
     ClaimContested => "claim_contested", Warning;
     ConfigRefused => "config_refused", Repeatable;
     ModelMismatch => "model_mismatch", Repeatable;
+    ModelFilledIn => "model_filled_in", Info;
     CertificateMismatch => "certificate_mismatch", Repeatable;
     UntrustedCertificate => "untrusted_certificate", Repeatable;
     SourceBanned => "source_banned", Warning;

@@ -144,6 +144,9 @@ pub struct ProvisioningConfig {
     pub claim_networks: Vec<ipnet::IpNet>,
     /// How many seen-but-unregistered MACs are remembered; the longest unseen are dropped.
     pub max_unregistered: usize,
+    /// How many of those one source may hold (at most all of them): a source naming more MACs
+    /// replaces its own oldest entries, never another source's.
+    pub max_unregistered_per_source: usize,
     /// Firmware files served at `/firmware/<file>`: uploaded through the API or dropped in.
     /// Default `<data_dir>/firmware`.
     pub firmware_dir: Option<PathBuf>,
@@ -157,6 +160,7 @@ impl Default for ProvisioningConfig {
             claim_grace_requests: 10,
             claim_networks: Vec::new(),
             max_unregistered: 1000,
+            max_unregistered_per_source: 50,
             firmware_dir: None,
         }
     }
@@ -254,6 +258,9 @@ pub struct SecurityConfig {
     /// files never count, so an office of phones behind one NAT is safe.
     pub max_refused_macs: usize,
     pub refused_mac_window_secs: u64,
+    /// A MAC a request names (in its User-Agent, on a common file) counts as refused unless
+    /// it proves itself (claim, credentials, certificate) from that source within this time.
+    pub unproven_mac_grace_secs: u64,
     /// A source that sent wrong provisioning credentials more than this many times within
     /// `refused_mac_window_secs` is banned like a sweeper.
     pub max_failed_credentials: usize,
@@ -287,6 +294,7 @@ impl Default for SecurityConfig {
         SecurityConfig {
             max_refused_macs: 10,
             refused_mac_window_secs: 300,
+            unproven_mac_grace_secs: 60,
             max_failed_credentials: 10,
             device_max_failed_credentials: 10,
             device_credentials_throttle_secs: 300,
@@ -436,6 +444,12 @@ impl Config {
             ));
         }
         self.validate_connection_shares()?;
+        let p = &self.provisioning;
+        if p.max_unregistered_per_source == 0 {
+            return Err(ConfigError::Invalid(
+                "provisioning: max_unregistered_per_source must be at least 1".into(),
+            ));
+        }
         if self.limits.header_read_timeout_secs == 0 || self.limits.tls_handshake_timeout_secs == 0
         {
             return Err(ConfigError::Invalid(
@@ -482,6 +496,7 @@ impl Config {
             s.admin_failure_window_secs,
             s.admin_block_secs,
             s.device_credentials_throttle_secs,
+            s.unproven_mac_grace_secs,
         ];
         let counts = [
             s.max_refused_macs,

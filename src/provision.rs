@@ -1,6 +1,8 @@
 //! The phones' listener: a request for a file goes through the source ban (which a request
-//! proving to be a device passes), identification,
-//! the sighting record (auto-fill, last seen), the access decision and rendering.
+//! proving to be a device passes), identification, the access decision and rendering. What a
+//! request tells about a device is recorded only once it proved to be that device; a MAC it
+//! names without that costs the same whether registered or not (`ops::bans::note_named_mac`,
+//! `ops::phone::offer_sighting`).
 //!
 //! Whoever has not proven to be a device gets one answer for every file that is not theirs
 //! or does not exist: 401 with the same body and challenges. So a sweep learns nothing about
@@ -51,6 +53,10 @@ where
     // Load balancers check here; the answer tells nothing but up or down.
     if let Some(response) = crate::health::answer(&app, &method, request.uri().path()).await {
         return response;
+    }
+    // Names whose grace passed count before the ban is looked at.
+    if let Err(e) = crate::ops::bans::settle_named_macs(&app, peer.address, app.clock.now()).await {
+        error!(error = %e, "counting unproven MACs failed");
     }
     match banned_unless_proven(&app, &request, peer).await {
         Ok(Some(refusal)) => return refusal,
@@ -141,14 +147,46 @@ async fn respond_to<B>(
         Err(status) => return Ok(respond::text(status, "bad request\n")),
     };
     let now = app.clock.now();
-    let sighted = match identification.requester_mac() {
-        Some(mac) => {
-            crate::ops::phone::note_sighting(app, mac, &identification, peer.address, now).await?
+    let named = identification.requester_mac();
+    if let Some(mac) = named {
+        crate::ops::bans::note_named_mac(app, peer.address, mac, now).await?;
+    }
+    let answer = answer_file(app, request, &identification, &base_url, peer, now).await?;
+    // Until here a registered MAC and an unknown one took the same way; a proven request's
+    // facts were recorded by `authorize`, an unproven one's MAC goes to the unregistered list.
+    if let Some(mac) = named
+        && !answer.proven
+    {
+        crate::ops::phone::offer_sighting(app, mac, &identification, peer.address, now);
+    }
+    Ok(answer.response)
+}
+
+/// A response, and whether the request proved to be the device whose file it got.
+struct Answer {
+    response: HttpResponse,
+    proven: bool,
+}
+
+impl Answer {
+    fn unproven(response: HttpResponse) -> Answer {
+        Answer {
+            response,
+            proven: false,
         }
-        None => None,
-    };
+    }
+}
+
+async fn answer_file<B>(
+    app: &App,
+    request: &Request<B>,
+    identification: &Identification,
+    base_url: &str,
+    peer: Peer,
+    now: i64,
+) -> Result<Answer, StoreError> {
     let Some((vendor, file)) = &identification.file else {
-        return missing(app, request, peer, now).await;
+        return Ok(Answer::unproven(missing(app, request, peer, now).await?));
     };
     match file {
         FileRequest::Common { template, hints } => {
@@ -157,21 +195,17 @@ async fn respond_to<B>(
                 hints,
                 model: identification.model(),
                 firmware: identification.firmware(),
-                base_url: &base_url,
+                base_url,
             };
-            serve(
-                request,
-                app.render_cache.common_file(app, *vendor, &common).await,
-                false,
-            )
+            let rendered = app.render_cache.common_file(app, *vendor, &common).await;
+            serve(request, rendered, false).map(Answer::unproven)
         }
         FileRequest::Device { mac } => {
             let device = match authorize(
                 app,
                 request,
                 *mac,
-                sighted,
-                &identification,
+                identification,
                 peer,
                 now,
                 // Only a GET that receives the file takes the claim: a HEAD (a link checker,
@@ -181,7 +215,7 @@ async fn respond_to<B>(
             .await?
             {
                 Ok(device) => device,
-                Err(refusal) => return Ok(refusal),
+                Err(refusal) => return Ok(Answer::unproven(refusal)),
             };
             let device = crate::ops::phone::issue_missing_login_token(app, device).await?;
             let vendor = device
@@ -190,30 +224,22 @@ async fn respond_to<B>(
                 .as_deref()
                 .and_then(crate::vendors::by_id)
                 .unwrap_or(*vendor);
-            serve(
-                request,
-                app.render_cache
-                    .device_file(app, vendor, &device, &base_url)
-                    .await,
-                true,
-            )
+            let rendered = app
+                .render_cache
+                .device_file(app, vendor, &device, base_url)
+                .await;
+            Ok(Answer {
+                response: serve(request, rendered, true)?,
+                proven: true,
+            })
         }
         FileRequest::Stored { mac, name } => {
-            if let Err(refusal) = authorize(
-                app,
-                request,
-                *mac,
-                sighted,
-                &identification,
-                peer,
-                now,
-                false,
-            )
-            .await?
+            if let Err(refusal) =
+                authorize(app, request, *mac, identification, peer, now, false).await?
             {
-                return Ok(refusal);
+                return Ok(Answer::unproven(refusal));
             }
-            Ok(match app.store.upload(*mac, name).await? {
+            let response = match app.store.upload(*mac, name).await? {
                 Some(content) => {
                     let mut r = HttpResponse::new(Bytes::from(content).into());
                     r.headers_mut().insert(
@@ -225,6 +251,10 @@ async fn respond_to<B>(
                     r
                 }
                 None => not_found(),
+            };
+            Ok(Answer {
+                response,
+                proven: true,
             })
         }
     }
@@ -269,20 +299,14 @@ where
         return Ok(method_not_allowed());
     };
     let now = app.clock.now();
-    let sighted =
-        crate::ops::phone::note_sighting(app, *mac, &identification, peer.address, now).await?;
-    if let Err(refusal) = authorize(
-        app,
-        &request,
-        *mac,
-        sighted,
-        &identification,
-        peer,
-        now,
-        false,
-    )
-    .await?
-    {
+    let named = identification.requester_mac();
+    if let Some(named) = named {
+        crate::ops::bans::note_named_mac(app, peer.address, named, now).await?;
+    }
+    if let Err(refusal) = authorize(app, &request, *mac, &identification, peer, now, false).await? {
+        if let Some(named) = named {
+            crate::ops::phone::offer_sighting(app, named, &identification, peer.address, now);
+        }
         return Ok(refusal);
     }
     let limits = &app.config.limits;
@@ -361,28 +385,24 @@ pub fn valid_host(host: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
 }
 
-/// Decides whether the request may have the device's own files. `sighted`: the device as
-/// this request's sighting left it, saving a second read when it is the requested MAC. `may_claim`: a first request in the
-/// claim window may take the claim (config files), or only an existing claim or credentials
-/// count (stored files).
+/// Decides whether the request may have the device's own files; a granted request records
+/// what it tells about the device (`ops::phone::note_proven`), a refused one nothing.
+/// `may_claim`: a first request in the claim window may take the claim (config files), or only
+/// an existing claim or credentials count (stored files).
 #[allow(clippy::too_many_arguments)]
 async fn authorize<B>(
     app: &App,
     request: &Request<B>,
     mac: Mac,
-    sighted: Option<Arc<DeviceSnapshot>>,
     identification: &Identification,
     peer: Peer,
     now: i64,
     may_claim: bool,
 ) -> Result<Result<Arc<DeviceSnapshot>, HttpResponse>, StoreError> {
-    let device = match sighted.filter(|device| device.record.mac == mac) {
-        Some(device) => Some(device),
-        None => app.store.device_snapshot(mac).await?,
-    };
+    let device = app.store.device_snapshot(mac).await?;
     let record = device.as_ref().map(|d| &d.record);
     let credentials = match presented_credentials(app, request, now) {
-        Some(_) if guessing_throttled(app, record, peer, now).await? => {
+        Some(_) if guessing_throttled(app, mac, record, peer, now).await? => {
             // Unchecked, but still a guess as far as the source's ban goes.
             crate::ops::bans::note_failed_credentials(app, peer.address, now).await?;
             None
@@ -420,36 +440,45 @@ async fn authorize<B>(
         crate::ops::bans::note_refused_mac(app, peer.address, mac, now).await?;
         note_contest(app, device.as_deref(), &requester, denial, now).await?;
     }
-    if let Err(Denial::WrongCredentials | Denial::ReplayedDigest) = decision {
+    let wrong_credentials = match decision {
+        Err(Denial::WrongCredentials | Denial::ReplayedDigest) => true,
+        // Counted as a registered device's would be, or the ban would tell the MAC unknown.
+        Err(Denial::UnknownDevice) => access::would_check_credentials(mac, &requester),
+        _ => false,
+    };
+    if wrong_credentials {
         note_wrong_credentials(app, Some(mac), peer, now).await?;
     }
     let refuse = async |denial| Err(denied(app, mac, peer, denial, now).await);
-    Ok(match decision {
+    use crate::ops::phone::Proof;
+    let (device, proof) = match decision {
         Ok(Grant::Claim) if may_claim => {
             match crate::ops::phone::claim(app, mac, peer.address, user_agent, now).await? {
                 Some(_) => match app.store.device_snapshot(mac).await? {
-                    Some(device) => Ok(device),
-                    None => refuse(Denial::UnknownDevice).await,
+                    Some(device) => (device, Proof::Claim),
+                    None => return Ok(refuse(Denial::UnknownDevice).await),
                 },
-                None => refuse(Denial::NoCredentials).await,
+                None => return Ok(refuse(Denial::NoCredentials).await),
             }
         }
-        Ok(Grant::Claim) => refuse(Denial::NoCredentials).await,
-        Ok(Grant::Credentials | Grant::Certificate) => {
-            let device = device.expect("a grant implies a device");
-            crate::ops::phone::note_proof(app, &device.record, peer.address, now).await?;
-            Ok(device)
-        }
+        Ok(Grant::Claim) => return Ok(refuse(Denial::NoCredentials).await),
+        Ok(Grant::Credentials | Grant::Certificate) => (
+            device.expect("a grant implies a device"),
+            Proof::Credentials,
+        ),
         Ok(Grant::ClaimGrace) => {
             let device = device.expect("a grant implies a device");
-            if crate::ops::phone::use_claim_grace(app, &device.record).await? {
-                Ok(device)
-            } else {
-                refuse(Denial::NoCredentials).await
+            if !crate::ops::phone::use_claim_grace(app, &device.record).await? {
+                return Ok(refuse(Denial::NoCredentials).await);
             }
+            (device, Proof::Claim)
         }
-        Err(denial) => refuse(denial).await,
-    })
+        Err(denial) => return Ok(refuse(denial).await),
+    };
+    let device =
+        crate::ops::phone::note_proven(app, device, identification, peer.address, proof, now)
+            .await?;
+    Ok(Ok(device))
 }
 
 /// A refusal that looks like the real phone arriving after someone else took its claim flags
@@ -534,18 +563,8 @@ async fn denied(app: &App, mac: Mac, peer: Peer, denial: Denial, now: i64) -> Ht
         Denial::CertificateMismatch => Some(Kind::CertificateMismatch),
         _ => Some(Kind::ConfigRefused),
     };
-    match kind {
-        Some(kind) => {
-            crate::ops::audit::record(
-                app,
-                Event::phone(kind, denial.as_str())
-                    .source(peer.address)
-                    .subject(mac),
-            )
-            .await
-        }
-        None => debug!(%mac, peer = %peer.address, "config for an unregistered MAC refused"),
-    }
+    // Recorded off the request path: a registered device's refusal must not take longer.
+    crate::ops::phone::offer_refusal(app, mac, kind, denial.as_str(), peer.address);
     refusal(app, now)
 }
 
@@ -584,7 +603,8 @@ async fn proven_device<B>(
     peer: Peer,
     now: i64,
 ) -> Result<bool, StoreError> {
-    if peer.client_cert.mac().is_some() {
+    if let Some(mac) = peer.client_cert.mac() {
+        crate::ops::bans::note_proven_mac(app, peer.address, mac, now);
         return Ok(true);
     }
     let Some(credentials) = presented_credentials(app, request, now) else {
@@ -595,7 +615,7 @@ async fn proven_device<B>(
         return Ok(false);
     };
     let device = app.store.device(mac).await?;
-    if guessing_throttled(app, device.as_ref(), peer, now).await? {
+    if guessing_throttled(app, mac, device.as_ref(), peer, now).await? {
         crate::ops::bans::note_failed_credentials(app, peer.address, now).await?;
         return Ok(false);
     }
@@ -603,33 +623,36 @@ async fn proven_device<B>(
         .as_ref()
         .is_some_and(|device| access::credentials_match(device, &credentials));
     if matched && not_replayed(app, Some(&credentials), now).await? {
+        crate::ops::bans::note_proven_mac(app, peer.address, mac, now);
         return Ok(true);
     }
-    note_wrong_credentials(app, device.map(|d| d.mac), peer, now).await?;
+    // The device's count too when it is unknown: the same work, the same throttle.
+    note_wrong_credentials(app, Some(mac), peer, now).await?;
     Ok(false)
 }
 
-/// Whether credentials for this device go unchecked: too many wrong ones for it lately, and
+/// Whether credentials for this MAC go unchecked: too many wrong ones for it lately, and
 /// the request does not come from where the device last proved itself. This slows guessing
 /// from many sources without locking the device out: its own address is always checked, and
-/// from elsewhere the right credentials work again once the throttle ends.
+/// from elsewhere the right credentials work again once the throttle ends. An unknown MAC is
+/// throttled alike, so the throttle does not tell it from a registered one.
 async fn guessing_throttled(
     app: &App,
+    mac: Mac,
     device: Option<&crate::model::DeviceRecord>,
     peer: Peer,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let Some(device) = device else {
-        return Ok(false);
-    };
-    if device.proven_address.as_deref() == Some(peer.address.to_string().as_str()) {
+    let proven_here =
+        device.and_then(|d| d.proven_address.as_deref()) == Some(peer.address.to_string().as_str());
+    if proven_here {
         return Ok(false);
     }
-    crate::ops::guard::credentials_throttled(app, device.mac, now).await
+    crate::ops::guard::credentials_throttled(app, mac, now).await
 }
 
-/// Wrong credentials count towards the source's ban and, for a registered device, towards its
-/// guessing throttle.
+/// Wrong credentials count towards the source's ban and towards the MAC's guessing throttle
+/// (registered or not, alike).
 async fn note_wrong_credentials(
     app: &App,
     device: Option<Mac>,
@@ -689,21 +712,22 @@ async fn banned_unless_proven<B>(
     let Some(credentials) = presented_credentials(app, request, now) else {
         return Ok(Some(banned(until - now)));
     };
-    let device = match Mac::parse(credentials.user()) {
-        Ok(mac) => app.store.device(mac).await?,
-        Err(_) => None,
-    };
-    let Some(device) = device else {
+    let Ok(mac) = Mac::parse(credentials.user()) else {
         return Ok(Some(banned(until - now)));
     };
-    if crate::ops::guard::credentials_throttled(app, device.mac, now).await? {
+    // An unknown MAC takes the registered one's way: the same reads, the same counts.
+    let device = app.store.device(mac).await?;
+    if crate::ops::guard::credentials_throttled(app, mac, now).await? {
         return Ok(Some(banned(until - now)));
     }
     // The nonce count of a Digest answer is taken later, by the request's own decision.
-    if access::credentials_match(&device, &credentials) {
+    if device
+        .as_ref()
+        .is_some_and(|device| access::credentials_match(device, &credentials))
+    {
         return Ok(None);
     }
-    note_wrong_credentials(app, Some(device.mac), peer, now).await?;
+    note_wrong_credentials(app, Some(mac), peer, now).await?;
     Ok(Some(banned(until - now)))
 }
 

@@ -673,6 +673,8 @@ mod tests {
             first_name: None,
             last_name: None,
             language: None,
+            keys: Default::default(),
+            phonebook_hidden: false,
         };
         let inputs = DeviceInputs {
             settings: Settings {

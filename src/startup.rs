@@ -108,6 +108,11 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         config.security.audit_repeat_sources,
         config.security.audit_repeat_keys_per_source,
     );
+    let named_macs = crate::ops::named::NamedMacs::new(
+        config.security.unproven_mac_grace_secs,
+        config.security.refused_mac_window_secs,
+    );
+    let (sightings, sighting_queue) = crate::ops::phone::Sightings::new(SIGHTING_QUEUE);
     let app = Arc::new(App {
         config,
         store,
@@ -120,6 +125,8 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         imports: Default::default(),
         render_cache,
         certificates,
+        named_macs,
+        sightings,
     });
     let last_import = crate::ops::import::recover_after_restart(&app).await?;
     app.imports.continue_after(last_import);
@@ -132,6 +139,10 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
     let local = tokio::spawn(crate::local::serve(app.clone(), control));
     let sweeper = crate::hotdesk::spawn_sweeper(app.clone());
     let housekeeping = spawn_housekeeping(app.clone());
+    let sighting_writer = tokio::spawn(crate::ops::phone::write_sightings(
+        app.clone(),
+        sighting_queue,
+    ));
     let reloader = spawn_template_reloader(app.clone());
     let task = tokio::spawn(crate::server::run(
         app.clone(),
@@ -143,6 +154,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
             sweeper.abort();
             local.abort();
             housekeeping.abort();
+            sighting_writer.abort();
             reloader.abort();
         },
     ));
@@ -166,6 +178,9 @@ fn spawn_housekeeping(app: Arc<App>) -> JoinHandle<()> {
         loop {
             ticks.tick().await;
             let now = app.clock.now();
+            if let Err(e) = crate::ops::bans::settle_all_named_macs(&app, now).await {
+                tracing::error!(error = %e, "counting unproven MACs failed");
+            }
             if let Err(e) = crate::ops::bans::prune(&app, now).await {
                 tracing::error!(error = %e, "pruning request sources failed");
             }
@@ -205,6 +220,9 @@ fn spawn_template_reloader(app: Arc<App>) -> JoinHandle<()> {
         }
     })
 }
+
+/// Sightings waiting for the seen-unregistered list's writer; beyond, they are dropped.
+const SIGHTING_QUEUE: usize = 4096;
 
 const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 

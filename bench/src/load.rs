@@ -58,7 +58,7 @@ impl Endpoint {
         })
     }
 
-    async fn connect(&self, from: Ipv4Addr) -> Result<TlsStream<TcpStream>, String> {
+    pub async fn connect(&self, from: Ipv4Addr) -> Result<TlsStream<TcpStream>, String> {
         let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
         socket
             .bind(SocketAddr::new(IpAddr::V4(from), 0))

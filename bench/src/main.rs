@@ -3,12 +3,14 @@
 //! One run seeds a site of 10,000 phones, renders each phone's files once through deskprov
 //! into a directory nginx serves, then measures both servers with the same client (load.rs):
 //! (a) keep-alive fetches, (b) a new TLS connection per fetch, (c) a boot storm, (d) a login
-//! storm during (a) on deskprov, and (e) deskprov's start-up time and memory with 100,000
-//! devices and users. The results and the machine go to BENCHMARKS.md.
+//! storm during (a) on deskprov, (e) deskprov's start-up time and memory with 100,000
+//! devices and users, and (f) whether a request's time tells a registered MAC from an unknown
+//! one (oracle.rs). The results and the machine go to BENCHMARKS.md.
 //!
 //! This is a benchmark, not a test: it reports, and fails only when a run has errors.
 
 mod load;
+mod oracle;
 mod report;
 mod seed;
 mod servers;
@@ -60,11 +62,14 @@ struct Args {
     /// Phones logging in and out at once in (d).
     #[arg(long, default_value_t = 8)]
     login_workers: usize,
+    /// Sources in (f), each asking within its ban budget.
+    #[arg(long, default_value_t = 500)]
+    oracle_sources: usize,
     /// Rounds of (a) to (c), alternating the servers; the median round is reported.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Runs only these measurements (for profiling one of them), e.g. `a,d`.
-    #[arg(long, value_delimiter = ',', default_value = "a,b,c,d,e")]
+    #[arg(long, value_delimiter = ',', default_value = "a,b,c,d,e,f")]
     only: Vec<char>,
 }
 
@@ -102,11 +107,18 @@ async fn run(args: &Args) -> Result<(), String> {
     let cert = work.join("certs/server.crt");
     let deskprov_at = Endpoint::new(deskprov.port, &cert)?;
 
-    step("rendering every phone's files once through deskprov for nginx");
-    let root = work.join("www");
-    let files = dump(&deskprov_at, &phones, &root).await?;
-    let nginx = servers::start_nginx(&work, &root, &probe).await?;
-    let nginx_at = Endpoint::new(nginx.port, &cert)?;
+    // Only (a) to (c) compare with nginx: (e) or (f) alone run without it.
+    let with_nginx = ['a', 'b', 'c', 'd'].iter().any(|m| args.runs(*m));
+    let (nginx, nginx_at, files) = if with_nginx {
+        step("rendering every phone's files once through deskprov for nginx");
+        let root = work.join("www");
+        let files = dump(&deskprov_at, &phones, &root).await?;
+        let nginx = servers::start_nginx(&work, &root, &probe).await?;
+        let nginx_at = Endpoint::new(nginx.port, &cert)?;
+        (Some(nginx), nginx_at, files)
+    } else {
+        (None, deskprov_at.clone(), 0)
+    };
 
     let mut report = Report::new(args, files, servers::nginx_version());
     let wrk_script = match wrk::available() {
@@ -164,6 +176,22 @@ async fn run(args: &Args) -> Result<(), String> {
     }
     report.deskprov_rss_after_load = deskprov.rss_mib();
     drop(nginx);
+
+    if args.runs('f') {
+        step("(f) registered and unknown MACs, alternating, from many sources");
+        let oracles = oracle::measure(&deskprov_at, &phones, args.oracle_sources).await?;
+        for o in &oracles {
+            eprintln!(
+                "   {}: unknown {:.0} µs, registered {:.0} µs, ratio {:.3} ({} samples each)",
+                o.path,
+                o.unknown_us,
+                o.registered_us,
+                o.ratio(),
+                o.samples
+            );
+        }
+        report.oracles = oracles;
+    }
 
     if args.runs('d') {
         step("(d) keep-alive on deskprov while hot-desk users log in and out");

@@ -259,4 +259,15 @@ pub struct UnregisteredRecord {
     pub last_seen: i64,
     pub last_address: Option<String>,
     pub requests: u64,
+    /// The request source (`ops::bans::source_key`) whose quota the entry counts against: the
+    /// last one that named it. Absent in records written before quotas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// The bounds of the seen-unregistered list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnregisteredLimits {
+    pub total: usize,
+    pub per_source: usize,
 }

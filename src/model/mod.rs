@@ -9,7 +9,7 @@ mod user;
 
 pub use device::{
     ClaimContest, Claimer, DeviceRecord, ModelMismatch, ModelSource, Session, SessionRef,
-    UnregisteredRecord,
+    UnregisteredLimits, UnregisteredRecord,
 };
 pub use import::{ImportRecord, ImportRowError, ImportState, MAX_STORED_ROW_ERRORS};
 pub use profile::ProfileRecord;

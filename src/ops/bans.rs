@@ -8,9 +8,10 @@
 //!
 //! Registered and unknown MACs count alike, or the moment of the ban would tell which of the
 //! MACs tried were registered. A source is an IPv4 address or an IPv6 /64, the block one
-//! customer usually holds. Only refusals count: an office of phones behind one NAT, booting
-//! together, getting their own configs and asking for optional files that do not exist, never
-//! comes near a ban. Networks in
+//! customer usually holds. Refusals count, and MACs a request names without proving them (a
+//! User-Agent on a common file) once their grace passes unproven (named.rs): an office of
+//! phones behind one NAT, booting together, getting their own configs and asking for optional
+//! files that do not exist, never comes near a ban. Networks in
 //! `allow_networks` are never banned. Counters and bans live in the database, so a restart
 //! neither forgives an attacker nor forgets an admin's decision.
 
@@ -87,6 +88,59 @@ pub async fn note_refused_mac(
     mac: Mac,
     now: i64,
 ) -> Result<Option<i64>, StoreError> {
+    app.named_macs.counted(address, mac);
+    count_refused_macs(app, address, &[mac], now).await
+}
+
+/// A request from `address` named `mac` (in its User-Agent or file name) before proving to be
+/// it: counted as a refused MAC unless it proves itself from there within the grace
+/// (named.rs). The same for registered and unknown MACs, and no read of the store.
+pub async fn note_named_mac(
+    app: &App,
+    address: IpAddr,
+    mac: Mac,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    if allowed(app, address) {
+        return Ok(None);
+    }
+    let due = app.named_macs.named(address, mac, now);
+    count_refused_macs(app, address, &due, now).await
+}
+
+/// The request from `address` proved to be `mac`: its names there do not count.
+pub fn note_proven_mac(app: &App, address: IpAddr, mac: Mac, now: i64) {
+    app.named_macs.proven(address, mac, now);
+}
+
+/// Counts the source's named MACs whose grace passed unproven; before its ban is looked at.
+pub async fn settle_named_macs(
+    app: &App,
+    address: IpAddr,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    let due = app.named_macs.settle(address, now);
+    count_refused_macs(app, address, &due, now).await
+}
+
+/// [`settle_named_macs`] for every source; called by the housekeeping task, so a source that
+/// went quiet is counted too.
+pub async fn settle_all_named_macs(app: &App, now: i64) -> Result<(), StoreError> {
+    for (address, due) in app.named_macs.settle_all(now) {
+        count_refused_macs(app, address, &due, now).await?;
+    }
+    Ok(())
+}
+
+async fn count_refused_macs(
+    app: &App,
+    address: IpAddr,
+    macs: &[Mac],
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    if macs.is_empty() {
+        return Ok(None);
+    }
     let policy = &app.config.security;
     let reason = || {
         format!(
@@ -95,7 +149,9 @@ pub async fn note_refused_mac(
         )
     };
     count_towards_ban(app, address, reason, |record| {
-        count_refused_mac(record, mac, now, policy)
+        macs.iter().fold(None, |banned, mac| {
+            banned.or(count_refused_mac(record, *mac, now, policy))
+        })
     })
     .await
 }

@@ -15,6 +15,7 @@ pub mod firmware;
 pub mod guard;
 pub mod import;
 pub mod keys;
+pub mod named;
 pub mod phone;
 pub mod profiles;
 pub mod restore;

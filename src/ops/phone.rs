@@ -1,12 +1,14 @@
-//! What a phone's request records: the facts it tells about the phone (auto-fill of the model,
-//! firmware, last seen), the seen-unregistered list, the claim, and the files it uploads.
+//! What a phone's request records: the facts a request that proved to be the phone tells
+//! about it (auto-fill of the model, firmware, last seen), the names of MACs that did not
+//! prove themselves (towards the source's ban, and the seen-unregistered list, written off the
+//! request path), the claim, and the files it uploads.
 //! Single-record compare-and-swap writes, without the write lock: phones ask far more often
 //! than admins write.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use tracing::info;
+use tracing::{debug, warn};
 
 use super::write::single_writes;
 use crate::access;
@@ -14,7 +16,9 @@ use crate::app::App;
 use crate::audit::{Event, Kind};
 use crate::domain::Mac;
 use crate::identify::Identification;
-use crate::model::{ClaimContest, DeviceRecord, ModelMismatch, ModelSource, UnregisteredRecord};
+use crate::model::{
+    ClaimContest, DeviceRecord, ModelMismatch, ModelSource, UnregisteredLimits, UnregisteredRecord,
+};
 use crate::store::{DeviceSnapshot, StoreError};
 use crate::vendors::UaInfo;
 
@@ -194,39 +198,66 @@ pub async fn issue_missing_login_token(
         .unwrap_or(device))
 }
 
-/// Keeps what we know of the requesting MAC current: auto-fill and last seen for registered
-/// devices, the seen-unregistered list for others. Writes only what changed. Returns the
-/// device as it is now, if registered.
-pub async fn note_sighting(
+/// A request from `address` named `mac` and did not prove to be it: what it reported is
+/// offered to the seen-unregistered list, written off the request path
+/// ([`write_sightings`]). Nothing is read or written here, so a registered MAC and an unknown
+/// one cost the same.
+pub fn offer_sighting(
     app: &App,
     mac: Mac,
     identification: &Identification,
     address: IpAddr,
     now: i64,
-) -> Result<Option<Arc<DeviceSnapshot>>, StoreError> {
-    if let Some(snapshot) = app.store.device_snapshot(mac).await?
-        && !sighting_is_news(&snapshot.record, identification, address, now)
-    {
-        return Ok(Some(snapshot));
+) {
+    app.sightings.offer(Noted::Sighting(Sighting {
+        mac,
+        vendor: identification.vendor().map(str::to_string),
+        model: identification.model().cloned(),
+        firmware: identification.firmware().map(str::to_string),
+        address,
+        at: now,
+    }));
+}
+
+/// How a request proved to be the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// It took the claim, or is the claimer's address within the claim's grace.
+    Claim,
+    /// Its credentials or its certificate.
+    Credentials,
+}
+
+/// The request proved to be the device: what it tells about the phone becomes the record's
+/// (first and last seen, address, firmware; the model, filled in if unknown and audited, or a
+/// mismatch recorded), and with credentials or a certificate an open claim window closes and
+/// NOTIFYs go to this address. Writes only what changed. Returns the device as it is now.
+pub async fn note_proven(
+    app: &App,
+    device: Arc<DeviceSnapshot>,
+    identification: &Identification,
+    address: IpAddr,
+    proof: Proof,
+    now: i64,
+) -> Result<Arc<DeviceSnapshot>, StoreError> {
+    let mac = device.record.mac;
+    super::bans::note_proven_mac(app, address, mac, now);
+    if proof == Proof::Credentials {
+        note_proof(app, &device.record, address, now).await?;
     }
-    let address = address.to_string();
+    if !sighting_is_news(&device.record, identification, address, now) {
+        return Ok(device);
+    }
+    let address_text = address.to_string();
     let updated = single_writes(app)
         .update_device(mac, |device| {
-            update_device_facts(device, identification, &address, now)
+            update_device_facts(device, identification, &address_text, now)
         })
         .await?;
-    match updated {
-        Some((device, event)) => {
-            if let Some(event) = event {
-                log_fact_event(app, &device, event).await;
-            }
-            app.store.device_snapshot(mac).await
-        }
-        None => {
-            note_unregistered(app, mac, identification, address, now).await?;
-            Ok(None)
-        }
+    if let Some((device, Some(event))) = &updated {
+        log_fact_event(app, device, *event, address).await;
     }
+    Ok(app.store.device_snapshot(mac).await?.unwrap_or(device))
 }
 
 /// Whether the request tells something the record lacks, so that [`update_device_facts`]
@@ -257,6 +288,7 @@ fn sighting_is_news(
     !(seen_lately && same_address && firmware_known && model_known)
 }
 
+#[derive(Debug, Clone, Copy)]
 enum FactEvent {
     AutoFilled,
     ModelMismatch,
@@ -312,80 +344,246 @@ fn update_device_facts(
     }
 }
 
-async fn log_fact_event(app: &App, device: &DeviceRecord, event: FactEvent) {
+async fn log_fact_event(app: &App, device: &DeviceRecord, event: FactEvent, address: IpAddr) {
     let model = device
         .model
         .as_ref()
         .map(|m| m.to_string())
         .unwrap_or_default();
-    match event {
-        FactEvent::AutoFilled => {
-            info!(mac = %device.mac, model, vendor = device.vendor.as_deref().unwrap_or(""), "model filled in from the phone's request")
-        }
+    let event = match event {
+        FactEvent::AutoFilled => Event::phone(
+            Kind::ModelFilledIn,
+            format!(
+                "model filled in from the phone's request: {} {model}",
+                device.vendor.as_deref().unwrap_or("")
+            ),
+        ),
         FactEvent::ModelMismatch => {
             let reported = device
                 .model_mismatch
                 .as_ref()
                 .map(|m| m.reported_model.as_str())
                 .unwrap_or("");
-            let mut event = Event::phone(
+            Event::phone(
                 Kind::ModelMismatch,
                 format!("phone reports model {reported}; {model} is on record"),
             )
-            .subject(device.mac);
-            if let Some(address) = device.last_address.as_deref().and_then(|a| a.parse().ok()) {
-                event = event.source(address);
-            }
-            crate::ops::audit::record(app, event).await
+        }
+    };
+    crate::ops::audit::record(app, event.source(address).subject(device.mac)).await
+}
+
+/// What a request named, on its way to the seen-unregistered list.
+#[derive(Debug)]
+pub struct Sighting {
+    mac: Mac,
+    vendor: Option<String>,
+    model: Option<crate::domain::ModelId>,
+    firmware: Option<String>,
+    address: IpAddr,
+    at: i64,
+}
+
+/// A refused request for a MAC's files, on its way to the audit trail when the MAC is
+/// registered (`kind` is then set).
+#[derive(Debug)]
+pub struct Refusal {
+    mac: Mac,
+    kind: Option<Kind>,
+    detail: &'static str,
+    address: IpAddr,
+}
+
+/// What the phone path hands to [`write_sightings`].
+#[derive(Debug)]
+pub enum Noted {
+    Sighting(Sighting),
+    Refusal(Refusal),
+}
+
+/// The bounded queue between the phone path and [`write_sightings`]. Offering never waits: when
+/// the queue is full an entry is dropped and counted (a phone that keeps asking is seen at its
+/// next request; dropped refusals are recorded as a count).
+pub struct Sightings {
+    queue: tokio::sync::mpsc::Sender<Noted>,
+    dropped: std::sync::atomic::AtomicU64,
+    dropped_refusals: std::sync::atomic::AtomicU64,
+    /// Queued and not yet written.
+    unwritten: std::sync::atomic::AtomicUsize,
+}
+
+pub type SightingReceiver = tokio::sync::mpsc::Receiver<Noted>;
+
+impl Sightings {
+    pub fn new(capacity: usize) -> (Sightings, SightingReceiver) {
+        let (queue, receiver) = tokio::sync::mpsc::channel(capacity.max(1));
+        let sightings = Sightings {
+            queue,
+            dropped: Default::default(),
+            dropped_refusals: Default::default(),
+            unwritten: Default::default(),
+        };
+        (sightings, receiver)
+    }
+
+    /// Whether everything queued so far is written (for tests and shutdown).
+    pub fn is_idle(&self) -> bool {
+        self.unwritten.load(std::sync::atomic::Ordering::SeqCst) == 0
+    }
+
+    fn offer(&self, noted: Noted) {
+        use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+        self.unwritten.fetch_add(1, SeqCst);
+        let Err(full) = self.queue.try_send(noted) else {
+            return;
+        };
+        self.unwritten.fetch_sub(1, SeqCst);
+        if let Noted::Refusal(Refusal { kind: Some(_), .. }) = full.into_inner() {
+            self.dropped_refusals.fetch_add(1, Relaxed);
+        }
+        let dropped = self.dropped.fetch_add(1, Relaxed);
+        if dropped.is_power_of_two() {
+            warn!(
+                dropped = dropped + 1,
+                "sighting queue full: sightings and refusals dropped"
+            );
         }
     }
 }
 
-async fn note_unregistered(
+/// A refused request for `mac`'s files: recorded in the audit trail as `kind` (only a
+/// registered device's refusal has one), off the request path like the sightings, so that
+/// the refusal of a registered MAC costs the request what an unknown one's does.
+pub fn offer_refusal(
     app: &App,
     mac: Mac,
-    identification: &Identification,
-    address: String,
-    now: i64,
-) -> Result<(), StoreError> {
-    let vendor = identification.vendor().map(str::to_string);
-    let model = identification.model().cloned();
-    let firmware = identification.firmware().map(str::to_string);
-    let refreshed = single_writes(app)
-        .update_unregistered(mac, |seen| {
-            if now - seen.last_seen >= LAST_SEEN_RESOLUTION_SECS {
-                seen.last_seen = now;
-                seen.requests += 1;
+    kind: Option<Kind>,
+    detail: &'static str,
+    address: IpAddr,
+) {
+    app.sightings.offer(Noted::Refusal(Refusal {
+        mac,
+        kind,
+        detail,
+        address,
+    }));
+}
+
+/// How often [`write_sightings`] takes what was queued: in batches on a clock, so its work
+/// does not follow the request that caused it (the request after an unknown MAC's would be the
+/// slower one).
+const BATCH_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Writes what the phone path queued, in batches, until the queue closes: a sighting of a MAC
+/// that is registered is left alone, any other goes to the seen-unregistered list within its
+/// source's quota; a registered device's refusal goes to the audit trail.
+pub async fn write_sightings(app: Arc<App>, mut queue: SightingReceiver) {
+    let mut ticks = tokio::time::interval(BATCH_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut batch = Vec::new();
+    loop {
+        ticks.tick().await;
+        let limit = queue.max_capacity();
+        while batch.len() < limit
+            && let Ok(noted) = queue.try_recv()
+        {
+            batch.push(noted);
+        }
+        if batch.is_empty() && queue.is_closed() {
+            return;
+        }
+        for noted in batch.drain(..) {
+            let written = match noted {
+                Noted::Sighting(sighting) => write_sighting(&app, sighting).await,
+                Noted::Refusal(refusal) => {
+                    record_refusal(&app, refusal).await;
+                    Ok(())
+                }
+            };
+            if let Err(e) = written {
+                tracing::error!(error = %e, "recording an unregistered phone failed");
             }
-            seen.last_address = Some(address.clone());
-            if vendor.is_some() {
-                seen.vendor.clone_from(&vendor);
-            }
-            if model.is_some() {
-                seen.model.clone_from(&model);
-            }
-            if firmware.is_some() {
-                seen.firmware.clone_from(&firmware);
-            }
-        })
-        .await?;
-    if refreshed.is_none() {
-        info!(%mac, vendor = vendor.as_deref().unwrap_or(""), model = model.as_ref().map(|m| m.as_str()).unwrap_or(""), %address, "unregistered phone seen");
-        let record = UnregisteredRecord {
-            mac,
-            vendor,
-            model,
-            firmware,
-            first_seen: now,
-            last_seen: now,
-            last_address: Some(address),
-            requests: 1,
-        };
-        single_writes(app)
-            .insert_unregistered(&record, app.config.provisioning.max_unregistered)
-            .await?;
+            app.sightings
+                .unwritten
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        record_dropped_refusals(&app).await;
     }
-    Ok(())
+}
+
+async fn record_refusal(app: &App, refusal: Refusal) {
+    match refusal.kind {
+        Some(kind) => {
+            let event = Event::phone(kind, refusal.detail)
+                .source(refusal.address)
+                .subject(refusal.mac);
+            crate::ops::audit::record(app, event).await
+        }
+        None => {
+            debug!(mac = %refusal.mac, peer = %refusal.address, "config for an unregistered MAC refused")
+        }
+    }
+}
+
+async fn record_dropped_refusals(app: &App) {
+    let dropped = app
+        .sightings
+        .dropped_refusals
+        .swap(0, std::sync::atomic::Ordering::Relaxed);
+    if dropped > 0 {
+        let event = Event::by(
+            Kind::EventsSuppressed,
+            "deskprov",
+            format!("{dropped} refusals of registered devices not recorded: the queue was full"),
+        );
+        crate::ops::audit::record(app, event).await
+    }
+}
+
+async fn write_sighting(app: &App, sighting: Sighting) -> Result<(), StoreError> {
+    if app.store.device_snapshot(sighting.mac).await?.is_some() {
+        return Ok(());
+    }
+    let now = sighting.at;
+    let address = sighting.address.to_string();
+    let fresh = UnregisteredRecord {
+        mac: sighting.mac,
+        vendor: sighting.vendor.clone(),
+        model: sighting.model.clone(),
+        firmware: sighting.firmware.clone(),
+        first_seen: now,
+        last_seen: now,
+        last_address: Some(address.clone()),
+        requests: 1,
+        source: Some(super::bans::source_key(sighting.address)),
+    };
+    let provisioning = &app.config.provisioning;
+    let limits = UnregisteredLimits {
+        total: provisioning.max_unregistered,
+        per_source: provisioning
+            .max_unregistered_per_source
+            .min(provisioning.max_unregistered),
+    };
+    let mut refresh = |seen: &mut UnregisteredRecord| {
+        if now - seen.last_seen >= LAST_SEEN_RESOLUTION_SECS {
+            seen.last_seen = now;
+            seen.requests += 1;
+        }
+        seen.last_address = Some(address.clone());
+        if sighting.vendor.is_some() {
+            seen.vendor.clone_from(&sighting.vendor);
+        }
+        if sighting.model.is_some() {
+            seen.model.clone_from(&sighting.model);
+        }
+        if sighting.firmware.is_some() {
+            seen.firmware.clone_from(&sighting.firmware);
+        }
+    };
+    debug!(mac = %sighting.mac, %address, "unregistered phone seen");
+    single_writes(app)
+        .note_unregistered(&fresh, &mut refresh, limits)
+        .await
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::domain::{Extension, Mac, ProfileName, Secret};
 use crate::keys::{KeyLayer, SharedKeys};
 use crate::model::{
     AuditRecord, DeviceRecord, GuardRecord, ImportRecord, ProfileRecord, SourceRecord, TokenRecord,
-    UnregisteredRecord, UserRecord,
+    UnregisteredLimits, UnregisteredRecord, UserRecord,
 };
 use crate::settings::{Layer, Settings};
 
@@ -140,13 +140,16 @@ pub trait Writes: ImportWrites + KeyWrites + Send + Sync {
     /// Writes the records as given, all or none.
     async fn put_users(&self, records: &[UserRecord]) -> Result<()>;
 
-    async fn update_unregistered(
+    /// Records a sighting in the seen-unregistered list: `change` applied to the MAC's entry,
+    /// or `fresh` added; either way the entry then counts against `fresh.source`. A source
+    /// holding more than `limits.per_source` entries loses its own stalest, a list longer than
+    /// `limits.total` its stalest: each found through an index by last-seen, never a scan.
+    async fn note_unregistered(
         &self,
-        mac: Mac,
+        fresh: &UnregisteredRecord,
         change: Change<'_, UnregisteredRecord>,
-    ) -> Result<Option<UnregisteredRecord>>;
-    /// Adds a MAC to the list, dropping the stalest ones beyond `cap`.
-    async fn insert_unregistered(&self, record: &UnregisteredRecord, cap: usize) -> Result<()>;
+        limits: UnregisteredLimits,
+    ) -> Result<()>;
     async fn remove_unregistered(&self, mac: Mac) -> Result<bool>;
 
     /// Stores a file the device uploaded, dropping its oldest others beyond `cap` bytes.

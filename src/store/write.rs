@@ -10,7 +10,7 @@ use std::ops::Deref;
 use super::backend::{Backend, Writes};
 use super::{Result, Store};
 use crate::domain::{Extension, Mac};
-use crate::model::{DeviceRecord, GuardRecord, SourceRecord, UnregisteredRecord, UserRecord};
+use crate::model::{DeviceRecord, GuardRecord, SourceRecord, UserRecord};
 use crate::ops::Permit;
 
 /// Writes to the store; with the write lock when it came from [`Store::begin`].
@@ -95,13 +95,6 @@ impl Writer<'_> {
         UserRecord,
         &Extension,
         Option<(UserRecord, T)>,
-        with
-    );
-    returning!(
-        update_unregistered,
-        UnregisteredRecord,
-        Mac,
-        Option<(UnregisteredRecord, T)>,
         with
     );
     returning!(update_guard, GuardRecord, &str, (GuardRecord, T), always);

@@ -15,6 +15,7 @@ use super::{
     FileRequest, HotdeskScreens, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware,
 };
 use crate::domain::{Mac, ModelId};
+use crate::keys::effective::KeyCapacity;
 use crate::locale::{DstChange, dst_changes};
 use crate::models::ModelRow;
 use crate::templates::Format;
@@ -29,39 +30,59 @@ const BOOT: &str = "yealink/mac.boot";
 const HOTDESK: &str = "yealink/hotdesk.xml";
 
 /// Lines per model from Yealink's data sheets; firmware families where phones.md states them.
+/// Keys (`linekey.N`, over 3 pages where a model has more keys than buttons) and expansion
+/// modules (EXP40: 40 keys, up to 6; EXP50: 60 keys, up to 3) as wazo-provd-plugins counts
+/// them (`plugins/wazo_yealink/v86/common.py`, `_NB_LINEKEY` and `_expmod_by_model`); a model
+/// it does not list has no key data yet.
 static MODELS: &[ModelRow] = &[
     ModelRow::desk(VENDOR, "T19P-E2", 1, DESK),
-    ModelRow::desk(VENDOR, "T21P-E2", 2, DESK),
-    ModelRow::desk(VENDOR, "T23G", 3, DESK),
-    ModelRow::desk(VENDOR, "T27G", 6, DESK),
+    ModelRow::desk(VENDOR, "T21P-E2", 2, DESK).keys(KeyCapacity::keys(2, 1)),
+    ModelRow::desk(VENDOR, "T23G", 3, DESK).keys(KeyCapacity::keys(3, 1)),
+    ModelRow::desk(VENDOR, "T27G", 6, DESK).keys(KeyCapacity::keys(21, 3).modules(6, 40)),
     ModelRow::desk(VENDOR, "T29G", 16, DESK),
     ModelRow::desk(VENDOR, "T30", 1, DESK),
-    ModelRow::desk(VENDOR, "T31", 2, DESK),
-    ModelRow::desk(VENDOR, "T31G", 2, DESK),
-    ModelRow::desk(VENDOR, "T33G", 4, DESK),
-    ModelRow::desk(VENDOR, "T40P", 3, DESK).family("54"),
-    ModelRow::desk(VENDOR, "T40G", 3, DESK),
-    ModelRow::desk(VENDOR, "T41P", 6, DESK).family("36"),
-    ModelRow::desk(VENDOR, "T41S", 6, DESK),
-    ModelRow::desk(VENDOR, "T42G", 12, DESK).family("29"),
-    ModelRow::desk(VENDOR, "T42S", 12, DESK),
+    ModelRow::desk(VENDOR, "T31", 2, DESK).keys(KeyCapacity::keys(2, 1)),
+    ModelRow::desk(VENDOR, "T31G", 2, DESK).keys(KeyCapacity::keys(2, 1)),
+    ModelRow::desk(VENDOR, "T33G", 4, DESK).keys(KeyCapacity::keys(4, 1)),
+    ModelRow::desk(VENDOR, "T40P", 3, DESK)
+        .family("54")
+        .keys(KeyCapacity::keys(3, 1)),
+    ModelRow::desk(VENDOR, "T40G", 3, DESK).keys(KeyCapacity::keys(3, 1)),
+    ModelRow::desk(VENDOR, "T41P", 6, DESK)
+        .family("36")
+        .keys(KeyCapacity::keys(15, 3)),
+    ModelRow::desk(VENDOR, "T41S", 6, DESK).keys(KeyCapacity::keys(15, 3)),
+    ModelRow::desk(VENDOR, "T42G", 12, DESK)
+        .family("29")
+        .keys(KeyCapacity::keys(15, 3)),
+    ModelRow::desk(VENDOR, "T42S", 12, DESK).keys(KeyCapacity::keys(15, 3)),
     ModelRow::desk(VENDOR, "T43U", 12, DESK),
     ModelRow::desk(VENDOR, "T44U", 12, DESK),
-    ModelRow::desk(VENDOR, "T46G", 16, DESK).family("28"),
-    ModelRow::desk(VENDOR, "T46S", 16, DESK).family("66"),
-    ModelRow::desk(VENDOR, "T46U", 16, DESK),
-    ModelRow::desk(VENDOR, "T48G", 16, DESK).family("35"),
-    ModelRow::desk(VENDOR, "T48S", 16, DESK).family("65"),
-    ModelRow::desk(VENDOR, "T48U", 16, DESK),
-    ModelRow::desk(VENDOR, "T52S", 12, DESK),
-    ModelRow::desk(VENDOR, "T53", 12, DESK),
-    ModelRow::desk(VENDOR, "T53W", 12, DESK),
-    ModelRow::desk(VENDOR, "T54S", 16, DESK),
-    ModelRow::desk(VENDOR, "T54W", 16, DESK).family("96"),
+    ModelRow::desk(VENDOR, "T46G", 16, DESK)
+        .family("28")
+        .keys(KeyCapacity::keys(27, 3).modules(6, 40)),
+    ModelRow::desk(VENDOR, "T46S", 16, DESK)
+        .family("66")
+        .keys(KeyCapacity::keys(27, 3).modules(6, 40)),
+    ModelRow::desk(VENDOR, "T46U", 16, DESK).keys(KeyCapacity::keys(27, 3)),
+    ModelRow::desk(VENDOR, "T48G", 16, DESK)
+        .family("35")
+        .keys(KeyCapacity::keys(27, 3).modules(6, 40)),
+    ModelRow::desk(VENDOR, "T48S", 16, DESK)
+        .family("65")
+        .keys(KeyCapacity::keys(29, 3).modules(6, 40)),
+    ModelRow::desk(VENDOR, "T48U", 16, DESK).keys(KeyCapacity::keys(29, 3)),
+    ModelRow::desk(VENDOR, "T52S", 12, DESK).keys(KeyCapacity::keys(21, 3).modules(3, 60)),
+    ModelRow::desk(VENDOR, "T53", 12, DESK).keys(KeyCapacity::keys(21, 3).modules(3, 60)),
+    ModelRow::desk(VENDOR, "T53W", 12, DESK).keys(KeyCapacity::keys(21, 3).modules(3, 60)),
+    ModelRow::desk(VENDOR, "T54S", 16, DESK).keys(KeyCapacity::keys(27, 3).modules(3, 60)),
+    ModelRow::desk(VENDOR, "T54W", 16, DESK)
+        .family("96")
+        .keys(KeyCapacity::keys(27, 3).modules(3, 60)),
     ModelRow::desk(VENDOR, "T56A", 16, DESK),
-    ModelRow::desk(VENDOR, "T57W", 16, DESK),
-    ModelRow::desk(VENDOR, "T58A", 16, DESK),
-    ModelRow::desk(VENDOR, "T58W", 16, DESK),
+    ModelRow::desk(VENDOR, "T57W", 16, DESK).keys(KeyCapacity::keys(29, 3).modules(3, 60)),
+    ModelRow::desk(VENDOR, "T58A", 16, DESK).keys(KeyCapacity::keys(27, 3).modules(3, 60)),
+    ModelRow::desk(VENDOR, "T58W", 16, DESK).keys(KeyCapacity::keys(27, 3).modules(3, 60)),
     ModelRow::desk(VENDOR, "VP59", 16, DESK),
     ModelRow::desk(VENDOR, "VP-T49G", 16, DESK),
     // No hot-desk: the handsets of W-series bases have an XML browser too, but how a base

@@ -274,10 +274,20 @@ async fn devices_register_in_bulk_and_list_by_filter() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    wait_until_listed(&api, &["001565000003"]).await;
     api.adopt("001565000003").ok().await;
 
     server.clock.advance(40 * 86_400);
-    server.phone_get(&format!("/{T46S_MAC}.cfg"), T46S_UA).await;
+    // Only a request that proves to be the phone makes it seen.
+    let (user, password) = server.credentials(T46S_MAC).await;
+    let auth = basic(&user, &password);
+    let own = server
+        .phone_get_with(
+            &format!("/{T46S_MAC}.cfg"),
+            &[("user-agent", T46S_UA), ("authorization", &auth)],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::OK);
 
     let macs = async |filter: DeviceFilter| -> BTreeSet<String> {
         let list = api.list_devices_where(filter).ok().await;
@@ -712,11 +722,9 @@ async fn devices_round_trip_through_csv() {
     assert_eq!(claimed.status, StatusCode::OK);
     let export = api.export("devices", false).await;
     assert_eq!(export.status, StatusCode::OK);
-    assert!(
-        export
-            .text()
-            .starts_with("mac,model,label,location,profile,hotdesk,certificate_required,lines\n")
-    );
+    assert!(export.text().starts_with(
+        "mac,model,label,location,profile,hotdesk,certificate_required,expansion_modules,lines\n"
+    ));
     let before = snapshot(&api).await;
     let again = api.import_to_end("devices", &export.text(), false).await;
     assert_eq!(again["unchanged"], 3, "{again}");

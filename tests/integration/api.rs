@@ -603,6 +603,32 @@ impl<'a> AdminApi<'a> {
         self.call(Method::PATCH, path, patch)
     }
 
+    // ---- keys ----
+
+    /// One layer's keys: `site`, or `devices`, `profiles`, `models`, `users` and the name.
+    fn keys_path(layer: &str, name: Option<&str>) -> String {
+        match name {
+            Some(name) => format!("/{layer}/{}/keys", segment(name)),
+            None => "/settings/keys".to_string(),
+        }
+    }
+
+    pub fn keys(&self, layer: &str, name: Option<&str>) -> Call<'a> {
+        self.get(Self::keys_path(layer, name))
+    }
+
+    /// The keys a device's phone gets, with the layer each came from.
+    pub fn effective_keys(&self, mac: &str) -> Call<'a> {
+        self.get(format!(
+            "{}?effective=true",
+            Self::keys_path("devices", Some(mac))
+        ))
+    }
+
+    pub fn set_keys(&self, layer: &str, name: Option<&str>, keys: serde_json::Value) -> Call<'a> {
+        self.call(Method::PUT, Self::keys_path(layer, name), keys)
+    }
+
     pub fn status(&self) -> Call<'a> {
         self.get("/status")
     }
@@ -786,6 +812,14 @@ impl<'a> Call<'a> {
             .unwrap_or_else(|e| panic!("{call}: {e}"))
     }
 
+    /// Sends a call that must be refused with `status`; answers its JSON error.
+    pub async fn fails(self, status: http::StatusCode) -> Value {
+        let call = self.to_string();
+        let reply = self.send().await;
+        assert_eq!(reply.status, status, "{call}: {}", reply.text());
+        reply.json()
+    }
+
     /// Sends a call that must succeed; answers its JSON, and for a list every item of every
     /// page (the `next` of each page followed) as one array.
     pub async fn ok(self) -> Value {
@@ -901,6 +935,21 @@ fn the_client_has_a_method_for_every_endpoint() {
         api.model_settings("T46S"),
         api.patch_model_settings("T46S", json!({"language": "de"})),
         api.status(),
+        api.keys("settings", None),
+        api.set_keys("settings", None, json!([])),
+        api.keys("devices", Some(mac)),
+        api.effective_keys(mac),
+        api.set_keys(
+            "devices",
+            Some(mac),
+            json!([{"position": 1, "type": "dnd"}]),
+        ),
+        api.keys("profiles", Some("floor-2")),
+        api.set_keys("profiles", Some("floor-2"), json!([])),
+        api.keys("models", Some("T46S")),
+        api.set_keys("models", Some("T46S"), json!([])),
+        api.keys("users", Some("1001")),
+        api.set_keys("users", Some("1001"), json!([])),
         api.list_templates(),
         api.reload_templates(),
         api.export("users", true),

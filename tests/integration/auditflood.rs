@@ -92,6 +92,7 @@ async fn a_flood_of_refusals_from_many_sources_neither_silences_nor_flushes_the_
         .get(UNKNOWN_LOGIN, &[("user-agent", T46S_UA)])
         .await;
     assert_eq!(reply.unwrap().status, StatusCode::OK);
+    wait_for_sightings(&server).await;
     for (kind, source) in [
         ("admin_auth_failure", elsewhere(1)),
         ("config_refused", elsewhere(2)),
@@ -109,6 +110,7 @@ async fn a_flood_of_refusals_from_many_sources_neither_silences_nor_flushes_the_
         let reply = sweeper.get(&path, &[("user-agent", T46S_UA)]).await;
         assert_eq!(reply.unwrap().status, StatusCode::UNAUTHORIZED);
     }
+    wait_for_sightings(&server).await;
     assert_eq!(
         records_from(&api, "config_refused", elsewhere(4))
             .await

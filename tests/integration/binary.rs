@@ -145,7 +145,16 @@ async fn first_start_cli_and_sigterm() {
         )
         .await
         .unwrap();
-    let unregistered = run(&["devices", "unregistered"]);
+    // The list is written off the request path: asked again (bounded) until both are there.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let unregistered = loop {
+        let listed = run(&["devices", "unregistered"]);
+        let both = listed.contains("001565123456") && listed.contains("001565123499");
+        if both || Instant::now() > deadline {
+            break listed;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let row = |mac: &str| {
         unregistered
             .lines()

@@ -56,6 +56,10 @@ const COMMANDS: &[&[&str]] = &[
     &["import"],
     &["imports"],
     &["openapi"],
+    &["keys", "show"],
+    &["keys", "set"],
+    &["keys", "clear"],
+    &["devices", "keys"],
     &["status"],
     &["tokens", "list"],
     &["tokens", "create"],
@@ -344,14 +348,14 @@ async fn the_cli_administers_users_devices_profiles_templates_and_csv() {
     let users_csv = d.join("users.csv");
     run(&["export", "users", "--output", users_csv.to_str().unwrap()]);
     let exported = std::fs::read_to_string(&users_csv).unwrap();
-    assert!(exported.starts_with("extension,first_name,last_name,display_name,email,language,sip_user,may_hotdesk,locked\n"), "{exported}");
+    assert!(exported.starts_with("extension,first_name,last_name,display_name,email,language,sip_user,may_hotdesk,locked,phonebook_hidden\n"), "{exported}");
     let (code, out, err) = cli(d, admin, &["import", "users", users_csv.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("0 created, 0 updated, 2 unchanged"), "{out}");
     assert!(err.contains("2/2 rows checked"), "{err}");
     std::fs::write(
         &users_csv,
-        format!("{exported}502,Carol,,,,,,,\n5x3,Broken,,,,,,,\n"),
+        format!("{exported}502,Carol,,,,,,,,\n5x3,Broken,,,,,,,,\n"),
     )
     .unwrap();
     let (code, out, _) = cli(d, admin, &["import", "users", users_csv.to_str().unwrap()]);

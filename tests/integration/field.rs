@@ -152,8 +152,9 @@ async fn a_device_reporting_other_firmware_than_its_target_is_flagged() {
     )
     .ok()
     .await;
-    // The phone reports 66.86.0.15 as it asks for its file.
-    server.phone_get("/y000000000066.cfg", T46S_UA).await;
+    // The phone reports 66.86.0.15 as it takes its file.
+    let own = server.phone_get(&format!("/{T46S_MAC}.cfg"), T46S_UA).await;
+    assert_eq!(own.status, StatusCode::OK);
     let device = api.show_device(T46S_MAC).ok().await;
     assert_eq!(device["firmware"], "66.86.0.15");
     assert_eq!(device["firmware_target"], "66.86.0.99");
@@ -443,10 +444,11 @@ async fn a_request_naming_the_mac_from_elsewhere_does_not_move_the_notify() {
         StatusCode::UNAUTHORIZED,
         "its claim was taken"
     );
+    // A refused request records nothing about the device.
     let api = server.admin_api();
     assert_eq!(
         api.show_device(CISCO_MAC).ok().await["last_address"],
-        "127.0.0.2"
+        "127.0.0.1"
     );
     // The NOTIFY still goes to where the phone proved itself: the peer on 127.0.0.1 answers.
     let (answer, seen) = tokio::join!(api.resync_device(CISCO_MAC).ok(), phone.answer_all());

@@ -422,3 +422,35 @@ pub fn allow_many_files() {
 
 /// Flood tests open hundreds of sockets and keep the machine's two cores busy: one at a time.
 pub static FLOODS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub async fn unregistered_macs(api: &AdminApi<'_>) -> Vec<String> {
+    let seen = api.list_unregistered().ok().await;
+    seen.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["mac"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The seen-unregistered list is written off the request path: waits (bounded) for `macs`.
+pub async fn wait_until_listed(api: &AdminApi<'_>, macs: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let listed = unregistered_macs(api).await;
+        if macs.iter().all(|m| listed.iter().any(|l| l == m)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{macs:?} not in {listed:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sightings and refusals are written off the request path, in batches: waits (bounded) until
+/// everything the server was handed so far is written.
+pub async fn wait_for_sightings(server: &TestServer) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.running().app.sightings.is_idle() {
+        assert!(Instant::now() < deadline, "sightings not written");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -6,7 +6,7 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::api::{AuditFilter, Body, NewDevice, NewUser};
-use crate::helpers::TestServer;
+use crate::helpers::{TestServer, wait_until_listed};
 
 async fn changes_of(server: &TestServer, subject: &str) -> Vec<Value> {
     let changes = AuditFilter::kind("admin_change").subject(subject);
@@ -486,6 +486,7 @@ async fn the_quiet_endpoints_do_what_they_say() {
         )
         .await;
     assert_eq!(seen.status, StatusCode::UNAUTHORIZED);
+    wait_until_listed(&api, &["001565aabb30"]).await;
     assert_eq!(
         api.list_unregistered().ok().await.as_array().unwrap().len(),
         1

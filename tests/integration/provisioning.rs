@@ -174,6 +174,7 @@ async fn refused_macs_look_like_claimed_devices_and_are_remembered() {
     assert_eq!(unknown.challenges(), registered.challenges());
 
     let api = server.admin_api();
+    wait_until_listed(&api, &["001565123456"]).await;
     let seen = api.list_unregistered().ok().await;
     let entry = seen
         .as_array()
@@ -193,6 +194,7 @@ async fn refused_macs_look_like_claimed_devices_and_are_remembered() {
             .phone_get(&format!("/0015650000{i:02x}.cfg"), "")
             .await;
     }
+    wait_until_listed(&api, &["001565000013"]).await;
     let seen = api.list_unregistered().ok().await;
     assert_eq!(seen.as_array().unwrap().len(), 5);
 
@@ -203,6 +205,7 @@ async fn refused_macs_look_like_claimed_devices_and_are_remembered() {
             "Yealink SIP-T54W 96.86.0.100 00:15:65:12:34:57",
         )
         .await;
+    wait_until_listed(&api, &["001565123457"]).await;
     let adopted = api
         .adopt_with("001565123457", json!({"label": "Lobby"}))
         .ok()
@@ -231,12 +234,14 @@ async fn model_is_filled_in_once_and_admin_models_are_kept() {
         .ok()
         .await;
 
-    server
+    // The phone's claim fills in its model (a request that proved nothing tells nothing).
+    let claimed = server
         .phone_get(
-            "/y000000000066.cfg",
+            "/001565000010.cfg",
             "Yealink SIP-T46S 66.86.0.15 00:15:65:00:00:10",
         )
         .await;
+    assert_eq!(claimed.status, StatusCode::OK);
     let d = api.show_device("001565000010").ok().await;
     assert_eq!(d["model"], "T46S");
     assert_eq!(d["vendor"], "yealink");
@@ -249,24 +254,41 @@ async fn model_is_filled_in_once_and_admin_models_are_kept() {
 
     // Firmware stays current; the auto-filled model is not replaced by another report.
     server.clock.advance(120);
-    server
-        .phone_get(
-            "/y000000000066.cfg",
-            "Yealink SIP-T46S 66.86.0.20 00:15:65:00:00:10",
+    let (user, password) = server.credentials("001565000010").await;
+    let auth = basic(&user, &password);
+    let again = server
+        .phone_get_with(
+            "/001565000010.cfg",
+            &[
+                (
+                    "user-agent",
+                    "Yealink SIP-T46S 66.86.0.20 00:15:65:00:00:10",
+                ),
+                ("authorization", &auth),
+            ],
         )
         .await;
+    assert_eq!(again.status, StatusCode::OK);
     let d = api.show_device("001565000010").ok().await;
     assert_eq!(d["firmware"], "66.86.0.20");
     assert_eq!(d["first_seen"], first_seen);
     assert_ne!(d["last_seen"], first_seen);
 
-    // An admin-set model is never overwritten; a different report is recorded as a mismatch.
-    server
-        .phone_get(
-            "/y000000000096.cfg",
-            "Yealink SIP-T54W 96.86.0.100 00:15:65:aa:bb:cc",
+    // A phone of another model cannot claim an admin-set model's device: it gets the one
+    // refusal. Proven by the device's credentials, its report is recorded as a mismatch and the
+    // admin's model is kept.
+    let t54w_ua = "Yealink SIP-T54W 96.86.0.100 00:15:65:aa:bb:cc";
+    let claim = server.phone_get(&format!("/{T46S_MAC}.cfg"), t54w_ua).await;
+    assert_eq!(claim.status, StatusCode::UNAUTHORIZED);
+    let (user, password) = server.credentials(T46S_MAC).await;
+    let proven = basic(&user, &password);
+    let mismatched = server
+        .phone_get_with(
+            &format!("/{T46S_MAC}.cfg"),
+            &[("user-agent", t54w_ua), ("authorization", &proven)],
         )
         .await;
+    assert_eq!(mismatched.status, StatusCode::OK);
     let d = api.show_device(T46S_MAC).ok().await;
     assert_eq!(d["model"], "T46S");
     assert_eq!(d["model_source"], "admin");

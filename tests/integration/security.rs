@@ -93,6 +93,7 @@ async fn a_sweep_of_a_thousand_macs_learns_nothing_and_is_banned_across_a_restar
     assert_eq!(refused_connections, 989);
 
     let api = server.admin_api();
+    wait_for_sightings(&server).await;
     let bans = api.list_bans().ok().await;
     assert_eq!(bans[0]["source"], "127.0.0.2");
     assert_eq!(bans[0]["banned"], true);
@@ -354,6 +355,7 @@ async fn factory_certificates_identify_their_own_phone_only() {
         let reply = get(&phone, &file_of(CISCO_B), &ua).await.unwrap();
         assert_refusal(&reply, what);
     }
+    wait_for_sightings(&server).await;
     let events = api
         .list_audit(AuditFilter::kind("untrusted_certificate"))
         .ok()

@@ -3,7 +3,8 @@
 
 use deskprov::domain::{Extension, Mac, Secret};
 use deskprov::model::{
-    AuditRecord, DeviceRecord, ImportRecord, ImportState, UnregisteredRecord, UserRecord,
+    AuditRecord, DeviceRecord, ImportRecord, ImportState, UnregisteredLimits, UnregisteredRecord,
+    UserRecord,
 };
 use deskprov::store::memory::MemoryBackend;
 use deskprov::store::sled::SledBackend;
@@ -29,6 +30,8 @@ fn user(extension: &str) -> UserRecord {
         first_name: None,
         last_name: None,
         language: None,
+        keys: Default::default(),
+        phonebook_hidden: false,
     }
 }
 
@@ -38,6 +41,7 @@ async fn suite(b: &dyn Backend) {
     pages_are_in_key_order_and_say_whether_more_remain(b).await;
     the_revision_grows_with_what_configs_depend_on(b).await;
     unregistered_is_bounded_and_evicts_the_stalest(b).await;
+    a_source_beyond_its_quota_evicts_only_its_own_entries(b).await;
     pruning_keeps_a_banned_source_until_its_bans_are_old(b).await;
     the_audit_trail_pages_newest_first_and_trims_phone_events_first(b).await;
     trimming_removes_floodable_records_before_one_off_security_records(b).await;
@@ -126,30 +130,112 @@ async fn the_revision_grows_with_what_configs_depend_on(b: &dyn Backend) {
         b.settings().await.unwrap().sip_server.as_deref(),
         Some("pbx.example.com")
     );
+    shared_key_layers_round_trip_and_count_as_config(b).await;
 }
 
-async fn unregistered_is_bounded_and_evicts_the_stalest(b: &dyn Backend) {
-    for i in 0..10u8 {
-        let rec = UnregisteredRecord {
-            mac: Mac::from_octets([0, 0x15, 0x65, 0, 1, i]),
-            vendor: None,
-            model: None,
-            firmware: None,
-            first_seen: i as i64,
-            last_seen: i as i64,
-            last_address: None,
-            requests: 1,
-        };
-        b.insert_unregistered(&rec, 4).await.unwrap();
+async fn shared_key_layers_round_trip_and_count_as_config(b: &dyn Backend) {
+    use deskprov::keys::{KeyLayer, SharedKeys};
+    let keys: KeyLayer = serde_json::from_value(serde_json::json!([
+        {"position": 3, "type": "blf", "value": "1002"},
+    ]))
+    .unwrap();
+    for layer in [SharedKeys::Site, SharedKeys::Model("T46S")] {
+        assert!(b.shared_keys(&layer).await.unwrap().is_empty());
+        let before = b.revision();
+        b.put_shared_keys(&layer, &keys).await.unwrap();
+        assert!(b.revision() > before, "keys are in the configs");
+        assert_eq!(b.shared_keys(&layer).await.unwrap(), keys);
     }
-    let kept: Vec<u8> = b
+    assert!(
+        b.shared_keys(&SharedKeys::Model("T48S"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "each model has its own layer"
+    );
+    b.put_shared_keys(&SharedKeys::Site, &KeyLayer::default())
+        .await
+        .unwrap();
+    assert!(b.shared_keys(&SharedKeys::Site).await.unwrap().is_empty());
+}
+
+fn sighting(i: u8, seen: i64, source: &str) -> UnregisteredRecord {
+    UnregisteredRecord {
+        mac: Mac::from_octets([0, 0x15, 0x65, 0, 1, i]),
+        vendor: None,
+        model: None,
+        firmware: None,
+        first_seen: seen,
+        last_seen: seen,
+        last_address: None,
+        requests: 1,
+        source: Some(source.into()),
+    }
+}
+
+async fn kept_unregistered(b: &dyn Backend) -> Vec<u8> {
+    let mut kept: Vec<u8> = b
         .unregistered()
         .await
         .unwrap()
         .iter()
         .map(|r| r.mac.octets()[5])
         .collect();
-    assert_eq!(kept, vec![6, 7, 8, 9]);
+    kept.sort();
+    kept
+}
+
+async fn unregistered_is_bounded_and_evicts_the_stalest(b: &dyn Backend) {
+    let limits = UnregisteredLimits {
+        total: 4,
+        per_source: 4,
+    };
+    for i in 0..10u8 {
+        let fresh = sighting(i, i as i64, "192.0.2.1");
+        b.note_unregistered(&fresh, &mut |_| {}, limits)
+            .await
+            .unwrap();
+    }
+    assert_eq!(kept_unregistered(b).await, vec![6, 7, 8, 9]);
+    // Seen again: no longer the stalest; the change applies to the stored entry.
+    let again = sighting(6, 20, "192.0.2.1");
+    b.note_unregistered(&again, &mut |r| r.last_seen = 20, limits)
+        .await
+        .unwrap();
+    b.note_unregistered(&sighting(10, 21, "192.0.2.1"), &mut |_| {}, limits)
+        .await
+        .unwrap();
+    assert_eq!(kept_unregistered(b).await, vec![6, 8, 9, 10]);
+    assert!(
+        b.remove_unregistered(Mac::from_octets([0, 0x15, 0x65, 0, 1, 8]))
+            .await
+            .unwrap()
+    );
+    b.note_unregistered(&sighting(11, 22, "192.0.2.1"), &mut |_| {}, limits)
+        .await
+        .unwrap();
+    assert_eq!(kept_unregistered(b).await, vec![6, 9, 10, 11]);
+}
+
+async fn a_source_beyond_its_quota_evicts_only_its_own_entries(b: &dyn Backend) {
+    for left in b.unregistered().await.unwrap() {
+        b.remove_unregistered(left.mac).await.unwrap();
+    }
+    let limits = UnregisteredLimits {
+        total: 10,
+        per_source: 3,
+    };
+    let phone = sighting(0, 0, "192.0.2.9");
+    b.note_unregistered(&phone, &mut |_| {}, limits)
+        .await
+        .unwrap();
+    for i in 1..50u8 {
+        let flood = sighting(i, i as i64, "192.0.2.66");
+        b.note_unregistered(&flood, &mut |_| {}, limits)
+            .await
+            .unwrap();
+    }
+    assert_eq!(kept_unregistered(b).await, vec![0, 47, 48, 49]);
 }
 
 async fn pruning_keeps_a_banned_source_until_its_bans_are_old(b: &dyn Backend) {

@@ -9,7 +9,7 @@ mod keys;
 mod reads;
 mod writes;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -26,6 +26,9 @@ struct Tables {
     devices: BTreeMap<[u8; 6], DeviceRecord>,
     users: BTreeMap<String, UserRecord>,
     unregistered: BTreeMap<[u8; 6], UnregisteredRecord>,
+    /// The seen-unregistered list by (last seen, MAC), and by (source, last seen, MAC).
+    unregistered_by_seen: BTreeSet<(i64, [u8; 6])>,
+    unregistered_by_source: BTreeSet<(String, i64, [u8; 6])>,
     uploads: BTreeMap<([u8; 6], String), (i64, Vec<u8>)>,
     login_tokens: BTreeMap<String, Mac>,
     guards: BTreeMap<String, GuardRecord>,

@@ -5,11 +5,11 @@ use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 
-use super::{MemoryBackend, token_key, update};
+use super::{MemoryBackend, Tables, token_key, update};
 use crate::domain::{Extension, Mac, ProfileName, Secret};
 use crate::model::{
     AuditRecord, DeviceRecord, GuardRecord, ProfileRecord, SourceRecord, TokenRecord,
-    UnregisteredRecord, UserRecord,
+    UnregisteredLimits, UnregisteredRecord, UserRecord,
 };
 use crate::settings::{Layer, Settings};
 use crate::store::Result;
@@ -134,36 +134,56 @@ impl Writes for MemoryBackend {
         Ok(())
     }
 
-    async fn update_unregistered(
+    async fn note_unregistered(
         &self,
-        mac: Mac,
+        fresh: &UnregisteredRecord,
         change: Change<'_, UnregisteredRecord>,
-    ) -> Result<Option<UnregisteredRecord>> {
-        Ok(update(
-            &mut self.tables().unregistered,
-            &mac.octets(),
-            change,
-        ))
-    }
-
-    async fn insert_unregistered(&self, record: &UnregisteredRecord, cap: usize) -> Result<()> {
+        limits: UnregisteredLimits,
+    ) -> Result<()> {
         let mut tables = self.tables();
-        let key = record.mac.octets();
-        if tables.unregistered.contains_key(&key) {
-            return Ok(());
+        let key = fresh.mac.octets();
+        let record = match tables.remove_unregistered(key) {
+            Some(mut seen) => {
+                change(&mut seen);
+                seen.source.clone_from(&fresh.source);
+                seen
+            }
+            None => fresh.clone(),
+        };
+        let source = record.source.clone().unwrap_or_default();
+        tables.add_unregistered(record);
+        let from_source = |t: &Tables| {
+            t.unregistered_by_source
+                .range((source.clone(), i64::MIN, [0; 6])..)
+                .take_while(|(s, _, _)| *s == source)
+                .map(|(_, _, mac)| *mac)
+                .filter(|mac| *mac != key)
+                .collect::<Vec<_>>()
+        };
+        let own = from_source(&tables);
+        // `own` leaves out the entry just noted: the source holds one more than it lists.
+        for stale in own
+            .iter()
+            .take((own.len() + 1).saturating_sub(limits.per_source))
+        {
+            tables.remove_unregistered(*stale);
         }
-        tables.unregistered.insert(key, record.clone());
-        let excess = tables.unregistered.len().saturating_sub(cap);
-        let mut entries: Vec<_> = tables.unregistered.values().cloned().collect();
-        entries.sort_by_key(|e| (e.last_seen, e.mac));
-        for stale in entries.iter().filter(|e| e.mac != record.mac).take(excess) {
-            tables.unregistered.remove(&stale.mac.octets());
+        while tables.unregistered.len() > limits.total {
+            let Some(stalest) = tables
+                .unregistered_by_seen
+                .iter()
+                .map(|(_, mac)| *mac)
+                .find(|mac| *mac != key)
+            else {
+                break;
+            };
+            tables.remove_unregistered(stalest);
         }
         Ok(())
     }
 
     async fn remove_unregistered(&self, mac: Mac) -> Result<bool> {
-        Ok(self.tables().unregistered.remove(&mac.octets()).is_some())
+        Ok(self.tables().remove_unregistered(mac.octets()).is_some())
     }
 
     async fn put_upload(
@@ -341,5 +361,25 @@ impl Writes for MemoryBackend {
 
     async fn flush(&self) -> Result<()> {
         Ok(())
+    }
+}
+
+impl Tables {
+    fn add_unregistered(&mut self, record: UnregisteredRecord) {
+        let key = record.mac.octets();
+        let source = record.source.clone().unwrap_or_default();
+        self.unregistered_by_seen.insert((record.last_seen, key));
+        self.unregistered_by_source
+            .insert((source, record.last_seen, key));
+        self.unregistered.insert(key, record);
+    }
+
+    fn remove_unregistered(&mut self, key: [u8; 6]) -> Option<UnregisteredRecord> {
+        let record = self.unregistered.remove(&key)?;
+        let source = record.source.clone().unwrap_or_default();
+        self.unregistered_by_seen.remove(&(record.last_seen, key));
+        self.unregistered_by_source
+            .remove(&(source, record.last_seen, key));
+        Some(record)
     }
 }

@@ -14,11 +14,12 @@
 mod imports;
 mod keys;
 mod reads;
+mod unregistered;
 mod writes;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -69,6 +70,11 @@ pub struct SledBackend {
     devices: sled::Tree,
     users: sled::Tree,
     unregistered: sled::Tree,
+    unregistered_by_seen: sled::Tree,
+    unregistered_by_source: sled::Tree,
+    /// Serialises writes to the three unregistered trees (unregistered.rs).
+    unregistered_writes: std::sync::Mutex<()>,
+    unregistered_len: AtomicUsize,
     tokens: sled::Tree,
     uploads: sled::Tree,
     login_tokens: sled::Tree,
@@ -94,6 +100,10 @@ impl SledBackend {
             devices: db.open_tree("devices")?,
             users: db.open_tree("users")?,
             unregistered: db.open_tree("unregistered")?,
+            unregistered_by_seen: db.open_tree("unregistered_by_seen")?,
+            unregistered_by_source: db.open_tree("unregistered_by_source")?,
+            unregistered_writes: std::sync::Mutex::new(()),
+            unregistered_len: AtomicUsize::new(0),
             tokens: db.open_tree("tokens")?,
             uploads: db.open_tree("uploads")?,
             login_tokens: db.open_tree("login_tokens")?,
@@ -115,6 +125,7 @@ impl SledBackend {
         };
         store.check_schema()?;
         store.nonce_key = store.load_nonce_key()?;
+        store.check_unregistered_index()?;
         for entry in store.sources.iter() {
             let (key, bytes) = entry?;
             // A record that cannot be read might be a ban: keep reading bans on every request.

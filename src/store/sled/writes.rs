@@ -8,7 +8,7 @@ use super::{SETTINGS_KEY, SledBackend, decode, encode, token_key, upload_key};
 use crate::domain::{Extension, Mac, ProfileName, Secret};
 use crate::model::{
     AuditRecord, DeviceRecord, GuardRecord, ProfileRecord, SourceRecord, TokenRecord,
-    UnregisteredRecord, UserRecord,
+    UnregisteredLimits, UnregisteredRecord, UserRecord,
 };
 use crate::settings::{Layer, Settings};
 use crate::store::Result;
@@ -121,35 +121,18 @@ impl Writes for SledBackend {
         Ok(())
     }
 
-    async fn update_unregistered(
+    async fn note_unregistered(
         &self,
-        mac: Mac,
+        fresh: &UnregisteredRecord,
         change: Change<'_, UnregisteredRecord>,
-    ) -> Result<Option<UnregisteredRecord>> {
-        Ok(self
-            .update(&self.unregistered, &mac.octets(), change)?
-            .map(|(r, ())| r))
-    }
-
-    /// Records a newly seen MAC, evicting the longest-unseen entries beyond `cap` so that
-    /// requests for made-up MACs cannot grow the database.
-    async fn insert_unregistered(&self, record: &UnregisteredRecord, cap: usize) -> Result<()> {
-        if !self.insert_new(&self.unregistered, &record.mac.octets(), record)? {
-            return Ok(());
-        }
-        let excess = self.unregistered.len().saturating_sub(cap);
-        if excess > 0 {
-            let mut entries = self.unregistered().await?;
-            entries.sort_by_key(|e| (e.last_seen, e.mac));
-            for stale in entries.iter().filter(|e| e.mac != record.mac).take(excess) {
-                self.unregistered.remove(stale.mac.octets())?;
-            }
-        }
-        Ok(())
+        limits: UnregisteredLimits,
+    ) -> Result<()> {
+        self.note_unregistered_now(fresh, change, limits)
     }
 
     async fn remove_unregistered(&self, mac: Mac) -> Result<bool> {
-        Ok(self.unregistered.remove(mac.octets())?.is_some())
+        let _serial = self.unregistered_writes.lock().expect("unregistered lock");
+        Ok(self.take_unregistered(mac)?.is_some())
     }
 
     /// Stores an upload, then drops the device's oldest other files until its total fits `cap`.
