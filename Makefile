@@ -2,7 +2,7 @@
 CARGO ?= cargo
 ARGS ?=
 
-.PHONY: run test lint fmt build clean fuzz bench openapi
+.PHONY: run test lint fmt build clean fuzz bench openapi deb deb-check
 
 run:
 	$(CARGO) run --release -- serve $(ARGS)
@@ -37,6 +37,24 @@ build:
 
 clean:
 	$(CARGO) clean
+
+# The Debian package (cargo-deb: `cargo install cargo-deb --locked`) in $(TARGET_DIR)/debian/: the
+# release binary, its man pages generated from the CLI (`deskprov man DIR`), the systemd unit and
+# its port generator, and /etc/deskprov/deskprov.toml as a conffile (packaging/, Cargo.toml's
+# [package.metadata.deb]).
+deb:
+	$(CARGO) build --release -p deskprov
+	rm -rf $(TARGET_DIR)/release/man && mkdir -p $(TARGET_DIR)/release/man
+	$(TARGET_DIR)/release/deskprov man $(TARGET_DIR)/release/man
+	gzip -9n $(TARGET_DIR)/release/man/*.1
+	rm -f $(TARGET_DIR)/debian/deskprov_*.deb
+	$(CARGO) deb -p deskprov --no-build
+
+# lintian (no errors), systemd-analyze verify and security (exposure at most 3.0) on the
+# unpacked package, and the port generator's cases; needs lintian and systemd (`.ci/run`
+# installs them).
+deb-check: deb
+	packaging/check-deb.sh $(TARGET_DIR)/debian/deskprov_*.deb
 
 # Benchmarks side by side with nginx (not part of `make test` or CI; about five minutes):
 # installs nginx and wrk when missing, seeds a site of 10,000 phones, measures both servers

@@ -121,6 +121,9 @@ pub enum Command {
         #[arg(long)]
         host: Option<String>,
     },
+    /// Write the man pages (roff), one per command, into DIR; `make deb` packages them.
+    #[command(hide = true)]
+    Man { dir: PathBuf },
 }
 
 /// Filters of `audit`; all given must hold.

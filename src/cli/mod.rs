@@ -3,12 +3,14 @@
 //! the server certificate in `<certs>/server.crt`.
 //!
 //! `args` holds the clap types, `api` the API client, `commands/` one module per command
-//! group, `input` what is read from the user besides flags, `output` the tables and JSON.
+//! group, `input` what is read from the user besides flags, `output` the tables and JSON, `man`
+//! the man pages.
 
 mod api;
 mod args;
 mod commands;
 mod input;
+mod man;
 mod output;
 mod serve;
 
@@ -47,6 +49,9 @@ impl From<std::io::Error> for Failure {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Man { dir } = &cli.command {
+        return exit_code(man::write_pages(dir));
+    }
     let config = match load_config(&cli) {
         Ok(config) => config,
         Err(message) => {

@@ -676,3 +676,46 @@ async fn an_import_killed_while_running_is_listed_as_interrupted_and_changed_not
         "nothing of it applied: {users}"
     );
 }
+
+/// The Debian package's man pages (`deskprov man DIR`): one per command, each with a NAME line
+/// whatis can read (described even where the command has no doc comment), the subcommands
+/// they refer to among them, and none for the hidden `man` itself.
+#[test]
+fn man_writes_a_described_page_for_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(binary())
+        .args(["man", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "deskprov man: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let page = |name: &str| {
+        std::fs::read_to_string(dir.path().join(format!("{name}.1")))
+            .unwrap_or_else(|e| panic!("{name}.1: {e}"))
+    };
+    let main = page("deskprov");
+    assert!(main.contains(".TH deskprov 1"), "{main}");
+    assert!(main.contains("deskprov\\-serve(1)"), "{main}");
+    assert!(!main.contains("deskprov\\-man"), "{main}");
+    assert!(page("deskprov-devices-add").contains("\\-\\-label"));
+    let undocumented = page("deskprov-users-list");
+    assert!(
+        undocumented.contains("deskprov\\-users\\-list \\- deskprov users list"),
+        "{undocumented}"
+    );
+    let pages: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(pages.len() > 50, "{} pages", pages.len());
+    for entry in pages {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name_line = text.lines().skip_while(|l| *l != ".SH NAME").nth(1);
+        assert!(
+            name_line.is_some_and(|l| l.contains(" \\- ")),
+            "{}: NAME line {name_line:?}",
+            path.display()
+        );
+    }
+}

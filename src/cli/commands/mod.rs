@@ -60,6 +60,7 @@ impl Request {
 pub async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(), Failure> {
     let (reply, shape) = match command {
         Command::Serve { .. } => unreachable!("serve is handled before"),
+        Command::Man { .. } => unreachable!("the man page is written without a server"),
         Command::Templates(TemplateCommand::Check) => unreachable!("checked without a server"),
         Command::Devices(command) => devices::run(api, command).await?,
         Command::Users(command) => users::run(api, command).await?,
