@@ -93,6 +93,8 @@ pub fn with_site_ca<'s>(settings: &'s Settings, local_ca: Option<&str>) -> Cow<'
 pub struct DeviceInputs {
     pub settings: Settings,
     pub users: BTreeMap<u16, crate::model::UserRecord>,
+    /// Its programmable keys: every layer resolved, fitted to its model.
+    pub keys: crate::keys::effective::Resolved,
 }
 
 impl DeviceInputs {
@@ -120,7 +122,12 @@ impl DeviceInputs {
                 users.insert(line, user);
             }
         }
-        Ok(DeviceInputs { settings, users })
+        let keys = crate::keys::load::of_device(store.reads(), device).await?;
+        Ok(DeviceInputs {
+            settings,
+            users,
+            keys,
+        })
     }
 }
 
@@ -282,8 +289,26 @@ struct DeviceContext<'a> {
     vacant_lines: Vec<VacantLine>,
     /// Present on hot-desk phones whose vendor has a login screen.
     hotdesk: Option<HotdeskContext>,
+    /// The programmable keys, on the phone and on its expansion modules, in position order.
+    keys: Vec<KeyContext>,
     /// The UDP port deskprov sends NOTIFYs to: configs that fix the phone's SIP port use it.
     sip_notify_port: u16,
+    vendor: serde_json::Value,
+}
+
+/// One key as a template writes it; `vendor` holds the vendor's own codes and key names.
+#[derive(Serialize)]
+struct KeyContext {
+    /// 1-based, on the phone or on `module`.
+    position: u16,
+    module: Option<u8>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    /// A hot-desk key's value is its login URL.
+    value: Option<String>,
+    /// The key's label, or the watched colleague's name, or a hot-desk key's Login/Logout.
+    label: Option<String>,
+    line: u16,
     vendor: serde_json::Value,
 }
 
@@ -300,6 +325,46 @@ struct HotdeskContext {
     /// `https://host:port` and `/hotdesk/{token}/menu`.
     menu_location: String,
     menu_path: String,
+}
+
+/// The keys that fit, each with its vendor's codes; a hot-desk key only on a hot-desk phone,
+/// opening its login screen. None while no layer sets a key: the phone keeps its own defaults
+/// and a site that programs no keys gets the files it always got.
+fn key_contexts(
+    vendor: &dyn Vendor,
+    keys: &crate::keys::effective::Resolved,
+    hotdesk: Option<&HotdeskContext>,
+) -> Vec<KeyContext> {
+    let set_by_a_layer = keys
+        .keys
+        .iter()
+        .chain(&keys.beyond_capacity)
+        .any(|k| k.origin != crate::keys::effective::KeyOrigin::Default);
+    if !set_by_a_layer {
+        return Vec::new();
+    }
+    keys.keys
+        .iter()
+        .filter_map(|k| {
+            let (value, label) = match (k.key.kind, hotdesk) {
+                (crate::keys::KeyType::Hotdesk, None) => return None,
+                (crate::keys::KeyType::Hotdesk, Some(h)) => (
+                    Some(h.key_url.clone()),
+                    k.shown_label.clone().or(Some(h.key_label.to_string())),
+                ),
+                _ => (k.key.value.clone(), k.shown_label.clone()),
+            };
+            Some(KeyContext {
+                position: k.key.at.position,
+                module: k.key.at.module,
+                kind: k.key.kind.as_str(),
+                value,
+                label,
+                line: k.key.line,
+                vendor: vendor.key_values(&k.key),
+            })
+        })
+        .collect()
 }
 
 fn sip(settings: &Settings) -> SipContext<'_> {
@@ -541,6 +606,7 @@ pub fn render_device(
         phone_admin_password: settings.phone_admin_password.as_deref(),
         lines,
         vacant_lines,
+        keys: key_contexts(vendor, &inputs.keys, hotdesk.as_ref()),
         hotdesk,
         sip_notify_port: env.sip_notify_port,
         vendor: vendor.template_values(&facts),
@@ -682,6 +748,7 @@ mod tests {
                 ..Settings::default()
             },
             users: BTreeMap::from([(1, user)]),
+            keys: Default::default(),
         };
         let vendor = crate::vendors::by_id("yealink").unwrap();
         let rendered =

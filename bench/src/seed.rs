@@ -221,6 +221,8 @@ fn user(
         first_name: None,
         last_name: None,
         language: None,
+        keys: Default::default(),
+        phonebook_hidden: false,
     })
 }
 

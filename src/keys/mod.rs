@@ -7,6 +7,7 @@
 //! positions; each vendor renders the effective keys in its own keys and codes (`vendors/`).
 
 pub mod effective;
+pub mod load;
 
 use serde::{Deserialize, Serialize};
 

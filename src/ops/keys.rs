@@ -9,7 +9,7 @@ use crate::keys::effective::{self, KeyCapacity, KeyOrigin, Phone, Resolved};
 use crate::keys::{KeyLayer, SharedKeys};
 use crate::model::DeviceRecord;
 use crate::models::ModelRow;
-use crate::store::{Reads, StoreError};
+use crate::store::Reads;
 
 /// Whose keys a layer holds.
 #[derive(Debug, Clone)]
@@ -153,94 +153,4 @@ fn capacity_text(capacity: KeyCapacity) -> String {
             capacity.keys_per_module
         ),
     }
-}
-
-/// The keys a device's phone gets now: its layers in order, a logged-in user's last.
-pub async fn of_device(store: &dyn Reads, device: &DeviceRecord) -> Result<Resolved, StoreError> {
-    let row = crate::models::of_device(device);
-    let site = store.shared_keys(&SharedKeys::Site).await?;
-    let profile = match &device.profile {
-        Some(name) => store
-            .profile(name)
-            .await?
-            .map(|p| (name.to_string(), p.keys)),
-        None => None,
-    };
-    let model = match row {
-        Some(row) => Some((
-            row.model,
-            store.shared_keys(&SharedKeys::Model(row.model)).await?,
-        )),
-        None => None,
-    };
-    let user = match device.sessions.values().next() {
-        Some(session) => store
-            .user(&session.extension)
-            .await?
-            .map(|u| (u.extension.to_string(), u.keys)),
-        None => None,
-    };
-    let mut layers: Vec<(KeyOrigin, &KeyLayer)> = vec![(KeyOrigin::Site, &site)];
-    if let Some((name, keys)) = &profile {
-        layers.push((KeyOrigin::Profile(name.clone()), keys));
-    }
-    if let Some((model, keys)) = &model {
-        layers.push((KeyOrigin::Model(model.to_string()), keys));
-    }
-    layers.push((KeyOrigin::Device, &device.keys));
-    if let Some((extension, keys)) = &user {
-        layers.push((KeyOrigin::User(extension.clone()), keys));
-    }
-    let hotdesk =
-        device.hotdesk && row.is_some_and(|r| r.hotdesk == crate::models::HotdeskSupport::Desk);
-    let mut lines: Vec<u16> = device
-        .lines
-        .keys()
-        .chain(device.sessions.keys())
-        .copied()
-        .collect();
-    if hotdesk {
-        lines.push(1);
-    }
-    lines.sort_unstable();
-    lines.dedup();
-    let phone = Phone {
-        lines: &lines,
-        hotdesk,
-        capacity: row.map_or(KeyCapacity::NONE, |r| r.keys),
-        modules_attached: device.expansion_modules,
-    };
-    let names = colleague_names(store, &layers).await?;
-    Ok(effective::resolve(phone, &layers, |extension| {
-        names.get(extension).map(String::as_str)
-    }))
-}
-
-/// The display names of the users the layers' keys watch or call, for their labels.
-async fn colleague_names(
-    store: &dyn Reads,
-    layers: &[(KeyOrigin, &KeyLayer)],
-) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
-    let mut names = std::collections::BTreeMap::new();
-    for (_, layer) in layers {
-        for key in layer.keys() {
-            let Some(value) = key
-                .value
-                .as_deref()
-                .filter(|_| key.kind.names_a_colleague())
-            else {
-                continue;
-            };
-            if names.contains_key(value) {
-                continue;
-            }
-            let Ok(extension) = Extension::parse(value) else {
-                continue;
-            };
-            if let Some(user) = store.user(&extension).await? {
-                names.insert(value.to_string(), user.display_name.to_string());
-            }
-        }
-    }
-    Ok(names)
 }

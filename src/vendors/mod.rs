@@ -223,6 +223,12 @@ pub trait Vendor: Sync {
     /// transport, or the name of a family's common file).
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value;
 
+    /// A key's codes and names in this vendor's config (Yealink's `linekey.N` and type code);
+    /// `null` where the vendor's templates program no keys.
+    fn key_values(&self, _key: &crate::keys::Key) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+
     /// Values a template needs per line, such as Grandstream's numbered P-values.
     fn line_values(&self, _index: u16, _model: Option<&ModelRow>) -> serde_json::Value {
         serde_json::Value::Null

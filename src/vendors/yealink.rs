@@ -16,6 +16,7 @@ use super::{
 };
 use crate::domain::{Mac, ModelId};
 use crate::keys::effective::KeyCapacity;
+use crate::keys::{Key, KeyType};
 use crate::locale::{DstChange, dst_changes};
 use crate::models::ModelRow;
 use crate::templates::Format;
@@ -96,7 +97,41 @@ static MODELS: &[ModelRow] = &[
     ModelRow::dect_base(VENDOR, "W80DM", 30, DECT).family("103"),
 ];
 
+/// Yealink's `linekey.N.type` (and `expansion_module.X.key.Y.type`) code of each key type, as
+/// FusionPBX (`app/devices/resources/classes/yealink.php`) and Tancredi
+/// (`data/templates/yealink.macros`, `linekey_type`) both give them. A hot-desk key is an XML
+/// browser key (27) opening the login screen; `none` is 0, N/A.
+fn key_type_code(kind: KeyType) -> u8 {
+    match kind {
+        KeyType::None => 0,
+        KeyType::Conference => 1,
+        KeyType::Forward => 2,
+        KeyType::Transfer => 3,
+        KeyType::Dnd => 5,
+        KeyType::Pickup => 9,
+        KeyType::Park => 10,
+        KeyType::Dtmf => 11,
+        KeyType::Voicemail => 12,
+        KeyType::SpeedDial => 13,
+        KeyType::Intercom => 14,
+        KeyType::Line => 15,
+        KeyType::Blf => 16,
+        KeyType::GroupPickup => 23,
+        KeyType::Url | KeyType::Hotdesk => 27,
+    }
+}
+
 impl Vendor for Yealink {
+    /// `linekey.N` on the phone, `expansion_module.X.key.Y` on module X (wazo-provd-plugins
+    /// `plugins/wazo_yealink/v86/common.py`, `BaseYealinkFunckeyPrefixIterator`).
+    fn key_values(&self, key: &Key) -> serde_json::Value {
+        let prefix = match key.at.module {
+            None => format!("linekey.{}", key.at.position),
+            Some(module) => format!("expansion_module.{module}.key.{}", key.at.position),
+        };
+        json!({ "prefix": prefix, "type": key_type_code(key.kind) })
+    }
+
     fn id(&self) -> &'static str {
         VENDOR
     }

@@ -1087,3 +1087,56 @@ async fn wrong_pins_lock_an_extension_at_that_phone_and_a_spray_across_phones_ev
     let user = server.admin_api().show_user("1002").ok().await;
     assert!(user["login_failures"]["locked_until"].is_string(), "{user}");
 }
+
+/// A user's own keys arrive with their login at any hot-desk phone and leave with their logout;
+/// the phone's login key stays throughout (here at key 2, after the login line).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_own_keys_follow_them_to_a_hot_desk_phone_and_leave_with_them() {
+    let server = site(|_| {}).await;
+    add_desk(&server, YEALINK).await;
+    let api = server.admin_api();
+    api.set_keys("settings", None, json!([{"position": 4, "type": "dnd"}]))
+        .ok()
+        .await;
+    api.set_keys(
+        "users",
+        Some("1001"),
+        json!([{"position": 3, "type": "blf", "value": "1002"}]),
+    )
+    .ok()
+    .await;
+    let keys = |text: String| {
+        let config = kv::parse(&text).unwrap();
+        (2..=4)
+            .map(|n| {
+                let get = |field: &str| config.get(&format!("linekey.{n}.{field}")).cloned();
+                format!(
+                    "{n}:{}:{}",
+                    get("type").unwrap_or_default(),
+                    get("label").unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        keys(config(&server, YEALINK).await),
+        ["2:27:Login", "3::", "4:5:%NULL%"],
+        "before the login"
+    );
+    assert!(
+        login(&server, YEALINK, "1001", ALICE_PIN)
+            .await
+            .contains("Alice")
+    );
+    assert_eq!(
+        keys(config(&server, YEALINK).await),
+        ["2:27:Logout", "3:16:Bob Example", "4:5:%NULL%"],
+        "Alice's BLF on Bob arrived with her"
+    );
+    logout(&server, YEALINK).await;
+    assert_eq!(
+        keys(config(&server, YEALINK).await),
+        ["2:27:Login", "3::", "4:5:%NULL%"],
+        "and left with her"
+    );
+}

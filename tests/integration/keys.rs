@@ -266,3 +266,100 @@ async fn malformed_keys_are_refused_with_the_reason_and_change_nothing() {
         .fails(StatusCode::NOT_FOUND)
         .await;
 }
+
+/// Ten keys of mixed types on the phone and two on its expansion module, rendered into the
+/// T46S's file and parsed back: each key type's Yealink code (FusionPBX
+/// `app/devices/resources/classes/yealink.php` and Tancredi `data/templates/yealink.macros`
+/// agree), `linekey.N` on the phone and `expansion_module.X.key.Y` on the module
+/// (wazo-provd-plugins `plugins/wazo_yealink/v86/common.py`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_yealink_gets_every_key_type_in_its_own_codes() {
+    let server = office().await;
+    let api = server.admin_api();
+    api.patch_device(DESK, json!({"expansion_modules": 1}))
+        .ok()
+        .await;
+    let types = [
+        ("blf", Some("1002"), 16),
+        ("speed_dial", Some("+4930123456"), 13),
+        ("dtmf", Some("*21#"), 11),
+        ("park", Some("700"), 10),
+        ("pickup", Some("1002"), 9),
+        ("group_pickup", None, 23),
+        ("intercom", Some("1002"), 14),
+        ("transfer", Some("1003"), 3),
+        ("voicemail", None, 12),
+        ("dnd", None, 5),
+        ("forward", Some("0301234"), 2),
+        ("conference", None, 1),
+        ("url", Some("https://intranet.example.com/phone.xml"), 27),
+    ];
+    let mut keys: Vec<Value> = Vec::new();
+    for (i, (kind, value, _)) in types.iter().enumerate() {
+        let at = if i < 11 {
+            json!({"position": i + 2})
+        } else {
+            json!({"module": 1, "position": i - 10})
+        };
+        let mut key = at.as_object().unwrap().clone();
+        key.insert("type".into(), json!(kind));
+        if let Some(value) = value {
+            key.insert("value".into(), json!(value));
+        }
+        keys.push(Value::Object(key));
+    }
+    api.set_keys("devices", Some(DESK), Value::Array(keys))
+        .ok()
+        .await;
+    let (user, password) = server.credentials(DESK).await;
+    let reply = server
+        .phone_get_with(
+            &format!("/{DESK}.cfg"),
+            &[("authorization", &basic(&user, &password))],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let config = crate::kv::parse(&reply.text()).unwrap();
+    let key = |prefix: &str, field: &str| config.get(&format!("{prefix}.{field}")).cloned();
+    assert_eq!(
+        key("linekey.1", "type").as_deref(),
+        Some("15"),
+        "line 1 keeps key 1"
+    );
+    assert_eq!(key("linekey.1", "line").as_deref(), Some("1"));
+    for (i, (kind, value, code)) in types.iter().enumerate() {
+        let prefix = if i < 11 {
+            format!("linekey.{}", i + 2)
+        } else {
+            format!("expansion_module.1.key.{}", i - 10)
+        };
+        assert_eq!(
+            key(&prefix, "type"),
+            Some(code.to_string()),
+            "{kind} at {prefix}"
+        );
+        assert_eq!(
+            key(&prefix, "value").as_deref(),
+            Some(value.unwrap_or("%NULL%")),
+            "{kind} at {prefix}"
+        );
+    }
+    // A colleague's keys show their name; others show none.
+    assert_eq!(key("linekey.2", "label").as_deref(), Some("Bob Example"));
+    assert_eq!(key("linekey.3", "label").as_deref(), Some("%NULL%"));
+    // Keys deskprov no longer sends revert to the phone's defaults (overwrite_mode).
+    api.set_keys("devices", Some(DESK), json!([])).ok().await;
+    let reply = server
+        .phone_get_with(
+            &format!("/{DESK}.cfg"),
+            &[("authorization", &basic(&user, &password))],
+        )
+        .await;
+    let config = crate::kv::parse(&reply.text()).unwrap();
+    assert!(
+        !config
+            .keys()
+            .any(|k| k.starts_with("linekey.") || k.starts_with("expansion_module.")),
+        "no layer sets a key: none are written"
+    );
+}
