@@ -30,6 +30,7 @@ pub mod model;
 pub mod models;
 pub mod notify;
 pub mod ops;
+pub mod phonebook;
 pub mod provision;
 pub mod render;
 pub mod render_cache;

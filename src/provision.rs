@@ -162,6 +162,37 @@ async fn respond_to<B>(
     Ok(answer.response)
 }
 
+/// The company phonebook in the device's vendor's format, for the device alone (its
+/// credentials, its certificate, or its claim's grace), as its own config is.
+async fn phonebook<B>(
+    app: &App,
+    request: &Request<B>,
+    mac: Mac,
+    identification: &Identification,
+    peer: Peer,
+    now: i64,
+) -> Result<Answer, StoreError> {
+    let device = match authorize(app, request, mac, identification, peer, now, false).await? {
+        Ok(device) => device,
+        Err(refusal) => return Ok(Answer::unproven(refusal)),
+    };
+    let vendor = device
+        .record
+        .vendor
+        .as_deref()
+        .and_then(crate::vendors::by_id);
+    let entries = crate::phonebook::entries(app.store.reads()).await?;
+    let templates = app.templates.current();
+    let response = match vendor.and_then(|v| crate::phonebook::render(&templates, v, &entries)) {
+        Some(rendered) => serve(request, rendered.map(Arc::new), true)?,
+        None => not_found(),
+    };
+    Ok(Answer {
+        response,
+        proven: true,
+    })
+}
+
 /// A response, and whether the request proved to be the device whose file it got.
 struct Answer {
     response: HttpResponse,
@@ -185,6 +216,9 @@ async fn answer_file<B>(
     peer: Peer,
     now: i64,
 ) -> Result<Answer, StoreError> {
+    if let Some(mac) = crate::phonebook::requested_mac(request.uri().path()) {
+        return phonebook(app, request, mac, identification, peer, now).await;
+    }
     let Some((vendor, file)) = &identification.file else {
         return Ok(Answer::unproven(missing(app, request, peer, now).await?));
     };

@@ -291,9 +291,33 @@ struct DeviceContext<'a> {
     hotdesk: Option<HotdeskContext>,
     /// The programmable keys, on the phone and on its expansion modules, in position order.
     keys: Vec<KeyContext>,
+    /// Where the phone fetches the company phonebook, when `phonebook_refresh_minutes` is set.
+    phonebook: Option<PhonebookContext>,
     /// The UDP port deskprov sends NOTIFYs to: configs that fix the phone's SIP port use it.
     sip_notify_port: u16,
     vendor: serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct PhonebookContext {
+    url: String,
+    title: &'static str,
+    refresh_minutes: u32,
+    refresh_seconds: u32,
+}
+
+fn phonebook(settings: &Settings, base_url: &str, mac: Mac) -> Option<PhonebookContext> {
+    let minutes = settings.phonebook_refresh_minutes?;
+    Some(PhonebookContext {
+        url: format!(
+            "{base_url}{}{}.xml",
+            crate::phonebook::URL_DIRECTORY,
+            mac.to_hex()
+        ),
+        title: "Company",
+        refresh_minutes: minutes,
+        refresh_seconds: minutes * 60,
+    })
 }
 
 /// One key as a template writes it; `vendor` holds the vendor's own codes and key names.
@@ -607,6 +631,7 @@ pub fn render_device(
         lines,
         vacant_lines,
         keys: key_contexts(vendor, &inputs.keys, hotdesk.as_ref()),
+        phonebook: phonebook(settings, base_url, device.mac),
         hotdesk,
         sip_notify_port: env.sip_notify_port,
         vendor: vendor.template_values(&facts),
@@ -689,6 +714,11 @@ fn with_credentials(base_url: &str, user: &str, password: &str) -> String {
 }
 
 fn finish(text: String, vendor: &dyn Vendor) -> Rendered {
+    rendered(text, vendor.format().content_type())
+}
+
+/// A rendered file with its strong validator: a hash of the body.
+pub(crate) fn rendered(text: String, content_type: &'static str) -> Rendered {
     let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
     let hex: String = digest.as_ref()[..16]
         .iter()
@@ -697,7 +727,7 @@ fn finish(text: String, vendor: &dyn Vendor) -> Rendered {
     Rendered {
         body: Bytes::from(text),
         etag: format!("\"{hex}\""),
-        content_type: vendor.format().content_type(),
+        content_type,
         valid_until: None,
     }
 }

@@ -6,6 +6,7 @@
 //! (`crate::ops`). Operations validate completely before they write, write through the write
 //! unit, and record each change in the audit trail; this module only maps their errors to HTTP.
 
+mod contacts;
 mod csv_io;
 mod devices;
 pub mod endpoint;
@@ -179,6 +180,11 @@ async fn dispatch(
             Ok(respond::json(StatusCode::OK, &next.redacted()))
         }
         E::SettingChoices => profiles::choices(),
+        E::ListContacts => contacts::list(app, query).await,
+        E::CreateContact => contacts::create(app, by, parse(body)?).await,
+        E::ShowContact { id } => contacts::show(app, &contacts::id(&id)?).await,
+        E::PatchContact { id } => contacts::patch(app, by, &contacts::id(&id)?, parse(body)?).await,
+        E::DeleteContact { id } => contacts::delete(app, by, &contacts::id(&id)?).await,
         E::DeviceKeys { mac } => keys::show_device(app, mac, query).await,
         E::PutDeviceKeys { mac } => keys::set(app, by, KeyOwner::Device(mac), body).await,
         E::ProfileKeys { name } => keys::show(app, KeyOwner::Profile(name)).await,

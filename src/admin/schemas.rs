@@ -212,6 +212,11 @@ pub struct Deleted {
     pub deleted: Mac,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct DeletedContact {
+    pub deleted: String,
+}
+
 /// MACs of devices to act on.
 #[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -60,6 +60,9 @@ pub enum Command {
     /// Settings profiles: named sets of settings devices inherit from.
     #[command(subcommand)]
     Profiles(ProfileCommand),
+    /// The company phonebook's contacts besides the users (reception, branches, suppliers).
+    #[command(subcommand)]
+    Contacts(ContactCommand),
     /// List the supported models, or show and change one model's settings.
     Models {
         #[command(subcommand)]
@@ -170,6 +173,48 @@ pub enum ProfileCommand {
     /// Delete a profile no device uses.
     Remove {
         name: String,
+    },
+}
+
+/// A contact's fields; on `edit`, "" clears one.
+#[derive(Args, Debug)]
+pub struct ContactFields {
+    /// Defaults to first and last name.
+    #[arg(long)]
+    pub display_name: Option<String>,
+    #[arg(long)]
+    pub first_name: Option<String>,
+    #[arg(long)]
+    pub last_name: Option<String>,
+    /// Phone numbers: +, digits, * and #; spaces, dashes, dots, slashes and brackets are dropped.
+    #[arg(long)]
+    pub office: Option<String>,
+    #[arg(long)]
+    pub mobile: Option<String>,
+    #[arg(long)]
+    pub other: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContactCommand {
+    List,
+    Show {
+        id: String,
+    },
+    /// Add a contact (ID: lower-case letters, digits, '-', '_', '.') with at least one number.
+    Add {
+        id: String,
+        #[command(flatten)]
+        fields: ContactFields,
+    },
+    /// Change a contact; "" clears a name or a number.
+    Edit {
+        id: String,
+        #[command(flatten)]
+        fields: ContactFields,
+    },
+    Remove {
+        id: String,
     },
 }
 

@@ -29,6 +29,7 @@ pub enum Shape {
     Certificates,
     /// Keys of one layer, or a device's effective keys with their origin.
     Keys,
+    Contacts,
     /// A device's effective settings: one row per setting with its origin.
     Settings,
 }
@@ -119,6 +120,7 @@ pub fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<
         Shape::Templates => &["name", "format", "origin"],
         Shape::Notified => &["mac", "action", "outcome"],
         Shape::Firmware => &["name", "bytes", "modified_at", "path", "sha256"],
+        Shape::Contacts => &["id", "display_name", "office", "mobile", "other"],
         Shape::Keys => &[
             "module",
             "position",

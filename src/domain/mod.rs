@@ -6,6 +6,7 @@
 
 mod host;
 mod mac;
+mod number;
 mod pin;
 mod secret;
 mod text;
@@ -14,6 +15,7 @@ mod transport;
 
 pub use host::{parse_host, parse_proxy, parse_url, split_host_port};
 pub use mac::{InvalidMac, Mac};
+pub use number::{ContactId, DialNumber};
 pub use pin::{MAX_PIN_DIGITS, MIN_PIN_DIGITS_ALLOWED, Pin, PinPolicy};
 pub use secret::Secret;
 pub use text::{

@@ -1,12 +1,14 @@
 //! The records deskprov keeps, and their invariants. Storage (`crate::store`) keeps them; it
 //! does not define them.
 
+mod contact;
 mod device;
 mod import;
 mod profile;
 mod security;
 mod user;
 
+pub use contact::ContactRecord;
 pub use device::{
     ClaimContest, Claimer, DeviceRecord, ModelMismatch, ModelSource, Session, SessionRef,
     UnregisteredLimits, UnregisteredRecord,

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod bans;
+pub mod contacts;
 pub mod devices;
 mod error;
 pub mod firmware;

@@ -164,6 +164,10 @@ settings_table! {
     /// each device adds up to a tenth of it (by its MAC) so a site does not fetch at once.
     ResyncMinutes resync_minutes: u32 = 60
         => Minutes, Inheritable, Required, Plain;
+    /// Points the phones at the company phonebook (users and contacts), which they fetch again
+    /// this often; none by default.
+    PhonebookRefreshMinutes phonebook_refresh_minutes: Option<u32> = None
+        => Minutes, Inheritable, Optional, Plain;
     /// The CA certificate (PEM) of a PBX or server whose TLS certificate a private CA signed:
     /// served as `/site-ca.pem` and installed as trusted by every vendor's config.
     CaCertificate ca_certificate: Option<String> = None

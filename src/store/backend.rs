@@ -14,11 +14,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{DeviceSnapshot, Result};
-use crate::domain::{Extension, Mac, ProfileName, Secret};
+use crate::domain::{ContactId, Extension, Mac, ProfileName, Secret};
 use crate::keys::{KeyLayer, SharedKeys};
 use crate::model::{
-    AuditRecord, DeviceRecord, GuardRecord, ImportRecord, ProfileRecord, SourceRecord, TokenRecord,
-    UnregisteredLimits, UnregisteredRecord, UserRecord,
+    AuditRecord, ContactRecord, DeviceRecord, GuardRecord, ImportRecord, ProfileRecord,
+    SourceRecord, TokenRecord, UnregisteredLimits, UnregisteredRecord, UserRecord,
 };
 use crate::settings::{Layer, Settings};
 
@@ -28,7 +28,7 @@ pub type Change<'a, T> = &'a mut (dyn FnMut(&mut T) + Send);
 pub type TrimRank<'a> = &'a (dyn Fn(&str) -> u8 + Send + Sync);
 
 #[async_trait]
-pub trait Reads: ImportReads + KeyReads + Send + Sync {
+pub trait Reads: ImportReads + KeyReads + ContactReads + Send + Sync {
     /// Grows after every write of what rendered configs depend on besides the device record;
     /// read it before reading what a render uses.
     fn revision(&self) -> u64;
@@ -108,7 +108,7 @@ pub trait Reads: ImportReads + KeyReads + Send + Sync {
 }
 
 #[async_trait]
-pub trait Writes: ImportWrites + KeyWrites + Send + Sync {
+pub trait Writes: ImportWrites + KeyWrites + ContactWrites + Send + Sync {
     /// Inserts a new device; `false` if the MAC is already registered (nothing written).
     async fn insert_device(&self, record: &DeviceRecord) -> Result<bool>;
     /// The device after `change`; `None` if there is no such device.
@@ -256,4 +256,28 @@ pub trait KeyReads: Send + Sync {
 pub trait KeyWrites: Send + Sync {
     /// Replaces the layer's keys (empty: removes them). Rendered files depend on them.
     async fn put_shared_keys(&self, layer: &SharedKeys, keys: &KeyLayer) -> Result<()>;
+}
+
+/// The phonebook's contacts (a backend implements them in their own file). Phonebooks are
+/// rendered from them, so every write counts as one of what configs depend on.
+#[async_trait]
+pub trait ContactReads: Send + Sync {
+    async fn contact(&self, id: &ContactId) -> Result<Option<ContactRecord>>;
+    /// Contacts in id order after `after`, at most `limit`; and whether more remain.
+    async fn contacts_page(
+        &self,
+        after: Option<&ContactId>,
+        limit: usize,
+    ) -> Result<(Vec<ContactRecord>, bool)>;
+    /// How many there are, for the limit on contacts.
+    async fn contact_count(&self) -> Result<usize>;
+}
+
+#[async_trait]
+pub trait ContactWrites: Send + Sync {
+    /// Inserts a new contact; `false` if the id is taken (nothing written).
+    async fn insert_contact(&self, record: &ContactRecord) -> Result<bool>;
+    /// Replaces a stored contact; `false` if there is none.
+    async fn replace_contact(&self, record: &ContactRecord) -> Result<bool>;
+    async fn remove_contact(&self, id: &ContactId) -> Result<bool>;
 }

@@ -223,6 +223,12 @@ pub trait Vendor: Sync {
     /// transport, or the name of a family's common file).
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value;
 
+    /// The template of the company phonebook in this vendor's remote-directory format, where
+    /// deskprov serves one to its phones.
+    fn phonebook_template(&self) -> Option<&'static str> {
+        None
+    }
+
     /// A key's codes and names in this vendor's config (Yealink's `linekey.N` and type code);
     /// `null` where the vendor's templates program no keys.
     fn key_values(&self, _key: &crate::keys::Key) -> serde_json::Value {

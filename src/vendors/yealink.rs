@@ -29,6 +29,7 @@ const DECT: &str = "yealink/dect-base.cfg";
 const COMMON: &str = "yealink/common.cfg";
 const BOOT: &str = "yealink/mac.boot";
 const HOTDESK: &str = "yealink/hotdesk.xml";
+const PHONEBOOK: &str = "yealink/phonebook.xml";
 
 /// Lines per model from Yealink's data sheets; firmware families where phones.md states them.
 /// Keys (`linekey.N`, over 3 pages where a model has more keys than buttons) and expansion
@@ -122,6 +123,11 @@ fn key_type_code(kind: KeyType) -> u8 {
 }
 
 impl Vendor for Yealink {
+    /// `YealinkIPPhoneDirectory` (FusionPBX `resources/templates/provision/yealink/t46s/directory.xml`).
+    fn phonebook_template(&self) -> Option<&'static str> {
+        Some(PHONEBOOK)
+    }
+
     /// `linekey.N` on the phone, `expansion_module.X.key.Y` on module X (wazo-provd-plugins
     /// `plugins/wazo_yealink/v86/common.py`, `BaseYealinkFunckeyPrefixIterator`).
     fn key_values(&self, key: &Key) -> serde_json::Value {

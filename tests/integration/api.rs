@@ -603,6 +603,28 @@ impl<'a> AdminApi<'a> {
         self.call(Method::PATCH, path, patch)
     }
 
+    // ---- phonebook ----
+
+    pub fn list_contacts(&self) -> Call<'a> {
+        self.get("/contacts")
+    }
+
+    pub fn create_contact(&self, contact: serde_json::Value) -> Call<'a> {
+        self.call(Method::POST, "/contacts", contact)
+    }
+
+    pub fn show_contact(&self, id: &str) -> Call<'a> {
+        self.get(format!("/contacts/{}", segment(id)))
+    }
+
+    pub fn patch_contact(&self, id: &str, patch: serde_json::Value) -> Call<'a> {
+        self.call(Method::PATCH, format!("/contacts/{}", segment(id)), patch)
+    }
+
+    pub fn delete_contact(&self, id: &str) -> Call<'a> {
+        self.delete(format!("/contacts/{}", segment(id)))
+    }
+
     // ---- keys ----
 
     /// One layer's keys: `site`, or `devices`, `profiles`, `models`, `users` and the name.
@@ -935,6 +957,13 @@ fn the_client_has_a_method_for_every_endpoint() {
         api.model_settings("T46S"),
         api.patch_model_settings("T46S", json!({"language": "de"})),
         api.status(),
+        api.list_contacts(),
+        api.create_contact(
+            json!({"id": "reception", "display_name": "Reception", "office": "100"}),
+        ),
+        api.show_contact("reception"),
+        api.patch_contact("reception", json!({"mobile": "0171 1"})),
+        api.delete_contact("reception"),
         api.keys("settings", None),
         api.set_keys("settings", None, json!([])),
         api.keys("devices", Some(mac)),

@@ -56,6 +56,11 @@ const COMMANDS: &[&[&str]] = &[
     &["import"],
     &["imports"],
     &["openapi"],
+    &["contacts", "list"],
+    &["contacts", "show"],
+    &["contacts", "add"],
+    &["contacts", "edit"],
+    &["contacts", "remove"],
     &["keys", "show"],
     &["keys", "set"],
     &["keys", "clear"],
@@ -155,6 +160,50 @@ async fn the_cli_administers_users_devices_profiles_templates_and_csv() {
         status.contains("server.crt") && status.contains("local_ca"),
         "{status}"
     );
+
+    // Phonebook contacts and keys.
+    run(&[
+        "contacts",
+        "add",
+        "reception",
+        "--display-name",
+        "Reception",
+        "--office",
+        "+49 30 1234",
+    ]);
+    fails(
+        &["contacts", "add", "bad", "--display-name", "Bad"],
+        "at least one number",
+    );
+    run(&["contacts", "edit", "reception", "--mobile", "0171 5"]);
+    let listed = run(&["contacts", "list"]);
+    assert!(
+        listed.contains("+49301234") && listed.contains("01715"),
+        "{listed}"
+    );
+    run(&["contacts", "edit", "reception", "--mobile", ""]);
+    assert_eq!(
+        json(&["contacts", "show", "reception"])["mobile"],
+        Value::Null
+    );
+    run(&["contacts", "remove", "reception"]);
+    assert!(!run(&["contacts", "list"]).contains("reception"));
+    let keys_file = d.join("keys.json");
+    std::fs::write(
+        &keys_file,
+        r#"[{"position": 3, "type": "speed_dial", "value": "100", "label": "Desk"}]"#,
+    )
+    .unwrap();
+    run(&["keys", "set", "site", "--file", keys_file.to_str().unwrap()]);
+    assert!(run(&["keys", "show", "site"]).contains("speed_dial"));
+    std::fs::write(&keys_file, r#"[{"position": 3, "type": "blf"}]"#).unwrap();
+    fails(
+        &["keys", "set", "site", "--file", keys_file.to_str().unwrap()],
+        "needs a value",
+    );
+    fails(&["keys", "show", "profile"], "name the profile");
+    run(&["keys", "clear", "site"]);
+    assert_eq!(json(&["keys", "show", "site"]), serde_json::json!([]));
 
     // Users: the next free extension of the configured range, names, language.
     assert!(run(&["users", "next-extension"]).contains("500"));

@@ -28,6 +28,7 @@ mod keys;
 mod limits;
 mod openapi;
 mod operations;
+mod phonebook;
 mod provisioning;
 mod render_cache;
 mod security;

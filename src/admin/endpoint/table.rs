@@ -240,6 +240,33 @@ endpoints! {
         access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<s::UserView>),
         query: [], errors: [400, 404, 409],
     }
+    /// In pages by id.
+    ListContacts = GET "/contacts" {
+        name: "listContacts", tag: "phonebook", summary: "List the phonebook's contacts",
+        access: Read, audit: None, body: NoBody, answer: 200 Page(schema::<crate::admin::contacts::ContactView>),
+        query: [], errors: [400],
+    }
+    /// Users are in the phonebook with their extension by themselves; contacts are the rest.
+    CreateContact = POST "/contacts" {
+        name: "createContact", tag: "phonebook", summary: "Add a contact to the phonebook",
+        access: Change, audit: Change, body: JsonBody(schema::<crate::admin::contacts::NewContact>), answer: 201 Json(schema::<crate::admin::contacts::ContactView>),
+        query: [], errors: [400, 409, 413],
+    }
+    ShowContact { id: String } = GET "/contacts/{id}" {
+        name: "getContact", tag: "phonebook", summary: "Show a contact",
+        access: Read, audit: None, body: NoBody, answer: 200 Json(schema::<crate::admin::contacts::ContactView>),
+        query: [], errors: [400, 404],
+    }
+    PatchContact { id: String } = PATCH "/contacts/{id}" {
+        name: "updateContact", tag: "phonebook", summary: "Change a contact",
+        access: Change, audit: Change, body: JsonBody(schema::<crate::admin::contacts::ContactPatch>), answer: 200 Json(schema::<crate::admin::contacts::ContactView>),
+        query: [], errors: [400, 404, 413],
+    }
+    DeleteContact { id: String } = DELETE "/contacts/{id}" {
+        name: "deleteContact", tag: "phonebook", summary: "Delete a contact",
+        access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<s::DeletedContact>),
+        query: [], errors: [400, 404],
+    }
     ShowSettings = GET "/settings" {
         name: "getSettings", tag: "settings", summary: "Show the site-wide settings",
         access: Read, audit: None, body: NoBody, answer: 200 Json(schema::<s::SettingsView>),

@@ -1,6 +1,7 @@
 //! The admin commands: each group's module turns its arguments into API requests and says
 //! how the answer is shown; `execute` dispatches and prints.
 
+mod contacts;
 mod devices;
 mod firmware;
 mod io;
@@ -66,6 +67,7 @@ pub async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(
         Command::Users(command) => users::run(api, command).await?,
         Command::Settings(command) => settings::run(api, command).await?,
         Command::Keys(command) => keys::run(api, command).await?,
+        Command::Contacts(command) => contacts::run(api, command).await?,
         Command::Models { command } => settings::models(api, command).await?,
         Command::Profiles(command) => profiles::run(api, command).await?,
         Command::Templates(command) => templates::run(api, command).await?,

@@ -4,6 +4,7 @@
 //!
 //! `reads.rs` and `writes.rs` implement the storage interface on the tables defined here.
 
+mod contacts;
 mod imports;
 mod keys;
 mod reads;
@@ -41,6 +42,7 @@ struct Tables {
     next_audit_id: u64,
     imports: BTreeMap<u64, ImportRecord>,
     key_layers: BTreeMap<String, crate::keys::KeyLayer>,
+    contacts: BTreeMap<crate::domain::ContactId, crate::model::ContactRecord>,
 }
 
 #[derive(Default)]
