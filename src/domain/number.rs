@@ -26,8 +26,9 @@ impl DialNumber {
         Ok(DialNumber(kept))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// A number in a field named `number`.
+    pub fn parse(value: &str) -> Result<DialNumber, InvalidInput> {
+        DialNumber::parse_field("number", value)
     }
 }
 
@@ -51,35 +52,10 @@ impl ContactId {
         }
         Ok(ContactId(value.to_string()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-macro_rules! text_serde {
-    ($name:ident, $parse:expr) => {
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(&self.0)
-            }
-        }
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                $parse(&s).map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
-
-text_serde!(DialNumber, |s: &str| DialNumber::parse_field("number", s));
-text_serde!(ContactId, ContactId::parse);
+super::text::string_newtype!(DialNumber);
+super::text::string_newtype!(ContactId);
 
 #[cfg(test)]
 mod tests {

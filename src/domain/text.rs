@@ -78,6 +78,8 @@ macro_rules! string_newtype {
     };
 }
 
+pub(super) use string_newtype;
+
 /// A user's extension: what they dial and what they type at a hot-desk phone, so digits only.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Extension(String);
