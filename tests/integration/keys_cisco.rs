@@ -15,10 +15,15 @@ const DESK: &str = "d0ec35aabbcd";
 const DESK_FILE: &str = "/cisco-d0ec35aabbcd.xml";
 
 async fn office(device: NewDevice) -> TestServer {
-    let server = TestServer::start().await;
+    // A fixed URL and SIP passwords: the golden file's bytes do not change from run to run.
+    let server = TestServer::start_with(|c| {
+        c.server.public_url = Some("https://prov.example.com:8443/".into())
+    })
+    .await;
     let api = server.admin_api();
     for (extension, name) in [("1001", "Alice Example"), ("1002", "Bob Example")] {
-        api.create_user(NewUser::new(extension, name)).ok().await;
+        let user = NewUser::new(extension, name).sip_password(&format!("secret-{extension}"));
+        api.create_user(user).ok().await;
     }
     api.create_device(device).ok().await;
     api.patch_device(DESK, json!({"expansion_modules": 1}))
@@ -58,7 +63,11 @@ async fn a_cisco_gets_every_key_type_in_its_own_functions() {
     // (type, value, the fnc= text, or None where Cisco gets no key)
     let types: [(&str, Option<&str>, Option<&str>); 16] = [
         ("blf", Some("1002"), Some("fnc=blf+sd+cp;sub=1002@$PROXY")),
-        ("speed_dial", Some("+4930123456"), Some("fnc=sd;ext=+4930123456@$PROXY")),
+        (
+            "speed_dial",
+            Some("+4930123456"),
+            Some("fnc=sd;ext=+4930123456@$PROXY"),
+        ),
         ("park", Some("700"), Some("fnc=prk;sub=700@$PROXY")),
         ("park", None, Some("fnc=prk;sub=$USER@$PROXY")),
         ("pickup", Some("1002"), Some("fnc=blf+cp;sub=1002@$PROXY")),
@@ -68,7 +77,11 @@ async fn a_cisco_gets_every_key_type_in_its_own_functions() {
             Some("https://intranet.example.com/phone.xml"),
             Some("fnc=xml;url=https://intranet.example.com/phone.xml"),
         ),
-        ("speed_dial", Some("2000@pbx.example.com"), Some("fnc=sd;ext=2000@pbx.example.com")),
+        (
+            "speed_dial",
+            Some("2000@pbx.example.com"),
+            Some("fnc=sd;ext=2000@pbx.example.com"),
+        ),
         ("dtmf", Some("*21#"), None),
         // On the module:
         // A colleague's name is the module key's label.
@@ -100,23 +113,27 @@ async fn a_cisco_gets_every_key_type_in_its_own_functions() {
         .ok()
         .await;
     let config = flat(&fetch_config(&server).await.0);
-    assert_eq!(get(&config, "Extension_1_"), Some("1"), "line 1 keeps key 1");
+    assert_eq!(
+        get(&config, "Extension_1_"),
+        Some("1"),
+        "line 1 keeps key 1"
+    );
     assert_eq!(get(&config, "Short_Name_1_"), Some("$USER"));
     for (i, (kind, value, function)) in types.iter().enumerate() {
         if on_module(i) {
             let element = format!("Unit_1_Key_{}_", i - 8);
-            assert_eq!(get(&config, &element), *function, "{kind} {value:?} at {element}");
+            assert_eq!(
+                get(&config, &element),
+                *function,
+                "{kind} {value:?} at {element}"
+            );
             continue;
         }
         let n = i + 2;
         let written = get(&config, &format!("Extended_Function_{n}_"));
         assert_eq!(written, *function, "{kind} {value:?} at key {n}");
         let extension = get(&config, &format!("Extension_{n}_"));
-        assert_eq!(
-            extension,
-            function.map(|_| "Disabled"),
-            "{kind} at key {n}"
-        );
+        assert_eq!(extension, function.map(|_| "Disabled"), "{kind} at key {n}");
     }
     // A colleague's key shows their name.
     assert_eq!(get(&config, "Short_Name_2_"), Some("Bob Example"));
@@ -173,14 +190,23 @@ fn check(name: &str, actual: &str, password: &str) {
     }
     let expected =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(flat(&normalised), flat(&expected), "{name}: key set or values differ");
+    assert_eq!(
+        flat(&normalised),
+        flat(&expected),
+        "{name}: key set or values differ"
+    );
     assert_eq!(normalised, expected, "{name}: bytes differ");
 }
 
 /// An 8851 with two lines, ten keys of mixed types over the phone and its key expansion module.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cisco_with_ten_keys_and_a_module_matches_its_golden_file() {
-    let server = office(NewDevice::new(DESK).model("CP-8851-3PCC").label("Reception")).await;
+    let server = office(
+        NewDevice::new(DESK)
+            .model("CP-8851-3PCC")
+            .label("Reception"),
+    )
+    .await;
     let api = server.admin_api();
     api.assign(DESK, 1, "1001").ok().await;
     api.assign(DESK, 2, "1002").ok().await;

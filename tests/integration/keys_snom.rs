@@ -15,10 +15,15 @@ const DESK: &str = "000413aabbcd";
 const DESK_FILE: &str = "/snomD785-000413AABBCD.htm";
 
 async fn office(device: NewDevice) -> TestServer {
-    let server = TestServer::start().await;
+    // A fixed URL and SIP passwords: the golden file's bytes do not change from run to run.
+    let server = TestServer::start_with(|c| {
+        c.server.public_url = Some("https://prov.example.com:8443/".into())
+    })
+    .await;
     let api = server.admin_api();
     for (extension, name) in [("1001", "Alice Example"), ("1002", "Bob Example")] {
-        api.create_user(NewUser::new(extension, name)).ok().await;
+        let user = NewUser::new(extension, name).sip_password(&format!("secret-{extension}"));
+        api.create_user(user).ok().await;
     }
     api.create_device(device).ok().await;
     api.patch_device(DESK, json!({"expansion_modules": 1}))
@@ -103,7 +108,11 @@ async fn a_snom_gets_every_key_type_in_its_own_keywords() {
         Some("1")
     );
     for (i, (kind, value, text)) in types.iter().enumerate() {
-        let idx = if *kind == "line" { 24 + 2 } else { i as u16 + 1 };
+        let idx = if *kind == "line" {
+            24 + 2
+        } else {
+            i as u16 + 1
+        };
         assert_eq!(fkey(&config, idx), *text, "{kind} {value:?} at idx {idx}");
     }
     assert_eq!(
@@ -164,7 +173,9 @@ async fn a_hot_desk_snom_keeps_its_login_and_pin_keys_over_a_layers() {
     assert_eq!(fkey(&config, 11), Some("blf 1002"));
     assert_eq!(fkey(&config, 14), Some("speed 2015"));
     assert!(
-        !config.values().any(|v| v == "speed 2013" || v == "speed 2014"),
+        !config
+            .values()
+            .any(|v| v == "speed 2013" || v == "speed 2014"),
         "the layer's keys on Login and PIN are not written"
     );
 }
@@ -180,7 +191,11 @@ fn check(name: &str, actual: &str, password: &str) {
     }
     let expected =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(flat(&normalised), flat(&expected), "{name}: key set or values differ");
+    assert_eq!(
+        flat(&normalised),
+        flat(&expected),
+        "{name}: key set or values differ"
+    );
     assert_eq!(normalised, expected, "{name}: bytes differ");
 }
 
