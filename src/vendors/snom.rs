@@ -575,6 +575,26 @@ mod tests {
         assert_eq!(values["function_keys"]["login"], 12);
     }
 
+    /// A D712 has 4 identities and 5 keys: its PIN key (idx 5) is the first module key's idx,
+    /// so that key yields to it on a hot-desk phone.
+    #[test]
+    fn module_keys_follow_the_phones_and_yield_to_the_hot_desk_keys() {
+        let row = crate::models::find(VENDOR, "D712").unwrap();
+        let table = fkey_idx(row.keys, row.lines());
+        assert_eq!(table[0][5], json!({"idx": 4, "hotdesk_reserved": true}));
+        assert_eq!(table[1][1], json!({"idx": 5, "hotdesk_reserved": true}));
+        assert_eq!(table[1][2], json!({"idx": 6, "hotdesk_reserved": false}));
+        assert_eq!(
+            table[3][18],
+            json!({"idx": 5 + 3 * 18 - 1, "hotdesk_reserved": false})
+        );
+        assert_eq!(
+            table.as_array().unwrap().len(),
+            4,
+            "the phone and 3 modules"
+        );
+    }
+
     #[test]
     fn a_device_of_unknown_model_is_named_by_a_row() {
         assert!(crate::models::find(VENDOR, FILE_NAME_MODEL).is_some());

@@ -179,6 +179,40 @@ async fn a_cisco_line_moved_by_a_layer_is_written_once_where_the_layer_put_it() 
     assert_eq!(get(&config, "Extended_Function_3_"), Some(""));
 }
 
+/// A hot-desk 8851 keeps its login and PIN soft keys (PSK1, PSK2) beside a layer's line keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_desk_cisco_keeps_its_soft_keys_beside_the_keys() {
+    let server = office(NewDevice::new(DESK).model("CP-8851-3PCC").hotdesk()).await;
+    let api = server.admin_api();
+    api.set_keys(
+        "settings",
+        None,
+        json!([{"position": 2, "type": "blf", "value": "1002"}]),
+    )
+    .ok()
+    .await;
+    let config = flat(&fetch_config(&server).await.0);
+    assert!(
+        get(&config, "PSK_1").is_some_and(|v| v.starts_with("fnc=xml;url=https://")),
+        "{:?}",
+        get(&config, "PSK_1")
+    );
+    assert!(get(&config, "PSK_2").is_some_and(|v| v.ends_with(";nme=PIN")));
+    assert_eq!(
+        get(&config, "Extended_Function_2_"),
+        Some("fnc=blf+sd+cp;sub=1002@$PROXY")
+    );
+    // Line 1 keeps key 1 for the hot-desk login; the login key takes the first free key.
+    assert_eq!(get(&config, "Extension_1_"), Some("1"));
+    assert!(
+        get(&config, "Extended_Function_3_")
+            .is_some_and(|v| v.starts_with("fnc=xml;url=https://") && v.ends_with("/login")),
+        "{:?}",
+        get(&config, "Extended_Function_3_")
+    );
+    assert_eq!(get(&config, "Short_Name_3_"), Some("Login"));
+}
+
 const PASSWORD_PLACEHOLDER: &str = "PROVISIONING-PASSWORD";
 
 /// golden.rs's check: the key set and values, then the bytes. `UPDATE_GOLDEN=1` writes it.
