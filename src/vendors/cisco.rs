@@ -14,6 +14,8 @@ use super::{
     FileRequest, HotdeskScreens, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in,
 };
 use crate::domain::{Mac, ModelId};
+use crate::keys::effective::KeyCapacity;
+use crate::keys::{Key, KeyType};
 use crate::locale::DstChange;
 use crate::models::ModelRow;
 use crate::templates::Format;
@@ -26,7 +28,10 @@ const BOOTSTRAP: &str = "cisco/bootstrap.xml";
 const HOTDESK: &str = "cisco/hotdesk.xml";
 const DEVICE_PREFIX: &str = "cisco-";
 
-/// Lines (extensions) per model from Cisco's MPP data sheets.
+/// Lines (extensions) per model from Cisco's MPP data sheets. Line keys and key expansion
+/// modules (32 keys each, `Unit_N_Key_M_`) as wazo-provd-plugins counts them
+/// (`plugins/wazo_cisco_sip/v12_0_1/common.py`, `_NB_FKEY` and `_add_fkeys`: 8811 and 8841 10
+/// keys and 1 module, 8851 2, 8861 3); a model it does not list has no key data yet.
 static MODELS: &[ModelRow] = &[
     ModelRow::desk(VENDOR, "CP-6821-3PCC", 2, DESK),
     ModelRow::desk(VENDOR, "CP-6841-3PCC", 4, DESK),
@@ -38,16 +43,57 @@ static MODELS: &[ModelRow] = &[
     ModelRow::desk(VENDOR, "CP-7832-3PCC", 1, DESK),
     ModelRow::desk(VENDOR, "CP-7841-3PCC", 4, DESK),
     ModelRow::desk(VENDOR, "CP-7861-3PCC", 16, DESK),
-    ModelRow::desk(VENDOR, "CP-8811-3PCC", 10, DESK),
+    ModelRow::desk(VENDOR, "CP-8811-3PCC", 10, DESK).keys(KeyCapacity::keys(10, 1).modules(1, 32)),
     ModelRow::desk(VENDOR, "CP-8832-3PCC", 1, DESK),
-    ModelRow::desk(VENDOR, "CP-8841-3PCC", 10, DESK),
+    ModelRow::desk(VENDOR, "CP-8841-3PCC", 10, DESK).keys(KeyCapacity::keys(10, 1).modules(1, 32)),
     ModelRow::desk(VENDOR, "CP-8845-3PCC", 10, DESK),
-    ModelRow::desk(VENDOR, "CP-8851-3PCC", 10, DESK),
-    ModelRow::desk(VENDOR, "CP-8861-3PCC", 10, DESK),
+    ModelRow::desk(VENDOR, "CP-8851-3PCC", 10, DESK).keys(KeyCapacity::keys(10, 1).modules(2, 32)),
+    ModelRow::desk(VENDOR, "CP-8861-3PCC", 10, DESK).keys(KeyCapacity::keys(10, 1).modules(3, 32)),
     ModelRow::desk(VENDOR, "CP-8865-3PCC", 10, DESK),
 ];
 
 impl Vendor for Cisco {
+    /// A key on the phone: `Extension_N_` (the line, or `Disabled` for a function key),
+    /// `Short_Name_N_` and `Extended_Function_N_`; on a module: `Unit_X_Key_Y_` (Cisco MPP
+    /// parameter reference, `Extended_Function_n_`, `Extension_n_` and the KEM parameters; the
+    /// trailing underscore as its table prints it and wazo-provd-plugins writes it). `function`
+    /// is the `fnc=` text before the label (`nme=`) and, for `xml` keys, before the URL. `null`
+    /// where no source gives the key a function: the template writes nothing there.
+    fn key_values(&self, key: &Key) -> serde_json::Value {
+        let position = key.at.position;
+        let element = key
+            .at
+            .module
+            .map(|module| format!("Unit_{module}_Key_{position}_"));
+        if key.kind == KeyType::Line {
+            // A line key is `Extension_N_` = the line; a module key cannot be one here.
+            return match element {
+                None => json!({
+                    "position": position,
+                    "element": null,
+                    "extension": key.line.to_string(),
+                    "function": null,
+                    "takes_url": false,
+                }),
+                Some(_) => serde_json::Value::Null,
+            };
+        }
+        let Some((mut function, takes_url)) = extended_function(key) else {
+            return serde_json::Value::Null;
+        };
+        // `vid=`: the extension (line) the key uses (the reference's `sd` and `prk` examples).
+        if key.line != 1 {
+            function.push_str(&format!(";vid={}", key.line));
+        }
+        json!({
+            "position": position,
+            "element": element,
+            "extension": "Disabled",
+            "function": function,
+            "takes_url": takes_url,
+        })
+    }
+
     fn id(&self) -> &'static str {
         VENDOR
     }
@@ -164,6 +210,35 @@ impl Vendor for Cisco {
     fn reboot_event(&self) -> Option<&'static str> {
         Some("reboot")
     }
+}
+
+/// The `fnc=` text of a function key, and whether the key's URL follows (`;url=`). Sources:
+/// `blf+sd+cp;sub=` (BLF, dial, pick up; Cisco's KEM/BLF admin pages, wazo-provd-plugins
+/// `_add_fkeys`, SARK), `sd;ext=` (wazo-provd-plugins, SARK, FreePBX-FS), `prk;sub=` (the
+/// parameter reference, `$USER` for the line's own park), `blf+cp` (the reference's
+/// combinations: pickup of the watched extension), `xml;url=` (the reference shows it on PSK and
+/// KEM keys; on a line key UNCONFIRMED). Voicemail with a number is a speed dial to it, as
+/// peers write it. No Cisco source gives DTMF, group pickup, intercom, transfer, DND, forward or
+/// conference on a key (`fnc=dnd` only in a peer's test): those are not written. A URL with
+/// a `;` would end the field, so such a key is not written either.
+fn extended_function(key: &Key) -> Option<(String, bool)> {
+    let at_proxy = |v: &str| match v.contains('@') {
+        true => v.to_string(),
+        false => format!("{v}@$PROXY"),
+    };
+    let value = key.value.as_deref();
+    Some(match (key.kind, value) {
+        (KeyType::Blf, Some(v)) => (format!("blf+sd+cp;sub={}", at_proxy(v)), false),
+        (KeyType::SpeedDial | KeyType::Voicemail, Some(v)) => {
+            (format!("sd;ext={}", at_proxy(v)), false)
+        }
+        (KeyType::Park, Some(v)) => (format!("prk;sub={}", at_proxy(v)), false),
+        (KeyType::Park, None) => ("prk;sub=$USER@$PROXY".to_string(), false),
+        (KeyType::Pickup, Some(v)) => (format!("blf+cp;sub={}", at_proxy(v)), false),
+        (KeyType::Url, Some(url)) if !url.contains(';') => ("xml".to_string(), true),
+        (KeyType::Hotdesk, _) => ("xml".to_string(), true),
+        _ => return None,
+    })
 }
 
 /// `12.0.3_dcf719f39350_<uuid>` (firmware 12 in the field, SIP capture in a BroadWorks hoteling

@@ -14,6 +14,8 @@ use super::{
     clean_firmware, mac_in,
 };
 use crate::domain::{Mac, ModelId};
+use crate::keys::effective::KeyCapacity;
+use crate::keys::{Key, KeyType};
 use crate::locale::DstChange;
 use crate::models::{HotdeskSupport, ModelRow};
 use crate::templates::Format;
@@ -32,7 +34,12 @@ const FIRMWARE_FILE_PREFIX: &str = "snom-firmware-";
 /// The model in the file name of a device whose model is not known, one of the table's.
 const FILE_NAME_MODEL: &str = "D785";
 
-/// Identities per desk model and handset accounts per base, from Snom's data sheets.
+/// Identities per desk model and handset accounts per base, from Snom's data sheets. Function
+/// keys of the D7xx desk phones and their D7 expansion modules as Tancredi counts them
+/// (`data/scopes/snom-D7xx.ini`: `cap_linekey_count`, `cap_expkey_count` keys on each of
+/// `cap_expmodule_count` modules; the D715, D745 and D765 scopes list no module); the keys are
+/// counted as one run (`pages` 1) because Snom numbers them so (`fkey idx`). Other models have
+/// no key data yet; the M-series bases program no keys (their handsets take none from here).
 static MODELS: &[ModelRow] = &[
     ModelRow::desk(VENDOR, "D120", 1, DESK).family("D"),
     ModelRow::desk(VENDOR, "D305", 2, DESK).family("D"),
@@ -41,15 +48,33 @@ static MODELS: &[ModelRow] = &[
     ModelRow::desk(VENDOR, "D345", 12, DESK).family("D"),
     ModelRow::desk(VENDOR, "D375", 12, DESK).family("D"),
     ModelRow::desk(VENDOR, "D385", 12, DESK).family("D"),
-    ModelRow::desk(VENDOR, "D712", 4, DESK).family("D"),
-    ModelRow::desk(VENDOR, "D713", 4, DESK).family("D"),
-    ModelRow::desk(VENDOR, "D715", 4, DESK).family("D"),
-    ModelRow::desk(VENDOR, "D717", 6, DESK).family("D"),
-    ModelRow::desk(VENDOR, "D725", 12, DESK).family("D"),
-    ModelRow::desk(VENDOR, "D735", 12, DESK).family("D"),
-    ModelRow::desk(VENDOR, "D745", 12, DESK).family("D"),
-    ModelRow::desk(VENDOR, "D765", 12, DESK).family("D"),
-    ModelRow::desk(VENDOR, "D785", 12, DESK).family("D"),
+    ModelRow::desk(VENDOR, "D712", 4, DESK)
+        .family("D")
+        .keys(KeyCapacity::keys(5, 1).modules(3, 18)),
+    ModelRow::desk(VENDOR, "D713", 4, DESK)
+        .family("D")
+        .keys(KeyCapacity::keys(4, 1).modules(3, 18)),
+    ModelRow::desk(VENDOR, "D715", 4, DESK)
+        .family("D")
+        .keys(KeyCapacity::keys(5, 1)),
+    ModelRow::desk(VENDOR, "D717", 6, DESK)
+        .family("D")
+        .keys(KeyCapacity::keys(3, 1).modules(3, 18)),
+    ModelRow::desk(VENDOR, "D725", 12, DESK)
+        .family("D")
+        .keys(KeyCapacity::keys(18, 1).modules(3, 18)),
+    ModelRow::desk(VENDOR, "D735", 12, DESK)
+        .family("D")
+        .keys(KeyCapacity::keys(32, 1).modules(3, 18)),
+    ModelRow::desk(VENDOR, "D745", 12, DESK)
+        .family("D")
+        .keys(KeyCapacity::keys(32, 1)),
+    ModelRow::desk(VENDOR, "D765", 12, DESK)
+        .family("D")
+        .keys(KeyCapacity::keys(16, 1)),
+    ModelRow::desk(VENDOR, "D785", 12, DESK)
+        .family("D")
+        .keys(KeyCapacity::keys(24, 1).modules(4, 18)),
     ModelRow::desk(VENDOR, "D812", 12, DESK).family("D"),
     ModelRow::desk(VENDOR, "D815", 12, DESK).family("D"),
     ModelRow::desk(VENDOR, "D862", 12, DESK).family("D"),
@@ -65,6 +90,20 @@ static MODELS: &[ModelRow] = &[
 ];
 
 impl Vendor for Snom {
+    /// The key's `<fkey>` text: its keyword, then the key's value where the keyword takes one;
+    /// `table` picks its `idx` in `fkey_idx` (0 the phone, else the module). `null` for a type
+    /// no source gives a Snom keyword for: the template writes no key there.
+    fn key_values(&self, key: &Key) -> serde_json::Value {
+        let Some((keyword, takes_value)) = fkey_keyword(key) else {
+            return serde_json::Value::Null;
+        };
+        json!({
+            "table": key.at.module.unwrap_or(0),
+            "keyword": keyword,
+            "takes_value": takes_value,
+        })
+    }
+
     fn id(&self) -> &'static str {
         VENDOR
     }
@@ -172,6 +211,7 @@ impl Vendor for Snom {
             "dst": dst,
             "language": facts.language.and_then(|l| snom_language(l.code)),
             "function_keys": function_keys(identities),
+            "fkey_idx": fkey_idx(facts.model.map_or(KeyCapacity::NONE, |row| row.keys), identities),
             "firmware_file_prefix": FIRMWARE_FILE_PREFIX,
             "firmware_directory": crate::firmware::URL_DIRECTORY,
         })
@@ -213,6 +253,66 @@ fn function_keys(identities: u16) -> serde_json::Value {
         "login": identities,
         "pin": identities + 1,
     })
+}
+
+/// Snom's `<fkey>` keyword of a key type, and whether the key's value follows it. From FusionPBX
+/// `app/devices/resources/classes/snom.php` (the keyword list), wazo-provd-plugins
+/// `plugins/wazo_snom/common_v10/common.py` (`_add_fkeys`: `speed`, `orbit`, `blf`) and
+/// Tancredi `data/templates/snom.tmpl` (`keyevent F_DND`). A hot-desk key is a `url` key opening
+/// the login screen. UNCONFIRMED, so not written: directed and group pickup (Tancredi
+/// blacklists `direct_pickup` for every D7xx), transfer and forward without a target, park without
+/// a slot, voicemail without a number (with one it is a speed dial to it).
+fn fkey_keyword(key: &Key) -> Option<(&'static str, bool)> {
+    let has_value = key.value.is_some();
+    Some(match key.kind {
+        KeyType::Line => ("line", false),
+        KeyType::Blf => ("blf", true),
+        KeyType::SpeedDial => ("speed", true),
+        KeyType::Dtmf => ("dtmf", true),
+        KeyType::Intercom => ("icom", true),
+        KeyType::Conference => ("conference", false),
+        KeyType::Dnd => ("keyevent F_DND", false),
+        KeyType::Url | KeyType::Hotdesk => ("url", true),
+        KeyType::Park if has_value => ("orbit", true),
+        KeyType::Transfer if has_value => ("transfer", true),
+        KeyType::Forward if has_value => ("redirect", true),
+        KeyType::Voicemail if has_value => ("speed", true),
+        KeyType::Park
+        | KeyType::Transfer
+        | KeyType::Forward
+        | KeyType::Voicemail
+        | KeyType::Pickup
+        | KeyType::GroupPickup
+        | KeyType::None => return None,
+    })
+}
+
+/// Each key position's `fkey idx`, by table (0 the phone, then each module) and position (index
+/// 0 unused): the phone's keys from 0, each module's after the phone's and the modules before it
+/// (Tancredi `snom.tmpl` writes module keys from `idx` = the phone's key count on). On a
+/// hot-desk phone the Login and PIN keys keep their `idx` (`hotdesk_reserved`). Handlebars has
+/// no arithmetic, so the template looks the numbers up here.
+fn fkey_idx(capacity: KeyCapacity, identities: u16) -> serde_json::Value {
+    let reserved = [identities, identities + 1];
+    let table = |first: u16, count: u16| {
+        let mut entries = vec![serde_json::Value::Null];
+        entries.extend(
+            (first..first + count)
+                .map(|idx| json!({ "idx": idx, "hotdesk_reserved": reserved.contains(&idx) })),
+        );
+        serde_json::Value::Array(entries)
+    };
+    let modules = (0..u16::from(capacity.modules)).map(|m| {
+        table(
+            capacity.line_keys + m * capacity.keys_per_module,
+            capacity.keys_per_module,
+        )
+    });
+    serde_json::Value::Array(
+        std::iter::once(table(0, capacity.line_keys))
+            .chain(modules)
+            .collect(),
+    )
 }
 
 /// `snom-firmware-snomD785-10.1.159.12-r.bin.xml` → `snomD785-10.1.159.12-r.bin`: a file name
@@ -473,6 +573,26 @@ mod tests {
         let settings = crate::settings::Settings::default();
         let values = Snom.template_values(&TemplateFacts::new(&settings, None, Some(row)));
         assert_eq!(values["function_keys"]["login"], 12);
+    }
+
+    /// A D712 has 4 identities and 5 keys: its PIN key (idx 5) is the first module key's idx,
+    /// so that key yields to it on a hot-desk phone.
+    #[test]
+    fn module_keys_follow_the_phones_and_yield_to_the_hot_desk_keys() {
+        let row = crate::models::find(VENDOR, "D712").unwrap();
+        let table = fkey_idx(row.keys, row.lines());
+        assert_eq!(table[0][5], json!({"idx": 4, "hotdesk_reserved": true}));
+        assert_eq!(table[1][1], json!({"idx": 5, "hotdesk_reserved": true}));
+        assert_eq!(table[1][2], json!({"idx": 6, "hotdesk_reserved": false}));
+        assert_eq!(
+            table[3][18],
+            json!({"idx": 5 + 3 * 18 - 1, "hotdesk_reserved": false})
+        );
+        assert_eq!(
+            table.as_array().unwrap().len(),
+            4,
+            "the phone and 3 modules"
+        );
     }
 
     #[test]

@@ -25,6 +25,8 @@ mod http_framing;
 mod identification;
 mod idxml;
 mod keys;
+mod keys_cisco;
+mod keys_snom;
 mod limits;
 mod openapi;
 mod operations;

@@ -1,0 +1,229 @@
+//! Snom D7xx programmable keys as the phone gets them: `<fkey idx="N">keyword value</fkey>`,
+//! the phone's keys from idx 0 and a D7 module's after them, parsed back with quick-xml
+//! (`xmlflat`); a hot-desk phone's Login and PIN keys win their idx; a golden file.
+
+use std::collections::BTreeMap;
+
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::api::{NewDevice, NewUser};
+use crate::helpers::*;
+use crate::xmlflat;
+
+const DESK: &str = "000413aabbcd";
+const DESK_FILE: &str = "/snomD785-000413AABBCD.htm";
+
+async fn office(device: NewDevice) -> TestServer {
+    // A fixed URL and SIP passwords: the golden file's bytes do not change from run to run.
+    let server = TestServer::start_with(|c| {
+        c.server.public_url = Some("https://prov.example.com:8443/".into())
+    })
+    .await;
+    let api = server.admin_api();
+    for (extension, name) in [("1001", "Alice Example"), ("1002", "Bob Example")] {
+        let user = NewUser::new(extension, name).sip_password(&format!("secret-{extension}"));
+        api.create_user(user).ok().await;
+    }
+    api.create_device(device).ok().await;
+    api.patch_device(DESK, json!({"expansion_modules": 1}))
+        .ok()
+        .await;
+    server
+}
+
+async fn fetch_config(server: &TestServer) -> (String, String) {
+    let (user, password) = server.credentials(DESK).await;
+    let reply = server
+        .phone_get_with(DESK_FILE, &[("authorization", &basic(&user, &password))])
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    (reply.text(), password)
+}
+
+fn flat(text: &str) -> BTreeMap<String, String> {
+    xmlflat::flatten(text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+fn fkey(config: &BTreeMap<String, String>, idx: u16) -> Option<&str> {
+    config
+        .get(&format!("settings/functionKeys/fkey[idx={idx}]"))
+        .map(String::as_str)
+}
+
+/// Every key type at a D785 position and one on its D7 module, each with the keyword FusionPBX
+/// lists (`app/devices/resources/classes/snom.php`) and wazo-provd-plugins writes
+/// (`plugins/wazo_snom/common_v10/common.py`: `speed`, `orbit`, `blf`), `keyevent F_DND` as
+/// Tancredi writes it (`data/templates/snom.tmpl`); module keys follow the phone's 24
+/// (Tancredi `data/scopes/snom-D785.ini`, `snom.tmpl`). Types without a confirmed keyword are
+/// not written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snom_gets_every_key_type_in_its_own_keywords() {
+    let server = office(NewDevice::new(DESK).model("D785")).await;
+    let api = server.admin_api();
+    api.assign(DESK, 1, "1001").ok().await;
+    // (type, value, the fkey text, or None where Snom gets no key)
+    let types: [(&str, Option<&str>, Option<&str>); 16] = [
+        ("blf", Some("1002"), Some("blf 1002")),
+        ("speed_dial", Some("+4930123456"), Some("speed +4930123456")),
+        ("dtmf", Some("*21#"), Some("dtmf *21#")),
+        ("park", Some("700"), Some("orbit 700")),
+        ("park", None, None),
+        ("pickup", Some("1002"), None),
+        ("group_pickup", None, None),
+        ("intercom", Some("1002"), Some("icom 1002")),
+        ("transfer", Some("1003"), Some("transfer 1003")),
+        ("voicemail", Some("*97"), Some("speed *97")),
+        ("voicemail", None, None),
+        ("dnd", None, Some("keyevent F_DND")),
+        ("forward", Some("0301234"), Some("redirect 0301234")),
+        ("conference", None, Some("conference")),
+        (
+            "url",
+            Some("https://intranet.example.com/phone.xml"),
+            Some("url https://intranet.example.com/phone.xml"),
+        ),
+        ("line", None, Some("line")),
+    ];
+    let mut keys: Vec<Value> = Vec::new();
+    for (i, (kind, value, _)) in types.iter().enumerate() {
+        let mut key = json!({"position": i + 2, "type": kind});
+        if *kind == "line" {
+            key = json!({"module": 1, "position": 3, "type": "line", "line": 2});
+        }
+        if let Some(value) = value {
+            key["value"] = json!(value);
+        }
+        keys.push(key);
+    }
+    api.set_keys("devices", Some(DESK), Value::Array(keys))
+        .ok()
+        .await;
+    let config = flat(&fetch_config(&server).await.0);
+    assert_eq!(fkey(&config, 0), Some("line"), "line 1 keeps key 1");
+    assert_eq!(
+        config
+            .get("settings/functionKeys/fkey[idx=0]@context")
+            .map(String::as_str),
+        Some("1")
+    );
+    for (i, (kind, value, text)) in types.iter().enumerate() {
+        let idx = if *kind == "line" {
+            24 + 2
+        } else {
+            i as u16 + 1
+        };
+        assert_eq!(fkey(&config, idx), *text, "{kind} {value:?} at idx {idx}");
+    }
+    assert_eq!(
+        config
+            .get("settings/functionKeys/fkey[idx=26]@context")
+            .map(String::as_str),
+        Some("2"),
+        "a module key's line is its context"
+    );
+    // A colleague's key shows their name.
+    assert_eq!(
+        config
+            .get("settings/functionKeys/fkey[idx=1]@label")
+            .map(String::as_str),
+        Some("Bob Example")
+    );
+
+    // Keys no layer sets any more are not written (the phone keeps its own).
+    api.set_keys("devices", Some(DESK), json!([])).ok().await;
+    let config = flat(&fetch_config(&server).await.0);
+    assert!(
+        !config.keys().any(|k| k.contains("functionKeys")),
+        "no layer sets a key: none are written"
+    );
+}
+
+/// On a hot-desk D785 the Login and PIN keys take idx 12 and 13 (after its 12 identities); a
+/// layer's keys at those positions (13 and 14) are not written, the others are, and the file
+/// has each idx once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_desk_snom_keeps_its_login_and_pin_keys_over_a_layers() {
+    let server = office(NewDevice::new(DESK).model("D785").hotdesk()).await;
+    let api = server.admin_api();
+    api.set_keys(
+        "settings",
+        None,
+        json!([
+            {"position": 12, "type": "blf", "value": "1002"},
+            {"position": 13, "type": "speed_dial", "value": "2013"},
+            {"position": 14, "type": "speed_dial", "value": "2014"},
+            {"position": 15, "type": "speed_dial", "value": "2015"},
+        ]),
+    )
+    .ok()
+    .await;
+    let config = flat(&fetch_config(&server).await.0);
+    assert!(
+        fkey(&config, 12).is_some_and(|t| t.starts_with("url https://") && t.contains("/hotdesk/")),
+        "{:?}",
+        fkey(&config, 12)
+    );
+    assert_eq!(
+        config
+            .get("settings/functionKeys/fkey[idx=13]@label")
+            .map(String::as_str),
+        Some("PIN")
+    );
+    assert_eq!(fkey(&config, 11), Some("blf 1002"));
+    assert_eq!(fkey(&config, 14), Some("speed 2015"));
+    assert!(
+        !config
+            .values()
+            .any(|v| v == "speed 2013" || v == "speed 2014"),
+        "the layer's keys on Login and PIN are not written"
+    );
+}
+
+const PASSWORD_PLACEHOLDER: &str = "PROVISIONING-PASSWORD";
+
+/// golden.rs's check: the key set and values, then the bytes. `UPDATE_GOLDEN=1` writes it.
+fn check(name: &str, actual: &str, password: &str) {
+    let path = fixtures().join("golden").join(name);
+    let normalised = actual.replace(password, PASSWORD_PLACEHOLDER);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &normalised).unwrap();
+    }
+    let expected =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(
+        flat(&normalised),
+        flat(&expected),
+        "{name}: key set or values differ"
+    );
+    assert_eq!(normalised, expected, "{name}: bytes differ");
+}
+
+/// A D785 with two lines, ten keys of mixed types over the phone and its D7 module.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snom_with_ten_keys_and_a_module_matches_its_golden_file() {
+    let server = office(NewDevice::new(DESK).model("D785").label("Reception")).await;
+    let api = server.admin_api();
+    api.assign(DESK, 1, "1001").ok().await;
+    api.assign(DESK, 2, "1002").ok().await;
+    api.set_keys(
+        "devices",
+        Some(DESK),
+        json!([
+            {"position": 3, "type": "blf", "value": "1001", "label": "Alice <& Co>"},
+            {"position": 4, "type": "speed_dial", "value": "+4930123456", "label": "Reception"},
+            {"position": 5, "type": "park", "value": "700", "line": 2},
+            {"position": 6, "type": "dnd"},
+            {"position": 7, "type": "pickup", "value": "1002"},
+            {"position": 8, "type": "url", "value": "https://intranet.example.com/menu.xml?a=1&b=2", "label": "Menu"},
+            {"position": 9, "type": "conference"},
+            {"position": 10, "type": "intercom", "value": "1002"},
+            {"module": 1, "position": 1, "type": "blf", "value": "1002"},
+            {"module": 1, "position": 18, "type": "forward", "value": "0301234"},
+        ]),
+    )
+    .ok()
+    .await;
+    let (text, password) = fetch_config(&server).await;
+    check("snom/000413aabbcd-d785-keys.xml", &text, &password);
+}
