@@ -25,6 +25,7 @@ mod http_framing;
 mod identification;
 mod idxml;
 mod keys;
+mod keys_fanvil;
 mod limits;
 mod openapi;
 mod operations;
