@@ -24,7 +24,8 @@ async fn office(mac: &str, model: &str) -> TestServer {
         .ok()
         .await;
     for (extension, name) in [("1001", "Alice Example"), ("1002", "Bob Example")] {
-        api.create_user(NewUser::new(extension, name)).ok().await;
+        let user = NewUser::new(extension, name).sip_password(&format!("sip-secret-{extension}"));
+        api.create_user(user).ok().await;
     }
     api.create_device(NewDevice::new(mac).model(model))
         .ok()
@@ -37,7 +38,11 @@ async fn office(mac: &str, model: &str) -> TestServer {
 /// `data/templates/fanvil.macros` and WZ `plugins/wazo_fanvil/common/common.py`.
 const TYPES: &[(&str, Option<&str>, Option<(&str, &str)>)] = &[
     ("blf", Some("1002"), Some(("1", "1002@1/ba"))),
-    ("speed_dial", Some("+4930123456"), Some(("1", "+4930123456@1/f"))),
+    (
+        "speed_dial",
+        Some("+4930123456"),
+        Some(("1", "+4930123456@1/f")),
+    ),
     ("dtmf", Some("*21#"), Some(("4", "*21#"))),
     ("dnd", None, Some(("3", "F_DND"))),
     ("transfer", None, Some(("3", "F_B_TRANSFER"))),
@@ -119,7 +124,9 @@ async fn a_fanvil_in_sysconf_gets_each_key_type_on_its_side_keys_and_pages() {
     assert_eq!(get(2, "Title"), Some("Bob Example"), "a colleague's name");
     assert_eq!(get(3, "Title"), Some(""));
     assert_eq!(
-        config.get("sysConf/dsskey/FuncKeyPageNum").map(String::as_str),
+        config
+            .get("sysConf/dsskey/FuncKeyPageNum")
+            .map(String::as_str),
         Some("5")
     );
 
@@ -219,6 +226,9 @@ pub(crate) fn check_golden(
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let expected_keys = parse(&expected).unwrap_or_else(|e| panic!("golden {name}: {e}"));
     let actual_keys = parse(&normalised).unwrap_or_else(|e| panic!("rendered {name}: {e}"));
-    assert_eq!(actual_keys, expected_keys, "{name}: key set or values differ");
+    assert_eq!(
+        actual_keys, expected_keys,
+        "{name}: key set or values differ"
+    );
     assert_eq!(normalised, expected, "{name}: bytes differ");
 }
