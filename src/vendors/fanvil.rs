@@ -433,6 +433,26 @@ mod tests {
         assert!(values("Asia/Jerusalem")["dst"].is_null());
     }
 
+    #[test]
+    fn each_sysconf_layout_is_its_rows_capacity_and_numbers_every_position() {
+        for (model, layout) in DSS_LAYOUTS {
+            let row = row(model).unwrap();
+            assert_eq!(row.keys, sysconf_capacity(layout), "{model}");
+            let dss = dss_pages(layout);
+            let index = dss["fkey_index"].as_array().unwrap();
+            assert_eq!(index.len(), usize::from(row.keys.line_keys) + 1, "{model}");
+            let pages = dss["pages"].as_array().unwrap();
+            assert_eq!(pages.last().unwrap()["last"], row.keys.line_keys, "{model}");
+        }
+        let x4u = dss_pages(&X4U);
+        assert_eq!(x4u["fkey_index"][3], 3);
+        assert_eq!(x4u["fkey_index"][4], 1, "page 1 starts after the side keys");
+        assert_eq!(
+            x4u["pages"][2],
+            json!({"element": "internal", "index": 2, "first": 10, "last": 15})
+        );
+    }
+
     fn row(model: &str) -> Option<&'static ModelRow> {
         crate::models::find("fanvil", model)
     }
