@@ -34,9 +34,12 @@ async fn office(mac: &str, model: &str) -> TestServer {
     server
 }
 
+/// A key's `Type` and `Value` as written.
+type Written = (&'static str, &'static str);
+
 /// Key types, values, and the `Type` and `Value` Fanvil gets (`None`: not written): TC
 /// `data/templates/fanvil.macros` and WZ `plugins/wazo_fanvil/common/common.py`.
-const TYPES: &[(&str, Option<&str>, Option<(&str, &str)>)] = &[
+const TYPES: &[(&str, Option<&str>, Option<Written>)] = &[
     ("blf", Some("1002"), Some(("1", "1002@1/ba"))),
     (
         "speed_dial",
