@@ -14,6 +14,8 @@ use serde_json::json;
 
 use super::{FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in};
 use crate::domain::{Mac, ModelId};
+use crate::keys::effective::KeyCapacity;
+use crate::keys::{Key, KeyType};
 use crate::locale::{DstChange, Language};
 use crate::models::ModelRow;
 use crate::templates::Format;
@@ -25,25 +27,80 @@ const DESK: &str = "fanvil/desk.xml";
 const OLD_FORMAT_DESK: &str = "fanvil/desk-old.xml";
 const COMMON: &str = "fanvil/common.xml";
 
-/// SIP lines per model from Fanvil's data sheets.
+/// SIP lines per model from Fanvil's data sheets. Keys: Tancredi's `cap_linekey_count`
+/// (`data/scopes/fanvil-<model>.ini`), laid out as wazo-provd-plugins lays them out
+/// (`wazo_fanvil/serie_x/entry.py` `TOP_FUNCTION_KEYS` beside the display, then pages of
+/// `FUNCTION_KEYS_PER_PAGE`; `common.py` maps `X6U-Pro` and `X5U-V2` to `X6U` and `X5U`):
+/// the two agree (X4U 3 + 5 × 6 = 33, X5U 4 + 5 × 6 = 34, X6U 5 + 5 × 12 = 65, X210 10 + 3 ×
+/// 32 = 106). X4 (old format only): 30 keys `Fkey1…Fkey30` (TC `fanvil-X4.ini`, WZ
+/// `base.tpl` `Function_Key_Entry`). Models neither source counts (and the X6, whose
+/// `<sysConf>` layout no source gives) have no key data; Fanvil's expansion modules have no
+/// confirmed per-key parameters, so no model takes one.
 static MODELS: &[ModelRow] = &[
     ModelRow::desk(VENDOR, "X1S", 2, DESK),
     ModelRow::desk(VENDOR, "X1SP", 2, DESK),
-    ModelRow::desk(VENDOR, "X210", 20, DESK),
+    ModelRow::desk(VENDOR, "X210", 20, DESK).keys(sysconf_capacity(&X210)),
     ModelRow::desk(VENDOR, "X3S", 2, DESK),
     ModelRow::desk(VENDOR, "X3SG", 2, DESK),
     ModelRow::desk(VENDOR, "X3U", 6, DESK),
-    ModelRow::desk(VENDOR, "X4", 6, DESK),
-    ModelRow::desk(VENDOR, "X4U", 12, DESK),
+    ModelRow::desk(VENDOR, "X4", 6, DESK).keys(KeyCapacity::keys(30, 1)),
+    ModelRow::desk(VENDOR, "X4U", 12, DESK).keys(sysconf_capacity(&X4U)),
     ModelRow::desk(VENDOR, "X5S", 6, DESK),
-    ModelRow::desk(VENDOR, "X5U", 16, DESK),
+    ModelRow::desk(VENDOR, "X5U", 16, DESK).keys(sysconf_capacity(&X5U)),
     ModelRow::desk(VENDOR, "X6", 6, DESK),
-    ModelRow::desk(VENDOR, "X6U", 20, DESK),
-    ModelRow::desk(VENDOR, "X6U-PRO", 20, DESK),
-    ModelRow::desk(VENDOR, "X5U-V2", 16, DESK),
+    ModelRow::desk(VENDOR, "X6U", 20, DESK).keys(sysconf_capacity(&X6U)),
+    ModelRow::desk(VENDOR, "X6U-PRO", 20, DESK).keys(sysconf_capacity(&X6U)),
+    ModelRow::desk(VENDOR, "X5U-V2", 16, DESK).keys(sysconf_capacity(&X5U)),
     ModelRow::desk(VENDOR, "X7", 20, DESK),
     ModelRow::desk(VENDOR, "X7C", 20, DESK),
 ];
+
+/// Where a `<sysConf>` model's keys sit: `side` keys beside the display (`<dssSide
+/// index="1">`), then `pages` pages of `per_page` keys (`<internal index="page">`), each
+/// `<Fkey index>` counted from 1 within its page (WZ `common/templates/base-new.tpl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DssLayout {
+    side: u16,
+    per_page: u16,
+    pages: u8,
+}
+
+const X4U: DssLayout = DssLayout {
+    side: 3,
+    per_page: 6,
+    pages: 5,
+};
+const X5U: DssLayout = DssLayout {
+    side: 4,
+    per_page: 6,
+    pages: 5,
+};
+const X6U: DssLayout = DssLayout {
+    side: 5,
+    per_page: 12,
+    pages: 5,
+};
+const X210: DssLayout = DssLayout {
+    side: 10,
+    per_page: 32,
+    pages: 3,
+};
+
+static DSS_LAYOUTS: &[(&str, &DssLayout)] = &[
+    ("X210", &X210),
+    ("X4U", &X4U),
+    ("X5U", &X5U),
+    ("X5U-V2", &X5U),
+    ("X6U", &X6U),
+    ("X6U-PRO", &X6U),
+];
+
+const fn sysconf_capacity(layout: &DssLayout) -> KeyCapacity {
+    KeyCapacity::keys(
+        layout.side + layout.per_page * layout.pages as u16,
+        layout.pages + 1,
+    )
+}
 
 /// Models that read the old `<VOIP_CONFIG_FILE>` format, with the newest firmware a peer
 /// provisions in it (a version prefix: `2.10.2` covers `2.10.2.6887`); newer firmware gets
@@ -162,6 +219,15 @@ impl Vendor for Fanvil {
         Some("check-sync;reboot=true")
     }
 
+    /// The DSS key's `Type` and, where it is not the key's own value, its `Value`; `null` for a
+    /// type no source gives a Fanvil encoding for (see `dss_key`).
+    fn key_values(&self, key: &Key) -> serde_json::Value {
+        dss_key(key).map_or(
+            serde_json::Value::Null,
+            |(code, value)| json!({ "type": code, "value": value }),
+        )
+    }
+
     fn template_values(&self, facts: &TemplateFacts<'_>) -> serde_json::Value {
         let old_format = reads_old_format(facts.model, facts.firmware);
         // The vendor's codes for UDP, TCP and TLS: TLS is 3 in `<sysConf>` (WZ common.py
@@ -189,8 +255,74 @@ impl Vendor for Fanvil {
             "time_zone": zone.map(|z| z.offset_minutes / 15),
             "dst": dst,
             "resync_hours": resync_hours(facts.settings.resync_minutes),
+            "dss": (!old_format).then(|| facts.model.and_then(dss_layout)).flatten().map(dss_pages),
         })
     }
+}
+
+/// A DSS key's `Type` code and `Value`, where a source gives them:
+/// - line: 2, `SIP<line>` (WZ `base-new.tpl`, TC `fanvil.macros`);
+/// - BLF: 1, `<ext>@<line>/ba` (WZ `common.py` `_format_funckey_blf`; TC writes `/b` plus a
+///   transfer letter, `a` among them; type 1 since WZ PR #251);
+/// - speed dial: 1, `<number>@<line>/f` (WZ `_format_funckey_speeddial`, TC);
+/// - DTMF: 4, the digits (TC); URL and hot-desk: 7, the URL (TC, WZ `base.tpl` soft key);
+/// - key events, type 3 (TC `linekey_type_map`): DND `F_DND`, a blind transfer without a
+///   target `F_B_TRANSFER`, voicemail without a number `F_MWI`.
+///
+/// `None` (not written) for park (WZ writes `/c` but leaves type 2, so its type is
+/// UNCONFIRMED), directed and group pickup (TC's `F_PICKUP` takes no extension, group pickup
+/// needs a code deskprov's key has not), intercom, forward and conference (flags
+/// UNCONFIRMED), and transfer or voicemail with a number.
+fn dss_key(key: &Key) -> Option<(u8, Option<String>)> {
+    let line = key.line;
+    let at_line = |flags: &str| {
+        key.value
+            .as_ref()
+            .map(|value| format!("{value}@{line}/{flags}"))
+    };
+    let event = |name: &str| Some((3, Some(name.to_string())));
+    match (key.kind, key.value.is_some()) {
+        (KeyType::Line, _) => Some((2, Some(format!("SIP{line}")))),
+        (KeyType::Blf, _) => Some((1, at_line("ba"))),
+        (KeyType::SpeedDial, _) => Some((1, at_line("f"))),
+        (KeyType::Dtmf, _) => Some((4, None)),
+        (KeyType::Url | KeyType::Hotdesk, _) => Some((7, None)),
+        (KeyType::Dnd, _) => event("F_DND"),
+        (KeyType::Transfer, false) => event("F_B_TRANSFER"),
+        (KeyType::Voicemail, false) => event("F_MWI"),
+        (KeyType::Transfer | KeyType::Voicemail, true)
+        | (KeyType::Park, _)
+        | (KeyType::Pickup, _)
+        | (KeyType::GroupPickup, _)
+        | (KeyType::Intercom, _)
+        | (KeyType::Forward, _)
+        | (KeyType::Conference, _)
+        | (KeyType::None, _) => None,
+    }
+}
+
+fn dss_layout(model: &ModelRow) -> Option<&'static DssLayout> {
+    DSS_LAYOUTS
+        .iter()
+        .find(|(name, _)| *name == model.model)
+        .map(|(_, layout)| *layout)
+}
+
+/// The `<sysConf>` pages a template loops over (`element`, `index`, the first and last key
+/// position on it) and each position's `<Fkey index>` within its page (`fkey_index[p]`).
+fn dss_pages(layout: &DssLayout) -> serde_json::Value {
+    let mut pages = vec![json!({
+        "element": "dssSide", "index": 1, "first": 1, "last": layout.side,
+    })];
+    let mut fkey_index: Vec<u16> = std::iter::once(0).chain(1..=layout.side).collect();
+    for page in 1..=layout.pages {
+        let first = layout.side + layout.per_page * u16::from(page - 1) + 1;
+        pages.push(json!({
+            "element": "internal", "index": page, "first": first, "last": first + layout.per_page - 1,
+        }));
+        fkey_index.extend(1..=layout.per_page);
+    }
+    json!({ "pages": pages, "page_count": layout.pages, "fkey_index": fkey_index })
 }
 
 /// Whether a phone of `model` on `firmware` reads the old `<VOIP_CONFIG_FILE>` format.
@@ -299,6 +431,26 @@ mod tests {
         assert_eq!(values("America/St_Johns")["time_zone"], -14);
         assert!(values("Asia/Tokyo")["dst"].is_null());
         assert!(values("Asia/Jerusalem")["dst"].is_null());
+    }
+
+    #[test]
+    fn each_sysconf_layout_is_its_rows_capacity_and_numbers_every_position() {
+        for (model, layout) in DSS_LAYOUTS {
+            let row = row(model).unwrap();
+            assert_eq!(row.keys, sysconf_capacity(layout), "{model}");
+            let dss = dss_pages(layout);
+            let index = dss["fkey_index"].as_array().unwrap();
+            assert_eq!(index.len(), usize::from(row.keys.line_keys) + 1, "{model}");
+            let pages = dss["pages"].as_array().unwrap();
+            assert_eq!(pages.last().unwrap()["last"], row.keys.line_keys, "{model}");
+        }
+        let x4u = dss_pages(&X4U);
+        assert_eq!(x4u["fkey_index"][3], 3);
+        assert_eq!(x4u["fkey_index"][4], 1, "page 1 starts after the side keys");
+        assert_eq!(
+            x4u["pages"][2],
+            json!({"element": "internal", "index": 2, "first": 10, "last": 15})
+        );
     }
 
     fn row(model: &str) -> Option<&'static ModelRow> {

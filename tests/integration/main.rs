@@ -26,6 +26,7 @@ mod identification;
 mod idxml;
 mod keys;
 mod keys_cisco;
+mod keys_fanvil;
 mod keys_snom;
 mod limits;
 mod openapi;
