@@ -20,10 +20,7 @@ pub async fn answer(app: &App, method: &Method, path: &str) -> Option<HttpRespon
         return None;
     }
     let mut response = if method != Method::GET && method != Method::HEAD {
-        let mut r = respond::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-        r.headers_mut()
-            .insert("allow", HeaderValue::from_static("GET, HEAD"));
-        r
+        respond::method_not_allowed("GET, HEAD")
     } else if path == HEALTH_PATH || ready(app).await {
         respond::text(StatusCode::OK, "ok\n")
     } else {

@@ -122,6 +122,14 @@ pub fn text(status: StatusCode, body: &'static str) -> HttpResponse {
     response
 }
 
+/// 405, saying in `Allow` which methods the path takes (`GET, HEAD`, say).
+pub fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    r.headers_mut()
+        .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
 /// A JSON document that is already text (the OpenAPI document).
 pub fn raw_json(text: &'static str) -> HttpResponse {
     let mut response = Response::new(Bytes::from_static(text.as_bytes()).into());

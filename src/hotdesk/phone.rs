@@ -114,10 +114,7 @@ fn message(title: &'static str, text: impl Into<String>) -> Screen {
 pub async fn handle<B>(app: &App, request: &Request<B>, peer: Peer) -> HttpResponse {
     // Only GET: these requests log in and out, which a HEAD must not.
     if request.method() != Method::GET {
-        let mut r = crate::respond::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-        r.headers_mut()
-            .insert(http::header::ALLOW, http::HeaderValue::from_static("GET"));
-        return r;
+        return crate::respond::method_not_allowed("GET");
     }
     let path = request.uri().path();
     let Some(at) = path.find(PATH_PREFIX) else {

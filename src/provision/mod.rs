@@ -374,10 +374,7 @@ where
 }
 
 fn method_not_allowed() -> HttpResponse {
-    let mut r = respond::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-    r.headers_mut()
-        .insert("allow", HeaderValue::from_static("GET, HEAD"));
-    r
+    respond::method_not_allowed("GET, HEAD")
 }
 
 /// The scheme and Host the phone used. A Host that is not a plain host[:port] is refused: it

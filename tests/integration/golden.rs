@@ -200,7 +200,9 @@ fn parse(name: &str, text: &str) -> Result<BTreeMap<String, String>, String> {
     }
 }
 
-fn check(name: &str, actual: &str, provisioning_password: Option<&str>) {
+/// Compares `actual` (its provisioning password masked) with the golden file `name`: first the
+/// parsed key set, then the bytes. `UPDATE_GOLDEN=1` writes the file first.
+pub(crate) fn check(name: &str, actual: &str, provisioning_password: Option<&str>) {
     let path = fixtures().join("golden").join(name);
     let normalised = match provisioning_password {
         Some(p) => actual.replace(p, PASSWORD_PLACEHOLDER),

@@ -213,25 +213,6 @@ async fn a_hot_desk_cisco_keeps_its_soft_keys_beside_the_keys() {
     assert_eq!(get(&config, "Short_Name_3_"), Some("Login"));
 }
 
-const PASSWORD_PLACEHOLDER: &str = "PROVISIONING-PASSWORD";
-
-/// golden.rs's check: the key set and values, then the bytes. `UPDATE_GOLDEN=1` writes it.
-fn check(name: &str, actual: &str, password: &str) {
-    let path = fixtures().join("golden").join(name);
-    let normalised = actual.replace(password, PASSWORD_PLACEHOLDER);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &normalised).unwrap();
-    }
-    let expected =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(
-        flat(&normalised),
-        flat(&expected),
-        "{name}: key set or values differ"
-    );
-    assert_eq!(normalised, expected, "{name}: bytes differ");
-}
-
 /// An 8851 with two lines, ten keys of mixed types over the phone and its key expansion module.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cisco_with_ten_keys_and_a_module_matches_its_golden_file() {
@@ -263,5 +244,5 @@ async fn a_cisco_with_ten_keys_and_a_module_matches_its_golden_file() {
     .ok()
     .await;
     let (text, password) = fetch_config(&server).await;
-    check("cisco/d0ec35aabbcd-8851-keys.xml", &text, &password);
+    crate::golden::check("cisco/d0ec35aabbcd-8851-keys.xml", &text, Some(&password));
 }

@@ -5,8 +5,6 @@
 //! encoding left out. Fanvil's expansion modules have no confirmed per-key parameters, so no
 //! Fanvil model takes one and no module key is written.
 
-use std::collections::BTreeMap;
-
 use http::StatusCode;
 use serde_json::{Value, json};
 
@@ -202,36 +200,9 @@ async fn a_fanvil_desk_phone_with_ten_keys_matches_its_golden_file() {
         .await;
     let text = fetch(&server, X4U).await;
     let (_, password) = server.credentials(X4U).await;
-    check_golden(
+    crate::golden::check(
         &format!("fanvil/{X4U}-x4u-keys.cfg"),
         &text,
-        &password,
-        xmlflat::flatten,
+        Some(&password),
     );
-}
-
-/// Compares `actual` (its provisioning password masked) with the golden file `name`: first
-/// the parsed key set, then the bytes. `UPDATE_GOLDEN=1` writes the file first.
-pub(crate) fn check_golden(
-    name: &str,
-    actual: &str,
-    provisioning_password: &str,
-    parse: fn(&str) -> Result<BTreeMap<String, String>, String>,
-) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/golden")
-        .join(name);
-    let normalised = actual.replace(provisioning_password, "PROVISIONING-PASSWORD");
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &normalised).unwrap();
-    }
-    let expected =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let expected_keys = parse(&expected).unwrap_or_else(|e| panic!("golden {name}: {e}"));
-    let actual_keys = parse(&normalised).unwrap_or_else(|e| panic!("rendered {name}: {e}"));
-    assert_eq!(
-        actual_keys, expected_keys,
-        "{name}: key set or values differ"
-    );
-    assert_eq!(normalised, expected, "{name}: bytes differ");
 }
