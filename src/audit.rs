@@ -15,6 +15,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::app::App;
+use crate::domain::Role;
 use crate::model::AuditRecord;
 use crate::store::StoreError;
 
@@ -129,6 +130,7 @@ pub fn retention_rank(kind: &str) -> u8 {
 pub struct Event {
     kind: Kind,
     actor: String,
+    role: Option<Role>,
     source: Option<IpAddr>,
     subject: Option<String>,
     detail: String,
@@ -144,10 +146,17 @@ impl Event {
         Event {
             kind,
             actor: actor.into(),
+            role: None,
             source: None,
             subject: None,
             detail: detail.into(),
         }
+    }
+
+    /// The role of the admin token that acted.
+    pub fn role(mut self, role: Role) -> Event {
+        self.role = Some(role);
+        self
     }
 
     pub fn source(mut self, address: IpAddr) -> Event {
@@ -324,6 +333,7 @@ impl Event {
             at: now,
             kind: self.kind.as_str().to_string(),
             actor: self.actor.clone(),
+            actor_role: self.role,
             source: self.source.map(|a| a.to_string()),
             subject: self.subject.clone(),
             detail: self.detail.clone(),
@@ -335,10 +345,11 @@ impl Event {
         let kind = self.kind.as_str();
         let source = self.source.map(|a| a.to_string()).unwrap_or_default();
         let subject = self.subject.as_deref().unwrap_or("");
+        let role = self.role.map_or("", Role::as_str);
         if self.kind.is_warning() {
-            tracing::warn!(target: "deskprov::audit", kind, actor = %self.actor, source, subject, "{}", self.detail);
+            tracing::warn!(target: "deskprov::audit", kind, actor = %self.actor, role, source, subject, "{}", self.detail);
         } else {
-            tracing::info!(target: "deskprov::audit", kind, actor = %self.actor, source, subject, "{}", self.detail);
+            tracing::info!(target: "deskprov::audit", kind, actor = %self.actor, role, source, subject, "{}", self.detail);
         }
     }
 }

@@ -34,6 +34,18 @@ impl Clock {
     }
 }
 
+/// An RFC 3339 time an admin gave for `field`, as a UNIX time.
+pub fn parse_rfc3339(field: &'static str, raw: &str) -> Result<i64, crate::domain::InvalidInput> {
+    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|_| {
+            crate::domain::InvalidInput::new(
+                field,
+                format!("{raw:?} is not an RFC 3339 time like 2026-11-22T08:00:00Z"),
+            )
+        })
+}
+
 /// RFC 3339 in UTC, as the admin API shows times.
 pub fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)

@@ -114,7 +114,7 @@ async fn create_token(app: &App, line: &str) -> LocalAnswer {
         Ok(name) => name,
         Err(e) => return refused(e.to_string()),
     };
-    match tokens::create(app, &Actor::system("local"), &name).await {
+    match tokens::create(app, &Actor::system("local"), tokens::NewToken::owner(name)).await {
         Ok(created) => LocalAnswer::Created {
             id: tokens::id_of(&created.record).to_string(),
             name: created.record.name,

@@ -15,6 +15,7 @@ mod keys;
 pub mod openapi;
 mod paging;
 mod profiles;
+mod roles;
 pub mod schemas;
 mod security;
 mod status;
@@ -76,23 +77,24 @@ where
     };
     // Whoever has no token learns nothing, not even which paths exist.
     let auth = parsed.as_ref().map_or(Auth::AdminToken, |e| e.def().auth);
-    let name = match auth {
+    let token = match auth {
         Auth::AdminToken => token::authenticate(app, &parts.headers, address).await?,
     };
     let endpoint = parsed?;
+    let def = endpoint.def();
+    let query = parts.uri.query().unwrap_or("");
+    let secret_read = reveals_secret(def.audit, query)?;
+    roles::authorize(&token, def, secret_read)?;
+    let actor = Actor::token(&token.name, token.role, address);
     if let Endpoint::UploadFirmware { file } = &endpoint {
-        let actor = Actor::token(name, address);
         return firmware::upload(app, &actor, file, &parts.headers, body).await;
     }
-    let def = endpoint.def();
     let limit = endpoint::body_limit(app, def);
     let timeout = app.config.limits.body_read_timeout();
     let body = crate::body::read(&parts.headers, body, limit, timeout).await?;
-    let actor = Actor::token(name, address);
-    let query = parts.uri.query().unwrap_or("");
     let subject = endpoint.subject();
     let result = dispatch(app, endpoint, query, &body, &actor).await;
-    if result.is_ok() && reveals_secret(def.audit, query)? {
+    if result.is_ok() && secret_read {
         crate::ops::audit::record(
             app,
             Event::by(
@@ -100,6 +102,7 @@ where
                 actor.name(),
                 format!("{} {path}", def.name),
             )
+            .role(token.role)
             .source(address)
             .subject(subject.unwrap_or_else(|| def.name.to_string())),
         )
@@ -169,6 +172,7 @@ async fn dispatch(
         E::SipPassword { extension } => users::sip_password(app, &extension).await,
         E::LockUser { extension } => users::set_lock(app, by, &extension, true).await,
         E::UnlockUser { extension } => users::set_lock(app, by, &extension, false).await,
+        E::ResetUserPin { extension } => users::reset_pin(app, by, &extension).await,
         E::LogoutUser { extension } => users::logout(app, by, &extension).await,
         E::ShowSettings => Ok(respond::json(
             StatusCode::OK,

@@ -443,6 +443,29 @@ impl ToSchema for KeyTypeName {
     }
 }
 
+/// An admin token's role: one of the names of `domain::Role`.
+pub struct RoleName;
+
+impl PartialSchema for RoleName {
+    fn schema() -> RefOr<Schema> {
+        let names: Vec<&str> = crate::domain::Role::ALL
+            .iter()
+            .map(|r| r.as_str())
+            .collect();
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("What its holder may do: README's role matrix."))
+            .enum_values(Some(names))
+            .into()
+    }
+}
+
+impl ToSchema for RoleName {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Role")
+    }
+}
+
 /// A key layer to store: the keys as `GET` shows them, without `origin` (`[]` clears it).
 pub struct KeyList;
 
@@ -527,9 +550,8 @@ pub struct TemplatesReloaded {
 
 #[derive(Serialize, ToSchema)]
 pub struct CreatedToken {
-    pub id: String,
-    pub name: String,
-    pub created_at: String,
+    #[serde(flatten)]
+    pub view: crate::admin::token::TokenView,
     /// Shown this once; only its hash is stored.
     pub token: String,
 }
@@ -541,6 +563,9 @@ pub struct AuditView {
     pub kind: String,
     /// An admin token's name, `phone`, or deskprov itself.
     pub actor: String,
+    /// The role an admin token acted in.
+    #[schema(value_type = Option<RoleName>)]
+    pub actor_role: Option<&'static str>,
     pub source: Option<String>,
     /// A MAC as 12 hex digits, an extension, a name.
     pub subject: Option<String>,

@@ -25,6 +25,7 @@ pub async fn audit(app: &App, query: &str) -> ApiResult {
             at: rfc3339(r.at),
             kind: r.kind,
             actor: r.actor,
+            actor_role: r.actor_role.map(crate::domain::Role::as_str),
             source: r.source,
             subject: r.subject,
             detail: r.detail,
@@ -61,13 +62,7 @@ fn parse_query(filters: &[(String, String)]) -> Result<Query, ApiError> {
 
 /// An RFC 3339 time (`2026-11-22T08:00:00Z`) as Unix seconds.
 fn parse_time(raw: &str) -> Result<i64, ApiError> {
-    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .map_err(|_| {
-            ApiError::BadRequest(format!(
-                "since: {raw:?} is not an RFC 3339 time like 2026-11-22T08:00:00Z"
-            ))
-        })
+    Ok(crate::clock::parse_rfc3339("since", raw)?)
 }
 
 /// `GET /bans`: banned sources and those counting towards a ban.

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::clock::rfc3339;
-use crate::domain::Label;
+use crate::domain::{Label, Role};
 use crate::error::ApiError;
 use crate::model::TokenRecord;
 use crate::ops::{Actor, tokens};
@@ -22,14 +22,14 @@ use crate::store::StoreError;
 
 use super::ApiResult;
 
-/// The name of the token the request carries. A valid token always passes: a neighbour on the
-/// same address must not be able to lock the admin out. A wrong or missing one counts against
-/// the address, and while it is blocked, wrong tokens get 429 without being counted.
+/// The token the request carries. A valid token always passes: a neighbour on the same
+/// address must not be able to lock the admin out. A wrong, expired or missing one counts
+/// against the address, and while it is blocked, wrong tokens get 429 without being counted.
 pub async fn authenticate(
     app: &App,
     headers: &HeaderMap,
     address: IpAddr,
-) -> Result<String, ApiError> {
+) -> Result<TokenRecord, ApiError> {
     let now = app.clock.now();
     let presented = headers
         .get(AUTHORIZATION)
@@ -43,8 +43,9 @@ pub async fn authenticate(
         Some(token) => matching_token(app, token).await?,
         None => None,
     };
-    if let Some(record) = matched {
-        return Ok(record.name);
+    if let Some(record) = matched.filter(|r| !r.expired(now)) {
+        tokens::note_use(app, &record, now).await?;
+        return Ok(record);
     }
     let guard = app.store.guard(&tokens::guard_key(address)).await?;
     if guard.locked_until > now {
@@ -72,6 +73,16 @@ pub struct NewToken {
     /// What the token is for (the audit trail names its changes by it).
     #[schema(value_type = Label)]
     name: String,
+    /// What it may do; owner when not given.
+    #[schema(value_type = Option<super::schemas::RoleName>)]
+    #[serde(default)]
+    role: Option<String>,
+    /// An admin token may read secrets (credentials, SIP passwords) only with this.
+    #[serde(default)]
+    reads_secrets: bool,
+    /// Refused from this time on (RFC 3339, in the future); never when not given.
+    #[serde(default)]
+    expires_at: Option<String>,
 }
 
 /// An admin token, by its id (the start of its hash) and name; never the token itself.
@@ -79,14 +90,25 @@ pub struct NewToken {
 pub struct TokenView {
     id: String,
     name: String,
+    #[schema(value_type = super::schemas::RoleName)]
+    role: &'static str,
+    /// Whether it may read secrets (always for owner tokens).
+    reads_secrets: bool,
     created_at: String,
+    expires_at: Option<String>,
+    /// When it last authorized a request, to the minute.
+    last_used_at: Option<String>,
 }
 
 fn view(record: &TokenRecord) -> TokenView {
     TokenView {
         id: tokens::id_of(record).to_string(),
         name: record.name.clone(),
+        role: record.role.as_str(),
+        reads_secrets: record.may_read_secrets(),
         created_at: rfc3339(record.created_at),
+        expires_at: record.expires_at.map(rfc3339),
+        last_used_at: record.last_used_at.map(rfc3339),
     }
 }
 
@@ -103,15 +125,24 @@ pub async fn list(app: &App, query: &str) -> ApiResult {
 
 /// Creates a token; the answer is the only place it is ever shown.
 pub async fn create(app: &App, by: &Actor, new: NewToken) -> ApiResult {
-    let name = Label::parse_field("name", &new.name)?;
-    let created = tokens::create(app, by, &name).await?;
-    let v = view(&created.record);
+    let wanted = tokens::NewToken {
+        name: Label::parse_field("name", &new.name)?,
+        role: match &new.role {
+            Some(role) => Role::parse(role)?,
+            None => Role::Owner,
+        },
+        reads_secrets: new.reads_secrets,
+        expires_at: new
+            .expires_at
+            .as_deref()
+            .map(|at| crate::clock::parse_rfc3339("expires_at", at))
+            .transpose()?,
+    };
+    let created = tokens::create(app, by, wanted).await?;
     Ok(respond::json(
         StatusCode::CREATED,
         &super::schemas::CreatedToken {
-            id: v.id,
-            name: v.name,
-            created_at: v.created_at,
+            view: view(&created.record),
             token: created.token.expose().to_string(),
         },
     ))

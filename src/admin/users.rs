@@ -375,6 +375,23 @@ pub async fn patch(app: &App, by: &Actor, extension: &Extension, patch: UserPatc
     ))
 }
 
+/// A new random PIN for the user, shown once in the answer (the helpdesk's reset).
+pub async fn reset_pin(app: &App, by: &Actor, extension: &Extension) -> ApiResult {
+    let change = UserChange {
+        pin: PinChoice::Generate,
+        ..UserChange::default()
+    };
+    let changed = users::change(app, by, extension, change).await?;
+    let extras = Extras {
+        with_sip_password: false,
+        generated_pin: changed.generated_pin.as_ref(),
+    };
+    Ok(respond::json(
+        StatusCode::OK,
+        &view(app, &changed.record, extras).await?,
+    ))
+}
+
 /// Locks a user: their phones lose the account at the next fetch, logins are refused, and a
 /// hot-desk login ends now. Unlocking also clears a lockout after wrong PINs.
 pub async fn set_lock(app: &App, by: &Actor, extension: &Extension, locked: bool) -> ApiResult {

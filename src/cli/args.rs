@@ -484,12 +484,21 @@ pub enum TokenCommand {
     /// Create a token; it is shown once.
     Create {
         name: String,
-        /// On the server's machine, without a token: through the server's control socket
-        /// while it runs, in its data directory while it is stopped.
+        /// What it may do: owner, admin, helpdesk, readonly or metrics (README's role matrix).
+        #[arg(long, default_value = "owner")]
+        role: String,
+        /// Let an admin token read secrets (credentials, SIP passwords, rendered files).
         #[arg(long)]
+        reads_secrets: bool,
+        /// Refuse it from this time on (RFC 3339, e.g. 2027-06-30T18:00:00Z).
+        #[arg(long)]
+        expires: Option<String>,
+        /// On the server's machine, without a token: through the server's control socket
+        /// while it runs, in its data directory while it is stopped. Always an owner token.
+        #[arg(long, conflicts_with_all = ["reads_secrets", "expires"])]
         local: bool,
     },
-    /// Revoke a token by id or name (the last token cannot be revoked).
+    /// Revoke a token by id or name (the last owner token cannot be revoked).
     Revoke {
         token: String,
         /// Revoke it even if it is the token this command uses: the CLI is locked out until

@@ -68,9 +68,17 @@ pub fn main() -> ExitCode {
         Command::Templates(TemplateCommand::Check) => {
             exit_code(commands::templates::check(&config))
         }
-        Command::Tokens(TokenCommand::Create { name, local: true }) => exit_code(runtime.block_on(
-            commands::tokens::create_locally(&config, &name, cli.common.json),
-        )),
+        Command::Tokens(TokenCommand::Create {
+            name,
+            role,
+            local: true,
+            ..
+        }) => exit_code(runtime.block_on(commands::tokens::create_locally(
+            &config,
+            &name,
+            &role,
+            cli.common.json,
+        ))),
         command => runtime.block_on(run_client(config, cli.common.json, command)),
     }
 }

@@ -106,7 +106,15 @@ pub fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<
         Shape::Models => &[
             "vendor", "model", "kind", "lines", "handsets", "family", "template",
         ],
-        Shape::Tokens => &["id", "name", "created_at"],
+        Shape::Tokens => &[
+            "id",
+            "name",
+            "role",
+            "reads_secrets",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+        ],
         Shape::Bans => &[
             "source",
             "banned",
@@ -115,7 +123,15 @@ pub fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<
             "refused_macs_in_window",
         ],
         Shape::TokenBlocks => &["source", "blocked", "blocked_until", "failures", "blocks"],
-        Shape::Audit => &["at", "kind", "actor", "source", "subject", "detail"],
+        Shape::Audit => &[
+            "at",
+            "kind",
+            "actor",
+            "actor_role",
+            "source",
+            "subject",
+            "detail",
+        ],
         Shape::Profiles => &["name", "description", "devices", "settings"],
         Shape::Templates => &["name", "format", "origin"],
         Shape::Notified => &["mac", "action", "outcome"],

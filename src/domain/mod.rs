@@ -8,6 +8,7 @@ mod host;
 mod mac;
 mod number;
 mod pin;
+mod role;
 mod secret;
 mod text;
 mod time_of_day;
@@ -17,6 +18,7 @@ pub use host::{parse_host, parse_proxy, parse_url, split_host_port};
 pub use mac::{InvalidMac, Mac};
 pub use number::{ContactId, DialNumber};
 pub use pin::{MAX_PIN_DIGITS, MIN_PIN_DIGITS_ALLOWED, Pin, PinPolicy};
+pub use role::Role;
 pub use secret::Secret;
 pub use text::{
     DisplayName, Email, Extension, InvalidInput, Label, Location, ModelId, PersonName, ProfileName,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Mac;
+use crate::domain::{Mac, Role};
 
 /// Failed hot-desk logins counted for one extension, one device or all devices.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +23,37 @@ pub struct TokenRecord {
     /// SHA-256 of the token: the token itself is never stored.
     pub sha256: String,
     pub created_at: i64,
+    /// Tokens made before roles existed were owner tokens, and stay so.
+    #[serde(default = "owner")]
+    pub role: Role,
+    /// An admin token may read secrets only when the owner allowed it (owners always may).
+    #[serde(default)]
+    pub reads_secrets: bool,
+    /// Refused from then on (a UNIX time), if set.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    /// When it last authorized a request, to the minute (not written more often).
+    #[serde(default)]
+    pub last_used_at: Option<i64>,
+}
+
+fn owner() -> Role {
+    Role::Owner
+}
+
+impl TokenRecord {
+    pub fn expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// Whether its holder may read secrets.
+    pub fn may_read_secrets(&self) -> bool {
+        match self.role {
+            Role::Owner => true,
+            Role::Admin => self.reads_secrets,
+            Role::Helpdesk | Role::Readonly | Role::Metrics => false,
+        }
+    }
 }
 
 /// What one request source (an IPv4 address or an IPv6 /64) did lately on the phones' listener.
@@ -50,6 +81,9 @@ pub struct AuditRecord {
     pub kind: String,
     /// Who acted: an admin token's name, or `phone`.
     pub actor: String,
+    /// The role the actor acted in, when it was an admin token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_role: Option<Role>,
     /// Where from: the peer address.
     pub source: Option<String>,
     /// What it concerns: a MAC, an extension, a source, a token.

@@ -27,6 +27,8 @@ mod write;
 
 use std::net::IpAddr;
 
+use crate::domain::Role;
+
 pub use error::OpError;
 pub use write::{Permit, WriteTx};
 
@@ -34,14 +36,16 @@ pub use write::{Permit, WriteTx};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     name: String,
+    role: Option<Role>,
     source: Option<IpAddr>,
 }
 
 impl Actor {
-    /// An admin API client, by its token's name.
-    pub fn token(name: impl Into<String>, source: IpAddr) -> Actor {
+    /// An admin API client, by its token's name and role.
+    pub fn token(name: impl Into<String>, role: Role, source: IpAddr) -> Actor {
         Actor {
             name: name.into(),
+            role: Some(role),
             source: Some(source),
         }
     }
@@ -50,6 +54,7 @@ impl Actor {
     pub fn phone(source: IpAddr) -> Actor {
         Actor {
             name: "phone".into(),
+            role: None,
             source: Some(source),
         }
     }
@@ -58,6 +63,7 @@ impl Actor {
     pub fn system(name: &str) -> Actor {
         Actor {
             name: name.into(),
+            role: None,
             source: None,
         }
     }
@@ -68,6 +74,11 @@ impl Actor {
 
     pub fn source(&self) -> Option<IpAddr> {
         self.source
+    }
+
+    /// The role an admin token acts in; none for phones and deskprov itself.
+    pub fn role(&self) -> Option<Role> {
+        self.role
     }
 }
 

@@ -10,7 +10,7 @@ use super::write::{Permit, single_writes};
 use super::{Actor, OpError, WriteTx};
 use crate::app::App;
 use crate::audit::{Event, Kind};
-use crate::domain::{Label, Secret};
+use crate::domain::{Label, Role, Secret};
 use crate::model::TokenRecord;
 use crate::store::{Store, StoreError};
 
@@ -75,38 +75,36 @@ pub async fn ensure_admin_token(
     write_token_file(token_file, &token)?;
     let writer = store.single_writes(Permit::new());
     writer
-        .insert_token(&TokenRecord {
-            name: "initial".into(),
-            sha256: sha256_hex(token.expose()),
-            created_at: now,
-        })
+        .insert_token(&owner_token("initial", &token, now))
         .await?;
     writer.flush().await?;
     Ok(Some(token_file.to_path_buf()))
 }
 
-/// Creates a token in a store no server has open (`deskprov tokens create --local` while the
-/// server is stopped), recorded as made by `local`.
-pub async fn create_offline(store: &Store, name: &Label, now: i64) -> Result<Created, OpError> {
-    let token = Secret::generate(TOKEN_LEN);
-    let record = TokenRecord {
-        name: name.as_str().to_string(),
+/// An owner token that never expires: the first one, and those made on the server's machine.
+fn owner_token(name: &str, token: &Secret, now: i64) -> TokenRecord {
+    TokenRecord {
+        name: name.to_string(),
         sha256: sha256_hex(token.expose()),
         created_at: now,
-    };
+        role: Role::Owner,
+        reads_secrets: true,
+        expires_at: None,
+        last_used_at: None,
+    }
+}
+
+/// Creates an owner token in a store no server has open (`deskprov tokens create --local` while
+/// the server is stopped), recorded as made by `local`.
+pub async fn create_offline(store: &Store, name: &Label, now: i64) -> Result<Created, OpError> {
+    let token = Secret::generate(TOKEN_LEN);
+    let record = owner_token(name.as_str(), &token, now);
     let writer = store.begin(Permit::new()).await;
     if !writer.insert_token(&record).await? {
-        return Err(OpError::conflict(format!(
-            "a token named {:?} exists; revoke it or choose another name",
-            record.name
-        )));
+        return Err(name_taken(&record));
     }
-    let event = Event::by(
-        Kind::AdminChange,
-        "local",
-        format!("token created (id {})", id_of(&record)),
-    )
-    .subject(&record.name);
+    let event =
+        Event::by(Kind::AdminChange, "local", created_detail(&record)).subject(&record.name);
     writer.append_audit(event.to_record(now)).await?;
     writer.flush().await?;
     event.log();
@@ -119,26 +117,86 @@ pub struct Created {
     pub token: Secret,
 }
 
-pub async fn create(app: &App, by: &Actor, name: &Label) -> Result<Created, OpError> {
+/// A token to create, as an owner asked for it.
+pub struct NewToken {
+    pub name: Label,
+    pub role: Role,
+    /// Only for an admin token (an owner's always may, the other roles never).
+    pub reads_secrets: bool,
+    pub expires_at: Option<i64>,
+}
+
+impl NewToken {
+    /// An owner token that never expires (the control socket's, on the server's machine).
+    pub fn owner(name: Label) -> NewToken {
+        NewToken {
+            name,
+            role: Role::Owner,
+            reads_secrets: false,
+            expires_at: None,
+        }
+    }
+}
+
+fn name_taken(record: &TokenRecord) -> OpError {
+    OpError::conflict(format!(
+        "a token named {:?} exists; revoke it or choose another name",
+        record.name
+    ))
+}
+
+fn created_detail(record: &TokenRecord) -> String {
+    let mut detail = format!("token created (id {}, role {}", id_of(record), record.role);
+    if record.role == Role::Admin && record.reads_secrets {
+        detail.push_str(", reads secrets");
+    }
+    if let Some(at) = record.expires_at {
+        detail.push_str(&format!(", expires {}", crate::clock::rfc3339(at)));
+    }
+    detail.push(')');
+    detail
+}
+
+pub async fn create(app: &App, by: &Actor, new: NewToken) -> Result<Created, OpError> {
+    let now = app.clock.now();
+    if new.reads_secrets && new.role != Role::Admin {
+        return Err(OpError::invalid(format!(
+            "reads_secrets: only for admin tokens (owner tokens always read secrets, {} tokens never)",
+            new.role
+        )));
+    }
+    if new.expires_at.is_some_and(|at| at <= now) {
+        return Err(OpError::invalid("expires_at: must be in the future"));
+    }
     let token = Secret::generate(TOKEN_LEN);
     let record = TokenRecord {
-        name: name.as_str().to_string(),
-        sha256: sha256_hex(token.expose()),
-        created_at: app.clock.now(),
+        role: new.role,
+        reads_secrets: new.reads_secrets || new.role == Role::Owner,
+        expires_at: new.expires_at,
+        ..owner_token(new.name.as_str(), &token, now)
     };
     let mut tx = WriteTx::begin(app, by).await;
     if !tx.insert_token(&record).await? {
-        return Err(OpError::conflict(format!(
-            "a token named {:?} exists; revoke it or choose another name",
-            record.name
-        )));
+        return Err(name_taken(&record));
     }
-    tx.changed(
-        &record.name,
-        format!("token created (id {})", id_of(&record)),
-    );
+    tx.changed(&record.name, created_detail(&record));
     tx.commit().await?;
     Ok(Created { record, token })
+}
+
+/// How stale a token's `last_used_at` may get before a request writes it again.
+const LAST_USED_RESOLUTION_SECS: i64 = 60;
+
+/// Notes that `record` authorized a request, at most once a minute per token so the API does
+/// not write on every call. Not flushed: losing the last minute of it in a crash is harmless.
+pub async fn note_use(app: &App, record: &TokenRecord, now: i64) -> Result<(), StoreError> {
+    if record
+        .last_used_at
+        .is_some_and(|at| now - at < LAST_USED_RESOLUTION_SECS)
+    {
+        return Ok(());
+    }
+    single_writes(app).touch_token(&record.name, now).await
 }
 
 /// Revokes by id or name. The last token cannot go, nobody could then reach the API; nor the
@@ -156,9 +214,10 @@ pub async fn revoke(
         .find(|t| id_of(t) == which || t.name == which)
         .ok_or_else(|| OpError::not_found(format!("no token with id or name {which:?}")))?
         .clone();
-    if tokens.len() == 1 {
+    let owners = tokens.iter().filter(|t| t.role == Role::Owner).count();
+    if record.role == Role::Owner && owners == 1 {
         return Err(OpError::conflict(
-            "this is the last admin token; create another before revoking it",
+            "this is the last owner token; create another owner token before revoking it",
         ));
     }
     if record.name == by.name() && !force {

@@ -68,6 +68,9 @@ impl<'a> WriteTx<'a> {
         if let Some(source) = self.actor.source() {
             event = event.source(source);
         }
+        if let Some(role) = self.actor.role() {
+            event = event.role(role);
+        }
         self.events.push(event);
     }
 

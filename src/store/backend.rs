@@ -199,6 +199,8 @@ pub trait Writes: ImportWrites + KeyWrites + ContactWrites + Send + Sync {
 
     async fn insert_token(&self, record: &TokenRecord) -> Result<bool>;
     async fn remove_token(&self, name: &str) -> Result<bool>;
+    /// Sets the token's `last_used_at`, if it still exists (a revoked token stays revoked).
+    async fn touch_token(&self, name: &str, at: i64) -> Result<()>;
 
     /// Makes every write so far durable.
     async fn flush(&self) -> Result<()>;

@@ -555,6 +555,10 @@ impl<'a> AdminApi<'a> {
         self.post(format!("/users/{}/logout", segment(extension)))
     }
 
+    pub fn reset_pin(&self, extension: &str) -> Call<'a> {
+        self.post(format!("/users/{}/reset-pin", segment(extension)))
+    }
+
     // ---- settings, profiles, models, templates ----
 
     pub fn settings(&self) -> Call<'a> {
@@ -709,6 +713,24 @@ impl<'a> AdminApi<'a> {
 
     pub fn create_token(&self, name: &str) -> Call<'a> {
         self.call(Method::POST, "/tokens", json!({ "name": name }))
+    }
+
+    /// A token of `role`; an admin token that `reads_secrets`, one that `expires_at`.
+    pub fn create_token_with(
+        &self,
+        name: &str,
+        role: &str,
+        reads_secrets: bool,
+        expires_at: Option<&str>,
+    ) -> Call<'a> {
+        let mut body = json!({ "name": name, "role": role });
+        if reads_secrets {
+            body["reads_secrets"] = json!(true);
+        }
+        if let Some(at) = expires_at {
+            body["expires_at"] = json!(at);
+        }
+        self.call(Method::POST, "/tokens", body)
     }
 
     /// By id or name; `force` to revoke the token the call itself carries.
@@ -886,6 +908,27 @@ fn the_client_has_a_method_for_every_endpoint() {
     // Calls are only built here, never sent.
     let nowhere = Client::new(([127, 0, 0, 1], 9).into(), "localhost", &[]).unwrap();
     let api = AdminApi::new(&nowhere, "unused");
+    let calls = one_call_per_endpoint(&api);
+    let mut reached = std::collections::BTreeSet::new();
+    for call in &calls {
+        let path = call.path().strip_prefix("/api/v1").unwrap();
+        let path = path.split('?').next().unwrap();
+        let endpoint = Endpoint::parse(call.method(), path)
+            .unwrap_or_else(|e| panic!("{call} reaches no endpoint: {e:?}"));
+        reached.insert(endpoint.def().name);
+        if let Body::Json(body) = &call.body
+            && let Err(errors) = crate::openapi::validates(call.method(), call.path(), body)
+        {
+            panic!("{call} is not valid by its schema: {errors}");
+        }
+    }
+    let table: std::collections::BTreeSet<&str> = DEFS.iter().map(|d| d.name).collect();
+    assert_eq!(reached, table, "endpoints without a method");
+}
+
+/// A call of every client method, with every option, on one device and one user: each
+/// endpoint of the table at least once.
+pub fn one_call_per_endpoint<'a>(api: &AdminApi<'a>) -> Vec<Call<'a>> {
     let (mac, extension) = ("00:15:65:aa:bb:cc", "1001");
     let device = NewDevice::new(mac)
         .model("T46S")
@@ -909,7 +952,7 @@ fn the_client_has_a_method_for_every_endpoint() {
         .model("T46S")
         .profile("floor-2")
         .location("Floor 2");
-    let calls = [
+    vec![
         api.openapi(),
         api.list_devices(),
         api.list_devices_where(filter),
@@ -945,6 +988,7 @@ fn the_client_has_a_method_for_every_endpoint() {
         api.lock_user(extension),
         api.unlock_user(extension),
         api.logout_user(extension),
+        api.reset_pin(extension),
         api.settings(),
         api.patch_settings(json!({"language": "de"})),
         api.setting_choices(),
@@ -987,6 +1031,7 @@ fn the_client_has_a_method_for_every_endpoint() {
         api.show_import("1"),
         api.list_tokens(),
         api.create_token("ci"),
+        api.create_token_with("ci-2", "admin", true, Some("2099-01-01T00:00:00Z")),
         api.revoke_token("ci", true),
         api.list_audit(AuditFilter::kind("admin_change").subject(mac)),
         api.list_bans(),
@@ -1002,20 +1047,5 @@ fn the_client_has_a_method_for_every_endpoint() {
         api.list_firmware(),
         api.upload_firmware("x.rom", b"x"),
         api.delete_firmware("x.rom"),
-    ];
-    let mut reached = std::collections::BTreeSet::new();
-    for call in &calls {
-        let path = call.path().strip_prefix("/api/v1").unwrap();
-        let path = path.split('?').next().unwrap();
-        let endpoint = Endpoint::parse(call.method(), path)
-            .unwrap_or_else(|e| panic!("{call} reaches no endpoint: {e:?}"));
-        reached.insert(endpoint.def().name);
-        if let Body::Json(body) = &call.body
-            && let Err(errors) = crate::openapi::validates(call.method(), call.path(), body)
-        {
-            panic!("{call} is not valid by its schema: {errors}");
-        }
-    }
-    let table: std::collections::BTreeSet<&str> = DEFS.iter().map(|d| d.name).collect();
-    assert_eq!(reached, table, "endpoints without a method");
+    ]
 }

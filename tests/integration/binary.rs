@@ -347,7 +347,52 @@ async fn cli_manages_tokens_bans_and_the_audit_trail() {
     assert!(!run(&["tokens", "list"]).contains("nightly-sync"));
     let (code, _, err) = cli(d, admin, &["tokens", "revoke", "initial"]);
     assert_ne!(code, 0);
-    assert!(err.contains("last admin token"), "{err}");
+    assert!(err.contains("last owner token"), "{err}");
+
+    // A helpdesk token, with an expiry: listed with both; refused what its role may not do.
+    let helpdesk: Value = serde_json::from_str(&run(&[
+        "--json",
+        "tokens",
+        "create",
+        "desk",
+        "--role",
+        "helpdesk",
+        "--expires",
+        "2099-01-01T00:00:00Z",
+    ]))
+    .unwrap();
+    assert_eq!(helpdesk["role"], "helpdesk");
+    let helpdesk_token = helpdesk["token"].as_str().unwrap().to_string();
+    crate::logs::remember_secret(&helpdesk_token);
+    let row = run(&["tokens", "list"])
+        .lines()
+        .find(|l| l.contains("desk") && !l.contains("nightly"))
+        .unwrap()
+        .to_string();
+    assert!(
+        row.contains("helpdesk") && row.contains("2099-01-01T00:00:00Z"),
+        "{row}"
+    );
+    let as_helpdesk = std::process::Command::new(binary())
+        .args(["--data", &d.join("data").display().to_string()])
+        .args(["--certs", &d.join("certs").display().to_string()])
+        .args(["--admin-listen", &admin.to_string(), "tokens", "list"])
+        .env("DESKPROV_TOKEN", &helpdesk_token)
+        .output()
+        .unwrap();
+    assert!(!as_helpdesk.status.success());
+    let err = String::from_utf8_lossy(&as_helpdesk.stderr);
+    assert!(
+        err.contains("a token of role helpdesk may not list admin tokens"),
+        "{err}"
+    );
+    let (code, _, err) = cli(
+        d,
+        admin,
+        &["tokens", "create", "x", "--role", "readonly", "--local"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("--local makes owner tokens only"), "{err}");
 
     // Certificate-required devices need a vendor CA first.
     let (code, _, err) = cli(

@@ -34,6 +34,7 @@ mod operations;
 mod phonebook;
 mod provisioning;
 mod render_cache;
+mod roles;
 mod security;
 mod sightings;
 mod storage;

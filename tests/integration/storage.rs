@@ -1,10 +1,10 @@
 //! The storage interface's promises, written once against the traits and run against every
 //! backend: the embedded sled store and the in-memory one (and, when it comes, PostgreSQL).
 
-use deskprov::domain::{Extension, Mac, Secret};
+use deskprov::domain::{Extension, Mac, Role, Secret};
 use deskprov::model::{
-    AuditRecord, DeviceRecord, ImportRecord, ImportState, UnregisteredLimits, UnregisteredRecord,
-    UserRecord,
+    AuditRecord, DeviceRecord, ImportRecord, ImportState, TokenRecord, UnregisteredLimits,
+    UnregisteredRecord, UserRecord,
 };
 use deskprov::store::memory::MemoryBackend;
 use deskprov::store::sled::SledBackend;
@@ -46,6 +46,7 @@ async fn suite(b: &dyn Backend) {
     the_audit_trail_pages_newest_first_and_trims_phone_events_first(b).await;
     trimming_removes_floodable_records_before_one_off_security_records(b).await;
     login_tokens_find_their_device(b).await;
+    a_revoked_admin_token_stays_revoked_when_its_use_is_noted(b).await;
     uploads_are_bounded_per_device(b).await;
     import_jobs_page_newest_first_keep_the_newest_and_go_with_their_rows(b).await;
 }
@@ -272,6 +273,7 @@ fn event(kind: &str, at: i64) -> AuditRecord {
         at,
         kind: kind.into(),
         actor: "suite".into(),
+        actor_role: None,
         source: None,
         subject: Some("001565000001".into()),
         detail: format!("{kind} at {at}"),
@@ -336,6 +338,31 @@ async fn trimming_removes_floodable_records_before_one_off_security_records(b: &
     let (left, _) = b.audit(None, 10, &|_| true).await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].kind, "admin_change");
+}
+
+async fn a_revoked_admin_token_stays_revoked_when_its_use_is_noted(b: &dyn Backend) {
+    let token = TokenRecord {
+        name: "suite".into(),
+        sha256: "ab".repeat(32),
+        created_at: 1,
+        role: Role::Helpdesk,
+        reads_secrets: false,
+        expires_at: Some(100),
+        last_used_at: None,
+    };
+    assert!(b.insert_token(&token).await.unwrap());
+    b.touch_token("suite", 50).await.unwrap();
+    let stored = b.tokens().await.unwrap();
+    assert_eq!(
+        stored,
+        vec![TokenRecord {
+            last_used_at: Some(50),
+            ..token
+        }]
+    );
+    assert!(b.remove_token("suite").await.unwrap());
+    b.touch_token("suite", 60).await.unwrap();
+    assert!(b.tokens().await.unwrap().is_empty());
 }
 
 async fn login_tokens_find_their_device(b: &dyn Backend) {

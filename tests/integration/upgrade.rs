@@ -54,4 +54,8 @@ async fn a_data_directory_of_the_release_before_renders_every_file_byte_for_byte
     );
     let users = server.admin_api().list_users().ok().await;
     assert_eq!(users.as_array().unwrap().len(), 7);
+    // Its token predates roles: it is an owner token, which the render of secrets needed.
+    let tokens = server.admin_api().list_tokens().ok().await;
+    assert_eq!(tokens[0]["role"], "owner", "{tokens}");
+    assert_eq!(tokens[0]["reads_secrets"], true, "{tokens}");
 }

@@ -41,17 +41,20 @@ pub enum Auth {
     AdminToken,
 }
 
-/// What a caller must be allowed to do. Every admin token may do everything today; the
-/// console's roles map onto these.
+/// What a caller must be allowed to do; which roles may is decided in `admin::roles`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// Look at anything but secrets.
     Read,
-    /// Change devices, users, settings and templates.
+    /// The helpdesk's fixes: unlock, reset a PIN or a claim, log out a hot-desk session, resync.
+    Helpdesk,
+    /// Change devices, users, profiles, model settings, contacts and keys; import.
     Change,
+    /// Change what the whole site shares: site settings and keys, templates, firmware.
+    Site,
     /// Read a secret: provisioning credentials, SIP passwords, rendered configs, secret exports.
     Secrets,
-    /// Create and revoke admin tokens, lift bans and blocks.
+    /// Admin tokens, bans and blocks.
     Security,
 }
 
@@ -335,6 +338,7 @@ impl Endpoint {
             | E::LockUser { extension }
             | E::UnlockUser { extension }
             | E::LogoutUser { extension }
+            | E::ResetUserPin { extension }
             | E::UserKeys { extension }
             | E::PutUserKeys { extension } => Some(extension.to_string()),
             E::ShowProfile { name }

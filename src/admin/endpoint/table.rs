@@ -51,7 +51,7 @@ endpoints! {
     /// All MACs must be registered, or nothing is sent.
     ResyncDevices = POST "/devices/bulk-resync" {
         name: "resyncDevices", tag: "devices", summary: "Tell many phones to fetch their config now",
-        access: Change, audit: Change, body: JsonBody(schema::<s::MacsToTell>), answer: 200 List(schema::<s::NotifyResult>),
+        access: Helpdesk, audit: Change, body: JsonBody(schema::<s::MacsToTell>), answer: 200 List(schema::<s::NotifyResult>),
         query: [], errors: [400, 404, 413],
     }
     /// Phones whose vendor has no reboot NOTIFY answer `unsupported`.
@@ -93,7 +93,7 @@ endpoints! {
     /// factory-reset or replaced.
     ResetClaim { mac: Mac } = POST "/devices/{mac}/reset-claim" {
         name: "resetDeviceClaim", tag: "devices", summary: "Reopen the claim window",
-        access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<s::DeviceView>),
+        access: Helpdesk, audit: Change, body: NoBody, answer: 200 Json(schema::<s::DeviceView>),
         query: [], errors: [400, 404],
     }
     /// For a claim someone else took (the device's `claim_contested`): new provisioning
@@ -109,7 +109,7 @@ endpoints! {
     /// phone challenges it); the answer says what the phone replied.
     ResyncDevice { mac: Mac } = POST "/devices/{mac}/resync" {
         name: "resyncDevice", tag: "devices", summary: "Tell a phone to fetch its config now",
-        access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<s::NotifyResult>),
+        access: Helpdesk, audit: Change, body: NoBody, answer: 200 Json(schema::<s::NotifyResult>),
         query: [], errors: [400, 404],
     }
     RebootDevice { mac: Mac } = POST "/devices/{mac}/reboot" {
@@ -134,7 +134,7 @@ endpoints! {
     /// 409 when nobody is logged in there.
     LogoutDevice { mac: Mac } = POST "/devices/{mac}/logout" {
         name: "logoutDevice", tag: "devices", summary: "Log out hot-desk users at a phone",
-        access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<s::DeviceView>),
+        access: Helpdesk, audit: Change, body: NoBody, answer: 200 Json(schema::<s::DeviceView>),
         query: [count("line", "Only this line or DECT handset slot.")],
         errors: [400, 404, 409],
     }
@@ -231,13 +231,19 @@ endpoints! {
     /// Also clears a lockout after wrong PINs.
     UnlockUser { extension: Extension } = POST "/users/{extension}/unlock" {
         name: "unlockUser", tag: "users", summary: "Unlock a user",
-        access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<s::UserView>),
+        access: Helpdesk, audit: Change, body: NoBody, answer: 200 Json(schema::<s::UserView>),
+        query: [], errors: [400, 404],
+    }
+    /// A random PIN that follows the PIN policy, in the answer's `pin` this once.
+    ResetUserPin { extension: Extension } = POST "/users/{extension}/reset-pin" {
+        name: "resetUserPin", tag: "users", summary: "Give a user a new random PIN",
+        access: Helpdesk, audit: Change, body: NoBody, answer: 200 Json(schema::<s::UserView>),
         query: [], errors: [400, 404],
     }
     /// 409 when they are not logged in anywhere.
     LogoutUser { extension: Extension } = POST "/users/{extension}/logout" {
         name: "logoutUser", tag: "users", summary: "Log a user out of their hot-desk phone",
-        access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<s::UserView>),
+        access: Helpdesk, audit: Change, body: NoBody, answer: 200 Json(schema::<s::UserView>),
         query: [], errors: [400, 404, 409],
     }
     /// In pages by id.
@@ -275,7 +281,7 @@ endpoints! {
     /// `null` resets a setting to its default.
     PatchSettings = PATCH "/settings" {
         name: "updateSettings", tag: "settings", summary: "Change the site-wide settings",
-        access: Change, audit: Change, body: JsonBody(schema::<s::SettingsPatch>), answer: 200 Json(schema::<s::SettingsView>),
+        access: Site, audit: Change, body: JsonBody(schema::<s::SettingsPatch>), answer: 200 Json(schema::<s::SettingsView>),
         query: [], errors: [400, 413],
     }
     /// The device's own keys, or with `effective=true` all it gets.
@@ -335,7 +341,7 @@ endpoints! {
     /// Replaces the site's keys (`[]` clears them).
     PutSiteKeys = PUT "/settings/keys" {
         name: "setSiteKeys", tag: "keys", summary: "Set the site's keys",
-        access: Change, audit: Change, body: JsonBody(schema::<s::KeyList>), answer: 200 List(schema::<s::KeyView>),
+        access: Site, audit: Change, body: JsonBody(schema::<s::KeyList>), answer: 200 List(schema::<s::KeyView>),
         query: [], errors: [400, 413],
     }
     SettingChoices = GET "/settings/choices" {
@@ -396,12 +402,12 @@ endpoints! {
     /// `limits.max_firmware_bytes`; it replaces a file of that name once complete.
     UploadFirmware { file: String } = PUT "/firmware/{file}" {
         name: "uploadFirmware", tag: "firmware", summary: "Upload a firmware file",
-        access: Change, audit: Change, body: Firmware, answer: 201 Json(schema::<crate::firmware::FirmwareFile>),
+        access: Site, audit: Change, body: Firmware, answer: 201 Json(schema::<crate::firmware::FirmwareFile>),
         query: [], errors: [400, 408, 413],
     }
     DeleteFirmware { file: String } = DELETE "/firmware/{file}" {
         name: "deleteFirmware", tag: "firmware", summary: "Remove a firmware file",
-        access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<crate::firmware::FirmwareFile>),
+        access: Site, audit: Change, body: NoBody, answer: 200 Json(schema::<crate::firmware::FirmwareFile>),
         query: [], errors: [400, 404],
     }
     /// The server's version, what needs an operator's attention (a supplied certificate that
@@ -419,7 +425,7 @@ endpoints! {
     /// The previous set stays in use when the new one does not load (400).
     ReloadTemplates = POST "/templates/reload" {
         name: "reloadTemplates", tag: "templates", summary: "Reload the templates",
-        access: Change, audit: Change, body: NoBody, answer: 200 Json(schema::<s::TemplatesReloaded>),
+        access: Site, audit: Change, body: NoBody, answer: 200 Json(schema::<s::TemplatesReloaded>),
         query: [], errors: [400],
     }
     /// `users` or `devices`; with `secrets=true` the SIP passwords (users) are included.
@@ -499,7 +505,7 @@ endpoints! {
     /// Addresses that sent too many wrong admin tokens, in pages by source.
     ListTokenBlocks = GET "/token-blocks" {
         name: "listTokenBlocks", tag: "security", summary: "List addresses blocked for wrong admin tokens",
-        access: Read, audit: None, body: NoBody, answer: 200 Page(schema::<s::TokenBlockView>),
+        access: Security, audit: None, body: NoBody, answer: 200 Page(schema::<s::TokenBlockView>),
         query: [], errors: [400],
     }
     LiftTokenBlock { source: String } = DELETE "/token-blocks/{source}" {

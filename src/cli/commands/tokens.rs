@@ -11,7 +11,7 @@ use crate::cli::api::{Api, encode};
 use crate::cli::args::TokenCommand;
 use crate::cli::output::{self, Shape};
 use crate::config::Config;
-use crate::domain::Label;
+use crate::domain::{Label, Role};
 use crate::store::Store;
 
 pub async fn run(api: &Api, command: TokenCommand) -> Answer {
@@ -20,7 +20,17 @@ pub async fn run(api: &Api, command: TokenCommand) -> Answer {
 
 /// `tokens create --local NAME`: through the running server's control socket, or straight in
 /// the data directory when no server has it open.
-pub async fn create_locally(config: &Config, name: &str, json_output: bool) -> Result<(), Failure> {
+pub async fn create_locally(
+    config: &Config,
+    name: &str,
+    role: &str,
+    json_output: bool,
+) -> Result<(), Failure> {
+    if role != Role::Owner.as_str() {
+        return Err(Failure::Message(format!(
+            "--local makes owner tokens only (the way back in); create a {role} token through the API with an owner token"
+        )));
+    }
     let socket = crate::local::socket_path(&config.server.data_dir);
     let answer = match tokio::net::UnixStream::connect(&socket).await {
         Ok(stream) => through_socket(stream, name).await?,
@@ -75,9 +85,18 @@ async fn in_data_directory(config: &Config, name: &str) -> Result<Value, Failure
 fn request(command: TokenCommand) -> Request {
     match command {
         TokenCommand::List => Request::get("/api/v1/tokens", Shape::Tokens),
-        TokenCommand::Create { name, .. } => {
-            Request::new(M::POST, "/api/v1/tokens", Shape::Object).with(json!({ "name": name }))
-        }
+        TokenCommand::Create {
+            name,
+            role,
+            reads_secrets,
+            expires,
+            ..
+        } => Request::new(M::POST, "/api/v1/tokens", Shape::Object).with(json!({
+            "name": name,
+            "role": role,
+            "reads_secrets": reads_secrets,
+            "expires_at": expires,
+        })),
         TokenCommand::Blocks => Request::get("/api/v1/token-blocks", Shape::TokenBlocks),
         TokenCommand::Unblock { address } => Request::new(
             M::DELETE,

@@ -359,6 +359,13 @@ impl Writes for MemoryBackend {
         Ok(self.tables().tokens.remove(name).is_some())
     }
 
+    async fn touch_token(&self, name: &str, at: i64) -> Result<()> {
+        if let Some(token) = self.tables().tokens.get_mut(name) {
+            token.last_used_at = Some(at);
+        }
+        Ok(())
+    }
+
     async fn flush(&self) -> Result<()> {
         Ok(())
     }

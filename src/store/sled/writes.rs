@@ -311,6 +311,13 @@ impl Writes for SledBackend {
         Ok(self.tokens.remove(name.as_bytes())?.is_some())
     }
 
+    async fn touch_token(&self, name: &str, at: i64) -> Result<()> {
+        self.update(&self.tokens, name.as_bytes(), |t: &mut TokenRecord| {
+            t.last_used_at = Some(at);
+        })?;
+        Ok(())
+    }
+
     /// Makes every write so far durable (against a process crash; see rust-stack.md §3.2).
     async fn flush(&self) -> Result<()> {
         // sled's flush_async can wait forever when many run at once (200 phones claiming
