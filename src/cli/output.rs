@@ -294,10 +294,13 @@ mod tests {
     #[test]
     fn a_list_is_a_table_with_lines_and_missing_values() {
         let text = shown(
-            Shape::Tokens,
-            json!([{"id": "ab12", "name": "initial", "created_at": null}]),
+            Shape::Templates,
+            json!([{"name": "yealink/desk.cfg", "format": "cfg", "origin": null}]),
         );
-        assert_eq!(text, "ID    NAME     CREATED_AT\nab12  initial  -\n");
+        assert_eq!(
+            text,
+            "NAME              FORMAT  ORIGIN\nyealink/desk.cfg  cfg     -\n"
+        );
         let devices = shown(
             Shape::Devices,
             json!([{"mac": "001565aabbcc", "lines": [{"line": 1, "user": "1001"}]}]),
