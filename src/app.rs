@@ -18,7 +18,10 @@ pub struct App {
     /// Signs the nonces of HTTP Digest challenges.
     pub nonces: crate::digest::Nonces,
     /// Hashes and checks hot-desk PINs off the async runtime, a bounded number at a time.
-    pub pins: crate::hotdesk::hashing::PinHasher,
+    pub pins: crate::hotdesk::hashing::Hasher,
+    /// Console passwords, on threads of their own: a flood of console logins never takes the
+    /// permits hot-desk logins need.
+    pub passwords: crate::hotdesk::hashing::Hasher,
     /// Vendor CAs that identify phones by their factory certificates; `None` when none are
     /// configured.
     pub vendor_cas: Option<crate::client_cert::CertificateCheck>,

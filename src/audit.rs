@@ -85,6 +85,11 @@ kinds_table! {
     LoginLockout => "login_lockout", Warning;
     PinChanged => "pin_changed", Info;
     SecretRead => "secret_read", Info;
+    ConsoleLogin => "console_login", Info;
+    ConsoleLoginFailure => "console_login_failure", Repeatable;
+    ConsoleThrottled => "console_throttled", Warning;
+    ConsoleLogout => "console_logout", Info;
+    PasswordChanged => "password_changed", Info;
     EventsSuppressed => "events_suppressed", Summary;
 }
 
@@ -105,7 +110,8 @@ impl Kind {
         self.def().class == Class::Repeatable
     }
 
-    fn is_warning(self) -> bool {
+    /// Something an admin may need to act on: the console's security events.
+    pub fn is_warning(self) -> bool {
         self.def().class != Class::Info
     }
 

@@ -597,6 +597,11 @@ impl Config {
         self.server.data_dir.join("admin.token")
     }
 
+    /// Where the first owner account's password is written (read it, log in, change it).
+    pub fn owner_password_file(&self) -> PathBuf {
+        self.server.data_dir.join("admin.password")
+    }
+
     /// CA certificates of phone vendors; a client certificate they signed identifies its MAC.
     pub fn vendor_ca_dir(&self) -> PathBuf {
         self.server.certs_dir.join("vendor-ca")

@@ -13,6 +13,7 @@ pub mod client;
 pub mod client_cert;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod digest;
 pub mod domain;
 pub mod error;

@@ -13,6 +13,7 @@ use crate::app::App;
 use crate::client_cert::CertificateCheck;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
+use crate::ops::accounts::{AccountError, ensure_owner_account};
 use crate::ops::tokens::{TokenError, ensure_admin_token};
 use crate::store::{Store, StoreError};
 use crate::templates::{LiveTemplates, TemplateError};
@@ -30,6 +31,8 @@ pub enum StartError {
     Templates(#[from] TemplateError),
     #[error(transparent)]
     Token(#[from] TokenError),
+    #[error(transparent)]
+    Account(#[from] AccountError),
     #[error("data directory {path}: {source}")]
     DataDir {
         path: std::path::PathBuf,
@@ -87,6 +90,11 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
     if let Some(path) = ensure_admin_token(&store, &config.token_file(), clock.now()).await? {
         info!(path = %path.display(), "created the admin token; the CLI reads it from this file");
     }
+    let password_file = config.owner_password_file();
+    if let Some((account, path)) = ensure_owner_account(&store, &password_file, clock.now()).await?
+    {
+        info!(%account, path = %path.display(), "created an owner account for the console; its first password is in this file and must be changed at the first login");
+    }
     if config.hotdesk.global_max_failures.is_some() {
         warn!(
             "hotdesk.global_max_failures is no longer used: the site-wide pause counts throttled phones (hotdesk.global_max_throttled_phones)"
@@ -119,7 +127,8 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         templates,
         clock,
         nonces,
-        pins: crate::hotdesk::hashing::PinHasher::new(config_hashes),
+        pins: crate::hotdesk::hashing::Hasher::new(config_hashes),
+        passwords: crate::hotdesk::hashing::Hasher::new(1),
         vendor_cas,
         audit_repeats,
         imports: Default::default(),

@@ -240,6 +240,9 @@ pub struct ServerCertificates {
     local_ca_pem: RwLock<Option<Arc<str>>>,
     /// When a supplied certificate coming due was last warned about.
     warned_at: Mutex<Option<i64>>,
+    /// Held while a certificate is issued: the housekeeping task and a caller racing it must
+    /// not write the same files at once.
+    renewing: Mutex<()>,
 }
 
 /// A supplied certificate coming due is warned about at start and then once a day.
@@ -252,6 +255,7 @@ impl ServerCertificates {
             facts: RwLock::new(Vec::new()),
             local_ca_pem: RwLock::new(None),
             warned_at: Mutex::new(None),
+            renewing: Mutex::new(()),
             paths,
         };
         certificates.reload()?;
@@ -293,6 +297,7 @@ impl ServerCertificates {
     /// (at most once a day) about supplied ones coming due. Called at start and by the
     /// housekeeping task; returns whether it issued one.
     pub fn renew_if_due(&self, now: i64) -> Result<bool, TlsError> {
+        let _renewing = self.renewing.lock().unwrap_or_else(|e| e.into_inner());
         let main = read(&self.facts)[0].clone();
         let renewed = main.origin.is_managed() && main.is_due(now);
         if renewed {

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 
 use deskprov::domain::{DisplayName, Extension, Mac, ModelId, Pin, Secret, SipPassword, SipUser};
-use deskprov::hotdesk::hashing::PinHasher;
+use deskprov::hotdesk::hashing::Hasher;
 use deskprov::model::{DeviceRecord, UserRecord};
 use deskprov::ops::restore::put_records;
 use deskprov::settings::Settings;
@@ -149,10 +149,7 @@ pub async fn seed(dir: &Path, devices: usize, hotdesk: usize) -> Result<Site, St
         .await
         .map_err(|e| e.to_string())?;
     let pin = Pin::parse(PIN).map_err(|e| e.to_string())?;
-    let pin_hash = PinHasher::new(1)
-        .hash(&pin)
-        .await
-        .map_err(|e| e.to_string())?;
+    let pin_hash = Hasher::new(1).hash(&pin).await.map_err(|e| e.to_string())?;
 
     let mut phones = Vec::with_capacity(devices);
     let mut batch_users = Vec::new();

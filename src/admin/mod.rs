@@ -15,7 +15,7 @@ mod keys;
 pub mod openapi;
 mod paging;
 mod profiles;
-mod roles;
+pub mod roles;
 pub mod schemas;
 mod security;
 mod status;
@@ -55,6 +55,13 @@ where
         return response;
     }
     let (parts, body) = request.into_parts();
+    if !parts.uri.path().starts_with("/api/") {
+        let mut response = crate::console::handle(&app, &parts, body, address).await;
+        if parts.method == Method::HEAD {
+            *response.body_mut() = Default::default();
+        }
+        return response;
+    }
     let result = answer(&app, &parts, body, address).await;
     let mut response = result.unwrap_or_else(ApiError::into_response);
     if parts.method == Method::HEAD {

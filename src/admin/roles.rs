@@ -12,6 +12,9 @@ use super::endpoint::{Access, Def};
 /// owner's leave ([`TokenRecord::may_read_secrets`]).
 pub fn role_permits(role: Role, access: Access) -> bool {
     use Access as A;
+    if access == A::Own {
+        return true;
+    }
     match role {
         Role::Owner => true,
         Role::Admin => matches!(access, A::Read | A::Helpdesk | A::Change | A::Secrets),
@@ -92,21 +95,24 @@ mod tests {
                 "read secrets: credentials, SIP passwords, rendered files, exports with secrets"
             }
             Access::Security => "admin tokens, bans and blocks",
+            Access::Own => "one's own console account: password, language, logging out",
         }
     }
 
-    const ACCESSES: [Access; 6] = [
+    const ACCESSES: [Access; 7] = [
         Access::Read,
         Access::Helpdesk,
         Access::Change,
         Access::Site,
         Access::Secrets,
         Access::Security,
+        Access::Own,
     ];
 
-    /// README's role matrix: one row per access class with its endpoints, one column per role.
+    /// README's role matrix: one row per access class with its endpoints and console pages, one
+    /// column per role.
     pub fn matrix() -> String {
-        let mut out = String::from("| may | endpoints |");
+        let mut out = String::from("| may | endpoints and pages |");
         for role in Role::ALL {
             out.push_str(&format!(" {role} |"));
         }

@@ -4,6 +4,7 @@
 //! re-checks it; in particular no text that reaches a template can carry a control character,
 //! which is what keeps a display name from injecting keys into a `key = value` config.
 
+mod account;
 mod host;
 mod mac;
 mod number;
@@ -14,6 +15,7 @@ mod text;
 mod time_of_day;
 mod transport;
 
+pub use account::{Password, PasswordProblem, Username};
 pub use host::{parse_host, parse_proxy, parse_url, split_host_port};
 pub use mac::{InvalidMac, Mac};
 pub use number::{ContactId, DialNumber};

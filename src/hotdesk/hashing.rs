@@ -1,4 +1,4 @@
-//! PIN hashing: argon2id with OWASP parameters (19 MiB, t=2, p=1; the crate's defaults), run
+//! PIN and password hashing: argon2id with OWASP parameters (19 MiB, t=2, p=1; the crate's defaults), run
 //! on threads of its own behind a semaphore. Each hash takes ~40 ms of a core and 19 MiB, so
 //! unbounded, a login flood would take the memory and the threads that serve configs.
 //!
@@ -26,19 +26,19 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 });
 
 #[derive(Debug, thiserror::Error)]
-#[error("PIN hashing failed: {0}")]
+#[error("hashing failed: {0}")]
 pub struct HashError(String);
 
 type Job = Box<dyn FnOnce() + Send>;
 
-pub struct PinHasher {
+pub struct Hasher {
     permits: Arc<Semaphore>,
     /// To the hashing threads; they end when this is dropped.
     jobs: mpsc::Sender<Job>,
 }
 
-impl PinHasher {
-    pub fn new(max_concurrent: usize) -> PinHasher {
+impl Hasher {
+    pub fn new(max_concurrent: usize) -> Hasher {
         let threads = max_concurrent.max(1);
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
@@ -49,7 +49,7 @@ impl PinHasher {
                 .spawn(move || hashing_thread(&queue))
                 .expect("spawning a PIN hashing thread");
         }
-        PinHasher {
+        Hasher {
             permits: Arc::new(Semaphore::new(threads)),
             jobs,
         }
@@ -57,19 +57,30 @@ impl PinHasher {
 
     /// The PHC string (algorithm, parameters, salt and hash) to store.
     pub async fn hash(&self, pin: &Pin) -> Result<Secret, HashError> {
-        let pin = pin.clone();
+        self.hash_secret(Secret::from_trusted(pin.expose().to_string()))
+            .await
+    }
+
+    /// Whether `pin` matches `stored`; with no stored hash, checks a dummy and says no.
+    pub async fn verify(&self, pin: &Pin, stored: Option<&Secret>) -> bool {
+        self.verify_secret(Secret::from_trusted(pin.expose().to_string()), stored)
+            .await
+    }
+
+    /// The PHC string of any secret (a console password).
+    pub async fn hash_secret(&self, secret: Secret) -> Result<Secret, HashError> {
         self.run(move || {
             Argon2::default()
-                .hash_password(pin.expose().as_bytes())
+                .hash_password(secret.expose().as_bytes())
                 .map(|h| Secret::from_trusted(h.to_string()))
                 .map_err(|e| HashError(e.to_string()))
         })
         .await?
     }
 
-    /// Whether `pin` matches `stored`; with no stored hash, checks a dummy and says no.
-    pub async fn verify(&self, pin: &Pin, stored: Option<&Secret>) -> bool {
-        let pin = pin.clone();
+    /// Whether `secret` matches `stored`; with no stored hash, checks a dummy and says no, in
+    /// the same time.
+    pub async fn verify_secret(&self, secret: Secret, stored: Option<&Secret>) -> bool {
         let (hash, real) = match stored {
             Some(hash) => (hash.expose().to_string(), true),
             None => (DUMMY_HASH.clone(), false),
@@ -77,7 +88,7 @@ impl PinHasher {
         let matched = self
             .run(move || {
                 Argon2::default()
-                    .verify_password(pin.expose().as_bytes(), hash.as_str())
+                    .verify_password(secret.expose().as_bytes(), hash.as_str())
                     .is_ok()
             })
             .await
@@ -143,7 +154,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_argon2id_salted_and_verify() {
-        let hasher = PinHasher::new(2);
+        let hasher = Hasher::new(2);
         let pin = Pin::parse("739164").unwrap();
         let a = hasher.hash(&pin).await.unwrap();
         let b = hasher.hash(&pin).await.unwrap();

@@ -1,6 +1,7 @@
 //! The records deskprov keeps, and their invariants. Storage (`crate::store`) keeps them; it
 //! does not define them.
 
+mod account;
 mod contact;
 mod device;
 mod import;
@@ -8,6 +9,7 @@ mod profile;
 mod security;
 mod user;
 
+pub use account::{AccountRecord, ConsoleSession};
 pub use contact::ContactRecord;
 pub use device::{
     ClaimContest, Claimer, DeviceRecord, ModelMismatch, ModelSource, Session, SessionRef,

@@ -7,6 +7,7 @@
 //! writer without the lock. Both need a [`Permit`], which only this module can make, so code
 //! outside it cannot write to the store at all.
 
+pub mod accounts;
 pub mod audit;
 pub mod bans;
 pub mod contacts;
@@ -17,6 +18,7 @@ pub mod guard;
 pub mod import;
 pub mod keys;
 pub mod named;
+pub mod overview;
 pub mod phone;
 pub mod profiles;
 pub mod restore;
@@ -46,6 +48,15 @@ impl Actor {
         Actor {
             name: name.into(),
             role: Some(role),
+            source: Some(source),
+        }
+    }
+
+    /// A console account, by its name and role.
+    pub fn account(account: &crate::model::AccountRecord, source: IpAddr) -> Actor {
+        Actor {
+            name: account.username.to_string(),
+            role: Some(account.role),
             source: Some(source),
         }
     }

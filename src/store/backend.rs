@@ -14,11 +14,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{DeviceSnapshot, Result};
-use crate::domain::{ContactId, Extension, Mac, ProfileName, Secret};
+use crate::domain::{ContactId, Extension, Mac, ProfileName, Secret, Username};
 use crate::keys::{KeyLayer, SharedKeys};
 use crate::model::{
-    AuditRecord, ContactRecord, DeviceRecord, GuardRecord, ImportRecord, ProfileRecord,
-    SourceRecord, TokenRecord, UnregisteredLimits, UnregisteredRecord, UserRecord,
+    AccountRecord, AuditRecord, ConsoleSession, ContactRecord, DeviceRecord, GuardRecord,
+    ImportRecord, ProfileRecord, SourceRecord, TokenRecord, UnregisteredLimits, UnregisteredRecord,
+    UserRecord,
 };
 use crate::settings::{Layer, Settings};
 
@@ -28,7 +29,7 @@ pub type Change<'a, T> = &'a mut (dyn FnMut(&mut T) + Send);
 pub type TrimRank<'a> = &'a (dyn Fn(&str) -> u8 + Send + Sync);
 
 #[async_trait]
-pub trait Reads: ImportReads + KeyReads + ContactReads + Send + Sync {
+pub trait Reads: ImportReads + KeyReads + ContactReads + AccountReads + Send + Sync {
     /// Grows after every write of what rendered configs depend on besides the device record;
     /// read it before reading what a render uses.
     fn revision(&self) -> u64;
@@ -108,7 +109,7 @@ pub trait Reads: ImportReads + KeyReads + ContactReads + Send + Sync {
 }
 
 #[async_trait]
-pub trait Writes: ImportWrites + KeyWrites + ContactWrites + Send + Sync {
+pub trait Writes: ImportWrites + KeyWrites + ContactWrites + AccountWrites + Send + Sync {
     /// Inserts a new device; `false` if the MAC is already registered (nothing written).
     async fn insert_device(&self, record: &DeviceRecord) -> Result<bool>;
     /// The device after `change`; `None` if there is no such device.
@@ -282,4 +283,26 @@ pub trait ContactWrites: Send + Sync {
     /// Replaces a stored contact; `false` if there is none.
     async fn replace_contact(&self, record: &ContactRecord) -> Result<bool>;
     async fn remove_contact(&self, id: &ContactId) -> Result<bool>;
+}
+
+/// Console accounts and their sessions (a backend implements them in their own file). Nothing
+/// rendered depends on them.
+#[async_trait]
+pub trait AccountReads: Send + Sync {
+    /// Every account, by name (a site has a handful).
+    async fn accounts(&self) -> Result<Vec<AccountRecord>>;
+    async fn account(&self, username: &Username) -> Result<Option<AccountRecord>>;
+    async fn console_session(&self, id_sha256: &str) -> Result<Option<ConsoleSession>>;
+    /// The account's sessions, oldest first.
+    async fn console_sessions_of(&self, username: &Username) -> Result<Vec<ConsoleSession>>;
+}
+
+#[async_trait]
+pub trait AccountWrites: Send + Sync {
+    /// Inserts a new account; `false` if the name is taken (nothing written).
+    async fn insert_account(&self, record: &AccountRecord) -> Result<bool>;
+    /// Replaces a stored account; `false` if there is none.
+    async fn replace_account(&self, record: &AccountRecord) -> Result<bool>;
+    async fn put_console_session(&self, session: &ConsoleSession) -> Result<()>;
+    async fn remove_console_session(&self, id_sha256: &str) -> Result<bool>;
 }

@@ -158,8 +158,9 @@ async fn a_certificate_coming_due_is_issued_again_and_phones_trusting_the_ca_kee
 
     // The housekeeping pass on the day it comes due issues a new one, without a restart; a
     // phone that was told to trust the CA before trusts the new certificate too.
+    // (The housekeeping task may run the same pass first: either way one new certificate.)
     clock.advance(30 * DAY);
-    assert!(running.app.certificates.renew_if_due(clock.now()).unwrap());
+    running.app.certificates.renew_if_due(clock.now()).unwrap();
     let after = presented_chain(running.phone_addr, &ca).await;
     let (not_before, new_end) = validity(&after[0]);
     assert_ne!(after[0], before[0]);

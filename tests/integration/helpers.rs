@@ -93,6 +93,9 @@ impl TestServer {
             .trim()
             .to_string();
         crate::logs::remember_secret(&token);
+        if let Ok(password) = std::fs::read_to_string(dir.path().join("data/admin.password")) {
+            crate::logs::remember_secret(password.trim());
+        }
         TestServer {
             dir,
             running: Some(running),

@@ -13,6 +13,7 @@ mod certificates;
 mod claims;
 mod cli_admin;
 mod cli_guards;
+mod console;
 mod fanvil;
 mod field;
 mod fuzz_regressions;

@@ -56,6 +56,8 @@ pub enum Access {
     Secrets,
     /// Admin tokens, bans and blocks.
     Security,
+    /// One's own account in the console: password, language, logging out. Every role.
+    Own,
 }
 
 /// How a call is recorded in the audit trail.

@@ -4,6 +4,7 @@
 //!
 //! `reads.rs` and `writes.rs` implement the storage interface on the tables defined here.
 
+mod accounts;
 mod contacts;
 mod imports;
 mod keys;
@@ -43,6 +44,8 @@ struct Tables {
     imports: BTreeMap<u64, ImportRecord>,
     key_layers: BTreeMap<String, crate::keys::KeyLayer>,
     contacts: BTreeMap<crate::domain::ContactId, crate::model::ContactRecord>,
+    accounts: BTreeMap<crate::domain::Username, crate::model::AccountRecord>,
+    console_sessions: BTreeMap<String, crate::model::ConsoleSession>,
 }
 
 #[derive(Default)]

@@ -11,6 +11,7 @@
 //! `reads.rs` and `writes.rs` implement the storage interface on the struct and the helpers
 //! defined here.
 
+mod accounts;
 mod contacts;
 mod imports;
 mod keys;
