@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::domain::{Extension, Mac, ModelId, Transport};
+use crate::keys::KeyPosition;
 use crate::locale::Language;
 use crate::model::DeviceRecord;
 use crate::models::{self, MAX_LINES_UNKNOWN_MODEL, ModelRow};
@@ -291,6 +292,10 @@ struct DeviceContext<'a> {
     hotdesk: Option<HotdeskContext>,
     /// The programmable keys, on the phone and on its expansion modules, in position order.
     keys: Vec<KeyContext>,
+    /// A hot-desk phone's login key where `keys` does not carry it: the vendor's soft key.
+    login_key: Option<LoginKeyContext>,
+    /// Key positions to write empty (vendors whose phones keep keys the config stops naming).
+    cleared_keys: Vec<KeyPosition>,
     /// Where the phone fetches the company phonebook, when `phonebook_refresh_minutes` is set.
     phonebook: Option<PhonebookContext>,
     /// The UDP port deskprov sends NOTIFYs to: configs that fix the phone's SIP port use it.
@@ -351,44 +356,106 @@ struct HotdeskContext {
     menu_path: String,
 }
 
-/// The keys that fit, each with its vendor's codes; a hot-desk key only on a hot-desk phone,
-/// opening its login screen. None while no layer sets a key: the phone keeps its own defaults
-/// and a site that programs no keys gets the files it always got.
-fn key_contexts(
+/// The keys a device file writes, from the effective keys.
+struct KeyPlan {
+    /// The keys that fit and that the vendor writes, each with its vendor's codes.
+    keys: Vec<KeyContext>,
+    /// The hot-desk login key where the key list does not carry it: while deskprov writes no
+    /// keys (the phone keeps its own, so the vendor puts the login key on a soft key), or where
+    /// the vendor writes a hot-desk key only there (`key_values` null for it).
+    login_key: Option<LoginKeyContext>,
+    /// Where the key list carries the login key.
+    login_key_at: Option<KeyPosition>,
+    /// Positions within the model's keys (and its attached modules') that no key takes, for a
+    /// vendor whose phones keep a key the config stops naming: written explicitly empty.
+    cleared: Vec<KeyPosition>,
+}
+
+/// The hot-desk key as a template writes it outside the key list.
+#[derive(Serialize)]
+struct LoginKeyContext {
+    /// Login or Logout, or the label a layer gave the key.
+    label: String,
+    /// The login (or logout) screen.
+    value: String,
+}
+
+/// The effective keys as the vendor writes them. Keys are written while some layer sets one,
+/// and by a vendor whose phones keep unnamed keys also once the device has had keys (so that
+/// keys cleared later are cleared on the phone). Otherwise none: the phone keeps its own
+/// defaults and a site that programs no keys gets the files it always got. A hot-desk key only
+/// on a hot-desk phone, opening its login screen.
+fn key_plan(
     vendor: &dyn Vendor,
+    device: &DeviceRecord,
+    row: Option<&ModelRow>,
     keys: &crate::keys::effective::Resolved,
     hotdesk: Option<&HotdeskContext>,
-) -> Vec<KeyContext> {
-    let set_by_a_layer = keys
-        .keys
-        .iter()
-        .chain(&keys.beyond_capacity)
-        .any(|k| k.origin != crate::keys::effective::KeyOrigin::Default);
-    if !set_by_a_layer {
-        return Vec::new();
-    }
-    keys.keys
-        .iter()
-        .filter_map(|k| {
-            let (value, label) = match (k.key.kind, hotdesk) {
-                (crate::keys::KeyType::Hotdesk, None) => return None,
-                (crate::keys::KeyType::Hotdesk, Some(h)) => (
-                    Some(h.key_url.clone()),
-                    k.shown_label.clone().or(Some(h.key_label.to_string())),
-                ),
-                _ => (k.key.value.clone(), k.shown_label.clone()),
+) -> KeyPlan {
+    let all = || keys.keys.iter().chain(&keys.beyond_capacity);
+    let set_by_a_layer = all().any(|k| k.origin != crate::keys::effective::KeyOrigin::Default);
+    let clears = vendor.keeps_unwritten_keys() && (set_by_a_layer || device.keys_reached);
+    let login = |k: &crate::keys::effective::EffectiveKey, h: &HotdeskContext| LoginKeyContext {
+        label: k.shown_label.clone().unwrap_or(h.key_label.to_string()),
+        value: h.key_url.clone(),
+    };
+    let mut plan = KeyPlan {
+        keys: Vec::new(),
+        login_key: None,
+        login_key_at: None,
+        cleared: Vec::new(),
+    };
+    if set_by_a_layer || clears {
+        for k in &keys.keys {
+            let is_login = k.key.kind == crate::keys::KeyType::Hotdesk;
+            let value = match (is_login, hotdesk) {
+                (true, None) => continue,
+                (true, Some(h)) => Some(h.key_url.clone()),
+                (false, _) => k.key.value.clone(),
             };
-            Some(KeyContext {
+            let codes = vendor.key_values(&k.key);
+            if codes.is_null() {
+                continue;
+            }
+            if is_login {
+                plan.login_key_at = Some(k.key.at);
+            }
+            plan.keys.push(KeyContext {
                 position: k.key.at.position,
                 module: k.key.at.module,
                 kind: k.key.kind.as_str(),
                 value,
-                label,
+                label: match (is_login, hotdesk) {
+                    (true, Some(h)) => Some(login(k, h).label),
+                    _ => k.shown_label.clone(),
+                },
                 line: k.key.line,
-                vendor: vendor.key_values(&k.key),
+                vendor: codes,
+            });
+        }
+    }
+    if plan.login_key_at.is_none()
+        && let Some(h) = hotdesk
+    {
+        plan.login_key = all()
+            .find(|k| k.key.kind == crate::keys::KeyType::Hotdesk)
+            .map(|k| login(k, h));
+    }
+    if clears {
+        let taken: std::collections::BTreeSet<KeyPosition> = plan
+            .keys
+            .iter()
+            .map(|k| KeyPosition {
+                module: k.module,
+                position: k.position,
             })
-        })
-        .collect()
+            .collect();
+        let capacity = row.map_or(crate::keys::effective::KeyCapacity::NONE, |r| r.keys);
+        plan.cleared = crate::keys::effective::positions(capacity, device.expansion_modules)
+            .filter(|p| !taken.contains(p))
+            .collect();
+    }
+    plan
 }
 
 fn sip(settings: &Settings) -> SipContext<'_> {
@@ -604,10 +671,12 @@ pub fn render_device(
         .get(&1)
         .and_then(|u| u.language.as_deref())
         .and_then(crate::locale::language);
+    let keys = key_plan(vendor, device, row, &inputs.keys, hotdesk.as_ref());
     let mut facts = TemplateFacts::new(settings, row.and_then(|r| r.family), row);
     facts.language = first_user_language.or(facts.language);
     facts.firmware = device.firmware.as_deref();
     facts.mac = Some(device.mac);
+    facts.login_key_at = keys.login_key_at;
     let context = DeviceContext {
         mac: device.mac.to_hex(),
         mac_upper: device.mac.to_hex_upper(),
@@ -630,7 +699,9 @@ pub fn render_device(
         phone_admin_password: settings.phone_admin_password.as_deref(),
         lines,
         vacant_lines,
-        keys: key_contexts(vendor, &inputs.keys, hotdesk.as_ref()),
+        keys: keys.keys,
+        login_key: keys.login_key,
+        cleared_keys: keys.cleared,
         phonebook: phonebook(settings, base_url, device.mac),
         hotdesk,
         sip_notify_port: env.sip_notify_port,

@@ -70,6 +70,19 @@ impl KeyCapacity {
     }
 }
 
+/// Every key position a phone with `capacity` and `attached` expansion modules has: the
+/// phone's own keys, then each attached module's.
+pub fn positions(capacity: KeyCapacity, attached: u8) -> impl Iterator<Item = KeyPosition> {
+    let phone = (1..=capacity.line_keys).map(KeyPosition::on_phone);
+    let modules = (1..=attached.min(capacity.modules)).flat_map(move |module| {
+        (1..=capacity.keys_per_module).map(move |position| KeyPosition {
+            module: Some(module),
+            position,
+        })
+    });
+    phone.chain(modules)
+}
+
 /// One key as the phone gets it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EffectiveKey {

@@ -42,8 +42,9 @@ pub async fn of_device(store: &dyn Reads, device: &DeviceRecord) -> Result<Resol
     if let Some((extension, keys)) = &user {
         layers.push((KeyOrigin::User(extension.clone()), keys));
     }
+    // A model not in the table counts as a desk phone, as for its login screens.
     let hotdesk =
-        device.hotdesk && row.is_some_and(|r| r.hotdesk == crate::models::HotdeskSupport::Desk);
+        device.hotdesk && row.is_none_or(|r| r.hotdesk == crate::models::HotdeskSupport::Desk);
     let mut lines: Vec<u16> = device
         .lines
         .keys()

@@ -113,6 +113,10 @@ pub struct DeviceRecord {
     /// Expansion modules attached: keys beyond the phone's own go there.
     #[serde(default)]
     pub expansion_modules: u8,
+    /// A layer's keys reached this device's file once: a vendor whose phones keep keys the
+    /// config stops naming writes every key position from then on (`Vendor::keeps_unwritten_keys`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keys_reached: bool,
 }
 
 /// Keyed per process, so nobody outside can aim records at a fingerprint collision.
@@ -172,6 +176,7 @@ impl DeviceRecord {
             proven_address: _,
             keys,
             expansion_modules,
+            keys_reached,
         } = self;
         let inputs = (
             mac,
@@ -189,6 +194,7 @@ impl DeviceRecord {
             settings,
             keys,
             expansion_modules,
+            keys_reached,
         );
         let mut hasher = FINGERPRINT_KEYS.build_hasher();
         serde_json::to_writer(HashWriter(&mut hasher), &inputs).expect("records serialize to JSON");
@@ -227,6 +233,7 @@ impl DeviceRecord {
             settings: Layer::new(),
             keys: KeyLayer::default(),
             expansion_modules: 0,
+            keys_reached: false,
             adopted: false,
             proven_address: None,
         }

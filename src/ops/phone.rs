@@ -181,6 +181,37 @@ pub async fn note_proof(
     Ok(())
 }
 
+/// A device whose vendor's phones keep keys the config stops naming (Cisco MPP) is marked
+/// before its file is rendered, the first time a layer's keys reach it: from then on its file
+/// writes every key position, so that keys cleared later are cleared on the phone too. A device
+/// no layer's keys ever reached renders as it always did. One write per device, ever.
+pub async fn note_keys_reached(
+    app: &App,
+    vendor: &dyn crate::vendors::Vendor,
+    device: Arc<DeviceSnapshot>,
+) -> Result<Arc<DeviceSnapshot>, StoreError> {
+    if device.record.keys_reached || !vendor.keeps_unwritten_keys() {
+        return Ok(device);
+    }
+    let resolved = crate::keys::load::of_device(app.store.reads(), &device.record).await?;
+    let set_by_a_layer = resolved
+        .keys
+        .iter()
+        .chain(&resolved.beyond_capacity)
+        .any(|k| k.origin != crate::keys::effective::KeyOrigin::Default);
+    if !set_by_a_layer {
+        return Ok(device);
+    }
+    single_writes(app)
+        .update_device(device.record.mac, |d| d.keys_reached = true)
+        .await?;
+    Ok(app
+        .store
+        .device_snapshot(device.record.mac)
+        .await?
+        .unwrap_or(device))
+}
+
 /// A hot-desk device proven by its request gets its login token before its file is rendered,
 /// if its record has none (one written before tokens were issued at registration).
 pub async fn issue_missing_login_token(

@@ -255,6 +255,7 @@ async fn answer_file<B>(
                 .as_deref()
                 .and_then(crate::vendors::by_id)
                 .unwrap_or(*vendor);
+            let device = crate::ops::phone::note_keys_reached(app, vendor, device).await?;
             let rendered = app
                 .render_cache
                 .device_file(app, vendor, &device, base_url)

@@ -94,6 +94,11 @@ impl Vendor for Cisco {
         })
     }
 
+    /// MPP has no overwrite mode: a key the file stops naming stays on the phone.
+    fn keeps_unwritten_keys(&self) -> bool {
+        true
+    }
+
     fn id(&self) -> &'static str {
         VENDOR
     }
@@ -217,7 +222,7 @@ impl Vendor for Cisco {
 /// `_add_fkeys`, SARK), `sd;ext=` (wazo-provd-plugins, SARK, FreePBX-FS), `prk;sub=` (the
 /// parameter reference, `$USER` for the line's own park), `blf+cp` (the reference's
 /// combinations: pickup of the watched extension), `xml;url=` (the reference shows it on PSK and
-/// KEM keys; on a line key UNCONFIRMED). Voicemail with a number is a speed dial to it, as
+/// KEM keys; on a line key UNCONFIRMED; the hot-desk key goes to PSK1). Voicemail with a number is a speed dial to it, as
 /// peers write it. No Cisco source gives DTMF, group pickup, intercom, transfer, DND, forward or
 /// conference on a key (`fnc=dnd` only in a peer's test): those are not written. A URL with
 /// a `;` would end the field, so such a key is not written either.
@@ -236,7 +241,8 @@ fn extended_function(key: &Key) -> Option<(String, bool)> {
         (KeyType::Park, None) => ("prk;sub=$USER@$PROXY".to_string(), false),
         (KeyType::Pickup, Some(v)) => (format!("blf+cp;sub={}", at_proxy(v)), false),
         (KeyType::Url, Some(url)) if !url.contains(';') => ("xml".to_string(), true),
-        (KeyType::Hotdesk, _) => ("xml".to_string(), true),
+        // The login key is the programmable soft key PSK1 (`fnc=xml;url=`, the reference's PSK
+        // example), not a line key: the template writes it there from the key list.
         _ => return None,
     })
 }

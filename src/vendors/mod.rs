@@ -52,6 +52,8 @@ pub struct TemplateFacts<'a> {
     pub firmware: Option<&'a str>,
     /// The device's MAC, where the file is one device's.
     pub mac: Option<Mac>,
+    /// Where the device file's key list carries the hot-desk login key, if it does.
+    pub login_key_at: Option<crate::keys::KeyPosition>,
 }
 
 impl<'a> TemplateFacts<'a> {
@@ -67,6 +69,7 @@ impl<'a> TemplateFacts<'a> {
             language: settings.language(),
             firmware: None,
             mac: None,
+            login_key_at: None,
         }
     }
 }
@@ -233,6 +236,12 @@ pub trait Vendor: Sync {
     /// `null` where the vendor's templates program no keys.
     fn key_values(&self, _key: &crate::keys::Key) -> serde_json::Value {
         serde_json::Value::Null
+    }
+
+    /// Whether this vendor's phones keep a key the config stops naming (no overwrite mode):
+    /// then every key position is written, an unused one empty, once keys reached the device.
+    fn keeps_unwritten_keys(&self) -> bool {
+        false
     }
 
     /// Values a template needs per line, such as Grandstream's numbered P-values.

@@ -205,13 +205,15 @@ impl Vendor for Snom {
         let identities = facts
             .model
             .map_or(crate::models::MAX_LINES_UNKNOWN_MODEL, ModelRow::lines);
+        let capacity = facts.model.map_or(KeyCapacity::NONE, |row| row.keys);
+        let login_idx = facts.login_key_at.map(|at| idx_of(capacity, at));
         json!({
             "transport": transport,
             "utc_offset": zone.map(|z| format!("{:+}", i32::from(z.offset_minutes) * 60)),
             "dst": dst,
             "language": facts.language.and_then(|l| snom_language(l.code)),
-            "function_keys": function_keys(identities),
-            "fkey_idx": fkey_idx(facts.model.map_or(KeyCapacity::NONE, |row| row.keys), identities),
+            "function_keys": function_keys(identities, login_idx),
+            "fkey_idx": fkey_idx(capacity, identities, login_idx),
             "firmware_file_prefix": FIRMWARE_FILE_PREFIX,
             "firmware_directory": crate::firmware::URL_DIRECTORY,
         })
@@ -246,13 +248,30 @@ impl Vendor for Snom {
 
 /// Function key indexes on a desk phone: P1..Pn (`idx` 0..n-1) stay the identities' line keys,
 /// as FP assigns them (`<fkey idx="{line-1}">line</fkey>`, FP snom/D785 l.97-101); the hot-desk
-/// Login and PIN keys take the next two.
-fn function_keys(identities: u16) -> serde_json::Value {
+/// Login and PIN keys take the next two. Where the key list carries the login key (at
+/// `login_idx`), only the PIN key is placed here: at n+1, or at n when the login key took n+1.
+fn function_keys(identities: u16, login_idx: Option<u16>) -> serde_json::Value {
     json!({
         "lines": (0..identities).collect::<Vec<_>>(),
         "login": identities,
-        "pin": identities + 1,
+        "pin": pin_idx(identities, login_idx),
     })
+}
+
+fn pin_idx(identities: u16, login_idx: Option<u16>) -> u16 {
+    match login_idx {
+        Some(login) if login == identities + 1 => identities,
+        _ => identities + 1,
+    }
+}
+
+/// The `fkey idx` of a key position (see [`fkey_idx`]).
+fn idx_of(capacity: KeyCapacity, at: crate::keys::KeyPosition) -> u16 {
+    let before = match at.module {
+        None => 0,
+        Some(module) => capacity.line_keys + (u16::from(module) - 1) * capacity.keys_per_module,
+    };
+    before + at.position - 1
 }
 
 /// Snom's `<fkey>` keyword of a key type, and whether the key's value follows it. From FusionPBX
@@ -290,15 +309,17 @@ fn fkey_keyword(key: &Key) -> Option<(&'static str, bool)> {
 /// Each key position's `fkey idx`, by table (0 the phone, then each module) and position (index
 /// 0 unused): the phone's keys from 0, each module's after the phone's and the modules before it
 /// (Tancredi `snom.tmpl` writes module keys from `idx` = the phone's key count on). On a
-/// hot-desk phone the Login and PIN keys keep their `idx` (`hotdesk_reserved`). Handlebars has
-/// no arithmetic, so the template looks the numbers up here.
-fn fkey_idx(capacity: KeyCapacity, identities: u16) -> serde_json::Value {
-    let reserved = [identities, identities + 1];
+/// hot-desk phone the Login and PIN keys keep their `idx` (`hotdesk_reserved`); where the key
+/// list carries the login key (`login_idx`), only the PIN's `idx` is kept. Handlebars has no
+/// arithmetic, so the template looks the numbers up here.
+fn fkey_idx(capacity: KeyCapacity, identities: u16, login_idx: Option<u16>) -> serde_json::Value {
+    let pin = pin_idx(identities, login_idx);
+    let reserved = |idx: u16| idx == pin || (login_idx.is_none() && idx == identities);
     let table = |first: u16, count: u16| {
         let mut entries = vec![serde_json::Value::Null];
         entries.extend(
             (first..first + count)
-                .map(|idx| json!({ "idx": idx, "hotdesk_reserved": reserved.contains(&idx) })),
+                .map(|idx| json!({ "idx": idx, "hotdesk_reserved": reserved(idx) })),
         );
         serde_json::Value::Array(entries)
     };
@@ -563,7 +584,7 @@ mod tests {
 
     #[test]
     fn hot_desk_keys_come_after_the_identities() {
-        let keys = function_keys(4);
+        let keys = function_keys(4, None);
         assert_eq!(keys["lines"], json!([0, 1, 2, 3]));
         assert_eq!(
             (keys["login"].clone(), keys["pin"].clone()),
@@ -580,7 +601,7 @@ mod tests {
     #[test]
     fn module_keys_follow_the_phones_and_yield_to_the_hot_desk_keys() {
         let row = crate::models::find(VENDOR, "D712").unwrap();
-        let table = fkey_idx(row.keys, row.lines());
+        let table = fkey_idx(row.keys, row.lines(), None);
         assert_eq!(table[0][5], json!({"idx": 4, "hotdesk_reserved": true}));
         assert_eq!(table[1][1], json!({"idx": 5, "hotdesk_reserved": true}));
         assert_eq!(table[1][2], json!({"idx": 6, "hotdesk_reserved": false}));

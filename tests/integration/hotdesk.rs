@@ -118,7 +118,22 @@ async fn config(server: &TestServer, desk: Desk) -> String {
 /// The hot-desk key in a config, read with the format's parser, as a path on our server.
 fn hotdesk_key(desk: Desk, config: &str) -> String {
     let url = match desk.model {
-        "T54W" => kv::parse(config).unwrap()["programablekey.1.value"].clone(),
+        // Soft key 1 while no layer sets keys, else the key list's XML browser key (type 27).
+        "T54W" => {
+            let config = kv::parse(config).unwrap();
+            match config.get("programablekey.1.value") {
+                Some(url) => url.clone(),
+                None => config
+                    .iter()
+                    .find(|(k, v)| {
+                        k.starts_with("linekey.")
+                            && k.ends_with(".value")
+                            && v.contains("/hotdesk/")
+                    })
+                    .map(|(_, v)| v.clone())
+                    .expect("a login key among the line keys"),
+            }
+        }
         "CP-8851-3PCC" => {
             let psk = xmlflat::flatten(config).unwrap()["flat-profile/PSK_1"].clone();
             let url = psk.split(';').find_map(|p| p.strip_prefix("url=")).unwrap();
@@ -1118,8 +1133,15 @@ async fn a_users_own_keys_follow_them_to_a_hot_desk_phone_and_leave_with_them() 
             })
             .collect::<Vec<_>>()
     };
+    let before = config(&server, YEALINK).await;
+    let soft_keys = kv::parse(&before).unwrap();
+    assert!(
+        !soft_keys.contains_key("programablekey.1.type"),
+        "the login key is the key list's own, not a second one on soft key 1"
+    );
+    assert_eq!(soft_keys["programablekey.2.label"], "PIN");
     assert_eq!(
-        keys(config(&server, YEALINK).await),
+        keys(before),
         ["2:27:Login", "3::", "4:5:%NULL%"],
         "before the login"
     );

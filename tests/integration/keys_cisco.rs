@@ -119,36 +119,116 @@ async fn a_cisco_gets_every_key_type_in_its_own_functions() {
         "line 1 keeps key 1"
     );
     assert_eq!(get(&config, "Short_Name_1_"), Some("$USER"));
+    // A type Cisco gets no function for leaves its position explicitly empty (MPP has no
+    // overwrite mode: an unwritten position would keep the phone's old key).
     for (i, (kind, value, function)) in types.iter().enumerate() {
         if on_module(i) {
             let element = format!("Unit_1_Key_{}_", i - 8);
             assert_eq!(
                 get(&config, &element),
-                *function,
+                Some(function.unwrap_or("")),
                 "{kind} {value:?} at {element}"
             );
             continue;
         }
         let n = i + 2;
         let written = get(&config, &format!("Extended_Function_{n}_"));
-        assert_eq!(written, *function, "{kind} {value:?} at key {n}");
+        assert_eq!(
+            written,
+            Some(function.unwrap_or("")),
+            "{kind} {value:?} at key {n}"
+        );
         let extension = get(&config, &format!("Extension_{n}_"));
-        assert_eq!(extension, function.map(|_| "Disabled"), "{kind} at key {n}");
+        assert_eq!(extension, Some("Disabled"), "{kind} at key {n}");
     }
     // A colleague's key shows their name.
     assert_eq!(get(&config, "Short_Name_2_"), Some("Bob Example"));
+}
 
-    // Keys no layer sets any more are not written; the lines get their keys as before.
-    api.set_keys("devices", Some(DESK), json!([])).ok().await;
-    let config = flat(&fetch_config(&server).await.0);
+/// Cisco MPP keeps a key its config stops naming, so once keys reached a device every position
+/// of its phone and attached module is written: a position a layer clears, and every position
+/// when the layer is emptied, explicitly empty (`Extension_N_` Disabled, `Extended_Function_N_`
+/// and `Unit_X_Key_Y_` blank: the parameter reference's values for a key without a line or a
+/// function), the lines' own keys as the resolver places them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cisco_key_cleared_by_a_layer_is_written_empty() {
+    let server = office(NewDevice::new(DESK).model("CP-8851-3PCC")).await;
+    let api = server.admin_api();
+    api.assign(DESK, 1, "1001").ok().await;
+    let before = flat(&fetch_config(&server).await.0);
     assert!(
-        !config
+        !before
             .keys()
             .any(|k| k.contains("Extended_Function_") || k.contains("Unit_")),
-        "no layer sets a key: none are written"
+        "keys never reached this device: its file is as it always was"
     );
-    assert_eq!(get(&config, "Extension_1_"), Some("1"));
-    assert_eq!(get(&config, "Short_Name_1_"), Some("Alice Example"));
+    api.set_keys(
+        "devices",
+        Some(DESK),
+        json!([
+            {"position": 2, "type": "blf", "value": "1002"},
+            {"position": 3, "type": "speed_dial", "value": "2003"},
+            {"module": 1, "position": 1, "type": "speed_dial", "value": "2101"},
+        ]),
+    )
+    .ok()
+    .await;
+    let set = flat(&fetch_config(&server).await.0);
+    assert_eq!(
+        get(&set, "Extended_Function_3_"),
+        Some("fnc=sd;ext=2003@$PROXY")
+    );
+    let elements = |name: &str| {
+        set.keys()
+            .filter(|k| k.contains(name) && !k.contains('@'))
+            .count()
+    };
+    let (extended, module) = (elements("Extended_Function_"), elements("Unit_1_Key_"));
+    assert_eq!(
+        (extended, module),
+        (10, 32),
+        "every position of the phone and its module"
+    );
+    assert_eq!(get(&set, "Unit_1_Key_2_"), Some(""));
+
+    // Position 3 cleared: written empty.
+    api.set_keys(
+        "devices",
+        Some(DESK),
+        json!([
+            {"position": 2, "type": "blf", "value": "1002"},
+            {"module": 1, "position": 1, "type": "speed_dial", "value": "2101"},
+        ]),
+    )
+    .ok()
+    .await;
+    let cleared = flat(&fetch_config(&server).await.0);
+    assert_eq!(get(&cleared, "Extension_3_"), Some("Disabled"));
+    assert_eq!(get(&cleared, "Short_Name_3_"), Some(""));
+    assert_eq!(get(&cleared, "Extended_Function_3_"), Some(""));
+    assert_eq!(
+        get(&cleared, "Extended_Function_2_"),
+        Some("fnc=blf+sd+cp;sub=1002@$PROXY")
+    );
+
+    // The layer emptied: every position is cleared, the line keeps key 1.
+    api.set_keys("devices", Some(DESK), json!([])).ok().await;
+    let emptied = flat(&fetch_config(&server).await.0);
+    assert_eq!(get(&emptied, "Extension_1_"), Some("1"));
+    assert_eq!(get(&emptied, "Extended_Function_1_"), Some(""));
+    for n in 2..=10 {
+        assert_eq!(
+            get(&emptied, &format!("Extension_{n}_")),
+            Some("Disabled"),
+            "key {n}"
+        );
+        assert_eq!(
+            get(&emptied, &format!("Extended_Function_{n}_")),
+            Some(""),
+            "key {n}"
+        );
+    }
+    assert_eq!(get(&emptied, "Unit_1_Key_1_"), Some(""));
 }
 
 /// A line a layer moves: line 1's key goes to position 3 and a BLF takes position 1; each
@@ -179,7 +259,8 @@ async fn a_cisco_line_moved_by_a_layer_is_written_once_where_the_layer_put_it() 
     assert_eq!(get(&config, "Extended_Function_3_"), Some(""));
 }
 
-/// A hot-desk 8851 keeps its login and PIN soft keys (PSK1, PSK2) beside a layer's line keys.
+/// A hot-desk 8851's login key is its soft key PSK1 (with PIN on PSK2) beside a layer's line
+/// keys, and only there: the position the resolver gave the login key is written empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hot_desk_cisco_keeps_its_soft_keys_beside_the_keys() {
     let server = office(NewDevice::new(DESK).model("CP-8851-3PCC").hotdesk()).await;
@@ -202,15 +283,18 @@ async fn a_hot_desk_cisco_keeps_its_soft_keys_beside_the_keys() {
         get(&config, "Extended_Function_2_"),
         Some("fnc=blf+sd+cp;sub=1002@$PROXY")
     );
-    // Line 1 keeps key 1 for the hot-desk login; the login key takes the first free key.
-    assert_eq!(get(&config, "Extension_1_"), Some("1"));
     assert!(
-        get(&config, "Extended_Function_3_")
-            .is_some_and(|v| v.starts_with("fnc=xml;url=https://") && v.ends_with("/login")),
-        "{:?}",
-        get(&config, "Extended_Function_3_")
+        get(&config, "PSK_1").is_some_and(|v| v.contains("/login;") && v.ends_with(";nme=Login"))
     );
-    assert_eq!(get(&config, "Short_Name_3_"), Some("Login"));
+    // Line 1 keeps key 1 for the hot-desk login; the login key's position (3) is empty.
+    assert_eq!(get(&config, "Extension_1_"), Some("1"));
+    assert_eq!(get(&config, "Extended_Function_3_"), Some(""));
+    assert_eq!(get(&config, "Extension_3_"), Some("Disabled"));
+    assert_eq!(
+        config.values().filter(|v| v.contains("/login")).count(),
+        1,
+        "the login key once"
+    );
 }
 
 /// An 8851 with two lines, ten keys of mixed types over the phone and its key expansion module.

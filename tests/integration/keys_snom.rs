@@ -139,12 +139,33 @@ async fn a_snom_gets_every_key_type_in_its_own_keywords() {
     );
 }
 
-/// On a hot-desk D785 the Login and PIN keys take idx 12 and 13 (after its 12 identities); a
-/// layer's keys at those positions (13 and 14) are not written, the others are, and the file
-/// has each idx once.
+/// The `idx` of every fkey whose text opens the hot-desk login screen.
+fn login_keys(config: &BTreeMap<String, String>) -> Vec<String> {
+    config
+        .iter()
+        .filter(|(path, text)| {
+            path.starts_with("settings/functionKeys/fkey[idx=")
+                && !path.contains('@')
+                && text.starts_with("url https://")
+                && text.ends_with("/login")
+        })
+        .map(|(path, _)| path.clone())
+        .collect()
+}
+
+/// On a hot-desk D785 without keys the Login and PIN keys take idx 12 and 13 (after its 12
+/// identities). Once a layer sets keys the login key is the key list's own (the resolver puts
+/// it after the lines: key 2, idx 1), shown once (it used to appear at idx 12 as well); the
+/// PIN key keeps idx 13, where a layer's key yields to it, and idx 12 is free for the layer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hot_desk_snom_keeps_its_login_and_pin_keys_over_a_layers() {
+async fn a_hot_desk_snom_shows_its_login_key_once_and_keeps_its_pin_key() {
     let server = office(NewDevice::new(DESK).model("D785").hotdesk()).await;
+    let config = flat(&fetch_config(&server).await.0);
+    assert_eq!(
+        login_keys(&config),
+        ["settings/functionKeys/fkey[idx=12]"],
+        "no keys: the login key after the identities"
+    );
     let api = server.admin_api();
     api.set_keys(
         "settings",
@@ -159,10 +180,16 @@ async fn a_hot_desk_snom_keeps_its_login_and_pin_keys_over_a_layers() {
     .ok()
     .await;
     let config = flat(&fetch_config(&server).await.0);
-    assert!(
-        fkey(&config, 12).is_some_and(|t| t.starts_with("url https://") && t.contains("/hotdesk/")),
-        "{:?}",
-        fkey(&config, 12)
+    assert_eq!(
+        login_keys(&config),
+        ["settings/functionKeys/fkey[idx=1]"],
+        "the login key once, where the key list puts it"
+    );
+    assert_eq!(
+        config
+            .get("settings/functionKeys/fkey[idx=1]@label")
+            .map(String::as_str),
+        Some("Login")
     );
     assert_eq!(
         config
@@ -170,13 +197,51 @@ async fn a_hot_desk_snom_keeps_its_login_and_pin_keys_over_a_layers() {
             .map(String::as_str),
         Some("PIN")
     );
+    assert_eq!(fkey(&config, 0), Some("line"), "the login line keeps key 1");
     assert_eq!(fkey(&config, 11), Some("blf 1002"));
+    assert_eq!(
+        fkey(&config, 12),
+        Some("speed 2013"),
+        "idx 12 is the layer's now"
+    );
     assert_eq!(fkey(&config, 14), Some("speed 2015"));
     assert!(
-        !config
-            .values()
-            .any(|v| v == "speed 2013" || v == "speed 2014"),
-        "the layer's keys on Login and PIN are not written"
+        !config.values().any(|v| v == "speed 2014"),
+        "the layer's key on the PIN's idx is not written"
+    );
+}
+
+/// When the layers fill every key up to the PIN's idx, the login key lands there (key 14, idx
+/// 13) and the PIN key moves to idx 12, the login key's old place; each idx appears once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_desk_snoms_pin_key_yields_its_idx_to_the_login_key() {
+    let server = office(NewDevice::new(DESK).model("D785").hotdesk()).await;
+    let keys: Vec<Value> = (2..=13)
+        .map(|p| json!({"position": p, "type": "speed_dial", "value": format!("20{p:02}")}))
+        .collect();
+    server
+        .admin_api()
+        .set_keys("devices", Some(DESK), Value::Array(keys))
+        .ok()
+        .await;
+    let text = fetch_config(&server).await.0;
+    let config = flat(&text);
+    assert_eq!(login_keys(&config), ["settings/functionKeys/fkey[idx=13]"]);
+    assert_eq!(
+        config
+            .get("settings/functionKeys/fkey[idx=12]@label")
+            .map(String::as_str),
+        Some("PIN")
+    );
+    assert_eq!(fkey(&config, 11), Some("speed 2012"));
+    assert!(
+        !config.values().any(|v| v == "speed 2013"),
+        "the key at the PIN's new idx yields to it"
+    );
+    assert_eq!(
+        text.matches("<fkey idx=\"12\"").count() + text.matches("<fkey idx=\"13\"").count(),
+        2,
+        "each idx once"
     );
 }
 
