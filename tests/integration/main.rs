@@ -28,6 +28,7 @@ mod keys;
 mod keys_cisco;
 mod keys_fanvil;
 mod keys_snom;
+mod ldap;
 mod limits;
 mod openapi;
 mod operations;
