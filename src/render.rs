@@ -298,6 +298,11 @@ struct DeviceContext<'a> {
     cleared_keys: Vec<KeyPosition>,
     /// Where the phone fetches the company phonebook, when `phonebook_refresh_minutes` is set.
     phonebook: Option<PhonebookContext>,
+    /// The directory the phone searches itself, when `ldap_server` is set; it holds the bind
+    /// password, so device files only.
+    ldap: Option<LdapContext<'a>>,
+    /// The PBX's feature codes keys use, each where set.
+    feature_codes: FeatureCodes<'a>,
     /// The UDP port deskprov sends NOTIFYs to: configs that fix the phone's SIP port use it.
     sip_notify_port: u16,
     vendor: serde_json::Value,
@@ -323,6 +328,58 @@ fn phonebook(settings: &Settings, base_url: &str, mac: Mac) -> Option<PhonebookC
         refresh_minutes: minutes,
         refresh_seconds: minutes * 60,
     })
+}
+
+/// The `ldap_*` settings, the port resolved (389, or 636 for LDAPS, when none is set).
+#[derive(Serialize)]
+struct LdapContext<'a> {
+    server: &'a str,
+    port: u16,
+    /// `none`, `starttls` or `ldaps`.
+    tls: crate::domain::LdapTls,
+    base: Option<&'a str>,
+    user: Option<&'a str>,
+    password: Option<&'a str>,
+    name_filter: &'a str,
+    number_filter: &'a str,
+    name_attr: &'a str,
+    number_attr: &'a str,
+    name_display: &'a str,
+}
+
+fn ldap(settings: &Settings) -> Option<LdapContext<'_>> {
+    Some(LdapContext {
+        server: settings.ldap_server.as_deref()?,
+        port: settings
+            .ldap_port
+            .unwrap_or_else(|| settings.ldap_tls.default_port()),
+        tls: settings.ldap_tls,
+        base: settings.ldap_base.as_deref(),
+        user: settings.ldap_user.as_deref(),
+        password: settings.ldap_password.as_deref(),
+        name_filter: &settings.ldap_name_filter,
+        number_filter: &settings.ldap_number_filter,
+        name_attr: &settings.ldap_name_attr,
+        number_attr: &settings.ldap_number_attr,
+        name_display: &settings.ldap_name_display,
+    })
+}
+
+#[derive(Serialize)]
+struct FeatureCodes<'a> {
+    pickup_direct: Option<&'a str>,
+    pickup_group: Option<&'a str>,
+    park: Option<&'a str>,
+    park_retrieve: Option<&'a str>,
+}
+
+fn feature_codes(settings: &Settings) -> FeatureCodes<'_> {
+    FeatureCodes {
+        pickup_direct: settings.pickup_direct_code.as_deref(),
+        pickup_group: settings.pickup_group_code.as_deref(),
+        park: settings.park_code.as_deref(),
+        park_retrieve: settings.park_retrieve_code.as_deref(),
+    }
 }
 
 /// One key as a template writes it; `vendor` holds the vendor's own codes and key names.
@@ -703,6 +760,8 @@ pub fn render_device(
         login_key: keys.login_key,
         cleared_keys: keys.cleared,
         phonebook: phonebook(settings, base_url, device.mac),
+        ldap: ldap(settings),
+        feature_codes: feature_codes(settings),
         hotdesk,
         sip_notify_port: env.sip_notify_port,
         vendor: vendor.template_values(&facts),

@@ -6,6 +6,7 @@
 
 mod account;
 mod host;
+mod ldap;
 mod mac;
 mod number;
 mod pin;
@@ -17,6 +18,10 @@ mod transport;
 
 pub use account::{Password, PasswordProblem, Username};
 pub use host::{parse_host, parse_proxy, parse_url, split_host_port};
+pub use ldap::{
+    LdapTls, parse_dn, parse_feature_code, parse_ldap_attributes, parse_ldap_filter,
+    parse_ldap_text,
+};
 pub use mac::{InvalidMac, Mac};
 pub use number::{ContactId, DialNumber};
 pub use pin::{MAX_PIN_DIGITS, MIN_PIN_DIGITS_ALLOWED, Pin, PinPolicy};

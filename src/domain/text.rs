@@ -24,7 +24,11 @@ impl InvalidInput {
 }
 
 /// Checks length (in characters) and refuses control characters and surrounding white space.
-fn check_text(field: &'static str, value: &str, max_chars: usize) -> Result<(), InvalidInput> {
+pub(super) fn check_text(
+    field: &'static str,
+    value: &str,
+    max_chars: usize,
+) -> Result<(), InvalidInput> {
     if value.is_empty() {
         return Err(InvalidInput::new(field, "must not be empty"));
     }

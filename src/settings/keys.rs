@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::{
-    Extension, InvalidInput, SipPassword, TimeOfDay, Transport, UtcOffset, parse_host, parse_proxy,
-    parse_url,
+    Extension, InvalidInput, LdapTls, SipPassword, TimeOfDay, Transport, UtcOffset, parse_dn,
+    parse_feature_code, parse_host, parse_ldap_attributes, parse_ldap_filter, parse_ldap_text,
+    parse_proxy, parse_url,
 };
 use crate::locale;
 
@@ -54,6 +55,19 @@ pub enum ValueKind {
     FileName,
     /// A firmware version as phones report it: printable ASCII, at most 48 characters.
     Version,
+    /// `none`, `starttls` or `ldaps`.
+    LdapTls,
+    /// A distinguished name (`ou=people,dc=example,dc=com`).
+    Dn,
+    /// An LDAP search filter holding `%`, where the phone puts what is typed.
+    LdapFilter,
+    /// LDAP attribute names separated by spaces.
+    LdapAttributes,
+    /// Free text of at most 128 characters without control characters (an LDAP bind user or
+    /// password, a display pattern).
+    LdapText,
+    /// A PBX feature code: digits, `*` and `#`.
+    FeatureCode,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,6 +198,54 @@ settings_table! {
         => Minutes, SiteWide, Optional, Plain;
     UtcOffset utc_offset: UtcOffset = UtcOffset::default()
         => UtcOffset, SiteWide, Required, Plain;
+    /// The LDAP directory phones search themselves (host name or address). Device files carry
+    /// the `ldap_*` settings only while it is set (defaults as Tancredi's `defaults.ini`).
+    LdapServer ldap_server: Option<String> = None
+        => Host, Inheritable, Optional, Plain;
+    /// The directory's port; without one 389, or 636 when `ldap_tls` is `ldaps`.
+    LdapPort ldap_port: Option<u16> = None
+        => Port, Inheritable, Optional, Plain;
+    /// `none`, `starttls` or `ldaps`; a vendor without the mode given gets no LDAP settings.
+    LdapTls ldap_tls: LdapTls = LdapTls::None
+        => LdapTls, Inheritable, Required, Plain;
+    /// Where searches start (a DN).
+    LdapBase ldap_base: Option<String> = None
+        => Dn, Inheritable, Optional, Plain;
+    /// The user phones bind as (a DN, or what the directory takes); anonymous without one.
+    LdapUser ldap_user: Option<String> = None
+        => LdapText, Inheritable, Optional, Plain;
+    /// The bind password (a secret: in device files only).
+    LdapPassword ldap_password: Option<String> = None
+        => LdapText, Inheritable, Optional, Secret;
+    /// The filter of a search by name; `%` is what the user typed.
+    LdapNameFilter ldap_name_filter: String = "(|(cn=%)(o=%))".to_string()
+        => LdapFilter, Inheritable, Required, Plain;
+    /// The filter of a search by number (caller lookup); `%` is the number.
+    LdapNumberFilter ldap_number_filter: String =
+        "(|(telephoneNumber=%)(mobile=%)(homePhone=%))".to_string()
+        => LdapFilter, Inheritable, Required, Plain;
+    /// The attributes that hold a name.
+    LdapNameAttr ldap_name_attr: String = "cn o".to_string()
+        => LdapAttributes, Inheritable, Required, Plain;
+    /// The attributes that hold a number.
+    LdapNumberAttr ldap_number_attr: String = "telephoneNumber mobile homePhone".to_string()
+        => LdapAttributes, Inheritable, Required, Plain;
+    /// How a hit is shown: attributes as `%name`.
+    LdapNameDisplay ldap_name_display: String = "%cn %o".to_string()
+        => LdapText, Inheritable, Required, Plain;
+    /// The PBX's directed pickup prefix (Asterisk `**`): BLF keys dial it with the watched
+    /// extension to take its ringing call. Unset, phones keep their own.
+    PickupDirectCode pickup_direct_code: Option<String> = None
+        => FeatureCode, Inheritable, Optional, Plain;
+    /// The PBX's group pickup code (Asterisk `*8`), which group pickup keys dial.
+    PickupGroupCode pickup_group_code: Option<String> = None
+        => FeatureCode, Inheritable, Optional, Plain;
+    /// The PBX's code that parks the call in progress.
+    ParkCode park_code: Option<String> = None
+        => FeatureCode, Inheritable, Optional, Plain;
+    /// The PBX's code that takes a parked call back.
+    ParkRetrieveCode park_retrieve_code: Option<String> = None
+        => FeatureCode, Inheritable, Optional, Plain;
 }
 
 impl Key {
@@ -260,6 +322,12 @@ impl ValueKind {
             ValueKind::Certificate => certificate(field, text(field, value)?)?,
             ValueKind::FileName => file_name(field, text(field, value)?)?,
             ValueKind::Version => version(field, text(field, value)?)?,
+            ValueKind::LdapTls => serialize(LdapTls::parse(field, text(field, value)?)?),
+            ValueKind::Dn => parse_dn(field, text(field, value)?)?,
+            ValueKind::LdapFilter => parse_ldap_filter(field, text(field, value)?)?,
+            ValueKind::LdapAttributes => parse_ldap_attributes(field, text(field, value)?)?,
+            ValueKind::LdapText => parse_ldap_text(field, text(field, value)?, 128)?,
+            ValueKind::FeatureCode => parse_feature_code(field, text(field, value)?)?,
         };
         Ok(Value::String(normalized))
     }

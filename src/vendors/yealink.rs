@@ -14,7 +14,7 @@ use serde_json::json;
 use super::{
     FileRequest, HotdeskScreens, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware,
 };
-use crate::domain::{Mac, ModelId};
+use crate::domain::{LdapTls, Mac, ModelId};
 use crate::keys::effective::KeyCapacity;
 use crate::keys::{Key, KeyType};
 use crate::locale::{DstChange, dst_changes};
@@ -119,6 +119,15 @@ fn key_type_code(kind: KeyType) -> u8 {
         KeyType::Blf => 16,
         KeyType::GroupPickup => 23,
         KeyType::Url | KeyType::Hotdesk => 27,
+    }
+}
+
+/// `ldap.tls_mode`: 0 plain, 1 StartTLS, 2 LDAPS (Tancredi `data/templates/yealink.tmpl`).
+fn ldap_tls_mode(tls: LdapTls) -> u8 {
+    match tls {
+        LdapTls::None => 0,
+        LdapTls::Starttls => 1,
+        LdapTls::Ldaps => 2,
     }
 }
 
@@ -252,6 +261,7 @@ impl Vendor for Yealink {
             "common_file": common_file,
             "time_zone": zone.map(|z| yealink_offset(z.offset_minutes)),
             "dst": dst,
+            "ldap_tls_mode": ldap_tls_mode(facts.settings.ldap_tls),
         })
     }
 

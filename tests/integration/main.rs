@@ -29,6 +29,7 @@ mod keys;
 mod keys_cisco;
 mod keys_fanvil;
 mod keys_snom;
+mod ldap;
 mod limits;
 mod openapi;
 mod operations;
