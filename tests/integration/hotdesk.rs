@@ -724,10 +724,23 @@ async fn logins_end_after_the_maximum_time_and_at_the_daily_logout() {
     wait_until_logged_out(&server, "1002").await;
 }
 
+/// Until the sweeper ended the login: the user shows no login (which an expired one already
+/// does) and the trail has the sweeper's logout, after which the phone's login URL is new.
 async fn wait_until_logged_out(server: &TestServer, ext: &str) {
+    let api = server.admin_api();
     for _ in 0..100 {
-        let user = server.admin_api().show_user(ext).ok().await;
-        if user["logged_in_at"].is_null() {
+        let user = api.show_user(ext).ok().await;
+        let logouts = api
+            .list_audit(crate::api::AuditFilter::kind("hotdesk_logout"))
+            .ok()
+            .await;
+        let swept = logouts.as_array().unwrap().iter().any(|r| {
+            r["actor"] == "hot-desk expiry"
+                && r["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with(&format!("{ext}: ")))
+        });
+        if user["logged_in_at"].is_null() && swept {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
