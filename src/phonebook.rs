@@ -31,17 +31,66 @@ pub struct Number {
     pub number: String,
 }
 
+/// One number of one entry: the unit of directories that list a name per number (Cisco, Poly).
+#[derive(Debug, Serialize)]
+struct Row<'a> {
+    name: &'a str,
+    first_name: Option<&'a str>,
+    last_name: Option<&'a str>,
+    kind: &'static str,
+    number: &'a str,
+}
+
 #[derive(Serialize)]
 struct PhonebookContext<'a> {
     /// The directory's title on the phone.
     title: &'a str,
+    /// Every entry: for formats that hold all of a name's numbers in one entry.
     entries: &'a [Entry],
+    /// One row per number, only the page's where the vendor pages its directory.
+    rows: Vec<Row<'a>>,
+    /// The next page's URL, where there is one.
+    next_url: Option<String>,
 }
 
-/// The MAC in a phonebook path (`…/phonebook/001565aabbcc.xml`), if it is one.
+/// Which part of the phonebook a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PageRequest {
+    /// 1-based; always 1 for vendors that take the directory whole.
+    pub number: usize,
+    /// The URL of the device's phonebook without a page, where the vendor pages (the next
+    /// page's link is built from it).
+    pub url: Option<String>,
+}
+
+/// Highest page number a request may name: far beyond any real phonebook
+/// (`MAX_CONTACTS` and the users), so the number stays small.
+const MAX_PAGE: usize = 100_000;
+
+/// The page a query string asks for (`page=3`); none or an unreadable one is the first page.
+pub fn requested_page(query: Option<&str>) -> Option<usize> {
+    let Some(query) = query else {
+        return Some(1);
+    };
+    match query.split('&').find_map(|pair| pair.strip_prefix("page=")) {
+        None => Some(1),
+        Some(n) => n.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n)),
+    }
+}
+
+/// The MAC in a phonebook path, if it is one: `…/phonebook/001565aabbcc.xml`, or
+/// `…/phonebook/000b82aabbcc/phonebook.xml` for phones that are given a directory and fetch
+/// `phonebook.xml` from it (Grandstream).
 pub fn requested_mac(path: &str) -> Option<crate::domain::Mac> {
     let (directory, name) = path.rsplit_once('/')?;
-    if !directory.ends_with("/phonebook") && directory != "phonebook" {
+    let in_phonebook = |d: &str| d.ends_with("/phonebook") || d == "phonebook";
+    if name == "phonebook.xml" {
+        let (parent, mac) = directory.rsplit_once('/')?;
+        return in_phonebook(parent)
+            .then(|| crate::domain::Mac::parse(mac).ok())
+            .flatten();
+    }
+    if !in_phonebook(directory) {
         return None;
     }
     crate::domain::Mac::parse(name.strip_suffix(".xml")?).ok()
@@ -90,24 +139,61 @@ pub async fn entries(store: &dyn Reads) -> Result<Vec<Entry>, StoreError> {
     Ok(entries)
 }
 
-/// The phonebook in `vendor`'s format; `None` when the vendor's phones get none from deskprov.
+/// The phonebook in `vendor`'s format; `None` when the vendor's phones get none from deskprov,
+/// `Some(None)` for a page past the end.
 pub fn render(
     templates: &Templates,
     vendor: &dyn Vendor,
     entries: &[Entry],
-) -> Option<Result<Rendered, RenderFailure>> {
+    page: &PageRequest,
+) -> Option<Option<Result<Rendered, RenderFailure>>> {
     let template = vendor.phonebook_template()?;
-    let context = PhonebookContext {
-        title: "Company",
-        entries,
+    let all_rows = entries.iter().flat_map(|e| {
+        e.numbers.iter().map(move |n| Row {
+            name: &e.name,
+            first_name: e.first_name.as_deref(),
+            last_name: e.last_name.as_deref(),
+            kind: n.kind,
+            number: &n.number,
+        })
+    });
+    let (rows, next_url) = match vendor.phonebook_page_size() {
+        None if page.number > 1 => return Some(None),
+        None => (all_rows.collect(), None),
+        Some(size) => {
+            let skip = (page.number - 1) * size;
+            let mut rest = all_rows.skip(skip).peekable();
+            if page.number > 1 && rest.peek().is_none() {
+                return Some(None);
+            }
+            let rows: Vec<Row> = rest.by_ref().take(size).collect();
+            let next = rest.peek().is_some().then(|| {
+                let url = page.url.as_deref().unwrap_or_default();
+                format!("{url}?page={}", page.number + 1)
+            });
+            (rows, next)
+        }
     };
-    Some(
+    let context = PhonebookContext {
+        title: TITLE,
+        entries: if vendor.phonebook_page_size().is_some() {
+            &[]
+        } else {
+            entries
+        },
+        rows,
+        next_url,
+    };
+    Some(Some(
         templates
             .render(template, &context)
             .map(|text| crate::render::rendered(text, crate::templates::Format::Xml.content_type()))
             .map_err(RenderFailure::from),
-    )
+    ))
 }
+
+/// The directory's name on the phone and in its config.
+pub const TITLE: &str = "Company";
 
 #[cfg(test)]
 mod tests {
@@ -127,5 +213,22 @@ mod tests {
         assert_eq!(mac("/001565aabbcc.xml"), None);
         assert_eq!(mac("/phonebook/001565aabbcc.cfg"), None);
         assert_eq!(mac("/phonebook/company.xml"), None);
+        assert_eq!(
+            mac("/phonebook/000b82aabbcc/phonebook.xml").as_deref(),
+            Some("000b82aabbcc")
+        );
+        assert_eq!(mac("/000b82aabbcc/phonebook.xml"), None);
+        assert_eq!(mac("/phonebook/company/phonebook.xml"), None);
+    }
+
+    #[test]
+    fn a_page_is_named_by_its_number() {
+        assert_eq!(requested_page(None), Some(1));
+        assert_eq!(requested_page(Some("")), Some(1));
+        assert_eq!(requested_page(Some("page=3")), Some(3));
+        assert_eq!(requested_page(Some("x=1&page=2")), Some(2));
+        assert_eq!(requested_page(Some("page=0")), None);
+        assert_eq!(requested_page(Some("page=abc")), None);
+        assert_eq!(requested_page(Some("page=100001")), None);
     }
 }

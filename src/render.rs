@@ -311,20 +311,42 @@ struct DeviceContext<'a> {
 #[derive(Serialize)]
 struct PhonebookContext {
     url: String,
+    /// The URL with the device's provisioning credentials in it, for phones that take them
+    /// that way (Snom's `setting_server` precedent).
+    url_with_credentials: String,
+    /// `host[:port]/path/phonebook/<mac>` without scheme: the directory a phone fetches
+    /// `phonebook.xml` from (Grandstream's "Phonebook XML Server Path").
+    server_path: String,
     title: &'static str,
     refresh_minutes: u32,
     refresh_seconds: u32,
 }
 
-fn phonebook(settings: &Settings, base_url: &str, mac: Mac) -> Option<PhonebookContext> {
+fn phonebook(
+    settings: &Settings,
+    base_url: &str,
+    device: &DeviceRecord,
+) -> Option<PhonebookContext> {
     let minutes = settings.phonebook_refresh_minutes?;
+    let file = format!(
+        "{}{}.xml",
+        crate::phonebook::URL_DIRECTORY,
+        device.mac.to_hex()
+    );
+    let directory = format!("{}{}", crate::phonebook::URL_DIRECTORY, device.mac.to_hex());
+    let with_credentials = with_credentials(
+        base_url,
+        &device.provisioning_user,
+        device.provisioning_password.expose(),
+    );
+    let without_scheme = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest);
     Some(PhonebookContext {
-        url: format!(
-            "{base_url}{}{}.xml",
-            crate::phonebook::URL_DIRECTORY,
-            mac.to_hex()
-        ),
-        title: "Company",
+        url: format!("{base_url}{file}"),
+        url_with_credentials: format!("{with_credentials}{file}"),
+        server_path: format!("{without_scheme}{directory}"),
+        title: crate::phonebook::TITLE,
         refresh_minutes: minutes,
         refresh_seconds: minutes * 60,
     })
@@ -759,7 +781,7 @@ pub fn render_device(
         keys: keys.keys,
         login_key: keys.login_key,
         cleared_keys: keys.cleared,
-        phonebook: phonebook(settings, base_url, device.mac),
+        phonebook: phonebook(settings, base_url, device),
         ldap: ldap(settings),
         feature_codes: feature_codes(settings),
         hotdesk,

@@ -9,6 +9,10 @@
 //!   last-seen and the other facts phones write do not count, so polling does not re-render;
 //! - the time: a live hot-desk login makes the file valid only until the login ends.
 //!
+//! The company phonebook is cached the same way, per vendor format (and, where the vendor pages
+//! it, per page and device: the page links to the next by the device's URL), from one list of
+//! entries read once per store revision and shared by every format.
+//!
 //! The revision is read before the inputs are, so a write racing a render leaves an entry
 //! that is already stale, never a stale entry that looks current. Memory is bounded by
 //! `limits.render_cache_bytes`; the least useful entries are evicted first.
@@ -47,6 +51,10 @@ enum Key {
     },
     /// Everything the request contributes to a common file, joined.
     Common(String),
+    Phonebook {
+        template: &'static str,
+        page: crate::phonebook::PageRequest,
+    },
 }
 
 impl Key {
@@ -54,6 +62,7 @@ impl Key {
         match self {
             Key::Device { base_url, .. } => base_url.len(),
             Key::Common(text) => text.len(),
+            Key::Phonebook { page, .. } => page.url.as_ref().map_or(0, String::len),
         }
     }
 }
@@ -74,6 +83,9 @@ impl Weighter<Key, Arc<Entry>> for ByBytes {
 pub struct RenderCache {
     /// `None` when the budget is 0.
     entries: Option<Cache<Key, Arc<Entry>, ByBytes>>,
+    /// The phonebook's entries and the store revision they were read at. Behind an async lock
+    /// so that a change followed by every phone asking reads the store once, not once a phone.
+    phonebook: tokio::sync::Mutex<Option<(u64, Arc<Vec<crate::phonebook::Entry>>)>>,
 }
 
 impl RenderCache {
@@ -84,6 +96,7 @@ impl RenderCache {
         RenderCache {
             entries: (budget_bytes > 0)
                 .then(|| Cache::with_weighter(estimated_items, budget_bytes, ByBytes)),
+            phonebook: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -131,6 +144,57 @@ impl RenderCache {
         }
         let rendered = Box::pin(render::common_file(app, vendor, request)).await?;
         Ok(self.keep(key, stamp, rendered))
+    }
+
+    /// The company phonebook (or the requested page of it) in `vendor`'s format; `None` when the
+    /// vendor's phones get none, or the page is past the end.
+    pub async fn phonebook(
+        &self,
+        app: &App,
+        vendor: &dyn Vendor,
+        page: crate::phonebook::PageRequest,
+    ) -> Option<Result<Arc<Rendered>, RenderFailure>> {
+        let template = vendor.phonebook_template()?;
+        let key = Key::Phonebook { template, page };
+        let stamp = stamp(app, 0);
+        if let Some(hit) = self.lookup(app, &key, stamp) {
+            return Some(Ok(hit));
+        }
+        let entries = match self.phonebook_entries(app, stamp.store).await {
+            Ok(entries) => entries,
+            Err(e) => return Some(Err(e.into())),
+        };
+        let Key::Phonebook { page, .. } = &key else {
+            unreachable!("built above")
+        };
+        let templates = app.templates.current();
+        match crate::phonebook::render(&templates, vendor, &entries, page)?? {
+            Ok(rendered) => Some(Ok(self.keep(key, stamp, rendered))),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// The entries as of `revision` (read before them, as for any render), shared while the
+    /// store does not change; read afresh otherwise.
+    async fn phonebook_entries(
+        &self,
+        app: &App,
+        revision: u64,
+    ) -> Result<Arc<Vec<crate::phonebook::Entry>>, crate::store::StoreError> {
+        if self.entries.is_none() {
+            return Ok(Arc::new(
+                crate::phonebook::entries(app.store.reads()).await?,
+            ));
+        }
+        let mut held = self.phonebook.lock().await;
+        if let Some((at, entries)) = held.as_ref()
+            && *at == revision
+        {
+            return Ok(entries.clone());
+        }
+        let entries = Arc::new(crate::phonebook::entries(app.store.reads()).await?);
+        *held = Some((revision, entries.clone()));
+        Ok(entries)
     }
 
     /// The file cached under `key`, if it was made from what `stamp` says and is still in time.

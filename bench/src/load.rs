@@ -23,8 +23,9 @@ use crate::seed::{Phone, home_address};
 
 /// Longest a single request may take before it counts as an error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Largest response accepted: configs are a few kilobytes.
-const MAX_RESPONSE: usize = 1 << 20;
+/// Largest response accepted: configs are a few kilobytes, the phonebook of a 10,000-user
+/// site about a megabyte.
+const MAX_RESPONSE: usize = 8 << 20;
 /// Latency samples kept per run, so a long run cannot grow memory without bound.
 const MAX_SAMPLES: usize = 4_000_000;
 
@@ -245,6 +246,17 @@ pub async fn keep_alive(
     connections: usize,
     duration: Duration,
 ) -> Stats {
+    keep_alive_on(endpoint, phones, connections, duration, |p| &p.device_path).await
+}
+
+/// Keep-alive as in (a), each phone fetching the file `path` names (its phonebook in (g)).
+pub async fn keep_alive_on(
+    endpoint: &Endpoint,
+    phones: Arc<Vec<Phone>>,
+    connections: usize,
+    duration: Duration,
+    path: fn(&Phone) -> &str,
+) -> Stats {
     let deadline = Instant::now() + duration;
     in_parallel(
         connections,
@@ -257,7 +269,7 @@ pub async fn keep_alive(
                 .collect();
             let requests: Vec<Vec<u8>> = mine
                 .iter()
-                .map(|p| request(&p.device_path, p, false, endpoint.port))
+                .map(|p| request(path(p), p, false, endpoint.port))
                 .collect();
             let mut stats = Stats::default();
             let mut stream = None;

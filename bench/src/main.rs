@@ -4,8 +4,8 @@
 //! into a directory nginx serves, then measures both servers with the same client (load.rs):
 //! (a) keep-alive fetches, (b) a new TLS connection per fetch, (c) a boot storm, (d) a login
 //! storm during (a) on deskprov, (e) deskprov's start-up time and memory with 100,000
-//! devices and users, and (f) whether a request's time tells a registered MAC from an unknown
-//! one (oracle.rs). The results and the machine go to BENCHMARKS.md.
+//! devices and users, (f) whether a request's time tells a registered MAC from an unknown
+//! one (oracle.rs), and (g) serving the company phonebook of every user to every phone. The results and the machine go to BENCHMARKS.md.
 //!
 //! This is a benchmark, not a test: it reports, and fails only when a run has errors.
 
@@ -69,7 +69,7 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Runs only these measurements (for profiling one of them), e.g. `a,d`.
-    #[arg(long, value_delimiter = ',', default_value = "a,b,c,d,e,f")]
+    #[arg(long, value_delimiter = ',', default_value = "a,b,c,d,e,f,g")]
     only: Vec<char>,
 }
 
@@ -176,6 +176,23 @@ async fn run(args: &Args) -> Result<(), String> {
     }
     report.deskprov_rss_after_load = deskprov.rss_mib();
     drop(nginx);
+
+    if args.runs('g') {
+        step(&format!("(g) the phonebook of {} users", phones.len()));
+        let probe = &phones[0];
+        let at = std::time::Instant::now();
+        let body = load::fetch_once(&deskprov_at, probe, &probe.phonebook_path).await?;
+        report.phonebook_first = Some((at.elapsed(), body.len()));
+        let stats = load::keep_alive_on(
+            &deskprov_at,
+            phones.clone(),
+            args.connections,
+            duration,
+            |p| &p.phonebook_path,
+        )
+        .await;
+        report.phonebook = Some(checked("phonebook", stats)?);
+    }
 
     if args.runs('f') {
         step("(f) registered and unknown MACs, alternating, from many sources");

@@ -97,6 +97,8 @@ pub struct Phone {
     pub user_agent: String,
     pub common_path: String,
     pub device_path: String,
+    /// The device's company phonebook, in its vendor's format.
+    pub phonebook_path: String,
     /// `Basic ...` with the device's provisioning credentials.
     pub authorization: String,
     /// Set on hot-desk phones: the extension that logs in there.
@@ -180,6 +182,7 @@ pub async fn seed(dir: &Path, devices: usize, hotdesk: usize) -> Result<Site, St
             user_agent: fill(model.user_agent, mac),
             common_path: fill(model.common_file, mac),
             device_path: fill(model.device_file, mac),
+            phonebook_path: format!("/phonebook/{}.xml", mac.to_hex()),
             authorization: format!("Basic {}", base64_encode(credentials.as_bytes())),
             hotdesk_extension: is_hotdesk.then(|| extension.clone()),
         });

@@ -173,21 +173,37 @@ async fn phonebook<B>(
         Ok(device) => device,
         Err(refusal) => return Ok(Answer::unproven(refusal)),
     };
-    let vendor = device
-        .record
-        .vendor
-        .as_deref()
-        .and_then(crate::vendors::by_id);
-    let entries = crate::phonebook::entries(app.store.reads()).await?;
-    let templates = app.templates.current();
-    let response = match vendor.and_then(|v| crate::phonebook::render(&templates, v, &entries)) {
-        Some(rendered) => serve(request, rendered.map(Arc::new), true)?,
+    let response = match device_phonebook(app, request, &device.record).await {
+        Some(rendered) => serve(request, rendered, true)?,
         None => not_found(),
     };
     Ok(Answer {
         response,
         proven: true,
     })
+}
+
+/// The page of the phonebook the request asks for, in the device's vendor's format, through
+/// the render cache; `None` for a vendor without one or a page that does not exist.
+async fn device_phonebook<B>(
+    app: &App,
+    request: &Request<B>,
+    device: &crate::model::DeviceRecord,
+) -> Option<Result<Arc<Rendered>, render::RenderFailure>> {
+    let vendor = device.vendor.as_deref().and_then(crate::vendors::by_id)?;
+    let number = crate::phonebook::requested_page(request.uri().query())?;
+    // Only paged formats link to a page, and they link by the device's own URL.
+    let url = match vendor.phonebook_page_size() {
+        Some(_) => Some(format!(
+            "{}{}{}.xml",
+            base_url(app, request).ok()?,
+            crate::phonebook::URL_DIRECTORY,
+            device.mac.to_hex()
+        )),
+        None => None,
+    };
+    let page = crate::phonebook::PageRequest { number, url };
+    app.render_cache.phonebook(app, vendor, page).await
 }
 
 /// A response, and whether the request proved to be the device whose file it got.
@@ -266,10 +282,27 @@ async fn answer_file<B>(
             })
         }
         FileRequest::Stored { mac, name } => {
-            if let Err(refusal) =
-                authorize(app, request, *mac, identification, peer, now, false).await?
+            let device =
+                match authorize(app, request, *mac, identification, peer, now, false).await? {
+                    Ok(device) => device,
+                    Err(refusal) => return Ok(Answer::unproven(refusal)),
+                };
+            if vendor.phonebook_stored_name() == Some(name.as_str())
+                && app
+                    .store
+                    .settings()
+                    .await?
+                    .phonebook_refresh_minutes
+                    .is_some()
             {
-                return Ok(Answer::unproven(refusal));
+                let response = match device_phonebook(app, request, &device.record).await {
+                    Some(rendered) => serve(request, rendered, true)?,
+                    None => not_found(),
+                };
+                return Ok(Answer {
+                    response,
+                    proven: true,
+                });
             }
             let response = match app.store.upload(*mac, name).await? {
                 Some(content) => {

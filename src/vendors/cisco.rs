@@ -27,6 +27,10 @@ const DESK: &str = "cisco/device.xml";
 const BOOTSTRAP: &str = "cisco/bootstrap.xml";
 const HOTDESK: &str = "cisco/hotdesk.xml";
 const DEVICE_PREFIX: &str = "cisco-";
+const PHONEBOOK: &str = "cisco/phonebook.xml";
+/// `DirectoryEntry` items one `CiscoIPPhoneDirectory` holds: Cisco's XML object limit, which
+/// the cipxml library enforces too (docs/vendors/cisco.md, Phonebook).
+const PHONEBOOK_PAGE: usize = 32;
 
 /// Lines (extensions) per model from Cisco's MPP data sheets. Line keys and key expansion
 /// modules (32 keys each, `Unit_N_Key_M_`) as wazo-provd-plugins counts them
@@ -53,6 +57,16 @@ static MODELS: &[ModelRow] = &[
 ];
 
 impl Vendor for Cisco {
+    /// `CiscoIPPhoneDirectory`, listed by the MPP admin guide's "XML Services" among the
+    /// objects the phones support; a page of 32 entries links to the next.
+    fn phonebook_template(&self) -> Option<&'static str> {
+        Some(PHONEBOOK)
+    }
+
+    fn phonebook_page_size(&self) -> Option<usize> {
+        Some(PHONEBOOK_PAGE)
+    }
+
     /// A key on the phone: `Extension_N_` (the line, or `Disabled` for a function key),
     /// `Short_Name_N_` and `Extended_Function_N_`; on a module: `Unit_X_Key_Y_` (Cisco MPP
     /// parameter reference, `Extended_Function_n_`, `Extension_n_` and the KEM parameters; the

@@ -26,6 +26,7 @@ const VENDOR: &str = "fanvil";
 const DESK: &str = "fanvil/desk.xml";
 const OLD_FORMAT_DESK: &str = "fanvil/desk-old.xml";
 const COMMON: &str = "fanvil/common.xml";
+const PHONEBOOK: &str = "fanvil/phonebook.xml";
 
 /// SIP lines per model from Fanvil's data sheets. Keys: Tancredi's `cap_linekey_count`
 /// (`data/scopes/fanvil-<model>.ini`), laid out as wazo-provd-plugins lays them out
@@ -142,6 +143,11 @@ const OLD_FORMAT_LANGUAGES: &[(&str, &str)] = &[
 ];
 
 impl Vendor for Fanvil {
+    /// `FanvilIPPhoneDirectory`; no config key points the phone at it yet (docs/vendors/fanvil.md).
+    fn phonebook_template(&self) -> Option<&'static str> {
+        Some(PHONEBOOK)
+    }
+
     fn id(&self) -> &'static str {
         VENDOR
     }

@@ -28,6 +28,9 @@ const VENDOR: &str = "grandstream";
 const DESK: &str = "grandstream/desk.xml";
 const DECT: &str = "grandstream/dect-base.xml";
 const COMMON: &str = "grandstream/common.xml";
+const PHONEBOOK: &str = "grandstream/phonebook.xml";
+/// P332's highest value (Gemeinschaft's Grandstream provisioning: "between 0-720").
+const PHONEBOOK_INTERVAL_MAX: u32 = 720;
 
 /// The P-value of each DP75x handset's first line (handsets 1 to 5); not evenly spaced.
 const DP_HANDSET_FIRST_LINE: [u32; 5] = [4300, 4310, 4320, 4250, 21328];
@@ -178,6 +181,11 @@ static MODELS: &[ModelRow] = &[
 ];
 
 impl Vendor for Grandstream {
+    /// `AddressBook` (fspbx `app/Services/Provisioning/Phonebook/Formatters/GrandstreamFormatter.php`).
+    fn phonebook_template(&self) -> Option<&'static str> {
+        Some(PHONEBOOK)
+    }
+
     fn id(&self) -> &'static str {
         VENDOR
     }
@@ -284,6 +292,10 @@ impl Vendor for Grandstream {
             "transport": transport,
             "language": facts.language.and_then(language_code),
             "resync_floor_minutes": resync_floor,
+            "phonebook_interval_minutes": facts
+                .settings
+                .phonebook_refresh_minutes
+                .map(|m| m.min(PHONEBOOK_INTERVAL_MAX)),
         })
     }
 

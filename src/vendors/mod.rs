@@ -232,6 +232,19 @@ pub trait Vendor: Sync {
         None
     }
 
+    /// Rows (one per number) a page of the phonebook holds, where the vendor's directory object
+    /// takes a bounded number and links to the next page; `None`: the whole phonebook at once.
+    fn phonebook_page_size(&self) -> Option<usize> {
+        None
+    }
+
+    /// The name of a stored file the phone reads as its local directory (Poly's
+    /// `{mac}-directory.xml`): served the company phonebook while `phonebook_refresh_minutes`
+    /// is set.
+    fn phonebook_stored_name(&self) -> Option<&'static str> {
+        None
+    }
+
     /// A key's codes and names in this vendor's config (Yealink's `linekey.N` and type code);
     /// `null` where the vendor's templates program no keys.
     fn key_values(&self, _key: &crate::keys::Key) -> serde_json::Value {

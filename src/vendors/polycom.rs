@@ -26,6 +26,9 @@ const MASTER: &str = "polycom/master.cfg";
 const COMMON: &str = "polycom/common.cfg";
 const HOTDESK: &str = "polycom/hotdesk.xhtml";
 const COMMON_NAME: &str = "polycom-common.cfg";
+const DIRECTORY: &str = "polycom/directory.xml";
+/// The stored name of `{mac}-directory.xml`, the local directory the phone fetches itself.
+const DIRECTORY_NAME: &str = "directory.xml";
 const DEVICE_SUFFIX: &str = "-deskprov.cfg";
 /// Files the phone uploads and may read back; anything else with a MAC prefix is not ours.
 const STORED_SUFFIXES: &[&str] = &[
@@ -70,6 +73,16 @@ static MODELS: &[ModelRow] = &[
 ];
 
 impl Vendor for Polycom {
+    /// The local contact directory (`directory`/`item_list`/`item` with `fn`, `ln`, `ct`),
+    /// which the phone fetches as `{mac}-directory.xml` (phones.md §1.2).
+    fn phonebook_template(&self) -> Option<&'static str> {
+        Some(DIRECTORY)
+    }
+
+    fn phonebook_stored_name(&self) -> Option<&'static str> {
+        Some(DIRECTORY_NAME)
+    }
+
     fn id(&self) -> &'static str {
         VENDOR
     }

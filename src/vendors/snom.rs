@@ -30,6 +30,7 @@ const HOTDESK: &str = "snom/hotdesk.xml";
 /// The firmware settings file, `snom-firmware-{image}.xml`: the device file names it in
 /// `firmware_status`, and it names the image (service.snom.com/x/u733DQ).
 const FIRMWARE: &str = "snom/firmware.xml";
+const PHONEBOOK: &str = "snom/phonebook.xml";
 const FIRMWARE_FILE_PREFIX: &str = "snom-firmware-";
 /// The model in the file name of a device whose model is not known, one of the table's.
 const FILE_NAME_MODEL: &str = "D785";
@@ -90,6 +91,12 @@ static MODELS: &[ModelRow] = &[
 ];
 
 impl Vendor for Snom {
+    /// `SnomIPPhoneDirectory` of the XML minibrowser (service.snom.com "XML Minibrowser"), opened
+    /// by the directory key.
+    fn phonebook_template(&self) -> Option<&'static str> {
+        Some(PHONEBOOK)
+    }
+
     /// The key's `<fkey>` text: its keyword, then the key's value where the keyword takes one;
     /// `table` picks its `idx` in `fkey_idx` (0 the phone, else the module). `null` for a type
     /// no source gives a Snom keyword for: the template writes no key there.

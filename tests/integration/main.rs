@@ -34,6 +34,7 @@ mod limits;
 mod openapi;
 mod operations;
 mod phonebook;
+mod phonebook_vendors;
 mod provisioning;
 mod render_cache;
 mod roles;
