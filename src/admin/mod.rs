@@ -12,6 +12,7 @@ mod devices;
 pub mod endpoint;
 mod firmware;
 mod keys;
+mod metrics;
 pub mod openapi;
 mod paging;
 mod profiles;
@@ -70,14 +71,16 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let path = parts.uri.path().trim_end_matches('/');
-    let parsed = match path.strip_prefix("/api/v1") {
-        Some(rest) => Endpoint::parse(&parts.method, rest),
-        None => Err(ApiError::NotFound(format!("no such endpoint: {path}"))),
-    };
+    let parsed = Endpoint::route(&parts.method, path);
     // Whoever has no token learns nothing, not even which paths exist.
     let auth = parsed.as_ref().map_or(Auth::AdminToken, |e| e.def().auth);
     let name = match auth {
-        Auth::AdminToken => token::authenticate(app, &parts.headers, address).await?,
+        Auth::TokenOrScrapeAddress if metrics::scrape_address(app, address) => {
+            metrics::SCRAPER.to_string()
+        }
+        Auth::AdminToken | Auth::TokenOrScrapeAddress => {
+            token::authenticate(app, &parts.headers, address).await?
+        }
     };
     let endpoint = parsed?;
     if let Endpoint::UploadFirmware { file } = &endpoint {
@@ -128,6 +131,7 @@ async fn dispatch(
     use Endpoint as E;
     match endpoint {
         E::OpenApi => Ok(respond::json(StatusCode::OK, openapi::document())),
+        E::Metrics => metrics::scrape(app).await,
         E::ListDevices => devices::list(app, query).await,
         E::CreateDevice => devices::create(app, by, parse(body)?).await,
         E::CreateDevices => devices::create_many(app, by, parse(body)?).await,
@@ -155,6 +159,7 @@ async fn dispatch(
         }
         E::RenderDevice { mac } => devices::render(app, mac, query).await,
         E::DeviceSettings { mac } => devices::settings(app, mac).await,
+        E::DeviceEvents { mac } => devices::events(app, mac).await,
         E::PatchDeviceSettings { mac } => devices::patch_settings(app, by, mac, parse(body)?).await,
         E::ListUnregistered => devices::list_unregistered(app, query).await,
         E::ForgetUnregistered { mac } => devices::forget_unregistered(app, by, mac).await,
