@@ -1,22 +1,13 @@
 //! The per-device event log (`GET /api/v1/devices/{mac}/events`, `deskprov devices events`):
 //! what a phone's requests leave there, its bounds under a flood, and the CLI's output.
 
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::Value;
 
-use crate::api::Body;
 use crate::helpers::*;
 
 async fn events(server: &TestServer, mac: &str) -> Value {
-    server
-        .admin_api()
-        .request(
-            Method::GET,
-            &format!("/api/v1/devices/{mac}/events"),
-            Body::None,
-        )
-        .ok()
-        .await
+    server.admin_api().device_events(mac).ok().await
 }
 
 fn kinds(log: &Value) -> Vec<(String, u64)> {
@@ -86,7 +77,7 @@ async fn fetches_and_refusals_appear_newest_first() {
     assert_eq!(unknown["events"], Value::Array(vec![]));
     let bad = server
         .admin_api()
-        .request(Method::GET, "/api/v1/devices/nonsense/events", Body::None)
+        .device_events("nonsense")
         .fails(StatusCode::BAD_REQUEST)
         .await;
     assert!(bad["error"].as_str().unwrap().contains("MAC"), "{bad}");

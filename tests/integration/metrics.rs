@@ -48,11 +48,7 @@ fn samples(text: &str) -> BTreeMap<String, f64> {
 }
 
 async fn scrape(server: &TestServer) -> (String, BTreeMap<String, f64>) {
-    let reply = server
-        .admin_api()
-        .request(Method::GET, "/metrics", Body::None)
-        .send()
-        .await;
+    let reply = server.admin_api().metrics().send().await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert!(
         reply.headers["content-type"]
@@ -179,10 +175,7 @@ async fn only_an_admin_token_or_a_scrape_address_may_scrape() {
     let server = TestServer::start().await;
     let api = server.admin_api();
     let anonymous = api.clone().without_authorization();
-    let refused = anonymous
-        .request(Method::GET, "/metrics", Body::None)
-        .send()
-        .await;
+    let refused = anonymous.metrics().send().await;
     let other = anonymous
         .request(Method::GET, "/api/v1/devices", Body::None)
         .send()
@@ -192,7 +185,7 @@ async fn only_an_admin_token_or_a_scrape_address_may_scrape() {
     let wrong = api
         .clone()
         .with_authorization("Bearer not-a-token")
-        .request(Method::GET, "/metrics", Body::None)
+        .metrics()
         .send()
         .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
@@ -216,7 +209,7 @@ async fn only_an_admin_token_or_a_scrape_address_may_scrape() {
     let reply = scraper
         .admin_api()
         .without_authorization()
-        .request(Method::GET, "/metrics", Body::None)
+        .metrics()
         .send()
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
@@ -237,7 +230,7 @@ async fn only_an_admin_token_or_a_scrape_address_may_scrape() {
     let reply = elsewhere
         .admin_api()
         .without_authorization()
-        .request(Method::GET, "/metrics", Body::None)
+        .metrics()
         .send()
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
