@@ -35,6 +35,10 @@ pub struct App {
     pub named_macs: crate::ops::named::NamedMacs,
     /// Sightings on their way to the seen-unregistered list.
     pub sightings: crate::ops::phone::Sightings,
+    /// Counters, gauges and histograms for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
+    /// The last events of each device on this node, in memory.
+    pub device_events: crate::device_events::DeviceEvents,
 }
 
 pub type SharedApp = Arc<App>;

@@ -316,6 +316,14 @@ impl Event {
         self.kind
     }
 
+    pub fn subject_text(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
+
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// For a repeatable event, its source key (so that rotating addresses within one IPv6
     /// /64 gains nothing) and the key under which its repeats from there are recognised.
     pub(crate) fn repeat_key(&self) -> Option<(String, String)> {

@@ -15,6 +15,15 @@ pub struct Config {
     pub security: SecurityConfig,
     pub users: UsersConfig,
     pub limits: Limits,
+    pub metrics: MetricsConfig,
+}
+
+/// Who may scrape `/metrics` on the admin listener besides an admin token's holder.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Addresses that may scrape without a token (`["10.0.5.0/24"]`); none by default.
+    pub allow_networks: Vec<ipnet::IpNet>,
 }
 
 /// Users created without an extension get the lowest free one from these ranges, in order.
@@ -352,6 +361,10 @@ pub struct Limits {
     /// Memory for rendered files kept between requests (render_cache.rs); 0 renders every
     /// request.
     pub render_cache_bytes: u64,
+    /// Events the per-device event log keeps of each device (device_events.rs); the oldest go.
+    pub events_per_device: usize,
+    /// Devices it keeps them of; the least recently active goes. 0 keeps no events.
+    pub event_log_devices: usize,
 }
 
 impl Default for Limits {
@@ -376,6 +389,8 @@ impl Default for Limits {
             body_read_timeout_secs: 10,
             shutdown_grace_secs: 10,
             render_cache_bytes: 64 * 1024 * 1024,
+            events_per_device: 50,
+            event_log_devices: 5000,
         }
     }
 }
@@ -461,6 +476,7 @@ impl Config {
             "provisioning.claim_networks",
             &self.provisioning.claim_networks,
         )?;
+        validate_networks("metrics.allow_networks", &self.metrics.allow_networks)?;
         for range in &self.users.extension_ranges {
             ExtensionRange::parse(range)?;
         }

@@ -100,6 +100,12 @@ pub fn reload(app: &App, device: &DeviceRecord) {
         return;
     };
     let (store, now, device) = (app.store.clone(), app.clock.now(), device.clone());
+    app.device_events.record(
+        device.mac,
+        now,
+        crate::device_events::EventKind::ResyncSent,
+        "after a change",
+    );
     tokio::spawn(async move {
         let credentials = line_one_credentials(&store, &device, now).await;
         let notice = Notice {

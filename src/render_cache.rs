@@ -199,6 +199,12 @@ impl RenderCache {
 
     /// The file cached under `key`, if it was made from what `stamp` says and is still in time.
     fn lookup(&self, app: &App, key: &Key, stamp: Stamp) -> Option<Arc<Rendered>> {
+        let hit = self.valid_entry(app, key, stamp);
+        app.metrics.render_cache_lookup(hit.is_some());
+        hit
+    }
+
+    fn valid_entry(&self, app: &App, key: &Key, stamp: Stamp) -> Option<Arc<Rendered>> {
         let entry = self.entries.as_ref()?.get(key)?;
         let now = app.clock.now();
         (entry.stamp == stamp && entry.rendered.valid_until.is_none_or(|until| now < until))

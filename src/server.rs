@@ -11,7 +11,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use http::header::HOST;
@@ -28,6 +28,7 @@ use crate::admission::{Admission, Policy, Slot};
 use crate::app::App;
 use crate::audit::{Event, Kind};
 use crate::client_cert::{ClientCert, Untrusted};
+use crate::metrics::HandshakeFailure;
 use crate::provision::{self, Peer};
 use crate::tls::ServerConfigs;
 
@@ -173,28 +174,34 @@ struct Connection {
 impl Connection {
     async fn serve(mut self, tcp: TcpStream, address: SocketAddr, mut slot: Slot) {
         let limits = self.app.config.limits.clone();
+        let _open = self.app.metrics.connection_opened(self.role);
         let _ = tcp.set_nodelay(true);
         let Ok(local) = tcp.local_addr() else {
             return;
         };
         let handshake = tokio::time::timeout(limits.handshake_timeout(), self.acceptor.accept(tcp));
+        let metrics = &self.app.metrics;
         let tls = tokio::select! {
             result = handshake => match result {
                 Ok(Ok(stream)) => stream,
                 Ok(Err(e)) => {
                     debug!(role = ?self.role, %address, error = %e, "TLS handshake failed");
+                    metrics.handshake(self.role, Some(HandshakeFailure::Error));
                     return;
                 }
                 Err(_) => {
                     debug!(role = ?self.role, %address, "TLS handshake timed out");
+                    metrics.handshake(self.role, Some(HandshakeFailure::Timeout));
                     return;
                 }
             },
             _ = slot.shed() => {
                 debug!(role = ?self.role, %address, "shed during its TLS handshake to make room");
+                metrics.handshake(self.role, Some(HandshakeFailure::Shed));
                 return;
             }
         };
+        metrics.handshake(self.role, None);
         slot.handshake_done();
         let peer = Peer {
             address: address.ip(),
@@ -206,18 +213,21 @@ impl Connection {
             let app = app.clone();
             request.extensions_mut().insert(listener);
             async move {
-                if request.headers().get_all(HOST).iter().nth(1).is_some() {
-                    return Ok(crate::respond::text(
-                        StatusCode::BAD_REQUEST,
-                        "more than one Host header\n",
-                    ));
-                }
-                Ok::<_, Infallible>(match role {
-                    Role::Phone => provision::handle(app, request, peer).await,
-                    // Boxed: the admin API's future is large, and would otherwise make every
-                    // phone request's future as large.
-                    Role::Admin => Box::pin(crate::admin::handle(app, request, peer.address)).await,
-                })
+                let started = Instant::now();
+                let response = if request.headers().get_all(HOST).iter().nth(1).is_some() {
+                    crate::respond::text(StatusCode::BAD_REQUEST, "more than one Host header\n")
+                } else {
+                    match role {
+                        Role::Phone => provision::handle(app.clone(), request, peer).await,
+                        // Boxed: the admin API's future is large, and would otherwise make
+                        // every phone request's future as large.
+                        Role::Admin => {
+                            Box::pin(crate::admin::handle(app.clone(), request, peer.address)).await
+                        }
+                    }
+                };
+                app.metrics.request_duration(role, started.elapsed());
+                Ok::<_, Infallible>(response)
             }
         });
         let mut builder = http1::Builder::new();

@@ -121,6 +121,12 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         config.security.refused_mac_window_secs,
     );
     let (sightings, sighting_queue) = crate::ops::phone::Sightings::new(SIGHTING_QUEUE);
+    let metrics = crate::metrics::Metrics::new(&store);
+    let device_events = crate::device_events::DeviceEvents::new(
+        config.limits.events_per_device,
+        config.limits.event_log_devices,
+        clock.now(),
+    );
     let app = Arc::new(App {
         config,
         store,
@@ -136,6 +142,8 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         certificates,
         named_macs,
         sightings,
+        metrics,
+        device_events,
     });
     let last_import = crate::ops::import::recover_after_restart(&app).await?;
     app.imports.continue_after(last_import);

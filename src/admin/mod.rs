@@ -12,6 +12,7 @@ mod devices;
 pub mod endpoint;
 mod firmware;
 mod keys;
+mod metrics;
 pub mod openapi;
 mod paging;
 mod profiles;
@@ -55,7 +56,7 @@ where
         return response;
     }
     let (parts, body) = request.into_parts();
-    if !parts.uri.path().starts_with("/api/") {
+    if !endpoint::owns(parts.uri.path()) {
         let mut response = crate::console::handle(&app, &parts, body, address).await;
         if parts.method == Method::HEAD {
             *response.body_mut() = Default::default();
@@ -78,14 +79,14 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let path = parts.uri.path().trim_end_matches('/');
-    let parsed = match path.strip_prefix("/api/v1") {
-        Some(rest) => Endpoint::parse(&parts.method, rest),
-        None => Err(ApiError::NotFound(format!("no such endpoint: {path}"))),
-    };
+    let parsed = Endpoint::route(&parts.method, path);
     // Whoever has no token learns nothing, not even which paths exist.
     let auth = parsed.as_ref().map_or(Auth::AdminToken, |e| e.def().auth);
     let token = match auth {
-        Auth::AdminToken => token::authenticate(app, &parts.headers, address).await?,
+        Auth::TokenOrScrapeAddress if metrics::scrape_address(app, address) => metrics::scraper(),
+        Auth::AdminToken | Auth::TokenOrScrapeAddress => {
+            token::authenticate(app, &parts.headers, address).await?
+        }
     };
     let endpoint = parsed?;
     let def = endpoint.def();
@@ -138,6 +139,7 @@ async fn dispatch(
     use Endpoint as E;
     match endpoint {
         E::OpenApi => Ok(respond::json(StatusCode::OK, openapi::document())),
+        E::Metrics => metrics::scrape(app).await,
         E::ListDevices => devices::list(app, query).await,
         E::CreateDevice => devices::create(app, by, parse(body)?).await,
         E::CreateDevices => devices::create_many(app, by, parse(body)?).await,
@@ -165,6 +167,7 @@ async fn dispatch(
         }
         E::RenderDevice { mac } => devices::render(app, mac, query).await,
         E::DeviceSettings { mac } => devices::settings(app, mac).await,
+        E::DeviceEvents { mac } => devices::events(app, mac).await,
         E::PatchDeviceSettings { mac } => devices::patch_settings(app, by, mac, parse(body)?).await,
         E::ListUnregistered => devices::list_unregistered(app, query).await,
         E::ForgetUnregistered { mac } => devices::forget_unregistered(app, by, mac).await,

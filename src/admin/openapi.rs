@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 
-use super::endpoint::{Answer, Body, DEFS, Def, QueryKind};
+use super::endpoint::{API_PREFIX, Answer, Auth, Body, DEFS, Def, Mount, QueryKind};
 use super::paging::{DEFAULT_LIMIT, MAX_LIMIT};
 
 static DOCUMENT: LazyLock<Value> = LazyLock::new(build);
@@ -19,6 +19,9 @@ pub fn document() -> &'static Value {
 }
 
 type Components = Vec<(String, RefOr<Schema>)>;
+
+/// The admin listener at its default address.
+const SERVER_ROOT: &str = "https://127.0.0.1:8444";
 
 fn to_json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).expect("OpenAPI objects serialise")
@@ -32,6 +35,10 @@ fn build() -> Value {
         let item = paths
             .entry(def.path.to_string())
             .or_insert_with(|| Value::Object(Map::new()));
+        if def.mount == Mount::Root {
+            // Outside /api/v1: the path's own server is the listener's root.
+            item["servers"] = json!([{"url": SERVER_ROOT}]);
+        }
         item[def.method.as_str().to_ascii_lowercase()] = operation;
     }
     let mut schemas = Map::new();
@@ -50,7 +57,7 @@ fn build() -> Value {
             "version": "1",
             "description": "Manage the devices, users, settings and templates of the deskprov provisioning server. JSON over HTTPS under /api/v1 on its own listener; every request needs an admin token (Authorization: Bearer <token>). Every write is validated completely before anything is stored and is recorded in the audit trail. Errors are {\"error\": \"message\"}. Lists come in pages: ?limit= (default 100, at most 1000) and &after= the next of the page before; the answer is {\"items\": [...], \"next\": ...}, with next while more remain. JSON bodies are limited to limits.max_admin_body_bytes (64 KiB by default), CSV imports and bulk requests to limits.max_import_bytes (16 MiB); a body not received in time gets 408, a method a path does not take 405 with Allow. HEAD is answered wherever GET is.",
         },
-        "servers": [{"url": "https://127.0.0.1:8444/api/v1"}],
+        "servers": [{"url": format!("{SERVER_ROOT}{API_PREFIX}")}],
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {
@@ -69,6 +76,10 @@ fn operation(def: &Def, components: &mut Components) -> Value {
         op.insert("description".into(), json!(description.replace('\n', " ")));
     }
     op.insert("tags".into(), json!([def.tag]));
+    if def.auth == Auth::TokenOrScrapeAddress {
+        // The token may be left out (from a scrape address).
+        op.insert("security".into(), json!([{"bearer": []}, {}]));
+    }
     // What a caller must be allowed (every admin token may do everything until tokens and
     // accounts have roles).
     op.insert(
@@ -155,6 +166,9 @@ fn responses(def: &Def, components: &mut Components) -> Value {
             "application/xml": {"schema": {"type": "string"}},
         }),
         Answer::Document => json!({"application/json": {"schema": {"type": "object"}}}),
+        Answer::Metrics => json!({
+            "application/openmetrics-text": {"schema": {"type": "string"}},
+        }),
     };
     let mut responses = Map::new();
     responses.insert(

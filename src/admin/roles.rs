@@ -20,7 +20,7 @@ pub fn role_permits(role: Role, access: Access) -> bool {
         Role::Admin => matches!(access, A::Read | A::Helpdesk | A::Change | A::Secrets),
         Role::Helpdesk => matches!(access, A::Read | A::Helpdesk),
         Role::Readonly => access == A::Read,
-        Role::Metrics => false,
+        Role::Metrics => access == A::Metrics,
     }
 }
 
@@ -96,16 +96,18 @@ mod tests {
             }
             Access::Security => "admin tokens, bans and blocks",
             Access::Own => "one's own console account: password, language, logging out",
+            Access::Metrics => "the Prometheus metrics (also from `metrics.allow_networks`)",
         }
     }
 
-    const ACCESSES: [Access; 7] = [
+    const ACCESSES: [Access; 8] = [
         Access::Read,
         Access::Helpdesk,
         Access::Change,
         Access::Site,
         Access::Secrets,
         Access::Security,
+        Access::Metrics,
         Access::Own,
     ];
 

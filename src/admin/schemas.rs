@@ -19,7 +19,8 @@ use crate::settings::Key;
 
 pub use super::csv_io::ImportJob;
 pub use super::devices::{
-    Adoption, DevicePatch, DeviceView, LineAssignment, NewDevice, NewDevices, UnregisteredView,
+    Adoption, DeviceEventLog, DevicePatch, DeviceView, LineAssignment, NewDevice, NewDevices,
+    UnregisteredView,
 };
 pub use super::profiles::{NewProfile, ProfilePatch, ProfileView};
 pub use super::token::{NewToken, TokenView};

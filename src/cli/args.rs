@@ -386,6 +386,12 @@ pub enum DeviceCommand {
     Keys {
         mac: String,
     },
+    /// What happened to the device lately on the node that answers (files served, refusals
+    /// and why, its claim, what it reported, NOTIFYs, logins), newest first; kept in memory,
+    /// lost on restart. Works for MACs nobody registered too.
+    Events {
+        mac: String,
+    },
     /// Set KEY=VALUE settings of this device alone (KEY= removes one).
     Set {
         mac: String,

@@ -32,6 +32,8 @@ pub enum Shape {
     Contacts,
     /// A device's effective settings: one row per setting with its origin.
     Settings,
+    /// A device's recent events on the node that answered.
+    Events,
 }
 
 /// Runs `write` on standard output and flushes it. `println!` would panic when the reader
@@ -67,6 +69,7 @@ pub fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<
     let columns: &[&str] = match shape {
         Shape::Object => return object(out, value),
         Shape::Settings => return effective(out, value),
+        Shape::Events => return events(out, value),
         Shape::Devices => &[
             "mac",
             "vendor",
@@ -194,6 +197,35 @@ fn effective(out: &mut dyn Write, value: &Value) -> io::Result<()> {
         })
         .collect();
     table(out, &["setting", "value", "from"], &rows)
+}
+
+/// A line saying whose events and since when, then AT  KIND  COUNT  DETAIL, newest first.
+fn events(out: &mut dyn Write, value: &Value) -> io::Result<()> {
+    let text = |key: &str| value[key].as_str().unwrap_or("").to_string();
+    let registered = if value["registered"].as_bool() == Some(true) {
+        "registered"
+    } else {
+        "not registered"
+    };
+    let items = value["events"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let mac = text("mac");
+    let since = text("since");
+    if items.is_empty() {
+        return writeln!(
+            out,
+            "{mac} ({registered}): no events on this node since {since}"
+        );
+    }
+    writeln!(
+        out,
+        "{mac} ({registered}): events on this node since {since}, newest first"
+    )?;
+    let columns = ["at", "kind", "count", "detail"];
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|item| columns.iter().map(|c| cell(item.get(*c))).collect())
+        .collect();
+    table(out, &columns, &rows)
 }
 
 /// An import job's outcome: its rows with errors, or what it changed (or would have).

@@ -11,6 +11,7 @@ use crate::store::StoreError;
 /// per window.
 pub async fn record(app: &App, event: Event) {
     let now = app.clock.now();
+    app.metrics.audit_event(event.kind());
     if let Some((source, key)) = event.repeat_key() {
         let verdict = app.audit_repeats.check(&source, key, now);
         record_suppressions(app, verdict.summaries, now).await;

@@ -20,7 +20,12 @@ pub const KEPT_RECORDS: usize = 100;
 pub async fn record_job(app: &App, job: &ImportRecord) -> Result<(), StoreError> {
     let store = single_writes(app);
     store.put_import_job(job, KEPT_RECORDS).await?;
-    store.flush().await
+    store.flush().await?;
+    match job.state {
+        ImportState::Running => app.metrics.import_started(),
+        ended => app.metrics.import_ended(ended),
+    }
+    Ok(())
 }
 
 /// At start-up: jobs the last run left running are marked interrupted. Returns the newest
@@ -37,6 +42,7 @@ pub async fn recover_after_restart(app: &App) -> Result<u64, StoreError> {
             ..record.clone()
         };
         store.put_import_job(&interrupted, KEPT_RECORDS).await?;
+        app.metrics.import_ended(ImportState::Interrupted);
         marked += 1;
     }
     if marked > 0 {
@@ -95,6 +101,7 @@ pub async fn commit_users(
         }
     }
     tx.commit().await?;
+    app.metrics.import_ended(ImportState::Done);
     Ok(())
 }
 
@@ -166,5 +173,6 @@ pub async fn commit_devices(
         tx.changed(record.mac, outcome(planned));
     }
     tx.commit().await?;
+    app.metrics.import_ended(ImportState::Done);
     Ok(())
 }

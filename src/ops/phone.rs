@@ -14,6 +14,7 @@ use super::write::single_writes;
 use crate::access;
 use crate::app::App;
 use crate::audit::{Event, Kind};
+use crate::device_events::EventKind;
 use crate::domain::Mac;
 use crate::identify::Identification;
 use crate::model::{
@@ -62,6 +63,9 @@ pub async fn claim(
             // On disk before the config with its secrets goes out: a claim lost in a crash
             // would hand the same config to a second party.
             writer.flush().await?;
+            let from = format!("from {address}");
+            app.device_events
+                .record(mac, now, EventKind::Claimed, &from);
             crate::ops::audit::record(
                 app,
                 Event::phone(
@@ -122,6 +126,9 @@ pub async fn contest_claim(
         .await?;
     if let Some((flagged, true)) = outcome {
         writer.flush().await?;
+        let from = format!("from {address}");
+        app.device_events
+            .record(device.mac, now, EventKind::ClaimContested, &from);
         let claimed_from = flagged
             .claimed_from
             .as_deref()
@@ -285,8 +292,9 @@ pub async fn note_proven(
             update_device_facts(device, identification, &address_text, now)
         })
         .await?;
+    note_firmware(app, &device.record, identification, now);
     if let Some((device, Some(event))) = &updated {
-        log_fact_event(app, device, *event, address).await;
+        log_fact_event(app, device, *event, address, now).await;
     }
     Ok(app.store.device_snapshot(mac).await?.unwrap_or(device))
 }
@@ -375,12 +383,49 @@ fn update_device_facts(
     }
 }
 
-async fn log_fact_event(app: &App, device: &DeviceRecord, event: FactEvent, address: IpAddr) {
+/// A firmware the device did not report before, in its event log.
+fn note_firmware(app: &App, before: &DeviceRecord, identification: &Identification, now: i64) {
+    let Some(reported) = identification.firmware() else {
+        return;
+    };
+    let detail = match before.firmware.as_deref() {
+        Some(known) if known == reported => return,
+        Some(known) => format!("{known} → {reported}"),
+        None => format!("{reported} (first report)"),
+    };
+    app.device_events
+        .record(before.mac, now, EventKind::FirmwareChanged, &detail);
+}
+
+async fn log_fact_event(
+    app: &App,
+    device: &DeviceRecord,
+    event: FactEvent,
+    address: IpAddr,
+    now: i64,
+) {
     let model = device
         .model
         .as_ref()
         .map(|m| m.to_string())
         .unwrap_or_default();
+    let (kind, detail) = match event {
+        FactEvent::AutoFilled => (
+            EventKind::ModelReported,
+            format!("{} {model}", device.vendor.as_deref().unwrap_or("")),
+        ),
+        FactEvent::ModelMismatch => (
+            EventKind::ModelMismatch,
+            format!(
+                "reports {}, {model} on record",
+                device
+                    .model_mismatch
+                    .as_ref()
+                    .map_or("", |m| m.reported_model.as_str())
+            ),
+        ),
+    };
+    app.device_events.record(device.mac, now, kind, &detail);
     let event = match event {
         FactEvent::AutoFilled => Event::phone(
             Kind::ModelFilledIn,

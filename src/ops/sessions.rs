@@ -353,6 +353,7 @@ async fn clear_pointer(
 /// before (a NOTIFY is answered with the account the phone still has).
 pub async fn sweep_expired(app: &App, now: i64) -> Result<Vec<DeviceRecord>, StoreError> {
     let mut changed = Vec::new();
+    let mut live = 0;
     for device in app.store.devices().await? {
         if device.sessions.is_empty() {
             continue;
@@ -360,6 +361,7 @@ pub async fn sweep_expired(app: &App, now: i64) -> Result<Vec<DeviceRecord>, Sto
         let settings = settings::of_device(app.store.reads(), &device).await?;
         for (slot, session) in &device.sessions {
             if is_live(session, &settings, now) {
+                live += 1;
                 continue;
             }
             if end_if_unchanged(app, device.mac, *slot, session, now)
@@ -371,6 +373,7 @@ pub async fn sweep_expired(app: &App, now: i64) -> Result<Vec<DeviceRecord>, Sto
             }
         }
     }
+    app.metrics.hotdesk_sessions(live);
     Ok(changed)
 }
 

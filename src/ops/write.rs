@@ -96,9 +96,29 @@ impl<'a> WriteTx<'a> {
         }
         writer.flush().await?;
         drop(writer);
-        events.iter().for_each(Event::log);
+        for event in &events {
+            event.log();
+            app.metrics.audit_event(event.kind());
+            note_session_event(app, event, now);
+        }
         reload.values().for_each(|d| crate::notify::reload(app, d));
         Ok(())
+    }
+}
+
+/// A hot-desk login or logout, in the device's event log.
+fn note_session_event(app: &App, event: &Event, now: i64) {
+    use crate::device_events::EventKind;
+    let kind = match event.kind() {
+        Kind::HotdeskLogin => EventKind::Login,
+        Kind::HotdeskLogout => EventKind::Logout,
+        _ => return,
+    };
+    if let Some(mac) = event
+        .subject_text()
+        .and_then(|s| crate::domain::Mac::parse(s).ok())
+    {
+        app.device_events.record(mac, now, kind, event.detail());
     }
 }
 

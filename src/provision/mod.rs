@@ -46,30 +46,48 @@ where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    let method = request.method().clone();
-    // Load balancers check here; the answer tells nothing but up or down.
-    if let Some(response) = crate::health::answer(&app, &method, request.uri().path()).await {
+    // Load balancers check here; the answer tells nothing but up or down, and is not counted.
+    let method = request.method();
+    if let Some(response) = crate::health::answer(&app, method, request.uri().path()).await {
         return response;
     }
+    let mut vendor = None;
+    let response = route(&app, request, peer, &mut vendor).await;
+    app.metrics.phone_request(vendor, response.status());
+    response
+}
+
+/// `vendor`: set to the vendor the request was identified as, for the metrics.
+async fn route<B>(
+    app: &App,
+    request: Request<B>,
+    peer: Peer,
+    vendor: &mut Option<&'static str>,
+) -> HttpResponse
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let method = request.method().clone();
     // Names whose grace passed count before the ban is looked at.
-    if let Err(e) = crate::ops::bans::settle_named_macs(&app, peer.address, app.clock.now()).await {
+    if let Err(e) = crate::ops::bans::settle_named_macs(app, peer.address, app.clock.now()).await {
         error!(error = %e, "counting unproven MACs failed");
     }
-    match banned_unless_proven(&app, &request, peer).await {
+    match banned_unless_proven(app, &request, peer).await {
         Ok(Some(refusal)) => return refusal,
         Ok(None) => {}
         Err(e) => error!(error = %e, "reading source bans failed; request served"),
     }
     // Anywhere in the path: a public_url may put the server under a prefix (/prov/hotdesk/...).
     if request.uri().path().contains(hotdesk::phone::PATH_PREFIX) {
-        let response = Box::pin(hotdesk::phone::handle(&app, &request, peer)).await;
+        let response = Box::pin(hotdesk::phone::handle(app, &request, peer)).await;
         // The path carries the login token: only its action is logged.
         debug!(%method, path = "/hotdesk/…", status = response.status().as_u16(), peer = %peer.address, "phone request");
         return response;
     }
     let path = request.uri().path().to_string();
     if let Some(file) = crate::firmware::PublicFile::of_path(&path) {
-        let mut response = public_file(&app, &request, &file).await;
+        let mut response = public_file(app, &request, &file).await;
         debug!(%method, path, status = response.status().as_u16(), peer = %peer.address, "phone request");
         if method == Method::HEAD {
             *response.body_mut() = Default::default();
@@ -77,9 +95,9 @@ where
         return response;
     }
     let result = if method == Method::PUT {
-        Box::pin(receive_upload(&app, request, peer)).await
+        Box::pin(receive_upload(app, request, peer)).await
     } else {
-        respond_to(&app, &request, peer).await
+        respond_to(app, &request, peer, vendor).await
     };
     let mut response = match result {
         Ok(response) => response,
@@ -135,6 +153,7 @@ async fn respond_to<B>(
     app: &App,
     request: &Request<B>,
     peer: Peer,
+    vendor: &mut Option<&'static str>,
 ) -> Result<HttpResponse, StoreError> {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return Ok(method_not_allowed());
@@ -143,6 +162,7 @@ async fn respond_to<B>(
         Ok(understood) => understood,
         Err(status) => return Ok(respond::text(status, "bad request\n")),
     };
+    *vendor = identification.vendor();
     let now = app.clock.now();
     let named = identification.requester_mac();
     if let Some(mac) = named {
@@ -151,12 +171,28 @@ async fn respond_to<B>(
     let answer = answer_file(app, request, &identification, &base_url, peer, now).await?;
     // Until here a registered MAC and an unknown one took the same way; a proven request's
     // facts were recorded by `authorize`, an unproven one's MAC goes to the unregistered list.
-    if let Some(mac) = named
-        && !answer.proven
-    {
-        crate::ops::phone::offer_sighting(app, mac, &identification, peer.address, now);
+    match answer.device {
+        Some(device) => note_served(app, device, request, answer.response.status(), now),
+        None => {
+            if let Some(mac) = named {
+                crate::ops::phone::offer_sighting(app, mac, &identification, peer.address, now);
+            }
+        }
     }
     Ok(answer.response)
+}
+
+/// What the device that proved itself got, in its event log.
+fn note_served<B>(app: &App, mac: Mac, request: &Request<B>, status: StatusCode, now: i64) {
+    use crate::device_events::EventKind;
+    let kind = match status.as_u16() {
+        304 => EventKind::NotModified,
+        404 => EventKind::NotFound,
+        s if s >= 500 => EventKind::Failed,
+        _ => EventKind::Served,
+    };
+    let file = request.uri().path().rsplit('/').next().unwrap_or_default();
+    app.device_events.record(mac, now, kind, file);
 }
 
 /// The company phonebook in the device's vendor's format, for the device alone (its
@@ -179,7 +215,7 @@ async fn phonebook<B>(
     };
     Ok(Answer {
         response,
-        proven: true,
+        device: Some(mac),
     })
 }
 
@@ -206,17 +242,17 @@ async fn device_phonebook<B>(
     app.render_cache.phonebook(app, vendor, page).await
 }
 
-/// A response, and whether the request proved to be the device whose file it got.
+/// A response, and the device the request proved to be, whose file it got.
 struct Answer {
     response: HttpResponse,
-    proven: bool,
+    device: Option<Mac>,
 }
 
 impl Answer {
     fn unproven(response: HttpResponse) -> Answer {
         Answer {
             response,
-            proven: false,
+            device: None,
         }
     }
 }
@@ -278,7 +314,7 @@ async fn answer_file<B>(
                 .await;
             Ok(Answer {
                 response: serve(request, rendered, true)?,
-                proven: true,
+                device: Some(*mac),
             })
         }
         FileRequest::Stored { mac, name } => {
@@ -301,7 +337,7 @@ async fn answer_file<B>(
                 };
                 return Ok(Answer {
                     response,
-                    proven: true,
+                    device: Some(*mac),
                 });
             }
             let response = match app.store.upload(*mac, name).await? {
@@ -319,7 +355,7 @@ async fn answer_file<B>(
             };
             Ok(Answer {
                 response,
-                proven: true,
+                device: Some(*mac),
             })
         }
     }

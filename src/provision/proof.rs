@@ -13,6 +13,7 @@ use super::{Peer, not_found};
 use crate::access::{self, Credentials, Denial, Grant, Requester};
 use crate::app::App;
 use crate::audit::{Event, Kind};
+use crate::device_events::EventKind;
 use crate::digest::DigestResponse;
 use crate::domain::Mac;
 use crate::identify::Identification;
@@ -150,6 +151,10 @@ async fn denied(app: &App, mac: Mac, peer: Peer, denial: Denial, now: i64) -> Ht
     };
     // Recorded off the request path: a registered device's refusal must not take longer.
     crate::ops::phone::offer_refusal(app, mac, kind, denial.as_str(), peer.address);
+    // Registered or not alike: an admin asks about a phone nobody registered too.
+    app.metrics.refusal(denial);
+    app.device_events
+        .record(mac, now, EventKind::Refused, denial.as_str());
     refusal(app, now)
 }
 

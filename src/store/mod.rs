@@ -60,6 +60,8 @@ pub struct Store {
     serial: Arc<tokio::sync::Mutex<()>>,
     /// Set by tests: [`Store::probe`] fails, as a database that stopped answering would.
     probes_fail: Arc<std::sync::atomic::AtomicBool>,
+    /// How long the phone path's read, updates and flushes take, for the metrics.
+    timings: Arc<crate::metrics::StoreTimings>,
 }
 
 impl Store {
@@ -79,7 +81,24 @@ impl Store {
             backend: Arc::new(backend),
             serial: Arc::default(),
             probes_fail: Arc::default(),
+            timings: Arc::default(),
         }
+    }
+
+    pub fn timings(&self) -> &crate::metrics::StoreTimings {
+        &self.timings
+    }
+
+    /// The phone path's device read, timed; on a `Store` it is called in place of
+    /// [`Reads::device_snapshot`], which it shadows.
+    pub async fn device_snapshot(
+        &self,
+        mac: crate::domain::Mac,
+    ) -> Result<Option<Arc<DeviceSnapshot>>> {
+        self.timings
+            .device_read
+            .time(self.backend.device_snapshot(mac))
+            .await
     }
 
     /// Whether the store answers a read: what readiness (`/readyz`) asks.

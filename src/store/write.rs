@@ -56,10 +56,11 @@ macro_rules! returning {
             mut change: impl FnMut(&mut $record) -> T + Send,
         ) -> Result<$updated> {
             let mut outcome = None;
-            let updated = Writes::$name(&**self, key, &mut |r: &mut $record| {
+            let mut apply = |r: &mut $record| {
                 outcome = Some(change(r));
-            })
-            .await?;
+            };
+            let update = Writes::$name(&**self, key, &mut apply);
+            let updated = self.store.timings.update.time(update).await?;
             Ok($wrap(updated, outcome))
         }
     };
@@ -78,6 +79,16 @@ fn always<R, T>(updated: R, outcome: Option<T>) -> (R, T) {
 
 /// The updates as the operations call them: with what the change answered.
 impl Writer<'_> {
+    /// Makes the writes so far durable, timed; called in place of [`Writes::flush`], which it
+    /// shadows.
+    pub async fn flush(&self) -> Result<()> {
+        self.store
+            .timings
+            .flush
+            .time(self.store.backend.flush())
+            .await
+    }
+
     /// The writer's reads, for code that only reads.
     pub fn reads(&self) -> &dyn super::Reads {
         &*self.store.backend

@@ -341,6 +341,11 @@ impl<'a> AdminApi<'a> {
         self.get("/openapi.json")
     }
 
+    /// At the listener's root, not under /api/v1.
+    pub fn metrics(&self) -> Call<'a> {
+        self.request(Method::GET, "/metrics", Body::None)
+    }
+
     // ---- devices ----
 
     pub fn list_devices(&self) -> Call<'a> {
@@ -470,6 +475,10 @@ impl<'a> AdminApi<'a> {
     pub fn render_file(&self, mac: &str, file: &str) -> Call<'a> {
         let query = query_string(&[("file", file.into())]);
         self.get(format!("/devices/{}/render{query}", segment(mac)))
+    }
+
+    pub fn device_events(&self, mac: &str) -> Call<'a> {
+        self.get(format!("/devices/{}/events", segment(mac)))
     }
 
     pub fn device_settings(&self, mac: &str) -> Call<'a> {
@@ -911,9 +920,8 @@ fn the_client_has_a_method_for_every_endpoint() {
     let calls = one_call_per_endpoint(&api);
     let mut reached = std::collections::BTreeSet::new();
     for call in &calls {
-        let path = call.path().strip_prefix("/api/v1").unwrap();
-        let path = path.split('?').next().unwrap();
-        let endpoint = Endpoint::parse(call.method(), path)
+        let path = call.path().split('?').next().unwrap();
+        let endpoint = Endpoint::route(call.method(), path)
             .unwrap_or_else(|e| panic!("{call} reaches no endpoint: {e:?}"));
         reached.insert(endpoint.def().name);
         if let Body::Json(body) = &call.body
@@ -954,6 +962,8 @@ pub fn one_call_per_endpoint<'a>(api: &AdminApi<'a>) -> Vec<Call<'a>> {
         .location("Floor 2");
     vec![
         api.openapi(),
+        api.metrics(),
+        api.device_events(mac),
         api.list_devices(),
         api.list_devices_where(filter),
         api.create_device(device.clone()),

@@ -17,6 +17,7 @@ const COMMANDS: &[&[&str]] = &[
     &["devices", "show"],
     &["devices", "edit"],
     &["devices", "settings"],
+    &["devices", "events"],
     &["devices", "set"],
     &["devices", "logout"],
     &["devices", "remove"],

@@ -14,7 +14,7 @@ use crate::api::{NewDevice, NewUser};
 use crate::helpers::*;
 use crate::{kv, xmlflat};
 
-const ALICE_PIN: &str = "739164";
+pub(crate) const ALICE_PIN: &str = "739164";
 const BOB_PIN: &str = "580392";
 const ALICE_SECRET: &str = "alice-secret-0001";
 const BOB_SECRET: &str = "bob-secret-00002";
@@ -22,16 +22,16 @@ const LOBBY_SECRET: &str = "lobby-secret-0900";
 
 /// A hot-desk phone as the tests drive it.
 #[derive(Clone, Copy)]
-struct Desk {
-    user_agent: &'static str,
-    mac: &'static str,
+pub(crate) struct Desk {
+    pub(crate) user_agent: &'static str,
+    pub(crate) mac: &'static str,
     model: &'static str,
-    config: &'static str,
+    pub(crate) config: &'static str,
     /// Query parameters the phone adds to every browser request (the M900 base's handset index).
     always: &'static str,
 }
 
-const YEALINK: Desk = Desk {
+pub(crate) const YEALINK: Desk = Desk {
     user_agent: "Yealink SIP-T54W 96.86.0.100 00:15:65:aa:bb:01",
     mac: "001565aabb01",
     model: "T54W",
@@ -68,7 +68,7 @@ const SNOM_M900_HANDSET_3: Desk = Desk {
 };
 
 /// Users 1001 (Alice) and 1002 (Bob) with PINs, a lobby extension 900, and the SIP server.
-async fn site(adjust: impl FnOnce(&mut deskprov::config::Config)) -> TestServer {
+pub(crate) async fn site(adjust: impl FnOnce(&mut deskprov::config::Config)) -> TestServer {
     let server = TestServer::start_with(adjust).await;
     let api = server.admin_api();
     api.patch_settings(json!({"sip_server": "pbx.example.com"}))
@@ -88,13 +88,13 @@ async fn site(adjust: impl FnOnce(&mut deskprov::config::Config)) -> TestServer 
     server
 }
 
-async fn add_desk(server: &TestServer, desk: Desk) {
+pub(crate) async fn add_desk(server: &TestServer, desk: Desk) {
     let device = NewDevice::new(desk.mac).model(desk.model).hotdesk();
     server.admin_api().create_device(device).ok().await;
 }
 
 /// The phone's config, fetched with its provisioning credentials.
-async fn config(server: &TestServer, desk: Desk) -> String {
+pub(crate) async fn config(server: &TestServer, desk: Desk) -> String {
     let (user, password) = server.credentials(desk.mac).await;
     let reply = server
         .phone_get_with(
@@ -305,7 +305,7 @@ fn submitted(url: &str, token: &str, values: &BTreeMap<&str, &str>) -> String {
     path_of(&format!("{path}?{}", query.replace(token, value)))
 }
 
-async fn login(server: &TestServer, desk: Desk, ext: &str, pin: &str) -> String {
+pub(crate) async fn login(server: &TestServer, desk: Desk, ext: &str, pin: &str) -> String {
     let key = hotdesk_key(desk, &config(server, desk).await);
     let key = if desk.model == "M900" {
         menu_link(server, desk, &key, "login").await

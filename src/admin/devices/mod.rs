@@ -2,6 +2,7 @@
 //! request bodies (`requests.rs`), the device as the API shows it (`views.rs`), the list filter
 //! (`filter.rs`) and /unregistered (`unregistered.rs`).
 
+mod events;
 mod filter;
 mod requests;
 mod unregistered;
@@ -25,6 +26,7 @@ use crate::vendors::{self, FileRequest};
 use filter::Filter;
 use views::{answer, views};
 
+pub use events::{DeviceEventLog, events};
 pub use requests::{DevicePatch, LineAssignment, NewDevice, NewDevices};
 pub use unregistered::{Adoption, UnregisteredView, adopt, forget_unregistered, list_unregistered};
 pub use views::DeviceView;

@@ -33,12 +33,37 @@ pub fn schema<T: utoipa::ToSchema>(components: &mut Vec<(String, RefOr<Schema>)>
     RefOr::Ref(utoipa::openapi::Ref::from_schema_name(T::name()))
 }
 
-/// How a caller proves who it is. Room for the routes that take no admin token: `/metrics`
-/// (its own token), `/healthz` (none), the console's pages (a session cookie).
+/// How a caller proves who it is. Room for the routes that take no admin token: the
+/// console's pages (a session cookie). `/healthz` and `/readyz` take none and are answered
+/// before the table (health.rs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
     /// `Authorization: Bearer` with an admin token.
     AdminToken,
+    /// An admin token, or none from an address in `metrics.allow_networks` (Prometheus).
+    TokenOrScrapeAddress,
+}
+
+/// Where an endpoint's path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mount {
+    /// Under /api/v1.
+    Api,
+    /// At the listener's root, where the tools that call it look (`/metrics`).
+    Root,
+}
+
+/// The prefix of the [`Mount::Api`] endpoints' paths.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// Whether a path on the admin listener is the API's (anything under `/api/`, and the
+/// root-mounted rows); the rest is the console's.
+pub fn owns(path: &str) -> bool {
+    path.starts_with("/api/")
+        || path == "/api"
+        || DEFS
+            .iter()
+            .any(|def| def.mount == Mount::Root && def.path == path)
 }
 
 /// What a caller must be allowed to do; which roles may is decided in `admin::roles`.
@@ -58,6 +83,8 @@ pub enum Access {
     Security,
     /// One's own account in the console: password, language, logging out. Every role.
     Own,
+    /// Read the metrics: owner tokens and `metrics` tokens (and scrape addresses, by `Auth`).
+    Metrics,
 }
 
 /// How a call is recorded in the audit trail.
@@ -97,6 +124,8 @@ pub enum Answer {
     PhoneFile,
     /// This API's OpenAPI document.
     Document,
+    /// The metrics in the OpenMetrics text format.
+    Metrics,
 }
 
 /// A query parameter an endpoint takes, for its documentation.
@@ -153,8 +182,9 @@ pub type ParamDef = (&'static str, fn() -> Schema);
 /// One row of the table.
 pub struct Def {
     pub method: Method,
-    /// Under /api/v1; `{name}` stands for one path segment.
+    /// Under its mount; `{name}` stands for one path segment.
     pub path: &'static str,
+    pub mount: Mount,
     /// The OpenAPI operation id; also the endpoint's name in logs and metrics.
     pub name: &'static str,
     pub tag: &'static str,
@@ -237,11 +267,22 @@ impl PathParam for String {
     }
 }
 
+/// A row's optional field: the value given, else the default.
+macro_rules! given_or {
+    ($default:expr) => {
+        $default
+    };
+    ($default:expr, $given:expr) => {
+        $given
+    };
+}
+
 macro_rules! endpoints {
     ($(
         $(#[doc = $doc:literal])*
         $variant:ident $({ $($param:ident: $ptype:ty),+ $(,)? })? = $method:ident $path:literal {
             name: $name:literal, tag: $tag:literal, summary: $summary:literal,
+            $(auth: $auth:ident, mount: $mount:ident,)?
             access: $access:ident, audit: $audit:ident,
             body: $body:expr, answer: $status:literal $answer:expr,
             query: [$($query:expr),* $(,)?], errors: [$($error:literal),* $(,)?] $(,)?
@@ -264,11 +305,12 @@ macro_rules! endpoints {
             $( Def {
                 method: Method::$method,
                 path: $path,
+                mount: given_or!(Mount::Api $(, Mount::$mount)?),
                 name: $name,
                 tag: $tag,
                 summary: $summary,
                 description: concat!("" $(, $doc, "\n")*),
-                auth: Auth::AdminToken,
+                auth: given_or!(Auth::AdminToken $(, Auth::$auth)?),
                 access: Access::$access,
                 audit: Audit::$audit,
                 body: $body,
@@ -331,6 +373,7 @@ impl Endpoint {
             | E::PatchDeviceSettings { mac }
             | E::DeviceKeys { mac }
             | E::PutDeviceKeys { mac }
+            | E::DeviceEvents { mac }
             | E::ForgetUnregistered { mac }
             | E::Adopt { mac } => Some(mac.to_string()),
             E::ShowUser { extension }
@@ -353,10 +396,23 @@ impl Endpoint {
         }
     }
 
+    /// The endpoint a request's whole `path` names for `method`: under /api/v1, or one of the
+    /// few at the root.
+    pub fn route(method: &Method, path: &str) -> Result<Endpoint, ApiError> {
+        match path.strip_prefix(API_PREFIX) {
+            Some(rest) => Endpoint::parse(method, rest),
+            None => Endpoint::parse_in(Mount::Root, method, path),
+        }
+    }
+
     /// The endpoint `path` (under /api/v1) names for `method`, its parameters decoded once.
     /// HEAD is answered as GET. A path that exists for other methods only is a 405 with
     /// the methods it takes.
     pub fn parse(method: &Method, path: &str) -> Result<Endpoint, ApiError> {
+        Endpoint::parse_in(Mount::Api, method, path)
+    }
+
+    fn parse_in(mount: Mount, method: &Method, path: &str) -> Result<Endpoint, ApiError> {
         let method = if method == Method::HEAD {
             &Method::GET
         } else {
@@ -365,6 +421,9 @@ impl Endpoint {
         let segments: Vec<&str> = path.split('/').skip(1).collect();
         let mut allowed: Vec<&'static str> = Vec::new();
         for (index, def) in DEFS.iter().enumerate() {
+            if def.mount != mount {
+                continue;
+            }
             let Some(params) = matches(def.path, &segments) else {
                 continue;
             };
@@ -377,8 +436,9 @@ impl Endpoint {
             }
         }
         if allowed.is_empty() {
+            let prefix = if mount == Mount::Api { API_PREFIX } else { "" };
             Err(ApiError::NotFound(format!(
-                "no such endpoint: /api/v1{path}"
+                "no such endpoint: {prefix}{path}"
             )))
         } else {
             Err(ApiError::MethodNotAllowed(allowed.join(", ")))

@@ -1,7 +1,9 @@
 //! The table itself: one row per endpoint of the admin API, in the order literal paths must
 //! be tried before the patterns they also match.
 
-use super::Answer::{Csv as CsvAnswer, Document, Json, List, Page, PhoneFile};
+use super::Answer::{
+    Csv as CsvAnswer, Document, Json, List, Metrics as MetricsText, Page, PhoneFile,
+};
 use super::Body::{BulkJson, Csv, Firmware, Json as JsonBody, None as NoBody, OptionalJson};
 use super::*;
 use crate::admin::schemas as s;
@@ -10,6 +12,15 @@ endpoints! {
     OpenApi = GET "/openapi.json" {
         name: "getOpenApi", tag: "meta", summary: "This OpenAPI document",
         access: Read, audit: None, body: NoBody, answer: 200 Document,
+        query: [], errors: [],
+    }
+    /// At the listener's root, not under /api/v1: `https://HOST:8444/metrics`. For an admin
+    /// token, or without one from an address in `metrics.allow_networks`. README lists every
+    /// metric.
+    Metrics = GET "/metrics" {
+        name: "getMetrics", tag: "meta", summary: "Prometheus metrics",
+        auth: TokenOrScrapeAddress, mount: Root,
+        access: Metrics, audit: None, body: NoBody, answer: 200 MetricsText,
         query: [], errors: [],
     }
     /// In pages by MAC; every filter given must hold.
@@ -147,6 +158,15 @@ endpoints! {
             text("host", "The host (and port) the phone reaches the server by, when server.public_url is not set."),
         ],
         errors: [400, 404, 409],
+    }
+    /// This node's last events of the device, newest first: files served, refusals and why,
+    /// its claim, what it reported, NOTIFYs sent, hot-desk logins. Kept in memory (at most
+    /// limits.events_per_device for each of limits.event_log_devices devices) and lost on
+    /// restart; MACs not registered are logged too. A MAC with no events gets an empty list.
+    DeviceEvents { mac: Mac } = GET "/devices/{mac}/events" {
+        name: "getDeviceEvents", tag: "devices", summary: "Show a device's recent events",
+        access: Read, audit: None, body: NoBody, answer: 200 Json(schema::<s::DeviceEventLog>),
+        query: [], errors: [400],
     }
     DeviceSettings { mac: Mac } = GET "/devices/{mac}/settings" {
         name: "getDeviceSettings", tag: "devices", summary: "Show a device's settings",

@@ -35,7 +35,11 @@ fn names_are_unique_and_every_row_is_reachable() {
             })
             .collect::<Vec<_>>()
             .join("/");
-        let endpoint = Endpoint::parse(&def.method, &path);
+        let path = match def.mount {
+            Mount::Api => format!("{API_PREFIX}{path}"),
+            Mount::Root => path,
+        };
+        let endpoint = Endpoint::route(&def.method, &path);
         assert!(
             endpoint.as_ref().is_ok_and(|e| std::ptr::eq(e.def(), def)),
             "{} {path} does not reach its own row",
@@ -70,4 +74,20 @@ fn parameters_are_decoded_once_and_typed() {
         Endpoint::parse(&Method::HEAD, "/settings").unwrap(),
         Endpoint::ShowSettings
     );
+}
+
+#[test]
+fn root_endpoints_are_not_under_the_api_and_api_ones_not_at_the_root() {
+    assert_eq!(
+        Endpoint::route(&Method::GET, "/metrics").unwrap(),
+        Endpoint::Metrics
+    );
+    assert!(matches!(
+        Endpoint::route(&Method::GET, "/api/v1/metrics"),
+        Err(ApiError::NotFound(_))
+    ));
+    assert!(matches!(
+        Endpoint::route(&Method::GET, "/devices"),
+        Err(ApiError::NotFound(_))
+    ));
 }

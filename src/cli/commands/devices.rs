@@ -62,6 +62,9 @@ fn request(command: DeviceCommand) -> Result<Request, String> {
         DeviceCommand::Settings { mac } => {
             Request::get(format!("{}/settings", device(&mac)), Shape::Settings)
         }
+        DeviceCommand::Events { mac } => {
+            Request::get(format!("{}/events", device(&mac)), Shape::Events)
+        }
         DeviceCommand::Keys { mac } => {
             Request::get(format!("{}/keys?effective=true", device(&mac)), Shape::Keys)
         }

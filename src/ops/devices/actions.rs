@@ -43,6 +43,15 @@ pub async fn tell(
         notices.push((device.mac, notify::notice(app, device, action, credentials)));
     }
     let outcomes = notify::deliver_all(notices).await;
+    let kind = match action {
+        Action::Resync => crate::device_events::EventKind::ResyncSent,
+        Action::Reboot => crate::device_events::EventKind::RebootSent,
+    };
+    let now = app.clock.now();
+    for (mac, outcome) in &outcomes {
+        let detail = format!("asked by {}; the phone: {}", by.name(), outcome.name());
+        app.device_events.record(*mac, now, kind, &detail);
+    }
     let mut tx = WriteTx::begin(app, by).await;
     for (mac, outcome) in &outcomes {
         tx.changed(
