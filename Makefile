@@ -13,9 +13,12 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 # Runs a command and says how long it took: `$(call timed,name,command)`.
 timed = @start=$$(date +%s); $(2); status=$$?; echo "== $(1): $$(( $$(date +%s) - start )) s"; exit $$status
 
-# The tests record the secrets they use and keep every log line; scan-logs.sh then proves that
-# no secret reached any log of the run.
+# tests/setup.sh first installs what the tests need when it is missing (Debian's chromium and
+# chromium-driver, axe-core from tests/browser/package-lock.json). The tests record the secrets
+# they use and keep every log line; scan-logs.sh then proves that no secret reached any log of
+# the run.
 test: lint
+	$(call timed,test setup (installs what is missing),sh tests/setup.sh)
 	rm -rf $(TARGET_DIR)/tmp/test-logs
 	$(call timed,unit and integration tests (build included),$(CARGO) test --all-targets)
 	$(call timed,doc tests,$(CARGO) test --doc)

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use deskprov::client::{Client, Reply};
@@ -25,28 +25,50 @@ pub const W70B_MAC: &str = "805e0c1d654e";
 /// 2026-01-01T00:00:00Z: the manual clock's start.
 pub const START: i64 = 1_767_225_600;
 
-/// A CA and a server certificate for localhost signed by it, written into `certs`.
+/// The run's test CA: one for every server of the run, so that the run's one browser
+/// (browser.rs) can trust it as a browser trusts a site's CA. Generated once a run.
+pub struct TestCa {
+    params: rcgen::CertificateParams,
+    key_pem: String,
+    pub der: CertificateDer<'static>,
+    pub pem: String,
+}
+
+pub fn test_ca() -> &'static TestCa {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+    static CA: OnceLock<TestCa> = OnceLock::new();
+    CA.get_or_init(|| {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "deskprov test CA");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        TestCa {
+            params,
+            key_pem: key.serialize_pem(),
+            der: cert.der().clone(),
+            pem: cert.pem(),
+        }
+    })
+}
+
+/// A server certificate for localhost and 127.0.0.1 signed by the run's test CA, written into
+/// `certs`; returns the CA.
 pub fn write_test_certificates(certs: &Path) -> CertificateDer<'static> {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair, KeyUsagePurpose,
-    };
+    use rcgen::{CertificateParams, ExtendedKeyUsagePurpose, Issuer, KeyPair};
     std::fs::create_dir_all(certs).unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.distinguished_name
-        .push(DnType::CommonName, "deskprov test CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_key = KeyPair::generate().unwrap();
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
+    let ca = test_ca();
+    let issuer = Issuer::new(ca.params.clone(), KeyPair::from_pem(&ca.key_pem).unwrap());
     let mut server = CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let server_key = KeyPair::generate().unwrap();
     let server_cert = server.signed_by(&server_key, &issuer).unwrap();
     std::fs::write(certs.join("server.crt"), server_cert.pem()).unwrap();
     std::fs::write(certs.join("server.key"), server_key.serialize_pem()).unwrap();
-    ca_cert.der().clone()
+    ca.der.clone()
 }
 
 pub fn test_config(dir: &Path) -> Config {

@@ -9,6 +9,7 @@ mod admin_api;
 mod administration;
 mod auditflood;
 mod binary;
+mod browser;
 mod certificates;
 mod claims;
 mod cli_admin;
