@@ -178,10 +178,9 @@ async fn show(app: &App, visit: &Visit, def: &PageDef) -> PageResult {
                 .into_iter()
                 .map(|r| pages::EventRow {
                     at: rfc3339(r.at),
-                    kind: r.kind,
+                    kind: t.event_kind(&r.kind).to_string(),
                     source: r.source.unwrap_or_default(),
                     subject: r.subject.unwrap_or_default(),
-                    detail: r.detail,
                 })
                 .collect();
             let page = pages::DashboardPage {

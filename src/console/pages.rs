@@ -132,7 +132,6 @@ pub struct EventRow {
     pub kind: String,
     pub source: String,
     pub subject: String,
-    pub detail: String,
 }
 
 #[derive(Template)]

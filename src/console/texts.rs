@@ -51,7 +51,6 @@ pub struct Texts {
     pub event: &'static str,
     pub source: &'static str,
     pub subject: &'static str,
-    pub detail: &'static str,
     pub role: &'static str,
     pub forbidden: &'static str,
     pub not_found: &'static str,
@@ -64,6 +63,18 @@ pub struct Texts {
     pub password_control_characters: &'static str,
     pub password_unchanged: &'static str,
     pub error_heading: &'static str,
+    /// The name of each kind of security event the dashboard lists (`audit::Kind` names).
+    pub event_kinds: &'static [(&'static str, &'static str)],
+}
+
+impl Texts {
+    /// What a kind of event is called in this language; its stored name if it has none.
+    pub fn event_kind<'a>(&self, kind: &'a str) -> &'a str {
+        self.event_kinds
+            .iter()
+            .find(|(name, _)| *name == kind)
+            .map_or(kind, |(_, text)| text)
+    }
 }
 
 pub static DE: Texts = Texts {
@@ -111,7 +122,6 @@ pub static DE: Texts = Texts {
     event: "Ereignis",
     source: "Quelle",
     subject: "Betrifft",
-    detail: "Einzelheiten",
     role: "Rolle",
     forbidden: "Dafür fehlt Ihrer Rolle die Berechtigung.",
     not_found: "Diese Seite gibt es nicht.",
@@ -124,6 +134,38 @@ pub static DE: Texts = Texts {
     password_control_characters: "Das neue Kennwort darf keine Steuerzeichen enthalten.",
     password_unchanged: "Das neue Kennwort muss sich vom bisherigen unterscheiden.",
     error_heading: "Nicht möglich",
+    event_kinds: &[
+        ("admin_auth_failure", "Falsches API-Token"),
+        (
+            "admin_blocked",
+            "Adresse wegen falscher API-Tokens gesperrt",
+        ),
+        ("claim_contested", "Erstabruf angefochten"),
+        ("config_refused", "Konfiguration verweigert"),
+        ("model_mismatch", "Abweichendes Modell gemeldet"),
+        ("certificate_mismatch", "Zertifikat passt nicht zum Gerät"),
+        (
+            "untrusted_certificate",
+            "Nicht vertrauenswürdiges Zertifikat",
+        ),
+        ("source_banned", "Quelle gesperrt"),
+        ("unknown_login_token", "Unbekannter Anmelde-Link"),
+        ("login_failure", "Hot-Desk-Anmeldung fehlgeschlagen"),
+        ("login_refused", "Hot-Desk-Anmeldung abgewiesen"),
+        ("login_lockout", "Hot-Desk-Anmeldung vorübergehend gesperrt"),
+        (
+            "console_login_failure",
+            "Anmeldung an der Verwaltung fehlgeschlagen",
+        ),
+        (
+            "console_throttled",
+            "Anmeldungen von einer Adresse gebremst",
+        ),
+        (
+            "events_suppressed",
+            "Gleichartige Ereignisse zusammengefasst",
+        ),
+    ],
 };
 
 pub static EN: Texts = Texts {
@@ -171,7 +213,6 @@ pub static EN: Texts = Texts {
     event: "Event",
     source: "Source",
     subject: "Concerns",
-    detail: "Details",
     role: "Role",
     forbidden: "Your role may not do this.",
     not_found: "There is no such page.",
@@ -184,6 +225,29 @@ pub static EN: Texts = Texts {
     password_control_characters: "The new password must not contain control characters.",
     password_unchanged: "The new password must differ from the current one.",
     error_heading: "Not possible",
+    event_kinds: &[
+        ("admin_auth_failure", "Wrong API token"),
+        ("admin_blocked", "Address blocked for wrong API tokens"),
+        ("claim_contested", "Claim contested"),
+        ("config_refused", "Config refused"),
+        ("model_mismatch", "Another model reported"),
+        (
+            "certificate_mismatch",
+            "Certificate does not match the device",
+        ),
+        ("untrusted_certificate", "Untrusted certificate"),
+        ("source_banned", "Source banned"),
+        ("unknown_login_token", "Unknown login link"),
+        ("login_failure", "Hot-desk login failed"),
+        ("login_refused", "Hot-desk login refused"),
+        ("login_lockout", "Hot-desk logins locked for a while"),
+        ("console_login_failure", "Console login failed"),
+        (
+            "console_throttled",
+            "Console logins from an address throttled",
+        ),
+        ("events_suppressed", "Similar events summed up"),
+    ],
 };
 
 pub fn of(language: &str) -> &'static Texts {
@@ -228,6 +292,20 @@ pub fn from_accept_language(header: Option<&str>) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_of_security_event_has_a_name_in_both_languages() {
+        for kind in crate::audit::Kind::ALL.iter().filter(|k| k.is_warning()) {
+            for texts in [&DE, &EN] {
+                assert_ne!(
+                    texts.event_kind(kind.as_str()),
+                    kind.as_str(),
+                    "{kind:?} in {}",
+                    texts.lang
+                );
+            }
+        }
+    }
 
     #[test]
     fn the_browsers_preference_picks_the_language() {

@@ -15,6 +15,7 @@ mod claims;
 mod cli_admin;
 mod cli_guards;
 mod console;
+mod console_browser;
 mod device_events;
 mod fanvil;
 mod field;

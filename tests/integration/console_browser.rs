@@ -1,0 +1,125 @@
+//! The console in the run's real Chromium: the first owner's way in, the dashboard, German and
+//! English, logging out; axe-core on every page, a screenshot of each under target/screenshots/.
+
+use std::collections::BTreeSet;
+
+use crate::browser::{Page, page};
+use crate::helpers::TestServer;
+
+const NEW_PASSWORD: &str = "Grüne Wiese 2026!";
+
+/// Visible lines that may read the same in German and English: names, numbers, the product.
+fn same_in_both_languages_allowed(line: &str) -> bool {
+    let names = ["deskprov", "admin", "owner"];
+    line.chars()
+        .all(|c| c.is_ascii_digit() || c.is_whitespace())
+        || names.contains(&line)
+}
+
+fn lines(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The page's text in English and in German (by the browser's languages, the account having
+/// chosen none): no line may read the same in both outside names and numbers.
+async fn both_languages(browser: &Page, url: &str, name: &str) {
+    browser.set_accept_language("en").await;
+    browser.open(url).await;
+    browser.axe(&format!("{name} (en)")).await;
+    browser.screenshot(&format!("console-{name}-en")).await;
+    let english = lines(&browser.text().await);
+    browser.set_accept_language("de-DE,de").await;
+    browser.open(url).await;
+    browser.axe(&format!("{name} (de)")).await;
+    browser.screenshot(&format!("console-{name}-de")).await;
+    let german = lines(&browser.text().await);
+    let same: Vec<&String> = english
+        .intersection(&german)
+        .filter(|l| !same_in_both_languages_allowed(l))
+        .collect();
+    assert!(
+        same.is_empty(),
+        "{name}: the same in German and English: {same:?}"
+    );
+    browser.set_accept_language("en").await;
+    browser.open(url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_owner_finds_the_way_in_in_a_real_browser() {
+    let server = TestServer::start().await;
+    let first = std::fs::read_to_string(server.dir.path().join("data/admin.password"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let base = format!("https://localhost:{}", server.running().admin_addr.port());
+    let browser = page().await;
+
+    both_languages(&browser, &format!("{base}/login"), "login").await;
+    browser.open(&format!("{base}/")).await;
+    assert!(
+        browser.url().await.ends_with("/login"),
+        "{}",
+        browser.url().await
+    );
+    browser.fill("username", "admin").await;
+    browser.fill("password", "wrong password here").await;
+    browser.click_button("Log in").await;
+    assert!(
+        browser
+            .text()
+            .await
+            .contains("Wrong user name or password.")
+    );
+    browser.axe("login refused").await;
+
+    browser.fill("username", "admin").await;
+    browser.fill("password", &first).await;
+    browser.click_button("Log in").await;
+    assert!(
+        browser.url().await.ends_with("/password"),
+        "{}",
+        browser.url().await
+    );
+    let session = browser
+        .cookies()
+        .await
+        .into_iter()
+        .find(|c| c.name() == "__Host-deskprov-console")
+        .expect("the session cookie");
+    assert_eq!(session.secure(), Some(true));
+    assert_eq!(session.http_only(), Some(true));
+    assert_eq!(session.path(), Some("/"));
+    both_languages(&browser, &format!("{base}/password"), "password").await;
+
+    browser.fill("current_password", &first).await;
+    browser.fill("new_password", NEW_PASSWORD).await;
+    browser.fill("repeat_password", NEW_PASSWORD).await;
+    crate::logs::remember_secret(NEW_PASSWORD);
+    browser.click_button("Save").await;
+    assert!(browser.text().await.contains("Password changed."));
+    browser.axe("password changed").await;
+
+    both_languages(&browser, &format!("{base}/"), "dashboard").await;
+    browser.open(&format!("{base}/")).await;
+    assert_eq!(browser.text_of("#users-total").await, "0");
+    assert!(browser.text().await.contains("Logged in as admin"));
+
+    // Switched to German in the console, it stays German.
+    browser.click_button("Deutsch").await;
+    assert!(browser.text().await.contains("Übersicht"));
+    browser.open(&format!("{base}/")).await;
+    assert!(browser.text().await.contains("Abmelden"));
+    browser.click_button("Abmelden").await;
+    assert!(
+        browser.url().await.ends_with("/login"),
+        "{}",
+        browser.url().await
+    );
+    browser.open(&format!("{base}/")).await;
+    assert!(browser.url().await.ends_with("/login"));
+}
