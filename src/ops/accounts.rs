@@ -6,9 +6,7 @@
 //! against an account slow every attempt at it (at most [`MAX_ACCOUNT_DELAY_MS`]), and a source
 //! that keeps failing is throttled (429) for a while, as wrong admin tokens are.
 
-use std::io::Write;
 use std::net::IpAddr;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -115,20 +113,10 @@ fn free_name(accounts: &[AccountRecord]) -> Username {
 }
 
 fn write_private(path: &Path, secret: &Secret) -> Result<(), AccountError> {
-    let write = |source| AccountError::Write {
+    super::tokens::write_secret_file(path, secret).map_err(|source| AccountError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(write)?;
-    file.write_all(format!("{}\n", secret.expose()).as_bytes())
-        .map_err(write)?;
-    file.sync_all().map_err(write)
+    })
 }
 
 /// One hash at start-up, before the hashing threads exist.

@@ -42,22 +42,24 @@ pub fn id_of(record: &TokenRecord) -> &str {
     &record.sha256[..ID_LEN]
 }
 
-/// Writes `token` to `path`, readable by its owner only.
-fn write_token_file(path: &Path, token: &Secret) -> Result<(), TokenError> {
-    let write = |source| TokenError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
+/// Writes `secret` and a line break to `path`, readable by its owner only, and syncs it: the
+/// admin token's file, the first owner password's.
+pub(super) fn write_secret_file(path: &Path, secret: &Secret) -> std::io::Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(path)
-        .map_err(write)?;
-    file.write_all(format!("{}\n", token.expose()).as_bytes())
-        .map_err(write)?;
-    file.sync_all().map_err(write)
+        .open(path)?;
+    file.write_all(format!("{}\n", secret.expose()).as_bytes())?;
+    file.sync_all()
+}
+
+fn write_token_file(path: &Path, token: &Secret) -> Result<(), TokenError> {
+    write_secret_file(path, token).map_err(|source| TokenError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// On a data directory that has never had one, creates the admin token and writes it to

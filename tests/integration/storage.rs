@@ -3,8 +3,8 @@
 
 use deskprov::domain::{Extension, Mac, Role, Secret};
 use deskprov::model::{
-    AuditRecord, DeviceRecord, ImportRecord, ImportState, TokenRecord, UnregisteredLimits,
-    UnregisteredRecord, UserRecord,
+    AccountRecord, AuditRecord, ConsoleSession, DeviceRecord, ImportRecord, ImportState,
+    TokenRecord, UnregisteredLimits, UnregisteredRecord, UserRecord,
 };
 use deskprov::store::memory::MemoryBackend;
 use deskprov::store::sled::SledBackend;
@@ -47,6 +47,7 @@ async fn suite(b: &dyn Backend) {
     trimming_removes_floodable_records_before_one_off_security_records(b).await;
     login_tokens_find_their_device(b).await;
     a_revoked_admin_token_stays_revoked_when_its_use_is_noted(b).await;
+    accounts_are_unique_by_name_and_sessions_are_found_by_hash_and_holder(b).await;
     uploads_are_bounded_per_device(b).await;
     import_jobs_page_newest_first_keep_the_newest_and_go_with_their_rows(b).await;
 }
@@ -363,6 +364,68 @@ async fn a_revoked_admin_token_stays_revoked_when_its_use_is_noted(b: &dyn Backe
     assert!(b.remove_token("suite").await.unwrap());
     b.touch_token("suite", 60).await.unwrap();
     assert!(b.tokens().await.unwrap().is_empty());
+}
+
+async fn accounts_are_unique_by_name_and_sessions_are_found_by_hash_and_holder(b: &dyn Backend) {
+    let name = |n: &str| deskprov::domain::Username::parse(n).unwrap();
+    let account = AccountRecord {
+        username: name("anna"),
+        password_hash: Secret::from_trusted("$argon2id$v=19$stub".into()),
+        role: Role::Helpdesk,
+        reads_secrets: false,
+        disabled: false,
+        password_change_required: true,
+        language: None,
+        created_at: 1,
+        password_changed_at: 1,
+    };
+    assert!(b.insert_account(&account).await.unwrap());
+    assert!(!b.insert_account(&account).await.unwrap());
+    let changed = AccountRecord {
+        language: Some("de".into()),
+        ..account.clone()
+    };
+    assert!(b.replace_account(&changed).await.unwrap());
+    let stranger = AccountRecord {
+        username: name("nobody"),
+        ..account.clone()
+    };
+    assert!(!b.replace_account(&stranger).await.unwrap());
+    assert_eq!(
+        b.account(&name("anna")).await.unwrap(),
+        Some(changed.clone())
+    );
+    assert_eq!(b.accounts().await.unwrap(), vec![changed]);
+
+    let session = |id: &str, holder: &str, at: i64| ConsoleSession {
+        id_sha256: id.into(),
+        username: name(holder),
+        csrf: Secret::from_trusted(format!("csrf-{id}")),
+        created_at: at,
+        last_seen_at: at,
+    };
+    for s in [
+        session("b2", "anna", 20),
+        session("a1", "anna", 10),
+        session("c3", "otto", 5),
+    ] {
+        b.put_console_session(&s).await.unwrap();
+    }
+    assert_eq!(
+        b.console_session("a1").await.unwrap(),
+        Some(session("a1", "anna", 10))
+    );
+    let held: Vec<String> = b
+        .console_sessions_of(&name("anna"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id_sha256)
+        .collect();
+    assert_eq!(held, ["a1", "b2"], "oldest first, only anna's");
+    assert!(b.remove_console_session("a1").await.unwrap());
+    assert!(!b.remove_console_session("a1").await.unwrap());
+    assert_eq!(b.console_session("a1").await.unwrap(), None);
 }
 
 async fn login_tokens_find_their_device(b: &dyn Backend) {
