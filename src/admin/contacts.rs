@@ -117,7 +117,7 @@ fn clearable<T>(
 }
 
 impl NewContact {
-    fn typed(&self) -> Result<(ContactId, ContactFields), InvalidInput> {
+    pub(crate) fn typed(&self) -> Result<(ContactId, ContactFields), InvalidInput> {
         Ok((
             ContactId::parse(&self.id)?,
             ContactFields {
@@ -139,7 +139,7 @@ impl NewContact {
 }
 
 impl ContactPatch {
-    fn typed(&self) -> Result<ContactFields, InvalidInput> {
+    pub(crate) fn typed(&self) -> Result<ContactFields, InvalidInput> {
         Ok(ContactFields {
             display_name: self
                 .display_name

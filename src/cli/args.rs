@@ -71,9 +71,9 @@ pub enum Command {
     /// List the phone templates in use, check them, or reload them into the running server.
     #[command(subcommand)]
     Templates(TemplateCommand),
-    /// Write users or devices as CSV (the columns import reads).
+    /// Write users, devices, contacts or keys as CSV (the columns import reads).
     Export {
-        #[arg(value_parser = ["users", "devices"])]
+        #[arg(value_parser = ["users", "devices", "contacts", "keys"])]
         subject: String,
         /// Include SIP passwords (recorded in the audit trail).
         #[arg(long)]
@@ -82,11 +82,11 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// Create and update users or devices from a CSV file: all rows or none, showing progress.
-    /// An empty cell leaves a value as it is, `-` clears it; importing a file twice changes
-    /// nothing the second time.
+    /// Create and update users, devices or contacts, or replace key layers, from a CSV file:
+    /// all rows or none, showing progress. An empty cell leaves a value as it is, `-` clears
+    /// it; importing a file twice changes nothing the second time.
     Import {
-        #[arg(value_parser = ["users", "devices"])]
+        #[arg(value_parser = ["users", "devices", "contacts", "keys"])]
         subject: String,
         file: PathBuf,
         /// Check every row and report, change nothing.
@@ -216,6 +216,19 @@ pub enum ContactCommand {
     Remove {
         id: String,
     },
+    /// Write every contact as CSV: id, display_name, first_name, last_name, office, mobile,
+    /// other (the columns import reads).
+    Export {
+        /// Write to FILE instead of standard output.
+        file: Option<PathBuf>,
+    },
+    /// Create and update contacts (by id) from a CSV file: all rows or none.
+    Import {
+        file: PathBuf,
+        /// Check every row and report, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// One key layer: `site`, `profile NAME`, `model MODEL`, `device MAC` or `user EXTENSION`.
@@ -246,6 +259,20 @@ pub enum KeyCommand {
     Clear {
         #[command(flatten)]
         of: KeyLayerName,
+    },
+    /// Write every layer's keys as CSV, a row a key: layer, owner, module, position, type,
+    /// value, label, line.
+    Export {
+        /// Write to FILE instead of standard output.
+        file: Option<PathBuf>,
+    },
+    /// Replace the layers a CSV file names by its keys: all layers or none. A layer is cleared
+    /// with `keys clear`, not by a file.
+    Import {
+        file: PathBuf,
+        /// Check every row and report, change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 

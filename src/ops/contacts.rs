@@ -34,22 +34,7 @@ pub async fn create(
     id: ContactId,
     fields: &ContactFields,
 ) -> Result<ContactRecord, OpError> {
-    let mut record = ContactRecord {
-        id,
-        display_name: DisplayName::parse("-").expect("a valid name"),
-        first_name: None,
-        last_name: None,
-        office: None,
-        mobile: None,
-        other: None,
-        created_at: app.clock.now(),
-    };
-    apply(&mut record, fields);
-    record.display_name = match &fields.display_name {
-        Some(name) => name.clone(),
-        None => name_of(&record)?,
-    };
-    check(&record)?;
+    let record = prepare_new(app, id, fields)?;
     let mut tx = WriteTx::begin(app, by).await;
     if tx.contact_count().await? >= MAX_CONTACTS {
         return Err(OpError::conflict(format!(
@@ -77,9 +62,7 @@ pub async fn change(
     fields: &ContactFields,
 ) -> Result<ContactRecord, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    let mut record = existing(tx.reads(), id).await?;
-    apply(&mut record, fields);
-    check(&record)?;
+    let record = prepare_change(existing(tx.reads(), id).await?, fields)?;
     if !tx.replace_contact(&record).await? {
         return Err(OpError::not_found(format!("no contact {id}")));
     }
@@ -96,6 +79,41 @@ pub async fn delete(app: &App, by: &Actor, id: &ContactId) -> Result<(), OpError
     tx.changed(id, "contact deleted");
     tx.commit().await?;
     Ok(())
+}
+
+/// A new contact as `create` would store it, checked, not written (a CSV import's row).
+pub fn prepare_new(
+    app: &App,
+    id: ContactId,
+    fields: &ContactFields,
+) -> Result<ContactRecord, OpError> {
+    let mut record = ContactRecord {
+        id,
+        display_name: DisplayName::parse("-").expect("a valid name"),
+        first_name: None,
+        last_name: None,
+        office: None,
+        mobile: None,
+        other: None,
+        created_at: app.clock.now(),
+    };
+    apply(&mut record, fields);
+    record.display_name = match &fields.display_name {
+        Some(name) => name.clone(),
+        None => name_of(&record)?,
+    };
+    check(&record)?;
+    Ok(record)
+}
+
+/// The contact as `change` would store it, checked, not written.
+pub fn prepare_change(
+    mut record: ContactRecord,
+    fields: &ContactFields,
+) -> Result<ContactRecord, OpError> {
+    apply(&mut record, fields);
+    check(&record)?;
+    Ok(record)
 }
 
 fn set<T: Clone>(slot: &mut Option<T>, given: &Option<Option<T>>) {

@@ -7,10 +7,13 @@
 //! as its rows, so "applied" and "the record says done" cannot disagree. A job still running
 //! when the server stopped is marked interrupted at the next start (nothing of it was written).
 
+use super::contacts::MAX_CONTACTS;
+use super::keys::{self, KeyOwner};
 use super::write::single_writes;
 use super::{Actor, OpError, WriteTx, devices, sessions, users};
 use crate::app::App;
-use crate::model::{DeviceRecord, ImportRecord, ImportState, UserRecord};
+use crate::keys::KeyLayer;
+use crate::model::{ContactRecord, DeviceRecord, ImportRecord, ImportState, UserRecord};
 use crate::store::{Reads, StoreError};
 
 /// Job records kept in the store; the oldest go.
@@ -100,6 +103,59 @@ pub async fn commit_users(
             tx.reload(left);
         }
     }
+    tx.commit().await?;
+    app.metrics.import_ended(ImportState::Done);
+    Ok(())
+}
+
+/// Writes the contacts with the job's final record (`job`, state done); the phonebook's limit
+/// holds for the contacts it has now.
+pub async fn commit_contacts(
+    app: &App,
+    by: &Actor,
+    writes: &[Planned<ContactRecord>],
+    job: &ImportRecord,
+) -> Result<(), OpError> {
+    let mut tx = WriteTx::begin(app, by).await;
+    for (record, planned) in writes {
+        unchanged_since_planned(tx.contact(&record.id).await?, planned, record.id.as_str())?;
+    }
+    let new = writes
+        .iter()
+        .filter(|(_, planned)| planned.is_none())
+        .count();
+    if tx.contact_count().await? + new > MAX_CONTACTS {
+        return Err(OpError::conflict(format!(
+            "the phonebook holds at most {MAX_CONTACTS} contacts; nothing was changed"
+        )));
+    }
+    let records: Vec<ContactRecord> = writes.iter().map(|(r, _)| r.clone()).collect();
+    tx.put_contacts_imported(&records, job, KEPT_RECORDS)
+        .await?;
+    for (record, planned) in writes {
+        tx.changed(&record.id, outcome(planned));
+    }
+    tx.commit().await?;
+    app.metrics.import_ended(ImportState::Done);
+    Ok(())
+}
+
+/// Replaces the key layers the file names, all or none, each checked as
+/// [`keys::set_layer`] checks it; the job's record is written under the same write lock.
+pub async fn commit_key_layers(
+    app: &App,
+    by: &Actor,
+    layers: &[(KeyOwner, KeyLayer)],
+    job: &ImportRecord,
+) -> Result<(), OpError> {
+    let mut tx = WriteTx::begin(app, by).await;
+    for (owner, layer) in layers {
+        keys::check_layer(tx.reads(), owner, layer).await?;
+    }
+    for (owner, layer) in layers {
+        keys::write_layer(&mut tx, owner, layer).await?;
+    }
+    tx.put_import_job(job, KEPT_RECORDS).await?;
     tx.commit().await?;
     app.metrics.import_ended(ImportState::Done);
     Ok(())

@@ -53,11 +53,46 @@ pub async fn set_layer(
     keys: KeyLayer,
 ) -> Result<KeyLayer, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
+    check_layer(tx.reads(), owner, &keys).await?;
+    write_layer(&mut tx, owner, &keys).await?;
+    tx.commit().await?;
+    Ok(keys)
+}
+
+/// Whether `keys` may be the owner's layer: the owner exists, and the keys fit its model.
+pub async fn check_layer(
+    store: &dyn Reads,
+    owner: &KeyOwner,
+    keys: &KeyLayer,
+) -> Result<(), OpError> {
     match owner {
-        KeyOwner::Site => tx.put_shared_keys(&SharedKeys::Site, &keys).await?,
+        KeyOwner::Site => {}
+        KeyOwner::Model(row) => fits_model(row, keys)?,
+        KeyOwner::Profile(name) => {
+            super::profiles::existing(store, name).await?;
+        }
+        KeyOwner::Device(mac) => {
+            let mut device = super::devices::existing(store, *mac).await?;
+            device.keys = keys.clone();
+            fits_device(&device)?;
+        }
+        KeyOwner::User(extension) => {
+            super::users::existing(store, extension).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a layer [`check_layer`] accepted, and records the change.
+pub(super) async fn write_layer(
+    tx: &mut WriteTx<'_>,
+    owner: &KeyOwner,
+    keys: &KeyLayer,
+) -> Result<(), OpError> {
+    match owner {
+        KeyOwner::Site => tx.put_shared_keys(&SharedKeys::Site, keys).await?,
         KeyOwner::Model(row) => {
-            fits_model(row, &keys)?;
-            tx.put_shared_keys(&SharedKeys::Model(row.model), &keys)
+            tx.put_shared_keys(&SharedKeys::Model(row.model), keys)
                 .await?;
         }
         KeyOwner::Profile(name) => {
@@ -66,20 +101,15 @@ pub async fn set_layer(
             tx.put_profile(&profile).await?;
         }
         KeyOwner::Device(mac) => {
-            let mut device = super::devices::existing(tx.reads(), *mac).await?;
-            device.keys = keys.clone();
-            fits_device(&device)?;
             let updated = tx.update_device(*mac, |d| d.keys = keys.clone()).await?;
             tx.reload(super::devices::stored_or_gone(updated, *mac)?);
         }
         KeyOwner::User(extension) => {
-            super::users::existing(tx.reads(), extension).await?;
             tx.update_user(extension, |u| u.keys = keys.clone()).await?;
         }
     }
-    tx.changed(owner.subject(), describe(&keys));
-    tx.commit().await?;
-    Ok(keys)
+    tx.changed(owner.subject(), describe(keys));
+    Ok(())
 }
 
 fn describe(keys: &KeyLayer) -> String {

@@ -232,6 +232,13 @@ pub trait ImportWrites: Send + Sync {
         job: &ImportRecord,
         keep: usize,
     ) -> Result<()>;
+    /// Contacts (new or replacing the stored ones) and the job's record, in one transaction.
+    async fn put_contacts_imported(
+        &self,
+        records: &[ContactRecord],
+        job: &ImportRecord,
+        keep: usize,
+    ) -> Result<()>;
     /// [`Writes::merge_devices`] and the job's record, in one transaction.
     async fn merge_devices_imported(
         &self,

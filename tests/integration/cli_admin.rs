@@ -65,6 +65,10 @@ const COMMANDS: &[&[&str]] = &[
     &["keys", "show"],
     &["keys", "set"],
     &["keys", "clear"],
+    &["keys", "import"],
+    &["keys", "export"],
+    &["contacts", "import"],
+    &["contacts", "export"],
     &["devices", "keys"],
     &["status"],
     &["tokens", "list"],
@@ -205,6 +209,62 @@ async fn the_cli_administers_users_devices_profiles_templates_and_csv() {
     fails(&["keys", "show", "profile"], "name the profile");
     run(&["keys", "clear", "site"]);
     assert_eq!(json(&["keys", "show", "site"]), serde_json::json!([]));
+
+    // Contacts and keys as CSV: a dry run writes nothing, export and import, a refused row.
+    let contacts_csv = d.join("contacts.csv");
+    std::fs::write(
+        &contacts_csv,
+        "id,display_name,office\nbranch,\"Branch, Köln\",+49 221 1\ntokyo,東京支社,+81 3 1\n",
+    )
+    .unwrap();
+    let path = contacts_csv.to_str().unwrap();
+    let dry = run(&["contacts", "import", path, "--dry-run"]);
+    assert!(
+        dry.contains("2 created") && dry.contains("dry run"),
+        "{dry}"
+    );
+    assert!(!run(&["contacts", "list"]).contains("branch"));
+    let (code, out, err) = cli(d, admin, &["contacts", "import", path]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2 created, 0 updated, 0 unchanged"), "{out}");
+    let exported = d.join("contacts-export.csv");
+    run(&["contacts", "export", exported.to_str().unwrap()]);
+    let file = std::fs::read_to_string(&exported).unwrap();
+    assert_eq!(
+        file,
+        "id,display_name,first_name,last_name,office,mobile,other\n\
+         branch,\"Branch, Köln\",,,'+492211,,\n\
+         tokyo,東京支社,,,'+8131,,\n"
+    );
+    assert_eq!(run(&["contacts", "export"]), file);
+    std::fs::write(&contacts_csv, "id,mobile\nbranch,not-a-number\n").unwrap();
+    let (code, out, _) = cli(d, admin, &["contacts", "import", path]);
+    assert_ne!(code, 0);
+    assert!(out.contains("ROW") && out.contains("mobile"), "{out}");
+    let keys_csv = d.join("keys.csv");
+    std::fs::write(
+        &keys_csv,
+        "layer,owner,position,type,value,label\nsite,,3,speed_dial,100,\"Desk, front\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = cli(d, admin, &["keys", "import", keys_csv.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 created"), "{out}");
+    assert_eq!(
+        run(&["keys", "export"]),
+        "layer,owner,module,position,type,value,label,line\nsite,,,3,speed_dial,100,\"Desk, front\",1\n"
+    );
+    std::fs::write(
+        &keys_csv,
+        "layer,owner,position,type\nprofile,nobody,1,dnd\n",
+    )
+    .unwrap();
+    let (code, out, _) = cli(d, admin, &["keys", "import", keys_csv.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(out.contains("ROW") && out.contains("nobody"), "{out}");
+    run(&["keys", "clear", "site"]);
+    run(&["contacts", "remove", "branch"]);
+    run(&["contacts", "remove", "tokyo"]);
 
     // Users: the next free extension of the configured range, names, language.
     assert!(run(&["users", "next-extension"]).contains("500"));

@@ -16,6 +16,7 @@ mod cli_admin;
 mod cli_guards;
 mod console;
 mod console_browser;
+mod csv_contacts_keys;
 mod device_events;
 mod fanvil;
 mod field;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::model::{DeviceRecord, UserRecord};
+use crate::model::{ContactRecord, DeviceRecord, UserRecord};
 
 /// The most rows one file may hold.
 const MAX_ROWS: usize = 100_000;
@@ -42,11 +42,28 @@ const DEVICE_COLUMNS: &[&str] = &[
     "lines",
 ];
 
+const CONTACT_COLUMNS: &[&str] = &[
+    "id",
+    "display_name",
+    "first_name",
+    "last_name",
+    "office",
+    "mobile",
+    "other",
+];
+
+/// One key a row: the layer and its owner, then the key as the API gives it.
+pub(super) const KEY_COLUMNS: &[&str] = &[
+    "layer", "owner", "module", "position", "type", "value", "label", "line",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Subject {
     Users,
     Devices,
+    Contacts,
+    Keys,
 }
 
 impl Subject {
@@ -54,9 +71,20 @@ impl Subject {
         match raw {
             "users" => Ok(Subject::Users),
             "devices" => Ok(Subject::Devices),
+            "contacts" => Ok(Subject::Contacts),
+            "keys" => Ok(Subject::Keys),
             _ => Err(ApiError::NotFound(format!(
-                "import and export take users or devices, not {raw:?}"
+                "import and export take users, devices, contacts or keys, not {raw:?}"
             ))),
+        }
+    }
+
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Subject::Users => "users",
+            Subject::Devices => "devices",
+            Subject::Contacts => "contacts",
+            Subject::Keys => "keys",
         }
     }
 
@@ -64,6 +92,8 @@ impl Subject {
         match self {
             Subject::Users => USER_COLUMNS,
             Subject::Devices => DEVICE_COLUMNS,
+            Subject::Contacts => CONTACT_COLUMNS,
+            Subject::Keys => KEY_COLUMNS,
         }
     }
 
@@ -137,6 +167,22 @@ pub(super) fn device_cells(d: &DeviceRecord) -> BTreeMap<&'static str, String> {
     ])
 }
 
+pub(super) fn contact_cells(c: &ContactRecord) -> BTreeMap<&'static str, String> {
+    let text = |v: Option<&str>| v.unwrap_or_default().to_string();
+    BTreeMap::from([
+        ("id", c.id.to_string()),
+        ("display_name", c.display_name.to_string()),
+        (
+            "first_name",
+            text(c.first_name.as_ref().map(|n| n.as_str())),
+        ),
+        ("last_name", text(c.last_name.as_ref().map(|n| n.as_str()))),
+        ("office", text(c.office.as_ref().map(|n| n.as_str()))),
+        ("mobile", text(c.mobile.as_ref().map(|n| n.as_str()))),
+        ("other", text(c.other.as_ref().map(|n| n.as_str()))),
+    ])
+}
+
 /// One data row: its line in the file and its non-empty cells by column.
 pub(super) struct Row {
     pub(super) line: usize,
@@ -144,10 +190,13 @@ pub(super) struct Row {
 }
 
 impl Row {
+    /// What the row is about, in its report: a key's row names its layer.
     pub(super) fn key(&self, subject: Subject) -> String {
-        cell(self, subject.key_column())
-            .unwrap_or_default()
-            .to_string()
+        let key = cell(self, subject.key_column()).unwrap_or_default();
+        match (subject, cell(self, "owner")) {
+            (Subject::Keys, Some(owner)) => format!("{key} {owner}"),
+            _ => key.to_string(),
+        }
     }
 }
 
@@ -249,7 +298,7 @@ pub(super) fn as_json(
 /// Columns of whole numbers.
 const NUMBERS: &[&str] = &["expansion_modules"];
 
-fn number(column: &str, raw: &str) -> Result<u64, ApiError> {
+pub(super) fn number(column: &str, raw: &str) -> Result<u64, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::BadRequest(format!("{column}: must be a whole number, not {raw:?}")))
 }

@@ -67,7 +67,7 @@ pub struct RowOutcome {
 #[derive(Serialize, ToSchema)]
 pub struct ImportJob {
     id: String,
-    /// users or devices.
+    /// users, devices, contacts or keys.
     subject: String,
     dry_run: bool,
     /// Data rows in the file.
@@ -104,11 +104,13 @@ impl Job {
 
     /// The record of this job as it starts.
     pub(super) fn record(&self, now: i64) -> ImportRecord {
-        let subject = match self.subject {
-            Subject::Users => "users",
-            Subject::Devices => "devices",
-        };
-        ImportRecord::running(self.id, subject, self.dry_run, self.total, now)
+        ImportRecord::running(
+            self.id,
+            self.subject.as_str(),
+            self.dry_run,
+            self.total,
+            now,
+        )
     }
 }
 

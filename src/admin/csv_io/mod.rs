@@ -1,4 +1,5 @@
-//! CSV export and import of users and devices (/api/v1/export/..., /api/v1/import/...).
+//! CSV export and import of users, devices, the phonebook's contacts and key layers
+//! (/api/v1/export/..., /api/v1/import/...).
 //!
 //! An import is all or nothing: every row is checked first (PINs hashed, references resolved),
 //! and only when no row has an error are the records written, in one atomic batch. It is
@@ -8,11 +9,13 @@
 //!
 //! Cells: an empty cell leaves the stored value as it is; `-` clears an optional value.
 //!
-//! The handlers are here; the CSV codec in `codec.rs`, the job registry in `jobs.rs`, and the
-//! planning of rows and their commit through the operations layer in `plan.rs`.
+//! The handlers are here; the CSV codec in `codec.rs`, the job registry in `jobs.rs`, the
+//! planning of rows and their commit through the operations layer in `plan.rs`, and the keys
+//! subject (a row a key, a file replacing the layers it names) in `layers.rs`.
 
 mod codec;
 mod jobs;
+mod layers;
 mod plan;
 
 use std::sync::Arc;
@@ -26,12 +29,12 @@ use crate::model::ImportState;
 use crate::ops::Actor;
 use crate::ops::import;
 use crate::respond;
-use codec::{Subject, device_cells, user_cells, write};
+use codec::{Subject, contact_cells, device_cells, user_cells, write};
 use jobs::RowError;
 
 pub use jobs::{ImportJob, Imports};
 
-/// `GET /export/{users|devices}`: every record as CSV, in the columns import reads. SIP
+/// `GET /export/{users|devices|contacts|keys}`: every record as CSV, in the columns import reads. SIP
 /// passwords only with `?secrets=true`; PINs never (only their hashes are stored).
 pub async fn export(app: &App, subject: &str, query: &str) -> ApiResult {
     let subject = Subject::parse(subject)?;
@@ -55,25 +58,14 @@ pub async fn export(app: &App, subject: &str, query: &str) -> ApiResult {
         .filter(|c| *c != "pin" && (secrets || *c != "sip_password"))
         .collect();
     write(&mut out, &columns)?;
-    match subject {
-        Subject::Users => {
-            for user in app.store.users().await? {
-                let row = user_cells(&user);
-                write(
-                    &mut out,
-                    &columns.iter().map(|c| row[c].as_str()).collect::<Vec<_>>(),
-                )?;
-            }
-        }
-        Subject::Devices => {
-            for device in app.store.devices().await? {
-                let row = device_cells(&device);
-                write(
-                    &mut out,
-                    &columns.iter().map(|c| row[c].as_str()).collect::<Vec<_>>(),
-                )?;
-            }
-        }
+    for row in export_rows(app, subject).await? {
+        write(
+            &mut out,
+            &columns
+                .iter()
+                .map(|c| row.get(c).map_or("", String::as_str))
+                .collect::<Vec<_>>(),
+        )?;
     }
     let bytes = out
         .into_inner()
@@ -84,6 +76,36 @@ pub async fn export(app: &App, subject: &str, query: &str) -> ApiResult {
         http::HeaderValue::from_static("text/csv; charset=utf-8"),
     );
     Ok(response)
+}
+
+/// The subject's records as cells by column, in the order of the file.
+async fn export_rows(
+    app: &App,
+    subject: Subject,
+) -> Result<Vec<std::collections::BTreeMap<&'static str, String>>, ApiError> {
+    Ok(match subject {
+        Subject::Users => app.store.users().await?.iter().map(user_cells).collect(),
+        Subject::Devices => app
+            .store
+            .devices()
+            .await?
+            .iter()
+            .map(device_cells)
+            .collect(),
+        Subject::Contacts => {
+            let mut rows = Vec::new();
+            let mut after = None;
+            loop {
+                let (page, more) = app.store.contacts_page(after.as_ref(), 500).await?;
+                rows.extend(page.iter().map(contact_cells));
+                after = page.last().map(|c| c.id.clone());
+                if !more {
+                    break rows;
+                }
+            }
+        }
+        Subject::Keys => layers::export_rows(app).await?,
+    })
 }
 
 pub async fn show_import(app: &App, id: &str) -> ApiResult {
@@ -118,7 +140,7 @@ pub async fn list_imports(app: &App, query: &str) -> ApiResult {
     Ok(super::paging::answer(views, next))
 }
 
-/// `POST /import/{users|devices}[?dry_run=true]`: checks the file's shape at once (400), then
+/// `POST /import/{users|devices|contacts|keys}[?dry_run=true]`: checks the file's shape at once (400), then
 /// checks and applies its rows in the background; 202 with the job to follow. The job's
 /// record is durable before the 202: after a crash it shows as interrupted.
 pub async fn start_import(

@@ -6,12 +6,14 @@ use std::sync::atomic::Ordering;
 
 use super::codec::{CLEAR, Row, Subject, as_json, cell, decode};
 use super::jobs::{Job, Report, RowError, RowOutcome, failed, finished};
+use crate::admin::contacts::{ContactPatch, NewContact};
 use crate::admin::devices::{DevicePatch, NewDevice};
 use crate::admin::users::{NewUser, UserPatch};
 use crate::app::App;
-use crate::domain::{Extension, Mac, Pin};
+use crate::domain::{ContactId, Extension, Mac, Pin};
 use crate::error::ApiError;
-use crate::model::{DeviceRecord, ImportRecord, ImportState, UserRecord};
+use crate::model::{ContactRecord, DeviceRecord, ImportRecord, ImportState, UserRecord};
+use crate::ops::contacts::{self, MAX_CONTACTS};
 use crate::ops::{Actor, OpError, devices, import, users};
 
 /// What one row will do.
@@ -58,6 +60,25 @@ pub(super) async fn run(
             })
             .await
         }
+        Subject::Contacts => {
+            let mut room = Room::of_phonebook(app).await?;
+            let mut plans = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let plan = match repeated(job, &mut seen, row) {
+                    Some(error) => Err(error),
+                    None => plan_contact(app, row, &mut room)
+                        .await
+                        .map_err(|e| e.to_string()),
+                };
+                plans.push(plan);
+                job.checked.fetch_add(1, Ordering::Relaxed);
+            }
+            finish(job, &rows, plans, async |w, report| {
+                import::commit_contacts(app, by, w, &done(report)).await
+            })
+            .await
+        }
+        Subject::Keys => super::layers::run(app, by, job, record, rows).await,
         Subject::Devices => {
             let mut plans = Vec::with_capacity(rows.len());
             for row in &rows {
@@ -86,7 +107,7 @@ fn repeated(job: &Job, seen: &mut HashSet<String>, row: &Row) -> Option<String> 
 fn normalise_key(subject: Subject, key: &str) -> String {
     match subject {
         Subject::Devices => Mac::parse(key).map_or(key.to_string(), |m| m.to_string()),
-        Subject::Users => key.to_string(),
+        Subject::Users | Subject::Contacts | Subject::Keys => key.to_string(),
     }
 }
 
@@ -178,6 +199,58 @@ async fn plan_user(app: &App, row: &Row) -> Result<Plan<UserRecord>, ApiError> {
     let change = users::prepare_change(app, &extension, patch.typed()?).await?;
     let mut after = current.clone();
     change.apply_to(&mut after);
+    Ok(if after == current {
+        Plan::Unchanged
+    } else {
+        Plan::Update {
+            before: Box::new(current),
+            after,
+        }
+    })
+}
+
+/// Contacts the phonebook may still take: rows creating more are refused.
+struct Room {
+    stored: usize,
+    created: usize,
+}
+
+impl Room {
+    async fn of_phonebook(app: &App) -> Result<Room, ApiError> {
+        Ok(Room {
+            stored: app.store.contact_count().await?,
+            created: 0,
+        })
+    }
+
+    fn take_one(&mut self) -> Result<(), ApiError> {
+        if self.stored + self.created >= MAX_CONTACTS {
+            return Err(ApiError::Conflict(format!(
+                "id: the phonebook holds at most {MAX_CONTACTS} contacts ({} stored, {} created by earlier rows)",
+                self.stored, self.created
+            )));
+        }
+        self.created += 1;
+        Ok(())
+    }
+}
+
+async fn plan_contact(
+    app: &App,
+    row: &Row,
+    room: &mut Room,
+) -> Result<Plan<ContactRecord>, ApiError> {
+    let id = ContactId::parse(cell(row, "id").unwrap_or_default())?;
+    let Some(current) = app.store.contact(&id).await? else {
+        let body = as_json(row, &[], &[])?;
+        let new: NewContact = decode(body.into_iter().filter(|(_, v)| !v.is_null()).collect())?;
+        let (id, fields) = new.typed()?;
+        let record = contacts::prepare_new(app, id, &fields)?;
+        room.take_one()?;
+        return Ok(Plan::Create(record));
+    };
+    let patch: ContactPatch = decode(as_json(row, &["id"], &[])?)?;
+    let after = contacts::prepare_change(current.clone(), &patch.typed()?)?;
     Ok(if after == current {
         Plan::Unchanged
     } else {

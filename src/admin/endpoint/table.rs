@@ -448,17 +448,21 @@ endpoints! {
         access: Site, audit: Change, body: NoBody, answer: 200 Json(schema::<s::TemplatesReloaded>),
         query: [], errors: [400],
     }
-    /// `users` or `devices`; with `secrets=true` the SIP passwords (users) are included.
+    /// `users`, `devices`, `contacts` (the phonebook's) or `keys` (one row a key of every
+    /// layer: layer, owner, module, position, type, value, label, line); with `secrets=true`
+    /// the SIP passwords (users) are included.
     Export { subject: String } = GET "/export/{subject}" {
-        name: "exportCsv", tag: "import-export", summary: "Export users or devices as CSV",
+        name: "exportCsv", tag: "import-export", summary: "Export users, devices, contacts or keys as CSV",
         access: Read, audit: SecretReadWithSecrets, body: NoBody, answer: 200 CsvAnswer,
         query: [flag("secrets", "Include the secrets (an audited secret read).")],
         errors: [400, 404],
     }
-    /// Checks the file's shape at once (400), then checks and applies its rows in the
-    /// background: all rows or none.
+    /// `users`, `devices`, `contacts` (created or updated by id) or `keys` (replaces every
+    /// layer the file names, each checked as PUT on the layer checks it; a file cannot clear a
+    /// layer: PUT [] on it does). Checks the file's shape at once (400), then checks and
+    /// applies its rows in the background: all rows or none.
     Import { subject: String } = POST "/import/{subject}" {
-        name: "importCsv", tag: "import-export", summary: "Import users or devices from CSV",
+        name: "importCsv", tag: "import-export", summary: "Import users, devices, contacts or keys from CSV",
         access: Change, audit: Change, body: Csv, answer: 202 Json(schema::<s::ImportJob>),
         query: [flag("dry_run", "Check every row and change nothing.")],
         errors: [400, 404, 413],

@@ -32,6 +32,9 @@ pub async fn run(api: &Api, command: ContactCommand) -> Answer {
             Request::new(M::PATCH, contact(&id), Shape::Object).with(Value::Object(body))
         }
         ContactCommand::Remove { id } => Request::new(M::DELETE, contact(&id), Shape::Object),
+        ContactCommand::Export { .. } | ContactCommand::Import { .. } => {
+            unreachable!("CSV is moved by commands::io")
+        }
     };
     request.send(api).await
 }

@@ -17,6 +17,9 @@ pub async fn run(api: &Api, command: KeyCommand) -> Answer {
         KeyCommand::Clear { of } => {
             Request::new(M::PUT, path(&of)?, Shape::Keys).with(Value::Array(Vec::new()))
         }
+        KeyCommand::Export { .. } | KeyCommand::Import { .. } => {
+            unreachable!("CSV is moved by commands::io")
+        }
     };
     request.send(api).await
 }

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::Failure;
 use super::api::Api;
-use super::args::{Command, TemplateCommand};
+use super::args::{Command, ContactCommand, KeyCommand, TemplateCommand};
 use super::output::{self, Shape};
 use crate::client::Reply;
 
@@ -66,6 +66,18 @@ pub async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(
         Command::Devices(command) => devices::run(api, command).await?,
         Command::Users(command) => users::run(api, command).await?,
         Command::Settings(command) => settings::run(api, command).await?,
+        Command::Contacts(ContactCommand::Export { file }) => {
+            return io::export(api, "contacts", false, file.as_deref()).await;
+        }
+        Command::Contacts(ContactCommand::Import { file, dry_run }) => {
+            return io::import(api, json_output, "contacts", &file, dry_run).await;
+        }
+        Command::Keys(KeyCommand::Export { file }) => {
+            return io::export(api, "keys", false, file.as_deref()).await;
+        }
+        Command::Keys(KeyCommand::Import { file, dry_run }) => {
+            return io::import(api, json_output, "keys", &file, dry_run).await;
+        }
         Command::Keys(command) => keys::run(api, command).await?,
         Command::Contacts(command) => contacts::run(api, command).await?,
         Command::Models { command } => settings::models(api, command).await?,

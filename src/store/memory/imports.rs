@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::MemoryBackend;
-use crate::model::{DeviceRecord, ImportRecord, UserRecord};
+use crate::model::{ContactRecord, DeviceRecord, ImportRecord, UserRecord};
 use crate::store::Result;
 use crate::store::backend::{ImportReads, ImportWrites};
 
@@ -59,6 +59,23 @@ impl ImportWrites for MemoryBackend {
             for record in records {
                 let key = record.extension.as_str().to_string();
                 tables.users.insert(key, record.clone());
+            }
+            put(&mut tables.imports, job, keep);
+        }
+        self.changed_rendered_inputs();
+        Ok(())
+    }
+
+    async fn put_contacts_imported(
+        &self,
+        records: &[ContactRecord],
+        job: &ImportRecord,
+        keep: usize,
+    ) -> Result<()> {
+        {
+            let mut tables = self.tables();
+            for record in records {
+                tables.contacts.insert(record.id.clone(), record.clone());
             }
             put(&mut tables.imports, job, keep);
         }

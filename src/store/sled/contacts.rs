@@ -12,7 +12,7 @@ use crate::store::backend::{ContactReads, ContactWrites};
 const TREE: &str = "contacts";
 
 impl SledBackend {
-    fn contacts(&self) -> Result<sled::Tree> {
+    pub(super) fn contacts(&self) -> Result<sled::Tree> {
         Ok(self.db.open_tree(TREE)?)
     }
 }

@@ -12,7 +12,7 @@ use sled::transaction::{
 };
 
 use super::{SledBackend, decode, encode};
-use crate::model::{DeviceRecord, ImportRecord, UserRecord};
+use crate::model::{ContactRecord, DeviceRecord, ImportRecord, UserRecord};
 use crate::store::backend::{ImportReads, ImportWrites};
 use crate::store::{Result, StoreError};
 
@@ -106,6 +106,26 @@ impl ImportWrites for SledBackend {
         let written = (&self.users, &imports).transaction(|(users, imports)| {
             for record in records {
                 users.insert(record.extension.as_str().as_bytes(), encode(record))?;
+            }
+            imports.insert(&job.id.to_be_bytes(), encode(job))?;
+            ConflictableTransactionResult::<(), StoreError>::Ok(())
+        });
+        let result = outcome(written);
+        self.changed_rendered_inputs();
+        result?;
+        self.trim_imports(&imports, keep)
+    }
+
+    async fn put_contacts_imported(
+        &self,
+        records: &[ContactRecord],
+        job: &ImportRecord,
+        keep: usize,
+    ) -> Result<()> {
+        let (contacts, imports) = (self.contacts()?, self.imports()?);
+        let written = (&contacts, &imports).transaction(|(contacts, imports)| {
+            for record in records {
+                contacts.insert(record.id.as_str().as_bytes(), encode(record))?;
             }
             imports.insert(&job.id.to_be_bytes(), encode(job))?;
             ConflictableTransactionResult::<(), StoreError>::Ok(())
