@@ -403,12 +403,35 @@ impl Page {
         }
     }
 
+    /// Clicks, and when the click loads another page (a form sent, a link followed), waits
+    /// until that page has loaded: reading right after a click must not read the old page, nor
+    /// find nothing while the new one arrives.
     async fn click_found(&self, locator: Locator<'_>) {
+        let before = self.find(Locator::Css("html")).await;
         self.find(locator)
             .await
             .click()
             .await
             .unwrap_or_else(|e| panic!("clicking {locator:?}: {e}"));
+        // The old document's root goes stale once the next page replaces it; a click that loads
+        // nothing leaves it, and the wait gives up after a second.
+        for _ in 0..20 {
+            if before.tag_name().await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for _ in 0..200 {
+            let state = self
+                .client
+                .execute("return document.readyState", vec![])
+                .await;
+            if state.is_ok_and(|s| s == "complete") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the page after clicking {locator:?} did not load within 10 s");
     }
 }
 
