@@ -10,30 +10,33 @@
 mod assets;
 mod form;
 pub mod pages;
+mod reply;
 mod session;
 pub mod texts;
+mod visit;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use askama::Template;
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{self, HeaderValue};
 use http::request::Parts;
-use http::{Method, Response, StatusCode};
+use http::{Method, StatusCode};
 
+use crate::admin::endpoint::Access;
 use crate::admin::roles::role_permits;
 use crate::app::App;
 use crate::clock::rfc3339;
 use crate::domain::Secret;
-use crate::model::{AccountRecord, ConsoleSession};
-use crate::ops::Actor;
 use crate::ops::accounts::{self, LoginOutcome, PasswordRefusal};
 use crate::respond::HttpResponse;
 use form::Form;
-use pages::{Page, PageDef, Who};
+use pages::{Page, PageDef};
+use reply::{bad_request, html, message, plain, refused, secure, see_other};
 use session::{LOGIN_COOKIE, SESSION_COOKIE};
 use texts::Texts;
+use visit::{Visit, texts_for};
 
 pub use texts::LANGUAGES;
 
@@ -76,13 +79,13 @@ where
         return match parts.method {
             Method::GET | Method::HEAD => login_form(app, parts).await,
             Method::POST => log_in(app, parts, body, address).await,
-            _ => Ok(crate::respond::method_not_allowed("GET, HEAD, POST")),
+            _ => Ok(method_not_allowed("GET, HEAD, POST")),
         };
     }
-    let def = match Page::parse(&parts.method, path) {
-        Ok(Some(def)) => def,
+    let (def, params) = match Page::parse(&parts.method, path) {
+        Ok(Some(matched)) => (matched.def, matched.params),
         Ok(None) => return Ok(not_found(app, parts).await?),
-        Err(allow) => return Ok(crate::respond::method_not_allowed(allow)),
+        Err(allow) => return Ok(method_not_allowed(&allow)),
     };
     let Some(visit) = Visit::of(app, parts, address).await? else {
         return Ok(match reading {
@@ -90,14 +93,21 @@ where
             false => refused(texts_for(None, &parts.headers, ""), None),
         });
     };
-    if !role_permits(visit.account.role, def.access) {
+    if !account_permits(&visit.account, def.access) {
         return Ok(refused(visit.texts, Some(visit.who())));
     }
     if visit.account.password_change_required && !def.page.before_password_change() {
         return Ok(see_other("/password"));
     }
+    let query = parts.uri.query().unwrap_or("");
+    let request = Request {
+        app,
+        visit: &visit,
+        params: &params,
+        query,
+    };
     if reading {
-        return show(app, &visit, def).await;
+        return show(&request, def).await;
     }
     let limit = MAX_FORM_BYTES;
     let timeout = app.config.limits.body_read_timeout();
@@ -110,63 +120,34 @@ where
     if !session::csrf_matches(visit.session.csrf.expose(), form.get("csrf")) {
         return Ok(refused(visit.texts, Some(visit.who())));
     }
-    submit(app, &visit, def, &form).await
+    submit(&request, def, &form).await
 }
 
-/// A logged-in request: its session, account, language and who acts.
-struct Visit {
-    session: ConsoleSession,
-    account: AccountRecord,
-    texts: &'static Texts,
-    actor: Actor,
+/// Whether the account's role may open pages of `access`; secrets also need the owner's leave
+/// for an admin account.
+pub fn account_permits(account: &crate::model::AccountRecord, access: Access) -> bool {
+    role_permits(account.role, access) && (access != Access::Secrets || account.may_read_secrets())
 }
 
-impl Visit {
-    async fn of(
-        app: &App,
-        parts: &Parts,
-        address: IpAddr,
-    ) -> Result<Option<Visit>, crate::store::StoreError> {
-        let Some(cookie) = session::cookie(&parts.headers, SESSION_COOKIE) else {
-            return Ok(None);
-        };
-        let Some((session, account)) = accounts::resume(app, cookie).await? else {
-            return Ok(None);
-        };
-        Ok(Some(Visit {
-            texts: texts_for(account.language.as_deref(), &parts.headers, ""),
-            actor: Actor::account(&account, address),
-            session,
-            account,
-        }))
+/// What a page's handler gets: the app, who visits, the values of the path's `{...}` segments
+/// and the query.
+pub struct Request<'a> {
+    pub app: &'a App,
+    pub visit: &'a Visit,
+    pub params: &'a [String],
+    pub query: &'a str,
+}
+
+fn method_not_allowed(allow: &str) -> HttpResponse {
+    let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    if let Ok(value) = HeaderValue::from_str(allow) {
+        response.headers_mut().insert(header::ALLOW, value);
     }
-
-    fn who(&self) -> Who {
-        Who {
-            username: self.account.username.to_string(),
-            role: self.account.role.as_str(),
-            csrf: self.session.csrf.expose().to_string(),
-        }
-    }
+    response
 }
 
-/// The account's language, else `?lang=` of the query, else the browser's.
-fn texts_for(chosen: Option<&str>, headers: &HeaderMap, query: &str) -> &'static Texts {
-    let asked = query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("lang="))
-        .filter(|lang| LANGUAGES.contains(lang));
-    let header = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
-    texts::of(
-        chosen
-            .or(asked)
-            .unwrap_or_else(|| texts::from_accept_language(header)),
-    )
-}
-
-async fn show(app: &App, visit: &Visit, def: &PageDef) -> PageResult {
+async fn show(request: &Request<'_>, def: &PageDef) -> PageResult {
+    let (app, visit) = (request.app, request.visit);
     let t = visit.texts;
     let css = assets::CSS_PATH.as_str();
     let csrf = visit.session.csrf.expose();
@@ -193,9 +174,7 @@ async fn show(app: &App, visit: &Visit, def: &PageDef) -> PageResult {
             html(StatusCode::OK, page.render())
         }
         Page::PasswordForm => password_page(visit, StatusCode::OK, None, false, csrf),
-        Page::ChangePassword | Page::SetLanguage | Page::LogOut => {
-            crate::respond::method_not_allowed("POST")
-        }
+        Page::ChangePassword | Page::SetLanguage | Page::LogOut => method_not_allowed("POST"),
     })
 }
 
@@ -218,7 +197,8 @@ fn password_page(
     html(status, page.render())
 }
 
-async fn submit(app: &App, visit: &Visit, def: &PageDef, form: &Form) -> PageResult {
+async fn submit(request: &Request<'_>, def: &PageDef, form: &Form) -> PageResult {
+    let (app, visit) = (request.app, request.visit);
     let t = visit.texts;
     match def.page {
         Page::ChangePassword => {
@@ -238,9 +218,7 @@ async fn submit(app: &App, visit: &Visit, def: &PageDef, form: &Form) -> PageRes
                     .await?;
             Ok(match outcome {
                 Ok(()) => {
-                    let mut changed = Visit {
-                        ..clone_visit(visit)
-                    };
+                    let mut changed = visit.clone();
                     changed.account.password_change_required = false;
                     password_page(&changed, StatusCode::OK, None, true, csrf)
                 }
@@ -270,16 +248,7 @@ async fn submit(app: &App, visit: &Visit, def: &PageDef, form: &Form) -> PageRes
                 .append(header::SET_COOKIE, session::clear(SESSION_COOKIE));
             Ok(response)
         }
-        Page::Dashboard | Page::PasswordForm => Ok(crate::respond::method_not_allowed("GET, HEAD")),
-    }
-}
-
-fn clone_visit(visit: &Visit) -> Visit {
-    Visit {
-        session: visit.session.clone(),
-        account: visit.account.clone(),
-        texts: visit.texts,
-        actor: visit.actor.clone(),
+        Page::Dashboard | Page::PasswordForm => Ok(method_not_allowed("GET, HEAD")),
     }
 }
 
@@ -389,75 +358,4 @@ async fn not_found(app: &App, parts: &Parts) -> Result<HttpResponse, crate::stor
         .map_or_else(|| texts_for(None, &parts.headers, ""), |v| v.texts);
     let who = visit.as_ref().map(Visit::who);
     Ok(message(t, who, StatusCode::NOT_FOUND, t.not_found))
-}
-
-fn refused(t: &'static Texts, who: Option<Who>) -> HttpResponse {
-    message(t, who, StatusCode::FORBIDDEN, t.forbidden)
-}
-
-fn bad_request(t: &'static Texts, who: Option<Who>) -> HttpResponse {
-    message(t, who, StatusCode::BAD_REQUEST, t.bad_request)
-}
-
-fn message(t: &'static Texts, who: Option<Who>, status: StatusCode, text: &str) -> HttpResponse {
-    let (link, link_text) = match who {
-        Some(_) => ("/", t.back_to_dashboard),
-        None => ("/login", t.log_in),
-    };
-    let page = pages::MessagePage {
-        t,
-        css: assets::CSS_PATH.as_str(),
-        who,
-        heading: t.error_heading,
-        text,
-        link,
-        link_text,
-    };
-    html(status, page.render())
-}
-
-fn html(status: StatusCode, rendered: askama::Result<String>) -> HttpResponse {
-    let Ok(body) = rendered else {
-        tracing::error!("a console template failed to render");
-        return plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n");
-    };
-    let mut response = Response::new(Bytes::from(body).into());
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-fn plain(status: StatusCode, text: &'static str) -> HttpResponse {
-    crate::respond::text(status, text)
-}
-
-fn see_other(location: &'static str) -> HttpResponse {
-    let mut response = Response::new(Default::default());
-    *response.status_mut() = StatusCode::SEE_OTHER;
-    response
-        .headers_mut()
-        .insert(header::LOCATION, HeaderValue::from_static(location));
-    response
-}
-
-/// The headers every console answer carries.
-fn secure(headers: &mut HeaderMap) {
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }

@@ -65,34 +65,108 @@ pub static PAGES: &[PageDef] = &[
     },
 ];
 
+/// Every page: the core pages above, then each area's own table.
+pub fn all() -> impl Iterator<Item = &'static PageDef> {
+    PAGES.iter()
+}
+
+/// A page a request names, with the values of its path's `{...}` segments in order.
+pub struct Matched {
+    pub def: &'static PageDef,
+    pub params: Vec<String>,
+}
+
 impl Page {
     /// The page at `path` for `method` (HEAD as GET); `Err` with the methods it takes when
-    /// the path exists for others only, `Ok(None)` when it does not exist.
-    pub fn parse(method: &Method, path: &str) -> Result<Option<&'static PageDef>, &'static str> {
+    /// the path exists for others only, `Ok(None)` when it does not exist. A `{name}` segment
+    /// of a page's path matches one non-empty segment, percent-decoded once.
+    pub fn parse(method: &Method, path: &str) -> Result<Option<Matched>, String> {
         let method = if method == Method::HEAD {
             &Method::GET
         } else {
             method
         };
-        let mut exists = false;
-        for def in PAGES.iter().filter(|d| d.path == path) {
+        let mut allowed: Vec<&str> = Vec::new();
+        for def in all() {
+            let Some(params) = match_path(def.path, path) else {
+                continue;
+            };
             if def.method == *method {
-                return Ok(Some(def));
+                return Ok(Some(Matched { def, params }));
             }
-            exists = true;
+            allowed.push(def.method.as_str());
         }
-        if exists {
-            return Err(match path {
-                "/password" => "GET, HEAD, POST",
-                _ => "POST",
-            });
+        if allowed.is_empty() {
+            return Ok(None);
         }
-        Ok(None)
+        if allowed.contains(&"GET") {
+            allowed.push("HEAD");
+        }
+        allowed.sort_unstable();
+        allowed.dedup();
+        Err(allowed.join(", "))
     }
 
     /// Whether the page may be shown while the account must change its password first.
     pub fn before_password_change(self) -> bool {
-        !matches!(self, Page::Dashboard)
+        matches!(
+            self,
+            Page::PasswordForm | Page::ChangePassword | Page::SetLanguage | Page::LogOut
+        )
+    }
+}
+
+fn match_path(pattern: &str, path: &str) -> Option<Vec<String>> {
+    let mut params = Vec::new();
+    let mut given = path.split('/');
+    for expected in pattern.split('/') {
+        let segment = given.next()?;
+        if expected.starts_with('{') && expected.ends_with('}') {
+            let value = percent_encoding::percent_decode_str(segment)
+                .decode_utf8()
+                .ok()?;
+            if value.is_empty() {
+                return None;
+            }
+            params.push(value.into_owned());
+        } else if expected != segment {
+            return None;
+        }
+    }
+    given.next().is_none().then_some(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_segment_in_braces_matches_one_segment_decoded_once() {
+        assert_eq!(
+            match_path("/users/{ext}", "/users/1001"),
+            Some(vec!["1001".into()])
+        );
+        assert_eq!(
+            match_path("/users/{ext}/edit", "/users/a%2520b/edit"),
+            Some(vec!["a%20b".into()])
+        );
+        assert_eq!(match_path("/users/{ext}", "/users/"), None);
+        assert_eq!(match_path("/users/{ext}", "/users/1/2"), None);
+        assert_eq!(match_path("/", "/"), Some(vec![]));
+        assert_eq!(match_path("/password", "/passwords"), None);
+    }
+
+    #[test]
+    fn a_path_of_other_methods_names_them() {
+        assert_eq!(
+            Page::parse(&Method::PUT, "/password").err().as_deref(),
+            Some("GET, HEAD, POST")
+        );
+        assert_eq!(
+            Page::parse(&Method::GET, "/logout").err().as_deref(),
+            Some("POST")
+        );
+        assert!(Page::parse(&Method::GET, "/nowhere").unwrap().is_none());
     }
 }
 
