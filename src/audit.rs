@@ -374,7 +374,16 @@ pub struct Query {
     pub kind: Option<Kind>,
     pub subject: Option<String>,
     pub source: Option<String>,
+    /// Who acted: a token's or account's name, `phone`, `deskprov`.
+    pub actor: Option<String>,
     pub since: Option<i64>,
+    /// Only records before this time.
+    pub until: Option<i64>,
+}
+
+/// A subject as stored: a MAC in any notation as its 12 hex digits; anything else as given.
+pub fn canonical_subject(raw: &str) -> String {
+    crate::domain::Mac::parse(raw).map_or_else(|_| raw.to_string(), |mac| mac.to_string())
 }
 
 /// At most `limit` records older than the id `before` that the query wants, newest first; and
@@ -396,7 +405,9 @@ pub async fn query(
                     .source
                     .as_deref()
                     .is_none_or(|s| r.source.as_deref() == Some(s))
+                && query.actor.as_deref().is_none_or(|a| r.actor == a)
                 && query.since.is_none_or(|t| r.at >= t)
+                && query.until.is_none_or(|t| r.at < t)
         })
         .await
 }

@@ -11,9 +11,11 @@ use crate::error::ApiError;
 use crate::ops::Actor;
 use crate::respond;
 
-/// `GET /audit?kind=&subject=&source=&since=`: newest first, in pages (`after`: a record's id).
+/// `GET /audit?kind=&subject=&source=&actor=&since=&until=`: newest first, in pages (`after`:
+/// a record's id).
 pub async fn audit(app: &App, query: &str) -> ApiResult {
-    let (page, filters) = paging::parse(query, &["kind", "subject", "source", "since"])?;
+    let filters = &["kind", "subject", "source", "actor", "since", "until"];
+    let (page, filters) = paging::parse(query, filters)?;
     let wanted = parse_query(&filters)?;
     let before = super::paging::id_cursor(&page)?;
     let (records, more) = audit::query(app, &wanted, before, page.limit).await?;
@@ -34,11 +36,6 @@ pub async fn audit(app: &App, query: &str) -> ApiResult {
     Ok(paging::answer(views, next))
 }
 
-/// A subject as stored: a MAC in any notation as its 12 hex digits; anything else as given.
-fn canonical_subject(raw: &str) -> String {
-    crate::domain::Mac::parse(raw).map_or_else(|_| raw.to_string(), |mac| mac.to_string())
-}
-
 fn parse_query(filters: &[(String, String)]) -> Result<Query, ApiError> {
     let mut wanted = Query::default();
     for (key, value) in filters {
@@ -52,8 +49,10 @@ fn parse_query(filters: &[(String, String)]) -> Result<Query, ApiError> {
                     ))
                 })?)
             }
-            "since" => wanted.since = Some(parse_time(value)?),
-            "subject" => wanted.subject = Some(canonical_subject(value)),
+            "since" => wanted.since = Some(parse_time("since", value)?),
+            "until" => wanted.until = Some(parse_time("until", value)?),
+            "subject" => wanted.subject = Some(audit::canonical_subject(value)),
+            "actor" => wanted.actor = Some(value.clone()),
             _ => wanted.source = Some(value.clone()),
         }
     }
@@ -61,8 +60,8 @@ fn parse_query(filters: &[(String, String)]) -> Result<Query, ApiError> {
 }
 
 /// An RFC 3339 time (`2026-11-22T08:00:00Z`) as Unix seconds.
-fn parse_time(raw: &str) -> Result<i64, ApiError> {
-    Ok(crate::clock::parse_rfc3339("since", raw)?)
+fn parse_time(field: &'static str, raw: &str) -> Result<i64, ApiError> {
+    Ok(crate::clock::parse_rfc3339(field, raw)?)
 }
 
 /// `GET /bans`: banned sources and those counting towards a ban.

@@ -141,9 +141,15 @@ pub struct AuditFilter {
     /// Only from this address.
     #[arg(long)]
     pub source: Option<String>,
+    /// Only of this actor (a token's or console account's name, phone, deskprov).
+    #[arg(long)]
+    pub actor: Option<String>,
     /// Only since this RFC 3339 time (2026-11-22T08:00:00Z).
     #[arg(long)]
     pub since: Option<String>,
+    /// Only before this RFC 3339 time.
+    #[arg(long)]
+    pub until: Option<String>,
     /// At most this many records (1 to 1000; 100 by default).
     #[arg(long)]
     pub limit: Option<u32>,

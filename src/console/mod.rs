@@ -8,6 +8,8 @@
 //! [`secure`]: no script, no inline style, no framing, no referrer.
 
 mod assets;
+mod audit;
+mod event_kinds;
 mod form;
 pub mod pages;
 mod reply;
@@ -174,6 +176,7 @@ async fn show(request: &Request<'_>, def: &PageDef) -> PageResult {
             html(StatusCode::OK, page.render())
         }
         Page::PasswordForm => password_page(visit, StatusCode::OK, None, false, csrf),
+        Page::Audit(page) => return audit::show(request, page).await,
         Page::ChangePassword | Page::SetLanguage | Page::LogOut => method_not_allowed("POST"),
     })
 }
@@ -248,7 +251,9 @@ async fn submit(request: &Request<'_>, def: &PageDef, form: &Form) -> PageResult
                 .append(header::SET_COOKIE, session::clear(SESSION_COOKIE));
             Ok(response)
         }
-        Page::Dashboard | Page::PasswordForm => Ok(method_not_allowed("GET, HEAD")),
+        Page::Dashboard | Page::PasswordForm | Page::Audit(_) => {
+            Ok(method_not_allowed("GET, HEAD"))
+        }
     }
 }
 

@@ -16,6 +16,7 @@ pub enum Page {
     ChangePassword,
     SetLanguage,
     LogOut,
+    Audit(super::audit::AuditPage),
 }
 
 pub struct PageDef {
@@ -67,7 +68,7 @@ pub static PAGES: &[PageDef] = &[
 
 /// Every page: the core pages above, then each area's own table.
 pub fn all() -> impl Iterator<Item = &'static PageDef> {
-    PAGES.iter()
+    PAGES.iter().chain(super::audit::PAGES)
 }
 
 /// A page a request names, with the values of its path's `{...}` segments in order.

@@ -63,8 +63,9 @@ pub struct Texts {
     pub password_control_characters: &'static str,
     pub password_unchanged: &'static str,
     pub error_heading: &'static str,
-    /// The name of each kind of security event the dashboard lists (`audit::Kind` names).
+    /// The name of each kind of audit record.
     pub event_kinds: &'static [(&'static str, &'static str)],
+    pub audit: &'static super::audit::AuditTexts,
 }
 
 impl Texts {
@@ -78,6 +79,7 @@ impl Texts {
 }
 
 pub static DE: Texts = Texts {
+    audit: &super::audit::texts::DE,
     lang: "de",
     other_lang: "en",
     other_lang_name: "English",
@@ -134,41 +136,11 @@ pub static DE: Texts = Texts {
     password_control_characters: "Das neue Kennwort darf keine Steuerzeichen enthalten.",
     password_unchanged: "Das neue Kennwort muss sich vom bisherigen unterscheiden.",
     error_heading: "Nicht möglich",
-    event_kinds: &[
-        ("admin_auth_failure", "Falsches API-Token"),
-        (
-            "admin_blocked",
-            "Adresse wegen falscher API-Tokens gesperrt",
-        ),
-        ("claim_contested", "Erstabruf angefochten"),
-        ("config_refused", "Konfiguration verweigert"),
-        ("model_mismatch", "Abweichendes Modell gemeldet"),
-        ("certificate_mismatch", "Zertifikat passt nicht zum Gerät"),
-        (
-            "untrusted_certificate",
-            "Nicht vertrauenswürdiges Zertifikat",
-        ),
-        ("source_banned", "Quelle gesperrt"),
-        ("unknown_login_token", "Unbekannter Anmelde-Link"),
-        ("login_failure", "Hot-Desk-Anmeldung fehlgeschlagen"),
-        ("login_refused", "Hot-Desk-Anmeldung abgewiesen"),
-        ("login_lockout", "Hot-Desk-Anmeldung vorübergehend gesperrt"),
-        (
-            "console_login_failure",
-            "Anmeldung an der Verwaltung fehlgeschlagen",
-        ),
-        (
-            "console_throttled",
-            "Anmeldungen von einer Adresse gebremst",
-        ),
-        (
-            "events_suppressed",
-            "Gleichartige Ereignisse zusammengefasst",
-        ),
-    ],
+    event_kinds: super::event_kinds::DE,
 };
 
 pub static EN: Texts = Texts {
+    audit: &super::audit::texts::EN,
     lang: "en",
     other_lang: "de",
     other_lang_name: "Deutsch",
@@ -225,29 +197,7 @@ pub static EN: Texts = Texts {
     password_control_characters: "The new password must not contain control characters.",
     password_unchanged: "The new password must differ from the current one.",
     error_heading: "Not possible",
-    event_kinds: &[
-        ("admin_auth_failure", "Wrong API token"),
-        ("admin_blocked", "Address blocked for wrong API tokens"),
-        ("claim_contested", "Claim contested"),
-        ("config_refused", "Config refused"),
-        ("model_mismatch", "Another model reported"),
-        (
-            "certificate_mismatch",
-            "Certificate does not match the device",
-        ),
-        ("untrusted_certificate", "Untrusted certificate"),
-        ("source_banned", "Source banned"),
-        ("unknown_login_token", "Unknown login link"),
-        ("login_failure", "Hot-desk login failed"),
-        ("login_refused", "Hot-desk login refused"),
-        ("login_lockout", "Hot-desk logins locked for a while"),
-        ("console_login_failure", "Console login failed"),
-        (
-            "console_throttled",
-            "Console logins from an address throttled",
-        ),
-        ("events_suppressed", "Similar events summed up"),
-    ],
+    event_kinds: super::event_kinds::EN,
 };
 
 pub fn of(language: &str) -> &'static Texts {
@@ -294,8 +244,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_kind_of_security_event_has_a_name_in_both_languages() {
-        for kind in crate::audit::Kind::ALL.iter().filter(|k| k.is_warning()) {
+    fn every_kind_of_audit_record_has_a_name_in_both_languages() {
+        for kind in crate::audit::Kind::ALL {
             for texts in [&DE, &EN] {
                 assert_ne!(
                     texts.event_kind(kind.as_str()),

@@ -271,6 +271,18 @@ impl AuditFilter {
         self.pairs.push(("subject", subject.into()));
         self
     }
+
+    /// Only records of this actor: a token's or account's name, `phone`, `deskprov`.
+    pub fn actor(mut self, actor: &str) -> AuditFilter {
+        self.pairs.push(("actor", actor.into()));
+        self
+    }
+
+    /// Only records before this RFC 3339 time.
+    pub fn until(mut self, time: &str) -> AuditFilter {
+        self.pairs.push(("until", time.into()));
+        self
+    }
 }
 
 /// The admin API of one server, with one token (or another authorization).

@@ -12,22 +12,22 @@ use http::{Method, StatusCode};
 
 use crate::helpers::TestServer;
 
-const SESSION: &str = "__Host-deskprov-console";
-const LOGIN: &str = "__Host-deskprov-console-login";
+pub(crate) const SESSION: &str = "__Host-deskprov-console";
+pub(crate) const LOGIN: &str = "__Host-deskprov-console-login";
 
 /// A browser's view of the console: its cookie jar, its language, its address.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     client: Client,
     cookies: BTreeMap<String, String>,
-    language: &'a str,
+    pub(crate) language: &'a str,
 }
 
 impl<'a> Browser<'a> {
-    fn new(server: &TestServer) -> Browser<'a> {
+    pub(crate) fn new(server: &TestServer) -> Browser<'a> {
         Browser::from(server, [127, 0, 0, 1].into())
     }
 
-    fn from(server: &TestServer, source: IpAddr) -> Browser<'a> {
+    pub(crate) fn from(server: &TestServer, source: IpAddr) -> Browser<'a> {
         let address = server.running().admin_addr;
         let client = Client::new(address, "localhost", std::slice::from_ref(&server.ca))
             .unwrap()
@@ -39,7 +39,7 @@ impl<'a> Browser<'a> {
         }
     }
 
-    fn cookie_header(&self) -> String {
+    pub(crate) fn cookie_header(&self) -> String {
         self.cookies
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -47,7 +47,7 @@ impl<'a> Browser<'a> {
             .join("; ")
     }
 
-    async fn send(&mut self, method: Method, path: &str, body: Option<String>) -> Reply {
+    pub(crate) async fn send(&mut self, method: Method, path: &str, body: Option<String>) -> Reply {
         let cookie = self.cookie_header();
         let mut headers = vec![("accept-language", self.language)];
         if !cookie.is_empty() {
@@ -74,11 +74,11 @@ impl<'a> Browser<'a> {
         reply
     }
 
-    async fn get(&mut self, path: &str) -> Reply {
+    pub(crate) async fn get(&mut self, path: &str) -> Reply {
         self.send(Method::GET, path, None).await
     }
 
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
         let body = fields
             .iter()
             .map(|(k, v)| format!("{k}={}", urlencode(v)))
@@ -88,7 +88,7 @@ impl<'a> Browser<'a> {
     }
 
     /// Opens the login page and logs in; the answer to the form.
-    async fn log_in(&mut self, username: &str, password: &str) -> Reply {
+    pub(crate) async fn log_in(&mut self, username: &str, password: &str) -> Reply {
         let form = self.get("/login").await;
         assert_eq!(form.status, StatusCode::OK, "{}", form.text());
         let csrf = hidden(&form.text(), "csrf");
@@ -104,19 +104,19 @@ impl<'a> Browser<'a> {
     }
 
     /// The CSRF token of the page at `path` (logged in).
-    async fn csrf(&mut self, path: &str) -> String {
+    pub(crate) async fn csrf(&mut self, path: &str) -> String {
         let page = self.get(path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text());
         hidden(&page.text(), "csrf")
     }
 }
 
-fn urlencode(value: &str) -> String {
+pub(crate) fn urlencode(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// The value of the hidden input `name` in a page.
-fn hidden(page: &str, name: &str) -> String {
+pub(crate) fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page
         .find(&marker)
@@ -125,21 +125,21 @@ fn hidden(page: &str, name: &str) -> String {
     page[start..start + page[start..].find('"').unwrap()].to_string()
 }
 
-fn location(reply: &Reply) -> &str {
+pub(crate) fn location(reply: &Reply) -> &str {
     reply.header("location").unwrap_or("")
 }
 
-fn first_password(server: &TestServer) -> String {
+pub(crate) fn first_password(server: &TestServer) -> String {
     let path = server.dir.path().join("data/admin.password");
     let mode = std::fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "the password file is the owner's only");
     std::fs::read_to_string(path).unwrap().trim().to_string()
 }
 
-const NEW_PASSWORD: &str = "Grüne Wiese 2026!";
+pub(crate) const NEW_PASSWORD: &str = "Grüne Wiese 2026!";
 
 /// Logs in as `admin` with the first password and sets `NEW_PASSWORD`.
-async fn owner_with_own_password<'a>(server: &TestServer) -> Browser<'a> {
+pub(crate) async fn owner_with_own_password<'a>(server: &TestServer) -> Browser<'a> {
     let mut browser = Browser::new(server);
     let reply = browser.log_in("admin", &first_password(server)).await;
     assert_eq!(location(&reply), "/password");

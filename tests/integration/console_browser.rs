@@ -105,6 +105,11 @@ async fn the_first_owner_finds_the_way_in_in_a_real_browser() {
     browser.axe("password changed").await;
 
     both_languages(&browser, &format!("{base}/"), "dashboard").await;
+    both_languages(&browser, &format!("{base}/audit"), "audit").await;
+    browser
+        .open(&format!("{base}/audit?kind=console_login"))
+        .await;
+    assert!(browser.text_of("#audit").await.contains("Console login"));
     browser.open(&format!("{base}/")).await;
     assert_eq!(browser.text_of("#users-total").await, "0");
     assert!(browser.text().await.contains("Logged in as admin"));

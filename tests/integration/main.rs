@@ -15,6 +15,7 @@ mod claims;
 mod cli_admin;
 mod cli_guards;
 mod console;
+mod console_audit;
 mod console_browser;
 mod csv_contacts_keys;
 mod device_events;

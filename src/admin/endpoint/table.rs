@@ -505,7 +505,9 @@ endpoints! {
             text("kind", "Only records of this kind."),
             text("subject", "Only records about this subject: a MAC (any notation), an extension, a name."),
             text("source", "Only records from this address."),
+            text("actor", "Only records of this actor: a token's or console account's name, `phone` or `deskprov`."),
             time("since", "Only records from this time on (RFC 3339)."),
+            time("until", "Only records before this time (RFC 3339)."),
         ],
         errors: [400],
     }

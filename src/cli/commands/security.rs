@@ -24,7 +24,9 @@ pub async fn audit(api: &Api, filter: AuditFilter) -> Answer {
         ("kind", filter.kind),
         ("subject", filter.subject),
         ("source", filter.source),
+        ("actor", filter.actor),
         ("since", filter.since),
+        ("until", filter.until),
         ("limit", filter.limit.map(|l| l.to_string())),
     ]);
     Request::get(format!("/api/v1/audit{query}"), Shape::Audit)
