@@ -14,6 +14,7 @@ mod form;
 pub mod pages;
 mod reply;
 mod session;
+mod settings;
 pub mod texts;
 mod visit;
 
@@ -177,6 +178,7 @@ async fn show(request: &Request<'_>, def: &PageDef) -> PageResult {
         }
         Page::PasswordForm => password_page(visit, StatusCode::OK, None, false, csrf),
         Page::Audit(page) => return audit::show(request, page).await,
+        Page::Settings(page) => return settings::show(request, page).await,
         Page::ChangePassword | Page::SetLanguage | Page::LogOut => method_not_allowed("POST"),
     })
 }
@@ -251,6 +253,7 @@ async fn submit(request: &Request<'_>, def: &PageDef, form: &Form) -> PageResult
                 .append(header::SET_COOKIE, session::clear(SESSION_COOKIE));
             Ok(response)
         }
+        Page::Settings(page) => settings::submit(request, page, form).await,
         Page::Dashboard | Page::PasswordForm | Page::Audit(_) => {
             Ok(method_not_allowed("GET, HEAD"))
         }

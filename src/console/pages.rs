@@ -17,6 +17,7 @@ pub enum Page {
     SetLanguage,
     LogOut,
     Audit(super::audit::AuditPage),
+    Settings(super::settings::SettingsPage),
 }
 
 pub struct PageDef {
@@ -68,7 +69,10 @@ pub static PAGES: &[PageDef] = &[
 
 /// Every page: the core pages above, then each area's own table.
 pub fn all() -> impl Iterator<Item = &'static PageDef> {
-    PAGES.iter().chain(super::audit::PAGES)
+    PAGES
+        .iter()
+        .chain(super::audit::PAGES)
+        .chain(super::settings::PAGES)
 }
 
 /// A page a request names, with the values of its path's `{...}` segments in order.

@@ -66,6 +66,7 @@ pub struct Texts {
     /// The name of each kind of audit record.
     pub event_kinds: &'static [(&'static str, &'static str)],
     pub audit: &'static super::audit::AuditTexts,
+    pub settings: &'static super::settings::SettingsTexts,
 }
 
 impl Texts {
@@ -80,6 +81,7 @@ impl Texts {
 
 pub static DE: Texts = Texts {
     audit: &super::audit::texts::DE,
+    settings: &super::settings::texts::DE,
     lang: "de",
     other_lang: "en",
     other_lang_name: "English",
@@ -141,6 +143,7 @@ pub static DE: Texts = Texts {
 
 pub static EN: Texts = Texts {
     audit: &super::audit::texts::EN,
+    settings: &super::settings::texts::EN,
     lang: "en",
     other_lang: "de",
     other_lang_name: "Deutsch",

@@ -124,3 +124,56 @@ pub async fn change_model_settings(
     tx.commit().await?;
     Ok(layer)
 }
+
+/// The site-wide settings.
+pub async fn site_settings(app: &App) -> Result<Settings, OpError> {
+    Ok(app.store.settings().await?)
+}
+
+/// Every profile with how many devices use it, by name.
+pub async fn list_with_use(app: &App) -> Result<Vec<(ProfileRecord, usize)>, OpError> {
+    let mut using: std::collections::HashMap<String, usize> = Default::default();
+    for device in app.store.devices().await? {
+        if let Some(name) = device.profile {
+            *using.entry(name.to_string()).or_default() += 1;
+        }
+    }
+    let mut profiles = app.store.profiles().await?;
+    profiles.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
+    Ok(profiles
+        .into_iter()
+        .map(|p| {
+            let count = using.get(p.name.as_str()).copied().unwrap_or(0);
+            (p, count)
+        })
+        .collect())
+}
+
+/// A profile and how many devices use it.
+pub async fn with_use(app: &App, name: &ProfileName) -> Result<(ProfileRecord, usize), OpError> {
+    let reads = app.store.reads();
+    let record = existing(reads, name).await?;
+    let count = devices_using(reads, name).await?;
+    Ok((record, count))
+}
+
+/// What a model's devices get from the model's own layer.
+pub async fn model_layer(app: &App, row: &ModelRow) -> Result<Layer, OpError> {
+    Ok(app.store.model_settings(row.model).await?)
+}
+
+/// Every model's own layer that sets something.
+pub async fn model_layers(app: &App) -> Result<Vec<(String, Layer)>, OpError> {
+    Ok(app.store.all_model_settings().await?)
+}
+
+/// A device with its effective settings and where each value comes from.
+pub async fn device_settings(
+    app: &App,
+    mac: crate::domain::Mac,
+) -> Result<(crate::model::DeviceRecord, settings::Effective), OpError> {
+    let reads = app.store.reads();
+    let device = super::devices::existing(reads, mac).await?;
+    let effective = settings::effective_for(reads, &device).await?;
+    Ok((device, effective))
+}

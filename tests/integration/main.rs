@@ -17,6 +17,7 @@ mod cli_guards;
 mod console;
 mod console_audit;
 mod console_browser;
+mod console_settings;
 mod csv_contacts_keys;
 mod device_events;
 mod fanvil;
