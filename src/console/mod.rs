@@ -13,6 +13,7 @@ pub mod pages;
 mod reply;
 mod session;
 pub mod texts;
+mod users;
 mod visit;
 
 use std::net::IpAddr;
@@ -63,7 +64,7 @@ where
     response
 }
 
-type PageResult = Result<HttpResponse, crate::ops::OpError>;
+pub(crate) type PageResult = Result<HttpResponse, crate::ops::OpError>;
 
 async fn route<B>(app: &Arc<App>, parts: &Parts, body: B, address: IpAddr) -> PageResult
 where
@@ -138,7 +139,7 @@ pub struct Request<'a> {
     pub query: &'a str,
 }
 
-fn method_not_allowed(allow: &str) -> HttpResponse {
+pub(crate) fn method_not_allowed(allow: &str) -> HttpResponse {
     let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
     if let Ok(value) = HeaderValue::from_str(allow) {
         response.headers_mut().insert(header::ALLOW, value);
@@ -174,6 +175,7 @@ async fn show(request: &Request<'_>, def: &PageDef) -> PageResult {
             html(StatusCode::OK, page.render())
         }
         Page::PasswordForm => password_page(visit, StatusCode::OK, None, false, csrf),
+        Page::Users(page) => return users::show(request, page).await,
         Page::ChangePassword | Page::SetLanguage | Page::LogOut => method_not_allowed("POST"),
     })
 }
@@ -248,6 +250,7 @@ async fn submit(request: &Request<'_>, def: &PageDef, form: &Form) -> PageResult
                 .append(header::SET_COOKIE, session::clear(SESSION_COOKIE));
             Ok(response)
         }
+        Page::Users(page) => users::submit(request, page, form).await,
         Page::Dashboard | Page::PasswordForm => Ok(method_not_allowed("GET, HEAD")),
     }
 }

@@ -16,6 +16,7 @@ pub enum Page {
     ChangePassword,
     SetLanguage,
     LogOut,
+    Users(super::users::UsersPage),
 }
 
 pub struct PageDef {
@@ -67,7 +68,7 @@ pub static PAGES: &[PageDef] = &[
 
 /// Every page: the core pages above, then each area's own table.
 pub fn all() -> impl Iterator<Item = &'static PageDef> {
-    PAGES.iter()
+    PAGES.iter().chain(super::users::PAGES)
 }
 
 /// A page a request names, with the values of its path's `{...}` segments in order.
@@ -173,6 +174,8 @@ mod tests {
 /// Who is logged in, for the header of every page.
 pub struct Who {
     pub username: String,
+    /// Whether the role may read the site (the menu's lists).
+    pub reads: bool,
     pub role: &'static str,
     pub csrf: String,
 }

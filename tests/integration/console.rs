@@ -16,18 +16,18 @@ const SESSION: &str = "__Host-deskprov-console";
 const LOGIN: &str = "__Host-deskprov-console-login";
 
 /// A browser's view of the console: its cookie jar, its language, its address.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     client: Client,
-    cookies: BTreeMap<String, String>,
-    language: &'a str,
+    pub(crate) cookies: BTreeMap<String, String>,
+    pub(crate) language: &'a str,
 }
 
 impl<'a> Browser<'a> {
-    fn new(server: &TestServer) -> Browser<'a> {
+    pub(crate) fn new(server: &TestServer) -> Browser<'a> {
         Browser::from(server, [127, 0, 0, 1].into())
     }
 
-    fn from(server: &TestServer, source: IpAddr) -> Browser<'a> {
+    pub(crate) fn from(server: &TestServer, source: IpAddr) -> Browser<'a> {
         let address = server.running().admin_addr;
         let client = Client::new(address, "localhost", std::slice::from_ref(&server.ca))
             .unwrap()
@@ -47,7 +47,7 @@ impl<'a> Browser<'a> {
             .join("; ")
     }
 
-    async fn send(&mut self, method: Method, path: &str, body: Option<String>) -> Reply {
+    pub(crate) async fn send(&mut self, method: Method, path: &str, body: Option<String>) -> Reply {
         let cookie = self.cookie_header();
         let mut headers = vec![("accept-language", self.language)];
         if !cookie.is_empty() {
@@ -74,11 +74,11 @@ impl<'a> Browser<'a> {
         reply
     }
 
-    async fn get(&mut self, path: &str) -> Reply {
+    pub(crate) async fn get(&mut self, path: &str) -> Reply {
         self.send(Method::GET, path, None).await
     }
 
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
         let body = fields
             .iter()
             .map(|(k, v)| format!("{k}={}", urlencode(v)))
@@ -88,7 +88,7 @@ impl<'a> Browser<'a> {
     }
 
     /// Opens the login page and logs in; the answer to the form.
-    async fn log_in(&mut self, username: &str, password: &str) -> Reply {
+    pub(crate) async fn log_in(&mut self, username: &str, password: &str) -> Reply {
         let form = self.get("/login").await;
         assert_eq!(form.status, StatusCode::OK, "{}", form.text());
         let csrf = hidden(&form.text(), "csrf");
@@ -104,19 +104,19 @@ impl<'a> Browser<'a> {
     }
 
     /// The CSRF token of the page at `path` (logged in).
-    async fn csrf(&mut self, path: &str) -> String {
+    pub(crate) async fn csrf(&mut self, path: &str) -> String {
         let page = self.get(path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text());
         hidden(&page.text(), "csrf")
     }
 }
 
-fn urlencode(value: &str) -> String {
+pub(crate) fn urlencode(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// The value of the hidden input `name` in a page.
-fn hidden(page: &str, name: &str) -> String {
+pub(crate) fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page
         .find(&marker)
@@ -125,7 +125,7 @@ fn hidden(page: &str, name: &str) -> String {
     page[start..start + page[start..].find('"').unwrap()].to_string()
 }
 
-fn location(reply: &Reply) -> &str {
+pub(crate) fn location(reply: &Reply) -> &str {
     reply.header("location").unwrap_or("")
 }
 

@@ -16,6 +16,8 @@ mod cli_admin;
 mod cli_guards;
 mod console;
 mod console_browser;
+mod console_users;
+mod console_users_browser;
 mod csv_contacts_keys;
 mod device_events;
 mod fanvil;
