@@ -122,10 +122,14 @@ mod tests {
         out.push_str(&"---|".repeat(Role::ALL.len()));
         out.push('\n');
         for access in ACCESSES {
+            let pages = crate::console::pages::all()
+                .filter(|page| page.access == access)
+                .map(|page| page.name);
             let endpoints: Vec<&str> = DEFS
                 .iter()
                 .filter(|def| def.access == access)
                 .map(|def| def.name)
+                .chain(pages)
                 .collect();
             out.push_str(&format!(
                 "| {} | `{}` |",

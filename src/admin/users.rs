@@ -15,7 +15,7 @@ use crate::domain::{
 use crate::error::ApiError;
 use crate::model::UserRecord;
 use crate::ops::users::{self, PinChoice, UserChange};
-use crate::ops::{Actor, guard, sessions};
+use crate::ops::{Actor, guard, user_list};
 use crate::respond;
 use crate::settings::double_option;
 
@@ -166,7 +166,7 @@ async fn view<'a>(
         may_hotdesk: user.may_hotdesk,
         locked: user.locked,
         phonebook_hidden: user.phonebook_hidden,
-        logged_in_at: logged_in_at(app, user, now).await?,
+        logged_in_at: logged_in_at(app, user).await?,
         login_failures: LockoutView {
             failures: guard.failures,
             locked_until: (guard.locked_until > now).then(|| rfc3339(guard.locked_until)),
@@ -179,26 +179,13 @@ async fn view<'a>(
 }
 
 /// The user's pointer, confirmed by the device's live session.
-async fn logged_in_at(
-    app: &App,
-    user: &UserRecord,
-    now: i64,
-) -> Result<Option<LoginView>, ApiError> {
-    let Some(at) = user.hotdesk_at else {
-        return Ok(None);
-    };
-    let Some(device) = app.store.device(at.mac).await? else {
-        return Ok(None);
-    };
-    let settings = crate::settings::of_device(app.store.reads(), &device).await?;
-    Ok(device
-        .sessions
-        .get(&at.slot)
-        .filter(|s| s.extension == user.extension && sessions::is_live(s, &settings, now))
-        .map(|s| LoginView {
-            mac: at.mac,
-            line: at.slot,
-            since: rfc3339(s.since),
+async fn logged_in_at(app: &App, user: &UserRecord) -> Result<Option<LoginView>, ApiError> {
+    Ok(user_list::login_of(app, user)
+        .await?
+        .map(|login| LoginView {
+            mac: login.mac,
+            line: login.slot,
+            since: rfc3339(login.since),
         }))
 }
 
@@ -214,7 +201,8 @@ pub async fn list(app: &App, query: &str) -> ApiResult {
         .as_deref()
         .map(|raw| Extension::parse_field("after", raw))
         .transpose()?;
-    let (users, more) = app.store.users_page(after.as_ref(), page.limit).await?;
+    let every = user_list::UserFilter::default();
+    let (users, more) = user_list::page(app, &every, after.as_ref(), page.limit).await?;
     let mut views = Vec::with_capacity(users.len());
     for user in &users {
         views.push(view(app, user, Extras::default()).await?);

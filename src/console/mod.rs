@@ -16,6 +16,7 @@ mod reply;
 mod session;
 mod settings;
 pub mod texts;
+mod users;
 mod visit;
 
 use std::net::IpAddr;
@@ -66,7 +67,7 @@ where
     response
 }
 
-type PageResult = Result<HttpResponse, crate::ops::OpError>;
+pub(crate) type PageResult = Result<HttpResponse, crate::ops::OpError>;
 
 async fn route<B>(app: &Arc<App>, parts: &Parts, body: B, address: IpAddr) -> PageResult
 where
@@ -141,7 +142,7 @@ pub struct Request<'a> {
     pub query: &'a str,
 }
 
-fn method_not_allowed(allow: &str) -> HttpResponse {
+pub(crate) fn method_not_allowed(allow: &str) -> HttpResponse {
     let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
     if let Ok(value) = HeaderValue::from_str(allow) {
         response.headers_mut().insert(header::ALLOW, value);
@@ -179,6 +180,7 @@ async fn show(request: &Request<'_>, def: &PageDef) -> PageResult {
         Page::PasswordForm => password_page(visit, StatusCode::OK, None, false, csrf),
         Page::Audit(page) => return audit::show(request, page).await,
         Page::Settings(page) => return settings::show(request, page).await,
+        Page::Users(page) => return users::show(request, page).await,
         Page::ChangePassword | Page::SetLanguage | Page::LogOut => method_not_allowed("POST"),
     })
 }
@@ -254,6 +256,7 @@ async fn submit(request: &Request<'_>, def: &PageDef, form: &Form) -> PageResult
             Ok(response)
         }
         Page::Settings(page) => settings::submit(request, page, form).await,
+        Page::Users(page) => users::submit(request, page, form).await,
         Page::Dashboard | Page::PasswordForm | Page::Audit(_) => {
             Ok(method_not_allowed("GET, HEAD"))
         }

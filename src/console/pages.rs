@@ -18,6 +18,7 @@ pub enum Page {
     LogOut,
     Audit(super::audit::AuditPage),
     Settings(super::settings::SettingsPage),
+    Users(super::users::UsersPage),
 }
 
 pub struct PageDef {
@@ -73,6 +74,7 @@ pub fn all() -> impl Iterator<Item = &'static PageDef> {
         .iter()
         .chain(super::audit::PAGES)
         .chain(super::settings::PAGES)
+        .chain(super::users::PAGES)
 }
 
 /// A page a request names, with the values of its path's `{...}` segments in order.
@@ -178,6 +180,8 @@ mod tests {
 /// Who is logged in, for the header of every page.
 pub struct Who {
     pub username: String,
+    /// Whether the role may read the site (the menu's lists).
+    pub reads: bool,
     pub role: &'static str,
     pub csrf: String,
 }

@@ -52,6 +52,7 @@ impl Visit {
     pub fn who(&self) -> Who {
         Who {
             username: self.account.username.to_string(),
+            reads: super::account_permits(&self.account, crate::admin::endpoint::Access::Read),
             role: self.account.role.as_str(),
             csrf: self.session.csrf.expose().to_string(),
         }

@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod audit;
 pub mod bans;
 pub mod contacts;
+pub mod desk;
 pub mod devices;
 mod error;
 pub mod firmware;
@@ -24,6 +25,7 @@ pub mod profiles;
 pub mod restore;
 pub mod sessions;
 pub mod tokens;
+pub mod user_list;
 pub mod users;
 mod write;
 

@@ -21,3 +21,16 @@ pub async fn put_records(
     writer.put_devices(devices).await?;
     writer.flush().await
 }
+
+/// Writes console accounts as they are (seeding a site, and tests that need accounts of each
+/// role before the console can make them).
+pub async fn put_accounts(
+    store: &Store,
+    accounts: &[crate::model::AccountRecord],
+) -> Result<(), StoreError> {
+    let writer = store.begin(Permit::new()).await;
+    for account in accounts {
+        writer.insert_account(account).await?;
+    }
+    writer.flush().await
+}

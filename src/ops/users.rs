@@ -134,7 +134,7 @@ pub async fn next_free_extension(app: &App, store: &dyn Reads) -> Result<Extensi
         .map(|e| Extension::parse(&e).expect("range extensions are digits"))
         .ok_or_else(|| {
             OpError::conflict(format!(
-                "every extension of users.extension_ranges ({}) is taken; give an extension",
+                "extension: every extension of users.extension_ranges ({}) is taken; give an extension",
                 app.config.users.extension_ranges.join(", ")
             ))
         })
@@ -148,6 +148,13 @@ pub struct PreparedUser {
     /// The PIN given or generated, to check against the policy if the extension changes.
     pin: Option<Pin>,
     extension_given: bool,
+}
+
+impl PreparedUser {
+    /// The extension that was given, not chosen as the next free one.
+    pub fn given_extension(&self) -> Option<&Extension> {
+        self.extension_given.then_some(&self.record.extension)
+    }
 }
 
 /// Validates everything about a new user and hashes its PIN; writes nothing.
@@ -218,16 +225,24 @@ pub struct Created {
 }
 
 pub async fn create(app: &App, by: &Actor, new: &NewUser) -> Result<Created, OpError> {
-    let mut prepared = prepare_new(app, new).await?;
+    let prepared = prepare_new(app, new).await?;
     let mut tx = WriteTx::begin(app, by).await;
+    let created = insert_new(&mut tx, prepared).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Stores a prepared user in the change `tx` makes: under the lock now, a free extension that
+/// another admin took meanwhile is replaced by the next one; a given one that is taken is refused.
+pub(super) async fn insert_new(
+    tx: &mut WriteTx<'_>,
+    mut prepared: PreparedUser,
+) -> Result<Created, OpError> {
+    let app = tx.app();
     while !tx.insert_user(&prepared.record).await? {
         if prepared.extension_given {
-            return Err(OpError::conflict(format!(
-                "a user with extension {} already exists",
-                prepared.record.extension
-            )));
+            return Err(extension_taken(&prepared.record.extension));
         }
-        // Another admin took the free extension meanwhile: the next one, under the lock now.
         let extension = next_free_extension(app, tx.reads()).await?;
         if let Some(pin) = &prepared.pin {
             app.config.hotdesk.pin_policy().check(pin, &extension)?;
@@ -242,11 +257,16 @@ pub async fn create(app: &App, by: &Actor, new: &NewUser) -> Result<Created, OpE
         &record.extension,
         created_detail(&record, prepared.pin.is_some()),
     );
-    tx.commit().await?;
     Ok(Created {
         record,
         generated_pin: prepared.generated_pin,
     })
+}
+
+pub(super) fn extension_taken(extension: &Extension) -> OpError {
+    OpError::conflict(format!(
+        "extension: a user with extension {extension} already exists"
+    ))
 }
 
 /// A change checked completely, with its PIN hashed; applied by [`PreparedChange::apply_to`].
@@ -494,24 +514,8 @@ pub async fn bulk(
     action: BulkAction,
     extensions: &BTreeSet<Extension>,
 ) -> Result<(), OpError> {
-    if extensions.is_empty() || extensions.len() > MAX_BULK {
-        return Err(OpError::invalid(format!(
-            "extensions: give 1 to {MAX_BULK} extensions"
-        )));
-    }
     let mut tx = WriteTx::begin(app, by).await;
-    let mut unknown = Vec::new();
-    for extension in extensions {
-        if tx.user(extension).await?.is_none() {
-            unknown.push(extension.to_string());
-        }
-    }
-    if !unknown.is_empty() {
-        return Err(OpError::not_found(format!(
-            "no user with extension {}; nothing was changed",
-            unknown.join(", ")
-        )));
-    }
+    check_bulk(&tx, extensions).await?;
     for extension in extensions {
         match action {
             BulkAction::Lock => {
@@ -574,4 +578,104 @@ async fn remove(tx: &mut WriteTx<'_>, extension: &Extension) -> Result<Vec<Mac>,
         format!("deleted; lines freed on {} devices", freed.len()),
     );
     Ok(freed)
+}
+
+/// Refuses a bulk action unless it names 1 to [`MAX_BULK`] users who all exist.
+async fn check_bulk(tx: &WriteTx<'_>, extensions: &BTreeSet<Extension>) -> Result<(), OpError> {
+    if extensions.is_empty() || extensions.len() > MAX_BULK {
+        return Err(OpError::invalid(format!(
+            "extensions: give 1 to {MAX_BULK} extensions"
+        )));
+    }
+    let mut unknown = Vec::new();
+    for extension in extensions {
+        if tx.user(extension).await?.is_none() {
+            unknown.push(extension.to_string());
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(OpError::not_found(format!(
+            "no user with extension {}; nothing was changed",
+            unknown.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// A new random PIN for each user, all of them or none; the PINs, to show once, by extension.
+pub async fn reset_pins(
+    app: &App,
+    by: &Actor,
+    extensions: &BTreeSet<Extension>,
+) -> Result<Vec<(Extension, Pin)>, OpError> {
+    if extensions.len() > MAX_BULK {
+        return Err(OpError::invalid(format!(
+            "extensions: give 1 to {MAX_BULK} extensions"
+        )));
+    }
+    let mut prepared = Vec::with_capacity(extensions.len());
+    for extension in extensions {
+        let change = UserChange {
+            pin: PinChoice::Generate,
+            ..UserChange::default()
+        };
+        prepared.push((extension, prepare_change(app, extension, change).await?));
+    }
+    let mut tx = WriteTx::begin(app, by).await;
+    check_bulk(&tx, extensions).await?;
+    let mut pins = Vec::with_capacity(prepared.len());
+    for (extension, change) in prepared {
+        tx.update_user(extension, |u| change.apply_to(u)).await?;
+        tx.changed(extension, change.detail());
+        let pin = change.generated_pin.expect("a generated PIN");
+        pins.push((extension.clone(), pin));
+    }
+    tx.commit().await?;
+    Ok(pins)
+}
+
+/// Logs every user out of the hot-desk phone they are at: all of them, or none when one is
+/// unknown or not logged in.
+pub async fn log_out_many(
+    app: &App,
+    by: &Actor,
+    extensions: &BTreeSet<Extension>,
+) -> Result<(), OpError> {
+    let mut tx = WriteTx::begin(app, by).await;
+    check_bulk(&tx, extensions).await?;
+    let mut at = Vec::with_capacity(extensions.len());
+    let mut absent = Vec::new();
+    for extension in extensions {
+        let user = existing(tx.reads(), extension).await?;
+        match user.hotdesk_at {
+            Some(pointer) if is_session_of(&tx, extension, pointer).await? => {
+                at.push((extension, pointer));
+            }
+            _ => absent.push(extension.to_string()),
+        }
+    }
+    if !absent.is_empty() {
+        return Err(OpError::conflict(format!(
+            "{} not logged in at any hot-desk phone; nothing was changed",
+            absent.join(", ")
+        )));
+    }
+    for (extension, pointer) in at {
+        let left = sessions::end_sessions_of(&tx, extension, pointer).await?;
+        left_because(&mut tx, extension, left, "logged out by an admin");
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn is_session_of(
+    tx: &WriteTx<'_>,
+    extension: &Extension,
+    at: crate::model::SessionRef,
+) -> Result<bool, StoreError> {
+    Ok(tx
+        .device(at.mac)
+        .await?
+        .and_then(|d| d.sessions.get(&at.slot).cloned())
+        .is_some_and(|s| &s.extension == extension))
 }

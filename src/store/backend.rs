@@ -61,11 +61,13 @@ pub trait Reads: ImportReads + KeyReads + ContactReads + AccountReads + Send + S
 
     async fn user(&self, extension: &Extension) -> Result<Option<UserRecord>>;
     async fn users(&self) -> Result<Vec<UserRecord>>;
-    /// Users in extension order (as text) after `after`, at most `limit`; and whether more remain.
+    /// Users in extension order (as text) after `after` that `keep` accepts, at most `limit`;
+    /// and whether more remain.
     async fn users_page(
         &self,
         after: Option<&Extension>,
         limit: usize,
+        keep: Keep<'_, UserRecord>,
     ) -> Result<(Vec<UserRecord>, bool)>;
 
     async fn unregistered(&self) -> Result<Vec<UnregisteredRecord>>;

@@ -18,7 +18,7 @@ pub(crate) const LOGIN: &str = "__Host-deskprov-console-login";
 /// A browser's view of the console: its cookie jar, its language, its address.
 pub(crate) struct Browser<'a> {
     client: Client,
-    cookies: BTreeMap<String, String>,
+    pub(crate) cookies: BTreeMap<String, String>,
     pub(crate) language: &'a str,
 }
 

@@ -18,6 +18,8 @@ mod console;
 mod console_audit;
 mod console_browser;
 mod console_settings;
+mod console_users;
+mod console_users_browser;
 mod csv_contacts_keys;
 mod device_events;
 mod fanvil;

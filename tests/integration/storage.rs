@@ -102,12 +102,21 @@ async fn pages_are_in_key_order_and_say_whether_more_remain(b: &dyn Backend) {
     b.put_users(&[user("1002"), user("1001"), user("1003")])
         .await
         .unwrap();
-    let (users, more) = b.users_page(None, 2).await.unwrap();
+    let (users, more) = b.users_page(None, 2, &|_| true).await.unwrap();
     assert_eq!(users[0].extension.as_str(), "1001");
     assert!(more);
-    let (users, more) = b.users_page(Some(&users[1].extension), 2).await.unwrap();
+    let (users, more) = b
+        .users_page(Some(&users[1].extension), 2, &|_| true)
+        .await
+        .unwrap();
     assert_eq!(users[0].extension.as_str(), "1003");
     assert!(!more);
+    let (odd, more) = b
+        .users_page(None, 1, &|u| u.extension.as_str() != "1002")
+        .await
+        .unwrap();
+    assert_eq!(odd[0].extension.as_str(), "1001");
+    assert!(more, "1003 remains after 1002 was passed over");
 }
 
 async fn the_revision_grows_with_what_configs_depend_on(b: &dyn Backend) {

@@ -68,10 +68,12 @@ pub fn rows(s: &SettingsTexts, level: &Level<'_>) -> Vec<Row> {
             let secret = key.is_secret();
             let here = level.here.get(key.name()).filter(|v| !v.is_null());
             let below = level.below.get(key.name()).filter(|v| !v.is_null());
+            let long = key.def().kind == ValueKind::Certificate;
             let inherited = match (secret, below) {
                 (_, None) => s.not_set.to_string(),
                 (true, Some(_)) => s.secret_set.to_string(),
-                (false, value) => shortened(shown(value)),
+                (false, value) if long => shortened(shown(value)),
+                (false, value) => shown(value),
             };
             let from = match level.below_from {
                 Some(effective) => origin(s, &effective.origins[key]),
@@ -83,7 +85,7 @@ pub fn rows(s: &SettingsTexts, level: &Level<'_>) -> Vec<Row> {
                 here: if secret { String::new() } else { shown(here) },
                 secret,
                 secret_set: secret && here.is_some(),
-                long: key.def().kind == ValueKind::Certificate,
+                long,
                 number: matches!(key.def().kind, ValueKind::Port | ValueKind::Minutes),
                 inherited,
                 from,

@@ -75,10 +75,11 @@ impl Reads for MemoryBackend {
         &self,
         after: Option<&Extension>,
         limit: usize,
+        keep: Keep<'_, UserRecord>,
     ) -> Result<(Vec<UserRecord>, bool)> {
         let tables = self.tables();
         let after = after.map(|e| e.as_str().to_string());
-        Ok(page(&tables.users, after, limit, |_| true))
+        Ok(page(&tables.users, after, limit, keep))
     }
 
     async fn unregistered(&self) -> Result<Vec<UnregisteredRecord>> {

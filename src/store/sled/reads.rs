@@ -93,14 +93,16 @@ impl Reads for SledBackend {
         self.all(&self.users)
     }
 
-    /// Users in extension order (as text) after `after`, at most `limit`; and whether more remain.
+    /// Users in extension order (as text) after `after` that `keep` accepts, at most `limit`;
+    /// and whether more remain.
     async fn users_page(
         &self,
         after: Option<&Extension>,
         limit: usize,
+        keep: Keep<'_, UserRecord>,
     ) -> Result<(Vec<UserRecord>, bool)> {
         let after = after.map(|e| e.as_str().as_bytes());
-        self.page(&self.users, after, limit, |_| true)
+        self.page(&self.users, after, limit, keep)
     }
 
     async fn unregistered(&self) -> Result<Vec<UnregisteredRecord>> {

@@ -1,0 +1,235 @@
+//! One user: the detail page with lines, phones, hot-desk login, failed logins and lockout;
+//! the SIP password (a secret page); the actions of the page (lock, unlock, reset PIN, log out),
+//! and the page that shows new PINs once.
+
+use askama::Template;
+use http::StatusCode;
+
+use super::list::{done_text, flag};
+use super::views::{DetailPage, LoginRow, PhoneRow, PinRow, PinsPage, SipPasswordPage, UserDetail};
+use super::{UsersTexts, refusal};
+use crate::admin::endpoint::Access;
+use crate::clock::rfc3339;
+use crate::console::reply::{html, see_other};
+use crate::console::{PageResult, Request, account_permits, assets};
+use crate::domain::{Extension, Pin};
+use crate::model::UserRecord;
+use crate::ops::users::{self, PinChoice, UserChange};
+use crate::ops::{OpError, guard, user_list};
+
+/// The extension of the page's path.
+pub fn extension_of(request: &Request<'_>) -> Result<Extension, OpError> {
+    let raw = request.params.first().map_or("", String::as_str);
+    Extension::parse(raw).map_err(|_| OpError::not_found(format!("no user with extension {raw}")))
+}
+
+/// The user the page's path names, or the refusal to answer with.
+async fn user_of(request: &Request<'_>) -> Result<UserRecord, OpError> {
+    let extension = extension_of(request)?;
+    users::existing(request.app.store.reads(), &extension).await
+}
+
+fn detail(
+    u: &'static UsersTexts,
+    user: &UserRecord,
+    guard: &crate::model::GuardRecord,
+    now: i64,
+) -> UserDetail {
+    let text = |v: Option<&str>| v.unwrap_or("").to_string();
+    let lockout = guard.locked_until > now;
+    UserDetail {
+        extension: user.extension.to_string(),
+        display_name: user.display_name.to_string(),
+        first_name: text(user.first_name.as_ref().map(|n| n.as_str())),
+        last_name: text(user.last_name.as_ref().map(|n| n.as_str())),
+        email: text(user.email.as_ref().map(|e| e.as_str())),
+        language: user
+            .language
+            .as_deref()
+            .and_then(crate::locale::language)
+            .map_or_else(|| u.no_language.to_string(), |l| l.native.to_string()),
+        has_pin: flag(u, user.pin_hash.is_some()),
+        pin_change_required: flag(u, user.pin_change_required),
+        may_hotdesk: flag(u, user.may_hotdesk),
+        phonebook_hidden: flag(u, user.phonebook_hidden),
+        locked: user.locked,
+        state: match (user.locked, lockout) {
+            (true, _) => u.state_locked,
+            (false, true) => u.state_lockout,
+            (false, false) => u.state_active,
+        },
+        created_at: rfc3339(user.created_at),
+        failures: guard.failures,
+        lockouts: guard.lockouts,
+        locked_until: lockout.then(|| rfc3339(guard.locked_until)),
+    }
+}
+
+fn phone_rows(phones: &[crate::model::DeviceRecord], extension: &Extension) -> Vec<PhoneRow> {
+    let mut rows = Vec::new();
+    for device in phones {
+        for (line, _) in device.lines.iter().filter(|(_, e)| *e == extension) {
+            rows.push(PhoneRow {
+                line: *line,
+                mac: device.mac.to_string(),
+                model: device
+                    .model
+                    .as_ref()
+                    .map(|m| m.to_string())
+                    .unwrap_or_default(),
+                label: device
+                    .label
+                    .as_ref()
+                    .map(|l| l.to_string())
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    rows
+}
+
+pub async fn show(request: &Request<'_>) -> PageResult {
+    let (app, visit) = (request.app, request.visit);
+    let u = visit.texts.users;
+    let user = match user_of(request).await {
+        Ok(user) => user,
+        Err(e) => return refusal::answer(visit, e, None),
+    };
+    let guard = guard::extension_state(app, user.extension.as_str()).await?;
+    let phones = user_list::phones_of(app, &user.extension).await?;
+    let login = user_list::login_of(app, &user).await?.map(|l| LoginRow {
+        mac: l.mac.to_string(),
+        line: l.slot,
+        since: rfc3339(l.since),
+    });
+    let done = request
+        .query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("done="));
+    let page = DetailPage {
+        t: visit.texts,
+        css: assets::CSS_PATH.as_str(),
+        who: Some(visit.who()),
+        csrf: visit.csrf(),
+        user: detail(u, &user, &guard, app.clock.now()),
+        phones: phone_rows(&phones, &user.extension),
+        login,
+        notice: done_text(u, done),
+        may_change: account_permits(&visit.account, Access::Change),
+        may_helpdesk: account_permits(&visit.account, Access::Helpdesk),
+        may_read_secrets: account_permits(&visit.account, Access::Secrets),
+    };
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+pub async fn sip_password(request: &Request<'_>) -> PageResult {
+    let visit = request.visit;
+    let user = match user_of(request).await {
+        Ok(user) => user,
+        Err(e) => return refusal::answer(visit, e, None),
+    };
+    let page = SipPasswordPage {
+        t: visit.texts,
+        css: assets::CSS_PATH.as_str(),
+        who: Some(visit.who()),
+        extension: user.extension.to_string(),
+        display_name: user.display_name.to_string(),
+        password: user.sip_password.expose(),
+    };
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+/// Answers an action on one user: to the user's page with `done`, or the refusal.
+fn after_action(
+    request: &Request<'_>,
+    result: Result<(), OpError>,
+    done: &str,
+    conflict: Option<&'static str>,
+) -> PageResult {
+    match (result, extension_of(request)) {
+        (Ok(()), Ok(extension)) => Ok(see_other(&format!("/users/{extension}?done={done}"))),
+        (Err(e), _) | (_, Err(e)) => refusal::answer(request.visit, e, conflict),
+    }
+}
+
+pub async fn lock(request: &Request<'_>, locked: bool) -> PageResult {
+    let result = match extension_of(request) {
+        Ok(extension) => users::set_lock(request.app, &request.visit.actor, &extension, locked)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    let done = if locked { "locked" } else { "unlocked" };
+    after_action(request, result, done, None)
+}
+
+pub async fn log_out(request: &Request<'_>) -> PageResult {
+    let result = match extension_of(request) {
+        Ok(extension) => users::logout(request.app, &request.visit.actor, &extension)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    let not_logged_in = Some(request.visit.texts.users.error_not_logged_in);
+    after_action(request, result, "logged_out", not_logged_in)
+}
+
+pub async fn reset_pin(request: &Request<'_>) -> PageResult {
+    let visit = request.visit;
+    let extension = match extension_of(request) {
+        Ok(extension) => extension,
+        Err(e) => return refusal::answer(visit, e, None),
+    };
+    let change = UserChange {
+        pin: PinChoice::Generate,
+        ..UserChange::default()
+    };
+    match users::change(request.app, &visit.actor, &extension, change).await {
+        Ok(changed) => {
+            let pin = changed.generated_pin.expect("a generated PIN");
+            let back = Some(format!("/users/{extension}"));
+            pins_page(
+                request,
+                vec![(extension, pin)],
+                visit.texts.users.pins_heading,
+                back,
+            )
+            .await
+        }
+        Err(e) => refusal::answer(visit, e, None),
+    }
+}
+
+/// New PINs, shown this once (the answer is `no-store`, and no PIN is in any URL), printable.
+pub async fn pins_page(
+    request: &Request<'_>,
+    pins: Vec<(Extension, Pin)>,
+    heading: &str,
+    back: Option<String>,
+) -> PageResult {
+    let visit = request.visit;
+    let u = visit.texts.users;
+    let mut rows = Vec::with_capacity(pins.len());
+    for (extension, pin) in pins {
+        let name = request.app.store.user(&extension).await?;
+        rows.push(PinRow {
+            display_name: name.map(|n| n.display_name.to_string()).unwrap_or_default(),
+            extension: extension.to_string(),
+            pin: pin.expose().to_string(),
+        });
+    }
+    let (back, back_text) = match back {
+        Some(path) => (path, u.back_to_user),
+        None => ("/users".to_string(), u.back_to_list),
+    };
+    let page = PinsPage {
+        t: visit.texts,
+        css: assets::CSS_PATH.as_str(),
+        who: Some(visit.who()),
+        heading,
+        rows,
+        back,
+        back_text,
+    };
+    Ok(html(StatusCode::OK, page.render()))
+}
