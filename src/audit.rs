@@ -90,6 +90,7 @@ kinds_table! {
     ConsoleThrottled => "console_throttled", Warning;
     ConsoleLogout => "console_logout", Info;
     PasswordChanged => "password_changed", Info;
+    BackupTaken => "backup_taken", Info;
     EventsSuppressed => "events_suppressed", Summary;
 }
 

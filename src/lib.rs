@@ -7,6 +7,7 @@ pub mod admin;
 pub mod admission;
 pub mod app;
 pub mod audit;
+pub mod backup;
 pub mod body;
 pub mod cli;
 pub mod client;

@@ -6,6 +6,7 @@
 //! (`crate::ops`). Operations validate completely before they write, write through the write
 //! unit, and record each change in the audit trail; this module only maps their errors to HTTP.
 
+mod backup;
 mod contacts;
 mod csv_io;
 mod devices;
@@ -235,6 +236,7 @@ async fn dispatch(
             token::revoke(app, by, &token, force.unwrap_or(false)).await
         }
         E::ListAudit => security::audit(app, query).await,
+        E::TakeBackup => backup::take(app, by).await,
         E::ListBans => security::bans(app, query).await,
         E::LiftBan { source } => security::lift_ban(app, by, &source).await,
         E::LiftBan64 { prefix } => security::lift_ban(app, by, &format!("{prefix}/64")).await,

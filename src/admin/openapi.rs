@@ -165,6 +165,9 @@ fn responses(def: &Def, components: &mut Components) -> Value {
             "text/plain": {"schema": {"type": "string"}},
             "application/xml": {"schema": {"type": "string"}},
         }),
+        Answer::Backup => json!({
+            "application/gzip": {"schema": {"type": "string", "format": "binary", "description": "A backup file: see README, Backup and restore."}},
+        }),
         Answer::Document => json!({"application/json": {"schema": {"type": "object"}}}),
         Answer::Metrics => json!({
             "application/openmetrics-text": {"schema": {"type": "string"}},

@@ -124,6 +124,25 @@ pub enum Command {
         #[arg(long)]
         host: Option<String>,
     },
+    /// Write a backup of the running site to FILE (an owner token): every record, taken as
+    /// one consistent revision, gzip. FILE must not exist; it is created readable by its owner
+    /// only, complete or not at all.
+    Backup {
+        file: PathBuf,
+        /// Encrypt it with the passphrase on the first line of this file (at least 12
+        /// characters); the passphrase is never taken on the command line.
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// Restore a backup into the empty data directory given by --data (no server running on
+    /// it); refused when it holds a store. The whole file is checked before anything is
+    /// written, and a failed restore leaves no store behind.
+    Restore {
+        file: PathBuf,
+        /// The passphrase of an encrypted backup, on the first line of this file.
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+    },
     /// Write the man pages (roff), one per command, into DIR; `make deb` packages them.
     #[command(hide = true)]
     Man { dir: PathBuf },

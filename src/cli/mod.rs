@@ -79,6 +79,14 @@ pub fn main() -> ExitCode {
             &role,
             cli.common.json,
         ))),
+        Command::Restore {
+            file,
+            passphrase_file,
+        } => exit_code(runtime.block_on(commands::backup::restore(
+            &config,
+            &file,
+            passphrase_file.as_deref(),
+        ))),
         command => runtime.block_on(run_client(config, cli.common.json, command)),
     }
 }

@@ -42,6 +42,7 @@ pub static DE: &[(&str, &str)] = &[
     ("console_login", "Anmeldung an der Verwaltung"),
     ("console_logout", "Abmeldung von der Verwaltung"),
     ("password_changed", "Kennwort geändert"),
+    ("backup_taken", "Sicherung erstellt"),
 ];
 
 pub static EN: &[(&str, &str)] = &[
@@ -76,4 +77,5 @@ pub static EN: &[(&str, &str)] = &[
     ("console_login", "Console login"),
     ("console_logout", "Console logout"),
     ("password_changed", "Password changed"),
+    ("backup_taken", "Backup taken"),
 ];

@@ -326,6 +326,17 @@ impl SharedKeys {
             SharedKeys::Model(model) => format!("model/{model}"),
         }
     }
+
+    /// The layer [`SharedKeys::storage_key`] names, if its model is in the model table.
+    pub fn from_storage_key(key: &str) -> Option<SharedKeys> {
+        match key.strip_prefix("model/") {
+            None => (key == "site").then_some(SharedKeys::Site),
+            Some(model) => {
+                let row = crate::models::find_any(model).filter(|row| row.model == model)?;
+                Some(SharedKeys::Model(row.model))
+            }
+        }
+    }
 }
 
 /// The keys of one layer: at most one per position, in position order.

@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod bans;
 pub mod contacts;
 pub mod desk;

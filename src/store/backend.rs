@@ -188,8 +188,11 @@ pub trait Writes: ImportWrites + KeyWrites + ContactWrites + AccountWrites + Sen
         remember_bans_secs: i64,
     ) -> Result<usize>;
 
-    /// Appends the record under a new id, which it returns with.
+    /// Appends the record under a new id, which it returns with: above every stored id.
     async fn append_audit(&self, record: AuditRecord) -> Result<AuditRecord>;
+    /// Stores the record under its own id, as it is (restoring a backup); ids appended later
+    /// are above it.
+    async fn put_audit(&self, record: &AuditRecord) -> Result<()>;
     /// Removes records beyond `max`: all of the lowest `rank` (oldest first) before any of a
     /// higher one.
     async fn trim_audit(&self, max: usize, rank: TrimRank<'_>) -> Result<usize>;
@@ -204,6 +207,10 @@ pub trait Writes: ImportWrites + KeyWrites + ContactWrites + AccountWrites + Sen
     async fn remove_token(&self, name: &str) -> Result<bool>;
     /// Sets the token's `last_used_at`, if it still exists (a revoked token stays revoked).
     async fn touch_token(&self, name: &str, at: i64) -> Result<()>;
+
+    /// Replaces the key that signs Digest nonces (restoring a backup, so that nonces a phone
+    /// holds stay valid); a running server keeps the key it started with.
+    async fn put_nonce_key(&self, key: [u8; 32]) -> Result<()>;
 
     /// Makes every write so far durable.
     async fn flush(&self) -> Result<()>;
@@ -262,6 +269,8 @@ impl<T: Reads + Writes> Backend for T {}
 pub trait KeyReads: Send + Sync {
     /// The layer's keys; empty when none were set.
     async fn shared_keys(&self, layer: &SharedKeys) -> Result<KeyLayer>;
+    /// Every layer that has keys, by [`SharedKeys::storage_key`].
+    async fn all_shared_keys(&self) -> Result<Vec<(String, KeyLayer)>>;
 }
 
 #[async_trait]

@@ -777,6 +777,11 @@ impl<'a> AdminApi<'a> {
         self.delete(format!("/bans/{}/64", segment(prefix)))
     }
 
+    /// A backup file of the whole site (gzip).
+    pub fn take_backup(&self) -> Call<'a> {
+        self.get("/backup")
+    }
+
     pub fn list_token_blocks(&self) -> Call<'a> {
         self.get("/token-blocks")
     }
@@ -1061,6 +1066,7 @@ pub fn one_call_per_endpoint<'a>(api: &AdminApi<'a>) -> Vec<Call<'a>> {
         api.lift_ban_64("2001:db8::"),
         api.list_token_blocks(),
         api.lift_token_block("192.0.2.1"),
+        api.take_backup(),
         api.resync_device(mac),
         api.reboot_device(mac),
         api.resync_devices(&[mac]),

@@ -8,6 +8,7 @@ mod logs;
 mod admin_api;
 mod administration;
 mod auditflood;
+mod backup;
 mod binary;
 mod browser;
 mod certificates;

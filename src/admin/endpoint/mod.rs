@@ -126,6 +126,8 @@ pub enum Answer {
     Document,
     /// The metrics in the OpenMetrics text format.
     Metrics,
+    /// A backup file (gzip).
+    Backup,
 }
 
 /// A query parameter an endpoint takes, for its documentation.

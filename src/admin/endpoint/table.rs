@@ -2,7 +2,8 @@
 //! be tried before the patterns they also match.
 
 use super::Answer::{
-    Csv as CsvAnswer, Document, Json, List, Metrics as MetricsText, Page, PhoneFile,
+    Backup as BackupFile, Csv as CsvAnswer, Document, Json, List, Metrics as MetricsText, Page,
+    PhoneFile,
 };
 use super::Body::{BulkJson, Csv, Firmware, Json as JsonBody, None as NoBody, OptionalJson};
 use super::*;
@@ -510,6 +511,14 @@ endpoints! {
             time("until", "Only records before this time (RFC 3339)."),
         ],
         errors: [400],
+    }
+    /// Every record of the store (README, Backup and restore), read under the write lock:
+    /// admin changes wait while it is read and are in it whole or not at all. Recorded as
+    /// `backup_taken` with its counts. It holds every secret as stored.
+    TakeBackup = GET "/backup" {
+        name: "takeBackup", tag: "backup", summary: "Take a backup of the whole site",
+        access: Security, audit: Change, body: NoBody, answer: 200 BackupFile,
+        query: [], errors: [],
     }
     /// In pages by source.
     ListBans = GET "/bans" {

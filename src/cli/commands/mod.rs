@@ -1,6 +1,7 @@
 //! The admin commands: each group's module turns its arguments into API requests and says
 //! how the answer is shown; `execute` dispatches and prints.
 
+pub mod backup;
 mod contacts;
 mod devices;
 mod firmware;
@@ -63,6 +64,11 @@ pub async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(
         Command::Serve { .. } => unreachable!("serve is handled before"),
         Command::Man { .. } => unreachable!("the man page is written without a server"),
         Command::Templates(TemplateCommand::Check) => unreachable!("checked without a server"),
+        Command::Restore { .. } => unreachable!("restored without a server"),
+        Command::Backup {
+            file,
+            passphrase_file,
+        } => return backup::take(api, &file, passphrase_file.as_deref()).await,
         Command::Devices(command) => devices::run(api, command).await?,
         Command::Users(command) => users::run(api, command).await?,
         Command::Settings(command) => settings::run(api, command).await?,

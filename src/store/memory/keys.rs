@@ -17,6 +17,15 @@ impl KeyReads for MemoryBackend {
             .cloned()
             .unwrap_or_default())
     }
+
+    async fn all_shared_keys(&self) -> Result<Vec<(String, KeyLayer)>> {
+        let tables = self.tables();
+        Ok(tables
+            .key_layers
+            .iter()
+            .map(|(key, layer)| (key.clone(), layer.clone()))
+            .collect())
+    }
 }
 
 #[async_trait]

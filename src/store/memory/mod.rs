@@ -53,7 +53,7 @@ pub struct MemoryBackend {
     tables: Mutex<Tables>,
     revision: AtomicU64,
     latest_ban_end: AtomicI64,
-    nonce_key: [u8; 32],
+    nonce_key: std::sync::RwLock<[u8; 32]>,
 }
 
 impl MemoryBackend {
@@ -61,7 +61,7 @@ impl MemoryBackend {
         let mut nonce_key = [0u8; 32];
         rand::fill(&mut nonce_key);
         MemoryBackend {
-            nonce_key,
+            nonce_key: std::sync::RwLock::new(nonce_key),
             ..MemoryBackend::default()
         }
     }

@@ -26,7 +26,7 @@ impl Reads for MemoryBackend {
     }
 
     fn nonce_key(&self) -> [u8; 32] {
-        self.nonce_key
+        *self.nonce_key.read().expect("nonce key lock")
     }
 
     async fn device(&self, mac: Mac) -> Result<Option<DeviceRecord>> {

@@ -282,6 +282,13 @@ impl Writes for MemoryBackend {
         Ok(record)
     }
 
+    async fn put_audit(&self, record: &AuditRecord) -> Result<()> {
+        let mut tables = self.tables();
+        tables.next_audit_id = tables.next_audit_id.max(record.id);
+        tables.audit.insert(record.id, record.clone());
+        Ok(())
+    }
+
     async fn trim_audit(&self, max: usize, rank: TrimRank<'_>) -> Result<usize> {
         let mut tables = self.tables();
         let excess = tables.audit.len().saturating_sub(max);
@@ -363,6 +370,11 @@ impl Writes for MemoryBackend {
         if let Some(token) = self.tables().tokens.get_mut(name) {
             token.last_used_at = Some(at);
         }
+        Ok(())
+    }
+
+    async fn put_nonce_key(&self, key: [u8; 32]) -> Result<()> {
+        *self.nonce_key.write().expect("nonce key lock") = key;
         Ok(())
     }
 

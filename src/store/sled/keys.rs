@@ -18,6 +18,10 @@ impl KeyReads for SledBackend {
             .get(&tree, layer.storage_key().as_bytes())?
             .unwrap_or_default())
     }
+
+    async fn all_shared_keys(&self) -> Result<Vec<(String, KeyLayer)>> {
+        self.keyed(&self.db.open_tree(TREE)?)
+    }
 }
 
 #[async_trait]

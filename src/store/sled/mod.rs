@@ -67,7 +67,7 @@ pub struct SledBackend {
     /// path need not read the sources tree (sources.rs).
     latest_ban_end: Arc<AtomicI64>,
     /// Signs HTTP Digest nonces; kept in `meta`, so a restart does not void them.
-    nonce_key: [u8; 32],
+    nonce_key: std::sync::RwLock<[u8; 32]>,
     db: sled::Db,
     devices: sled::Tree,
     users: sled::Tree,
@@ -116,7 +116,7 @@ impl SledBackend {
             model_settings: db.open_tree("model_settings")?,
             meta: db.open_tree("meta")?,
             db,
-            nonce_key: [0; 32],
+            nonce_key: std::sync::RwLock::new([0; 32]),
             revision: Arc::default(),
             latest_ban_end: Arc::default(),
             decoded_devices: Arc::new(DecodedDevices::with_weighter(
@@ -126,7 +126,7 @@ impl SledBackend {
             )),
         };
         store.check_schema()?;
-        store.nonce_key = store.load_nonce_key()?;
+        store.nonce_key = std::sync::RwLock::new(store.load_nonce_key()?);
         store.check_unregistered_index()?;
         for entry in store.sources.iter() {
             let (key, bytes) = entry?;

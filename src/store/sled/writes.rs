@@ -4,15 +4,15 @@
 use async_trait::async_trait;
 use sled::transaction::TransactionError;
 
-use super::{SETTINGS_KEY, SledBackend, decode, encode, token_key, upload_key};
+use super::{NONCE_KEY, SETTINGS_KEY, SledBackend, decode, encode, token_key, upload_key};
 use crate::domain::{Extension, Mac, ProfileName, Secret};
 use crate::model::{
     AuditRecord, DeviceRecord, GuardRecord, ProfileRecord, SourceRecord, TokenRecord,
     UnregisteredLimits, UnregisteredRecord, UserRecord,
 };
 use crate::settings::{Layer, Settings};
-use crate::store::Result;
 use crate::store::backend::{Change, Reads, TrimRank, Writes};
+use crate::store::{Result, StoreError};
 
 #[async_trait]
 impl Writes for SledBackend {
@@ -244,10 +244,28 @@ impl Writes for SledBackend {
         Ok(removed)
     }
 
+    /// sled's id generator starts again in a restored store, so an id is also above the
+    /// last one stored; a concurrent append taking the same id makes this one try again.
     async fn append_audit(&self, mut record: AuditRecord) -> Result<AuditRecord> {
-        record.id = self.db.generate_id()?;
-        self.put(&self.audit, &record.id.to_be_bytes(), &record)?;
-        Ok(record)
+        loop {
+            let after_last =
+                match self.audit.last()? {
+                    Some((key, _)) => {
+                        u64::from_be_bytes(key.as_ref().try_into().map_err(|_| {
+                            StoreError::Database("an audit key is not 8 bytes".into())
+                        })?) + 1
+                    }
+                    None => 0,
+                };
+            record.id = self.db.generate_id()?.max(after_last);
+            if self.insert_new(&self.audit, &record.id.to_be_bytes(), &record)? {
+                return Ok(record);
+            }
+        }
+    }
+
+    async fn put_audit(&self, record: &AuditRecord) -> Result<()> {
+        self.put(&self.audit, &record.id.to_be_bytes(), record)
     }
 
     async fn trim_audit(&self, max: usize, rank: TrimRank<'_>) -> Result<usize> {
@@ -315,6 +333,12 @@ impl Writes for SledBackend {
         self.update(&self.tokens, name.as_bytes(), |t: &mut TokenRecord| {
             t.last_used_at = Some(at);
         })?;
+        Ok(())
+    }
+
+    async fn put_nonce_key(&self, key: [u8; 32]) -> Result<()> {
+        self.meta.insert(NONCE_KEY, &key[..])?;
+        *self.nonce_key.write().expect("nonce key lock") = key;
         Ok(())
     }
 
