@@ -40,7 +40,7 @@ const PHONES: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
-const PASSPHRASE: &str = "a long backup passphrase";
+const PASSPHRASE: &str = "a-long-backup-passphrase";
 
 /// A site with something of every kind of record.
 /// Where phones reach the site, the same before and after a restore (a base URL taken from

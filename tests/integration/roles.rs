@@ -94,6 +94,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("liftBan64", "owner"),
     ("listTokenBlocks", "owner"),
     ("liftTokenBlock", "owner"),
+    ("takeBackup", "owner"),
 ];
 
 /// The tokens the walk uses: (what the matrix calls the role, role, reads_secrets).
