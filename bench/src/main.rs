@@ -305,12 +305,34 @@ async fn startup(args: &Args, work: &Path) -> Result<Startup, String> {
     runs.sort_by_key(|run| run.0);
     let (took, rss) = runs[runs.len() / 2];
     let fetched = load_all_devices(args, work, &data, &site.phones).await?;
+    let (backup_lock, backup_encode, backup_bytes) = backup(&data).await?;
     Ok(Startup {
         devices: args.startup_devices,
         ready: took,
         rss_mib: rss,
         rss_after_all_mib: fetched,
+        backup_lock,
+        backup_encode,
+        backup_bytes,
     })
+}
+
+/// A backup of the site in `data` (the server stopped): the time its records take to read,
+/// which admin changes wait for on a running server, then to compress, and its size.
+async fn backup(data: &Path) -> Result<(Duration, Duration, usize), String> {
+    let store = deskprov::store::Store::open(&data.join("db")).map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let snapshot = deskprov::backup::collect(store.reads())
+        .await
+        .map_err(|e| e.to_string())?;
+    let read = started.elapsed();
+    let started = std::time::Instant::now();
+    let file = deskprov::backup::format::encode(&snapshot, 0);
+    eprintln!(
+        "   backup: read in {read:?}, compressed in {:?}",
+        started.elapsed()
+    );
+    Ok((read, started.elapsed(), file.len()))
 }
 
 /// Resident memory after every one of the large site's phones fetched its file once.

@@ -14,7 +14,7 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::api::{AuditFilter, NewDevice, NewUser};
-use crate::helpers::{START, TestServer, basic, cli, test_config};
+use crate::helpers::{TestServer, basic, cli, test_config};
 
 /// (User-Agent, MAC, the device's own files): phones of four vendors.
 const PHONES: &[(&str, &str, &[&str])] = &[
@@ -448,45 +448,4 @@ async fn a_backup_during_1000_concurrent_writes_is_one_revision() {
     assert!(restored_pairs >= WRITES / 4);
     assert_eq!(header.counts["device"], restored_pairs * 2);
     assert_eq!(header.last_audit_id, audit.first().map(|r| r.id));
-}
-
-/// How long a backup holds the write lock for 100,000 devices and users: `cargo test --test
-/// integration backup_of_100k -- --ignored --nocapture` prints it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
-async fn backup_of_100k_devices_holds_the_lock_for() {
-    use deskprov::domain::{Extension, Mac, Secret};
-    use deskprov::model::{DeviceRecord, UserRecord};
-    let dir = tempfile::tempdir().unwrap();
-    let store = deskprov::store::Store::open(&dir.path().join("db")).unwrap();
-    for batch in 0..20 {
-        let (mut users, mut devices) = (Vec::new(), Vec::new());
-        for index in batch * 5000..(batch + 1) * 5000 {
-            let extension = Extension::parse(&format!("{}", 100_000 + index)).unwrap();
-            let user: UserRecord = serde_json::from_value(json!({
-                "extension": extension.as_str(), "display_name": format!("User {index}"),
-                "sip_user": extension.as_str(), "sip_password": "a-sip-password-123",
-                "created_at": START, "updated_at": START,
-            }))
-            .unwrap();
-            let mac = Mac::parse(&format!("001565{index:06x}")).unwrap();
-            let mut device = DeviceRecord::blank(mac, START, Secret::generate(20));
-            device.lines = BTreeMap::from([(1, extension)]);
-            users.push(user);
-            devices.push(device);
-        }
-        deskprov::ops::restore::put_records(&store, None, &users, &devices)
-            .await
-            .unwrap();
-    }
-    let started = Instant::now();
-    let snapshot = deskprov::backup::collect(store.reads()).await.unwrap();
-    let held = started.elapsed();
-    let started = Instant::now();
-    let file = deskprov::backup::format::encode(&snapshot, START);
-    println!(
-        "100,000 devices and users: read in {held:?} (the write lock), encoded in {:?} after it, {} bytes",
-        started.elapsed(),
-        file.len()
-    );
 }

@@ -206,6 +206,15 @@ fn not_found(request: &Request<'_>) -> PageResult {
     ))
 }
 
+/// The record an operation found; `None` when there is none, so the page answers 404.
+fn found<T>(result: Result<T, OpError>) -> Result<Option<T>, OpError> {
+    match result {
+        Ok(found) => Ok(Some(found)),
+        Err(OpError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Why a submitted table changed nothing: the refused values, or the operation's refusal.
 enum Failure {
     Values(Vec<Refused>),
@@ -332,10 +341,8 @@ async fn profile(
     failure: Option<(Failure, &Form)>,
 ) -> PageResult {
     let s = request.visit.texts.settings;
-    let (record, using) = match profiles::with_use(request.app, name).await {
-        Ok(found) => found,
-        Err(OpError::NotFound(_)) => return not_found(request),
-        Err(e) => return Err(e),
+    let Some((record, using)) = found(profiles::with_use(request.app, name).await)? else {
+        return not_found(request);
     };
     let (below, effective) = site_below(request).await?;
     let here = layer_map(&record.settings);
@@ -363,10 +370,8 @@ async fn profile(
 
 async fn save_profile(request: &Request<'_>, name: &ProfileName, form: &Form) -> PageResult {
     let s = request.visit.texts.settings;
-    let (record, _) = match profiles::with_use(request.app, name).await {
-        Ok(found) => found,
-        Err(OpError::NotFound(_)) => return not_found(request),
-        Err(e) => return Err(e),
+    let Some((record, _)) = found(profiles::with_use(request.app, name).await)? else {
+        return not_found(request);
     };
     let patch = match rows::patch_of(s, form, &layer_map(&record.settings), false) {
         Ok(patch) => patch,
@@ -568,10 +573,9 @@ async fn device(
     failure: Option<(Failure, &Form)>,
 ) -> PageResult {
     let s = request.visit.texts.settings;
-    let (record, effective) = match profiles::device_settings(request.app, mac).await {
-        Ok(found) => found,
-        Err(OpError::NotFound(_)) => return not_found(request),
-        Err(e) => return Err(e),
+    let Some((record, effective)) = found(profiles::device_settings(request.app, mac).await)?
+    else {
+        return not_found(request);
     };
     let here = layer_map(&record.settings);
     let below = settings_map(&effective.settings);
@@ -592,10 +596,8 @@ async fn device(
 
 async fn save_device(request: &Request<'_>, mac: Mac, form: &Form) -> PageResult {
     let s = request.visit.texts.settings;
-    let (record, _) = match profiles::device_settings(request.app, mac).await {
-        Ok(found) => found,
-        Err(OpError::NotFound(_)) => return not_found(request),
-        Err(e) => return Err(e),
+    let Some((record, _)) = found(profiles::device_settings(request.app, mac).await)? else {
+        return not_found(request);
     };
     let patch = match rows::patch_of(s, form, &layer_map(&record.settings), false) {
         Ok(patch) => patch,

@@ -68,6 +68,9 @@ pub struct SledBackend {
     latest_ban_end: Arc<AtomicI64>,
     /// Signs HTTP Digest nonces; kept in `meta`, so a restart does not void them.
     nonce_key: std::sync::RwLock<[u8; 32]>,
+    /// Above every audit id stored when the store was opened: sled's id generator starts
+    /// again in a restored store, whose trail came from another.
+    audit_floor: AtomicU64,
     db: sled::Db,
     devices: sled::Tree,
     users: sled::Tree,
@@ -117,6 +120,7 @@ impl SledBackend {
             meta: db.open_tree("meta")?,
             db,
             nonce_key: std::sync::RwLock::new([0; 32]),
+            audit_floor: AtomicU64::new(0),
             revision: Arc::default(),
             latest_ban_end: Arc::default(),
             decoded_devices: Arc::new(DecodedDevices::with_weighter(
@@ -128,6 +132,7 @@ impl SledBackend {
         store.check_schema()?;
         store.nonce_key = std::sync::RwLock::new(store.load_nonce_key()?);
         store.check_unregistered_index()?;
+        store.audit_floor = AtomicU64::new(store.after_last_audit_id()?);
         for entry in store.sources.iter() {
             let (key, bytes) = entry?;
             // A record that cannot be read might be a ban: keep reading bans on every request.
@@ -135,6 +140,23 @@ impl SledBackend {
             store.note_ban_end(until);
         }
         Ok(store)
+    }
+
+    fn after_last_audit_id(&self) -> Result<u64> {
+        let Some((key, _)) = self.audit.last()? else {
+            return Ok(0);
+        };
+        let id: [u8; 8] = key.as_ref().try_into().map_err(|_| {
+            crate::store::StoreError::Database("an audit key is not 8 bytes".into())
+        })?;
+        Ok(u64::from_be_bytes(id) + 1)
+    }
+
+    /// The id of the next audit record: sled's next id, and above any id the store held when
+    /// it was opened.
+    fn next_audit_id(&self) -> Result<u64> {
+        let generated = self.db.generate_id()?;
+        Ok(generated.max(self.audit_floor.fetch_add(1, Ordering::SeqCst)))
     }
 
     /// The Digest nonce key, made on first open.

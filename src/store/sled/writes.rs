@@ -11,8 +11,8 @@ use crate::model::{
     UnregisteredLimits, UnregisteredRecord, UserRecord,
 };
 use crate::settings::{Layer, Settings};
+use crate::store::Result;
 use crate::store::backend::{Change, Reads, TrimRank, Writes};
-use crate::store::{Result, StoreError};
 
 #[async_trait]
 impl Writes for SledBackend {
@@ -244,20 +244,11 @@ impl Writes for SledBackend {
         Ok(removed)
     }
 
-    /// sled's id generator starts again in a restored store, so an id is also above the
-    /// last one stored; a concurrent append taking the same id makes this one try again.
+    /// Ids come from [`SledBackend::next_audit_id`]; should one be taken already (sled's
+    /// counter meeting the floor of a restored trail), the record takes the next.
     async fn append_audit(&self, mut record: AuditRecord) -> Result<AuditRecord> {
         loop {
-            let after_last =
-                match self.audit.last()? {
-                    Some((key, _)) => {
-                        u64::from_be_bytes(key.as_ref().try_into().map_err(|_| {
-                            StoreError::Database("an audit key is not 8 bytes".into())
-                        })?) + 1
-                    }
-                    None => 0,
-                };
-            record.id = self.db.generate_id()?.max(after_last);
+            record.id = self.next_audit_id()?;
             if self.insert_new(&self.audit, &record.id.to_be_bytes(), &record)? {
                 return Ok(record);
             }
