@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::domain::Role;
-use crate::model::AuditRecord;
+use crate::model::{ActorKind, AuditRecord};
 use crate::store::StoreError;
 
 /// The same refusal from the same source about the same subject is recorded once per window.
@@ -137,6 +137,7 @@ pub fn retention_rank(kind: &str) -> u8 {
 pub struct Event {
     kind: Kind,
     actor: String,
+    actor_kind: Option<ActorKind>,
     role: Option<Role>,
     source: Option<IpAddr>,
     subject: Option<String>,
@@ -146,13 +147,22 @@ pub struct Event {
 impl Event {
     /// An event caused by a phone (or whoever speaks on the phones' listener).
     pub fn phone(kind: Kind, detail: impl Into<String>) -> Event {
-        Event::by(kind, "phone", detail)
+        Event::by(kind, "phone", detail).actor_kind(ActorKind::Phone)
+    }
+
+    /// An event caused by `actor`: its name, kind, role and source.
+    pub fn of(kind: Kind, actor: &crate::ops::Actor, detail: impl Into<String>) -> Event {
+        let mut event = Event::by(kind, actor.name(), detail).actor_kind(actor.kind());
+        event.role = actor.role();
+        event.source = actor.source();
+        event
     }
 
     pub fn by(kind: Kind, actor: impl Into<String>, detail: impl Into<String>) -> Event {
         Event {
             kind,
             actor: actor.into(),
+            actor_kind: None,
             role: None,
             source: None,
             subject: None,
@@ -160,7 +170,12 @@ impl Event {
         }
     }
 
-    /// The role of the admin token that acted.
+    pub fn actor_kind(mut self, kind: ActorKind) -> Event {
+        self.actor_kind = Some(kind);
+        self
+    }
+
+    /// The role of the account or admin token that acted.
     pub fn role(mut self, role: Role) -> Event {
         self.role = Some(role);
         self
@@ -348,6 +363,7 @@ impl Event {
             at: now,
             kind: self.kind.as_str().to_string(),
             actor: self.actor.clone(),
+            actor_kind: self.actor_kind,
             actor_role: self.role,
             source: self.source.map(|a| a.to_string()),
             subject: self.subject.clone(),

@@ -106,14 +106,8 @@ where
     if result.is_ok() && secret_read {
         crate::ops::audit::record(
             app,
-            Event::by(
-                Kind::SecretRead,
-                actor.name(),
-                format!("{} {path}", def.name),
-            )
-            .role(token.role)
-            .source(address)
-            .subject(subject.unwrap_or_else(|| def.name.to_string())),
+            Event::of(Kind::SecretRead, &actor, format!("{} {path}", def.name))
+                .subject(subject.unwrap_or_else(|| def.name.to_string())),
         )
         .await;
     }

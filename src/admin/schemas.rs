@@ -562,9 +562,12 @@ pub struct AuditView {
     pub id: u64,
     pub at: String,
     pub kind: String,
-    /// An admin token's name, `phone`, or deskprov itself.
+    /// A console account's or an admin token's name, `phone`, or deskprov itself.
     pub actor: String,
-    /// The role an admin token acted in.
+    /// `account`, `token`, `phone` or `system`; absent on records written before it was kept.
+    #[schema(value_type = Option<String>)]
+    pub actor_kind: Option<&'static str>,
+    /// The role an account or admin token acted in.
     #[schema(value_type = Option<RoleName>)]
     pub actor_role: Option<&'static str>,
     pub source: Option<String>,

@@ -27,6 +27,7 @@ pub async fn audit(app: &App, query: &str) -> ApiResult {
             at: rfc3339(r.at),
             kind: r.kind,
             actor: r.actor,
+            actor_kind: r.actor_kind.map(crate::model::ActorKind::as_str),
             actor_role: r.actor_role.map(crate::domain::Role::as_str),
             source: r.source,
             subject: r.subject,

@@ -130,6 +130,7 @@ pub fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<
             "at",
             "kind",
             "actor",
+            "actor_kind",
             "actor_role",
             "source",
             "subject",

@@ -17,5 +17,5 @@ pub use device::{
 };
 pub use import::{ImportRecord, ImportRowError, ImportState, MAX_STORED_ROW_ERRORS};
 pub use profile::ProfileRecord;
-pub use security::{AuditRecord, GuardRecord, SourceRecord, TokenRecord};
+pub use security::{ActorKind, AuditRecord, GuardRecord, SourceRecord, TokenRecord};
 pub use user::UserRecord;

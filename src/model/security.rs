@@ -73,14 +73,43 @@ pub struct SourceRecord {
     pub last_ban_at: i64,
 }
 
+/// What kind of actor an audit record names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActorKind {
+    /// A console account.
+    Account,
+    /// An admin API token.
+    Token,
+    /// Whoever speaks on the phones' listener.
+    Phone,
+    /// deskprov itself: start-up, the sweeper, a command on the server's machine.
+    System,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::Account => "account",
+            ActorKind::Token => "token",
+            ActorKind::Phone => "phone",
+            ActorKind::System => "system",
+        }
+    }
+}
+
 /// One entry of the audit trail: an admin change or a security event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
     pub id: u64,
     pub at: i64,
     pub kind: String,
-    /// Who acted: an admin token's name, or `phone`.
+    /// Who acted: a console account's or an admin token's name, `phone`, or deskprov itself.
     pub actor: String,
+    /// What the actor is, so that an account and a token of one name stay apart. Records
+    /// written before it was kept have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_kind: Option<ActorKind>,
     /// The role the actor acted in, when it was an admin token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor_role: Option<Role>,

@@ -16,7 +16,7 @@ use super::{Actor, OpError, WriteTx};
 use crate::app::App;
 use crate::audit::{Event, Kind};
 use crate::domain::{Password, PasswordProblem, Role, Secret, Username};
-use crate::model::{AccountRecord, ConsoleSession};
+use crate::model::{AccountRecord, ActorKind, ConsoleSession};
 use crate::store::{Store, StoreError};
 
 /// A session ends after this long without a request...
@@ -94,6 +94,7 @@ pub async fn ensure_owner_account(
         "deskprov",
         "owner account created; its first password is in the password file",
     )
+    .actor_kind(ActorKind::System)
     .subject(&username);
     writer.append_audit(event.to_record(now)).await?;
     writer.flush().await?;
@@ -189,10 +190,12 @@ pub async fn log_in(
     let (cookie, session) = open_session(app, &account, now).await?;
     super::audit::record(
         app,
-        Event::by(Kind::ConsoleLogin, account.username.as_str(), "logged in")
-            .role(account.role)
-            .source(source)
-            .subject(&account.username),
+        Event::of(
+            Kind::ConsoleLogin,
+            &Actor::account(&account, source),
+            "logged in",
+        )
+        .subject(&account.username),
     )
     .await;
     Ok(LoginOutcome::LoggedIn {
@@ -336,6 +339,7 @@ pub async fn log_out(app: &App, session: &ConsoleSession, source: IpAddr) -> Res
     super::audit::record(
         app,
         Event::by(Kind::ConsoleLogout, session.username.as_str(), "logged out")
+            .actor_kind(ActorKind::Account)
             .source(source)
             .subject(&session.username),
     )

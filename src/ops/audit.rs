@@ -41,6 +41,7 @@ async fn record_suppressions(app: &App, summaries: Vec<Suppressed>, now: i64) {
                 crate::clock::rfc3339(summary.since)
             ),
         )
+        .actor_kind(crate::model::ActorKind::System)
         .subject(&summary.source);
         store(app, &event, now).await;
     }

@@ -33,6 +33,7 @@ mod write;
 use std::net::IpAddr;
 
 use crate::domain::Role;
+use crate::model::ActorKind;
 
 pub use error::OpError;
 pub use write::{Permit, WriteTx};
@@ -41,6 +42,7 @@ pub use write::{Permit, WriteTx};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     name: String,
+    kind: ActorKind,
     role: Option<Role>,
     source: Option<IpAddr>,
 }
@@ -50,6 +52,7 @@ impl Actor {
     pub fn token(name: impl Into<String>, role: Role, source: IpAddr) -> Actor {
         Actor {
             name: name.into(),
+            kind: ActorKind::Token,
             role: Some(role),
             source: Some(source),
         }
@@ -59,6 +62,7 @@ impl Actor {
     pub fn account(account: &crate::model::AccountRecord, source: IpAddr) -> Actor {
         Actor {
             name: account.username.to_string(),
+            kind: ActorKind::Account,
             role: Some(account.role),
             source: Some(source),
         }
@@ -68,6 +72,7 @@ impl Actor {
     pub fn phone(source: IpAddr) -> Actor {
         Actor {
             name: "phone".into(),
+            kind: ActorKind::Phone,
             role: None,
             source: Some(source),
         }
@@ -77,6 +82,7 @@ impl Actor {
     pub fn system(name: &str) -> Actor {
         Actor {
             name: name.into(),
+            kind: ActorKind::System,
             role: None,
             source: None,
         }
@@ -84,6 +90,10 @@ impl Actor {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    pub fn kind(&self) -> ActorKind {
+        self.kind
     }
 
     pub fn source(&self) -> Option<IpAddr> {

@@ -611,7 +611,8 @@ async fn record_dropped_refusals(app: &App) {
             Kind::EventsSuppressed,
             "deskprov",
             format!("{dropped} refusals of registered devices not recorded: the queue was full"),
-        );
+        )
+        .actor_kind(crate::model::ActorKind::System);
         crate::ops::audit::record(app, event).await
     }
 }

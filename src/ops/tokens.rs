@@ -105,8 +105,9 @@ pub async fn create_offline(store: &Store, name: &Label, now: i64) -> Result<Cre
     if !writer.insert_token(&record).await? {
         return Err(name_taken(&record));
     }
-    let event =
-        Event::by(Kind::AdminChange, "local", created_detail(&record)).subject(&record.name);
+    let event = Event::by(Kind::AdminChange, "local", created_detail(&record))
+        .actor_kind(crate::model::ActorKind::System)
+        .subject(&record.name);
     writer.append_audit(event.to_record(now)).await?;
     writer.flush().await?;
     event.log();

@@ -64,13 +64,7 @@ impl<'a> WriteTx<'a> {
 
     /// An event of another kind (a logout the change caused), recorded when it commits.
     pub fn record(&mut self, kind: Kind, subject: impl Display, detail: impl Into<String>) {
-        let mut event = Event::by(kind, self.actor.name(), detail).subject(subject);
-        if let Some(source) = self.actor.source() {
-            event = event.source(source);
-        }
-        if let Some(role) = self.actor.role() {
-            event = event.role(role);
-        }
+        let event = Event::of(kind, self.actor, detail).subject(subject);
         self.events.push(event);
     }
 

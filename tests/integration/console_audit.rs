@@ -84,11 +84,16 @@ async fn the_audit_page_filters_and_pages_through_the_whole_trail() {
     // By kind and by actor: the console's own events are the account's.
     let logins = page_of(&mut browser, "/audit?kind=console_login").await;
     assert_eq!(rows(&logins).len(), 1, "{logins}");
-    assert!(rows(&logins)[0].contains("admin (owner)"), "{logins}");
+    assert!(
+        rows(&logins)[0].contains("admin (account, owner)"),
+        "{logins}"
+    );
     let by_admin = page_of(&mut browser, "/audit?actor=admin").await;
     let expected = every.iter().filter(|r| r["actor"] == "admin").count();
     assert_eq!(rows(&by_admin).len(), expected, "{by_admin}");
     assert!(expected >= 2, "a login and a password change");
+    let login = every.iter().find(|r| r["kind"] == "console_login").unwrap();
+    assert_eq!(login["actor_kind"], "account", "{login}");
     let token = every.iter().find(|r| r["kind"] == "admin_change").unwrap()["actor"]
         .as_str()
         .unwrap()
@@ -99,6 +104,10 @@ async fn the_audit_page_filters_and_pages_through_the_whole_trail() {
     )
     .await;
     assert_eq!(rows(&changes).len(), 50);
+    assert!(
+        rows(&changes)[0].contains(&format!("{token} (API token, owner)")),
+        "{changes}"
+    );
     assert!(next_link(&changes).unwrap().contains("kind=admin%5Fchange"));
 
     // Time: nothing before 1971; all of it from then on, in the form's own notation.
@@ -138,6 +147,7 @@ async fn the_api_filters_the_trail_by_actor_and_time() {
     api.create_user(NewUser::new("1001", "Anna")).ok().await;
     let changes = api.list_audit(AuditFilter::kind("admin_change")).ok().await;
     let actor = changes[0]["actor"].as_str().unwrap().to_string();
+    assert_eq!(changes[0]["actor_kind"], "token", "{changes}");
     let mine = api
         .list_audit(AuditFilter::kind("admin_change").actor(&actor))
         .ok()

@@ -283,6 +283,7 @@ fn event(kind: &str, at: i64) -> AuditRecord {
         at,
         kind: kind.into(),
         actor: "suite".into(),
+        actor_kind: None,
         actor_role: None,
         source: None,
         subject: Some("001565000001".into()),

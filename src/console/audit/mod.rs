@@ -14,7 +14,7 @@ use super::{PageResult, Request, assets};
 use crate::admin::endpoint::Access;
 use crate::audit::{self, Kind, Query};
 use crate::clock::rfc3339;
-use crate::model::AuditRecord;
+use crate::model::{ActorKind, AuditRecord};
 
 const PAGE_SIZE: usize = 50;
 
@@ -231,16 +231,27 @@ fn row(t: &super::texts::Texts, r: AuditRecord) -> Row {
     Row {
         at: rfc3339(r.at),
         kind: t.event_kind(&r.kind).to_string(),
-        role: r
-            .actor_role
-            .map(|role| role.as_str())
-            .unwrap_or("")
-            .to_string(),
+        role: who_acted(t, &r),
         actor: r.actor,
         source: r.source.unwrap_or_default(),
         subject: r.subject.unwrap_or_default(),
         detail: r.detail,
     }
+}
+
+/// "account, admin" or "API token, owner": what the actor is and its role, where known.
+fn who_acted(t: &super::texts::Texts, r: &AuditRecord) -> String {
+    let kind = match r.actor_kind {
+        Some(ActorKind::Account) => Some(t.audit.an_account),
+        Some(ActorKind::Token) => Some(t.audit.a_token),
+        _ => None,
+    };
+    let role = r.actor_role.map(|role| role.as_str());
+    [kind, role]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
