@@ -187,6 +187,70 @@ async fn a_snom_gets_the_directory_over_ldaps_and_none_over_starttls() {
     );
 }
 
+/// Cisco MPP's corporate directory as Cisco's "Parameters for LDAP Directory" give it (Cisco
+/// IP Conference Phone 7832 Multiplatform Phones Administration Guide 11.3(1), chapter
+/// "Corporate and Personal Directory Setup"): `LDAP_Server` as an `ldap://` or `ldaps://` URL,
+/// `LDAP_StartTLS_Enable`, `Simple` bind with the client DN, `$VALUE` in the filters, `a=` display
+/// attributes with one dialable number (`t=p`). Only the device file holds the bind password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cisco_gets_the_directory_in_its_ldap_parameters() {
+    let server = TestServer::start().await;
+    let api = server.admin_api();
+    crate::logs::remember_secret(BIND_PASSWORD);
+    let (mac, path) = ("d0ec35aabbce", "/cisco-d0ec35aabbce.xml");
+    api.create_device(NewDevice::new(mac).model("CP-8851-3PCC"))
+        .ok()
+        .await;
+    let before = xmlflat::flatten(&device_file(&server, mac, path).await).unwrap();
+    assert!(
+        !before.keys().any(|k| k.contains("/LDAP_")),
+        "none while unset"
+    );
+
+    api.patch_device_settings(mac, branch_directory())
+        .ok()
+        .await;
+    let text = device_file(&server, mac, path).await;
+    let config = xmlflat::flatten(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let setting = |name: &str| get(&config, &format!("flat-profile/{name}"));
+    for (name, value) in [
+        ("LDAP_Dir_Enable", "Yes"),
+        ("LDAP_Server", "ldaps://directory.example.com:636"),
+        ("LDAP_StartTLS_Enable", "No"),
+        ("LDAP_Auth_Method", "Simple"),
+        ("LDAP_Search_Base", "ou=people,dc=example,dc=com"),
+        ("LDAP_Client_DN", "cn=phones,dc=example,dc=com"),
+        ("LDAP_Password", BIND_PASSWORD),
+        ("LDAP_First_Name_Filter", "cn:(|(cn=$VALUE*)(sn=$VALUE*))"),
+        ("LDAP_Last_Name_Filter", "cn:(|(cn=$VALUE*)(sn=$VALUE*))"),
+        (
+            "LDAP_Display_Attrs",
+            "a=cn;a=sn;a=telephoneNumber,t=p;a=mobile;a=homePhone;",
+        ),
+    ] {
+        assert_eq!(setting(name), Some(value), "{name}");
+    }
+
+    api.patch_device_settings(
+        mac,
+        json!({"ldap_tls": "starttls", "ldap_port": 3389, "ldap_user": null, "ldap_password": null}),
+    )
+    .ok()
+    .await;
+    let config = xmlflat::flatten(&device_file(&server, mac, path).await).unwrap();
+    let setting = |name: &str| get(&config, &format!("flat-profile/{name}"));
+    assert_eq!(
+        setting("LDAP_Server"),
+        Some("ldap://directory.example.com:3389")
+    );
+    assert_eq!(setting("LDAP_StartTLS_Enable"), Some("Yes"));
+    assert_eq!(setting("LDAP_Auth_Method"), Some("None"));
+    assert!(
+        setting("LDAP_Password").is_none_or(str::is_empty),
+        "no bind password left"
+    );
+}
+
 /// A bad host, port, filter, DN or attribute list is refused with an error naming the setting,
 /// and nothing of the patch is applied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
