@@ -361,6 +361,9 @@ pub struct Limits {
     /// Memory for rendered files kept between requests (render_cache.rs); 0 renders every
     /// request.
     pub render_cache_bytes: u64,
+    /// Memory for the embedded store's pages (sled's cache); records beyond it are read from
+    /// disk again.
+    pub store_cache_bytes: u64,
     /// Events the per-device event log keeps of each device (device_events.rs); the oldest go.
     pub events_per_device: usize,
     /// Devices it keeps them of; the least recently active goes. 0 keeps no events.
@@ -389,6 +392,7 @@ impl Default for Limits {
             body_read_timeout_secs: 10,
             shutdown_grace_secs: 10,
             render_cache_bytes: 64 * 1024 * 1024,
+            store_cache_bytes: crate::store::sled::DEFAULT_CACHE_BYTES,
             events_per_device: 50,
             event_log_devices: 5000,
         }

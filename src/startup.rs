@@ -86,7 +86,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         path: data.clone(),
         source,
     })?;
-    let store = Store::open(&config.db_dir())?;
+    let store = Store::open_with_cache(&config.db_dir(), config.limits.store_cache_bytes)?;
     if let Some(path) = ensure_admin_token(&store, &config.token_file(), clock.now()).await? {
         info!(path = %path.display(), "created the admin token; the CLI reads it from this file");
     }

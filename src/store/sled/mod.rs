@@ -92,13 +92,22 @@ pub struct SledBackend {
 }
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
+/// sled's page cache unless `limits.store_cache_bytes` says otherwise.
+pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 const SETTINGS_KEY: &[u8] = b"settings";
 const NONCE_KEY: &[u8] = b"digest_nonce_key";
 
 impl SledBackend {
     pub fn open(dir: &Path) -> Result<SledBackend> {
+        SledBackend::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// The store in `dir`, sled's page cache at most `cache_bytes` (sled's own default is
+    /// 1 GiB, which a large site's pages fill as its phones fetch their files).
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<SledBackend> {
         let db = sled::Config::new()
             .path(dir)
+            .cache_capacity(cache_bytes)
             .flush_every_ms(Some(500))
             .open()?;
         let mut store = SledBackend {
