@@ -103,13 +103,17 @@ pub(super) fn mode(kind: KeyType, scale: Scale) -> Option<&'static str> {
 /// picks the slot's), its account (0-based) and its table (0 the phone, M module M). `null`
 /// when no slot of any model takes the type: then the position is written cleared.
 pub(super) fn key_values(key: &Key) -> Value {
-    let modes: serde_json::Map<String, Value> = Scale::ALL
+    if Scale::ALL
         .iter()
-        .filter_map(|scale| Some((scale.name().to_string(), json!(mode(key.kind, *scale)?))))
-        .collect();
-    if modes.is_empty() {
+        .all(|scale| mode(key.kind, *scale).is_none())
+    {
         return Value::Null;
     }
+    // Every scale named, `null` where it has no mode: strict templates refuse a missing name.
+    let modes: serde_json::Map<String, Value> = Scale::ALL
+        .iter()
+        .map(|scale| (scale.name().to_string(), json!(mode(key.kind, *scale))))
+        .collect();
     json!({
         "modes": modes,
         "account": key.line.saturating_sub(1),
@@ -390,7 +394,10 @@ mod tests {
             KeyType::Hotdesk,
             KeyType::None,
         ] {
-            assert!(Scale::ALL.iter().all(|s| mode(kind, *s).is_none()), "{kind:?}");
+            assert!(
+                Scale::ALL.iter().all(|s| mode(kind, *s).is_none()),
+                "{kind:?}"
+            );
         }
     }
 }
