@@ -14,10 +14,12 @@
 
 use serde_json::json;
 
+mod keys;
+
 use super::{
     FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, after_keyword, clean_firmware, mac_in,
 };
-use crate::domain::{Mac, ModelId};
+use crate::domain::{LdapTls, Mac, ModelId};
 use crate::locale::Language;
 use crate::models::ModelRow;
 use crate::templates::Format;
@@ -149,19 +151,40 @@ const GXP16: &str = "GXP16xx";
 const GXP21: &str = "GXP21xx";
 const GRP26: &str = "GRP26xx";
 
-/// SIP accounts per desk model and handsets per base, from Grandstream's data sheets.
+/// SIP accounts per desk model and handsets per base, from Grandstream's data sheets. Key
+/// capacity from Grandstream's config templates (see `keys`); GXP1610/1615 (no line keys on
+/// their data sheets), the GRP26xx (their template not read through yet) and the DP75x bases
+/// program no keys.
 static MODELS: &[ModelRow] = &[
     ModelRow::desk(VENDOR, "GXP1610", 1, DESK).family(GXP16),
     ModelRow::desk(VENDOR, "GXP1615", 1, DESK).family(GXP16),
-    ModelRow::desk(VENDOR, "GXP1620", 2, DESK).family(GXP16),
-    ModelRow::desk(VENDOR, "GXP1625", 2, DESK).family(GXP16),
-    ModelRow::desk(VENDOR, "GXP1628", 2, DESK).family(GXP16),
-    ModelRow::desk(VENDOR, "GXP1630", 3, DESK).family(GXP16),
-    ModelRow::desk(VENDOR, "GXP2130", 3, DESK).family(GXP21),
-    ModelRow::desk(VENDOR, "GXP2135", 4, DESK).family(GXP21),
-    ModelRow::desk(VENDOR, "GXP2140", 4, DESK).family(GXP21),
-    ModelRow::desk(VENDOR, "GXP2160", 6, DESK).family(GXP21),
-    ModelRow::desk(VENDOR, "GXP2170", 6, DESK).family(GXP21),
+    ModelRow::desk(VENDOR, "GXP1620", 2, DESK)
+        .family(GXP16)
+        .keys(keys::GXP1620.capacity()),
+    ModelRow::desk(VENDOR, "GXP1625", 2, DESK)
+        .family(GXP16)
+        .keys(keys::GXP1620.capacity()),
+    ModelRow::desk(VENDOR, "GXP1628", 2, DESK)
+        .family(GXP16)
+        .keys(keys::GXP1628.capacity()),
+    ModelRow::desk(VENDOR, "GXP1630", 3, DESK)
+        .family(GXP16)
+        .keys(keys::GXP1630.capacity()),
+    ModelRow::desk(VENDOR, "GXP2130", 3, DESK)
+        .family(GXP21)
+        .keys(keys::GXP2130.capacity()),
+    ModelRow::desk(VENDOR, "GXP2135", 4, DESK)
+        .family(GXP21)
+        .keys(keys::GXP2135.capacity()),
+    ModelRow::desk(VENDOR, "GXP2140", 4, DESK)
+        .family(GXP21)
+        .keys(keys::GXP2140.capacity()),
+    ModelRow::desk(VENDOR, "GXP2160", 6, DESK)
+        .family(GXP21)
+        .keys(keys::GXP2160.capacity()),
+    ModelRow::desk(VENDOR, "GXP2170", 6, DESK)
+        .family(GXP21)
+        .keys(keys::GXP2170.capacity()),
     ModelRow::desk(VENDOR, "GRP2601", 2, DESK).family(GRP26),
     ModelRow::desk(VENDOR, "GRP2602", 4, DESK).family(GRP26),
     ModelRow::desk(VENDOR, "GRP2603", 6, DESK).family(GRP26),
@@ -184,6 +207,18 @@ impl Vendor for Grandstream {
     /// `AddressBook` (fspbx `app/Services/Provisioning/Phonebook/Formatters/GrandstreamFormatter.php`).
     fn phonebook_template(&self) -> Option<&'static str> {
         Some(PHONEBOOK)
+    }
+
+    /// The key's mode on each kind of slot, its account and table (`keys::key_values`).
+    fn key_values(&self, key: &crate::keys::Key) -> serde_json::Value {
+        keys::key_values(key)
+    }
+
+    /// A P-value the config stops naming keeps its value on the phone, and a dynamic VPK
+    /// skipped in the sequence "will remove everything after that VPK" (Grandstream's
+    /// GXP21xx template): once keys reach a phone every slot is written.
+    fn keeps_unwritten_keys(&self) -> bool {
+        true
     }
 
     fn id(&self) -> &'static str {
@@ -296,6 +331,13 @@ impl Vendor for Grandstream {
                 .settings
                 .phonebook_refresh_minutes
                 .map(|m| m.min(PHONEBOOK_INTERVAL_MAX)),
+            "key_slots": facts
+                .mac
+                .and(facts.model)
+                .and_then(|row| keys::layout(row.model))
+                .map(keys::Layout::slots),
+            "ldap_protocol": ldap_protocol(facts.settings.ldap_tls),
+            "ldap_protocol_key": ldap_protocol_key(facts.model),
         })
     }
 
@@ -306,6 +348,27 @@ impl Vendor for Grandstream {
         desk_accounts(model)
             .get(usize::from(index).wrapping_sub(1))
             .map_or(serde_json::Value::Null, desk_line)
+    }
+}
+
+/// "LDAP protocol. 0 - LDAP, 1 - LDAPS" (Grandstream's gxp16xx, gxp2130_40_60_70_35 and
+/// grp261x config templates); there is no StartTLS, so a directory that asks for it is not
+/// written.
+fn ldap_protocol(tls: LdapTls) -> Option<&'static str> {
+    match tls {
+        LdapTls::None => Some("0"),
+        LdapTls::Ldaps => Some("1"),
+        LdapTls::Starttls => None,
+    }
+}
+
+/// The LDAP protocol's P-value: P8370 on GXP16xx (`gxp16xx_config_1.0.7.3.txt`), P8037 on
+/// GXP21xx and GRP26xx (`gxp2130_40_60_70_35_config_1.0.11.16.txt`,
+/// `grp261x_config_1.0.5.15.txt`, where P8370 is "Show Network Warning Message").
+fn ldap_protocol_key(model: Option<&ModelRow>) -> &'static str {
+    match model.and_then(|row| row.family) {
+        Some(GXP16) => "P8370",
+        _ => "P8037",
     }
 }
 

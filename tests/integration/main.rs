@@ -38,6 +38,7 @@ mod idxml;
 mod keys;
 mod keys_cisco;
 mod keys_fanvil;
+mod keys_grandstream;
 mod keys_snom;
 mod ldap;
 mod limits;
