@@ -167,15 +167,7 @@ pub async fn read_credentials(
     what: &str,
 ) -> Result<Credentials, super::OpError> {
     let (device, settings) = with_settings(app, mac).await?;
-    let mut event =
-        crate::audit::Event::by(crate::audit::Kind::SecretRead, by.name(), what).subject(mac);
-    if let Some(role) = by.role() {
-        event = event.role(role);
-    }
-    if let Some(source) = by.source() {
-        event = event.source(source);
-    }
-    super::audit::record(app, event).await;
+    super::audit::secret_read(app, by, what, mac).await;
     Ok(Credentials {
         username: device.provisioning_user,
         password: device.provisioning_password,
