@@ -539,3 +539,58 @@ async fn the_helpdesk_finds_neither_secrets_nor_delete_and_their_urls_are_refuse
         &format!("/devices/{T46S_MAC}?done=claim_reset")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_desk_login_shows_on_the_device_and_the_helpdesk_logs_it_out() {
+    use crate::hotdesk::{ALICE_PIN, YEALINK, add_desk, login, site};
+    let server = site(|_| {}).await;
+    add_desk(&server, YEALINK).await;
+    login(&server, YEALINK, "1001", ALICE_PIN).await;
+    let mut browser = logged_in(&server, "helpdesk").await;
+    let path = format!("/devices/{}", YEALINK.mac);
+    let detail = browser.get(&path).await.text();
+    let logins = detail.split("id=\"device-logins\"").nth(1).unwrap_or("");
+    assert!(logins.contains("<td>1001</td>"), "{detail}");
+    assert!(detail.contains(">Log out hot desk</button>"), "{detail}");
+    let list = browser.get("/devices?hotdesk=yes").await.text();
+    assert!(
+        list.contains(YEALINK.mac) && list.contains("<td>1001</td>"),
+        "{list}"
+    );
+    let csrf = hidden(&detail, "csrf");
+    let out = browser
+        .post(&format!("{path}/logout"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(location(&out), format!("{path}?done=logged_out"));
+    let api = server.admin_api();
+    assert_eq!(
+        api.show_device(YEALINK.mac).ok().await["logged_in"],
+        json!([])
+    );
+    assert!(
+        browser
+            .get(&path)
+            .await
+            .text()
+            .contains("Nobody is logged in.")
+    );
+
+    // Again, through the list's bulk action.
+    login(&server, YEALINK, "1001", ALICE_PIN).await;
+    let bulk = [
+        ("csrf", csrf.as_str()),
+        ("selected", YEALINK.mac),
+        ("confirmed", "yes"),
+    ];
+    let out = browser.post("/devices/bulk/logout", &bulk).await;
+    assert_eq!(location(&out), "/devices?done=logged_out");
+    assert_eq!(
+        api.show_device(YEALINK.mac).ok().await["logged_in"],
+        json!([])
+    );
+    let user = api.show_user("1001").ok().await;
+    assert!(
+        user.get("logged_in_at").is_none_or(|v| v.is_null()),
+        "{user}"
+    );
+}
