@@ -88,9 +88,10 @@ pub fn request(path: &str, phone: &Phone, close: bool, port: u16) -> Vec<u8> {
     .into_bytes()
 }
 
-/// A response: status and body.
+/// A response: status, head (status line and headers) and body.
 pub struct Response {
     pub status: u16,
+    pub head: String,
     pub body: Vec<u8>,
 }
 
@@ -110,7 +111,9 @@ where
         }
         read_more(stream, &mut buffer).await?;
     };
-    let head = std::str::from_utf8(&buffer[..head_end]).map_err(|_| "head not UTF-8")?;
+    let head = std::str::from_utf8(&buffer[..head_end])
+        .map_err(|_| "head not UTF-8")?
+        .to_string();
     let status = head
         .split(' ')
         .nth(1)
@@ -132,6 +135,7 @@ where
     }
     Ok(Response {
         status,
+        head,
         body: buffer[head_end..head_end + length].to_vec(),
     })
 }
@@ -211,6 +215,17 @@ impl Stats {
         }
         all.latencies.sort_unstable();
         all
+    }
+
+    /// Records one request of a sequential run.
+    pub fn record_at(&mut self, started: Instant, outcome: Result<(), String>) {
+        self.record(started, outcome);
+    }
+
+    /// Ends a sequential run that took `elapsed`.
+    pub fn finish(&mut self, elapsed: Duration) {
+        self.elapsed = elapsed;
+        self.latencies.sort_unstable();
     }
 
     fn record(&mut self, started: Instant, outcome: Result<(), String>) {

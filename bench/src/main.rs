@@ -5,10 +5,13 @@
 //! (a) keep-alive fetches, (b) a new TLS connection per fetch, (c) a boot storm, (d) a login
 //! storm during (a) on deskprov, (e) deskprov's start-up time and memory with 100,000
 //! devices and users, (f) whether a request's time tells a registered MAC from an unknown
-//! one (oracle.rs), and (g) serving the company phonebook of every user to every phone. The results and the machine go to BENCHMARKS.md.
+//! one (oracle.rs), (g) serving the company phonebook of every user to every phone, and (h) the
+//! console's device list of the 100,000-device site (console.rs). The results and the machine
+//! go to BENCHMARKS.md.
 //!
 //! This is a benchmark, not a test: it reports, and fails only when a run has errors.
 
+mod console;
 mod load;
 mod oracle;
 mod report;
@@ -44,7 +47,7 @@ struct Args {
     /// Of those, hot-desk phones whose users log in and out in (d).
     #[arg(long, default_value_t = 500)]
     hotdesk: usize,
-    /// Devices (and users) for the start-up measurement (e).
+    /// Devices (and users) for the start-up measurement (e) and the console's list (h).
     #[arg(long, default_value_t = 100_000)]
     startup_devices: usize,
     /// Seconds each timed run lasts.
@@ -69,7 +72,7 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Runs only these measurements (for profiling one of them), e.g. `a,d`.
-    #[arg(long, value_delimiter = ',', default_value = "a,b,c,d,e,f,g")]
+    #[arg(long, value_delimiter = ',', default_value = "a,b,c,d,e,f,g,h")]
     only: Vec<char>,
 }
 
@@ -220,12 +223,21 @@ async fn run(args: &Args) -> Result<(), String> {
     }
     drop(deskprov);
 
-    if args.runs('e') {
+    if args.runs('e') || args.runs('h') {
         step(&format!(
-            "(e) start-up with {} devices and users",
+            "seeding {} devices and users for (e) and (h)",
             args.startup_devices
         ));
-        report.startup = Some(startup(args, &work).await?);
+        let data = work.join("large");
+        let site = seed::seed(&data.join("db"), args.startup_devices, 0).await?;
+        if args.runs('e') {
+            step("(e) start-up, memory and backup");
+            report.startup = Some(startup(args, &work, &data, &site.phones).await?);
+        }
+        if args.runs('h') {
+            step("(h) the console's device list");
+            report.console = Some(console_list(args, &work, &data, &site.phones).await?);
+        }
     }
 
     let text = report.render();
@@ -287,13 +299,16 @@ async fn dump(endpoint: &Endpoint, phones: &[Phone], root: &Path) -> Result<usiz
 
 /// (e) Three cold starts on a database of `startup_devices` devices and users: the time until
 /// the first phone is served and the resident memory then.
-async fn startup(args: &Args, work: &Path) -> Result<Startup, String> {
-    let data = work.join("large");
-    let site = seed::seed(&data.join("db"), args.startup_devices, 0).await?;
-    let probe = site.phones[site.phones.len() / 2].clone();
+async fn startup(
+    args: &Args,
+    work: &Path,
+    data: &Path,
+    phones: &[Phone],
+) -> Result<Startup, String> {
+    let probe = phones[phones.len() / 2].clone();
     let mut runs = Vec::new();
     for _ in 0..3 {
-        let (server, took) = servers::start_deskprov(&args.deskprov, work, &data, &probe).await?;
+        let (server, took) = servers::start_deskprov(&args.deskprov, work, data, &probe).await?;
         let rss = server.rss_mib();
         eprintln!(
             "   ready in {:.0} ms, {rss:.1} MiB resident",
@@ -304,8 +319,8 @@ async fn startup(args: &Args, work: &Path) -> Result<Startup, String> {
     }
     runs.sort_by_key(|run| run.0);
     let (took, rss) = runs[runs.len() / 2];
-    let fetched = load_all_devices(args, work, &data, &site.phones).await?;
-    let (backup_lock, backup_encode, backup_bytes) = backup(&data).await?;
+    let fetched = load_all_devices(args, work, data, phones).await?;
+    let (backup_lock, backup_encode, backup_bytes) = backup(data).await?;
     Ok(Startup {
         devices: args.startup_devices,
         ready: took,
@@ -315,6 +330,25 @@ async fn startup(args: &Args, work: &Path) -> Result<Startup, String> {
         backup_encode,
         backup_bytes,
     })
+}
+
+/// (h) An admin's session on the large site pages through the console's device list.
+async fn console_list(
+    args: &Args,
+    work: &Path,
+    data: &Path,
+    phones: &[Phone],
+) -> Result<console::ConsoleList, String> {
+    console::seed_account(&data.join("db")).await?;
+    let (server, _) = servers::start_deskprov(&args.deskprov, work, data, &phones[0]).await?;
+    let endpoint = Endpoint::new(server.admin, &work.join("certs/server.crt"))?;
+    // MACs go by vendor prefix: after this one come the Grandstream and Cisco phones, the
+    // last third of the list.
+    let list = console::measure(&endpoint, "c074ad000000").await?;
+    for (name, stats) in &list.pages {
+        checked(name, stats.clone())?;
+    }
+    Ok(list)
 }
 
 /// A backup of the site in `data` (the server stopped): the time its records take to read,

@@ -14,6 +14,8 @@ use crate::seed::Phone;
 pub struct Running {
     pub child: Child,
     pub port: u16,
+    /// deskprov's admin listener (the API and the console); 0 for nginx.
+    pub admin: u16,
 }
 
 impl Drop for Running {
@@ -88,7 +90,7 @@ pub async fn start_deskprov(
         .stderr(Stdio::from(log))
         .spawn()
         .map_err(|e| format!("starting {}: {e}", binary.display()))?;
-    let running = Running { child, port };
+    let running = Running { child, port, admin };
     let ready = wait_until_serving(&running, work, probe).await?;
     Ok((running, ready.duration_since(started)))
 }
@@ -173,7 +175,11 @@ http {{
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|e| format!("starting nginx: {e}"))?;
-    let running = Running { child, port };
+    let running = Running {
+        child,
+        port,
+        admin: 0,
+    };
     wait_until_serving(&running, work, probe).await?;
     Ok(running)
 }

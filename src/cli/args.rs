@@ -364,6 +364,15 @@ pub struct DeviceFilter {
     /// Only devices whose claim was contested: re-key them (`devices rekey`).
     #[arg(long)]
     pub claim_contested: bool,
+    /// Only devices that never fetched a file.
+    #[arg(long)]
+    pub never_seen: bool,
+    /// Only devices that reported another model than the one on record.
+    #[arg(long)]
+    pub model_mismatch: bool,
+    /// MAC, label, location or model containing this text, or a line of this extension.
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
 }
 
 /// What a new device is given, for `add` and `add-many`.

@@ -9,6 +9,7 @@
 
 mod assets;
 mod audit;
+mod devices;
 mod event_kinds;
 mod form;
 pub mod pages;
@@ -179,6 +180,7 @@ async fn show(request: &Request<'_>, def: &PageDef) -> PageResult {
         }
         Page::PasswordForm => password_page(visit, StatusCode::OK, None, false, csrf),
         Page::Audit(page) => return audit::show(request, page).await,
+        Page::Devices(page) => return devices::show(request, page).await,
         Page::Settings(page) => return settings::show(request, page).await,
         Page::Users(page) => return users::show(request, page).await,
         Page::ChangePassword | Page::SetLanguage | Page::LogOut => method_not_allowed("POST"),
@@ -255,6 +257,7 @@ async fn submit(request: &Request<'_>, def: &PageDef, form: &Form) -> PageResult
                 .append(header::SET_COOKIE, session::clear(SESSION_COOKIE));
             Ok(response)
         }
+        Page::Devices(page) => devices::submit(request, page, form).await,
         Page::Settings(page) => settings::submit(request, page, form).await,
         Page::Users(page) => users::submit(request, page, form).await,
         Page::Dashboard | Page::PasswordForm | Page::Audit(_) => {

@@ -22,6 +22,19 @@ pub async fn record(app: &App, event: Event) {
     store(app, &event, now).await;
 }
 
+/// Records that `by` read a secret of `subject` (`what`: the endpoint or page and its path), as
+/// the API records its secret reads.
+pub async fn secret_read(app: &App, by: &super::Actor, what: &str, subject: impl ToString) {
+    let mut event = Event::by(Kind::SecretRead, by.name(), what).subject(subject);
+    if let Some(role) = by.role() {
+        event = event.role(role);
+    }
+    if let Some(source) = by.source() {
+        event = event.source(source);
+    }
+    record(app, event).await;
+}
+
 /// Records the counts of events the repeat filter left out whose window has ended; called by
 /// the housekeeping task, so a count is recorded even if its source falls silent.
 pub async fn record_ended_suppressions(app: &App) {

@@ -13,6 +13,7 @@ pub mod backup;
 pub mod bans;
 pub mod contacts;
 pub mod desk;
+pub mod device_list;
 pub mod devices;
 mod error;
 pub mod firmware;

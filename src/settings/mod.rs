@@ -67,7 +67,7 @@ impl Settings {
         Some(split_host_port(proxy).unwrap_or((proxy, self.sip_port)))
     }
 
-    fn to_map(&self) -> Map<String, Value> {
+    pub(crate) fn to_map(&self) -> Map<String, Value> {
         match serde_json::to_value(self).expect("settings serialise") {
             Value::Object(map) => map,
             _ => unreachable!("settings are an object"),

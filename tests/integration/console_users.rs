@@ -6,7 +6,7 @@
 use deskprov::model::AccountRecord;
 use http::StatusCode;
 
-use crate::api::NewUser;
+use crate::api::{AuditFilter, NewUser};
 use crate::console::{Browser, hidden, location};
 use crate::helpers::TestServer;
 
@@ -341,6 +341,16 @@ async fn the_helpdesk_finds_neither_secrets_nor_delete_and_their_urls_are_refuse
     let secret = owner.get("/users/1001/sip-password").await;
     assert_eq!(secret.status, StatusCode::OK);
     assert!(secret.text().contains("id=\"sip-password\""));
+    let reads = api
+        .list_audit(AuditFilter::kind("secret_read").subject("1001"))
+        .ok()
+        .await;
+    let by_page = reads
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["actor"] == "owner-walk");
+    assert_eq!(by_page.count(), 1, "the console records the read: {reads}");
     let forged = owner.post("/users/1001/lock", &[("csrf", "forged")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(api.show_user("1001").ok().await["locked"], false);

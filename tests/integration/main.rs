@@ -18,6 +18,8 @@ mod cli_guards;
 mod console;
 mod console_audit;
 mod console_browser;
+mod console_devices;
+mod console_devices_browser;
 mod console_roles;
 mod console_settings;
 mod console_users;

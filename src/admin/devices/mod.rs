@@ -23,7 +23,6 @@ use crate::render;
 use crate::respond;
 use crate::settings::SettingsPatch;
 use crate::vendors::{self, FileRequest};
-use filter::Filter;
 use views::{answer, views};
 
 pub use events::{DeviceEventLog, events};
@@ -31,22 +30,13 @@ pub use requests::{DevicePatch, LineAssignment, NewDevice, NewDevices};
 pub use unregistered::{Adoption, UnregisteredView, adopt, forget_unregistered, list_unregistered};
 pub use views::DeviceView;
 
-/// `?unassigned=true&hotdesk=true&auto_registered=true&not_seen_days=30&model=T46S&profile=p&location=floor&claim_contested=true`,
+/// `?q=text&unassigned=true&hotdesk=true&auto_registered=true&not_seen_days=30&never_seen=true&model=T46S&profile=p&location=floor&claim_contested=true&model_mismatch=true`,
 /// in pages by MAC.
 pub async fn list(app: &App, query: &str) -> ApiResult {
-    let (page, pairs) = paging::parse(query, Filter::KEYS)?;
-    let filter = Filter::from_pairs(pairs)?;
-    let now = app.clock.now();
-    let layers = match filter.needs_settings() {
-        true => Some(crate::settings::AllLayers::load(app.store.reads()).await?),
-        false => None,
-    };
-    let (devices, more) = app
-        .store
-        .devices_page(super::paging::mac_cursor(&page)?, page.limit, &|d| {
-            filter.matches(d, now, layers.as_ref())
-        })
-        .await?;
+    let (page, pairs) = paging::parse(query, filter::KEYS)?;
+    let filter = filter::from_pairs(pairs)?;
+    let after = super::paging::mac_cursor(&page)?;
+    let (devices, more) = crate::ops::device_list::page(app, &filter, after, page.limit).await?;
     let views = views(app, &devices).await?;
     Ok(paging::answer(
         views,

@@ -29,15 +29,18 @@ endpoints! {
         name: "listDevices", tag: "devices", summary: "List registered devices",
         access: Read, audit: None, body: NoBody, answer: 200 Page(schema::<s::DeviceView>),
         query: [
+            text("q", "Only devices whose MAC, label, location or model contains this text (any case), or with a line of this extension."),
             flag("unassigned", "Only devices with no user on any line and nobody logged in (true), or only those with (false)."),
             flag("hotdesk", "Only hot-desk phones (true) or only the others (false)."),
             flag("auto_registered", "Only devices adopted from the unregistered list (true), or only the others."),
             count("not_seen_days", "Only devices not seen for at least this many days, or never."),
+            flag("never_seen", "Only devices that never fetched a file (true), or only those that did."),
             text("model", "Only this model (any case)."),
             text("profile", "Only devices inheriting from this profile."),
             text("location", "Only devices whose location contains this text (any case)."),
             flag("firmware_outdated", "Only devices that report another firmware than their firmware_version (true), or only the others."),
             flag("claim_contested", "Only devices whose claim was contested, to re-key (true), or only the others."),
+            flag("model_mismatch", "Only devices that reported another model than the one on record (true), or only the others."),
         ],
         errors: [400],
     }

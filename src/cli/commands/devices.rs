@@ -149,6 +149,9 @@ fn filter_query(filter: DeviceFilter) -> String {
         ("location", filter.location),
         ("firmware_outdated", flag(filter.firmware_outdated)),
         ("claim_contested", flag(filter.claim_contested)),
+        ("never_seen", flag(filter.never_seen)),
+        ("model_mismatch", flag(filter.model_mismatch)),
+        ("q", filter.search),
     ])
 }
 

@@ -128,6 +128,11 @@ pub async fn sip_password(request: &Request<'_>) -> PageResult {
         Ok(user) => user,
         Err(e) => return refusal::answer(visit, e, None),
     };
+    let what = format!(
+        "page: user's SIP password /users/{}/sip-password",
+        user.extension
+    );
+    crate::ops::audit::secret_read(request.app, &visit.actor, &what, &user.extension).await;
     let page = SipPasswordPage {
         t: visit.texts,
         css: assets::CSS_PATH.as_str(),

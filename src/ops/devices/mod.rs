@@ -5,6 +5,7 @@
 //! of writing one (the API, a CSV row, adoption) is held to them.
 
 mod actions;
+mod bulk;
 mod replace;
 mod rules;
 
@@ -19,6 +20,7 @@ use crate::store::Writer;
 use rules::{PROVISIONING_PASSWORD_LEN, already_registered, is_dect, new_record};
 
 pub use actions::{tell, tell_one};
+pub use bulk::{logout_many, reset_claims};
 pub use replace::replace;
 pub use rules::{
     apply_change, capacity, check_device, copy_admin_fields, existing, existing_profile,
