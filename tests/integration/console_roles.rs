@@ -18,6 +18,24 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/language", "owner admin helpdesk readonly metrics"),
     ("POST", "/logout", "owner admin helpdesk readonly metrics"),
     ("GET", "/audit", "owner admin helpdesk readonly"),
+    ("GET", "/devices", "owner admin helpdesk readonly"),
+    ("GET", "/devices/new", "owner admin"),
+    ("POST", "/devices/new", "owner admin"),
+    ("POST", "/devices/bulk/delete", "owner admin"),
+    ("POST", "/devices/bulk/reset-claim", "owner admin helpdesk"),
+    ("POST", "/devices/bulk/logout", "owner admin helpdesk"),
+    ("GET", "/devices/{mac}", "owner admin helpdesk readonly"),
+    ("GET", "/devices/{mac}/edit", "owner admin"),
+    ("POST", "/devices/{mac}/edit", "owner admin"),
+    ("POST", "/devices/{mac}/lines", "owner admin"),
+    ("POST", "/devices/{mac}/lines/{line}/unassign", "owner admin"),
+    ("POST", "/devices/{mac}/reset-claim", "owner admin helpdesk"),
+    ("POST", "/devices/{mac}/logout", "owner admin helpdesk"),
+    ("GET", "/devices/{mac}/credentials", "owner admin+secrets"),
+    ("GET", "/devices/{mac}/preview", "owner admin helpdesk readonly"),
+    ("GET", "/unregistered", "owner admin helpdesk readonly"),
+    ("POST", "/unregistered/{mac}/adopt", "owner admin"),
+    ("POST", "/unregistered/{mac}/forget", "owner admin"),
     ("GET", "/settings", "owner admin helpdesk readonly"),
     ("POST", "/settings", "owner"),
     ("GET", "/profiles", "owner admin helpdesk readonly"),
@@ -69,6 +87,7 @@ fn concrete(path: &str) -> String {
         .replace("{model}", "T46S")
         .replace("{mac}", "001565000001")
         .replace("{ext}", "1001")
+        .replace("{line}", "2")
 }
 
 /// The records every page of the walk names, made again before each role.
