@@ -19,6 +19,7 @@ pub enum Page {
     Audit(super::audit::AuditPage),
     Settings(super::settings::SettingsPage),
     Users(super::users::UsersPage),
+    Totp(super::totp::TotpPage),
 }
 
 pub struct PageDef {
@@ -75,6 +76,7 @@ pub fn all() -> impl Iterator<Item = &'static PageDef> {
         .chain(super::audit::PAGES)
         .chain(super::settings::PAGES)
         .chain(super::users::PAGES)
+        .chain(super::totp::PAGES)
 }
 
 /// A page a request names, with the values of its path's `{...}` segments in order.
@@ -120,6 +122,14 @@ impl Page {
             self,
             Page::PasswordForm | Page::ChangePassword | Page::SetLanguage | Page::LogOut
         )
+    }
+
+    /// Whether the page may be shown while the account must set up its second factor first.
+    pub fn before_totp_enrolment(self) -> bool {
+        match self {
+            Page::Totp(page) => page.own(),
+            page => page.before_password_change(),
+        }
     }
 }
 

@@ -67,6 +67,7 @@ pub struct Texts {
     pub event_kinds: &'static [(&'static str, &'static str)],
     pub audit: &'static super::audit::AuditTexts,
     pub settings: &'static super::settings::SettingsTexts,
+    pub totp: &'static super::totp::TotpTexts,
 }
 
 impl Texts {
@@ -82,6 +83,7 @@ impl Texts {
 pub static DE: Texts = Texts {
     audit: &super::audit::texts::DE,
     settings: &super::settings::texts::DE,
+    totp: &super::totp::texts::DE,
     lang: "de",
     other_lang: "en",
     other_lang_name: "English",
@@ -144,6 +146,7 @@ pub static DE: Texts = Texts {
 pub static EN: Texts = Texts {
     audit: &super::audit::texts::EN,
     settings: &super::settings::texts::EN,
+    totp: &super::totp::texts::EN,
     lang: "en",
     other_lang: "de",
     other_lang_name: "Deutsch",
