@@ -20,6 +20,7 @@ mod console_audit;
 mod console_browser;
 mod console_settings;
 mod console_totp;
+mod console_totp_browser;
 mod console_users;
 mod console_users_browser;
 mod csv_contacts_keys;

@@ -14,15 +14,13 @@ use crate::model::AccountRecord;
 use crate::ops::totp::{self, TotpRefusal};
 use crate::respond::HttpResponse;
 
+/// The factor's state; while a set-up is pending, its QR code and confirmation form again.
 pub async fn status(request: &Request<'_>) -> PageResult {
-    let visit = request.visit;
-    Ok(status_page(
-        visit,
-        &visit.account,
-        StatusCode::OK,
-        None,
-        None,
-    ))
+    let (visit, account) = (request.visit, &request.visit.account);
+    Ok(match (&account.totp_secret, &account.totp_pending) {
+        (None, Some(pending)) => enrol_page(visit, pending, StatusCode::OK, None),
+        _ => status_page(visit, account, StatusCode::OK, None, None),
+    })
 }
 
 fn status_page(
