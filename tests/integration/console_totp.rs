@@ -130,6 +130,8 @@ async fn an_enrolled_account_logs_in_with_a_fresh_code_only() {
     );
     let before = account(&server, "tara").await;
     assert!(before.totp_secret.is_none() && before.totp_pending.is_some());
+    let mut elsewhere = Browser::from(&server, [127, 0, 3, 3].into());
+    assert_eq!(location(&elsewhere.log_in("tara", PASSWORD).await), "/");
     let fields = [
         ("csrf", csrf.as_str()),
         ("password", PASSWORD),
@@ -138,6 +140,12 @@ async fn an_enrolled_account_logs_in_with_a_fresh_code_only() {
     let done = browser.post("/totp/confirm", &fields).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text());
     assert!(done.text().contains("Logins ask for a code"));
+    let ended = elsewhere.get("/").await;
+    assert_eq!(
+        location(&ended),
+        "/login",
+        "the set-up ends the other sessions"
+    );
     let csrf = browser.csrf("/totp").await;
     browser.post("/logout", &[("csrf", &csrf)]).await;
 
@@ -156,6 +164,7 @@ async fn an_enrolled_account_logs_in_with_a_fresh_code_only() {
     assert!(step.text().contains("action=\"/login/code\""));
     assert!(!browser.cookies.contains_key(SESSION));
     let pending_cookie = browser.cookies[LOGIN].clone();
+    crate::logs::remember_secret(&pending_cookie);
     assert_ne!(pending_cookie, first_login_cookie);
     assert!(
         !step.text().contains(&pending_cookie),
