@@ -62,12 +62,6 @@ pub fn otpauth_uri(secret: &Secret, username: &Username) -> Option<String> {
     totp(secret, username.as_str())?.to_url().ok()
 }
 
-/// The code for `secret` at `now` (what the holder's app shows), for tests and tools.
-pub fn code_at(secret: &str, now: i64) -> Option<String> {
-    let totp = totp(&Secret::from_trusted(secret.to_string()), "x")?;
-    Some(totp.generate(u64::try_from(now).ok()?).to_string())
-}
-
 /// The time step `code` belongs to at `now` (one step of skew either way), if any. Spaces a
 /// holder typed between the digits are ignored.
 fn matched_step(secret: &Secret, code: &str, now: i64) -> Option<u64> {
@@ -435,6 +429,12 @@ async fn accept_code(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The code for `secret` at `now`, as the holder's app shows it.
+    fn code_at(secret: &str, now: i64) -> Option<String> {
+        let totp = totp(&Secret::from_trusted(secret.to_string()), "x")?;
+        Some(totp.generate(u64::try_from(now).ok()?).to_string())
+    }
 
     /// RFC 6238, appendix B: the SHA-1 test secret "12345678901234567890" at T = 59 s gives
     /// 94287082 as 8 digits, so 287082 as 6.
