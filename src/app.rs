@@ -39,6 +39,8 @@ pub struct App {
     pub metrics: crate::metrics::Metrics,
     /// The last events of each device on this node, in memory.
     pub device_events: crate::device_events::DeviceEvents,
+    /// Console logins whose password was right, waiting for their TOTP code.
+    pub pending_logins: crate::ops::totp::PendingLogins,
 }
 
 pub type SharedApp = Arc<App>;

@@ -90,6 +90,9 @@ kinds_table! {
     ConsoleThrottled => "console_throttled", Warning;
     ConsoleLogout => "console_logout", Info;
     PasswordChanged => "password_changed", Info;
+    TotpEnrolled => "totp_enrolled", Info;
+    TotpRemoved => "totp_removed", Info;
+    TotpFailed => "totp_failed", Repeatable;
     BackupTaken => "backup_taken", Info;
     EventsSuppressed => "events_suppressed", Summary;
 }

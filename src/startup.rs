@@ -144,6 +144,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         sightings,
         metrics,
         device_events,
+        pending_logins: Default::default(),
     });
     let last_import = crate::ops::import::recover_after_restart(&app).await?;
     app.imports.continue_after(last_import);

@@ -23,6 +23,7 @@ mod security;
 mod status;
 mod templates;
 mod token;
+mod totp;
 mod users;
 
 use std::net::IpAddr;
@@ -231,6 +232,8 @@ async fn dispatch(
         }
         E::ListAudit => security::audit(app, query).await,
         E::TakeBackup => backup::take(app, by).await,
+        E::RequireTotp { username } => totp::require(app, by, &username, parse(body)?).await,
+        E::ResetTotp { username } => totp::reset(app, by, &username).await,
         E::ListBans => security::bans(app, query).await,
         E::LiftBan { source } => security::lift_ban(app, by, &source).await,
         E::LiftBan64 { prefix } => security::lift_ban(app, by, &format!("{prefix}/64")).await,
@@ -283,6 +286,7 @@ pub fn decode_every_body(body: &[u8]) {
     let _ = parse::<profiles::NewProfile>(body);
     let _ = parse::<profiles::ProfilePatch>(body);
     let _ = parse::<token::NewToken>(body);
+    let _ = parse::<totp::TotpRequirement>(body);
     if let Ok(patch) = parse::<crate::settings::SettingsPatch>(body) {
         let _ = crate::settings::Settings::default().patched(&patch);
     }

@@ -106,6 +106,9 @@ pub enum Command {
     /// Create, list and revoke admin API tokens.
     #[command(subcommand)]
     Tokens(TokenCommand),
+    /// Require console accounts' TOTP second factor, or reset a lost one (owner only).
+    #[command(subcommand)]
+    Totp(TotpCommand),
     /// Upload, list and remove the firmware files phones upgrade from.
     #[command(subcommand)]
     Firmware(FirmwareCommand),
@@ -577,6 +580,19 @@ pub enum TokenCommand {
     Blocks,
     /// Lift an address's block for wrong admin tokens (an IPv6 /64 as 2001:db8:1:2::/64).
     Unblock { address: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TotpCommand {
+    /// Require the account to log in with a TOTP code (--off: stop requiring it); without
+    /// one set up, its holder can only set one up.
+    Require {
+        username: String,
+        #[arg(long)]
+        off: bool,
+    },
+    /// Remove the account's second factor (its authenticator was lost).
+    Reset { username: String },
 }
 
 #[derive(Subcommand, Debug)]

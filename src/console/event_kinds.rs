@@ -42,6 +42,9 @@ pub static DE: &[(&str, &str)] = &[
     ("console_login", "Anmeldung an der Verwaltung"),
     ("console_logout", "Abmeldung von der Verwaltung"),
     ("password_changed", "Kennwort geändert"),
+    ("totp_enrolled", "Zweiter Faktor (TOTP) eingerichtet"),
+    ("totp_removed", "Zweiter Faktor (TOTP) entfernt"),
+    ("totp_failed", "Falscher TOTP-Code"),
     ("backup_taken", "Sicherung erstellt"),
 ];
 
@@ -77,5 +80,8 @@ pub static EN: &[(&str, &str)] = &[
     ("console_login", "Console login"),
     ("console_logout", "Console logout"),
     ("password_changed", "Password changed"),
+    ("totp_enrolled", "Second factor (TOTP) set up"),
+    ("totp_removed", "Second factor (TOTP) removed"),
+    ("totp_failed", "Wrong TOTP code"),
     ("backup_taken", "Backup taken"),
 ];

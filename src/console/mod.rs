@@ -17,6 +17,7 @@ mod reply;
 mod session;
 mod settings;
 pub mod texts;
+mod totp;
 mod users;
 mod visit;
 
@@ -46,7 +47,7 @@ use visit::{Visit, texts_for};
 pub use texts::LANGUAGES;
 
 /// Largest form the console takes.
-const MAX_FORM_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_FORM_BYTES: usize = 16 * 1024;
 const CSRF_LEN: usize = 32;
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
@@ -87,6 +88,9 @@ where
             _ => Ok(method_not_allowed("GET, HEAD, POST")),
         };
     }
+    if path == "/login/code" {
+        return totp::second_step(app, parts, body, address).await;
+    }
     let (def, params) = match Page::parse(&parts.method, path) {
         Ok(Some(matched)) => (matched.def, matched.params),
         Ok(None) => return Ok(not_found(app, parts).await?),
@@ -103,6 +107,9 @@ where
     }
     if visit.account.password_change_required && !def.page.before_password_change() {
         return Ok(see_other("/password"));
+    }
+    if visit.account.must_enrol_totp() && !def.page.before_totp_enrolment() {
+        return Ok(see_other("/totp"));
     }
     let query = parts.uri.query().unwrap_or("");
     let request = Request {
@@ -183,6 +190,7 @@ async fn show(request: &Request<'_>, def: &PageDef) -> PageResult {
         Page::Devices(page) => return devices::show(request, page).await,
         Page::Settings(page) => return settings::show(request, page).await,
         Page::Users(page) => return users::show(request, page).await,
+        Page::Totp(page) => return totp::show(request, page).await,
         Page::ChangePassword | Page::SetLanguage | Page::LogOut => method_not_allowed("POST"),
     })
 }
@@ -260,6 +268,7 @@ async fn submit(request: &Request<'_>, def: &PageDef, form: &Form) -> PageResult
         Page::Devices(page) => devices::submit(request, page, form).await,
         Page::Settings(page) => settings::submit(request, page, form).await,
         Page::Users(page) => users::submit(request, page, form).await,
+        Page::Totp(page) => totp::submit(request, page, form).await,
         Page::Dashboard | Page::PasswordForm | Page::Audit(_) => {
             Ok(method_not_allowed("GET, HEAD"))
         }
@@ -289,7 +298,7 @@ async fn login_form(app: &App, parts: &Parts) -> PageResult {
     Ok(login_page(t, StatusCode::OK, "", None))
 }
 
-fn login_page(
+pub(crate) fn login_page(
     t: &'static Texts,
     status: StatusCode,
     username: &str,
@@ -331,11 +340,10 @@ where
     let username = form.get("username");
     Ok(
         match accounts::log_in(app, username, form.get("password"), address).await? {
-            LoginOutcome::LoggedIn {
-                cookie, account, ..
-            } => {
+            LoginOutcome::LoggedIn { cookie, account } => {
                 let target = match account.password_change_required {
                     true => "/password",
+                    false if account.must_enrol_totp() => "/totp",
                     false => "/",
                 };
                 let mut response = see_other(target);
@@ -343,6 +351,9 @@ where
                 headers.append(header::SET_COOKIE, session::set(SESSION_COOKIE, &cookie));
                 headers.append(header::SET_COOKIE, session::clear(LOGIN_COOKIE));
                 response
+            }
+            LoginOutcome::CodeNeeded { cookie, pending } => {
+                totp::code_page(t, StatusCode::OK, &pending, Some(&cookie), None)
             }
             LoginOutcome::Refused => {
                 let shown: String = username.chars().take(64).collect();

@@ -20,6 +20,7 @@ pub enum Page {
     Devices(super::devices::DevicesPage),
     Settings(super::settings::SettingsPage),
     Users(super::users::UsersPage),
+    Totp(super::totp::TotpPage),
 }
 
 pub struct PageDef {
@@ -77,6 +78,7 @@ pub fn all() -> impl Iterator<Item = &'static PageDef> {
         .chain(super::devices::PAGES)
         .chain(super::settings::PAGES)
         .chain(super::users::PAGES)
+        .chain(super::totp::PAGES)
 }
 
 /// A page a request names, with the values of its path's `{...}` segments in order.
@@ -122,6 +124,14 @@ impl Page {
             self,
             Page::PasswordForm | Page::ChangePassword | Page::SetLanguage | Page::LogOut
         )
+    }
+
+    /// Whether the page may be shown while the account must set up its second factor first.
+    pub fn before_totp_enrolment(self) -> bool {
+        match self {
+            Page::Totp(page) => page.own(),
+            page => page.before_password_change(),
+        }
     }
 }
 

@@ -68,6 +68,7 @@ pub struct Texts {
     pub audit: &'static super::audit::AuditTexts,
     pub settings: &'static super::settings::SettingsTexts,
     pub device_area: &'static super::devices::DevicesTexts,
+    pub totp: &'static super::totp::TotpTexts,
 }
 
 impl Texts {
@@ -84,6 +85,7 @@ pub static DE: Texts = Texts {
     audit: &super::audit::texts::DE,
     settings: &super::settings::texts::DE,
     device_area: &super::devices::texts::DE,
+    totp: &super::totp::texts::DE,
     lang: "de",
     other_lang: "en",
     other_lang_name: "English",
@@ -147,6 +149,7 @@ pub static EN: Texts = Texts {
     audit: &super::audit::texts::EN,
     settings: &super::settings::texts::EN,
     device_area: &super::devices::texts::EN,
+    totp: &super::totp::texts::EN,
     lang: "en",
     other_lang: "de",
     other_lang_name: "Deutsch",

@@ -26,6 +26,19 @@ pub struct AccountRecord {
     pub language: Option<String>,
     pub created_at: i64,
     pub password_changed_at: i64,
+    /// The TOTP second factor's secret (base32, 20 bytes) once enrolled; a secret like the
+    /// password hash: never logged, never in an API answer.
+    #[serde(default)]
+    pub totp_secret: Option<Secret>,
+    /// A secret shown for enrolment and not yet confirmed with a code.
+    #[serde(default)]
+    pub totp_pending: Option<Secret>,
+    /// The time step of the last code accepted: a code of it or an earlier one is a replay.
+    #[serde(default)]
+    pub totp_last_step: u64,
+    /// The owner requires the second factor: without one the holder may only enrol.
+    #[serde(default)]
+    pub totp_required: bool,
 }
 
 impl AccountRecord {
@@ -35,6 +48,11 @@ impl AccountRecord {
             Role::Admin => self.reads_secrets,
             Role::Helpdesk | Role::Readonly | Role::Metrics => false,
         }
+    }
+
+    /// Required but not enrolled: the holder's session opens only the enrolment page.
+    pub fn must_enrol_totp(&self) -> bool {
+        self.totp_required && self.totp_secret.is_none()
     }
 }
 

@@ -86,6 +86,10 @@ pub async fn ensure_owner_account(
         language: None,
         created_at: now,
         password_changed_at: now,
+        totp_secret: None,
+        totp_pending: None,
+        totp_last_step: 0,
+        totp_required: false,
     };
     let writer = store.begin(Permit::new()).await;
     writer.insert_account(&record).await?;
@@ -138,8 +142,13 @@ pub enum LoginOutcome {
     /// The cookie's value (shown to the browser only) and the session it names.
     LoggedIn {
         cookie: Secret,
-        session: ConsoleSession,
         account: AccountRecord,
+    },
+    /// The password was right and the account has a second factor: the login waits for its
+    /// code under the login cookie's new value (no session yet).
+    CodeNeeded {
+        cookie: Secret,
+        pending: super::totp::PendingLogin,
     },
     /// A wrong name or password: the same answer, in the same time, for both.
     Refused,
@@ -164,9 +173,8 @@ pub async fn log_in(
     source: IpAddr,
 ) -> Result<LoginOutcome, OpError> {
     let now = app.clock.now();
-    let throttle = app.store.guard(&source_guard(source)).await?;
-    if throttle.locked_until > now {
-        return Ok(LoginOutcome::Throttled(throttle.locked_until - now));
+    if let Some(seconds) = throttled(app, source, now).await? {
+        return Ok(LoginOutcome::Throttled(seconds));
     }
     let name = Username::parse(username).ok();
     let account = match &name {
@@ -181,32 +189,55 @@ pub async fn log_in(
         .verify_secret(secret, usable.map(|a| &a.password_hash))
         .await;
     let Some(account) = usable.filter(|_| matched).cloned() else {
-        charge_failure(app, username, source, now).await?;
+        charge_failure(app, username, source, now, Failure::Password).await?;
         return Ok(LoginOutcome::Refused);
     };
+    if account.totp_secret.is_some() {
+        let (cookie, pending) = app.pending_logins.open(&account.username, now);
+        return Ok(LoginOutcome::CodeNeeded { cookie, pending });
+    }
+    let cookie = logged_in(app, &account, source, now, "logged in").await?;
+    Ok(LoginOutcome::LoggedIn { cookie, account })
+}
+
+/// Seconds this source must still wait after failing too often, if it must.
+pub(in crate::ops) async fn throttled(
+    app: &App,
+    source: IpAddr,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    let throttle = app.store.guard(&source_guard(source)).await?;
+    Ok((throttle.locked_until > now).then(|| throttle.locked_until - now))
+}
+
+/// A login that passed every check: the account's failures forgotten, a new session (a fresh
+/// id: nothing the browser brought before is kept), recorded as `how`; the session's cookie.
+pub(in crate::ops) async fn logged_in(
+    app: &App,
+    account: &AccountRecord,
+    source: IpAddr,
+    now: i64,
+    how: &str,
+) -> Result<Secret, OpError> {
     single_writes(app)
         .remove_guard(&account_guard(account.username.as_str()))
         .await?;
-    let (cookie, session) = open_session(app, &account, now).await?;
+    let (cookie, _) = open_session(app, account, now).await?;
     super::audit::record(
         app,
-        Event::of(
-            Kind::ConsoleLogin,
-            &Actor::account(&account, source),
-            "logged in",
-        )
-        .subject(&account.username),
+        Event::of(Kind::ConsoleLogin, &Actor::account(account, source), how)
+            .subject(&account.username),
     )
     .await;
-    Ok(LoginOutcome::LoggedIn {
-        cookie,
-        session,
-        account,
-    })
+    Ok(cookie)
 }
 
 /// Every failure against the name past the free ones doubles the wait before the check.
-async fn slow_down(app: &App, username: &str, now: i64) -> Result<(), StoreError> {
+pub(in crate::ops) async fn slow_down(
+    app: &App,
+    username: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     let key = account_guard(
         &username
             .chars()
@@ -223,11 +254,20 @@ async fn slow_down(app: &App, username: &str, now: i64) -> Result<(), StoreError
     Ok(())
 }
 
-async fn charge_failure(
+/// What a failed login got wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::ops) enum Failure {
+    Password,
+    /// The second step: a wrong or replayed TOTP code after the right password.
+    Code,
+}
+
+pub(in crate::ops) async fn charge_failure(
     app: &App,
     username: &str,
     source: IpAddr,
     now: i64,
+    failure: Failure,
 ) -> Result<(), StoreError> {
     let writer = single_writes(app);
     let name: String = username.chars().take(Username::MAX_CHARS).collect();
@@ -258,11 +298,18 @@ async fn charge_failure(
         .await?;
     let shown =
         Username::parse(&name).map_or_else(|_| "(not a user name)".to_string(), |n| n.to_string());
-    let failure = Event::by(
-        Kind::ConsoleLoginFailure,
-        "unknown",
-        "wrong user name or password",
-    )
+    let failure = match failure {
+        Failure::Password => Event::by(
+            Kind::ConsoleLoginFailure,
+            "unknown",
+            "wrong user name or password",
+        ),
+        Failure::Code => Event::by(
+            Kind::TotpFailed,
+            &name,
+            "wrong or reused TOTP code at login",
+        ),
+    }
     .source(source)
     .subject(shown);
     super::audit::record(app, failure).await;

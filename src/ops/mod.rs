@@ -27,6 +27,7 @@ pub mod profiles;
 pub mod restore;
 pub mod sessions;
 pub mod tokens;
+pub mod totp;
 pub mod user_list;
 pub mod users;
 mod write;

@@ -72,7 +72,10 @@ impl Store {
 
     /// As [`Store::open`], with the embedded store's page cache at most `cache_bytes`.
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Store> {
-        Ok(Store::on(sled::SledBackend::open_with_cache(dir, cache_bytes)?))
+        Ok(Store::on(sled::SledBackend::open_with_cache(
+            dir,
+            cache_bytes,
+        )?))
     }
 
     /// The reads, for code that takes any reader (a store or a writer's own reads).

@@ -782,6 +782,15 @@ impl<'a> AdminApi<'a> {
         self.get("/backup")
     }
 
+    pub fn require_totp(&self, username: &str, required: bool) -> Call<'a> {
+        let path = format!("/accounts/{}/totp-required", segment(username));
+        self.call(Method::PUT, path, json!({ "required": required }))
+    }
+
+    pub fn reset_totp(&self, username: &str) -> Call<'a> {
+        self.delete(format!("/accounts/{}/totp", segment(username)))
+    }
+
     pub fn list_token_blocks(&self) -> Call<'a> {
         self.get("/token-blocks")
     }
@@ -1067,6 +1076,8 @@ pub fn one_call_per_endpoint<'a>(api: &AdminApi<'a>) -> Vec<Call<'a>> {
         api.list_token_blocks(),
         api.lift_token_block("192.0.2.1"),
         api.take_backup(),
+        api.require_totp("nobody", true),
+        api.reset_totp("nobody"),
         api.resync_device(mac),
         api.reboot_device(mac),
         api.resync_devices(&[mac]),

@@ -28,11 +28,19 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/devices/{mac}/edit", "owner admin"),
     ("POST", "/devices/{mac}/edit", "owner admin"),
     ("POST", "/devices/{mac}/lines", "owner admin"),
-    ("POST", "/devices/{mac}/lines/{line}/unassign", "owner admin"),
+    (
+        "POST",
+        "/devices/{mac}/lines/{line}/unassign",
+        "owner admin",
+    ),
     ("POST", "/devices/{mac}/reset-claim", "owner admin helpdesk"),
     ("POST", "/devices/{mac}/logout", "owner admin helpdesk"),
     ("GET", "/devices/{mac}/credentials", "owner admin+secrets"),
-    ("GET", "/devices/{mac}/preview", "owner admin helpdesk readonly"),
+    (
+        "GET",
+        "/devices/{mac}/preview",
+        "owner admin helpdesk readonly",
+    ),
     ("GET", "/unregistered", "owner admin helpdesk readonly"),
     ("POST", "/unregistered/{mac}/adopt", "owner admin"),
     ("POST", "/unregistered/{mac}/forget", "owner admin"),
@@ -68,7 +76,28 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/users/{ext}/unlock", "owner admin helpdesk"),
     ("POST", "/users/{ext}/reset-pin", "owner admin helpdesk"),
     ("POST", "/users/{ext}/logout", "owner admin helpdesk"),
+    ("GET", "/totp", "owner admin helpdesk readonly metrics"),
+    (
+        "POST",
+        "/totp/enrol",
+        "owner admin helpdesk readonly metrics",
+    ),
+    (
+        "POST",
+        "/totp/confirm",
+        "owner admin helpdesk readonly metrics",
+    ),
+    (
+        "POST",
+        "/totp/remove",
+        "owner admin helpdesk readonly metrics",
+    ),
+    ("POST", "/accounts/{username}/require-totp", "owner"),
+    ("POST", "/accounts/{username}/reset-totp", "owner"),
 ];
+
+/// The account the owner's account pages act on.
+const TARGET: &str = "walk-target";
 
 /// The accounts that walk the pages, refused ones first: what a role was refused must not
 /// have happened when a later role finds the page.
@@ -88,6 +117,7 @@ fn concrete(path: &str) -> String {
         .replace("{mac}", "001565000001")
         .replace("{ext}", "1001")
         .replace("{line}", "2")
+        .replace("{username}", TARGET)
 }
 
 /// The records every page of the walk names, made again before each role.
@@ -126,6 +156,7 @@ fn allowed(roles: &str, holder: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_answers_each_role_as_the_matrix_says() {
     let server = TestServer::start().await;
+    seed_account_with(&server, TARGET, "readonly", false).await;
     let table: Vec<(String, String)> = deskprov::console::pages::all()
         .map(|p| (p.method.to_string(), p.path.to_string()))
         .collect();

@@ -22,6 +22,8 @@ mod console_devices;
 mod console_devices_browser;
 mod console_roles;
 mod console_settings;
+mod console_totp;
+mod console_totp_browser;
 mod console_users;
 mod console_users_browser;
 mod csv_contacts_keys;

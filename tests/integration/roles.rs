@@ -95,6 +95,8 @@ const MATRIX: &[(&str, &str)] = &[
     ("listTokenBlocks", "owner"),
     ("liftTokenBlock", "owner"),
     ("takeBackup", "owner"),
+    ("setAccountTotpRequired", "owner"),
+    ("resetAccountTotp", "owner"),
 ];
 
 /// The tokens the walk uses: (what the matrix calls the role, role, reads_secrets).

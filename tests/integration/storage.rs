@@ -388,6 +388,10 @@ async fn accounts_are_unique_by_name_and_sessions_are_found_by_hash_and_holder(b
         language: None,
         created_at: 1,
         password_changed_at: 1,
+        totp_secret: None,
+        totp_pending: None,
+        totp_last_step: 0,
+        totp_required: false,
     };
     assert!(b.insert_account(&account).await.unwrap());
     assert!(!b.insert_account(&account).await.unwrap());

@@ -523,6 +523,20 @@ endpoints! {
         access: Security, audit: Change, body: NoBody, answer: 200 BackupFile,
         query: [], errors: [],
     }
+    /// An account required to have the factor and without one can only set one up, from its
+    /// next request on.
+    RequireTotp { username: String } = PUT "/accounts/{username}/totp-required" {
+        name: "setAccountTotpRequired", tag: "accounts", summary: "Require a console account's TOTP second factor, or stop requiring it",
+        access: Security, audit: Change, body: JsonBody(schema::<s::TotpRequirement>), answer: 200 Json(schema::<s::AccountTotpView>),
+        query: [], errors: [400, 404, 413],
+    }
+    /// For a lost authenticator: the account logs in with its password alone (and sets up a
+    /// new factor where one is required). 409 when it has none.
+    ResetTotp { username: String } = DELETE "/accounts/{username}/totp" {
+        name: "resetAccountTotp", tag: "accounts", summary: "Remove a console account's TOTP second factor",
+        access: Security, audit: Change, body: NoBody, answer: 200 Json(schema::<s::AccountTotpView>),
+        query: [], errors: [404, 409],
+    }
     /// In pages by source.
     ListBans = GET "/bans" {
         name: "listBans", tag: "security", summary: "List banned and counting sources",

@@ -12,6 +12,7 @@ mod security;
 mod settings;
 pub mod templates;
 pub mod tokens;
+mod totp;
 mod users;
 
 use http::Method;
@@ -90,6 +91,7 @@ pub async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(
         Command::Profiles(command) => profiles::run(api, command).await?,
         Command::Templates(command) => templates::run(api, command).await?,
         Command::Tokens(command) => tokens::run(api, command).await?,
+        Command::Totp(command) => totp::run(api, command).await?,
         Command::Firmware(command) => firmware::run(api, command).await?,
         Command::Bans(command) => security::bans(api, command).await?,
         Command::Audit(filter) => security::audit(api, filter).await?,
