@@ -213,7 +213,8 @@ pub async fn preview(app: &App, device: &DeviceRecord) -> Result<Option<String>,
     )))
 }
 
-/// `text` with each secret, as written and as XML/HTML escapes it, replaced by [`MASK`].
+/// `text` with each secret, as written, as XML/HTML escapes it and percent-encoded (in a URL),
+/// replaced by [`MASK`].
 fn masked(text: &str, secrets: Vec<String>) -> String {
     let mut forms: Vec<String> = Vec::new();
     for secret in secrets.into_iter().filter(|s| !s.is_empty()) {
@@ -223,8 +224,10 @@ fn masked(text: &str, secrets: Vec<String>) -> String {
             .replace('>', "&gt;")
             .replace('"', "&quot;")
             .replace('\'', "&apos;");
-        forms.push(secret);
-        forms.push(escaped);
+        let encoded =
+            percent_encoding::utf8_percent_encode(&secret, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        forms.extend([secret, escaped, encoded]);
     }
     // The longest first, so a secret holding another is masked whole.
     forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
@@ -294,8 +297,11 @@ mod tests {
 
     #[test]
     fn a_preview_masks_each_secret_as_written_and_escaped() {
-        let text = "user=a&amp;b pass=p4ss tok=p4ss-long";
+        let text = "user=a&amp;b pass=p4ss tok=p4ss-long url=https://x/?p=a%26b";
         let shown = masked(text, vec!["a&b".into(), "p4ss".into(), "p4ss-long".into()]);
-        assert_eq!(shown, format!("user={MASK} pass={MASK} tok={MASK}"));
+        assert_eq!(
+            shown,
+            format!("user={MASK} pass={MASK} tok={MASK} url=https://x/?p={MASK}")
+        );
     }
 }
