@@ -50,51 +50,51 @@ pub struct Report {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RowError {
     /// The line in the file: the header is line 1.
-    pub(super) row: usize,
-    pub(super) key: String,
-    pub(super) error: String,
+    pub row: usize,
+    pub key: String,
+    pub error: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RowOutcome {
-    pub(super) row: usize,
-    pub(super) key: String,
+    pub row: usize,
+    pub key: String,
     /// created, updated or unchanged.
-    pub(super) outcome: &'static str,
+    pub outcome: &'static str,
 }
 
 /// An import: its progress while it runs, and its report when it is over.
 #[derive(Serialize, ToSchema)]
 pub struct ImportJob {
-    id: String,
+    pub id: String,
     /// users, devices, contacts or keys.
-    subject: String,
-    dry_run: bool,
+    pub subject: String,
+    pub dry_run: bool,
     /// Data rows in the file.
-    rows: usize,
+    pub rows: usize,
     /// Rows checked so far.
-    checked: usize,
+    pub checked: usize,
     /// running; then done, checked (a dry run without errors), failed (nothing was changed) or
     /// interrupted (the server stopped while it ran; nothing was changed).
-    state: &'static str,
-    started_at: String,
+    pub state: &'static str,
+    pub started_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    finished_at: Option<String>,
+    pub finished_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    created: Option<usize>,
+    pub created: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    updated: Option<usize>,
+    pub updated: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    unchanged: Option<usize>,
+    pub unchanged: Option<usize>,
     /// The rows' errors, when any row has one: the first 100 are kept.
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<Vec<RowError>>,
+    pub errors: Option<Vec<RowError>>,
     /// How many rows had an error, kept or not.
     #[serde(skip_serializing_if = "Option::is_none")]
-    error_count: Option<usize>,
+    pub error_count: Option<usize>,
     /// What each row did (or would do, in a dry run); only until the server restarts.
     #[serde(skip_serializing_if = "Option::is_none")]
-    outcomes: Option<Vec<RowOutcome>>,
+    pub outcomes: Option<Vec<RowOutcome>>,
 }
 
 impl Job {
