@@ -17,6 +17,7 @@ pub enum Page {
     SetLanguage,
     LogOut,
     Audit(super::audit::AuditPage),
+    Import(super::import::ImportPage),
     Settings(super::settings::SettingsPage),
     Users(super::users::UsersPage),
 }
@@ -73,6 +74,7 @@ pub fn all() -> impl Iterator<Item = &'static PageDef> {
     PAGES
         .iter()
         .chain(super::audit::PAGES)
+        .chain(super::import::PAGES)
         .chain(super::settings::PAGES)
         .chain(super::users::PAGES)
 }

@@ -66,6 +66,7 @@ pub struct Texts {
     /// The name of each kind of audit record.
     pub event_kinds: &'static [(&'static str, &'static str)],
     pub audit: &'static super::audit::AuditTexts,
+    pub import: &'static super::import::ImportTexts,
     pub settings: &'static super::settings::SettingsTexts,
 }
 
@@ -81,6 +82,7 @@ impl Texts {
 
 pub static DE: Texts = Texts {
     audit: &super::audit::texts::DE,
+    import: &super::import::texts::DE,
     settings: &super::settings::texts::DE,
     lang: "de",
     other_lang: "en",
@@ -143,6 +145,7 @@ pub static DE: Texts = Texts {
 
 pub static EN: Texts = Texts {
     audit: &super::audit::texts::EN,
+    import: &super::import::texts::EN,
     settings: &super::settings::texts::EN,
     lang: "en",
     other_lang: "de",

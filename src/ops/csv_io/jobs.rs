@@ -11,13 +11,17 @@ use utoipa::ToSchema;
 
 use super::codec::Subject;
 use crate::clock::rfc3339;
+use crate::domain::Role;
 use crate::error::ApiError;
 use crate::model::{ImportRecord, ImportRowError, ImportState};
+use crate::ops::Actor;
 
 /// Finished imports of this process remembered for each row's outcome.
 const KEPT_JOBS: usize = 20;
 /// Imports checked at once; each holds its file and its plans in memory.
 const MAX_RUNNING: usize = 2;
+/// Dry runs whose file is kept for the import that may follow (the newest ones).
+const KEPT_FILES: usize = 2;
 
 /// Imports of this process, running or finished lately.
 #[derive(Default)]
@@ -33,6 +37,13 @@ pub struct Job {
     total: usize,
     pub(super) checked: AtomicUsize,
     pub(super) report: Mutex<Option<Report>>,
+    /// A dry run's file, kept for the import of it that its starter may ask for.
+    kept: Mutex<Option<KeptFile>>,
+}
+
+struct KeptFile {
+    by: (String, Option<Role>),
+    bytes: Arc<[u8]>,
 }
 
 /// How an import ended.
@@ -204,6 +215,7 @@ impl Imports {
             total,
             checked: AtomicUsize::new(0),
             report: Mutex::new(None),
+            kept: Mutex::new(None),
         });
         jobs.push_back(job.clone());
         // The oldest finished ones go; a running import is never forgotten.
@@ -214,6 +226,55 @@ impl Imports {
             jobs.remove(oldest_done);
         }
         Ok(job)
+    }
+
+    /// Keeps the dry run `job`'s file for its starter `by`; the file of an older dry run goes.
+    pub(super) fn keep(&self, job: &Job, by: &Actor, bytes: Arc<[u8]>) {
+        let jobs = self.jobs.lock().expect("imports lock");
+        *job.kept.lock().expect("job lock") = Some(KeptFile {
+            by: (by.name().to_string(), by.role()),
+            bytes,
+        });
+        let keeping = jobs
+            .iter()
+            .filter(|j| j.kept.lock().expect("job lock").is_some());
+        let older: Vec<&Arc<Job>> = keeping.collect();
+        for old in older.iter().take(older.len().saturating_sub(KEPT_FILES)) {
+            *old.kept.lock().expect("job lock") = None;
+        }
+    }
+
+    /// The file of the dry run `id`, when it was checked without errors and `by` started it;
+    /// taken, so that it is imported once.
+    pub(super) fn take_checked(
+        &self,
+        id: u64,
+        by: &Actor,
+    ) -> Result<(Subject, Arc<[u8]>), ApiError> {
+        let gone = || {
+            ApiError::Conflict(format!(
+                "import {id}: its file is no longer held; upload it again"
+            ))
+        };
+        let job = self.find(id).ok_or_else(gone)?;
+        let state = job
+            .report
+            .lock()
+            .expect("job lock")
+            .as_ref()
+            .map(|r| r.state);
+        if state != Some(ImportState::Checked) {
+            return Err(ApiError::Conflict(format!(
+                "import {id}: only a dry run checked without errors can be imported"
+            )));
+        }
+        let mut kept = job.kept.lock().expect("job lock");
+        match kept.as_ref() {
+            Some(file) if file.by == (by.name().to_string(), by.role()) => {}
+            _ => return Err(gone()),
+        }
+        let file = kept.take().expect("checked above");
+        Ok((job.subject, file.bytes))
     }
 
     pub(super) fn find(&self, id: u64) -> Option<Arc<Job>> {

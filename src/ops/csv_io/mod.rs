@@ -136,11 +136,42 @@ pub async fn start(
     dry_run: bool,
     body: &[u8],
 ) -> Result<ImportJob, OpError> {
+    begin(app, by, subject, dry_run, body, None).await
+}
+
+/// A dry run of the file, which keeps it for [`import_checked`]: the console checks a file
+/// first and imports the very file it checked.
+pub async fn check(
+    app: &Arc<App>,
+    by: &Actor,
+    subject: Subject,
+    body: Arc<[u8]>,
+) -> Result<ImportJob, OpError> {
+    begin(app, by, subject, true, &body.clone(), Some(body)).await
+}
+
+/// Imports the file of the dry run `id`, which `by` started and which found no error.
+pub async fn import_checked(app: &Arc<App>, by: &Actor, id: u64) -> Result<ImportJob, OpError> {
+    let (subject, body) = app.imports.take_checked(id, by).map_err(op)?;
+    begin(app, by, subject, false, &body, None).await
+}
+
+async fn begin(
+    app: &Arc<App>,
+    by: &Actor,
+    subject: Subject,
+    dry_run: bool,
+    body: &[u8],
+    keep: Option<Arc<[u8]>>,
+) -> Result<ImportJob, OpError> {
     let rows = codec::parse_csv(subject, body).map_err(op)?;
     let job = app
         .imports
         .start(subject, dry_run, rows.len())
         .map_err(op)?;
+    if let Some(bytes) = keep {
+        app.imports.keep(&job, by, bytes);
+    }
     let record = job.record(app.clock.now());
     if let Err(e) = import::record_job(app, &record).await {
         *job.report.lock().expect("job lock") = Some(jobs::failed(Vec::new()));

@@ -1,0 +1,33 @@
+// The import's progress page: polls the job's progress and moves the bar, instead of the
+// whole page refreshing itself as it does without script; reloads the page when the job is over.
+(function () {
+  "use strict";
+  var bar = document.getElementById("progress");
+  if (!bar || !bar.dataset.poll) {
+    return;
+  }
+  var checked = document.getElementById("checked");
+  function poll() {
+    fetch(bar.dataset.poll, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error(String(response.status));
+        }
+        return response.json();
+      })
+      .then(function (progress) {
+        bar.max = progress.rows;
+        bar.value = progress.checked;
+        checked.textContent = String(progress.checked);
+        if (progress.running) {
+          window.setTimeout(poll, 250);
+        } else {
+          window.location.reload();
+        }
+      })
+      .catch(function () {
+        window.setTimeout(poll, 2000);
+      });
+  }
+  window.setTimeout(poll, 250);
+})();

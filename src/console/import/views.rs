@@ -1,0 +1,151 @@
+//! The templates of the import and export pages, the rows they show, and a row's error in the
+//! page's words.
+
+use askama::Template;
+
+use super::ImportTexts;
+use crate::console::pages::Who;
+use crate::console::texts::Texts;
+use crate::ops::csv_io::{ImportJob, Subject};
+
+/// A kind of file the pages import and export (the keys subject is the API's only).
+pub const KINDS: [Subject; 3] = [Subject::Users, Subject::Devices, Subject::Contacts];
+
+pub fn kind_name(i: &ImportTexts, subject: &str) -> &'static str {
+    match subject {
+        "users" => i.kind_users,
+        "devices" => i.kind_devices,
+        "contacts" => i.kind_contacts,
+        _ => "",
+    }
+}
+
+pub fn state_name(i: &ImportTexts, state: &str) -> &'static str {
+    match state {
+        "running" => i.state_running,
+        "done" => i.state_done,
+        "checked" => i.state_checked,
+        "failed" => i.state_failed,
+        _ => i.state_interrupted,
+    }
+}
+
+pub struct KindChoice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+pub fn kind_choices(i: &ImportTexts, chosen: &str) -> Vec<KindChoice> {
+    KINDS
+        .iter()
+        .map(|k| KindChoice {
+            value: k.as_str(),
+            label: kind_name(i, k.as_str()),
+            selected: k.as_str() == chosen || (chosen.is_empty() && *k == Subject::Users),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "import/form.html")]
+pub struct FormPage<'a> {
+    pub t: &'a Texts,
+    pub i: &'a ImportTexts,
+    pub css: &'a str,
+    pub who: Option<Who>,
+    pub csrf: &'a str,
+    pub kinds: Vec<KindChoice>,
+    pub error: Option<&'a str>,
+    /// What the server said of the file, when it names a line or column.
+    pub detail: Option<String>,
+}
+
+/// One row's error as the page shows it.
+pub struct ErrorRow {
+    pub row: usize,
+    pub column: String,
+    pub message: String,
+}
+
+/// The error of a row in the page's words when its kind is known (the column it names, a
+/// key repeated, a value taken); the server's words otherwise.
+pub fn error_row(
+    i: &ImportTexts,
+    subject: &str,
+    key_column: &str,
+    row: usize,
+    error: &str,
+) -> ErrorRow {
+    let columns = crate::ops::csv_io::subject(subject).map_or(&[][..], |s| s.columns());
+    let known = |message: &'static str, column: &str| ErrorRow {
+        row,
+        column: column.to_string(),
+        message: message.to_string(),
+    };
+    if error.ends_with("appears on an earlier row too") {
+        return known(i.error_repeated, key_column);
+    }
+    if error.contains("was changed while the import was being checked") {
+        return known(i.error_changed, "");
+    }
+    match error.split_once(": ") {
+        Some((column, detail)) if columns.contains(&column) => {
+            let taken = detail.contains("already");
+            known(if taken { i.error_taken } else { i.error_value }, column)
+        }
+        _ => ErrorRow {
+            row,
+            column: String::new(),
+            message: error.to_string(),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "import/job.html")]
+pub struct JobPage<'a> {
+    pub t: &'a Texts,
+    pub i: &'a ImportTexts,
+    pub css: &'a str,
+    pub js: &'a str,
+    pub who: Option<Who>,
+    pub csrf: &'a str,
+    pub job: ImportJob,
+    pub heading: &'a str,
+    pub kind: &'a str,
+    pub state: &'a str,
+    pub running: bool,
+    pub errors: Vec<ErrorRow>,
+}
+
+pub struct JobRow {
+    pub id: String,
+    pub kind: &'static str,
+    pub dry_run: &'static str,
+    pub state: &'static str,
+    pub rows: usize,
+    pub started_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "import/jobs.html")]
+pub struct JobsPage<'a> {
+    pub t: &'a Texts,
+    pub i: &'a ImportTexts,
+    pub css: &'a str,
+    pub who: Option<Who>,
+    pub rows: Vec<JobRow>,
+    pub next: Option<String>,
+    pub first: bool,
+}
+
+#[derive(Template)]
+#[template(path = "import/export.html")]
+pub struct ExportPage<'a> {
+    pub t: &'a Texts,
+    pub i: &'a ImportTexts,
+    pub css: &'a str,
+    pub who: Option<Who>,
+    pub may_import: bool,
+}
