@@ -18,6 +18,7 @@ mod cli_guards;
 mod console;
 mod console_audit;
 mod console_browser;
+mod console_import;
 mod console_settings;
 mod console_users;
 mod console_users_browser;
