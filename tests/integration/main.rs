@@ -19,6 +19,7 @@ mod console;
 mod console_audit;
 mod console_browser;
 mod console_import;
+mod console_import_browser;
 mod console_settings;
 mod console_users;
 mod console_users_browser;
