@@ -149,3 +149,85 @@ pub struct ExportPage<'a> {
     pub who: Option<Who>,
     pub may_import: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::import::texts::{DE, EN};
+
+    #[test]
+    fn a_rows_error_is_worded_by_its_kind_and_others_keep_the_servers_words() {
+        let bad = error_row(&DE, "users", "extension", 3, "email: not an e-mail address");
+        assert_eq!((bad.row, bad.column.as_str()), (3, "email"));
+        assert_eq!(bad.message, DE.error_value);
+        let twice = error_row(
+            &EN,
+            "devices",
+            "mac",
+            4,
+            "0015651234ab appears on an earlier row too",
+        );
+        assert_eq!(
+            (twice.column.as_str(), twice.message.as_str()),
+            ("mac", EN.error_repeated)
+        );
+        let taken = error_row(
+            &EN,
+            "users",
+            "extension",
+            2,
+            "sip_user: anna is already used by 1001",
+        );
+        assert_eq!(taken.message, EN.error_taken);
+        let other = error_row(&EN, "users", "extension", 0, "storage: disk full");
+        assert_eq!(
+            (other.column.as_str(), other.message.as_str()),
+            ("", "storage: disk full")
+        );
+    }
+
+    fn running_job() -> ImportJob {
+        ImportJob {
+            id: "7".into(),
+            subject: "users".into(),
+            dry_run: true,
+            rows: 300,
+            checked: 120,
+            state: "running",
+            started_at: "2026-01-01T00:00:00Z".into(),
+            finished_at: None,
+            created: None,
+            updated: None,
+            unchanged: None,
+            errors: None,
+            error_count: None,
+            outcomes: None,
+        }
+    }
+
+    #[test]
+    fn a_running_jobs_page_refreshes_itself_without_script_and_loads_the_poller_with_it() {
+        let page = JobPage {
+            t: &crate::console::texts::EN,
+            i: &EN,
+            css: "/assets/console.css",
+            js: "/assets/import-0123456789ab.js",
+            who: None,
+            csrf: "token",
+            job: running_job(),
+            heading: EN.dry_run_title,
+            kind: EN.kind_users,
+            state: EN.state_running,
+            running: true,
+            errors: Vec::new(),
+        };
+        let html = page.render().unwrap();
+        assert!(html.contains("<noscript><meta http-equiv=\"refresh\" content=\"2\"></noscript>"));
+        assert!(html.contains("<script src=\"/assets/import-0123456789ab.js\" defer></script>"));
+        assert!(html.contains("max=\"300\" value=\"120\" data-poll=\"/imports/7/progress\""));
+        assert!(
+            !html.contains("/imports/7/import"),
+            "no import button while it runs"
+        );
+    }
+}
