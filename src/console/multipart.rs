@@ -15,24 +15,24 @@ const MAX_FIELD_BYTES: usize = 1024;
 const MAX_HEADER_BYTES: usize = 1024;
 
 #[derive(Debug, Default)]
-pub struct Upload {
+pub struct Upload<'a> {
     fields: HashMap<String, String>,
-    /// The file's field name and content.
-    file: Option<(String, Vec<u8>)>,
+    /// The file's field name and content, in the body.
+    file: Option<(String, &'a [u8])>,
 }
 
-impl Upload {
+impl<'a> Upload<'a> {
     /// The field's value; empty when the form lacks it.
     pub fn get(&self, name: &str) -> &str {
         self.fields.get(name).map_or("", String::as_str)
     }
 
     /// The content of the file sent as `name`, if one was.
-    pub fn file(&self, name: &str) -> Option<&[u8]> {
+    pub fn file(&self, name: &str) -> Option<&'a [u8]> {
         self.file
             .as_ref()
             .filter(|(field, _)| field == name)
-            .map(|(_, bytes)| bytes.as_slice())
+            .map(|(_, bytes)| *bytes)
     }
 }
 
@@ -60,7 +60,7 @@ pub fn boundary(headers: &HeaderMap) -> Option<String> {
 
 /// The form in `body`; `None` for a body that is not one (no closing boundary, too many parts,
 /// a field twice, two files, a field too long or not UTF-8).
-pub fn parse(body: &[u8], boundary: &str) -> Option<Upload> {
+pub fn parse<'a>(body: &'a [u8], boundary: &str) -> Option<Upload<'a>> {
     let delimiter = format!("--{boundary}");
     let next = format!("\r\n--{boundary}");
     let mut rest = body.strip_prefix(delimiter.as_bytes())?;
@@ -81,7 +81,7 @@ pub fn parse(body: &[u8], boundary: &str) -> Option<Upload> {
             if upload.file.is_some() {
                 return None;
             }
-            upload.file = Some((name, content.to_vec()));
+            upload.file = Some((name, content));
             continue;
         }
         if content.len() > MAX_FIELD_BYTES {

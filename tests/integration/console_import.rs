@@ -175,6 +175,13 @@ async fn a_csv_is_checked_first_and_then_the_checked_file_is_imported() {
         "a dry run changed something"
     );
 
+    // Another admin cannot import the file this one checked.
+    let mut other = logged_in(&server, "colleague", "admin").await;
+    let their_csrf = other.csrf("/import").await;
+    let theirs = other
+        .post(&format!("{dry_run}/import"), &[("csrf", &their_csrf)])
+        .await;
+    assert_eq!(theirs.status, StatusCode::CONFLICT, "{}", theirs.text());
     let reply = browser
         .post(&format!("{dry_run}/import"), &[("csrf", &csrf)])
         .await;
@@ -297,6 +304,33 @@ async fn uploads_without_their_token_too_large_or_malformed_change_nothing_and_h
         0,
         "a refused upload started a job"
     );
+
+    // A devices file: the bad MAC named by its column, in the page's words.
+    let devices = "mac,label\nnot-a-mac,Empfang\n001565aabb01,Lager\n";
+    let reply = upload(
+        &server,
+        &browser,
+        multipart(Some(&csrf), "devices", devices.as_bytes()),
+    )
+    .await;
+    let job = location(&reply).to_string();
+    assert_eq!(finished(&mut browser, &job).await["state"], "failed");
+    let page = browser.get(&job).await.text();
+    assert!(
+        page.contains(
+            "<tr><td>2</td><td>mac</td><td>The value in this column is not valid.</td></tr>"
+        ),
+        "{page}"
+    );
+    assert_eq!(
+        server
+            .admin_api()
+            .show_device("001565aabb01")
+            .send()
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(
         server.admin_api().show_user("2001").send().await.status,
         StatusCode::NOT_FOUND
@@ -306,6 +340,7 @@ async fn uploads_without_their_token_too_large_or_malformed_change_nothing_and_h
     let mut helpdesk = logged_in(&server, "helper", "helpdesk").await;
     let csrf = helpdesk.csrf("/export").await;
     for path in ["/import", "/imports", "/imports/1", "/imports/1/progress"] {
+        // Job 1 exists: refused for the role, not for being unknown.
         assert_eq!(
             helpdesk.get(path).await.status,
             StatusCode::FORBIDDEN,
@@ -321,7 +356,11 @@ async fn uploads_without_their_token_too_large_or_malformed_change_nothing_and_h
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     let commit = helpdesk.post("/imports/1/import", &[("csrf", &csrf)]).await;
     assert_eq!(commit.status, StatusCode::FORBIDDEN);
-    assert_eq!(imports_listed(&server).await, 0);
+    assert_eq!(
+        imports_listed(&server).await,
+        1,
+        "only the admin's devices dry run"
+    );
     let export = helpdesk.get("/export").await.text();
     assert!(export.contains("href=\"/export/devices.csv\""));
     assert!(

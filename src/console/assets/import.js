@@ -26,7 +26,10 @@
         }
       })
       .catch(function () {
-        window.setTimeout(poll, 2000);
+        // The session ended or the server is away: the page itself says what is the matter.
+        window.setTimeout(function () {
+          window.location.reload();
+        }, 2000);
       });
   }
   window.setTimeout(poll, 250);

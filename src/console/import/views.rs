@@ -86,6 +86,10 @@ pub fn error_row(
     if error.ends_with("appears on an earlier row too") {
         return known(i.error_repeated, key_column);
     }
+    // A MAC's refusal names no field: the MAC is the only one of its kind.
+    if error.starts_with("invalid MAC address") && columns.contains(&"mac") {
+        return known(i.error_value, "mac");
+    }
     if error.contains("was changed while the import was being checked") {
         return known(i.error_changed, "");
     }
@@ -170,6 +174,17 @@ mod tests {
         assert_eq!(
             (twice.column.as_str(), twice.message.as_str()),
             ("mac", EN.error_repeated)
+        );
+        let mac = error_row(
+            &DE,
+            "devices",
+            "mac",
+            2,
+            "invalid MAC address: expected 12 hex digits",
+        );
+        assert_eq!(
+            (mac.column.as_str(), mac.message.as_str()),
+            ("mac", DE.error_value)
         );
         let taken = error_row(
             &EN,
