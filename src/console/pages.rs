@@ -184,6 +184,8 @@ pub struct Who {
     pub username: String,
     /// Whether the role may read the site (the menu's lists).
     pub reads: bool,
+    /// Whether the role may change it (the menu's import).
+    pub changes: bool,
     pub role: &'static str,
     pub csrf: String,
 }
