@@ -178,6 +178,8 @@ async fn a_csv_is_checked_first_and_then_the_checked_file_is_imported() {
     // Another admin cannot import the file this one checked.
     let mut other = logged_in(&server, "colleague", "admin").await;
     let their_csrf = other.csrf("/import").await;
+    let their_view = other.get(&dry_run).await.text();
+    assert!(!their_view.contains("Import 3 rows now"), "{their_view}");
     let theirs = other
         .post(&format!("{dry_run}/import"), &[("csrf", &their_csrf)])
         .await;

@@ -276,6 +276,10 @@ async fn job(request: &Request<'_>) -> PageResult {
         kind: views::kind_name(i, &job.subject),
         state: views::state_name(i, job.state),
         running: job.state == "running",
+        importable: job
+            .id
+            .parse()
+            .is_ok_and(|id| csv_io::importable(request.app, &visit.actor, id)),
         errors,
         job,
     };

@@ -120,6 +120,8 @@ pub struct JobPage<'a> {
     pub kind: &'a str,
     pub state: &'a str,
     pub running: bool,
+    /// Whether the checked file is held for this visitor's import.
+    pub importable: bool,
     pub errors: Vec<ErrorRow>,
 }
 
@@ -234,6 +236,7 @@ mod tests {
             kind: EN.kind_users,
             state: EN.state_running,
             running: true,
+            importable: false,
             errors: Vec::new(),
         };
         let html = page.render().unwrap();

@@ -277,6 +277,15 @@ impl Imports {
         Ok((job.subject, file.bytes))
     }
 
+    /// Whether the dry run `id` still holds its file for `by`.
+    pub(super) fn holds(&self, id: u64, by: &Actor) -> bool {
+        self.find(id).is_some_and(|job| {
+            let kept = job.kept.lock().expect("job lock");
+            kept.as_ref()
+                .is_some_and(|file| file.by == (by.name().to_string(), by.role()))
+        })
+    }
+
     pub(super) fn find(&self, id: u64) -> Option<Arc<Job>> {
         let jobs = self.jobs.lock().expect("imports lock");
         jobs.iter().find(|j| j.id == id).cloned()

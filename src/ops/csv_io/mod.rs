@@ -156,6 +156,11 @@ pub async fn import_checked(app: &Arc<App>, by: &Actor, id: u64) -> Result<Impor
     begin(app, by, subject, false, &body, None).await
 }
 
+/// Whether [`import_checked`] of the dry run `id` could find its file for `by`.
+pub fn importable(app: &App, by: &Actor, id: u64) -> bool {
+    app.imports.holds(id, by)
+}
+
 async fn begin(
     app: &Arc<App>,
     by: &Actor,
