@@ -155,6 +155,11 @@ async fn a_csv_is_checked_first_and_then_the_checked_file_is_imported() {
         .post(&format!("{job}/import"), &[("csrf", &csrf)])
         .await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(
+        refused
+            .text()
+            .contains("Only a dry run that found no errors can be imported.")
+    );
 
     // A good file: the dry run counts, changes nothing, and offers the import.
     let reply = upload(

@@ -314,9 +314,12 @@ async fn commit(request: &Request<'_>) -> PageResult {
     match csv_io::import_checked(request.app, &visit.actor, id).await {
         Ok(job) => Ok(see_other(&format!("/imports/{}", job.id))),
         Err(OpError::Conflict(m)) => {
-            let text = match m.contains("imports are running") {
-                true => i.error_busy,
-                false => i.error_not_held,
+            let text = if m.contains("imports are running") {
+                i.error_busy
+            } else if m.contains("only a dry run") {
+                i.error_not_checked
+            } else {
+                i.error_not_held
             };
             Ok(message(t, Some(visit.who()), StatusCode::CONFLICT, text))
         }

@@ -67,7 +67,7 @@ pub enum Subject {
 }
 
 impl Subject {
-    pub fn parse(raw: &str) -> Result<Subject, ApiError> {
+    pub(super) fn parse(raw: &str) -> Result<Subject, ApiError> {
         match raw {
             "users" => Ok(Subject::Users),
             "devices" => Ok(Subject::Devices),

@@ -33,7 +33,6 @@ use codec::{contact_cells, device_cells, user_cells, write};
 use jobs::RowError;
 
 pub use codec::Subject;
-pub use jobs::RowError as ImportRowError;
 pub use jobs::{ImportJob, Imports, RowOutcome};
 
 /// The planner's error as an operation's: the same kind, the same words.
