@@ -13,7 +13,7 @@ pub struct App {
     /// Replaced whole on SIGHUP or `POST /api/v1/templates/reload`.
     pub templates: LiveTemplates,
     /// CSV imports running or finished lately, for their progress and report.
-    pub imports: crate::admin::Imports,
+    pub imports: crate::ops::csv_io::Imports,
     pub clock: Clock,
     /// Signs the nonces of HTTP Digest challenges.
     pub nonces: crate::digest::Nonces,

@@ -43,8 +43,6 @@ use crate::ops::keys::KeyOwner;
 use crate::respond::{self, HttpResponse};
 use endpoint::{Audit, Auth, Endpoint};
 
-pub use csv_io::Imports;
-
 type ApiResult = Result<HttpResponse, ApiError>;
 
 pub async fn handle<B>(app: Arc<App>, request: Request<B>, address: IpAddr) -> HttpResponse

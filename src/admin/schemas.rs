@@ -17,7 +17,7 @@ use crate::domain::{
 };
 use crate::settings::Key;
 
-pub use super::csv_io::ImportJob;
+pub use super::contacts::{ContactPatch, NewContact};
 pub use super::devices::{
     Adoption, DeviceEventLog, DevicePatch, DeviceView, LineAssignment, NewDevice, NewDevices,
     UnregisteredView,
@@ -27,6 +27,7 @@ pub use super::token::{NewToken, TokenView};
 pub use super::totp::{AccountTotpView, TotpRequirement};
 pub use super::users::{BulkAction, NewUser, UserPatch, UserView};
 pub use crate::ops::bans::SourceView as BanView;
+pub use crate::ops::csv_io::ImportJob;
 
 pub const MAC_PATTERN: &str = "^([0-9A-Fa-f]{12}|[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{4}([.][0-9A-Fa-f]{4}){2})$";
 pub const PROFILE_NAME_PATTERN: &str = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$";

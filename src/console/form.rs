@@ -46,6 +46,17 @@ impl Form {
         self.fields.get(name).map_or("", String::as_str)
     }
 
+    /// The field's value, `None` when the form lacks it.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
+
+    /// Whether the form sent every one of `names` (empty or not): a post that lacks a field
+    /// its page always sends did not come from that page.
+    pub fn has_all(&self, names: &[&str]) -> bool {
+        names.iter().all(|name| self.fields.contains_key(*name))
+    }
+
     /// Whether a checkbox named `name` was ticked.
     pub fn ticked(&self, name: &str) -> bool {
         self.fields.contains_key(name)

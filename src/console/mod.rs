@@ -12,6 +12,8 @@ mod audit;
 mod devices;
 mod event_kinds;
 mod form;
+mod import;
+mod multipart;
 pub mod pages;
 mod reply;
 mod session;
@@ -121,6 +123,9 @@ where
     if reading {
         return show(&request, def).await;
     }
+    if def.page == Page::Import(import::ImportPage::Upload) {
+        return import::upload(&request, &parts.headers, body).await;
+    }
     let limit = MAX_FORM_BYTES;
     let timeout = app.config.limits.body_read_timeout();
     let Ok(bytes) = crate::body::read(&parts.headers, body, limit, timeout).await else {
@@ -144,7 +149,7 @@ pub fn account_permits(account: &crate::model::AccountRecord, access: Access) ->
 /// What a page's handler gets: the app, who visits, the values of the path's `{...}` segments
 /// and the query.
 pub struct Request<'a> {
-    pub app: &'a App,
+    pub app: &'a Arc<App>,
     pub visit: &'a Visit,
     pub params: &'a [String],
     pub query: &'a str,
@@ -188,6 +193,7 @@ async fn show(request: &Request<'_>, def: &PageDef) -> PageResult {
         Page::PasswordForm => password_page(visit, StatusCode::OK, None, false, csrf),
         Page::Audit(page) => return audit::show(request, page).await,
         Page::Devices(page) => return devices::show(request, page).await,
+        Page::Import(page) => return import::show(request, page).await,
         Page::Settings(page) => return settings::show(request, page).await,
         Page::Users(page) => return users::show(request, page).await,
         Page::Totp(page) => return totp::show(request, page).await,
@@ -266,6 +272,7 @@ async fn submit(request: &Request<'_>, def: &PageDef, form: &Form) -> PageResult
             Ok(response)
         }
         Page::Devices(page) => devices::submit(request, page, form).await,
+        Page::Import(page) => import::submit(request, page, form).await,
         Page::Settings(page) => settings::submit(request, page, form).await,
         Page::Users(page) => users::submit(request, page, form).await,
         Page::Totp(page) => totp::submit(request, page, form).await,

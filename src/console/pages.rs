@@ -18,6 +18,7 @@ pub enum Page {
     LogOut,
     Audit(super::audit::AuditPage),
     Devices(super::devices::DevicesPage),
+    Import(super::import::ImportPage),
     Settings(super::settings::SettingsPage),
     Users(super::users::UsersPage),
     Totp(super::totp::TotpPage),
@@ -76,6 +77,7 @@ pub fn all() -> impl Iterator<Item = &'static PageDef> {
         .iter()
         .chain(super::audit::PAGES)
         .chain(super::devices::PAGES)
+        .chain(super::import::PAGES)
         .chain(super::settings::PAGES)
         .chain(super::users::PAGES)
         .chain(super::totp::PAGES)
@@ -194,6 +196,8 @@ pub struct Who {
     pub username: String,
     /// Whether the role may read the site (the menu's lists).
     pub reads: bool,
+    /// Whether the role may change it (the menu's import).
+    pub changes: bool,
     pub role: &'static str,
     pub csrf: String,
 }

@@ -66,6 +66,7 @@ pub struct Texts {
     /// The name of each kind of audit record.
     pub event_kinds: &'static [(&'static str, &'static str)],
     pub audit: &'static super::audit::AuditTexts,
+    pub import: &'static super::import::ImportTexts,
     pub settings: &'static super::settings::SettingsTexts,
     pub device_area: &'static super::devices::DevicesTexts,
     pub totp: &'static super::totp::TotpTexts,
@@ -83,6 +84,7 @@ impl Texts {
 
 pub static DE: Texts = Texts {
     audit: &super::audit::texts::DE,
+    import: &super::import::texts::DE,
     settings: &super::settings::texts::DE,
     device_area: &super::devices::texts::DE,
     totp: &super::totp::texts::DE,
@@ -147,6 +149,7 @@ pub static DE: Texts = Texts {
 
 pub static EN: Texts = Texts {
     audit: &super::audit::texts::EN,
+    import: &super::import::texts::EN,
     settings: &super::settings::texts::EN,
     device_area: &super::devices::texts::EN,
     totp: &super::totp::texts::EN,

@@ -53,6 +53,7 @@ impl Visit {
         Who {
             username: self.account.username.to_string(),
             reads: super::account_permits(&self.account, crate::admin::endpoint::Access::Read),
+            changes: super::account_permits(&self.account, crate::admin::endpoint::Access::Change),
             role: self.account.role.as_str(),
             csrf: self.session.csrf.expose().to_string(),
         }

@@ -1,6 +1,6 @@
 //! The commit of a CSV import: every planned row written in one change, or none when a record
 //! changed since it was planned. Rows are planned (checked) against the same rules as the API's
-//! operations, by `admin::csv_io::plan`.
+//! operations, by `csv_io::plan`.
 //!
 //! Each job has a record in the store: written as running (flushed) before the import is
 //! acknowledged, then as it ended; a done import's record is written in the same transaction

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod backup;
 pub mod bans;
 pub mod contacts;
+pub mod csv_io;
 pub mod desk;
 pub mod device_list;
 pub mod devices;

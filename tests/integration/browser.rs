@@ -275,6 +275,15 @@ impl Page {
             .unwrap_or_else(|e| panic!("typing into {name}: {e}"));
     }
 
+    /// Chooses the file at `path` in the file input named `name`, as a user picking it does.
+    pub async fn choose_file(&self, name: &str, path: &Path) {
+        self.find(Locator::Css(&named(name)))
+            .await
+            .send_keys(&path.display().to_string())
+            .await
+            .unwrap_or_else(|e| panic!("choosing {} in {name}: {e}", path.display()));
+    }
+
     /// Chooses the option with `value` in the select named `name`.
     pub async fn select(&self, name: &str, value: &str) {
         self.find(Locator::Css(&named(name)))

@@ -7,7 +7,7 @@
 use http::StatusCode;
 use serde_json::json;
 
-use crate::api::{AuditFilter, NewDevice, NewUser};
+use crate::api::{AuditFilter, NewUser};
 use crate::console::{Browser, hidden, location};
 use crate::console_users::{PASSWORD, seed_account};
 use crate::helpers::{T46S_MAC, TestServer, wait_until_listed};
@@ -22,104 +22,6 @@ async fn logged_in<'a>(server: &TestServer, role: &str) -> Browser<'a> {
     let reply = browser.log_in(&name, PASSWORD).await;
     assert_eq!(location(&reply), "/", "{role}: {}", reply.text());
     browser
-}
-
-/// Every devices page, and the roles that may open it.
-const PAGES: &[(&str, &str, &str)] = &[
-    ("GET", "/devices", "owner admin helpdesk readonly"),
-    ("GET", "/devices/new", "owner admin"),
-    ("POST", "/devices/new", "owner admin"),
-    ("POST", "/devices/bulk/delete", "owner admin"),
-    ("POST", "/devices/bulk/reset-claim", "owner admin helpdesk"),
-    ("POST", "/devices/bulk/logout", "owner admin helpdesk"),
-    (
-        "GET",
-        "/devices/001565000001",
-        "owner admin helpdesk readonly",
-    ),
-    ("GET", "/devices/001565000001/edit", "owner admin"),
-    ("POST", "/devices/001565000001/edit", "owner admin"),
-    ("POST", "/devices/001565000001/lines", "owner admin"),
-    (
-        "POST",
-        "/devices/001565000001/lines/2/unassign",
-        "owner admin",
-    ),
-    (
-        "POST",
-        "/devices/001565000001/reset-claim",
-        "owner admin helpdesk",
-    ),
-    (
-        "POST",
-        "/devices/001565000001/logout",
-        "owner admin helpdesk",
-    ),
-    ("GET", "/devices/001565000001/credentials", "owner"),
-    (
-        "GET",
-        "/devices/001565000001/preview",
-        "owner admin helpdesk readonly",
-    ),
-    ("GET", "/unregistered", "owner admin helpdesk readonly"),
-    ("POST", "/unregistered/001565000099/adopt", "owner admin"),
-    ("POST", "/unregistered/001565000099/forget", "owner admin"),
-];
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_devices_page_answers_each_role_as_the_page_matrix_says() {
-    let server = TestServer::start().await;
-    let names: Vec<&str> = deskprov::console::pages::all()
-        .filter(|p| {
-            (p.path.starts_with("/devices") && !p.path.ends_with("/settings"))
-                || p.path.starts_with("/unregistered")
-        })
-        .map(|p| p.path)
-        .collect();
-    assert_eq!(
-        names.len(),
-        PAGES.len(),
-        "a row per devices page: {names:?}"
-    );
-    let api = server.admin_api();
-    api.create_user(NewUser::new("1001", "Alice")).ok().await;
-    let device = NewDevice::new(MAC).model("T46S").label("Empfang");
-    api.create_device(device).ok().await;
-    // The refused roles first: what they are refused must not have happened for the others.
-    for role in ["metrics", "readonly", "helpdesk", "admin", "owner"] {
-        let mut browser = logged_in(&server, role).await;
-        let csrf = browser.csrf("/password").await;
-        for (method, path, roles) in PAGES {
-            // The bulk pages only ask; the forms keep the device as it is or are refused.
-            let reply = match *method {
-                "GET" => browser.get(path).await,
-                _ => {
-                    let fields = [
-                        ("csrf", csrf.as_str()),
-                        ("selected", MAC),
-                        ("model", "T46S"),
-                        ("label", "Empfang"),
-                        ("expansion_modules", "0"),
-                        ("line", "99"),
-                        ("user", "1001"),
-                    ];
-                    browser.post(path, &fields).await
-                }
-            };
-            let allowed = roles.split(' ').any(|r| r == role);
-            let status = reply.status;
-            match allowed {
-                true => assert!(
-                    status != StatusCode::FORBIDDEN && status.as_u16() < 500,
-                    "{role} {method} {path}: {status}"
-                ),
-                false => assert_eq!(status, StatusCode::FORBIDDEN, "{role} {method} {path}"),
-            }
-        }
-        let device = api.show_device(MAC).ok().await;
-        assert_eq!(device["model"], "T46S", "{role}: {device}");
-        assert_eq!(device["label"], "Empfang", "{role}");
-    }
 }
 
 /// The create form's fields.

@@ -44,6 +44,18 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/unregistered", "owner admin helpdesk readonly"),
     ("POST", "/unregistered/{mac}/adopt", "owner admin"),
     ("POST", "/unregistered/{mac}/forget", "owner admin"),
+    ("GET", "/import", "owner admin"),
+    ("POST", "/import", "owner admin"),
+    ("GET", "/imports", "owner admin helpdesk readonly"),
+    ("GET", "/imports/{id}", "owner admin helpdesk readonly"),
+    (
+        "GET",
+        "/imports/{id}/progress",
+        "owner admin helpdesk readonly",
+    ),
+    ("POST", "/imports/{id}/import", "owner admin"),
+    ("GET", "/export", "owner admin helpdesk readonly"),
+    ("GET", "/export/{file}", "owner admin helpdesk readonly"),
     ("GET", "/settings", "owner admin helpdesk readonly"),
     ("POST", "/settings", "owner"),
     ("GET", "/profiles", "owner admin helpdesk readonly"),
@@ -118,6 +130,8 @@ fn concrete(path: &str) -> String {
         .replace("{ext}", "1001")
         .replace("{line}", "2")
         .replace("{username}", TARGET)
+        .replace("{id}", "1")
+        .replace("{file}", "users.csv")
 }
 
 /// The records every page of the walk names, made again before each role.
@@ -157,6 +171,16 @@ fn allowed(roles: &str, holder: &str) -> bool {
 async fn every_page_answers_each_role_as_the_matrix_says() {
     let server = TestServer::start().await;
     seed_account_with(&server, TARGET, "readonly", false).await;
+    let checked = server.admin_api().import(
+        "users",
+        "extension,first_name,last_name\n2999,Ina,Import\n",
+        true,
+    );
+    assert_eq!(
+        checked.send().await.status,
+        StatusCode::ACCEPTED,
+        "import job 1"
+    );
     let table: Vec<(String, String)> = deskprov::console::pages::all()
         .map(|p| (p.method.to_string(), p.path.to_string()))
         .collect();
@@ -168,6 +192,11 @@ async fn every_page_answers_each_role_as_the_matrix_says() {
     // Logging out ends the walk of a role.
     let mut walk: Vec<_> = MATRIX.iter().filter(|(_, p, _)| *p != "/logout").collect();
     walk.extend(MATRIX.iter().filter(|(_, p, _)| *p == "/logout"));
+    server
+        .admin_api()
+        .patch_settings(serde_json::json!({"ntp_server": "ntp.example.com"}))
+        .ok()
+        .await;
     for (holder, role) in WALKERS {
         seed(&server).await;
         let mut browser = walker(&server, holder, role).await;
@@ -194,6 +223,18 @@ async fn every_page_answers_each_role_as_the_matrix_says() {
                 ),
             }
         }
+        let device = server.admin_api().show_device("001565000001").ok().await;
+        assert_eq!(
+            device["model"], "T46S",
+            "{holder}: the walk changes no device"
+        );
+        let user = server.admin_api().show_user("1001").ok().await;
+        assert_eq!(user["display_name"], "Alice Example", "{holder}");
+        let settings = server.admin_api().settings().ok().await;
+        assert_eq!(
+            settings["ntp_server"], "ntp.example.com",
+            "{holder}: {settings}"
+        );
         let after = browser.get("/").await;
         assert_eq!(
             location(&after),

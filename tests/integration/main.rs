@@ -20,6 +20,8 @@ mod console_audit;
 mod console_browser;
 mod console_devices;
 mod console_devices_browser;
+mod console_import;
+mod console_import_browser;
 mod console_roles;
 mod console_settings;
 mod console_totp;

@@ -10,7 +10,7 @@ use super::list::{models, profiles};
 use super::refusal;
 use super::views::{DeviceFields, FormPage, SelectOption};
 use crate::console::form::Form;
-use crate::console::reply::{html, see_other};
+use crate::console::reply::{bad_request, html, see_other};
 use crate::console::{PageResult, Request, assets};
 use crate::domain::{InvalidInput, Label, Location, Mac, ModelId, ProfileName};
 use crate::model::DeviceRecord;
@@ -202,6 +202,10 @@ pub async fn edit(request: &Request<'_>, form: &Form) -> PageResult {
         Ok(before) => before,
         Err(e) => return refusal::answer(visit, e),
     };
+    // Every field of the form is sent, empty or not; a missing one would read as cleared.
+    if !form.has_all(&["model", "label", "location", "profile", "expansion_modules"]) {
+        return Ok(bad_request(visit.texts, Some(visit.who())));
+    }
     let mut fields = fields_of(form);
     fields.mac = before.mac.to_string();
     let result = match change_of(&fields, &before) {

@@ -114,7 +114,12 @@ pub fn patch_of(
     let mut patch = Map::new();
     let mut refused = Vec::new();
     for key in Key::ALL.iter().filter(|k| site || k.inheritable()) {
-        let given = form.get(&format!("s.{}", key.name())).trim();
+        let sent = form.value(&format!("s.{}", key.name()));
+        // A row the form did not send stays as it is; only a sent empty field clears it.
+        if sent.is_none() && !key.is_secret() {
+            continue;
+        }
+        let given = sent.unwrap_or("").trim();
         let current = here.get(key.name()).filter(|v| !v.is_null());
         let change = if key.is_secret() {
             if form.ticked(&format!("clear.{}", key.name())) {

@@ -6,9 +6,8 @@ use std::sync::atomic::Ordering;
 
 use super::codec::{CLEAR, Row, Subject, as_json, cell, decode};
 use super::jobs::{Job, Report, RowError, RowOutcome, failed, finished};
-use crate::admin::contacts::{ContactPatch, NewContact};
-use crate::admin::devices::{DevicePatch, NewDevice};
-use crate::admin::users::{NewUser, UserPatch};
+// A row is decoded as the API's body would be.
+use crate::admin::schemas::{ContactPatch, DevicePatch, NewContact, NewDevice, NewUser, UserPatch};
 use crate::app::App;
 use crate::domain::{ContactId, Extension, Mac, Pin};
 use crate::error::ApiError;

@@ -11,13 +11,17 @@ use utoipa::ToSchema;
 
 use super::codec::Subject;
 use crate::clock::rfc3339;
+use crate::domain::Role;
 use crate::error::ApiError;
 use crate::model::{ImportRecord, ImportRowError, ImportState};
+use crate::ops::Actor;
 
 /// Finished imports of this process remembered for each row's outcome.
 const KEPT_JOBS: usize = 20;
 /// Imports checked at once; each holds its file and its plans in memory.
 const MAX_RUNNING: usize = 2;
+/// Dry runs whose file is kept for the import that may follow (the newest ones).
+const KEPT_FILES: usize = 2;
 
 /// Imports of this process, running or finished lately.
 #[derive(Default)]
@@ -33,6 +37,13 @@ pub struct Job {
     total: usize,
     pub(super) checked: AtomicUsize,
     pub(super) report: Mutex<Option<Report>>,
+    /// A dry run's file, kept for the import of it that its starter may ask for.
+    kept: Mutex<Option<KeptFile>>,
+}
+
+struct KeptFile {
+    by: (String, Option<Role>),
+    bytes: Arc<[u8]>,
 }
 
 /// How an import ended.
@@ -50,51 +61,51 @@ pub struct Report {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RowError {
     /// The line in the file: the header is line 1.
-    pub(super) row: usize,
-    pub(super) key: String,
-    pub(super) error: String,
+    pub row: usize,
+    pub key: String,
+    pub error: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RowOutcome {
-    pub(super) row: usize,
-    pub(super) key: String,
+    pub row: usize,
+    pub key: String,
     /// created, updated or unchanged.
-    pub(super) outcome: &'static str,
+    pub outcome: &'static str,
 }
 
 /// An import: its progress while it runs, and its report when it is over.
 #[derive(Serialize, ToSchema)]
 pub struct ImportJob {
-    id: String,
+    pub id: String,
     /// users, devices, contacts or keys.
-    subject: String,
-    dry_run: bool,
+    pub subject: String,
+    pub dry_run: bool,
     /// Data rows in the file.
-    rows: usize,
+    pub rows: usize,
     /// Rows checked so far.
-    checked: usize,
+    pub checked: usize,
     /// running; then done, checked (a dry run without errors), failed (nothing was changed) or
     /// interrupted (the server stopped while it ran; nothing was changed).
-    state: &'static str,
-    started_at: String,
+    pub state: &'static str,
+    pub started_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    finished_at: Option<String>,
+    pub finished_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    created: Option<usize>,
+    pub created: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    updated: Option<usize>,
+    pub updated: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    unchanged: Option<usize>,
+    pub unchanged: Option<usize>,
     /// The rows' errors, when any row has one: the first 100 are kept.
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<Vec<RowError>>,
+    pub errors: Option<Vec<RowError>>,
     /// How many rows had an error, kept or not.
     #[serde(skip_serializing_if = "Option::is_none")]
-    error_count: Option<usize>,
+    pub error_count: Option<usize>,
     /// What each row did (or would do, in a dry run); only until the server restarts.
     #[serde(skip_serializing_if = "Option::is_none")]
-    outcomes: Option<Vec<RowOutcome>>,
+    pub outcomes: Option<Vec<RowOutcome>>,
 }
 
 impl Job {
@@ -204,6 +215,7 @@ impl Imports {
             total,
             checked: AtomicUsize::new(0),
             report: Mutex::new(None),
+            kept: Mutex::new(None),
         });
         jobs.push_back(job.clone());
         // The oldest finished ones go; a running import is never forgotten.
@@ -214,6 +226,64 @@ impl Imports {
             jobs.remove(oldest_done);
         }
         Ok(job)
+    }
+
+    /// Keeps the dry run `job`'s file for its starter `by`; the file of an older dry run goes.
+    pub(super) fn keep(&self, job: &Job, by: &Actor, bytes: Arc<[u8]>) {
+        let jobs = self.jobs.lock().expect("imports lock");
+        *job.kept.lock().expect("job lock") = Some(KeptFile {
+            by: (by.name().to_string(), by.role()),
+            bytes,
+        });
+        let keeping = jobs
+            .iter()
+            .filter(|j| j.kept.lock().expect("job lock").is_some());
+        let older: Vec<&Arc<Job>> = keeping.collect();
+        for old in older.iter().take(older.len().saturating_sub(KEPT_FILES)) {
+            *old.kept.lock().expect("job lock") = None;
+        }
+    }
+
+    /// The file of the dry run `id`, when it was checked without errors and `by` started it;
+    /// taken, so that it is imported once.
+    pub(super) fn take_checked(
+        &self,
+        id: u64,
+        by: &Actor,
+    ) -> Result<(Subject, Arc<[u8]>), ApiError> {
+        let gone = || {
+            ApiError::Conflict(format!(
+                "import {id}: its file is no longer held; upload it again"
+            ))
+        };
+        let job = self.find(id).ok_or_else(gone)?;
+        let state = job
+            .report
+            .lock()
+            .expect("job lock")
+            .as_ref()
+            .map(|r| r.state);
+        if state != Some(ImportState::Checked) {
+            return Err(ApiError::Conflict(format!(
+                "import {id}: only a dry run checked without errors can be imported"
+            )));
+        }
+        let mut kept = job.kept.lock().expect("job lock");
+        match kept.as_ref() {
+            Some(file) if file.by == (by.name().to_string(), by.role()) => {}
+            _ => return Err(gone()),
+        }
+        let file = kept.take().expect("checked above");
+        Ok((job.subject, file.bytes))
+    }
+
+    /// Whether the dry run `id` still holds its file for `by`.
+    pub(super) fn holds(&self, id: u64, by: &Actor) -> bool {
+        self.find(id).is_some_and(|job| {
+            let kept = job.kept.lock().expect("job lock");
+            kept.as_ref()
+                .is_some_and(|file| file.by == (by.name().to_string(), by.role()))
+        })
     }
 
     pub(super) fn find(&self, id: u64) -> Option<Arc<Job>> {

@@ -79,7 +79,7 @@ impl Subject {
         }
     }
 
-    pub(super) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Subject::Users => "users",
             Subject::Devices => "devices",
@@ -88,7 +88,7 @@ impl Subject {
         }
     }
 
-    pub(super) fn columns(self) -> &'static [&'static str] {
+    pub fn columns(self) -> &'static [&'static str] {
         match self {
             Subject::Users => USER_COLUMNS,
             Subject::Devices => DEVICE_COLUMNS,
