@@ -9,6 +9,7 @@
 
 mod assets;
 mod audit;
+mod bulk;
 mod devices;
 mod event_kinds;
 mod form;

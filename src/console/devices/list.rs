@@ -2,15 +2,14 @@
 //! store's cursor, a status readable at a glance, and the bulk actions, each behind a page that
 //! names how many devices and which before anything changes.
 
-use std::collections::BTreeSet;
-
 use askama::Template;
 use http::StatusCode;
 
-use super::views::{Choice, ConfirmPage, DeviceRow, ListPage, SelectOption};
+use super::views::{Choice, DeviceRow, ListPage, SelectOption};
 use super::{Bulk, DevicesTexts, refusal};
 use crate::admin::endpoint::Access;
 use crate::clock::rfc3339;
+use crate::console::bulk::{Asked, Wording, confirmation, ticked};
 use crate::console::form::Form;
 use crate::console::reply::{bad_request, html, message, see_other};
 use crate::console::{PageResult, Request, account_permits, assets};
@@ -275,19 +274,11 @@ fn name_of(d: &'static DevicesTexts, action: Bulk) -> &'static str {
     }
 }
 
-/// The ticked devices, each a valid MAC; `None` if one is not.
-fn selected(form: &Form) -> Option<BTreeSet<Mac>> {
-    form.selected()
-        .iter()
-        .map(|raw| Mac::parse(raw).ok())
-        .collect()
-}
-
 /// Without `confirmed`, the page that asks; with it, the action for the ticked devices.
 pub async fn bulk(request: &Request<'_>, action: Bulk, form: &Form) -> PageResult {
     let visit = request.visit;
     let (t, d) = (visit.texts, visit.texts.device_area);
-    let Some(macs) = selected(form) else {
+    let Some(macs) = ticked(form, |raw| Mac::parse(raw).ok()) else {
         return Ok(bad_request(t, Some(visit.who())));
     };
     if macs.is_empty() {
@@ -299,16 +290,22 @@ pub async fn bulk(request: &Request<'_>, action: Bulk, form: &Form) -> PageResul
         ));
     }
     if form.get("confirmed") != "yes" {
-        let page = ConfirmPage {
-            t,
-            css: assets::CSS_PATH.as_str(),
-            who: Some(visit.who()),
-            csrf: visit.csrf(),
+        let wording = Wording {
+            heading: d.confirm_heading,
+            question: d.confirm_question,
+            counted: d.devices_counted,
+            confirm: d.confirm,
+            all_or_none: d.confirm_all_or_none,
+            cancel: d.cancel,
+        };
+        let asked = Asked {
             action: path_of(action),
             action_name: name_of(d, action),
-            macs: macs.iter().map(|m| m.to_string()).collect(),
+            rows: macs.iter().map(|m| m.to_string()).collect(),
+            back: "/devices",
+            list_id: "confirm-macs",
         };
-        return Ok(html(StatusCode::OK, page.render()));
+        return Ok(confirmation(request, &wording, asked));
     }
     let macs: Vec<Mac> = macs.into_iter().collect();
     let (app, by) = (request.app, &visit.actor);

@@ -58,18 +58,6 @@ pub struct ListPage<'a> {
     pub may_helpdesk: bool,
 }
 
-#[derive(Template)]
-#[template(path = "devices/confirm.html")]
-pub struct ConfirmPage<'a> {
-    pub t: &'a Texts,
-    pub css: &'a str,
-    pub who: Option<Who>,
-    pub csrf: &'a str,
-    pub action: &'a str,
-    pub action_name: &'a str,
-    pub macs: Vec<String>,
-}
-
 /// What a device form holds, as typed.
 #[derive(Default)]
 pub struct DeviceFields {

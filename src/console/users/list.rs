@@ -2,14 +2,13 @@
 //! store's cursor, and the bulk actions, each behind a page that names how many users and which
 //! it concerns before anything changes.
 
-use std::collections::BTreeSet;
-
 use askama::Template;
 use http::StatusCode;
 
-use super::views::{Choice, ConfirmPage, ListPage, UserRow};
+use super::views::{Choice, ListPage, UserRow};
 use super::{Bulk, UsersTexts, refusal};
 use crate::admin::endpoint::Access;
+use crate::console::bulk::{Asked, Wording, confirmation, ticked};
 use crate::console::form::Form;
 use crate::console::reply::{bad_request, html, message, see_other};
 use crate::console::{PageResult, Request, account_permits, assets};
@@ -189,19 +188,11 @@ fn name_of(u: &'static UsersTexts, action: Bulk) -> &'static str {
     }
 }
 
-/// The ticked users, each a valid extension; `None` if one is not.
-fn selected(form: &Form) -> Option<BTreeSet<Extension>> {
-    form.selected()
-        .iter()
-        .map(|raw| Extension::parse(raw).ok())
-        .collect()
-}
-
 /// Without `confirmed`, the page that asks; with it, the action for all ticked users or none.
 pub async fn bulk(request: &Request<'_>, action: Bulk, form: &Form) -> PageResult {
     let visit = request.visit;
     let (t, u) = (visit.texts, visit.texts.users);
-    let Some(extensions) = selected(form) else {
+    let Some(extensions) = ticked(form, |raw| Extension::parse(raw).ok()) else {
         return Ok(bad_request(t, Some(visit.who())));
     };
     if extensions.is_empty() {
@@ -213,16 +204,22 @@ pub async fn bulk(request: &Request<'_>, action: Bulk, form: &Form) -> PageResul
         ));
     }
     if form.get("confirmed") != "yes" {
-        let page = ConfirmPage {
-            t,
-            css: assets::CSS_PATH.as_str(),
-            who: Some(visit.who()),
-            csrf: visit.csrf(),
+        let wording = Wording {
+            heading: u.confirm_heading,
+            question: u.confirm_question,
+            counted: u.users_counted,
+            confirm: u.confirm,
+            all_or_none: u.confirm_all_or_none,
+            cancel: u.cancel,
+        };
+        let asked = Asked {
             action: path_of(action),
             action_name: name_of(u, action),
-            extensions: extensions.iter().map(|e| e.to_string()).collect(),
+            rows: extensions.iter().map(|e| e.to_string()).collect(),
+            back: "/users",
+            list_id: "confirm-extensions",
         };
-        return Ok(html(StatusCode::OK, page.render()));
+        return Ok(confirmation(request, &wording, asked));
     }
     let (app, by) = (request.app, &visit.actor);
     let done = match action {

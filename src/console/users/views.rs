@@ -130,18 +130,6 @@ pub struct DetailPage<'a> {
     pub may_read_secrets: bool,
 }
 
-#[derive(Template)]
-#[template(path = "users_confirm.html")]
-pub struct ConfirmPage<'a> {
-    pub t: &'a Texts,
-    pub css: &'a str,
-    pub who: Option<Who>,
-    pub csrf: &'a str,
-    pub action: &'a str,
-    pub action_name: &'a str,
-    pub extensions: Vec<String>,
-}
-
 pub struct PinRow {
     pub extension: String,
     pub display_name: String,
