@@ -432,3 +432,19 @@ async fn a_gxp2130_with_ten_keys_matches_its_golden_file() {
         Some(&password),
     );
 }
+
+/// Hot desking on Grandstream goes through the PBX's IVR, not deskprov: a GXP cannot be a
+/// hot-desk phone, so no login key ever reaches one (`hotdesk` keys have no mode either).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gxp_is_no_hot_desk_phone_so_it_gets_no_login_key() {
+    let server = TestServer::start().await;
+    let refused = server
+        .admin_api()
+        .create_device(NewDevice::new("000b82aa2140").model("GXP2140").hotdesk())
+        .fails(StatusCode::BAD_REQUEST)
+        .await;
+    assert!(
+        refused["error"].as_str().unwrap().contains("GXP2140"),
+        "{refused}"
+    );
+}
