@@ -153,8 +153,8 @@ const GRP26: &str = "GRP26xx";
 
 /// SIP accounts per desk model and handsets per base, from Grandstream's data sheets. Key
 /// capacity from Grandstream's config templates (see `keys`); GXP1610/1615 (no line keys on
-/// their data sheets), the GRP26xx (their template not read through yet) and the DP75x bases
-/// program no keys.
+/// their data sheets), the GRP26xx but the GRP2616 (their template blocks not read through
+/// yet) and the DP75x bases program no keys.
 static MODELS: &[ModelRow] = &[
     ModelRow::desk(VENDOR, "GXP1610", 1, DESK).family(GXP16),
     ModelRow::desk(VENDOR, "GXP1615", 1, DESK).family(GXP16),
@@ -193,7 +193,9 @@ static MODELS: &[ModelRow] = &[
     ModelRow::desk(VENDOR, "GRP2613", 3, DESK).family(GRP26),
     ModelRow::desk(VENDOR, "GRP2614", 4, DESK).family(GRP26),
     ModelRow::desk(VENDOR, "GRP2615", 5, DESK).family(GRP26),
-    ModelRow::desk(VENDOR, "GRP2616", 6, DESK).family(GRP26),
+    ModelRow::desk(VENDOR, "GRP2616", 6, DESK)
+        .family(GRP26)
+        .keys(keys::GRP2616.capacity()),
     ModelRow::desk(VENDOR, "GRP2624", 4, DESK).family(GRP26),
     ModelRow::desk(VENDOR, "GRP2634", 4, DESK).family(GRP26),
     ModelRow::desk(VENDOR, "GRP2636", 6, DESK).family(GRP26),

@@ -21,6 +21,7 @@ const GXP2160: &str = "000b82aa2160";
 const GXP1630: &str = "000b82aa1630";
 const GXP1620: &str = "000b82aa1620";
 const GXP2135: &str = "000b82aa2135";
+const GRP2616: &str = "000b82aa2616";
 const BIND_PASSWORD: &str = "gs-ldap-bind-Secret-7";
 
 /// Users 1001 to 1003, and the desk phones, each with 1001 on line 1.
@@ -212,9 +213,9 @@ async fn a_gxp2170_gets_every_key_type_in_its_vpk_and_extension_board_p_values()
 /// P353-P356, MPK 9 P357, MPK 19 P1440. GXP16: line keys 1-3 at P1363…P1470 ("0 - Line,
 /// 11 - BLF, 19 - Call Park"; BLF and park "for GXP1628/1630 only"), MPK 1-8 "GXP1628/1630
 /// only" at the same P-values as the GXP's ("0 - Speed dial, 1 - Busy Lamp Field"), no None:
-/// a slot without a key gets 0.
+/// a slot without a key gets 0. The GRP2616's VPKs with GRP's mode list.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mpks_follow_the_vpks_on_gxp2160_and_gxp16xx() {
+async fn mpks_follow_the_vpks_on_gxp2160_and_gxp16xx_and_grp_has_its_own_modes() {
     let server = office(&[
         (GXP2160, "GXP2160"),
         (GXP1630, "GXP1630"),
@@ -297,6 +298,37 @@ async fn mpks_follow_the_vpks_on_gxp2160_and_gxp16xx() {
     assert_eq!(p(&config, 1365), Some("0"), "{text}");
     assert_eq!(p(&config, 1468), Some(""), "{text}");
     assert_eq!(p(&config, 323), None, "{text}");
+
+    // GRP "For GRP2616": VPK 1-6 fixed, "Default (31)" the line there, the other modes the
+    // dynamic list's on both ("BLF (1)", "DND (22)"); VPK 7 on at P23800.
+    api.create_device(NewDevice::new(GRP2616).model("GRP2616"))
+        .ok()
+        .await;
+    api.assign(GRP2616, 1, "1001").ok().await;
+    api.set_keys(
+        "devices",
+        Some(GRP2616),
+        json!([
+            {"position": 2, "type": "blf", "value": "1002"},
+            {"position": 7, "type": "dnd"},
+            {"position": 24, "type": "forward", "value": "0301234"},
+        ]),
+    )
+    .ok()
+    .await;
+    let (text, config) = fetch(&server, GRP2616).await;
+    for (key, value) in [
+        (1363, "31"),
+        (1365, "1"),
+        (1468, "1002"),
+        (23800, "22"),
+        (23868, "21"),
+        (23871, "0301234"),
+        (1367, "-1"),
+    ] {
+        assert_eq!(p(&config, key), Some(value), "P{key}\n{text}");
+    }
+    assert_eq!(p(&config, 23872), None, "no VPK 25 on a GRP2616");
 }
 
 /// More keys than a GXP2135 has (32 VPKs, no extension boards), or a module key on a GXP2170
@@ -430,5 +462,21 @@ async fn a_gxp2130_with_ten_keys_matches_its_golden_file() {
         &format!("grandstream/{GXP2130}-gxp2130-keys.xml"),
         &text,
         Some(&password),
+    );
+}
+
+/// Hot desking on Grandstream goes through the PBX's IVR, not deskprov: a GXP cannot be a
+/// hot-desk phone, so no login key ever reaches one (`hotdesk` keys have no mode either).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gxp_is_no_hot_desk_phone_so_it_gets_no_login_key() {
+    let server = TestServer::start().await;
+    let refused = server
+        .admin_api()
+        .create_device(NewDevice::new("000b82aa2140").model("GXP2140").hotdesk())
+        .fails(StatusCode::BAD_REQUEST)
+        .await;
+    assert!(
+        refused["error"].as_str().unwrap().contains("GXP2140"),
+        "{refused}"
     );
 }

@@ -31,16 +31,22 @@ pub(super) enum Scale {
     Gxp16LineBasic,
     /// GXP1628/1630 MPK: 0 Speed dial, 1 BLF, …; no None.
     Gxp16Mpk,
+    /// GRP261x fixed VPK: the dynamic list's codes plus "Default (31)", the line.
+    GrpFixed,
+    /// GRP261x dynamic VPK: the GXP21xx dynamic list's codes (-1 None … 22 DND).
+    GrpDynamic,
 }
 
 impl Scale {
-    const ALL: [Scale; 6] = [
+    const ALL: [Scale; 8] = [
         Scale::Gxp21Fixed,
         Scale::Gxp21Dynamic,
         Scale::Gxp21Mpk,
         Scale::Gxp16Line,
         Scale::Gxp16LineBasic,
         Scale::Gxp16Mpk,
+        Scale::GrpFixed,
+        Scale::GrpDynamic,
     ];
 
     fn name(self) -> &'static str {
@@ -51,6 +57,8 @@ impl Scale {
             Scale::Gxp16Line => "gxp16_line",
             Scale::Gxp16LineBasic => "gxp16_line_basic",
             Scale::Gxp16Mpk => "gxp16_mpk",
+            Scale::GrpFixed => "grp_fixed",
+            Scale::GrpDynamic => "grp_dynamic",
         }
     }
 
@@ -58,7 +66,11 @@ impl Scale {
     /// template's default 0 (GXP16xx: Line on a line key, an empty Speed Dial on an MPK).
     fn cleared(self) -> &'static str {
         match self {
-            Scale::Gxp21Fixed | Scale::Gxp21Dynamic | Scale::Gxp21Mpk => "-1",
+            Scale::Gxp21Fixed
+            | Scale::Gxp21Dynamic
+            | Scale::Gxp21Mpk
+            | Scale::GrpFixed
+            | Scale::GrpDynamic => "-1",
             Scale::Gxp16Line | Scale::Gxp16LineBasic | Scale::Gxp16Mpk => "0",
         }
     }
@@ -74,6 +86,7 @@ pub(super) fn mode(kind: KeyType, scale: Scale) -> Option<&'static str> {
     use Scale as S;
     let fixed = |scale: S| matches!(scale, S::Gxp21Fixed | S::Gxp16Line | S::Gxp16LineBasic);
     Some(match (kind, scale) {
+        (K::Line, S::GrpFixed) => "31",
         (K::Line, s) if fixed(s) => "0",
         (K::SpeedDial, s) if fixed(s) => "10",
         (K::Blf, S::Gxp21Fixed | S::Gxp16Line) => "11",
@@ -92,9 +105,9 @@ pub(super) fn mode(kind: KeyType, scale: Scale) -> Option<&'static str> {
         (K::Transfer, _) if !fixed(scale) => "8",
         (K::Park, _) if !fixed(scale) => "9",
         (K::Intercom, _) if !fixed(scale) => "10",
-        (K::Conference, S::Gxp21Dynamic | S::Gxp21Mpk) => "12",
-        (K::Forward, S::Gxp21Dynamic) => "21",
-        (K::Dnd, S::Gxp21Dynamic) => "22",
+        (K::Conference, S::Gxp21Dynamic | S::Gxp21Mpk | S::GrpFixed | S::GrpDynamic) => "12",
+        (K::Forward, S::Gxp21Dynamic | S::GrpFixed | S::GrpDynamic) => "21",
+        (K::Dnd, S::Gxp21Dynamic | S::GrpFixed | S::GrpDynamic) => "22",
         _ => return None,
     })
 }
@@ -223,6 +236,19 @@ const fn gxp21(fixed: u16, vpks: u16, mpks: u16, extension_boards: bool) -> Layo
     }
 }
 
+/// GRP261x: fixed and dynamic VPKs, no MPKs or boards read yet.
+const fn grp(fixed: u16, vpks: u16) -> Layout {
+    Layout {
+        fixed,
+        vpks,
+        mpks: 0,
+        extension_boards: false,
+        fixed_scale: Scale::GrpFixed,
+        dynamic_scale: Scale::GrpDynamic,
+        mpk_scale: Scale::GrpDynamic,
+    }
+}
+
 const fn gxp16(line_keys: u16, mpks: u16, line_scale: Scale) -> Layout {
     Layout {
         fixed: line_keys,
@@ -246,6 +272,9 @@ pub(super) const GXP2170: Layout = gxp21(12, 48, 0, true);
 pub(super) const GXP1620: Layout = gxp16(2, 0, Scale::Gxp16LineBasic);
 pub(super) const GXP1628: Layout = gxp16(2, 8, Scale::Gxp16Line);
 pub(super) const GXP1630: Layout = gxp16(3, 8, Scale::Gxp16Line);
+/// GRP `grp261x_config_1.0.5.15.txt` "For GRP2616": VPK 1-6 fixed, 7-24 dynamic. Its MPKs and
+/// GBX20 modules are not read yet, so its capacity is the 24 VPKs.
+pub(super) const GRP2616: Layout = grp(6, 24);
 
 pub(super) const LAYOUTS: &[(&str, Layout)] = &[
     ("GXP2130", GXP2130),
@@ -257,6 +286,7 @@ pub(super) const LAYOUTS: &[(&str, Layout)] = &[
     ("GXP1625", GXP1620),
     ("GXP1628", GXP1628),
     ("GXP1630", GXP1630),
+    ("GRP2616", GRP2616),
 ];
 
 pub(super) fn layout(model: &str) -> Option<&'static Layout> {
@@ -378,6 +408,11 @@ mod tests {
         assert_eq!(gxp1630.phone_slot(4).mode, 323);
         assert_eq!(gxp1630.phone_slot(11).mode, 353);
         assert_eq!(gxp1630.capacity().line_keys, 11);
+        // grp261x_config_1.0.5.15.txt, "For GRP2616": VPK 24 is the last.
+        let grp2616 = layout("GRP2616").unwrap();
+        assert_eq!(grp2616.phone_slot(6).scale, Scale::GrpFixed);
+        assert_eq!(grp2616.phone_slot(7).scale, Scale::GrpDynamic);
+        assert_eq!(grp2616.capacity().line_keys, 24);
     }
 
     #[test]
@@ -387,6 +422,9 @@ mod tests {
         assert_eq!(mode(KeyType::Blf, Scale::Gxp16LineBasic), None);
         assert_eq!(mode(KeyType::Dnd, Scale::Gxp21Mpk), None);
         assert_eq!(mode(KeyType::Line, Scale::Gxp21Dynamic), None);
+        assert_eq!(mode(KeyType::Line, Scale::GrpFixed), Some("31"));
+        assert_eq!(mode(KeyType::Blf, Scale::GrpFixed), Some("1"));
+        assert_eq!(mode(KeyType::Dnd, Scale::GrpDynamic), Some("22"));
         for kind in [
             KeyType::Pickup,
             KeyType::GroupPickup,
