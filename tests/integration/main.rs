@@ -5,6 +5,7 @@ mod helpers;
 mod kv;
 mod logs;
 
+mod accounts;
 mod admin_api;
 mod administration;
 mod auditflood;

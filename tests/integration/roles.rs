@@ -95,6 +95,12 @@ const MATRIX: &[(&str, &str)] = &[
     ("listTokenBlocks", "owner"),
     ("liftTokenBlock", "owner"),
     ("takeBackup", "owner"),
+    ("listAccounts", "owner"),
+    ("createAccount", "owner"),
+    ("getAccount", "owner"),
+    ("updateAccount", "owner"),
+    ("deleteAccount", "owner"),
+    ("resetAccountPassword", "owner"),
 ];
 
 /// The tokens the walk uses: (what the matrix calls the role, role, reads_secrets).
