@@ -19,6 +19,7 @@ pub enum Page {
     Audit(super::audit::AuditPage),
     Settings(super::settings::SettingsPage),
     Users(super::users::UsersPage),
+    Accounts(super::account_pages::AccountsPage),
 }
 
 pub struct PageDef {
@@ -75,6 +76,7 @@ pub fn all() -> impl Iterator<Item = &'static PageDef> {
         .chain(super::audit::PAGES)
         .chain(super::settings::PAGES)
         .chain(super::users::PAGES)
+        .chain(super::account_pages::PAGES)
 }
 
 /// A page a request names, with the values of its path's `{...}` segments in order.
@@ -182,6 +184,8 @@ pub struct Who {
     pub username: String,
     /// Whether the role may read the site (the menu's lists).
     pub reads: bool,
+    /// Whether the role may manage accounts and tokens (the menu's links to them).
+    pub manages: bool,
     pub role: &'static str,
     pub csrf: String,
 }

@@ -53,6 +53,10 @@ impl Visit {
         Who {
             username: self.account.username.to_string(),
             reads: super::account_permits(&self.account, crate::admin::endpoint::Access::Read),
+            manages: super::account_permits(
+                &self.account,
+                crate::admin::endpoint::Access::Security,
+            ),
             role: self.account.role.as_str(),
             csrf: self.session.csrf.expose().to_string(),
         }
