@@ -6,6 +6,7 @@
 //! (`crate::ops`). Operations validate completely before they write, write through the write
 //! unit, and record each change in the audit trail; this module only maps their errors to HTTP.
 
+mod accounts;
 mod backup;
 mod contacts;
 mod csv_io;
@@ -228,6 +229,12 @@ async fn dispatch(
                 .transpose()?;
             token::revoke(app, by, &token, force.unwrap_or(false)).await
         }
+        E::ListAccounts => accounts::list(app, query).await,
+        E::CreateAccount => accounts::create(app, by, parse(body)?).await,
+        E::ShowAccount { username } => accounts::show(app, &username).await,
+        E::PatchAccount { username } => accounts::patch(app, by, &username, parse(body)?).await,
+        E::DeleteAccount { username } => accounts::delete(app, by, &username).await,
+        E::ResetAccountPassword { username } => accounts::reset_password(app, by, &username).await,
         E::ListAudit => security::audit(app, query).await,
         E::TakeBackup => backup::take(app, by).await,
         E::RequireTotp { username } => totp::require(app, by, &username, parse(body)?).await,
@@ -285,6 +292,8 @@ pub fn decode_every_body(body: &[u8]) {
     let _ = parse::<profiles::ProfilePatch>(body);
     let _ = parse::<token::NewToken>(body);
     let _ = parse::<totp::TotpRequirement>(body);
+    let _ = parse::<accounts::NewAccount>(body);
+    let _ = parse::<accounts::AccountPatch>(body);
     if let Ok(patch) = parse::<crate::settings::SettingsPatch>(body) {
         let _ = crate::settings::Settings::default().patched(&patch);
     }

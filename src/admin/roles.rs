@@ -94,7 +94,7 @@ mod tests {
             Access::Secrets => {
                 "read secrets: credentials, SIP passwords, rendered files, exports with secrets"
             }
-            Access::Security => "admin tokens, bans and blocks, backups",
+            Access::Security => "admin tokens, console accounts, bans and blocks, backups",
             Access::Own => "one's own console account: password, language, logging out",
             Access::Metrics => "the Prometheus metrics (also from `metrics.allow_networks`)",
         }

@@ -17,6 +17,9 @@ use crate::domain::{
 };
 use crate::settings::Key;
 
+pub use super::accounts::{
+    AccountPatch, AccountView, AccountWithPassword, DeletedAccount, NewAccount,
+};
 pub use super::contacts::{ContactPatch, NewContact};
 pub use super::devices::{
     Adoption, DeviceEventLog, DevicePatch, DeviceView, LineAssignment, NewDevice, NewDevices,

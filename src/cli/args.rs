@@ -109,6 +109,10 @@ pub enum Command {
     /// Require console accounts' TOTP second factor, or reset a lost one (owner only).
     #[command(subcommand)]
     Totp(TotpCommand),
+    /// Console accounts (an owner token): create, change the role, disable, reset a
+    /// password, delete; `reset-password --data DIR` while the server is stopped.
+    #[command(subcommand)]
+    Accounts(AccountCommand),
     /// Upload, list and remove the firmware files phones upgrade from.
     #[command(subcommand)]
     Firmware(FirmwareCommand),
@@ -593,6 +597,45 @@ pub enum TotpCommand {
     },
     /// Remove the account's second factor (its authenticator was lost).
     Reset { username: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccountCommand {
+    /// List console accounts by name.
+    List,
+    /// Create an account; its generated password is shown once and must be changed at the
+    /// first login.
+    Create {
+        name: String,
+        /// owner, admin, helpdesk, readonly or metrics (README's role matrix).
+        #[arg(long)]
+        role: String,
+        /// Let an admin account read secrets (credentials, SIP passwords, rendered files).
+        #[arg(long)]
+        reads_secrets: bool,
+    },
+    /// Change an account's role, its leave to read secrets, or disable (ending its sessions)
+    /// or enable it. No change may leave the site without an enabled owner.
+    Set {
+        name: String,
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long, value_name = "true|false")]
+        reads_secrets: Option<bool>,
+        #[arg(long, value_name = "true|false")]
+        disabled: Option<bool>,
+    },
+    /// A new generated password, shown once, to be changed at the next login; the account's
+    /// sessions end. With `--data DIR` while the server is stopped: the way back in for an
+    /// owner who lost the password (the account is enabled again).
+    ResetPassword {
+        name: String,
+        /// In the data directory (`--data DIR`) of a stopped server, without a token.
+        #[arg(long)]
+        local: bool,
+    },
+    /// Delete an account (not the last enabled owner).
+    Delete { name: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -20,7 +20,7 @@ use clap::Parser;
 
 use crate::config::Config;
 use api::Api;
-use args::{Cli, Command, TemplateCommand, TokenCommand};
+use args::{AccountCommand, Cli, Command, TemplateCommand, TokenCommand};
 
 /// Why a command did not finish.
 #[derive(Debug)]
@@ -79,6 +79,13 @@ pub fn main() -> ExitCode {
             &role,
             cli.common.json,
         ))),
+        Command::Accounts(AccountCommand::ResetPassword { name, local: true }) => {
+            exit_code(runtime.block_on(commands::accounts::reset_password_locally(
+                &config,
+                &name,
+                cli.common.json,
+            )))
+        }
         Command::Restore {
             file,
             passphrase_file,

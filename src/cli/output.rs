@@ -17,6 +17,7 @@ pub enum Shape {
     Unregistered,
     Models,
     Tokens,
+    Accounts,
     Bans,
     TokenBlocks,
     Audit,
@@ -124,6 +125,14 @@ pub fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<
             "banned_until",
             "bans",
             "refused_macs_in_window",
+        ],
+        Shape::Accounts => &[
+            "username",
+            "role",
+            "reads_secrets",
+            "disabled",
+            "password_change_required",
+            "password_changed_at",
         ],
         Shape::TokenBlocks => &["source", "blocked", "blocked_until", "failures", "blocks"],
         Shape::Audit => &[

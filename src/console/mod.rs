@@ -7,6 +7,9 @@
 //! CSRF token (the login form: the login cookie's), and every answer the strict headers of
 //! [`secure`]: no script, no inline style, no framing, no referrer.
 
+// `accounts` is taken by the operations' module this file uses for logins.
+#[path = "accounts/mod.rs"]
+mod account_pages;
 mod assets;
 mod audit;
 mod bulk;
@@ -198,6 +201,7 @@ async fn show(request: &Request<'_>, def: &PageDef) -> PageResult {
         Page::Settings(page) => return settings::show(request, page).await,
         Page::Users(page) => return users::show(request, page).await,
         Page::Totp(page) => return totp::show(request, page).await,
+        Page::Accounts(page) => return account_pages::show(request, page).await,
         Page::ChangePassword | Page::SetLanguage | Page::LogOut => method_not_allowed("POST"),
     })
 }
@@ -277,6 +281,7 @@ async fn submit(request: &Request<'_>, def: &PageDef, form: &Form) -> PageResult
         Page::Settings(page) => settings::submit(request, page, form).await,
         Page::Users(page) => users::submit(request, page, form).await,
         Page::Totp(page) => totp::submit(request, page, form).await,
+        Page::Accounts(page) => account_pages::submit(request, page, form).await,
         Page::Dashboard | Page::PasswordForm | Page::Audit(_) => {
             Ok(method_not_allowed("GET, HEAD"))
         }

@@ -22,6 +22,7 @@ pub enum Page {
     Settings(super::settings::SettingsPage),
     Users(super::users::UsersPage),
     Totp(super::totp::TotpPage),
+    Accounts(super::account_pages::AccountsPage),
 }
 
 pub struct PageDef {
@@ -81,6 +82,7 @@ pub fn all() -> impl Iterator<Item = &'static PageDef> {
         .chain(super::settings::PAGES)
         .chain(super::users::PAGES)
         .chain(super::totp::PAGES)
+        .chain(super::account_pages::PAGES)
 }
 
 /// A page a request names, with the values of its path's `{...}` segments in order.
@@ -198,6 +200,8 @@ pub struct Who {
     pub reads: bool,
     /// Whether the role may change it (the menu's import).
     pub changes: bool,
+    /// Whether the role may manage accounts and tokens (the menu's links to them).
+    pub manages: bool,
     pub role: &'static str,
     pub csrf: String,
 }

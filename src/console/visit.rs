@@ -54,6 +54,10 @@ impl Visit {
             username: self.account.username.to_string(),
             reads: super::account_permits(&self.account, crate::admin::endpoint::Access::Read),
             changes: super::account_permits(&self.account, crate::admin::endpoint::Access::Change),
+            manages: super::account_permits(
+                &self.account,
+                crate::admin::endpoint::Access::Security,
+            ),
             role: self.account.role.as_str(),
             csrf: self.session.csrf.expose().to_string(),
         }

@@ -124,8 +124,8 @@ fn write_private(path: &Path, secret: &Secret) -> Result<(), AccountError> {
     })
 }
 
-/// One hash at start-up, before the hashing threads exist.
-async fn hash_now(secret: Secret) -> Result<Secret, AccountError> {
+/// One hash at start-up (or offline), before (without) the hashing threads.
+pub(super) async fn hash_now(secret: Secret) -> Result<Secret, AccountError> {
     tokio::task::spawn_blocking(move || {
         use argon2::password_hash::PasswordHasher;
         argon2::Argon2::default()

@@ -7,6 +7,7 @@
 //! writer without the lock. Both need a [`Permit`], which only this module can make, so code
 //! outside it cannot write to the store at all.
 
+pub mod account_admin;
 pub mod accounts;
 pub mod audit;
 pub mod backup;

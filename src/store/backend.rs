@@ -321,6 +321,8 @@ pub trait AccountWrites: Send + Sync {
     async fn insert_account(&self, record: &AccountRecord) -> Result<bool>;
     /// Replaces a stored account; `false` if there is none.
     async fn replace_account(&self, record: &AccountRecord) -> Result<bool>;
+    /// Removes an account; `false` if there is none. Its sessions are the caller's to end.
+    async fn remove_account(&self, username: &Username) -> Result<bool>;
     async fn put_console_session(&self, session: &ConsoleSession) -> Result<()>;
     async fn remove_console_session(&self, id_sha256: &str) -> Result<bool>;
 }

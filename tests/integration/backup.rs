@@ -110,7 +110,7 @@ async fn site() -> TestServer {
 }
 
 /// The CLI trusts the certificates in `certs/server.crt`: the test CA's with the server's own.
-fn let_the_cli_trust(server: &TestServer) {
+pub(crate) fn let_the_cli_trust(server: &TestServer) {
     use std::io::Write;
     let path = server.dir.path().join("certs/server.crt");
     let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();

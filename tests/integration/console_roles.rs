@@ -106,6 +106,18 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ),
     ("POST", "/accounts/{username}/require-totp", "owner"),
     ("POST", "/accounts/{username}/reset-totp", "owner"),
+    ("GET", "/accounts", "owner"),
+    ("GET", "/accounts/new", "owner"),
+    ("POST", "/accounts/new", "owner"),
+    ("GET", "/accounts/{username}", "owner"),
+    ("POST", "/accounts/{username}/edit", "owner"),
+    ("POST", "/accounts/{username}/disable", "owner"),
+    ("POST", "/accounts/{username}/enable", "owner"),
+    ("POST", "/accounts/{username}/reset-password", "owner"),
+    ("POST", "/accounts/{username}/delete", "owner"),
+    ("GET", "/tokens", "owner"),
+    ("POST", "/tokens/new", "owner"),
+    ("POST", "/tokens/{id}/revoke", "owner"),
 ];
 
 /// The account the owner's account pages act on.
@@ -200,7 +212,14 @@ async fn every_page_answers_each_role_as_the_matrix_says() {
     for (holder, role) in WALKERS {
         seed(&server).await;
         let mut browser = walker(&server, holder, role).await;
-        let csrf = browser.csrf("/password").await;
+        let home = browser.get("/password").await.text();
+        let owner = *holder == "owner";
+        assert_eq!(
+            home.contains("href=\"/accounts\""),
+            owner,
+            "{holder}: the menu link"
+        );
+        let csrf = crate::console::hidden(&home, "csrf");
         for (method, path, roles) in &walk {
             let path = concrete(path);
             // Forms without their fields are refused as bad input by whoever may send them;
@@ -230,6 +249,18 @@ async fn every_page_answers_each_role_as_the_matrix_says() {
         );
         let user = server.admin_api().show_user("1001").ok().await;
         assert_eq!(user["display_name"], "Alice Example", "{holder}");
+        let tokens = server.admin_api().list_tokens().ok().await;
+        assert_eq!(
+            tokens.as_array().unwrap().len(),
+            1,
+            "{holder}: no token made or revoked"
+        );
+        let target = server.admin_api().show_account(TARGET).ok().await;
+        assert_eq!(target["disabled"], false, "{holder}: the walk ends enabled");
+        assert_eq!(
+            target["role"], "readonly",
+            "{holder}: an empty form changes nothing"
+        );
         let settings = server.admin_api().settings().ok().await;
         assert_eq!(
             settings["ntp_server"], "ntp.example.com",

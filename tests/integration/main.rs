@@ -5,6 +5,7 @@ mod helpers;
 mod kv;
 mod logs;
 
+mod accounts;
 mod admin_api;
 mod administration;
 mod auditflood;
@@ -16,6 +17,8 @@ mod claims;
 mod cli_admin;
 mod cli_guards;
 mod console;
+mod console_accounts;
+mod console_accounts_browser;
 mod console_audit;
 mod console_browser;
 mod console_devices;

@@ -97,6 +97,12 @@ const MATRIX: &[(&str, &str)] = &[
     ("takeBackup", "owner"),
     ("setAccountTotpRequired", "owner"),
     ("resetAccountTotp", "owner"),
+    ("listAccounts", "owner"),
+    ("createAccount", "owner"),
+    ("getAccount", "owner"),
+    ("updateAccount", "owner"),
+    ("deleteAccount", "owner"),
+    ("resetAccountPassword", "owner"),
 ];
 
 /// The tokens the walk uses: (what the matrix calls the role, role, reads_secrets).

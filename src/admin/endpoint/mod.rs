@@ -9,7 +9,7 @@ use http::Method;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 
-use crate::domain::{Extension, Mac, ProfileName};
+use crate::domain::{Extension, Mac, ProfileName, Username};
 use crate::error::ApiError;
 
 /// The endpoint's body limit: imports and bulk requests may be larger than any other body.
@@ -79,7 +79,7 @@ pub enum Access {
     Site,
     /// Read a secret: provisioning credentials, SIP passwords, rendered configs, secret exports.
     Secrets,
-    /// Admin tokens, bans and blocks.
+    /// Admin tokens, console accounts, bans and blocks, backups.
     Security,
     /// One's own account in the console: password, language, logging out. Every role.
     Own,
@@ -253,6 +253,19 @@ impl PathParam for ProfileName {
         string_schema(
             Some(crate::admin::schemas::PROFILE_NAME_PATTERN),
             "A settings profile's name.",
+        )
+    }
+}
+
+impl PathParam for Username {
+    fn parse(_: &'static str, segment: &str) -> Result<Username, ApiError> {
+        Ok(Username::parse(segment)?)
+    }
+
+    fn schema() -> Schema {
+        string_schema(
+            Some("^[a-z0-9._@-]{1,64}$"),
+            "A console account's name: 1 to 64 lower-case letters, digits, '.', '_', '-' or '@'.",
         )
     }
 }

@@ -501,6 +501,43 @@ endpoints! {
         query: [flag("force", "Revoke the token this request uses.")],
         errors: [400, 404, 409],
     }
+    /// Console accounts in pages by name.
+    ListAccounts = GET "/accounts" {
+        name: "listAccounts", tag: "accounts", summary: "List console accounts",
+        access: Security, audit: None, body: NoBody, answer: 200 Page(schema::<s::AccountView>),
+        query: [], errors: [400],
+    }
+    /// Its password is generated, in the answer only, and must be changed at the first login.
+    CreateAccount = POST "/accounts" {
+        name: "createAccount", tag: "accounts", summary: "Create a console account",
+        access: Security, audit: Change, body: JsonBody(schema::<s::NewAccount>), answer: 201 Json(schema::<s::AccountWithPassword>),
+        query: [], errors: [400, 409, 413],
+    }
+    ShowAccount { username: Username } = GET "/accounts/{username}" {
+        name: "getAccount", tag: "accounts", summary: "Show a console account",
+        access: Security, audit: None, body: NoBody, answer: 200 Json(schema::<s::AccountView>),
+        query: [], errors: [400, 404],
+    }
+    /// Role, leave to read secrets, disabled (which ends its sessions). Refused (409) when no
+    /// enabled owner account would remain.
+    PatchAccount { username: Username } = PATCH "/accounts/{username}" {
+        name: "updateAccount", tag: "accounts", summary: "Change a console account",
+        access: Security, audit: Change, body: JsonBody(schema::<s::AccountPatch>), answer: 200 Json(schema::<s::AccountView>),
+        query: [], errors: [400, 404, 409, 413],
+    }
+    /// Ends its sessions. Refused (409) for the last enabled owner account.
+    DeleteAccount { username: Username } = DELETE "/accounts/{username}" {
+        name: "deleteAccount", tag: "accounts", summary: "Delete a console account",
+        access: Security, audit: Change, body: NoBody, answer: 200 Json(schema::<s::DeletedAccount>),
+        query: [], errors: [400, 404, 409],
+    }
+    /// A generated password, in the answer only, to be changed at the next login; the
+    /// account's sessions end.
+    ResetAccountPassword { username: Username } = POST "/accounts/{username}/reset-password" {
+        name: "resetAccountPassword", tag: "accounts", summary: "Reset a console account's password",
+        access: Security, audit: Change, body: NoBody, answer: 200 Json(schema::<s::AccountWithPassword>),
+        query: [], errors: [400, 404],
+    }
     /// Newest first, in pages.
     ListAudit = GET "/audit" {
         name: "listAudit", tag: "security", summary: "Query the audit trail",

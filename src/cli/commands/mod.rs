@@ -1,6 +1,7 @@
 //! The admin commands: each group's module turns its arguments into API requests and says
 //! how the answer is shown; `execute` dispatches and prints.
 
+pub mod accounts;
 pub mod backup;
 mod contacts;
 mod devices;
@@ -92,6 +93,7 @@ pub async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(
         Command::Templates(command) => templates::run(api, command).await?,
         Command::Tokens(command) => tokens::run(api, command).await?,
         Command::Totp(command) => totp::run(api, command).await?,
+        Command::Accounts(command) => accounts::run(api, command).await?,
         Command::Firmware(command) => firmware::run(api, command).await?,
         Command::Bans(command) => security::bans(api, command).await?,
         Command::Audit(filter) => security::audit(api, filter).await?,

@@ -57,6 +57,10 @@ impl AccountWrites for MemoryBackend {
         Ok(true)
     }
 
+    async fn remove_account(&self, username: &Username) -> Result<bool> {
+        Ok(self.tables().accounts.remove(username).is_some())
+    }
+
     async fn put_console_session(&self, session: &ConsoleSession) -> Result<()> {
         self.tables()
             .console_sessions

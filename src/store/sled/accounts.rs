@@ -61,6 +61,13 @@ impl AccountWrites for SledBackend {
         Ok(true)
     }
 
+    async fn remove_account(&self, username: &Username) -> Result<bool> {
+        Ok(self
+            .accounts_tree()?
+            .remove(username.as_str().as_bytes())?
+            .is_some())
+    }
+
     async fn put_console_session(&self, session: &ConsoleSession) -> Result<()> {
         self.put(
             &self.sessions_tree()?,
