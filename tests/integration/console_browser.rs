@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::api::{NewDevice, NewUser};
 use crate::browser::{Page, page};
 use crate::helpers::TestServer;
 
@@ -75,6 +76,39 @@ pub(crate) async fn both_languages_with(browser: &Page, url: &str, name: &str, d
     );
     browser.set_accept_language("en").await;
     browser.open(url).await;
+}
+
+/// One profile's, device's and user's own pages, their secrets included (the owner reads
+/// them), in both languages.
+async fn detail_and_secret_pages(
+    server: &TestServer,
+    browser: &Page,
+    base: &str,
+    defaults: &[&str],
+) {
+    const SIP_PASSWORD: &str = "Sip-Secret-1001";
+    crate::logs::remember_secret(SIP_PASSWORD);
+    let api = server.admin_api();
+    api.create_profile(serde_json::json!({"name": "floor-2"}))
+        .ok()
+        .await;
+    let user = NewUser::new("1001", "Anna Berg").sip_password(SIP_PASSWORD);
+    api.create_user(user).ok().await;
+    api.create_device(NewDevice::new("001565000001").model("T46S"))
+        .ok()
+        .await;
+    let (username, password) = server.credentials("001565000001").await;
+    for (path, name) in [
+        ("/profiles/floor-2", "profile"),
+        ("/devices/001565000001/settings", "device-settings"),
+    ] {
+        both_languages_with(browser, &format!("{base}{path}"), name, defaults).await;
+    }
+    let credentials = format!("{base}/devices/001565000001/credentials");
+    let shown = [username.as_str(), password.as_str()];
+    both_languages_with(browser, &credentials, "device-credentials", &shown).await;
+    let sip = format!("{base}/users/1001/sip-password");
+    both_languages_with(browser, &sip, "user-sip-password", &[SIP_PASSWORD]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,6 +185,7 @@ async fn the_first_owner_finds_the_way_in_in_a_real_browser() {
     browser.open(&format!("{base}/")).await;
     assert_eq!(browser.text_of("#users-total").await, "0");
     assert!(browser.text().await.contains("Logged in as admin"));
+    detail_and_secret_pages(&server, &browser, &base, &defaults).await;
 
     // Switched to German in the console, it stays German.
     browser.click_button("Deutsch").await;
