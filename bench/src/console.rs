@@ -42,6 +42,10 @@ pub async fn seed_account(db: &Path) -> Result<(), String> {
         language: Some("en".into()),
         created_at: 0,
         password_changed_at: 0,
+        totp_secret: None,
+        totp_pending: None,
+        totp_last_step: 0,
+        totp_required: false,
     };
     deskprov::ops::restore::put_accounts(&store, &[account])
         .await
