@@ -83,6 +83,8 @@ pub async fn start_deskprov(
         .map_err(|e| e.to_string())?;
     let started = Instant::now();
     let child = Command::new(binary)
+        // As packaging/deskprov.service runs it (freed pages purged at once).
+        .env("MIMALLOC_PURGE_DELAY", "0")
         .arg("--config")
         .arg(&config)
         .arg("serve")
