@@ -319,12 +319,11 @@ impl Report {
                  {:.1} MiB after every device fetched its files once. Bounded: rendered files \
                  (`limits.render_cache_bytes`, 64 MiB), decoded records (16 MiB), sled's page \
                  cache (`limits.store_cache_bytes`, 32 MiB), the event log (5000 devices x 50), \
-                 the audit repeat filter (`security.audit_repeat_sources`). Measured: mimalloc \
-                 kept ~80 MiB of the storm's freed buffers until `MIMALLOC_PURGE_DELAY=0` (set \
-                 by the service unit and this bench: 376 -> 300 MiB); the named-MAC memory \
-                 (src/ops/named.rs) holds ~54 MiB for 100,000 sources (measured alone), \
-                 bounded by a constant (100,000 entries). The rest is not yet attributed \
-                 (sled's page table and write buffers).\n- The 10,000-device site \
+                 the audit repeat filter (`security.audit_repeat_sources`). The service unit and \
+                 this bench set `MIMALLOC_PURGE_DELAY=0`, so the storm's freed buffers go back \
+                 to the system at once; the named MACs (src/ops/named.rs) keep an entry per \
+                 source, at most 100,000. The rest is not yet attributed (sled's page table and \
+                 write buffers are the suspects).\n- The 10,000-device site \
                  after (a) to (c): {:.1} MiB.\n- A backup of the {} devices and users: read \
                  under the write lock in {:.2} s, compressed after it in {:.2} s, {:.1} MB.",
                 s.devices,
