@@ -139,6 +139,8 @@ async fn dispatch(
         E::CreateDevice => devices::create(app, by, parse(body)?).await,
         E::CreateDevices => devices::create_many(app, by, parse(body)?).await,
         E::DeleteDevices => devices::delete_many(app, by, parse(body)?).await,
+        E::ResetDeviceClaims => devices::reset_claims(app, by, parse(body)?).await,
+        E::LogoutDevices => devices::logout_many(app, by, parse(body)?).await,
         E::ShowDevice { mac } => devices::show(app, mac).await,
         E::PatchDevice { mac } => devices::patch(app, by, mac, parse(body)?).await,
         E::DeleteDevice { mac } => devices::delete(app, by, mac).await,

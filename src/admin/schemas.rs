@@ -267,6 +267,18 @@ pub struct DeletedDevices {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct ClaimsReset {
+    /// Each device given: its claim window open again, its provisioning password new.
+    pub reset: Vec<Mac>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DevicesLoggedOut {
+    /// The devices where someone was logged out.
+    pub logged_out: Vec<Mac>,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct DeletedUser {
     pub deleted: Extension,
     /// The devices whose lines were freed.

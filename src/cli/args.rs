@@ -474,9 +474,11 @@ pub enum DeviceCommand {
         #[command(flatten)]
         changes: DeviceChanges,
     },
-    /// Log out whoever is logged in at a hot-desk phone (--line: only that line or handset).
+    /// Log out whoever is logged in at hot-desk phones (--line: only that line or handset of
+    /// one phone). Several MACs: all known or none changed; one where nobody is logged in stays.
     Logout {
-        mac: String,
+        #[arg(required = true)]
+        macs: Vec<String>,
         #[arg(long)]
         line: Option<u16>,
     },
@@ -523,9 +525,11 @@ pub enum DeviceCommand {
         #[arg(long)]
         model: Option<String>,
     },
-    /// Open a new claim window and replace the device's provisioning password.
+    /// Open a new claim window and replace the provisioning password of each device: all of
+    /// them, or none when one is unknown.
     ResetClaim {
-        mac: String,
+        #[arg(required = true)]
+        macs: Vec<String>,
     },
     /// For a claim someone else took (`claim_contested`): new provisioning credentials (and
     /// hot-desk login token), a new claim window for the real phone, the contest cleared.

@@ -998,6 +998,8 @@ pub fn one_call_per_endpoint<'a>(api: &AdminApi<'a>) -> Vec<Call<'a>> {
         api.patch_device(mac, json!({"label": "Desk"})),
         api.delete_device(mac),
         api.delete_devices(&[mac]),
+        api.reset_claims(&[mac]),
+        api.logout_devices(&[mac]),
         api.assign(mac, 1, extension),
         api.assign_replacing(mac, 1, extension),
         api.unassign(mac, 1),

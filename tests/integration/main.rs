@@ -12,6 +12,7 @@ mod auditflood;
 mod backup;
 mod binary;
 mod browser;
+mod bulk_devices;
 mod certificates;
 mod claims;
 mod cli_admin;

@@ -17,6 +17,8 @@ const MATRIX: &[(&str, &str)] = &[
     ("createDevice", "owner admin"),
     ("createDevices", "owner admin"),
     ("deleteDevices", "owner admin"),
+    ("resetDeviceClaims", "owner admin helpdesk"),
+    ("logoutDevices", "owner admin helpdesk"),
     ("resyncDevices", "owner admin helpdesk"),
     ("rebootDevices", "owner admin"),
     ("getDevice", "owner admin helpdesk readonly"),

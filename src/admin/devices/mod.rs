@@ -200,16 +200,38 @@ pub async fn delete(app: &App, by: &Actor, mac: Mac) -> ApiResult {
 }
 
 /// Deletes many devices at once: all of them, or none when one is unknown.
-pub async fn delete_many(app: &App, by: &Actor, body: super::schemas::MacList) -> ApiResult {
-    let macs = body
+fn macs_of(body: &super::schemas::MacList) -> Result<Vec<Mac>, ApiError> {
+    Ok(body
         .macs
         .iter()
         .map(|m| Mac::parse(m))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+pub async fn delete_many(app: &App, by: &Actor, body: super::schemas::MacList) -> ApiResult {
+    let macs = macs_of(&body)?;
     devices::delete_many(app, by, &macs).await?;
     Ok(respond::json(
         StatusCode::OK,
         &super::schemas::DeletedDevices { deleted: macs },
+    ))
+}
+
+pub async fn reset_claims(app: &App, by: &Actor, body: super::schemas::MacList) -> ApiResult {
+    let macs = macs_of(&body)?;
+    devices::reset_claims(app, by, &macs).await?;
+    Ok(respond::json(
+        StatusCode::OK,
+        &super::schemas::ClaimsReset { reset: macs },
+    ))
+}
+
+pub async fn logout_many(app: &App, by: &Actor, body: super::schemas::MacList) -> ApiResult {
+    let macs = macs_of(&body)?;
+    let logged_out = devices::logout_many(app, by, &macs).await?;
+    Ok(respond::json(
+        StatusCode::OK,
+        &super::schemas::DevicesLoggedOut { logged_out },
     ))
 }
 

@@ -62,6 +62,20 @@ endpoints! {
         access: Change, audit: Change, body: BulkJson(schema::<s::MacList>), answer: 200 Json(schema::<s::DeletedDevices>),
         query: [], errors: [400, 404, 413],
     }
+    /// A new claim window and provisioning password for each device: all of them, or none
+    /// when one is unknown. The new passwords are read with getDeviceCredentials.
+    ResetDeviceClaims = POST "/devices/bulk-reset-claim" {
+        name: "resetDeviceClaims", tag: "devices", summary: "Reset the claims of many devices",
+        access: Helpdesk, audit: Change, body: BulkJson(schema::<s::MacList>), answer: 200 Json(schema::<s::ClaimsReset>),
+        query: [], errors: [400, 404, 413],
+    }
+    /// Logs out whoever is logged in at each device (one where nobody is stays as it is); 409
+    /// when nobody is logged in at any.
+    LogoutDevices = POST "/devices/bulk-logout" {
+        name: "logoutDevices", tag: "devices", summary: "Log out the hot-desk sessions of many devices",
+        access: Helpdesk, audit: Change, body: BulkJson(schema::<s::MacList>), answer: 200 Json(schema::<s::DevicesLoggedOut>),
+        query: [], errors: [400, 404, 409, 413],
+    }
     /// A SIP NOTIFY to each phone's last address; the answer says what each phone replied.
     /// All MACs must be registered, or nothing is sent.
     ResyncDevices = POST "/devices/bulk-resync" {

@@ -92,10 +92,15 @@ fn request(command: DeviceCommand) -> Result<Request, String> {
             Request::new(M::POST, format!("{}/replace", device(&old)), Object)
                 .with(Value::Object(body))
         }
-        DeviceCommand::Logout { mac, line } => {
-            let query = query_string(&[("line", line.map(|l| l.to_string()))]);
-            Request::new(M::POST, format!("{}/logout{query}", device(&mac)), Object)
-        }
+        DeviceCommand::Logout { macs, line } => match (macs.as_slice(), line) {
+            ([mac], line) => {
+                let query = query_string(&[("line", line.map(|l| l.to_string()))]);
+                Request::new(M::POST, format!("{}/logout{query}", device(mac)), Object)
+            }
+            (_, Some(_)) => return Err("--line takes one MAC, not several".to_string()),
+            (_, None) => Request::new(M::POST, "/api/v1/devices/bulk-logout", Object)
+                .with(json!({ "macs": macs })),
+        },
         DeviceCommand::Assign {
             mac,
             line,
@@ -111,9 +116,11 @@ fn request(command: DeviceCommand) -> Result<Request, String> {
         DeviceCommand::Unassign { mac, line } => {
             Request::new(M::DELETE, format!("{}/lines/{line}", device(&mac)), Object)
         }
-        DeviceCommand::ResetClaim { mac } => {
-            Request::new(M::POST, format!("{}/reset-claim", device(&mac)), Object)
-        }
+        DeviceCommand::ResetClaim { macs } => match macs.as_slice() {
+            [mac] => Request::new(M::POST, format!("{}/reset-claim", device(mac)), Object),
+            _ => Request::new(M::POST, "/api/v1/devices/bulk-reset-claim", Object)
+                .with(json!({ "macs": macs })),
+        },
         DeviceCommand::Rekey { mac } => {
             Request::new(M::POST, format!("{}/rekey", device(&mac)), Object)
         }

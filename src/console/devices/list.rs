@@ -312,7 +312,10 @@ pub async fn bulk(request: &Request<'_>, action: Bulk, form: &Form) -> PageResul
     let (done, notice) = match action {
         Bulk::Delete => (devices::delete_many(app, by, &macs).await, "deleted"),
         Bulk::ResetClaim => (devices::reset_claims(app, by, &macs).await, "claim_reset"),
-        Bulk::LogOut => (devices::logout_many(app, by, &macs).await, "logged_out"),
+        Bulk::LogOut => (
+            devices::logout_many(app, by, &macs).await.map(|_| ()),
+            "logged_out",
+        ),
     };
     match done {
         Ok(()) => Ok(see_other(&format!("/devices?done={notice}"))),

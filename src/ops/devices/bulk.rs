@@ -43,7 +43,8 @@ pub async fn reset_claims(app: &App, by: &Actor, macs: &[Mac]) -> Result<(), OpE
 
 /// Logs out whoever is logged in at the devices given; one where nobody is stays as it is. A
 /// list where nobody is logged in at any is a conflict.
-pub async fn logout_many(app: &App, by: &Actor, macs: &[Mac]) -> Result<(), OpError> {
+/// Returns the devices where someone was logged out.
+pub async fn logout_many(app: &App, by: &Actor, macs: &[Mac]) -> Result<Vec<Mac>, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
     all_known(&tx, macs).await?;
     let mut left = Vec::new();
@@ -71,5 +72,5 @@ pub async fn logout_many(app: &App, by: &Actor, macs: &[Mac]) -> Result<(), OpEr
     for device in &left {
         crate::notify::reload(app, device);
     }
-    Ok(())
+    Ok(left.iter().map(|d| d.mac).collect())
 }
