@@ -141,6 +141,8 @@ pub(super) struct KeyPlan {
     pub(super) login_key: Option<LoginKeyContext>,
     /// Where the key list carries the login key.
     pub(super) login_key_at: Option<KeyPosition>,
+    /// Whether the file writes keys (some layer sets one, or a vendor clears unnamed ones).
+    pub(super) written: bool,
     /// Positions within the model's keys (and its attached modules') that no key takes, for a
     /// vendor whose phones keep a key the config stops naming: written explicitly empty.
     pub(super) cleared: Vec<KeyPosition>,
@@ -178,9 +180,10 @@ pub(super) fn key_plan(
         keys: Vec::new(),
         login_key: None,
         login_key_at: None,
+        written: set_by_a_layer || clears,
         cleared: Vec::new(),
     };
-    if set_by_a_layer || clears {
+    if plan.written {
         for k in &keys.keys {
             let is_login = k.key.kind == crate::keys::KeyType::Hotdesk;
             let value = match (is_login, hotdesk) {

@@ -534,6 +534,7 @@ pub fn render_device(
     facts.firmware = device.firmware.as_deref();
     facts.mac = Some(device.mac);
     facts.login_key_at = keys.login_key_at;
+    facts.writes_keys = keys.written;
     let context = DeviceContext {
         mac: device.mac.to_hex(),
         mac_upper: device.mac.to_hex_upper(),

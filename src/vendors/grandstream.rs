@@ -334,8 +334,8 @@ impl Vendor for Grandstream {
                 .phonebook_refresh_minutes
                 .map(|m| m.min(PHONEBOOK_INTERVAL_MAX)),
             "key_slots": facts
-                .mac
-                .and(facts.model)
+                .model
+                .filter(|_| facts.writes_keys)
                 .and_then(|row| keys::layout(row.model))
                 .map(keys::Layout::slots),
             "ldap_protocol": ldap_protocol(facts.settings.ldap_tls),

@@ -54,6 +54,9 @@ pub struct TemplateFacts<'a> {
     pub mac: Option<Mac>,
     /// Where the device file's key list carries the hot-desk login key, if it does.
     pub login_key_at: Option<crate::keys::KeyPosition>,
+    /// Whether the device file writes keys at all: the per-slot tables a vendor's template
+    /// looks keys up in are built only then.
+    pub writes_keys: bool,
 }
 
 impl<'a> TemplateFacts<'a> {
@@ -70,6 +73,7 @@ impl<'a> TemplateFacts<'a> {
             firmware: None,
             mac: None,
             login_key_at: None,
+            writes_keys: false,
         }
     }
 }

@@ -220,7 +220,9 @@ impl Vendor for Snom {
             "dst": dst,
             "language": facts.language.and_then(|l| snom_language(l.code)),
             "function_keys": function_keys(identities, login_idx),
-            "fkey_idx": fkey_idx(capacity, identities, login_idx),
+            "fkey_idx": facts
+                .writes_keys
+                .then(|| fkey_idx(capacity, identities, login_idx)),
             "firmware_file_prefix": FIRMWARE_FILE_PREFIX,
             "firmware_directory": crate::firmware::URL_DIRECTORY,
         })
