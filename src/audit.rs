@@ -178,12 +178,6 @@ impl Event {
         self
     }
 
-    /// The role of the account or admin token that acted.
-    pub fn role(mut self, role: Role) -> Event {
-        self.role = Some(role);
-        self
-    }
-
     pub fn source(mut self, address: IpAddr) -> Event {
         self.source = Some(address);
         self

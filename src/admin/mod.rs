@@ -36,7 +36,7 @@ use http::{Method, Request, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::app::App;
-use crate::audit::{self, Event, Kind};
+use crate::audit;
 use crate::error::ApiError;
 use crate::notify::Action;
 use crate::ops::Actor;
@@ -104,12 +104,9 @@ where
     let subject = endpoint.subject();
     let result = dispatch(app, endpoint, query, &body, &actor).await;
     if result.is_ok() && secret_read {
-        crate::ops::audit::record(
-            app,
-            Event::of(Kind::SecretRead, &actor, format!("{} {path}", def.name))
-                .subject(subject.unwrap_or_else(|| def.name.to_string())),
-        )
-        .await;
+        let what = format!("{} {path}", def.name);
+        let subject = subject.unwrap_or_else(|| def.name.to_string());
+        crate::ops::audit::secret_read(app, &actor, &what, subject).await;
     }
     result
 }

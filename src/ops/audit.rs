@@ -23,16 +23,9 @@ pub async fn record(app: &App, event: Event) {
 }
 
 /// Records that `by` read a secret of `subject` (`what`: the endpoint or page and its path), as
-/// the API records its secret reads.
+/// the API and the console record their secret reads.
 pub async fn secret_read(app: &App, by: &super::Actor, what: &str, subject: impl ToString) {
-    let mut event = Event::by(Kind::SecretRead, by.name(), what).subject(subject);
-    if let Some(role) = by.role() {
-        event = event.role(role);
-    }
-    if let Some(source) = by.source() {
-        event = event.source(source);
-    }
-    record(app, event).await;
+    record(app, Event::of(Kind::SecretRead, by, what).subject(subject)).await;
 }
 
 /// Records the counts of events the repeat filter left out whose window has ended; called by

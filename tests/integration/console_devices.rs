@@ -344,6 +344,7 @@ async fn credentials_are_read_audited_and_the_preview_masks_every_secret() {
         .collect();
     assert_eq!(by_page.len(), 1, "{reads}");
     assert_eq!(by_page[0]["actor_role"], "owner");
+    assert_eq!(by_page[0]["actor_kind"], "account");
     assert_eq!(
         by_page[0]["detail"],
         format!("page: device credentials /devices/{T46S_MAC}/credentials")
