@@ -13,7 +13,7 @@ use serde_json::json;
 use super::{
     FileRequest, HotdeskScreens, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in,
 };
-use crate::domain::{LdapTls, Mac, ModelId};
+use crate::domain::{Mac, ModelId};
 use crate::keys::effective::KeyCapacity;
 use crate::keys::{Key, KeyType};
 use crate::locale::DstChange;
@@ -298,27 +298,18 @@ fn cisco_dst_change(change: DstChange) -> Option<String> {
 /// The MPP phone's corporate directory (`LDAP_*`), as Cisco's "Parameters for LDAP Directory"
 /// describe them (Cisco IP Conference Phone 7832 Multiplatform Phones Administration Guide
 /// 11.3(1), chapter "Corporate and Personal Directory Setup"; the 78xx and 88xx MPP guides have
-/// the same table): the server as `ldap://host:port` or `ldaps://host:port`, StartTLS a flag of
-/// its own; `Simple` bind with a client DN, else `None`. Filters take `$VALUE` where the phone
+/// the same table; the template writes the server as `ldap://` or `ldaps://` URL from the
+/// shared `ldap` context, StartTLS a flag of its own, and `Simple` bind with a client DN, else
+/// `None`). What Cisco spells its own way is made here: filters take `$VALUE` where the phone
 /// puts what is typed: deskprov's `%` is the typed prefix (Yealink's meaning), so `$VALUE*`.
 /// Display attributes as `a=NAME;` each, the first number dialable (`t=p`; the guide: only one
 /// number can be dialable).
 fn ldap_values(settings: &crate::settings::Settings) -> Option<serde_json::Value> {
-    let server = settings.ldap_server.as_deref()?;
-    let port = settings
-        .ldap_port
-        .unwrap_or_else(|| settings.ldap_tls.default_port());
-    let scheme = match settings.ldap_tls {
-        LdapTls::Ldaps => "ldaps",
-        LdapTls::None | LdapTls::Starttls => "ldap",
-    };
+    settings.ldap_server.as_ref()?;
     let filter = settings.ldap_name_filter.replace('%', "$VALUE*");
     let first_name_attr = settings.ldap_name_attr.split_whitespace().next()?;
     Some(json!({
         "directory_name": crate::phonebook::TITLE,
-        "server": format!("{scheme}://{server}:{port}"),
-        "starttls": if settings.ldap_tls == LdapTls::Starttls { "Yes" } else { "No" },
-        "auth_method": if settings.ldap_user.is_some() { "Simple" } else { "None" },
         "name_filter": format!("{first_name_attr}:{filter}"),
         "display_attrs": display_attrs(&settings.ldap_name_attr, &settings.ldap_number_attr),
     }))
