@@ -8,11 +8,15 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests need, one a line.
 # chromium, chromium-driver: the browser tests (tests/integration/browser.rs);
-# libnss3-tools: certutil, which makes that browser trust the tests' CA.
+# libnss3-tools: certutil, which makes that browser trust the tests' CA;
+# postgresql: the second storage backend, which the tests start on a free loopback port;
+# python3-aiosmtpd: the SMTP server the mail tests send to (run with /usr/bin/python3).
 debian_packages="
 chromium
 chromium-driver
 libnss3-tools
+postgresql
+python3-aiosmtpd
 "
 
 installed() {
