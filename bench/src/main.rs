@@ -12,6 +12,7 @@
 //! This is a benchmark, not a test: it reports, and fails only when a run has errors.
 
 mod console;
+mod import;
 mod load;
 mod oracle;
 mod report;
@@ -50,6 +51,9 @@ struct Args {
     /// Devices (and users) for the start-up measurement (e) and the console's list (h).
     #[arg(long, default_value_t = 100_000)]
     startup_devices: usize,
+    /// Users in the CSV file imported in (i).
+    #[arg(long, default_value_t = 100_000)]
+    import_users: usize,
     /// Seconds each timed run lasts.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
@@ -72,7 +76,7 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Runs only these measurements (for profiling one of them), e.g. `a,d`.
-    #[arg(long, value_delimiter = ',', default_value = "a,b,c,d,e,f,g,h")]
+    #[arg(long, value_delimiter = ',', default_value = "a,b,c,d,e,f,g,h,i")]
     only: Vec<char>,
 }
 
@@ -240,6 +244,11 @@ async fn run(args: &Args) -> Result<(), String> {
         }
     }
 
+    if args.runs('i') {
+        step(&format!("(i) a CSV import of {} users", args.import_users));
+        report.import = Some(import_users(args, &work).await?);
+    }
+
     let text = report.render();
     std::fs::write(&args.out, &text).map_err(|e| format!("{}: {e}", args.out.display()))?;
     println!("\n{}", report.summary());
@@ -367,6 +376,23 @@ async fn backup(data: &Path) -> Result<(Duration, Duration, usize), String> {
         started.elapsed()
     );
     Ok((read, started.elapsed(), file.len()))
+}
+
+/// (i) A site of one device imports `import_users` users from one CSV file.
+async fn import_users(args: &Args, work: &Path) -> Result<import::Import, String> {
+    let data = work.join("import");
+    let site = seed::seed(&data.join("db"), 1, 0).await?;
+    let (server, _) = servers::start_deskprov(&args.deskprov, work, &data, &site.phones[0]).await?;
+    let endpoint = Endpoint::new(server.admin, &work.join("certs/server.crt"))?;
+    let import = import::measure(&server, &endpoint, &data, args.import_users).await?;
+    eprintln!(
+        "   {} users in {:.1} s, peak resident {:.1} MiB (before: {:.1} MiB)",
+        import.users,
+        import.took.as_secs_f64(),
+        import.peak_after_mib,
+        import.peak_before_mib
+    );
+    Ok(import)
 }
 
 /// Resident memory after every one of the large site's phones fetched its file once.

@@ -39,6 +39,8 @@ pub struct Report {
     pub phonebook: Option<Stats>,
     /// (h) The console's device list of the large site, by kind of page.
     pub console: Option<crate::console::ConsoleList>,
+    /// (i) A CSV import of many users.
+    pub import: Option<crate::import::Import>,
 }
 
 /// One line of the summary table.
@@ -82,6 +84,7 @@ impl Report {
             phonebook_first: None,
             phonebook: None,
             console: None,
+            import: None,
         }
     }
 
@@ -216,6 +219,22 @@ impl Report {
                     met: p95 < 50.0,
                 });
             }
+        }
+        if let Some(i) = &self.import {
+            rows.push(Row {
+                name: "(i) CSV import of users, peak resident memory",
+                deskprov: format!(
+                    "{:.1} MiB ({} users, {:.1} MB, in {:.1} s)",
+                    i.peak_after_mib,
+                    i.users,
+                    i.file_bytes as f64 / 1e6,
+                    i.took.as_secs_f64()
+                ),
+                nginx: "–".into(),
+                ratio: f64::NAN,
+                target: "≤ 200 MiB",
+                met: i.peak_after_mib <= 200.0,
+            });
         }
         rows
     }
@@ -352,6 +371,9 @@ const NOTES: &str = "\
   its config for the login URL, logs in with extension and PIN (argon2id), reads the config \
   again and logs out. Logins run at the lowest CPU priority, so under this saturating load they \
   take longer (the login and logout row) while configs keep their latency.
+- (i) A site of one device imports a users file (no PINs: hashing them would measure argon2) \
+  through `POST /api/v1/import/users` and the job is followed until it is done; memory is the \
+  server's peak resident set (`VmHWM`) at the end, which includes start-up's.
 - (h) An admin logged in to the console (session cookie) asks for the device list of the \
   100,000-device site of (e) on one keep-alive connection, 300 times each: the first page of 50, \
   a page two thirds into the list by its MAC cursor, and the first page of one model (found by \

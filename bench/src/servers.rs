@@ -41,6 +41,11 @@ impl Running {
     pub fn rss_mib(&self) -> f64 {
         proc_status_kib(self.child.id(), "VmRSS:") as f64 / 1024.0
     }
+
+    /// The most memory it has held resident since it started (the kernel's high-water mark).
+    pub fn peak_rss_mib(&self) -> f64 {
+        proc_status_kib(self.child.id(), "VmHWM:") as f64 / 1024.0
+    }
 }
 
 fn proc_status_kib(pid: u32, field: &str) -> u64 {

@@ -58,8 +58,18 @@ pub async fn recover_after_restart(app: &App) -> Result<u64, StoreError> {
     Ok(records.first().map_or(0, |r| r.id))
 }
 
-/// A record to write, with the record it replaces as planned (`None`: a new one).
-pub type Planned<R> = (R, Option<R>);
+/// The records to write, each with the record it replaces as planned (`None`: a new one), side
+/// by side: the records go to the store as they are, without a copy of a large import.
+pub struct Planned<R> {
+    pub records: Vec<R>,
+    pub replaced: Vec<Option<R>>,
+}
+
+impl<R> Planned<R> {
+    fn each(&self) -> impl Iterator<Item = (&R, &Option<R>)> {
+        self.records.iter().zip(&self.replaced)
+    }
+}
 
 /// A record changed since it was planned fails the whole import.
 fn unchanged_since_planned<R: PartialEq>(
@@ -87,18 +97,18 @@ fn outcome<R>(planned: &Option<R>) -> &'static str {
 pub async fn commit_users(
     app: &App,
     by: &Actor,
-    writes: &[Planned<UserRecord>],
+    writes: Planned<UserRecord>,
     job: &ImportRecord,
 ) -> Result<(), OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    for (record, planned) in writes {
+    for (record, planned) in writes.each() {
         let key = record.extension.as_str();
         unchanged_since_planned(tx.user(&record.extension).await?, planned, key)?;
     }
-    let records: Vec<UserRecord> = writes.iter().map(|(r, _)| r.clone()).collect();
-    tx.put_users_imported(&records, job, KEPT_RECORDS).await?;
-    for (record, planned) in writes {
-        tx.changed(&record.extension, outcome(planned));
+    tx.put_users_imported(&writes.records, job, KEPT_RECORDS)
+        .await?;
+    for (record, planned) in writes.each() {
+        tx.changed_one_of(&record.extension, outcome(planned));
         if let Some(left) = users::leave_if_barred(&tx, record).await? {
             tx.reload(left);
         }
@@ -113,27 +123,23 @@ pub async fn commit_users(
 pub async fn commit_contacts(
     app: &App,
     by: &Actor,
-    writes: &[Planned<ContactRecord>],
+    writes: Planned<ContactRecord>,
     job: &ImportRecord,
 ) -> Result<(), OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    for (record, planned) in writes {
+    for (record, planned) in writes.each() {
         unchanged_since_planned(tx.contact(&record.id).await?, planned, record.id.as_str())?;
     }
-    let new = writes
-        .iter()
-        .filter(|(_, planned)| planned.is_none())
-        .count();
+    let new = writes.replaced.iter().filter(|p| p.is_none()).count();
     if tx.contact_count().await? + new > MAX_CONTACTS {
         return Err(OpError::conflict(format!(
             "the phonebook holds at most {MAX_CONTACTS} contacts; nothing was changed"
         )));
     }
-    let records: Vec<ContactRecord> = writes.iter().map(|(r, _)| r.clone()).collect();
-    tx.put_contacts_imported(&records, job, KEPT_RECORDS)
+    tx.put_contacts_imported(&writes.records, job, KEPT_RECORDS)
         .await?;
-    for (record, planned) in writes {
-        tx.changed(&record.id, outcome(planned));
+    for (record, planned) in writes.each() {
+        tx.changed_one_of(&record.id, outcome(planned));
     }
     tx.commit().await?;
     app.metrics.import_ended(ImportState::Done);
@@ -196,11 +202,11 @@ async fn references_exist(store: &dyn Reads, d: &DeviceRecord) -> Result<(), OpE
 pub async fn commit_devices(
     app: &App,
     by: &Actor,
-    writes: &[Planned<DeviceRecord>],
+    mut writes: Planned<DeviceRecord>,
     job: &ImportRecord,
 ) -> Result<(), OpError> {
     let mut tx = WriteTx::begin(app, by).await;
-    for (record, planned) in writes {
+    for (record, planned) in writes.each() {
         let current = tx.device(record.mac).await?;
         let changed = match (&current, planned) {
             (Some(now), Some(then)) => admin_fields(now) != admin_fields(then),
@@ -214,19 +220,18 @@ pub async fn commit_devices(
         }
         references_exist(tx.reads(), record).await?;
     }
-    let mut records: Vec<DeviceRecord> = writes.iter().map(|(r, _)| r.clone()).collect();
-    for record in &mut records {
+    for record in &mut writes.records {
         sessions::issue_token_if_missing(&tx, record).await?;
     }
-    devices::merge_imported(&tx, &records, job, KEPT_RECORDS).await?;
-    for (record, planned) in writes {
+    devices::merge_imported(&tx, &writes.records, job, KEPT_RECORDS).await?;
+    for (record, planned) in writes.each() {
         if planned.is_none() {
             tx.remove_unregistered(record.mac).await?;
         } else {
             // Changed configs: phones that listen for a check-sync fetch them now.
             tx.reload(record.clone());
         }
-        tx.changed(record.mac, outcome(planned));
+        tx.changed_one_of(record.mac, outcome(planned));
     }
     tx.commit().await?;
     app.metrics.import_ended(ImportState::Done);

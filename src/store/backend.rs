@@ -230,25 +230,27 @@ pub trait ImportReads: Send + Sync {
 }
 
 #[async_trait]
+/// An import's rows and its final record are written all or none, a crash included: the rows
+/// are written if and only if the record says so. Other readers may see the rows appear while
+/// they are written (sled writes 100,000 of them in chunks, see its journal.rs).
 pub trait ImportWrites: Send + Sync {
     /// Stores the job's record, dropping the oldest records beyond `keep`.
     async fn put_import_job(&self, job: &ImportRecord, keep: usize) -> Result<()>;
-    /// [`Writes::put_users`] and the job's record, in one transaction: the rows are written
-    /// if and only if the record says so.
+    /// [`Writes::put_users`] and the job's record.
     async fn put_users_imported(
         &self,
         records: &[UserRecord],
         job: &ImportRecord,
         keep: usize,
     ) -> Result<()>;
-    /// Contacts (new or replacing the stored ones) and the job's record, in one transaction.
+    /// Contacts (new or replacing the stored ones) and the job's record.
     async fn put_contacts_imported(
         &self,
         records: &[ContactRecord],
         job: &ImportRecord,
         keep: usize,
     ) -> Result<()>;
-    /// [`Writes::merge_devices`] and the job's record, in one transaction.
+    /// [`Writes::merge_devices`] and the job's record.
     async fn merge_devices_imported(
         &self,
         records: &[DeviceRecord],

@@ -3,6 +3,7 @@
 //! would take.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -183,10 +184,23 @@ pub(super) fn contact_cells(c: &ContactRecord) -> BTreeMap<&'static str, String>
     ])
 }
 
-/// One data row: its line in the file and its non-empty cells by column.
+/// One data row: its line in the file and its cells, under the file's header. A record keeps
+/// its cells in one buffer: a file of 100,000 rows is held whole while it is checked.
 pub(super) struct Row {
     pub(super) line: usize,
-    cells: BTreeMap<String, String>,
+    header: Arc<[&'static str]>,
+    record: csv::StringRecord,
+}
+
+impl Row {
+    /// The non-empty cells by column, in the file's order.
+    fn cells(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.header
+            .iter()
+            .copied()
+            .zip(self.record.iter())
+            .filter(|(_, raw)| !raw.is_empty())
+    }
 }
 
 impl Row {
@@ -208,24 +222,22 @@ pub(super) fn parse_csv(subject: Subject, body: &[u8]) -> Result<Vec<Row>, ApiEr
         .from_reader(body);
     let bad =
         |message: String| ApiError::BadRequest(format!("CSV: {message}; nothing was changed"));
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| bad(format!("line 1: {e}")))?
-        .iter()
-        .map(|h| h.to_ascii_lowercase())
-        .collect();
-    for (i, column) in header.iter().enumerate() {
-        if !subject.columns().contains(&column.as_str()) {
+    let mut header: Vec<&'static str> = Vec::new();
+    let names = reader.headers().map_err(|e| bad(format!("line 1: {e}")))?;
+    for name in names.iter().map(|h| h.to_ascii_lowercase()) {
+        let Some(column) = subject.columns().iter().find(|c| **c == name) else {
             return Err(bad(format!(
-                "line 1: unknown column {column:?}; the columns are {}",
+                "line 1: unknown column {name:?}; the columns are {}",
                 subject.columns().join(", ")
             )));
+        };
+        if header.contains(column) {
+            return Err(bad(format!("line 1: column {name:?} appears twice")));
         }
-        if header[..i].contains(column) {
-            return Err(bad(format!("line 1: column {column:?} appears twice")));
-        }
+        header.push(column);
     }
-    if !header.iter().any(|c| c == subject.key_column()) {
+    let header: Arc<[&'static str]> = header.into();
+    if !header.contains(&subject.key_column()) {
         return Err(bad(format!(
             "line 1: the column {:?} is required",
             subject.key_column()
@@ -241,13 +253,11 @@ pub(super) fn parse_csv(subject: Subject, body: &[u8]) -> Result<Vec<Row>, ApiEr
             return Err(bad(format!("at most {MAX_ROWS} rows per file")));
         }
         let line = record.position().map_or(0, |p| p.line() as usize);
-        let cells = header
-            .iter()
-            .zip(record.iter())
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| (k.clone(), v.to_string()))
-            .collect();
-        rows.push(Row { line, cells });
+        rows.push(Row {
+            line,
+            header: header.clone(),
+            record,
+        });
     }
     if rows.is_empty() {
         return Err(bad("the file has no rows".into()));
@@ -256,7 +266,10 @@ pub(super) fn parse_csv(subject: Subject, body: &[u8]) -> Result<Vec<Row>, ApiEr
 }
 
 pub(super) fn cell<'a>(row: &'a Row, column: &str) -> Option<&'a str> {
-    row.cells.get(column).map(|raw| restored(raw))
+    let index = row.header.iter().position(|c| *c == column)?;
+    Some(row.record.get(index)?)
+        .filter(|raw| !raw.is_empty())
+        .map(restored)
 }
 
 fn boolean(column: &str, raw: &str) -> Result<bool, ApiError> {
@@ -277,20 +290,20 @@ pub(super) fn as_json(
     flags: &[&str],
 ) -> Result<Map<String, Value>, ApiError> {
     let mut body = Map::new();
-    for (column, raw) in &row.cells {
-        if skip.contains(&column.as_str()) {
+    for (column, raw) in row.cells() {
+        if skip.contains(&column) {
             continue;
         }
-        let value = if flags.contains(&column.as_str()) {
+        let value = if flags.contains(&column) {
             Value::Bool(boolean(column, raw)?)
-        } else if NUMBERS.contains(&column.as_str()) {
+        } else if NUMBERS.contains(&column) {
             Value::Number(number(column, raw)?.into())
         } else if raw == CLEAR {
             Value::Null
         } else {
             Value::String(restored(raw).to_string())
         };
-        body.insert(column.clone(), value);
+        body.insert(column.to_string(), value);
     }
     Ok(body)
 }

@@ -13,6 +13,7 @@ use crate::domain::{ContactId, Extension, Mac, Pin};
 use crate::error::ApiError;
 use crate::model::{ContactRecord, DeviceRecord, ImportRecord, ImportState, UserRecord};
 use crate::ops::contacts::{self, MAX_CONTACTS};
+use crate::ops::import::Planned;
 use crate::ops::{Actor, OpError, devices, import, users};
 
 /// What one row will do.
@@ -45,23 +46,23 @@ pub(super) async fn run(
     let mut seen = HashSet::new();
     match job.subject {
         Subject::Users => {
-            let mut plans = Vec::with_capacity(rows.len());
+            let mut checked = Checked::for_rows(&rows);
             for row in &rows {
                 let plan = match repeated(job, &mut seen, row) {
                     Some(error) => Err(error),
                     None => plan_user(app, row).await.map_err(|e| e.to_string()),
                 };
-                plans.push(plan);
+                checked.note(plan);
                 job.checked.fetch_add(1, Ordering::Relaxed);
             }
-            finish(job, &rows, plans, async |w, report| {
+            finish(job, rows, checked, async |w, report| {
                 import::commit_users(app, by, w, &done(report)).await
             })
             .await
         }
         Subject::Contacts => {
             let mut room = Room::of_phonebook(app).await?;
-            let mut plans = Vec::with_capacity(rows.len());
+            let mut checked = Checked::for_rows(&rows);
             for row in &rows {
                 let plan = match repeated(job, &mut seen, row) {
                     Some(error) => Err(error),
@@ -69,26 +70,26 @@ pub(super) async fn run(
                         .await
                         .map_err(|e| e.to_string()),
                 };
-                plans.push(plan);
+                checked.note(plan);
                 job.checked.fetch_add(1, Ordering::Relaxed);
             }
-            finish(job, &rows, plans, async |w, report| {
+            finish(job, rows, checked, async |w, report| {
                 import::commit_contacts(app, by, w, &done(report)).await
             })
             .await
         }
         Subject::Keys => super::layers::run(app, by, job, record, rows).await,
         Subject::Devices => {
-            let mut plans = Vec::with_capacity(rows.len());
+            let mut checked = Checked::for_rows(&rows);
             for row in &rows {
                 let plan = match repeated(job, &mut seen, row) {
                     Some(error) => Err(error),
                     None => plan_device(app, row).await.map_err(|e| e.to_string()),
                 };
-                plans.push(plan);
+                checked.note(plan);
                 job.checked.fetch_add(1, Ordering::Relaxed);
             }
-            finish(job, &rows, plans, async |w, report| {
+            finish(job, rows, checked, async |w, report| {
                 import::commit_devices(app, by, w, &done(report)).await
             })
             .await
@@ -110,17 +111,62 @@ fn normalise_key(subject: Subject, key: &str) -> String {
     }
 }
 
-async fn finish<R: Clone + PartialEq>(
+/// The rows' plans as they are checked: each row's outcome or error, and the records to write
+/// (kept only while no row has an error; each once, as the store will take them).
+struct Checked<R> {
+    outcomes: Vec<Result<&'static str, String>>,
+    writes: Planned<R>,
+    failed: bool,
+}
+
+impl<R> Checked<R> {
+    fn for_rows(rows: &[Row]) -> Checked<R> {
+        Checked {
+            outcomes: Vec::with_capacity(rows.len()),
+            writes: Planned {
+                records: Vec::new(),
+                replaced: Vec::new(),
+            },
+            failed: false,
+        }
+    }
+
+    fn note(&mut self, plan: Result<Plan<R>, String>) {
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err(error) => {
+                self.outcomes.push(Err(error));
+                self.failed = true;
+                self.writes.records = Vec::new();
+                self.writes.replaced = Vec::new();
+                return;
+            }
+        };
+        self.outcomes.push(Ok(plan.outcome()));
+        if self.failed {
+            return;
+        }
+        let (record, replaced) = match plan {
+            Plan::Create(r) => (r, None),
+            Plan::Update { before, after } => (after, Some(*before)),
+            Plan::Unchanged => return,
+        };
+        self.writes.records.push(record);
+        self.writes.replaced.push(replaced);
+    }
+}
+
+async fn finish<R>(
     job: &Job,
-    rows: &[Row],
-    plans: Vec<Result<Plan<R>, String>>,
-    commit: impl AsyncFnOnce(&[(R, Option<R>)], &Report) -> Result<(), OpError>,
+    rows: Vec<Row>,
+    checked: Checked<R>,
+    commit: impl AsyncFnOnce(Planned<R>, &Report) -> Result<(), OpError>,
 ) -> Result<Report, ApiError> {
     let errors: Vec<RowError> = rows
         .iter()
-        .zip(&plans)
-        .filter_map(|(row, plan)| {
-            plan.as_ref().err().map(|error| RowError {
+        .zip(&checked.outcomes)
+        .filter_map(|(row, outcome)| {
+            outcome.as_ref().err().map(|error| RowError {
                 row: row.line,
                 key: row.key(job.subject),
                 error: error.clone(),
@@ -130,8 +176,7 @@ async fn finish<R: Clone + PartialEq>(
     if !errors.is_empty() {
         return Ok(failed(errors));
     }
-    let plans: Vec<Plan<R>> = plans.into_iter().map(|p| p.expect("no errors")).collect();
-    let count = |outcome: &str| plans.iter().filter(|p| p.outcome() == outcome).count();
+    let count = |name: &str| checked.outcomes.iter().filter(|o| **o == Ok(name)).count();
     let mut report = Report {
         state: if job.dry_run {
             ImportState::Checked
@@ -144,27 +189,20 @@ async fn finish<R: Clone + PartialEq>(
         errors: Vec::new(),
         rows: rows
             .iter()
-            .zip(&plans)
-            .map(|(row, plan)| RowOutcome {
+            .zip(&checked.outcomes)
+            .map(|(row, outcome)| RowOutcome {
                 row: row.line,
                 key: row.key(job.subject),
-                outcome: plan.outcome(),
+                outcome: outcome.clone().unwrap_or_default(),
             })
             .collect(),
     };
     if job.dry_run {
         return Ok(report);
     }
-    // (new record, the record it replaces as planned)
-    let writes: Vec<(R, Option<R>)> = plans
-        .into_iter()
-        .filter_map(|plan| match plan {
-            Plan::Create(r) => Some((r, None)),
-            Plan::Update { before, after } => Some((after, Some(*before))),
-            Plan::Unchanged => None,
-        })
-        .collect();
-    if let Err(e) = commit(&writes, &report).await {
+    // The rows are in the report now; a large file's cells need not wait for the commit.
+    drop(rows);
+    if let Err(e) = commit(checked.writes, &report).await {
         report = failed(vec![RowError {
             row: 0,
             key: String::new(),

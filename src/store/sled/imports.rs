@@ -1,16 +1,15 @@
 //! The sled backend's import job records: the `imports` tree, keyed by the job's id (8 bytes,
-//! big-endian, so key order is age), written in the same transaction as an import's rows.
+//! big-endian, so key order is age), written with an import's rows, all or none (journal.rs).
 //!
 //! The tree is opened when first used (sled hands out the same tree each time), so that the
 //! backend's struct and start-up need not know of it.
 
 use async_trait::async_trait;
-use sled::Transactional;
 use sled::transaction::{
-    ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
-    TransactionalTree,
+    ConflictableTransactionError, ConflictableTransactionResult, TransactionalTree,
 };
 
+use super::journal::Row;
 use super::{SledBackend, decode, encode};
 use crate::model::{ContactRecord, DeviceRecord, ImportRecord, UserRecord};
 use crate::store::backend::{ImportReads, ImportWrites};
@@ -19,7 +18,7 @@ use crate::store::{Result, StoreError};
 const TREE: &str = "imports";
 
 impl SledBackend {
-    fn imports(&self) -> Result<sled::Tree> {
+    pub(super) fn imports(&self) -> Result<sled::Tree> {
         Ok(self.db.open_tree(TREE)?)
     }
 
@@ -53,14 +52,6 @@ pub(super) fn merge_in(
         tx.insert(key, encode(&next))?;
     }
     Ok(())
-}
-
-fn outcome(result: std::result::Result<(), TransactionError<StoreError>>) -> Result<()> {
-    match result {
-        Ok(()) => Ok(()),
-        Err(TransactionError::Abort(e)) => Err(e),
-        Err(TransactionError::Storage(e)) => Err(e.into()),
-    }
 }
 
 #[async_trait]
@@ -103,16 +94,8 @@ impl ImportWrites for SledBackend {
         keep: usize,
     ) -> Result<()> {
         let imports = self.imports()?;
-        let written = (&self.users, &imports).transaction(|(users, imports)| {
-            for record in records {
-                users.insert(record.extension.as_str().as_bytes(), encode(record))?;
-            }
-            imports.insert(&job.id.to_be_bytes(), encode(job))?;
-            ConflictableTransactionResult::<(), StoreError>::Ok(())
-        });
-        let result = outcome(written);
-        self.changed_rendered_inputs();
-        result?;
+        let job_row = (&job.id.to_be_bytes()[..], encode(job));
+        self.write_all_or_none(&self.users, records, &imports, job_row)?;
         self.trim_imports(&imports, keep)
     }
 
@@ -123,16 +106,8 @@ impl ImportWrites for SledBackend {
         keep: usize,
     ) -> Result<()> {
         let (contacts, imports) = (self.contacts()?, self.imports()?);
-        let written = (&contacts, &imports).transaction(|(contacts, imports)| {
-            for record in records {
-                contacts.insert(record.id.as_str().as_bytes(), encode(record))?;
-            }
-            imports.insert(&job.id.to_be_bytes(), encode(job))?;
-            ConflictableTransactionResult::<(), StoreError>::Ok(())
-        });
-        let result = outcome(written);
-        self.changed_rendered_inputs();
-        result?;
+        let job_row = (&job.id.to_be_bytes()[..], encode(job));
+        self.write_all_or_none(&contacts, records, &imports, job_row)?;
         self.trim_imports(&imports, keep)
     }
 
@@ -144,12 +119,50 @@ impl ImportWrites for SledBackend {
         keep: usize,
     ) -> Result<()> {
         let imports = self.imports()?;
-        let written = (&self.devices, &imports).transaction(|(devices, imports)| {
-            merge_in(devices, records, merge)?;
-            imports.insert(&job.id.to_be_bytes(), encode(job))?;
-            ConflictableTransactionResult::<(), StoreError>::Ok(())
-        });
-        outcome(written)?;
+        let rows: Vec<Merged> = records
+            .iter()
+            .map(|record| Merged { record, merge })
+            .collect();
+        let job_row = (&job.id.to_be_bytes()[..], encode(job));
+        self.write_all_or_none(&self.devices, &rows, &imports, job_row)?;
         self.trim_imports(&imports, keep)
+    }
+}
+
+impl Row for UserRecord {
+    fn key(&self) -> Vec<u8> {
+        self.extension.as_str().as_bytes().to_vec()
+    }
+    fn next(&self, _: &[u8], _: Option<&[u8]>) -> Result<Vec<u8>> {
+        Ok(encode(self))
+    }
+}
+
+impl Row for ContactRecord {
+    fn key(&self) -> Vec<u8> {
+        self.id.as_str().as_bytes().to_vec()
+    }
+    fn next(&self, _: &[u8], _: Option<&[u8]>) -> Result<Vec<u8>> {
+        Ok(encode(self))
+    }
+}
+
+/// A device merged into the stored one, as `Writes::merge_devices` describes.
+struct Merged<'a> {
+    record: &'a DeviceRecord,
+    merge: for<'x, 'y> fn(&'x mut DeviceRecord, &'y DeviceRecord),
+}
+
+impl Row for Merged<'_> {
+    fn key(&self) -> Vec<u8> {
+        self.record.mac.octets().to_vec()
+    }
+    fn next(&self, key: &[u8], stored: Option<&[u8]>) -> Result<Vec<u8>> {
+        let Some(bytes) = stored else {
+            return Ok(encode(self.record));
+        };
+        let mut stored: DeviceRecord = decode(key, bytes)?;
+        (self.merge)(&mut stored, self.record);
+        Ok(encode(&stored))
     }
 }

@@ -14,6 +14,7 @@
 mod accounts;
 mod contacts;
 mod imports;
+mod journal;
 mod keys;
 mod reads;
 mod unregistered;
@@ -139,6 +140,7 @@ impl SledBackend {
             )),
         };
         store.check_schema()?;
+        store.undo_journal()?;
         store.nonce_key = std::sync::RwLock::new(store.load_nonce_key()?);
         store.check_unregistered_index()?;
         store.audit_floor = AtomicU64::new(store.after_last_audit_id()?);
@@ -338,4 +340,19 @@ fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
         key: String::from_utf8_lossy(key).into_owned(),
         source,
     })
+}
+
+/// The store in `dir` opened again in the same process (tests): sled's flusher thread may hold
+/// the file lock for a moment after the last handle drops.
+#[cfg(test)]
+fn reopen(dir: &std::path::Path) -> SledBackend {
+    for _ in 0..40 {
+        match SledBackend::open(dir) {
+            Err(crate::store::StoreError::Database(e)) if e.contains("lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(50))
+            }
+            opened => return opened.unwrap(),
+        }
+    }
+    panic!("the store's lock was not released within 2 s")
 }

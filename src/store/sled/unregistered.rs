@@ -133,7 +133,6 @@ impl SledBackend {
 mod tests {
     use super::*;
     use crate::store::backend::{Reads, Writes};
-    use crate::store::StoreError;
 
     fn seen(last: u8, at: i64) -> UnregisteredRecord {
         UnregisteredRecord {
@@ -147,19 +146,6 @@ mod tests {
             requests: 1,
             source: None,
         }
-    }
-
-    /// sled's flusher thread may hold the file lock for a moment after the last handle drops.
-    fn reopen(dir: &std::path::Path) -> SledBackend {
-        for _ in 0..40 {
-            match SledBackend::open(dir) {
-                Err(StoreError::Database(e)) if e.contains("lock") => {
-                    std::thread::sleep(std::time::Duration::from_millis(50))
-                }
-                opened => return opened.unwrap(),
-            }
-        }
-        panic!("the store's lock was not released within 2 s")
     }
 
     /// A store written before the indexes (records only) gets them at open, and evicts by them.
@@ -177,7 +163,7 @@ mod tests {
             }
             store.db.flush().unwrap();
         }
-        let store = reopen(dir.path());
+        let store = super::super::reopen(dir.path());
         let limits = UnregisteredLimits {
             total: 3,
             per_source: 10,
