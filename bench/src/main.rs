@@ -114,18 +114,21 @@ async fn run(args: &Args) -> Result<(), String> {
     let cert = work.join("certs/server.crt");
     let deskprov_at = Endpoint::new(deskprov.port, &cert)?;
 
-    // Only (a) to (c) compare with nginx: (e) or (f) alone run without it.
-    let with_nginx = ['a', 'b', 'c', 'd'].iter().any(|m| args.runs(*m));
-    let (nginx, nginx_at, files) = if with_nginx {
+    // Only (a) to (d) compare with nginx and the bare responder: (e) or (f) alone run without.
+    let compared = ['a', 'b', 'c', 'd'].iter().any(|m| args.runs(*m));
+    let mut others = Vec::new();
+    let mut files = 0;
+    if compared {
         step("rendering every phone's files once through deskprov for nginx");
         let root = work.join("www");
-        let files = dump(&deskprov_at, &phones, &root).await?;
+        files = dump(&deskprov_at, &phones, &root).await?;
         let nginx = servers::start_nginx(&work, &root, &probe).await?;
         let nginx_at = Endpoint::new(nginx.port, &cert)?;
-        (Some(nginx), nginx_at, files)
-    } else {
-        (None, deskprov_at.clone(), 0)
-    };
+        let one_file = root.join(probe.device_path.trim_start_matches('/'));
+        let bare = servers::start_bare(&work, &one_file, &probe).await?;
+        let bare_at = Endpoint::new(bare.port, &cert)?;
+        others = vec![("nginx", nginx, nginx_at), ("bare", bare, bare_at)];
+    }
 
     let mut report = Report::new(args, files, servers::nginx_version());
     let wrk_script = match wrk::available() {
@@ -134,10 +137,11 @@ async fn run(args: &Args) -> Result<(), String> {
     };
     // Rounds alternate the servers, so a slow moment of the machine does not fall on one of
     // them only; each measurement reports the median round.
-    let servers = [("deskprov", &deskprov_at), ("nginx", &nginx_at)];
-    let mut keep_alive: [Vec<Stats>; 2] = Default::default();
-    let mut new_connection: [Vec<Stats>; 2] = Default::default();
-    let mut boot_storm: [Vec<Stats>; 2] = Default::default();
+    let mut servers = vec![("deskprov", &deskprov_at)];
+    servers.extend(others.iter().map(|(name, _, at)| (*name, at)));
+    let mut keep_alive = vec![Vec::new(); servers.len()];
+    let mut new_connection = vec![Vec::new(); servers.len()];
+    let mut boot_storm = vec![Vec::new(); servers.len()];
     for round in 1..=args.rounds {
         for (i, (name, endpoint)) in servers.iter().enumerate() {
             let of = format!("{name}, round {round} of {}", args.rounds);
@@ -160,14 +164,13 @@ async fn run(args: &Args) -> Result<(), String> {
             }
         }
     }
-    report.keep_alive = keep_alive.map(|runs| median(runs, Stats::rate)).concat();
-    report.new_connection = new_connection
-        .map(|runs| median(runs, Stats::rate))
-        .concat();
-    report.boot_storm = boot_storm
-        .map(|runs| median(runs, |s| -s.elapsed.as_secs_f64()))
-        .concat();
-    for (name, endpoint) in servers {
+    let medians = |runs: Vec<Vec<Stats>>, key: fn(&Stats) -> f64| -> Vec<Stats> {
+        runs.into_iter().flat_map(|r| median(r, key)).collect()
+    };
+    report.keep_alive = medians(keep_alive, Stats::rate);
+    report.new_connection = medians(new_connection, Stats::rate);
+    report.boot_storm = medians(boot_storm, |s| -s.elapsed.as_secs_f64());
+    for (name, endpoint) in &servers {
         if let Some(script) = wrk_script.as_ref().filter(|_| args.runs('a')) {
             step(&format!("(a) keep-alive with wrk as the client, {name}"));
             let result = wrk::keep_alive(script, endpoint.port, args.connections, duration)?;
@@ -182,7 +185,8 @@ async fn run(args: &Args) -> Result<(), String> {
         }
     }
     report.deskprov_rss_after_load = deskprov.rss_mib();
-    drop(nginx);
+    drop(servers);
+    drop(others);
 
     if args.runs('g') {
         step(&format!("(g) the phonebook of {} users", phones.len()));

@@ -125,6 +125,30 @@ async fn wait_until_serving(
     }
 }
 
+/// The bare hyper + rustls responder (src/bin/bare-responder.rs, built beside this binary)
+/// serving `file` for every request, with deskprov's certificate and TLS configuration.
+pub async fn start_bare(work: &Path, file: &Path, probe: &Phone) -> Result<Running, String> {
+    let port = free_port()?;
+    let binary = std::env::current_exe()
+        .map_err(|e| e.to_string())?
+        .with_file_name("bare-responder");
+    let child = Command::new(&binary)
+        .arg(work.join("certs"))
+        .arg(port.to_string())
+        .arg(file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", binary.display()))?;
+    let running = Running {
+        child,
+        port,
+        admin: 0,
+    };
+    wait_until_serving(&running, work, probe).await?;
+    Ok(running)
+}
+
 /// nginx with one worker per core, the same certificate and TLS versions as deskprov, serving
 /// `root`.
 pub async fn start_nginx(work: &Path, root: &Path, probe: &Phone) -> Result<Running, String> {
