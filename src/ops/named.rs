@@ -7,8 +7,10 @@
 //! and an unknown one take exactly the same way, so neither the answer, nor its time, nor the
 //! moment of the ban tells them apart.
 //!
-//! Bounded: at most `MAX_PER_SOURCE` MACs per source (beyond, the stalest pending one counts
-//! at once) and `MAX_ENTRIES` in all (beyond, a new name counts at once).
+//! Bounded: at most `MAX_PER_SOURCE` pending names per source (beyond, the stalest counts at
+//! once) and `MAX_ENTRIES` names and proofs in all (beyond, a new name counts at once). Proofs
+//! do not count towards a source's bound: an office of thousands of phones behind one address
+//! proves them all, and its phones booting at once must not push each other's names out.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -36,6 +38,8 @@ struct SourceNames {
     pending: VecDeque<(Mac, i64)>,
     /// Proofs in order, to forget them after the window.
     proven: VecDeque<(Mac, i64)>,
+    /// Of `states`, the pending ones.
+    pending_count: usize,
 }
 
 impl SourceNames {
@@ -45,7 +49,21 @@ impl SourceNames {
             states: HashMap::new(),
             pending: VecDeque::new(),
             proven: VecDeque::new(),
+            pending_count: 0,
         }
+    }
+
+    /// Sets `mac`'s state; the one it replaces.
+    fn set(&mut self, mac: Mac, state: State) -> Option<State> {
+        let old = self.states.insert(mac, state);
+        self.pending_count += usize::from(matches!(state, State::Pending { .. }));
+        self.pending_count -= usize::from(matches!(old, Some(State::Pending { .. })));
+        old
+    }
+
+    fn forget(&mut self, mac: Mac) {
+        let old = self.states.remove(&mac);
+        self.pending_count -= usize::from(matches!(old, Some(State::Pending { .. })));
     }
 
     fn is_pending_since(&self, mac: Mac, since: i64) -> bool {
@@ -61,7 +79,7 @@ impl SourceNames {
             }
             self.pending.pop_front();
             if self.is_pending_since(mac, since) {
-                self.states.remove(&mac);
+                self.forget(mac);
                 due.push(mac);
             }
         }
@@ -71,7 +89,7 @@ impl SourceNames {
             }
             self.proven.pop_front();
             if self.states.get(&mac) == Some(&State::Proven { at }) {
-                self.states.remove(&mac);
+                self.forget(mac);
             }
         }
         due
@@ -81,7 +99,7 @@ impl SourceNames {
     fn take_stalest_pending(&mut self) -> Option<Mac> {
         while let Some((mac, since)) = self.pending.pop_front() {
             if self.is_pending_since(mac, since) {
-                self.states.remove(&mac);
+                self.forget(mac);
                 return Some(mac);
             }
         }
@@ -144,12 +162,12 @@ impl NamedMacs {
             .entry(source)
             .or_insert_with(|| SourceNames::new(address));
         let mut due = Vec::new();
-        if entry.states.len() > MAX_PER_SOURCE
+        if entry.pending_count >= MAX_PER_SOURCE
             && let Some(stalest) = entry.take_stalest_pending()
         {
             due.push(stalest);
         }
-        entry.states.insert(mac, State::Pending { since: now });
+        entry.set(mac, State::Pending { since: now });
         entry.pending.push_back((mac, now));
         if entry.pending.len() > 2 * MAX_PER_SOURCE {
             // Only skipped entries can make it this long: drop them.
@@ -174,7 +192,7 @@ impl NamedMacs {
                     .sources
                     .entry(source)
                     .or_insert_with(|| SourceNames::new(address));
-                entry.states.insert(mac, State::Proven { at: now });
+                entry.set(mac, State::Proven { at: now });
                 entry.proven.push_back((mac, now));
             }
             return;
@@ -185,12 +203,10 @@ impl NamedMacs {
         {
             return;
         }
-        let is_new = entry
-            .states
-            .insert(mac, State::Proven { at: now })
-            .is_none();
+        let is_new = entry.set(mac, State::Proven { at: now }).is_none();
         entry.proven.push_back((mac, now));
-        if entry.proven.len() > 2 * MAX_PER_SOURCE {
+        // Only superseded entries make it twice as long as the proofs it holds: drop them.
+        if entry.proven.len() > 2 * MAX_PER_SOURCE.max(entry.states.len()) {
             let states = &entry.states;
             entry
                 .proven
@@ -207,7 +223,7 @@ impl NamedMacs {
             return;
         };
         if matches!(entry.states.get(&mac), Some(State::Pending { .. })) {
-            entry.states.remove(&mac);
+            entry.forget(mac);
             names.entries -= 1;
         }
     }
@@ -289,6 +305,25 @@ mod tests {
         assert!(names.names().sources.is_empty());
     }
 
+    /// An office of thousands of phones behind one address, all proven, booting again at once:
+    /// the names its phones make while their neighbours prove themselves never count.
+    #[test]
+    fn proofs_do_not_push_a_sources_pending_names_out() {
+        let names = NamedMacs::new(60, 300);
+        for n in 0..5000 {
+            assert!(names.named(a(1), mac(n), 1000).is_empty());
+            names.proven(a(1), mac(n), 1000);
+        }
+        for n in 5000..5064 {
+            assert!(names.named(a(1), mac(n), 1001).is_empty());
+        }
+        for n in 5000..5064 {
+            names.proven(a(1), mac(n), 1002);
+        }
+        assert!(names.settle(a(1), 1100).is_empty());
+        assert_eq!(names.names().sources[&source_key(a(1))].pending_count, 0);
+    }
+
     #[test]
     fn a_source_naming_more_than_its_bound_has_its_stalest_counted_at_once() {
         let names = NamedMacs::new(60, 300);
@@ -296,8 +331,8 @@ mod tests {
         for n in 0..(MAX_PER_SOURCE as u32 + 10) {
             due.extend(names.named(a(1), mac(n), 1000));
         }
-        assert_eq!(due.len(), 9);
+        assert_eq!(due.len(), 10);
         assert_eq!(due[0], mac(0));
-        assert!(names.names().entries <= MAX_PER_SOURCE + 1);
+        assert!(names.names().entries <= MAX_PER_SOURCE);
     }
 }
