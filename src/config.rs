@@ -391,7 +391,7 @@ impl Default for Limits {
             max_firmware_bytes: 512 * 1024 * 1024,
             body_read_timeout_secs: 10,
             shutdown_grace_secs: 10,
-            render_cache_bytes: 64 * 1024 * 1024,
+            render_cache_bytes: 32 * 1024 * 1024,
             store_cache_bytes: crate::store::sled::DEFAULT_CACHE_BYTES,
             events_per_device: 50,
             event_log_devices: 5000,

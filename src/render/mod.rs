@@ -656,7 +656,9 @@ pub(crate) fn rendered(text: String, content_type: &'static str) -> Rendered {
         .map(|b| format!("{b:02x}"))
         .collect();
     Rendered {
-        body: Bytes::from(text),
+        // Exactly the body's bytes: a rendered String has up to twice its length reserved, and
+        // the render cache keeps what the Bytes hold (its budget counts the length).
+        body: Bytes::from(text.into_bytes().into_boxed_slice()),
         etag: format!("\"{hex}\""),
         content_type,
         valid_until: None,
