@@ -433,6 +433,14 @@ const NOTES: &str = "\
   the first fetch reads the users and renders one format; then every phone fetches its own \
   phonebook on the keep-alive connections of (a), served from the render cache until the store \
   changes.
+- Where deskprov's time goes (perf, frame pointers, `--call-graph fp`, 6 s of (a) with wrk, \
+  2026-12-02): hyper, rustls and the kernel's loopback TCP take about half of the server's \
+  CPU, as they do for the bare responder; deskprov's own request path (`provision::route`) the \
+  other 44 %: reading the device record from sled and comparing it with the decoded copy 9.5 %, \
+  the per-device event log 5.7 % (the 10,000 devices exceed its 5,000, so it evicts on every \
+  request), identifying vendor and file 8 %, the MACs a source named 4 %, the render cache's \
+  lookup 3.5 %, the source's key as text 2 %, the site's key layers 1.4 %, the guessing brake \
+  1.3 %, credentials 1 %. Reaching 0.9 of the bare responder means halving that path.
 - The client shares the two cores with the server it measures, as a load generator on the same \
   host must; both servers are measured under the same conditions. Runs of the same server vary by \
   about ten per cent from one to the next on this machine, hence the rounds.";
