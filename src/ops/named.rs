@@ -11,17 +11,21 @@
 //! once) and `MAX_ENTRIES` names and proofs in all (beyond, a new name counts at once). Proofs
 //! do not count towards a source's bound: an office of thousands of phones behind one address
 //! proves them all, and its phones booting at once must not push each other's names out.
+//!
+//! Small: most sources are one phone, so a source keeps its names in a short list (an index
+//! beside it only once it holds many), under a 16-byte key; about 130 bytes for a source of
+//! one MAC, where maps and queues per source took 470 (100,000 sources booting at once).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-
-use super::bans::source_key;
 
 use crate::domain::Mac;
 
 const MAX_PER_SOURCE: usize = 1024;
 const MAX_ENTRIES: usize = 100_000;
+/// A source with more names than this looks them up in an index.
+const INDEXED_FROM: usize = 32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -29,91 +33,163 @@ enum State {
     Proven { at: i64 },
 }
 
+/// A source as bans count it (an IPv4 address, an IPv6 /64), as one number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Source(u128);
+
+impl Source {
+    fn of(address: IpAddr) -> Source {
+        let v6 = match address {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_ipv6_mapped(),
+                None => {
+                    let s = v6.segments();
+                    std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0)
+                }
+            },
+        };
+        Source(u128::from(v6))
+    }
+}
+
 struct SourceNames {
     /// An address of the source, for its ban's audit record.
     address: IpAddr,
-    states: HashMap<Mac, State>,
-    /// Pending names in the order they were made; an entry whose MAC has since proven itself or
-    /// been counted is skipped when it comes up.
-    pending: VecDeque<(Mac, i64)>,
-    /// Proofs in order, to forget them after the window.
-    proven: VecDeque<(Mac, i64)>,
-    /// Of `states`, the pending ones.
+    /// Each MAC named or proven, in the order they came.
+    names: Vec<(Mac, State)>,
+    /// Where each MAC is in `names`, once the source has many.
+    index: Option<HashMap<Mac, usize>>,
+    /// Of `names`, the pending ones.
     pending_count: usize,
+    /// No name is due, nor any proof to forget, before this time.
+    next_due: i64,
 }
 
 impl SourceNames {
     fn new(address: IpAddr) -> SourceNames {
         SourceNames {
             address,
-            states: HashMap::new(),
-            pending: VecDeque::new(),
-            proven: VecDeque::new(),
+            names: Vec::with_capacity(1),
+            index: None,
             pending_count: 0,
+            next_due: i64::MAX,
         }
     }
 
-    /// Sets `mac`'s state; the one it replaces.
-    fn set(&mut self, mac: Mac, state: State) -> Option<State> {
-        let old = self.states.insert(mac, state);
+    fn find(&self, mac: Mac) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(&mac).copied(),
+            None => self.names.iter().position(|(m, _)| *m == mac),
+        }
+    }
+
+    fn get(&self, mac: Mac) -> Option<State> {
+        self.find(mac).map(|at| self.names[at].1)
+    }
+
+    /// Sets `mac`'s state, when it falls due by `due_at`; the state it replaces.
+    fn set(&mut self, mac: Mac, state: State, due_at: i64) -> Option<State> {
+        self.next_due = self.next_due.min(due_at);
         self.pending_count += usize::from(matches!(state, State::Pending { .. }));
+        let old = match self.find(mac) {
+            Some(at) => Some(std::mem::replace(&mut self.names[at].1, state)),
+            None => {
+                self.names.push((mac, state));
+                if let Some(index) = &mut self.index {
+                    index.insert(mac, self.names.len() - 1);
+                } else if self.names.len() > INDEXED_FROM {
+                    self.index = Some(
+                        self.names
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (m, _))| (*m, i))
+                            .collect(),
+                    );
+                }
+                None
+            }
+        };
         self.pending_count -= usize::from(matches!(old, Some(State::Pending { .. })));
         old
     }
 
-    fn forget(&mut self, mac: Mac) {
-        let old = self.states.remove(&mac);
-        self.pending_count -= usize::from(matches!(old, Some(State::Pending { .. })));
+    fn remove_at(&mut self, at: usize) -> (Mac, State) {
+        let (mac, state) = self.names.swap_remove(at);
+        if let Some(index) = &mut self.index {
+            index.remove(&mac);
+            if let Some((moved, _)) = self.names.get(at) {
+                index.insert(*moved, at);
+            }
+        }
+        self.pending_count -= usize::from(matches!(state, State::Pending { .. }));
+        (mac, state)
     }
 
-    fn is_pending_since(&self, mac: Mac, since: i64) -> bool {
-        self.states.get(&mac) == Some(&State::Pending { since })
+    fn forget_pending(&mut self, mac: Mac) -> bool {
+        match self.find(mac) {
+            Some(at) if matches!(self.names[at].1, State::Pending { .. }) => {
+                self.remove_at(at);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Pending names older than `grace`, taken out; proofs older than `window`, forgotten.
     fn settle(&mut self, now: i64, grace: i64, window: i64) -> Vec<Mac> {
         let mut due = Vec::new();
-        while let Some(&(mac, since)) = self.pending.front() {
-            if now - since < grace {
-                break;
+        if now < self.next_due {
+            return due;
+        }
+        let mut next_due = i64::MAX;
+        let mut at = 0;
+        while at < self.names.len() {
+            let (mac, state) = self.names[at];
+            let expires = match state {
+                State::Pending { since } => since + grace,
+                State::Proven { at } => at + window,
+            };
+            if now < expires {
+                next_due = next_due.min(expires);
+                at += 1;
+                continue;
             }
-            self.pending.pop_front();
-            if self.is_pending_since(mac, since) {
-                self.forget(mac);
+            self.remove_at(at);
+            if matches!(state, State::Pending { .. }) {
                 due.push(mac);
             }
         }
-        while let Some(&(mac, at)) = self.proven.front() {
-            if now - at < window {
-                break;
-            }
-            self.proven.pop_front();
-            if self.states.get(&mac) == Some(&State::Proven { at }) {
-                self.forget(mac);
-            }
-        }
+        self.next_due = next_due;
         due
     }
 
     /// The stalest pending name, taken out to make room.
     fn take_stalest_pending(&mut self) -> Option<Mac> {
-        while let Some((mac, since)) = self.pending.pop_front() {
-            if self.is_pending_since(mac, since) {
-                self.forget(mac);
-                return Some(mac);
-            }
-        }
-        None
+        let (at, _) = self
+            .names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, state))| match state {
+                State::Pending { since } => Some((i, *since)),
+                State::Proven { .. } => None,
+            })
+            .min_by_key(|(_, since)| *since)?;
+        Some(self.remove_at(at).0)
     }
 
     fn is_empty(&self) -> bool {
-        self.states.is_empty()
+        self.names.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.names.len()
     }
 }
 
 #[derive(Default)]
 struct Names {
-    sources: HashMap<String, SourceNames>,
+    sources: HashMap<Source, SourceNames>,
     entries: usize,
 }
 
@@ -140,13 +216,9 @@ impl NamedMacs {
     /// `source` named `mac` without proving it; the MACs that count as refused now (only
     /// when a bound is reached).
     pub fn named(&self, address: IpAddr, mac: Mac, now: i64) -> Vec<Mac> {
-        let source = source_key(address);
+        let source = Source::of(address);
         let mut names = self.names();
-        let known = names
-            .sources
-            .get(&source)
-            .and_then(|s| s.states.get(&mac))
-            .copied();
+        let known = names.sources.get(&source).and_then(|s| s.get(mac));
         match known {
             Some(State::Pending { .. }) => return Vec::new(),
             Some(State::Proven { at }) if now - at < self.window => return Vec::new(),
@@ -167,22 +239,14 @@ impl NamedMacs {
         {
             due.push(stalest);
         }
-        entry.set(mac, State::Pending { since: now });
-        entry.pending.push_back((mac, now));
-        if entry.pending.len() > 2 * MAX_PER_SOURCE {
-            // Only skipped entries can make it this long: drop them.
-            let states = &entry.states;
-            entry
-                .pending
-                .retain(|(mac, since)| states.get(mac) == Some(&State::Pending { since: *since }));
-        }
+        entry.set(mac, State::Pending { since: now }, now + self.grace);
         names.entries -= due.len();
         due
     }
 
     /// `mac` proved itself from `source`: its names there do not count.
     pub fn proven(&self, address: IpAddr, mac: Mac, now: i64) {
-        let source = source_key(address);
+        let source = Source::of(address);
         let mut names = self.names();
         let window = self.window;
         let Some(entry) = names.sources.get_mut(&source) else {
@@ -192,57 +256,49 @@ impl NamedMacs {
                     .sources
                     .entry(source)
                     .or_insert_with(|| SourceNames::new(address));
-                entry.set(mac, State::Proven { at: now });
-                entry.proven.push_back((mac, now));
+                entry.set(mac, State::Proven { at: now }, now + window);
             }
             return;
         };
         // A phone proves itself at every poll: renewed at most twice a window.
-        if let Some(State::Proven { at }) = entry.states.get(&mac)
+        if let Some(State::Proven { at }) = entry.get(mac)
             && now - at < window / 2
         {
             return;
         }
-        let is_new = entry.set(mac, State::Proven { at: now }).is_none();
-        entry.proven.push_back((mac, now));
-        // Only superseded entries make it twice as long as the proofs it holds: drop them.
-        if entry.proven.len() > 2 * MAX_PER_SOURCE.max(entry.states.len()) {
-            let states = &entry.states;
-            entry
-                .proven
-                .retain(|(mac, at)| states.get(mac) == Some(&State::Proven { at: *at }));
-        }
+        let is_new = entry
+            .set(mac, State::Proven { at: now }, now + window)
+            .is_none();
         names.entries += usize::from(is_new);
     }
 
     /// `mac` was counted for `source` by another way (its own file refused): not again.
     pub fn counted(&self, address: IpAddr, mac: Mac) {
-        let source = source_key(address);
+        let source = Source::of(address);
         let mut names = self.names();
         let Some(entry) = names.sources.get_mut(&source) else {
             return;
         };
-        if matches!(entry.states.get(&mac), Some(State::Pending { .. })) {
-            entry.forget(mac);
+        if entry.forget_pending(mac) {
             names.entries -= 1;
         }
     }
 
     /// The names of `source` whose grace has passed, taken out: they count as refused now.
     pub fn settle(&self, address: IpAddr, now: i64) -> Vec<Mac> {
-        self.settle_source(&source_key(address), now)
+        self.settle_source(Source::of(address), now)
     }
 
-    fn settle_source(&self, source: &str, now: i64) -> Vec<Mac> {
+    fn settle_source(&self, source: Source, now: i64) -> Vec<Mac> {
         let mut names = self.names();
-        let Some(entry) = names.sources.get_mut(source) else {
+        let Some(entry) = names.sources.get_mut(&source) else {
             return Vec::new();
         };
-        let before = entry.states.len();
+        let before = entry.len();
         let due = entry.settle(now, self.grace, self.window);
-        let after = entry.states.len();
+        let after = entry.len();
         if entry.is_empty() {
-            names.sources.remove(source);
+            names.sources.remove(&source);
         }
         names.entries -= before - after;
         due
@@ -250,15 +306,15 @@ impl NamedMacs {
 
     /// Every source with names whose grace has passed, and those names.
     pub fn settle_all(&self, now: i64) -> Vec<(IpAddr, Vec<Mac>)> {
-        let sources: Vec<(String, IpAddr)> = self
+        let sources: Vec<(Source, IpAddr)> = self
             .names()
             .sources
             .iter()
-            .map(|(key, names)| (key.clone(), names.address))
+            .map(|(key, names)| (*key, names.address))
             .collect();
         sources
             .into_iter()
-            .map(|(source, address)| (address, self.settle_source(&source, now)))
+            .map(|(source, address)| (address, self.settle_source(source, now)))
             .filter(|(_, due)| !due.is_empty())
             .collect()
     }
@@ -321,7 +377,7 @@ mod tests {
             names.proven(a(1), mac(n), 1002);
         }
         assert!(names.settle(a(1), 1100).is_empty());
-        assert_eq!(names.names().sources[&source_key(a(1))].pending_count, 0);
+        assert_eq!(names.names().sources[&Source::of(a(1))].pending_count, 0);
     }
 
     #[test]
