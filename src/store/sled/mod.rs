@@ -15,6 +15,7 @@ mod accounts;
 mod contacts;
 mod imports;
 mod keys;
+mod portal;
 mod reads;
 mod unregistered;
 mod writes;
