@@ -7,7 +7,9 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::api::{AuditFilter, NewUser};
+use crate::console::{Browser, hidden};
 use crate::helpers::TestServer;
+use deskprov::client::Reply;
 use deskprov::model::LinkPurpose;
 use deskprov::ops::{Actor, links};
 
@@ -144,4 +146,156 @@ async fn admins_set_portal_passwords_and_links_are_single_use() {
         .await
         .unwrap();
     assert_eq!(expired, Err(links::LinkRefusal::Invalid));
+}
+
+async fn portal_log_in(browser: &mut Browser<'_>, login: &str, password: &str) -> Reply {
+    let form = browser.get("/me/").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.text());
+    let csrf = hidden(&form.text(), "csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("login", login),
+        ("password", password),
+    ];
+    browser.post("/me/login", &fields).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_log_in_by_extension_or_mail_change_their_pin_and_guessers_are_stopped() {
+    let server = TestServer::start_with(|c| {
+        c.portal.allow_networks = vec!["127.0.0.0/30".parse().unwrap()];
+    })
+    .await;
+    let api = server.admin_api();
+    let anna = json!({"extension": "4711", "display_name": "Anna", "email": "anna@example.com", "pin": "739164"});
+    api.create_user(crate::api::Body::Json(anna)).ok().await;
+    api.set_portal_password("4711", json!({"password": GOOD, "require_change": true}))
+        .ok()
+        .await;
+    let local: std::net::IpAddr = [127, 0, 0, 1].into();
+
+    // Outside allow_networks: 404 without detail.
+    let mut outsider = Browser::on_phone_listener(&server, [127, 0, 0, 8].into());
+    assert_eq!(outsider.get("/me/").await.status, StatusCode::NOT_FOUND);
+
+    // By e-mail; the forced change comes first: no PIN form, no lines.
+    let mut browser = Browser::on_phone_listener(&server, local);
+    let login = portal_log_in(&mut browser, "ANNA@example.com", GOOD).await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.text());
+    assert!(browser.cookies.contains_key("__Host-deskprov-portal"));
+    let home = browser.get("/me/").await.text();
+    assert!(!home.contains("action=\"/me/pin\""), "{home}");
+    let csrf = hidden(&home, "csrf");
+    let pin_first = browser
+        .post(
+            "/me/pin",
+            &[("csrf", &csrf), ("password", GOOD), ("pin", "582931")],
+        )
+        .await;
+    assert_eq!(pin_first.status, StatusCode::FORBIDDEN);
+    // Without the CSRF token: refused, nothing changes.
+    let no_csrf = browser
+        .post(
+            "/me/password",
+            &[
+                ("current_password", GOOD),
+                ("new_password", "my own new password"),
+            ],
+        )
+        .await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    let changed = browser
+        .post(
+            "/me/password",
+            &[
+                ("csrf", &csrf),
+                ("current_password", GOOD),
+                ("new_password", "my own new password"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
+    assert_eq!(
+        api.show_user("4711").ok().await["password_change_required"],
+        false
+    );
+
+    // By extension, then the PIN: a weak one is refused, a good one saved.
+    let mut again = Browser::on_phone_listener(&server, local);
+    let login = portal_log_in(&mut again, "4711", "my own new password").await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER);
+    let csrf = hidden(&again.get("/me/").await.text(), "csrf");
+    let weak = again
+        .post(
+            "/me/pin",
+            &[
+                ("csrf", &csrf),
+                ("password", "my own new password"),
+                ("pin", "123456"),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, StatusCode::BAD_REQUEST);
+    let wrong = again
+        .post(
+            "/me/pin",
+            &[("csrf", &csrf), ("password", GOOD), ("pin", "582931")],
+        )
+        .await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::BAD_REQUEST,
+        "the old password still works"
+    );
+    let saved = again
+        .post(
+            "/me/pin",
+            &[
+                ("csrf", &csrf),
+                ("password", "my own new password"),
+                ("pin", "582931"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
+    let trail = api
+        .list_audit(AuditFilter::kind("pin_changed").subject("4711"))
+        .ok()
+        .await;
+    assert_eq!(trail.as_array().unwrap().len(), 1, "{trail}");
+    assert!(!trail.to_string().contains("582931"));
+
+    // An unknown user gets the very answer a wrong password does.
+    let mut guesser = Browser::on_phone_listener(&server, [127, 0, 0, 2].into());
+    let unknown = portal_log_in(&mut guesser, "9999", "whatever password").await;
+    let wrong = portal_log_in(&mut guesser, "4711", "whatever password").await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.status, unknown.status);
+    let strip = |t: String| {
+        t.split("value=\"")
+            .map(|p| p.split_once('"').map_or(p, |(_, r)| r).to_string())
+            .collect::<String>()
+    };
+    assert_eq!(strip(unknown.text()), strip(wrong.text()));
+
+    // A spray from one source is stopped by the source's own limit; the phone login's
+    // counters and Anna's portal login from elsewhere are untouched.
+    let limit = server.running().app.config.hotdesk.device_max_failures as usize;
+    let mut refused = 0;
+    for n in 0..limit + 3 {
+        let reply =
+            portal_log_in(&mut guesser, &format!("{}", 5000 + n), "whatever password").await;
+        if reply.status == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 3, "the spray went on: {refused} refused");
+    let mut anna_elsewhere = Browser::on_phone_listener(&server, local);
+    let ok = portal_log_in(&mut anna_elsewhere, "4711", "my own new password").await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let user = api.show_user("4711").ok().await;
+    assert_eq!(
+        user["login_failures"]["failures"], 0,
+        "the phone login's counters moved"
+    );
 }
