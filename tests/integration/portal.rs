@@ -299,3 +299,50 @@ async fn users_log_in_by_extension_or_mail_change_their_pin_and_guessers_are_sto
         "the phone login's counters moved"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pin_changed_in_the_portal_logs_in_at_the_phone_and_the_portal_logs_out_there() {
+    use crate::hotdesk::{ALICE_PIN, YEALINK, add_desk, login, site};
+    let server = site(|_| {}).await;
+    add_desk(&server, YEALINK).await;
+    let api = server.admin_api();
+    api.set_portal_password("1001", json!({"password": GOOD}))
+        .ok()
+        .await;
+    let mut browser = Browser::on_phone_listener(&server, [127, 0, 0, 1].into());
+    assert_eq!(
+        portal_log_in(&mut browser, "1001", GOOD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let csrf = hidden(&browser.get("/me/").await.text(), "csrf");
+    let saved = browser
+        .post(
+            "/me/pin",
+            &[("csrf", &csrf), ("password", GOOD), ("pin", "582931")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
+
+    let old = login(&server, YEALINK, "1001", ALICE_PIN).await;
+    assert!(
+        old.starts_with("Wrong PIN"),
+        "the old PIN still works: {old}"
+    );
+    let new = login(&server, YEALINK, "1001", "582931").await;
+    assert!(!new.starts_with("Wrong PIN"), "{new}");
+    assert_eq!(
+        api.show_user("1001").ok().await["logged_in_at"]["mac"],
+        json!(YEALINK.mac)
+    );
+
+    let home = browser.get("/me/").await.text();
+    assert!(home.contains("action=\"/me/hotdesk-logout\""), "{home}");
+    let out = browser.post("/me/hotdesk-logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.text());
+    assert!(api.show_user("1001").ok().await["logged_in_at"].is_null());
+    let page = browser.get("/me/").await.text();
+    assert!(
+        !page.contains(crate::hotdesk::ALICE_SECRET),
+        "a SIP password in the portal"
+    );
+}
