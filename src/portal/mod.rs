@@ -28,6 +28,9 @@ pub const SESSION_COOKIE: &str = "__Host-deskprov-portal";
 /// Protects the forms shown before a session exists (login, one-time link).
 pub const FORM_COOKIE: &str = "__Host-deskprov-portal-form";
 const PREFIX: &str = "/me";
+/// The console's stylesheet, under the portal's prefix on the phone listener.
+static CSS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{PREFIX}{}", assets::CSS_PATH.as_str()));
 
 /// Whether the path is the portal's.
 pub fn owns(path: &str) -> bool {
@@ -146,6 +149,9 @@ where
 {
     let path = parts.uri.path();
     let reading = parts.method == Method::GET || parts.method == Method::HEAD;
+    if reading && path.strip_prefix(PREFIX) == Some(assets::CSS_PATH.as_str()) {
+        return Ok(assets::answer(&assets::CSS_PATH).expect("the stylesheet"));
+    }
     if let Some(token) = path.strip_prefix("/me/link/") {
         return link(app, parts, body, address, token, reading).await;
     }
@@ -252,7 +258,7 @@ async fn home(
     let forced = user.password_change_required || user.pin_change_required;
     let page = HomePage {
         t,
-        css: assets::CSS_PATH.as_str(),
+        css: &CSS,
         csrf: session.csrf.expose(),
         message: message.or(forced.then_some(t.must_change)),
         name: user.display_name.to_string(),
@@ -271,7 +277,7 @@ fn form_page(t: &'static PortalTexts, status: StatusCode, message: Option<&str>)
     let csrf = Secret::generate(32);
     let page = LoginPage {
         t,
-        css: assets::CSS_PATH.as_str(),
+        css: &CSS,
         csrf: csrf.expose(),
         message,
     };
@@ -380,7 +386,7 @@ fn link_page(
     let csrf = Secret::generate(32);
     let page = LinkPage {
         t,
-        css: assets::CSS_PATH.as_str(),
+        css: &CSS,
         csrf: csrf.expose(),
         message: message.or(user.is_none().then_some(t.link_invalid)),
         token,

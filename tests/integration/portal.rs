@@ -346,3 +346,80 @@ async fn a_pin_changed_in_the_portal_logs_in_at_the_phone_and_the_portal_logs_ou
         "a SIP password in the portal"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_page_is_consumed_only_by_its_forms_post_and_only_once() {
+    let server = TestServer::start().await;
+    let api = server.admin_api();
+    api.create_user(NewUser::new("4800", "Carla")).ok().await;
+    let app = server.running().app.clone();
+    let ext = deskprov::domain::Extension::parse("4800").unwrap();
+    let issued = links::issue(&app, &Actor::system("test"), &ext, LinkPurpose::Welcome)
+        .await
+        .unwrap();
+    let path = format!("/me/link/{}", token_of(&issued.url));
+    let mut browser = Browser::on_phone_listener(&server, [127, 0, 0, 1].into());
+    // A mail scanner's GETs change nothing.
+    for _ in 0..2 {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.text().contains("name=\"pin\""),
+            "no PIN field for a user without one"
+        );
+    }
+    let form = browser.get(&path).await.text();
+    let csrf = hidden(&form, "csrf");
+    let forged = browser
+        .post(&path, &[("new_password", GOOD), ("pin", "582931")])
+        .await;
+    assert_eq!(
+        forged.status,
+        StatusCode::FORBIDDEN,
+        "a POST without the form's token"
+    );
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("new_password", GOOD),
+        ("pin", "582931"),
+    ];
+    let used = browser.post(&path, &fields).await;
+    assert_eq!(used.status, StatusCode::OK, "{}", used.text());
+    let carla = api.show_user("4800").ok().await;
+    assert_eq!(
+        (
+            carla["has_portal_password"].clone(),
+            carla["has_pin"].clone()
+        ),
+        (json!(true), json!(true))
+    );
+    let after = browser.get(&path).await.text();
+    assert!(
+        !after.contains("name=\"new_password\""),
+        "the used link still shows its form"
+    );
+    let csrf = hidden(&browser.get("/me/").await.text(), "csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("new_password", "another one entirely"),
+        ("pin", "582931"),
+    ];
+    let twice = browser.post(&path, &fields).await;
+    assert_eq!(twice.status, StatusCode::BAD_REQUEST, "a link used twice");
+    let login = portal_log_in(&mut browser, "4800", GOOD).await;
+    assert_eq!(
+        login.status,
+        StatusCode::SEE_OTHER,
+        "the second use changed the password"
+    );
+    // The stylesheet the pages name is served on the phone listener too.
+    let sheet = form
+        .split("href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(browser.get(&sheet).await.status, StatusCode::OK, "{sheet}");
+}
