@@ -423,3 +423,47 @@ async fn a_link_page_is_consumed_only_by_its_forms_post_and_only_once() {
         .to_string();
     assert_eq!(browser.get(&sheet).await.status, StatusCode::OK, "{sheet}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_users_take_as_long_as_wrong_passwords() {
+    let server = TestServer::start_with(|c| {
+        c.hotdesk.user_max_failures = 1000;
+        c.hotdesk.device_max_failures = 1000;
+    })
+    .await;
+    let api = server.admin_api();
+    api.create_user(NewUser::new("4900", "Dora")).ok().await;
+    api.set_portal_password("4900", json!({"password": GOOD}))
+        .ok()
+        .await;
+    let mut browser = Browser::on_phone_listener(&server, [127, 0, 0, 1].into());
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for n in 0..30 {
+        let login = if n % 2 == 0 { "4900" } else { "4999" };
+        let form = browser.get("/me/").await.text();
+        let csrf = hidden(&form, "csrf");
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("login", login),
+            ("password", "not the password"),
+        ];
+        let started = std::time::Instant::now();
+        let reply = browser.post("/me/login", &fields).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        let took = started.elapsed().as_secs_f64();
+        if n % 2 == 0 {
+            known.push(took)
+        } else {
+            unknown.push(took)
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
+    let ratio = median(known) / median(unknown);
+    assert!(
+        (0.9..=1.1).contains(&ratio),
+        "known/unknown time ratio {ratio}"
+    );
+}
