@@ -438,7 +438,7 @@ async fn unknown_users_take_as_long_as_wrong_passwords() {
         .await;
     let mut browser = Browser::on_phone_listener(&server, [127, 0, 0, 1].into());
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
-    for n in 0..30 {
+    for n in 0..60 {
         let login = if n % 2 == 0 { "4900" } else { "4999" };
         let form = browser.get("/me/").await.text();
         let csrf = hidden(&form, "csrf");
@@ -465,5 +465,66 @@ async fn unknown_users_take_as_long_as_wrong_passwords() {
     assert!(
         (0.9..=1.1).contains(&ratio),
         "known/unknown time ratio {ratio}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_generates_a_portal_password_in_the_console_and_the_user_must_change_it() {
+    let server = TestServer::start().await;
+    server
+        .admin_api()
+        .create_user(NewUser::new("4950", "Emil"))
+        .ok()
+        .await;
+    crate::console_users::seed_account(&server, "admin-portal", "admin").await;
+    let mut console = Browser::new(&server);
+    console
+        .log_in("admin-portal", crate::console_users::PASSWORD)
+        .await;
+    let detail = console.get("/users/4950").await.text();
+    assert!(
+        detail.contains("action=\"/users/4950/portal-password\""),
+        "{detail}"
+    );
+    let csrf = hidden(&detail, "csrf");
+    let refused = console.post("/users/4950/portal-password", &[]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "no CSRF token");
+    let shown = console
+        .post("/users/4950/portal-password", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text());
+    let text = shown.text();
+    let password = text
+        .split("Password: ")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
+    let password = password.trim().to_string();
+    crate::logs::remember_secret(&password);
+    let trail = server
+        .admin_api()
+        .list_audit(AuditFilter::kind("admin_change").subject("4950"))
+        .ok()
+        .await;
+    assert!(
+        !trail.to_string().contains(&password),
+        "the password is in the trail"
+    );
+    let mut user = Browser::on_phone_listener(&server, [127, 0, 0, 1].into());
+    let login = portal_log_in(&mut user, "4950", &password).await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.text());
+    // The console's cookie never opens the portal, nor the portal's the console.
+    let home = user.get("/me/").await.text();
+    assert!(home.contains("action=\"/me/password\"") && !home.contains("action=\"/me/pin\""));
+    let mut crossed = Browser::on_phone_listener(&server, [127, 0, 0, 1].into());
+    crossed.cookies = console.cookies.clone();
+    assert!(
+        crossed
+            .get("/me/")
+            .await
+            .text()
+            .contains("action=\"/me/login\"")
     );
 }
