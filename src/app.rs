@@ -22,6 +22,9 @@ pub struct App {
     /// Console passwords, on threads of their own: a flood of console logins never takes the
     /// permits hot-desk logins need.
     pub passwords: crate::hotdesk::hashing::Hasher,
+    /// Portal passwords, on a thread of their own: guessing at the portal never takes the
+    /// permits hot-desk logins or console logins need.
+    pub portal_hashes: crate::hotdesk::hashing::Hasher,
     /// Vendor CAs that identify phones by their factory certificates; `None` when none are
     /// configured.
     pub vendor_cas: Option<crate::client_cert::CertificateCheck>,

@@ -94,6 +94,10 @@ kinds_table! {
     TotpRemoved => "totp_removed", Info;
     TotpFailed => "totp_failed", Repeatable;
     BackupTaken => "backup_taken", Info;
+    PortalLogin => "portal_login", Info;
+    PortalLoginFailure => "portal_login_failure", Repeatable;
+    PortalLockout => "portal_lockout", Warning;
+    PortalLogout => "portal_logout", Info;
     EventsSuppressed => "events_suppressed", Summary;
 }
 

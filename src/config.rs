@@ -16,6 +16,26 @@ pub struct Config {
     pub users: UsersConfig,
     pub limits: Limits,
     pub metrics: MetricsConfig,
+    pub portal: PortalConfig,
+}
+
+/// The users' self-service portal at `/me/` on the phone listener.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalConfig {
+    /// `false`: `/me/` answers 404 like any other unknown path.
+    pub enabled: bool,
+    /// Addresses that may open it (`["10.0.0.0/8"]`); every address when empty.
+    pub allow_networks: Vec<ipnet::IpNet>,
+}
+
+impl Default for PortalConfig {
+    fn default() -> Self {
+        PortalConfig {
+            enabled: true,
+            allow_networks: Vec::new(),
+        }
+    }
 }
 
 /// Who may scrape `/metrics` on the admin listener besides an admin token's holder.

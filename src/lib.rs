@@ -35,6 +35,7 @@ pub mod models;
 pub mod notify;
 pub mod ops;
 pub mod phonebook;
+pub mod portal;
 pub mod provision;
 pub mod render;
 pub mod render_cache;

@@ -135,6 +135,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         nonces,
         pins: crate::hotdesk::hashing::Hasher::new(config_hashes),
         passwords: crate::hotdesk::hashing::Hasher::new(1),
+        portal_hashes: crate::hotdesk::hashing::Hasher::new(1),
         vendor_cas,
         audit_repeats,
         imports: Default::default(),

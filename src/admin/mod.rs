@@ -178,6 +178,9 @@ async fn dispatch(
         E::UnlockUser { extension } => users::set_lock(app, by, &extension, false).await,
         E::ResetUserPin { extension } => users::reset_pin(app, by, &extension).await,
         E::LogoutUser { extension } => users::logout(app, by, &extension).await,
+        E::SetPortalPassword { extension } => {
+            users::set_portal_password(app, by, &extension, parse(body)?).await
+        }
         E::ShowSettings => Ok(respond::json(
             StatusCode::OK,
             &app.store.settings().await?.redacted(),

@@ -28,7 +28,7 @@ pub use super::devices::{
 pub use super::profiles::{NewProfile, ProfilePatch, ProfileView};
 pub use super::token::{NewToken, TokenView};
 pub use super::totp::{AccountTotpView, TotpRequirement};
-pub use super::users::{BulkAction, NewUser, UserPatch, UserView};
+pub use super::users::{BulkAction, NewUser, PortalPassword, UserPatch, UserView};
 pub use crate::ops::bans::SourceView as BanView;
 pub use crate::ops::csv_io::ImportJob;
 

@@ -137,6 +137,13 @@ pub struct UserView<'a> {
     /// A generated PIN, only in the answer that generated it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pin: Option<&'a str>,
+    /// The user has a password for the self-service portal.
+    has_portal_password: bool,
+    /// The user must choose a new portal password at the next portal login.
+    password_change_required: bool,
+    /// A generated portal password, only in the answer that generated it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    portal_password: Option<&'a str>,
 }
 
 /// What the view shows beyond the record, and the secrets this answer may carry.
@@ -144,6 +151,7 @@ pub struct UserView<'a> {
 struct Extras<'a> {
     with_sip_password: bool,
     generated_pin: Option<&'a Pin>,
+    generated_password: Option<&'a crate::domain::Secret>,
 }
 
 async fn view<'a>(
@@ -175,6 +183,9 @@ async fn view<'a>(
         created_at: rfc3339(user.created_at),
         sip_password: extras.with_sip_password.then(|| user.sip_password.expose()),
         pin: extras.generated_pin.map(Pin::expose),
+        has_portal_password: user.portal_password_hash.is_some(),
+        password_change_required: user.password_change_required,
+        portal_password: extras.generated_password.map(|p| p.expose()),
     })
 }
 
@@ -344,6 +355,7 @@ pub async fn create(app: &App, by: &Actor, new: NewUser) -> ApiResult {
     let extras = Extras {
         with_sip_password: true,
         generated_pin: created.generated_pin.as_ref(),
+        generated_password: None,
     };
     Ok(respond::json(
         StatusCode::CREATED,
@@ -356,6 +368,7 @@ pub async fn patch(app: &App, by: &Actor, extension: &Extension, patch: UserPatc
     let extras = Extras {
         with_sip_password: changed.sip_password_set,
         generated_pin: changed.generated_pin.as_ref(),
+        generated_password: None,
     };
     Ok(respond::json(
         StatusCode::OK,
@@ -373,10 +386,54 @@ pub async fn reset_pin(app: &App, by: &Actor, extension: &Extension) -> ApiResul
     let extras = Extras {
         with_sip_password: false,
         generated_pin: changed.generated_pin.as_ref(),
+        generated_password: None,
     };
     Ok(respond::json(
         StatusCode::OK,
         &view(app, &changed.record, extras).await?,
+    ))
+}
+
+/// How an admin sets a user's portal password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalPassword {
+    /// 12 to 128 characters, not containing the extension or the user's first or last name.
+    #[schema(min_length = 12, max_length = 128)]
+    password: Option<String>,
+    /// A random password instead, in the answer's `portal_password` this once.
+    #[serde(default)]
+    generate: bool,
+    /// The user must choose their own at the next portal login.
+    require_change: Option<bool>,
+}
+
+/// Sets or generates a user's portal password and/or requires a change at the next login.
+pub async fn set_portal_password(
+    app: &App,
+    by: &Actor,
+    extension: &Extension,
+    body: PortalPassword,
+) -> ApiResult {
+    use crate::ops::portal_password::{self as portal, PasswordChoice};
+    let choice = match (body.password, body.generate) {
+        (Some(_), true) => {
+            return Err(ApiError::BadRequest(
+                "give password or generate, not both".into(),
+            ));
+        }
+        (Some(given), false) => PasswordChoice::Set(crate::domain::Secret::from_trusted(given)),
+        (None, true) => PasswordChoice::Generate,
+        (None, false) => PasswordChoice::Keep,
+    };
+    let set = portal::set(app, by, extension, choice, body.require_change).await?;
+    let extras = Extras {
+        generated_password: set.generated.as_ref(),
+        ..Extras::default()
+    };
+    Ok(respond::json(
+        StatusCode::OK,
+        &view(app, &set.record, extras).await?,
     ))
 }
 

@@ -713,6 +713,21 @@ pub enum UserCommand {
     SipPassword {
         extension: String,
     },
+    /// Set the user's self-service portal password: read from the first line of standard
+    /// input, or generated (--generate, shown this once); and/or require a change at the next
+    /// portal login. Their portal sessions end.
+    SetPassword {
+        extension: String,
+        /// A random password, shown this once.
+        #[arg(long)]
+        generate: bool,
+        /// The user must choose their own at the next portal login (true), or need not (false).
+        #[arg(long, value_name = "true|false", num_args = 0..=1, default_missing_value = "true")]
+        require_change: Option<bool>,
+        /// Leave the password as it is (only --require-change changes).
+        #[arg(long, conflicts_with = "generate")]
+        keep: bool,
+    },
 }
 
 /// What `users add` and `users edit` both set.

@@ -46,6 +46,16 @@ pub static DE: &[(&str, &str)] = &[
     ("totp_removed", "Zweiter Faktor (TOTP) entfernt"),
     ("totp_failed", "Falscher TOTP-Code"),
     ("backup_taken", "Sicherung erstellt"),
+    ("portal_login", "Anmeldung am Selbstbedienungsportal"),
+    (
+        "portal_login_failure",
+        "Anmeldung am Selbstbedienungsportal fehlgeschlagen",
+    ),
+    (
+        "portal_lockout",
+        "Anmeldungen am Selbstbedienungsportal gebremst",
+    ),
+    ("portal_logout", "Abmeldung vom Selbstbedienungsportal"),
 ];
 
 pub static EN: &[(&str, &str)] = &[
@@ -84,4 +94,8 @@ pub static EN: &[(&str, &str)] = &[
     ("totp_removed", "Second factor (TOTP) removed"),
     ("totp_failed", "Wrong TOTP code"),
     ("backup_taken", "Backup taken"),
+    ("portal_login", "Self-service portal login"),
+    ("portal_login_failure", "Failed self-service portal login"),
+    ("portal_lockout", "Self-service portal logins throttled"),
+    ("portal_logout", "Self-service portal logout"),
 ];

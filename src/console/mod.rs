@@ -10,17 +10,17 @@
 // `accounts` is taken by the operations' module this file uses for logins.
 #[path = "accounts/mod.rs"]
 mod account_pages;
-mod assets;
+pub(crate) mod assets;
 mod audit;
 mod bulk;
 mod devices;
 mod event_kinds;
-mod form;
+pub(crate) mod form;
 mod import;
 mod multipart;
 pub mod pages;
-mod reply;
-mod session;
+pub(crate) mod reply;
+pub(crate) mod session;
 mod settings;
 pub mod texts;
 mod totp;

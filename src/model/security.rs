@@ -85,6 +85,8 @@ pub enum ActorKind {
     Phone,
     /// deskprov itself: start-up, the sweeper, a command on the server's machine.
     System,
+    /// A user in the self-service portal, by extension.
+    User,
 }
 
 impl ActorKind {
@@ -94,6 +96,7 @@ impl ActorKind {
             ActorKind::Token => "token",
             ActorKind::Phone => "phone",
             ActorKind::System => "system",
+            ActorKind::User => "user",
         }
     }
 }

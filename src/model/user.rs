@@ -41,6 +41,17 @@ pub struct UserRecord {
     /// Left out of the company phonebook.
     #[serde(default)]
     pub phonebook_hidden: bool,
+    /// argon2id PHC string of the self-service portal's password; never stored in clear.
+    #[serde(default)]
+    pub portal_password_hash: Option<Secret>,
+    /// The portal password was chosen by someone else: the portal opens nothing but the
+    /// password page until the user sets their own.
+    #[serde(default)]
+    pub password_change_required: bool,
+    /// The SHA-256 of the one one-time link still valid for the user; a newer link or a
+    /// password change replaces or clears it.
+    #[serde(default)]
+    pub portal_link_sha256: Option<String>,
 }
 
 impl UserRecord {
@@ -65,6 +76,9 @@ impl UserRecord {
             language,
             keys,
             phonebook_hidden,
+            portal_password_hash: _,
+            password_change_required: _,
+            portal_link_sha256: _,
         } = self;
         // Names are in the company phonebook and on colleagues' key labels too.
         (

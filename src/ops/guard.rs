@@ -378,7 +378,12 @@ fn summary(everywhere: GuardRecord, pairs: &[(String, GuardRecord)]) -> GuardRec
 
 /// Counts one more towards a lock after `max`: `true` when this one set it. Each further
 /// lockout doubles the last, up to `user_lockout_max_secs`.
-fn count_lockout(g: &mut GuardRecord, max: u32, policy: &HotdeskConfig, now: i64) -> bool {
+pub(in crate::ops) fn count_lockout(
+    g: &mut GuardRecord,
+    max: u32,
+    policy: &HotdeskConfig,
+    now: i64,
+) -> bool {
     g.failures += 1;
     g.window_start = now;
     if g.failures < max {
@@ -396,7 +401,7 @@ fn count_lockout(g: &mut GuardRecord, max: u32, policy: &HotdeskConfig, now: i64
 }
 
 /// `true` when this failure reached `max` within the window and set a lock.
-fn count_in_window(
+pub(in crate::ops) fn count_in_window(
     g: &mut GuardRecord,
     now: i64,
     max: u32,

@@ -22,9 +22,12 @@ pub mod firmware;
 pub mod guard;
 pub mod import;
 pub mod keys;
+pub mod links;
 pub mod named;
 pub mod overview;
 pub mod phone;
+pub mod portal;
+pub mod portal_password;
 pub mod profiles;
 pub mod restore;
 pub mod sessions;
@@ -77,6 +80,16 @@ impl Actor {
         Actor {
             name: "phone".into(),
             kind: ActorKind::Phone,
+            role: None,
+            source: Some(source),
+        }
+    }
+
+    /// A user in the self-service portal, by extension.
+    pub fn user(extension: &crate::domain::Extension, source: IpAddr) -> Actor {
+        Actor {
+            name: extension.to_string(),
+            kind: ActorKind::User,
             role: None,
             source: Some(source),
         }

@@ -194,6 +194,9 @@ pub async fn prepare_new(app: &App, new: &NewUser) -> Result<PreparedUser, OpErr
         language: new.language.clone(),
         keys: Default::default(),
         phonebook_hidden: new.phonebook_hidden,
+        portal_password_hash: None,
+        password_change_required: false,
+        portal_link_sha256: None,
         extension,
     };
     Ok(PreparedUser {

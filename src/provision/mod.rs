@@ -69,6 +69,11 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let method = request.method().clone();
+    // The users' portal: before the source bans, which it neither trips nor obeys.
+    if crate::portal::owns(request.uri().path()) {
+        let (parts, body) = request.into_parts();
+        return Box::pin(crate::portal::handle(app, &parts, body, peer.address)).await;
+    }
     // Names whose grace passed count before the ban is looked at.
     if let Err(e) = crate::ops::bans::settle_named_macs(app, peer.address, app.clock.now()).await {
         error!(error = %e, "counting unproven MACs failed");

@@ -704,6 +704,9 @@ mod tests {
             language: None,
             keys: Default::default(),
             phonebook_hidden: false,
+            portal_password_hash: None,
+            password_change_required: false,
+            portal_link_sha256: None,
         };
         let inputs = DeviceInputs {
             settings: Settings {

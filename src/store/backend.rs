@@ -18,8 +18,8 @@ use crate::domain::{ContactId, Extension, Mac, ProfileName, Secret, Username};
 use crate::keys::{KeyLayer, SharedKeys};
 use crate::model::{
     AccountRecord, AuditRecord, ConsoleSession, ContactRecord, DeviceRecord, GuardRecord,
-    ImportRecord, ProfileRecord, SourceRecord, TokenRecord, UnregisteredLimits, UnregisteredRecord,
-    UserRecord,
+    ImportRecord, LinkRecord, PortalSession, ProfileRecord, SourceRecord, TokenRecord,
+    UnregisteredLimits, UnregisteredRecord, UserRecord,
 };
 use crate::settings::{Layer, Settings};
 
@@ -29,7 +29,9 @@ pub type Change<'a, T> = &'a mut (dyn FnMut(&mut T) + Send);
 pub type TrimRank<'a> = &'a (dyn Fn(&str) -> u8 + Send + Sync);
 
 #[async_trait]
-pub trait Reads: ImportReads + KeyReads + ContactReads + AccountReads + Send + Sync {
+pub trait Reads:
+    ImportReads + KeyReads + ContactReads + AccountReads + PortalReads + Send + Sync
+{
     /// Grows after every write of what rendered configs depend on besides the device record;
     /// read it before reading what a render uses.
     fn revision(&self) -> u64;
@@ -111,7 +113,9 @@ pub trait Reads: ImportReads + KeyReads + ContactReads + AccountReads + Send + S
 }
 
 #[async_trait]
-pub trait Writes: ImportWrites + KeyWrites + ContactWrites + AccountWrites + Send + Sync {
+pub trait Writes:
+    ImportWrites + KeyWrites + ContactWrites + AccountWrites + PortalWrites + Send + Sync
+{
     /// Inserts a new device; `false` if the MAC is already registered (nothing written).
     async fn insert_device(&self, record: &DeviceRecord) -> Result<bool>;
     /// The device after `change`; `None` if there is no such device.
@@ -327,4 +331,22 @@ pub trait AccountWrites: Send + Sync {
     async fn remove_account(&self, username: &Username) -> Result<bool>;
     async fn put_console_session(&self, session: &ConsoleSession) -> Result<()>;
     async fn remove_console_session(&self, id_sha256: &str) -> Result<bool>;
+}
+
+/// The self-service portal's sessions and one-time links (a backend implements them in their
+/// own file). Nothing rendered depends on them.
+#[async_trait]
+pub trait PortalReads: Send + Sync {
+    async fn portal_session(&self, id_sha256: &str) -> Result<Option<PortalSession>>;
+    /// The user's sessions, oldest first.
+    async fn portal_sessions_of(&self, extension: &Extension) -> Result<Vec<PortalSession>>;
+    async fn link(&self, token_sha256: &str) -> Result<Option<LinkRecord>>;
+}
+
+#[async_trait]
+pub trait PortalWrites: Send + Sync {
+    async fn put_portal_session(&self, session: &PortalSession) -> Result<()>;
+    async fn remove_portal_session(&self, id_sha256: &str) -> Result<bool>;
+    async fn put_link(&self, link: &LinkRecord) -> Result<()>;
+    async fn remove_link(&self, token_sha256: &str) -> Result<bool>;
 }

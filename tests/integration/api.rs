@@ -580,6 +580,11 @@ impl<'a> AdminApi<'a> {
         self.post(format!("/users/{}/reset-pin", segment(extension)))
     }
 
+    pub fn set_portal_password(&self, extension: &str, body: Value) -> Call<'a> {
+        let path = format!("/users/{}/portal-password", segment(extension));
+        self.call(Method::POST, &path, body)
+    }
+
     // ---- settings, profiles, models, templates ----
 
     pub fn settings(&self) -> Call<'a> {
@@ -1027,6 +1032,7 @@ pub fn one_call_per_endpoint<'a>(api: &AdminApi<'a>) -> Vec<Call<'a>> {
         api.unlock_user(extension),
         api.logout_user(extension),
         api.reset_pin(extension),
+        api.set_portal_password(extension, serde_json::json!({"generate": true})),
         api.settings(),
         api.patch_settings(json!({"language": "de"})),
         api.setting_choices(),

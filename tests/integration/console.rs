@@ -39,6 +39,19 @@ impl<'a> Browser<'a> {
         }
     }
 
+    /// A browser on the phone listener, where the users' portal is.
+    pub(crate) fn on_phone_listener(server: &TestServer, source: IpAddr) -> Browser<'a> {
+        let address = server.running().phone_addr;
+        let client = Client::new(address, "localhost", std::slice::from_ref(&server.ca))
+            .unwrap()
+            .from_source(source);
+        Browser {
+            client,
+            cookies: BTreeMap::new(),
+            language: "en",
+        }
+    }
+
     pub(crate) fn cookie_header(&self) -> String {
         self.cookies
             .iter()

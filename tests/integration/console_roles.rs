@@ -87,6 +87,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/users/{ext}/lock", "owner admin"),
     ("POST", "/users/{ext}/unlock", "owner admin helpdesk"),
     ("POST", "/users/{ext}/reset-pin", "owner admin helpdesk"),
+    ("POST", "/users/{ext}/portal-password", "owner admin"),
     ("POST", "/users/{ext}/logout", "owner admin helpdesk"),
     ("GET", "/totp", "owner admin helpdesk readonly metrics"),
     (

@@ -16,7 +16,7 @@ use crate::{kv, xmlflat};
 
 pub(crate) const ALICE_PIN: &str = "739164";
 const BOB_PIN: &str = "580392";
-const ALICE_SECRET: &str = "alice-secret-0001";
+pub(crate) const ALICE_SECRET: &str = "alice-secret-0001";
 const BOB_SECRET: &str = "bob-secret-00002";
 const LOBBY_SECRET: &str = "lobby-secret-0900";
 

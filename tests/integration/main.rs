@@ -57,6 +57,7 @@ mod openapi;
 mod operations;
 mod phonebook;
 mod phonebook_vendors;
+mod portal;
 mod provisioning;
 mod render_cache;
 mod roles;

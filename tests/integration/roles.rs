@@ -50,6 +50,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("lockUser", "owner admin"),
     ("unlockUser", "owner admin helpdesk"),
     ("resetUserPin", "owner admin helpdesk"),
+    ("setUserPortalPassword", "owner admin"),
     ("logoutUser", "owner admin helpdesk"),
     ("listContacts", "owner admin helpdesk readonly"),
     ("createContact", "owner admin"),

@@ -399,6 +399,7 @@ impl Endpoint {
             | E::UnlockUser { extension }
             | E::LogoutUser { extension }
             | E::ResetUserPin { extension }
+            | E::SetPortalPassword { extension }
             | E::UserKeys { extension }
             | E::PutUserKeys { extension } => Some(extension.to_string()),
             E::ShowProfile { name }

@@ -278,6 +278,14 @@ endpoints! {
         access: Helpdesk, audit: Change, body: NoBody, answer: 200 Json(schema::<s::UserView>),
         query: [], errors: [400, 404],
     }
+    /// Set (`password`) or generate (`generate`, in the answer's `portal_password` this once)
+    /// the user's self-service portal password, and/or `require_change` at the next portal
+    /// login. A new password ends the user's portal sessions and invalidates one-time links.
+    SetPortalPassword { extension: Extension } = POST "/users/{extension}/portal-password" {
+        name: "setUserPortalPassword", tag: "users", summary: "Set or generate a user's portal password",
+        access: Change, audit: Change, body: JsonBody(schema::<s::PortalPassword>), answer: 200 Json(schema::<s::UserView>),
+        query: [], errors: [400, 404, 413],
+    }
     /// 409 when they are not logged in anywhere.
     LogoutUser { extension: Extension } = POST "/users/{extension}/logout" {
         name: "logoutUser", tag: "users", summary: "Log a user out of their hot-desk phone",

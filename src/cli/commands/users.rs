@@ -16,6 +16,9 @@ pub async fn run(api: &Api, command: UserCommand) -> Answer {
     {
         input::confirm(&format!("delete {} users", extensions.len()), *yes)?;
     }
+    if let UserCommand::SetPassword { generate: true, .. } = &command {
+        eprintln!("The portal password is shown this once.");
+    }
     request(command)?.send(api).await
 }
 
@@ -68,6 +71,23 @@ fn request(command: UserCommand) -> Result<Request, String> {
         }
         UserCommand::SipPassword { extension } => {
             Request::get(format!("{}/sip-password", user(&extension)), Object)
+        }
+        UserCommand::SetPassword {
+            extension,
+            generate,
+            require_change,
+            keep,
+        } => {
+            let mut body = Map::new();
+            if generate {
+                body.insert("generate".into(), Value::Bool(true));
+            } else if !keep {
+                let given = input::secret_line("portal password")?;
+                body.insert("password".into(), Value::String(given));
+            }
+            put_bool(&mut body, "require_change", require_change);
+            let path = format!("{}/portal-password", user(&extension));
+            Request::new(M::POST, path, Object).with(Value::Object(body))
         }
     })
 }

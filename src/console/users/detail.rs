@@ -238,3 +238,35 @@ pub async fn pins_page(
     };
     Ok(html(StatusCode::OK, page.render()))
 }
+
+/// A random portal password for the user, to be changed at their first portal login; shown
+/// this once (the answer is `no-store`).
+pub async fn portal_password(request: &Request<'_>) -> PageResult {
+    use crate::ops::portal_password::{self, PasswordChoice};
+    let visit = request.visit;
+    let extension = match extension_of(request) {
+        Ok(extension) => extension,
+        Err(e) => return refusal::answer(visit, e, None),
+    };
+    let app = request.app;
+    let choice = PasswordChoice::Generate;
+    match portal_password::set(app, &visit.actor, &extension, choice, Some(true)).await {
+        Ok(set) => {
+            let u = visit.texts.users;
+            let password = set.generated.expect("a generated password");
+            let text = format!("{} {}", u.portal_password_shown_once, password.expose());
+            let back = format!("/users/{extension}");
+            let page = crate::console::pages::MessagePage {
+                t: visit.texts,
+                css: assets::CSS_PATH.as_str(),
+                who: Some(visit.who()),
+                heading: u.portal_password_heading,
+                text: &text,
+                link: &back,
+                link_text: u.back_to_user,
+            };
+            Ok(html(StatusCode::OK, page.render()))
+        }
+        Err(e) => refusal::answer(visit, e, None),
+    }
+}

@@ -43,6 +43,7 @@ pub enum UsersPage {
     Unlock,
     ResetPin,
     LogOut,
+    PortalPassword,
 }
 
 const fn def(
@@ -169,6 +170,13 @@ pub static PAGES: &[PageDef] = &[
         Access::Helpdesk,
     ),
     def(
+        UsersPage::PortalPassword,
+        Method::POST,
+        "/users/{ext}/portal-password",
+        "page: set user's portal password",
+        Access::Change,
+    ),
+    def(
         UsersPage::LogOut,
         Method::POST,
         "/users/{ext}/logout",
@@ -197,6 +205,7 @@ pub async fn submit(request: &Request<'_>, page: UsersPage, form: &Form) -> Page
         UsersPage::Unlock => detail::lock(request, false).await,
         UsersPage::ResetPin => detail::reset_pin(request).await,
         UsersPage::LogOut => detail::log_out(request).await,
+        UsersPage::PortalPassword => detail::portal_password(request).await,
         _ => Ok(super::method_not_allowed("GET, HEAD")),
     }
 }

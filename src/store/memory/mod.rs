@@ -8,6 +8,7 @@ mod accounts;
 mod contacts;
 mod imports;
 mod keys;
+mod portal;
 mod reads;
 mod writes;
 
@@ -46,6 +47,8 @@ struct Tables {
     contacts: BTreeMap<crate::domain::ContactId, crate::model::ContactRecord>,
     accounts: BTreeMap<crate::domain::Username, crate::model::AccountRecord>,
     console_sessions: BTreeMap<String, crate::model::ConsoleSession>,
+    portal_sessions: BTreeMap<String, crate::model::PortalSession>,
+    links: BTreeMap<String, crate::model::LinkRecord>,
 }
 
 #[derive(Default)]

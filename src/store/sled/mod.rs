@@ -16,6 +16,7 @@ mod contacts;
 mod imports;
 mod journal;
 mod keys;
+mod portal;
 mod reads;
 mod unregistered;
 mod writes;
