@@ -94,6 +94,9 @@ kinds_table! {
     TotpRemoved => "totp_removed", Info;
     TotpFailed => "totp_failed", Repeatable;
     BackupTaken => "backup_taken", Info;
+    MailQueued => "mail_queued", Info;
+    MailSent => "mail_sent", Info;
+    MailFailed => "mail_failed", Warning;
     EventsSuppressed => "events_suppressed", Summary;
 }
 

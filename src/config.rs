@@ -16,6 +16,8 @@ pub struct Config {
     pub users: UsersConfig,
     pub limits: Limits,
     pub metrics: MetricsConfig,
+    /// Absent: mail is not configured.
+    pub mail: Option<crate::mail::MailConfig>,
 }
 
 /// Who may scrape `/metrics` on the admin listener besides an admin token's holder.
@@ -483,6 +485,9 @@ impl Config {
         validate_networks("metrics.allow_networks", &self.metrics.allow_networks)?;
         for range in &self.users.extension_ranges {
             ExtensionRange::parse(range)?;
+        }
+        if let Some(mail) = &self.mail {
+            mail.validate()?;
         }
         self.validate_security()
     }

@@ -46,6 +46,9 @@ pub static DE: &[(&str, &str)] = &[
     ("totp_removed", "Zweiter Faktor (TOTP) entfernt"),
     ("totp_failed", "Falscher TOTP-Code"),
     ("backup_taken", "Sicherung erstellt"),
+    ("mail_queued", "Mail eingereiht"),
+    ("mail_sent", "Mail versandt"),
+    ("mail_failed", "Mail aufgegeben"),
 ];
 
 pub static EN: &[(&str, &str)] = &[
@@ -84,4 +87,7 @@ pub static EN: &[(&str, &str)] = &[
     ("totp_removed", "Second factor (TOTP) removed"),
     ("totp_failed", "Wrong TOTP code"),
     ("backup_taken", "Backup taken"),
+    ("mail_queued", "Mail queued"),
+    ("mail_sent", "Mail sent"),
+    ("mail_failed", "Mail given up"),
 ];

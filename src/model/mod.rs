@@ -5,6 +5,7 @@ mod account;
 mod contact;
 mod device;
 mod import;
+mod mail;
 mod profile;
 mod security;
 mod user;
@@ -16,6 +17,7 @@ pub use device::{
     UnregisteredLimits, UnregisteredRecord,
 };
 pub use import::{ImportRecord, ImportRowError, ImportState, MAX_STORED_ROW_ERRORS};
+pub use mail::{MailRecord, MailState};
 pub use profile::ProfileRecord;
 pub use security::{ActorKind, AuditRecord, GuardRecord, SourceRecord, TokenRecord};
 pub use user::UserRecord;

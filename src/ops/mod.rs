@@ -22,6 +22,8 @@ pub mod firmware;
 pub mod guard;
 pub mod import;
 pub mod keys;
+pub mod mail;
+mod mail_sender;
 pub mod named;
 pub mod overview;
 pub mod phone;

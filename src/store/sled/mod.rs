@@ -14,6 +14,7 @@
 mod accounts;
 mod contacts;
 mod imports;
+mod outbox;
 mod keys;
 mod reads;
 mod unregistered;
