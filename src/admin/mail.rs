@@ -62,7 +62,10 @@ impl From<&MailRecord> for MailView {
 
 pub async fn test(app: &App, by: &Actor, body: TestMail) -> ApiResult {
     let record = mail::send_test(app, by, &body.address).await?;
-    Ok(respond::json(StatusCode::ACCEPTED, &MailView::from(&record)))
+    Ok(respond::json(
+        StatusCode::ACCEPTED,
+        &MailView::from(&record),
+    ))
 }
 
 /// Newest first, in pages (`after`: a mail's id); `user` keeps one user's mails.

@@ -120,7 +120,9 @@ impl MailConfig {
             return Err(invalid("username and password_file go together"));
         }
         if self.rate_per_second == 0 || self.give_up_after_secs == 0 {
-            return Err(invalid("rate_per_second and give_up_after_secs must be at least 1"));
+            return Err(invalid(
+                "rate_per_second and give_up_after_secs must be at least 1",
+            ));
         }
         Ok(())
     }
@@ -141,15 +143,23 @@ mod tests {
 
     #[test]
     fn tls_modes_follow_the_url_and_plaintext_is_loopback_only() {
-        let tls = with("smtps://mail.example.com:465", false).endpoint().unwrap();
+        let tls = with("smtps://mail.example.com:465", false)
+            .endpoint()
+            .unwrap();
         assert_eq!(tls.security, Security::ImplicitTls);
         assert_eq!(tls.port, 465);
-        let start = with("smtp://mail.example.com:587", false).endpoint().unwrap();
+        let start = with("smtp://mail.example.com:587", false)
+            .endpoint()
+            .unwrap();
         assert_eq!(start.security, Security::StartTls);
         let plain = with("smtp://127.0.0.1:2525", true).endpoint().unwrap();
         assert_eq!(plain.security, Security::Plaintext);
         assert!(with("smtp://mail.example.com:25", true).endpoint().is_err());
-        assert!(with("http://mail.example.com:25", false).endpoint().is_err());
+        assert!(
+            with("http://mail.example.com:25", false)
+                .endpoint()
+                .is_err()
+        );
         assert!(with("smtp://mail.example.com", false).endpoint().is_err());
     }
 

@@ -54,14 +54,16 @@ fn part(overrides: Option<&Path>, language: &str, kind: &str, part: &str) -> Opt
 }
 
 fn fill(template: &str, values: &[(&str, &str)], escape: bool) -> String {
-    values.iter().fold(template.to_string(), |text, (name, value)| {
-        let value = if escape {
-            html_escape(value)
-        } else {
-            value.to_string()
-        };
-        text.replace(&format!("{{{name}}}"), &value)
-    })
+    values
+        .iter()
+        .fold(template.to_string(), |text, (name, value)| {
+            let value = if escape {
+                html_escape(value)
+            } else {
+                value.to_string()
+            };
+            text.replace(&format!("{{{name}}}"), &value)
+        })
 }
 
 fn html_escape(value: &str) -> String {

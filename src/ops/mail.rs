@@ -15,7 +15,10 @@ pub use super::mail_sender::spawn_sender;
 pub const MAX_PAGE: usize = 500;
 
 pub fn config(app: &App) -> Result<&MailConfig, OpError> {
-    app.config.mail.as_ref().ok_or_else(|| OpError::conflict(NOT_CONFIGURED))
+    app.config
+        .mail
+        .as_ref()
+        .ok_or_else(|| OpError::conflict(NOT_CONFIGURED))
 }
 
 fn address(text: &str) -> Result<String, OpError> {

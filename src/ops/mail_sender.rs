@@ -121,7 +121,10 @@ async fn attempt(
         }
         Outcome::Retry(answer) | Outcome::GiveUp(answer) => {
             mail.state = MailState::Failed;
-            let detail = format!("to {} after {} attempts: {answer}", mail.recipient, mail.attempts);
+            let detail = format!(
+                "to {} after {} attempts: {answer}",
+                mail.recipient, mail.attempts
+            );
             mail.last_answer = Some(answer);
             Some((Kind::MailFailed, detail))
         }

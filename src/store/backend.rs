@@ -18,8 +18,8 @@ use crate::domain::{ContactId, Extension, Mac, ProfileName, Secret, Username};
 use crate::keys::{KeyLayer, SharedKeys};
 use crate::model::{
     AccountRecord, AuditRecord, ConsoleSession, ContactRecord, DeviceRecord, GuardRecord,
-    ImportRecord, MailRecord, ProfileRecord, SourceRecord, TokenRecord, UnregisteredLimits, UnregisteredRecord,
-    UserRecord,
+    ImportRecord, MailRecord, ProfileRecord, SourceRecord, TokenRecord, UnregisteredLimits,
+    UnregisteredRecord, UserRecord,
 };
 use crate::settings::{Layer, Settings};
 

@@ -7,8 +7,8 @@
 mod accounts;
 mod contacts;
 mod imports;
-mod outbox;
 mod keys;
+mod outbox;
 mod reads;
 mod writes;
 

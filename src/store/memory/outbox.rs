@@ -46,10 +46,7 @@ impl OutboxWrites for MemoryBackend {
     async fn queue_mail(&self, mail: &MailRecord) -> Result<u64> {
         let mut tables = self.tables();
         let id = tables.outbox.last_key_value().map_or(1, |(id, _)| id + 1);
-        let record = MailRecord {
-            id,
-            ..mail.clone()
-        };
+        let record = MailRecord { id, ..mail.clone() };
         tables.outbox.insert(id, record);
         Ok(id)
     }

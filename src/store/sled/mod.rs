@@ -14,8 +14,8 @@
 mod accounts;
 mod contacts;
 mod imports;
-mod outbox;
 mod keys;
+mod outbox;
 mod reads;
 mod unregistered;
 mod writes;

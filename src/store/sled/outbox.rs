@@ -71,10 +71,7 @@ impl OutboxWrites for SledBackend {
     async fn queue_mail(&self, mail: &MailRecord) -> Result<u64> {
         // generate_id starts at 0; 0 is kept free so that "before 0" never hides a mail.
         let id = self.db.generate_id()? + 1;
-        let record = MailRecord {
-            id,
-            ..mail.clone()
-        };
+        let record = MailRecord { id, ..mail.clone() };
         self.outbox()?.insert(id.to_be_bytes(), encode(&record))?;
         Ok(id)
     }

@@ -132,8 +132,8 @@ impl SledBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::backend::{Reads, Writes};
     use crate::store::StoreError;
+    use crate::store::backend::{Reads, Writes};
 
     fn seen(last: u8, at: i64) -> UnregisteredRecord {
         UnregisteredRecord {
