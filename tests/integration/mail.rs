@@ -277,3 +277,54 @@ async fn a_burst_of_500_is_sent_at_the_bounded_rate() {
         "the sender keeps up the rate: {busiest}"
     );
 }
+
+fn binary_server(dir: &std::path::Path, smtp: &Smtp) -> crate::helpers::BinaryServer {
+    let config = dir.join("mail.toml");
+    let text = format!(
+        "[mail]\nsmtp_url = \"{}\"\nallow_plaintext_loopback = true\nfrom = \"prov@example.com\"\nrate_per_second = 50\n",
+        smtp.url()
+    );
+    std::fs::write(&config, text).unwrap();
+    crate::helpers::BinaryServer::start(dir, &["--config", config.to_str().unwrap()])
+}
+
+/// The CLI's test mail and list; mails queued when the server is killed (-9) are sent by the
+/// next start.
+#[tokio::test]
+async fn the_cli_sends_a_test_mail_and_nothing_queued_is_lost_on_kill_9() {
+    let mut smtp = Smtp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut server = binary_server(d, &smtp);
+    let cli = |admin, args: &[&str]| {
+        let (code, out, err) = crate::helpers::cli(d, admin, args);
+        assert_eq!(code, 0, "deskprov {args:?}: {out}{err}");
+        out
+    };
+    let out = cli(server.admin_addr, &["mail", "test", "cli@example.com"]);
+    assert!(
+        out.contains("cli@example.com") && out.contains("queued"),
+        "{out}"
+    );
+    assert_eq!(smtp.wait_for("cli", 1, WAIT).await.len(), 1);
+    smtp.down();
+    for _ in 0..5 {
+        cli(server.admin_addr, &["mail", "test", "killed@example.com"]);
+    }
+    server.signal("KILL");
+    server.wait(Duration::from_secs(10));
+    let server = binary_server(d, &smtp);
+    smtp.up();
+    assert_eq!(smtp.wait_for("killed", 5, WAIT).await.len(), 5);
+    let end = tokio::time::Instant::now() + WAIT;
+    let mut out = String::new();
+    while tokio::time::Instant::now() < end {
+        out = cli(server.admin_addr, &["mail", "list"]);
+        if out.matches(" sent ").count() == 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(out.contains("STATE"), "{out}");
+    assert_eq!(out.matches(" sent ").count(), 6, "{out}");
+}

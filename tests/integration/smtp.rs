@@ -88,10 +88,10 @@ impl Smtp {
 
     /// Whether the process has exited by itself (the handler's "die").
     pub fn exited(&mut self) -> bool {
-        match self.child.as_mut().map(|c| c.try_wait()) {
-            Some(Ok(Some(_))) | None => true,
-            _ => false,
-        }
+        matches!(
+            self.child.as_mut().map(|c| c.try_wait()),
+            Some(Ok(Some(_))) | None
+        )
     }
 
     /// What the server does for mails to `local`@...: an answer like "451 ...", or "die".
