@@ -98,6 +98,9 @@ kinds_table! {
     PortalLoginFailure => "portal_login_failure", Repeatable;
     PortalLockout => "portal_lockout", Warning;
     PortalLogout => "portal_logout", Info;
+    MailQueued => "mail_queued", Info;
+    MailSent => "mail_sent", Info;
+    MailFailed => "mail_failed", Warning;
     EventsSuppressed => "events_suppressed", Summary;
 }
 

@@ -17,6 +17,8 @@ pub struct Config {
     pub limits: Limits,
     pub metrics: MetricsConfig,
     pub portal: PortalConfig,
+    /// Absent: mail is not configured.
+    pub mail: Option<crate::mail::MailConfig>,
 }
 
 /// The users' self-service portal at `/me/` on the phone listener.
@@ -503,6 +505,9 @@ impl Config {
         validate_networks("metrics.allow_networks", &self.metrics.allow_networks)?;
         for range in &self.users.extension_ranges {
             ExtensionRange::parse(range)?;
+        }
+        if let Some(mail) = &self.mail {
+            mail.validate()?;
         }
         self.validate_security()
     }

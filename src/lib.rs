@@ -29,6 +29,7 @@ pub mod keys;
 pub mod local;
 pub mod local_ca;
 pub mod locale;
+pub mod mail;
 pub mod metrics;
 pub mod model;
 pub mod models;

@@ -163,6 +163,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         sighting_queue,
     ));
     let reloader = spawn_template_reloader(app.clone());
+    let mail_sender = crate::ops::mail::spawn_sender(app.clone());
     let task = tokio::spawn(crate::server::run(
         app.clone(),
         tls,
@@ -175,6 +176,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
             housekeeping.abort();
             sighting_writer.abort();
             reloader.abort();
+            mail_sender.iter().for_each(JoinHandle::abort);
         },
     ));
     info!(addr = %phone_addr, "phone listener ready");

@@ -14,6 +14,7 @@ mod devices;
 pub mod endpoint;
 mod firmware;
 mod keys;
+mod mail;
 mod metrics;
 pub mod openapi;
 mod paging;
@@ -223,6 +224,8 @@ async fn dispatch(
         E::Import { subject } => csv_io::start_import(app, &subject, query, body, by).await,
         E::ListImports => csv_io::list_imports(app, query).await,
         E::ShowImport { id } => csv_io::show_import(app, &id).await,
+        E::SendTestMail => mail::test(app, by, parse(body)?).await,
+        E::ListMail => mail::list(app, query).await,
         E::ListTokens => token::list(app, query).await,
         E::CreateToken => token::create(app, by, parse(body)?).await,
         E::RevokeToken { token } => {

@@ -71,6 +71,9 @@ pub enum Command {
     /// List the phone templates in use, check them, or reload them into the running server.
     #[command(subcommand)]
     Templates(TemplateCommand),
+    /// Send a test mail to check the SMTP settings, or list the mail outbox.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Write users, devices, contacts or keys as CSV (the columns import reads).
     Export {
         #[arg(value_parser = ["users", "devices", "contacts", "keys"])]
@@ -333,6 +336,18 @@ pub enum FirmwareCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum MailCommand {
+    /// Queue a test mail to ADDRESS (follow it with `mail list`).
+    Test { address: String },
+    /// The outbox, newest first: state, attempts and the server's last answer.
+    List {
+        /// Only mails about this user (extension).
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum TemplateCommand {
     /// The templates the running server uses, shipped or overridden.
     List,

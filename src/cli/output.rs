@@ -24,6 +24,7 @@ pub enum Shape {
     Profiles,
     Templates,
     Imports,
+    Mail,
     /// What phones answered a resync or reboot.
     Notified,
     Firmware,
@@ -167,6 +168,15 @@ pub fn table_of(out: &mut dyn Write, shape: Shape, value: &Value) -> io::Result<
             "not_after",
             "days_left",
             "renews_at",
+        ],
+        Shape::Mail => &[
+            "id",
+            "recipient",
+            "user",
+            "kind",
+            "state",
+            "attempts",
+            "last_answer",
         ],
         Shape::Imports => &[
             "id",

@@ -56,6 +56,9 @@ pub static DE: &[(&str, &str)] = &[
         "Anmeldungen am Selbstbedienungsportal gebremst",
     ),
     ("portal_logout", "Abmeldung vom Selbstbedienungsportal"),
+    ("mail_queued", "Mail eingereiht"),
+    ("mail_sent", "Mail versandt"),
+    ("mail_failed", "Mail aufgegeben"),
 ];
 
 pub static EN: &[(&str, &str)] = &[
@@ -98,4 +101,7 @@ pub static EN: &[(&str, &str)] = &[
     ("portal_login_failure", "Failed self-service portal login"),
     ("portal_lockout", "Self-service portal logins throttled"),
     ("portal_logout", "Self-service portal logout"),
+    ("mail_queued", "Mail queued"),
+    ("mail_sent", "Mail sent"),
+    ("mail_failed", "Mail given up"),
 ];

@@ -5,6 +5,7 @@ mod account;
 mod contact;
 mod device;
 mod import;
+mod mail;
 mod portal;
 mod profile;
 mod security;
@@ -17,6 +18,7 @@ pub use device::{
     UnregisteredLimits, UnregisteredRecord,
 };
 pub use import::{ImportRecord, ImportRowError, ImportState, MAX_STORED_ROW_ERRORS};
+pub use mail::{MailRecord, MailState};
 pub use portal::{LinkPurpose, LinkRecord, PortalSession};
 pub use profile::ProfileRecord;
 pub use security::{ActorKind, AuditRecord, GuardRecord, SourceRecord, TokenRecord};

@@ -23,6 +23,8 @@ pub mod guard;
 pub mod import;
 pub mod keys;
 pub mod links;
+pub mod mail;
+mod mail_sender;
 pub mod named;
 pub mod overview;
 pub mod phone;

@@ -18,7 +18,7 @@ use crate::domain::{ContactId, Extension, Mac, ProfileName, Secret, Username};
 use crate::keys::{KeyLayer, SharedKeys};
 use crate::model::{
     AccountRecord, AuditRecord, ConsoleSession, ContactRecord, DeviceRecord, GuardRecord,
-    ImportRecord, LinkRecord, PortalSession, ProfileRecord, SourceRecord, TokenRecord,
+    ImportRecord, LinkRecord, MailRecord, PortalSession, ProfileRecord, SourceRecord, TokenRecord,
     UnregisteredLimits, UnregisteredRecord, UserRecord,
 };
 use crate::settings::{Layer, Settings};
@@ -30,7 +30,7 @@ pub type TrimRank<'a> = &'a (dyn Fn(&str) -> u8 + Send + Sync);
 
 #[async_trait]
 pub trait Reads:
-    ImportReads + KeyReads + ContactReads + AccountReads + PortalReads + Send + Sync
+    ImportReads + KeyReads + ContactReads + AccountReads + PortalReads + OutboxReads + Send + Sync
 {
     /// Grows after every write of what rendered configs depend on besides the device record;
     /// read it before reading what a render uses.
@@ -114,7 +114,7 @@ pub trait Reads:
 
 #[async_trait]
 pub trait Writes:
-    ImportWrites + KeyWrites + ContactWrites + AccountWrites + PortalWrites + Send + Sync
+    ImportWrites + KeyWrites + ContactWrites + AccountWrites + PortalWrites + OutboxWrites + Send + Sync
 {
     /// Inserts a new device; `false` if the MAC is already registered (nothing written).
     async fn insert_device(&self, record: &DeviceRecord) -> Result<bool>;
@@ -349,4 +349,29 @@ pub trait PortalWrites: Send + Sync {
     async fn remove_portal_session(&self, id_sha256: &str) -> Result<bool>;
     async fn put_link(&self, link: &LinkRecord) -> Result<()>;
     async fn remove_link(&self, token_sha256: &str) -> Result<bool>;
+}
+
+/// The mail outbox (a backend implements it in its own file). Nothing rendered depends on it.
+#[async_trait]
+pub trait OutboxReads: Send + Sync {
+    async fn mail(&self, id: u64) -> Result<Option<MailRecord>>;
+    /// Queued mails whose next attempt is at or before `now`, oldest first, at most `limit`.
+    async fn mails_due(&self, now: i64, limit: usize) -> Result<Vec<MailRecord>>;
+    /// Mails (about `user` only, when given) with an id below `before`, newest first, at most
+    /// `limit`; and whether more remain.
+    async fn mails_page(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+        user: Option<&Extension>,
+    ) -> Result<(Vec<MailRecord>, bool)>;
+}
+
+#[async_trait]
+pub trait OutboxWrites: Send + Sync {
+    /// Stores a new mail under a fresh id (larger than every earlier one, also across
+    /// restarts), which it answers; the record's own `id` is ignored.
+    async fn queue_mail(&self, mail: &MailRecord) -> Result<u64>;
+    /// Replaces a stored mail (its state after an attempt); `false` if there is none.
+    async fn replace_mail(&self, mail: &MailRecord) -> Result<bool>;
 }

@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use crate::model::DeviceRecord;
 
-pub use backend::{Backend, ImportReads, ImportWrites, Reads, TrimRank, Writes};
+pub use backend::{
+    Backend, ImportReads, ImportWrites, OutboxReads, OutboxWrites, Reads, TrimRank, Writes,
+};
 pub use write::Writer;
 
 /// The version of the records' layout; a store written by a newer deskprov is refused.

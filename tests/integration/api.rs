@@ -693,6 +693,18 @@ impl<'a> AdminApi<'a> {
         self.post("/templates/reload")
     }
 
+    pub fn send_test_mail(&self, address: &str) -> Call<'a> {
+        self.call(Method::POST, "/mail/test", json!({ "address": address }))
+    }
+
+    /// The outbox, newest first; one user's mails when `user` is given.
+    pub fn list_mail(&self, user: Option<&str>) -> Call<'a> {
+        match user {
+            Some(u) => self.get(format!("/mail?user={}", segment(u))),
+            None => self.get("/mail"),
+        }
+    }
+
     // ---- CSV ----
 
     /// `users` or `devices` as CSV; with the SIP passwords when `secrets`.
@@ -1069,6 +1081,8 @@ pub fn one_call_per_endpoint<'a>(api: &AdminApi<'a>) -> Vec<Call<'a>> {
         api.set_keys("users", Some("1001"), json!([])),
         api.list_templates(),
         api.reload_templates(),
+        api.send_test_mail("it@example.com"),
+        api.list_mail(Some(extension)),
         api.export("users", true),
         api.import("users", "extension,display_name\n1001,Alice\n", true),
         api.list_imports(),

@@ -84,6 +84,8 @@ const MATRIX: &[(&str, &str)] = &[
     ("getStatus", "owner admin helpdesk readonly"),
     ("listTemplates", "owner admin helpdesk readonly"),
     ("reloadTemplates", "owner"),
+    ("sendTestMail", "owner"),
+    ("listMail", "owner admin helpdesk readonly"),
     ("exportCsv", "owner admin+secrets"),
     ("importCsv", "owner admin"),
     ("listImports", "owner admin helpdesk readonly"),

@@ -504,6 +504,20 @@ endpoints! {
         access: Read, audit: None, body: NoBody, answer: 200 Json(schema::<s::ImportJob>),
         query: [], errors: [404],
     }
+    /// Queues a test mail to the address, to check the SMTP settings; 409 when mail is not
+    /// configured. Follow it in `GET /mail`.
+    SendTestMail = POST "/mail/test" {
+        name: "sendTestMail", tag: "mail", summary: "Send a test mail",
+        access: Site, audit: Change, body: JsonBody(schema::<s::TestMail>), answer: 202 Json(schema::<s::MailView>),
+        query: [], errors: [400, 409],
+    }
+    /// Newest first, in pages: each mail's state, attempts and the server's last answer.
+    ListMail = GET "/mail" {
+        name: "listMail", tag: "mail", summary: "List the mail outbox",
+        access: Read, audit: None, body: NoBody, answer: 200 Page(schema::<s::MailView>),
+        query: [text("user", "Only mails about this user (extension).")],
+        errors: [400, 409],
+    }
     /// In pages by name.
     ListTokens = GET "/tokens" {
         name: "listTokens", tag: "tokens", summary: "List admin tokens",

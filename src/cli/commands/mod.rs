@@ -8,6 +8,7 @@ mod devices;
 mod firmware;
 mod io;
 mod keys;
+mod mail;
 mod profiles;
 mod security;
 mod settings;
@@ -91,6 +92,7 @@ pub async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(
         Command::Models { command } => settings::models(api, command).await?,
         Command::Profiles(command) => profiles::run(api, command).await?,
         Command::Templates(command) => templates::run(api, command).await?,
+        Command::Mail(command) => mail::run(api, command).await?,
         Command::Tokens(command) => tokens::run(api, command).await?,
         Command::Totp(command) => totp::run(api, command).await?,
         Command::Accounts(command) => accounts::run(api, command).await?,

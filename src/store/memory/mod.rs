@@ -8,6 +8,7 @@ mod accounts;
 mod contacts;
 mod imports;
 mod keys;
+mod outbox;
 mod portal;
 mod reads;
 mod writes;
@@ -43,6 +44,7 @@ struct Tables {
     tokens: BTreeMap<String, TokenRecord>,
     next_audit_id: u64,
     imports: BTreeMap<u64, ImportRecord>,
+    outbox: BTreeMap<u64, crate::model::MailRecord>,
     key_layers: BTreeMap<String, crate::keys::KeyLayer>,
     contacts: BTreeMap<crate::domain::ContactId, crate::model::ContactRecord>,
     accounts: BTreeMap<crate::domain::Username, crate::model::AccountRecord>,

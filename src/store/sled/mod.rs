@@ -16,6 +16,7 @@ mod contacts;
 mod imports;
 mod journal;
 mod keys;
+mod outbox;
 mod portal;
 mod reads;
 mod unregistered;

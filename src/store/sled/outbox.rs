@@ -1,0 +1,88 @@
+//! The sled backend's mail outbox: the `outbox` tree, keyed by the mail's id (8 bytes,
+//! big-endian, so key order is queueing order). Ids come from sled's `generate_id`, which
+//! stays monotonic across restarts. Opened when first used, like the imports tree.
+
+use async_trait::async_trait;
+
+use super::{SledBackend, decode, encode};
+use crate::domain::Extension;
+use crate::model::{MailRecord, MailState};
+use crate::store::Result;
+use crate::store::backend::{OutboxReads, OutboxWrites};
+
+const TREE: &str = "outbox";
+
+impl SledBackend {
+    fn outbox(&self) -> Result<sled::Tree> {
+        Ok(self.db.open_tree(TREE)?)
+    }
+}
+
+#[async_trait]
+impl OutboxReads for SledBackend {
+    async fn mail(&self, id: u64) -> Result<Option<MailRecord>> {
+        let key = id.to_be_bytes();
+        match self.outbox()?.get(key)? {
+            Some(bytes) => Ok(Some(decode(&key, &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn mails_due(&self, now: i64, limit: usize) -> Result<Vec<MailRecord>> {
+        let mut due = Vec::new();
+        for entry in self.outbox()?.iter() {
+            let (key, bytes) = entry?;
+            let mail: MailRecord = decode(&key, &bytes)?;
+            if mail.state == MailState::Queued && mail.next_attempt_at <= now {
+                due.push(mail);
+                if due.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(due)
+    }
+
+    async fn mails_page(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+        user: Option<&Extension>,
+    ) -> Result<(Vec<MailRecord>, bool)> {
+        let end = before.unwrap_or(u64::MAX);
+        let mut found = Vec::new();
+        for entry in self.outbox()?.range(..end.to_be_bytes()).rev() {
+            let (key, bytes) = entry?;
+            let mail: MailRecord = decode(&key, &bytes)?;
+            if user.is_some_and(|u| mail.user.as_ref() != Some(u)) {
+                continue;
+            }
+            if found.len() == limit {
+                return Ok((found, true));
+            }
+            found.push(mail);
+        }
+        Ok((found, false))
+    }
+}
+
+#[async_trait]
+impl OutboxWrites for SledBackend {
+    async fn queue_mail(&self, mail: &MailRecord) -> Result<u64> {
+        // generate_id starts at 0; 0 is kept free so that "before 0" never hides a mail.
+        let id = self.db.generate_id()? + 1;
+        let record = MailRecord { id, ..mail.clone() };
+        self.outbox()?.insert(id.to_be_bytes(), encode(&record))?;
+        Ok(id)
+    }
+
+    async fn replace_mail(&self, mail: &MailRecord) -> Result<bool> {
+        let tree = self.outbox()?;
+        let key = mail.id.to_be_bytes();
+        if tree.get(key)?.is_none() {
+            return Ok(false);
+        }
+        tree.insert(key, encode(mail))?;
+        Ok(true)
+    }
+}
