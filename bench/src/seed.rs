@@ -223,6 +223,9 @@ fn user(
         language: None,
         keys: Default::default(),
         phonebook_hidden: false,
+        portal_password_hash: None,
+        password_change_required: false,
+        portal_link_sha256: None,
     })
 }
 
