@@ -28,20 +28,15 @@ impl<'a> Browser<'a> {
     }
 
     pub(crate) fn from(server: &TestServer, source: IpAddr) -> Browser<'a> {
-        let address = server.running().admin_addr;
-        let client = Client::new(address, "localhost", std::slice::from_ref(&server.ca))
-            .unwrap()
-            .from_source(source);
-        Browser {
-            client,
-            cookies: BTreeMap::new(),
-            language: "en",
-        }
+        Browser::at(server, server.running().admin_addr, source)
     }
 
     /// A browser on the phone listener, where the users' portal is.
     pub(crate) fn on_phone_listener(server: &TestServer, source: IpAddr) -> Browser<'a> {
-        let address = server.running().phone_addr;
+        Browser::at(server, server.running().phone_addr, source)
+    }
+
+    fn at(server: &TestServer, address: std::net::SocketAddr, source: IpAddr) -> Browser<'a> {
         let client = Client::new(address, "localhost", std::slice::from_ref(&server.ca))
             .unwrap()
             .from_source(source);
