@@ -109,6 +109,11 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
     let admin = bind("admin", config.server.admin_listen).await?;
     let phone_addr = phone.local_addr().expect("bound socket has an address");
     let admin_addr = admin.local_addr().expect("bound socket has an address");
+    // Port 0 binds a free port: what is built from the config (one-time links) names the
+    // port actually bound.
+    let mut config = config;
+    config.server.phone_listen = phone_addr;
+    config.server.admin_listen = admin_addr;
     let config_hashes = config.hotdesk.max_concurrent_hashes;
     let render_cache = crate::render_cache::RenderCache::new(config.limits.render_cache_bytes);
     let nonces = crate::digest::Nonces::with_key(&store.nonce_key());
@@ -214,6 +219,9 @@ fn spawn_housekeeping(app: Arc<App>) -> JoinHandle<()> {
             }
             if let Err(e) = crate::ops::audit::trim(&app).await {
                 tracing::error!(error = %e, "trimming the audit trail failed");
+            }
+            if let Err(e) = crate::ops::mail::trim(&app).await {
+                tracing::error!(error = %e, "trimming the mail outbox failed");
             }
         }
     })

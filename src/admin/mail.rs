@@ -1,6 +1,8 @@
 //! The API's mail handlers: send a test mail (`POST /mail/test`), list the outbox
 //! (`GET /mail`). Both answer 409 "mail is not configured" without `[mail]`.
 
+use std::collections::BTreeSet;
+
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -8,7 +10,7 @@ use utoipa::ToSchema;
 use super::ApiResult;
 use crate::app::App;
 use crate::domain::Extension;
-use crate::model::MailRecord;
+use crate::model::{LinkPurpose, MailRecord};
 use crate::ops::{Actor, mail};
 use crate::respond;
 
@@ -58,6 +60,38 @@ impl From<&MailRecord> for MailView {
             sent_at: m.sent_at,
         }
     }
+}
+
+/// Users to mail.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionList {
+    #[schema(value_type = Vec<Extension>, min_items = 1, max_items = 10000)]
+    pub extensions: Vec<String>,
+}
+
+/// The mails queued, one per user; follow them in `GET /mail`.
+#[derive(Serialize, ToSchema)]
+pub struct MailsQueued {
+    pub mails: Vec<MailView>,
+}
+
+/// Queues a welcome or reset mail for each user named, all or none.
+pub async fn links(app: &App, by: &Actor, purpose: LinkPurpose, body: ExtensionList) -> ApiResult {
+    let extensions = body
+        .extensions
+        .iter()
+        .map(|e| Extension::parse(e))
+        .collect::<Result<BTreeSet<_>, _>>()
+        .map_err(crate::ops::OpError::from)?;
+    let ids = crate::ops::portal_mail::send(app, by, purpose, &extensions).await?;
+    let mut mails = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(record) = app.store.mail(id).await? {
+            mails.push(MailView::from(&record));
+        }
+    }
+    Ok(respond::json(StatusCode::ACCEPTED, &MailsQueued { mails }))
 }
 
 pub async fn test(app: &App, by: &Actor, body: TestMail) -> ApiResult {

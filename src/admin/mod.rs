@@ -39,6 +39,7 @@ use serde::de::DeserializeOwned;
 use crate::app::App;
 use crate::audit;
 use crate::error::ApiError;
+use crate::model::LinkPurpose;
 use crate::notify::Action;
 use crate::ops::Actor;
 use crate::ops::keys::KeyOwner;
@@ -225,6 +226,8 @@ async fn dispatch(
         E::ListImports => csv_io::list_imports(app, query).await,
         E::ShowImport { id } => csv_io::show_import(app, &id).await,
         E::SendTestMail => mail::test(app, by, parse(body)?).await,
+        E::MailWelcome => mail::links(app, by, LinkPurpose::Welcome, parse(body)?).await,
+        E::MailReset => mail::links(app, by, LinkPurpose::Reset, parse(body)?).await,
         E::ListMail => mail::list(app, query).await,
         E::ListTokens => token::list(app, query).await,
         E::CreateToken => token::create(app, by, parse(body)?).await,

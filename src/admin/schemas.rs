@@ -25,7 +25,7 @@ pub use super::devices::{
     Adoption, DeviceEventLog, DevicePatch, DeviceView, LineAssignment, NewDevice, NewDevices,
     UnregisteredView,
 };
-pub use super::mail::{MailView, TestMail};
+pub use super::mail::{ExtensionList, MailView, MailsQueued, TestMail};
 pub use super::profiles::{NewProfile, ProfilePatch, ProfileView};
 pub use super::token::{NewToken, TokenView};
 pub use super::totp::{AccountTotpView, TotpRequirement};

@@ -17,6 +17,7 @@ mod devices;
 mod event_kinds;
 pub(crate) mod form;
 mod import;
+mod mail;
 mod multipart;
 pub mod pages;
 pub(crate) mod reply;
@@ -202,6 +203,7 @@ async fn show(request: &Request<'_>, def: &PageDef) -> PageResult {
         Page::Users(page) => return users::show(request, page).await,
         Page::Totp(page) => return totp::show(request, page).await,
         Page::Accounts(page) => return account_pages::show(request, page).await,
+        Page::Mail(page) => return mail::show(request, page).await,
         Page::ChangePassword | Page::SetLanguage | Page::LogOut => method_not_allowed("POST"),
     })
 }
@@ -282,6 +284,7 @@ async fn submit(request: &Request<'_>, def: &PageDef, form: &Form) -> PageResult
         Page::Users(page) => users::submit(request, page, form).await,
         Page::Totp(page) => totp::submit(request, page, form).await,
         Page::Accounts(page) => account_pages::submit(request, page, form).await,
+        Page::Mail(page) => mail::submit(request, page, form).await,
         Page::Dashboard | Page::PasswordForm | Page::Audit(_) => {
             Ok(method_not_allowed("GET, HEAD"))
         }

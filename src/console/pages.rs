@@ -23,6 +23,7 @@ pub enum Page {
     Users(super::users::UsersPage),
     Totp(super::totp::TotpPage),
     Accounts(super::account_pages::AccountsPage),
+    Mail(super::mail::MailPage),
 }
 
 pub struct PageDef {
@@ -83,6 +84,7 @@ pub fn all() -> impl Iterator<Item = &'static PageDef> {
         .chain(super::users::PAGES)
         .chain(super::totp::PAGES)
         .chain(super::account_pages::PAGES)
+        .chain(super::mail::PAGES)
 }
 
 /// A page a request names, with the values of its path's `{...}` segments in order.

@@ -67,6 +67,7 @@ pub struct Texts {
     /// The name of each kind of audit record.
     pub event_kinds: &'static [(&'static str, &'static str)],
     pub audit: &'static super::audit::AuditTexts,
+    pub mail: &'static super::mail::MailTexts,
     pub import: &'static super::import::ImportTexts,
     pub settings: &'static super::settings::SettingsTexts,
     pub device_area: &'static super::devices::DevicesTexts,
@@ -85,6 +86,7 @@ impl Texts {
 
 pub static DE: Texts = Texts {
     audit: &super::audit::texts::DE,
+    mail: &super::mail::texts::DE,
     import: &super::import::texts::DE,
     settings: &super::settings::texts::DE,
     device_area: &super::devices::texts::DE,
@@ -151,6 +153,7 @@ pub static DE: Texts = Texts {
 
 pub static EN: Texts = Texts {
     audit: &super::audit::texts::EN,
+    mail: &super::mail::texts::EN,
     import: &super::import::texts::EN,
     settings: &super::settings::texts::EN,
     device_area: &super::devices::texts::EN,

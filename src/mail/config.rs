@@ -26,6 +26,9 @@ pub struct MailConfig {
     pub rate_per_second: u32,
     /// After this long without success a mail is given up (state failed).
     pub give_up_after_secs: u64,
+    /// Sent and failed mails are kept this many days (for their state on the user's page and
+    /// in the API), then removed; queued ones stay until they are sent or given up.
+    pub keep_days: u32,
 }
 
 impl Default for MailConfig {
@@ -39,6 +42,7 @@ impl Default for MailConfig {
             reply_to: None,
             rate_per_second: 5,
             give_up_after_secs: 24 * 3600,
+            keep_days: 30,
         }
     }
 }

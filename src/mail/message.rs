@@ -22,19 +22,36 @@ pub struct Rendered {
 }
 
 /// Kinds that have texts.
-pub const KINDS: &[&str] = &["test"];
+pub const KINDS: &[&str] = &["test", "welcome", "reset"];
 
-fn embedded(language: &str, kind: &str, part: &str) -> Option<&'static str> {
-    Some(match (language, kind, part) {
-        ("de", "test", "subject") => include_str!("templates/de/test.subject"),
-        ("de", "test", "txt") => include_str!("templates/de/test.txt"),
-        ("de", "test", "html") => include_str!("templates/de/test.html"),
-        ("en", "test", "subject") => include_str!("templates/en/test.subject"),
-        ("en", "test", "txt") => include_str!("templates/en/test.txt"),
-        ("en", "test", "html") => include_str!("templates/en/test.html"),
-        _ => return None,
-    })
+/// Placeholders the sender fills in when it sends (the one-time link is issued then, so it is
+/// never stored); everything else is filled in when the mail is queued.
+pub const LINK: &str = "link";
+pub const VALID_UNTIL: &str = "valid_until";
+
+macro_rules! texts {
+    ($($language:literal / $kind:literal),* $(,)?) => {
+        fn embedded(language: &str, kind: &str, part: &str) -> Option<&'static str> {
+            Some(match (language, kind, part) {
+                $(
+                    ($language, $kind, "subject") => include_str!(concat!("templates/", $language, "/", $kind, ".subject")),
+                    ($language, $kind, "txt") => include_str!(concat!("templates/", $language, "/", $kind, ".txt")),
+                    ($language, $kind, "html") => include_str!(concat!("templates/", $language, "/", $kind, ".html")),
+                )*
+                _ => return None,
+            })
+        }
+    };
 }
+
+texts!(
+    "de" / "test",
+    "en" / "test",
+    "de" / "welcome",
+    "en" / "welcome",
+    "de" / "reset",
+    "en" / "reset",
+);
 
 /// The language texts exist in: `wanted` when there are texts in it, else English.
 pub fn language_of(wanted: Option<&str>) -> &'static str {
@@ -87,6 +104,16 @@ pub fn render(
         text: fill(&get("txt")?, values, false),
         html: fill(&get("html")?, values, true),
     })
+}
+
+/// The mail as sent: the one-time link issued for this attempt and its expiry filled in.
+pub fn with_link(mail: &MailRecord, url: &str, valid_until: &str) -> MailRecord {
+    let values = [(LINK, url), (VALID_UNTIL, valid_until)];
+    MailRecord {
+        text: fill(&mail.text, &values, false),
+        html: fill(&mail.html, &values, true),
+        ..mail.clone()
+    }
 }
 
 /// A fresh Message-ID in the sender's domain.
@@ -142,11 +169,47 @@ mod tests {
     fn texts_exist_for_every_kind_in_both_languages_and_values_are_escaped_in_html() {
         for kind in KINDS {
             for language in ["de", "en"] {
-                let r = render(None, kind, language, &[("recipient", "<a@b.example>")]).unwrap();
-                assert!(r.text.contains("<a@b.example>"), "{kind} {language}");
+                let hostile = "<a@b.example>";
+                let values = [("recipient", hostile), ("name", hostile)];
+                let r = render(None, kind, language, &values).unwrap();
+                assert!(r.text.contains(hostile), "{kind} {language}");
                 assert!(r.html.contains("&lt;a@b.example&gt;"), "{kind} {language}");
-                assert!(!r.html.contains("{recipient}"));
+                assert!(!r.html.contains(hostile) && !r.html.contains("{name}"));
             }
+        }
+        for kind in ["welcome", "reset"] {
+            let values = [
+                ("name", "Ada"),
+                ("extension", "1001"),
+                ("portal", "https://p"),
+            ];
+            let queued = render(None, kind, "en", &values).unwrap();
+            assert!(queued.text.contains("{link}"), "filled in only when sent");
+            let mail = MailRecord {
+                id: 1,
+                message_id: "<x@example.com>".into(),
+                recipient: "ada@example.com".into(),
+                user: None,
+                kind: kind.into(),
+                language: "en".into(),
+                subject: queued.subject,
+                text: queued.text,
+                html: queued.html,
+                link: Some(crate::model::LinkPurpose::Welcome),
+                state: crate::model::MailState::Queued,
+                attempts: 0,
+                last_answer: None,
+                next_attempt_at: 0,
+                created_at: 0,
+                sent_at: None,
+            };
+            let sent = with_link(&mail, "https://p.example/me/link/T0K3N", "10:00 UTC");
+            assert!(sent.text.contains("https://p.example/me/link/T0K3N"));
+            assert!(
+                sent.html
+                    .contains("href=\"https://p.example/me/link/T0K3N\"")
+            );
+            assert!(!sent.text.contains('{') && !sent.html.contains("{valid_until}"));
         }
         assert_ne!(
             render(None, "test", "de", &[]).unwrap().subject,

@@ -3,9 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::LinkPurpose;
 use crate::domain::Extension;
 
-/// One mail, rendered when queued (so a repeat sends exactly the same message).
+/// One mail, rendered when queued (so a repeat sends the same message, with the same
+/// Message-ID; only a one-time link is issued anew for each attempt).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailRecord {
     /// Assigned by the store when queued; grows with queueing order.
@@ -22,6 +24,10 @@ pub struct MailRecord {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The one-time portal link the sender issues and fills in when it sends (`{link}`), so
+    /// that its token is never stored; a repeat after a failed attempt carries a new one.
+    #[serde(default)]
+    pub link: Option<LinkPurpose>,
     pub state: MailState,
     pub attempts: u32,
     /// The server's (or the connection's) last answer, for a retried or failed mail.

@@ -1,5 +1,5 @@
 //! One-time links into the portal: to set a first portal password (a welcome) or a new one (a
-//! reset), and, for a user without one, a PIN.
+//! reset), and with a welcome, for a user without one, a PIN.
 //!
 //! The token is in the link only; the store keeps its SHA-256 (`portal_links`), and the user
 //! record the SHA-256 of the one link still valid for them: issuing a link replaces it (so every
@@ -104,6 +104,11 @@ pub async fn valid(app: &App, token: &str) -> Result<Option<(LinkRecord, UserRec
         .map(|u| (link, u)))
 }
 
+/// Whether the link's form sets a PIN too: a welcome link of a user without one.
+pub fn asks_for_pin(link: &LinkRecord, user: &UserRecord) -> bool {
+    link.purpose == LinkPurpose::Welcome && user.pin_hash.is_none()
+}
+
 /// Why a link's form was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkRefusal {
@@ -130,7 +135,7 @@ pub async fn consume(
         Ok(password) => password,
         Err(problem) => return Ok(Err(LinkRefusal::Password(problem))),
     };
-    let pin_hash = match user.pin_hash.is_none() {
+    let pin_hash = match asks_for_pin(&link, &user) {
         true => Some(new_pin_hash(app, &user, pin).await?),
         false => None,
     };

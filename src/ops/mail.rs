@@ -36,6 +36,8 @@ pub struct Outgoing<'a> {
     pub user: Option<Extension>,
     pub language: Option<&'a str>,
     pub values: &'a [(&'a str, &'a str)],
+    /// The one-time link the sender issues and fills in at `{link}` when it sends.
+    pub link: Option<crate::model::LinkPurpose>,
 }
 
 /// Queues a mail in `tx`: it is durable with the change when `tx` commits, and audited with it.
@@ -60,6 +62,7 @@ pub async fn queue(tx: &mut WriteTx<'_>, mail: Outgoing<'_>) -> Result<u64, OpEr
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
+        link: mail.link,
         state: MailState::Queued,
         attempts: 0,
         last_answer: None,
@@ -88,6 +91,7 @@ pub async fn send_test(app: &App, actor: &Actor, recipient: &str) -> Result<Mail
         user: None,
         language: None,
         values: &[("recipient", recipient.trim()), ("actor", actor.name())],
+        link: None,
     };
     let id = queue(&mut tx, outgoing).await?;
     tx.commit().await?;
@@ -95,6 +99,20 @@ pub async fn send_test(app: &App, actor: &Actor, recipient: &str) -> Result<Mail
         .mail(id)
         .await?
         .ok_or_else(|| OpError::Internal("a queued mail is gone".into()))
+}
+
+/// Removes sent and failed mails older than `[mail] keep_days` (the housekeeping task's).
+pub async fn trim(app: &App) -> Result<usize, crate::store::StoreError> {
+    let Some(config) = &app.config.mail else {
+        return Ok(0);
+    };
+    let cutoff = app.clock.now() - i64::from(config.keep_days) * 86_400;
+    let store = super::write::single_writes(app);
+    let removed = store.trim_mails(cutoff).await?;
+    if removed > 0 {
+        store.flush().await?;
+    }
+    Ok(removed)
 }
 
 /// Mails newest first (about `user` only, when given), with an id below `before`.

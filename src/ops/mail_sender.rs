@@ -11,8 +11,8 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tokio::task::JoinHandle;
 
-use super::Actor;
 use super::write::single_writes;
+use super::{Actor, links};
 use crate::app::App;
 use crate::audit::{Event, Kind};
 use crate::mail::config::Security;
@@ -83,6 +83,26 @@ async fn run(app: Arc<App>, config: MailConfig, transport: Transport) {
     }
 }
 
+/// The mail as this attempt sends it: with a one-time link issued now, when it carries one
+/// (every earlier link of the user stops working). `Err` when the link cannot be issued (the
+/// user is gone): the mail is given up.
+async fn as_sent(app: &App, mail: &MailRecord) -> Result<MailRecord, String> {
+    let (Some(purpose), Some(user)) = (mail.link, &mail.user) else {
+        return Ok(mail.clone());
+    };
+    let actor = Actor::system("mail");
+    let issued = links::issue(app, &actor, user, purpose)
+        .await
+        .map_err(|e| format!("no link issued: {e}"))?;
+    let valid_until = crate::clock::rfc3339(issued.expires_at).replace('T', " ");
+    let valid_until = valid_until.trim_end_matches('Z');
+    Ok(message::with_link(
+        mail,
+        issued.url.expose(),
+        &format!("{valid_until} (UTC)"),
+    ))
+}
+
 /// What became of one attempt.
 enum Outcome {
     Sent,
@@ -96,12 +116,15 @@ async fn attempt(
     transport: &Transport,
     mut mail: MailRecord,
 ) -> Result<(), crate::store::StoreError> {
-    let outcome = match message::build(&mail, config) {
-        Err(e) => Outcome::GiveUp(format!("not a valid message: {e}")),
-        Ok(built) => match transport.send(built).await {
-            Ok(_) => Outcome::Sent,
-            Err(e) if e.is_permanent() => Outcome::GiveUp(e.to_string()),
-            Err(e) => Outcome::Retry(e.to_string()),
+    let outcome = match as_sent(app, &mail).await {
+        Err(reason) => Outcome::GiveUp(reason),
+        Ok(sent) => match message::build(&sent, config) {
+            Err(e) => Outcome::GiveUp(format!("not a valid message: {e}")),
+            Ok(built) => match transport.send(built).await {
+                Ok(_) => Outcome::Sent,
+                Err(e) if e.is_permanent() => Outcome::GiveUp(e.to_string()),
+                Err(e) => Outcome::Retry(e.to_string()),
+            },
         },
     };
     let now = app.clock.now();

@@ -29,6 +29,7 @@ pub mod named;
 pub mod overview;
 pub mod phone;
 pub mod portal;
+pub mod portal_mail;
 pub mod portal_password;
 pub mod profiles;
 pub mod restore;

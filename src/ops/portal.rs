@@ -51,6 +51,20 @@ fn source_guard(address: IpAddr) -> String {
     format!("portal:source:{}", super::bans::source_key(address))
 }
 
+/// What a login name's counters are kept under: a known user's extension whichever name they
+/// typed; an unknown name its own.
+pub(in crate::ops) fn login_key(login: &str, user: Option<&UserRecord>) -> String {
+    match user {
+        Some(u) => u.extension.to_string(),
+        None => login
+            .trim()
+            .to_lowercase()
+            .chars()
+            .take(MAX_LOGIN_CHARS)
+            .collect(),
+    }
+}
+
 /// The user a login name means: an extension, else an e-mail address (any case).
 pub async fn find_user(app: &App, login: &str) -> Result<Option<UserRecord>, StoreError> {
     let login = login.trim();
@@ -80,18 +94,7 @@ pub async fn log_in(
 ) -> Result<LoginOutcome, OpError> {
     let now = app.clock.now();
     let user = find_user(app, login).await?;
-    // A known user's counter is theirs whichever name they typed; an unknown name has its own.
-    let key = match &user {
-        Some(u) => user_guard(u.extension.as_str()),
-        None => user_guard(
-            &login
-                .trim()
-                .to_lowercase()
-                .chars()
-                .take(MAX_LOGIN_CHARS)
-                .collect::<String>(),
-        ),
-    };
+    let key = user_guard(&login_key(login, user.as_ref()));
     let charge = match charge(app, &key, source, now).await? {
         Ok(charge) => charge,
         Err(until) => return Ok(LoginOutcome::Throttled(until - now)),
@@ -268,18 +271,30 @@ pub async fn log_out(app: &App, session: &PortalSession, source: IpAddr) -> Resu
     Ok(())
 }
 
-/// The language the user chose in the portal, for this session.
+/// The language the user chose in the portal, remembered on their record: the portal's
+/// pages and their mails are in it from then on (their phone's too, while they are on its
+/// first line).
 pub async fn set_language(
     app: &App,
-    session: &PortalSession,
+    by: &Actor,
+    extension: &Extension,
     language: &str,
 ) -> Result<(), OpError> {
     if !crate::console::LANGUAGES.contains(&language) {
         return Err(OpError::invalid("language: must be de or en"));
     }
-    let mut changed = session.clone();
-    changed.language = Some(language.to_string());
-    single_writes(app).put_portal_session(&changed).await?;
+    let mut tx = WriteTx::begin(app, by).await;
+    let (_, before) = tx
+        .update_user(extension, |u| u.language.replace(language.to_string()))
+        .await?
+        .ok_or_else(|| OpError::not_found(format!("no user with extension {extension}")))?;
+    if before.as_deref() != Some(language) {
+        tx.changed(
+            extension,
+            format!("language set to {language} in the portal"),
+        );
+    }
+    tx.commit().await?;
     Ok(())
 }
 

@@ -19,8 +19,8 @@ use crate::console::form::Form;
 use crate::console::reply::{html, plain, secure, see_other};
 use crate::console::{assets, session};
 use crate::domain::Secret;
-use crate::model::{PortalSession, UserRecord};
-use crate::ops::{Actor, links, portal};
+use crate::model::{LinkRecord, PortalSession, UserRecord};
+use crate::ops::{Actor, links, portal, portal_mail};
 use crate::respond::HttpResponse;
 use texts::PortalTexts;
 
@@ -96,6 +96,17 @@ struct LoginPage<'a> {
     css: &'a str,
     csrf: &'a str,
     message: Option<&'a str>,
+    /// Whether "forgot password" can send a mail.
+    forgot: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/forgot.html")]
+struct ForgotPage<'a> {
+    t: &'static PortalTexts,
+    css: &'a str,
+    csrf: &'a str,
+    message: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -162,9 +173,12 @@ where
     if path == "/me/login" && parts.method == Method::POST {
         return log_in(app, parts, body, address).await;
     }
+    if path == "/me/forgot" {
+        return forgot(app, parts, body, address, reading).await;
+    }
     let Some((session, user)) = visit else {
         return Ok(match reading {
-            true => form_page(texts(None, None, parts), StatusCode::OK, None),
+            true => form_page(app, texts(None, None, parts), StatusCode::OK, None),
             false => forbidden(),
         });
     };
@@ -204,6 +218,16 @@ async fn submit(
             let cleared = session::clear(SESSION_COOKIE);
             response.headers_mut().append(header::SET_COOKIE, cleared);
             return Ok(response);
+        }
+        "/me/language" => {
+            let language = form.get("language");
+            return match portal::set_language(app, &actor, &user.extension, language).await {
+                Ok(()) => Ok(see_other("/me/")),
+                Err(crate::ops::OpError::Invalid(_)) => {
+                    Ok(plain(StatusCode::BAD_REQUEST, "bad request\n"))
+                }
+                Err(e) => Err(e),
+            };
         }
         "/me/hotdesk-logout" if !forced => {
             portal::log_out_hotdesk(app, &actor, &user.extension).await?;
@@ -273,15 +297,67 @@ async fn home(
 }
 
 /// The login form with a fresh form cookie its hidden field repeats.
-fn form_page(t: &'static PortalTexts, status: StatusCode, message: Option<&str>) -> HttpResponse {
+fn form_page(
+    app: &App,
+    t: &'static PortalTexts,
+    status: StatusCode,
+    message: Option<&str>,
+) -> HttpResponse {
     let csrf = Secret::generate(32);
     let page = LoginPage {
         t,
         css: &CSS,
         csrf: csrf.expose(),
         message,
+        forgot: app.config.mail.is_some(),
     };
     with_form_cookie(html(status, page.render()), &csrf)
+}
+
+fn forgot_page(t: &'static PortalTexts, status: StatusCode, message: Option<&str>) -> HttpResponse {
+    let csrf = Secret::generate(32);
+    let page = ForgotPage {
+        t,
+        css: &CSS,
+        csrf: csrf.expose(),
+        message,
+    };
+    with_form_cookie(html(status, page.render()), &csrf)
+}
+
+/// `/me/forgot`: the form, and its POST, which answers the same whether the name is a user's
+/// (`ops::portal_mail::forgot` also takes the same time for both).
+async fn forgot<B>(app: &App, parts: &Parts, body: B, address: IpAddr, reading: bool) -> PageResult
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let t = texts(None, None, parts);
+    if reading {
+        return Ok(forgot_page(t, StatusCode::OK, None));
+    }
+    let Some(form) = read_form(app, &parts.headers, body).await else {
+        return Ok(plain(StatusCode::BAD_REQUEST, "bad request\n"));
+    };
+    let expected = session::cookie(&parts.headers, FORM_COOKIE).unwrap_or("");
+    if !session::csrf_matches(expected, form.get("csrf")) {
+        return Ok(forbidden());
+    }
+    Ok(
+        match portal_mail::forgot(app, form.get("login"), address).await? {
+            portal_mail::Forgot::Accepted => forgot_page(t, StatusCode::OK, Some(t.forgot_sent)),
+            portal_mail::Forgot::Throttled(seconds) => retry_after(
+                forgot_page(t, StatusCode::TOO_MANY_REQUESTS, Some(t.throttled)),
+                seconds,
+            ),
+        },
+    )
+}
+
+fn retry_after(mut response: HttpResponse, seconds: i64) -> HttpResponse {
+    let retry = http::HeaderValue::from(seconds.max(1));
+    response.headers_mut().insert(header::RETRY_AFTER, retry);
+    response
 }
 
 fn with_form_cookie(mut response: HttpResponse, csrf: &Secret) -> HttpResponse {
@@ -313,14 +389,12 @@ where
                 response
             }
             portal::LoginOutcome::Refused => {
-                form_page(t, StatusCode::UNAUTHORIZED, Some(t.refused))
+                form_page(app, t, StatusCode::UNAUTHORIZED, Some(t.refused))
             }
-            portal::LoginOutcome::Throttled(seconds) => {
-                let mut response = form_page(t, StatusCode::TOO_MANY_REQUESTS, Some(t.throttled));
-                let retry = http::HeaderValue::from(seconds.max(1));
-                response.headers_mut().insert(header::RETRY_AFTER, retry);
-                response
-            }
+            portal::LoginOutcome::Throttled(seconds) => retry_after(
+                form_page(app, t, StatusCode::TOO_MANY_REQUESTS, Some(t.throttled)),
+                seconds,
+            ),
         },
     )
 }
@@ -347,7 +421,7 @@ where
         .collect();
     if reading {
         let valid = links::valid(app, &token).await?;
-        return Ok(link_page(t, &token, valid.as_ref().map(|(_, u)| u), None));
+        return Ok(link_page(t, &token, valid.as_ref(), None));
     }
     let Some(form) = read_form(app, &parts.headers, body).await else {
         return Ok(plain(StatusCode::BAD_REQUEST, "bad request\n"));
@@ -366,13 +440,13 @@ where
     )
     .await?;
     let message = match outcome {
-        Ok(_) => return Ok(form_page(t, StatusCode::OK, Some(t.saved))),
+        Ok(_) => return Ok(form_page(app, t, StatusCode::OK, Some(t.saved))),
         Err(links::LinkRefusal::Invalid) => t.link_invalid,
         Err(links::LinkRefusal::Password(_)) => t.weak_password,
         Err(links::LinkRefusal::Pin(_)) => t.weak_pin,
     };
     let valid = links::valid(app, &token).await?;
-    let mut response = link_page(t, &token, valid.as_ref().map(|(_, u)| u), Some(message));
+    let mut response = link_page(t, &token, valid.as_ref(), Some(message));
     *response.status_mut() = StatusCode::BAD_REQUEST;
     Ok(response)
 }
@@ -380,7 +454,7 @@ where
 fn link_page(
     t: &'static PortalTexts,
     token: &str,
-    user: Option<&UserRecord>,
+    valid: Option<&(LinkRecord, UserRecord)>,
     message: Option<&str>,
 ) -> HttpResponse {
     let csrf = Secret::generate(32);
@@ -388,10 +462,10 @@ fn link_page(
         t,
         css: &CSS,
         csrf: csrf.expose(),
-        message: message.or(user.is_none().then_some(t.link_invalid)),
+        message: message.or(valid.is_none().then_some(t.link_invalid)),
         token,
-        valid: user.is_some(),
-        needs_pin: user.is_some_and(|u| u.pin_hash.is_none()),
+        valid: valid.is_some(),
+        needs_pin: valid.is_some_and(|(link, user)| links::asks_for_pin(link, user)),
     };
     with_form_cookie(html(StatusCode::OK, page.render()), &csrf)
 }

@@ -29,6 +29,11 @@ pub struct PortalTexts {
     pub set_password: &'static str,
     pub link_invalid: &'static str,
     pub forbidden: &'static str,
+    pub forgot_link: &'static str,
+    pub forgot_heading: &'static str,
+    pub forgot_intro: &'static str,
+    pub forgot_send: &'static str,
+    pub forgot_sent: &'static str,
     pub save: &'static str,
 }
 
@@ -61,6 +66,11 @@ pub static DE: PortalTexts = PortalTexts {
     set_password: "Passwort festlegen",
     link_invalid: "Dieser Link ist ungültig, abgelaufen oder schon benutzt.",
     forbidden: "Nicht erlaubt.",
+    forgot_link: "Passwort vergessen?",
+    forgot_heading: "Passwort vergessen",
+    forgot_intro: "Geben Sie Ihre Durchwahl oder E-Mail-Adresse ein. Sie bekommen einen Link, mit dem Sie ein neues Passwort festlegen; er gilt eine Stunde und nur einmal.",
+    forgot_send: "Link senden",
+    forgot_sent: "Wenn die Angabe zu einem Benutzer mit E-Mail-Adresse gehört, ist ein Link an diese Adresse unterwegs.",
     save: "Speichern",
 };
 
@@ -93,6 +103,11 @@ pub static EN: PortalTexts = PortalTexts {
     set_password: "Set password",
     link_invalid: "This link is invalid, expired or already used.",
     forbidden: "Not allowed.",
+    forgot_link: "Forgot your password?",
+    forgot_heading: "Forgotten password",
+    forgot_intro: "Enter your extension or e-mail address. You get a link to set a new password; it works once, for an hour.",
+    forgot_send: "Send link",
+    forgot_sent: "If this belongs to a user with an e-mail address, a link is on its way to that address.",
     save: "Save",
 };
 

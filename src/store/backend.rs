@@ -374,4 +374,6 @@ pub trait OutboxWrites: Send + Sync {
     async fn queue_mail(&self, mail: &MailRecord) -> Result<u64>;
     /// Replaces a stored mail (its state after an attempt); `false` if there is none.
     async fn replace_mail(&self, mail: &MailRecord) -> Result<bool>;
+    /// Removes the mails sent or given up that were queued before `queued_before`; how many.
+    async fn trim_mails(&self, queued_before: i64) -> Result<usize>;
 }

@@ -114,6 +114,8 @@ pub struct NewUser {
     #[serde(skip_serializing_if = "Option::is_none")]
     sip_password: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pin: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     generate_pin: Option<bool>,
@@ -147,6 +149,7 @@ impl NewUser {
         language,
         sip_user,
         sip_password,
+        email,
         pin,
     );
 
@@ -697,6 +700,24 @@ impl<'a> AdminApi<'a> {
         self.call(Method::POST, "/mail/test", json!({ "address": address }))
     }
 
+    /// A welcome mail with a one-time link to each user, all or none.
+    pub fn mail_welcome(&self, extensions: &[&str]) -> Call<'a> {
+        self.call(
+            Method::POST,
+            "/users/mail-welcome",
+            json!({ "extensions": extensions }),
+        )
+    }
+
+    /// A reset mail with a one-time link to each user, all or none.
+    pub fn mail_reset(&self, extensions: &[&str]) -> Call<'a> {
+        self.call(
+            Method::POST,
+            "/users/mail-reset",
+            json!({ "extensions": extensions }),
+        )
+    }
+
     /// The outbox, newest first; one user's mails when `user` is given.
     pub fn list_mail(&self, user: Option<&str>) -> Call<'a> {
         match user {
@@ -1083,6 +1104,8 @@ pub fn one_call_per_endpoint<'a>(api: &AdminApi<'a>) -> Vec<Call<'a>> {
         api.reload_templates(),
         api.send_test_mail("it@example.com"),
         api.list_mail(Some(extension)),
+        api.mail_welcome(&[extension]),
+        api.mail_reset(&[extension]),
         api.export("users", true),
         api.import("users", "extension,display_name\n1001,Alice\n", true),
         api.list_imports(),

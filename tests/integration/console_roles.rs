@@ -80,6 +80,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/users/bulk/delete", "owner admin"),
     ("POST", "/users/bulk/reset-pin", "owner admin helpdesk"),
     ("POST", "/users/bulk/logout", "owner admin helpdesk"),
+    ("POST", "/users/bulk/mail-welcome", "owner admin"),
+    ("POST", "/users/bulk/mail-reset", "owner admin helpdesk"),
     ("GET", "/users/{ext}", "owner admin helpdesk readonly"),
     ("GET", "/users/{ext}/edit", "owner admin"),
     ("POST", "/users/{ext}/edit", "owner admin"),
@@ -88,6 +90,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/users/{ext}/unlock", "owner admin helpdesk"),
     ("POST", "/users/{ext}/reset-pin", "owner admin helpdesk"),
     ("POST", "/users/{ext}/portal-password", "owner admin"),
+    ("POST", "/users/{ext}/mail-welcome", "owner admin"),
+    ("POST", "/users/{ext}/mail-reset", "owner admin helpdesk"),
     ("POST", "/users/{ext}/logout", "owner admin helpdesk"),
     ("GET", "/totp", "owner admin helpdesk readonly metrics"),
     (
@@ -119,6 +123,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/tokens", "owner"),
     ("POST", "/tokens/new", "owner"),
     ("POST", "/tokens/{id}/revoke", "owner"),
+    ("GET", "/mail", "owner admin helpdesk readonly"),
+    ("POST", "/mail/test", "owner"),
 ];
 
 /// The account the owner's account pages act on.

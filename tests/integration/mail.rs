@@ -19,7 +19,7 @@ async fn server(smtp: &Smtp, rate: u32) -> TestServer {
     TestServer::start_with(move |c| c.mail = Some(mail_config(url, rate))).await
 }
 
-fn mail_config(url: String, rate: u32) -> MailConfig {
+pub(crate) fn mail_config(url: String, rate: u32) -> MailConfig {
     MailConfig {
         smtp_url: url,
         allow_plaintext_loopback: true,
@@ -31,7 +31,7 @@ fn mail_config(url: String, rate: u32) -> MailConfig {
 }
 
 /// The outbox's mails to `local`@example.com, waited for until `done` holds for all of them.
-async fn mails_until(
+pub(crate) async fn mails_until(
     server: &TestServer,
     local: &str,
     done: impl Fn(&Value) -> bool,
@@ -61,8 +61,8 @@ fn message_id(raw: &[u8]) -> String {
 
 #[tokio::test]
 async fn a_test_mail_arrives_as_multipart_alternative_in_the_site_language() {
-    let smtp = Smtp::start();
-    let server = server(&smtp, 50).await;
+    let smtp = Smtp::shared();
+    let server = server(smtp, 50).await;
     let api = server.admin_api();
     api.patch_settings(json!({"language": "de"})).ok().await;
     let queued = api.send_test_mail("first@example.com").ok().await;
@@ -139,8 +139,8 @@ async fn without_mail_settings_every_mail_action_is_refused_clearly() {
 
 #[tokio::test]
 async fn a_bad_address_is_refused_and_queues_nothing() {
-    let smtp = Smtp::start();
-    let server = server(&smtp, 50).await;
+    let smtp = Smtp::shared();
+    let server = server(smtp, 50).await;
     let api = server.admin_api();
     let refusal = api
         .send_test_mail("not an address")
@@ -155,8 +155,8 @@ async fn a_bad_address_is_refused_and_queues_nothing() {
 
 #[tokio::test]
 async fn an_answer_451_is_retried_later() {
-    let smtp = Smtp::start();
-    let server = server(&smtp, 50).await;
+    let smtp = Smtp::shared();
+    let server = server(smtp, 50).await;
     smtp.order("later", "451 4.3.0 try again later");
     server
         .admin_api()
@@ -248,8 +248,8 @@ async fn mails_queued_before_a_restart_are_sent_after_it() {
 #[tokio::test]
 async fn a_burst_of_500_is_sent_at_the_bounded_rate() {
     const RATE: usize = 25;
-    let smtp = Smtp::start();
-    let server = server(&smtp, RATE as u32).await;
+    let smtp = Smtp::shared();
+    let server = server(smtp, RATE as u32).await;
     for _ in 0..500 {
         server
             .admin_api()
@@ -278,7 +278,7 @@ async fn a_burst_of_500_is_sent_at_the_bounded_rate() {
     );
 }
 
-fn binary_server(dir: &std::path::Path, smtp: &Smtp) -> crate::helpers::BinaryServer {
+pub(crate) fn binary_server(dir: &std::path::Path, smtp: &Smtp) -> crate::helpers::BinaryServer {
     let config = dir.join("mail.toml");
     let text = format!(
         "[mail]\nsmtp_url = \"{}\"\nallow_plaintext_loopback = true\nfrom = \"prov@example.com\"\nrate_per_second = 50\n",

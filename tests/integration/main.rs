@@ -59,6 +59,7 @@ mod operations;
 mod phonebook;
 mod phonebook_vendors;
 mod portal;
+mod portal_mail;
 mod provisioning;
 mod render_cache;
 mod roles;

@@ -66,7 +66,7 @@ async fn admins_set_portal_passwords_and_links_are_single_use() {
         .await
         .unwrap();
     assert!(first.url.expose().contains("/me/link/"));
-    let second = links::issue(&app, &admin, &ext, LinkPurpose::Reset)
+    let second = links::issue(&app, &admin, &ext, LinkPurpose::Welcome)
         .await
         .unwrap();
     let older = links::consume(&app, &admin, &token_of(&first.url), GOOD, "")
@@ -77,7 +77,7 @@ async fn admins_set_portal_passwords_and_links_are_single_use() {
         Err(links::LinkRefusal::Invalid),
         "an older link still works"
     );
-    // Anna has a PIN? No: the link asks for one and refuses a weak one.
+    // Anna has no PIN: the welcome link asks for one and refuses a weak one.
     let weak = links::consume(&app, &admin, &token_of(&second.url), GOOD, "123456")
         .await
         .unwrap();
@@ -148,7 +148,7 @@ async fn admins_set_portal_passwords_and_links_are_single_use() {
     assert_eq!(expired, Err(links::LinkRefusal::Invalid));
 }
 
-async fn portal_log_in(browser: &mut Browser<'_>, login: &str, password: &str) -> Reply {
+pub(crate) async fn portal_log_in(browser: &mut Browser<'_>, login: &str, password: &str) -> Reply {
     let form = browser.get("/me/").await;
     assert_eq!(form.status, StatusCode::OK, "{}", form.text());
     let csrf = hidden(&form.text(), "csrf");
@@ -525,6 +525,6 @@ async fn an_admin_generates_a_portal_password_in_the_console_and_the_user_must_c
             .get("/me/")
             .await
             .text()
-            .contains("action=\"/me/login\"")
+            .contains("action=\"/me/login?")
     );
 }

@@ -43,6 +43,8 @@ const MATRIX: &[(&str, &str)] = &[
     ("createUser", "owner admin"),
     ("getNextExtension", "owner admin helpdesk readonly"),
     ("bulkUsers", "owner admin"),
+    ("mailUsersWelcome", "owner admin"),
+    ("mailUsersReset", "owner admin helpdesk"),
     ("getUser", "owner admin helpdesk readonly"),
     ("updateUser", "owner admin"),
     ("deleteUser", "owner admin"),

@@ -1,6 +1,8 @@
 //! A real SMTP server for the mail tests: Debian's aiosmtpd with tests/smtp/handler.py, on a
-//! free loopback port. Each test starts its own (it may stop or kill it); every one started is
-//! stopped at process exit. Messages land in `dir/<local part>/`, readable by [`Smtp::mails`].
+//! free loopback port. Tests share one for the run ([`Smtp::shared`], each with recipients of
+//! its own); a test that stops or kills its server starts its own ([`Smtp::start`]). Every one
+//! started is stopped at process exit. Messages land in `dir/<local part>/`, readable by
+//! [`Smtp::mails`].
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -33,6 +35,13 @@ fn free_port() -> u16 {
 }
 
 impl Smtp {
+    /// The run's shared server: never stopped by a test, so no test may `down` it or order a
+    /// `die`; each test mails local parts of its own.
+    pub fn shared() -> &'static Smtp {
+        static SHARED: std::sync::OnceLock<Smtp> = std::sync::OnceLock::new();
+        SHARED.get_or_init(Smtp::start)
+    }
+
     pub fn start() -> Smtp {
         static ATEXIT: std::sync::Once = std::sync::Once::new();
         // SAFETY: registers a function without arguments that never unwinds.

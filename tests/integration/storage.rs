@@ -4,7 +4,8 @@
 use deskprov::domain::{Extension, Mac, Role, Secret};
 use deskprov::model::{
     AccountRecord, AuditRecord, ConsoleSession, DeviceRecord, ImportRecord, ImportState,
-    TokenRecord, UnregisteredLimits, UnregisteredRecord, UserRecord,
+    LinkPurpose, MailRecord, MailState, TokenRecord, UnregisteredLimits, UnregisteredRecord,
+    UserRecord,
 };
 use deskprov::store::memory::MemoryBackend;
 use deskprov::store::sled::SledBackend;
@@ -53,6 +54,55 @@ async fn suite(b: &dyn Backend) {
     accounts_are_unique_by_name_and_sessions_are_found_by_hash_and_holder(b).await;
     uploads_are_bounded_per_device(b).await;
     import_jobs_page_newest_first_keep_the_newest_and_go_with_their_rows(b).await;
+    the_outbox_grows_in_queueing_order_and_trims_only_what_is_done(b).await;
+}
+
+fn mail(state: MailState, created_at: i64) -> MailRecord {
+    MailRecord {
+        id: 0,
+        message_id: format!("<{created_at}@example.com>"),
+        recipient: "someone@example.com".into(),
+        user: Some(Extension::parse("1001").unwrap()),
+        kind: "welcome".into(),
+        language: "en".into(),
+        subject: "s".into(),
+        text: "t {link}".into(),
+        html: "<p>{link}</p>".into(),
+        link: Some(LinkPurpose::Welcome),
+        state,
+        attempts: 0,
+        last_answer: None,
+        next_attempt_at: created_at,
+        created_at,
+        sent_at: None,
+    }
+}
+
+async fn the_outbox_grows_in_queueing_order_and_trims_only_what_is_done(b: &dyn Backend) {
+    let old_sent = b.queue_mail(&mail(MailState::Sent, 100)).await.unwrap();
+    let old_queued = b.queue_mail(&mail(MailState::Queued, 100)).await.unwrap();
+    let old_failed = b.queue_mail(&mail(MailState::Failed, 100)).await.unwrap();
+    let new_sent = b.queue_mail(&mail(MailState::Sent, 900)).await.unwrap();
+    assert!(old_sent < old_queued && old_queued < old_failed && old_failed < new_sent);
+    let due = b.mails_due(1000, 10).await.unwrap();
+    assert_eq!(due.iter().map(|m| m.id).collect::<Vec<_>>(), [old_queued]);
+    assert_eq!(
+        due[0].link,
+        Some(LinkPurpose::Welcome),
+        "the link's purpose is kept"
+    );
+    assert_eq!(
+        b.trim_mails(500).await.unwrap(),
+        2,
+        "the old sent and failed mails"
+    );
+    let (left, more) = b.mails_page(None, 10, None).await.unwrap();
+    assert_eq!(
+        left.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [new_sent, old_queued]
+    );
+    assert!(!more);
+    assert_eq!(b.trim_mails(500).await.unwrap(), 0);
 }
 
 async fn insert_is_once_and_update_is_atomic(b: &dyn Backend) {

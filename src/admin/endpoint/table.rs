@@ -238,6 +238,21 @@ endpoints! {
         access: Change, audit: Change, body: BulkJson(schema::<s::BulkAction>), answer: 200 Json(schema::<s::BulkResult>),
         query: [], errors: [400, 404, 413],
     }
+    /// A welcome mail to each user, with a one-time link (valid an hour from sending) to set
+    /// their portal password and, if they have none, their PIN: all of them, or none when one
+    /// is unknown (404), locked (409) or has no e-mail address (400). 409 without `[mail]`.
+    MailWelcome = POST "/users/mail-welcome" {
+        name: "mailUsersWelcome", tag: "users", summary: "Send users a welcome mail",
+        access: Change, audit: Change, body: BulkJson(schema::<s::ExtensionList>), answer: 202 Json(schema::<s::MailsQueued>),
+        query: [], errors: [400, 404, 409, 413],
+    }
+    /// A reset mail to each user, with a one-time link to set a new portal password; every
+    /// earlier link stops working. All or none, as mailUsersWelcome.
+    MailReset = POST "/users/mail-reset" {
+        name: "mailUsersReset", tag: "users", summary: "Send users a password reset mail",
+        access: Helpdesk, audit: Change, body: BulkJson(schema::<s::ExtensionList>), answer: 202 Json(schema::<s::MailsQueued>),
+        query: [], errors: [400, 404, 409, 413],
+    }
     ShowUser { extension: Extension } = GET "/users/{extension}" {
         name: "getUser", tag: "users", summary: "Show a user",
         access: Read, audit: None, body: NoBody, answer: 200 Json(schema::<s::UserView>),

@@ -19,7 +19,16 @@ pub async fn run(api: &Api, command: UserCommand) -> Answer {
     if let UserCommand::SetPassword { generate: true, .. } = &command {
         eprintln!("The portal password is shown this once.");
     }
-    request(command)?.send(api).await
+    let mails = matches!(
+        command,
+        UserCommand::MailWelcome { .. } | UserCommand::MailReset { .. }
+    );
+    let (mut reply, shape) = request(command)?.send(api).await?;
+    if mails {
+        let queued = reply.json()["mails"].take();
+        reply.body = serde_json::to_vec(&queued).expect("JSON serialises").into();
+    }
+    Ok((reply, shape))
 }
 
 fn user(extension: &str) -> String {
@@ -68,6 +77,14 @@ fn request(command: UserCommand) -> Result<Request, String> {
         UserCommand::NextExtension => Request::get("/api/v1/users/next-extension", Object),
         UserCommand::Logout { extension } => {
             Request::new(M::POST, format!("{}/logout", user(&extension)), Object)
+        }
+        UserCommand::MailWelcome { extensions } => {
+            Request::new(M::POST, "/api/v1/users/mail-welcome", Shape::Mail)
+                .with(json!({ "extensions": extensions }))
+        }
+        UserCommand::MailReset { extensions } => {
+            Request::new(M::POST, "/api/v1/users/mail-reset", Shape::Mail)
+                .with(json!({ "extensions": extensions }))
         }
         UserCommand::SipPassword { extension } => {
             Request::get(format!("{}/sip-password", user(&extension)), Object)

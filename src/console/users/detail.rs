@@ -6,16 +6,18 @@ use askama::Template;
 use http::StatusCode;
 
 use super::list::{done_text, flag};
-use super::views::{DetailPage, LoginRow, PhoneRow, PinRow, PinsPage, SipPasswordPage, UserDetail};
+use super::views::{
+    DetailPage, LoginRow, MailRow, PhoneRow, PinRow, PinsPage, SipPasswordPage, UserDetail,
+};
 use super::{UsersTexts, refusal};
 use crate::admin::endpoint::Access;
 use crate::clock::rfc3339;
 use crate::console::reply::{html, see_other};
 use crate::console::{PageResult, Request, account_permits, assets};
 use crate::domain::{Extension, Pin};
-use crate::model::UserRecord;
+use crate::model::{LinkPurpose, MailRecord, MailState, UserRecord};
 use crate::ops::users::{self, PinChoice, UserChange};
-use crate::ops::{OpError, guard, user_list};
+use crate::ops::{OpError, guard, mail, portal_mail, user_list};
 
 /// The extension of the page's path.
 pub fn extension_of(request: &Request<'_>) -> Result<Extension, OpError> {
@@ -118,8 +120,48 @@ pub async fn show(request: &Request<'_>) -> PageResult {
         may_change: account_permits(&visit.account, Access::Change),
         may_helpdesk: account_permits(&visit.account, Access::Helpdesk),
         may_read_secrets: account_permits(&visit.account, Access::Secrets),
+        mails: mail_rows(request, &user.extension).await?,
+        has_email: user.email.is_some(),
     };
     Ok(html(StatusCode::OK, page.render()))
+}
+
+/// Mails shown on a user's page at most.
+const MAILS_SHOWN: usize = 20;
+
+/// The user's latest mails with their states; `None` without `[mail]`.
+async fn mail_rows(
+    request: &Request<'_>,
+    extension: &Extension,
+) -> Result<Option<Vec<MailRow>>, OpError> {
+    if request.app.config.mail.is_none() {
+        return Ok(None);
+    }
+    let u = request.visit.texts.users;
+    let (mails, _) = mail::list(request.app, Some(extension), None, MAILS_SHOWN).await?;
+    let row = |m: &MailRecord| MailRow {
+        kind: u.mail_kind(&m.kind),
+        state: u.mail_state(m.state),
+        failed: m.state == MailState::Failed,
+        queued_at: rfc3339(m.created_at),
+        attempts: m.attempts,
+        answer: m.last_answer.clone().unwrap_or_default(),
+    };
+    Ok(Some(mails.iter().map(row).collect()))
+}
+
+/// Queues a welcome or reset mail for the user of the page.
+pub async fn mail(request: &Request<'_>, purpose: LinkPurpose) -> PageResult {
+    let visit = request.visit;
+    let extension = match extension_of(request) {
+        Ok(extension) => extension,
+        Err(e) => return refusal::answer(visit, e, None),
+    };
+    let extensions = std::collections::BTreeSet::from([extension.clone()]);
+    match portal_mail::send(request.app, &visit.actor, purpose, &extensions).await {
+        Ok(_) => Ok(see_other(&format!("/users/{extension}?done=mailed"))),
+        Err(e) => refusal::mail_answer(visit, e),
+    }
 }
 
 pub async fn sip_password(request: &Request<'_>) -> PageResult {

@@ -13,7 +13,8 @@ use crate::console::form::Form;
 use crate::console::reply::{bad_request, html, message, see_other};
 use crate::console::{PageResult, Request, account_permits, assets};
 use crate::domain::Extension;
-use crate::model::UserRecord;
+use crate::model::{LinkPurpose, UserRecord};
+use crate::ops::portal_mail;
 use crate::ops::user_list::{self, UserFilter};
 use crate::ops::users::{self, BulkAction};
 
@@ -128,6 +129,7 @@ pub fn done_text(u: &'static UsersTexts, done: Option<&str>) -> Option<&'static 
         "unlocked" => u.done_unlocked,
         "logged_out" => u.done_logged_out,
         "deleted" => u.done_deleted,
+        "mailed" => u.done_mailed,
         _ => return None,
     })
 }
@@ -164,6 +166,7 @@ pub async fn show(request: &Request<'_>) -> PageResult {
         notice: done_text(u, query.done.as_deref()),
         may_change: account_permits(&visit.account, Access::Change),
         may_helpdesk: account_permits(&visit.account, Access::Helpdesk),
+        mail_configured: request.app.config.mail.is_some(),
     };
     Ok(html(StatusCode::OK, page.render()))
 }
@@ -175,6 +178,8 @@ fn path_of(action: Bulk) -> &'static str {
         Bulk::Delete => "/users/bulk/delete",
         Bulk::ResetPin => "/users/bulk/reset-pin",
         Bulk::LogOut => "/users/bulk/logout",
+        Bulk::MailWelcome => "/users/bulk/mail-welcome",
+        Bulk::MailReset => "/users/bulk/mail-reset",
     }
 }
 
@@ -185,6 +190,8 @@ fn name_of(u: &'static UsersTexts, action: Bulk) -> &'static str {
         Bulk::Delete => u.delete,
         Bulk::ResetPin => u.reset_pin,
         Bulk::LogOut => u.log_out,
+        Bulk::MailWelcome => u.mail_welcome,
+        Bulk::MailReset => u.mail_reset,
     }
 }
 
@@ -227,6 +234,16 @@ pub async fn bulk(request: &Request<'_>, action: Bulk, form: &Form) -> PageResul
         Bulk::Unlock => users::bulk(app, by, BulkAction::Unlock, &extensions).await,
         Bulk::Delete => users::bulk(app, by, BulkAction::Delete, &extensions).await,
         Bulk::LogOut => users::log_out_many(app, by, &extensions).await,
+        Bulk::MailWelcome | Bulk::MailReset => {
+            let purpose = match action {
+                Bulk::MailWelcome => LinkPurpose::Welcome,
+                _ => LinkPurpose::Reset,
+            };
+            return match portal_mail::send(app, by, purpose, &extensions).await {
+                Ok(_) => Ok(see_other("/users?done=mailed")),
+                Err(e) => refusal::mail_answer(visit, e),
+            };
+        }
         Bulk::ResetPin => {
             return match users::reset_pins(app, by, &extensions).await {
                 Ok(pins) => super::detail::pins_page(request, pins, u.pins_heading, None).await,
@@ -239,7 +256,7 @@ pub async fn bulk(request: &Request<'_>, action: Bulk, form: &Form) -> PageResul
         Bulk::Unlock => ("unlocked", None),
         Bulk::Delete => ("deleted", None),
         Bulk::LogOut => ("logged_out", Some(u.error_not_logged_in)),
-        Bulk::ResetPin => unreachable!("answered above"),
+        Bulk::ResetPin | Bulk::MailWelcome | Bulk::MailReset => unreachable!("answered above"),
     };
     match done {
         Ok(()) => Ok(see_other(&format!("/users?done={notice}"))),

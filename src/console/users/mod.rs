@@ -16,6 +16,7 @@ use super::form::Form;
 use super::pages::{Page, PageDef};
 use super::{PageResult, Request};
 use crate::admin::endpoint::Access;
+use crate::model::LinkPurpose;
 
 pub use texts::UsersTexts;
 
@@ -27,6 +28,8 @@ pub enum Bulk {
     Delete,
     ResetPin,
     LogOut,
+    MailWelcome,
+    MailReset,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +47,8 @@ pub enum UsersPage {
     ResetPin,
     LogOut,
     PortalPassword,
+    MailWelcome,
+    MailReset,
 }
 
 const fn def(
@@ -121,6 +126,20 @@ pub static PAGES: &[PageDef] = &[
         Access::Helpdesk,
     ),
     def(
+        UsersPage::Bulk(Bulk::MailWelcome),
+        Method::POST,
+        "/users/bulk/mail-welcome",
+        "page: mail users a welcome",
+        Access::Change,
+    ),
+    def(
+        UsersPage::Bulk(Bulk::MailReset),
+        Method::POST,
+        "/users/bulk/mail-reset",
+        "page: mail users a reset link",
+        Access::Helpdesk,
+    ),
+    def(
         UsersPage::Detail,
         Method::GET,
         "/users/{ext}",
@@ -177,6 +196,20 @@ pub static PAGES: &[PageDef] = &[
         Access::Change,
     ),
     def(
+        UsersPage::MailWelcome,
+        Method::POST,
+        "/users/{ext}/mail-welcome",
+        "page: mail user a welcome",
+        Access::Change,
+    ),
+    def(
+        UsersPage::MailReset,
+        Method::POST,
+        "/users/{ext}/mail-reset",
+        "page: mail user a reset link",
+        Access::Helpdesk,
+    ),
+    def(
         UsersPage::LogOut,
         Method::POST,
         "/users/{ext}/logout",
@@ -206,6 +239,8 @@ pub async fn submit(request: &Request<'_>, page: UsersPage, form: &Form) -> Page
         UsersPage::ResetPin => detail::reset_pin(request).await,
         UsersPage::LogOut => detail::log_out(request).await,
         UsersPage::PortalPassword => detail::portal_password(request).await,
+        UsersPage::MailWelcome => detail::mail(request, LinkPurpose::Welcome).await,
+        UsersPage::MailReset => detail::mail(request, LinkPurpose::Reset).await,
         _ => Ok(super::method_not_allowed("GET, HEAD")),
     }
 }

@@ -24,6 +24,22 @@ pub fn answer(visit: &Visit, error: OpError, conflict: Option<&'static str>) -> 
     }
 }
 
+/// A mail action's refusal: no `[mail]`, a locked user, a user without an address, or what
+/// [`answer`] says of any other.
+pub fn mail_answer(visit: &Visit, error: OpError) -> PageResult {
+    let u = visit.texts.users;
+    let words = match &error {
+        OpError::Conflict(m) if m == crate::mail::NOT_CONFIGURED => u.error_mail_not_configured,
+        OpError::Conflict(_) => u.error_mail_locked,
+        OpError::Invalid(m) if m.starts_with(crate::ops::portal_mail::NO_ADDRESS) => {
+            u.error_no_email
+        }
+        _ => return answer(visit, error, None),
+    };
+    let status = status_of(&error);
+    Ok(message(visit.texts, Some(visit.who()), status, words))
+}
+
 pub fn status_of(error: &OpError) -> StatusCode {
     match error {
         OpError::Invalid(_) => StatusCode::BAD_REQUEST,

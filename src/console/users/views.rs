@@ -40,6 +40,7 @@ pub struct ListPage<'a> {
     pub notice: Option<&'a str>,
     pub may_change: bool,
     pub may_helpdesk: bool,
+    pub mail_configured: bool,
 }
 
 /// What a user form holds, as typed.
@@ -128,6 +129,19 @@ pub struct DetailPage<'a> {
     pub may_change: bool,
     pub may_helpdesk: bool,
     pub may_read_secrets: bool,
+    /// `None` without `[mail]`.
+    pub mails: Option<Vec<MailRow>>,
+    pub has_email: bool,
+}
+
+/// A mail about the user, newest first.
+pub struct MailRow {
+    pub kind: &'static str,
+    pub state: &'static str,
+    pub failed: bool,
+    pub queued_at: String,
+    pub attempts: u32,
+    pub answer: String,
 }
 
 pub struct PinRow {

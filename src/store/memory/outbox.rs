@@ -61,4 +61,13 @@ impl OutboxWrites for MemoryBackend {
             None => Ok(false),
         }
     }
+
+    async fn trim_mails(&self, queued_before: i64) -> Result<usize> {
+        let mut tables = self.tables();
+        let before = tables.outbox.len();
+        tables
+            .outbox
+            .retain(|_, m| m.state == MailState::Queued || m.created_at >= queued_before);
+        Ok(before - tables.outbox.len())
+    }
 }

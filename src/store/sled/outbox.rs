@@ -85,4 +85,18 @@ impl OutboxWrites for SledBackend {
         tree.insert(key, encode(mail))?;
         Ok(true)
     }
+
+    async fn trim_mails(&self, queued_before: i64) -> Result<usize> {
+        let tree = self.outbox()?;
+        let mut removed = 0;
+        for entry in tree.iter() {
+            let (key, bytes) = entry?;
+            let mail: MailRecord = decode(&key, &bytes)?;
+            if mail.state != MailState::Queued && mail.created_at < queued_before {
+                tree.remove(key)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
 }
