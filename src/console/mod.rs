@@ -17,6 +17,7 @@ mod devices;
 mod event_kinds;
 pub(crate) mod form;
 mod import;
+mod keys;
 mod mail;
 mod multipart;
 pub mod pages;
@@ -204,6 +205,7 @@ async fn show(request: &Request<'_>, def: &PageDef) -> PageResult {
         Page::Totp(page) => return totp::show(request, page).await,
         Page::Accounts(page) => return account_pages::show(request, page).await,
         Page::Mail(page) => return mail::show(request, page).await,
+        Page::Keys(page) => return keys::show(request, page).await,
         Page::ChangePassword | Page::SetLanguage | Page::LogOut => method_not_allowed("POST"),
     })
 }
@@ -285,6 +287,7 @@ async fn submit(request: &Request<'_>, def: &PageDef, form: &Form) -> PageResult
         Page::Totp(page) => totp::submit(request, page, form).await,
         Page::Accounts(page) => account_pages::submit(request, page, form).await,
         Page::Mail(page) => mail::submit(request, page, form).await,
+        Page::Keys(page) => keys::submit(request, page, form).await,
         Page::Dashboard | Page::PasswordForm | Page::Audit(_) => {
             Ok(method_not_allowed("GET, HEAD"))
         }

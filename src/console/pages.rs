@@ -24,6 +24,7 @@ pub enum Page {
     Totp(super::totp::TotpPage),
     Accounts(super::account_pages::AccountsPage),
     Mail(super::mail::MailPage),
+    Keys(super::keys::KeysPage),
 }
 
 pub struct PageDef {
@@ -78,6 +79,8 @@ pub fn all() -> impl Iterator<Item = &'static PageDef> {
     PAGES
         .iter()
         .chain(super::audit::PAGES)
+        // Before the areas whose walk deletes the records these pages name.
+        .chain(super::keys::PAGES)
         .chain(super::devices::PAGES)
         .chain(super::import::PAGES)
         .chain(super::settings::PAGES)

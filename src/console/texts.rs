@@ -68,6 +68,7 @@ pub struct Texts {
     pub event_kinds: &'static [(&'static str, &'static str)],
     pub audit: &'static super::audit::AuditTexts,
     pub mail: &'static super::mail::MailTexts,
+    pub keys: &'static super::keys::KeysTexts,
     pub import: &'static super::import::ImportTexts,
     pub settings: &'static super::settings::SettingsTexts,
     pub device_area: &'static super::devices::DevicesTexts,
@@ -87,6 +88,7 @@ impl Texts {
 pub static DE: Texts = Texts {
     audit: &super::audit::texts::DE,
     mail: &super::mail::texts::DE,
+    keys: &super::keys::texts::DE,
     import: &super::import::texts::DE,
     settings: &super::settings::texts::DE,
     device_area: &super::devices::texts::DE,
@@ -154,6 +156,7 @@ pub static DE: Texts = Texts {
 pub static EN: Texts = Texts {
     audit: &super::audit::texts::EN,
     mail: &super::mail::texts::EN,
+    keys: &super::keys::texts::EN,
     import: &super::import::texts::EN,
     settings: &super::settings::texts::EN,
     device_area: &super::devices::texts::EN,

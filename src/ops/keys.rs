@@ -6,7 +6,7 @@ use super::{Actor, OpError, WriteTx};
 use crate::app::App;
 use crate::domain::{Extension, Mac, ProfileName};
 use crate::keys::effective::{self, KeyCapacity, KeyOrigin, Phone, Resolved};
-use crate::keys::{KeyLayer, SharedKeys};
+use crate::keys::{Key, KeyLayer, KeyPosition, SharedKeys};
 use crate::model::DeviceRecord;
 use crate::models::ModelRow;
 use crate::store::Reads;
@@ -53,6 +53,25 @@ pub async fn set_layer(
     keys: KeyLayer,
 ) -> Result<KeyLayer, OpError> {
     let mut tx = WriteTx::begin(app, by).await;
+    check_layer(tx.reads(), owner, &keys).await?;
+    write_layer(&mut tx, owner, &keys).await?;
+    tx.commit().await?;
+    Ok(keys)
+}
+
+/// Sets the layer's key at one position (`key`), or removes it (`None`), leaving the others:
+/// the console's edit of one key, read and written under one write lock. The layer after.
+pub async fn set_position(
+    app: &App,
+    by: &Actor,
+    owner: &KeyOwner,
+    at: KeyPosition,
+    key: Option<Key>,
+) -> Result<KeyLayer, OpError> {
+    let mut tx = WriteTx::begin(app, by).await;
+    let current = layer(tx.reads(), owner).await?;
+    let others = current.keys().iter().filter(|k| k.at != at).cloned();
+    let keys = KeyLayer::parse(others.chain(key).collect())?;
     check_layer(tx.reads(), owner, &keys).await?;
     write_layer(&mut tx, owner, &keys).await?;
     tx.commit().await?;

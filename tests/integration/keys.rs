@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use crate::api::{NewDevice, NewUser};
 use crate::helpers::*;
 
-const DESK: &str = "001565000a01";
+pub(crate) const DESK: &str = "001565000a01";
 
-async fn office() -> TestServer {
+pub(crate) async fn office() -> TestServer {
     let server = TestServer::start().await;
     let api = server.admin_api();
     for (extension, name) in [("1001", "Alice Example"), ("1002", "Bob Example")] {

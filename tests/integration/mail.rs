@@ -246,17 +246,22 @@ async fn mails_queued_before_a_restart_are_sent_after_it() {
 }
 
 #[tokio::test]
-async fn a_burst_of_500_is_sent_at_the_bounded_rate() {
+async fn a_bulk_welcome_to_500_users_is_sent_at_the_bounded_rate() {
     const RATE: usize = 25;
     let smtp = Smtp::shared();
     let server = server(smtp, RATE as u32).await;
-    for _ in 0..500 {
-        server
-            .admin_api()
-            .send_test_mail("burst@example.com")
-            .ok()
-            .await;
+    let api = server.admin_api();
+    let mut csv = String::from("extension,display_name,email\n");
+    let extensions: Vec<String> = (0..500).map(|n| (5000 + n).to_string()).collect();
+    for extension in &extensions {
+        csv.push_str(&format!("{extension},Burst User,burst@example.com\n"));
     }
+    let job = api.import_to_end("users", &csv, false).await;
+    assert_eq!(job["state"], "done", "{job}");
+    // One bulk action queues them all.
+    let all: Vec<&str> = extensions.iter().map(String::as_str).collect();
+    let queued = api.mail_welcome(&all).ok().await;
+    assert_eq!(queued["mails"].as_array().unwrap().len(), 500);
     let arrived = smtp.wait_for("burst", 500, Duration::from_secs(60)).await;
     assert_eq!(arrived.len(), 500);
     let times = smtp.times("burst");

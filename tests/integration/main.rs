@@ -26,6 +26,7 @@ mod console_devices;
 mod console_devices_browser;
 mod console_import;
 mod console_import_browser;
+mod console_keys;
 mod console_roles;
 mod console_settings;
 mod console_totp;

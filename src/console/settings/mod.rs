@@ -136,6 +136,8 @@ struct LevelPage<'a> {
     refused: Vec<Refused>,
     failure: Option<String>,
     back: (&'a str, &'a str),
+    /// The level's key page.
+    keys: String,
 }
 
 pub async fn show(request: &Request<'_>, page: SettingsPage) -> PageResult {
@@ -284,6 +286,7 @@ fn base<'a>(request: &'a Request<'_>, heading: String, intro: &'a str) -> LevelP
         refused: Vec::new(),
         failure: None,
         back: ("/", t.back_to_dashboard),
+        keys: "/settings/keys".to_string(),
     }
 }
 
@@ -358,6 +361,7 @@ async fn profile(
         None => format!("{} {}", s.from_profile, record.name),
     };
     let mut page = base(request, heading, s.profiles_intro);
+    page.keys = format!("/profiles/{}/keys", record.name);
     page.rows = rows::rows(s, &level);
     page.saved = saved;
     page.back = ("/profiles", s.profiles_title);
@@ -541,6 +545,7 @@ async fn model(
     };
     let heading = format!("{} {} ({})", s.from_model, row.model, row.vendor);
     let mut page = base(request, heading, s.models_intro);
+    page.keys = format!("/models/{}/keys", row.model);
     page.rows = rows::rows(s, &level);
     page.saved = saved;
     page.back = ("/models", s.models_title);
@@ -587,6 +592,7 @@ async fn device(
     };
     let heading = format!("{} {mac}", s.device_title);
     let mut page = base(request, heading, s.device_intro);
+    page.keys = format!("/devices/{mac}/keys");
     page.below = s.effective;
     page.rows = rows::rows(s, &level);
     page.saved = saved;
