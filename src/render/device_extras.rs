@@ -106,6 +106,11 @@ pub(super) struct KeyContext {
     /// 1-based, on the phone or on `module`.
     position: u16,
     module: Option<u8>,
+    /// The key counted over the phone's own keys and then each module's (Poly's `lineKey.x`).
+    number: u16,
+    /// Which key of its type this is, in position order from 1 (Poly's BLF keys take the
+    /// attendant resource list in this order).
+    nth: usize,
     #[serde(rename = "type")]
     kind: &'static str,
     /// A hot-desk key's value is its login URL.
@@ -157,6 +162,17 @@ pub(super) struct LoginKeyContext {
     value: String,
 }
 
+/// A key's number counted over the phone's own keys and then each module's in turn.
+fn counted_over_modules(capacity: crate::keys::effective::KeyCapacity, at: KeyPosition) -> u16 {
+    match at.module {
+        None => at.position,
+        Some(module) => capacity
+            .line_keys
+            .saturating_add(u16::from(module - 1).saturating_mul(capacity.keys_per_module))
+            .saturating_add(at.position),
+    }
+}
+
 /// The effective keys as the vendor writes them. Keys are written while some layer sets one,
 /// and by a vendor whose phones keep unnamed keys also once the device has had keys (so that
 /// keys cleared later are cleared on the phone). Otherwise none: the phone keeps its own
@@ -198,9 +214,17 @@ pub(super) fn key_plan(
             if is_login {
                 plan.login_key_at = Some(k.key.at);
             }
+            let capacity = row.map_or(crate::keys::effective::KeyCapacity::NONE, |r| r.keys);
+            let nth = 1 + plan
+                .keys
+                .iter()
+                .filter(|p| p.kind == k.key.kind.as_str())
+                .count();
             plan.keys.push(KeyContext {
                 position: k.key.at.position,
                 module: k.key.at.module,
+                number: counted_over_modules(capacity, k.key.at),
+                nth,
                 kind: k.key.kind.as_str(),
                 value,
                 label: match (is_login, hotdesk) {

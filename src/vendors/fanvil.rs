@@ -13,6 +13,7 @@
 use serde_json::json;
 
 use super::{FileRequest, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware, mac_in};
+use crate::domain::LdapTls;
 use crate::domain::{Mac, ModelId};
 use crate::keys::effective::KeyCapacity;
 use crate::keys::{Key, KeyType};
@@ -262,8 +263,38 @@ impl Vendor for Fanvil {
             "dst": dst,
             "resync_hours": resync_hours(facts.settings.resync_minutes),
             "dss": (!old_format).then(|| facts.model.and_then(dss_layout)).flatten().map(dss_pages),
+            "ldap": (!old_format).then(|| ldap_values(facts.settings)).flatten(),
         })
     }
+}
+
+/// The LDAP directory's fields in `<sysConf>`'s `<phone><ldap index="1">` (FusionPBX
+/// `resources/templates/provision/fanvil/x4u/{$mac}.cfg` and Tancredi
+/// `data/templates/fanvil-X5.tmpl` name the same fields). `UseSSL` 0 plain, 1 LDAPS,
+/// 2 StartTLS, and `Authenticate` 3 with a bind only over TLS, else 0, as Tancredi writes them:
+/// without TLS no bind user or password is written, so it never goes out in clear. The number
+/// attributes fill `TelAttr`, `MobileAttr` and `OtherAttr` in order; `Displayname` takes the
+/// attributes without `%` (both sources). No LDAP field is known for the old XML format.
+fn ldap_values(settings: &crate::settings::Settings) -> Option<serde_json::Value> {
+    settings.ldap_server.as_ref()?;
+    let tls = settings.ldap_tls != LdapTls::None;
+    let bind = tls && settings.ldap_user.is_some() && settings.ldap_password.is_some();
+    let mut numbers = settings.ldap_number_attr.split_whitespace();
+    Some(json!({
+        "use_ssl": match settings.ldap_tls {
+            LdapTls::None => 0,
+            LdapTls::Ldaps => 1,
+            LdapTls::Starttls => 2,
+        },
+        "authenticate": if bind { 3 } else { 0 },
+        "bind": bind,
+        "title": crate::phonebook::TITLE,
+        "tel_attr": numbers.next().unwrap_or_default(),
+        "mobile_attr": numbers.next().unwrap_or_default(),
+        "other_attr": numbers.next().unwrap_or_default(),
+        "sort_attr": settings.ldap_name_attr.split_whitespace().next().unwrap_or_default(),
+        "display_name": settings.ldap_name_display.replace('%', ""),
+    }))
 }
 
 /// A DSS key's `Type` code and `Value`, where a source gives them:

@@ -14,6 +14,8 @@ use super::{
     FileRequest, HotdeskScreens, NameHints, TemplateFacts, UaInfo, Vendor, clean_firmware,
 };
 use crate::domain::{Mac, ModelId};
+use crate::keys::effective::KeyCapacity;
+use crate::keys::{Key, KeyType};
 use crate::locale::DstChange;
 use crate::models::ModelRow;
 use crate::templates::Format;
@@ -40,27 +42,31 @@ const STORED_SUFFIXES: &[&str] = &[
     "-calls.xml",
 ];
 
-/// Registrations per model from Poly's data sheets.
+/// Registrations per model from Poly's data sheets. Line keys per model as
+/// wazo-provd-plugins' `wazo_polycom/common/common.py` counts them (`_NB_FKEY`); the VVX 600's
+/// 16 and its three expansion modules of 84 keys ("VVX 600 + 3 LCD EMs = 16 + 252") from Poly's
+/// VVX Expansion Module addendum, which names no other model's count. The Edge E models have
+/// no key source yet.
 static MODELS: &[ModelRow] = &[
-    ModelRow::desk(VENDOR, "VVX101", 1, DESK),
-    ModelRow::desk(VENDOR, "VVX150", 2, DESK),
-    ModelRow::desk(VENDOR, "VVX201", 2, DESK),
-    ModelRow::desk(VENDOR, "VVX250", 4, DESK),
-    ModelRow::desk(VENDOR, "VVX300", 6, DESK),
-    ModelRow::desk(VENDOR, "VVX310", 6, DESK),
-    ModelRow::desk(VENDOR, "VVX301", 6, DESK),
-    ModelRow::desk(VENDOR, "VVX311", 6, DESK),
-    ModelRow::desk(VENDOR, "VVX350", 6, DESK),
-    ModelRow::desk(VENDOR, "VVX400", 12, DESK),
-    ModelRow::desk(VENDOR, "VVX410", 12, DESK),
-    ModelRow::desk(VENDOR, "VVX401", 12, DESK),
-    ModelRow::desk(VENDOR, "VVX411", 12, DESK),
-    ModelRow::desk(VENDOR, "VVX450", 12, DESK),
-    ModelRow::desk(VENDOR, "VVX500", 12, DESK),
-    ModelRow::desk(VENDOR, "VVX501", 12, DESK),
-    ModelRow::desk(VENDOR, "VVX600", 16, DESK),
-    ModelRow::desk(VENDOR, "VVX601", 16, DESK),
-    ModelRow::desk(VENDOR, "VVX1500", 6, DESK),
+    ModelRow::desk(VENDOR, "VVX101", 1, DESK).keys(KeyCapacity::keys(2, 1)),
+    ModelRow::desk(VENDOR, "VVX150", 2, DESK).keys(KeyCapacity::keys(2, 1)),
+    ModelRow::desk(VENDOR, "VVX201", 2, DESK).keys(KeyCapacity::keys(2, 1)),
+    ModelRow::desk(VENDOR, "VVX250", 4, DESK).keys(KeyCapacity::keys(4, 1)),
+    ModelRow::desk(VENDOR, "VVX300", 6, DESK).keys(KeyCapacity::keys(6, 1)),
+    ModelRow::desk(VENDOR, "VVX310", 6, DESK).keys(KeyCapacity::keys(6, 1)),
+    ModelRow::desk(VENDOR, "VVX301", 6, DESK).keys(KeyCapacity::keys(6, 1)),
+    ModelRow::desk(VENDOR, "VVX311", 6, DESK).keys(KeyCapacity::keys(6, 1)),
+    ModelRow::desk(VENDOR, "VVX350", 6, DESK).keys(KeyCapacity::keys(6, 1)),
+    ModelRow::desk(VENDOR, "VVX400", 12, DESK).keys(KeyCapacity::keys(12, 1)),
+    ModelRow::desk(VENDOR, "VVX410", 12, DESK).keys(KeyCapacity::keys(12, 1)),
+    ModelRow::desk(VENDOR, "VVX401", 12, DESK).keys(KeyCapacity::keys(12, 1)),
+    ModelRow::desk(VENDOR, "VVX411", 12, DESK).keys(KeyCapacity::keys(12, 1)),
+    ModelRow::desk(VENDOR, "VVX450", 12, DESK).keys(KeyCapacity::keys(12, 1)),
+    ModelRow::desk(VENDOR, "VVX500", 12, DESK).keys(KeyCapacity::keys(12, 1)),
+    ModelRow::desk(VENDOR, "VVX501", 12, DESK).keys(KeyCapacity::keys(12, 1)),
+    ModelRow::desk(VENDOR, "VVX600", 16, DESK).keys(KeyCapacity::keys(16, 1).modules(3, 84)),
+    ModelRow::desk(VENDOR, "VVX601", 16, DESK).keys(KeyCapacity::keys(16, 1).modules(3, 84)),
+    ModelRow::desk(VENDOR, "VVX1500", 6, DESK).keys(KeyCapacity::keys(6, 1)),
     ModelRow::desk(VENDOR, "E100", 2, DESK),
     ModelRow::desk(VENDOR, "E220", 4, DESK),
     ModelRow::desk(VENDOR, "E300", 8, DESK),
@@ -97,6 +103,19 @@ impl Vendor for Polycom {
 
     fn models(&self) -> &'static [ModelRow] {
         MODELS
+    }
+
+    /// Flexible line key assignment (`lineKey.x.category` and `.index`, Poly's VVX Expansion
+    /// Module addendum for UC Software 4.1.6, "Line Key Parameters"; the FreePBX polycomphones
+    /// module and GS5 write the same): a line key takes its registration, a BLF key index 0,
+    /// the phone then giving the BLF keys the attendant resource list in order. Other types
+    /// have no category (a speed dial's index is a contact directory entry): not written.
+    fn key_values(&self, key: &Key) -> serde_json::Value {
+        match key.kind {
+            KeyType::Line => json!({ "category": "Line", "index": key.line }),
+            KeyType::Blf => json!({ "category": "BLF", "index": 0, "blf": true }),
+            _ => serde_json::Value::Null,
+        }
     }
 
     /// `FileTransport PolycomVVX-VVX_400-UA/4.1.4.7430 Type/Application`
@@ -189,6 +208,7 @@ impl Vendor for Polycom {
             "gmt_offset": zone.map(|z| i32::from(z.offset_minutes) * 60),
             "dst": dst,
             "language": facts.language.and_then(|l| poly_language(l.code)),
+            "ldap": ldap_attributes(facts.settings),
         })
     }
 
@@ -200,6 +220,42 @@ impl Vendor for Polycom {
             one_field_per_screen: false,
         })
     }
+}
+
+/// The corporate directory's attributes (`dir.corp.attribute.N.*`) when the phone is to search
+/// an LDAP directory: the first name attribute as `last_name` (the phone lists by it), a second
+/// as `first_name`, every number attribute as `phone_number`, the types peers write (freepbx-ldap
+/// README, contacta `local-settings.xml.ftl`, a published `directory.cfg`). Only without TLS:
+/// no source confirms how `dir.corp.transport` asks for LDAPS or StartTLS, so a directory that
+/// needs either is not written rather than sent in clear.
+fn ldap_attributes(settings: &crate::settings::Settings) -> Option<serde_json::Value> {
+    settings.ldap_server.as_ref()?;
+    if settings.ldap_tls != crate::domain::LdapTls::None {
+        return None;
+    }
+    let names = settings.ldap_name_attr.split_whitespace().take(2);
+    let names = names
+        .zip([("last_name", "Last name"), ("first_name", "First name")])
+        .map(|(name, (kind, label))| (name, kind, label.to_string()));
+    let numbers = settings
+        .ldap_number_attr
+        .split_whitespace()
+        .enumerate()
+        .map(|(i, name)| {
+            let label = match i {
+                0 => "Phone".to_string(),
+                n => format!("Phone {}", n + 1),
+            };
+            (name, "phone_number", label)
+        });
+    let attributes: Vec<serde_json::Value> = names
+        .chain(numbers)
+        .enumerate()
+        .map(|(i, (name, kind, label))| {
+            json!({ "index": i + 1, "name": name, "type": kind, "label": label })
+        })
+        .collect();
+    Some(json!({ "attributes": attributes }))
 }
 
 /// `lcl.ml.lang`: the language names in Poly's own dictionary list; none for a language Poly

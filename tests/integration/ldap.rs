@@ -187,6 +187,29 @@ async fn a_snom_gets_the_directory_over_ldaps_and_none_over_starttls() {
     );
 }
 
+/// A device of `model` whose file has no directory while `ldap_server` is unset (no element
+/// or attribute naming `marker`), then the branch's directory set on it: its file's text.
+async fn with_branch_directory(
+    server: &TestServer,
+    (mac, model, path): (&str, &str, &str),
+    marker: &str,
+) -> String {
+    let api = server.admin_api();
+    crate::logs::remember_secret(BIND_PASSWORD);
+    api.create_device(NewDevice::new(mac).model(model))
+        .ok()
+        .await;
+    let before = xmlflat::flatten(&device_file(server, mac, path).await).unwrap();
+    assert!(
+        !before.keys().any(|k| k.contains(marker)),
+        "none while unset"
+    );
+    api.patch_device_settings(mac, branch_directory())
+        .ok()
+        .await;
+    device_file(server, mac, path).await
+}
+
 /// Cisco MPP's corporate directory as Cisco's "Parameters for LDAP Directory" give it (Cisco
 /// IP Conference Phone 7832 Multiplatform Phones Administration Guide 11.3(1), chapter
 /// "Corporate and Personal Directory Setup"): `LDAP_Server` as an `ldap://` or `ldaps://` URL,
@@ -196,21 +219,8 @@ async fn a_snom_gets_the_directory_over_ldaps_and_none_over_starttls() {
 async fn a_cisco_gets_the_directory_in_its_ldap_parameters() {
     let server = TestServer::start().await;
     let api = server.admin_api();
-    crate::logs::remember_secret(BIND_PASSWORD);
     let (mac, path) = ("d0ec35aabbce", "/cisco-d0ec35aabbce.xml");
-    api.create_device(NewDevice::new(mac).model("CP-8851-3PCC"))
-        .ok()
-        .await;
-    let before = xmlflat::flatten(&device_file(&server, mac, path).await).unwrap();
-    assert!(
-        !before.keys().any(|k| k.contains("/LDAP_")),
-        "none while unset"
-    );
-
-    api.patch_device_settings(mac, branch_directory())
-        .ok()
-        .await;
-    let text = device_file(&server, mac, path).await;
+    let text = with_branch_directory(&server, (mac, "CP-8851-3PCC", path), "/LDAP_").await;
     let config = xmlflat::flatten(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     let setting = |name: &str| get(&config, &format!("flat-profile/{name}"));
     for (name, value) in [
@@ -357,4 +367,121 @@ async fn feature_codes_reach_yealink_settings_and_snom_blf_keys() {
         get(&config, "features.pickup.direct_pickup_code"),
         Some("*97")
     );
+}
+
+/// Fanvil's `<sysConf>` `<phone><ldap index="1">` as FusionPBX
+/// (`resources/templates/provision/fanvil/x4u/{$mac}.cfg`) and Tancredi
+/// (`data/templates/fanvil-X5.tmpl`) name its fields; `UseSSL` 1 LDAPS and 2 StartTLS and
+/// `Authenticate` 3 with a bind over TLS as Tancredi writes them. Without TLS no bind user or
+/// password is written; the old XML format gets no directory (no source names its fields).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fanvil_gets_the_directory_in_its_sysconf_and_no_bind_in_clear() {
+    let server = TestServer::start().await;
+    let api = server.admin_api();
+    let (mac, path) = ("0c383e000a5c", "/0c383e000a5c.cfg");
+    let text = with_branch_directory(&server, (mac, "X4U", path), "/ldap").await;
+    let config = xmlflat::flatten(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let field = |name: &str| get(&config, &format!("sysConf/phone/ldap[index=1]/{name}"));
+    for (name, value) in [
+        ("Server", "directory.example.com"),
+        ("port", "636"),
+        ("Base", "ou=people,dc=example,dc=com"),
+        ("UseSSL", "1"),
+        ("Version", "3"),
+        ("Authenticate", "3"),
+        ("Username", "cn=phones,dc=example,dc=com"),
+        ("Password", BIND_PASSWORD),
+        ("TelAttr", "telephoneNumber"),
+        ("MobileAttr", "mobile"),
+        ("OtherAttr", "homePhone"),
+        ("NameAttr", "cn sn"),
+        ("SortAttr", "cn"),
+        ("Displayname", "cn"),
+        ("NameFilter", "(|(cn=%)(sn=%))"),
+    ] {
+        assert_eq!(field(name), Some(value), "{name}");
+    }
+    api.patch_device_settings(mac, json!({"ldap_tls": "starttls"}))
+        .ok()
+        .await;
+    let config = xmlflat::flatten(&device_file(&server, mac, path).await).unwrap();
+    let field = |name: &str| get(&config, &format!("sysConf/phone/ldap[index=1]/{name}"));
+    assert_eq!(field("UseSSL"), Some("2"));
+    api.patch_device_settings(mac, json!({"ldap_tls": "none"}))
+        .ok()
+        .await;
+    let text = device_file(&server, mac, path).await;
+    let config = xmlflat::flatten(&text).unwrap();
+    let field = |name: &str| get(&config, &format!("sysConf/phone/ldap[index=1]/{name}"));
+    assert_eq!(
+        (field("UseSSL"), field("Authenticate")),
+        (Some("0"), Some("0"))
+    );
+    assert!(
+        field("Username").is_none() && !text.contains(BIND_PASSWORD),
+        "a bind in clear"
+    );
+
+    let (old, old_path) = ("0c383e000a5d", "/0c383e000a5d.cfg");
+    api.create_device(NewDevice::new(old).model("X4"))
+        .ok()
+        .await;
+    api.patch_device_settings(old, branch_directory())
+        .ok()
+        .await;
+    let text = device_file(&server, old, old_path).await;
+    assert!(
+        !text.contains("directory.example.com"),
+        "the old format got a directory"
+    );
+}
+
+/// Poly's corporate directory (`feature.corporateDirectory.enabled`, `dir.corp.*`) as the
+/// peers that write it agree (freepbx-ldap README's `sip.cfg`, contacta's
+/// `local-settings.xml.ftl`, the FreePBX polycomphones module): `ldap://` address, port,
+/// `TCP` transport, `sub` scope, base DN, bind, and typed attributes. No source gives Poly's
+/// LDAPS or StartTLS transport value, so a directory that asks for TLS is not written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poly_gets_the_corporate_directory_only_without_tls() {
+    let server = TestServer::start().await;
+    let api = server.admin_api();
+    let (mac, path) = ("64167faabbef", "/64167faabbef-deskprov.cfg");
+    let text = with_branch_directory(&server, (mac, "VVX450", path), "dir.corp").await;
+    assert!(
+        !text.contains("dir.corp"),
+        "LDAPS written without a confirmed value"
+    );
+    api.patch_device_settings(mac, json!({"ldap_tls": "none", "ldap_port": 389}))
+        .ok()
+        .await;
+    let text = device_file(&server, mac, path).await;
+    let config = xmlflat::flatten(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let attribute = |name: &str| {
+        let found: Vec<&str> = config
+            .iter()
+            .filter(|(k, _)| k.ends_with(&format!("@{name}")))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert!(found.len() <= 1, "{name} twice");
+        found.first().copied()
+    };
+    for (name, value) in [
+        ("feature.corporateDirectory.enabled", "1"),
+        ("dir.corp.address", "ldap://directory.example.com"),
+        ("dir.corp.port", "389"),
+        ("dir.corp.transport", "TCP"),
+        ("dir.corp.scope", "sub"),
+        ("dir.corp.baseDN", "ou=people,dc=example,dc=com"),
+        ("dir.corp.user", "cn=phones,dc=example,dc=com"),
+        ("dir.corp.password", BIND_PASSWORD),
+        ("dir.corp.attribute.1.name", "cn"),
+        ("dir.corp.attribute.1.type", "last_name"),
+        ("dir.corp.attribute.2.name", "sn"),
+        ("dir.corp.attribute.2.type", "first_name"),
+        ("dir.corp.attribute.3.name", "telephoneNumber"),
+        ("dir.corp.attribute.3.type", "phone_number"),
+        ("dir.corp.attribute.5.name", "homePhone"),
+    ] {
+        assert_eq!(attribute(name), Some(value), "{name}\n{text}");
+    }
 }

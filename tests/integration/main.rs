@@ -50,6 +50,7 @@ mod keys;
 mod keys_cisco;
 mod keys_fanvil;
 mod keys_grandstream;
+mod keys_poly;
 mod keys_snom;
 mod ldap;
 mod limits;
