@@ -30,7 +30,8 @@ async fn office() -> TestServer {
         ("1002", "Bob Example"),
         ("1003", "Cem Yilmaz"),
     ] {
-        api.create_user(NewUser::new(extension, name)).ok().await;
+        let user = NewUser::new(extension, name).sip_password(&format!("sip-secret-{extension}"));
+        api.create_user(user).ok().await;
     }
     for (mac, model) in [(VVX450, "VVX450"), (VVX600, "VVX600")] {
         api.create_device(NewDevice::new(mac).model(model))
@@ -166,4 +167,43 @@ async fn a_vvx600_numbers_its_module_keys_on_from_its_own_sixteen() {
     )
     .fails(StatusCode::BAD_REQUEST)
     .await;
+}
+
+/// A VVX 600 with ten keys of mixed types on the phone and its first module, byte for byte:
+/// the line and BLF keys written, the others (no Poly category) left out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vvx600_with_ten_keys_matches_its_golden_file() {
+    let server = office().await;
+    let api = server.admin_api();
+    api.patch_device(VVX600, json!({"expansion_modules": 1}))
+        .ok()
+        .await;
+    let keys = json!([
+        {"position": 2, "type": "blf", "value": "1002"},
+        {"position": 3, "type": "speed_dial", "value": "+4930123456", "label": "Reception"},
+        {"position": 4, "type": "dnd"},
+        {"position": 5, "type": "blf", "value": "1003", "label": "Cem & Co"},
+        {"position": 6, "type": "dtmf", "value": "*21#"},
+        {"position": 8, "type": "park", "value": "700"},
+        {"position": 10, "type": "line", "line": 1},
+        {"module": 1, "position": 1, "type": "blf", "value": "1001"},
+        {"module": 1, "position": 2, "type": "voicemail"},
+        {"module": 1, "position": 84, "type": "blf", "value": "1002", "label": "Bob <2>"},
+    ]);
+    api.set_keys("devices", Some(VVX600), keys).ok().await;
+    let (user, password) = server.credentials(VVX600).await;
+    let reply = server
+        .phone_get_with(
+            &format!("/{VVX600}-deskprov.cfg"),
+            &[("authorization", &basic(&user, &password))],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let text = reply.text();
+    xmlflat::flatten(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    crate::golden::check(
+        &format!("polycom/{VVX600}-vvx600-keys.cfg"),
+        &text,
+        Some(&password),
+    );
 }
