@@ -378,7 +378,7 @@ impl Report {
                  {:.1} MiB after every device fetched its files once. What holds it, each bounded \
                  by configuration (found by lowering one bound at a time; heaptrack on a build \
                  with the system allocator for the import): rendered files \
-                 (`limits.render_cache_bytes`, 32 MiB, weighed with their allocations), sled's \
+                 (`limits.render_cache_bytes`, 48 MiB, weighed with their allocations: sized for (a)'s 10,000 phones, whose keep-alive run over every file served a third fewer requests with 32 MiB, at the price of about 25 MiB here), sled's \
                  page cache (`limits.store_cache_bytes`, 16 MiB; sled holds about twice its \
                  setting while it writes), decoded device records (16 MiB), the MACs sources \
                  named (src/ops/named.rs: about 470 bytes a source, at most 100,000 entries; this \
