@@ -133,6 +133,10 @@ pub struct ServerConfig {
     pub log: String,
     /// `text` (the default) or `json`: one JSON object per line (README lists the fields).
     pub log_format: LogFormat,
+    /// Load balancers in front of the phone listener: a connection from one of these networks
+    /// must start with a PROXY protocol v2 header, whose source is then the phone's address
+    /// (for bans, claims, the event log). Empty (the default): no PROXY header is read.
+    pub proxy_protocol_from: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +156,7 @@ impl Default for ServerConfig {
             admin_listen: "127.0.0.1:8444".parse().expect("valid address"),
             public_url: None,
             templates_dir: None,
+            proxy_protocol_from: Vec::new(),
             log: "info".into(),
             log_format: LogFormat::Text,
         }

@@ -38,6 +38,7 @@ pub mod ops;
 pub mod phonebook;
 pub mod portal;
 pub mod provision;
+pub mod proxy_protocol;
 pub mod render;
 pub mod render_cache;
 pub mod respond;

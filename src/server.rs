@@ -92,21 +92,24 @@ async fn serve(
             },
             _ = stopped.changed() => break,
         };
-        // A banned source is still handshaken: a phone behind its address proves itself only
-        // after the handshake (certificate, credentials), and is served (provision.rs). That
-        // costs a handshake per connection under attack, bounded by the admission caps.
-        let slot = match admission.admit(address.ip()) {
-            Ok(slot) => slot,
-            Err(refused) => {
-                debug!(?role, %address, ?refused, "connection refused by the connection caps");
-                continue;
-            }
-        };
         let connection = Connection {
             role,
             app: app.clone(),
             acceptor: acceptor.clone(),
             stopped: stopped.clone(),
+        };
+        let balancers = &app.config.server.proxy_protocol_from;
+        if role == Role::Phone && crate::proxy_protocol::expected_from(balancers, address) {
+            // The phone's address is in the header: admitted by it once the header is read,
+            // in a task of its own so that a slow balancer holds up nobody else.
+            let admission = admission.clone();
+            tokio::spawn(async move {
+                connection.serve_proxied(tcp, address, &admission).await;
+            });
+            continue;
+        }
+        let Some(slot) = admit(&admission, role, address) else {
+            continue;
         };
         tokio::spawn(async move {
             connection.serve(tcp, address, slot).await;
@@ -122,6 +125,19 @@ async fn serve(
             ?role,
             "connections still open after the shutdown grace period; closing them"
         );
+    }
+}
+
+/// A banned source is still handshaken: a phone behind its address proves itself only after the
+/// handshake (certificate, credentials), and is served (provision.rs). That costs a handshake
+/// per connection under attack, bounded by the admission caps.
+fn admit(admission: &Arc<Admission>, role: Role, address: SocketAddr) -> Option<Slot> {
+    match admission.admit(address.ip()) {
+        Ok(slot) => Some(slot),
+        Err(refused) => {
+            debug!(?role, %address, ?refused, "connection refused by the connection caps");
+            None
+        }
     }
 }
 
@@ -172,6 +188,26 @@ struct Connection {
 }
 
 impl Connection {
+    /// A connection from a load balancer: its PROXY header first, then the phone behind it.
+    async fn serve_proxied(
+        self,
+        mut tcp: TcpStream,
+        balancer: SocketAddr,
+        admission: &Arc<Admission>,
+    ) {
+        let within = self.app.config.limits.handshake_timeout();
+        let address = match crate::proxy_protocol::read_source(&mut tcp, balancer, within).await {
+            Ok(address) => address,
+            Err(e) => {
+                debug!(%balancer, error = %e, "connection from a load balancer refused");
+                return;
+            }
+        };
+        if let Some(slot) = admit(admission, self.role, address) {
+            self.serve(tcp, address, slot).await;
+        }
+    }
+
     async fn serve(mut self, tcp: TcpStream, address: SocketAddr, mut slot: Slot) {
         let limits = self.app.config.limits.clone();
         let _open = self.app.metrics.connection_opened(self.role);

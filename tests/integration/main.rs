@@ -63,6 +63,7 @@ mod phonebook_vendors;
 mod portal;
 mod portal_mail;
 mod provisioning;
+mod proxy_protocol;
 mod render_cache;
 mod roles;
 mod security;
