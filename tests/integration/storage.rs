@@ -91,6 +91,16 @@ async fn the_outbox_grows_in_queueing_order_and_trims_only_what_is_done(b: &dyn 
         Some(LinkPurpose::Welcome),
         "the link's purpose is kept"
     );
+    let later = MailRecord {
+        next_attempt_at: 2000,
+        ..due[0].clone()
+    };
+    assert!(b.replace_mail(&later).await.unwrap());
+    assert!(
+        b.mails_due(1000, 10).await.unwrap().is_empty(),
+        "not due before its time"
+    );
+    assert_eq!(b.mails_due(2000, 10).await.unwrap().len(), 1);
     assert_eq!(
         b.trim_mails(500).await.unwrap(),
         2,
@@ -103,6 +113,15 @@ async fn the_outbox_grows_in_queueing_order_and_trims_only_what_is_done(b: &dyn 
     );
     assert!(!more);
     assert_eq!(b.trim_mails(500).await.unwrap(), 0);
+    let sent = MailRecord {
+        state: MailState::Sent,
+        ..b.mail(old_queued).await.unwrap().unwrap()
+    };
+    assert!(b.replace_mail(&sent).await.unwrap());
+    assert!(
+        b.mails_due(i64::MAX, 10).await.unwrap().is_empty(),
+        "a sent mail is not due"
+    );
 }
 
 async fn insert_is_once_and_update_is_atomic(b: &dyn Backend) {

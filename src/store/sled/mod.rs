@@ -66,6 +66,9 @@ pub struct SledBackend {
     /// own record: users, site settings, profiles, model settings (render_cache.rs).
     revision: Arc<AtomicU64>,
     decoded_devices: Arc<DecodedDevices>,
+    /// The ids of the outbox's queued mails, read from the tree when first needed and kept with
+    /// every write (outbox.rs): the sender looks at these instead of the whole outbox.
+    queued_mails: std::sync::Mutex<Option<std::collections::BTreeSet<u64>>>,
     /// The latest end of any source ban ever stored: past it, nobody is banned and the phone
     /// path need not read the sources tree (sources.rs).
     latest_ban_end: Arc<AtomicI64>,
@@ -137,6 +140,7 @@ impl SledBackend {
             audit_floor: AtomicU64::new(0),
             revision: Arc::default(),
             latest_ban_end: Arc::default(),
+            queued_mails: std::sync::Mutex::new(None),
             decoded_devices: Arc::new(DecodedDevices::with_weighter(
                 (DECODED_DEVICES_BYTES / 1024) as usize,
                 DECODED_DEVICES_BYTES,

@@ -1,6 +1,7 @@
 //! The sled backend's mail outbox: the `outbox` tree, keyed by the mail's id (8 bytes,
 //! big-endian, so key order is queueing order). Ids come from sled's `generate_id`, which
-//! stays monotonic across restarts. Opened when first used, like the imports tree.
+//! stays monotonic across restarts. Opened when first used, like the imports tree. The
+//! queued mails' ids are indexed in memory, so the sender's poll reads only them.
 
 use async_trait::async_trait;
 
@@ -16,6 +17,34 @@ impl SledBackend {
     fn outbox(&self) -> Result<sled::Tree> {
         Ok(self.db.open_tree(TREE)?)
     }
+
+    /// The queued mails' ids, oldest first; the index is built from the tree on first use.
+    fn queued_ids(&self, tree: &sled::Tree) -> Result<Vec<u64>> {
+        let mut index = self.queued_mails.lock().expect("outbox index lock");
+        if index.is_none() {
+            let mut queued = std::collections::BTreeSet::new();
+            for entry in tree.iter() {
+                let (key, bytes) = entry?;
+                let mail: MailRecord = decode(&key, &bytes)?;
+                if mail.state == MailState::Queued {
+                    queued.insert(mail.id);
+                }
+            }
+            *index = Some(queued);
+        }
+        Ok(index.as_ref().expect("built").iter().copied().collect())
+    }
+
+    /// Keeps the index (once built) in step with a mail just written.
+    fn index_mail(&self, id: u64, queued: bool) {
+        let mut index = self.queued_mails.lock().expect("outbox index lock");
+        if let Some(ids) = index.as_mut() {
+            match queued {
+                true => ids.insert(id),
+                false => ids.remove(&id),
+            };
+        }
+    }
 }
 
 #[async_trait]
@@ -29,9 +58,13 @@ impl OutboxReads for SledBackend {
     }
 
     async fn mails_due(&self, now: i64, limit: usize) -> Result<Vec<MailRecord>> {
+        let tree = self.outbox()?;
         let mut due = Vec::new();
-        for entry in self.outbox()?.iter() {
-            let (key, bytes) = entry?;
+        for id in self.queued_ids(&tree)? {
+            let key = id.to_be_bytes();
+            let Some(bytes) = tree.get(key)? else {
+                continue;
+            };
             let mail: MailRecord = decode(&key, &bytes)?;
             if mail.state == MailState::Queued && mail.next_attempt_at <= now {
                 due.push(mail);
@@ -73,6 +106,7 @@ impl OutboxWrites for SledBackend {
         let id = self.db.generate_id()? + 1;
         let record = MailRecord { id, ..mail.clone() };
         self.outbox()?.insert(id.to_be_bytes(), encode(&record))?;
+        self.index_mail(id, record.state == MailState::Queued);
         Ok(id)
     }
 
@@ -83,6 +117,7 @@ impl OutboxWrites for SledBackend {
             return Ok(false);
         }
         tree.insert(key, encode(mail))?;
+        self.index_mail(mail.id, mail.state == MailState::Queued);
         Ok(true)
     }
 
@@ -94,6 +129,7 @@ impl OutboxWrites for SledBackend {
             let mail: MailRecord = decode(&key, &bytes)?;
             if mail.state != MailState::Queued && mail.created_at < queued_before {
                 tree.remove(key)?;
+                self.index_mail(mail.id, false);
                 removed += 1;
             }
         }
