@@ -92,7 +92,7 @@ async fn serve(
             },
             _ = stopped.changed() => break,
         };
-        let connection = Connection {
+        let connection = || Connection {
             role,
             app: app.clone(),
             acceptor: acceptor.clone(),
@@ -102,7 +102,7 @@ async fn serve(
         if role == Role::Phone && crate::proxy_protocol::expected_from(balancers, address) {
             // The phone's address is in the header: admitted by it once the header is read,
             // in a task of its own so that a slow balancer holds up nobody else.
-            let admission = admission.clone();
+            let (connection, admission) = (connection(), admission.clone());
             tokio::spawn(async move {
                 connection.serve_proxied(tcp, address, &admission).await;
             });
@@ -111,6 +111,7 @@ async fn serve(
         let Some(slot) = admit(&admission, role, address) else {
             continue;
         };
+        let connection = connection();
         tokio::spawn(async move {
             connection.serve(tcp, address, slot).await;
         });

@@ -68,6 +68,14 @@ impl Form {
     }
 }
 
+/// The raw value of `name` in a URL's query (`done=saved`), not decoded: the pages' own links
+/// carry plain words and numbers there.
+pub fn query_value<'q>(query: &'q str, name: &str) -> Option<&'q str> {
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
 fn decode(raw: &[u8]) -> Option<String> {
     let spaced: Vec<u8> = raw
         .iter()

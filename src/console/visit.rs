@@ -66,10 +66,7 @@ impl Visit {
 
 /// The account's language, else `?lang=` of the query, else the browser's.
 pub fn texts_for(chosen: Option<&str>, headers: &HeaderMap, query: &str) -> &'static Texts {
-    let asked = query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("lang="))
-        .filter(|lang| LANGUAGES.contains(lang));
+    let asked = super::form::query_value(query, "lang").filter(|lang| LANGUAGES.contains(lang));
     let header = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());

@@ -70,12 +70,8 @@ fn texts(
     user: Option<&UserRecord>,
     parts: &Parts,
 ) -> &'static PortalTexts {
-    let asked = parts
-        .uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .find_map(|p| p.strip_prefix("lang="))
+    let query = parts.uri.query().unwrap_or("");
+    let asked = crate::console::form::query_value(query, "lang")
         .filter(|l| crate::console::LANGUAGES.contains(l));
     let header = parts
         .headers
@@ -303,26 +299,29 @@ fn form_page(
     status: StatusCode,
     message: Option<&str>,
 ) -> HttpResponse {
-    let csrf = Secret::generate(32);
-    let page = LoginPage {
-        t,
-        css: &CSS,
-        csrf: csrf.expose(),
-        message,
-        forgot: app.config.mail.is_some(),
-    };
-    with_form_cookie(html(status, page.render()), &csrf)
+    let forgot = app.config.mail.is_some();
+    with_form(status, |csrf| {
+        let page = LoginPage {
+            t,
+            css: &CSS,
+            csrf,
+            message,
+            forgot,
+        };
+        page.render()
+    })
 }
 
 fn forgot_page(t: &'static PortalTexts, status: StatusCode, message: Option<&str>) -> HttpResponse {
-    let csrf = Secret::generate(32);
-    let page = ForgotPage {
-        t,
-        css: &CSS,
-        csrf: csrf.expose(),
-        message,
-    };
-    with_form_cookie(html(status, page.render()), &csrf)
+    with_form(status, |csrf| {
+        let page = ForgotPage {
+            t,
+            css: &CSS,
+            csrf,
+            message,
+        };
+        page.render()
+    })
 }
 
 /// `/me/forgot`: the form, and its POST, which answers the same whether the name is a user's
@@ -360,8 +359,15 @@ fn retry_after(mut response: HttpResponse, seconds: i64) -> HttpResponse {
     response
 }
 
-fn with_form_cookie(mut response: HttpResponse, csrf: &Secret) -> HttpResponse {
-    let cookie = session::set(FORM_COOKIE, csrf);
+/// A page with a form shown before a session exists: `render` puts a fresh token in the form,
+/// and the form cookie, which the POST must repeat, carries it too.
+fn with_form(
+    status: StatusCode,
+    render: impl FnOnce(&str) -> askama::Result<String>,
+) -> HttpResponse {
+    let csrf = Secret::generate(32);
+    let mut response = html(status, render(csrf.expose()));
+    let cookie = session::set(FORM_COOKIE, &csrf);
     response.headers_mut().append(header::SET_COOKIE, cookie);
     response
 }
@@ -421,7 +427,7 @@ where
         .collect();
     if reading {
         let valid = links::valid(app, &token).await?;
-        return Ok(link_page(t, &token, valid.as_ref(), None));
+        return Ok(link_page(t, StatusCode::OK, &token, valid.as_ref(), None));
     }
     let Some(form) = read_form(app, &parts.headers, body).await else {
         return Ok(plain(StatusCode::BAD_REQUEST, "bad request\n"));
@@ -446,26 +452,27 @@ where
         Err(links::LinkRefusal::Pin(_)) => t.weak_pin,
     };
     let valid = links::valid(app, &token).await?;
-    let mut response = link_page(t, &token, valid.as_ref(), Some(message));
-    *response.status_mut() = StatusCode::BAD_REQUEST;
-    Ok(response)
+    let status = StatusCode::BAD_REQUEST;
+    Ok(link_page(t, status, &token, valid.as_ref(), Some(message)))
 }
 
 fn link_page(
     t: &'static PortalTexts,
+    status: StatusCode,
     token: &str,
     valid: Option<&(LinkRecord, UserRecord)>,
     message: Option<&str>,
 ) -> HttpResponse {
-    let csrf = Secret::generate(32);
-    let page = LinkPage {
-        t,
-        css: &CSS,
-        csrf: csrf.expose(),
-        message: message.or(valid.is_none().then_some(t.link_invalid)),
-        token,
-        valid: valid.is_some(),
-        needs_pin: valid.is_some_and(|(link, user)| links::asks_for_pin(link, user)),
-    };
-    with_form_cookie(html(StatusCode::OK, page.render()), &csrf)
+    with_form(status, |csrf| {
+        let page = LinkPage {
+            t,
+            css: &CSS,
+            csrf,
+            message: message.or(valid.is_none().then_some(t.link_invalid)),
+            token,
+            valid: valid.is_some(),
+            needs_pin: valid.is_some_and(|(link, user)| links::asks_for_pin(link, user)),
+        };
+        page.render()
+    })
 }

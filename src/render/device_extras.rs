@@ -186,6 +186,7 @@ pub(super) fn key_plan(
     hotdesk: Option<&HotdeskContext>,
 ) -> KeyPlan {
     let all = || keys.keys.iter().chain(&keys.beyond_capacity);
+    let capacity = row.map_or(crate::keys::effective::KeyCapacity::NONE, |r| r.keys);
     let set_by_a_layer = all().any(|k| k.origin != crate::keys::effective::KeyOrigin::Default);
     let clears = vendor.keeps_unwritten_keys() && (set_by_a_layer || device.keys_reached);
     let login = |k: &crate::keys::effective::EffectiveKey, h: &HotdeskContext| LoginKeyContext {
@@ -214,7 +215,6 @@ pub(super) fn key_plan(
             if is_login {
                 plan.login_key_at = Some(k.key.at);
             }
-            let capacity = row.map_or(crate::keys::effective::KeyCapacity::NONE, |r| r.keys);
             let nth = 1 + plan
                 .keys
                 .iter()
@@ -252,7 +252,6 @@ pub(super) fn key_plan(
                 position: k.position,
             })
             .collect();
-        let capacity = row.map_or(crate::keys::effective::KeyCapacity::NONE, |r| r.keys);
         plan.cleared = crate::keys::effective::positions(capacity, device.expansion_modules)
             .filter(|p| !taken.contains(p))
             .collect();

@@ -147,9 +147,7 @@ pub async fn submit(request: &Request<'_>, page: AccountsPage, form: &Form) -> P
 
 /// The `done=` of the query, as the notice the page shows after an action.
 fn done_text(a: &'static AccountsTexts, query: &str) -> Option<&'static str> {
-    let done = query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("done="))?;
+    let done = crate::console::form::query_value(query, "done")?;
     Some(match done {
         "changed" => a.done_changed,
         "disabled" => a.done_disabled,

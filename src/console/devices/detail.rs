@@ -129,10 +129,7 @@ pub async fn show(request: &Request<'_>) -> PageResult {
     };
     let now = app.clock.now();
     let logins = logins(&device, &settings, now);
-    let done = request
-        .query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("done="));
+    let done = crate::console::form::query_value(request.query, "done");
     let page = DetailPage {
         t: visit.texts,
         css: assets::CSS_PATH.as_str(),

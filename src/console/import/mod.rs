@@ -340,10 +340,7 @@ async fn commit(request: &Request<'_>) -> PageResult {
 async fn jobs(request: &Request<'_>) -> PageResult {
     let visit = request.visit;
     let (t, i) = (visit.texts, visit.texts.import);
-    let after = request
-        .query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("after="));
+    let after = crate::console::form::query_value(request.query, "after");
     let before = match after.map(str::parse::<u64>) {
         None => None,
         Some(Ok(id)) => Some(id),

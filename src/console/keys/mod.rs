@@ -6,12 +6,14 @@
 
 pub mod texts;
 
+use std::collections::BTreeSet;
+
 use askama::Template;
 use http::{Method, StatusCode};
 
 pub use texts::KeysTexts;
 
-use super::form::Form;
+use super::form::{Form, query_value};
 use super::pages::{Page, PageDef, Who};
 use super::reply::{html, message, see_other};
 use super::{PageResult, Request, account_permits, assets};
@@ -272,12 +274,6 @@ fn page_of(owner: &KeyOwner) -> String {
     }
 }
 
-fn query_value<'q>(query: &'q str, name: &str) -> Option<&'q str> {
-    query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
-}
-
 /// The position `?module=M&position=N` asks to edit.
 fn editing(query: &str) -> Option<Fields> {
     let position = query_value(query, "position")?.parse::<u16>().ok()?;
@@ -480,23 +476,16 @@ fn grid(k: &'static KeysTexts, shown: &Shown) -> (Vec<Row>, Vec<Row>) {
             origin: got.map(|e| origin_text(k, &e.origin)).unwrap_or_default(),
         }
     };
-    let mut positions: Vec<KeyPosition> = match shown.capacity {
-        Some((capacity, attached)) => effective::positions(capacity, attached).collect(),
-        None => Vec::new(),
-    };
-    let fits = positions.clone();
-    let beyond: Vec<Row> = match shown.capacity {
-        Some(_) => shown
-            .layer
-            .keys()
-            .iter()
-            .filter(|key| !fits.contains(&key.at))
-            .map(|key| row(key.at))
-            .collect(),
-        None => {
-            positions = shown.layer.keys().iter().map(|key| key.at).collect();
-            Vec::new()
+    let layer_positions = || shown.layer.keys().iter().map(|key| key.at);
+    let (positions, beyond): (Vec<KeyPosition>, Vec<KeyPosition>) = match shown.capacity {
+        Some((capacity, attached)) => {
+            // In position order: the phone's own keys, then each module's.
+            let fits: BTreeSet<KeyPosition> = effective::positions(capacity, attached).collect();
+            let beyond = layer_positions().filter(|at| !fits.contains(at)).collect();
+            (fits.into_iter().collect(), beyond)
         }
+        None => (layer_positions().collect(), Vec::new()),
     };
-    (positions.into_iter().map(row).collect(), beyond)
+    let rows = |at: Vec<KeyPosition>| at.into_iter().map(row).collect();
+    (rows(positions), rows(beyond))
 }

@@ -9,7 +9,7 @@ use http::{Method, StatusCode};
 
 pub use texts::MailTexts;
 
-use super::form::Form;
+use super::form::{Form, query_value};
 use super::pages::{Page, PageDef, Who};
 use super::reply::{html, see_other};
 use super::{PageResult, Request, account_permits, assets};
@@ -74,8 +74,8 @@ struct OutboxPage<'a> {
 pub async fn show(request: &Request<'_>, page: MailPage) -> PageResult {
     match page {
         MailPage::Outbox => {
-            let notice =
-                (request.query == "done=test").then_some(request.visit.texts.mail.test_queued);
+            let done = query_value(request.query, "done");
+            let notice = (done == Some("test")).then_some(request.visit.texts.mail.test_queued);
             outbox(request, StatusCode::OK, notice).await
         }
         MailPage::SendTest => Ok(super::method_not_allowed("POST")),
@@ -100,19 +100,12 @@ pub async fn submit(request: &Request<'_>, page: MailPage, form: &Form) -> PageR
     }
 }
 
-/// The `before` cursor of the query: mails with a smaller id.
-fn before_of(query: &str) -> Option<u64> {
-    query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("before="))
-        .and_then(|id| id.parse().ok())
-}
-
 async fn outbox(request: &Request<'_>, status: StatusCode, notice: Option<&str>) -> PageResult {
     let (app, visit) = (request.app, request.visit);
     let (t, m) = (visit.texts, visit.texts.mail);
     let configured = app.config.mail.is_some();
-    let before = before_of(request.query);
+    // The cursor: mails with a smaller id.
+    let before = query_value(request.query, "before").and_then(|id| id.parse().ok());
     let (records, more) = match configured {
         true => mail::list(app, None, before, PAGE_SIZE).await?,
         false => (Vec::new(), false),

@@ -141,7 +141,7 @@ struct LevelPage<'a> {
 }
 
 pub async fn show(request: &Request<'_>, page: SettingsPage) -> PageResult {
-    let saved = request.query.split('&').any(|p| p == "saved=1");
+    let saved = super::form::query_value(request.query, "saved") == Some("1");
     match page {
         SettingsPage::Site => site(request, saved, None).await,
         SettingsPage::Profiles => profile_list(request, StatusCode::OK, None).await,

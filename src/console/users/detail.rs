@@ -104,10 +104,7 @@ pub async fn show(request: &Request<'_>) -> PageResult {
         line: l.slot,
         since: rfc3339(l.since),
     });
-    let done = request
-        .query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("done="));
+    let done = crate::console::form::query_value(request.query, "done");
     let page = DetailPage {
         t: visit.texts,
         css: assets::CSS_PATH.as_str(),

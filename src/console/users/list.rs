@@ -178,8 +178,8 @@ fn path_of(action: Bulk) -> &'static str {
         Bulk::Delete => "/users/bulk/delete",
         Bulk::ResetPin => "/users/bulk/reset-pin",
         Bulk::LogOut => "/users/bulk/logout",
-        Bulk::MailWelcome => "/users/bulk/mail-welcome",
-        Bulk::MailReset => "/users/bulk/mail-reset",
+        Bulk::Mail(LinkPurpose::Welcome) => "/users/bulk/mail-welcome",
+        Bulk::Mail(LinkPurpose::Reset) => "/users/bulk/mail-reset",
     }
 }
 
@@ -190,8 +190,8 @@ fn name_of(u: &'static UsersTexts, action: Bulk) -> &'static str {
         Bulk::Delete => u.delete,
         Bulk::ResetPin => u.reset_pin,
         Bulk::LogOut => u.log_out,
-        Bulk::MailWelcome => u.mail_welcome,
-        Bulk::MailReset => u.mail_reset,
+        Bulk::Mail(LinkPurpose::Welcome) => u.mail_welcome,
+        Bulk::Mail(LinkPurpose::Reset) => u.mail_reset,
     }
 }
 
@@ -234,11 +234,7 @@ pub async fn bulk(request: &Request<'_>, action: Bulk, form: &Form) -> PageResul
         Bulk::Unlock => users::bulk(app, by, BulkAction::Unlock, &extensions).await,
         Bulk::Delete => users::bulk(app, by, BulkAction::Delete, &extensions).await,
         Bulk::LogOut => users::log_out_many(app, by, &extensions).await,
-        Bulk::MailWelcome | Bulk::MailReset => {
-            let purpose = match action {
-                Bulk::MailWelcome => LinkPurpose::Welcome,
-                _ => LinkPurpose::Reset,
-            };
+        Bulk::Mail(purpose) => {
             return match portal_mail::send(app, by, purpose, &extensions).await {
                 Ok(_) => Ok(see_other("/users?done=mailed")),
                 Err(e) => refusal::mail_answer(visit, e),
@@ -256,7 +252,7 @@ pub async fn bulk(request: &Request<'_>, action: Bulk, form: &Form) -> PageResul
         Bulk::Unlock => ("unlocked", None),
         Bulk::Delete => ("deleted", None),
         Bulk::LogOut => ("logged_out", Some(u.error_not_logged_in)),
-        Bulk::ResetPin | Bulk::MailWelcome | Bulk::MailReset => unreachable!("answered above"),
+        Bulk::ResetPin | Bulk::Mail(_) => unreachable!("answered above"),
     };
     match done {
         Ok(()) => Ok(see_other(&format!("/users?done={notice}"))),

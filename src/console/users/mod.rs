@@ -28,8 +28,8 @@ pub enum Bulk {
     Delete,
     ResetPin,
     LogOut,
-    MailWelcome,
-    MailReset,
+    /// A welcome or reset mail with a one-time link.
+    Mail(LinkPurpose),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,8 +47,7 @@ pub enum UsersPage {
     ResetPin,
     LogOut,
     PortalPassword,
-    MailWelcome,
-    MailReset,
+    Mail(LinkPurpose),
 }
 
 const fn def(
@@ -126,14 +125,14 @@ pub static PAGES: &[PageDef] = &[
         Access::Helpdesk,
     ),
     def(
-        UsersPage::Bulk(Bulk::MailWelcome),
+        UsersPage::Bulk(Bulk::Mail(LinkPurpose::Welcome)),
         Method::POST,
         "/users/bulk/mail-welcome",
         "page: mail users a welcome",
         Access::Change,
     ),
     def(
-        UsersPage::Bulk(Bulk::MailReset),
+        UsersPage::Bulk(Bulk::Mail(LinkPurpose::Reset)),
         Method::POST,
         "/users/bulk/mail-reset",
         "page: mail users a reset link",
@@ -196,14 +195,14 @@ pub static PAGES: &[PageDef] = &[
         Access::Change,
     ),
     def(
-        UsersPage::MailWelcome,
+        UsersPage::Mail(LinkPurpose::Welcome),
         Method::POST,
         "/users/{ext}/mail-welcome",
         "page: mail user a welcome",
         Access::Change,
     ),
     def(
-        UsersPage::MailReset,
+        UsersPage::Mail(LinkPurpose::Reset),
         Method::POST,
         "/users/{ext}/mail-reset",
         "page: mail user a reset link",
@@ -239,8 +238,7 @@ pub async fn submit(request: &Request<'_>, page: UsersPage, form: &Form) -> Page
         UsersPage::ResetPin => detail::reset_pin(request).await,
         UsersPage::LogOut => detail::log_out(request).await,
         UsersPage::PortalPassword => detail::portal_password(request).await,
-        UsersPage::MailWelcome => detail::mail(request, LinkPurpose::Welcome).await,
-        UsersPage::MailReset => detail::mail(request, LinkPurpose::Reset).await,
+        UsersPage::Mail(purpose) => detail::mail(request, purpose).await,
         _ => Ok(super::method_not_allowed("GET, HEAD")),
     }
 }
