@@ -19,6 +19,23 @@ pub struct Config {
     pub portal: PortalConfig,
     /// Absent: mail is not configured.
     pub mail: Option<crate::mail::MailConfig>,
+    pub database: DatabaseConfig,
+}
+
+/// Where the records are: sled in the data directory (the default), or a PostgreSQL database
+/// that several nodes share.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `postgres://user@host:port/db` (`?sslmode=require` for TLS); also `--database-url` or
+    /// DESKPROV_DATABASE_URL. Absent: sled in the data directory.
+    pub url: Option<String>,
+    /// The database password on this file's first line, so it is in neither the URL nor the
+    /// config file.
+    pub password_file: Option<PathBuf>,
+    /// CA certificates (PEM) that sign the database server's certificate; absent: the public
+    /// web CAs. The certificate is always checked against the URL's host.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The users' self-service portal at `/me/` on the phone listener.
@@ -516,7 +533,23 @@ impl Config {
         if let Some(mail) = &self.mail {
             mail.validate()?;
         }
+        self.database_url()?;
         self.validate_security()
+    }
+
+    /// The shared database, when one is configured.
+    pub fn database_url(&self) -> Result<Option<crate::store::postgres::DatabaseUrl>, ConfigError> {
+        let Some(url) = &self.database.url else {
+            return Ok(None);
+        };
+        let database = &self.database;
+        crate::store::postgres::DatabaseUrl::parse(
+            url,
+            database.password_file.as_deref(),
+            database.ca_file.clone(),
+        )
+        .map(Some)
+        .map_err(|e| ConfigError::Invalid(format!("database: {e}")))
     }
 
     fn validate_connection_shares(&self) -> Result<(), ConfigError> {

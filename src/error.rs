@@ -31,6 +31,9 @@ pub enum ApiError {
     /// Too many wrong admin tokens from this address; seconds until it may try again.
     #[error("too many failed attempts from this address; try again in {0} s")]
     TooManyRequests(i64),
+    /// The database cannot be reached: nothing was changed; try again later.
+    #[error("the database is unavailable; nothing was changed, try again shortly")]
+    Unavailable,
     #[error("internal error")]
     Internal(String),
 }
@@ -47,6 +50,7 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -59,6 +63,13 @@ impl ApiError {
             self.status(),
             &serde_json::json!({ "error": self.to_string() }),
         );
+        if matches!(self, ApiError::Unavailable) {
+            tracing::warn!("admin request refused: the database is unavailable");
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static(crate::respond::RETRY_UNAVAILABLE_SECS),
+            );
+        }
         if let ApiError::TooManyRequests(secs) = &self {
             response.headers_mut().insert(
                 http::header::RETRY_AFTER,
@@ -88,7 +99,10 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            StoreError::Unavailable(_) => ApiError::Unavailable,
+            e => ApiError::Internal(e.to_string()),
+        }
     }
 }
 

@@ -148,3 +148,6 @@ pub fn json(status: StatusCode, value: &impl serde::Serialize) -> HttpResponse {
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
+
+/// `Retry-After` of an admin request refused while the database cannot be reached.
+pub const RETRY_UNAVAILABLE_SECS: &str = "5";

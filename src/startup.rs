@@ -86,7 +86,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         path: data.clone(),
         source,
     })?;
-    let store = Store::open_with_cache(&config.db_dir(), config.limits.store_cache_bytes)?;
+    let store = open_store(&config).await?;
     if let Some(path) = ensure_admin_token(&store, &config.token_file(), clock.now()).await? {
         info!(path = %path.display(), "created the admin token; the CLI reads it from this file");
     }
@@ -195,6 +195,22 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
     })
 }
 
+/// The configured store: the shared PostgreSQL database when `[database] url` is set, else sled
+/// in the data directory.
+pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+    match config.database_url()? {
+        Some(url) => {
+            let store = Store::connect(&url).await?;
+            info!(database = %url.shown(), "using the shared PostgreSQL database");
+            Ok(store)
+        }
+        None => Ok(Store::open_with_cache(
+            &config.db_dir(),
+            config.limits.store_cache_bytes,
+        )?),
+    }
+}
+
 /// Forgets quiet request sources and failure counters, keeps the audit trail within its size,
 /// and renews the server certificate when the local CA issued it and it comes due.
 fn spawn_housekeeping(app: Arc<App>) -> JoinHandle<()> {
@@ -204,18 +220,23 @@ fn spawn_housekeeping(app: Arc<App>) -> JoinHandle<()> {
         loop {
             ticks.tick().await;
             let now = app.clock.now();
+            if let Err(e) = app.certificates.renew_if_due(now) {
+                tracing::error!(error = %e, "issuing the server certificate again failed; the current one stays in use");
+            }
+            // What this node counted in memory, every node for itself.
             if let Err(e) = crate::ops::bans::settle_all_named_macs(&app, now).await {
                 tracing::error!(error = %e, "counting unproven MACs failed");
+            }
+            crate::ops::audit::record_ended_suppressions(&app).await;
+            // The rest once per site: on a shared database the node holding the lease.
+            if !app.store.runs_housekeeping() {
+                continue;
             }
             if let Err(e) = crate::ops::bans::prune(&app, now).await {
                 tracing::error!(error = %e, "pruning request sources failed");
             }
             if let Err(e) = crate::ops::guard::prune(&app, now).await {
                 tracing::error!(error = %e, "pruning failed-login counters failed");
-            }
-            crate::ops::audit::record_ended_suppressions(&app).await;
-            if let Err(e) = app.certificates.renew_if_due(now) {
-                tracing::error!(error = %e, "issuing the server certificate again failed; the current one stays in use");
             }
             if let Err(e) = crate::ops::audit::trim(&app).await {
                 tracing::error!(error = %e, "trimming the audit trail failed");

@@ -94,6 +94,10 @@ pub fn main() -> ExitCode {
             &file,
             passphrase_file.as_deref(),
         ))),
+        Command::Migrate => exit_code(runtime.block_on(commands::database::migrate(&config))),
+        Command::MigrateStore { from, to } => {
+            exit_code(runtime.block_on(commands::database::migrate_store(&config, &from, &to)))
+        }
         command => runtime.block_on(run_client(config, cli.common.json, command)),
     }
 }
@@ -112,6 +116,9 @@ fn load_config(cli: &Cli) -> Result<Config, String> {
     }
     if let Some(address) = common.admin_listen {
         config.server.admin_listen = address;
+    }
+    if let Some(url) = &common.database_url {
+        config.database.url = Some(url.clone());
     }
     if let Command::Serve {
         phone_listen: Some(address),

@@ -36,6 +36,10 @@ pub fn spawn_sweeper(app: Arc<App>) -> tokio::task::JoinHandle<()> {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
+            // Once per site: on a shared database the node holding the housekeeping lease.
+            if !app.store.runs_housekeeping() {
+                continue;
+            }
             match crate::ops::sessions::sweep_expired(&app, app.clock.now()).await {
                 Ok(devices) => devices.iter().for_each(|d| crate::notify::reload(&app, d)),
                 Err(e) => tracing::error!(error = %e, "logging out expired hot-desk logins failed"),

@@ -65,7 +65,9 @@ pub async fn ensure_owner_account(
     password_file: &Path,
     now: i64,
 ) -> Result<Option<(Username, PathBuf)>, AccountError> {
-    let accounts = store.accounts().await?;
+    // Checked under the write lock: nodes starting together on one database make one owner.
+    let writer = store.begin(Permit::new()).await;
+    let accounts = writer.accounts().await?;
     if accounts
         .iter()
         .any(|a| a.role == Role::Owner && !a.disabled)
@@ -91,7 +93,6 @@ pub async fn ensure_owner_account(
         totp_last_step: 0,
         totp_required: false,
     };
-    let writer = store.begin(Permit::new()).await;
     writer.insert_account(&record).await?;
     let event = Event::by(
         Kind::AdminChange,

@@ -61,6 +61,11 @@ fn transport(config: &MailConfig) -> Result<Transport, Box<dyn std::error::Error
 async fn run(app: Arc<App>, config: MailConfig, transport: Transport) {
     let gap = Duration::from_secs_f64(1.0 / f64::from(config.rate_per_second));
     loop {
+        // One node of a site sends (the housekeeping lease), or each mail would go twice.
+        if !app.store.runs_housekeeping() {
+            tokio::time::sleep(IDLE_POLL).await;
+            continue;
+        }
         let due = match app.store.mails_due(app.clock.now(), 100).await {
             Ok(due) => due,
             Err(e) => {

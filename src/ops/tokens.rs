@@ -70,12 +70,13 @@ pub async fn ensure_admin_token(
     token_file: &Path,
     now: i64,
 ) -> Result<Option<PathBuf>, TokenError> {
-    if store.has_tokens().await? {
+    // Checked under the write lock: nodes starting together on one database make one token.
+    let writer = store.begin(Permit::new()).await;
+    if writer.has_tokens().await? {
         return Ok(None);
     }
     let token = Secret::generate(TOKEN_LEN);
     write_token_file(token_file, &token)?;
-    let writer = store.single_writes(Permit::new());
     writer
         .insert_token(&owner_token("initial", &token, now))
         .await?;

@@ -43,6 +43,15 @@ pub trait Reads:
     async fn probe(&self) -> Result<()> {
         self.settings().await.map(|_| ())
     }
+    /// Whether this node does the site's housekeeping (the hot-desk sweep, pruning, the mail
+    /// sender): on a shared database the one node holding the lease, else always.
+    fn runs_housekeeping(&self) -> bool {
+        true
+    }
+    /// Statements sent to a database server since start; `None` for an embedded store.
+    fn round_trips(&self) -> Option<u64> {
+        None
+    }
 
     async fn device(&self, mac: Mac) -> Result<Option<DeviceRecord>>;
     /// The device decoded, and its render fingerprint, as stored now (a backend may keep
@@ -218,7 +227,16 @@ pub trait Writes:
 
     /// Makes every write so far durable.
     async fn flush(&self) -> Result<()>;
+
+    /// Holds the write lock of every node of the site until the lease drops (on a shared
+    /// database); `None` where this process is the only writer.
+    async fn lease_writes(&self) -> Result<Option<WriteLease>> {
+        Ok(None)
+    }
 }
+
+/// What [`Writes::lease_writes`] hands out: dropping it releases the lock.
+pub type WriteLease = Box<dyn std::any::Any + Send + Sync>;
 
 /// The records of CSV import jobs (a backend implements them in their own file).
 #[async_trait]

@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod memory;
+pub mod postgres;
 pub mod sled;
 mod write;
 
@@ -35,6 +36,14 @@ pub enum StoreError {
          upgrade deskprov"
     )]
     SchemaTooNew { found: u32 },
+    #[error(
+        "the PostgreSQL schema is at version {found}, newer than this deskprov knows ({known}); \
+         upgrade deskprov on this node"
+    )]
+    DatabaseSchemaTooNew { found: i32, known: i32 },
+    /// The database cannot be reached now: answer 503 and let the caller try again.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -78,6 +87,11 @@ impl Store {
             dir,
             cache_bytes,
         )?))
+    }
+
+    /// The shared store on PostgreSQL at `url`: connected, its schema upgraded.
+    pub async fn connect(url: &postgres::DatabaseUrl) -> Result<Store> {
+        Ok(Store::on(postgres::PgBackend::connect(url).await?))
     }
 
     /// The reads, for code that takes any reader (a store or a writer's own reads).

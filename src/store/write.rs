@@ -16,15 +16,28 @@ use crate::ops::Permit;
 /// Writes to the store; with the write lock when it came from [`Store::begin`].
 pub struct Writer<'a> {
     store: &'a Store,
+    /// Released before the local lock (fields drop in order).
+    _lease: Option<super::backend::WriteLease>,
     _serial: Option<tokio::sync::MutexGuard<'a, ()>>,
 }
 
 impl Store {
-    /// A writer holding the write lock: the one place it is taken.
+    /// A writer holding the write lock: the one place it is taken. On a shared database the
+    /// lock spans the nodes; should it not be had (the database unreachable), the writes that
+    /// follow fail on their own, so the writer goes on with this node's lock alone.
     pub async fn begin(&self, _: Permit) -> Writer<'_> {
+        let serial = self.serial.lock().await;
+        let lease = match self.backend.lease_writes().await {
+            Ok(lease) => lease,
+            Err(e) => {
+                tracing::warn!(error = %e, "the site-wide write lock could not be taken");
+                None
+            }
+        };
         Writer {
             store: self,
-            _serial: Some(self.serial.lock().await),
+            _lease: lease,
+            _serial: Some(serial),
         }
     }
 
@@ -32,6 +45,7 @@ impl Store {
     pub fn single_writes(&self, _: Permit) -> Writer<'_> {
         Writer {
             store: self,
+            _lease: None,
             _serial: None,
         }
     }

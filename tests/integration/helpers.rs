@@ -97,12 +97,24 @@ impl TestServer {
     }
 
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
-        crate::logs::init();
         let dir = tempfile::tempdir().unwrap();
+        TestServer::start_in(dir, Clock::manual(START), adjust).await
+    }
+
+    /// Another node of `other`'s site: a data directory and listeners of its own, `other`'s
+    /// clock and admin token, and the shared database that `adjust` names (`[database] url`).
+    pub async fn start_beside(other: &TestServer, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::write(dir.path().join("data/admin.token"), &other.token).unwrap();
+        TestServer::start_in(dir, other.clock.clone(), adjust).await
+    }
+
+    async fn start_in(dir: TempDir, clock: Clock, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        crate::logs::init();
         let ca = write_test_certificates(&dir.path().join("certs"));
         let mut config = test_config(dir.path());
         adjust(&mut config);
-        let clock = Clock::manual(START);
         let running = startup::start(config, clock.clone())
             .await
             .expect("server starts");

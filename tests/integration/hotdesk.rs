@@ -25,10 +25,10 @@ const LOBBY_SECRET: &str = "lobby-secret-0900";
 pub(crate) struct Desk {
     pub(crate) user_agent: &'static str,
     pub(crate) mac: &'static str,
-    model: &'static str,
+    pub(crate) model: &'static str,
     pub(crate) config: &'static str,
     /// Query parameters the phone adds to every browser request (the M900 base's handset index).
-    always: &'static str,
+    pub(crate) always: &'static str,
 }
 
 pub(crate) const YEALINK: Desk = Desk {
@@ -116,7 +116,7 @@ pub(crate) async fn config(server: &TestServer, desk: Desk) -> String {
 }
 
 /// The hot-desk key in a config, read with the format's parser, as a path on our server.
-fn hotdesk_key(desk: Desk, config: &str) -> String {
+pub(crate) fn hotdesk_key(desk: Desk, config: &str) -> String {
     let url = match desk.model {
         // Soft key 1 while no layer sets keys, else the key list's XML browser key (type 27).
         "T54W" => {
@@ -170,17 +170,17 @@ fn path_of(url: &str) -> String {
 
 /// What a browser screen offers: a form, a message or menu links.
 #[derive(Debug, Default)]
-struct Page {
+pub(crate) struct Page {
     form_url: Option<String>,
     params: Vec<String>,
     /// Snom's `InputToken`: the phone puts what is typed in its place in the form's URL.
     token: Option<String>,
-    text: String,
+    pub(crate) text: String,
     links: Vec<String>,
 }
 
 /// Reads any of the four dialects the way a phone's browser would; malformed XML fails.
-fn page(body: &str) -> Page {
+pub(crate) fn page(body: &str) -> Page {
     let mut reader = Reader::from_str(body);
     let mut page = Page::default();
     // The text of the innermost open element, entities resolved.
@@ -238,7 +238,7 @@ fn page(body: &str) -> Page {
 }
 
 /// A browser request: GET with the phone's User-Agent and the parameters it always adds.
-async fn browse(server: &TestServer, desk: Desk, path: &str, query: &str) -> Reply {
+pub(crate) async fn browse(server: &TestServer, desk: Desk, path: &str, query: &str) -> Reply {
     let query = [query, desk.always]
         .iter()
         .filter(|q| !q.is_empty())

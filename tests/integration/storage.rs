@@ -1,5 +1,7 @@
 //! The storage interface's promises, written once against the traits and run against every
-//! backend: the embedded sled store and the in-memory one (and, when it comes, PostgreSQL).
+//! backend: the embedded sled store, the in-memory one and PostgreSQL (a real server, see
+//! postgres.rs); and what only the shared backend promises: nodes on one database see each
+//! other's writes, a newer schema is refused.
 
 use deskprov::domain::{Extension, Mac, Role, Secret};
 use deskprov::model::{
@@ -9,7 +11,7 @@ use deskprov::model::{
 };
 use deskprov::store::memory::MemoryBackend;
 use deskprov::store::sled::SledBackend;
-use deskprov::store::{Backend, StoreError};
+use deskprov::store::{Backend, Reads, StoreError, Writes};
 
 fn device(mac: &str) -> DeviceRecord {
     DeviceRecord::blank(Mac::parse(mac).unwrap(), 0, Secret::generate(8))
@@ -561,6 +563,94 @@ async fn the_sled_store_keeps_the_storage_rules() {
 #[tokio::test]
 async fn the_memory_store_keeps_the_storage_rules() {
     suite(&MemoryBackend::new()).await;
+}
+
+#[tokio::test]
+async fn the_postgres_store_keeps_the_storage_rules() {
+    let (backend, _) = crate::postgres::backend().await;
+    suite(&backend).await;
+}
+
+/// Two nodes on one database: what one writes, the other reads, and what the other keeps in
+/// memory (the revision, decoded devices, the latest ban) follows.
+#[tokio::test]
+async fn two_postgres_nodes_see_each_others_writes() {
+    use deskprov::store::postgres::{DatabaseUrl, PgBackend};
+    let (a, url) = crate::postgres::backend().await;
+    let b = PgBackend::connect(&DatabaseUrl::parse(&url, None, None).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        a.nonce_key(),
+        b.nonce_key(),
+        "one Digest nonce key for the site"
+    );
+    let record = device("001565000001");
+    assert!(a.insert_device(&record).await.unwrap());
+    let seen = b.device_snapshot(record.mac).await.unwrap().unwrap();
+    assert_eq!(seen.record.label, None);
+    let label = deskprov::domain::Label::parse("Reception").unwrap();
+    a.update_device(record.mac, &mut |d| d.label = Some(label.clone()))
+        .await
+        .unwrap();
+    let heard = eventually(|| async {
+        let snapshot = b.device_snapshot(record.mac).await.unwrap().unwrap();
+        snapshot.record.label.is_some()
+    })
+    .await;
+    assert!(heard, "B's decoded device follows A's write");
+    let before = b.revision();
+    a.put_settings(&Default::default()).await.unwrap();
+    assert!(
+        eventually(|| async { b.revision() > before }).await,
+        "B's revision grows with A's settings write"
+    );
+    assert!(!b.any_ban_reaches(100));
+    a.update_source("198.51.100.7", &mut |s| s.banned_until = 1_000)
+        .await
+        .unwrap();
+    assert!(
+        eventually(|| async { b.any_ban_reaches(100) }).await,
+        "B hears of A's ban"
+    );
+}
+
+/// True once `check` is, within 5 s.
+async fn eventually<F, Fut>(check: F) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_postgres_schema_newer_than_this_deskprov_is_refused() {
+    use deskprov::store::postgres::{DatabaseUrl, PgBackend};
+    let (backend, url) = crate::postgres::backend().await;
+    drop(backend);
+    let client = crate::postgres::client(&url).await;
+    let newer = deskprov::store::postgres::schema::LATEST + 1;
+    client
+        .execute(
+            "INSERT INTO schema_migrations (version) VALUES ($1)",
+            &[&newer],
+        )
+        .await
+        .unwrap();
+    let refused = PgBackend::connect(&DatabaseUrl::parse(&url, None, None).unwrap()).await;
+    let error = refused.err().expect("a newer schema is refused");
+    assert!(
+        matches!(error, StoreError::DatabaseSchemaTooNew { found, .. } if found == newer),
+        "{error}"
+    );
+    assert!(error.to_string().contains("upgrade deskprov"), "{error}");
 }
 
 #[tokio::test]

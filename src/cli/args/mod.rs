@@ -39,6 +39,10 @@ pub struct CommonArgs {
     /// Print the API's JSON instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
+    /// A PostgreSQL database shared by several nodes (postgres://user@host:port/db), instead of
+    /// sled in the data directory. Put the password in `[database] password_file`, not here.
+    #[arg(long, global = true, value_name = "URL", env = "DESKPROV_DATABASE_URL")]
+    pub database_url: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -156,6 +160,20 @@ pub enum Command {
         /// The passphrase of an encrypted backup, on the first line of this file.
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
+    },
+    /// Create or upgrade the PostgreSQL schema of `--database-url` (or `[database] url`) and
+    /// exit; `serve` does the same at every start.
+    Migrate,
+    /// Copy a stopped sled store into an empty PostgreSQL database: every record, then every
+    /// record read back and compared (counts and a SHA-256 of each); a failed run leaves the
+    /// database empty again.
+    MigrateStore {
+        /// The sled store: the data directory's `db` directory (no server running on it).
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// The PostgreSQL database (postgres://user@host:port/db); empty but for the schema.
+        #[arg(long, value_name = "URL")]
+        to: String,
     },
     /// Write the man pages (roff), one per command, into DIR; `make deb` packages them.
     #[command(hide = true)]

@@ -11,7 +11,6 @@ use crate::cli::args::AccountCommand;
 use crate::cli::output::{self, Shape};
 use crate::config::Config;
 use crate::domain::Username;
-use crate::store::Store;
 
 pub async fn run(api: &Api, command: AccountCommand) -> Answer {
     let shows_password = matches!(
@@ -76,13 +75,13 @@ pub async fn reset_password_locally(
 ) -> Result<(), Failure> {
     let username = Username::parse(name).map_err(|e| Failure::Message(e.to_string()))?;
     let db = config.db_dir();
-    if !db.exists() {
+    if config.database.url.is_none() && !db.exists() {
         return Err(Failure::Message(format!(
             "{} holds no store: is --data the server's data directory?",
             db.display()
         )));
     }
-    let store = Store::open(&db).map_err(|e| {
+    let store = crate::startup::open_store(config).await.map_err(|e| {
         Failure::Message(format!(
             "opening {}: {e} (is the server running? stop it, or reset the password through the API with an owner token)",
             db.display()

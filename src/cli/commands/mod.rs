@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod backup;
 mod contacts;
+pub mod database;
 mod devices;
 mod firmware;
 mod io;
@@ -68,6 +69,9 @@ pub async fn execute(api: &Api, json_output: bool, command: Command) -> Result<(
         Command::Man { .. } => unreachable!("the man page is written without a server"),
         Command::Templates(TemplateCommand::Check) => unreachable!("checked without a server"),
         Command::Restore { .. } => unreachable!("restored without a server"),
+        Command::Migrate | Command::MigrateStore { .. } => {
+            unreachable!("the database is migrated without a server")
+        }
         Command::Backup {
             file,
             passphrase_file,

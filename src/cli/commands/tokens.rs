@@ -12,7 +12,6 @@ use crate::cli::args::TokenCommand;
 use crate::cli::output::{self, Shape};
 use crate::config::Config;
 use crate::domain::{Label, Role};
-use crate::store::Store;
 
 pub async fn run(api: &Api, command: TokenCommand) -> Answer {
     request(command).send(api).await
@@ -65,7 +64,7 @@ async fn through_socket(stream: tokio::net::UnixStream, name: &str) -> Result<Va
 
 async fn in_data_directory(config: &Config, name: &str) -> Result<Value, Failure> {
     let name = Label::parse_field("name", name).map_err(|e| Failure::Message(e.to_string()))?;
-    let store = Store::open(&config.db_dir()).map_err(|e| {
+    let store = crate::startup::open_store(config).await.map_err(|e| {
         Failure::Message(format!(
             "opening {}: {e} (is a server running without its control socket?)",
             config.db_dir().display()

@@ -1,0 +1,337 @@
+//! Several deskprov nodes on one PostgreSQL (a real server, postgres.rs), spoken to over HTTPS
+//! as phones and admins: what one node writes the other serves byte for byte; a claim, a
+//! hot-desk login and a Digest nonce count once across the nodes; the phone path sends no
+//! statement for a cached file; and a stopped database is survived.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::api::NewDevice;
+use crate::helpers::*;
+use crate::postgres::Postgres;
+
+/// The file as the phone fetches it once the node needs no statement for it: after the first
+/// fetches, what they wrote (last seen, the proven address) comes back as notifications that
+/// drop the node's decoded record once more. Fails when every fetch keeps sending statements.
+async fn settled_fetch(node: &TestServer, path: &str, auth: &str) -> deskprov::client::Reply {
+    let statements = || {
+        node.running()
+            .app
+            .store
+            .reads()
+            .round_trips()
+            .expect("a database")
+    };
+    for _ in 0..40 {
+        let before = statements();
+        let reply = node
+            .phone_get_with(path, &[("user-agent", T46S_UA), ("authorization", auth)])
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        if statements() == before {
+            return reply;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("every fetch of {path} sent statements to the database");
+}
+
+/// Two nodes of one site on a fresh database of the run's PostgreSQL.
+async fn two_nodes() -> (TestServer, TestServer) {
+    let url = Postgres::shared().database().await;
+    nodes_on(&url).await
+}
+
+async fn nodes_on(url: &str) -> (TestServer, TestServer) {
+    let on = |url: String| move |c: &mut deskprov::config::Config| c.database.url = Some(url);
+    let a = TestServer::start_with(on(url.to_string())).await;
+    let b = TestServer::start_beside(&a, on(url.to_string())).await;
+    (a, b)
+}
+
+async fn fetch_with_credentials(
+    node: &TestServer,
+    mac: &str,
+    path: &str,
+) -> deskprov::client::Reply {
+    let (user, password) = node.credentials(mac).await;
+    let auth = basic(&user, &password);
+    node.phone_get_with(path, &[("user-agent", T46S_UA), ("authorization", &auth)])
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_through_one_node_is_served_by_the_other_byte_for_byte() {
+    let (a, b) = two_nodes().await;
+    a.seed_desk_phone().await;
+    let path = format!("/{T46S_MAC}.cfg");
+    let from_a = fetch_with_credentials(&a, T46S_MAC, &path).await;
+    let from_b = fetch_with_credentials(&b, T46S_MAC, &path).await;
+    assert_eq!(from_a.status, StatusCode::OK);
+    assert_eq!(from_b.status, StatusCode::OK);
+    assert_eq!(from_a.body, from_b.body, "the same file from both nodes");
+    assert!(from_b.text().contains("alice-secret-0001"));
+
+    // B has the file cached now; A's change of what it depends on reaches it.
+    a.admin_api()
+        .patch_settings(json!({"sip_server": "pbx2.example.com"}))
+        .ok()
+        .await;
+    let mut changed = None;
+    for _ in 0..100 {
+        let reply = fetch_with_credentials(&b, T46S_MAC, &path).await;
+        if reply.text().contains("pbx2.example.com") {
+            changed = Some(reply);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let changed = changed.expect("B serves A's change within 5 s");
+    let from_a = fetch_with_credentials(&a, T46S_MAC, &path).await;
+    assert_eq!(
+        changed.body, from_a.body,
+        "the same new file from both nodes"
+    );
+
+    // A device change (a label) written through B is served by A.
+    b.admin_api()
+        .patch_device(T46S_MAC, json!({"label": "Reception desk"}))
+        .ok()
+        .await;
+    let device = a.admin_api().show_device(T46S_MAC).ok().await;
+    assert_eq!(device["label"], "Reception desk");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_claims_spread_over_two_nodes_give_one_config() {
+    let (a, b) = two_nodes().await;
+    a.seed_desk_phone().await;
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let claims = (0..50u8).map(|i| {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tokio::spawn(async move {
+            let source = format!("127.0.0.{}", 10 + i).parse().unwrap();
+            let phone = node.phone.clone().from_source(source);
+            let path = format!("/{T46S_MAC}.cfg");
+            phone.get(&path, &[("user-agent", T46S_UA)]).await.unwrap()
+        })
+    });
+    let mut given = 0;
+    for claim in claims {
+        let reply = claim.await.unwrap();
+        if reply.status == StatusCode::OK {
+            assert!(reply.text().contains("alice-secret-0001"));
+            given += 1;
+        }
+    }
+    assert_eq!(given, 1, "exactly one of 50 racing claims got the config");
+    let device = b.admin_api().show_device(T46S_MAC).ok().await;
+    assert_eq!(device["claimed"], true, "{device}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_nonce_from_one_node_is_accepted_by_the_other_once() {
+    let (a, b) = two_nodes().await;
+    a.seed_desk_phone().await;
+    let (mac, uri) = ("7c2f80aabb09", "/7c2f80aabb09.xml");
+    let ua = "Gigaset N870 IP PRO/83.V2.43.0+build.5f0a106;7C2F80AABB09;Handset=250";
+    let api = a.admin_api();
+    api.create_device(NewDevice::new(mac)).ok().await;
+    api.assign(mac, 1, "1001").ok().await;
+    assert_eq!(
+        a.phone_get(uri, ua).await.status,
+        StatusCode::OK,
+        "the claim"
+    );
+    a.clock.advance(3601);
+    let challenged = a.phone_get(uri, ua).await;
+    assert_eq!(challenged.status, StatusCode::UNAUTHORIZED);
+    let challenge = deskprov::digest::Challenge::parse(challenged.challenges()[0]).unwrap();
+    let (user, password) = a.credentials(mac).await;
+    let answer = challenge.answer("GET", uri, &user, &password);
+    crate::logs::remember_authorization(&answer);
+    let headers = [("user-agent", ua), ("authorization", answer.as_str())];
+    let on_b = b.phone_get_with(uri, &headers).await;
+    assert_eq!(on_b.status, StatusCode::OK, "A's nonce is good on B");
+    let replayed = a.phone_get_with(uri, &headers).await;
+    assert_eq!(
+        replayed.status,
+        StatusCode::UNAUTHORIZED,
+        "the same nonce count again, on A, is a replay"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_logins_of_one_user_over_two_nodes_leave_one_binding() {
+    use crate::hotdesk::{ALICE_PIN, Desk, YEALINK, add_desk, browse, config, hotdesk_key, page};
+    let url = Postgres::shared().database().await;
+    let on = |url: String| move |c: &mut deskprov::config::Config| c.database.url = Some(url);
+    let a = Arc::new(crate::hotdesk::site(on(url.clone())).await);
+    let b = Arc::new(TestServer::start_beside(&a, on(url)).await);
+    let mut desks = Vec::new();
+    for i in 0..100u8 {
+        let mac: &'static str = Box::leak(format!("001565ac{i:04x}").into_boxed_str());
+        let ua: &'static str =
+            Box::leak(format!("Yealink SIP-T54W 96.86.0.100 {mac}").into_boxed_str());
+        let cfg: &'static str = Box::leak(format!("/{mac}.cfg").into_boxed_str());
+        let desk = Desk {
+            user_agent: ua,
+            mac,
+            config: cfg,
+            ..YEALINK
+        };
+        add_desk(&a, desk).await;
+        desks.push((desk, hotdesk_key(desk, &config(&a, desk).await)));
+    }
+    let logins = desks.into_iter().enumerate().map(|(i, (desk, key))| {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tokio::spawn(async move {
+            let query = format!("ext=1001&pin={ALICE_PIN}");
+            browse(&node, desk, &key, &query).await.text()
+        })
+    });
+    let mut welcomed = 0;
+    for login in logins {
+        if page(&login.await.unwrap()).text.starts_with("Welcome") {
+            welcomed += 1;
+        }
+    }
+    assert!(welcomed >= 1);
+    let devices = b.admin_api().list_devices().ok().await;
+    let bound: Vec<&Value> = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| !d["logged_in"].as_array().unwrap().is_empty())
+        .collect();
+    assert_eq!(bound.len(), 1, "exactly one phone of either node has her");
+    let user = a.admin_api().show_user("1001").ok().await;
+    assert_eq!(user["logged_in_at"]["mac"], bound[0]["mac"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_file_is_served_without_a_statement_to_the_database() {
+    let (a, b) = two_nodes().await;
+    a.seed_desk_phone().await;
+    let path = format!("/{T46S_MAC}.cfg");
+    let first = fetch_with_credentials(&b, T46S_MAC, &path).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let etag = first.header("etag").expect("an ETag").to_string();
+    let (user, password) = b.credentials(T46S_MAC).await;
+    let auth = basic(&user, &password);
+    // Counted on B while A does the site's housekeeping (B's own background work would send
+    // statements of its own).
+    let mut a_keeps_house = false;
+    for _ in 0..100 {
+        a_keeps_house = a.running().app.store.runs_housekeeping();
+        if a_keeps_house {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(a_keeps_house, "the first node took the housekeeping lease");
+    assert!(
+        !b.running().app.store.runs_housekeeping(),
+        "one node keeps house"
+    );
+    let statements = || {
+        b.running()
+            .app
+            .store
+            .reads()
+            .round_trips()
+            .expect("a database")
+    };
+    let again = settled_fetch(&b, &path, &auth).await;
+    assert_eq!(again.body, first.body);
+    let before = statements();
+    let unchanged = b
+        .phone_get_with(
+            &path,
+            &[
+                ("user-agent", T46S_UA),
+                ("authorization", &auth),
+                ("if-none-match", &etag),
+            ],
+        )
+        .await;
+    assert_eq!(unchanged.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        statements(),
+        before,
+        "a cached 200 and a 304 sent no statement"
+    );
+    drop(a);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_database_keeps_cached_files_refuses_writes_and_is_reconnected() {
+    let postgres = Postgres::start();
+    let url = postgres.database().await;
+    let (a, _b) = nodes_on(&url).await;
+    a.seed_desk_phone().await;
+    let path = format!("/{T46S_MAC}.cfg");
+    let cached = fetch_with_credentials(&a, T46S_MAC, &path).await;
+    assert_eq!(cached.status, StatusCode::OK);
+    let (user, password) = a.credentials(T46S_MAC).await;
+    let auth = basic(&user, &password);
+    settled_fetch(&a, &path, &auth).await;
+
+    postgres.down();
+    let served = a
+        .phone_get_with(&path, &[("user-agent", T46S_UA), ("authorization", &auth)])
+        .await;
+    assert_eq!(
+        served.status,
+        StatusCode::OK,
+        "a proven phone keeps its cached file"
+    );
+    assert_eq!(served.body, cached.body);
+    let write = a
+        .admin_api()
+        .patch_settings(json!({"sip_server": "pbx3.example.com"}))
+        .send()
+        .await;
+    assert_eq!(
+        write.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        write.text()
+    );
+    assert!(write.header("retry-after").is_some());
+    a.admin_api()
+        .create_device(NewDevice::new("001565aabbdd").model("T46S"))
+        .fails(StatusCode::SERVICE_UNAVAILABLE)
+        .await;
+    let unknown = a.phone_get("/001565aabbdd.cfg", T46S_UA).await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "never a wrong answer"
+    );
+    assert!(unknown.header("retry-after").is_some());
+
+    postgres.up();
+    let mut recovered = false;
+    for _ in 0..100 {
+        let write = a
+            .admin_api()
+            .patch_settings(json!({"sip_server": "pbx3.example.com"}))
+            .send()
+            .await;
+        if write.status == StatusCode::OK {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        recovered,
+        "writes succeed again without a restart of deskprov"
+    );
+    let settings = a.admin_api().settings().ok().await;
+    assert_eq!(settings["sip_server"], "pbx3.example.com");
+}
