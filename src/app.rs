@@ -44,6 +44,8 @@ pub struct App {
     pub device_events: crate::device_events::DeviceEvents,
     /// Console logins whose password was right, waiting for their TOTP code.
     pub pending_logins: crate::ops::totp::PendingLogins,
+    /// The shared firmware files this node has a checked copy of (a shared database only).
+    pub firmware_copies: crate::ops::firmware::LocalCopies,
 }
 
 pub type SharedApp = Arc<App>;

@@ -379,6 +379,11 @@ impl Drop for Staged {
 }
 
 impl Staged {
+    /// Where the upload is staged.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Puts the upload in place as `dir/name` (replacing a file of that name at once: a
     /// phone mid-download keeps the old one), durably.
     pub async fn install(mut self, dir: &Path, name: &str) -> std::io::Result<FirmwareFile> {
@@ -423,7 +428,7 @@ where
 }
 
 /// Hidden, so listings and phones never see an upload in progress.
-const TEMPORARY_PREFIX: &str = ".upload-";
+pub const TEMPORARY_PREFIX: &str = ".upload-";
 
 /// Removes uploads a crash or a cut connection left behind; at start-up.
 pub fn remove_stale_uploads(dir: &Path) {

@@ -33,6 +33,8 @@ pub enum StartError {
     Token(#[from] TokenError),
     #[error(transparent)]
     Account(#[from] AccountError),
+    #[error(transparent)]
+    SiteFiles(#[from] crate::ops::site_files::SiteFilesError),
     #[error("data directory {path}: {source}")]
     DataDir {
         path: std::path::PathBuf,
@@ -87,6 +89,12 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         source,
     })?;
     let store = open_store(&config).await?;
+    let own_files = crate::ops::site_files::digest(
+        &templates.current(),
+        config.server.templates_dir.as_deref(),
+        &certificates,
+    );
+    crate::ops::site_files::check_at_start(&store, &own_files).await?;
     if let Some(path) = ensure_admin_token(&store, &config.token_file(), clock.now()).await? {
         info!(path = %path.display(), "created the admin token; the CLI reads it from this file");
     }
@@ -151,6 +159,7 @@ pub async fn start(config: Config, clock: Clock) -> Result<Running, StartError> 
         metrics,
         device_events,
         pending_logins: Default::default(),
+        firmware_copies: Default::default(),
     });
     let last_import = crate::ops::import::recover_after_restart(&app).await?;
     app.imports.continue_after(last_import);
@@ -259,10 +268,15 @@ fn spawn_template_reloader(app: Arc<App>) -> JoinHandle<()> {
         };
         while hangups.recv().await.is_some() {
             match app.templates.reload() {
-                Ok(templates) => info!(
-                    templates = templates.names().count(),
-                    "templates reloaded on SIGHUP"
-                ),
+                Ok(templates) => {
+                    info!(
+                        templates = templates.names().count(),
+                        "templates reloaded on SIGHUP"
+                    );
+                    if let Err(e) = crate::ops::site_files::reloaded(&app).await {
+                        tracing::error!(error = %e, "recording the reloaded templates as the site's failed");
+                    }
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "template reload failed; the previous templates stay in use")
                 }

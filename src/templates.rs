@@ -110,6 +110,8 @@ pub struct Templates {
     xml: Handlebars<'static>,
     names: BTreeMap<String, Format>,
     origins: BTreeMap<String, Origin>,
+    /// SHA-256 (hex) of every template's name, file and text: nodes of a site compare it.
+    digest: String,
 }
 
 impl Templates {
@@ -126,6 +128,7 @@ impl Templates {
             xml: registry(Format::Xml),
             names: BTreeMap::new(),
             origins: BTreeMap::new(),
+            digest: digest_of(&sources),
         };
         for (name, (file, source)) in sources {
             templates.register(&name, &file, &source)?;
@@ -195,6 +198,11 @@ impl Templates {
                 name: name.to_string(),
                 message: e.to_string(),
             })
+    }
+
+    /// SHA-256 (hex) of the whole set, shipped and overrides.
+    pub fn digest(&self) -> &str {
+        &self.digest
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -282,6 +290,17 @@ fn collect_shipped(dir: &Dir<'static>, out: &mut BTreeMap<String, (String, Strin
     for sub in dir.dirs() {
         collect_shipped(sub, out);
     }
+}
+
+fn digest_of(sources: &BTreeMap<String, (String, String)>) -> String {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    for (name, (file, source)) in sources {
+        for part in [name, file, source] {
+            context.update(part.as_bytes());
+            context.update(&[0]);
+        }
+    }
+    crate::backup::hex(context.finish().as_ref())
 }
 
 fn collect_dir(

@@ -289,6 +289,14 @@ impl ServerCertificates {
     }
 
     /// The local CA's certificate when it issued the server's: phones are told to trust it.
+    /// The issuer (DER) of the main certificate: what phones that check it trust.
+    pub fn main_issuer(&self) -> Option<Vec<u8>> {
+        let keys = read(&self.keys);
+        let cert = keys.first()?.cert.first()?;
+        let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
+        Some(parsed.tbs_certificate.issuer.as_raw().to_vec())
+    }
+
     pub fn local_ca_pem(&self) -> Option<Arc<str>> {
         read(&self.local_ca_pem).clone()
     }

@@ -34,6 +34,7 @@ pub mod portal_password;
 pub mod profiles;
 pub mod restore;
 pub mod sessions;
+pub mod site_files;
 pub mod tokens;
 pub mod totp;
 pub mod user_list;
@@ -139,5 +140,6 @@ pub async fn templates_reloaded(
         format!("reloaded: {templates} templates, {overrides} overrides"),
     );
     tx.commit().await?;
+    site_files::reloaded(app).await?;
     Ok(())
 }

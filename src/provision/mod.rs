@@ -83,6 +83,13 @@ where
         Ok(None) => {}
         Err(e) => error!(error = %e, "reading source bans failed; request served"),
     }
+    // Another node changed the site's templates or CA: this node's files would differ.
+    if !app.store.site_files_match() {
+        let mut r = respond::text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable\n");
+        r.headers_mut()
+            .insert("retry-after", HeaderValue::from_static("30"));
+        return r;
+    }
     // Anywhere in the path: a public_url may put the server under a prefix (/prov/hotdesk/...).
     if request.uri().path().contains(hotdesk::phone::PATH_PREFIX) {
         let response = Box::pin(hotdesk::phone::handle(app, &request, peer)).await;
@@ -130,6 +137,12 @@ async fn public_file<B>(
 ) -> HttpResponse {
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return method_not_allowed();
+    }
+    if let crate::firmware::PublicFile::Firmware(name) = file
+        && let Err(e) = crate::ops::firmware::ensure_local(app, name).await
+    {
+        error!(error = %e, file = name, "fetching a firmware file from the shared database failed");
+        return respond::text(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable\n");
     }
     // Only the CA files come from the settings; firmware needs no read per (range) request.
     let settings = match file {

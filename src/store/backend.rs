@@ -48,6 +48,35 @@ pub trait Reads:
     fn runs_housekeeping(&self) -> bool {
         true
     }
+    /// A file every node serves (firmware), as kept in a shared database; `None` on a store no
+    /// other node shares (each node has its files on its disk).
+    async fn shared_file(&self, _name: &str) -> Result<Option<SharedFile>> {
+        Ok(None)
+    }
+    /// Every shared file's record.
+    async fn shared_files(&self) -> Result<Vec<SharedFile>> {
+        Ok(Vec::new())
+    }
+    /// Part `index` of a shared file's content.
+    async fn shared_file_chunk(&self, _file: &SharedFile, _index: u32) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+    /// Whether other nodes share this store (a shared database).
+    fn is_shared(&self) -> bool {
+        false
+    }
+    /// The digest of the files every node must have alike (templates, the site CA) that the
+    /// site's nodes agreed on; `None` on a store no other node shares.
+    async fn site_files(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
+    /// Remembers this node's digest of those files, to compare with the site's when another
+    /// node changes it.
+    fn note_own_site_files(&self, _digest: &str) {}
+    /// False while this node's files differ from the site's: it must not serve phones.
+    fn site_files_match(&self) -> bool {
+        true
+    }
     /// Statements sent to a database server since start; `None` for an embedded store.
     fn round_trips(&self) -> Option<u64> {
         None
@@ -228,12 +257,51 @@ pub trait Writes:
     /// Makes every write so far durable.
     async fn flush(&self) -> Result<()>;
 
+    /// Stores part `index` of a shared file's content, not yet served: its record comes after.
+    async fn put_shared_file_chunk(
+        &self,
+        _name: &str,
+        _sha256: &str,
+        _index: u32,
+        _bytes: &[u8],
+    ) -> Result<()> {
+        Ok(())
+    }
+    /// Makes a shared file's stored parts the file of its name (the parts of an older content
+    /// of that name go).
+    async fn commit_shared_file(&self, _file: &SharedFile) -> Result<()> {
+        Ok(())
+    }
+    /// Removes a shared file and its parts; whether there was one.
+    async fn remove_shared_file(&self, _name: &str) -> Result<bool> {
+        Ok(false)
+    }
+
+    /// Makes `digest` the site's files (and this node's), telling the other nodes.
+    async fn put_site_files(&self, _digest: &str) -> Result<()> {
+        Ok(())
+    }
+
     /// Holds the write lock of every node of the site until the lease drops (on a shared
     /// database); `None` where this process is the only writer.
     async fn lease_writes(&self) -> Result<Option<WriteLease>> {
         Ok(None)
     }
 }
+
+/// A file every node of a site serves (firmware), kept in a shared database in parts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SharedFile {
+    pub name: String,
+    pub bytes: u64,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    pub chunks: u32,
+    pub uploaded_at: i64,
+}
+
+/// The size of a shared file's parts.
+pub const SHARED_FILE_CHUNK: usize = 1024 * 1024;
 
 /// What [`Writes::lease_writes`] hands out: dropping it releases the lock.
 pub type WriteLease = Box<dyn std::any::Any + Send + Sync>;

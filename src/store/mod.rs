@@ -15,7 +15,8 @@ use std::sync::Arc;
 use crate::model::DeviceRecord;
 
 pub use backend::{
-    Backend, ImportReads, ImportWrites, OutboxReads, OutboxWrites, Reads, TrimRank, Writes,
+    Backend, ImportReads, ImportWrites, OutboxReads, OutboxWrites, Reads, SHARED_FILE_CHUNK,
+    SharedFile, TrimRank, Writes,
 };
 pub use write::Writer;
 

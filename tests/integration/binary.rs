@@ -444,9 +444,19 @@ async fn cli_manages_tokens_bans_and_the_audit_trail() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_sigkill() {
+    acknowledged_writes_survive_sigkill_on(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_sigkill_on_postgres() {
+    let url = crate::postgres::Postgres::shared().database().await;
+    acknowledged_writes_survive_sigkill_on(&["--database-url", &url]).await;
+}
+
+async fn acknowledged_writes_survive_sigkill_on(store: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let server = BinaryServer::start(d, &[]);
+    let server = BinaryServer::start(d, store);
     let admin = client(d, server.admin_addr);
     let token = std::fs::read_to_string(d.join("data/admin.token"))
         .unwrap()
@@ -488,7 +498,7 @@ async fn acknowledged_writes_survive_sigkill() {
         acknowledged.len()
     );
 
-    let restarted = BinaryServer::start(d, &[]);
+    let restarted = BinaryServer::start(d, store);
     let admin = client(d, restarted.admin_addr);
     let users = AdminApi::new(&admin, &token).list_users().ok().await;
     let stored: std::collections::HashSet<String> = users
@@ -763,4 +773,112 @@ fn man_writes_a_described_page_for_every_command() {
             path.display()
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_creates_the_schema_once() {
+    let url = crate::postgres::Postgres::shared().database().await;
+    let migrate = || {
+        let out = std::process::Command::new(binary())
+            .args(["migrate", "--database-url", &url])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(migrate().contains("applied migration 1;"));
+    assert!(migrate().contains("the schema is at version 1 already"));
+    let none = std::process::Command::new(binary())
+        .arg("migrate")
+        .env_remove("DESKPROV_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no database configured"));
+}
+
+/// A sled site moved into PostgreSQL: the same users, devices, tokens and configs served, and a
+/// second run refused without touching what the first one copied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_store_moves_a_sled_site_into_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut server = BinaryServer::start(d, &[]);
+    let admin = client(d, server.admin_addr);
+    let token = std::fs::read_to_string(d.join("data/admin.token"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let api = AdminApi::new(&admin, &token);
+    api.patch_settings(serde_json::json!({"sip_server": "pbx.example.com"}))
+        .ok()
+        .await;
+    let alice = NewUser::new("1001", "Alice Example")
+        .sip_password("alice-secret-0001")
+        .pin("739164");
+    api.create_user(alice).ok().await;
+    api.create_device(crate::api::NewDevice::new(T46S_MAC).model("T46S"))
+        .ok()
+        .await;
+    api.assign(T46S_MAC, 1, "1001").ok().await;
+    let phone = client(d, server.phone_addr);
+    let path = format!("/{T46S_MAC}.cfg");
+    let claimed = phone.get(&path, &[("user-agent", T46S_UA)]).await.unwrap();
+    assert_eq!(claimed.status, StatusCode::OK);
+    let users_before = api.list_users().ok().await;
+    let devices_before = api.list_devices().ok().await;
+    let credentials = api.credentials(T46S_MAC).ok().await;
+    let auth = basic(
+        credentials["username"].as_str().unwrap(),
+        credentials["password"].as_str().unwrap(),
+    );
+    crate::logs::remember_authorization(&auth);
+    let headers = [("user-agent", T46S_UA), ("authorization", auth.as_str())];
+    let config_before = phone.get(&path, &headers).await.unwrap();
+    server.signal("TERM");
+    server.wait(Duration::from_secs(20));
+
+    let url = crate::postgres::Postgres::shared().database().await;
+    let db = d.join("data/db");
+    let migrate = || {
+        std::process::Command::new(binary())
+            .args([
+                "migrate-store",
+                "--from",
+                db.to_str().unwrap(),
+                "--to",
+                &url,
+            ])
+            .output()
+            .unwrap()
+    };
+    let first = migrate();
+    let said = String::from_utf8_lossy(&first.stderr).into_owned();
+    assert!(first.status.success(), "{said}");
+    assert!(said.contains("each read back identical"), "{said}");
+    let second = migrate();
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("holds records already"));
+
+    let moved = BinaryServer::start(d, &["--database-url", &url]);
+    let admin = client(d, moved.admin_addr);
+    let api = AdminApi::new(&admin, &token);
+    assert_eq!(api.list_users().ok().await, users_before);
+    let devices_after = api.list_devices().ok().await;
+    assert_eq!(devices_after, devices_before);
+    let phone = client(d, moved.phone_addr);
+    let config_after = phone.get(&path, &headers).await.unwrap();
+    assert_eq!(
+        config_after.status,
+        StatusCode::OK,
+        "the device's credentials moved too"
+    );
+    assert_eq!(
+        config_after.body, config_before.body,
+        "the same file from the moved site"
+    );
 }

@@ -15,7 +15,7 @@ use crate::helpers::*;
 use crate::{kv, xmlflat};
 
 pub(crate) const ALICE_PIN: &str = "739164";
-const BOB_PIN: &str = "580392";
+pub(crate) const BOB_PIN: &str = "580392";
 pub(crate) const ALICE_SECRET: &str = "alice-secret-0001";
 const BOB_SECRET: &str = "bob-secret-00002";
 const LOBBY_SECRET: &str = "lobby-secret-0900";
@@ -984,7 +984,7 @@ async fn concurrent_guesses_are_counted_before_they_are_checked() {
 }
 
 /// The `n`th of a row of Yealink hot-desk phones (001565aac0nn), for tests that need many.
-fn yealink_desk(n: u8) -> Desk {
+pub(crate) fn yealink_desk(n: u8) -> Desk {
     let leak = |s: String| &*Box::leak(s.into_boxed_str());
     Desk {
         user_agent: leak(format!(
@@ -998,7 +998,13 @@ fn yealink_desk(n: u8) -> Desk {
 }
 
 /// The answer to `ext` and `pin` typed at the phone whose Login key is `key`.
-async fn try_login(server: &TestServer, desk: Desk, key: &str, ext: &str, pin: &str) -> String {
+pub(crate) async fn try_login(
+    server: &TestServer,
+    desk: Desk,
+    key: &str,
+    ext: &str,
+    pin: &str,
+) -> String {
     page(
         &browse(server, desk, key, &format!("ext={ext}&pin={pin}"))
             .await

@@ -335,3 +335,294 @@ async fn a_stopped_database_keeps_cached_files_refuses_writes_and_is_reconnected
     let settings = a.admin_api().settings().ok().await;
     assert_eq!(settings["sip_server"], "pbx3.example.com");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_serve_only_with_the_sites_templates() {
+    let url = Postgres::shared().database().await;
+    let site_templates = tempfile::tempdir().unwrap();
+    override_template(site_templates.path(), "site set one");
+    let with = |url: String, templates: std::path::PathBuf| {
+        move |c: &mut deskprov::config::Config| {
+            c.database.url = Some(url);
+            c.server.templates_dir = Some(templates);
+        }
+    };
+    let a = TestServer::start_with(with(url.clone(), site_templates.path().into())).await;
+    a.seed_desk_phone().await;
+
+    // A node with other templates is refused at start, saying why.
+    let other_templates = tempfile::tempdir().unwrap();
+    override_template(other_templates.path(), "another set");
+    let dir = tempfile::tempdir().unwrap();
+    write_test_certificates(&dir.path().join("certs"));
+    let mut config = test_config(dir.path());
+    with(url.clone(), other_templates.path().into())(&mut config);
+    let refused = deskprov::startup::start(config, a.clock.clone()).await;
+    let error = refused
+        .err()
+        .expect("a node with other templates does not start");
+    assert!(
+        error
+            .to_string()
+            .contains("differ from those the site's other nodes use"),
+        "{error}"
+    );
+
+    // Same templates: B starts and serves A's bytes. Then A reloads a changed set: B stops
+    // serving phones until it has the same set and reloads too.
+    let b = TestServer::start_beside(&a, with(url, site_templates.path().into())).await;
+    let path = format!("/{T46S_MAC}.cfg");
+    let before = fetch_with_credentials(&b, T46S_MAC, &path).await;
+    assert!(before.text().contains("## site set one"));
+    override_template(site_templates.path(), "site set two");
+    a.admin_api().reload_templates().ok().await;
+    let mut refused = false;
+    for _ in 0..100 {
+        if fetch_with_credentials(&b, T46S_MAC, &path).await.status
+            == StatusCode::SERVICE_UNAVAILABLE
+        {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        refused,
+        "B answers 503 while its templates differ from the site's"
+    );
+    b.admin_api().reload_templates().ok().await;
+    let after = fetch_with_credentials(&b, T46S_MAC, &path).await;
+    assert_eq!(after.status, StatusCode::OK);
+    assert!(after.text().contains("## site set two"));
+    assert_eq!(
+        after.body,
+        fetch_with_credentials(&a, T46S_MAC, &path).await.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn firmware_uploaded_through_one_node_is_served_by_the_other() {
+    let (a, b) = two_nodes().await;
+    // Three parts and a bit: the parts are put back together in order.
+    let image: Vec<u8> = (0..(3 * 1024 * 1024 + 1000))
+        .map(|i| (i % 251) as u8)
+        .collect();
+    a.admin_api()
+        .upload_firmware("t46s-66.86.0.160.rom", &image)
+        .ok()
+        .await;
+    let listed = b.admin_api().list_firmware().ok().await;
+    assert_eq!(listed[0]["name"], "t46s-66.86.0.160.rom", "{listed}");
+    assert_eq!(listed[0]["bytes"], image.len());
+    let path = "/firmware/t46s-66.86.0.160.rom";
+    let served = b.phone_get(path, T46S_UA).await;
+    assert_eq!(served.status, StatusCode::OK);
+    assert!(served.body == image, "B serves A's upload byte for byte");
+
+    // A new content of the name replaces it on B; removed through B, A serves it no more.
+    let newer: Vec<u8> = image.iter().rev().copied().collect();
+    a.admin_api()
+        .upload_firmware("t46s-66.86.0.160.rom", &newer)
+        .ok()
+        .await;
+    assert!(b.phone_get(path, T46S_UA).await.body == newer);
+    assert!(a.phone_get(path, T46S_UA).await.body == newer);
+    b.admin_api()
+        .delete_firmware("t46s-66.86.0.160.rom")
+        .ok()
+        .await;
+    assert_eq!(
+        a.phone_get(path, T46S_UA).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(
+        a.admin_api()
+            .list_firmware()
+            .ok()
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Three nodes of a hot-desk site on one database, each with its own data directory.
+async fn three_hotdesk_nodes(
+    adjust: impl Fn(&mut deskprov::config::Config) + Clone,
+) -> Vec<TestServer> {
+    let url = Postgres::shared().database().await;
+    let on = |url: String, adjust: Box<dyn Fn(&mut deskprov::config::Config)>| {
+        move |c: &mut deskprov::config::Config| {
+            c.database.url = Some(url);
+            adjust(c);
+        }
+    };
+    let a = crate::hotdesk::site(on(url.clone(), Box::new(adjust.clone()))).await;
+    let b = TestServer::start_beside(&a, on(url.clone(), Box::new(adjust.clone()))).await;
+    let c = TestServer::start_beside(&a, on(url, Box::new(adjust))).await;
+    vec![a, b, c]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pin_spray_over_three_nodes_is_stopped_within_one_nodes_limits() {
+    use crate::hotdesk::{
+        ALICE_PIN, BOB_PIN, add_desk, config, hotdesk_key, try_login, yealink_desk,
+    };
+    let nodes = three_hotdesk_nodes(|_| {}).await;
+    let desks: Vec<_> = (1..=5).map(yealink_desk).collect();
+    let mut keys = Vec::new();
+    for desk in &desks {
+        add_desk(&nodes[0], *desk).await;
+        keys.push(hotdesk_key(*desk, &config(&nodes[0], *desk).await));
+    }
+    // Five wrong PINs for Alice at one phone, each through another node than the last: locked
+    // at that phone after the fifth, as on one node.
+    for i in 0..4 {
+        let text = try_login(&nodes[i % 3], desks[0], &keys[0], "1001", "111222").await;
+        assert!(text.starts_with("Wrong PIN"), "try {i}: {text}");
+    }
+    let text = try_login(&nodes[1], desks[0], &keys[0], "1001", "111222").await;
+    assert_eq!(text, "Wrong PIN. Locked for 15 minutes.");
+    let text = try_login(&nodes[2], desks[0], &keys[0], "1001", ALICE_PIN).await;
+    assert_eq!(text, "Locked for 15 minutes.", "locked on every node");
+
+    // Bob's PIN guessed at three phones, one per node: Bob is locked out everywhere.
+    for (n, (desk, key)) in desks.iter().zip(&keys).skip(2).take(3).enumerate() {
+        for _ in 0..5 {
+            try_login(&nodes[n], *desk, key, "1002", "111222").await;
+        }
+    }
+    let text = try_login(&nodes[0], desks[1], &keys[1], "1002", BOB_PIN).await;
+    assert_eq!(
+        text, "Locked for 15 minutes.",
+        "Bob at a fourth phone, on the first node"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweeper_of_one_node_logs_an_expired_login_out_once() {
+    use crate::hotdesk::{ALICE_PIN, ALICE_SECRET, YEALINK, add_desk, config, login};
+    let nodes = three_hotdesk_nodes(|c| c.hotdesk.sweep_interval_secs = 1).await;
+    let api = nodes[1].admin_api();
+    api.patch_settings(json!({"hotdesk_max_login_minutes": 60}))
+        .ok()
+        .await;
+    add_desk(&nodes[0], YEALINK).await;
+    login(&nodes[2], YEALINK, "1001", ALICE_PIN).await;
+    assert!(config(&nodes[1], YEALINK).await.contains(ALICE_SECRET));
+    let keepers = nodes
+        .iter()
+        .filter(|n| n.running().app.store.runs_housekeeping())
+        .count();
+    assert_eq!(keepers, 1, "one node of three keeps house");
+    nodes[0].clock.advance(61 * 60);
+    let swept = |records: &Value| {
+        records
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                r["actor"] == "hot-desk expiry"
+                    && r["detail"]
+                        .as_str()
+                        .is_some_and(|d| d.starts_with("1001: "))
+            })
+            .count()
+    };
+    let logouts = || {
+        api.list_audit(crate::api::AuditFilter::kind("hotdesk_logout"))
+            .ok()
+    };
+    let mut seen = 0;
+    for _ in 0..100 {
+        seen = swept(&logouts().await);
+        if seen > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, 1, "the expired login was swept");
+    // Three more sweeps' time: still one logout.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    assert_eq!(
+        swept(&logouts().await),
+        1,
+        "logged out once, not once per node"
+    );
+    let user = api.show_user("1001").ok().await;
+    assert!(user["logged_in_at"].is_null(), "{user}");
+}
+
+/// Three nodes started at once on an empty database: one admin token, one owner account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_starting_together_make_one_token_and_one_owner() {
+    crate::logs::init();
+    let url = Postgres::shared().database().await;
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let clock = deskprov::clock::Clock::manual(START);
+    let starts = dirs.iter().map(|dir| {
+        write_test_certificates(&dir.path().join("certs"));
+        let mut config = test_config(dir.path());
+        config.database.url = Some(url.clone());
+        deskprov::startup::start(config, clock.clone())
+    });
+    let running = futures_util::future::join_all(starts).await;
+    let running: Vec<_> = running
+        .into_iter()
+        .map(|r| r.expect("every node starts"))
+        .collect();
+    let client = crate::postgres::client(&url).await;
+    let count = |tree: &'static str| {
+        let client = &client;
+        async move {
+            let row = client
+                .query_one("SELECT count(*) FROM records WHERE tree = $1", &[&tree])
+                .await
+                .unwrap();
+            row.get::<_, i64>(0)
+        }
+    };
+    assert_eq!(count("tokens").await, 1, "one initial admin token");
+    assert_eq!(count("accounts").await, 1, "one owner account");
+    let written = |file: &str| {
+        dirs.iter()
+            .filter(|d| d.path().join("data").join(file).exists())
+            .count()
+    };
+    assert_eq!(written("admin.token"), 1, "one node wrote the token file");
+    assert_eq!(
+        written("admin.password"),
+        1,
+        "one node wrote the owner's password file"
+    );
+    for dir in &dirs {
+        for file in ["admin.token", "admin.password"] {
+            if let Ok(secret) = std::fs::read_to_string(dir.path().join("data").join(file)) {
+                crate::logs::remember_secret(secret.trim());
+            }
+        }
+    }
+    for node in running {
+        node.stop().await;
+    }
+}
+
+/// A node started while the database is down waits for it, then starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_started_before_its_database_waits_for_it() {
+    let postgres = Postgres::start();
+    let url = postgres.database().await;
+    postgres.down();
+    let starting =
+        tokio::spawn(
+            async move { TestServer::start_with(move |c| c.database.url = Some(url)).await },
+        );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!starting.is_finished(), "the node waits for its database");
+    postgres.up();
+    let node = tokio::time::timeout(Duration::from_secs(30), starting)
+        .await
+        .expect("the node starts once the database is up")
+        .unwrap();
+    node.admin_api().settings().ok().await;
+}

@@ -28,6 +28,8 @@ pub(super) enum Message {
     AllDevices,
     /// A source is banned until this time.
     BanEnd(i64),
+    /// The site's templates and CA are now those of this digest.
+    SiteFiles(String),
 }
 
 impl std::fmt::Display for Message {
@@ -37,6 +39,7 @@ impl std::fmt::Display for Message {
             Message::Device(mac) => write!(f, "d{mac}"),
             Message::AllDevices => f.write_str("D"),
             Message::BanEnd(until) => write!(f, "b{until}"),
+            Message::SiteFiles(digest) => write!(f, "f{digest}"),
         }
     }
 }
@@ -49,6 +52,7 @@ impl Message {
             "d" => Mac::parse(rest).ok().map(Message::Device),
             "D" if rest.is_empty() => Some(Message::AllDevices),
             "b" => rest.parse().ok().map(Message::BanEnd),
+            "f" if !rest.is_empty() => Some(Message::SiteFiles(rest.to_string())),
             _ => None,
         }
     }
@@ -137,6 +141,15 @@ async fn catch_up(pool: &Pool, shared: &Shared, after_break: bool) -> Result<()>
     shared
         .latest_ban_end
         .fetch_max(latest.unwrap_or(0), Ordering::SeqCst);
+    let site_files = client
+        .query_opt(
+            "SELECT value FROM records WHERE tree = 'meta' AND key = $1",
+            &[&super::SITE_FILES_KEY],
+        )
+        .await?;
+    if let Some(row) = site_files {
+        shared.heard_site_files(&String::from_utf8_lossy(row.get::<_, &[u8]>(0)));
+    }
     Ok(())
 }
 
@@ -145,6 +158,7 @@ fn apply(shared: &Shared, payload: &str) {
         Some(Message::Revision(revision)) => shared.heard_revision(revision),
         Some(Message::Device(mac)) => shared.forget_device(mac),
         Some(Message::AllDevices) => shared.forget_all_devices(),
+        Some(Message::SiteFiles(digest)) => shared.heard_site_files(&digest),
         Some(Message::BanEnd(until)) => {
             shared.latest_ban_end.fetch_max(until, Ordering::SeqCst);
         }
@@ -164,6 +178,7 @@ mod tests {
             Message::Device(mac),
             Message::AllDevices,
             Message::BanEnd(1_700_000_000),
+            Message::SiteFiles("ab12".into()),
         ] {
             assert_eq!(Message::parse(&message.to_string()), Some(message));
         }

@@ -18,6 +18,7 @@
 
 mod accounts;
 mod connect;
+mod files;
 mod imports;
 mod lease;
 mod listen;
@@ -65,10 +66,13 @@ pub enum Tree {
     PortalSessions,
     PortalLinks,
     Outbox,
+    /// Shared files' records by name, and their parts by name, digest and index.
+    Firmware,
+    FirmwareChunks,
 }
 
 impl Tree {
-    pub const ALL: [Tree; 20] = [
+    pub const ALL: [Tree; 22] = [
         Tree::Devices,
         Tree::Users,
         Tree::Unregistered,
@@ -89,6 +93,8 @@ impl Tree {
         Tree::PortalSessions,
         Tree::PortalLinks,
         Tree::Outbox,
+        Tree::Firmware,
+        Tree::FirmwareChunks,
     ];
 
     /// The sled tree of the same records.
@@ -114,6 +120,8 @@ impl Tree {
             Tree::PortalSessions => "portal_sessions",
             Tree::PortalLinks => "portal_links",
             Tree::Outbox => "outbox",
+            Tree::Firmware => "firmware",
+            Tree::FirmwareChunks => "firmware_chunks",
         }
     }
 }
@@ -147,6 +155,8 @@ struct Effects {
     devices: Vec<Mac>,
     /// Too many devices changed to name each: every node drops all it decoded.
     all_devices: bool,
+    /// The site's files changed to these (their digest).
+    site_files: Option<String>,
     ban_end: Option<i64>,
 }
 
@@ -199,6 +209,10 @@ struct Shared {
     round_trips: AtomicU64,
     /// True while this node holds the housekeeping lease (lease.rs).
     housekeeper: AtomicBool,
+    /// This node's digest of the files nodes must have alike, and whether the site's is the
+    /// same (site_files.rs in ops).
+    own_files: std::sync::Mutex<Option<String>>,
+    files_match: AtomicBool,
 }
 
 impl Shared {
@@ -215,11 +229,32 @@ impl Shared {
             listening: AtomicBool::new(false),
             round_trips: AtomicU64::new(0),
             housekeeper: AtomicBool::new(false),
+            own_files: std::sync::Mutex::new(None),
+            files_match: AtomicBool::new(true),
         }
     }
 
     fn heard_revision(&self, revision: u64) {
         self.revision.fetch_max(revision, Ordering::SeqCst);
+    }
+
+    /// Compares the site's digest of the shared files with this node's.
+    fn heard_site_files(&self, site: &str) {
+        let own = self.own_files.lock().expect("own files lock");
+        let Some(own) = own.as_deref() else {
+            return;
+        };
+        let matches = own == site;
+        if self.files_match.swap(matches, Ordering::SeqCst) != matches {
+            match matches {
+                true => tracing::info!(
+                    "this node's templates and site CA are the site's again; serving phones"
+                ),
+                false => tracing::error!(
+                    "another node changed the site's templates or site CA: this node's differ and it answers phones 503 until it has the same (copy them, then reload)"
+                ),
+            }
+        }
     }
 
     fn forget_device(&self, mac: Mac) {
@@ -250,6 +285,7 @@ impl Drop for PgBackend {
 }
 
 const NONCE_KEY: &[u8] = b"digest_nonce_key";
+const SITE_FILES_KEY: &[u8] = b"site_files";
 const SETTINGS_KEY: &[u8] = b"settings";
 
 impl PgBackend {
@@ -614,6 +650,9 @@ async fn announce(
     );
     if effects.all_devices {
         messages.push(listen::Message::AllDevices);
+    }
+    if let Some(digest) = &effects.site_files {
+        messages.push(listen::Message::SiteFiles(digest.clone()));
     }
     if let Some(until) = effects.ban_end {
         messages.push(listen::Message::BanEnd(until));

@@ -37,6 +37,39 @@ impl Reads for PgBackend {
         Ok(())
     }
 
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    async fn shared_file(&self, name: &str) -> Result<Option<crate::store::SharedFile>> {
+        self.read_shared_file(name).await
+    }
+
+    async fn shared_files(&self) -> Result<Vec<crate::store::SharedFile>> {
+        self.read_shared_files().await
+    }
+
+    async fn shared_file_chunk(
+        &self,
+        file: &crate::store::SharedFile,
+        index: u32,
+    ) -> Result<Option<Vec<u8>>> {
+        self.read_chunk(file, index).await
+    }
+
+    async fn site_files(&self) -> Result<Option<String>> {
+        let stored = self.get_raw(Tree::Meta, super::SITE_FILES_KEY).await?;
+        Ok(stored.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    fn note_own_site_files(&self, digest: &str) {
+        *self.shared.own_files.lock().expect("own files lock") = Some(digest.to_string());
+    }
+
+    fn site_files_match(&self) -> bool {
+        self.shared.files_match.load(Ordering::SeqCst)
+    }
+
     fn runs_housekeeping(&self) -> bool {
         self.shared.housekeeper.load(Ordering::SeqCst)
     }

@@ -18,7 +18,7 @@ use crate::model::{
 };
 use crate::settings::{Layer, Settings};
 use crate::store::Result;
-use crate::store::backend::{Change, TrimRank, WriteLease, Writes};
+use crate::store::backend::{Change, Reads, TrimRank, WriteLease, Writes};
 
 pub(super) fn unregistered_indexed(record: &UnregisteredRecord) -> Indexed {
     Indexed {
@@ -656,6 +656,47 @@ impl Writes for PgBackend {
         .await?;
         self.commit(tx, Effects::default()).await?;
         *self.nonce_key.write().expect("nonce key lock") = key;
+        Ok(())
+    }
+
+    async fn put_shared_file_chunk(
+        &self,
+        name: &str,
+        sha256: &str,
+        index: u32,
+        bytes: &[u8],
+    ) -> Result<()> {
+        self.write_chunk(name, sha256, index, bytes).await
+    }
+
+    async fn commit_shared_file(&self, file: &crate::store::SharedFile) -> Result<()> {
+        self.write_shared_file(file).await
+    }
+
+    async fn remove_shared_file(&self, name: &str) -> Result<bool> {
+        self.delete_shared_file(name).await
+    }
+
+    async fn put_site_files(&self, digest: &str) -> Result<()> {
+        self.note_own_site_files(digest);
+        let effects = Effects {
+            site_files: Some(digest.to_string()),
+            ..Effects::default()
+        };
+        let value = digest.as_bytes();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        put_raw(
+            &tx,
+            Tree::Meta,
+            super::SITE_FILES_KEY,
+            value,
+            &Indexed::default(),
+            &self.shared,
+        )
+        .await?;
+        self.commit(tx, effects).await?;
+        self.shared.heard_site_files(digest);
         Ok(())
     }
 
