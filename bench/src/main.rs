@@ -15,6 +15,7 @@ mod console;
 mod import;
 mod load;
 mod oracle;
+mod postgres;
 mod report;
 mod seed;
 mod servers;
@@ -76,7 +77,7 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Runs only these measurements (for profiling one of them), e.g. `a,d`.
-    #[arg(long, value_delimiter = ',', default_value = "a,b,c,d,e,f,g,h,i")]
+    #[arg(long, value_delimiter = ',', default_value = "a,b,c,d,e,f,g,h,i,j")]
     only: Vec<char>,
 }
 
@@ -231,6 +232,11 @@ async fn run(args: &Args) -> Result<(), String> {
     }
     drop(deskprov);
 
+    if args.runs('j') {
+        step("(j) the same site on PostgreSQL (migrate-store, then (a), (c) and (d))");
+        report.postgres = Some(on_postgres(args, &work, &phones, &probe).await?);
+    }
+
     if args.runs('e') || args.runs('h') {
         step(&format!(
             "seeding {} devices and users for (e) and (h)",
@@ -258,6 +264,38 @@ async fn run(args: &Args) -> Result<(), String> {
     println!("\n{}", report.summary());
     println!("written to {}", args.out.display());
     Ok(())
+}
+
+/// (j) The site of (a) to (d) copied into PostgreSQL and served from there by one node:
+/// keep-alive (which also fills the render cache, as the dump did on sled), the boot storm, and
+/// keep-alive while hot-desk users log in and out.
+async fn on_postgres(
+    args: &Args,
+    work: &Path,
+    phones: &Arc<Vec<Phone>>,
+    probe: &Phone,
+) -> Result<report::OnPostgres, String> {
+    let database = postgres::Postgres::start(work, servers::free_port()?)?;
+    postgres::migrate_store(&args.deskprov, &work.join("site/db"), &database.url)?;
+    let extra = format!("[database]\nurl = {:?}\n", database.url);
+    let site = work.join("site");
+    let (server, _) =
+        servers::start_deskprov_with(&args.deskprov, work, &site, probe, &extra).await?;
+    let at = Endpoint::new(server.port, &work.join("certs/server.crt"))?;
+    let duration = Duration::from_secs(args.seconds);
+    let keep_alive = load::keep_alive(&at, phones.clone(), args.connections, duration).await;
+    let keep_alive = checked("PostgreSQL keep-alive", keep_alive)?;
+    let boot_storm = load::boot_storm(&at, phones.clone(), args.storm_in_flight).await;
+    let boot_storm = checked("PostgreSQL boot storm", boot_storm)?;
+    let configs = load::keep_alive(&at, phones.clone(), args.connections, duration);
+    let logins = load::login_storm(&at, phones.clone(), args.login_workers, duration);
+    let (configs, logins) = tokio::join!(configs, logins);
+    Ok(report::OnPostgres {
+        keep_alive,
+        boot_storm,
+        during_logins: checked("PostgreSQL during logins", configs)?,
+        logins: checked("PostgreSQL logins", logins)?,
+    })
 }
 
 /// The middle run by `key` (as a one-element list, empty when there were no runs).

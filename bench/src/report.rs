@@ -41,6 +41,16 @@ pub struct Report {
     pub console: Option<crate::console::ConsoleList>,
     /// (i) A CSV import of many users.
     pub import: Option<crate::import::Import>,
+    /// (j) The site of (a) to (d) on PostgreSQL.
+    pub postgres: Option<OnPostgres>,
+}
+
+/// (j) deskprov serving the same site from PostgreSQL.
+pub struct OnPostgres {
+    pub keep_alive: Stats,
+    pub boot_storm: Stats,
+    pub during_logins: Stats,
+    pub logins: Stats,
 }
 
 /// The servers of (a) to (c), in the order of their results.
@@ -90,6 +100,7 @@ impl Report {
             phonebook: None,
             console: None,
             import: None,
+            postgres: None,
         }
     }
 
@@ -246,6 +257,9 @@ impl Report {
                 });
             }
         }
+        if let Some(pg) = &self.postgres {
+            rows.extend(self.postgres_rows(pg));
+        }
         if let Some(i) = &self.import {
             rows.push(Row {
                 name: "(i) CSV import of users, peak resident memory",
@@ -262,6 +276,52 @@ impl Report {
                 target: "≤ 200 MiB",
                 met: i.peak_after_mib <= 200.0,
             });
+        }
+        rows
+    }
+
+    /// (j) against the sled figures of the same run: keep-alive and the boot storm at least
+    /// 0.9 of sled's, a login's p99 at most twice sled's.
+    fn postgres_rows(&self, pg: &OnPostgres) -> Vec<Row> {
+        let mut rows = Vec::new();
+        let row = |name, deskprov: String, ratio: f64, target, met| Row {
+            name,
+            deskprov,
+            nginx: "–".into(),
+            bare: None,
+            ratio,
+            target,
+            met,
+        };
+        if let Some(sled) = self.keep_alive.first() {
+            let ratio = pg.keep_alive.rate() / sled.rate();
+            rows.push(row(
+                "(j) PostgreSQL keep-alive, requests/s (ratio: to sled's (a))",
+                format!("{:.0}", pg.keep_alive.rate()),
+                ratio,
+                "≥ 0.9× sled",
+                ratio >= 0.9,
+            ));
+        }
+        if let Some(sled) = self.boot_storm.first() {
+            let ratio = sled.elapsed.as_secs_f64() / pg.boot_storm.elapsed.as_secs_f64();
+            rows.push(row(
+                "(j) PostgreSQL boot storm, s (ratio: sled's time to this)",
+                format!("{:.2}", pg.boot_storm.elapsed.as_secs_f64()),
+                ratio,
+                "≥ 0.9× sled",
+                ratio >= 0.9,
+            ));
+        }
+        if let Some(sled) = &self.logins {
+            let ratio = pg.logins.percentile_ms(99.0) / sled.percentile_ms(99.0);
+            rows.push(row(
+                "(j) PostgreSQL login and logout, p99 ms (ratio: to sled's (d))",
+                format!("{:.1}", pg.logins.percentile_ms(99.0)),
+                ratio,
+                "≤ 2× sled",
+                ratio <= 2.0,
+            ));
         }
         rows
     }
@@ -370,6 +430,33 @@ impl Report {
         if let Some(s) = &self.phonebook {
             latency_row(&mut out, "(g) phonebook, keep-alive", "deskprov", s);
         }
+        if let Some(pg) = &self.postgres {
+            latency_row(
+                &mut out,
+                "(j) keep-alive",
+                "deskprov on PostgreSQL",
+                &pg.keep_alive,
+            );
+            latency_row(
+                &mut out,
+                "(j) boot storm",
+                "deskprov on PostgreSQL",
+                &pg.boot_storm,
+            );
+            let during = &pg.during_logins;
+            latency_row(
+                &mut out,
+                "(j) keep-alive during logins",
+                "deskprov on PostgreSQL",
+                during,
+            );
+            latency_row(
+                &mut out,
+                "(j) login and logout",
+                "deskprov on PostgreSQL",
+                &pg.logins,
+            );
+        }
         let _ = writeln!(out, "\n## How to read this\n\n{NOTES}");
         if let Some(s) = &self.startup {
             let _ = writeln!(
@@ -433,6 +520,10 @@ const NOTES: &str = "\
   the first fetch reads the users and renders one format; then every phone fetches its own \
   phonebook on the keep-alive connections of (a), served from the render cache until the store \
   changes.
+- (j) The site of (a) to (d) is copied into a PostgreSQL started for the run (loopback, fsync \
+  on) with `deskprov migrate-store`, and one deskprov node serves it from there: (a), then (c), \
+  then (d), once each. A cached file needs no database round trip, so keep-alive and the boot \
+  storm should be close to sled's; a login writes its rows in transactions over the network.
 - Where deskprov's time goes (perf, frame pointers, `--call-graph fp`, 6 s of (a) with wrk, \
   2026-12-02): hyper, rustls and the kernel's loopback TCP take about half of the server's \
   CPU, as they do for the bare responder; deskprov's own request path (`provision::route`) the \

@@ -74,12 +74,23 @@ pub async fn start_deskprov(
     data: &Path,
     probe: &Phone,
 ) -> Result<(Running, Duration), String> {
+    start_deskprov_with(binary, work, data, probe, "").await
+}
+
+/// As [`start_deskprov`], with `extra` appended to its configuration file (TOML tables).
+pub async fn start_deskprov_with(
+    binary: &Path,
+    work: &Path,
+    data: &Path,
+    probe: &Phone,
+    extra: &str,
+) -> Result<(Running, Duration), String> {
     let port = free_port()?;
     let admin = free_port()?;
     let config = work.join(format!("deskprov-{port}.toml"));
     let text = format!(
         "[server]\ndata_dir = {data:?}\ncerts_dir = {certs:?}\nphone_listen = \"127.0.0.1:{port}\"\n\
-         admin_listen = \"127.0.0.1:{admin}\"\nlog = \"info\"\n",
+         admin_listen = \"127.0.0.1:{admin}\"\nlog = \"info\"\n{extra}",
         data = data.display().to_string(),
         certs = work.join("certs").display().to_string(),
     );
