@@ -24,6 +24,7 @@ mod lease;
 mod listen;
 mod outbox;
 mod reads;
+mod rows;
 pub mod schema;
 mod writes;
 
@@ -33,12 +34,12 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use deadpool_postgres::{GenericClient, Pool};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio_postgres::types::ToSql;
 
 use super::{DeviceSnapshot, Result, StoreError};
 use crate::domain::Mac;
 
 pub use connect::DatabaseUrl;
+use rows::{get, get_raw, get_raw_for_update, insert_raw, put_raw, remove_raw};
 
 /// The channel every node listens on.
 const CHANNEL: &str = "deskprov";
@@ -666,108 +667,6 @@ async fn announce(
         shared.round_trips.fetch_add(1, Ordering::Relaxed);
     }
     Ok(revision)
-}
-
-async fn get_raw(
-    client: &impl GenericClient,
-    tree: Tree,
-    key: &[u8],
-    shared: &Shared,
-) -> Result<Option<Vec<u8>>> {
-    let row = client
-        .query_opt(
-            "SELECT value FROM records WHERE tree = $1 AND key = $2",
-            &[&tree.name(), &key],
-        )
-        .await?;
-    shared.round_trips.fetch_add(1, Ordering::Relaxed);
-    Ok(row.map(|row| row.get(0)))
-}
-
-async fn get<T: DeserializeOwned>(
-    client: &impl GenericClient,
-    tree: Tree,
-    key: &[u8],
-    shared: &Shared,
-) -> Result<Option<T>> {
-    get_raw(client, tree, key, shared)
-        .await?
-        .map(|bytes| decode(key, &bytes))
-        .transpose()
-}
-
-async fn get_raw_for_update(
-    client: &impl GenericClient,
-    tree: Tree,
-    key: &[u8],
-    shared: &Shared,
-) -> Result<Option<Vec<u8>>> {
-    let row = client
-        .query_opt(
-            "SELECT value FROM records WHERE tree = $1 AND key = $2 FOR UPDATE",
-            &[&tree.name(), &key],
-        )
-        .await?;
-    shared.round_trips.fetch_add(1, Ordering::Relaxed);
-    Ok(row.map(|row| row.get(0)))
-}
-
-async fn put_raw(
-    client: &impl GenericClient,
-    tree: Tree,
-    key: &[u8],
-    value: &[u8],
-    indexed: &Indexed,
-    shared: &Shared,
-) -> Result<()> {
-    let params: [&(dyn ToSql + Sync); 5] =
-        [&tree.name(), &key, &value, &indexed.sort, &indexed.tag];
-    client
-        .execute(
-            "INSERT INTO records (tree, key, value, sort, tag) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (tree, key) DO UPDATE SET value = $3, sort = $4, tag = $5",
-            &params,
-        )
-        .await?;
-    shared.round_trips.fetch_add(1, Ordering::Relaxed);
-    Ok(())
-}
-
-async fn insert_raw(
-    client: &impl GenericClient,
-    tree: Tree,
-    key: &[u8],
-    value: &[u8],
-    indexed: &Indexed,
-    shared: &Shared,
-) -> Result<bool> {
-    let params: [&(dyn ToSql + Sync); 5] =
-        [&tree.name(), &key, &value, &indexed.sort, &indexed.tag];
-    let inserted = client
-        .execute(
-            "INSERT INTO records (tree, key, value, sort, tag) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT DO NOTHING",
-            &params,
-        )
-        .await?;
-    shared.round_trips.fetch_add(1, Ordering::Relaxed);
-    Ok(inserted == 1)
-}
-
-async fn remove_raw(
-    client: &impl GenericClient,
-    tree: Tree,
-    key: &[u8],
-    shared: &Shared,
-) -> Result<bool> {
-    let removed = client
-        .execute(
-            "DELETE FROM records WHERE tree = $1 AND key = $2",
-            &[&tree.name(), &key],
-        )
-        .await?;
-    shared.round_trips.fetch_add(1, Ordering::Relaxed);
-    Ok(removed == 1)
 }
 
 impl From<tokio_postgres::Error> for StoreError {
