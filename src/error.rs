@@ -135,7 +135,7 @@ impl From<crate::ops::OpError> for ApiError {
             OpError::Invalid(message) => ApiError::BadRequest(message),
             OpError::NotFound(message) => ApiError::NotFound(message),
             OpError::Conflict(message) => ApiError::Conflict(message),
-            OpError::Store(e) => ApiError::Internal(e.to_string()),
+            OpError::Store(e) => ApiError::from(e),
             OpError::Internal(message) => ApiError::Internal(message),
         }
     }
@@ -150,7 +150,8 @@ impl From<crate::firmware::UploadError> for ApiError {
             }
             UploadError::Stalled(_) => ApiError::Timeout,
             UploadError::Broken(_) => ApiError::BadRequest(e.to_string()),
-            UploadError::Disk(_) | UploadError::Store(_) => ApiError::Internal(e.to_string()),
+            UploadError::Store(e) => ApiError::from(e),
+            UploadError::Disk(_) => ApiError::Internal(e.to_string()),
         }
     }
 }

@@ -102,26 +102,30 @@ impl RenderCache {
         }
     }
 
-    /// The device's own file, rendered only if something it depends on changed.
-    pub async fn device_file(
+    /// The device's own file as last rendered, if nothing it depends on changed since.
+    pub fn cached_device_file(
+        &self,
+        app: &App,
+        vendor: &dyn Vendor,
+        device: &DeviceSnapshot,
+        base_url: &str,
+    ) -> Option<Arc<Rendered>> {
+        let key = device_key(vendor, device, base_url);
+        self.lookup(app, &key, stamp(app, device.fingerprint))
+    }
+
+    /// The device's own file rendered now, and kept for [`RenderCache::cached_device_file`].
+    pub async fn render_device_file(
         &self,
         app: &App,
         vendor: &dyn Vendor,
         device: &DeviceSnapshot,
         base_url: &str,
     ) -> Result<Arc<Rendered>, RenderFailure> {
-        let key = Key::Device {
-            mac: device.record.mac,
-            vendor: vendor.id(),
-            base_url: base_url.to_string(),
-        };
         let stamp = stamp(app, device.fingerprint);
-        if let Some(hit) = self.lookup(app, &key, stamp) {
-            return Ok(hit);
-        }
         // Boxed: the render's state stays out of every request's future, hits included.
         let rendered = Box::pin(render::device_file(app, vendor, &device.record, base_url)).await?;
-        Ok(self.keep(key, stamp, rendered))
+        Ok(self.keep(device_key(vendor, device, base_url), stamp, rendered))
     }
 
     /// A vendor's common file for what the request tells about the phone.
@@ -240,5 +244,13 @@ fn stamp(app: &App, device: u64) -> Stamp {
         store: app.store.revision(),
         templates: app.templates.revision(),
         device,
+    }
+}
+
+fn device_key(vendor: &dyn Vendor, device: &DeviceSnapshot, base_url: &str) -> Key {
+    Key::Device {
+        mac: device.record.mac,
+        vendor: vendor.id(),
+        base_url: base_url.to_string(),
     }
 }

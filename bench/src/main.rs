@@ -283,6 +283,8 @@ async fn on_postgres(
         servers::start_deskprov_with(&args.deskprov, work, &site, probe, &extra).await?;
     let at = Endpoint::new(server.port, &work.join("certs/server.crt"))?;
     let duration = Duration::from_secs(args.seconds);
+    let first_pass = load::boot_storm(&at, phones.clone(), args.storm_in_flight).await;
+    let first_pass = checked("PostgreSQL first pass", first_pass)?;
     let keep_alive = load::keep_alive(&at, phones.clone(), args.connections, duration).await;
     let keep_alive = checked("PostgreSQL keep-alive", keep_alive)?;
     let boot_storm = load::boot_storm(&at, phones.clone(), args.storm_in_flight).await;
@@ -291,6 +293,7 @@ async fn on_postgres(
     let logins = load::login_storm(&at, phones.clone(), args.login_workers, duration);
     let (configs, logins) = tokio::join!(configs, logins);
     Ok(report::OnPostgres {
+        first_pass,
         keep_alive,
         boot_storm,
         during_logins: checked("PostgreSQL during logins", configs)?,

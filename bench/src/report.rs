@@ -47,6 +47,8 @@ pub struct Report {
 
 /// (j) deskprov serving the same site from PostgreSQL.
 pub struct OnPostgres {
+    /// Every phone once, on a node that has just started on the moved site.
+    pub first_pass: Stats,
     pub keep_alive: Stats,
     pub boot_storm: Stats,
     pub during_logins: Stats,
@@ -433,6 +435,12 @@ impl Report {
         if let Some(pg) = &self.postgres {
             latency_row(
                 &mut out,
+                "(j) first pass (a boot storm) after the move",
+                "deskprov on PostgreSQL",
+                &pg.first_pass,
+            );
+            latency_row(
+                &mut out,
                 "(j) keep-alive",
                 "deskprov on PostgreSQL",
                 &pg.keep_alive,
@@ -521,9 +529,11 @@ const NOTES: &str = "\
   phonebook on the keep-alive connections of (a), served from the render cache until the store \
   changes.
 - (j) The site of (a) to (d) is copied into a PostgreSQL started for the run (loopback, fsync \
-  on) with `deskprov migrate-store`, and one deskprov node serves it from there: (a), then (c), \
-  then (d), once each. A cached file needs no database round trip, so keep-alive and the boot \
-  storm should be close to sled's; a login writes its rows in transactions over the network.
+  on) with `deskprov migrate-store`, and one deskprov node serves it from there: first a boot \
+  storm of every phone (the first pass: the node reads each device once, and each phone's \
+  sighting is written, as after any move or restart), then (a), (c) and (d), once each. A \
+  cached file needs no database round trip, so keep-alive and the boot storm should be close \
+  to sled's; a login writes its rows in transactions over the network.
 - Where deskprov's time goes (perf, frame pointers, `--call-graph fp`, 6 s of (a) with wrk, \
   2026-12-02): hyper, rustls and the kernel's loopback TCP take about half of the server's \
   CPU, as they do for the bare responder; deskprov's own request path (`provision::route`) the \

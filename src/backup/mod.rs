@@ -16,7 +16,8 @@ use crate::domain::Mac;
 use crate::keys::KeyLayer;
 use crate::model::{
     AccountRecord, AuditRecord, ConsoleSession, ContactRecord, DeviceRecord, GuardRecord,
-    ImportRecord, ProfileRecord, SourceRecord, TokenRecord, UnregisteredRecord, UserRecord,
+    ImportRecord, LinkRecord, MailRecord, PortalSession, ProfileRecord, SourceRecord, TokenRecord,
+    UnregisteredRecord, UserRecord,
 };
 use crate::settings::{Layer, Settings};
 use crate::store::{Reads, StoreError};
@@ -45,6 +46,11 @@ pub enum Entry {
     Token(TokenRecord),
     Account(AccountRecord),
     ConsoleSession(ConsoleSession),
+    PortalSession(PortalSession),
+    /// A one-time link (invitation, PIN reset) not yet used, by the SHA-256 of its token.
+    Link(LinkRecord),
+    /// A mail of the outbox, queued, sent or given up, under its own id.
+    Mail(MailRecord),
     /// A file a phone uploaded, its content in base64.
     Upload {
         mac: Mac,
@@ -82,6 +88,9 @@ impl Entry {
             Entry::Token(_) => "token",
             Entry::Account(_) => "account",
             Entry::ConsoleSession(_) => "console_session",
+            Entry::PortalSession(_) => "portal_session",
+            Entry::Link(_) => "link",
+            Entry::Mail(_) => "mail",
             Entry::Upload { .. } => "upload",
             Entry::Unregistered(_) => "unregistered",
             Entry::Guard { .. } => "guard",
@@ -143,7 +152,7 @@ pub async fn collect(reads: &dyn Reads) -> Result<Snapshot, StoreError> {
         Entry::NonceKey(hex(&reads.nonce_key())),
     ];
     collect_devices(reads, &mut entries).await?;
-    entries.extend(reads.users().await?.into_iter().map(Entry::User));
+    collect_users(reads, &mut entries).await?;
     entries.extend(reads.profiles().await?.into_iter().map(Entry::Profile));
     let model_settings = reads.all_model_settings().await?.into_iter();
     entries
@@ -160,8 +169,36 @@ pub async fn collect(reads: &dyn Reads) -> Result<Snapshot, StoreError> {
     let sources = reads.sources().await?.into_iter();
     entries.extend(sources.map(|(key, record)| Entry::Source { key, record }));
     collect_imports(reads, &mut entries).await?;
+    collect_outbox(reads, &mut entries).await?;
     collect_audit(reads, &mut entries).await?;
     Ok(Snapshot { revision, entries })
+}
+
+/// The users, each followed by their portal sessions, and the one-time links.
+async fn collect_users(reads: &dyn Reads, entries: &mut Vec<Entry>) -> Result<(), StoreError> {
+    for user in reads.users().await? {
+        let sessions = reads.portal_sessions_of(&user.extension).await?;
+        entries.push(Entry::User(user));
+        entries.extend(sessions.into_iter().map(Entry::PortalSession));
+    }
+    entries.extend(reads.links().await?.into_iter().map(Entry::Link));
+    Ok(())
+}
+
+/// Oldest first, so that a restore queues them in their order.
+async fn collect_outbox(reads: &dyn Reads, entries: &mut Vec<Entry>) -> Result<(), StoreError> {
+    let mut mails = Vec::new();
+    let mut before = None;
+    loop {
+        let (page, more) = reads.mails_page(before, PAGE, None).await?;
+        before = page.last().map(|mail| mail.id);
+        mails.extend(page);
+        if !more {
+            break;
+        }
+    }
+    entries.extend(mails.into_iter().rev().map(Entry::Mail));
+    Ok(())
 }
 
 async fn collect_devices(reads: &dyn Reads, entries: &mut Vec<Entry>) -> Result<(), StoreError> {

@@ -138,6 +138,17 @@ impl std::io::Write for HashWriter<'_> {
 }
 
 impl DeviceRecord {
+    /// Whether `self` and `other` differ at most in when and from where the phone was last
+    /// seen: facts no node serves a phone by, so a shared backend need not tell the other
+    /// nodes of such a change (their admin reads come from the database, not from memory).
+    pub fn same_but_sightings(&self, other: &DeviceRecord) -> bool {
+        let mut unseen = other.clone();
+        unseen.first_seen = self.first_seen;
+        unseen.last_seen = self.last_seen;
+        unseen.last_address.clone_from(&self.last_address);
+        *self == unseen
+    }
+
     /// A hash of every field a rendered config can depend on (render_cache.rs). The facts
     /// phones report on each request (last seen, address, claim) are left out, so polling does
     /// not invalidate the device's cached file; the firmware is in, as a vendor may choose the

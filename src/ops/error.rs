@@ -31,6 +31,19 @@ impl OpError {
     pub fn not_found(message: impl Into<String>) -> OpError {
         OpError::NotFound(message.into())
     }
+
+    /// The status every front answers it with: a database that cannot be reached is a 503
+    /// (try again), any other failure of storage a 500.
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            OpError::Invalid(_) => StatusCode::BAD_REQUEST,
+            OpError::NotFound(_) => StatusCode::NOT_FOUND,
+            OpError::Conflict(_) => StatusCode::CONFLICT,
+            OpError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            OpError::Store(_) | OpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
 }
 
 impl From<InvalidInput> for OpError {

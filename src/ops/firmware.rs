@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::{Actor, OpError, Permit, WriteTx};
 use crate::app::App;
 use crate::firmware::{self, FirmwareFile, UploadError};
-use crate::store::{SHARED_FILE_CHUNK, SharedFile, StoreError};
+use crate::store::{SHARED_FILE_CHUNK, SharedFile, Store, StoreError, Writer};
 
 /// The shared files this node holds a checked copy of: name → SHA-256.
 #[derive(Default)]
@@ -44,7 +44,13 @@ where
     let mut tx = WriteTx::begin(app, by).await;
     let mut copies = app.firmware_copies.0.lock().await;
     if app.store.is_shared() {
-        share(app, name, staged.path(), staged.bytes, &staged.sha256).await?;
+        let writer = app.store.single_writes(Permit::new());
+        let staged_file = StagedFile {
+            path: staged.path(),
+            bytes: staged.bytes,
+            sha256: &staged.sha256,
+        };
+        share(&writer, name, &staged_file, app.clock.now()).await?;
         copies.insert(name.to_string(), staged.sha256.clone());
     }
     let file = staged.install(&dir, name).await?;
@@ -58,16 +64,22 @@ where
     Ok(file)
 }
 
-/// The staged upload into the shared database: its parts, then its record.
-async fn share(
-    app: &App,
-    name: &str,
-    path: &Path,
+/// A complete file on this node's disk, measured.
+struct StagedFile<'a> {
+    path: &'a Path,
     bytes: u64,
-    sha256: &str,
+    sha256: &'a str,
+}
+
+/// A file into the shared database as `name`: its parts, then its record.
+async fn share(
+    writer: &Writer<'_>,
+    name: &str,
+    staged: &StagedFile<'_>,
+    now: i64,
 ) -> Result<(), UploadError> {
-    let writer = app.store.single_writes(Permit::new());
-    let mut file = tokio::fs::File::open(path).await?;
+    let (bytes, sha256) = (staged.bytes, staged.sha256);
+    let mut file = tokio::fs::File::open(staged.path).await?;
     let mut chunk = vec![0u8; SHARED_FILE_CHUNK];
     let mut index = 0u32;
     loop {
@@ -85,10 +97,46 @@ async fn share(
         bytes,
         sha256: sha256.to_string(),
         chunks: index,
-        uploaded_at: app.clock.now(),
+        uploaded_at: now,
     };
     writer.commit_shared_file(&record).await?;
     Ok(())
+}
+
+/// Every file of a local firmware directory into the shared database of `store` (moving a
+/// site, `deskprov migrate-store`); the files as the database holds them, read back.
+pub async fn share_directory(
+    store: &Store,
+    dir: &Path,
+    now: i64,
+) -> Result<Vec<SharedFile>, String> {
+    let files = match firmware::list(dir).await {
+        Ok(files) => files,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(format!("{}: {e}", dir.display())),
+    };
+    let writer = store.single_writes(Permit::new());
+    for file in &files {
+        let path = dir.join(&file.name);
+        let content = tokio::fs::read(&path)
+            .await
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let sha256 =
+            crate::backup::hex(ring::digest::digest(&ring::digest::SHA256, &content).as_ref());
+        let staged = StagedFile {
+            path: &path,
+            bytes: content.len() as u64,
+            sha256: &sha256,
+        };
+        share(&writer, &file.name, &staged, now)
+            .await
+            .map_err(|e| format!("firmware {}: {e}", file.name))?;
+    }
+    store
+        .reads()
+        .shared_files()
+        .await
+        .map_err(|e| format!("reading the firmware back: {e}"))
 }
 
 /// Reads until `buffer` is full or the file ends; how much it read.

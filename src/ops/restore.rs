@@ -94,6 +94,9 @@ async fn put_entry(writer: &Writer<'_>, entry: &Entry) -> Result<(), StoreError>
         Entry::Token(token) => new(writer.insert_token(token).await?, "admin token"),
         Entry::Account(account) => new(writer.insert_account(account).await?, "account"),
         Entry::ConsoleSession(session) => writer.put_console_session(session).await,
+        Entry::PortalSession(session) => writer.put_portal_session(session).await,
+        Entry::Link(link) => writer.put_link(link).await,
+        Entry::Mail(mail) => writer.restore_mail(mail).await,
         Entry::Upload { .. } => put_upload(writer, entry).await,
         Entry::Unregistered(record) => {
             let all = UnregisteredLimits {

@@ -325,11 +325,17 @@ async fn answer_file<B>(
                 .as_deref()
                 .and_then(crate::vendors::by_id)
                 .unwrap_or(*vendor);
-            let device = crate::ops::phone::note_keys_reached(app, vendor, device).await?;
-            let rendered = app
-                .render_cache
-                .device_file(app, vendor, &device, base_url)
-                .await;
+            let cache = &app.render_cache;
+            let rendered = match cache.cached_device_file(app, vendor, &device, base_url) {
+                Some(hit) => Ok(hit),
+                // On a hit the layers are as at the render, which made this check already.
+                None => {
+                    let device = crate::ops::phone::note_keys_reached(app, vendor, device).await?;
+                    cache
+                        .render_device_file(app, vendor, &device, base_url)
+                        .await
+                }
+            };
             Ok(Answer {
                 response: serve(request, rendered, true)?,
                 device: Some(*mac),

@@ -427,6 +427,8 @@ pub trait PortalReads: Send + Sync {
     /// The user's sessions, oldest first.
     async fn portal_sessions_of(&self, extension: &Extension) -> Result<Vec<PortalSession>>;
     async fn link(&self, token_sha256: &str) -> Result<Option<LinkRecord>>;
+    /// Every one-time link not yet used or removed, for a backup.
+    async fn links(&self) -> Result<Vec<LinkRecord>>;
 }
 
 #[async_trait]
@@ -458,6 +460,8 @@ pub trait OutboxWrites: Send + Sync {
     /// Stores a new mail under a fresh id (larger than every earlier one, also across
     /// restarts), which it answers; the record's own `id` is ignored.
     async fn queue_mail(&self, mail: &MailRecord) -> Result<u64>;
+    /// Stores a mail under its own id, as a backup holds it; later mails get larger ids.
+    async fn restore_mail(&self, mail: &MailRecord) -> Result<()>;
     /// Replaces a stored mail (its state after an attempt); `false` if there is none.
     async fn replace_mail(&self, mail: &MailRecord) -> Result<bool>;
     /// Removes the mails sent or given up that were queued before `queued_before`; how many.

@@ -4,6 +4,7 @@
 //! which needs a permit that only the operations layer can make (`write.rs`).
 
 pub mod backend;
+mod codec;
 pub mod memory;
 pub mod postgres;
 pub mod sled;

@@ -5,14 +5,13 @@ use std::time::{Duration, Instant};
 
 use deskprov::client::Client;
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::api::{AdminApi, NewUser};
 use crate::helpers::*;
 use crate::kv;
 
 /// A client for one of the server's listeners, trusting the certificate it generated in `dir`.
-fn client(dir: &std::path::Path, address: std::net::SocketAddr) -> Client {
+pub(crate) fn client(dir: &std::path::Path, address: std::net::SocketAddr) -> Client {
     Client::trusting_file(address, "localhost", &dir.join("certs/server.crt")).unwrap()
 }
 
@@ -47,10 +46,7 @@ async fn first_start_cli_and_sigterm() {
             & 0o777,
         0o600
     );
-    let token = std::fs::read_to_string(d.join("data/admin.token"))
-        .unwrap()
-        .trim()
-        .to_string();
+    let token = admin_token_in(d);
     assert!(server.log().contains("admin.token"));
 
     let admin = server.admin_addr;
@@ -442,83 +438,6 @@ async fn cli_manages_tokens_bans_and_the_audit_trail() {
     assert!(err.contains("unknown kind"), "{err}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_writes_survive_sigkill() {
-    acknowledged_writes_survive_sigkill_on(&[]).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_writes_survive_sigkill_on_postgres() {
-    let url = crate::postgres::Postgres::shared().database().await;
-    acknowledged_writes_survive_sigkill_on(&["--database-url", &url]).await;
-}
-
-async fn acknowledged_writes_survive_sigkill_on(store: &[&str]) {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let server = BinaryServer::start(d, store);
-    let admin = client(d, server.admin_addr);
-    let token = std::fs::read_to_string(d.join("data/admin.token"))
-        .unwrap()
-        .trim()
-        .to_string();
-
-    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let mut writers = Vec::new();
-    for writer in 0..4 {
-        let (admin, token, acknowledged) = (admin.clone(), token.clone(), acknowledged.clone());
-        writers.push(tokio::spawn(async move {
-            let api = AdminApi::new(&admin, &token);
-            for i in 0.. {
-                let extension = format!("{}{:05}", writer + 1, i);
-                let user = NewUser::new(&extension, &format!("User {extension}"));
-                match api.create_user(user).try_send().await {
-                    Ok(reply) if reply.status == StatusCode::CREATED => {
-                        acknowledged.lock().unwrap().push(extension)
-                    }
-                    _ => return,
-                }
-            }
-        }));
-    }
-    let started = Instant::now();
-    while acknowledged.lock().unwrap().len() < 200 && started.elapsed() < Duration::from_secs(60) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    // Killed in the middle of writes: no chance to flush anything.
-    server.signal("KILL");
-    for writer in writers {
-        let _ = writer.await;
-    }
-    drop(server);
-    let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(
-        acknowledged.len() >= 200,
-        "only {} writes acknowledged",
-        acknowledged.len()
-    );
-
-    let restarted = BinaryServer::start(d, store);
-    let admin = client(d, restarted.admin_addr);
-    let users = AdminApi::new(&admin, &token).list_users().ok().await;
-    let stored: std::collections::HashSet<String> = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["extension"].as_str().unwrap().to_string())
-        .collect();
-    let lost: Vec<_> = acknowledged
-        .iter()
-        .filter(|e| !stored.contains(*e))
-        .collect();
-    assert!(
-        lost.is_empty(),
-        "{} acknowledged writes lost, e.g. {:?}",
-        lost.len(),
-        lost.first()
-    );
-}
-
 /// `log_format = "json"`: every line one JSON object with the documented fields.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_are_one_object_per_line_with_stable_fields() {
@@ -679,59 +598,6 @@ async fn tokens_create_local_works_with_the_server_stopped_and_running() {
     assert!(!audit.contains(&online) && !audit.contains(&offline));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_import_killed_while_running_is_listed_as_interrupted_and_changed_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let server = BinaryServer::start(d, &[]);
-    let admin = client(d, server.admin_addr);
-    let token = std::fs::read_to_string(d.join("data/admin.token"))
-        .unwrap()
-        .trim()
-        .to_string();
-    let api = AdminApi::new(&admin, &token);
-    let done = api
-        .import_to_end("users", "extension,first_name\n4001,Ada\n", false)
-        .await;
-    assert_eq!(done["state"], "done", "{done}");
-    // 300 PINs to hash at ~40 ms each on two threads: seconds of work, killed after the 202.
-    let mut csv = String::from("extension,first_name,pin\n");
-    for i in 0..300 {
-        let pin = (739164 + 7 * i).to_string();
-        crate::logs::remember_secret(&pin);
-        csv.push_str(&format!("5{i:03},User,{pin}\n"));
-    }
-    let reply = api.import("users", &csv, false).await;
-    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text());
-    server.signal("KILL");
-    drop(server);
-
-    let restarted = BinaryServer::start(d, &[]);
-    let (code, out, err) = cli(d, restarted.admin_addr, &["--json", "imports"]);
-    assert_eq!(code, 0, "{err}");
-    let jobs: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    let states: Vec<(&str, &Value)> = jobs
-        .as_array()
-        .unwrap_or_else(|| panic!("{jobs}"))
-        .iter()
-        .map(|j| (j["state"].as_str().unwrap(), &j["rows"]))
-        .collect();
-    assert_eq!(
-        states,
-        [("interrupted", &json!(300)), ("done", &json!(1))],
-        "{jobs}"
-    );
-    let (_, table, _) = cli(d, restarted.admin_addr, &["imports"]);
-    assert!(table.contains("interrupted"), "{table}");
-    let admin = client(d, restarted.admin_addr);
-    let users = AdminApi::new(&admin, &token).list_users().ok().await;
-    assert_eq!(
-        users.as_array().unwrap().len(),
-        1,
-        "nothing of it applied: {users}"
-    );
-}
-
 /// The Debian package's man pages (`deskprov man DIR`): one per command, each with a NAME line
 /// whatis can read (described even where the command has no doc comment), the subcommands
 /// they refer to among them, and none for the hidden `man` itself.
@@ -773,112 +639,4 @@ fn man_writes_a_described_page_for_every_command() {
             path.display()
         );
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migrate_creates_the_schema_once() {
-    let url = crate::postgres::Postgres::shared().database().await;
-    let migrate = || {
-        let out = std::process::Command::new(binary())
-            .args(["migrate", "--database-url", &url])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    };
-    assert!(migrate().contains("applied migration 1;"));
-    assert!(migrate().contains("the schema is at version 1 already"));
-    let none = std::process::Command::new(binary())
-        .arg("migrate")
-        .env_remove("DESKPROV_DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(!none.status.success());
-    assert!(String::from_utf8_lossy(&none.stderr).contains("no database configured"));
-}
-
-/// A sled site moved into PostgreSQL: the same users, devices, tokens and configs served, and a
-/// second run refused without touching what the first one copied.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migrate_store_moves_a_sled_site_into_postgres() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let mut server = BinaryServer::start(d, &[]);
-    let admin = client(d, server.admin_addr);
-    let token = std::fs::read_to_string(d.join("data/admin.token"))
-        .unwrap()
-        .trim()
-        .to_string();
-    let api = AdminApi::new(&admin, &token);
-    api.patch_settings(serde_json::json!({"sip_server": "pbx.example.com"}))
-        .ok()
-        .await;
-    let alice = NewUser::new("1001", "Alice Example")
-        .sip_password("alice-secret-0001")
-        .pin("739164");
-    api.create_user(alice).ok().await;
-    api.create_device(crate::api::NewDevice::new(T46S_MAC).model("T46S"))
-        .ok()
-        .await;
-    api.assign(T46S_MAC, 1, "1001").ok().await;
-    let phone = client(d, server.phone_addr);
-    let path = format!("/{T46S_MAC}.cfg");
-    let claimed = phone.get(&path, &[("user-agent", T46S_UA)]).await.unwrap();
-    assert_eq!(claimed.status, StatusCode::OK);
-    let users_before = api.list_users().ok().await;
-    let devices_before = api.list_devices().ok().await;
-    let credentials = api.credentials(T46S_MAC).ok().await;
-    let auth = basic(
-        credentials["username"].as_str().unwrap(),
-        credentials["password"].as_str().unwrap(),
-    );
-    crate::logs::remember_authorization(&auth);
-    let headers = [("user-agent", T46S_UA), ("authorization", auth.as_str())];
-    let config_before = phone.get(&path, &headers).await.unwrap();
-    server.signal("TERM");
-    server.wait(Duration::from_secs(20));
-
-    let url = crate::postgres::Postgres::shared().database().await;
-    let db = d.join("data/db");
-    let migrate = || {
-        std::process::Command::new(binary())
-            .args([
-                "migrate-store",
-                "--from",
-                db.to_str().unwrap(),
-                "--to",
-                &url,
-            ])
-            .output()
-            .unwrap()
-    };
-    let first = migrate();
-    let said = String::from_utf8_lossy(&first.stderr).into_owned();
-    assert!(first.status.success(), "{said}");
-    assert!(said.contains("each read back identical"), "{said}");
-    let second = migrate();
-    assert!(!second.status.success());
-    assert!(String::from_utf8_lossy(&second.stderr).contains("holds records already"));
-
-    let moved = BinaryServer::start(d, &["--database-url", &url]);
-    let admin = client(d, moved.admin_addr);
-    let api = AdminApi::new(&admin, &token);
-    assert_eq!(api.list_users().ok().await, users_before);
-    let devices_after = api.list_devices().ok().await;
-    assert_eq!(devices_after, devices_before);
-    let phone = client(d, moved.phone_addr);
-    let config_after = phone.get(&path, &headers).await.unwrap();
-    assert_eq!(
-        config_after.status,
-        StatusCode::OK,
-        "the device's credentials moved too"
-    );
-    assert_eq!(
-        config_after.body, config_before.body,
-        "the same file from the moved site"
-    );
 }

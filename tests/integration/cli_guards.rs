@@ -236,10 +236,7 @@ fn the_token_in_use_is_revoked_only_with_force() {
     let d = dir.path();
     let server = BinaryServer::start(d, &[]);
     let admin = server.admin_addr;
-    let initial = std::fs::read_to_string(d.join("data/admin.token"))
-        .unwrap()
-        .trim()
-        .to_string();
+    let initial = admin_token_in(d);
     crate::logs::remember_secret(&initial);
     let (code, out, err) = cli(d, admin, &["--json", "tokens", "create", "second"]);
     assert_eq!(code, 0, "{err}");

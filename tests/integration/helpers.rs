@@ -235,6 +235,14 @@ pub struct BinaryServer {
     pub log: Arc<Mutex<String>>,
 }
 
+/// The first admin token a server wrote into `dir`'s data directory.
+pub fn admin_token_in(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("data/admin.token"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_deskprov")
 }

@@ -626,3 +626,197 @@ async fn a_node_started_before_its_database_waits_for_it() {
         .unwrap();
     node.admin_api().settings().ok().await;
 }
+
+/// `sslmode=require` with the CA in `[database] ca_file`: the node works on a database that
+/// takes TLS connections only. A CA that did not sign the database's certificate, or none
+/// (the public web CAs), is refused at once with an error that names the certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_reaches_its_database_over_tls_and_refuses_a_certificate_it_cannot_verify() {
+    use deskprov::store::postgres::{DatabaseUrl, PgBackend};
+    let postgres = Postgres::start_tls();
+    let plain = tokio_postgres::connect(&postgres.admin_url(), tokio_postgres::NoTls).await;
+    assert!(plain.is_err(), "the test server takes TLS connections only");
+    let url = format!("{}?sslmode=require", postgres.admin_url());
+    let files = tempfile::tempdir().unwrap();
+    let site_ca = files.path().join("database-ca.pem");
+    std::fs::write(&site_ca, &test_ca().pem).unwrap();
+
+    let node = {
+        let (url, site_ca) = (url.clone(), site_ca.clone());
+        TestServer::start_with(move |c| {
+            c.database.url = Some(url);
+            c.database.ca_file = Some(site_ca);
+        })
+        .await
+    };
+    node.seed_desk_phone().await;
+    let config = fetch_with_credentials(&node, T46S_MAC, &format!("/{T46S_MAC}.cfg")).await;
+    assert_eq!(config.status, StatusCode::OK);
+    assert!(config.text().contains("alice-secret-0001"));
+
+    let other_ca = files.path().join("other-ca.pem");
+    std::fs::write(&other_ca, another_ca_pem()).unwrap();
+    for ca_file in [Some(other_ca), None] {
+        let parsed = DatabaseUrl::parse(&url, None, ca_file.clone()).unwrap();
+        let refused = tokio::time::timeout(Duration::from_secs(20), PgBackend::connect(&parsed))
+            .await
+            .expect("a certificate that cannot be verified fails at once, without retries");
+        let error = refused.err().expect("an unverified database is refused");
+        assert!(
+            error.to_string().contains("certificate"),
+            "{ca_file:?}: {error}"
+        );
+    }
+}
+
+/// A CA of its own that signed nothing the tests use.
+fn another_ca_pem() -> String {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "another CA");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .self_signed(&KeyPair::generate().unwrap())
+        .unwrap()
+        .pem()
+}
+
+/// PostgreSQL restarted while phones and admins keep both nodes busy: every config served is
+/// whole, every refusal is a 503 with Retry-After, and once the database is back both nodes
+/// write and follow each other without a restart, with every acknowledged write kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_restarted_under_load_gives_503s_then_recovers() {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let postgres = Postgres::start();
+    let url = postgres.database().await;
+    let (a, b) = nodes_on(&url).await;
+    a.seed_desk_phone().await;
+    let path = format!("/{T46S_MAC}.cfg");
+    let (user, password) = a.credentials(T46S_MAC).await;
+    let auth = basic(&user, &password);
+    let config = settled_fetch(&a, &path, &auth).await.body;
+    let nodes = [Arc::new(a), Arc::new(b)];
+    let stop = Arc::new(AtomicBool::new(false));
+    let phones_refused = Arc::new(Mutex::new(0u32));
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let writes_refused = Arc::new(Mutex::new(0u32));
+
+    let mut load = Vec::new();
+    for worker in 0..4usize {
+        let node = nodes[worker % 2].clone();
+        let (stop, refused, auth, path, config) = (
+            stop.clone(),
+            phones_refused.clone(),
+            auth.clone(),
+            path.clone(),
+            config.clone(),
+        );
+        load.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let reply = node
+                    .phone_get_with(&path, &[("user-agent", T46S_UA), ("authorization", &auth)])
+                    .await;
+                match reply.status {
+                    StatusCode::OK => assert_eq!(reply.body, config, "a whole config or none"),
+                    StatusCode::SERVICE_UNAVAILABLE => {
+                        assert!(reply.header("retry-after").is_some());
+                        *refused.lock().unwrap() += 1;
+                    }
+                    other => panic!("a phone got {other} while the database restarted"),
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }));
+    }
+    for (writer, node) in nodes.iter().enumerate() {
+        let node = node.clone();
+        let (stop, acknowledged, refused) =
+            (stop.clone(), acknowledged.clone(), writes_refused.clone());
+        load.push(tokio::spawn(async move {
+            for i in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let extension = format!("{}{i:04}", writer + 5);
+                let user = crate::api::NewUser::new(&extension, "Load Test");
+                let reply = node.admin_api().create_user(user).send().await;
+                match reply.status {
+                    StatusCode::CREATED => acknowledged.lock().unwrap().push(extension),
+                    StatusCode::SERVICE_UNAVAILABLE => {
+                        assert!(reply.header("retry-after").is_some());
+                        *refused.lock().unwrap() += 1;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    other => panic!("an admin write got {other}: {}", reply.text()),
+                }
+            }
+        }));
+    }
+
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    postgres.down();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    postgres.up();
+    let before = acknowledged.lock().unwrap().len();
+    let mut recovered = false;
+    for _ in 0..150 {
+        let both_write = {
+            let since = &acknowledged.lock().unwrap()[before..];
+            since.iter().any(|e| e.starts_with('5')) && since.iter().any(|e| e.starts_with('6'))
+        };
+        if both_write {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for task in load {
+        task.await.unwrap();
+    }
+    assert!(recovered, "both nodes write again without a restart");
+    assert!(
+        *writes_refused.lock().unwrap() > 0,
+        "writes were refused while the database was down"
+    );
+
+    let [a, b] = nodes;
+    a.admin_api()
+        .patch_settings(json!({"sip_server": "pbx9.example.com"}))
+        .ok()
+        .await;
+    let mut followed = false;
+    for _ in 0..100 {
+        let reply = b
+            .phone_get_with(&path, &[("user-agent", T46S_UA), ("authorization", &auth)])
+            .await;
+        if reply.status == StatusCode::OK && reply.text().contains("pbx9.example.com") {
+            followed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(followed, "B serves A's write after the restart");
+    let users = b.admin_api().list_users().ok().await;
+    let stored: std::collections::HashSet<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["extension"].as_str())
+        .collect();
+    let acknowledged = acknowledged.lock().unwrap();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|e| !stored.contains(e.as_str()))
+        .collect();
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    eprintln!(
+        "restart under load: {} writes acknowledged, {} refused, {} phone fetches refused",
+        acknowledged.len(),
+        writes_refused.lock().unwrap(),
+        phones_refused.lock().unwrap()
+    );
+}

@@ -91,6 +91,40 @@ impl Postgres {
 
     /// A server of its own, for a test that stops and starts it.
     pub fn start() -> Postgres {
+        let postgres = Postgres::initialised();
+        postgres.up();
+        postgres
+    }
+
+    /// A server of its own that speaks TLS only: a certificate for 127.0.0.1 from the run's
+    /// test CA, and `pg_hba.conf` with `hostssl` lines alone, so that a plain connection is
+    /// refused and any connection that works is encrypted.
+    pub fn start_tls() -> Postgres {
+        let postgres = Postgres::initialised();
+        let data = postgres.data();
+        crate::helpers::write_test_certificates(&data);
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "hostssl all all 127.0.0.1/32 trust\n",
+        )
+        .unwrap();
+        let mut conf = std::fs::read_to_string(data.join("postgresql.conf")).unwrap();
+        conf.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        std::fs::write(data.join("postgresql.conf"), conf).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        for file in ["server.crt", "server.key", "pg_hba.conf", "postgresql.conf"] {
+            let path = data.join(file);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if let Some((uid, gid)) = runs_as() {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+            }
+        }
+        postgres.up();
+        postgres
+    }
+
+    /// A new data directory, `initdb` run, the server not started.
+    fn initialised() -> Postgres {
         static ATEXIT: std::sync::Once = std::sync::Once::new();
         // SAFETY: registers a function without arguments that never unwinds.
         ATEXIT.call_once(|| unsafe {
@@ -126,7 +160,6 @@ impl Postgres {
             String::from_utf8_lossy(&initdb.stderr)
         );
         RUNNING.lock().unwrap().push(postgres.data());
-        postgres.up();
         postgres
     }
 
@@ -145,9 +178,11 @@ impl Postgres {
 
     /// Starts the server (again) on its port and waits until it accepts connections.
     pub fn up(&self) {
+        // fsync off: the tests kill the server, never the machine. synchronous_commit stays
+        // on, or a commit acknowledged just before an immediate stop would be lost.
         let options = format!(
             "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories='' \
-             -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+             -c fsync=off -c full_page_writes=off \
              -c max_connections=300 -c shared_buffers=32MB",
             self.port
         );
@@ -183,7 +218,7 @@ impl Postgres {
     }
 
     /// The URL of the server's maintenance database.
-    fn admin_url(&self) -> String {
+    pub fn admin_url(&self) -> String {
         format!("postgres://deskprov@127.0.0.1:{}/postgres", self.port)
     }
 

@@ -17,7 +17,7 @@ fn device(mac: &str) -> DeviceRecord {
     DeviceRecord::blank(Mac::parse(mac).unwrap(), 0, Secret::generate(8))
 }
 
-fn user(extension: &str) -> UserRecord {
+pub(crate) fn user(extension: &str) -> UserRecord {
     UserRecord {
         extension: Extension::parse(extension).unwrap(),
         display_name: deskprov::domain::DisplayName::parse("Storage Suite").unwrap(),
@@ -59,7 +59,7 @@ async fn suite(b: &dyn Backend) {
     the_outbox_grows_in_queueing_order_and_trims_only_what_is_done(b).await;
 }
 
-fn mail(state: MailState, created_at: i64) -> MailRecord {
+pub(crate) fn mail(state: MailState, created_at: i64) -> MailRecord {
     MailRecord {
         id: 0,
         message_id: format!("<{created_at}@example.com>"),

@@ -78,7 +78,15 @@ pub async fn migrate_store(config: &Config, from: &Path, to: &str) -> Result<(),
         )
         .into());
     }
-    let copied = copy_and_verify(&target, &snapshot.entries).await;
+    let firmware_dir = config
+        .provisioning
+        .firmware_dir
+        .clone()
+        .unwrap_or_else(|| from.parent().unwrap_or(from).join("firmware"));
+    let copied = match copy_and_verify(&target, &snapshot.entries).await {
+        Ok(()) => copy_firmware(&target, &firmware_dir).await,
+        Err(e) => Err(e),
+    };
     if let Err(e) = &copied {
         let undone = PgBackend::clear(&url).await;
         return Err(match undone {
@@ -89,11 +97,36 @@ pub async fn migrate_store(config: &Config, from: &Path, to: &str) -> Result<(),
     }
     let counts: usize = snapshot.counts().values().sum();
     eprintln!(
-        "copied {counts} records from {} to {}, each read back identical",
+        "copied {counts} records and {} firmware files from {} to {}, each read back identical",
+        copied.unwrap_or_default(),
         from.display(),
         url.shown()
     );
     Ok(())
+}
+
+/// The site's firmware files into the database, each read back with its size and SHA-256;
+/// how many.
+async fn copy_firmware(target: &Store, dir: &Path) -> Result<usize, String> {
+    let now = crate::clock::Clock::System.now();
+    let shared = crate::ops::firmware::share_directory(target, dir, now).await?;
+    let local = crate::firmware::list(dir).await.unwrap_or_default();
+    for file in &local {
+        let content = tokio::fs::read(dir.join(&file.name))
+            .await
+            .map_err(|e| format!("firmware {}: {e}", file.name))?;
+        let sha256 = backup::hex(ring::digest::digest(&ring::digest::SHA256, &content).as_ref());
+        let same = shared
+            .iter()
+            .any(|s| s.name == file.name && s.bytes == file.bytes && s.sha256 == sha256);
+        if !same {
+            return Err(format!(
+                "firmware {}: the copy read back differs",
+                file.name
+            ));
+        }
+    }
+    Ok(local.len())
 }
 
 async fn copy_and_verify(target: &Store, entries: &[Entry]) -> Result<(), String> {

@@ -57,7 +57,7 @@ fn totp_state(a: &'static AccountsTexts, record: &AccountRecord) -> &'static str
 
 /// A refusal on a page of its own, with the status of its kind; storage failures stay errors.
 pub fn refused(visit: &Visit, about: About, error: OpError) -> PageResult {
-    let status = super::refusal::status_of(&error);
+    let status = error.status();
     match text(visit.texts.accounts, about, &error) {
         Some(words) => Ok(message(visit.texts, Some(visit.who()), status, words)),
         None => Err(error),
@@ -145,7 +145,7 @@ pub async fn create(request: &Request<'_>, form: &Form) -> PageResult {
         Ok(made) => secret_page(visit, a.created_heading, &made),
         Err(error) => match text(a, About::NewAccount, &error) {
             Some(words) => {
-                let status = super::refusal::status_of(&error);
+                let status = error.status();
                 new_page(visit, status, Some(form), Some(words))
             }
             None => Err(error),
@@ -212,7 +212,7 @@ async fn change(request: &Request<'_>, change: AccountChange, done: &str) -> Pag
             let Ok(record) = account_admin::show(request.app, &username).await else {
                 return refused(visit, About::Account, error);
             };
-            let status = super::refusal::status_of(&error);
+            let status = error.status();
             detail_page(visit, status, &record, None, Some(words))
         }
     }

@@ -2,19 +2,8 @@
 //! English for the API; the pages show their own text for the field a refusal names (the part
 //! before `": "`) and its kind.
 
-use http::StatusCode;
-
 use super::AccountsTexts;
 use crate::ops::OpError;
-
-pub fn status_of(error: &OpError) -> StatusCode {
-    match error {
-        OpError::Invalid(_) => StatusCode::BAD_REQUEST,
-        OpError::NotFound(_) => StatusCode::NOT_FOUND,
-        OpError::Conflict(_) => StatusCode::CONFLICT,
-        OpError::Store(_) | OpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
 
 /// What the refusal is about, for the words of a conflict or an unknown record.
 #[derive(Clone, Copy)]

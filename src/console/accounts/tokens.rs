@@ -5,7 +5,7 @@ use askama::Template;
 use http::StatusCode;
 
 use super::account::{refused, role_options};
-use super::refusal::{About, status_of, text};
+use super::refusal::{About, text};
 use super::views::{ConfirmPage, SecretPage, TokenRow, TokensPage};
 use super::{AccountsTexts, done_text, yes_no};
 use crate::clock::rfc3339;
@@ -119,7 +119,7 @@ pub async fn create(request: &Request<'_>, form: &Form) -> PageResult {
     match created {
         Ok(created) => created_page(visit, &created),
         Err(error) => match text(visit.texts.accounts, About::NewToken, &error) {
-            Some(words) => page(request, status_of(&error), Some(form), Some(words)).await,
+            Some(words) => page(request, error.status(), Some(form), Some(words)).await,
             None => Err(error),
         },
     }

@@ -139,7 +139,7 @@ async fn refused_form(
     fields: DeviceFields,
     error: &OpError,
 ) -> PageResult {
-    let status = refusal::status_of(error);
+    let status = error.status();
     let Some(words) = refusal::text(request.visit.texts.device_area, error) else {
         return Err(OpError::Internal("a refusal without words".into()));
     };

@@ -2,8 +2,6 @@
 //! English for the API; the console shows its own text for the field a refusal names (the part
 //! before `": "`) or the rule it states, and its kind, never the English message.
 
-use http::StatusCode;
-
 use super::DevicesTexts;
 use crate::console::PageResult;
 use crate::console::reply::message;
@@ -16,19 +14,10 @@ pub fn answer(visit: &Visit, error: OpError) -> PageResult {
         Some(words) => Ok(message(
             visit.texts,
             Some(visit.who()),
-            status_of(&error),
+            error.status(),
             words,
         )),
         None => Err(error),
-    }
-}
-
-pub fn status_of(error: &OpError) -> StatusCode {
-    match error {
-        OpError::Invalid(_) => StatusCode::BAD_REQUEST,
-        OpError::NotFound(_) => StatusCode::NOT_FOUND,
-        OpError::Conflict(_) => StatusCode::CONFLICT,
-        OpError::Store(_) | OpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

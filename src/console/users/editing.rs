@@ -172,13 +172,7 @@ fn refused_form(
     let Some(text) = refused_text(request, &error) else {
         return Err(error);
     };
-    form_page(
-        request,
-        refusal::status_of(&error),
-        editing,
-        fields,
-        Some(text),
-    )
+    form_page(request, error.status(), editing, fields, Some(text))
 }
 
 pub async fn create(request: &Request<'_>, form: &Form) -> PageResult {

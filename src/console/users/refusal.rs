@@ -2,8 +2,6 @@
 //! English for the API; the console shows its own text for the field a refusal names (the part
 //! before `": "`) and its kind, never the English message.
 
-use http::StatusCode;
-
 use super::UsersTexts;
 use crate::console::PageResult;
 use crate::console::reply::message;
@@ -13,7 +11,7 @@ use crate::ops::OpError;
 /// The refusal as a page of its own; `conflict`, when given, words a conflict the action's
 /// way. A failure of storage or hashing stays an error (500).
 pub fn answer(visit: &Visit, error: OpError, conflict: Option<&'static str>) -> PageResult {
-    let status = status_of(&error);
+    let status = error.status();
     let shown = match (&error, conflict) {
         (OpError::Conflict(_), Some(words)) => Some(words),
         _ => text(visit.texts.users, &error),
@@ -36,17 +34,8 @@ pub fn mail_answer(visit: &Visit, error: OpError) -> PageResult {
         }
         _ => return answer(visit, error, None),
     };
-    let status = status_of(&error);
+    let status = error.status();
     Ok(message(visit.texts, Some(visit.who()), status, words))
-}
-
-pub fn status_of(error: &OpError) -> StatusCode {
-    match error {
-        OpError::Invalid(_) => StatusCode::BAD_REQUEST,
-        OpError::NotFound(_) => StatusCode::NOT_FOUND,
-        OpError::Conflict(_) => StatusCode::CONFLICT,
-        OpError::Store(_) | OpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
 }
 
 /// The text for a refusal; `None` for a failure of storage or hashing, which is no refusal.

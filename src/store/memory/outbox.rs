@@ -51,6 +51,11 @@ impl OutboxWrites for MemoryBackend {
         Ok(id)
     }
 
+    async fn restore_mail(&self, mail: &MailRecord) -> Result<()> {
+        self.tables().outbox.insert(mail.id, mail.clone());
+        Ok(())
+    }
+
     async fn replace_mail(&self, mail: &MailRecord) -> Result<bool> {
         let mut tables = self.tables();
         match tables.outbox.get_mut(&mail.id) {

@@ -29,6 +29,10 @@ impl PortalReads for MemoryBackend {
     async fn link(&self, token_sha256: &str) -> Result<Option<LinkRecord>> {
         Ok(self.tables().links.get(token_sha256).cloned())
     }
+
+    async fn links(&self) -> Result<Vec<LinkRecord>> {
+        Ok(self.tables().links.values().cloned().collect())
+    }
 }
 
 #[async_trait]

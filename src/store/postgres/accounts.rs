@@ -121,6 +121,10 @@ impl PortalReads for PgBackend {
     async fn link(&self, token_sha256: &str) -> Result<Option<LinkRecord>> {
         self.get(Tree::PortalLinks, token_sha256.as_bytes()).await
     }
+
+    async fn links(&self) -> Result<Vec<LinkRecord>> {
+        self.all(Tree::PortalLinks).await
+    }
 }
 
 #[async_trait]

@@ -38,7 +38,7 @@ impl DatabaseUrl {
             return Err("the database URL must start with postgres://".into());
         }
         // tokio-postgres's own message may quote the URL, password and all.
-        let mut config = tokio_postgres::Config::from_str(url)
+        let mut config = tokio_postgres::Config::from_str(&with_libpq_verify_modes(url))
             .map_err(|_| "the database URL is not a valid postgres:// URL".to_string())?;
         if config.get_hosts().is_empty() {
             return Err("the database URL names no host".into());
@@ -107,6 +107,23 @@ impl DatabaseUrl {
     }
 }
 
+/// libpq's `sslmode=verify-ca` and `verify-full`, which admins copy from other tools, as the
+/// driver's `require`: rustls always checks the chain and the host name, so `require` here is
+/// `verify-full` there.
+fn with_libpq_verify_modes(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.into();
+    };
+    let query: Vec<&str> = query
+        .split('&')
+        .map(|pair| match pair {
+            "sslmode=verify-ca" | "sslmode=verify-full" => "sslmode=require",
+            other => other,
+        })
+        .collect();
+    format!("{base}?{}", query.join("&")).into()
+}
+
 pub(super) fn pool(url: &DatabaseUrl) -> Result<Pool> {
     let manager = Manager::from_config(
         url.config().clone(),
@@ -137,6 +154,10 @@ pub(super) async fn wait_until_reachable(pool: &Pool, url: &DatabaseUrl) -> Resu
             },
             Err(e) => pool_error(e),
         };
+        // Only a database that is not there yet is worth waiting for; a refusal stays one.
+        if !matches!(error, StoreError::Unavailable(_)) {
+            return Err(error);
+        }
         if started.elapsed() + pause > START_WAIT {
             return Err(error);
         }
@@ -156,10 +177,35 @@ pub(super) fn unavailable_or(e: tokio_postgres::Error) -> StoreError {
             .any(|class| db.code().code().starts_with(class)),
         None => true,
     };
+    if tls_misconfigured(&e) {
+        return StoreError::Database(format!(
+            "{}; [database] ca_file names the CA that signs the database's certificate, and \
+             the URL's sslmode whether TLS is required",
+            describe(&e)
+        ));
+    }
     if transient || e.is_closed() {
         return StoreError::Unavailable(describe(&e));
     }
     StoreError::Database(describe(&e))
+}
+
+/// A TLS failure that trying again cannot mend: a certificate that does not verify, or a
+/// server without TLS where the URL requires it.
+fn tls_misconfigured(e: &tokio_postgres::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        let rustls_inside = inner.is::<rustls::Error>()
+            || inner
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+                .is_some_and(|io| io.is::<rustls::Error>());
+        if rustls_inside || inner.to_string() == "server does not support TLS" {
+            return true;
+        }
+        source = inner.source();
+    }
+    false
 }
 
 fn describe(e: &tokio_postgres::Error) -> String {
@@ -181,5 +227,32 @@ pub(super) fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
     match e {
         deadpool_postgres::PoolError::Backend(e) => unavailable_or(e),
         other => StoreError::Unavailable(format!("database connection: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libpq_verify_modes_require_tls_and_other_parameters_stay() {
+        for mode in ["verify-full", "verify-ca", "require"] {
+            let url = format!("postgres://u@db.example.com/site?application_name=x&sslmode={mode}");
+            let parsed = DatabaseUrl::parse(&url, None, None).unwrap();
+            assert!(parsed.requires_tls(), "{mode}");
+            assert_eq!(parsed.shown(), "postgres://u@db.example.com:5432/site");
+        }
+        let plain = DatabaseUrl::parse("postgres://u@db.example.com/site", None, None).unwrap();
+        assert!(!plain.requires_tls());
+    }
+
+    #[test]
+    fn a_bad_url_is_refused_without_quoting_it() {
+        let error =
+            DatabaseUrl::parse("postgres://u:hunter2@db/site?sslmode=sometimes", None, None)
+                .err()
+                .unwrap();
+        assert!(!error.contains("hunter2"), "{error}");
+        assert!(DatabaseUrl::parse("mysql://u@db/site", None, None).is_err());
     }
 }

@@ -35,6 +35,7 @@ use deadpool_postgres::{GenericClient, Pool};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::codec::{decode, encode, token_key, upload_key};
 use super::{DeviceSnapshot, Result, StoreError};
 use crate::domain::Mac;
 
@@ -134,16 +135,20 @@ struct Indexed {
     tag: Option<String>,
 }
 
-/// Memory for decoded device records.
-const DECODED_DEVICES_BYTES: u64 = 16 * 1024 * 1024;
+/// Memory for decoded device records: 32,768 of them. Four times sled's, as a record missing
+/// here costs a round trip to the database rather than a read of sled's page cache; a site with
+/// more devices than that pays one read for each fetch of a phone beyond them.
+const DECODED_DEVICES_BYTES: u64 = 64 * 1024 * 1024;
+
+/// About a stored record decoded, and the bookkeeping.
+const DECODED_DEVICE_WEIGHT: u64 = 2048;
 
 #[derive(Clone)]
 struct SnapshotWeight;
 
 impl quick_cache::Weighter<Mac, Arc<DeviceSnapshot>> for SnapshotWeight {
     fn weight(&self, _: &Mac, _: &Arc<DeviceSnapshot>) -> u64 {
-        // About a stored record decoded, and the bookkeeping.
-        2048
+        DECODED_DEVICE_WEIGHT
     }
 }
 
@@ -154,6 +159,9 @@ type DecodedDevices = quick_cache::sync::Cache<Mac, Arc<DeviceSnapshot>, Snapsho
 struct Effects {
     rendered_inputs: bool,
     devices: Vec<Mac>,
+    /// Changed only in facts other nodes do not serve from (a sighting): dropped from this
+    /// node's memory, announced to no one.
+    devices_here: Vec<Mac>,
     /// Too many devices changed to name each: every node drops all it decoded.
     all_devices: bool,
     /// The site's files changed to these (their digest).
@@ -176,6 +184,20 @@ impl Effects {
         Effects {
             devices: vec![mac],
             ..Effects::default()
+        }
+    }
+
+    /// `new`, written over `old`: announced unless it is only a sighting.
+    fn device_change(
+        old: &crate::model::DeviceRecord,
+        new: &crate::model::DeviceRecord,
+    ) -> Effects {
+        match old.same_but_sightings(new) {
+            true => Effects {
+                devices_here: vec![new.mac],
+                ..Effects::default()
+            },
+            false => Effects::device(new.mac),
         }
     }
 
@@ -222,7 +244,7 @@ impl Shared {
             revision: AtomicU64::new(0),
             latest_ban_end: AtomicI64::new(0),
             decoded_devices: DecodedDevices::with_weighter(
-                (DECODED_DEVICES_BYTES / 1024) as usize,
+                (DECODED_DEVICES_BYTES / DECODED_DEVICE_WEIGHT) as usize,
                 DECODED_DEVICES_BYTES,
                 SnapshotWeight,
             ),
@@ -513,7 +535,7 @@ impl PgBackend {
         if let Some(revision) = revision {
             self.shared.heard_revision(revision);
         }
-        for mac in &effects.devices {
+        for mac in effects.devices.iter().chain(&effects.devices_here) {
             self.shared.forget_device(*mac);
         }
         if effects.all_devices {
@@ -685,27 +707,4 @@ fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
-}
-
-fn token_key(token: &str) -> Vec<u8> {
-    ring::digest::digest(&ring::digest::SHA256, token.as_bytes())
-        .as_ref()
-        .to_vec()
-}
-
-fn upload_key(mac: Mac, name: &str) -> Vec<u8> {
-    let mut key = mac.octets().to_vec();
-    key.extend_from_slice(name.as_bytes());
-    key
-}
-
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).expect("records serialise to JSON")
-}
-
-fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|source| StoreError::Decode {
-        key: String::from_utf8_lossy(key).into_owned(),
-        source,
-    })
 }

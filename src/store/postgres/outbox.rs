@@ -3,6 +3,7 @@
 //! on every node.
 
 use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
 
 use super::{Effects, Indexed, PgBackend, Tree, decode};
 use crate::domain::Extension;
@@ -60,6 +61,15 @@ impl OutboxReads for PgBackend {
     }
 }
 
+impl PgBackend {
+    async fn put_mail(&self, tx: &impl GenericClient, mail: &MailRecord) -> Result<()> {
+        let key = mail.id.to_be_bytes();
+        let value = super::encode(mail);
+        let indexed = mail_indexed(mail);
+        super::put_raw(tx, Tree::Outbox, &key, &value, &indexed, &self.shared).await
+    }
+}
+
 #[async_trait]
 impl OutboxWrites for PgBackend {
     async fn queue_mail(&self, mail: &MailRecord) -> Result<u64> {
@@ -74,19 +84,22 @@ impl OutboxWrites for PgBackend {
             id: id as u64,
             ..mail.clone()
         };
-        let key = record.id.to_be_bytes();
-        let value = super::encode(&record);
-        super::put_raw(
-            &tx,
-            Tree::Outbox,
-            &key,
-            &value,
-            &mail_indexed(&record),
-            &self.shared,
-        )
-        .await?;
+        self.put_mail(&tx, &record).await?;
         self.commit(tx, Effects::default()).await?;
         Ok(record.id)
+    }
+
+    async fn restore_mail(&self, mail: &MailRecord) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        self.put_mail(&tx, mail).await?;
+        tx.execute(
+            "SELECT setval('mail_ids', GREATEST($1, (SELECT last_value FROM mail_ids)))",
+            &[&(mail.id as i64)],
+        )
+        .await?;
+        self.counted(1);
+        self.commit(tx, Effects::default()).await
     }
 
     async fn replace_mail(&self, mail: &MailRecord) -> Result<bool> {
@@ -99,16 +112,7 @@ impl OutboxWrites for PgBackend {
         {
             return Ok(false);
         }
-        let value = super::encode(mail);
-        super::put_raw(
-            &tx,
-            Tree::Outbox,
-            &key,
-            &value,
-            &mail_indexed(mail),
-            &self.shared,
-        )
-        .await?;
+        self.put_mail(&tx, mail).await?;
         self.commit(tx, Effects::default()).await?;
         Ok(true)
     }

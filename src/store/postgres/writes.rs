@@ -187,13 +187,12 @@ impl Writes for PgBackend {
         mac: Mac,
         change: Change<'_, DeviceRecord>,
     ) -> Result<Option<DeviceRecord>> {
-        let effects = move |_: &DeviceRecord, _: &DeviceRecord| Effects::device(mac);
         self.update(
             Tree::Devices,
             &mac.octets(),
             change,
             |_| Indexed::default(),
-            effects,
+            Effects::device_change,
         )
         .await
     }

@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::codec::{decode, encode, token_key, upload_key};
 use super::{DeviceSnapshot, Result, SCHEMA_VERSION, StoreError};
 use crate::domain::Mac;
 use crate::model::SourceRecord;
@@ -325,29 +326,6 @@ impl SledBackend {
             }
         }
     }
-}
-
-fn token_key(token: &str) -> Vec<u8> {
-    ring::digest::digest(&ring::digest::SHA256, token.as_bytes())
-        .as_ref()
-        .to_vec()
-}
-
-fn upload_key(mac: Mac, name: &str) -> Vec<u8> {
-    let mut key = mac.octets().to_vec();
-    key.extend_from_slice(name.as_bytes());
-    key
-}
-
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).expect("records serialise to JSON")
-}
-
-fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|source| StoreError::Decode {
-        key: String::from_utf8_lossy(key).into_owned(),
-        source,
-    })
 }
 
 /// The store in `dir` opened again in the same process (tests): sled's flusher thread may hold

@@ -102,12 +102,30 @@ impl OutboxReads for SledBackend {
 #[async_trait]
 impl OutboxWrites for SledBackend {
     async fn queue_mail(&self, mail: &MailRecord) -> Result<u64> {
-        // generate_id starts at 0; 0 is kept free so that "before 0" never hides a mail.
-        let id = self.db.generate_id()? + 1;
-        let record = MailRecord { id, ..mail.clone() };
-        self.outbox()?.insert(id.to_be_bytes(), encode(&record))?;
-        self.index_mail(id, record.state == MailState::Queued);
-        Ok(id)
+        // generate_id starts at 0; 0 is kept free so that "before 0" never hides a mail. A
+        // restored backup may hold larger ids than this database ever generated.
+        let tree = self.outbox()?;
+        let restored_up_to = match tree.last()? {
+            Some((key, _)) => u64::from_be_bytes(key.as_ref().try_into().unwrap_or_default()),
+            None => 0,
+        };
+        let mut id = (self.db.generate_id()? + 1).max(restored_up_to + 1);
+        loop {
+            let record = MailRecord { id, ..mail.clone() };
+            let fresh =
+                tree.compare_and_swap(id.to_be_bytes(), None::<&[u8]>, Some(encode(&record)))?;
+            if fresh.is_ok() {
+                self.index_mail(id, record.state == MailState::Queued);
+                return Ok(id);
+            }
+            id += 1;
+        }
+    }
+
+    async fn restore_mail(&self, mail: &MailRecord) -> Result<()> {
+        self.outbox()?.insert(mail.id.to_be_bytes(), encode(mail))?;
+        self.index_mail(mail.id, mail.state == MailState::Queued);
+        Ok(())
     }
 
     async fn replace_mail(&self, mail: &MailRecord) -> Result<bool> {

@@ -35,6 +35,10 @@ impl PortalReads for SledBackend {
     async fn link(&self, token_sha256: &str) -> Result<Option<LinkRecord>> {
         self.get(&self.links_tree()?, token_sha256.as_bytes())
     }
+
+    async fn links(&self) -> Result<Vec<LinkRecord>> {
+        self.all(&self.links_tree()?)
+    }
 }
 
 #[async_trait]
