@@ -148,6 +148,7 @@ pub fn render(
     page: &PageRequest,
 ) -> Option<Option<Result<Rendered, RenderFailure>>> {
     let template = vendor.phonebook_template()?;
+    let entries = within_limit(vendor, entries);
     let all_rows = entries.iter().flat_map(|e| {
         e.numbers.iter().map(move |n| Row {
             name: &e.name,
@@ -192,6 +193,22 @@ pub fn render(
     ))
 }
 
+/// The entries a document of `vendor` holds: all, or the first ones up to its limit (logged).
+fn within_limit<'a>(vendor: &dyn Vendor, entries: &'a [Entry]) -> &'a [Entry] {
+    match vendor.phonebook_max_entries() {
+        Some(max) if entries.len() > max => {
+            tracing::warn!(
+                vendor = vendor.id(),
+                entries = entries.len(),
+                max,
+                "the company phonebook has more entries than this vendor's phones take; the first by name are served"
+            );
+            &entries[..max]
+        }
+        _ => entries,
+    }
+}
+
 /// The directory's name on the phone and in its config.
 pub const TITLE: &str = "Company";
 
@@ -219,6 +236,24 @@ mod tests {
         );
         assert_eq!(mac("/000b82aabbcc/phonebook.xml"), None);
         assert_eq!(mac("/phonebook/company/phonebook.xml"), None);
+    }
+
+    #[test]
+    fn a_vendor_with_a_limit_gets_the_first_entries_by_name() {
+        let entries: Vec<Entry> = (0..2001)
+            .map(|i| Entry {
+                name: format!("{i:04}"),
+                first_name: None,
+                last_name: None,
+                numbers: Vec::new(),
+            })
+            .collect();
+        let gigaset = crate::vendors::by_id("gigaset").unwrap();
+        let kept = within_limit(gigaset, &entries);
+        assert_eq!(kept.len(), 2000);
+        assert_eq!(kept.last().unwrap().name, "1999");
+        let yealink = crate::vendors::by_id("yealink").unwrap();
+        assert_eq!(within_limit(yealink, &entries).len(), 2001);
     }
 
     #[test]

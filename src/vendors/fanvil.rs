@@ -144,7 +144,7 @@ const OLD_FORMAT_LANGUAGES: &[(&str, &str)] = &[
 ];
 
 impl Vendor for Fanvil {
-    /// `FanvilIPPhoneDirectory`; no config key points the phone at it yet (docs/vendors/fanvil.md).
+    /// `FanvilIPPhoneDirectory`, named by `<phone><xmlContact>` (old format `<Xml_PhoneBook>`).
     fn phonebook_template(&self) -> Option<&'static str> {
         Some(PHONEBOOK)
     }
@@ -263,7 +263,7 @@ impl Vendor for Fanvil {
             "dst": dst,
             "resync_hours": resync_hours(facts.settings.resync_minutes),
             "dss": (!old_format).then(|| facts.model.and_then(dss_layout)).flatten().map(dss_pages),
-            "ldap": (!old_format).then(|| ldap_values(facts.settings)).flatten(),
+            "ldap": ldap_values(facts.settings, old_format),
         })
     }
 }
@@ -274,9 +274,21 @@ impl Vendor for Fanvil {
 /// 2 StartTLS, and `Authenticate` 3 with a bind only over TLS, else 0, as Tancredi writes them:
 /// without TLS no bind user or password is written, so it never goes out in clear. The number
 /// attributes fill `TelAttr`, `MobileAttr` and `OtherAttr` in order; `Displayname` takes the
-/// attributes without `%` (both sources). No LDAP field is known for the old XML format.
-fn ldap_values(settings: &crate::settings::Settings) -> Option<serde_json::Value> {
+/// attributes without `%` (both sources).
+///
+/// The old XML format: `<PHONE_CONFIG_MODULE><LDAP_Config><LDAP_Config_Entry>` with `ID`
+/// `LDAP1`, `Server`, `port`, `Base`, `Tel_Attr`, `Mobile_Attr`, `Other_Attr`, `Displayname`,
+/// `Filter_Name`, `Filter_number` (FusionPBX `fanvil/x4/{$mac}.cfg`; Tancredi's text format
+/// `fanvil-X3.tmpl` names the same fields). No source gives its TLS element, so a directory
+/// that asks for TLS is not written there, and a plain one never with a bind.
+fn ldap_values(
+    settings: &crate::settings::Settings,
+    old_format: bool,
+) -> Option<serde_json::Value> {
     settings.ldap_server.as_ref()?;
+    if old_format && settings.ldap_tls != LdapTls::None {
+        return None;
+    }
     let tls = settings.ldap_tls != LdapTls::None;
     let bind = tls && settings.ldap_user.is_some() && settings.ldap_password.is_some();
     let mut numbers = settings.ldap_number_attr.split_whitespace();

@@ -20,6 +20,8 @@ use crate::locale::TimeZone;
 use crate::models::ModelRow;
 use crate::templates::Format;
 
+const PHONEBOOK: &str = "gigaset/phonebook.xml";
+
 pub struct Gigaset;
 
 const VENDOR: &str = "gigaset";
@@ -195,6 +197,17 @@ const N510_ZONE_CODES: &[(i16, u8)] = &[
 ];
 
 impl Vendor for Gigaset {
+    /// The Nx70's "Central phonebook" (Gigaset wiki, "Central phonebook", N610/N670/N870/N870E):
+    /// one `<entry>` per name, downloaded daily.
+    fn phonebook_template(&self) -> Option<&'static str> {
+        Some(PHONEBOOK)
+    }
+
+    /// "2000 entries or 2MB file size" (same page).
+    fn phonebook_max_entries(&self) -> Option<usize> {
+        Some(2000)
+    }
+
     fn refuses(&self, layer: &crate::settings::Layer) -> Option<String> {
         let name = layer.get(&crate::settings::Key::TimeZone)?.as_str()?;
         let zone = crate::locale::time_zone(name)?;
@@ -272,6 +285,7 @@ impl Vendor for Gigaset {
             "transport": transport,
             "time_zone": zone.as_ref().and_then(|z| z.as_ref().ok()),
             "time_zone_refused": zone.and_then(Result::err),
+            "phonebook_download_time": facts.mac.map(phonebook_download_time),
             "n510": {
                 "port": hex(facts.settings.sip_port),
                 "proxy_port": proxy_port,
@@ -291,6 +305,14 @@ impl Vendor for Gigaset {
             "mask": format!("0x{:x}", 1u32 << (index - 1).min(31)),
         })
     }
+}
+
+/// `CentralBook.0.DownloadTime`, the base's daily refresh of the central phonebook (`HH:MM`):
+/// between 01:00 and 04:59, spread by the MAC so a site's bases do not all ask at once.
+fn phonebook_download_time(mac: Mac) -> String {
+    let octets = mac.octets();
+    let minute = (u16::from(octets[4]) << 8 | u16::from(octets[5])) % 240;
+    format!("{:02}:{:02}", 1 + minute / 60, minute % 60)
 }
 
 /// The value of `DmGlobal.0.TimeZone` for `zone`: the zone itself when Gigaset lists it, else

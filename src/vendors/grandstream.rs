@@ -153,8 +153,8 @@ const GRP26: &str = "GRP26xx";
 
 /// SIP accounts per desk model and handsets per base, from Grandstream's data sheets. Key
 /// capacity from Grandstream's config templates (see `keys`); GXP1610/1615 (no line keys on
-/// their data sheets), the GRP26xx but the GRP2616 (their template blocks not read through
-/// yet) and the DP75x bases program no keys.
+/// their data sheets), the GRP260x and GRP2624-2670 (no template block of theirs found) and
+/// the DP75x bases program no keys.
 static MODELS: &[ModelRow] = &[
     ModelRow::desk(VENDOR, "GXP1610", 1, DESK).family(GXP16),
     ModelRow::desk(VENDOR, "GXP1615", 1, DESK).family(GXP16),
@@ -189,10 +189,18 @@ static MODELS: &[ModelRow] = &[
     ModelRow::desk(VENDOR, "GRP2602", 4, DESK).family(GRP26),
     ModelRow::desk(VENDOR, "GRP2603", 6, DESK).family(GRP26),
     ModelRow::desk(VENDOR, "GRP2604", 6, DESK).family(GRP26),
-    ModelRow::desk(VENDOR, "GRP2612", 2, DESK).family(GRP26),
-    ModelRow::desk(VENDOR, "GRP2613", 3, DESK).family(GRP26),
-    ModelRow::desk(VENDOR, "GRP2614", 4, DESK).family(GRP26),
-    ModelRow::desk(VENDOR, "GRP2615", 5, DESK).family(GRP26),
+    ModelRow::desk(VENDOR, "GRP2612", 2, DESK)
+        .family(GRP26)
+        .keys(keys::GRP2612.capacity()),
+    ModelRow::desk(VENDOR, "GRP2613", 3, DESK)
+        .family(GRP26)
+        .keys(keys::GRP2613.capacity()),
+    ModelRow::desk(VENDOR, "GRP2614", 4, DESK)
+        .family(GRP26)
+        .keys(keys::GRP2614.capacity()),
+    ModelRow::desk(VENDOR, "GRP2615", 5, DESK)
+        .family(GRP26)
+        .keys(keys::GRP2615.capacity()),
     ModelRow::desk(VENDOR, "GRP2616", 6, DESK)
         .family(GRP26)
         .keys(keys::GRP2616.capacity()),

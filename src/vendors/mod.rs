@@ -242,6 +242,12 @@ pub trait Vendor: Sync {
         None
     }
 
+    /// The most entries the vendor's phones take in one phonebook document; beyond, the first
+    /// ones by name are served and the cut is logged.
+    fn phonebook_max_entries(&self) -> Option<usize> {
+        None
+    }
+
     /// The name of a stored file the phone reads as its local directory (Poly's
     /// `{mac}-directory.xml`): served the company phonebook while `phonebook_refresh_minutes`
     /// is set.

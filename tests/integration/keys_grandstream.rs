@@ -22,6 +22,7 @@ const GXP1630: &str = "000b82aa1630";
 const GXP1620: &str = "000b82aa1620";
 const GXP2135: &str = "000b82aa2135";
 const GRP2616: &str = "000b82aa2616";
+const GRP2615: &str = "000b82aa2615";
 const BIND_PASSWORD: &str = "gs-ldap-bind-Secret-7";
 
 /// Users 1001 to 1003, and the desk phones, each with 1001 on line 1.
@@ -312,6 +313,7 @@ async fn mpks_follow_the_vpks_on_gxp2160_and_gxp16xx_and_grp_has_its_own_modes()
             {"position": 2, "type": "blf", "value": "1002"},
             {"position": 7, "type": "dnd"},
             {"position": 24, "type": "forward", "value": "0301234"},
+            {"position": 25, "type": "blf", "value": "1003"},
         ]),
     )
     .ok()
@@ -325,10 +327,42 @@ async fn mpks_follow_the_vpks_on_gxp2160_and_gxp16xx_and_grp_has_its_own_modes()
         (23868, "21"),
         (23871, "0301234"),
         (1367, "-1"),
+        // "Physical Multi-Purpose Keys - GRP2614/GRP2616 only": MPK 1 after the 24 VPKs,
+        // the dynamic list's codes, MPK 2 cleared.
+        (323, "1"),
+        (301, "0"),
+        (303, "1003"),
+        (324, "-1"),
     ] {
         assert_eq!(p(&config, key), Some(value), "P{key}\n{text}");
     }
     assert_eq!(p(&config, 23872), None, "no VPK 25 on a GRP2616");
+
+    // "For GRP2615": VPK 1-5 fixed, 40 VPKs (the last at P23932), no MPKs.
+    api.create_device(NewDevice::new(GRP2615).model("GRP2615"))
+        .ok()
+        .await;
+    api.assign(GRP2615, 1, "1001").ok().await;
+    api.set_keys(
+        "devices",
+        Some(GRP2615),
+        json!([
+            {"position": 5, "type": "blf", "value": "1002"},
+            {"position": 40, "type": "speed_dial", "value": "0301234"},
+        ]),
+    )
+    .ok()
+    .await;
+    let (text, config) = fetch(&server, GRP2615).await;
+    for (key, value) in [
+        (1371, "1"),
+        (1474, "1002"),
+        (23932, "0"),
+        (23935, "0301234"),
+    ] {
+        assert_eq!(p(&config, key), Some(value), "P{key}\n{text}");
+    }
+    assert_eq!(p(&config, 323), None, "no MPK on a GRP2615\n{text}");
 }
 
 /// More keys than a GXP2135 has (32 VPKs, no extension boards), or a module key on a GXP2170

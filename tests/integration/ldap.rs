@@ -373,7 +373,9 @@ async fn feature_codes_reach_yealink_settings_and_snom_blf_keys() {
 /// (`resources/templates/provision/fanvil/x4u/{$mac}.cfg`) and Tancredi
 /// (`data/templates/fanvil-X5.tmpl`) name its fields; `UseSSL` 1 LDAPS and 2 StartTLS and
 /// `Authenticate` 3 with a bind over TLS as Tancredi writes them. Without TLS no bind user or
-/// password is written; the old XML format gets no directory (no source names its fields).
+/// password is written. The old XML format's `<LDAP_Config_Entry>` as FusionPBX
+/// (`fanvil/x4/{$mac}.cfg`) names its fields, written only without TLS (no source gives its
+/// TLS element) and never with a bind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fanvil_gets_the_directory_in_its_sysconf_and_no_bind_in_clear() {
     let server = TestServer::start().await;
@@ -432,7 +434,35 @@ async fn a_fanvil_gets_the_directory_in_its_sysconf_and_no_bind_in_clear() {
     let text = device_file(&server, old, old_path).await;
     assert!(
         !text.contains("directory.example.com"),
-        "the old format got a directory"
+        "the old format got a directory over TLS it cannot ask for"
+    );
+    api.patch_device_settings(old, json!({"ldap_tls": "none"}))
+        .ok()
+        .await;
+    let text = device_file(&server, old, old_path).await;
+    // The old format repeats its list entries without identifying attributes: the LDAP
+    // section is read on its own.
+    let section = xmlflat::element(&text, "LDAP_Config").unwrap_or_else(|| panic!("{text}"));
+    let config = xmlflat::flatten(section).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let entry = "LDAP_Config/LDAP_Config_Entry";
+    let field = |name: &str| get(&config, &format!("{entry}/{name}"));
+    for (name, value) in [
+        ("ID", "LDAP1"),
+        ("Server", "directory.example.com"),
+        ("port", "389"),
+        ("Base", "ou=people,dc=example,dc=com"),
+        ("Authenticate", "0"),
+        ("Tel_Attr", "telephoneNumber"),
+        ("Mobile_Attr", "mobile"),
+        ("Other_Attr", "homePhone"),
+        ("Displayname", "cn"),
+        ("Filter_Name", "(|(cn=%)(sn=%))"),
+    ] {
+        assert_eq!(field(name), Some(value), "{name}\n{text}");
+    }
+    assert!(
+        field("Username").is_none() && !text.contains(BIND_PASSWORD),
+        "a bind in clear"
     );
 }
 

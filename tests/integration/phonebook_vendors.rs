@@ -37,6 +37,8 @@ const DEVICES: &[(&str, &str, &str, &str)] = &[
         "/0004f2aabbcc-deskprov.cfg",
     ),
     ("fanvil", "0c383eaabbcc", "X4U", "/0c383eaabbcc.cfg"),
+    // The X4 reads the old VOIP_CONFIG_FILE format (docs/vendors/fanvil.md).
+    ("fanvil", "0c383eaabbdd", "X4", "/0c383eaabbdd.cfg"),
     ("gigaset", "7c2f80aabbcc", "N870", "/7c2f80aabbcc.xml"),
 ];
 
@@ -244,8 +246,49 @@ fn format_of(vendor: &str) -> Format {
     }
 }
 
+/// Gigaset's central phonebook (Gigaset wiki, "Central phonebook", N610/N670/N870/N870E):
+/// `<!DOCTYPE LocalDirectory>` and one `<entry>` per name, its fields as attributes
+/// (`name` the first name, `surname`, `office1`, `mobile1`, `home1`, …), with no root
+/// element around them. Each entry's attributes, decoded, in document order.
+fn gigaset_entries(xml: &str) -> Vec<Vec<(String, String)>> {
+    let mut reader = Reader::from_str(xml);
+    let mut entries = Vec::new();
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::DocType(d) => assert_eq!(d.trim_ascii(), b"LocalDirectory"),
+            Event::Empty(e) => {
+                assert_eq!(e.name().as_ref(), b"entry");
+                let attributes = e
+                    .attributes()
+                    .map(|a| {
+                        let a = a.unwrap();
+                        let name = String::from_utf8(a.key.as_ref().to_vec()).unwrap();
+                        (name, a.unescape_value().unwrap().into_owned())
+                    })
+                    .collect();
+                entries.push(attributes);
+            }
+            Event::Start(e) => panic!("an element holding others: {:?}", e.name()),
+            Event::Eof => return entries,
+            _ => {}
+        }
+    }
+}
+
 /// (name, number) of every number of every entry, in document order.
 fn listed(vendor: &str, xml: &str) -> Vec<(String, String)> {
+    if vendor == "gigaset" {
+        let mut pairs = Vec::new();
+        for fields in gigaset_entries(xml) {
+            let name = joined(&fields, "name", "surname");
+            for (field, text) in &fields {
+                if ["office1", "mobile1", "home1"].contains(&field.as_str()) {
+                    pairs.push((name.clone(), text.clone()));
+                }
+            }
+        }
+        return pairs;
+    }
     let format = format_of(vendor);
     let (root, entries) = records(xml, format.record);
     assert_eq!(root, format.root, "{vendor}");
@@ -314,13 +357,90 @@ fn phonebook_path(vendor: &str, mac: &str, config: &str) -> Option<String> {
         }
         // The phone fetches `{mac}-directory.xml` from the provisioning root by itself.
         "polycom" => Some(format!("/{mac}-directory.xml")),
-        // No source confirms Fanvil's remote-phonebook keys: the document is served, no key
-        // points at it (docs/vendors/fanvil.md).
         "fanvil" => {
-            assert!(!config.contains(&own));
-            Some(own)
+            let old_format = config.contains("<VOIP_CONFIG_FILE>");
+            // The old format repeats its list entries without identifying attributes: its
+            // two sections are read on their own.
+            let keys = if old_format {
+                let section = |name| crate::xmlflat::element(config, name).unwrap();
+                let mut keys = crate::xmlflat::flatten(section("Xml_PhoneBook")).unwrap();
+                keys.extend(crate::xmlflat::flatten(section("AUTOUPDATE_CONFIG_MODULE")).unwrap());
+                keys
+            } else {
+                crate::xmlflat::flatten(config).unwrap()
+            };
+            let key = |name: &str| keys.get(name).map(String::as_str);
+            let (url, user, password, interval) = if old_format {
+                // FusionPBX `fanvil/x4/{$mac}.cfg`: <Xml_PhoneBook_Entry> ID/Name/Addr/Auth,
+                // `user:password` as a text-format dump writes it; <update_PB_Interval>.
+                let entry = "Xml_PhoneBook/Xml_PhoneBook_Entry";
+                assert_eq!(key(&format!("{entry}/ID")), Some("XML-PBook1"));
+                assert_eq!(key(&format!("{entry}/Name")), Some("Company"));
+                let auth = key(&format!("{entry}/Auth")).unwrap();
+                let (user, password) = auth.split_once(':').unwrap();
+                (
+                    key(&format!("{entry}/Addr")).unwrap(),
+                    user,
+                    password,
+                    key("AUTOUPDATE_CONFIG_MODULE/update_PB_Interval"),
+                )
+            } else {
+                // FusionPBX `fanvil/x4u/{$mac}.cfg` and WZ's sysConf templates:
+                // <phone><xmlContact index> Name/Addr/UserName/PassWd; <ap><updatePBInterval>.
+                let entry = "sysConf/phone/xmlContact[index=1]";
+                assert_eq!(key(&format!("{entry}/Name")), Some("Company"));
+                (
+                    key(&format!("{entry}/Addr")).unwrap(),
+                    key(&format!("{entry}/UserName")).unwrap(),
+                    key(&format!("{entry}/PassWd")).unwrap(),
+                    key("sysConf/ap/updatePBInterval"),
+                )
+            };
+            assert_eq!(url, format!("{PUBLIC_URL}phonebook/{mac}.xml"));
+            assert_eq!(interval, Some("60"));
+            assert!(!user.is_empty() && !password.is_empty(), "{config}");
+            Some(path_of(url))
+        }
+        "gigaset" => {
+            // Gigaset wiki, "Central phonebook": Netdir.21.Activated, CentralBook.0.Name,
+            // .ServerURL (the full URL), .DownloadTime (daily, HH:MM), .StartWithList.
+            let param = |name: &str| gigaset_param(config, name);
+            assert_eq!(param("Netdir.21.Activated").as_deref(), Some("1"));
+            assert_eq!(param("CentralBook.0.Name").as_deref(), Some("Company"));
+            assert_eq!(param("CentralBook.0.StartWithList").as_deref(), Some("1"));
+            let time = param("CentralBook.0.DownloadTime").unwrap();
+            let (hours, minutes) = time.split_once(':').unwrap();
+            assert!((1..=4).contains(&hours.parse::<u8>().unwrap()), "{time}");
+            assert!(
+                minutes.len() == 2 && minutes.parse::<u8>().unwrap() < 60,
+                "{time}"
+            );
+            let url = param("CentralBook.0.ServerURL").unwrap();
+            assert_eq!(url, format!("{PUBLIC_URL}phonebook/{mac}.xml"));
+            Some(path_of(&url))
         }
         _ => None,
+    }
+}
+
+/// The value of the Nx70 `<param name=… value=…/>` called `name`, read with quick-xml.
+fn gigaset_param(xml: &str, name: &str) -> Option<String> {
+    let mut reader = Reader::from_str(xml);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Empty(e) if e.name().as_ref() == b"param" => {
+                let attribute = |key: &str| {
+                    e.try_get_attribute(key)
+                        .unwrap()
+                        .map(|a| a.unescape_value().unwrap().into_owned())
+                };
+                if attribute("name").as_deref() == Some(name) {
+                    return attribute("value");
+                }
+            }
+            Event::Eof => return None,
+            _ => {}
+        }
     }
 }
 
@@ -331,12 +451,7 @@ async fn every_vendor_gets_the_phonebook_in_its_own_format() {
         let auth = authorization(&server, mac).await;
         let config = get(&server, config_path, &auth).await;
         assert_eq!(config.status, StatusCode::OK, "{config_path}");
-        let Some(path) = phonebook_path(vendor, mac, &config.text()) else {
-            // Gigaset: no source confirms a phonebook format (docs/vendors/gigaset.md).
-            let none = get(&server, &format!("/phonebook/{mac}.xml"), &auth).await;
-            assert_eq!(none.status, StatusCode::NOT_FOUND, "{vendor}");
-            continue;
-        };
+        let path = phonebook_path(vendor, mac, &config.text()).expect("a phonebook path");
         let reply = get(&server, &path, &auth).await;
         assert_eq!(reply.status, StatusCode::OK, "{vendor} {path}");
         assert_eq!(reply.headers["content-type"], "application/xml", "{vendor}");
@@ -363,12 +478,20 @@ fn check_golden(vendor: &str, name: &str, actual: &str) {
     }
     let expected =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let format = format_of(vendor);
-    assert_eq!(
-        records(actual, format.record),
-        records(&expected, format.record),
-        "{name}: entries differ"
-    );
+    if vendor == "gigaset" {
+        assert_eq!(
+            gigaset_entries(actual),
+            gigaset_entries(&expected),
+            "{name}: entries differ"
+        );
+    } else {
+        let format = format_of(vendor);
+        assert_eq!(
+            records(actual, format.record),
+            records(&expected, format.record),
+            "{name}: entries differ"
+        );
+    }
     assert_eq!(actual, expected, "{name}: bytes differ");
 }
 
@@ -384,6 +507,11 @@ async fn without_the_setting_no_config_points_at_a_phonebook() {
             "dkey_directory",
             "<P330>",
             "/phonebook/",
+            "CentralBook",
+            "xmlContact",
+            "Xml_PhoneBook",
+            "PB_Interval",
+            "updatePBInterval",
         ] {
             assert!(!config.contains(key), "{vendor}: {key}");
         }

@@ -321,6 +321,19 @@ async fn a_source_beyond_its_quota_evicts_only_its_own_entries(b: &dyn Backend) 
             .unwrap();
     }
     assert_eq!(kept_unregistered(b).await, vec![0, 47, 48, 49]);
+    // A restore notes every entry without bounds (usize::MAX): none is evicted.
+    let unbounded = UnregisteredLimits {
+        total: usize::MAX,
+        per_source: usize::MAX,
+    };
+    for i in 50..60u8 {
+        let restored = sighting(i, i as i64, "192.0.2.66");
+        b.note_unregistered(&restored, &mut |_| {}, unbounded)
+            .await
+            .unwrap();
+    }
+    let expected: Vec<u8> = [0, 47, 48, 49].into_iter().chain(50..60).collect();
+    assert_eq!(kept_unregistered(b).await, expected);
 }
 
 async fn pruning_keeps_a_banned_source_until_its_bans_are_old(b: &dyn Backend) {

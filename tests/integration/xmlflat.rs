@@ -91,6 +91,35 @@ pub fn flatten(xml: &str) -> Result<BTreeMap<String, String>, String> {
     Ok(map)
 }
 
+/// The first element called `name`, tags included, as found by quick-xml: to flatten one
+/// section of a config whose other parts repeat elements without identifying attributes
+/// (Fanvil's old format names its list entries by an `<ID>` child).
+pub fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let mut reader = Reader::from_str(xml);
+    let mut start = None;
+    let mut depth = 0usize;
+    loop {
+        let before = reader.buffer_position() as usize;
+        match reader.read_event().ok()? {
+            Event::Start(e) if start.is_none() && e.name().as_ref() == name.as_bytes() => {
+                start = Some(before);
+            }
+            Event::Start(e) if e.name().as_ref() == name.as_bytes() => depth += 1,
+            Event::Empty(e) if start.is_none() && e.name().as_ref() == name.as_bytes() => {
+                return Some(&xml[before..reader.buffer_position() as usize]);
+            }
+            Event::End(e) if start.is_some() && e.name().as_ref() == name.as_bytes() => {
+                if depth == 0 {
+                    return Some(&xml[start?..reader.buffer_position() as usize]);
+                }
+                depth -= 1;
+            }
+            Event::Eof => return None,
+            _ => {}
+        }
+    }
+}
+
 fn element_key(stack: &[Frame], e: &BytesStart<'_>) -> Result<String, String> {
     let name = String::from_utf8(e.name().as_ref().to_vec()).map_err(|e| e.to_string())?;
     let mut ids = Vec::new();

@@ -318,7 +318,7 @@ impl Writes for PgBackend {
         .await?;
         let source = indexed.tag.as_deref();
         let own = self.count_unregistered(&tx, source).await?;
-        let over = own - limits.per_source as i64;
+        let over = own.saturating_sub(i64::try_from(limits.per_source).unwrap_or(i64::MAX));
         if over > 0 {
             let stale = self
                 .stalest_unregistered(&tx, source, record.mac, over)
@@ -326,7 +326,7 @@ impl Writes for PgBackend {
             self.remove_keys(&tx, Tree::Unregistered, &stale).await?;
         }
         let total = self.count_unregistered(&tx, None).await?;
-        let over = total - limits.total as i64;
+        let over = total.saturating_sub(i64::try_from(limits.total).unwrap_or(i64::MAX));
         if over > 0 {
             let stale = self
                 .stalest_unregistered(&tx, None, record.mac, over)

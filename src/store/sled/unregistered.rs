@@ -102,7 +102,7 @@ impl SledBackend {
             .unregistered_by_source
             .scan_prefix(&prefix)
             .keys()
-            .take(limits.per_source + 1)
+            .take(limits.per_source.saturating_add(1))
             .filter_map(|key| key.ok().and_then(|k| mac_of_index_key(&k)))
             .filter(|mac| *mac != record.mac)
             .collect();

@@ -236,12 +236,13 @@ const fn gxp21(fixed: u16, vpks: u16, mpks: u16, extension_boards: bool) -> Layo
     }
 }
 
-/// GRP261x: fixed and dynamic VPKs, no MPKs or boards read yet.
-const fn grp(fixed: u16, vpks: u16) -> Layout {
+/// GRP261x: fixed and dynamic VPKs, then physical MPKs. The template's GBX20 boards (EXT MPK
+/// 1-160) name no model that takes them, so no GRP gets a module.
+const fn grp(fixed: u16, vpks: u16, mpks: u16) -> Layout {
     Layout {
         fixed,
         vpks,
-        mpks: 0,
+        mpks,
         extension_boards: false,
         fixed_scale: Scale::GrpFixed,
         dynamic_scale: Scale::GrpDynamic,
@@ -272,9 +273,15 @@ pub(super) const GXP2170: Layout = gxp21(12, 48, 0, true);
 pub(super) const GXP1620: Layout = gxp16(2, 0, Scale::Gxp16LineBasic);
 pub(super) const GXP1628: Layout = gxp16(2, 8, Scale::Gxp16Line);
 pub(super) const GXP1630: Layout = gxp16(3, 8, Scale::Gxp16Line);
-/// GRP `grp261x_config_1.0.5.15.txt` "For GRP2616": VPK 1-6 fixed, 7-24 dynamic. Its MPKs and
-/// GBX20 modules are not read yet, so its capacity is the 24 VPKs.
-pub(super) const GRP2616: Layout = grp(6, 24);
+/// GRP `grp261x_config_1.0.5.15.txt`, one VPK block per model ("For GRP2612" … "For
+/// GRP2616": its fixed VPKs, then dynamic ones up to the block's last VPK), and "Physical
+/// Multi-Purpose Keys - GRP2614/GRP2616 only" (MPK 1-24; Grandstream's GRP BLF guide names the
+/// same two). The GRP2612P/W/G have no block of their own and no row here.
+pub(super) const GRP2612: Layout = grp(4, 16, 0);
+pub(super) const GRP2613: Layout = grp(6, 24, 0);
+pub(super) const GRP2614: Layout = grp(4, 16, 24);
+pub(super) const GRP2615: Layout = grp(5, 40, 0);
+pub(super) const GRP2616: Layout = grp(6, 24, 24);
 
 pub(super) const LAYOUTS: &[(&str, Layout)] = &[
     ("GXP2130", GXP2130),
@@ -286,6 +293,10 @@ pub(super) const LAYOUTS: &[(&str, Layout)] = &[
     ("GXP1625", GXP1620),
     ("GXP1628", GXP1628),
     ("GXP1630", GXP1630),
+    ("GRP2612", GRP2612),
+    ("GRP2613", GRP2613),
+    ("GRP2614", GRP2614),
+    ("GRP2615", GRP2615),
     ("GRP2616", GRP2616),
 ];
 
@@ -412,7 +423,24 @@ mod tests {
         let grp2616 = layout("GRP2616").unwrap();
         assert_eq!(grp2616.phone_slot(6).scale, Scale::GrpFixed);
         assert_eq!(grp2616.phone_slot(7).scale, Scale::GrpDynamic);
-        assert_eq!(grp2616.capacity().line_keys, 24);
+        assert_eq!(grp2616.capacity().line_keys, 48);
+        assert_eq!(grp2616.phone_slot(25), mpk(1, Scale::GrpDynamic));
+        assert_eq!(grp2616.phone_slot(48).value, 1463);
+        // The blocks "For GRP2612" … "For GRP2615": fixed VPKs, the last VPK, and MPKs on the
+        // GRP2614 alone of them.
+        let counts = |model: &str| {
+            let l = layout(model).unwrap();
+            (l.fixed, l.vpks, l.mpks)
+        };
+        assert_eq!(counts("GRP2612"), (4, 16, 0));
+        assert_eq!(counts("GRP2613"), (6, 24, 0));
+        assert_eq!(counts("GRP2614"), (4, 16, 24));
+        assert_eq!(counts("GRP2615"), (5, 40, 0));
+        let grp2615 = layout("GRP2615").unwrap();
+        assert_eq!(grp2615.phone_slot(5).scale, Scale::GrpFixed);
+        assert_eq!(grp2615.phone_slot(40).mode, 23932);
+        assert_eq!(layout("GRP2614").unwrap().phone_slot(17).mode, 323);
+        assert!(layout("GRP2624").is_none());
     }
 
     #[test]
