@@ -187,18 +187,34 @@ async fn collect_users(reads: &dyn Reads, entries: &mut Vec<Entry>) -> Result<()
 
 /// Oldest first, so that a restore queues them in their order.
 async fn collect_outbox(reads: &dyn Reads, entries: &mut Vec<Entry>) -> Result<(), StoreError> {
-    let mut mails = Vec::new();
-    let mut before = None;
-    loop {
-        let (page, more) = reads.mails_page(before, PAGE, None).await?;
-        before = page.last().map(|mail| mail.id);
-        mails.extend(page);
-        if !more {
-            break;
-        }
-    }
+    let mails = every_page(
+        |mail: &MailRecord| mail.id,
+        |before| reads.mails_page(before, PAGE, None),
+    )
+    .await?;
     entries.extend(mails.into_iter().rev().map(Entry::Mail));
     Ok(())
+}
+
+/// Every record of a read that comes in pages, in their order: `page` reads the page after
+/// the cursor (none: the first), `cursor` gives a record's.
+async fn every_page<T, C, Page>(
+    cursor: impl Fn(&T) -> C,
+    mut page: impl FnMut(Option<C>) -> Page,
+) -> Result<Vec<T>, StoreError>
+where
+    Page: std::future::Future<Output = Result<(Vec<T>, bool), StoreError>>,
+{
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let (records, more) = page(after.take()).await?;
+        after = records.last().map(&cursor);
+        all.extend(records);
+        if !more {
+            return Ok(all);
+        }
+    }
 }
 
 async fn collect_devices(reads: &dyn Reads, entries: &mut Vec<Entry>) -> Result<(), StoreError> {
@@ -215,15 +231,13 @@ async fn collect_devices(reads: &dyn Reads, entries: &mut Vec<Entry>) -> Result<
 }
 
 async fn collect_contacts(reads: &dyn Reads, entries: &mut Vec<Entry>) -> Result<(), StoreError> {
-    let mut after = None;
-    loop {
-        let (page, more) = reads.contacts_page(after.as_ref(), PAGE).await?;
-        after = page.last().map(|c| c.id.clone());
-        entries.extend(page.into_iter().map(Entry::Contact));
-        if !more {
-            return Ok(());
-        }
-    }
+    let contacts = every_page(
+        |contact: &ContactRecord| contact.id.clone(),
+        |after| async move { reads.contacts_page(after.as_ref(), PAGE).await },
+    )
+    .await?;
+    entries.extend(contacts.into_iter().map(Entry::Contact));
+    Ok(())
 }
 
 async fn collect_accounts(reads: &dyn Reads, entries: &mut Vec<Entry>) -> Result<(), StoreError> {
@@ -236,29 +250,22 @@ async fn collect_accounts(reads: &dyn Reads, entries: &mut Vec<Entry>) -> Result
 }
 
 async fn collect_imports(reads: &dyn Reads, entries: &mut Vec<Entry>) -> Result<(), StoreError> {
-    let mut before = None;
-    loop {
-        let (page, more) = reads.import_jobs(before, PAGE).await?;
-        before = page.last().map(|job| job.id);
-        entries.extend(page.into_iter().map(Entry::Import));
-        if !more {
-            return Ok(());
-        }
-    }
+    let jobs = every_page(
+        |job: &ImportRecord| job.id,
+        |before| reads.import_jobs(before, PAGE),
+    )
+    .await?;
+    entries.extend(jobs.into_iter().map(Entry::Import));
+    Ok(())
 }
 
 /// Oldest first, as they were appended.
 async fn collect_audit(reads: &dyn Reads, entries: &mut Vec<Entry>) -> Result<(), StoreError> {
-    let mut records = Vec::new();
-    let mut before = None;
-    loop {
-        let (page, more) = reads.audit(before, PAGE, &|_| true).await?;
-        before = page.last().map(|record| record.id);
-        records.extend(page);
-        if !more {
-            break;
-        }
-    }
+    let records = every_page(
+        |record: &AuditRecord| record.id,
+        |before| async move { reads.audit(before, PAGE, &|_| true).await },
+    )
+    .await?;
     entries.extend(records.into_iter().rev().map(Entry::Audit));
     Ok(())
 }

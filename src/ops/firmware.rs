@@ -104,39 +104,80 @@ async fn share(
 }
 
 /// Every file of a local firmware directory into the shared database of `store` (moving a
-/// site, `deskprov migrate-store`); the files as the database holds them, read back.
-pub async fn share_directory(
-    store: &Store,
-    dir: &Path,
-    now: i64,
-) -> Result<Vec<SharedFile>, String> {
+/// site, `deskprov migrate-store`), each read back from the database part by part and checked
+/// against its size and SHA-256; how many.
+pub async fn share_directory(store: &Store, dir: &Path, now: i64) -> Result<usize, String> {
     let files = match firmware::list(dir).await {
         Ok(files) => files,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(format!("{}: {e}", dir.display())),
     };
     let writer = store.single_writes(Permit::new());
+    let mut measured = Vec::with_capacity(files.len());
     for file in &files {
         let path = dir.join(&file.name);
-        let content = tokio::fs::read(&path)
-            .await
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let sha256 =
-            crate::backup::hex(ring::digest::digest(&ring::digest::SHA256, &content).as_ref());
+        let failed = |e: &dyn std::fmt::Display| format!("firmware {}: {e}", file.name);
+        let (bytes, sha256) = measure(&path).await.map_err(|e| failed(&e))?;
         let staged = StagedFile {
             path: &path,
-            bytes: content.len() as u64,
+            bytes,
             sha256: &sha256,
         };
         share(&writer, &file.name, &staged, now)
             .await
-            .map_err(|e| format!("firmware {}: {e}", file.name))?;
+            .map_err(|e| failed(&e))?;
+        measured.push((file.name.as_str(), bytes, sha256));
     }
-    store
+    let stored = store
         .reads()
         .shared_files()
         .await
-        .map_err(|e| format!("reading the firmware back: {e}"))
+        .map_err(|e| format!("reading the firmware back: {e}"))?;
+    for (name, bytes, sha256) in measured {
+        let site = stored
+            .iter()
+            .find(|site| site.name == name && site.bytes == bytes && site.sha256 == sha256)
+            .ok_or_else(|| format!("firmware {name}: the copy read back differs"))?;
+        stored_parts_match(store, site)
+            .await
+            .map_err(|e| format!("firmware {name}: {e}"))?;
+    }
+    Ok(files.len())
+}
+
+/// A file's length and SHA-256, read a part at a time.
+async fn measure(path: &Path) -> std::io::Result<(u64, String)> {
+    let mut file = tokio::fs::File::open(path).await?;
+    let mut chunk = vec![0u8; SHARED_FILE_CHUNK];
+    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut bytes = 0u64;
+    loop {
+        let filled = fill(&mut file, &mut chunk).await?;
+        if filled == 0 {
+            break;
+        }
+        digest.update(&chunk[..filled]);
+        bytes += filled as u64;
+    }
+    Ok((bytes, crate::backup::hex(digest.finish().as_ref())))
+}
+
+/// Whether the parts the database holds of `site` hash to its SHA-256.
+async fn stored_parts_match(store: &Store, site: &SharedFile) -> Result<(), StoreError> {
+    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+    for index in 0..site.chunks {
+        let chunk = store
+            .shared_file_chunk(site, index)
+            .await?
+            .ok_or_else(|| StoreError::Database(format!("part {index} is missing")))?;
+        digest.update(&chunk);
+    }
+    match crate::backup::hex(digest.finish().as_ref()) == site.sha256 {
+        true => Ok(()),
+        false => Err(StoreError::Database(
+            "the stored parts do not match its SHA-256".into(),
+        )),
+    }
 }
 
 /// Reads until `buffer` is full or the file ends; how much it read.
