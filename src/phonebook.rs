@@ -31,6 +31,15 @@ pub struct Number {
     pub number: String,
 }
 
+/// A speed-dial key of one device, as an entry of its local directory (Poly's `<sd>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SpeedDial {
+    /// 1-based, as the device's config names it.
+    pub index: usize,
+    pub label: String,
+    pub number: String,
+}
+
 /// One number of one entry: the unit of directories that list a name per number (Cisco, Poly).
 #[derive(Debug, Serialize)]
 struct Row<'a> {
@@ -51,6 +60,8 @@ struct PhonebookContext<'a> {
     rows: Vec<Row<'a>>,
     /// The next page's URL, where there is one.
     next_url: Option<String>,
+    /// The device's speed-dial keys, where its directory is its own (Poly).
+    speed_dials: &'a [SpeedDial],
 }
 
 /// Which part of the phonebook a request asks for.
@@ -146,6 +157,7 @@ pub fn render(
     vendor: &dyn Vendor,
     entries: &[Entry],
     page: &PageRequest,
+    speed_dials: &[SpeedDial],
 ) -> Option<Option<Result<Rendered, RenderFailure>>> {
     let template = vendor.phonebook_template()?;
     let entries = within_limit(vendor, entries);
@@ -184,6 +196,7 @@ pub fn render(
         },
         rows,
         next_url,
+        speed_dials,
     };
     Some(Some(
         templates

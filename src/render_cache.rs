@@ -42,6 +42,12 @@ struct Entry {
     stamp: Stamp,
 }
 
+/// What a phonebook document about to be rendered is made from, and until when it holds.
+struct Made {
+    stamp: Stamp,
+    valid_until: Option<i64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
     Device {
@@ -54,6 +60,8 @@ enum Key {
     Phonebook {
         template: &'static str,
         page: crate::phonebook::PageRequest,
+        /// The device whose own directory this is (its speed dials in it); `None`: shared.
+        device: Option<Mac>,
     },
 }
 
@@ -161,7 +169,11 @@ impl RenderCache {
         page: crate::phonebook::PageRequest,
     ) -> Option<Result<Arc<Rendered>, RenderFailure>> {
         let template = vendor.phonebook_template()?;
-        let key = Key::Phonebook { template, page };
+        let key = Key::Phonebook {
+            template,
+            page,
+            device: None,
+        };
         let stamp = stamp(app, 0);
         if let Some(hit) = self.lookup(app, &key, stamp) {
             return Some(Ok(hit));
@@ -170,12 +182,83 @@ impl RenderCache {
             Ok(entries) => entries,
             Err(e) => return Some(Err(e.into())),
         };
-        let Key::Phonebook { page, .. } = &key else {
+        let made = Made {
+            stamp,
+            valid_until: None,
+        };
+        self.render_phonebook(app, vendor, key, made, &entries, &[])
+    }
+
+    /// The local directory a device fetches as a file of its own (Poly's `{mac}-directory.xml`):
+    /// its speed-dial keys, then the company phonebook while `with_phonebook`. A device without
+    /// speed dials shares the vendor's phonebook; `None` when it has neither, or its vendor's
+    /// phones take no directory file.
+    pub async fn device_directory(
+        &self,
+        app: &App,
+        vendor: &dyn Vendor,
+        device: &DeviceSnapshot,
+        page: crate::phonebook::PageRequest,
+        with_phonebook: bool,
+    ) -> Option<Result<Arc<Rendered>, RenderFailure>> {
+        let template = vendor.phonebook_template()?;
+        let key = Key::Phonebook {
+            template,
+            page,
+            device: Some(device.record.mac),
+        };
+        let stamp = stamp(app, device.fingerprint);
+        if let Some(hit) = self.lookup(app, &key, stamp) {
+            return Some(Ok(hit));
+        }
+        let (speed_dials, valid_until) =
+            match render::speed_dials(app, vendor, &device.record).await {
+                Ok(found) => found,
+                Err(e) => return Some(Err(e.into())),
+            };
+        let Key::Phonebook { page, .. } = key else {
             unreachable!("built above")
         };
+        if speed_dials.is_empty() {
+            return match with_phonebook {
+                true => self.phonebook(app, vendor, page).await,
+                false => None,
+            };
+        }
+        let entries = match with_phonebook {
+            true => match self.phonebook_entries(app, stamp.store).await {
+                Ok(entries) => entries,
+                Err(e) => return Some(Err(e.into())),
+            },
+            false => Arc::default(),
+        };
+        let key = Key::Phonebook {
+            template,
+            page,
+            device: Some(device.record.mac),
+        };
+        let made = Made { stamp, valid_until };
+        self.render_phonebook(app, vendor, key, made, &entries, &speed_dials)
+    }
+
+    fn render_phonebook(
+        &self,
+        app: &App,
+        vendor: &dyn Vendor,
+        key: Key,
+        made: Made,
+        entries: &[crate::phonebook::Entry],
+        speed_dials: &[crate::phonebook::SpeedDial],
+    ) -> Option<Result<Arc<Rendered>, RenderFailure>> {
+        let Key::Phonebook { page, .. } = &key else {
+            unreachable!("only phonebook keys")
+        };
         let templates = app.templates.current();
-        match crate::phonebook::render(&templates, vendor, &entries, page)?? {
-            Ok(rendered) => Some(Ok(self.keep(key, stamp, rendered))),
+        match crate::phonebook::render(&templates, vendor, entries, page, speed_dials)?? {
+            Ok(mut rendered) => {
+                rendered.valid_until = made.valid_until;
+                Some(Ok(self.keep(key, made.stamp, rendered)))
+            }
             Err(e) => Some(Err(e)),
         }
     }

@@ -260,6 +260,38 @@ async fn device_phonebook<B>(
     app.render_cache.phonebook(app, vendor, page).await
 }
 
+/// The local directory the device stores as a file of its own (Poly's `{mac}-directory.xml`),
+/// where deskprov writes it: the company phonebook while `phonebook_refresh_minutes` is set, and
+/// the device's speed-dial keys. `None`: the file is the one the phone stored.
+async fn device_directory<B>(
+    app: &App,
+    request: &Request<B>,
+    device: &crate::store::DeviceSnapshot,
+) -> Result<Option<Result<Arc<Rendered>, render::RenderFailure>>, StoreError> {
+    let Some(vendor) = device
+        .record
+        .vendor
+        .as_deref()
+        .and_then(crate::vendors::by_id)
+    else {
+        return Ok(None);
+    };
+    let with_phonebook = app
+        .store
+        .settings()
+        .await?
+        .phonebook_refresh_minutes
+        .is_some();
+    let Some(number) = crate::phonebook::requested_page(request.uri().query()) else {
+        return Ok(None);
+    };
+    let page = crate::phonebook::PageRequest { number, url: None };
+    Ok(app
+        .render_cache
+        .device_directory(app, vendor, device, page, with_phonebook)
+        .await)
+}
+
 /// A response, and the device the request proved to be, whose file it got.
 struct Answer {
     response: HttpResponse,
@@ -348,19 +380,10 @@ async fn answer_file<B>(
                     Err(refusal) => return Ok(Answer::unproven(refusal)),
                 };
             if vendor.phonebook_stored_name() == Some(name.as_str())
-                && app
-                    .store
-                    .settings()
-                    .await?
-                    .phonebook_refresh_minutes
-                    .is_some()
+                && let Some(rendered) = device_directory(app, request, &device).await?
             {
-                let response = match device_phonebook(app, request, &device.record).await {
-                    Some(rendered) => serve(request, rendered, true)?,
-                    None => not_found(),
-                };
                 return Ok(Answer {
-                    response,
+                    response: serve(request, rendered, true)?,
                     device: Some(*mac),
                 });
             }

@@ -153,6 +153,25 @@ pub(super) struct KeyPlan {
     pub(super) cleared: Vec<KeyPosition>,
 }
 
+impl KeyPlan {
+    /// The speed-dial keys written, as entries of the phone's local directory: the n-th
+    /// speed-dial key is entry n (Poly's `<sd>`), labelled as the key is.
+    pub(super) fn speed_dials(&self) -> Vec<crate::phonebook::SpeedDial> {
+        self.keys
+            .iter()
+            .filter(|k| k.kind == crate::keys::KeyType::SpeedDial.as_str())
+            .filter_map(|k| {
+                let number = k.value.clone()?;
+                Some(crate::phonebook::SpeedDial {
+                    index: k.nth,
+                    label: k.label.clone().unwrap_or_else(|| number.clone()),
+                    number,
+                })
+            })
+            .collect()
+    }
+}
+
 /// The hot-desk key as a template writes it outside the key list.
 #[derive(Serialize)]
 pub(super) struct LoginKeyContext {

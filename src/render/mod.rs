@@ -574,6 +574,25 @@ pub fn render_device(
     Ok(rendered)
 }
 
+/// The device's speed-dial keys as entries of its local directory (Poly's `{mac}-directory.xml`),
+/// numbered as its config numbers them, and when they change by themselves (a hot-desk login
+/// ends, taking the user's keys with it).
+pub async fn speed_dials(
+    app: &App,
+    vendor: &dyn Vendor,
+    device: &DeviceRecord,
+) -> Result<(Vec<crate::phonebook::SpeedDial>, Option<i64>), StoreError> {
+    let inputs = DeviceInputs::load(app, vendor, device).await?;
+    let row = model_row(vendor, device);
+    // The login key does not count among the speed dials: its screen is not needed here.
+    let plan = key_plan(vendor, device, row, &inputs.keys, None);
+    let now = app.clock.now();
+    Ok((
+        plan.speed_dials(),
+        next_login_end(device, &inputs.settings, now),
+    ))
+}
+
 /// The earliest end of a live hot-desk login on the device: its file changes then.
 fn next_login_end(device: &DeviceRecord, settings: &Settings, now: i64) -> Option<i64> {
     device

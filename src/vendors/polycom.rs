@@ -108,12 +108,15 @@ impl Vendor for Polycom {
     /// Flexible line key assignment (`lineKey.x.category` and `.index`, Poly's VVX Expansion
     /// Module addendum for UC Software 4.1.6, "Line Key Parameters"; the FreePBX polycomphones
     /// module and GS5 write the same): a line key takes its registration, a BLF key index 0,
-    /// the phone then giving the BLF keys the attendant resource list in order. Other types
-    /// have no category (a speed dial's index is a contact directory entry): not written.
+    /// the phone then giving the BLF keys the attendant resource list in order. A speed dial
+    /// takes the speed-dial index of its entry in the local directory (`<sd>`, which deskprov
+    /// writes into `{mac}-directory.xml`: the n-th speed-dial key is entry n, as polycomphones
+    /// numbers its favourites). Other types have no category: not written.
     fn key_values(&self, key: &Key) -> serde_json::Value {
         match key.kind {
             KeyType::Line => json!({ "category": "Line", "index": key.line }),
             KeyType::Blf => json!({ "category": "BLF", "index": 0, "blf": true }),
+            KeyType::SpeedDial => json!({ "category": "SpeedDial", "speed_dial": true }),
             _ => serde_json::Value::Null,
         }
     }

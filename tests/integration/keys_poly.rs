@@ -42,16 +42,18 @@ async fn office() -> TestServer {
     server
 }
 
+/// A file fetched as the phone `mac`, with its credentials.
+async fn fetch(server: &TestServer, mac: &str, path: &str) -> deskprov::client::Reply {
+    let (user, password) = server.credentials(mac).await;
+    server
+        .phone_get_with(path, &[("authorization", &basic(&user, &password))])
+        .await
+}
+
 /// Every attribute of the device file, by its name alone (Poly reads attributes wherever they
 /// stand); a name written twice fails.
 async fn attributes(server: &TestServer, mac: &str) -> BTreeMap<String, String> {
-    let (user, password) = server.credentials(mac).await;
-    let reply = server
-        .phone_get_with(
-            &format!("/{mac}-deskprov.cfg"),
-            &[("authorization", &basic(&user, &password))],
-        )
-        .await;
+    let reply = fetch(server, mac, &format!("/{mac}-deskprov.cfg")).await;
     assert_eq!(reply.status, StatusCode::OK);
     let text = reply.text();
     let flat = xmlflat::flatten(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -86,7 +88,7 @@ async fn a_vvx_gets_line_and_blf_keys_where_the_admin_put_them() {
             {"position": 3, "type": "blf", "value": "1003"},
             {"position": 5, "type": "blf", "value": "1002", "label": "Bob"},
             {"position": 6, "type": "dnd"},
-            {"position": 7, "type": "speed_dial", "value": "0301234"},
+            {"position": 7, "type": "dtmf", "value": "*21#"},
         ]),
     )
     .ok()
@@ -191,13 +193,8 @@ async fn a_vvx600_with_ten_keys_matches_its_golden_file() {
         {"module": 1, "position": 84, "type": "blf", "value": "1002", "label": "Bob <2>"},
     ]);
     api.set_keys("devices", Some(VVX600), keys).ok().await;
-    let (user, password) = server.credentials(VVX600).await;
-    let reply = server
-        .phone_get_with(
-            &format!("/{VVX600}-deskprov.cfg"),
-            &[("authorization", &basic(&user, &password))],
-        )
-        .await;
+    let reply = fetch(&server, VVX600, &format!("/{VVX600}-deskprov.cfg")).await;
+    let (_, password) = server.credentials(VVX600).await;
     assert_eq!(reply.status, StatusCode::OK);
     let text = reply.text();
     xmlflat::flatten(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -206,4 +203,88 @@ async fn a_vvx600_with_ten_keys_matches_its_golden_file() {
         &text,
         Some(&password),
     );
+}
+
+/// The entries of the device's local directory, `{mac}-directory.xml`, as the phone's parser
+/// reads them; `None` when the server has none for it.
+async fn directory(server: &TestServer, mac: &str) -> Option<Vec<Vec<(String, String)>>> {
+    let reply = fetch(server, mac, &format!("/{mac}-directory.xml")).await;
+    if reply.status == StatusCode::NOT_FOUND {
+        return None;
+    }
+    assert_eq!(reply.status, StatusCode::OK);
+    let (root, items) = crate::phonebook_vendors::records(&reply.text(), "item");
+    assert_eq!(root, "directory");
+    Some(items)
+}
+
+fn item(fields: &[(&str, &str)]) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(name, text)| (name.to_string(), text.to_string()))
+        .collect()
+}
+
+/// A speed-dial key is `lineKey.x.category="SpeedDial"` with `.index` n for the n-th one, and
+/// entry n of the local directory carries `<sd>n</sd>` and the number in `<ct>` (Poly's VVX
+/// Expansion Module addendum for UC Software 4.1.6, "Line Key Parameters": `SpeedDial` among
+/// the categories; the FreePBX polycomphones module numbers its favourites 1, 2, ... in
+/// `lineKey.x.index` and writes `fn`, `ct` and `sd` per directory item). The speed dials stand
+/// alone while the site serves no phonebook and before the company's names while it does;
+/// without them the directory is the shared phonebook, or the one the phone stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vvx_speed_dial_calls_its_entry_of_the_local_directory() {
+    let server = office().await;
+    let api = server.admin_api();
+    assert_eq!(directory(&server, VVX450).await, None);
+    api.set_keys(
+        "devices",
+        Some(VVX450),
+        json!([
+            {"position": 4, "type": "speed_dial", "value": "0301234", "label": "Empfang & Co <1>"},
+            {"position": 5, "type": "blf", "value": "1003"},
+            {"position": 7, "type": "speed_dial", "value": "+4930555"},
+            {"position": 9, "type": "speed_dial", "value": "1002"},
+        ]),
+    )
+    .ok()
+    .await;
+    let config = attributes(&server, VVX450).await;
+    for (name, value) in [
+        ("lineKey.4.category", "SpeedDial"),
+        ("lineKey.4.index", "1"),
+        ("lineKey.5.category", "BLF"),
+        ("lineKey.7.category", "SpeedDial"),
+        ("lineKey.7.index", "2"),
+        ("lineKey.9.category", "SpeedDial"),
+        ("lineKey.9.index", "3"),
+        ("attendant.resourceList.1.address", "1003@pbx.example.com"),
+    ] {
+        assert_eq!(get(&config, name), Some(value), "{name}");
+    }
+    let speed_dials = vec![
+        item(&[("fn", "Empfang & Co <1>"), ("ct", "0301234"), ("sd", "1")]),
+        item(&[("fn", "+4930555"), ("ct", "+4930555"), ("sd", "2")]),
+        item(&[("fn", "Bob Example"), ("ct", "1002"), ("sd", "3")]),
+    ];
+    assert_eq!(directory(&server, VVX450).await, Some(speed_dials.clone()));
+
+    api.patch_settings(json!({"phonebook_refresh_minutes": 60}))
+        .ok()
+        .await;
+    let company = vec![
+        item(&[("fn", "Alice Example"), ("ct", "1001")]),
+        item(&[("fn", "Bob Example"), ("ct", "1002")]),
+        item(&[("fn", "Cem Yilmaz"), ("ct", "1003")]),
+    ];
+    let merged: Vec<_> = speed_dials.iter().chain(&company).cloned().collect();
+    assert_eq!(directory(&server, VVX450).await, Some(merged));
+    assert_eq!(directory(&server, VVX600).await, Some(company.clone()));
+
+    api.set_keys("devices", Some(VVX450), json!([])).ok().await;
+    assert_eq!(directory(&server, VVX450).await, Some(company));
+    api.patch_settings(json!({"phonebook_refresh_minutes": null}))
+        .ok()
+        .await;
+    assert_eq!(directory(&server, VVX450).await, None);
 }

@@ -134,7 +134,7 @@ fn resolve(reference: &quick_xml::events::BytesRef<'_>) -> String {
 
 /// The root element's name and each `record` element's leaf fields (name, decoded text), in
 /// document order, as a phone's parser reads them.
-fn records(xml: &str, record: &str) -> (String, Vec<Vec<(String, String)>>) {
+pub(crate) fn records(xml: &str, record: &str) -> (String, Vec<Vec<(String, String)>>) {
     let mut reader = Reader::from_str(xml);
     let mut root = None;
     let mut all = Vec::new();
