@@ -363,3 +363,58 @@ async fn a_yealink_gets_every_key_type_in_its_own_codes() {
         "no layer sets a key: none are written"
     );
 }
+
+/// A T54W with two lines and ten keys of mixed types over the phone and an EXP50, byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_yealink_with_ten_keys_and_a_module_matches_its_golden_file() {
+    const T54W: &str = "001565aabb54";
+    // A fixed URL and SIP passwords: the golden file's bytes do not change from run to run.
+    let server = TestServer::start_with(|c| {
+        c.server.public_url = Some("https://prov.example.com:8443/".into())
+    })
+    .await;
+    let api = server.admin_api();
+    for (extension, name) in [("1001", "Alice Example"), ("1002", "Bob Example")] {
+        let user = NewUser::new(extension, name).sip_password(&format!("secret-{extension}"));
+        api.create_user(user).ok().await;
+    }
+    api.create_device(NewDevice::new(T54W).model("T54W"))
+        .ok()
+        .await;
+    api.patch_device(T54W, json!({"expansion_modules": 1}))
+        .ok()
+        .await;
+    api.assign(T54W, 1, "1001").ok().await;
+    api.assign(T54W, 2, "1002").ok().await;
+    api.set_keys(
+        "devices",
+        Some(T54W),
+        json!([
+            {"position": 3, "type": "blf", "value": "1002", "line": 1},
+            {"position": 4, "type": "speed_dial", "value": "+4930123456", "label": "Reception"},
+            {"position": 5, "type": "park", "value": "700", "line": 2},
+            {"position": 6, "type": "dnd"},
+            {"position": 7, "type": "pickup", "value": "1002"},
+            {"position": 8, "type": "url", "value": "https://intranet.example.com/menu.xml?a=1&b=2", "label": "Menu"},
+            {"position": 9, "type": "voicemail"},
+            {"position": 27, "type": "intercom", "value": "1002", "label": "Bob <& Co>"},
+            {"module": 1, "position": 1, "type": "blf", "value": "1001"},
+            {"module": 1, "position": 60, "type": "dtmf", "value": "*21#", "label": "Last"},
+        ]),
+    )
+    .ok()
+    .await;
+    let (user, password) = server.credentials(T54W).await;
+    let reply = server
+        .phone_get_with(
+            &format!("/{T54W}.cfg"),
+            &[("authorization", &basic(&user, &password))],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    crate::golden::check(
+        &format!("yealink/{T54W}-t54w-keys.cfg"),
+        &reply.text(),
+        Some(&password),
+    );
+}

@@ -468,11 +468,17 @@ async fn the_ldap_directory_lands_in_grandstreams_p_values_and_its_password_in_t
     );
 }
 
-/// A GXP2130 (3 fixed and 9 dynamic VPKs, 8 MPKs) with ten keys of mixed types, byte for byte.
+/// A GXP2140 (4 fixed and 12 dynamic VPKs, one GXP2200EXT attached) with ten keys of mixed
+/// types over the phone and its extension board, byte for byte.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_gxp2130_with_ten_keys_matches_its_golden_file() {
-    const GXP2130: &str = "000b82aa2130";
-    let server = office(&[(GXP2130, "GXP2130")]).await;
+async fn a_gxp2140_with_ten_keys_and_a_module_matches_its_golden_file() {
+    const GXP2140: &str = "000b82aa2140";
+    let server = office(&[(GXP2140, "GXP2140")]).await;
+    server
+        .admin_api()
+        .patch_device(GXP2140, json!({"expansion_modules": 1}))
+        .ok()
+        .await;
     let keys = json!([
         {"position": 2, "type": "blf", "value": "1002"},
         {"position": 3, "type": "speed_dial", "value": "+4930123456", "label": "Reception"},
@@ -481,19 +487,19 @@ async fn a_gxp2130_with_ten_keys_matches_its_golden_file() {
         {"position": 6, "type": "voicemail", "label": "Mailbox"},
         {"position": 7, "type": "park", "value": "700"},
         {"position": 8, "type": "transfer", "label": "Transfer"},
-        {"position": 13, "type": "blf", "value": "1003", "label": "Carol & Co"},
-        {"position": 14, "type": "intercom", "value": "1002"},
-        {"position": 20, "type": "speed_dial", "value": "1001"},
+        {"position": 16, "type": "intercom", "value": "1002"},
+        {"module": 1, "position": 1, "type": "blf", "value": "1003", "label": "Carol & Co"},
+        {"module": 1, "position": 40, "type": "speed_dial", "value": "1001"},
     ]);
     server
         .admin_api()
-        .set_keys("devices", Some(GXP2130), keys)
+        .set_keys("devices", Some(GXP2140), keys)
         .ok()
         .await;
-    let (text, _) = fetch(&server, GXP2130).await;
-    let (_, password) = server.credentials(GXP2130).await;
+    let (text, _) = fetch(&server, GXP2140).await;
+    let (_, password) = server.credentials(GXP2140).await;
     crate::golden::check(
-        &format!("grandstream/{GXP2130}-gxp2130-keys.xml"),
+        &format!("grandstream/{GXP2140}-gxp2140-keys.xml"),
         &text,
         Some(&password),
     );
