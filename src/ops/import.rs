@@ -59,25 +59,29 @@ pub async fn recover_after_restart(app: &App) -> Result<u64, StoreError> {
 }
 
 /// The records to write, each with the record it replaces as planned (`None`: a new one), side
-/// by side: the records go to the store as they are, without a copy of a large import.
+/// by side: the records go to the store as they are, without a copy of a large import. A
+/// replaced record is boxed: most rows of a large import create one, and an empty slot then
+/// takes a pointer, not a whole record.
 pub struct Planned<R> {
     pub records: Vec<R>,
-    pub replaced: Vec<Option<R>>,
+    pub replaced: Vec<Option<Box<R>>>,
 }
 
 impl<R> Planned<R> {
-    fn each(&self) -> impl Iterator<Item = (&R, &Option<R>)> {
-        self.records.iter().zip(&self.replaced)
+    fn each(&self) -> impl Iterator<Item = (&R, Option<&R>)> {
+        self.records
+            .iter()
+            .zip(self.replaced.iter().map(Option::as_deref))
     }
 }
 
 /// A record changed since it was planned fails the whole import.
 fn unchanged_since_planned<R: PartialEq>(
     current: Option<R>,
-    planned: &Option<R>,
+    planned: Option<&R>,
     key: &str,
 ) -> Result<(), OpError> {
-    if current.as_ref() != planned.as_ref() {
+    if current.as_ref() != planned {
         return Err(OpError::conflict(format!(
             "{key} was changed while the import was being checked; nothing was changed, import again"
         )));
@@ -85,7 +89,7 @@ fn unchanged_since_planned<R: PartialEq>(
     Ok(())
 }
 
-fn outcome<R>(planned: &Option<R>) -> &'static str {
+fn outcome<R>(planned: Option<&R>) -> &'static str {
     if planned.is_some() {
         "updated by import"
     } else {

@@ -123,8 +123,10 @@ impl<R> Checked<R> {
     fn for_rows(rows: &[Row]) -> Checked<R> {
         Checked {
             outcomes: Vec::with_capacity(rows.len()),
+            // At most a record a row: reserved at once, a large import's records are not
+            // copied as the list grows.
             writes: Planned {
-                records: Vec::new(),
+                records: Vec::with_capacity(rows.len()),
                 replaced: Vec::new(),
             },
             failed: false,
@@ -148,7 +150,7 @@ impl<R> Checked<R> {
         }
         let (record, replaced) = match plan {
             Plan::Create(r) => (r, None),
-            Plan::Update { before, after } => (after, Some(*before)),
+            Plan::Update { before, after } => (after, Some(before)),
             Plan::Unchanged => return,
         };
         self.writes.records.push(record);
