@@ -99,8 +99,9 @@ pub async fn start_deskprov_with(
         .map_err(|e| e.to_string())?;
     let started = Instant::now();
     let child = Command::new(binary)
-        // As packaging/deskprov.service runs it (freed pages purged at once).
+        // As packaging/deskprov.service runs it (freed pages purged at once, no huge pages).
         .env("MIMALLOC_PURGE_DELAY", "0")
+        .env("MIMALLOC_ALLOW_THP", "0")
         .arg("--config")
         .arg(&config)
         .arg("serve")

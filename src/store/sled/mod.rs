@@ -13,6 +13,7 @@
 
 mod accounts;
 mod contacts;
+mod device_tree;
 mod imports;
 mod journal;
 mod keys;
@@ -30,8 +31,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::codec::{decode, encode, token_key, upload_key};
-use super::{DeviceSnapshot, Result, SCHEMA_VERSION, StoreError};
-use crate::domain::Mac;
+use super::{Result, SCHEMA_VERSION, StoreError};
 use crate::model::SourceRecord;
 
 impl From<sled::Error> for StoreError {
@@ -40,33 +40,11 @@ impl From<sled::Error> for StoreError {
     }
 }
 
-/// Memory for decoded device records kept by [`Store::device_snapshot`].
-const DECODED_DEVICES_BYTES: u64 = 16 * 1024 * 1024;
-
-/// A decoded snapshot with the bytes it was decoded from.
-struct Decoded {
-    raw: sled::IVec,
-    snapshot: Arc<DeviceSnapshot>,
-}
-
-#[derive(Clone)]
-struct SnapshotWeight;
-
-impl quick_cache::Weighter<Mac, Arc<Decoded>> for SnapshotWeight {
-    /// The stored bytes, about as much again decoded, and the bookkeeping.
-    fn weight(&self, _: &Mac, decoded: &Arc<Decoded>) -> u64 {
-        (decoded.raw.len() as u64) * 2 + 128
-    }
-}
-
-type DecodedDevices = quick_cache::sync::Cache<Mac, Arc<Decoded>, SnapshotWeight>;
-
 /// The embedded backend: one sled tree per kind of record.
 pub struct SledBackend {
     /// Bumped after every write that can change a rendered config other than the device's
     /// own record: users, site settings, profiles, model settings (render_cache.rs).
     revision: Arc<AtomicU64>,
-    decoded_devices: Arc<DecodedDevices>,
     /// The ids of the outbox's queued mails, read from the tree when first needed and kept with
     /// every write (outbox.rs): the sender looks at these instead of the whole outbox.
     queued_mails: std::sync::Mutex<Option<std::collections::BTreeSet<u64>>>,
@@ -79,7 +57,7 @@ pub struct SledBackend {
     /// again in a restored store, whose trail came from another.
     audit_floor: AtomicU64,
     db: sled::Db,
-    devices: sled::Tree,
+    devices: device_tree::DeviceTree,
     users: sled::Tree,
     unregistered: sled::Tree,
     unregistered_by_seen: sled::Tree,
@@ -120,7 +98,7 @@ impl SledBackend {
             .flush_every_ms(Some(500))
             .open()?;
         let mut store = SledBackend {
-            devices: db.open_tree("devices")?,
+            devices: device_tree::DeviceTree::new(db.open_tree("devices")?),
             users: db.open_tree("users")?,
             unregistered: db.open_tree("unregistered")?,
             unregistered_by_seen: db.open_tree("unregistered_by_seen")?,
@@ -142,11 +120,6 @@ impl SledBackend {
             revision: Arc::default(),
             latest_ban_end: Arc::default(),
             queued_mails: std::sync::Mutex::new(None),
-            decoded_devices: Arc::new(DecodedDevices::with_weighter(
-                (DECODED_DEVICES_BYTES / 1024) as usize,
-                DECODED_DEVICES_BYTES,
-                SnapshotWeight,
-            )),
         };
         store.check_schema()?;
         store.undo_journal()?;

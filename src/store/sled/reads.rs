@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 
-use super::{Decoded, SETTINGS_KEY, SledBackend, decode, token_key, upload_key};
+use super::{SETTINGS_KEY, SledBackend, decode, token_key, upload_key};
 use crate::domain::{Extension, Mac, ProfileName};
 use crate::model::{
     AuditRecord, DeviceRecord, GuardRecord, ProfileRecord, SourceRecord, TokenRecord,
@@ -34,33 +34,17 @@ impl Reads for SledBackend {
     }
 
     async fn device(&self, mac: Mac) -> Result<Option<DeviceRecord>> {
-        self.get(&self.devices, &mac.octets())
+        self.get(self.devices.for_reading(), &mac.octets())
     }
 
-    /// The device as stored now, decoded only when it changed since the last call: the phone
-    /// path reads a device on every request. The stored bytes are compared each time, so a
-    /// snapshot is never older than the record.
+    /// The device as stored now, decoded once per stored version (device_tree.rs): the phone
+    /// path reads a device on every request.
     async fn device_snapshot(&self, mac: Mac) -> Result<Option<Arc<DeviceSnapshot>>> {
-        let key = mac.octets();
-        let Some(raw) = self.devices.get(key)? else {
-            return Ok(None);
-        };
-        if let Some(decoded) = self.decoded_devices.get(&mac)
-            && decoded.raw == raw
-        {
-            return Ok(Some(decoded.snapshot.clone()));
-        }
-        let snapshot = Arc::new(DeviceSnapshot::of(decode(&key, &raw)?));
-        let decoded = Arc::new(Decoded {
-            raw,
-            snapshot: snapshot.clone(),
-        });
-        self.decoded_devices.insert(mac, decoded);
-        Ok(Some(snapshot))
+        self.devices.snapshot(mac)
     }
 
     async fn devices(&self) -> Result<Vec<DeviceRecord>> {
-        self.all(&self.devices)
+        self.all(self.devices.for_reading())
     }
 
     /// Devices in MAC order after `after` that `keep` accepts, at most `limit`; and whether
@@ -72,7 +56,12 @@ impl Reads for SledBackend {
         keep: Keep<'_, DeviceRecord>,
     ) -> Result<(Vec<DeviceRecord>, bool)> {
         let after = after.map(|mac| mac.octets());
-        self.page(&self.devices, after.as_ref().map(|a| &a[..]), limit, keep)
+        self.page(
+            self.devices.for_reading(),
+            after.as_ref().map(|a| &a[..]),
+            limit,
+            keep,
+        )
     }
 
     /// The device a login token was issued to. The caller still compares the token with the

@@ -18,7 +18,9 @@ use crate::store::backend::{Change, Reads, TrimRank, Writes};
 impl Writes for SledBackend {
     /// Inserts a new device; `false` if the MAC is already registered (nothing written).
     async fn insert_device(&self, record: &DeviceRecord) -> Result<bool> {
-        self.insert_new(&self.devices, &record.mac.octets(), record)
+        let mac = record.mac;
+        self.devices
+            .write_one(mac, |tree| self.insert_new(tree, &mac.octets(), record))
     }
 
     /// Applies `change` atomically to the device, retrying on concurrent writes, and writes
@@ -28,13 +30,17 @@ impl Writes for SledBackend {
         mac: Mac,
         change: Change<'_, DeviceRecord>,
     ) -> Result<Option<DeviceRecord>> {
-        Ok(self
-            .update(&self.devices, &mac.octets(), change)?
-            .map(|(d, ())| d))
+        let updated = self
+            .devices
+            .write_one(mac, |tree| self.update(tree, &mac.octets(), change))?;
+        Ok(updated.map(|(d, ())| d))
     }
 
     async fn remove_device(&self, mac: Mac) -> Result<bool> {
-        Ok(self.devices.remove(mac.octets())?.is_some())
+        let removed = self
+            .devices
+            .write_one(mac, |tree| tree.remove(mac.octets()))?;
+        Ok(removed.is_some())
     }
 
     /// Writes every record in one transaction: a new MAC as given, an existing one through
@@ -46,7 +52,7 @@ impl Writes for SledBackend {
     ) -> Result<()> {
         let outcome = self
             .devices
-            .transaction(|tx| super::imports::merge_in(tx, records, merge));
+            .write_many(|tree| tree.transaction(|tx| super::imports::merge_in(tx, records, merge)));
         match outcome {
             Ok(()) => Ok(()),
             Err(TransactionError::Abort(e)) => Err(e),
@@ -59,7 +65,7 @@ impl Writes for SledBackend {
         for record in records {
             batch.insert(&record.mac.octets()[..], encode(record));
         }
-        self.devices.apply_batch(batch)?;
+        self.devices.write_many(|tree| tree.apply_batch(batch))?;
         Ok(())
     }
 

@@ -1,0 +1,176 @@
+//! The devices tree and the decoded copies of its records: every write to the tree goes
+//! through this type, which marks the written records' copies stale, so a phone's request
+//! takes its device from the decoded copy without reading sled at all.
+//!
+//! A copy is stamped with the generation of its record's stripe, read before the record was;
+//! a write bumps the stripe after it reached the tree. A copy whose stamp is the stripe's
+//! current generation was therefore read after every write acknowledged so far.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::domain::Mac;
+use crate::store::{DeviceSnapshot, Result};
+
+/// Memory for decoded device records.
+const DECODED_DEVICES_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Stripes of write generations; a power of two. A write makes the copies of the other
+/// records of its stripe miss once.
+const STRIPES: usize = 1024;
+
+/// A decoded record, stamped with its stripe's generation when it was read.
+struct Decoded {
+    generation: u64,
+    snapshot: Arc<DeviceSnapshot>,
+    stored_bytes: u32,
+}
+
+#[derive(Clone)]
+struct DecodedWeight;
+
+impl quick_cache::Weighter<Mac, Arc<Decoded>> for DecodedWeight {
+    /// About twice the stored bytes decoded, and the bookkeeping.
+    fn weight(&self, _: &Mac, decoded: &Arc<Decoded>) -> u64 {
+        u64::from(decoded.stored_bytes) * 2 + 128
+    }
+}
+
+pub(super) struct DeviceTree {
+    tree: sled::Tree,
+    generations: Box<[AtomicU64]>,
+    decoded: quick_cache::sync::Cache<Mac, Arc<Decoded>, DecodedWeight>,
+}
+
+impl DeviceTree {
+    pub(super) fn new(tree: sled::Tree) -> DeviceTree {
+        DeviceTree {
+            tree,
+            generations: (0..STRIPES).map(|_| AtomicU64::new(0)).collect(),
+            decoded: quick_cache::sync::Cache::with_weighter(
+                (DECODED_DEVICES_BYTES / 1024) as usize,
+                DECODED_DEVICES_BYTES,
+                DecodedWeight,
+            ),
+        }
+    }
+
+    /// The tree, to read: writing through it would leave decoded copies stale.
+    pub(super) fn for_reading(&self) -> &sled::Tree {
+        &self.tree
+    }
+
+    /// Runs `write` on the tree, then marks `mac`'s decoded copy stale, whatever the outcome
+    /// (a failed write may have written).
+    pub(super) fn write_one<T>(&self, mac: Mac, write: impl FnOnce(&sled::Tree) -> T) -> T {
+        let outcome = write(&self.tree);
+        self.stripe(mac).fetch_add(1, Ordering::SeqCst);
+        outcome
+    }
+
+    /// Runs `write` on the tree, then marks every decoded copy stale.
+    pub(super) fn write_many<T>(&self, write: impl FnOnce(&sled::Tree) -> T) -> T {
+        let outcome = write(&self.tree);
+        for generation in self.generations.iter() {
+            generation.fetch_add(1, Ordering::SeqCst);
+        }
+        outcome
+    }
+
+    /// The device as stored, from its decoded copy when no write reached it since, else read
+    /// and decoded (and kept).
+    pub(super) fn snapshot(&self, mac: Mac) -> Result<Option<Arc<DeviceSnapshot>>> {
+        let generation = self.stripe(mac).load(Ordering::SeqCst);
+        if let Some(decoded) = self.decoded.get(&mac)
+            && decoded.generation == generation
+        {
+            return Ok(Some(decoded.snapshot.clone()));
+        }
+        let key = mac.octets();
+        let Some(raw) = self.tree.get(key)? else {
+            return Ok(None);
+        };
+        let snapshot = Arc::new(DeviceSnapshot::of(super::decode(&key, &raw)?));
+        let decoded = Decoded {
+            generation,
+            snapshot: snapshot.clone(),
+            stored_bytes: u32::try_from(raw.len()).unwrap_or(u32::MAX),
+        };
+        self.decoded.insert(mac, Arc::new(decoded));
+        Ok(Some(snapshot))
+    }
+
+    fn stripe(&self, mac: Mac) -> &AtomicU64 {
+        let bytes = mac.octets();
+        // A site's phones share the vendor's prefix; the last bytes differ.
+        let index = (usize::from(bytes[4]) << 8 | usize::from(bytes[5])) % STRIPES;
+        &self.generations[index]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::domain::{Mac, Secret};
+    use crate::model::DeviceRecord;
+    use crate::store::backend::{Reads, Writes};
+    use crate::store::sled::SledBackend;
+
+    fn device(n: u8) -> DeviceRecord {
+        let mac = Mac::parse(&format!("0015650000{n:02x}")).unwrap();
+        DeviceRecord::blank(mac, 1, Secret::from_trusted("pw".into()))
+    }
+
+    fn labelled(record: &DeviceRecord, label: &str) -> DeviceRecord {
+        let mut record = record.clone();
+        record.firmware = Some(label.into());
+        record
+    }
+
+    async fn firmware(store: &SledBackend, mac: Mac) -> Option<String> {
+        let snapshot = store.device_snapshot(mac).await.unwrap()?;
+        snapshot.record.firmware.clone()
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_is_decoded_once_and_every_kind_of_write_is_seen_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledBackend::open(dir.path()).unwrap();
+        let (a, b) = (device(1), device(2));
+        assert!(store.insert_device(&a).await.unwrap());
+        assert!(store.insert_device(&b).await.unwrap());
+
+        let first = store.device_snapshot(a.mac).await.unwrap().unwrap();
+        let again = store.device_snapshot(a.mac).await.unwrap().unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the second read is the decoded copy"
+        );
+
+        let mut change = |d: &mut DeviceRecord| d.firmware = Some("updated".into());
+        store.update_device(a.mac, &mut change).await.unwrap();
+        assert_eq!(firmware(&store, a.mac).await.as_deref(), Some("updated"));
+
+        store
+            .put_devices(&[labelled(&a, "batched"), labelled(&b, "batched")])
+            .await
+            .unwrap();
+        assert_eq!(firmware(&store, a.mac).await.as_deref(), Some("batched"));
+        assert_eq!(firmware(&store, b.mac).await.as_deref(), Some("batched"));
+
+        let take_given = |stored: &mut DeviceRecord, given: &DeviceRecord| {
+            stored.firmware = given.firmware.clone()
+        };
+        store
+            .merge_devices(&[labelled(&b, "merged")], take_given)
+            .await
+            .unwrap();
+        assert_eq!(firmware(&store, b.mac).await.as_deref(), Some("merged"));
+
+        assert!(store.remove_device(b.mac).await.unwrap());
+        assert!(store.device_snapshot(b.mac).await.unwrap().is_none());
+        assert!(store.insert_device(&labelled(&b, "again")).await.unwrap());
+        assert_eq!(firmware(&store, b.mac).await.as_deref(), Some("again"));
+    }
+}
