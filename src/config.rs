@@ -412,7 +412,7 @@ pub struct Limits {
     pub store_cache_bytes: u64,
     /// Events the per-device event log keeps of each device (device_events.rs); the oldest go.
     pub events_per_device: usize,
-    /// Devices it keeps them of; the least recently active goes. 0 keeps no events.
+    /// Devices it keeps them of; one not active lately goes (second chance). 0 keeps no events.
     pub event_log_devices: usize,
 }
 

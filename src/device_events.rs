@@ -4,14 +4,14 @@
 //!
 //! In memory only, per node: no database write per phone request, and lost on restart. Bounded
 //! twice: `limits.events_per_device` per device (the oldest go), and `limits.event_log_devices`
-//! devices in all (the least recently active device goes). MACs that are not registered are
-//! logged as well: a refused phone is often one nobody registered. The same event repeating
+//! devices in all (one not active lately goes, by second chance). MACs that are not registered
+//! are logged as well: a refused phone is often one nobody registered. The same event repeating
 //! (a phone polling its config) is counted on the last entry instead of filling the ring.
 //!
 //! Sharded by MAC, each shard behind its own lock held for a few hundred nanoseconds: a phone
 //! request takes one shard's lock once.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use crate::domain::Mac;
@@ -71,16 +71,19 @@ pub struct DeviceEvent {
 
 struct DeviceLog {
     events: VecDeque<DeviceEvent>,
-    /// The shard's tick of the last event: the key in `by_activity`.
-    active: u64,
+    /// Active since the eviction sweep last passed it: spared once more.
+    recent: bool,
 }
 
+/// The devices of one shard, evicted by second chance (CLOCK): the sweep takes devices in
+/// the order they were logged, spares one that was active since it last passed (sending it to
+/// the back) and drops the first that was not. Close to least-recently-active, but a request
+/// of a logged device only sets a flag, where exact recency would reorder an index each time.
 #[derive(Default)]
 struct Shard {
     devices: HashMap<Mac, DeviceLog>,
-    /// Devices by their last activity, least recent first.
-    by_activity: BTreeMap<u64, Mac>,
-    tick: u64,
+    /// Each logged device once, in the sweep's order.
+    sweep: VecDeque<Mac>,
 }
 
 pub struct DeviceEvents {
@@ -127,36 +130,22 @@ impl DeviceEvents {
         let detail = cut(detail);
         let mut shard = self.shard(mac).lock().expect("event log lock");
         let shard = &mut *shard;
-        shard.tick += 1;
-        let tick = shard.tick;
-        if !shard.devices.contains_key(&mac) && shard.devices.len() >= self.per_shard {
-            shard.evict_least_active();
-        }
-        let log = shard.devices.entry(mac).or_insert_with(|| DeviceLog {
-            events: VecDeque::new(),
-            active: tick,
-        });
-        shard.by_activity.remove(&log.active);
-        log.active = tick;
-        shard.by_activity.insert(tick, mac);
-        if let Some(last) = log.events.back_mut()
-            && last.kind == kind
-            && *last.detail == *detail
-        {
-            last.at = now;
-            last.count += 1;
+        if let Some(log) = shard.devices.get_mut(&mac) {
+            log.recent = true;
+            log.note(now, kind, detail, self.per_device);
             return;
         }
-        if log.events.len() >= self.per_device {
-            log.events.pop_front();
-        }
-        log.events.push_back(DeviceEvent {
-            at: now,
-            first_at: now,
-            kind,
-            detail: detail.into(),
-            count: 1,
-        });
+        let mut log = DeviceLog {
+            events: match shard.devices.len() >= self.per_shard {
+                // The evicted device's ring, emptied, holds the new one's events.
+                true => shard.evict().unwrap_or_default(),
+                false => VecDeque::new(),
+            },
+            recent: false,
+        };
+        log.note(now, kind, detail, self.per_device);
+        shard.devices.insert(mac, log);
+        shard.sweep.push_back(mac);
     }
 
     /// The device's events, oldest first; empty when this node has none for it.
@@ -178,11 +167,47 @@ impl DeviceEvents {
     }
 }
 
-impl Shard {
-    fn evict_least_active(&mut self) {
-        if let Some((_, mac)) = self.by_activity.pop_first() {
-            self.devices.remove(&mac);
+impl DeviceLog {
+    /// Counts a repeat of the last event on it; else appends, the oldest going past `bound`.
+    fn note(&mut self, now: i64, kind: EventKind, detail: &str, bound: usize) {
+        if let Some(last) = self.events.back_mut()
+            && last.kind == kind
+            && *last.detail == *detail
+        {
+            last.at = now;
+            last.count += 1;
+            return;
         }
+        if self.events.len() >= bound {
+            self.events.pop_front();
+        }
+        self.events.push_back(DeviceEvent {
+            at: now,
+            first_at: now,
+            kind,
+            detail: detail.into(),
+            count: 1,
+        });
+    }
+}
+
+impl Shard {
+    /// Drops the first device the sweep does not spare, and gives back its emptied ring. Ends
+    /// within one pass: every device it spares loses its flag.
+    fn evict(&mut self) -> Option<VecDeque<DeviceEvent>> {
+        while let Some(mac) = self.sweep.pop_front() {
+            let Some(log) = self.devices.get_mut(&mac) else {
+                continue;
+            };
+            if std::mem::take(&mut log.recent) {
+                self.sweep.push_back(mac);
+                continue;
+            }
+            let mut events = self.devices.remove(&mac)?.events;
+            events.clear();
+            return Some(events);
+        }
+        None
     }
 }
 
@@ -224,7 +249,7 @@ mod tests {
     }
 
     #[test]
-    fn the_least_recently_active_device_goes_first() {
+    fn a_device_active_since_it_was_logged_outlasts_one_that_was_not() {
         let log = DeviceEvents::new(5, 2 * SHARDS, 0);
         // Same shard: the last two bytes XOR alike.
         let (a, b, c) = (mac(0x0101), mac(0x0202), mac(0x0303));
@@ -233,10 +258,28 @@ mod tests {
         log.record(b, 2, EventKind::Served, "x");
         log.record(a, 3, EventKind::Refused, "y");
         log.record(c, 4, EventKind::Served, "x");
-        assert!(log.of(b).is_empty(), "b was the least recently active");
+        assert!(log.of(b).is_empty(), "b was not active since it was logged");
         assert_eq!(log.of(a).len(), 2);
         assert_eq!(log.of(c).len(), 1);
         assert_eq!(log.devices(), 2);
+    }
+
+    #[test]
+    fn when_every_device_was_active_the_sweep_still_evicts_one() {
+        let log = DeviceEvents::new(5, 2 * SHARDS, 0);
+        let (a, b, c) = (mac(0x0101), mac(0x0202), mac(0x0303));
+        for at in 1..=2 {
+            log.record(a, at, EventKind::Served, "x");
+            log.record(b, at, EventKind::Served, "x");
+        }
+        log.record(c, 3, EventKind::Refused, "unknown");
+        assert_eq!(log.devices(), 2);
+        assert!(
+            log.of(a).is_empty(),
+            "a was logged first and lost its flag first"
+        );
+        assert_eq!(log.of(b)[0].count, 2);
+        assert_eq!(log.of(c).len(), 1);
     }
 
     #[test]

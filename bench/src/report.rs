@@ -540,14 +540,27 @@ const NOTES: &str = "\
   sighting is written, as after any move or restart), then (a), (c) and (d), once each. A \
   cached file needs no database round trip, so keep-alive and the boot storm should be close \
   to sled's; a login writes its rows in transactions over the network.
-- Where deskprov's time goes (perf, frame pointers, `--call-graph fp`, 6 s of (a) with wrk, \
-  2026-12-02): hyper, rustls and the kernel's loopback TCP take about half of the server's \
-  CPU, as they do for the bare responder; deskprov's own request path (`provision::route`) the \
-  other 44 %: reading the device record from sled and comparing it with the decoded copy 9.5 %, \
-  the per-device event log 5.7 % (the 10,000 devices exceed its 5,000, so it evicts on every \
-  request), identifying vendor and file 8 %, the MACs a source named 4 %, the render cache's \
-  lookup 3.5 %, the source's key as text 2 %, the site's key layers 1.4 %, the guessing brake \
-  1.3 %, credentials 1 %. Reaching 0.9 of the bare responder means halving that path.
+- Where deskprov's time goes, counted in instructions by callgrind (repeatable, where this \
+  machine's throughput is not: the same binary served 25,000 to 44,000 requests/s with wrk from \
+  one run to the next on 2026-12-07), over 20 s of wrk on 2,000 of the phones once each had been \
+  served, with `limits.event_log_devices` at 1,000 so that the event log evicts on every request \
+  as in (a): the bare responder's connection task runs 24,200 instructions a request, \
+  deskprov's 48,700. Of those, deskprov's own request path (`provision::route`) is 20,300: \
+  identifying vendor and file 7,500 (the User-Agent tried against each vendor's parser 5,100, \
+  the file name and the base URL 2,200), proving the request 4,700 (the credentials 1,700; \
+  1,200 fewer since the guessing brake compares the proven address parsed instead of \
+  formatting the peer's), the event log 1,300 (1,800 when it reordered an index on every \
+  request; it now evicts by second chance), the cached file and its headers 1,500. hyper and \
+  rustls take the other 28,400, 4,000 more than in the bare responder (deskprov copies head \
+  and body into one buffer, for one TLS record, and arms its timeouts). Reaching 0.9 of the bare \
+  responder would leave deskprov about 3,000 instructions for everything it does: more than \
+  trimming can reach, hence not met. perf on 2026-12-02 put the kernel's loopback TCP at about \
+  half of either server's CPU time.
+- (d) The PIN hashing threads run in the idle scheduling class (any waking request thread \
+  preempts them) at nice 19, and took 9 % of the CPU time during (d) (perf, 2026-12-07); \
+  throughput still drops by about a fifth while logins run, and the p99 ratio moved between \
+  1.4 and 1.9 from one single-round run to the next: argon2id's 19 MiB per hash also evicts the \
+  caches the request threads come back to, which no priority prevents.
 - The client shares the two cores with the server it measures, as a load generator on the same \
   host must; both servers are measured under the same conditions. Runs of the same server vary by \
   about ten per cent from one to the next on this machine, hence the rounds.";

@@ -2,9 +2,12 @@
 //! on threads of its own behind a semaphore. Each hash takes ~40 ms of a core and 19 MiB, so
 //! unbounded, a login flood would take the memory and the threads that serve configs.
 //!
-//! The hashing threads run at the lowest CPU priority (nice 19): while phones are fetching
-//! configs, a login waits a little longer instead of the configs (BENCHMARKS.md, (d)). When
-//! the machine is otherwise idle, the priority makes no difference.
+//! The hashing threads run in Linux's idle scheduling class (`SCHED_IDLE`, and nice 19 where
+//! that is refused): while phones are fetching configs, a login waits a little longer instead
+//! of the configs (BENCHMARKS.md, (d)). Nice 19 alone is not enough: a request's thread waking
+//! on a core that is hashing waits for the scheduler's next tick, while an idle-class thread is
+//! preempted by any waking thread at once. When the machine is otherwise idle, the class makes
+//! no difference.
 
 use std::sync::mpsc;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -132,15 +135,19 @@ fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
     }
 }
 
-/// nice 19 for the calling thread (on Linux the nice value is per thread).
+/// The idle scheduling class and nice 19 for the calling thread (on Linux both are per thread).
 #[cfg(target_os = "linux")]
 fn lowest_cpu_priority() {
-    // SAFETY: gettid has no preconditions; setpriority only changes this thread's nice value.
-    let result = unsafe {
+    let idle = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; the call only changes its own scheduling class, and
+    // lowering it needs no privilege. gettid has no preconditions; setpriority only changes this
+    // thread's nice value.
+    let (class, nice) = unsafe {
+        let class = libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle);
         let thread = libc::gettid() as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, thread, 19)
+        (class, libc::setpriority(libc::PRIO_PROCESS, thread, 19))
     };
-    if result != 0 {
+    if class != 0 || nice != 0 {
         tracing::debug!("could not lower the PIN hashing thread's priority");
     }
 }
@@ -172,5 +179,17 @@ mod tests {
                 .await
         );
         assert!(!hasher.verify(&pin, None).await);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_in_the_idle_scheduling_class() {
+        let hasher = Hasher::new(1);
+        // SAFETY: pid 0 asks about the calling thread (the hashing thread); no other effect.
+        let class = hasher
+            .run(|| unsafe { libc::sched_getscheduler(0) })
+            .await
+            .unwrap();
+        assert_eq!(class, libc::SCHED_IDLE);
     }
 }

@@ -233,8 +233,11 @@ async fn guessing_throttled(
     peer: Peer,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let proven_here =
-        device.and_then(|d| d.proven_address.as_deref()) == Some(peer.address.to_string().as_str());
+    // Parsed, not the address formatted: this runs on every request with credentials.
+    let proven_here = device
+        .and_then(|d| d.proven_address.as_deref())
+        .and_then(|a| a.parse::<std::net::IpAddr>().ok())
+        == Some(peer.address);
     if proven_here {
         return Ok(false);
     }
