@@ -545,17 +545,18 @@ const NOTES: &str = "\
   one run to the next on 2026-12-07), over 20 s of wrk on 2,000 of the phones once each had been \
   served, with `limits.event_log_devices` at 1,000 so that the event log evicts on every request \
   as in (a): the bare responder's connection task runs 24,200 instructions a request, \
-  deskprov's 48,700. Of those, deskprov's own request path (`provision::route`) is 20,300: \
-  identifying vendor and file 7,500 (the User-Agent tried against each vendor's parser 5,100, \
-  the file name and the base URL 2,200), proving the request 4,700 (the credentials 1,700; \
-  1,200 fewer since the guessing brake compares the proven address parsed instead of \
-  formatting the peer's), the event log 1,300 (1,800 when it reordered an index on every \
-  request; it now evicts by second chance), the cached file and its headers 1,500. hyper and \
-  rustls take the other 28,400, 4,000 more than in the bare responder (deskprov copies head \
-  and body into one buffer, for one TLS record, and arms its timeouts). Reaching 0.9 of the bare \
-  responder would leave deskprov about 3,000 instructions for everything it does: more than \
-  trimming can reach, hence not met. perf on 2026-12-02 put the kernel's loopback TCP at about \
-  half of either server's CPU time.
+  deskprov's 47,300 (49,500 before the changes of that day). Of those, deskprov's own request \
+  path (`provision::route`) is 19,300 (21,900): identifying vendor and file 6,500 (the \
+  User-Agent tried against each vendor's parser 4,000, down from 5,100 since MACs are parsed \
+  without allocating and keywords found with memchr; the file name and the base URL 2,200), \
+  proving the request 4,700 (5,900 when the guessing brake formatted the peer's address to \
+  compare it; the credentials 1,700), the event log 1,400 (1,800 when it reordered an index on \
+  every request; it now evicts by second chance), the cached file and its headers 1,500. hyper \
+  and rustls take the other 28,000, 4,000 more than in the bare responder (deskprov's \
+  connection arms its timeouts and counts its metrics). Reaching 0.9 of the bare responder \
+  would leave deskprov about 3,000 instructions for everything it does: more than trimming can \
+  reach, hence not met. perf on 2026-12-02 put the kernel's loopback TCP at about half of \
+  either server's CPU time.
 - (d) The PIN hashing threads run in the idle scheduling class (any waking request thread \
   preempts them) at nice 19, and took 9 % of the CPU time during (d) (perf, 2026-12-07); \
   throughput still drops by about a fifth while logins run, and the p99 ratio moved between \

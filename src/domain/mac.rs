@@ -23,10 +23,12 @@ pub struct InvalidMac;
 impl Mac {
     pub fn parse(input: &str) -> Result<Mac, InvalidMac> {
         let bytes = input.as_bytes();
-        let digits: Vec<u8> = match bytes.len() {
-            12 => bytes.to_vec(),
-            17 => split_every(bytes, 2, b":-")?,
-            14 => split_every(bytes, 4, b".")?,
+        // On the stack: the phone path tries many User-Agent tokens as MACs on each request.
+        let mut digits = [0u8; 12];
+        match bytes.len() {
+            12 => digits.copy_from_slice(bytes),
+            17 => split_every(bytes, 2, b":-", &mut digits)?,
+            14 => split_every(bytes, 4, b".", &mut digits)?,
             _ => return Err(InvalidMac),
         };
         let mut octets = [0u8; 6];
@@ -71,22 +73,29 @@ impl Mac {
 }
 
 /// Removes the separator found at every `group`-th position, refusing mixed or misplaced ones.
-fn split_every(bytes: &[u8], group: usize, allowed: &[u8]) -> Result<Vec<u8>, InvalidMac> {
+/// The twelve digits of `bytes` (groups of `group` digits, each followed by the same one of
+/// `allowed` but the last) into `digits`.
+fn split_every(
+    bytes: &[u8],
+    group: usize,
+    allowed: &[u8],
+    digits: &mut [u8; 12],
+) -> Result<(), InvalidMac> {
     let separator = bytes[group];
     if !allowed.contains(&separator) {
         return Err(InvalidMac);
     }
-    let mut digits = Vec::with_capacity(12);
+    let mut next = digits.iter_mut();
     for (i, &b) in bytes.iter().enumerate() {
         if (i + 1) % (group + 1) == 0 {
             if b != separator {
                 return Err(InvalidMac);
             }
         } else {
-            digits.push(b);
+            *next.next().ok_or(InvalidMac)? = b;
         }
     }
-    Ok(digits)
+    Ok(())
 }
 
 fn hex_value(b: u8) -> Result<u8, InvalidMac> {

@@ -345,8 +345,15 @@ fn label(token: &str) -> Option<(&str, &str)> {
 /// Compares bytes in place: it runs for every vendor on every phone request.
 pub fn after_keyword<'a>(text: &'a str, keyword: &str) -> Option<&'a str> {
     let (haystack, needle) = (text.as_bytes(), keyword.as_bytes());
+    let first = *needle.first()?;
     let last_start = haystack.len().checked_sub(needle.len())?;
-    (0..=last_start).find_map(|at| {
+    // Only where the first letter is, in either case (memchr: many bytes at a time).
+    memchr::memchr2_iter(
+        first.to_ascii_lowercase(),
+        first.to_ascii_uppercase(),
+        &haystack[..=last_start],
+    )
+    .find_map(|at| {
         let starts_word = at == 0 || !haystack[at - 1].is_ascii_alphanumeric();
         (starts_word && haystack[at..at + needle.len()].eq_ignore_ascii_case(needle))
             .then(|| text.get(at + needle.len()..))
