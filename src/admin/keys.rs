@@ -37,7 +37,8 @@ pub async fn show_device(app: &App, mac: Mac, query: &str) -> ApiResult {
         return show(app, KeyOwner::Device(mac)).await;
     }
     let device = crate::ops::devices::existing(app.store.reads(), mac).await?;
-    let resolved = crate::keys::load::of_device(app.store.reads(), &device).await?;
+    let resolved =
+        crate::keys::load::of_device(app.store.reads(), &device, app.clock.now()).await?;
     let fitting = resolved.keys.iter().map(|k| effective_view(k, false));
     let beyond = resolved
         .beyond_capacity

@@ -6,8 +6,25 @@ use crate::domain::Extension;
 use crate::model::DeviceRecord;
 use crate::store::{Reads, StoreError};
 
-/// The keys a device's phone gets now: its layers in order, a logged-in user's last.
-pub async fn of_device(store: &dyn Reads, device: &DeviceRecord) -> Result<Resolved, StoreError> {
+/// The keys a device's phone gets at `now`: its layers in order, a logged-in user's last.
+pub async fn of_device(
+    store: &dyn Reads,
+    device: &DeviceRecord,
+    now: i64,
+) -> Result<Resolved, StoreError> {
+    let settings = crate::settings::of_device(store, device).await?;
+    of_device_with(store, device, &settings, now).await
+}
+
+/// [`of_device`] with the device's settings already read (the render has them). A login whose
+/// time is up brings no keys, as it brings no line: the phone's next file is without them
+/// whether or not the sweeper has logged it out yet.
+pub async fn of_device_with(
+    store: &dyn Reads,
+    device: &DeviceRecord,
+    settings: &crate::settings::Settings,
+    now: i64,
+) -> Result<Resolved, StoreError> {
     let row = crate::models::of_device(device);
     let site = store.shared_keys(&SharedKeys::Site).await?;
     let profile = match &device.profile {
@@ -24,7 +41,11 @@ pub async fn of_device(store: &dyn Reads, device: &DeviceRecord) -> Result<Resol
         )),
         None => None,
     };
-    let user = match device.sessions.values().next() {
+    let live = device
+        .sessions
+        .values()
+        .find(|session| crate::ops::sessions::is_live(session, settings, now));
+    let user = match live {
         Some(session) => store
             .user(&session.extension)
             .await?

@@ -200,7 +200,8 @@ pub async fn note_keys_reached(
     if device.record.keys_reached || !vendor.keeps_unwritten_keys() {
         return Ok(device);
     }
-    let resolved = crate::keys::load::of_device(app.store.reads(), &device.record).await?;
+    let resolved =
+        crate::keys::load::of_device(app.store.reads(), &device.record, app.clock.now()).await?;
     let set_by_a_layer = resolved
         .keys
         .iter()

@@ -123,7 +123,7 @@ impl DeviceInputs {
                 users.insert(line, user);
             }
         }
-        let keys = crate::keys::load::of_device(store.reads(), device).await?;
+        let keys = crate::keys::load::of_device_with(store.reads(), device, &settings, now).await?;
         Ok(DeviceInputs {
             settings,
             users,

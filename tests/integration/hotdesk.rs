@@ -694,6 +694,42 @@ async fn a_forced_change_comes_first_and_users_change_their_pin_at_the_phone() {
     assert!(welcome.starts_with("Welcome"), "{welcome}");
 }
 
+/// A login whose time is up takes its user's keys off the phone at the next fetch, as it takes
+/// their line, before the sweeper (here not due for an hour) has logged it out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_login_brings_no_keys_before_the_sweeper_runs() {
+    let server = site(|c| c.hotdesk.sweep_interval_secs = 3600).await;
+    add_desk(&server, YEALINK).await;
+    let api = server.admin_api();
+    api.patch_settings(json!({"hotdesk_max_login_minutes": 60}))
+        .ok()
+        .await;
+    give_alice_a_blf_on_bob(&api).await;
+    let key_3 = |text: String| {
+        let config = kv::parse(&text).unwrap();
+        config.get("linekey.3.type").cloned().unwrap_or_default()
+    };
+    login(&server, YEALINK, "1001", ALICE_PIN).await;
+    assert_eq!(key_3(config(&server, YEALINK).await), "16", "Alice's BLF");
+    server.clock.advance(61 * 60);
+    let after = config(&server, YEALINK).await;
+    assert!(!after.contains(ALICE_SECRET), "her line is gone");
+    assert_eq!(key_3(after), "", "and her BLF with it");
+    let user = api.show_user("1001").ok().await;
+    assert!(user["logged_in_at"].is_null(), "{user}");
+}
+
+/// Alice's own keys: a BLF on Bob at key 3.
+async fn give_alice_a_blf_on_bob(api: &crate::api::AdminApi<'_>) {
+    api.set_keys(
+        "users",
+        Some("1001"),
+        json!([{"position": 3, "type": "blf", "value": "1002"}]),
+    )
+    .ok()
+    .await;
+}
+
 #[tokio::test]
 async fn logins_end_after_the_maximum_time_and_at_the_daily_logout() {
     let server = site(|c| c.hotdesk.sweep_interval_secs = 1).await;
@@ -1132,13 +1168,7 @@ async fn a_users_own_keys_follow_them_to_a_hot_desk_phone_and_leave_with_them() 
     api.set_keys("settings", None, json!([{"position": 4, "type": "dnd"}]))
         .ok()
         .await;
-    api.set_keys(
-        "users",
-        Some("1001"),
-        json!([{"position": 3, "type": "blf", "value": "1002"}]),
-    )
-    .ok()
-    .await;
+    give_alice_a_blf_on_bob(&api).await;
     let keys = |text: String| {
         let config = kv::parse(&text).unwrap();
         (2..=4)

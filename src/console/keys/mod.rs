@@ -339,7 +339,8 @@ async fn shown(request: &Request<'_>, owner: &KeyOwner) -> Result<Shown, OpError
             let device = crate::ops::devices::existing(app.store.reads(), *mac).await?;
             let capacity = crate::models::of_device(&device)
                 .map(|row| (row.keys, device.expansion_modules.min(row.keys.modules)));
-            let resolved = crate::keys::load::of_device(app.store.reads(), &device).await?;
+            let resolved =
+                crate::keys::load::of_device(app.store.reads(), &device, app.clock.now()).await?;
             (format!("{} {mac}", k.of_device), capacity, Some(resolved))
         }
     };
