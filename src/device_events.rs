@@ -135,12 +135,14 @@ impl DeviceEvents {
             log.note(now, kind, detail, self.per_device);
             return;
         }
+        // When the shard is full, the evicted device's ring, emptied, holds the new one's events.
+        let events = if shard.devices.len() >= self.per_shard {
+            shard.evict().unwrap_or_default()
+        } else {
+            VecDeque::new()
+        };
         let mut log = DeviceLog {
-            events: match shard.devices.len() >= self.per_shard {
-                // The evicted device's ring, emptied, holds the new one's events.
-                true => shard.evict().unwrap_or_default(),
-                false => VecDeque::new(),
-            },
+            events,
             recent: false,
         };
         log.note(now, kind, detail, self.per_device);

@@ -552,8 +552,8 @@ const NOTES: &str = "\
   proving the request 4,700 (5,900 when the guessing brake formatted the peer's address to \
   compare it; the credentials 1,700), the event log 1,400 (1,800 when it reordered an index on \
   every request; it now evicts by second chance), the cached file and its headers 1,500. hyper \
-  and rustls take the other 28,000, 4,000 more than in the bare responder (deskprov's \
-  connection arms its timeouts and counts its metrics). Reaching 0.9 of the bare responder \
+  and rustls take the other 28,000, 4,000 more than in the bare responder, not broken down \
+  further (deskprov's connection also arms timeouts and counts metrics). Reaching 0.9 of the bare responder \
   would leave deskprov about 3,000 instructions for everything it does: more than trimming can \
   reach, hence not met. perf on 2026-12-02 put the kernel's loopback TCP at about half of \
   either server's CPU time.

@@ -72,9 +72,8 @@ impl Mac {
     }
 }
 
-/// Removes the separator found at every `group`-th position, refusing mixed or misplaced ones.
-/// The twelve digits of `bytes` (groups of `group` digits, each followed by the same one of
-/// `allowed` but the last) into `digits`.
+/// The twelve digits of `bytes` into `digits`, without the separator after every `group` of
+/// them (one of `allowed`, the same each time); mixed or misplaced separators are refused.
 fn split_every(
     bytes: &[u8],
     group: usize,

@@ -2,12 +2,11 @@
 //! on threads of its own behind a semaphore. Each hash takes ~40 ms of a core and 19 MiB, so
 //! unbounded, a login flood would take the memory and the threads that serve configs.
 //!
-//! The hashing threads run in Linux's idle scheduling class (`SCHED_IDLE`, and nice 19 where
-//! that is refused): while phones are fetching configs, a login waits a little longer instead
-//! of the configs (BENCHMARKS.md, (d)). Nice 19 alone is not enough: a request's thread waking
-//! on a core that is hashing waits for the scheduler's next tick, while an idle-class thread is
-//! preempted by any waking thread at once. When the machine is otherwise idle, the class makes
-//! no difference.
+//! The hashing threads run in Linux's idle scheduling class (`SCHED_IDLE`) at nice 19: while
+//! phones are fetching configs, a login waits a little longer instead of the configs
+//! (BENCHMARKS.md, (d)). An idle-class thread is preempted by any thread that wakes, where a
+//! nice-19 one only gets a smaller share. When the machine is otherwise idle, neither makes a
+//! difference.
 
 use std::sync::mpsc;
 use std::sync::{Arc, LazyLock, Mutex};

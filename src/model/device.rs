@@ -137,6 +137,13 @@ impl std::io::Write for HashWriter<'_> {
     }
 }
 
+/// Whether an address a record keeps as text (`proven_address`, `last_address`, a contested
+/// claim's) is `address`. Parsed rather than `address` formatted: the phone path asks this on
+/// every request, and the text may be any spelling of the address.
+pub fn stored_address_is(stored: Option<&str>, address: std::net::IpAddr) -> bool {
+    stored.and_then(|text| text.parse::<std::net::IpAddr>().ok()) == Some(address)
+}
+
 impl DeviceRecord {
     /// Whether `self` and `other` differ at most in when and from where the phone was last
     /// seen: facts no node serves a phone by, so a shared backend need not tell the other

@@ -15,7 +15,7 @@ pub use account::{AccountRecord, ConsoleSession};
 pub use contact::ContactRecord;
 pub use device::{
     ClaimContest, Claimer, DeviceRecord, ModelMismatch, ModelSource, Session, SessionRef,
-    UnregisteredLimits, UnregisteredRecord,
+    UnregisteredLimits, UnregisteredRecord, stored_address_is,
 };
 pub use import::{ImportRecord, ImportRowError, ImportState, MAX_STORED_ROW_ERRORS};
 pub use mail::{MailRecord, MailState};

@@ -19,6 +19,7 @@ use crate::domain::Mac;
 use crate::identify::Identification;
 use crate::model::{
     ClaimContest, DeviceRecord, ModelMismatch, ModelSource, UnregisteredLimits, UnregisteredRecord,
+    stored_address_is,
 };
 use crate::store::{DeviceSnapshot, StoreError};
 use crate::vendors::UaInfo;
@@ -159,18 +160,14 @@ pub async fn note_proof(
     now: i64,
 ) -> Result<(), StoreError> {
     // Every proven fetch comes here: compared without allocating, written only on a change.
-    let known = device
-        .proven_address
-        .as_deref()
-        .and_then(|a| a.parse::<IpAddr>().ok());
     let contested_from_here = |d: &DeviceRecord| {
         d.claim_contested
             .as_ref()
-            .is_some_and(|c| c.address.parse::<IpAddr>().ok() == Some(address))
+            .is_some_and(|c| stored_address_is(Some(&c.address), address))
     };
     if device.claimed_at.is_some()
         && device.claimer.is_none()
-        && known == Some(address)
+        && stored_address_is(device.proven_address.as_deref(), address)
         && !contested_from_here(device)
     {
         return Ok(());
@@ -314,11 +311,7 @@ fn sighting_is_news(
         && device
             .last_seen
             .is_some_and(|seen| now - seen < LAST_SEEN_RESOLUTION_SECS);
-    let same_address = device
-        .last_address
-        .as_deref()
-        .and_then(|a| a.parse::<IpAddr>().ok())
-        == Some(address);
+    let same_address = stored_address_is(device.last_address.as_deref(), address);
     let firmware_known = identification
         .firmware()
         .is_none_or(|f| device.firmware.as_deref() == Some(f));

@@ -233,11 +233,9 @@ async fn guessing_throttled(
     peer: Peer,
     now: i64,
 ) -> Result<bool, StoreError> {
-    // Parsed, not the address formatted: this runs on every request with credentials.
-    let proven_here = device
-        .and_then(|d| d.proven_address.as_deref())
-        .and_then(|a| a.parse::<std::net::IpAddr>().ok())
-        == Some(peer.address);
+    let proven_here = device.is_some_and(|d| {
+        crate::model::stored_address_is(d.proven_address.as_deref(), peer.address)
+    });
     if proven_here {
         return Ok(false);
     }
