@@ -522,7 +522,9 @@ const NOTES: &str = "\
 - (h) An admin logged in to the console (session cookie) asks for the device list of the \
   100,000-device site of (e) on one keep-alive connection, 300 times each: the first page of 50, \
   a page two thirds into the list by its MAC cursor, and the first page of one model (found by \
-  reading past the devices before it in MAC order). Each answer is the whole HTML page.
+  reading past the devices before it in MAC order; a stored record without the model's name in \
+  its bytes is passed over undecoded: 63 ms at p95 on 2026-12-07 when each was decoded). Each \
+  answer is the whole HTML page.
 - (e) From the start of the process until a phone's HTTPS request is answered, on a database of \
   100,000 devices and users; memory is the resident set then.
 - (f) The seen-unregistered list is filled to its cap (1,000 MACs from 100 sources), then each \

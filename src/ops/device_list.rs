@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::domain::Mac;
 use crate::model::DeviceRecord;
 use crate::settings::{AllLayers, Key};
-use crate::store::StoreError;
+use crate::store::{Needle, StoreError};
 
 /// Longest search text; a longer one is cut, not refused.
 pub const MAX_SEARCH_CHARS: usize = 64;
@@ -48,6 +48,14 @@ impl DeviceFilter {
     /// Whether the filter needs every device's effective settings.
     pub fn needs_settings(&self) -> bool {
         self.firmware_outdated.is_some()
+    }
+
+    /// Text that one of the fields of every device the filter keeps holds exactly, for the
+    /// store to skip the others undecoded: the model in its stored, upper-case form
+    /// ([`crate::domain::ModelId::parse`]), or the profile's name.
+    pub fn held_text(&self) -> Option<String> {
+        let model = self.model.as_deref().map(str::to_ascii_uppercase);
+        model.or_else(|| self.profile.clone())
     }
 
     /// `layers` resolve a device's settings; given when [`DeviceFilter::needs_settings`].
@@ -116,7 +124,9 @@ pub async fn page(
         false => None,
     };
     let keep = |d: &DeviceRecord| filter.keeps(d, now, layers.as_ref());
-    app.store.devices_page(after, limit, &keep).await
+    let held = filter.held_text();
+    let needle = held.as_deref().and_then(Needle::new);
+    app.store.devices_page(after, limit, needle, &keep).await
 }
 
 /// The names of the settings profiles, sorted: the choices of a device's profile.

@@ -383,7 +383,7 @@ async fn devices_with_sessions(app: &App) -> Result<Vec<DeviceRecord>, StoreErro
     loop {
         let (page, more) = app
             .store
-            .devices_page(after, PAGE, &|d| !d.sessions.is_empty())
+            .devices_page(after, PAGE, None, &|d| !d.sessions.is_empty())
             .await?;
         after = page.last().map(|d| d.mac);
         found.extend(page);

@@ -4,7 +4,7 @@
 use crate::app::App;
 use crate::domain::{Extension, Mac};
 use crate::model::{DeviceRecord, UserRecord};
-use crate::store::StoreError;
+use crate::store::{Needle, StoreError};
 
 /// Longest search text; a longer one is cut, not refused.
 pub const MAX_SEARCH_CHARS: usize = 64;
@@ -106,7 +106,11 @@ pub async fn login_of(app: &App, user: &UserRecord) -> Result<Option<Login>, Sto
 /// The phones with a line of `extension`, in MAC order, at most [`MAX_PHONES`].
 pub async fn phones_of(app: &App, extension: &Extension) -> Result<Vec<DeviceRecord>, StoreError> {
     let keep = |d: &DeviceRecord| d.lines.values().any(|e| e == extension);
-    let (devices, _) = app.store.devices_page(None, MAX_PHONES, &keep).await?;
+    let needle = Needle::new(extension.as_str());
+    let (devices, _) = app
+        .store
+        .devices_page(None, MAX_PHONES, needle, &keep)
+        .await?;
     Ok(devices)
 }
 

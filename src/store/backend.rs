@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{DeviceSnapshot, Result};
+use super::{DeviceSnapshot, Needle, Result};
 use crate::domain::{ContactId, Extension, Mac, ProfileName, Secret, Username};
 use crate::keys::{KeyLayer, SharedKeys};
 use crate::model::{
@@ -88,11 +88,12 @@ pub trait Reads:
     async fn device_snapshot(&self, mac: Mac) -> Result<Option<Arc<DeviceSnapshot>>>;
     async fn devices(&self) -> Result<Vec<DeviceRecord>>;
     /// Devices in MAC order after `after` that `keep` accepts, at most `limit`; and whether
-    /// more remain.
+    /// more remain. Every device `keep` accepts holds `needle`, when given.
     async fn devices_page(
         &self,
         after: Option<Mac>,
         limit: usize,
+        needle: Option<Needle<'_>>,
         keep: Keep<'_, DeviceRecord>,
     ) -> Result<(Vec<DeviceRecord>, bool)>;
     /// The device a login token was issued to (the caller compares the token with the

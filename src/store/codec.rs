@@ -32,3 +32,41 @@ pub(super) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T>
         source,
     })
 }
+
+/// Text that every record a list keeps holds, exactly, in one of its text fields. The codec
+/// writes such text as it is, so a backend skips a stored record whose bytes lack it without
+/// decoding it; the list's own test still decides about the rest.
+#[derive(Debug, Clone, Copy)]
+pub struct Needle<'a>(&'a str);
+
+impl<'a> Needle<'a> {
+    /// `None` for text the codec would escape (a quote, a backslash, a control character) or
+    /// that is empty: it need not appear as it is.
+    pub fn new(text: &'a str) -> Option<Needle<'a>> {
+        let written_as_is = |b: u8| b >= 0x20 && b != b'"' && b != b'\\';
+        (!text.is_empty() && text.bytes().all(written_as_is)).then_some(Needle(text))
+    }
+
+    /// Whether a stored record may be one a list keeps.
+    pub(super) fn may_be_in(self, stored: &[u8]) -> bool {
+        memchr::memmem::find(stored, self.0.as_bytes()).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_needle_is_text_the_codec_writes_as_it_is() {
+        assert!(Needle::new("").is_none());
+        for escaped in ["say \"hi\"", "a\\b", "tab\there"] {
+            assert!(Needle::new(escaped).is_none(), "{escaped:?}");
+        }
+        let record = encode(&serde_json::json!({"model": "T54W", "label": "Büro 3"}));
+        assert!(Needle::new("T54W").unwrap().may_be_in(&record));
+        assert!(Needle::new("Büro").unwrap().may_be_in(&record));
+        assert!(!Needle::new("t54w").unwrap().may_be_in(&record));
+        assert!(!Needle::new("VVX450").unwrap().may_be_in(&record));
+    }
+}

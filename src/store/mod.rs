@@ -19,6 +19,7 @@ pub use backend::{
     Backend, ImportReads, ImportWrites, OutboxReads, OutboxWrites, Reads, SHARED_FILE_CHUNK,
     SharedFile, TrimRank, Writes,
 };
+pub use codec::Needle;
 pub use write::Writer;
 
 /// The version of the records' layout; a store written by a newer deskprov is refused.

@@ -45,6 +45,7 @@ pub(crate) fn user(extension: &str) -> UserRecord {
 async fn suite(b: &dyn Backend) {
     insert_is_once_and_update_is_atomic(b).await;
     pages_are_in_key_order_and_say_whether_more_remain(b).await;
+    a_page_with_the_text_its_filter_holds_keeps_the_same_devices(b).await;
     the_revision_grows_with_what_configs_depend_on(b).await;
     unregistered_is_bounded_and_evicts_the_stalest(b).await;
     a_source_beyond_its_quota_evicts_only_its_own_entries(b).await;
@@ -153,20 +154,65 @@ async fn insert_is_once_and_update_is_atomic(b: &dyn Backend) {
     assert!(b.device_snapshot(d.mac).await.unwrap().is_none());
 }
 
+/// The list's filters name the text their devices hold, for a backend to skip the others
+/// undecoded: a model in any case (stored upper-case), a profile, a line's extension.
+async fn a_page_with_the_text_its_filter_holds_keeps_the_same_devices(b: &dyn Backend) {
+    use deskprov::domain::{ModelId, ProfileName};
+    use deskprov::ops::device_list::DeviceFilter;
+    let with = |mac: &str, model: &str, profile: &str, extension: &str| {
+        let mut d = device(mac);
+        d.model = Some(ModelId::parse(model).unwrap());
+        d.profile = Some(ProfileName::parse(profile).unwrap());
+        d.lines.insert(1, Extension::parse(extension).unwrap());
+        d
+    };
+    let mut label_only = with("001565000023", "VVX450", "Empfang", "2001");
+    label_only.label = Some(deskprov::domain::Label::parse("T54W-Ersatz am Empfang").unwrap());
+    let records = [
+        with("001565000021", "t54w", "Lager", "1001"),
+        with("001565000022", "VVX450", "Lager", "10010"),
+        label_only,
+        with("001565000024", "T54W", "Empfang", "1002"),
+    ];
+    b.put_devices(&records).await.unwrap();
+    let macs =
+        |page: &[DeviceRecord]| -> Vec<String> { page.iter().map(|d| d.mac.to_string()).collect() };
+    let (mut by_model, mut by_profile) = (DeviceFilter::default(), DeviceFilter::default());
+    by_model.model = Some("t54W".into());
+    by_profile.profile = Some("Lager".into());
+    for filter in [by_model, by_profile] {
+        let keep = |d: &DeviceRecord| filter.keeps(d, 0, None);
+        let held = filter.held_text().unwrap();
+        let needle = deskprov::store::Needle::new(&held);
+        assert!(needle.is_some(), "{held} qualifies");
+        let (skipping, _) = b.devices_page(None, 10, needle, &keep).await.unwrap();
+        let (decoding, _) = b.devices_page(None, 10, None, &keep).await.unwrap();
+        assert_eq!(macs(&skipping), macs(&decoding), "{filter:?}");
+        assert_eq!(decoding.len(), 2, "{filter:?}");
+    }
+    let on_1001 = |d: &DeviceRecord| d.lines.values().any(|e| e.as_str() == "1001");
+    let needle = deskprov::store::Needle::new("1001");
+    let (phones, _) = b.devices_page(None, 10, needle, &on_1001).await.unwrap();
+    assert_eq!(macs(&phones), ["001565000021"]);
+    for record in &records {
+        b.remove_device(record.mac).await.unwrap();
+    }
+}
+
 async fn pages_are_in_key_order_and_say_whether_more_remain(b: &dyn Backend) {
     let macs = ["001565000013", "001565000011", "001565000012"];
     let records: Vec<DeviceRecord> = macs.iter().map(|m| device(m)).collect();
     b.put_devices(&records).await.unwrap();
-    let (first, more) = b.devices_page(None, 2, &|_| true).await.unwrap();
+    let (first, more) = b.devices_page(None, 2, None, &|_| true).await.unwrap();
     let seen: Vec<String> = first.iter().map(|d| d.mac.to_string()).collect();
     assert_eq!(seen, ["001565000011", "001565000012"]);
     assert!(more);
     let after = Some(first[1].mac);
-    let (rest, more) = b.devices_page(after, 2, &|_| true).await.unwrap();
+    let (rest, more) = b.devices_page(after, 2, None, &|_| true).await.unwrap();
     assert_eq!(rest.len(), 1);
     assert!(!more);
     let (odd, _) = b
-        .devices_page(None, 10, &|d| d.mac.octets()[5] % 2 == 1)
+        .devices_page(None, 10, None, &|d| d.mac.octets()[5] % 2 == 1)
         .await
         .unwrap();
     assert_eq!(odd.len(), 2);

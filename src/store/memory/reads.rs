@@ -13,7 +13,7 @@ use crate::model::{
 };
 use crate::settings::{Layer, Settings};
 use crate::store::backend::{Keep, Reads};
-use crate::store::{DeviceSnapshot, Result};
+use crate::store::{DeviceSnapshot, Needle, Result};
 
 #[async_trait]
 impl Reads for MemoryBackend {
@@ -46,6 +46,7 @@ impl Reads for MemoryBackend {
         &self,
         after: Option<Mac>,
         limit: usize,
+        _decoded_already: Option<Needle<'_>>,
         keep: Keep<'_, DeviceRecord>,
     ) -> Result<(Vec<DeviceRecord>, bool)> {
         let tables = self.tables();

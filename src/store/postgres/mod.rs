@@ -559,6 +559,21 @@ impl PgBackend {
         limit: usize,
         keep: impl Fn(&T) -> bool + Send + Sync,
     ) -> Result<(Vec<T>, bool)> {
+        let all = |_: &[u8]| true;
+        self.page_of(tree, from, newest_first, limit, all, keep)
+            .await
+    }
+
+    /// [`Self::page`], skipping undecoded the stored records `stored_may_keep` rules out.
+    async fn page_of<T: DeserializeOwned>(
+        &self,
+        tree: Tree,
+        from: Option<&[u8]>,
+        newest_first: bool,
+        limit: usize,
+        stored_may_keep: impl Fn(&[u8]) -> bool + Send + Sync,
+        keep: impl Fn(&T) -> bool + Send + Sync,
+    ) -> Result<(Vec<T>, bool)> {
         let client = self.client().await?;
         let query = match newest_first {
             false => {
@@ -581,13 +596,15 @@ impl PgBackend {
             let done = (rows.len() as i64) < batch;
             for row in &rows {
                 let key: Vec<u8> = row.get(0);
-                let value: Vec<u8> = row.get(1);
-                let record: T = decode(&key, &value)?;
-                if keep(&record) {
-                    if found.len() == limit {
-                        return Ok((found, true));
+                let value: &[u8] = row.get(1);
+                if stored_may_keep(value) {
+                    let record: T = decode(&key, value)?;
+                    if keep(&record) {
+                        if found.len() == limit {
+                            return Ok((found, true));
+                        }
+                        found.push(record);
                     }
-                    found.push(record);
                 }
                 cursor = Some(key);
             }

@@ -14,7 +14,7 @@ use crate::model::{
 };
 use crate::settings::{Layer, Settings};
 use crate::store::backend::{Keep, Reads};
-use crate::store::{DeviceSnapshot, Result, StoreError};
+use crate::store::{DeviceSnapshot, Needle, Result, StoreError};
 
 #[async_trait]
 impl Reads for PgBackend {
@@ -122,14 +122,17 @@ impl Reads for PgBackend {
         &self,
         after: Option<Mac>,
         limit: usize,
+        needle: Option<Needle<'_>>,
         keep: Keep<'_, DeviceRecord>,
     ) -> Result<(Vec<DeviceRecord>, bool)> {
         let after = after.map(|mac| mac.octets());
-        self.page(
+        let stored_may_keep = |stored: &[u8]| needle.is_none_or(|n| n.may_be_in(stored));
+        self.page_of(
             Tree::Devices,
             after.as_ref().map(|a| &a[..]),
             false,
             limit,
+            stored_may_keep,
             keep,
         )
         .await

@@ -203,6 +203,18 @@ impl SledBackend {
         tree: &sled::Tree,
         after: Option<&[u8]>,
         limit: usize,
+        keep: impl FnMut(&T) -> bool,
+    ) -> Result<(Vec<T>, bool)> {
+        self.page_of(tree, after, limit, |_| true, keep)
+    }
+
+    /// [`Self::page`], skipping undecoded the stored records `stored_may_keep` rules out.
+    fn page_of<T: DeserializeOwned>(
+        &self,
+        tree: &sled::Tree,
+        after: Option<&[u8]>,
+        limit: usize,
+        stored_may_keep: impl Fn(&[u8]) -> bool,
         mut keep: impl FnMut(&T) -> bool,
     ) -> Result<(Vec<T>, bool)> {
         use std::ops::Bound;
@@ -210,6 +222,9 @@ impl SledBackend {
         let mut found = Vec::new();
         for entry in tree.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
             let (key, bytes) = entry?;
+            if !stored_may_keep(&bytes) {
+                continue;
+            }
             let record: T = decode(&key, &bytes)?;
             if keep(&record) {
                 if found.len() == limit {

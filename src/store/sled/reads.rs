@@ -14,7 +14,7 @@ use crate::model::{
 };
 use crate::settings::{Layer, Settings};
 use crate::store::backend::{Keep, Reads};
-use crate::store::{DeviceSnapshot, Result};
+use crate::store::{DeviceSnapshot, Needle, Result};
 
 #[async_trait]
 impl Reads for SledBackend {
@@ -53,13 +53,16 @@ impl Reads for SledBackend {
         &self,
         after: Option<Mac>,
         limit: usize,
+        needle: Option<Needle<'_>>,
         keep: Keep<'_, DeviceRecord>,
     ) -> Result<(Vec<DeviceRecord>, bool)> {
         let after = after.map(|mac| mac.octets());
-        self.page(
+        let stored_may_keep = |stored: &[u8]| needle.is_none_or(|n| n.may_be_in(stored));
+        self.page_of(
             self.devices.for_reading(),
             after.as_ref().map(|a| &a[..]),
             limit,
+            stored_may_keep,
             keep,
         )
     }
