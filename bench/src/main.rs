@@ -40,9 +40,10 @@ struct Args {
     /// Scratch directory: databases, certificates, nginx's root and logs.
     #[arg(long, default_value = "target/bench")]
     work: PathBuf,
-    /// Where the results go.
-    #[arg(long, default_value = "BENCHMARKS.md")]
-    out: PathBuf,
+    /// Where the results go: by default BENCHMARKS.md after a run of every measurement, and
+    /// partial.md in the scratch directory after a run of some (`--only`).
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// Registered devices (and users) of the site served in (a) to (d).
     #[arg(long, default_value_t = 10_000)]
     devices: usize,
@@ -77,11 +78,25 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Runs only these measurements (for profiling one of them), e.g. `a,d`.
-    #[arg(long, value_delimiter = ',', default_value = "a,b,c,d,e,f,g,h,i,j")]
+    #[arg(long, value_delimiter = ',', default_value = EVERY_MEASUREMENT)]
     only: Vec<char>,
 }
 
+const EVERY_MEASUREMENT: &str = "a,b,c,d,e,f,g,h,i,j";
+
 impl Args {
+    /// A partial run leaves the committed report alone unless told otherwise.
+    fn out(&self) -> PathBuf {
+        let every = EVERY_MEASUREMENT
+            .split(',')
+            .all(|m| self.only.iter().any(|o| m.starts_with(*o)));
+        match (&self.out, every) {
+            (Some(out), _) => out.clone(),
+            (None, true) => PathBuf::from("BENCHMARKS.md"),
+            (None, false) => self.work.join("partial.md"),
+        }
+    }
+
     fn runs(&self, measurement: char) -> bool {
         self.only.contains(&measurement)
     }
@@ -260,9 +275,10 @@ async fn run(args: &Args) -> Result<(), String> {
     }
 
     let text = report.render();
-    std::fs::write(&args.out, &text).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let out = args.out();
+    std::fs::write(&out, &text).map_err(|e| format!("{}: {e}", out.display()))?;
     println!("\n{}", report.summary());
-    println!("written to {}", args.out.display());
+    println!("written to {}", out.display());
     Ok(())
 }
 
