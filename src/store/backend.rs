@@ -88,7 +88,8 @@ pub trait Reads:
     async fn device_snapshot(&self, mac: Mac) -> Result<Option<Arc<DeviceSnapshot>>>;
     async fn devices(&self) -> Result<Vec<DeviceRecord>>;
     /// Devices in MAC order after `after` that `keep` accepts, at most `limit`; and whether
-    /// more remain. Every device `keep` accepts holds `needle`, when given.
+    /// more remain. Every device `keep` accepts holds `needle`, when given, so a backend may
+    /// pass over undecoded the stored records that lack it.
     async fn devices_page(
         &self,
         after: Option<Mac>,

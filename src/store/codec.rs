@@ -35,13 +35,14 @@ pub(super) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T>
 
 /// Text that every record a list keeps holds, exactly, in one of its text fields. The codec
 /// writes such text as it is, so a backend skips a stored record whose bytes lack it without
-/// decoding it; the list's own test still decides about the rest.
+/// decoding it; the list's own test still decides about the rest. A skipped record is not
+/// decoded, so a damaged one fails only the lists it may belong to.
 #[derive(Debug, Clone, Copy)]
 pub struct Needle<'a>(&'a str);
 
 impl<'a> Needle<'a> {
-    /// `None` for text the codec would escape (a quote, a backslash, a control character) or
-    /// that is empty: it need not appear as it is.
+    /// `None` for text the codec would escape (a quote, a backslash, a character below
+    /// U+0020) or that is empty: it need not appear as it is.
     pub fn new(text: &'a str) -> Option<Needle<'a>> {
         let written_as_is = |b: u8| b >= 0x20 && b != b'"' && b != b'\\';
         (!text.is_empty() && text.bytes().all(written_as_is)).then_some(Needle(text))

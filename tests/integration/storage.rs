@@ -46,6 +46,7 @@ async fn suite(b: &dyn Backend) {
     insert_is_once_and_update_is_atomic(b).await;
     pages_are_in_key_order_and_say_whether_more_remain(b).await;
     a_page_with_the_text_its_filter_holds_keeps_the_same_devices(b).await;
+    a_needle_page_follows_its_cursor_past_skipped_records(b).await;
     the_revision_grows_with_what_configs_depend_on(b).await;
     unregistered_is_bounded_and_evicts_the_stalest(b).await;
     a_source_beyond_its_quota_evicts_only_its_own_entries(b).await;
@@ -194,6 +195,46 @@ async fn a_page_with_the_text_its_filter_holds_keeps_the_same_devices(b: &dyn Ba
     let needle = deskprov::store::Needle::new("1001");
     let (phones, _) = b.devices_page(None, 10, needle, &on_1001).await.unwrap();
     assert_eq!(macs(&phones), ["001565000021"]);
+    for record in &records {
+        b.remove_device(record.mac).await.unwrap();
+    }
+}
+
+/// Pages of 5 through 150 devices, one in ten of the model: more than a database batch is
+/// passed over between two kept ones.
+async fn a_needle_page_follows_its_cursor_past_skipped_records(b: &dyn Backend) {
+    use deskprov::domain::ModelId;
+    let records: Vec<DeviceRecord> = (0..150)
+        .map(|i| {
+            let mut d = device(&format!("0015651{i:05}"));
+            let model = if i % 10 == 9 { "T54W" } else { "VVX450" };
+            d.model = Some(ModelId::parse(model).unwrap());
+            d
+        })
+        .collect();
+    b.put_devices(&records).await.unwrap();
+    let is_t54w = |d: &DeviceRecord| d.model.as_ref().is_some_and(|m| m.as_str() == "T54W");
+    let (mut kept, mut after, mut pages) = (Vec::new(), None, 0);
+    loop {
+        let needle = deskprov::store::Needle::new("T54W");
+        let (page, more) = b.devices_page(after, 5, needle, &is_t54w).await.unwrap();
+        pages += 1;
+        after = page.last().map(|d| d.mac);
+        kept.extend(page.into_iter().map(|d| d.mac));
+        if !more {
+            break;
+        }
+    }
+    let expected: Vec<Mac> = records
+        .iter()
+        .filter(|d| is_t54w(d))
+        .map(|d| d.mac)
+        .collect();
+    assert_eq!(kept, expected);
+    assert_eq!(
+        pages, 3,
+        "15 devices, 5 a page, the last one says no more remain"
+    );
     for record in &records {
         b.remove_device(record.mac).await.unwrap();
     }
