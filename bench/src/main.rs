@@ -87,9 +87,8 @@ const EVERY_MEASUREMENT: &str = "a,b,c,d,e,f,g,h,i,j";
 impl Args {
     /// A partial run leaves the committed report alone unless told otherwise.
     fn out(&self) -> PathBuf {
-        let every = EVERY_MEASUREMENT
-            .split(',')
-            .all(|m| self.only.iter().any(|o| m.starts_with(*o)));
+        let mut measurements = EVERY_MEASUREMENT.split(',').flat_map(str::chars);
+        let every = measurements.all(|m| self.only.contains(&m));
         match (&self.out, every) {
             (Some(out), _) => out.clone(),
             (None, true) => PathBuf::from("BENCHMARKS.md"),

@@ -37,20 +37,21 @@ pub(super) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T>
 /// writes such text as it is, so a backend skips a stored record whose bytes lack it without
 /// decoding it; the list's own test still decides about the rest. A skipped record is not
 /// decoded, so a damaged one fails only the lists it may belong to.
-#[derive(Debug, Clone, Copy)]
-pub struct Needle<'a>(&'a str);
+#[derive(Debug, Clone)]
+pub struct Needle<'a>(memchr::memmem::Finder<'a>);
 
 impl<'a> Needle<'a> {
     /// `None` for text the codec would escape (a quote, a backslash, a character below
     /// U+0020) or that is empty: it need not appear as it is.
     pub fn new(text: &'a str) -> Option<Needle<'a>> {
         let written_as_is = |b: u8| b >= 0x20 && b != b'"' && b != b'\\';
-        (!text.is_empty() && text.bytes().all(written_as_is)).then_some(Needle(text))
+        (!text.is_empty() && text.bytes().all(written_as_is))
+            .then(|| Needle(memchr::memmem::Finder::new(text)))
     }
 
-    /// Whether a stored record may be one a list keeps.
-    pub(super) fn may_be_in(self, stored: &[u8]) -> bool {
-        memchr::memmem::find(stored, self.0.as_bytes()).is_some()
+    /// Whether a stored record may be one a list keeps: always, without a needle.
+    pub(super) fn may_be_in(needle: Option<&Needle>, stored: &[u8]) -> bool {
+        needle.is_none_or(|n| n.0.find(stored).is_some())
     }
 }
 
@@ -65,9 +66,12 @@ mod tests {
             assert!(Needle::new(escaped).is_none(), "{escaped:?}");
         }
         let record = encode(&serde_json::json!({"model": "T54W", "label": "Büro 3"}));
-        assert!(Needle::new("T54W").unwrap().may_be_in(&record));
-        assert!(Needle::new("Büro").unwrap().may_be_in(&record));
-        assert!(!Needle::new("t54w").unwrap().may_be_in(&record));
-        assert!(!Needle::new("VVX450").unwrap().may_be_in(&record));
+        let found = |text: &str| Needle::may_be_in(Needle::new(text).as_ref(), &record);
+        assert!(found("T54W") && found("Büro"));
+        assert!(!found("t54w") && !found("VVX450"));
+        assert!(
+            Needle::may_be_in(None, &record),
+            "without a needle, every record may be"
+        );
     }
 }

@@ -36,7 +36,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::codec::{decode, encode, token_key, upload_key};
-use super::{DeviceSnapshot, Result, StoreError};
+use super::{DeviceSnapshot, Needle, Result, StoreError};
 use crate::domain::Mac;
 
 pub use connect::DatabaseUrl;
@@ -559,19 +559,18 @@ impl PgBackend {
         limit: usize,
         keep: impl Fn(&T) -> bool + Send + Sync,
     ) -> Result<(Vec<T>, bool)> {
-        let all = |_: &[u8]| true;
-        self.page_of(tree, from, newest_first, limit, all, keep)
+        self.page_of(tree, from, newest_first, limit, None, keep)
             .await
     }
 
-    /// [`Self::page`], skipping undecoded the stored records `stored_may_keep` rules out.
+    /// [`Self::page`], passing over undecoded the stored records that lack `needle`.
     async fn page_of<T: DeserializeOwned>(
         &self,
         tree: Tree,
         from: Option<&[u8]>,
         newest_first: bool,
         limit: usize,
-        stored_may_keep: impl Fn(&[u8]) -> bool + Send + Sync,
+        needle: Option<&Needle<'_>>,
         keep: impl Fn(&T) -> bool + Send + Sync,
     ) -> Result<(Vec<T>, bool)> {
         let client = self.client().await?;
@@ -597,7 +596,7 @@ impl PgBackend {
             for row in &rows {
                 let key: Vec<u8> = row.get(0);
                 let value: &[u8] = row.get(1);
-                if stored_may_keep(value) {
+                if Needle::may_be_in(needle, value) {
                     let record: T = decode(&key, value)?;
                     if keep(&record) {
                         if found.len() == limit {

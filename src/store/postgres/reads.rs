@@ -126,13 +126,12 @@ impl Reads for PgBackend {
         keep: Keep<'_, DeviceRecord>,
     ) -> Result<(Vec<DeviceRecord>, bool)> {
         let after = after.map(|mac| mac.octets());
-        let stored_may_keep = |stored: &[u8]| needle.is_none_or(|n| n.may_be_in(stored));
         self.page_of(
             Tree::Devices,
             after.as_ref().map(|a| &a[..]),
             false,
             limit,
-            stored_may_keep,
+            needle.as_ref(),
             keep,
         )
         .await

@@ -31,7 +31,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::codec::{decode, encode, token_key, upload_key};
-use super::{Result, SCHEMA_VERSION, StoreError};
+use super::{Needle, Result, SCHEMA_VERSION, StoreError};
 use crate::model::SourceRecord;
 
 impl From<sled::Error> for StoreError {
@@ -205,16 +205,16 @@ impl SledBackend {
         limit: usize,
         keep: impl FnMut(&T) -> bool,
     ) -> Result<(Vec<T>, bool)> {
-        self.page_of(tree, after, limit, |_| true, keep)
+        self.page_of(tree, after, limit, None, keep)
     }
 
-    /// [`Self::page`], skipping undecoded the stored records `stored_may_keep` rules out.
+    /// [`Self::page`], passing over undecoded the stored records that lack `needle`.
     fn page_of<T: DeserializeOwned>(
         &self,
         tree: &sled::Tree,
         after: Option<&[u8]>,
         limit: usize,
-        stored_may_keep: impl Fn(&[u8]) -> bool,
+        needle: Option<&Needle>,
         mut keep: impl FnMut(&T) -> bool,
     ) -> Result<(Vec<T>, bool)> {
         use std::ops::Bound;
@@ -222,7 +222,7 @@ impl SledBackend {
         let mut found = Vec::new();
         for entry in tree.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
             let (key, bytes) = entry?;
-            if !stored_may_keep(&bytes) {
+            if !Needle::may_be_in(needle, &bytes) {
                 continue;
             }
             let record: T = decode(&key, &bytes)?;

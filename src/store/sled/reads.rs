@@ -57,12 +57,11 @@ impl Reads for SledBackend {
         keep: Keep<'_, DeviceRecord>,
     ) -> Result<(Vec<DeviceRecord>, bool)> {
         let after = after.map(|mac| mac.octets());
-        let stored_may_keep = |stored: &[u8]| needle.is_none_or(|n| n.may_be_in(stored));
         self.page_of(
             self.devices.for_reading(),
             after.as_ref().map(|a| &a[..]),
             limit,
-            stored_may_keep,
+            needle.as_ref(),
             keep,
         )
     }
