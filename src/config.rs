@@ -261,7 +261,10 @@ pub struct HotdeskConfig {
     /// older configuration file still loads, and warned about at start-up.
     #[serde(skip_serializing)]
     pub global_max_failures: Option<u32>,
-    /// PIN hashes computed at once; each takes 19 MiB and a core for ~40 ms.
+    /// PIN hashes computed at once; each takes 19 MiB and a core for ~40 ms. By default half
+    /// the cores, at least one: a hash evicts the caches of the core it runs on, so while phones
+    /// keep every core busy, the other half keeps serving configs from warm caches
+    /// (BENCHMARKS.md, (d)).
     pub max_concurrent_hashes: usize,
     /// Send SIP NOTIFY (check-sync) to a phone's last address when its login changes.
     pub sip_notify: bool,
@@ -286,12 +289,17 @@ impl Default for HotdeskConfig {
             global_window_secs: 15 * 60,
             global_pause_secs: 15 * 60,
             global_max_failures: None,
-            max_concurrent_hashes: 2,
+            max_concurrent_hashes: half_the_cores(),
             sip_notify: false,
             sip_notify_port: 5060,
             sweep_interval_secs: 30,
         }
     }
+}
+
+/// Half of the cores this process may run on, at least one.
+fn half_the_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).max(1))
 }
 
 impl HotdeskConfig {
@@ -759,6 +767,14 @@ mod tests {
         assert!(with("\"office\"").is_err());
         let host_bits = with("\"10.20.0.1/16\"").unwrap_err().to_string();
         assert!(host_bits.contains("10.20.0.0/16"), "{host_bits}");
+    }
+
+    #[test]
+    fn pin_hashes_take_half_the_cores_by_default_and_at_least_one() {
+        let cores = std::thread::available_parallelism().unwrap().get();
+        let hashes = HotdeskConfig::default().max_concurrent_hashes;
+        assert!(hashes >= 1);
+        assert_eq!(hashes, (cores / 2).max(1), "on {cores} cores");
     }
 
     #[test]

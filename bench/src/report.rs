@@ -560,10 +560,16 @@ const NOTES: &str = "\
   reach, hence not met. perf on 2026-12-02 put the kernel's loopback TCP at about half of \
   either server's CPU time.
 - (d) The PIN hashing threads run in the idle scheduling class (any waking request thread \
-  preempts them) at nice 19, and took 9 % of the CPU time during (d) (perf, 2026-12-07); \
-  throughput still drops by about a fifth while logins run, and the p99 ratio moved between \
-  1.4 and 1.9 from one single-round run to the next: argon2id's 19 MiB per hash also evicts the \
-  caches the request threads come back to, which no priority prevents.
+  preempts them) at nice 19, and by default on half the cores (`hotdesk.max_concurrent_hashes`). \
+  Single-round runs on 2026-12-07, five each: with two hashing threads on this machine's two \
+  cores the p99 ratio was 1.71 to 2.17 (median 2.06), with one 1.33 to 1.80 (median 1.65), at 6 \
+  to 9 logins a second either way: an idle-class thread gets only the time the request threads \
+  leave, so under this load a second one adds no logins, only a second core whose caches \
+  argon2id's 19 MiB per hash evicts. With the PIN check skipped (an experiment build), logins ran \
+  at about 470 a second: a login's own requests and writes cost about 60 config requests, about \
+  1 % of (a) at 6 a second, so the rest of the gap is the hashing. OWASP's equivalent 7 MiB, t=5 \
+  did twice the logins at the same ratio; mimalloc's purge delay (10 ms instead of 0) changed \
+  nothing.
 - The client shares the two cores with the server it measures, as a load generator on the same \
   host must; both servers are measured under the same conditions. Runs of the same server vary by \
   about ten per cent from one to the next on this machine, hence the rounds.";

@@ -1,6 +1,7 @@
 //! PIN and password hashing: argon2id with OWASP parameters (19 MiB, t=2, p=1; the crate's defaults), run
 //! on threads of its own behind a semaphore. Each hash takes ~40 ms of a core and 19 MiB, so
-//! unbounded, a login flood would take the memory and the threads that serve configs.
+//! unbounded, a login flood would take the memory and the threads that serve configs; the PIN
+//! hasher's threads default to half the cores (`hotdesk.max_concurrent_hashes`).
 //!
 //! The hashing threads run in Linux's idle scheduling class (`SCHED_IDLE`) at nice 19: while
 //! phones are fetching configs, a login waits a little longer instead of the configs
@@ -178,6 +179,32 @@ mod tests {
                 .await
         );
         assert!(!hasher.verify(&pin, None).await);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_hashes_run_at_once_than_the_hasher_was_given() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let hasher = Arc::new(Hasher::new(2));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let jobs = (0..6).map(|_| {
+            let (hasher, running, most) = (hasher.clone(), running.clone(), most.clone());
+            tokio::spawn(async move {
+                hasher
+                    .run(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(30));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+                    .unwrap()
+            })
+        });
+        for job in jobs.collect::<Vec<_>>() {
+            job.await.unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 2);
     }
 
     #[cfg(target_os = "linux")]
