@@ -354,7 +354,7 @@ async fn clear_pointer(
 pub async fn sweep_expired(app: &App, now: i64) -> Result<Vec<DeviceRecord>, StoreError> {
     let mut changed = Vec::new();
     let mut live = 0;
-    for device in devices_with_sessions(app).await? {
+    for device in app.store.devices_with_sessions().await? {
         let settings = settings::of_device(app.store.reads(), &device).await?;
         for (slot, session) in &device.sessions {
             if is_live(session, &settings, now) {
@@ -372,25 +372,6 @@ pub async fn sweep_expired(app: &App, now: i64) -> Result<Vec<DeviceRecord>, Sto
     }
     app.metrics.hotdesk_sessions(live);
     Ok(changed)
-}
-
-/// The devices someone is logged in at, read a page at a time: the sweeper runs every minute,
-/// and reading every device at once held 135 MB on a site of 100,000.
-async fn devices_with_sessions(app: &App) -> Result<Vec<DeviceRecord>, StoreError> {
-    const PAGE: usize = 500;
-    let mut found = Vec::new();
-    let mut after = None;
-    loop {
-        let (page, more) = app
-            .store
-            .devices_page(after, PAGE, None, &|d| !d.sessions.is_empty())
-            .await?;
-        after = page.last().map(|d| d.mac);
-        found.extend(page);
-        if !more {
-            return Ok(found);
-        }
-    }
 }
 
 /// Ends the session the sweeper saw, if it is still there and still expired: a user who logged

@@ -97,6 +97,10 @@ pub trait Reads:
         needle: Option<Needle<'_>>,
         keep: Keep<'_, DeviceRecord>,
     ) -> Result<(Vec<DeviceRecord>, bool)>;
+    /// Every device someone is logged in at (a hot-desk session), in MAC order. The sweeper
+    /// asks every half minute, so a backend answers from an index of such devices rather than
+    /// by reading every device.
+    async fn devices_with_sessions(&self) -> Result<Vec<DeviceRecord>>;
     /// The device a login token was issued to (the caller compares the token with the
     /// device's current one: an index entry outlives a rotation until it is removed).
     async fn device_by_login_token(&self, token: &str) -> Result<Option<DeviceRecord>>;

@@ -54,6 +54,7 @@ async fn suite(b: &dyn Backend) {
     the_audit_trail_pages_newest_first_and_trims_phone_events_first(b).await;
     trimming_removes_floodable_records_before_one_off_security_records(b).await;
     login_tokens_find_their_device(b).await;
+    devices_with_sessions_follow_every_kind_of_device_write(b).await;
     a_revoked_admin_token_stays_revoked_when_its_use_is_noted(b).await;
     accounts_are_unique_by_name_and_sessions_are_found_by_hash_and_holder(b).await;
     uploads_are_bounded_per_device(b).await;
@@ -633,6 +634,70 @@ async fn login_tokens_find_their_device(b: &dyn Backend) {
     );
 }
 
+fn logged_in(mut device: DeviceRecord, extension: &str) -> DeviceRecord {
+    let session = deskprov::model::Session {
+        extension: Extension::parse(extension).unwrap(),
+        since: 1_000,
+    };
+    device.sessions.insert(1, session);
+    device
+}
+
+async fn with_sessions(b: &dyn Backend) -> Vec<Mac> {
+    let found = b.devices_with_sessions().await.unwrap();
+    found.iter().map(|d| d.mac).collect()
+}
+
+fn macs<const N: usize>(macs: [&str; N]) -> Vec<Mac> {
+    macs.map(|m| Mac::parse(m).unwrap()).to_vec()
+}
+
+/// The hot-desk sweeper's list: exactly the devices someone is logged in at, in MAC order,
+/// whichever write gave or took their sessions (the suite's other devices have none).
+async fn devices_with_sessions_follow_every_kind_of_device_write(b: &dyn Backend) {
+    let (a, c, d, e) = (
+        "0015650000a1",
+        "0015650000a3",
+        "0015650000a4",
+        "0015650000a5",
+    );
+    assert!(b.insert_device(&device(a)).await.unwrap());
+    assert!(
+        b.insert_device(&logged_in(device(c), "1001"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(with_sessions(b).await, macs([c]));
+
+    let login = |d: &mut DeviceRecord| *d = logged_in(d.clone(), "1002");
+    b.update_device(Mac::parse(a).unwrap(), &mut { login })
+        .await
+        .unwrap();
+    let logout = |d: &mut DeviceRecord| d.sessions.clear();
+    b.update_device(Mac::parse(c).unwrap(), &mut { logout })
+        .await
+        .unwrap();
+    assert_eq!(with_sessions(b).await, macs([a]), "a login and a logout");
+
+    b.put_devices(&[logged_in(device(d), "1003")])
+        .await
+        .unwrap();
+    let keep_stored_sessions =
+        |stored: &mut DeviceRecord, given: &DeviceRecord| stored.label.clone_from(&given.label);
+    let merged = [device(a), logged_in(device(e), "1004")];
+    b.merge_devices(&merged, keep_stored_sessions)
+        .await
+        .unwrap();
+    assert_eq!(
+        with_sessions(b).await,
+        macs([a, d, e]),
+        "records put as given, a merge that keeps the stored sessions, a new one merged in"
+    );
+
+    assert!(b.remove_device(Mac::parse(a).unwrap()).await.unwrap());
+    assert_eq!(with_sessions(b).await, macs([d, e]), "a removed device");
+}
+
 async fn uploads_are_bounded_per_device(b: &dyn Backend) {
     let mac = Mac::parse("0004f2000001").unwrap();
     b.put_upload(mac, "a.log", &[b'a'; 60], 1, 100)
@@ -658,6 +723,27 @@ async fn uploads_are_bounded_per_device(b: &dyn Backend) {
 async fn the_sled_store_keeps_the_storage_rules() {
     let dir = tempfile::tempdir().unwrap();
     suite(&SledBackend::open(dir.path()).unwrap()).await;
+}
+
+/// The sled backend keeps its index of devices with sessions in memory: a store opened again
+/// finds them by reading its devices once.
+#[tokio::test]
+async fn a_reopened_sled_store_still_finds_the_devices_with_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, c) = ("0015650000b1", "0015650000b2");
+    {
+        let store = SledBackend::open(dir.path()).unwrap();
+        store.insert_device(&device(a)).await.unwrap();
+        store.insert_device(&device(c)).await.unwrap();
+        let login = |d: &mut DeviceRecord| *d = logged_in(d.clone(), "1001");
+        store
+            .update_device(Mac::parse(c).unwrap(), &mut { login })
+            .await
+            .unwrap();
+        store.flush().await.unwrap();
+    }
+    let store = reopen_sled(dir.path()).unwrap();
+    assert_eq!(with_sessions(&store).await, macs([c]));
 }
 
 #[tokio::test]
@@ -730,6 +816,32 @@ where
     false
 }
 
+/// Migration 2 tags the devices with sessions that an older deskprov wrote untagged.
+#[tokio::test]
+async fn a_postgres_database_of_schema_1_finds_its_devices_with_sessions_once_migrated() {
+    use deskprov::store::postgres::{DatabaseUrl, PgBackend};
+    let (backend, url) = crate::postgres::backend().await;
+    let (a, c) = ("0015650000c1", "0015650000c2");
+    backend.insert_device(&device(a)).await.unwrap();
+    backend
+        .insert_device(&logged_in(device(c), "1001"))
+        .await
+        .unwrap();
+    drop(backend);
+    let client = crate::postgres::client(&url).await;
+    client
+        .batch_execute(
+            "UPDATE records SET tag = NULL WHERE tree = 'devices';
+             DELETE FROM schema_migrations WHERE version > 1;",
+        )
+        .await
+        .unwrap();
+    let migrated = PgBackend::connect(&DatabaseUrl::parse(&url, None, None).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(with_sessions(&migrated).await, macs([c]));
+}
+
 #[tokio::test]
 async fn a_postgres_schema_newer_than_this_deskprov_is_refused() {
     use deskprov::store::postgres::{DatabaseUrl, PgBackend};
@@ -753,6 +865,22 @@ async fn a_postgres_schema_newer_than_this_deskprov_is_refused() {
     assert!(error.to_string().contains("upgrade deskprov"), "{error}");
 }
 
+/// Opens the sled store in `dir` again: sled's flusher thread may hold the file lock for a
+/// moment after the last handle drops.
+fn reopen_sled(dir: &std::path::Path) -> Result<SledBackend, StoreError> {
+    let mut reopened = SledBackend::open(dir);
+    for _ in 0..40 {
+        match &reopened {
+            Err(StoreError::Database(e)) if e.contains("lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                reopened = SledBackend::open(dir);
+            }
+            _ => break,
+        }
+    }
+    reopened
+}
+
 #[tokio::test]
 async fn a_sled_store_of_a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -763,17 +891,7 @@ async fn a_sled_store_of_a_newer_schema_is_refused() {
         meta.insert("schema_version", newer).unwrap();
         db.flush().unwrap();
     }
-    // sled's flusher thread may hold the file lock for a moment after the handle drops.
-    let mut reopened = SledBackend::open(dir.path());
-    for _ in 0..40 {
-        match &reopened {
-            Err(StoreError::Database(e)) if e.contains("lock") => {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                reopened = SledBackend::open(dir.path());
-            }
-            _ => break,
-        }
-    }
+    let reopened = reopen_sled(dir.path());
     assert!(
         matches!(reopened, Err(StoreError::SchemaTooNew { .. })),
         "{:?}",

@@ -31,8 +31,13 @@ pub async fn migrate(config: &Config) -> Result<(), Failure> {
     match applied.as_slice() {
         [] => eprintln!("{}: the schema is at version {latest} already", url.shown()),
         versions => eprintln!(
-            "{}: applied migration {}; the schema is at version {latest}",
+            "{}: applied {} {}; the schema is at version {latest}",
             url.shown(),
+            if versions.len() == 1 {
+                "migration"
+            } else {
+                "migrations"
+            },
             versions
                 .iter()
                 .map(i32::to_string)

@@ -58,6 +58,12 @@ impl Reads for MemoryBackend {
         ))
     }
 
+    async fn devices_with_sessions(&self) -> Result<Vec<DeviceRecord>> {
+        let tables = self.tables();
+        let with_sessions = tables.devices.values().filter(|d| !d.sessions.is_empty());
+        Ok(with_sessions.cloned().collect())
+    }
+
     async fn device_by_login_token(&self, token: &str) -> Result<Option<DeviceRecord>> {
         let tables = self.tables();
         let mac = tables.login_tokens.get(&token_key(token));

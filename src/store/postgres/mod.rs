@@ -128,6 +128,9 @@ impl Tree {
     }
 }
 
+/// The tag of a device someone is logged in at (migrations/0002_device_sessions.sql).
+const SESSIONS_TAG: &str = "sessions";
+
 /// A row's indexed columns (schema.rs): `sort` orders, `tag` groups.
 #[derive(Debug, Clone, Default)]
 struct Indexed {

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 
-use super::{PgBackend, SETTINGS_KEY, Tree, decode, token_key, upload_key};
+use super::{PgBackend, SESSIONS_TAG, SETTINGS_KEY, Tree, decode, token_key, upload_key};
 use crate::domain::{Extension, Mac, ProfileName};
 use crate::model::{
     AuditRecord, DeviceRecord, GuardRecord, ProfileRecord, SourceRecord, TokenRecord,
@@ -135,6 +135,21 @@ impl Reads for PgBackend {
             keep,
         )
         .await
+    }
+
+    /// The devices tagged as having sessions, by the index on the tag.
+    async fn devices_with_sessions(&self) -> Result<Vec<DeviceRecord>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT key, value FROM records WHERE tree = $1 AND tag = $2 ORDER BY key",
+                &[&Tree::Devices.name(), &SESSIONS_TAG],
+            )
+            .await?;
+        self.counted(1);
+        rows.iter()
+            .map(|row| decode(row.get(0), row.get(1)))
+            .collect()
     }
 
     async fn device_by_login_token(&self, token: &str) -> Result<Option<DeviceRecord>> {

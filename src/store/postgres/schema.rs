@@ -9,7 +9,10 @@ use super::connect::pool_error;
 use crate::store::{Result, StoreError};
 
 /// Every migration, in order: its version and its SQL.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_records.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_records.sql")),
+    (2, include_str!("migrations/0002_device_sessions.sql")),
+];
 
 /// The schema version this deskprov writes.
 pub const LATEST: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;

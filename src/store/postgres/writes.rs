@@ -8,8 +8,8 @@ use tokio_postgres::types::ToSql;
 
 use super::schema::{UNREGISTERED_LOCK, WRITE_LOCK};
 use super::{
-    Effects, Indexed, NONCE_KEY, PgBackend, SETTINGS_KEY, Tree, decode, encode, get_raw_for_update,
-    put_raw, token_key, upload_key,
+    Effects, Indexed, NONCE_KEY, PgBackend, SESSIONS_TAG, SETTINGS_KEY, Tree, decode, encode,
+    get_raw_for_update, put_raw, token_key, upload_key,
 };
 use crate::domain::{Extension, Mac, ProfileName, Secret};
 use crate::model::{
@@ -24,6 +24,14 @@ pub(super) fn unregistered_indexed(record: &UnregisteredRecord) -> Indexed {
     Indexed {
         sort: Some(record.last_seen),
         tag: Some(record.source.clone().unwrap_or_default()),
+    }
+}
+
+/// A device someone is logged in at carries the tag [`SESSIONS_TAG`], for the hot-desk sweeper.
+pub(super) fn device_indexed(record: &DeviceRecord) -> Indexed {
+    Indexed {
+        sort: None,
+        tag: (!record.sessions.is_empty()).then(|| SESSIONS_TAG.to_string()),
     }
 }
 
@@ -60,7 +68,7 @@ impl PgBackend {
                 Tree::Devices,
                 &key,
                 &encode(&next),
-                &Indexed::default(),
+                &device_indexed(&next),
                 &self.shared,
             )
             .await?;
@@ -178,7 +186,7 @@ impl Writes for PgBackend {
     async fn insert_device(&self, record: &DeviceRecord) -> Result<bool> {
         let key = record.mac.octets();
         let effects = Effects::device(record.mac);
-        self.insert_new(Tree::Devices, &key, record, Indexed::default(), effects)
+        self.insert_new(Tree::Devices, &key, record, device_indexed(record), effects)
             .await
     }
 
@@ -191,7 +199,7 @@ impl Writes for PgBackend {
             Tree::Devices,
             &mac.octets(),
             change,
-            |_| Indexed::default(),
+            device_indexed,
             Effects::device_change,
         )
         .await

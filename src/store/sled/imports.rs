@@ -126,6 +126,7 @@ impl ImportWrites for SledBackend {
         let job_row = (&job.id.to_be_bytes()[..], encode(job));
         self.devices
             .write_many(|tree| self.write_all_or_none(tree, &rows, &imports, job_row))?;
+        self.devices.note_sessions(records);
         self.trim_imports(&imports, keep)
     }
 }

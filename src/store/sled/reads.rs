@@ -66,6 +66,11 @@ impl Reads for SledBackend {
         )
     }
 
+    /// From the index of devices with sessions (device_tree.rs), not the whole tree.
+    async fn devices_with_sessions(&self) -> Result<Vec<DeviceRecord>> {
+        self.devices.with_sessions()
+    }
+
     /// The device a login token was issued to. The caller still compares the token with the
     /// device's current one: an index entry outlives a rotation until it is removed.
     async fn device_by_login_token(&self, token: &str) -> Result<Option<DeviceRecord>> {

@@ -19,8 +19,13 @@ impl Writes for SledBackend {
     /// Inserts a new device; `false` if the MAC is already registered (nothing written).
     async fn insert_device(&self, record: &DeviceRecord) -> Result<bool> {
         let mac = record.mac;
-        self.devices
-            .write_one(mac, |tree| self.insert_new(tree, &mac.octets(), record))
+        let inserted = self
+            .devices
+            .write_one(mac, |tree| self.insert_new(tree, &mac.octets(), record))?;
+        if inserted {
+            self.devices.note_sessions([record]);
+        }
+        Ok(inserted)
     }
 
     /// Applies `change` atomically to the device, retrying on concurrent writes, and writes
@@ -33,7 +38,9 @@ impl Writes for SledBackend {
         let updated = self
             .devices
             .write_one(mac, |tree| self.update(tree, &mac.octets(), change))?;
-        Ok(updated.map(|(d, ())| d))
+        let updated = updated.map(|(d, ())| d);
+        self.devices.note_sessions(&updated);
+        Ok(updated)
     }
 
     async fn remove_device(&self, mac: Mac) -> Result<bool> {
@@ -54,7 +61,10 @@ impl Writes for SledBackend {
             .devices
             .write_many(|tree| tree.transaction(|tx| super::imports::merge_in(tx, records, merge)));
         match outcome {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.devices.note_sessions(records);
+                Ok(())
+            }
             Err(TransactionError::Abort(e)) => Err(e),
             Err(TransactionError::Storage(e)) => Err(e.into()),
         }
@@ -66,6 +76,7 @@ impl Writes for SledBackend {
             batch.insert(&record.mac.octets()[..], encode(record));
         }
         self.devices.write_many(|tree| tree.apply_batch(batch))?;
+        self.devices.note_sessions(records);
         Ok(())
     }
 
