@@ -283,7 +283,9 @@ async fn run(args: &Args) -> Result<(), String> {
 
 /// (j) The site of (a) to (d) copied into PostgreSQL and served from there by one node:
 /// keep-alive (which also fills the render cache, as the dump did on sled), the boot storm, and
-/// keep-alive while hot-desk users log in and out.
+/// keep-alive while hot-desk users log in and out. Keep-alive and the boot storm are compared
+/// with a sled node on the same site run just before, as this machine's throughput drifts over
+/// the minutes between (a) and (j).
 async fn on_postgres(
     args: &Args,
     work: &Path,
@@ -292,18 +294,19 @@ async fn on_postgres(
 ) -> Result<report::OnPostgres, String> {
     let database = postgres::Postgres::start(work, servers::free_port()?)?;
     postgres::migrate_store(&args.deskprov, &work.join("site/db"), &database.url)?;
-    let extra = format!("[database]\nurl = {:?}\n", database.url);
     let site = work.join("site");
+    let (server, _) = servers::start_deskprov(&args.deskprov, work, &site, probe).await?;
+    let at = Endpoint::new(server.port, &work.join("certs/server.crt"))?;
+    let (_, sled_keep_alive, sled_boot_storm) =
+        serve_every_phone(args, &at, phones, "sled").await?;
+    drop(server);
+    let extra = format!("[database]\nurl = {:?}\n", database.url);
     let (server, _) =
         servers::start_deskprov_with(&args.deskprov, work, &site, probe, &extra).await?;
     let at = Endpoint::new(server.port, &work.join("certs/server.crt"))?;
+    let (first_pass, keep_alive, boot_storm) =
+        serve_every_phone(args, &at, phones, "PostgreSQL").await?;
     let duration = Duration::from_secs(args.seconds);
-    let first_pass = load::boot_storm(&at, phones.clone(), args.storm_in_flight).await;
-    let first_pass = checked("PostgreSQL first pass", first_pass)?;
-    let keep_alive = load::keep_alive(&at, phones.clone(), args.connections, duration).await;
-    let keep_alive = checked("PostgreSQL keep-alive", keep_alive)?;
-    let boot_storm = load::boot_storm(&at, phones.clone(), args.storm_in_flight).await;
-    let boot_storm = checked("PostgreSQL boot storm", boot_storm)?;
     let configs = load::keep_alive(&at, phones.clone(), args.connections, duration);
     let logins = load::login_storm(&at, phones.clone(), args.login_workers, duration);
     let (configs, logins) = tokio::join!(configs, logins);
@@ -311,9 +314,28 @@ async fn on_postgres(
         first_pass,
         keep_alive,
         boot_storm,
+        sled_keep_alive,
+        sled_boot_storm,
         during_logins: checked("PostgreSQL during logins", configs)?,
         logins: checked("PostgreSQL logins", logins)?,
     })
+}
+
+/// On a node just started: every phone once (the first pass), keep-alive, the boot storm.
+async fn serve_every_phone(
+    args: &Args,
+    at: &Endpoint,
+    phones: &Arc<Vec<Phone>>,
+    store: &str,
+) -> Result<(Stats, Stats, Stats), String> {
+    let duration = Duration::from_secs(args.seconds);
+    let first_pass = load::boot_storm(at, phones.clone(), args.storm_in_flight).await;
+    let first_pass = checked(&format!("{store} first pass"), first_pass)?;
+    let keep_alive = load::keep_alive(at, phones.clone(), args.connections, duration).await;
+    let keep_alive = checked(&format!("{store} keep-alive"), keep_alive)?;
+    let boot_storm = load::boot_storm(at, phones.clone(), args.storm_in_flight).await;
+    let boot_storm = checked(&format!("{store} boot storm"), boot_storm)?;
+    Ok((first_pass, keep_alive, boot_storm))
 }
 
 /// The middle run by `key` (as a one-element list, empty when there were no runs).
