@@ -91,12 +91,19 @@ impl DeviceTree {
         outcome
     }
 
-    /// Runs `write` on the tree, then marks every decoded copy stale.
-    pub(super) fn write_many<T>(&self, write: impl FnOnce(&sled::Tree) -> T) -> T {
+    /// Runs `write` of the `given` records (put as given, or merged into the stored ones) on
+    /// the tree, then marks every decoded copy stale and notes the given records with sessions,
+    /// whatever the outcome: a failed write leaves the index a superset, which it may be.
+    pub(super) fn write_many<T>(
+        &self,
+        given: &[DeviceRecord],
+        write: impl FnOnce(&sled::Tree) -> T,
+    ) -> T {
         let outcome = write(&self.tree);
         for generation in self.generations.iter() {
             generation.fetch_add(1, Ordering::SeqCst);
         }
+        self.note_sessions(given);
         outcome
     }
 
@@ -123,7 +130,8 @@ impl DeviceTree {
         Ok(Some(snapshot))
     }
 
-    /// Of the records just written, those with sessions go into the index.
+    /// Of the records just written, those with sessions go into the index ([`Self::write_many`]
+    /// does it for its records; an insert and an update call it with what they wrote).
     pub(super) fn note_sessions<'a>(&self, written: impl IntoIterator<Item = &'a DeviceRecord>) {
         let mut with_sessions = written.into_iter().filter(|d| !d.sessions.is_empty());
         let Some(first) = with_sessions.next() else {

@@ -124,9 +124,9 @@ impl ImportWrites for SledBackend {
             .map(|record| Merged { record, merge })
             .collect();
         let job_row = (&job.id.to_be_bytes()[..], encode(job));
-        self.devices
-            .write_many(|tree| self.write_all_or_none(tree, &rows, &imports, job_row))?;
-        self.devices.note_sessions(records);
+        self.devices.write_many(records, |tree| {
+            self.write_all_or_none(tree, &rows, &imports, job_row)
+        })?;
         self.trim_imports(&imports, keep)
     }
 }

@@ -57,14 +57,11 @@ impl Writes for SledBackend {
         records: &[DeviceRecord],
         merge: for<'x, 'y> fn(&'x mut DeviceRecord, &'y DeviceRecord),
     ) -> Result<()> {
-        let outcome = self
-            .devices
-            .write_many(|tree| tree.transaction(|tx| super::imports::merge_in(tx, records, merge)));
+        let outcome = self.devices.write_many(records, |tree| {
+            tree.transaction(|tx| super::imports::merge_in(tx, records, merge))
+        });
         match outcome {
-            Ok(()) => {
-                self.devices.note_sessions(records);
-                Ok(())
-            }
+            Ok(()) => Ok(()),
             Err(TransactionError::Abort(e)) => Err(e),
             Err(TransactionError::Storage(e)) => Err(e.into()),
         }
@@ -75,8 +72,8 @@ impl Writes for SledBackend {
         for record in records {
             batch.insert(&record.mac.octets()[..], encode(record));
         }
-        self.devices.write_many(|tree| tree.apply_batch(batch))?;
-        self.devices.note_sessions(records);
+        self.devices
+            .write_many(records, |tree| tree.apply_batch(batch))?;
         Ok(())
     }
 
