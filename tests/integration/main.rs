@@ -4,6 +4,7 @@ mod api;
 mod helpers;
 mod kv;
 mod logs;
+mod timing;
 
 mod accounts;
 mod admin_api;

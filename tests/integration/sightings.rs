@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::api::{AuditFilter, NewDevice};
 use crate::helpers::*;
+use crate::timing::{Side, assert_alike_in_time};
 
 const CISCO_SPOOF_UA: &str = "Cisco-CP-8851-3PCC/11.3.7 (001565aabbcc)";
 /// What a request may only learn by proving to be the device.
@@ -221,13 +222,25 @@ async fn a_common_file_costs_the_same_for_unknown_and_registered_macs() {
     }
 
     // Nine fresh unknown MACs and the registered one: ten names, within each source's budget.
-    let (unknown, registered) = timed_alternating(&server, 34, 9).await;
-    let ratio = median(unknown) / median(registered);
-    eprintln!("common file: median unknown / registered = {ratio:.3}");
-    assert!(
-        (1.0 / 1.3..=1.3).contains(&ratio),
-        "median unknown / registered = {ratio:.2}"
-    );
+    let mut client = None;
+    let what = "common file, unknown / registered MAC";
+    assert_alike_in_time(what, 1.3, 34 * 9, async |side, pair| {
+        let source = [127, 0, 2, (pair / 9) as u8 + 1];
+        let opening = [("user-agent", T46S_UA)];
+        let client = client_of(&mut client, &server, source, &opening).await;
+        let fresh = format!("Yealink SIP-T46S 66.86.0.15 e0e0{pair:08x}");
+        let ua = if side == Side::A {
+            fresh.as_str()
+        } else {
+            T46S_UA
+        };
+        let started = Instant::now();
+        let reply = get(client, "/y000000000066.cfg", &[("user-agent", ua)]).await;
+        let took = started.elapsed().as_secs_f64();
+        assert_eq!(reply.status, StatusCode::OK);
+        took
+    })
+    .await;
 }
 
 async fn count_unregistered(server: &TestServer) -> usize {
@@ -241,34 +254,20 @@ async fn count_unregistered(server: &TestServer) -> usize {
         .len()
 }
 
-/// Microseconds of each request naming a fresh unknown MAC and of each naming the registered
-/// one, alternating, `per_source` of each from each of `sources` sources (under the ban budget).
-async fn timed_alternating(
+/// The client of one source, its connection opened by a request that is not measured; a new
+/// one when the source changes.
+async fn client_of<'a>(
+    slot: &'a mut Option<([u8; 4], Client)>,
     server: &TestServer,
-    sources: u8,
-    per_source: u32,
-) -> (Vec<f64>, Vec<f64>) {
-    let (mut unknown, mut registered) = (Vec::new(), Vec::new());
-    for source in 0..sources {
-        let client = from(server, [127, 0, 2, source + 1]);
-        // A first request opens the connection: not measured.
-        get(&client, "/y000000000066.cfg", &[("user-agent", T46S_UA)]).await;
-        for i in 0..per_source {
-            let fresh = format!("Yealink SIP-T46S 66.86.0.15 e0e0{source:02x}{i:06x}");
-            for (ua, into) in [(fresh.as_str(), &mut unknown), (T46S_UA, &mut registered)] {
-                let started = Instant::now();
-                let reply = get(&client, "/y000000000066.cfg", &[("user-agent", ua)]).await;
-                into.push(started.elapsed().as_secs_f64() * 1e6);
-                assert_eq!(reply.status, StatusCode::OK);
-            }
-        }
+    source: [u8; 4],
+    opening: &[(&str, &str)],
+) -> &'a Client {
+    if slot.as_ref().is_none_or(|(held, _)| *held != source) {
+        let client = from(server, source);
+        get(&client, "/y000000000066.cfg", opening).await;
+        *slot = Some((source, client));
     }
-    (unknown, registered)
-}
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
+    &slot.as_ref().unwrap().1
 }
 
 /// Finding #14: a sweeper asks each MAC's own file once. A registered device's refusal was
@@ -286,30 +285,25 @@ async fn a_refused_own_file_costs_the_same_for_unknown_and_registered_macs() {
             .await;
     }
     server.clock.advance(2 * 3600);
-    let (mut unknown_times, mut registered_times) = (Vec::new(), Vec::new());
-    for source in 0..40u8 {
-        let client = from(&server, [127, 0, 3, source + 1]);
-        get(&client, "/y000000000066.cfg", &[]).await;
-        // Five registered and five unknown MACs: within the source's budget of ten.
-        for (i, mac) in registered.iter().enumerate() {
-            let unknown = format!("0015650b{source:02x}{i:02x}");
-            for (mac, into) in [
-                (unknown.as_str(), &mut unknown_times),
-                (mac.as_str(), &mut registered_times),
-            ] {
-                let started = Instant::now();
-                let reply = get(&client, &format!("/{mac}.cfg"), &[]).await;
-                into.push(started.elapsed().as_secs_f64() * 1e6);
-                assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-            }
-        }
-    }
-    let ratio = median(unknown_times) / median(registered_times);
-    eprintln!("refused own file: median unknown / registered = {ratio:.3}");
-    assert!(
-        (1.0 / 1.3..=1.3).contains(&ratio),
-        "median unknown / registered = {ratio:.2}"
-    );
+    // Five registered and five unknown MACs from each source: within its budget of ten.
+    let mut client = None;
+    let what = "refused own file, unknown / registered MAC";
+    assert_alike_in_time(what, 1.3, 40 * 5, async |side, pair| {
+        let source = [127, 0, 3, (pair / 5) as u8 + 1];
+        let client = client_of(&mut client, &server, source, &[]).await;
+        let unknown = format!("0015650b{pair:04x}");
+        let mac = if side == Side::A {
+            unknown.as_str()
+        } else {
+            registered[pair % 5].as_str()
+        };
+        let started = Instant::now();
+        let reply = get(client, &format!("/{mac}.cfg"), &[]).await;
+        let took = started.elapsed().as_secs_f64();
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        took
+    })
+    .await;
 }
 
 /// Wrong credentials for an unknown MAC counted towards nothing, for a registered one towards

@@ -1,0 +1,63 @@
+//! Timing-oracle verdicts: two kinds of request (a known name and an unknown one, a registered
+//! MAC and a fresh one) must take the same time, judged by the ratio of their medians.
+//!
+//! The tests run in parallel on two cores, and the password hashers run in the idle scheduling
+//! class: another test taking both cores for a second stretches whatever is timed then. The
+//! samples alternate A B B A, so a machine slowing down or speeding up within a round weighs on
+//! both kinds alike; and a round outside the bound by such chance is measured again with fresh
+//! samples, up to `ROUNDS` rounds. A real difference stays outside in every round, and the
+//! failure names every round's ratio.
+
+/// Which of the two kinds of request a sample is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    A,
+    B,
+}
+
+const ROUNDS: usize = 3;
+
+/// Asserts that the median time of side A over that of side B lies within `within` of 1 (both
+/// ways) in at least one of up to three rounds of `pairs` pairs each. `timed(side, pair)` makes
+/// one request and returns the seconds it took; `pair` counts on across rounds (0, 1, ...), so a
+/// caller that needs a fresh name or source for each pair can derive it.
+pub async fn assert_alike_in_time(
+    what: &str,
+    within: f64,
+    pairs: usize,
+    mut timed: impl AsyncFnMut(Side, usize) -> f64,
+) {
+    let mut ratios = Vec::new();
+    for round in 0..ROUNDS {
+        let (mut a, mut b) = (Vec::with_capacity(pairs), Vec::with_capacity(pairs));
+        for n in 0..pairs {
+            let pair = round * pairs + n;
+            let order = if pair.is_multiple_of(2) {
+                [Side::A, Side::B]
+            } else {
+                [Side::B, Side::A]
+            };
+            for side in order {
+                let took = timed(side, pair).await;
+                match side {
+                    Side::A => a.push(took),
+                    Side::B => b.push(took),
+                }
+            }
+        }
+        let ratio = median(a) / median(b);
+        eprintln!("{what}: round {round}, ratio of medians {ratio:.3}");
+        ratios.push(ratio);
+        if (1.0 / within..=within).contains(&ratio) {
+            return;
+        }
+    }
+    panic!(
+        "{what}: the ratio of medians is outside 1/{within}..{within} in every round: {ratios:.3?}"
+    );
+}
+
+pub fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
