@@ -68,7 +68,7 @@ impl Reads for SledBackend {
 
     /// From the index of devices with sessions (device_tree.rs), not the whole tree.
     async fn devices_with_sessions(&self) -> Result<Vec<DeviceRecord>> {
-        self.devices.with_sessions()
+        self.devices.with_sessions().await
     }
 
     /// The device a login token was issued to. The caller still compares the token with the
