@@ -531,13 +531,7 @@ const NOTES: &str = "\
   stands at the bare responder here and in (c): the handshake is the cost. rustls on aws-lc-rs \
   instead of ring (an experiment build on 2026-12-07, three rounds each, server and bare responder \
   both switched): (b) 3287 against 3195 requests/s, (c) 6.80 against 6.86 s, within a run's \
-  variation, so ring stays (it builds in about half the time). Every server here picks the \
-  suite in its own order, AES-128-GCM with SHA-256 first (src/tls.rs; nginx told so in its \
-  configuration): until 2026-12-07 all followed the client's order, AES-256-GCM with SHA-384 \
-  first, and perf showed SHA-512 in plain code (ring uses its AVX code on Intel only; this is an \
-  AMD EPYC) at 4.2 % of the machine's samples in deskprov's threads, a tenth of their time; with \
-  SHA-256 (SHA extensions) 0.8 %. Requests/s moved within a run's variation: (b) 3098 and \
-  3435, nginx 2683 and 3072, three rounds each, before and after.
+  variation, so ring stays (it builds in about half the time).
 - (c) Every phone, from its own address, fetches its vendor's common file and then its own file, \
   each on a new connection. Completion is the time until the last phone has both.
 - (d) While (a) runs against deskprov, hot-desk users log in and out at 500 phones: each reads \

@@ -190,12 +190,9 @@ http {{
         listen 127.0.0.1:{port} ssl backlog=4096;
         ssl_certificate {cert};
         ssl_certificate_key {key};
-        # deskprov's versions and suites (Mozilla intermediate), chosen in the server's order as
-        # deskprov chooses them (src/tls.rs), no resumption for a fresh phone.
+        # deskprov's versions and suites (Mozilla intermediate), no resumption for a fresh phone.
         ssl_protocols TLSv1.2 TLSv1.3;
         ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
-        ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256;
-        ssl_prefer_server_ciphers on;
         ssl_session_tickets off;
         root {root};
     }}
