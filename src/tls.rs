@@ -207,6 +207,8 @@ pub fn server_configs(
             None => builder.with_no_client_auth(),
         };
         let mut config = builder.with_cert_resolver(certificates.clone());
+        // The phone's order of suites is followed (rustls's default), as in Mozilla's
+        // configuration: a phone without AES instructions lists ChaCha20 first.
         // Old phones offer only http/1.0; refusing it would fail their handshake.
         config.alpn_protocols = vec![b"http/1.1".to_vec(), b"http/1.0".to_vec()];
         Ok::<_, TlsError>(Arc::new(config))

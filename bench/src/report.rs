@@ -531,7 +531,15 @@ const NOTES: &str = "\
   stands at the bare responder here and in (c): the handshake is the cost. rustls on aws-lc-rs \
   instead of ring (an experiment build on 2026-12-07, three rounds each, server and bare responder \
   both switched): (b) 3287 against 3195 requests/s, (c) 6.80 against 6.86 s, within a run's \
-  variation, so ring stays (it builds in about half the time).
+  variation, so ring stays (it builds in about half the time). The servers follow the client's \
+  order of suites, AES-256-GCM with SHA-384 first from this client, and perf during (b) on this \
+  AMD EPYC put SHA-512 in plain code (ring uses its AVX code on Intel only) at 4.2 % of the \
+  machine's samples in deskprov's threads, a tenth of their time. An experiment build on \
+  2026-12-07 chose AES-128-GCM with SHA-256 by the server's order instead (nginx likewise): \
+  SHA-256 then took 0.8 %, but requests/s moved within a run's variation ((b) 3319 and 3497, \
+  nginx 2999 and 2940; (c) 1.24 and 1.12 of nginx in two full runs), and overriding the client \
+  would give a phone without AES instructions, which lists ChaCha20 first, AES in software, \
+  against Mozilla's advice. Not adopted.
 - (c) Every phone, from its own address, fetches its vendor's common file and then its own file, \
   each on a new connection. Completion is the time until the last phone has both.
 - (d) While (a) runs against deskprov, hot-desk users log in and out at 500 phones: each reads \

@@ -453,12 +453,25 @@ async fn certificate_offered_to(
         all: algorithms.all,
         mapping: Box::leak(mapping.into_boxed_slice()),
     };
+    let versions = rustls::DEFAULT_VERSIONS;
+    let tls = handshake(server, provider, versions, trust).await;
+    tls.get_ref().1.peer_certificates().unwrap()[0].clone()
+}
+
+/// A TLS connection to the phone listener by a client of `provider` offering `versions`,
+/// trusting `trust`.
+async fn handshake(
+    server: &TestServer,
+    provider: rustls::crypto::CryptoProvider,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    trust: &[CertificateDer<'static>],
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in trust {
         roots.add(cert.clone()).unwrap();
     }
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
@@ -466,11 +479,75 @@ async fn certificate_offered_to(
     let tcp = tokio::net::TcpStream::connect(server.running().phone_addr)
         .await
         .unwrap();
-    let tls = connector
+    connector
         .connect("localhost".try_into().unwrap(), tcp)
         .await
-        .unwrap();
-    tls.get_ref().1.peer_certificates().unwrap()[0].clone()
+        .unwrap()
+}
+
+/// The suite a handshake settles on when the client offers `offered`, in that order, over
+/// `version`.
+async fn suite_chosen_for(
+    server: &TestServer,
+    offered: &[rustls::CipherSuite],
+    version: &'static rustls::SupportedProtocolVersion,
+) -> rustls::CipherSuite {
+    let mut provider = rustls::crypto::ring::default_provider();
+    let all = std::mem::take(&mut provider.cipher_suites);
+    provider.cipher_suites = offered
+        .iter()
+        .map(|wanted| *all.iter().find(|s| s.suite() == *wanted).unwrap())
+        .collect();
+    let trust = std::slice::from_ref(&server.ca);
+    let tls = handshake(server, provider, &[version], trust).await;
+    tls.get_ref().1.negotiated_cipher_suite().unwrap().suite()
+}
+
+/// Of the Mozilla intermediate suites, a phone gets the one it lists first, as Mozilla's
+/// configuration has it: a phone without AES instructions lists ChaCha20 first and gets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_gets_the_suite_it_lists_first() {
+    use rustls::CipherSuite::*;
+    let server = TestServer::start().await;
+    let (tls13, tls12) = (&rustls::version::TLS13, &rustls::version::TLS12);
+    let cases = [
+        (
+            tls13,
+            [
+                TLS13_CHACHA20_POLY1305_SHA256,
+                TLS13_AES_128_GCM_SHA256,
+                TLS13_AES_256_GCM_SHA384,
+            ],
+        ),
+        (
+            tls13,
+            [
+                TLS13_AES_256_GCM_SHA384,
+                TLS13_AES_128_GCM_SHA256,
+                TLS13_CHACHA20_POLY1305_SHA256,
+            ],
+        ),
+        (
+            tls12,
+            [
+                TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+                TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            ],
+        ),
+        (
+            tls12,
+            [
+                TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+                TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+                TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+            ],
+        ),
+    ];
+    for (version, offered) in cases {
+        let chosen = suite_chosen_for(&server, &offered, version).await;
+        assert_eq!(chosen, offered[0], "{version:?} offering {offered:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
