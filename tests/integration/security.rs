@@ -491,6 +491,7 @@ async fn suite_chosen_for(
     server: &TestServer,
     offered: &[rustls::CipherSuite],
     version: &'static rustls::SupportedProtocolVersion,
+    trust: &[CertificateDer<'static>],
 ) -> rustls::CipherSuite {
     let mut provider = rustls::crypto::ring::default_provider();
     let all = std::mem::take(&mut provider.cipher_suites);
@@ -498,7 +499,6 @@ async fn suite_chosen_for(
         .iter()
         .map(|wanted| *all.iter().find(|s| s.suite() == *wanted).unwrap())
         .collect();
-    let trust = std::slice::from_ref(&server.ca);
     let tls = handshake(server, provider, &[version], trust).await;
     tls.get_ref().1.negotiated_cipher_suite().unwrap().suite()
 }
@@ -545,7 +545,8 @@ async fn a_phone_gets_the_suite_it_lists_first() {
         ),
     ];
     for (version, offered) in cases {
-        let chosen = suite_chosen_for(&server, &offered, version).await;
+        let trust = std::slice::from_ref(&server.ca);
+        let chosen = suite_chosen_for(&server, &offered, version, trust).await;
         assert_eq!(chosen, offered[0], "{version:?} offering {offered:?}");
     }
 }
@@ -576,6 +577,22 @@ async fn ecdsa_and_rsa_certificates_are_served_side_by_side() {
         certificate_offered_to(&server, &trust, is_ecdsa).await,
         ecdsa[0]
     );
+    // A TLS 1.2 phone listing ECDSA signatures (its library's default) but only RSA suites gets
+    // the RSA certificate: rustls shows the resolver only the schemes its suites can use.
+    use rustls::CipherSuite::*;
+    for only_rsa in [
+        TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ] {
+        let tls12 = &rustls::version::TLS12;
+        let chosen = suite_chosen_for(&server, &[only_rsa], tls12, &trust).await;
+        assert_eq!(chosen, only_rsa);
+    }
+    // And one listing only ECDSA suites gets the ECDSA certificate.
+    let only_ecdsa = [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384];
+    let tls12 = &rustls::version::TLS12;
+    let chosen = suite_chosen_for(&server, &only_ecdsa, tls12, &trust).await;
+    assert_eq!(chosen, only_ecdsa[0]);
 }
 
 // ---- the admin API ----
