@@ -207,8 +207,6 @@ pub fn server_configs(
             None => builder.with_no_client_auth(),
         };
         let mut config = builder.with_cert_resolver(certificates.clone());
-        // The phone's order of suites is followed (rustls's default), as in Mozilla's
-        // configuration: a phone without AES instructions lists ChaCha20 first.
         // Old phones offer only http/1.0; refusing it would fail their handshake.
         config.alpn_protocols = vec![b"http/1.1".to_vec(), b"http/1.0".to_vec()];
         Ok::<_, TlsError>(Arc::new(config))
@@ -220,7 +218,9 @@ pub fn server_configs(
 }
 
 /// ring's provider restricted to [`MOZILLA_INTERMEDIATE_SUITES`], so that a future rustls
-/// adding a suite does not widen what we offer unnoticed.
+/// adding a suite does not widen what we offer unnoticed. Of these, a phone gets the one it
+/// lists first (rustls's default, as in Mozilla's configuration): a phone without AES
+/// instructions lists ChaCha20 first.
 fn mozilla_provider() -> rustls::crypto::CryptoProvider {
     let mut provider = provider::default_provider();
     provider
