@@ -74,6 +74,8 @@ pub struct Store {
     serial: Arc<tokio::sync::Mutex<()>>,
     /// Set by tests: [`Store::probe`] fails, as a database that stopped answering would.
     probes_fail: Arc<std::sync::atomic::AtomicBool>,
+    /// Writers handed out: what tests count to see that a request wrote nothing.
+    writers: Arc<std::sync::atomic::AtomicU64>,
     /// How long the phone path's read, updates and flushes take, for the metrics.
     timings: Arc<crate::metrics::StoreTimings>,
 }
@@ -108,6 +110,7 @@ impl Store {
             backend: Arc::new(backend),
             serial: Arc::default(),
             probes_fail: Arc::default(),
+            writers: Arc::default(),
             timings: Arc::default(),
         }
     }
@@ -134,6 +137,19 @@ impl Store {
             return Err(StoreError::Database("store probes made to fail".into()));
         }
         self.backend.probe().await
+    }
+
+    /// Writers handed out since start-up ([`Store::begin`], [`Store::single_writes`]): a test
+    /// reads it around a request to see whether the request wrote, which a debug build's
+    /// timings are too coarse to tell.
+    #[doc(hidden)]
+    pub fn writers_handed_out(&self) -> u64 {
+        self.writers.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count_writer(&self) {
+        self.writers
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Makes [`Store::probe`] fail (or answer again): an embedded database cannot be made to

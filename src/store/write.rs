@@ -26,6 +26,7 @@ impl Store {
     /// lock spans the nodes; should it not be had (the database unreachable), the writes that
     /// follow fail on their own, so the writer goes on with this node's lock alone.
     pub async fn begin(&self, _: Permit) -> Writer<'_> {
+        self.count_writer();
         let serial = self.serial.lock().await;
         let lease = match self.backend.lease_writes().await {
             Ok(lease) => lease,
@@ -43,6 +44,7 @@ impl Store {
 
     /// A writer for single-record compare-and-swap writes, without the write lock.
     pub fn single_writes(&self, _: Permit) -> Writer<'_> {
+        self.count_writer();
         Writer {
             store: self,
             _lease: None,

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use deskprov::client::{Client, Reply};
+use deskprov::store::Store;
 use http::StatusCode;
 use serde_json::Value;
 
@@ -223,6 +224,8 @@ async fn a_common_file_costs_the_same_for_unknown_and_registered_macs() {
 
     // Nine fresh unknown MACs and the registered one: ten names, within each source's budget.
     let mut client = None;
+    let store = &server.running().app.store;
+    let mut writes = WritesBySide::default();
     let what = "common file, unknown / registered MAC";
     assert_alike_in_time(what, 1.3, 34 * 9, async |side, pair| {
         let source = [127, 0, 2, (pair / 9) as u8 + 1];
@@ -235,12 +238,15 @@ async fn a_common_file_costs_the_same_for_unknown_and_registered_macs() {
             T46S_UA
         };
         let started = Instant::now();
-        let reply = get(client, "/y000000000066.cfg", &[("user-agent", ua)]).await;
+        let headers = [("user-agent", ua)];
+        let request = get(client, "/y000000000066.cfg", &headers);
+        let reply = writes.count(side, store, request).await;
         let took = started.elapsed().as_secs_f64();
         assert_eq!(reply.status, StatusCode::OK);
         took
     })
     .await;
+    writes.assert_alike(what);
 }
 
 async fn count_unregistered(server: &TestServer) -> usize {
@@ -287,6 +293,8 @@ async fn a_refused_own_file_costs_the_same_for_unknown_and_registered_macs() {
     server.clock.advance(2 * 3600);
     // Five registered and five unknown MACs from each source: within its budget of ten.
     let mut client = None;
+    let store = &server.running().app.store;
+    let mut writes = WritesBySide::default();
     let what = "refused own file, unknown / registered MAC";
     assert_alike_in_time(what, 1.3, 40 * 5, async |side, pair| {
         let source = [127, 0, 3, (pair / 5) as u8 + 1];
@@ -297,13 +305,41 @@ async fn a_refused_own_file_costs_the_same_for_unknown_and_registered_macs() {
         } else {
             registered[pair % 5].as_str()
         };
+        let path = format!("/{mac}.cfg");
         let started = Instant::now();
-        let reply = get(client, &format!("/{mac}.cfg"), &[]).await;
+        let request = get(client, &path, &[]);
+        let reply = writes.count(side, store, request).await;
         let took = started.elapsed().as_secs_f64();
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
         took
     })
     .await;
+    // Finding #14's leak, an audit write on the request path, hides in a debug build's medians
+    // (0.97 with it put back; the bench's (f) row, in release, shows 0.86); counted, it shows.
+    writes.assert_alike(what);
+}
+
+/// The store writers handed out while each request ran, by side. A write on the request path
+/// for one side alone moves that side's median; the batches written off the path overlap few
+/// requests of either.
+#[derive(Default)]
+struct WritesBySide([Vec<u64>; 2]);
+
+impl WritesBySide {
+    async fn count<T>(&mut self, side: Side, store: &Store, request: impl Future<Output = T>) -> T {
+        let before = store.writers_handed_out();
+        let outcome = request.await;
+        self.0[(side == Side::B) as usize].push(store.writers_handed_out() - before);
+        outcome
+    }
+
+    fn assert_alike(self, what: &str) {
+        let [a, b] = self.0.map(|mut counts| {
+            counts.sort_unstable();
+            counts[counts.len() / 2]
+        });
+        assert_eq!(a, b, "{what}: median store writers during one request");
+    }
 }
 
 /// Wrong credentials for an unknown MAC counted towards nothing, for a registered one towards
