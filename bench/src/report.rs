@@ -583,16 +583,18 @@ const NOTES: &str = "\
   one run to the next on 2026-12-07), over 20 s of wrk on 2,000 of the phones once each had been \
   served, with `limits.event_log_devices` at 1,000 so that the event log evicts on every request \
   as in (a): the bare responder's connection task runs 24,200 instructions a request, \
-  deskprov's 47,300 (49,500 before the changes of that day). Of those, deskprov's own request \
-  path (`provision::route`) is 19,300 (21,900): identifying vendor and file 6,500 (the \
-  User-Agent tried against each vendor's parser 4,000, down from 5,100 since MACs are parsed \
-  without allocating and keywords found with memchr; the file name and the base URL 2,200), \
-  proving the request 4,700 (5,900 when the guessing brake formatted the peer's address to \
-  compare it; the credentials 1,700), the event log 1,400 (1,800 when it reordered an index on \
-  every request; it now evicts by second chance), the cached file and its headers 1,500. hyper \
-  and rustls take the other 28,000, 4,000 more than in the bare responder, not broken down \
-  further (deskprov's connection also arms timeouts and counts metrics). Reaching 0.9 of the bare responder \
-  would leave deskprov about 3,000 instructions for everything it does: more than trimming can \
+  deskprov's 46,000 (49,500 on the morning of 2026-12-07, 46,900 at its end). Of those, \
+  deskprov's own request path (`provision::route`) is 18,400 (21,900, 19,200): identifying \
+  vendor and file 5,800 (the User-Agent tried against each vendor's parser 3,900, down from \
+  5,100 since MACs are parsed without allocating and keywords found with memchr; the file name \
+  1,100; the base URL 700, 1,000 when it was formatted), proving the request 4,700 (5,900 when \
+  the guessing brake formatted the peer's address to compare it; the credentials 1,700), the \
+  event log 1,300 (1,800 when it reordered an index on every request; it now evicts by second \
+  chance), the cached file and its headers 1,400 (1,500 when the ETag header was made from \
+  text on every request). hyper and rustls take the other 27,600, 3,400 more than in the bare \
+  responder (deskprov's connection arms the head-read timeout for every request, 800, and \
+  counts metrics). Reaching 0.9 of the bare responder would leave deskprov about 3,000 \
+  instructions for everything it does: more than trimming can \
   reach, hence not met. perf on 2026-12-02 put the kernel's loopback TCP at about half of \
   either server's CPU time.
 - (d) The PIN hashing threads run in the idle scheduling class (any waking request thread \

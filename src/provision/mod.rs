@@ -8,6 +8,7 @@
 //! or does not exist: 401 with the same body and challenges. So a sweep learns nothing about
 //! which MACs are registered, and each refused MAC counts towards the sweeper's ban (sources.rs).
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -508,7 +509,7 @@ fn base_url_from_host<B>(request: &Request<B>) -> Result<String, StatusCode> {
         return listener_base_url(request);
     };
     valid_host(host)
-        .then(|| format!("https://{host}/"))
+        .then(|| ["https://", host, "/"].concat())
         .ok_or(StatusCode::BAD_REQUEST)
 }
 
@@ -554,13 +555,13 @@ fn serve<B>(
             ));
         }
     };
-    let etag = HeaderValue::from_str(&rendered.etag).expect("hex etag is a valid header");
+    let etag = rendered.etag.as_bytes();
     let cache = HeaderValue::from_static(if secret { "no-store" } else { "no-cache" });
     let not_modified = request.headers().get_all(IF_NONE_MATCH).iter().any(|v| {
-        v.to_str().is_ok_and(|v| {
-            v.split(',')
-                .any(|t| t.trim() == rendered.etag || t.trim() == "*")
-        })
+        v.as_bytes()
+            .split(|&b| b == b',')
+            .map(<[u8]>::trim_ascii)
+            .any(|t| t == etag || t == b"*")
     });
     let mut response = if not_modified {
         let mut r = HttpResponse::new(Default::default());
@@ -574,7 +575,7 @@ fn serve<B>(
         );
         r
     };
-    response.headers_mut().insert(ETAG, etag);
+    response.headers_mut().insert(ETAG, rendered.etag.clone());
     response.headers_mut().insert(CACHE_CONTROL, cache);
     Ok(response)
 }
@@ -594,7 +595,7 @@ pub fn identify_request(path: &str, user_agent: &[u8]) -> Option<Identification>
 
 /// The last path segment, percent-decoded once. Traversal and NUL are refused outright even
 /// though paths never reach the file system: a request carrying them is an attack, not a phone.
-fn requested_file(path: &str) -> Result<String, StatusCode> {
+fn requested_file(path: &str) -> Result<Cow<'_, str>, StatusCode> {
     if path.len() > MAX_PATH {
         return Err(StatusCode::NOT_FOUND);
     }
@@ -604,7 +605,15 @@ fn requested_file(path: &str) -> Result<String, StatusCode> {
     if decoded.contains("..") || decoded.contains('\\') || decoded.contains('\0') {
         return Err(StatusCode::BAD_REQUEST);
     }
-    Ok(decoded.rsplit('/').next().unwrap_or_default().to_string())
+    // Borrowed from the path unless it had escapes: no copy for the names phones ask for.
+    Ok(match decoded {
+        Cow::Borrowed(path) => Cow::Borrowed(last_segment(path)),
+        Cow::Owned(path) => Cow::Owned(last_segment(&path).to_string()),
+    })
+}
+
+fn last_segment(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -30,8 +30,8 @@ use crate::vendors::{NameHints, TemplateFacts, Vendor};
 #[derive(Debug, Clone)]
 pub struct Rendered {
     pub body: Bytes,
-    /// A strong validator: a hash of the body.
-    pub etag: String,
+    /// A strong validator: a hash of the body, as the header value it is sent in.
+    pub etag: http::HeaderValue,
     pub content_type: &'static str,
     /// The file changes at this time by itself (a hot-desk login ends): caches must drop it.
     pub valid_until: Option<i64>,
@@ -678,7 +678,7 @@ pub(crate) fn rendered(text: String, content_type: &'static str) -> Rendered {
         // Exactly the body's bytes: a rendered String has up to twice its length reserved, and
         // the render cache keeps what the Bytes hold (its budget counts the length).
         body: Bytes::from(text.into_bytes().into_boxed_slice()),
-        etag: format!("\"{hex}\""),
+        etag: http::HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a valid header"),
         content_type,
         valid_until: None,
     }

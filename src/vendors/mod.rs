@@ -321,7 +321,8 @@ pub trait Vendor: Sync {
 /// taken, however MAC-like: serial numbers often are 12 hex digits.
 pub fn mac_in(text: &str) -> Option<Mac> {
     let mut unlabelled = None;
-    for token in text.split(|c: char| c.is_whitespace() || "();,[]".contains(c)) {
+    let separator = |c: char| c.is_whitespace() || matches!(c, '(' | ')' | ';' | ',' | '[' | ']');
+    for token in text.split(separator).filter(|t| !t.is_empty()) {
         match label(token) {
             Some((name, value)) if name.eq_ignore_ascii_case("MAC") => {
                 return Mac::parse(value).ok();

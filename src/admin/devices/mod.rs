@@ -113,10 +113,9 @@ pub async fn render(app: &App, mac: Mac, query: &str) -> ApiResult {
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static(rendered.content_type),
     );
-    response.headers_mut().insert(
-        http::header::ETAG,
-        http::HeaderValue::from_str(&rendered.etag).expect("hex etag"),
-    );
+    response
+        .headers_mut()
+        .insert(http::header::ETAG, rendered.etag.clone());
     Ok(response)
 }
 
