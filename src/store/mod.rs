@@ -74,7 +74,7 @@ pub struct Store {
     serial: Arc<tokio::sync::Mutex<()>>,
     /// Set by tests: [`Store::probe`] fails, as a database that stopped answering would.
     probes_fail: Arc<std::sync::atomic::AtomicBool>,
-    /// Writers handed out: what tests count to see that a request wrote nothing.
+    /// Writers handed out, whether or not they then write: what tests count around a request.
     writers: Arc<std::sync::atomic::AtomicU64>,
     /// How long the phone path's read, updates and flushes take, for the metrics.
     timings: Arc<crate::metrics::StoreTimings>,
@@ -139,9 +139,9 @@ impl Store {
         self.backend.probe().await
     }
 
-    /// Writers handed out since start-up ([`Store::begin`], [`Store::single_writes`]): a test
-    /// reads it around a request to see whether the request wrote, which a debug build's
-    /// timings are too coarse to tell.
+    /// Writers handed out since start-up ([`Store::begin`], [`Store::single_writes`]), whether
+    /// or not they then write: a test reads it around a request to see whether the request took
+    /// one, which a debug build's timings are too coarse to tell.
     #[doc(hidden)]
     pub fn writers_handed_out(&self) -> u64 {
         self.writers.load(std::sync::atomic::Ordering::Relaxed)

@@ -319,9 +319,9 @@ async fn a_refused_own_file_costs_the_same_for_unknown_and_registered_macs() {
     writes.assert_alike(what);
 }
 
-/// The store writers handed out while each request ran, by side. A write on the request path
-/// for one side alone moves that side's median; the batches written off the path overlap few
-/// requests of either.
+/// The store writers handed out while each request ran, by side. A writer taken on the request
+/// path for one side alone, on more than half of its requests, moves that side's median (a
+/// one-off write does not); the batches written off the path overlap few requests of either.
 #[derive(Default)]
 struct WritesBySide([Vec<u64>; 2]);
 
