@@ -80,7 +80,8 @@ impl Key {
 struct ByBytes;
 
 /// What an entry holds beyond its body, validator and key text, as allocated: the entry and
-/// the file in their own `Arc`s, the key's string and the validator's header value, the cache's slot and table.
+/// the file in their own `Arc`s, the key's string, the validator's header value, the cache's
+/// slot and table.
 const ENTRY_OVERHEAD: u64 = 320;
 
 impl Weighter<Key, Arc<Entry>> for ByBytes {

@@ -6,13 +6,12 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use deskprov::client::{Client, Reply};
-use deskprov::store::Store;
 use http::StatusCode;
 use serde_json::Value;
 
 use crate::api::{AuditFilter, NewDevice};
 use crate::helpers::*;
-use crate::timing::{Side, assert_alike_in_time};
+use crate::timing::{Side, WritesBySide, assert_alike_in_time};
 
 const CISCO_SPOOF_UA: &str = "Cisco-CP-8851-3PCC/11.3.7 (001565aabbcc)";
 /// What a request may only learn by proving to be the device.
@@ -317,29 +316,6 @@ async fn a_refused_own_file_costs_the_same_for_unknown_and_registered_macs() {
     // Finding #14's leak, an audit write on the request path, hides in a debug build's medians
     // (0.97 with it put back; the bench's (f) row, in release, shows 0.86); counted, it shows.
     writes.assert_alike(what);
-}
-
-/// The store writers handed out while each request ran, by side. A writer taken on the request
-/// path for one side alone, on more than half of its requests, moves that side's median (a
-/// one-off write does not); the batches written off the path overlap few requests of either.
-#[derive(Default)]
-struct WritesBySide([Vec<u64>; 2]);
-
-impl WritesBySide {
-    async fn count<T>(&mut self, side: Side, store: &Store, request: impl Future<Output = T>) -> T {
-        let before = store.writers_handed_out();
-        let outcome = request.await;
-        self.0[(side == Side::B) as usize].push(store.writers_handed_out() - before);
-        outcome
-    }
-
-    fn assert_alike(self, what: &str) {
-        let [a, b] = self.0.map(|mut counts| {
-            counts.sort_unstable();
-            counts[counts.len() / 2]
-        });
-        assert_eq!(a, b, "{what}: median store writers during one request");
-    }
 }
 
 /// Wrong credentials for an unknown MAC counted towards nothing, for a registered one towards

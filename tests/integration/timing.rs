@@ -10,6 +10,8 @@
 //! samples, and more samples only measure it more tightly (a skipped hash, 7 times slower, fails
 //! every verdict). The failure names each verdict's ratio.
 
+use deskprov::store::Store;
+
 /// Which of the two kinds of request a sample is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
@@ -65,4 +67,32 @@ pub async fn assert_alike_in_time(
 pub fn median(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
+}
+
+/// The store writers handed out while each request ran, by side. A writer taken on the request
+/// path for one side alone, on more than half of its requests, moves that side's median (a
+/// one-off write does not); the batches written off the path overlap few requests of either.
+#[derive(Default)]
+pub struct WritesBySide([Vec<u64>; 2]);
+
+impl WritesBySide {
+    pub async fn count<T>(
+        &mut self,
+        side: Side,
+        store: &Store,
+        request: impl Future<Output = T>,
+    ) -> T {
+        let before = store.writers_handed_out();
+        let outcome = request.await;
+        self.0[side as usize].push(store.writers_handed_out() - before);
+        outcome
+    }
+
+    pub fn assert_alike(self, what: &str) {
+        let [a, b] = self.0.map(|mut counts| {
+            counts.sort_unstable();
+            counts[counts.len() / 2]
+        });
+        assert_eq!(a, b, "{what}: median store writers during one request");
+    }
 }
