@@ -14,7 +14,7 @@ use base64::Engine;
 use bytes::Bytes;
 use http::header::{
     ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderMap,
-    HeaderValue, IF_NONE_MATCH, IF_RANGE, RANGE,
+    HeaderValue, IF_RANGE, RANGE,
 };
 use http::{Response, StatusCode};
 use http_body_util::BodyExt;
@@ -137,7 +137,7 @@ async fn firmware_file(path: &Path, head_only: bool, headers: &HeaderMap) -> Htt
     }
     let length = meta.len();
     let etag = validator(&meta);
-    if none_match(headers, &etag) {
+    if respond::none_match(headers, etag.as_bytes()) {
         let mut unchanged = Response::new(Body::default());
         *unchanged.status_mut() = StatusCode::NOT_MODIFIED;
         return with_validator(unchanged, &etag);
@@ -174,17 +174,6 @@ async fn firmware_file(path: &Path, head_only: bool, headers: &HeaderMap) -> Htt
         response.headers_mut().insert(CONTENT_RANGE, value);
     }
     with_validator(response, &etag)
-}
-
-/// `If-None-Match` names the file's validator, or `*` (RFC 9110 §13.1.2: weak comparison).
-fn none_match(headers: &HeaderMap, etag: &str) -> bool {
-    let Some(value) = headers.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    value
-        .split(',')
-        .map(str::trim)
-        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
 }
 
 fn with_validator(mut response: HttpResponse, etag: &str) -> HttpResponse {

@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HeaderValue};
+use http::header::{CONTENT_TYPE, HeaderMap, HeaderValue, IF_NONE_MATCH};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::{Frame, SizeHint};
@@ -112,6 +112,23 @@ impl FileBody {
     }
 }
 
+/// Whether `If-None-Match` names `etag` or is `*`, over every line of the header. RFC 9110
+/// §13.1.2 asks for the weak comparison: a proxy that compresses on the way (nginx's gzip)
+/// turns the strong `"…"` it passes on into `W/"…"`, and the phone sends that back.
+pub fn none_match(headers: &HeaderMap, etag: &[u8]) -> bool {
+    let etag = opaque_tag(etag);
+    headers.get_all(IF_NONE_MATCH).iter().any(|line| {
+        line.as_bytes()
+            .split(|&b| b == b',')
+            .map(<[u8]>::trim_ascii)
+            .any(|tag| tag == b"*" || opaque_tag(tag) == etag)
+    })
+}
+
+fn opaque_tag(tag: &[u8]) -> &[u8] {
+    tag.strip_prefix(b"W/").unwrap_or(tag)
+}
+
 pub fn text(status: StatusCode, body: &'static str) -> HttpResponse {
     let mut response = Response::new(Bytes::from_static(body.as_bytes()).into());
     *response.status_mut() = status;
@@ -151,3 +168,29 @@ pub fn json(status: StatusCode, value: &impl serde::Serialize) -> HttpResponse {
 
 /// `Retry-After` of an admin request refused while the database cannot be reached.
 pub const RETRY_UNAVAILABLE_SECS: &str = "5";
+
+#[cfg(test)]
+mod none_match_tests {
+    use super::*;
+
+    fn asking(lines: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            headers.append(IF_NONE_MATCH, HeaderValue::from_str(line).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn weak_comparison_over_every_line() {
+        let etag = br#""a1b2""#;
+        assert!(none_match(&asking(&[r#""a1b2""#]), etag));
+        assert!(none_match(&asking(&[r#"W/"a1b2""#]), etag));
+        assert!(none_match(&asking(&[r#""x", W/"a1b2""#]), etag));
+        assert!(none_match(&asking(&[r#""x""#, r#" "a1b2" "#]), etag));
+        assert!(none_match(&asking(&["*"]), etag));
+        assert!(!none_match(&asking(&[]), etag));
+        assert!(!none_match(&asking(&[r#""a1b""#, r#"a1b2"#]), etag));
+        assert!(!none_match(&asking(&[r#"w/"a1b2""#]), etag));
+    }
+}

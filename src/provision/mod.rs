@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH, USER_AGENT};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderValue, USER_AGENT};
 use http::{Method, Request, StatusCode};
 use percent_encoding::percent_decode_str;
 use tracing::{debug, error};
@@ -555,15 +555,8 @@ fn serve<B>(
             ));
         }
     };
-    let etag = rendered.etag.as_bytes();
     let cache = HeaderValue::from_static(if secret { "no-store" } else { "no-cache" });
-    let not_modified = request.headers().get_all(IF_NONE_MATCH).iter().any(|v| {
-        v.as_bytes()
-            .split(|&b| b == b',')
-            .map(<[u8]>::trim_ascii)
-            .any(|t| t == etag || t == b"*")
-    });
-    let mut response = if not_modified {
+    let mut response = if respond::none_match(request.headers(), rendered.etag.as_bytes()) {
         let mut r = HttpResponse::new(Default::default());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r

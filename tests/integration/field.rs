@@ -51,6 +51,11 @@ async fn firmware_is_uploaded_then_served_with_validators_and_ranges() {
         .await;
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
     assert!(again.body.is_empty());
+    let weakened = format!("W/{etag}");
+    let through_proxy = server
+        .phone_get_with("/firmware/66.86.0.15.rom", &[("if-none-match", &weakened)])
+        .await;
+    assert_eq!(through_proxy.status, StatusCode::NOT_MODIFIED);
     // ... or from where its download broke off (RFC 9110 §14).
     let part = server
         .phone_get_with("/firmware/66.86.0.15.rom", &[("range", "bytes=1000-1999")])

@@ -325,6 +325,15 @@ async fn etag_and_not_modified() {
         .await;
     assert_eq!(cached.status, StatusCode::NOT_MODIFIED);
     assert!(cached.body.is_empty());
+    // Behind a compressing proxy the phone sends back the weakened tag (RFC 9110 §13.1.2).
+    let weakened = format!("\"other\", W/{etag}");
+    let through_proxy = server
+        .phone_get_with(
+            &path,
+            &[("authorization", &auth), ("if-none-match", &weakened)],
+        )
+        .await;
+    assert_eq!(through_proxy.status, StatusCode::NOT_MODIFIED);
     // Without credentials a matching ETag reveals nothing either.
     server.clock.advance(3601);
     let probing = server
