@@ -25,28 +25,30 @@ use crate::vendors::{self, UaInfo};
 
 /// HTTP credentials as the request presented them.
 pub enum Credentials {
-    Basic {
-        user: String,
-        password: String,
-    },
+    /// `user:password` as decoded from the header, kept whole (one allocation per request);
+    /// `colon` is where the user ends.
+    Basic { decoded: String, colon: usize },
     /// Already checked for our realm, the requested URI and a fresh nonce.
     Digest(DigestResponse),
 }
 
 impl Credentials {
+    /// Basic credentials from their decoded `user:password`; `None` without the colon.
+    pub fn basic(decoded: String) -> Option<Credentials> {
+        let colon = decoded.find(':')?;
+        Some(Credentials::Basic { decoded, colon })
+    }
+
     pub fn user(&self) -> &str {
         match self {
-            Credentials::Basic { user, .. } => user,
+            Credentials::Basic { decoded, colon } => &decoded[..*colon],
             Credentials::Digest(digest) => &digest.username,
         }
     }
 
     fn proves(&self, password: &Secret) -> bool {
         match self {
-            Credentials::Basic {
-                password: presented,
-                ..
-            } => password.matches(presented),
+            Credentials::Basic { decoded, colon } => password.matches(&decoded[colon + 1..]),
             Credentials::Digest(digest) => digest.matches(password.expose()),
         }
     }
@@ -444,14 +446,8 @@ mod tests {
             Err(Denial::NoCredentials)
         );
 
-        let good = Credentials::Basic {
-            user: "001565aabbcc".into(),
-            password: "p4ssw0rdp4ssw0rd".into(),
-        };
-        let bad = Credentials::Basic {
-            user: "001565aabbcc".into(),
-            password: "p4ssw0rdp4ssw0rX".into(),
-        };
+        let good = Credentials::basic("001565aabbcc:p4ssw0rdp4ssw0rd".into()).unwrap();
+        let bad = Credentials::basic("001565aabbcc:p4ssw0rdp4ssw0rX".into()).unwrap();
         assert_eq!(
             device_config(&policy, Some(&d), &requester(Some(&good)), 99_999),
             Ok(Grant::Credentials)
@@ -494,10 +490,7 @@ mod tests {
         auto.model_source = Some(ModelSource::Auto);
         assert_eq!(decide(&auto, &phone(&t54w_ua)), Ok(Grant::Claim));
         // Stale credentials are still wrong credentials, not a claim.
-        let stale = Credentials::Basic {
-            user: "001565aabbcc".into(),
-            password: "old".into(),
-        };
+        let stale = Credentials::basic("001565aabbcc:old".into()).unwrap();
         let with_stale = Requester {
             credentials: Some(&stale),
             ..phone(&t54w_ua)
@@ -589,10 +582,7 @@ mod tests {
         assert!(!contests(&elsewhere(None), 1600));
         let t54w = user_agent("yealink", "T54W", Some("001565aabbcc"));
         assert!(!contests(&elsewhere(Some(&t54w)), 1600));
-        let wrong = Credentials::Basic {
-            user: "001565aabbcc".into(),
-            password: "guess".into(),
-        };
+        let wrong = Credentials::basic("001565aabbcc:guess".into()).unwrap();
         let guessing = Requester {
             credentials: Some(&wrong),
             ..elsewhere(Some(&ua))
@@ -637,10 +627,7 @@ mod tests {
         let policy = ProvisioningConfig::default();
         let mut d = device();
         d.certificate_required = true;
-        let good = Credentials::Basic {
-            user: "001565aabbcc".into(),
-            password: "p4ssw0rdp4ssw0rd".into(),
-        };
+        let good = Credentials::basic("001565aabbcc:p4ssw0rdp4ssw0rd".into()).unwrap();
         let ua = t46s_ua();
         // Neither the claim window nor the right credentials suffice.
         assert_eq!(

@@ -11,8 +11,11 @@
 //! Sharded by MAC, each shard behind its own lock held for a few hundred nanoseconds: a phone
 //! request takes one shard's lock once.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
+
+use hashbrown::HashTable;
 
 use crate::domain::Mac;
 
@@ -70,6 +73,9 @@ pub struct DeviceEvent {
 }
 
 struct DeviceLog {
+    mac: Mac,
+    /// The MAC's hash in its shard's table.
+    hash: u64,
     events: VecDeque<DeviceEvent>,
     /// Active since the eviction sweep last passed it: spared once more.
     recent: bool,
@@ -81,13 +87,15 @@ struct DeviceLog {
 /// of a logged device only sets a flag, where exact recency would reorder an index each time.
 #[derive(Default)]
 struct Shard {
-    devices: HashMap<Mac, DeviceLog>,
-    /// Each logged device once, in the sweep's order.
-    sweep: VecDeque<Mac>,
+    devices: HashTable<DeviceLog>,
+    /// Each logged device once with its hash, in the sweep's order.
+    sweep: VecDeque<(Mac, u64)>,
 }
 
 pub struct DeviceEvents {
     shards: Box<[Mutex<Shard>]>,
+    /// Keyed per process: unregistered MACs, whoever sends them, are logged too.
+    hasher: RandomState,
     per_device: usize,
     per_shard: usize,
     /// When the log began (the node started): nothing before it is known.
@@ -100,6 +108,7 @@ impl DeviceEvents {
     pub fn new(per_device: usize, devices: usize, now: i64) -> DeviceEvents {
         DeviceEvents {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: RandomState::new(),
             per_device,
             per_shard: devices.div_ceil(SHARDS),
             since: now,
@@ -128,9 +137,10 @@ impl DeviceEvents {
             return;
         }
         let detail = cut(detail);
+        let hash = self.hasher.hash_one(mac);
         let mut shard = self.shard(mac).lock().expect("event log lock");
         let shard = &mut *shard;
-        if let Some(log) = shard.devices.get_mut(&mac) {
+        if let Some(log) = shard.devices.find_mut(hash, |log| log.mac == mac) {
             log.recent = true;
             log.note(now, kind, detail, self.per_device);
             return;
@@ -142,20 +152,23 @@ impl DeviceEvents {
             VecDeque::new()
         };
         let mut log = DeviceLog {
+            mac,
+            hash,
             events,
             recent: false,
         };
         log.note(now, kind, detail, self.per_device);
-        shard.devices.insert(mac, log);
-        shard.sweep.push_back(mac);
+        shard.devices.insert_unique(hash, log, |log| log.hash);
+        shard.sweep.push_back((mac, hash));
     }
 
     /// The device's events, oldest first; empty when this node has none for it.
     pub fn of(&self, mac: Mac) -> Vec<DeviceEvent> {
+        let hash = self.hasher.hash_one(mac);
         let shard = self.shard(mac).lock().expect("event log lock");
         shard
             .devices
-            .get(&mac)
+            .find(hash, |log| log.mac == mac)
             .map(|log| log.events.iter().cloned().collect())
             .unwrap_or_default()
     }
@@ -197,15 +210,16 @@ impl Shard {
     /// Drops the first device the sweep does not spare, and gives back its emptied ring. Ends
     /// within one pass: every device it spares loses its flag.
     fn evict(&mut self) -> Option<VecDeque<DeviceEvent>> {
-        while let Some(mac) = self.sweep.pop_front() {
-            let Some(log) = self.devices.get_mut(&mac) else {
+        while let Some((mac, hash)) = self.sweep.pop_front() {
+            let Ok(mut entry) = self.devices.find_entry(hash, |log| log.mac == mac) else {
                 continue;
             };
-            if std::mem::take(&mut log.recent) {
-                self.sweep.push_back(mac);
+            if std::mem::take(&mut entry.get_mut().recent) {
+                self.sweep.push_back((mac, hash));
                 continue;
             }
-            let mut events = self.devices.remove(&mac)?.events;
+            let (log, _) = entry.remove();
+            let mut events = log.events;
             events.clear();
             return Some(events);
         }

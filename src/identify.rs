@@ -88,7 +88,11 @@ fn classify_without_user_agent(file_name: &str) -> Option<(&'static dyn Vendor, 
 /// Header bytes to text: invalid UTF-8 becomes U+FFFD, and the length is bounded.
 fn decode_user_agent(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     let bounded = &bytes[..bytes.len().min(MAX_USER_AGENT)];
-    String::from_utf8_lossy(bounded)
+    // Checked a word at a time first: the lossy decoder goes a byte at a time.
+    match std::str::from_utf8(bounded) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bounded),
+    }
 }
 
 #[cfg(test)]

@@ -176,11 +176,6 @@ async fn all_closed(admission: &Admission) {
     }
 }
 
-/// The address a request arrived at, in its extensions: the base URL of an HTTP/1.0 request
-/// without `Host` (old phones send them).
-#[derive(Debug, Clone, Copy)]
-pub struct ListenerAddress(pub SocketAddr);
-
 struct Connection {
     role: Role,
     app: Arc<App>,
@@ -243,12 +238,11 @@ impl Connection {
         let peer = Peer {
             address: address.ip(),
             client_cert: self.client_cert(&tls, address).await,
+            listener: local,
         };
         let (role, app) = (self.role, self.app.clone());
-        let listener = ListenerAddress(local);
-        let service = service_fn(move |mut request: hyper::Request<Incoming>| {
+        let service = service_fn(move |request: hyper::Request<Incoming>| {
             let app = app.clone();
-            request.extensions_mut().insert(listener);
             async move {
                 let started = Instant::now();
                 let response = if request.headers().get_all(HOST).iter().nth(1).is_some() {

@@ -26,6 +26,15 @@ use crate::store::StoreError;
 use crate::vendors::{self, HotdeskDialect};
 
 pub const PATH_PREFIX: &str = "/hotdesk/";
+
+/// Whether a phone request is for the hot-desk screens: [`PATH_PREFIX`] anywhere in the path
+/// (a `public_url` may put the server under a prefix). The searcher is built once: every phone
+/// request asks.
+pub fn owns(path: &str) -> bool {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(PATH_PREFIX));
+    FINDER.find(path.as_bytes()).is_some()
+}
 /// Longest query string read: a few short fields, plus what a DECT base appends.
 const MAX_QUERY: usize = 1024;
 
@@ -130,7 +139,7 @@ pub async fn handle<B>(app: &App, request: &Request<B>, peer: Peer) -> HttpRespo
     if query.len() > MAX_QUERY || token.len() > 64 {
         return crate::respond::text(StatusCode::BAD_REQUEST, "bad request\n");
     }
-    let base_url = match crate::provision::base_url(app, request) {
+    let base_url = match crate::provision::base_url(app, request, peer) {
         Ok(url) => url,
         Err(status) => return crate::respond::text(status, "bad request\n"),
     };

@@ -155,7 +155,7 @@ pub async fn contest_claim(
 /// (as phones do until challenged) from a new address. Writes only what changed.
 pub async fn note_proof(
     app: &App,
-    device: &DeviceRecord,
+    snapshot: &DeviceSnapshot,
     address: IpAddr,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -165,9 +165,10 @@ pub async fn note_proof(
             .as_ref()
             .is_some_and(|c| stored_address_is(Some(&c.address), address))
     };
+    let device = &snapshot.record;
     if device.claimed_at.is_some()
         && device.claimer.is_none()
-        && stored_address_is(device.proven_address.as_deref(), address)
+        && snapshot.proven_address == Some(address)
         && !contested_from_here(device)
     {
         return Ok(());
@@ -279,9 +280,9 @@ pub async fn note_proven(
     let mac = device.record.mac;
     super::bans::note_proven_mac(app, address, mac, now);
     if proof == Proof::Credentials {
-        note_proof(app, &device.record, address, now).await?;
+        note_proof(app, &device, address, now).await?;
     }
-    if !sighting_is_news(&device.record, identification, address, now) {
+    if !sighting_is_news(&device, identification, address, now) {
         return Ok(device);
     }
     let address_text = address.to_string();
@@ -302,16 +303,17 @@ pub async fn note_proven(
 /// encode-and-compare of an update. Errs towards yes: a model differing from the record
 /// always takes the full way.
 fn sighting_is_news(
-    device: &DeviceRecord,
+    snapshot: &DeviceSnapshot,
     identification: &Identification,
     address: IpAddr,
     now: i64,
 ) -> bool {
+    let device = &snapshot.record;
     let seen_lately = device.first_seen.is_some()
         && device
             .last_seen
             .is_some_and(|seen| now - seen < LAST_SEEN_RESOLUTION_SECS);
-    let same_address = stored_address_is(device.last_address.as_deref(), address);
+    let same_address = snapshot.last_address == Some(address);
     let firmware_known = identification
         .firmware()
         .is_none_or(|f| device.firmware.as_deref() == Some(f));
@@ -693,7 +695,12 @@ mod tests {
             update_device_facts(&mut updated, identification, &address.to_string(), now);
             let changed = updated != *device;
             assert_eq!(
-                sighting_is_news(device, identification, address, now),
+                sighting_is_news(
+                    &DeviceSnapshot::of(device.clone()),
+                    identification,
+                    address,
+                    now
+                ),
                 changed,
                 "case {i}"
             );

@@ -9,7 +9,7 @@
 //! which MACs are registered, and each refused MAC counts towards the sweeper's ban (sources.rs).
 
 use std::borrow::Cow;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -40,6 +40,9 @@ const MAX_PATH: usize = 256;
 pub struct Peer {
     pub address: IpAddr,
     pub client_cert: ClientCert,
+    /// The address the connection arrived at: the base URL of an HTTP/1.0 request without
+    /// `Host` (old phones send them).
+    pub listener: SocketAddr,
 }
 
 pub async fn handle<B>(app: Arc<App>, request: Request<B>, peer: Peer) -> HttpResponse
@@ -91,15 +94,16 @@ where
             .insert("retry-after", HeaderValue::from_static("30"));
         return r;
     }
-    // Anywhere in the path: a public_url may put the server under a prefix (/prov/hotdesk/...).
-    if request.uri().path().contains(hotdesk::phone::PATH_PREFIX) {
+    if hotdesk::phone::owns(request.uri().path()) {
         let response = Box::pin(hotdesk::phone::handle(app, &request, peer)).await;
         // The path carries the login token: only its action is logged.
         debug!(%method, path = "/hotdesk/…", status = response.status().as_u16(), peer = %peer.address, "phone request");
         return response;
     }
-    let path = request.uri().path().to_string();
-    if let Some(file) = crate::firmware::PublicFile::of_path(&path) {
+    // A clone of the URI shares its bytes: the path outlives the request an upload consumes.
+    let uri = request.uri().clone();
+    let path = uri.path();
+    if let Some(file) = crate::firmware::PublicFile::of_path(path) {
         let mut response = public_file(app, &request, &file).await;
         debug!(%method, path, status = response.status().as_u16(), peer = %peer.address, "phone request");
         if method == Method::HEAD {
@@ -177,7 +181,7 @@ async fn respond_to<B>(
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return Ok(method_not_allowed());
     }
-    let (identification, base_url) = match understand(app, request) {
+    let (identification, base_url) = match understand(app, request, peer) {
         Ok(understood) => understood,
         Err(status) => return Ok(respond::text(status, "bad request\n")),
     };
@@ -228,7 +232,7 @@ async fn phonebook<B>(
         Ok(device) => device,
         Err(refusal) => return Ok(Answer::unproven(refusal)),
     };
-    let response = match device_phonebook(app, request, &device.record).await {
+    let response = match device_phonebook(app, request, &device.record, peer).await {
         Some(rendered) => serve(request, rendered, true)?,
         None => not_found(),
     };
@@ -244,6 +248,7 @@ async fn device_phonebook<B>(
     app: &App,
     request: &Request<B>,
     device: &crate::model::DeviceRecord,
+    peer: Peer,
 ) -> Option<Result<Arc<Rendered>, render::RenderFailure>> {
     let vendor = device.vendor.as_deref().and_then(crate::vendors::by_id)?;
     let number = crate::phonebook::requested_page(request.uri().query())?;
@@ -251,7 +256,7 @@ async fn device_phonebook<B>(
     let url = match vendor.phonebook_page_size() {
         Some(_) => Some(format!(
             "{}{}{}.xml",
-            base_url(app, request).ok()?,
+            base_url(app, request, peer).ok()?,
             crate::phonebook::URL_DIRECTORY,
             device.mac.to_hex()
         )),
@@ -410,9 +415,13 @@ async fn answer_file<B>(
 }
 
 /// Identification of the request and the URL it reached us by.
-fn understand<B>(app: &App, request: &Request<B>) -> Result<(Identification, String), StatusCode> {
+fn understand<B>(
+    app: &App,
+    request: &Request<B>,
+    peer: Peer,
+) -> Result<(Identification, String), StatusCode> {
     let file_name = requested_file(request.uri().path())?;
-    let base_url = base_url(app, request)?;
+    let base_url = base_url(app, request, peer)?;
     let user_agent = request
         .headers()
         .get(USER_AGENT)
@@ -422,10 +431,10 @@ fn understand<B>(app: &App, request: &Request<B>) -> Result<(Identification, Str
 }
 
 /// The URL phones reach this server by: `public_url`, else the scheme and Host of the request.
-pub fn base_url<B>(app: &App, request: &Request<B>) -> Result<String, StatusCode> {
+pub fn base_url<B>(app: &App, request: &Request<B>, peer: Peer) -> Result<String, StatusCode> {
     match &app.config.server.public_url {
         Some(url) => Ok(url.clone()),
-        None => base_url_from_host(request),
+        None => base_url_from_host(request, peer.listener),
     }
 }
 
@@ -440,7 +449,7 @@ where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    let (identification, _) = match understand(app, &request) {
+    let (identification, _) = match understand(app, &request, peer) {
         Ok(understood) => understood,
         Err(status) => return Ok(respond::text(status, "bad request\n")),
     };
@@ -499,26 +508,23 @@ fn method_not_allowed() -> HttpResponse {
 /// would end up inside configs.
 /// `https://` and the request's Host; for an HTTP/1.0 request without one (old phones), the
 /// address it arrived at. HTTP/1.1 requires Host.
-fn base_url_from_host<B>(request: &Request<B>) -> Result<String, StatusCode> {
+fn base_url_from_host<B>(request: &Request<B>, listener: SocketAddr) -> Result<String, StatusCode> {
     let host = request
         .headers()
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .or_else(|| request.uri().authority().map(|a| a.as_str()));
     let Some(host) = host else {
-        return listener_base_url(request);
+        return listener_base_url(request, listener);
     };
     valid_host(host)
         .then(|| ["https://", host, "/"].concat())
         .ok_or(StatusCode::BAD_REQUEST)
 }
 
-fn listener_base_url<B>(request: &Request<B>) -> Result<String, StatusCode> {
-    let listener = request.extensions().get::<crate::server::ListenerAddress>();
-    match listener {
-        Some(listener) if request.version() == http::Version::HTTP_10 => {
-            Ok(format!("https://{}/", listener.0))
-        }
+fn listener_base_url<B>(request: &Request<B>, listener: SocketAddr) -> Result<String, StatusCode> {
+    match request.version() {
+        http::Version::HTTP_10 => Ok(format!("https://{listener}/")),
         _ => Err(StatusCode::BAD_REQUEST),
     }
 }
@@ -592,16 +598,29 @@ fn requested_file(path: &str) -> Result<Cow<'_, str>, StatusCode> {
     if path.len() > MAX_PATH {
         return Err(StatusCode::NOT_FOUND);
     }
-    let decoded = percent_decode_str(path)
-        .decode_utf8()
-        .map_err(|_| StatusCode::BAD_REQUEST)?;
-    if decoded.contains("..") || decoded.contains('\\') || decoded.contains('\0') {
+    let decoded = match memchr::memchr(b'%', path.as_bytes()) {
+        None => Cow::Borrowed(path),
+        Some(_) => percent_decode_str(path)
+            .decode_utf8()
+            .map_err(|_| StatusCode::BAD_REQUEST)?,
+    };
+    if escapes_its_directory(&decoded) {
         return Err(StatusCode::BAD_REQUEST);
     }
     // Borrowed from the path unless it had escapes: no copy for the names phones ask for.
     Ok(match decoded {
         Cow::Borrowed(path) => Cow::Borrowed(last_segment(path)),
         Cow::Owned(path) => Cow::Owned(last_segment(&path).to_string()),
+    })
+}
+
+/// `..`, a backslash or a NUL anywhere: one pass over the bytes, on every phone request.
+fn escapes_its_directory(path: &str) -> bool {
+    let mut previous = 0;
+    path.bytes().any(|b| {
+        let escapes = b == b'\\' || b == 0 || (b == b'.' && previous == b'.');
+        previous = b;
+        escapes
     })
 }
 
@@ -627,7 +646,15 @@ mod tests {
             requested_file("/%30%30%31565aabbcc.cfg").unwrap(),
             "001565aabbcc.cfg"
         );
-        for bad in ["/../etc/passwd", "/%2e%2e/x", "/a%5cb", "/a%00.cfg", "/%ff"] {
+        assert_eq!(requested_file("/a.b.c.cfg").unwrap(), "a.b.c.cfg");
+        for bad in [
+            "/../etc/passwd",
+            "/%2e%2e/x",
+            "/a%5cb",
+            "/a%00.cfg",
+            "/%ff",
+            "/x..cfg",
+        ] {
             assert_eq!(requested_file(bad), Err(StatusCode::BAD_REQUEST), "{bad}");
         }
         // Decoded once: a double-encoded dot-dot stays a harmless literal name.

@@ -35,9 +35,10 @@ pub(super) async fn authorize<B>(
     may_claim: bool,
 ) -> Result<Result<Arc<DeviceSnapshot>, HttpResponse>, StoreError> {
     let device = app.store.device_snapshot(mac).await?;
-    let record = device.as_ref().map(|d| &d.record);
     let credentials = match presented_credentials(app, request, now) {
-        Some(_) if guessing_throttled(app, mac, record, peer, now).await? => {
+        Some(_)
+            if guessing_throttled(app, mac, proven_here(device.as_deref(), peer), now).await? =>
+        {
             // Unchecked, but still a guess as far as the source's ban goes.
             crate::ops::bans::note_failed_credentials(app, peer.address, now).await?;
             None
@@ -205,7 +206,10 @@ async fn proven_device<B>(
         return Ok(false);
     };
     let device = app.store.device(mac).await?;
-    if guessing_throttled(app, mac, device.as_ref(), peer, now).await? {
+    let proven_here = device.as_ref().is_some_and(|d| {
+        crate::model::stored_address_is(d.proven_address.as_deref(), peer.address)
+    });
+    if guessing_throttled(app, mac, proven_here, now).await? {
         crate::ops::bans::note_failed_credentials(app, peer.address, now).await?;
         return Ok(false);
     }
@@ -221,21 +225,22 @@ async fn proven_device<B>(
     Ok(false)
 }
 
+fn proven_here(device: Option<&DeviceSnapshot>, peer: Peer) -> bool {
+    device.is_some_and(|d| d.proven_address == Some(peer.address))
+}
+
 /// Whether credentials for this MAC go unchecked: too many wrong ones for it lately, and
 /// the request does not come from where the device last proved itself. This slows guessing
 /// from many sources without locking the device out: its own address is always checked, and
 /// from elsewhere the right credentials work again once the throttle ends. An unknown MAC is
 /// throttled alike, so the throttle does not tell it from a registered one.
+/// `proven_here`: the device last proved itself from the request's address.
 async fn guessing_throttled(
     app: &App,
     mac: Mac,
-    device: Option<&crate::model::DeviceRecord>,
-    peer: Peer,
+    proven_here: bool,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let proven_here = device.is_some_and(|d| {
-        crate::model::stored_address_is(d.proven_address.as_deref(), peer.address)
-    });
     if proven_here {
         return Ok(false);
     }
@@ -354,10 +359,5 @@ fn presented_credentials<B>(app: &App, request: &Request<B>, now: i64) -> Option
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, password) = text.split_once(':')?;
-    Some(Credentials::Basic {
-        user: user.to_string(),
-        password: password.to_string(),
-    })
+    Credentials::basic(String::from_utf8(decoded).ok()?)
 }

@@ -10,6 +10,7 @@ pub mod postgres;
 pub mod sled;
 mod write;
 
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -56,12 +57,19 @@ pub struct DeviceSnapshot {
     pub record: DeviceRecord,
     /// [`DeviceRecord::render_fingerprint`], computed once per stored version.
     pub fingerprint: u64,
+    /// The record's `proven_address` and `last_address` parsed, for the phone path's
+    /// comparisons with the peer on every request.
+    pub proven_address: Option<IpAddr>,
+    pub last_address: Option<IpAddr>,
 }
 
 impl DeviceSnapshot {
     pub fn of(record: DeviceRecord) -> DeviceSnapshot {
+        let parsed = |text: &Option<String>| text.as_deref().and_then(|t| t.parse().ok());
         DeviceSnapshot {
             fingerprint: record.render_fingerprint(),
+            proven_address: parsed(&record.proven_address),
+            last_address: parsed(&record.last_address),
             record,
         }
     }

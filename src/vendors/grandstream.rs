@@ -255,15 +255,16 @@ impl Vendor for Grandstream {
             .is_some_and(|t| t.eq_ignore_ascii_case("Model"))
         {
             // "Model HW GXP2135 [V2.2A] SW 1.0.7.97 DevId 000b828aa872"
-            let words: Vec<&str> = tokens.collect();
-            let value_after = |key: &str| {
-                words
-                    .iter()
-                    .position(|w| *w == key)
-                    .and_then(|i| words.get(i + 1))
-                    .copied()
-            };
-            (value_after("HW"), value_after("SW"))
+            let (mut hardware, mut software, mut previous) = (None, None, None);
+            for word in tokens {
+                match previous {
+                    Some("HW") if hardware.is_none() => hardware = Some(word),
+                    Some("SW") if software.is_none() => software = Some(word),
+                    _ => {}
+                }
+                previous = Some(word);
+            }
+            (hardware, software)
         } else {
             // "GXP2000 (gxp2000e.bin:1.2.5.3/boot55e.bin:1.1.6.9) DevId 000b822726c8"
             let model = tokens.next();

@@ -369,6 +369,10 @@ pub fn provisions(vendor: &str) -> bool {
 
 /// Firmware as reported, made safe to store and show: printable ASCII, bounded length.
 pub fn clean_firmware(raw: &str) -> Option<String> {
+    // What phones send: copied whole, where the filter would push it a character at a time.
+    if raw.len() <= 48 && raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return (!raw.is_empty()).then(|| raw.to_string());
+    }
     let cleaned: String = raw
         .chars()
         .filter(|c| c.is_ascii_graphic())
