@@ -582,21 +582,30 @@ const NOTES: &str = "\
   machine's throughput is not: the same binary served 25,000 to 44,000 requests/s with wrk from \
   one run to the next on 2026-12-07), over 20 s of wrk on 2,000 of the phones once each had been \
   served, with `limits.event_log_devices` at 1,000 so that the event log evicts on every request \
-  as in (a): the bare responder's connection task runs 24,200 instructions a request, \
-  deskprov's 46,000 (49,500 on the morning of 2026-12-07, 46,900 at its end). Of those, \
-  deskprov's own request path (`provision::route`) is 18,400 (21,900, 19,200): identifying \
-  vendor and file 5,800 (the User-Agent tried against each vendor's parser 3,900, down from \
-  5,100 since MACs are parsed without allocating and keywords found with memchr; the file name \
-  1,100; the base URL 700, 1,000 when it was formatted), proving the request 4,700 (5,900 when \
-  the guessing brake formatted the peer's address to compare it; the credentials 1,700), the \
-  event log 1,300 (1,800 when it reordered an index on every request; it now evicts by second \
-  chance), the cached file and its headers 1,400 (1,500 when the ETag header was made from \
-  text on every request). hyper and rustls take the other 27,600, 3,400 more than in the bare \
-  responder (deskprov's connection arms the head-read timeout for every request, 800, and \
-  counts metrics). Reaching 0.9 of the bare responder would leave deskprov about 3,000 \
-  instructions for everything it does: more than trimming can \
-  reach, hence not met. perf on 2026-12-02 put the kernel's loopback TCP at about half of \
-  either server's CPU time.
+  as in (a): the bare responder's connection task runs 24,200 instructions a request, deskprov's \
+  42,400 (49,500 on the morning of 2026-12-07, 46,400 before its last cuts that evening). Of \
+  those, deskprov's own request path (`provision::route`) is 15,500 (21,900, 18,400): \
+  identifying vendor and file 4,700 (the User-Agent tried against each vendor's parser 3,200, \
+  3,900 before versions were copied whole and the text checked as UTF-8 a word at a time; the \
+  file name 600, 1,100 when every path was percent-decoded and searched three times; the base \
+  URL 700), proving the request 3,800 (4,700 when the peer's address was parsed from the \
+  record's text three times a request; the credentials 1,400, 1,700 when Basic's user and \
+  password were copied out of the decoded text), the event log 700 (1,300 when its eviction \
+  hashed the MAC four times; a table that takes the hash from its caller hashes it once), the \
+  cached file 600 and its response headers 1,400. hyper and rustls take the other 26,900, 2,700 \
+  more than in the bare responder: deskprov's connection arms the head-read timeout for every \
+  request (800: hyper allocates a new timer each time) and counts metrics, and hyper moves the \
+  phone request's future, 6.3 KB, a few times a request (memcpy, about 1,000; the largest part \
+  is the proof's, 4.1 KB, made so by its rare turns, the refusal of a file nobody serves, a \
+  contested claim and the claim itself, 2.1 to 2.3 KB each, which boxing would take out of the \
+  common path). strace on 2026-12-07: two system calls a request (one recvfrom, one writev), as \
+  few as either server makes. In alternating runs of wrk on the same site that evening, the \
+  42,400-instruction binary served about 5 % more than the 46,400 one (medians of four runs \
+  each, 40,000 against 38,300 requests/s), within this machine's variation, and the full (a) \
+  ratios did not move (0.86 and 0.91 of nginx against 0.88 and 0.90). Reaching 0.9 of the bare \
+  responder would leave deskprov about 3,000 instructions for everything it does: more than \
+  trimming can reach, hence not met. perf on 2026-12-02 put the kernel's loopback TCP at about \
+  half of either server's CPU time.
 - (d) The PIN hashing threads run in the idle scheduling class (any waking request thread \
   preempts them) at nice 19, and by default on half the cores (`hotdesk.max_concurrent_hashes`). \
   Single-round runs on 2026-12-07, five each: with two hashing threads on this machine's two \
