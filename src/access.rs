@@ -25,30 +25,35 @@ use crate::vendors::{self, UaInfo};
 
 /// HTTP credentials as the request presented them.
 pub enum Credentials {
-    /// `user:password` as decoded from the header, kept whole (one allocation per request);
-    /// `colon` is where the user ends.
-    Basic { decoded: String, colon: usize },
+    Basic(BasicCredentials),
     /// Already checked for our realm, the requested URI and a fresh nonce.
     Digest(DigestResponse),
+}
+
+/// `user:password` as decoded from the header, kept whole (one allocation per request);
+/// private, so that `colon` is always where the user ends.
+pub struct BasicCredentials {
+    decoded: String,
+    colon: usize,
 }
 
 impl Credentials {
     /// Basic credentials from their decoded `user:password`; `None` without the colon.
     pub fn basic(decoded: String) -> Option<Credentials> {
         let colon = decoded.find(':')?;
-        Some(Credentials::Basic { decoded, colon })
+        Some(Credentials::Basic(BasicCredentials { decoded, colon }))
     }
 
     pub fn user(&self) -> &str {
         match self {
-            Credentials::Basic { decoded, colon } => &decoded[..*colon],
+            Credentials::Basic(basic) => &basic.decoded[..basic.colon],
             Credentials::Digest(digest) => &digest.username,
         }
     }
 
     fn proves(&self, password: &Secret) -> bool {
         match self {
-            Credentials::Basic { decoded, colon } => password.matches(&decoded[colon + 1..]),
+            Credentials::Basic(basic) => password.matches(&basic.decoded[basic.colon + 1..]),
             Credentials::Digest(digest) => digest.matches(password.expose()),
         }
     }
