@@ -247,7 +247,7 @@ async fn run(args: &Args) -> Result<(), String> {
     drop(deskprov);
 
     if args.runs('j') {
-        step("(j) the same site on PostgreSQL (migrate-store, then (a), (c) and (d))");
+        step("(j) the same site on PostgreSQL (migrate-store, then (a), (c), (d) and (f))");
         report.postgres = Some(on_postgres(args, &work, &phones, &probe).await?);
     }
 
@@ -283,7 +283,8 @@ async fn run(args: &Args) -> Result<(), String> {
 
 /// (j) The site of (a) to (d) copied into PostgreSQL and served from there by one node:
 /// keep-alive (which also fills the render cache, as the dump did on sled), the boot storm, and
-/// keep-alive while hot-desk users log in and out. Keep-alive and the boot storm are compared
+/// keep-alive while hot-desk users log in and out, then (f)'s unknown and registered MACs.
+/// Keep-alive and the boot storm are compared
 /// with a sled node on the same site run just before, as this machine's throughput drifts over
 /// the minutes between (a) and (j).
 async fn on_postgres(
@@ -310,14 +311,18 @@ async fn on_postgres(
     let configs = load::keep_alive(&at, phones.clone(), args.connections, duration);
     let logins = load::login_storm(&at, phones.clone(), args.login_workers, duration);
     let (configs, logins) = tokio::join!(configs, logins);
+    let during_logins = checked("PostgreSQL during logins", configs)?;
+    let logins = checked("PostgreSQL logins", logins)?;
+    let oracles = oracle::measure(&at, phones, args.oracle_sources).await?;
     Ok(report::OnPostgres {
         first_pass,
         keep_alive,
         boot_storm,
         sled_keep_alive,
         sled_boot_storm,
-        during_logins: checked("PostgreSQL during logins", configs)?,
-        logins: checked("PostgreSQL logins", logins)?,
+        during_logins,
+        logins,
+        oracles,
     })
 }
 

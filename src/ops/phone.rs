@@ -614,7 +614,10 @@ async fn record_dropped_refusals(app: &App) {
 }
 
 async fn write_sighting(app: &App, sighting: Sighting) -> Result<(), StoreError> {
-    if app.store.device_snapshot(sighting.mac).await?.is_some() {
+    // Asked of the store itself, not of a node's memory, which learns of a device registered
+    // through another node only once it hears of it; off the request path, this costs no time
+    // that a request would show.
+    if app.store.device(sighting.mac).await?.is_some() {
         return Ok(());
     }
     let now = sighting.at;

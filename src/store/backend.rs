@@ -81,6 +81,11 @@ pub trait Reads:
     fn round_trips(&self) -> Option<u64> {
         None
     }
+    /// Of those, the phone path's device reads ([`Reads::device_snapshot`] not answered from
+    /// memory); `None` for an embedded store.
+    fn device_reads_sent(&self) -> Option<u64> {
+        None
+    }
 
     async fn device(&self, mac: Mac) -> Result<Option<DeviceRecord>>;
     /// The device decoded, and its render fingerprint, as stored now (a backend may keep

@@ -1,7 +1,8 @@
 //! Several deskprov nodes on one PostgreSQL (a real server, postgres.rs), spoken to over HTTPS
 //! as phones and admins: what one node writes the other serves byte for byte; a claim, a
 //! hot-desk login and a Digest nonce count once across the nodes; the phone path sends no
-//! statement for a cached file; and a stopped database is survived.
+//! statement for a cached file, nor a device read for an unknown MAC or a registered one it has
+//! not served yet (a sweeper would time it); and a stopped database is survived.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +40,24 @@ async fn settled_fetch(node: &TestServer, path: &str, auth: &str) -> deskprov::c
     panic!("every fetch of {path} sent statements to the database");
 }
 
+/// Waits until each of `nodes` knows of `mac`, registered through another node: a node learns
+/// new MACs from the notifications, as it learns every change of a device.
+async fn heard_of(nodes: &[&TestServer], mac: &str) {
+    let mac = deskprov::domain::Mac::parse(mac).unwrap();
+    for node in nodes {
+        let store = &node.running().app.store;
+        let mut known = false;
+        for _ in 0..100 {
+            known = store.device_snapshot(mac).await.unwrap().is_some();
+            if known {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(known, "a node heard of {mac} within 2 s");
+    }
+}
+
 /// Two nodes of one site on a fresh database of the run's PostgreSQL.
 async fn two_nodes() -> (TestServer, TestServer) {
     let url = Postgres::shared().database().await;
@@ -67,6 +86,7 @@ async fn fetch_with_credentials(
 async fn a_write_through_one_node_is_served_by_the_other_byte_for_byte() {
     let (a, b) = two_nodes().await;
     a.seed_desk_phone().await;
+    heard_of(&[&b], T46S_MAC).await;
     let path = format!("/{T46S_MAC}.cfg");
     let from_a = fetch_with_credentials(&a, T46S_MAC, &path).await;
     let from_b = fetch_with_credentials(&b, T46S_MAC, &path).await;
@@ -109,6 +129,7 @@ async fn a_write_through_one_node_is_served_by_the_other_byte_for_byte() {
 async fn fifty_claims_spread_over_two_nodes_give_one_config() {
     let (a, b) = two_nodes().await;
     a.seed_desk_phone().await;
+    heard_of(&[&b], T46S_MAC).await;
     let (a, b) = (Arc::new(a), Arc::new(b));
     let claims = (0..50u8).map(|i| {
         let node = if i % 2 == 0 { a.clone() } else { b.clone() };
@@ -141,6 +162,7 @@ async fn a_digest_nonce_from_one_node_is_accepted_by_the_other_once() {
     let api = a.admin_api();
     api.create_device(NewDevice::new(mac)).ok().await;
     api.assign(mac, 1, "1001").ok().await;
+    heard_of(&[&b], mac).await;
     assert_eq!(
         a.phone_get(uri, ua).await.status,
         StatusCode::OK,
@@ -186,6 +208,8 @@ async fn a_hundred_logins_of_one_user_over_two_nodes_leave_one_binding() {
         add_desk(&a, desk).await;
         desks.push((desk, hotdesk_key(desk, &config(&a, desk).await)));
     }
+    let last = desks.last().unwrap().0.mac;
+    heard_of(&[&b], last).await;
     let logins = desks.into_iter().enumerate().map(|(i, (desk, key))| {
         let node = if i % 2 == 0 { a.clone() } else { b.clone() };
         tokio::spawn(async move {
@@ -216,6 +240,7 @@ async fn a_hundred_logins_of_one_user_over_two_nodes_leave_one_binding() {
 async fn a_cached_file_is_served_without_a_statement_to_the_database() {
     let (a, b) = two_nodes().await;
     a.seed_desk_phone().await;
+    heard_of(&[&b], T46S_MAC).await;
     let path = format!("/{T46S_MAC}.cfg");
     let first = fetch_with_credentials(&b, T46S_MAC, &path).await;
     assert_eq!(first.status, StatusCode::OK);
@@ -263,6 +288,118 @@ async fn a_cached_file_is_served_without_a_statement_to_the_database() {
         statements(),
         before,
         "a cached 200 and a 304 sent no statement"
+    );
+    drop(a);
+}
+
+fn t46s_user_agent(mac: &str) -> String {
+    let octets: Vec<&str> = (0..6).map(|i| &mac[2 * i..2 * i + 2]).collect();
+    format!("Yealink SIP-T46S 66.86.0.15 {}", octets.join(":"))
+}
+
+fn device_reads_sent(node: &TestServer) -> u64 {
+    node.running()
+        .app
+        .store
+        .reads()
+        .device_reads_sent()
+        .expect("a database")
+}
+
+/// A MAC asked of `node` as a sweeper asks: its own file without credentials, and the common
+/// file with the MAC in the User-Agent. The two statuses, and the device reads sent meanwhile.
+async fn asked(node: &TestServer, mac: &str) -> (StatusCode, StatusCode, u64) {
+    let user_agent = t46s_user_agent(mac);
+    let before = device_reads_sent(node);
+    let own = node.phone_get(&format!("/{mac}.cfg"), "").await.status;
+    let named = node
+        .phone_get("/y000000000066.cfg", &user_agent)
+        .await
+        .status;
+    (own, named, device_reads_sent(node) - before)
+}
+
+/// A sweeper timing the answers for MAC after MAC must not tell the registered ones: on a node
+/// started after they were registered, neither an unknown MAC nor a registered phone it has not
+/// served yet sends a device read to the database (the round trip a device decoded in memory
+/// does not make), nor do devices registered in bulk through the other node once it heard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_of_macs_sends_no_device_read_to_the_database() {
+    let url = Postgres::shared().database().await;
+    let a = TestServer::start_with(|c| c.database.url = Some(url.clone())).await;
+    a.seed_desk_phone().await;
+    let b = TestServer::start_beside(&a, |c| {
+        c.database.url = Some(url.clone());
+        c.security.max_refused_macs = 1000;
+    })
+    .await;
+    let reads = || device_reads_sent(&b);
+    let unknown = |n: usize| format!("001565ee{n:04x}");
+    // Until B has read the site's devices after it began listening, it asks the database.
+    let mut n = 0;
+    loop {
+        let before = reads();
+        let reply = b.phone_get(&format!("/{}.cfg", unknown(n)), "").await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        n += 1;
+        if reads() == before {
+            break;
+        }
+        assert!(n < 50, "B kept asking the database about unknown MACs");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let registered = asked(&b, T46S_MAC).await;
+    assert_eq!(
+        registered,
+        (StatusCode::UNAUTHORIZED, StatusCode::OK, 0),
+        "a registered phone B never served: refused without credentials, no device read"
+    );
+    for n in n..n + 5 {
+        let mac = unknown(n);
+        let answers = asked(&b, &mac).await;
+        assert_eq!(
+            answers,
+            (StatusCode::UNAUTHORIZED, StatusCode::OK, 0),
+            "an unknown MAC is answered as a registered one, without a device read: {mac}"
+        );
+    }
+
+    // 70 devices in one transaction: one notification for all of them, then B reads them.
+    let bulk: Vec<Value> = (0..70)
+        .map(|i| json!({"mac": format!("001565ef{i:04x}"), "model": "T46S"}))
+        .collect();
+    a.admin_api()
+        .create_devices(json!({ "devices": bulk }))
+        .ok()
+        .await;
+    let last = "001565ef0045";
+    let mut answers = asked(&b, last).await;
+    for _ in 0..50 {
+        if answers.2 == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        answers = asked(&b, last).await;
+    }
+    assert_eq!(
+        answers,
+        (StatusCode::UNAUTHORIZED, StatusCode::OK, 0),
+        "a device registered in bulk on A, once B heard of it"
+    );
+    let (user, password) = b.credentials(last).await;
+    let served = b
+        .phone_get_with(
+            &format!("/{last}.cfg"),
+            &[
+                ("user-agent", &t46s_user_agent(last)),
+                ("authorization", &basic(&user, &password)),
+            ],
+        )
+        .await;
+    assert_eq!(
+        served.status,
+        StatusCode::OK,
+        "B knows the device is registered"
     );
     drop(a);
 }
@@ -475,6 +612,7 @@ async fn a_pin_spray_over_three_nodes_is_stopped_within_one_nodes_limits() {
         add_desk(&nodes[0], *desk).await;
         keys.push(hotdesk_key(*desk, &config(&nodes[0], *desk).await));
     }
+    heard_of(&[&nodes[1], &nodes[2]], desks[4].mac).await;
     // Five wrong PINs for Alice at one phone, each through another node than the last: locked
     // at that phone after the fifth, as on one node.
     for i in 0..4 {
@@ -508,6 +646,7 @@ async fn the_sweeper_of_one_node_logs_an_expired_login_out_once() {
         .ok()
         .await;
     add_desk(&nodes[0], YEALINK).await;
+    heard_of(&[&nodes[1], &nodes[2]], YEALINK.mac).await;
     login(&nodes[2], YEALINK, "1001", ALICE_PIN).await;
     assert!(config(&nodes[1], YEALINK).await.contains(ALICE_SECRET));
     let keepers = nodes
@@ -694,6 +833,7 @@ async fn a_database_restarted_under_load_gives_503s_then_recovers() {
     let url = postgres.database().await;
     let (a, b) = nodes_on(&url).await;
     a.seed_desk_phone().await;
+    heard_of(&[&b], T46S_MAC).await;
     let path = format!("/{T46S_MAC}.cfg");
     let (user, password) = a.credentials(T46S_MAC).await;
     let auth = basic(&user, &password);

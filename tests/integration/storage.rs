@@ -773,6 +773,9 @@ async fn two_postgres_nodes_see_each_others_writes() {
     );
     let record = device("001565000001");
     assert!(a.insert_device(&record).await.unwrap());
+    // B knows a new MAC once it hears of it (registered.rs), as it hears of every change.
+    let known = eventually(|| async { b.device_snapshot(record.mac).await.unwrap().is_some() });
+    assert!(known.await, "B hears of A's new device");
     let seen = b.device_snapshot(record.mac).await.unwrap().unwrap();
     assert_eq!(seen.record.label, None);
     let label = deskprov::domain::Label::parse("Reception").unwrap();

@@ -112,9 +112,15 @@ async fn listen(url: &DatabaseUrl, pool: &Pool, shared: &Shared, after_break: bo
         if after_break {
             info!("listening for other nodes' changes again");
         }
+        let mut devices_unread = false;
         while let Some(message) = messages.recv().await {
             if let AsyncMessage::Notification(note) = message? {
-                apply(shared, note.payload());
+                devices_unread |= apply(shared, note.payload()) == Heard::ManyDevices;
+            }
+            // Once for the changes heard together: an import notifies once per batch.
+            if devices_unread && messages.is_empty() {
+                super::registered::read_devices(pool, shared).await?;
+                devices_unread = false;
             }
         }
         Ok(())
@@ -125,7 +131,7 @@ async fn listen(url: &DatabaseUrl, pool: &Pool, shared: &Shared, after_break: bo
 }
 
 /// What may have been missed before the LISTEN: the revision as stored, moved on by one for
-/// the gap, and no decoded record kept.
+/// the gap, and the devices read again.
 async fn catch_up(pool: &Pool, shared: &Shared, after_break: bool) -> Result<()> {
     let client = pool.get().await.map_err(super::connect::pool_error)?;
     let stored = read_revision(&client).await?;
@@ -134,6 +140,7 @@ async fn catch_up(pool: &Pool, shared: &Shared, after_break: bool) -> Result<()>
         shared.revision.fetch_add(1, Ordering::SeqCst);
     }
     shared.forget_all_devices();
+    super::registered::read_devices(pool, shared).await?;
     let latest: Option<i64> = client
         .query_one("SELECT max(sort) FROM records WHERE tree = 'sources'", &[])
         .await?
@@ -153,17 +160,29 @@ async fn catch_up(pool: &Pool, shared: &Shared, after_break: bool) -> Result<()>
     Ok(())
 }
 
-fn apply(shared: &Shared, payload: &str) {
+/// Whether the message told of many devices changed: then they are to be read again.
+#[derive(PartialEq, Eq)]
+enum Heard {
+    ManyDevices,
+    Other,
+}
+
+fn apply(shared: &Shared, payload: &str) -> Heard {
     match Message::parse(payload) {
+        Some(Message::AllDevices) => {
+            shared.forget_all_devices();
+            shared.registered.many_changed();
+            return Heard::ManyDevices;
+        }
         Some(Message::Revision(revision)) => shared.heard_revision(revision),
         Some(Message::Device(mac)) => shared.forget_device(mac),
-        Some(Message::AllDevices) => shared.forget_all_devices(),
         Some(Message::SiteFiles(digest)) => shared.heard_site_files(&digest),
         Some(Message::BanEnd(until)) => {
             shared.latest_ban_end.fetch_max(until, Ordering::SeqCst);
         }
         None => warn!(payload, "an unknown notification on the deskprov channel"),
     }
+    Heard::Other
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! row `FOR UPDATE`, so concurrent changes of one record (two nodes' claims, two logins)
 //! queue behind each other, never overwrite each other. What every request reads is kept in
 //! memory and kept true by notifications (listen.rs): the revision of what configs depend on,
-//! decoded device records, the latest ban end. Every write that changes one of them notifies
+//! decoded device records, every device's MAC (registered.rs), the latest ban end. Every write that changes one of them notifies
 //! the other nodes in the same transaction, so a notification is sent if and only if the
 //! change was committed.
 //!
@@ -24,6 +24,7 @@ mod lease;
 mod listen;
 mod outbox;
 mod reads;
+mod registered;
 mod rows;
 pub mod schema;
 mod writes;
@@ -146,6 +147,8 @@ const DECODED_DEVICES_BYTES: u64 = 64 * 1024 * 1024;
 /// About a stored record decoded, and the bookkeeping.
 const DECODED_DEVICE_WEIGHT: u64 = 2048;
 
+const DECODED_DEVICES: u64 = DECODED_DEVICES_BYTES / DECODED_DEVICE_WEIGHT;
+
 #[derive(Clone)]
 struct SnapshotWeight;
 
@@ -206,8 +209,10 @@ impl Effects {
 
     fn devices(records: &[crate::model::DeviceRecord]) -> Effects {
         match records.len() > DEVICES_NAMED {
+            // Named here all the same, so this node knows at once which MACs it now has.
             true => Effects {
                 all_devices: true,
+                devices_here: records.iter().map(|r| r.mac).collect(),
                 ..Effects::default()
             },
             false => Effects {
@@ -225,6 +230,9 @@ struct Shared {
     revision: AtomicU64,
     latest_ban_end: AtomicI64,
     decoded_devices: DecodedDevices,
+    registered: registered::RegisteredMacs,
+    /// Device reads the phone path sent to the database.
+    device_reads: AtomicU64,
     /// Bumped whenever decoded records are dropped, so a read that began before cannot put
     /// back what it decoded from an older row.
     device_drops: AtomicU64,
@@ -247,10 +255,12 @@ impl Shared {
             revision: AtomicU64::new(0),
             latest_ban_end: AtomicI64::new(0),
             decoded_devices: DecodedDevices::with_weighter(
-                (DECODED_DEVICES_BYTES / DECODED_DEVICE_WEIGHT) as usize,
+                DECODED_DEVICES as usize,
                 DECODED_DEVICES_BYTES,
                 SnapshotWeight,
             ),
+            registered: registered::RegisteredMacs::default(),
+            device_reads: AtomicU64::new(0),
             device_drops: AtomicU64::new(0),
             listening: AtomicBool::new(false),
             round_trips: AtomicU64::new(0),
@@ -286,6 +296,7 @@ impl Shared {
     fn forget_device(&self, mac: Mac) {
         self.device_drops.fetch_add(1, Ordering::SeqCst);
         self.decoded_devices.remove(&mac);
+        self.registered.changed(mac);
     }
 
     fn forget_all_devices(&self) {

@@ -78,20 +78,31 @@ impl Reads for PgBackend {
         Some(PgBackend::round_trips(self))
     }
 
+    fn device_reads_sent(&self) -> Option<u64> {
+        Some(self.shared.device_reads.load(Ordering::Relaxed))
+    }
+
     async fn device(&self, mac: Mac) -> Result<Option<DeviceRecord>> {
         self.get(Tree::Devices, &mac.octets()).await
     }
 
-    /// From memory while this node hears every change of devices; else from the database,
-    /// and from memory only when the database cannot be reached (a proven phone keeps its
-    /// file while the database is down).
+    /// From memory while this node hears every change of devices, and none without asking
+    /// when the MAC is not among the registered ones (registered.rs: an unknown MAC takes no
+    /// longer than a known one); else from the database, and from memory only when the
+    /// database cannot be reached (a proven phone keeps its file while the database is down).
     async fn device_snapshot(&self, mac: Mac) -> Result<Option<Arc<DeviceSnapshot>>> {
         let shared = &self.shared;
         let trusted = shared.listening.load(Ordering::SeqCst);
-        if trusted && let Some(snapshot) = shared.decoded_devices.get(&mac) {
-            return Ok(Some(snapshot));
+        if trusted {
+            if let Some(snapshot) = shared.decoded_devices.get(&mac) {
+                return Ok(Some(snapshot));
+            }
+            if !shared.registered.may_hold(mac) {
+                return Ok(None);
+            }
         }
         let drops = shared.device_drops.load(Ordering::SeqCst);
+        shared.device_reads.fetch_add(1, Ordering::Relaxed);
         let raw = match self.get_raw(Tree::Devices, &mac.octets()).await {
             Ok(raw) => raw,
             Err(StoreError::Unavailable(e)) => {
@@ -103,6 +114,11 @@ impl Reads for PgBackend {
             Err(e) => return Err(e),
         };
         let Some(raw) = raw else {
+            if trusted {
+                shared
+                    .registered
+                    .found_absent(mac, drops, &shared.device_drops);
+            }
             return Ok(None);
         };
         let snapshot = Arc::new(DeviceSnapshot::of(decode(&mac.octets(), &raw)?));
