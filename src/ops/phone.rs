@@ -614,10 +614,11 @@ async fn record_dropped_refusals(app: &App) {
 }
 
 async fn write_sighting(app: &App, sighting: Sighting) -> Result<(), StoreError> {
-    // Asked of the store itself, not of a node's memory, which learns of a device registered
-    // through another node only once it hears of it; off the request path, this costs no time
-    // that a request would show.
-    if app.store.device(sighting.mac).await?.is_some() {
+    // A node's memory learns of a device registered through another node only once it hears
+    // of it: a MAC it does not know is asked of the store itself before it is listed.
+    if app.store.device_snapshot(sighting.mac).await?.is_some()
+        || app.store.device(sighting.mac).await?.is_some()
+    {
         return Ok(());
     }
     let now = sighting.at;

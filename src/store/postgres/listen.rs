@@ -13,7 +13,7 @@ use tokio_postgres::AsyncMessage;
 use tracing::{info, warn};
 
 use super::connect::DatabaseUrl;
-use super::{CHANNEL, Shared};
+use super::{CHANNEL, Shared, registered};
 use crate::domain::Mac;
 use crate::store::Result;
 
@@ -24,7 +24,11 @@ pub(super) enum Message {
     Revision(u64),
     /// This device's record changed.
     Device(Mac),
-    /// Many devices' records changed.
+    /// These devices' records changed (one transaction's, in notifications of at most
+    /// `MACS_PER_NOTIFICATION`).
+    Devices(Vec<Mac>),
+    /// Many devices' records changed, unnamed: what earlier builds sent for a bulk write,
+    /// still understood, so that such a node beside this one is heard.
     AllDevices,
     /// A source is banned until this time.
     BanEnd(i64),
@@ -37,6 +41,10 @@ impl std::fmt::Display for Message {
         match self {
             Message::Revision(revision) => write!(f, "r{revision}"),
             Message::Device(mac) => write!(f, "d{mac}"),
+            Message::Devices(macs) => {
+                f.write_str("m")?;
+                macs.iter().try_for_each(|mac| write!(f, "{mac}"))
+            }
             Message::AllDevices => f.write_str("D"),
             Message::BanEnd(until) => write!(f, "b{until}"),
             Message::SiteFiles(digest) => write!(f, "f{digest}"),
@@ -50,6 +58,15 @@ impl Message {
         match kind {
             "r" => rest.parse().ok().map(Message::Revision),
             "d" => Mac::parse(rest).ok().map(Message::Device),
+            "m" if !rest.is_empty() && rest.len().is_multiple_of(12) => {
+                let macs: Option<Vec<Mac>> = (0..rest.len() / 12)
+                    .map(|i| {
+                        rest.get(12 * i..12 * i + 12)
+                            .and_then(|m| Mac::parse(m).ok())
+                    })
+                    .collect();
+                macs.map(Message::Devices)
+            }
             "D" if rest.is_empty() => Some(Message::AllDevices),
             "b" => rest.parse().ok().map(Message::BanEnd),
             "f" if !rest.is_empty() => Some(Message::SiteFiles(rest.to_string())),
@@ -112,15 +129,18 @@ async fn listen(url: &DatabaseUrl, pool: &Pool, shared: &Shared, after_break: bo
         if after_break {
             info!("listening for other nodes' changes again");
         }
-        let mut devices_unread = false;
+        let mut macs_unread = false;
         while let Some(message) = messages.recv().await {
             if let AsyncMessage::Notification(note) = message? {
-                devices_unread |= apply(shared, note.payload()) == Heard::ManyDevices;
+                macs_unread |= apply(shared, note.payload()) == Heard::UnnamedDevices;
             }
-            // Once for the changes heard together: an import notifies once per batch.
-            if devices_unread && messages.is_empty() {
-                super::registered::read_devices(pool, shared).await?;
-                devices_unread = false;
+            // Once for the notifications heard together; until then, and when it fails, a MAC
+            // outside the set is asked of the database.
+            if macs_unread && messages.is_empty() {
+                macs_unread = false;
+                if let Err(e) = read_macs(pool, shared).await {
+                    warn!(error = %e, "reading the site's MACs after a change of many devices failed; unknown MACs are asked of the database until the next");
+                }
             }
         }
         Ok(())
@@ -130,8 +150,13 @@ async fn listen(url: &DatabaseUrl, pool: &Pool, shared: &Shared, after_break: bo
     outcome
 }
 
+async fn read_macs(pool: &Pool, shared: &Shared) -> Result<()> {
+    let client = pool.get().await.map_err(super::connect::pool_error)?;
+    registered::read_macs(&client, shared).await
+}
+
 /// What may have been missed before the LISTEN: the revision as stored, moved on by one for
-/// the gap, and the devices read again.
+/// the gap, and the devices read again (every MAC, and records ahead).
 async fn catch_up(pool: &Pool, shared: &Shared, after_break: bool) -> Result<()> {
     let client = pool.get().await.map_err(super::connect::pool_error)?;
     let stored = read_revision(&client).await?;
@@ -140,7 +165,8 @@ async fn catch_up(pool: &Pool, shared: &Shared, after_break: bool) -> Result<()>
         shared.revision.fetch_add(1, Ordering::SeqCst);
     }
     shared.forget_all_devices();
-    super::registered::read_devices(pool, shared).await?;
+    registered::read_macs(&client, shared).await?;
+    registered::read_ahead(&client, shared).await?;
     let latest: Option<i64> = client
         .query_one("SELECT max(sort) FROM records WHERE tree = 'sources'", &[])
         .await?
@@ -160,10 +186,11 @@ async fn catch_up(pool: &Pool, shared: &Shared, after_break: bool) -> Result<()>
     Ok(())
 }
 
-/// Whether the message told of many devices changed: then they are to be read again.
+/// Whether the message told of devices changed without naming them: then their MACs are to
+/// be read again.
 #[derive(PartialEq, Eq)]
 enum Heard {
-    ManyDevices,
+    UnnamedDevices,
     Other,
 }
 
@@ -172,10 +199,11 @@ fn apply(shared: &Shared, payload: &str) -> Heard {
         Some(Message::AllDevices) => {
             shared.forget_all_devices();
             shared.registered.many_changed();
-            return Heard::ManyDevices;
+            return Heard::UnnamedDevices;
         }
         Some(Message::Revision(revision)) => shared.heard_revision(revision),
         Some(Message::Device(mac)) => shared.forget_device(mac),
+        Some(Message::Devices(macs)) => macs.into_iter().for_each(|mac| shared.forget_device(mac)),
         Some(Message::SiteFiles(digest)) => shared.heard_site_files(&digest),
         Some(Message::BanEnd(until)) => {
             shared.latest_ban_end.fetch_max(until, Ordering::SeqCst);
@@ -195,6 +223,7 @@ mod tests {
         for message in [
             Message::Revision(42),
             Message::Device(mac),
+            Message::Devices(vec![mac, Mac::parse("0004f2aabbcc").unwrap()]),
             Message::AllDevices,
             Message::BanEnd(1_700_000_000),
             Message::SiteFiles("ab12".into()),
@@ -202,6 +231,8 @@ mod tests {
             assert_eq!(Message::parse(&message.to_string()), Some(message));
         }
         assert_eq!(Message::parse("x1"), None);
+        assert_eq!(Message::parse("m001565aabbc"), None);
+        assert_eq!(Message::parse("m"), None);
         assert_eq!(Message::parse(""), None);
     }
 }

@@ -147,8 +147,6 @@ const DECODED_DEVICES_BYTES: u64 = 64 * 1024 * 1024;
 /// About a stored record decoded, and the bookkeeping.
 const DECODED_DEVICE_WEIGHT: u64 = 2048;
 
-const DECODED_DEVICES: u64 = DECODED_DEVICES_BYTES / DECODED_DEVICE_WEIGHT;
-
 #[derive(Clone)]
 struct SnapshotWeight;
 
@@ -168,15 +166,14 @@ struct Effects {
     /// Changed only in facts other nodes do not serve from (a sighting): dropped from this
     /// node's memory, announced to no one.
     devices_here: Vec<Mac>,
-    /// Too many devices changed to name each: every node drops all it decoded.
-    all_devices: bool,
     /// The site's files changed to these (their digest).
     site_files: Option<String>,
     ban_end: Option<i64>,
 }
 
-/// Beyond this many devices changed in one transaction, one notification stands for all.
-const DEVICES_NAMED: usize = 64;
+/// MACs named in one notification of many devices: 12 characters each, within PostgreSQL's
+/// 8,000 bytes a payload.
+const MACS_PER_NOTIFICATION: usize = 600;
 
 impl Effects {
     fn rendered() -> Effects {
@@ -208,17 +205,9 @@ impl Effects {
     }
 
     fn devices(records: &[crate::model::DeviceRecord]) -> Effects {
-        match records.len() > DEVICES_NAMED {
-            // Named here all the same, so this node knows at once which MACs it now has.
-            true => Effects {
-                all_devices: true,
-                devices_here: records.iter().map(|r| r.mac).collect(),
-                ..Effects::default()
-            },
-            false => Effects {
-                devices: records.iter().map(|r| r.mac).collect(),
-                ..Effects::default()
-            },
+        Effects {
+            devices: records.iter().map(|r| r.mac).collect(),
+            ..Effects::default()
         }
     }
 }
@@ -255,7 +244,7 @@ impl Shared {
             revision: AtomicU64::new(0),
             latest_ban_end: AtomicI64::new(0),
             decoded_devices: DecodedDevices::with_weighter(
-                DECODED_DEVICES as usize,
+                (DECODED_DEVICES_BYTES / DECODED_DEVICE_WEIGHT) as usize,
                 DECODED_DEVICES_BYTES,
                 SnapshotWeight,
             ),
@@ -552,9 +541,6 @@ impl PgBackend {
         for mac in effects.devices.iter().chain(&effects.devices_here) {
             self.shared.forget_device(*mac);
         }
-        if effects.all_devices {
-            self.shared.forget_all_devices();
-        }
         if let Some(until) = effects.ban_end {
             self.shared
                 .latest_ban_end
@@ -695,14 +681,13 @@ async fn announce(
         revision = Some(bumped as u64);
         messages.push(listen::Message::Revision(bumped as u64));
     }
-    messages.extend(
-        effects
-            .devices
-            .iter()
-            .map(|mac| listen::Message::Device(*mac)),
-    );
-    if effects.all_devices {
-        messages.push(listen::Message::AllDevices);
+    match effects.devices.as_slice() {
+        [] => {}
+        [mac] => messages.push(listen::Message::Device(*mac)),
+        many => messages.extend(
+            many.chunks(MACS_PER_NOTIFICATION)
+                .map(|macs| listen::Message::Devices(macs.to_vec())),
+        ),
     }
     if let Some(digest) = &effects.site_files {
         messages.push(listen::Message::SiteFiles(digest.clone()));

@@ -2,11 +2,11 @@
 //! decoded records read ahead when listening begins.
 //!
 //! Without them the phone path would answer a device decoded here from memory but an unknown
-//! MAC (or a registered phone not fetched since start-up) after a round trip to the database,
-//! and a sweeper timing the answers would learn which MACs are registered. With them, an
-//! unknown MAC is answered from memory as fast as a known one; a registered device is in memory
-//! from start-up on while the site has no more devices than the memory for decoded records
-//! holds (the sled backend reads both from its page cache).
+//! MAC after a round trip to the database, and a sweeper timing the answers would learn which
+//! MACs are registered. With them, an unknown MAC is answered from memory as fast as a known
+//! one. What is left: a registered device not in memory still costs a read, as on sled a record
+//! outside the page cache does; that is one registered or changed since the node began listening
+//! and not fetched through it since, or one beyond the 30,000 records read ahead.
 //!
 //! The set may hold more MACs than the table, never fewer while it is complete: every change of
 //! a device adds its MAC before anyone knows whether the change created or removed it, and a
@@ -16,10 +16,9 @@ use std::collections::HashSet;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use deadpool_postgres::Pool;
 use futures_util::{StreamExt, pin_mut};
 
-use super::{DECODED_DEVICES, Shared, Tree, decode};
+use super::{Shared, Tree, decode};
 use crate::domain::Mac;
 use crate::store::{DeviceSnapshot, Result};
 
@@ -74,12 +73,13 @@ impl RegisteredMacs {
     }
 }
 
-/// Reads every device's MAC into the set, and as many records as the memory for decoded records
-/// holds into it. Called while notifications are queued, not applied: what changes during the
-/// reads is applied after them.
-pub(super) async fn read_devices(pool: &Pool, shared: &Shared) -> Result<()> {
+/// Records read ahead: below the 32,768 the memory for decoded records holds, as it is split
+/// into shards that a MAC's hash picks, and a full one would evict some of them again.
+const READ_AHEAD: i64 = 30_000;
+
+/// Reads every device's MAC into the set, and makes it complete.
+pub(super) async fn read_macs(client: &deadpool_postgres::Object, shared: &Shared) -> Result<()> {
     let started = std::time::Instant::now();
-    let client = pool.get().await.map_err(super::connect::pool_error)?;
     let mut macs = HashSet::new();
     let keys = client
         .query_raw(
@@ -87,35 +87,35 @@ pub(super) async fn read_devices(pool: &Pool, shared: &Shared) -> Result<()> {
             [Tree::Devices.name()],
         )
         .await?;
+    shared.round_trips.fetch_add(1, Ordering::Relaxed);
     pin_mut!(keys);
     while let Some(row) = keys.next().await {
         if let Some(mac) = mac_of(row?.get(0)) {
             macs.insert(mac);
         }
     }
-    shared.round_trips.fetch_add(1, Ordering::Relaxed);
     let devices = macs.len();
     shared.registered.add_all(macs);
-    let decoded = read_ahead(&client, shared).await?;
     tracing::debug!(
         devices,
-        decoded,
         took_ms = started.elapsed().as_millis() as u64,
-        "read the site's devices into memory"
+        "read the site's MACs"
     );
     Ok(())
 }
 
 /// Decodes records into memory until it is full, stopping at the first change of a device
-/// here (a record read before it may be older than the change).
-async fn read_ahead(client: &deadpool_postgres::Object, shared: &Shared) -> Result<usize> {
+/// here (a record read before it may be older than the change). Called before the node trusts
+/// its memory, while other nodes' notifications are queued: they are applied after it.
+pub(super) async fn read_ahead(client: &deadpool_postgres::Object, shared: &Shared) -> Result<()> {
+    let started = std::time::Instant::now();
     let drops = shared.device_drops.load(Ordering::SeqCst);
     let rows = client
         .query_raw(
             "SELECT key, value FROM records WHERE tree = $1 LIMIT $2",
             [
                 &Tree::Devices.name() as &(dyn tokio_postgres::types::ToSql + Sync),
-                &(DECODED_DEVICES as i64),
+                &READ_AHEAD,
             ],
         )
         .await?;
@@ -137,7 +137,12 @@ async fn read_ahead(client: &deadpool_postgres::Object, shared: &Shared) -> Resu
             .insert(mac, std::sync::Arc::new(DeviceSnapshot::of(record)));
         decoded += 1;
     }
-    Ok(decoded)
+    tracing::debug!(
+        decoded,
+        took_ms = started.elapsed().as_millis() as u64,
+        "read devices ahead into memory"
+    );
+    Ok(())
 }
 
 fn mac_of(key: &[u8]) -> Option<Mac> {
