@@ -614,10 +614,11 @@ async fn record_dropped_refusals(app: &App) {
 }
 
 async fn write_sighting(app: &App, sighting: Sighting) -> Result<(), StoreError> {
-    // A node's memory learns of a device registered through another node only once it hears
-    // of it: a MAC it does not know is asked of the store itself before it is listed.
+    // A node of a shared store learns of a device registered through another node only once
+    // it hears of it: a MAC its memory does not know is asked of the database before it is
+    // listed.
     if app.store.device_snapshot(sighting.mac).await?.is_some()
-        || app.store.device(sighting.mac).await?.is_some()
+        || (app.store.is_shared() && app.store.device(sighting.mac).await?.is_some())
     {
         return Ok(());
     }

@@ -1,6 +1,7 @@
 //! The notifications that keep every node's memory of the database true: a dedicated
 //! connection LISTENs on the channel; what it hears updates the revision, drops decoded device
-//! records and raises the latest ban end. When the connection breaks, decoded records stop
+//! records (and keeps their MACs among the registered ones, registered.rs) and raises the
+//! latest ban end. When the connection breaks, decoded records stop
 //! being trusted until it is back; then the revision is read again and moved past every render
 //! cached before (a notification missed meanwhile cannot leave a stale file behind).
 

@@ -9,9 +9,9 @@
 //! row `FOR UPDATE`, so concurrent changes of one record (two nodes' claims, two logins)
 //! queue behind each other, never overwrite each other. What every request reads is kept in
 //! memory and kept true by notifications (listen.rs): the revision of what configs depend on,
-//! decoded device records, every device's MAC (registered.rs), the latest ban end. Every write that changes one of them notifies
-//! the other nodes in the same transaction, so a notification is sent if and only if the
-//! change was committed.
+//! decoded device records, every device's MAC (registered.rs), the latest ban end. Every write
+//! that changes one of them notifies the other nodes in the same transaction, so a
+//! notification is sent if and only if the change was committed.
 //!
 //! `reads.rs` and `writes.rs` implement the storage interface; the smaller tables have a file
 //! each, as in the sled backend.

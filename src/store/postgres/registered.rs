@@ -36,9 +36,12 @@ impl RegisteredMacs {
         !self.complete.load(Ordering::SeqCst) || self.read().contains(&mac)
     }
 
-    /// A device changed: it may exist now.
+    /// A device changed: it may exist now. Most changes are of devices the set holds, which
+    /// take no write lock from the phone path's readers.
     pub(super) fn changed(&self, mac: Mac) {
-        self.macs.write().expect("registered MACs lock").insert(mac);
+        if !self.read().contains(&mac) {
+            self.macs.write().expect("registered MACs lock").insert(mac);
+        }
     }
 
     pub(super) fn many_changed(&self) {
@@ -55,11 +58,10 @@ impl RegisteredMacs {
     }
 
     fn add_all(&self, read: HashSet<Mac>) {
-        let mut macs = self.macs.write().expect("registered MACs lock");
-        match macs.is_empty() {
-            true => *macs = read,
-            false => macs.extend(read),
-        }
+        self.macs
+            .write()
+            .expect("registered MACs lock")
+            .extend(read);
         self.complete.store(true, Ordering::SeqCst);
     }
 
@@ -125,13 +127,13 @@ pub(super) async fn read_ahead(client: &deadpool_postgres::Object, shared: &Shar
     while let Some(row) = rows.next().await {
         let row = row?;
         let key: &[u8] = row.get(0);
+        if shared.device_drops.load(Ordering::SeqCst) != drops {
+            break;
+        }
         let Some(mac) = mac_of(key) else { continue };
         let Ok(record) = decode(key, row.get(1)) else {
             continue;
         };
-        if shared.device_drops.load(Ordering::SeqCst) != drops {
-            break;
-        }
         shared
             .decoded_devices
             .insert(mac, std::sync::Arc::new(DeviceSnapshot::of(record)));
